@@ -1,0 +1,1 @@
+# catalog: rules arrive with its issue

@@ -1,0 +1,114 @@
+/* buf - capped growable byte buffer (see buf.h). */
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aigw/plugin.h"
+
+void gw_buf_init(struct gw_buf *b, size_t cap)
+{
+    b->ptr = NULL;
+    b->len = 0;
+    b->size = 0;
+    b->cap = cap ? cap : GW_BUF_DEFAULT_CAP;
+}
+
+void gw_buf_free(struct gw_buf *b)
+{
+    free(b->ptr);
+    b->ptr = NULL;
+    b->len = b->size = 0;
+}
+
+void gw_buf_reset(struct gw_buf *b)
+{
+    b->len = 0;
+    if (b->ptr)
+        b->ptr[0] = '\0';
+}
+
+static int reserve(struct gw_buf *b, size_t extra)
+{
+    size_t cap = b->cap ? b->cap : GW_BUF_DEFAULT_CAP;
+    if (extra > cap || b->len > cap - extra)
+        return AIGW_ETOOBIG;
+    size_t need = b->len + extra + 1; /* room for the terminating NUL */
+    if (need <= b->size)
+        return 0;
+    size_t nsize = b->size ? b->size : 256;
+    while (nsize < need)
+        nsize = nsize > SIZE_MAX / 2 ? need : nsize * 2;
+    char *p = realloc(b->ptr, nsize);
+    if (!p)
+        return AIGW_ENOMEM;
+    b->ptr = p;
+    b->size = nsize;
+    return 0;
+}
+
+int gw_buf_append(struct gw_buf *b, const void *p, size_t n)
+{
+    int rc = reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+    return 0;
+}
+
+int gw_buf_append_str(struct gw_buf *b, const char *s)
+{
+    return gw_buf_append(b, s, strlen(s));
+}
+
+int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return AIGW_EINTERNAL;
+    int rc = reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int gw_buf_printf(struct gw_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = gw_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void gw_buf_consume(struct gw_buf *b, size_t n)
+{
+    if (n >= b->len) {
+        gw_buf_reset(b);
+        return;
+    }
+    memmove(b->ptr, b->ptr + n, b->len - n);
+    b->len -= n;
+    b->ptr[b->len] = '\0';
+}
+
+char *gw_buf_steal(struct gw_buf *b, size_t *len)
+{
+    char *p = b->ptr;
+    if (len)
+        *len = b->len;
+    if (!p)
+        p = calloc(1, 1);
+    b->ptr = NULL;
+    b->len = b->size = 0;
+    return p;
+}

@@ -1,0 +1,26 @@
+/*
+ * crypto - hashing, HMAC, encodings and RS256 on OpenSSL's libcrypto, offered to plugins via
+ * the host table (SigV4 for Bedrock, service-account JWTs for Vertex).
+ * Threading: stateless; any thread.
+ */
+#ifndef GW_CRYPTO_H
+#define GW_CRYPTO_H
+
+#include <stddef.h>
+
+void gw_sha256(const void *data, size_t len, unsigned char out[32]);
+int gw_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                   unsigned char out[32]);
+void gw_hex(const unsigned char *in, size_t len, char *out);
+/* Encoded length for n input bytes, including the NUL. */
+size_t gw_base64_encoded_size(size_t n);
+size_t gw_base64_encode(const void *data, size_t len, int url_safe, char *out);
+/* Decodes standard or URL-safe base64, padding optional, whitespace rejected.
+ * out must hold len*3/4+3 bytes. Returns 0 and *out_len, or -1 on bad input. */
+int gw_base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len);
+/* RS256 signature of data; writes base64url (no padding) into out (outsize). 0 or -1. */
+int gw_rs256_sign(const char *pem_key, const void *data, size_t len, char *out, size_t outsize);
+/* 16 random bytes as 32 hex chars + NUL (request ids). */
+void gw_random_hex(char out[33]);
+
+#endif

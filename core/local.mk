@@ -1,0 +1,30 @@
+# The daemon. Everything but main.c goes into a convenience library so tests link the very
+# objects the daemon runs.
+noinst_LTLIBRARIES += core/libgwcore.la
+core_libgwcore_la_SOURCES = \
+	core/buf.c core/buf.h \
+	core/arena.c core/arena.h \
+	core/log.c core/log.h \
+	core/redact.c core/redact.h \
+	core/crypto.c core/crypto.h \
+	core/utf8.c core/utf8.h \
+	core/errors.c core/errors.h \
+	core/plugin_loader.c core/plugin_loader.h \
+	core/call.c core/call.h \
+	core/host.c core/host.h \
+	core/framing.c core/framing.h \
+	core/eventstream.c core/eventstream.h \
+	core/render.c core/render.h \
+	core/exchange.c core/exchange.h \
+	core/oai_compat.c core/oai_compat.h \
+	core/catalog.c core/catalog.h \
+	core/cost.c core/cost.h \
+	core/version.h
+core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
+core_libgwcore_la_LIBADD = $(MHD_LIBS) $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(LTDL_LIBS) \
+	$(AX_PTHREAD_LIBS) -lm
+
+bin_PROGRAMS += aigw
+aigw_SOURCES = core/main.c
+aigw_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
+aigw_LDADD = core/libgwcore.la

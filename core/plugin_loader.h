@@ -1,0 +1,54 @@
+/*
+ * plugin_loader - finds, checks and activates provider plugins. The only user of libltdl.
+ * Loads every "*.so" in the plugin directory in name order, checks the ABI before reading
+ * anything else, copies the descriptor into a zeroed struct of the host's size, activates a
+ * provider when its environment says so and its init() agrees.
+ *
+ * Threading: load/unload on the main thread before/after serving. The table is read-only
+ * while serving (the credential cache has its own lock).
+ */
+#ifndef GW_PLUGIN_LOADER_H
+#define GW_PLUGIN_LOADER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aigw/plugin.h"
+
+struct gw_plugin {
+    struct aigw_provider desc; /* the plugin's descriptor, zero-extended to our size */
+    char *file;                /* base name of the shared object */
+    void *handle;              /* lt_dlhandle */
+    int active;
+    char why[640];             /* why inactive: missing variables or init()'s reason */
+    char missing[512];         /* names of the missing required variables, comma separated */
+    void *plugin_data;
+    int initialized;
+    /* Credential cache for credentials_build/credentials_parse. */
+    pthread_mutex_t cred_lock;
+    char *cred_token;
+    int64_t cred_expires_ms; /* monotonic */
+};
+
+struct gw_plugins {
+    struct gw_plugin **items;
+    size_t n;
+};
+
+/* Loads every plugin in dir. Returns 0 (even when some were skipped: each skip is logged
+ * with the file and the reason), or negative when dir cannot be read. */
+int gw_plugins_load(struct gw_plugins *ps, const char *dir);
+void gw_plugins_unload(struct gw_plugins *ps);
+struct gw_plugin *gw_plugins_find(const struct gw_plugins *ps, const char *vkey);
+size_t gw_plugins_active_count(const struct gw_plugins *ps);
+/* Comma-separated list of active vkeys into buf. */
+void gw_plugins_active_list(const struct gw_plugins *ps, char *buf, size_t size);
+/* Registers every SECRET variable's value of every loaded plugin with redact. */
+void gw_plugins_register_secrets(const struct gw_plugins *ps);
+/* The default value a loaded plugin's env table declares for name, or NULL. */
+const char *gw_plugins_env_default(const char *name);
+/* Capability bits as a string "chat,stream,tools,...". */
+void gw_caps_string(unsigned caps, char *buf, size_t size);
+
+#endif

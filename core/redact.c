@@ -1,0 +1,120 @@
+/* redact - mask secrets in text bound for logs and clients (see redact.h). */
+#include "redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_SECRETS 256
+
+static char *secrets[MAX_SECRETS];
+static size_t secret_lens[MAX_SECRETS];
+static size_t nsecrets;
+
+void gw_redact_register(const char *secret)
+{
+    if (!secret)
+        return;
+    size_t n = strlen(secret);
+    if (n < 4 || nsecrets >= MAX_SECRETS)
+        return;
+    for (size_t i = 0; i < nsecrets; i++)
+        if (secret_lens[i] == n && memcmp(secrets[i], secret, n) == 0)
+            return;
+    char *copy = strdup(secret);
+    if (!copy)
+        return;
+    secrets[nsecrets] = copy;
+    secret_lens[nsecrets] = n;
+    nsecrets++;
+}
+
+void gw_redact_reset(void)
+{
+    for (size_t i = 0; i < nsecrets; i++)
+        free(secrets[i]);
+    nsecrets = 0;
+}
+
+static size_t match_secret(const char *p, size_t left)
+{
+    for (size_t i = 0; i < nsecrets; i++)
+        if (secret_lens[i] <= left && memcmp(p, secrets[i], secret_lens[i]) == 0)
+            return secret_lens[i];
+    return 0;
+}
+
+static int is_token_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+/* Length of a credential-looking token that starts at p after a known prefix, or 0. */
+static size_t prefix_token(const char *p, size_t left, int at_start, size_t *skip)
+{
+    static const char *const prefixes[] = {"Bearer ", "key=", "Signature=", "X-Amz-Signature=",
+                                           "X-Amz-Security-Token=", "api-key: ", "x-api-key: ",
+                                           "access_token\":\"", NULL};
+    for (int i = 0; prefixes[i]; i++) {
+        size_t pl = strlen(prefixes[i]);
+        if (pl < left && strncasecmp(p, prefixes[i], pl) == 0) {
+            /* "key=" must start a query parameter, not end a word like "monkey=". */
+            if (i == 1 && (at_start || (p[-1] != '?' && p[-1] != '&')))
+                continue;
+            size_t t = 0;
+            while (pl + t < left && is_token_char(p[pl + t]))
+                t++;
+            if (t >= 4) {
+                *skip = pl;
+                return t;
+            }
+        }
+    }
+    return 0;
+}
+
+static void put(char *dst, size_t dstsize, size_t *o, const char *s, size_t n)
+{
+    if (*o >= dstsize)
+        return;
+    size_t room = dstsize - 1 - *o;
+    if (n > room)
+        n = room;
+    memcpy(dst + *o, s, n);
+    *o += n;
+}
+
+size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
+{
+    size_t o = 0;
+    if (!dstsize)
+        return 0;
+    for (size_t i = 0; i < n && o + 1 < dstsize;) {
+        size_t m = match_secret(src + i, n - i);
+        if (m) {
+            put(dst, dstsize, &o, GW_REDACTED, sizeof GW_REDACTED - 1);
+            i += m;
+            continue;
+        }
+        size_t skip = 0;
+        size_t t = prefix_token(src + i, n - i, i == 0, &skip);
+        if (t) {
+            put(dst, dstsize, &o, src + i, skip);
+            put(dst, dstsize, &o, GW_REDACTED, sizeof GW_REDACTED - 1);
+            i += skip + t;
+            continue;
+        }
+        dst[o++] = src[i++];
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+int gw_redact_contains_secret(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (match_secret(s + i, n - i))
+            return 1;
+    return 0;
+}

@@ -1,0 +1,9 @@
+/* version - build identity shown by --version and the build_info metric. */
+#ifndef GW_VERSION_H
+#define GW_VERSION_H
+
+#include "config.h"
+
+#define GW_VERSION PACKAGE_VERSION
+
+#endif

@@ -1,0 +1,1 @@
+# etc: rules arrive with its issue

@@ -1,0 +1,1 @@
+# man: rules arrive with its issue

@@ -1,0 +1,1 @@
+# tests/mockprov: rules arrive with their code
