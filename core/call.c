@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "host.h"
 #include "plugin_loader.h"
 
 int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *body,
@@ -13,6 +14,7 @@ int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *bo
     memset(c, 0, sizeof *c);
     c->pub.abi_version = AIGW_ABI_VERSION;
     c->pub.struct_size = sizeof c->pub;
+    c->pub.host = gw_host();
     c->pub.op = op;
     c->pub.stream = stream;
     c->pub.include_usage = include_usage;

@@ -9,6 +9,7 @@
 
 #include "call.h"
 #include "crypto.h"
+#include "errors.h"
 #include "log.h"
 #include "oai_compat.h"
 #include "plugin_loader.h"
@@ -289,6 +290,23 @@ static int h_finish_from_string(struct aigw_bytes reason)
     return gw_finish_from_string(reason);
 }
 
+static int h_fail(struct aigw_call *call, int status, const char *param, const char *fmt, ...)
+{
+    struct gw_call *c = gw_call_of(call);
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = gw_arena_vprintf(&c->keep, fmt, ap);
+    va_end(ap);
+    aigw_error_init(&c->error);
+    c->error.status = status >= 400 && status <= 599 ? status : 400;
+    c->error.type = gw_error_type_for_status(c->error.status);
+    c->error.param = param ? gw_arena_strndup(&c->keep, param, strlen(param)) : NULL;
+    c->error.message = msg;
+    c->has_error = 1;
+    c->error_in_band = 0;
+    return AIGW_EINVAL;
+}
+
 static const struct aigw_host host_table = {
     .abi_version = AIGW_ABI_VERSION,
     .struct_size = sizeof(struct aigw_host),
@@ -323,6 +341,7 @@ static const struct aigw_host host_table = {
     .oai_stream_event = gw_oai_stream_event,
     .oai_map_error = gw_oai_map_error,
     .finish_from_string = h_finish_from_string,
+    .fail = h_fail,
 };
 
 const struct aigw_host *gw_host(void)

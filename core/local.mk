@@ -17,7 +17,16 @@ core_libgwcore_la_SOURCES = \
 	core/render.c core/render.h \
 	core/exchange.c core/exchange.h \
 	core/oai_compat.c core/oai_compat.h \
-	core/catalog.c core/catalog.h \
+	core/config.c core/config.h \
+	core/jsonc.c core/jsonc.h \
+	core/request.c core/request.h \
+	core/route.c core/route.h \
+	core/upstream.c core/upstream.h \
+	core/relay.c core/relay.h \
+	core/http.c core/http.h \
+	core/gateway.c core/gateway.h \
+	core/models.c core/models.h \
+	core/catalog.c core/catalog.h core/catalog_entry.c core/catalog_load.c core/catalog_int.h \
 	core/cost.c core/cost.h \
 	core/version.h
 core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)

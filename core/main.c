@@ -1,10 +1,270 @@
-/* main - placeholder until the gateway lands. */
+/* main - command line, startup, signals, shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "gateway.h"
+#include "http.h"
+#include "log.h"
+#include "plugin_loader.h"
 #include "version.h"
 
-int main(void)
+static void usage(FILE *f)
 {
-    printf("aigw %s\n", GW_VERSION);
+    fprintf(f,
+            "usage: aigw [options]\n"
+            "  --config FILE         JSON config file (comments and ${VAR} allowed)\n"
+            "  --listen HOST:PORT    address to serve on (default 127.0.0.1:8080)\n"
+            "  --plugin-dir DIR      provider plugin directory (also AIGW_PLUGIN_DIR)\n"
+            "  --log-level LEVEL     error, warn, info or debug\n"
+            "  --port-file FILE      write the bound port here once listening\n"
+            "  --check-config        validate the configuration and exit\n"
+            "  --list-providers      print the providers and exit (--format=json for JSON)\n"
+            "  --version             print the version and exit\n"
+            "  --help                this text\n");
+}
+
+static const char *plugin_dir(const struct gw_config *cfg, const char *flag)
+{
+    if (flag)
+        return flag;
+    const char *env = getenv("AIGW_PLUGIN_DIR");
+    if (env && *env)
+        return env;
+    if (cfg->plugin_dir[0])
+        return cfg->plugin_dir;
+    return AIGW_PLUGIN_DIR;
+}
+
+static int list_providers(const struct gw_plugins *ps, int json)
+{
+    char caps[256];
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < ps->n; i++) {
+            const struct gw_plugin *p = ps->items[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "provider", p->desc.name);
+            cJSON_AddStringToObject(o, "vkey", p->desc.vkey);
+            cJSON_AddStringToObject(o, "version", p->desc.version ? p->desc.version : "");
+            cJSON_AddStringToObject(o, "status", p->active ? "active" : "inactive");
+            cJSON_AddStringToObject(o, "reason", p->active ? "" : p->why);
+            cJSON *miss = cJSON_AddArrayToObject(o, "missing");
+            char tmp[sizeof p->missing];
+            snprintf(tmp, sizeof tmp, "%s", p->missing);
+            char *save = NULL;
+            for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                cJSON_AddItemToArray(miss, cJSON_CreateString(t));
+            cJSON *c = cJSON_AddArrayToObject(o, "capabilities");
+            gw_caps_string(p->desc.capabilities, caps, sizeof caps);
+            save = NULL;
+            for (char *t = strtok_r(caps, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                cJSON_AddItemToArray(c, cJSON_CreateString(t));
+            cJSON *env = cJSON_AddArrayToObject(o, "env");
+            for (const struct aigw_env_var *e = p->desc.env; e && e->name; e++) {
+                cJSON *v = cJSON_CreateObject();
+                cJSON_AddStringToObject(v, "name", e->name);
+                cJSON_AddBoolToObject(v, "required", (e->flags & AIGW_ENV_REQUIRED) != 0);
+                cJSON_AddBoolToObject(v, "secret", (e->flags & AIGW_ENV_SECRET) != 0);
+                cJSON_AddBoolToObject(v, "any_of", (e->flags & AIGW_ENV_ANY_OF) != 0);
+                cJSON_AddBoolToObject(v, "set", getenv(e->name) && *getenv(e->name));
+                cJSON_AddStringToObject(v, "help", e->help ? e->help : "");
+                cJSON_AddItemToArray(env, v);
+            }
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *s = cJSON_Print(arr);
+        cJSON_Delete(arr);
+        if (!s)
+            return 1;
+        printf("%s\n", s);
+        free(s);
+        return 0;
+    }
+    printf("%-16s %-14s %-9s %-40s %s\n", "PROVIDER", "VKEY", "STATUS", "MISSING", "CAPABILITIES");
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct gw_plugin *p = ps->items[i];
+        gw_caps_string(p->desc.capabilities, caps, sizeof caps);
+        printf("%-16s %-14s %-9s %-40s %s\n", p->desc.name, p->desc.vkey,
+               p->active ? "active" : "inactive", p->missing[0] ? p->missing : "-", caps);
+    }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"plugin-dir", required_argument, NULL, 'p'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"port-file", required_argument, NULL, 'P'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"list-providers", no_argument, NULL, 'x'},
+        {"format", required_argument, NULL, 'f'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *listen = NULL, *pdir = NULL, *level = NULL;
+    const char *port_file = NULL, *format = "table";
+    int check = 0, list = 0, c;
+    while ((c = getopt_long(argc, argv, "c:l:p:L:P:Cxf:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'p': pdir = optarg; break;
+        case 'L': level = optarg; break;
+        case 'P': port_file = optarg; break;
+        case 'C': check = 1; break;
+        case 'x': list = 1; break;
+        case 'f': format = optarg; break;
+        case 'V': printf("aigw %s (plugin ABI %d.%d)\n", GW_VERSION, AIGW_ABI_MAJOR, AIGW_ABI_MINOR); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "aigw: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(format, "table") && strcmp(format, "json")) {
+        fprintf(stderr, "aigw: --format must be table or json\n");
+        return 2;
+    }
+    struct gw_config cfg;
+    char err[1024];
+    gw_config_defaults(&cfg);
+    if (config_path && gw_config_load(&cfg, config_path, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: config error: %s\n", err);
+        return 2;
+    }
+    if (listen && gw_config_set_listen(&cfg, listen, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: %s\n", err);
+        return 2;
+    }
+    if (level) {
+        int l = gw_log_level_from_string(level);
+        if (l < 0) {
+            fprintf(stderr, "aigw: --log-level must be error, warn, info or debug\n");
+            return 2;
+        }
+        cfg.log_level = l;
+    }
+    if (gw_log_init(list ? AIGW_LOG_ERROR : cfg.log_level, cfg.log_file, cfg.access_log) < 0) {
+        fprintf(stderr, "aigw: cannot open the log file\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct gw_plugins plugins;
+    const char *dir = plugin_dir(&cfg, pdir);
+    if (gw_plugins_load(&plugins, dir) < 0 && !list)
+        GW_WARN("no plugins loaded from %s", dir);
+    if (list) {
+        int rc = list_providers(&plugins, !strcmp(format, "json"));
+        gw_plugins_unload(&plugins);
+        gw_config_free(&cfg);
+        curl_global_cleanup();
+        return rc;
+    }
+    struct gw_catalog *cat = NULL;
+    const char *cpath = cfg.catalog_path[0] ? cfg.catalog_path : NULL;
+    int64_t t0 = gw_now_ms();
+    if (gw_catalog_load(cpath, &cat, err, sizeof err) < 0) {
+        GW_WARN("catalog not loaded (%s); costs and /v1/models will be empty", err);
+        cat = gw_catalog_new();
+    } else {
+        GW_INFO("catalog: %zu models loaded in %" PRId64 " ms", gw_catalog_size(cat),
+                gw_now_ms() - t0);
+    }
+    int exit_code = 0;
+    if (cat && cfg.catalog_overrides &&
+        gw_catalog_merge(cat, cfg.catalog_overrides, cfg.source, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: config error: %s\n", err);
+        exit_code = 2;
+        goto out_plugins;
+    }
+    /* Signals are taken synchronously by this thread; every thread started below inherits
+     * the mask, so none of them is interrupted. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct gw_gateway gw;
+    if (gw_gateway_init(&gw, &cfg, &plugins, cat, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: config error: %s\n", err);
+        exit_code = 2;
+        goto out_plugins;
+    }
+    if (check) {
+        printf("aigw: configuration OK (%zu providers active)\n",
+               gw_plugins_active_count(&plugins));
+        gw_gateway_free(&gw);
+        goto out_plugins;
+    }
+    struct gw_http *http = NULL;
+    if (gw_http_start(&http, &gw, err, sizeof err) < 0) {
+        GW_ERROR("%s", err);
+        gw_gateway_free(&gw);
+        exit_code = 1;
+        goto out_plugins;
+    }
+    GW_INFO("aigw %s listening on %s:%d, %zu of %zu providers active", GW_VERSION,
+            cfg.listen_host, gw_http_port(http), gw_plugins_active_count(&plugins), plugins.n);
+    if (port_file) {
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        /* Written then renamed so a reader never sees a half-written port. */
+        if (f) {
+            fprintf(f, "%d\n", gw_http_port(http));
+            fclose(f);
+            rename(tmp, port_file);
+        }
+    }
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            GW_INFO("SIGHUP: reopening log files");
+            gw_log_reopen();
+            continue;
+        }
+        GW_INFO("signal %d: draining in-flight requests (up to %" PRId64 " ms)", sig,
+                cfg.shutdown_grace_ms);
+        break;
+    }
+    atomic_store(&gw.shutting_down, 1);
+    gw_http_quiesce(http);
+    int64_t left = gw_gateway_drain(&gw, gw_now_ms() + cfg.shutdown_grace_ms);
+    if (left)
+        GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
+    gw_gateway_free(&gw); /* cancels what is left: their streams end with an error event */
+    gw_gateway_drain(&gw, gw_now_ms() + 2000);
+    gw_http_stop(http);
+    GW_INFO("stopped");
+out_plugins:
+    gw_catalog_free(cat);
+    gw_plugins_unload(&plugins);
+    gw_config_free(&cfg);
+    gw_log_close();
+    curl_global_cleanup();
+    return exit_code;
 }

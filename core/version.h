@@ -2,7 +2,7 @@
 #ifndef GW_VERSION_H
 #define GW_VERSION_H
 
-#include "config.h"
+#include "buildcfg.h"
 
 #define GW_VERSION PACKAGE_VERSION
 

@@ -357,6 +357,16 @@ struct aigw_host {
     /* Map a provider finish reason string to enum aigw_finish (stop/length/tool_calls/...,
      * plus common synonyms: end_turn, max_tokens, eos, model_length, tool_use, SAFETY, ...). */
     int (*finish_from_string)(struct aigw_bytes reason);
+
+    /* Explain a refusal to the client: records an OpenAI-shaped error (status 400 unless
+     * given; param may be NULL) for the current call and returns AIGW_EINVAL, so a plugin
+     * writes `return host->fail(call, 400, "messages", "...%s...", x);` instead of a bare
+     * AIGW_EINVAL that the client would only see as a generic message. */
+    int (*fail)(struct aigw_call *call, int status, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 4, 5)))
+#endif
+        ;
 };
 
 /* ---- the provider descriptor ------------------------------------------------------------ */

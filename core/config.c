@@ -1,0 +1,333 @@
+/* config - defaults, file, flags (see config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aigw/plugin.h"
+#include "buf.h"
+#include "jsonc.h"
+#include "log.h"
+
+#define CONFIG_FILE_CAP (4u << 20)
+
+static const struct gw_config_key keys[] = {
+    {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},
+    {"max_body_bytes", "integer", "8388608", "largest request body accepted (413 above)"},
+    {"max_connections", "integer", "16384", "simultaneous client connections"},
+    {"threads", "integer", "0", "HTTP worker threads; 0 means one per core"},
+    {"timeouts", "object", "", "upstream deadlines"},
+    {"timeouts.connect_ms", "integer", "10000", "connecting to a provider"},
+    {"timeouts.first_byte_ms", "integer", "120000", "from sending to the first response byte"},
+    {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
+    {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
+    {"stream", "object", "", "streaming relay settings"},
+    {"stream.heartbeat_ms", "integer", "15000", "SSE comment sent on a stream idle this long; 0 off"},
+    {"stream.buffer_bytes", "integer", "262144", "per-stream relay buffer; a slower client pauses the upstream"},
+    {"shutdown", "object", "", "graceful shutdown"},
+    {"shutdown.grace_ms", "integer", "30000", "how long SIGTERM waits for in-flight requests"},
+    {"log", "object", "", "logging"},
+    {"log.level", "string", "info", "error, warn, info or debug"},
+    {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
+    {"log.access_log", "string", "", "JSON access log file (the diagnostic log when empty)"},
+    {"plugin_dir", "string", "", "directory of provider plugins (default: the installed one)"},
+    {"catalog", "object", "", "model catalog"},
+    {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},
+    {"catalog.overrides", "array", "[]", "entries that add to or replace catalog entries"},
+    {"routing", "object", "", "routing strategy, targets, aliases, retries (see ROUTING)"},
+    {"auth", "object", "", "client authentication"},
+    {"auth.api_keys", "array", "[]", "gateway keys clients must send as Bearer; empty: no auth"},
+    {"metrics", "object", "", "Prometheus metrics"},
+    {"metrics.enabled", "boolean", "true", "serve GET /metrics"},
+    {"metrics.listen", "string", "", "serve metrics on this address instead of the main port"},
+    {"metrics.token", "string", "", "bearer token required to scrape /metrics"},
+    {"metrics.max_models", "integer", "200", "distinct model labels before folding into \"other\""},
+    {NULL, NULL, NULL, NULL},
+};
+
+const struct gw_config_key *gw_config_keys(void)
+{
+    return keys;
+}
+
+void gw_config_defaults(struct gw_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
+    c->listen_port = 8080;
+    c->max_body_bytes = 8 * 1024 * 1024;
+    c->max_connections = 16384;
+    c->threads = 0;
+    c->connect_timeout_ms = 10000;
+    c->first_byte_timeout_ms = 120000;
+    c->idle_timeout_ms = 120000;
+    c->request_timeout_ms = 600000;
+    c->heartbeat_ms = 15000;
+    c->stream_buffer_bytes = 256 * 1024;
+    c->shutdown_grace_ms = 30000;
+    c->log_level = AIGW_LOG_INFO;
+    c->metrics_enabled = 1;
+    c->metrics_max_models = 200;
+}
+
+void gw_config_free(struct gw_config *c)
+{
+    cJSON_Delete(c->root);
+    c->root = NULL;
+    c->catalog_overrides = c->routing = c->auth_keys = NULL;
+}
+
+int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon) {
+        snprintf(err, errsize, "listen: '%s' is not host:port", s);
+        return AIGW_EINVAL;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 0 || port > 65535) {
+        snprintf(err, errsize, "listen: bad port in '%s'", s);
+        return AIGW_EINVAL;
+    }
+    size_t hl = (size_t)(colon - s);
+    const char *h = s;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof c->listen_host) {
+        snprintf(err, errsize, "listen: host too long");
+        return AIGW_EINVAL;
+    }
+    if (hl == 0) {
+        snprintf(c->listen_host, sizeof c->listen_host, "0.0.0.0");
+    } else {
+        memcpy(c->listen_host, h, hl);
+        c->listen_host[hl] = '\0';
+    }
+    c->listen_port = (int)port;
+    return 0;
+}
+
+static const struct gw_config_key *find_key(const char *dotted)
+{
+    for (const struct gw_config_key *k = keys; k->key; k++)
+        if (strcmp(k->key, dotted) == 0)
+            return k;
+    return NULL;
+}
+
+static int type_ok(const cJSON *v, const char *type)
+{
+    if (!strcmp(type, "string"))
+        return cJSON_IsString(v);
+    if (!strcmp(type, "integer"))
+        return cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble;
+    if (!strcmp(type, "boolean"))
+        return cJSON_IsBool(v);
+    if (!strcmp(type, "object"))
+        return cJSON_IsObject(v);
+    if (!strcmp(type, "array"))
+        return cJSON_IsArray(v) || (cJSON_IsObject(v));
+    return 0;
+}
+
+/* Checks every key of obj against the table; `prefix` is the dotted path of obj. Subtrees
+ * whose owner validates them (routing, catalog.overrides) are not descended into. */
+static int check_keys(const cJSON *obj, const char *prefix, const char *file, char *err,
+                      size_t errsize)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        char dotted[256];
+        snprintf(dotted, sizeof dotted, "%s%s%s", prefix, *prefix ? "." : "", it->string);
+        const struct gw_config_key *k = find_key(dotted);
+        if (!k) {
+            snprintf(err, errsize, "%s: %s: unknown key", file, dotted);
+            return AIGW_EINVAL;
+        }
+        if (!type_ok(it, k->type)) {
+            snprintf(err, errsize, "%s: %s: expected %s", file, dotted, k->type);
+            return AIGW_EINVAL;
+        }
+        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing")) {
+            int rc = check_keys(it, dotted, file, err, errsize);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static const cJSON *get(const cJSON *root, const char *dotted)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", dotted);
+    const cJSON *cur = root;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ".", &save); tok && cur; tok = strtok_r(NULL, ".", &save))
+        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    return cur;
+}
+
+static int get_int(const cJSON *root, const char *key, int64_t min, int64_t max, int64_t *out,
+                   const char *file, char *err, size_t errsize)
+{
+    const cJSON *v = get(root, key);
+    if (!v)
+        return 0;
+    double d = v->valuedouble;
+    if (d < (double)min || d > (double)max) {
+        snprintf(err, errsize, "%s: %s: must be between %lld and %lld", file, key,
+                 (long long)min, (long long)max);
+        return AIGW_EINVAL;
+    }
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int get_str(const cJSON *root, const char *key, char *out, size_t size, const char *file,
+                   char *err, size_t errsize)
+{
+    const cJSON *v = get(root, key);
+    if (!v)
+        return 0;
+    if (strlen(v->valuestring) >= size) {
+        snprintf(err, errsize, "%s: %s: too long", file, key);
+        return AIGW_EINVAL;
+    }
+    snprintf(out, size, "%s", v->valuestring);
+    return 0;
+}
+
+static int read_file(const char *path, struct gw_buf *b, char *err, size_t errsize)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+        return AIGW_EINVAL;
+    }
+    char tmp[16384];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        rc = gw_buf_append(b, tmp, n);
+    fclose(f);
+    if (rc)
+        snprintf(err, errsize, "%s: file too large", path);
+    return rc;
+}
+
+int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errsize)
+{
+    struct gw_buf raw, json;
+    gw_buf_init(&raw, CONFIG_FILE_CAP);
+    gw_buf_init(&json, CONFIG_FILE_CAP * 2);
+    snprintf(c->source, sizeof c->source, "%s", path);
+    int rc = read_file(path, &raw, err, errsize);
+    char jerr[512];
+    if (!rc) {
+        rc = gw_jsonc_to_json(raw.ptr ? raw.ptr : "", raw.len, &json, jerr, sizeof jerr);
+        if (rc)
+            snprintf(err, errsize, "%s: %s", path, jerr);
+    }
+    cJSON *root = NULL;
+    if (!rc) {
+        const char *end = NULL;
+        root = cJSON_ParseWithLengthOpts(json.ptr, json.len, &end, 0);
+        if (!root) {
+            snprintf(err, errsize, "%s: not valid JSON near byte %ld", path,
+                     end ? (long)(end - json.ptr) : 0L);
+            rc = AIGW_EINVAL;
+        } else if (!cJSON_IsObject(root)) {
+            snprintf(err, errsize, "%s: the top level must be an object", path);
+            rc = AIGW_EINVAL;
+        }
+    }
+    gw_buf_free(&raw);
+    gw_buf_free(&json);
+    if (!rc)
+        rc = check_keys(root, "", path, err, errsize);
+    int64_t v;
+    char lvl[32] = "";
+#define INT(key, field, min, max)                                                                  \
+    do {                                                                                           \
+        v = c->field;                                                                              \
+        if (!rc)                                                                                   \
+            rc = get_int(root, key, min, max, &v, path, err, errsize);                             \
+        c->field = v;                                                                              \
+    } while (0)
+    INT("max_body_bytes", max_body_bytes, 1024, (int64_t)1 << 30);
+    INT("max_connections", max_connections, 1, 1000000);
+    INT("threads", threads, 0, 1024);
+    INT("timeouts.connect_ms", connect_timeout_ms, 1, 3600000);
+    INT("timeouts.first_byte_ms", first_byte_timeout_ms, 1, 3600000);
+    INT("timeouts.idle_ms", idle_timeout_ms, 1, 3600000);
+    INT("timeouts.request_ms", request_timeout_ms, 1, 86400000);
+    INT("stream.heartbeat_ms", heartbeat_ms, 0, 3600000);
+    INT("stream.buffer_bytes", stream_buffer_bytes, 4096, 64 << 20);
+    INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
+    INT("metrics.max_models", metrics_max_models, 1, 100000);
+#undef INT
+    if (!rc && get(root, "listen"))
+        rc = gw_config_set_listen(c, get(root, "listen")->valuestring, err, errsize);
+    if (!rc)
+        rc = get_str(root, "log.level", lvl, sizeof lvl, path, err, errsize);
+    if (!rc && lvl[0]) {
+        int l = gw_log_level_from_string(lvl);
+        if (l < 0) {
+            snprintf(err, errsize, "%s: log.level: '%s' is not error, warn, info or debug", path,
+                     lvl);
+            rc = AIGW_EINVAL;
+        } else {
+            c->log_level = l;
+        }
+    }
+    if (!rc)
+        rc = get_str(root, "log.file", c->log_file, sizeof c->log_file, path, err, errsize);
+    if (!rc)
+        rc = get_str(root, "log.access_log", c->access_log, sizeof c->access_log, path, err,
+                     errsize);
+    if (!rc)
+        rc = get_str(root, "plugin_dir", c->plugin_dir, sizeof c->plugin_dir, path, err, errsize);
+    if (!rc)
+        rc = get_str(root, "catalog.path", c->catalog_path, sizeof c->catalog_path, path, err,
+                     errsize);
+    if (!rc)
+        rc = get_str(root, "metrics.listen", c->metrics_listen, sizeof c->metrics_listen, path,
+                     err, errsize);
+    if (!rc)
+        rc = get_str(root, "metrics.token", c->metrics_token, sizeof c->metrics_token, path, err,
+                     errsize);
+    if (!rc && get(root, "metrics.enabled"))
+        c->metrics_enabled = cJSON_IsTrue(get(root, "metrics.enabled"));
+    if (!rc) {
+        c->catalog_overrides = (cJSON *)get(root, "catalog.overrides");
+        c->routing = (cJSON *)get(root, "routing");
+        c->auth_keys = (cJSON *)get(root, "auth.api_keys");
+        const cJSON *k;
+        cJSON_ArrayForEach(k, c->auth_keys)
+        {
+            if (!cJSON_IsString(k) || strlen(k->valuestring) < 8) {
+                snprintf(err, errsize, "%s: auth.api_keys: every key must be a string of 8+ chars",
+                         path);
+                rc = AIGW_EINVAL;
+                break;
+            }
+        }
+    }
+    if (rc) {
+        cJSON_Delete(root);
+        c->catalog_overrides = c->routing = c->auth_keys = NULL;
+        return rc;
+    }
+    cJSON_Delete(c->root);
+    c->root = root;
+    return 0;
+}

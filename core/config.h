@@ -1,0 +1,64 @@
+/*
+ * config - the gateway's settings: defaults, then the JSON config file (comments and ${VAR}
+ * allowed, see jsonc.h), then command-line flags. Every key is declared once in a table
+ * (config.c) that drives parsing, validation, --check-config and the docs test; unknown keys
+ * are errors that name the file and the key.
+ *
+ * Threading: built on the main thread at startup, read-only afterwards.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct gw_config {
+    char listen_host[256];
+    int listen_port;
+    int64_t max_body_bytes;
+    int max_connections;
+    int threads;
+    int64_t connect_timeout_ms;
+    int64_t first_byte_timeout_ms;
+    int64_t idle_timeout_ms;
+    int64_t request_timeout_ms; /* non-streaming only: streams never get a total deadline */
+    int64_t heartbeat_ms;
+    int64_t stream_buffer_bytes;
+    int64_t shutdown_grace_ms;
+    int log_level;
+    char log_file[1024];
+    char access_log[1024];
+    char plugin_dir[1024];
+    char catalog_path[1024];
+    char port_file[1024];
+    cJSON *catalog_overrides; /* array of entries, or NULL */
+    cJSON *routing;           /* the routing object, validated by route.c */
+    cJSON *auth_keys;         /* array of gateway API keys, or NULL (no client auth) */
+    int metrics_enabled;
+    char metrics_listen[256];
+    char metrics_token[256];
+    int metrics_max_models;
+    char source[1024]; /* the file read, for messages */
+    cJSON *root;       /* the parsed file, owns the cJSON pointers above */
+};
+
+struct gw_config_key {
+    const char *key;  /* dotted path, e.g. "timeouts.connect_ms" */
+    const char *type; /* "string", "integer", "boolean", "object", "array" */
+    const char *dflt; /* default as shown in docs */
+    const char *help;
+};
+
+/* Every accepted key, terminated by {NULL}. */
+const struct gw_config_key *gw_config_keys(void);
+
+void gw_config_defaults(struct gw_config *c);
+/* Reads and validates path. On failure returns negative with "file: key: reason" in err. */
+int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errsize);
+/* Parses "host:port" / "[v6]:port" / ":port" into the config. */
+int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize);
+void gw_config_free(struct gw_config *c);
+
+#endif

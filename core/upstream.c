@@ -1,0 +1,512 @@
+/* upstream - the libcurl multi thread (see upstream.h). */
+#include "upstream.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+
+#define SWEEP_MS 100
+
+enum msg_kind { MSG_START, MSG_CANCEL, MSG_UNPAUSE };
+
+struct gw_xfer {
+    atomic_int refs;
+    struct gw_upstream *u;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *body;
+    const struct gw_xfer_ops *ops;
+    void *ud;
+    struct gw_xfer_req req;
+    char *method;
+    char *url;
+    int64_t not_before;  /* delayed start, monotonic ms */
+    int64_t started_ms;  /* sent */
+    int64_t last_byte_ms;
+    int64_t last_notify_ms;
+    int got_byte;
+    int in_multi;
+    int done;
+    int paused;
+    int status_sent;
+    int result_override; /* our own deadline or abort reason */
+    struct gw_xfer *prev, *next; /* active or delayed list */
+};
+
+struct msg {
+    struct msg *next;
+    int kind;
+    struct gw_xfer *x;
+};
+
+struct gw_upstream {
+    CURLM *multi;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    struct msg *queue;
+    struct msg **queue_tail;
+    int stop;
+    struct gw_xfer *active; /* in the multi handle or delayed */
+    atomic_llong nactive;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Thread_local struct gw_upstream *my_engine;
+
+int gw_upstream_on_thread(struct gw_upstream *u)
+{
+    return my_engine == u;
+}
+
+const char *gw_xfer_result_name(int r)
+{
+    switch (r) {
+    case GW_XFER_OK:
+        return "ok";
+    case GW_XFER_ECONNECT:
+        return "connect_error";
+    case GW_XFER_ETIMEOUT_CONNECT:
+        return "connect_timeout";
+    case GW_XFER_ETIMEOUT_FIRST:
+        return "first_byte_timeout";
+    case GW_XFER_ETIMEOUT_IDLE:
+        return "idle_timeout";
+    case GW_XFER_ETIMEOUT_TOTAL:
+        return "total_timeout";
+    case GW_XFER_ECANCELLED:
+        return "cancelled";
+    case GW_XFER_EIO:
+        return "connection_error";
+    default:
+        return "aborted";
+    }
+}
+
+void gw_xfer_unref(struct gw_xfer *x)
+{
+    if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
+        return;
+    if (x->easy)
+        curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->hdrs);
+    free(x->body);
+    free(x->method);
+    free(x->url);
+    free(x);
+}
+
+static void post(struct gw_upstream *u, int kind, struct gw_xfer *x)
+{
+    struct msg *m = malloc(sizeof *m);
+    if (!m)
+        return; /* a lost cancel/unpause is recovered by deadlines */
+    m->next = NULL;
+    m->kind = kind;
+    m->x = x;
+    atomic_fetch_add(&x->refs, 1);
+    pthread_mutex_lock(&u->lock);
+    *u->queue_tail = m;
+    u->queue_tail = &m->next;
+    pthread_mutex_unlock(&u->lock);
+    curl_multi_wakeup(u->multi);
+}
+
+static void list_add(struct gw_upstream *u, struct gw_xfer *x)
+{
+    x->prev = NULL;
+    x->next = u->active;
+    if (u->active)
+        u->active->prev = x;
+    u->active = x;
+}
+
+static void list_del(struct gw_upstream *u, struct gw_xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (u->active == x)
+        u->active = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+}
+
+static void finish(struct gw_upstream *u, struct gw_xfer *x, int result)
+{
+    if (x->done)
+        return;
+    x->done = 1;
+    if (x->in_multi) {
+        curl_multi_remove_handle(u->multi, x->easy);
+        x->in_multi = 0;
+    }
+    list_del(u, x);
+    atomic_fetch_sub(&u->nactive, 1);
+    x->ops->on_done(x->ud, result);
+    gw_xfer_unref(x);
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_xfer *x = ud;
+    size_t len = size * n;
+    x->last_byte_ms = now_ms();
+    x->got_byte = 1;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        return len; /* a status line: a new header block starts (1xx, then the final) */
+    size_t l = len;
+    while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
+        l--;
+    if (l == 0) {
+        long code = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && !x->status_sent) {
+            x->status_sent = 1;
+            if (x->ops->on_status(x->ud, (int)code) < 0) {
+                x->result_override = GW_XFER_EABORT;
+                return 0;
+            }
+        }
+        return len;
+    }
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 100 && code < 200)
+        return len;
+    const char *colon = memchr(p, ':', l);
+    if (!colon)
+        return len;
+    const char *v = colon + 1;
+    while (v < p + l && (*v == ' ' || *v == '\t'))
+        v++;
+    if (x->ops->on_header(x->ud, p, (size_t)(colon - p), v, (size_t)(p + l - v)) < 0) {
+        x->result_override = GW_XFER_EABORT;
+        return 0;
+    }
+    return len;
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_xfer *x = ud;
+    size_t len = size * n;
+    x->last_byte_ms = now_ms();
+    x->got_byte = 1;
+    if (!x->status_sent) {
+        /* Some servers send a body with no header block end seen (HTTP/0.9-ish); treat the
+         * status as known now. */
+        long code = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        x->status_sent = 1;
+        if (x->ops->on_status(x->ud, (int)code) < 0) {
+            x->result_override = GW_XFER_EABORT;
+            return 0;
+        }
+    }
+    int rc = x->ops->on_data(x->ud, p, len);
+    if (rc == 1) {
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc < 0) {
+        x->result_override = GW_XFER_EABORT;
+        return 0;
+    }
+    return len;
+}
+
+static int setup_easy(struct gw_xfer *x)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        return -1;
+    x->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->req.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 65536L);
+    /* Expect: 100-continue costs a round trip for bodies over 1 KiB; providers don't need it. */
+    x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+    for (const struct gw_header *h = x->req.headers; h; h = h->next) {
+        size_t n = strlen(h->name) + strlen(h->value) + 3;
+        char *line = malloc(n);
+        if (!line)
+            return -1;
+        snprintf(line, n, "%s: %s", h->name, h->value);
+        struct curl_slist *s = curl_slist_append(x->hdrs, line);
+        free(line);
+        if (!s)
+            return -1;
+        x->hdrs = s;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    const char *m = x->method ? x->method : (x->body ? "POST" : "GET");
+    if (x->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.body_len);
+    }
+    if (strcmp(m, "GET") == 0 && !x->body)
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(m, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    return 0;
+}
+
+int gw_upstream_start(struct gw_upstream *u, const struct gw_xfer_req *req,
+                      const struct gw_xfer_ops *ops, void *ud, struct gw_xfer **out)
+{
+    struct gw_xfer *x = calloc(1, sizeof *x);
+    if (!x)
+        return AIGW_ENOMEM;
+    atomic_init(&x->refs, 2);
+    x->u = u;
+    x->ops = ops;
+    x->ud = ud;
+    x->req = *req;
+    x->req.headers = req->headers; /* copied into the slist below, before returning */
+    x->url = strdup(req->url);
+    x->method = req->method ? strdup(req->method) : NULL;
+    if (req->body) {
+        x->body = malloc(req->body_len + 1);
+        if (x->body) {
+            memcpy(x->body, req->body, req->body_len);
+            x->body[req->body_len] = '\0';
+        }
+    }
+    if (!x->url || (req->method && !x->method) || (req->body && !x->body) ||
+        setup_easy(x) != 0) {
+        atomic_store(&x->refs, 1);
+        gw_xfer_unref(x);
+        return AIGW_ENOMEM;
+    }
+    x->req.headers = NULL; /* not needed after setup; the caller may free them */
+    x->req.body = NULL;
+    x->not_before = now_ms() + (req->delay_ms > 0 ? req->delay_ms : 0);
+    atomic_fetch_add(&u->nactive, 1);
+    *out = x;
+    /* refs: the caller's, the engine's (dropped in finish), and the message's. */
+    post(u, MSG_START, x);
+    return 0;
+}
+
+void gw_upstream_cancel(struct gw_upstream *u, struct gw_xfer *x)
+{
+    if (x)
+        post(u, MSG_CANCEL, x);
+}
+
+void gw_upstream_unpause(struct gw_upstream *u, struct gw_xfer *x)
+{
+    if (x)
+        post(u, MSG_UNPAUSE, x);
+}
+
+int64_t gw_upstream_active(struct gw_upstream *u)
+{
+    return atomic_load(&u->nactive);
+}
+
+static void launch(struct gw_upstream *u, struct gw_xfer *x)
+{
+    x->started_ms = now_ms();
+    x->last_byte_ms = x->started_ms;
+    x->last_notify_ms = x->started_ms;
+    if (curl_multi_add_handle(u->multi, x->easy) != CURLM_OK) {
+        finish(u, x, GW_XFER_ECONNECT);
+        return;
+    }
+    x->in_multi = 1;
+}
+
+static void process_queue(struct gw_upstream *u, int stopping)
+{
+    pthread_mutex_lock(&u->lock);
+    struct msg *m = u->queue;
+    u->queue = NULL;
+    u->queue_tail = &u->queue;
+    pthread_mutex_unlock(&u->lock);
+    while (m) {
+        struct msg *next = m->next;
+        struct gw_xfer *x = m->x;
+        switch (m->kind) {
+        case MSG_START:
+            if (!x->done) {
+                list_add(u, x);
+                if (stopping)
+                    finish(u, x, GW_XFER_ECANCELLED);
+                else if (x->not_before <= now_ms())
+                    launch(u, x);
+            }
+            break;
+        case MSG_CANCEL:
+            if (!x->done) {
+                if (!x->in_multi && !x->prev && !x->next && u->active != x)
+                    list_add(u, x); /* cancelled before its start message: still finish once */
+                finish(u, x, GW_XFER_ECANCELLED);
+            }
+            break;
+        case MSG_UNPAUSE:
+            if (!x->done && x->paused && x->in_multi) {
+                x->paused = 0;
+                x->last_byte_ms = now_ms();
+                curl_easy_pause(x->easy, CURLPAUSE_CONT);
+            }
+            break;
+        }
+        gw_xfer_unref(x);
+        free(m);
+        m = next;
+    }
+}
+
+static int map_curl(struct gw_xfer *x, CURLcode rc)
+{
+    if (x->result_override)
+        return x->result_override;
+    if (rc == CURLE_OK)
+        return GW_XFER_OK;
+    if (rc == CURLE_OPERATION_TIMEDOUT && !x->got_byte) {
+        double ct = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME, &ct);
+        return ct > 0 ? GW_XFER_ETIMEOUT_FIRST : GW_XFER_ETIMEOUT_CONNECT;
+    }
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
+        rc == CURLE_PEER_FAILED_VERIFICATION)
+        return GW_XFER_ECONNECT;
+    if (rc == CURLE_GOT_NOTHING && !x->got_byte)
+        return GW_XFER_ECONNECT;
+    return GW_XFER_EIO;
+}
+
+static void sweep(struct gw_upstream *u)
+{
+    int64_t now = now_ms();
+    struct gw_xfer *x = u->active;
+    while (x) {
+        struct gw_xfer *next = x->next;
+        if (!x->in_multi) {
+            if (x->not_before <= now)
+                launch(u, x);
+        } else if (!x->got_byte && x->req.first_byte_timeout_ms &&
+                   now - x->started_ms > x->req.first_byte_timeout_ms) {
+            finish(u, x, GW_XFER_ETIMEOUT_FIRST);
+        } else if (x->got_byte && !x->paused && x->req.idle_timeout_ms &&
+                   now - x->last_byte_ms > x->req.idle_timeout_ms) {
+            finish(u, x, GW_XFER_ETIMEOUT_IDLE);
+        } else if (x->req.total_timeout_ms && now - x->started_ms > x->req.total_timeout_ms) {
+            finish(u, x, GW_XFER_ETIMEOUT_TOTAL);
+        } else if (x->status_sent && x->ops->on_idle && x->req.idle_notify_ms &&
+                   now - x->last_byte_ms >= x->req.idle_notify_ms &&
+                   now - x->last_notify_ms >= x->req.idle_notify_ms) {
+            x->last_notify_ms = now;
+            x->ops->on_idle(x->ud);
+        }
+        x = next;
+    }
+}
+
+static void *run(void *arg)
+{
+    struct gw_upstream *u = arg;
+    my_engine = u;
+    int64_t last_sweep = 0;
+    for (;;) {
+        process_queue(u, 0);
+        pthread_mutex_lock(&u->lock);
+        int stop = u->stop;
+        pthread_mutex_unlock(&u->lock);
+        if (stop)
+            break;
+        int running = 0;
+        curl_multi_perform(u->multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(u->multi, &left))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            struct gw_xfer *x = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (x)
+                finish(u, x, map_curl(x, m->data.result));
+        }
+        int64_t now = now_ms();
+        if (now - last_sweep >= SWEEP_MS) {
+            sweep(u);
+            last_sweep = now;
+        }
+        long timeout = SWEEP_MS;
+        long ct = -1;
+        curl_multi_timeout(u->multi, &ct);
+        if (ct >= 0 && ct < timeout)
+            timeout = ct;
+        curl_multi_poll(u->multi, NULL, 0, (int)timeout, NULL);
+    }
+    /* Shutdown: every transfer still here finishes as cancelled. */
+    while (u->active)
+        finish(u, u->active, GW_XFER_ECANCELLED);
+    process_queue(u, 1);
+    return NULL;
+}
+
+int gw_upstream_init(struct gw_upstream **out)
+{
+    struct gw_upstream *u = calloc(1, sizeof *u);
+    if (!u)
+        return AIGW_ENOMEM;
+    u->multi = curl_multi_init();
+    if (!u->multi) {
+        free(u);
+        return AIGW_ENOMEM;
+    }
+    curl_multi_setopt(u->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    pthread_mutex_init(&u->lock, NULL);
+    u->queue_tail = &u->queue;
+    atomic_init(&u->nactive, 0);
+    if (pthread_create(&u->thread, NULL, run, u) != 0) {
+        curl_multi_cleanup(u->multi);
+        pthread_mutex_destroy(&u->lock);
+        free(u);
+        return AIGW_EINTERNAL;
+    }
+    *out = u;
+    return 0;
+}
+
+void gw_upstream_free(struct gw_upstream *u)
+{
+    if (!u)
+        return;
+    pthread_mutex_lock(&u->lock);
+    u->stop = 1;
+    pthread_mutex_unlock(&u->lock);
+    curl_multi_wakeup(u->multi);
+    pthread_join(u->thread, NULL);
+    curl_multi_cleanup(u->multi);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+}
