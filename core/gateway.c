@@ -51,6 +51,7 @@ struct gw_req {
     int64_t retry_after_ms;
 
     int64_t start_ms;
+    int64_t attempt_ms;
     int64_t first_byte_ms;
     char tried[TRIED_MAX];
     size_t tried_len;
@@ -222,6 +223,8 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     gw_buf_printf(&b, ",\"stream\":%s,\"attempts\":%d", r->parsed.stream ? "true" : "false",
                   r->attempts);
     log_escape(&b, "tried", r->tried_len ? r->tried : NULL);
+    if (r->route.label[0])
+        log_escape(&b, "route_label", r->route.label);
     gw_buf_printf(&b, ",\"latency_ms\":%" PRId64, gw_now_ms() - r->start_ms);
     if (r->first_byte_ms)
         gw_buf_printf(&b, ",\"ttfb_ms\":%" PRId64, r->first_byte_ms - r->start_ms);
@@ -338,6 +341,7 @@ static int start_attempt(struct gw_req *r, int64_t delay_ms)
     if (rc < 0)
         return rc;
     r->attempts++;
+    r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
     r->call->request_id = r->request_id;
     r->call->sink = sink;
@@ -429,7 +433,8 @@ static int should_retry(struct gw_req *r, int rc)
     pthread_mutex_lock(&r->relay.lock);
     int ok = !r->committed && !r->client_gone;
     pthread_mutex_unlock(&r->relay.lock);
-    return ok && r->attempts < r->gw->router.max_attempts;
+    return ok && r->attempts < r->gw->router.max_attempts &&
+           gw_route_retry_allowed(&r->gw->router);
 }
 
 static void on_done(void *ud, int result)
@@ -460,6 +465,7 @@ static void on_done(void *ud, int result)
     else
         snprintf(outcome, sizeof outcome, "ok");
     tried_add(r, t->plugin->desc.vkey, outcome);
+    gw_route_report(&r->gw->router, t, rc == 0 && !c->has_error, gw_now_ms() - r->attempt_ms);
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
@@ -647,6 +653,11 @@ static enum MHD_Result fail_now(struct gw_req *r, int status, const char *type, 
     return gw_respond_error(r->conn, status, type, code, param, message, r->request_id);
 }
 
+static const char *request_header(void *ud, const char *name)
+{
+    return MHD_lookup_connection_value(ud, MHD_HEADER_KIND, name);
+}
+
 static enum MHD_Result start(struct gw_req *r)
 {
     r->started = 1;
@@ -661,8 +672,16 @@ static enum MHD_Result start(struct gw_req *r)
                          &err) < 0)
         return fail_now(r, err.status, NULL, err.code, err.param, err.message);
     gw_buf_free(&r->body); /* parsed: the raw bytes are not needed any more */
-    if (gw_route(&r->gw->router, r->parsed.op, r->parsed.model,
-                 r->x_provider[0] ? r->x_provider : NULL, &r->route, &err) < 0)
+    struct gw_route_ctx rctx = {
+        .op = r->parsed.op,
+        .model = r->parsed.model,
+        .x_provider = r->x_provider[0] ? r->x_provider : NULL,
+        .body = r->parsed.body,
+        .header = request_header,
+        .header_ud = r->conn,
+    };
+    gw_route_note_request(&r->gw->router);
+    if (gw_route(&r->gw->router, &rctx, &r->route, &err) < 0)
         return fail_now(r, err.status, NULL, err.code, err.param, err.message);
     if (gw_render_init(&r->render, r->parsed.op, r->parsed.stream, r->parsed.include_usage,
                        r->kind == GW_ROUTE_COMPLETIONS, r->route.targets[0].model,
@@ -749,6 +768,7 @@ void gw_gateway_free(struct gw_gateway *gw)
 {
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
+    gw_router_free(&gw->router);
     pthread_mutex_destroy(&gw->drain_lock);
     pthread_cond_destroy(&gw->drain_cond);
 }

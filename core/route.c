@@ -137,9 +137,37 @@ static void resolve_one(const struct gw_router *r, int op, const char *model,
     }
 }
 
-int gw_route(const struct gw_router *r, int op, const char *model, const char *x_provider,
-             struct gw_route_result *out, struct gw_request_err *err)
+void gw_route_report(struct gw_router *r, const struct gw_target *t, int success,
+                     int64_t latency_ms)
 {
+    (void)r;
+    (void)t;
+    (void)success;
+    (void)latency_ms;
+}
+
+void gw_route_note_request(struct gw_router *r)
+{
+    (void)r;
+}
+
+int gw_route_retry_allowed(struct gw_router *r)
+{
+    (void)r;
+    return 1;
+}
+
+void gw_router_free(struct gw_router *r)
+{
+    (void)r;
+}
+
+int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_route_result *out,
+             struct gw_request_err *err)
+{
+    int op = ctx->op;
+    const char *model = ctx->model;
+    const char *x_provider = ctx->x_provider;
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     if (x_provider && *x_provider) {

@@ -32,7 +32,19 @@ struct gw_target {
 struct gw_route_result {
     struct gw_target targets[GW_ROUTE_MAX_TARGETS];
     int n;
-    int forced; /* X-Provider */
+    int forced;     /* X-Provider */
+    char label[64]; /* ab-test variant (or rule name), logged; "" when none */
+};
+
+/* What a strategy may look at. */
+struct gw_route_ctx {
+    int op;                 /* enum aigw_op */
+    const char *model;      /* as the client sent it */
+    const char *x_provider; /* NULL when absent */
+    const cJSON *body;      /* the validated request */
+    /* A request header by name (case-insensitive), or NULL. */
+    const char *(*header)(void *ud, const char *name);
+    void *header_ud;
 };
 
 struct gw_router {
@@ -49,8 +61,16 @@ struct gw_router {
 
 int gw_router_init(struct gw_router *r, const cJSON *routing, const struct gw_plugins *ps,
                    const struct gw_catalog *cat, char *err, size_t errsize);
-/* op: enum aigw_op (targets must have the capability). */
-int gw_route(const struct gw_router *r, int op, const char *model, const char *x_provider,
-             struct gw_route_result *out, struct gw_request_err *err);
+/* Ordered targets for one request (targets have the op's capability). */
+int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_route_result *out,
+             struct gw_request_err *err);
+/* The outcome of one attempt on t: feeds circuit breakers and latency statistics. */
+void gw_route_report(struct gw_router *r, const struct gw_target *t, int success,
+                     int64_t latency_ms);
+/* Counts a client request (for the retry budget). */
+void gw_route_note_request(struct gw_router *r);
+/* 1 when one more upstream call for a retry or fallback fits the retry budget (and takes it). */
+int gw_route_retry_allowed(struct gw_router *r);
+void gw_router_free(struct gw_router *r);
 
 #endif
