@@ -26,7 +26,7 @@ core_libgwcore_la_SOURCES = \
 	core/http.c core/http.h \
 	core/gateway.c core/gateway.h \
 	core/models.c core/models.h \
-	core/catalog.c core/catalog.h core/catalog_entry.c core/catalog_load.c core/catalog_int.h \
+	core/catalog.c core/catalog.h \
 	core/cost.c core/cost.h \
 	core/version.h
 core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)

@@ -650,7 +650,7 @@ int gw_render_outcome(struct gw_render *r, struct gw_call *c, int rc, size_t byt
     struct aigw_error err;
     aigw_error_init(&err);
     int failed = 0;
-    if (rc < 0 && c && c->has_error && !c->error_in_band) {
+    if (rc < 0 && c && c->has_error) {
         err = c->error; /* the plugin explained its refusal (host->fail) */
         failed = 1;
     } else if (rc < 0) {

@@ -250,11 +250,9 @@ static int check_embeddings(const cJSON *body, struct gw_request_err *err)
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
     if (!in)
         return fail(err, "input", "'input' is required");
-    if (cJSON_IsString(in))
-        return 0;
-    if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0)
+    if (!cJSON_IsString(in) && (!cJSON_IsArray(in) || cJSON_GetArraySize(in) == 0))
         return fail(err, "input", "'input' must be a string or a non-empty array");
-    if (cJSON_GetArraySize(in) > 2048)
+    if (cJSON_IsArray(in) && cJSON_GetArraySize(in) > 2048)
         return fail(err, "input", "'input' has more than 2048 items");
     const cJSON *e;
     cJSON_ArrayForEach(e, in)

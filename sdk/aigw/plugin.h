@@ -417,8 +417,7 @@ struct aigw_provider {
                              struct aigw_credential *cred);
 };
 
-/* The one symbol a plugin exports. */
-typedef const struct aigw_provider *(*aigw_plugin_entry_fn)(void);
+
 
 #if defined(_WIN32)
 #define AIGW_EXPORT __declspec(dllexport)
@@ -427,6 +426,10 @@ typedef const struct aigw_provider *(*aigw_plugin_entry_fn)(void);
 #else
 #define AIGW_EXPORT
 #endif
+
+/* The one symbol a plugin exports (define it with AIGW_EXPORT). */
+typedef const struct aigw_provider *(*aigw_plugin_entry_fn)(void);
+AIGW_EXPORT const struct aigw_provider *aigw_plugin_entry(void);
 
 /* ---- inline conveniences (header-only; no ABI surface) ---------------------------------- */
 

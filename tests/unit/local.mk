@@ -1,1 +1,40 @@
+# Core unit tests: one Criterion program per module group.
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_framing
+TESTS += tests/unit/test_framing
+tests_unit_test_framing_SOURCES = tests/unit/test_framing.c
+tests_unit_test_framing_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_framing_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_render
+TESTS += tests/unit/test_render
+tests_unit_test_render_SOURCES = tests/unit/test_render.c
+tests_unit_test_render_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_render_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_request
+TESTS += tests/unit/test_request
+tests_unit_test_request_SOURCES = tests/unit/test_request.c
+tests_unit_test_request_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_request_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_config
+TESTS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_config_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_redact
+TESTS += tests/unit/test_redact
+tests_unit_test_redact_SOURCES = tests/unit/test_redact.c
+tests_unit_test_redact_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_redact_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_crypto
+TESTS += tests/unit/test_crypto
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c
+tests_unit_test_crypto_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_crypto_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_buf
+TESTS += tests/unit/test_buf
+tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
+tests_unit_test_buf_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_buf_LDADD = $(TEST_LIBS)
+endif
+
 include tests/unit/eventstream.mk

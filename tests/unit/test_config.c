@@ -1,0 +1,99 @@
+/* config: comments, trailing commas, ${VAR}; every error names the file and the key. */
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "aigw/plugin.h"
+#include "config.h"
+#include "jsonc.h"
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/aigw-config-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static int load(const char *text, struct gw_config *c, char *err, size_t n)
+{
+    char *p = write_tmp(text);
+    gw_config_defaults(c);
+    int rc = gw_config_load(c, p, err, n);
+    unlink(p);
+    free(p);
+    return rc;
+}
+
+Test(config, comments_trailing_commas_and_variables)
+{
+    setenv("AIGW_TEST_PORT_HOST", "127.0.0.2", 1);
+    unsetenv("AIGW_TEST_UNSET");
+    struct gw_config c;
+    char err[512];
+    int rc = load("// top comment\n{\n  \"listen\": \"${AIGW_TEST_PORT_HOST}:9001\", /* inline */\n"
+                  "  \"log\": {\"level\": \"${AIGW_TEST_UNSET:-debug}\",},\n"
+                  "  \"timeouts\": {\"idle_ms\": 5000},\n}\n",
+                  &c, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_str_eq(c.listen_host, "127.0.0.2");
+    cr_assert_eq(c.listen_port, 9001);
+    cr_assert_eq(c.log_level, AIGW_LOG_DEBUG);
+    cr_assert_eq(c.idle_timeout_ms, 5000);
+    cr_assert_eq(c.connect_timeout_ms, 10000, "defaults stay");
+    gw_config_free(&c);
+}
+
+Test(config, unknown_key_and_wrong_type_name_the_key)
+{
+    struct gw_config c;
+    char err[512];
+    cr_assert_lt(load("{\"timeouts\":{\"idel_ms\":5}}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "timeouts.idel_ms: unknown key"), "%s", err);
+    cr_assert(strstr(err, "/tmp/aigw-config-"), "the file is named: %s", err);
+    cr_assert_lt(load("{\"max_body_bytes\":\"big\"}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "max_body_bytes: expected integer"), "%s", err);
+    cr_assert_lt(load("{\"max_body_bytes\":5}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "max_body_bytes: must be between"), "%s", err);
+    cr_assert_lt(load("{\"log\":{\"level\":\"loud\"}}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "log.level"), "%s", err);
+}
+
+Test(config, unset_variable_is_an_error)
+{
+    unsetenv("AIGW_TEST_NOPE");
+    struct gw_config c;
+    char err[512];
+    cr_assert_lt(load("{\n\"listen\": \"${AIGW_TEST_NOPE}:1\"}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "line 2") && strstr(err, "AIGW_TEST_NOPE"), "%s", err);
+}
+
+Test(config, variable_values_cannot_break_out_of_their_string)
+{
+    setenv("AIGW_TEST_QUOTE", "a\",\"listen\":\"0.0.0.0:1", 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    char err[256];
+    const char *src = "{\"log\":{\"file\":\"${AIGW_TEST_QUOTE}\"}}";
+    cr_assert_eq(gw_jsonc_to_json(src, strlen(src), &out, err, sizeof err), 0);
+    cJSON *j = cJSON_Parse(out.ptr);
+    cr_assert_not_null(j);
+    cr_assert_null(cJSON_GetObjectItem(j, "listen"));
+    cJSON_Delete(j);
+    gw_buf_free(&out);
+}
+
+Test(config, every_documented_key_is_in_the_table_once)
+{
+    int n = 0;
+    for (const struct gw_config_key *k = gw_config_keys(); k->key; k++, n++)
+        for (const struct gw_config_key *j = k + 1; j->key; j++)
+            cr_assert_str_neq(k->key, j->key);
+    cr_assert_gt(n, 20);
+}

@@ -1,0 +1,73 @@
+/* crypto: known-answer vectors for the primitives plugins sign with. */
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "crypto.h"
+#include "utf8.h"
+
+Test(crypto, sha256_and_hmac_vectors)
+{
+    unsigned char d[32];
+    char hex[65];
+    gw_sha256("abc", 3, d);
+    gw_hex(d, 32, hex);
+    cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* RFC 4231 test case 2 */
+    cr_assert_eq(gw_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d), 0);
+    gw_hex(d, 32, hex);
+    cr_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+Test(crypto, base64_round_trips_both_alphabets)
+{
+    const unsigned char in[] = {0xfb, 0xff, 0x00, 'a', 'b'};
+    for (int url = 0; url <= 1; url++) {
+        char enc[64];
+        gw_base64_encode(in, sizeof in, url, enc);
+        cr_assert_str_eq(enc, url ? "-_8AYWI" : "+/8AYWI=");
+        unsigned char dec[64];
+        size_t n;
+        cr_assert_eq(gw_base64_decode(enc, strlen(enc), dec, &n), 0);
+        cr_assert_eq(n, sizeof in);
+        cr_assert_eq(memcmp(dec, in, n), 0);
+    }
+    unsigned char dec[8];
+    size_t n;
+    cr_assert_lt(gw_base64_decode("ab!d", 4, dec, &n), 0);
+}
+
+Test(crypto, rs256_signature_verifies)
+{
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    cr_assert_not_null(key);
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+    char *pem;
+    long len = BIO_get_mem_data(b, &pem);
+    char *pemz = strndup(pem, (size_t)len);
+    char sig[1024];
+    cr_assert_eq(gw_rs256_sign(pemz, "header.claims", 13, sig, sizeof sig), 0);
+    unsigned char raw[512];
+    size_t rl;
+    cr_assert_eq(gw_base64_decode(sig, strlen(sig), raw, &rl), 0);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    cr_assert_eq(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key), 1);
+    cr_assert_eq(EVP_DigestVerify(md, raw, rl, (const unsigned char *)"header.claims", 13), 1);
+    cr_assert_lt(gw_rs256_sign("not a key", "x", 1, sig, sizeof sig), 0);
+    EVP_MD_CTX_free(md);
+    free(pemz);
+    BIO_free(b);
+    EVP_PKEY_free(key);
+}
+
+Test(utf8, validation)
+{
+    cr_assert_eq(gw_utf8_invalid_at("h\xc3\xa9llo \xf0\x9f\x98\x80", 11), (size_t)-1);
+    cr_assert_eq(gw_utf8_invalid_at("ab\xc0\xaf", 4), 2);         /* overlong */
+    cr_assert_eq(gw_utf8_invalid_at("a\xed\xa0\x80", 4), 1);      /* surrogate */
+    cr_assert_eq(gw_utf8_invalid_at("abc\xe2\x82", 5), 3);        /* truncated */
+}
