@@ -136,7 +136,9 @@ int gw_exchange_data(struct gw_call *c, const char *p, size_t n)
     return rc > 0 ? 0 : rc;
 }
 
-static void fill_error_defaults(struct gw_call *c)
+/* Fills what the plugin left unset. `mapped`: the plugin's map_error succeeded, so its
+ * retryable verdict stands (x-should-retry: false, a quota 429, ...). */
+static void fill_error_defaults(struct gw_call *c, int mapped)
 {
     struct aigw_error *e = &c->error;
     int http = c->status >= 400 && !c->error_in_band;
@@ -147,7 +149,7 @@ static void fill_error_defaults(struct gw_call *c)
     if (!e->message || !*e->message)
         e->message = http ? gw_arena_printf(&c->keep, "upstream returned HTTP %d", c->status)
                           : "the upstream provider reported an error during the response";
-    if (http && gw_status_retryable(c->status))
+    if (http && !mapped && gw_status_retryable(c->status))
         e->retryable = 1;
 }
 
@@ -238,7 +240,7 @@ int gw_exchange_end(struct gw_call *c)
             aigw_error_init(&c->error);
         c->has_error = 1;
         c->error_in_band = 0;
-        fill_error_defaults(c);
+        fill_error_defaults(c, rc >= 0);
         return 0;
     }
     if (c->credential_step)
@@ -258,6 +260,6 @@ int gw_exchange_end(struct gw_call *c)
             rc = 0;
     }
     if (c->has_error)
-        fill_error_defaults(c);
+        fill_error_defaults(c, 1);
     return rc;
 }

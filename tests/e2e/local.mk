@@ -1,1 +1,30 @@
-# tests/e2e: rules arrive with their code
+# End-to-end tests: the real aigw binary against the mock provider on loopback.
+# One block per test program; each links E2E_LIBS (helpers + mock + libcurl + Criterion).
+if BUILD_TESTS
+check_LTLIBRARIES += tests/e2e/libe2e.la
+tests_e2e_libe2e_la_SOURCES = tests/e2e/e2e.c tests/e2e/e2e_http.c tests/e2e/e2e.h
+tests_e2e_libe2e_la_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_libe2e_la_LIBADD = tests/mockprov/libmockprov.la $(CURL_LIBS) $(CJSON_LIBS) \
+	$(CRITERION_LIBS) $(AX_PTHREAD_LIBS)
+E2E_LIBS = tests/e2e/libe2e.la
+
+# The mock itself: every fault, matching, recording, the standalone binary. Needs no aigw.
+check_PROGRAMS += tests/e2e/test_mock
+TESTS += tests/e2e/test_mock
+tests_e2e_test_mock_SOURCES = tests/e2e/test_mock.c tests/e2e/test_mock_faults.c \
+	tests/e2e/test_mock.h
+tests_e2e_test_mock_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_mock_LDADD = $(E2E_LIBS)
+# test_mock runs the standalone binary too
+tests/e2e/test_mock.log: tests/mockprov/mockprov$(EXEEXT)
+endif
+
+# The spine: round trips, disconnects, back-pressure, deadlines, shutdown, bad input, secrets.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_core
+TESTS += tests/e2e/test_core
+tests_e2e_test_core_SOURCES = tests/e2e/test_core.c
+tests_e2e_test_core_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_core_LDADD = $(E2E_LIBS)
+tests/e2e/test_core.log: aigw$(EXEEXT)
+endif

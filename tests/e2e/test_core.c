@@ -1,0 +1,359 @@
+/*
+ * End-to-end tests of the spine: the real aigw binary in front of the mock provider on
+ * loopback. Round trips, streaming, disconnects, back-pressure, deadlines, shutdown, every
+ * kind of bad input, and the canary key that must never come out anywhere.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "e2e/e2e.h"
+
+#define CANARY "sk-CANARY-7f3a9c1e55d2"
+#define CHAT "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"
+#define CHAT_STREAM                                                                                \
+    "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":\"user\","                 \
+    "\"content\":\"Hi\"}]}"
+
+static struct e2e_gw *start_gw(struct mock *m, const char *config)
+{
+    return e2e_gw_start(config, "OPENAI_API_KEY=" CANARY,
+                        e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+}
+
+Test(core, non_stream_round_trip)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT, "X-Request-ID: abc-123\n");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Request-ID"), "abc-123");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Model"), "gpt-4o-mini");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "1");
+    cJSON *j = e2e_resp_json(r);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "object")->valuestring, "chat.completion");
+    cJSON *msg =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message");
+    cr_assert(cJSON_IsString(cJSON_GetObjectItem(msg, "content")));
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    const struct mock_req *up = mock_request(m, 0);
+    cr_assert_str_eq(mock_req_path(up), "/v1/chat/completions");
+    cr_assert_str_eq(mock_req_header(up, "authorization"), "Bearer " CANARY);
+    mock_req_free(up);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"request_id\":\"abc-123\"", 5000), 0,
+                 "the access log line carries the request id");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(core, stream_round_trip)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", CHAT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(e2e_resp_header(r, "Content-Type"), "text/event-stream");
+    cr_assert(e2e_resp_done(r));
+    cr_assert_gt(strlen(e2e_resp_text(r)), 0);
+    cJSON *first = e2e_resp_event_json(r, 0);
+    cJSON *delta =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(first, "choices"), 0), "delta");
+    cr_assert_str_eq(cJSON_GetObjectItem(delta, "role")->valuestring, "assistant");
+    int finishes = 0;
+    for (int i = 0; i < r->n_events - 1; i++) {
+        cJSON *c0 =
+            cJSON_GetArrayItem(cJSON_GetObjectItem(e2e_resp_event_json(r, i), "choices"), 0);
+        finishes += cJSON_IsString(cJSON_GetObjectItem(c0, "finish_reason"));
+    }
+    cr_assert_eq(finishes, 1);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+static void add_stalling_stream(struct mock *m)
+{
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.name = "stall",
+                                               .method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body_file = "mock/stream_text.sse",
+                                               .chunking = "events",
+                                               .stall_after_chunks = 2}),
+        0);
+}
+
+Test(core, client_disconnect_cancels_the_upstream_transfer)
+{
+    struct mock *m = e2e_mock(NULL);
+    add_stalling_stream(m);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_stream *s = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)),
+                                            CHAT_STREAM, NULL, &(struct e2e_stream_opts){0});
+    cr_assert_eq(e2e_stream_wait_events(s, 1, 10000), 0);
+    cr_assert_eq(mock_disconnects(m), 0);
+    e2e_stream_abort(s);
+    /* The upstream connection must go within a second of the client leaving. */
+    cr_assert_eq(mock_wait_disconnects(m, 1, 1500), 0, "upstream transfer was not cancelled");
+    e2e_resp_free(e2e_stream_finish(s, 5000));
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(core, idle_upstream_gets_an_error_event_then_done)
+{
+    struct mock *m = e2e_mock(NULL);
+    add_stalling_stream(m);
+    struct e2e_gw *gw = start_gw(m, "{\"timeouts\":{\"idle_ms\":300}}");
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", CHAT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert(e2e_resp_done(r), "%s", r->body);
+    cJSON *last = e2e_resp_event_json(r, r->n_events - 2);
+    cJSON *err = cJSON_GetObjectItem(last, "error");
+    cr_assert_not_null(err, "%s", r->body);
+    cr_assert_str_eq(cJSON_GetObjectItem(err, "type")->valuestring, "timeout_error");
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+static long rss_kb(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+Test(core, slow_client_does_not_grow_memory, .timeout = 60)
+{
+    /* 16 MiB of SSE (about 40 MiB once rendered) as fast as the mock can write it, to a client that stops reading. */
+    const char *ev = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"0123456789abcdef"
+                     "0123456789abcdef0123456789abcdef0123456789abcdef\"}}]}\n\n";
+    size_t evl = strlen(ev), total = 16u << 20, n = total / evl;
+    char *body = malloc(n * evl + 32);
+    for (size_t i = 0; i < n; i++)
+        memcpy(body + i * evl, ev, evl);
+    memcpy(body + n * evl, "data: [DONE]\n\n", 15);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body = body,
+                                               .chunking = "bytes:65536"}),
+        0);
+    free(body);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .match_body = "{\"stream\":false}",
+                                                        .body_file = "mock/chat.json"}),
+                 0);
+    /* ASan's quarantine keeps freed memory resident, which would make RSS track the bytes
+     * processed rather than the bytes held; the bound under test is about the latter. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    setenv("ASAN_OPTIONS", e2e_strf("%s:quarantine_size_mb=0", asan ? asan : ""), 1);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    /* Warm up (allocator arenas, thread stacks, the upstream connection) before the baseline. */
+    struct e2e_resp *warm = e2e_post(gw, "/v1/chat/completions", CHAT, NULL);
+    e2e_resp_free(warm);
+    long base = rss_kb(e2e_gw_pid(gw));
+    struct e2e_stream *s = e2e_stream_start(
+        e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), CHAT_STREAM, NULL,
+        &(struct e2e_stream_opts){.pause_after_bytes = 65536, .timeout_ms = 50000});
+    cr_assert_eq(e2e_stream_wait_paused(s, 10000), 0);
+    /* Were the gateway to buffer without bound, it would soon hold tens of MiB. */
+    long peak = base;
+    for (int i = 0; i < 40; i++) {
+        long now = rss_kb(e2e_gw_pid(gw));
+        peak = now > peak ? now : peak;
+        cr_assert_lt(now - base, 12 * 1024, "RSS grew by %ld kB for a stalled client", now - base);
+        if (e2e_stream_wait_bytes(s, (size_t)-1, 50) == 0)
+            break; /* never true: a bounded 50 ms wait between samples */
+    }
+    cr_log_info("RSS growth while the client was stalled: %ld kB", peak - base);
+    /* Back-pressure reached the upstream: the mock cannot finish writing 16 MiB. */
+    cr_assert_eq(mock_active_requests(m), 1, "the upstream transfer ran to its end");
+    /* And reading again resumes the transfer (the unpause path). */
+    e2e_stream_resume(s);
+    cr_assert_eq(e2e_stream_wait_bytes(s, 4u << 20, 30000), 0, "the stream did not resume");
+    e2e_stream_abort(s);
+    e2e_resp_free(e2e_stream_finish(s, 10000));
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(core, shutdown_with_live_streams_ends_them_cleanly)
+{
+    struct mock *m = e2e_mock(NULL);
+    add_stalling_stream(m);
+    struct e2e_gw *gw = start_gw(m, "{\"shutdown\":{\"grace_ms\":300}}");
+    struct e2e_stream *s[3];
+    for (int i = 0; i < 3; i++) {
+        s[i] = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), CHAT_STREAM,
+                                NULL, &(struct e2e_stream_opts){0});
+        cr_assert_eq(e2e_stream_wait_events(s[i], 1, 10000), 0);
+    }
+    cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
+    cr_assert_eq(e2e_gw_wait_exit(gw, 10000), 0, "aigw exits 0 after draining");
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *r = e2e_stream_finish(s[i], 5000);
+        cr_assert(e2e_resp_done(r), "stream %d ended with [DONE]: %s", i, r->body);
+        cr_assert_not_null(strstr(r->body, "\"error\""), "and an error event before it");
+        e2e_resp_free(r);
+    }
+    e2e_gw_stop(gw, 1000);
+    mock_stop(m);
+}
+
+/* Sends raw bytes and returns the status code of the answer (0 on none). */
+static int raw_status(int port, const char *req)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char buf[512] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    int status = 0;
+    if (n > 12)
+        sscanf(buf, "HTTP/1.%*d %d", &status);
+    return status;
+}
+
+Test(core, bad_input_gets_clear_openai_errors)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, "{\"max_body_bytes\":2048}");
+    struct e2e_resp *r;
+    char big[4096];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    r = e2e_post(gw, "/v1/chat/completions", e2e_strf("{\"model\":\"%s\"}", big), NULL);
+    cr_assert_eq(r->status, 413);
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(e2e_resp_json(r), "error"), "code")->valuestring,
+        "request_too_large");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", "{\"model\": \"m\", ", NULL);
+    cr_assert_eq(r->status, 400);
+    cr_assert(strstr(r->body, "byte offset"), "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", "{\"model\":\"m\xc3\x28\"}", NULL);
+    cr_assert_eq(r->status, 400);
+    cr_assert(strstr(r->body, "UTF-8"), "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}", NULL);
+    cr_assert_eq(r->status, 400);
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(e2e_resp_json(r), "error"), "param")->valuestring,
+        "messages");
+    e2e_resp_free(r);
+    r = e2e_get(gw, "/v1/nope", NULL);
+    cr_assert_eq(r->status, 404);
+    cr_assert_not_null(cJSON_GetObjectItem(e2e_resp_json(r), "error"));
+    e2e_resp_free(r);
+    r = e2e_get(gw, "/v1/chat/completions", NULL);
+    cr_assert_eq(r->status, 405);
+    cr_assert_str_eq(e2e_resp_header(r, "Allow"), "POST");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", CHAT, "X-Provider: nosuch\n");
+    cr_assert_eq(r->status, 400);
+    cr_assert(strstr(r->body, "active providers: openai"), "%s", r->body);
+    e2e_resp_free(r);
+    int port = e2e_gw_port(gw);
+    cr_assert_eq(raw_status(port, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"),
+                 400);
+    cr_assert_eq(raw_status(port, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  "2\r\n{}\r\n0\r\n\r\n"),
+                 400);
+    /* An over-long header line is refused by MHD's limits, and aigw keeps serving. */
+    char *huge = malloc(200000);
+    memset(huge, 'h', 199999);
+    huge[199999] = '\0';
+    int st =
+        raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", huge));
+    free(huge);
+    cr_assert(st == 431 || st == 413 || st == 400 || st == 0, "status %d", st);
+    r = e2e_get(gw, "/health", NULL);
+    cr_assert_eq(r->status, 200);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 0, "no bad request reached the upstream");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(core, the_key_never_leaks_into_responses_or_logs)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route(
+            m, &(struct mock_route){.method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .status = 401,
+                                    .headers = "Content-Type: application/json",
+                                    .body = "{\"error\":{\"message\":\"Incorrect API key "
+                                            "provided: " CANARY ". See your keys.\","
+                                            "\"type\":\"invalid_request_error\",\"param\":null,"
+                                            "\"code\":\"invalid_api_key\"}}"}),
+        0);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT, NULL);
+    cr_assert_eq(r->status, 401);
+    cr_assert_null(strstr(r->body, CANARY), "%s", r->body);
+    cr_assert_null(strstr(r->headers, CANARY));
+    cr_assert(strstr(r->body, "Incorrect API key provided"), "the message survives: %s", r->body);
+    e2e_resp_free(r);
+    r = e2e_stream(gw, "/v1/chat/completions", CHAT_STREAM, NULL, NULL);
+    cr_assert_null(strstr(r->body, CANARY));
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"status\":401", 5000), 0);
+    cr_assert_null(strstr(e2e_gw_log(gw), CANARY), "the canary is in aigw's log");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(core, health_ready_and_models)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r = e2e_get(gw, "/ready", NULL);
+    cr_assert_eq(r->status, 200);
+    e2e_resp_free(r);
+    r = e2e_get(gw, "/health", NULL);
+    cr_assert_eq(r->status, 200);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    gw = e2e_gw_start(NULL, NULL);
+    r = e2e_get(gw, "/ready", NULL);
+    cr_assert_eq(r->status, 503, "no provider active");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", CHAT, NULL);
+    cr_assert_eq(r->status, 503);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
