@@ -1,0 +1,48 @@
+/*
+ * groq - GroqCloud (providers-B §3). OpenAI's wire with a short list of refusals: logprobs,
+ * top_logprobs, logit_bias, messages[].name and n other than 1 are 400s. Usage arrives as
+ * x_groq.usage (and top-level usage lately), reasoning as message/delta "reasoning": both are
+ * read by the host's helpers.
+ */
+#include "../oaiwire/oaiwire.h"
+
+#define BASE_DEFAULT "https://api.groq.com/openai/v1"
+
+static const struct oaiw_target target = {"GROQ", BASE_DEFAULT};
+
+/* Refused with 400 (first three) or known to be rejected by gateways that tried. */
+static const char *const dropped[] = {"logprobs",         "top_logprobs", "logit_bias", "store",
+                                      "prompt_cache_key", "verbosity",    NULL};
+
+static int build_request(struct aigw_call *call)
+{
+    cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n"), *body, *m;
+
+    /* One completion per request is all Groq does; fanning out would multiply the bill. */
+    if (cJSON_IsNumber(n) && n->valuedouble != 1) {
+        call->host->log(call, AIGW_LOG_INFO, "n=%g refused: Groq returns one choice",
+                        n->valuedouble);
+        return AIGW_ENOTSUP;
+    }
+    if (!(body = oaiw_body(call, dropped, OAIW_USAGE)))
+        return AIGW_ENOMEM;
+    cJSON_DeleteItemFromObjectCaseSensitive(body, "n");
+    cJSON_ArrayForEach(m, oaiw_get(body, "messages"))
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "name");
+    }
+    return oaiw_post(call, &target, "/chat/completions", body);
+}
+
+/* 498 is Groq's own "flex tier over capacity": to a client that is a retryable 503. */
+static const struct oaiw_remap flex_full = {498, 503, "server_error", "capacity_exceeded", 1};
+
+static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
+{
+    return oaiw_map_error_as(call, body, err, &flex_full);
+}
+
+OAIW_PLUGIN("Groq", "groq", "GROQ", BASE_DEFAULT,
+            AIGW_CAP_CHAT | AIGW_CAP_STREAM | AIGW_CAP_TOOLS | AIGW_CAP_VISION |
+                AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING,
+            .build_request = build_request, OAIW_STOCK_PARSERS, .map_error = map_error)

@@ -1,0 +1,283 @@
+/*
+ * perplexity - Perplexity Sonar chat completions (providers-B §6). OpenAI-like, with search:
+ * no function calling; strict user/assistant alternation; every stream chunk repeats the id,
+ * the cumulative usage and the full citations; the stream ends with an object
+ * "chat.completion.done" chunk (carrying the whole message again) and usually no [DONE];
+ * reasoning models think inline, <think>…</think> at the head of the content.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../oaiwire/oaiwire.h"
+
+#define BASE_DEFAULT "https://api.perplexity.ai"
+
+static const struct oaiw_target target = {"PERPLEXITY", BASE_DEFAULT};
+
+/* No function calling, one choice, and OpenAI-only knobs Sonar does not know. */
+/* clang-format off */
+static const char *const dropped[] = {
+    "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "logprobs",
+    "top_logprobs", "logit_bias", "seed", "n", "stop", "service_tier", "user", "store",
+    "metadata", NULL};
+/* clang-format on */
+
+static const char *const message_fields[] = {"role", "content", NULL};
+
+/* Top-level arrays worth keeping for the client, sent once per growth, not per chunk. */
+static const char *const extras[] = {"citations", "search_results"};
+#define N_EXTRAS (sizeof extras / sizeof extras[0])
+
+#define OPEN_TAG "<think>"
+#define CLOSE_TAG "</think>"
+
+enum { THINK_UNSEEN = 0, THINK_IN, THINK_OUT };
+
+struct think {
+    int phase;
+    size_t held; /* bytes of a tag cut by a chunk boundary */
+    char hold[sizeof CLOSE_TAG];
+};
+
+struct pplx_state {
+    struct think think;
+    int extra_len[N_EXTRAS];
+};
+
+/* ---- request ----------------------------------------------------------------------------- */
+
+static int joined(cJSON *into, const cJSON *from)
+{
+    const char *a = cJSON_GetStringValue(oaiw_get(into, "content"));
+    const char *b = cJSON_GetStringValue(oaiw_get(from, "content"));
+    size_t na = a ? strlen(a) : 0, nb = b ? strlen(b) : 0;
+    char *s;
+    int rc;
+
+    if (!nb)
+        return 0;
+    if (!(s = malloc(na + nb + 3)))
+        return AIGW_ENOMEM;
+    memcpy(s, a ? a : "", na);
+    memcpy(s + na, "\n\n", na ? 2 : 0);
+    memcpy(s + na + (na ? 2 : 0), b, nb + 1);
+    rc = oaiw_set(into, "content", cJSON_CreateString(s));
+    free(s);
+    return rc;
+}
+
+/* Sonar wants [system…] then user/assistant strictly alternating: tool results become user
+ * text, tool-call-only turns disappear, and neighbours with one role merge. */
+static int fix_messages(cJSON *messages)
+{
+    cJSON *m, *next, *prev = NULL;
+    int rc;
+
+    for (m = cJSON_IsArray(messages) ? messages->child : NULL; m; m = next) {
+        const char *role, *content;
+        next = m->next;
+        if (oaiw_str_is(oaiw_get(m, "role"), "tool") &&
+            (rc = oaiw_set(m, "role", cJSON_CreateString("user"))))
+            return rc;
+        oaiw_keep_only(m, message_fields);
+        if ((rc = oaiw_flatten_content(m)))
+            return rc;
+        role = cJSON_GetStringValue(oaiw_get(m, "role"));
+        content = cJSON_GetStringValue(oaiw_get(m, "content"));
+        /* Nothing said (a tool-call-only turn), or the same speaker again: fold into prev. */
+        if (!content || !*content ||
+            (prev && role && strcmp(role, "system") != 0 &&
+             oaiw_str_is(oaiw_get(prev, "role"), role))) {
+            if (prev && (rc = joined(prev, m)))
+                return rc;
+            cJSON_Delete(cJSON_DetachItemViaPointer(messages, m));
+            continue;
+        }
+        prev = m;
+    }
+    return 0;
+}
+
+static int build_request(struct aigw_call *call)
+{
+    cJSON *body = oaiw_body(call, dropped, OAIW_MAX_TOKENS), *effort;
+    int rc = 0;
+
+    if (!body)
+        return AIGW_ENOMEM;
+    /* Sonar knows low|medium|high. */
+    effort = oaiw_get(body, "reasoning_effort");
+    if (oaiw_str_is(effort, "none"))
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "reasoning_effort");
+    else if (oaiw_str_is(effort, "minimal") || oaiw_str_is(effort, "xhigh"))
+        rc = oaiw_set(body, "reasoning_effort",
+                      cJSON_CreateString(oaiw_str_is(effort, "xhigh") ? "high" : "low"));
+    if (rc || (rc = fix_messages(oaiw_get(body, "messages")))) {
+        cJSON_Delete(body);
+        return rc;
+    }
+    return oaiw_post(call, &target, "/chat/completions", body);
+}
+
+/* ---- inline reasoning -------------------------------------------------------------------- */
+
+/* Longest tail of s[0..n) that is a proper prefix of tag: a tag a chunk boundary cut. */
+static size_t tag_tail(const char *s, size_t n, const char *tag)
+{
+    size_t k = strlen(tag) - 1;
+    for (k = k < n ? k : n; k > 0; k--)
+        if (memcmp(s + n - k, tag, k) == 0)
+            return k;
+    return 0;
+}
+
+/* t (n bytes, NUL-terminated, writable) = held bytes + a new content piece. Points *reason and
+ * *answer at NUL-terminated parts of t; keeps a cut tag back in st unless final. */
+static void think_split(struct think *st, char *t, size_t n, int final, char **reason,
+                        char **answer)
+{
+    size_t open = strlen(OPEN_TAG), k;
+    char *end;
+
+    *reason = *answer = t + n;
+    st->held = 0;
+    if (st->phase == THINK_UNSEEN) {
+        if (memcmp(t, OPEN_TAG, n < open ? n : open) != 0 || (n < open && final)) {
+            st->phase = THINK_OUT;
+        } else if (n < open) {
+            memcpy(st->hold, t, n);
+            st->held = n;
+            return;
+        } else {
+            st->phase = THINK_IN;
+            t += open;
+            n -= open;
+        }
+    }
+    if (st->phase == THINK_IN) {
+        if (!(end = strstr(t, CLOSE_TAG))) {
+            k = final ? 0 : tag_tail(t, n, CLOSE_TAG);
+            memcpy(st->hold, t + n - k, k);
+            st->held = k;
+            t[n - k] = '\0';
+            *reason = t;
+            return;
+        }
+        *end = '\0';
+        *reason = t;
+        st->phase = THINK_OUT;
+        t = end + strlen(CLOSE_TAG);
+    }
+    *answer = t;
+}
+
+/* Rewrites m.content (a delta or a message) into reasoning_content + content. */
+static int split_content(struct think *st, cJSON *m, int final)
+{
+    const char *c = cJSON_GetStringValue(oaiw_get(m, "content"));
+    size_t n = c ? strlen(c) : 0;
+    char *t, *reason, *answer;
+    int rc;
+
+    if (st->phase == THINK_OUT || (!n && !(final && st->held)))
+        return 0;
+    if (!(t = malloc(st->held + n + 1)))
+        return AIGW_ENOMEM;
+    memcpy(t, st->hold, st->held);
+    memcpy(t + st->held, c ? c : "", n + 1);
+    think_split(st, t, st->held + n, final, &reason, &answer);
+    rc = oaiw_set(m, "content", cJSON_CreateString(answer));
+    if (!rc && *reason)
+        rc = oaiw_set(m, "reasoning_content", cJSON_CreateString(reason));
+    free(t);
+    return rc;
+}
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+static int parse_response(struct aigw_call *call, struct aigw_bytes body)
+{
+    cJSON *root = oaiw_parse(body), *ch;
+    int rc = 0;
+
+    cJSON_ArrayForEach(ch, oaiw_get(root, "choices"))
+    {
+        struct think st = {0};
+        if ((rc = split_content(&st, oaiw_get(ch, "message"), 1)))
+            break;
+    }
+    if (rc) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    return oaiw_parse_json(call, body, root);
+}
+
+/* Detaches the extras and emits those that grew since last sent (they are cumulative). */
+static int take_extras(struct aigw_call *call, struct pplx_state *st, cJSON *root)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < N_EXTRAS; i++) {
+        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(root, extras[i]);
+        int n = cJSON_GetArraySize(v);
+        if (!rc && cJSON_IsArray(v) && n > st->extra_len[i]) {
+            struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_EXTRA, 0);
+            c.name = aigw_bytes_of(extras[i]);
+            c.extra = v;
+            rc = call->host->emit(call, &c);
+            st->extra_len[i] = n;
+        }
+        cJSON_Delete(v);
+    }
+    return rc;
+}
+
+static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
+{
+    struct pplx_state *st = call->state;
+    cJSON *root = oaiw_parse(frame->data), *ch;
+    int done = oaiw_str_is(oaiw_get(root, "object"), "chat.completion.done"), rc;
+
+    cJSON_ArrayForEach(ch, oaiw_get(root, "choices"))
+    {
+        cJSON *fr = oaiw_get(ch, "finish_reason");
+        /* The terminal chunk (and the 2024 API's every chunk) repeats the whole text here. */
+        cJSON_DeleteItemFromObjectCaseSensitive(ch, "message");
+        if (cJSON_IsObject(oaiw_get(ch, "delta")) &&
+            (rc = split_content(&st->think, oaiw_get(ch, "delta"), done || cJSON_IsString(fr)))) {
+            cJSON_Delete(root);
+            return rc;
+        }
+    }
+    if ((rc = take_extras(call, st, root))) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    rc = oaiw_stream_json(call, frame, root);
+    return rc == 0 && done ? AIGW_DONE : rc;
+}
+
+/* EOF without a terminal chunk: a tag prefix held back is text after all. */
+static int stream_end(struct aigw_call *call)
+{
+    struct pplx_state *st = call->state;
+    char t[sizeof st->think.hold + 1], *reason, *answer;
+    int rc;
+
+    if (!st->think.held)
+        return 0;
+    memcpy(t, st->think.hold, st->think.held);
+    t[st->think.held] = '\0';
+    think_split(&st->think, t, strlen(t), 1, &reason, &answer);
+    if (*reason && (rc = aigw_emit_reasoning(call, 0, reason, strlen(reason))) < 0)
+        return rc;
+    return *answer ? aigw_emit_text(call, 0, answer, strlen(answer)) : 0;
+}
+
+OAIW_PLUGIN("Perplexity", "perplexity", "PERPLEXITY", BASE_DEFAULT,
+            AIGW_CAP_CHAT | AIGW_CAP_STREAM | AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING,
+            .state_size = sizeof(struct pplx_state), .build_request = build_request,
+            .parse_response = parse_response, .stream_event = stream_event,
+            .stream_end = stream_end)

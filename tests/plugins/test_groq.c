@@ -1,0 +1,61 @@
+/* The groq plugin through the real loader, exchange and renderer (fixtures: groq/). */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "plugins/oaiwire_checks.h"
+
+#define URL "http://mock.invalid/openai/v1/chat/completions"
+
+OC_SUITE(groq, "GROQ", "http://mock.invalid/openai/v1");
+
+/* logprobs, top_logprobs, logit_bias and messages[].name are Groq 400s. */
+Test(groq, request_drops_refused_fields)
+{
+    struct ph_call *c = oc_begin_file("groq", AIGW_OP_CHAT, "groq/request_full.json");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_SSE, "llama-3.3-70b-versatile");
+    const cJSON *m;
+
+    oc_absent_all(b, "n logprobs top_logprobs logit_bias store prompt_cache_key verbosity");
+    /* Accepted as they are. */
+    cr_assert_eq(oc_num(b, "max_completion_tokens"), 77);
+    cr_assert_eq(oc_num(b, "seed"), 5);
+    cr_assert_str_eq(oc_str(b, "user"), "u-9");
+    cr_assert_str_eq(oc_str(b, "reasoning_format"), "parsed");
+    cr_assert(cJSON_IsTrue(oc_get(oc_get(b, "stream_options"), "include_usage")));
+    cJSON_ArrayForEach(m, oc_get(b, "messages"))
+    {
+        oc_absent(m, "name");
+    }
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(oc_get(b, "messages"), 0), "role"), "system");
+    ph_free(c);
+}
+
+/* n > 1 is a Groq 400; the gateway says so itself rather than fanning out. */
+Test(groq, several_choices_refused)
+{
+    int rc = 0;
+    struct ph_call *c = ph_begin_rc(
+        "groq", AIGW_OP_CHAT,
+        "{\"model\":\"llama-3.1-8b-instant\",\"n\":3,\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"x\"}]}",
+        &rc);
+    cr_assert_eq(rc, AIGW_ENOTSUP);
+    cr_assert_eq(ph_client_status(c), 400);
+    cr_assert_null(ph_url(c));
+    ph_free(c);
+}
+
+Test(groq, error_inside_stream)
+{
+    struct ph_call *c = oc_stream("groq", "llama-3.1-8b-instant", 0, "groq/stream_error.sse");
+    cr_assert_not_null(ph_error(c));
+    cr_assert_str_eq(ph_error(c)->code, "tool_use_failed");
+    cr_assert_eq(ph_error(c)->retryable, 0);
+    cr_assert_str_eq(ph_stream_text(c), "Converting");
+    cr_assert_not_null(strstr(ph_output(c), "tool_use_failed"), "%s", ph_output(c));
+    cr_assert(ph_sse_done(c));
+    ph_free(c);
+}
+
+OC_EXPECTATION_TESTS(groq, "groq")

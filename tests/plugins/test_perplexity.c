@@ -1,0 +1,79 @@
+/* The perplexity plugin through the real loader, exchange and renderer (fixtures:
+ * perplexity/). */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "plugins/oaiwire_checks.h"
+
+#define URL "http://mock.invalid/chat/completions"
+
+OC_SUITE(perplexity, "PERPLEXITY", "http://mock.invalid");
+
+/* No function calling, one choice, strict user/assistant alternation, text-only content. */
+Test(perplexity, request_fits_sonar)
+{
+    struct ph_call *c = oc_begin_file("perplexity", AIGW_OP_CHAT, "perplexity/request_full.json");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_SSE, "sonar-pro");
+    const cJSON *msgs = oc_get(b, "messages"), *m;
+
+    oc_absent_all(b, "tools tool_choice parallel_tool_calls logprobs top_logprobs logit_bias "
+                     "seed n stop user store stream_options max_completion_tokens");
+    cr_assert_eq(oc_num(b, "max_tokens"), 200);
+    cr_assert_str_eq(oc_str(b, "reasoning_effort"), "low");
+    cr_assert_eq(cJSON_GetArraySize(oc_get(b, "search_domain_filter")), 1);
+    /* system, then one user turn: parts flattened, the tool turn folded in as user text. */
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2, "%s", ph_body(c));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "role"), "system");
+    m = cJSON_GetArrayItem(msgs, 1);
+    cr_assert_str_eq(oc_str(m, "role"), "user");
+    cr_assert_str_eq(oc_str(m, "content"),
+                     "Compare\noceans\n\nPacific: 165M km2\n\nWhich is largest?");
+    oc_absent_all(m, "name tool_call_id");
+    ph_free(c);
+}
+
+Test(perplexity, citations_kept)
+{
+    struct ph_call *c = oc_begin_chat("perplexity", "sonar", 0);
+    const cJSON *o = oc_chat(c, "perplexity/chat.json", NULL);
+    cr_assert_eq(cJSON_GetArraySize(oc_get(o, "citations")), 3);
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(oc_get(o, "search_results"), 1), "title"),
+                     "Largest oceans ranked");
+    ph_free(c);
+}
+
+/* Citations repeat on every upstream chunk; the client gets them once, on the finish. */
+Test(perplexity, stream_citations_once)
+{
+    struct ph_call *c = oc_stream("perplexity", "sonar", 1, "perplexity/stream_text.sse");
+    const cJSON *ev, *cit = NULL;
+    int n = 0;
+    cJSON_ArrayForEach(ev, ph_sse_events(c))
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, "citations");
+        if (v) {
+            n++;
+            cit = v;
+        }
+    }
+    cr_assert_eq(n, 1, "%s", ph_output(c));
+    cr_assert_eq(cJSON_GetArraySize(cit), 3);
+    cr_assert_str_eq(cJSON_GetArrayItem(cit, 2)->valuestring, "https://example.com/atlas/water");
+    ph_free(c);
+}
+
+/* A Cloudflare page is never echoed; the integer code survives as text. */
+Test(perplexity, error_bodies)
+{
+    struct ph_call *c = oc_begin_chat("perplexity", "sonar", 1);
+    ph_respond_file(c, 403, "Content-Type: text/html\r\n", "perplexity/error_403.html", 0);
+    cr_assert_null(strstr(ph_output(c), "cloudflare"), "%s", ph_output(c));
+    ph_free(c);
+    c = oc_begin_chat("perplexity", "sonar", 1);
+    ph_respond_file(c, 400, OC_JSON, "perplexity/error_400_model.json", 0);
+    cr_assert_str_eq(ph_error(c)->code, "400");
+    ph_free(c);
+}
+
+OC_EXPECTATION_TESTS(perplexity, "perplexity")
