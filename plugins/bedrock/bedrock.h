@@ -1,0 +1,46 @@
+/*
+ * bedrock - AWS Bedrock Runtime: Converse / ConverseStream for chat (every model family),
+ * InvokeModel for Titan and Cohere embeddings. Internal interface between the plugin's files:
+ *
+ *   bedrock.c           descriptor, environment, endpoint, auth (SigV4 or Bedrock API key)
+ *   bedrock_request.c   OpenAI chat request -> Converse body
+ *   bedrock_response.c  Converse response, ConverseStream events, error mapping
+ *   bedrock_embed.c     embeddings through InvokeModel
+ *   sigv4.c             AWS Signature Version 4
+ *
+ * Threading: no globals; per-call data lives in call->state (struct bedrock_state).
+ */
+#ifndef BEDROCK_H
+#define BEDROCK_H
+
+#include "aigw/plugin.h"
+
+/* Content blocks of one streamed message that can be tracked as tool calls. */
+#define BEDROCK_MAX_BLOCKS 128
+
+struct bedrock_state {
+    /* ConverseStream */
+    int ntools;                         /* tool calls started so far */
+    int block_tool[BEDROCK_MAX_BLOCKS]; /* contentBlockIndex -> tool index + 1 (0: not a tool) */
+    int finished;                       /* a FINISH was emitted */
+    /* embeddings */
+    int embed_next;       /* index of the input being embedded (Titan: one per request) */
+    int64_t embed_tokens; /* tokens counted so far */
+};
+
+/* Sets method, URL, headers and body for POST /model/<modelId>/<action> and signs it. */
+int bedrock_send(struct aigw_call *call, const char *action, const char *body, size_t len,
+                 const char *accept);
+/* Logs why a request cannot be translated and returns code. */
+int bedrock_reject(struct aigw_call *call, int code, const char *why);
+
+int bedrock_build_converse(struct aigw_call *call, cJSON **out);
+
+int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body);
+int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame);
+int bedrock_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err);
+
+int bedrock_embeddings_build(struct aigw_call *call);
+int bedrock_embeddings_parse(struct aigw_call *call, struct aigw_bytes body);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * bedrock_request.c - OpenAI chat request -> Converse body (notes §7.3).
+ *
+ * Converse wants strictly alternating user/assistant turns, so consecutive messages of one
+ * role (tool results and the user message after them included) are merged into one message.
+ * Images must be inline: data: URLs become image blocks; http(s) URLs are refused, because
+ * the plugin does no I/O and Bedrock does not fetch URLs.
+ */
+#include <string.h>
+
+#include "bedrock.h"
+
+struct conv {
+    struct aigw_call *call;
+    cJSON *system;     /* system[] */
+    cJSON *messages;   /* messages[] */
+    cJSON *used_tools; /* names of tools used in the history (for a stub toolConfig) */
+    int has_tool_blocks;
+};
+
+/* Concatenated text of a string or an array of text parts; "" when there is none. */
+static const char *text_of(struct aigw_call *call, const cJSON *content)
+{
+    if (cJSON_IsString(content))
+        return content->valuestring;
+    if (!cJSON_IsArray(content))
+        return "";
+    size_t total = 0;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t))
+            total += strlen(t->valuestring);
+    }
+    char *out = call->host->alloc(call, total + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t)) {
+            size_t n = strlen(t->valuestring);
+            memcpy(out + o, t->valuestring, n);
+            o += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int add_text_block(cJSON *blocks, const char *text)
+{
+    if (!text || !*text) /* Converse rejects empty text blocks */
+        return 0;
+    cJSON *b = cJSON_CreateObject();
+    if (!b || !cJSON_AddStringToObject(b, "text", text)) {
+        cJSON_Delete(b);
+        return AIGW_ENOMEM;
+    }
+    cJSON_AddItemToArray(blocks, b);
+    return 0;
+}
+
+/* data:image/<fmt>;base64,<b64> -> {"image":{"format","source":{"bytes"}}} */
+static int add_image_block(struct aigw_call *call, cJSON *blocks, const char *url)
+{
+    static const struct {
+        const char *mime;
+        const char *format;
+    } formats[] = {{"image/png", "png"},
+                   {"image/jpeg", "jpeg"},
+                   {"image/jpg", "jpeg"},
+                   {"image/gif", "gif"},
+                   {"image/webp", "webp"}};
+    if (strncmp(url, "data:", 5) != 0)
+        return bedrock_reject(call, AIGW_EINVAL,
+                              "Bedrock accepts only inline images: send image_url as a "
+                              "data:image/...;base64 URL, not an http(s) URL");
+    const char *mime = url + 5, *semi = strchr(mime, ';'), *comma = strchr(mime, ',');
+    if (!semi || !comma || semi > comma || strncmp(semi, ";base64,", 8) != 0)
+        return bedrock_reject(call, AIGW_EINVAL, "image data URL is not base64");
+    const char *format = NULL;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (strlen(formats[i].mime) == (size_t)(semi - mime) &&
+            !strncmp(mime, formats[i].mime, (size_t)(semi - mime)))
+            format = formats[i].format;
+    if (!format)
+        return bedrock_reject(call, AIGW_EINVAL, "image type must be png, jpeg, gif or webp");
+    cJSON *b = cJSON_CreateObject(), *img = cJSON_AddObjectToObject(b, "image");
+    cJSON *src = img ? cJSON_AddObjectToObject(img, "source") : NULL;
+    if (!src || !cJSON_AddStringToObject(img, "format", format) ||
+        !cJSON_AddStringToObject(src, "bytes", comma + 1)) {
+        cJSON_Delete(b);
+        return AIGW_ENOMEM;
+    }
+    cJSON_AddItemToArray(blocks, b);
+    return 0;
+}
+
+static int user_blocks(struct aigw_call *call, const cJSON *content, cJSON *blocks)
+{
+    if (cJSON_IsString(content) || cJSON_IsNull(content) || !content)
+        return add_text_block(blocks, cJSON_IsString(content) ? content->valuestring : NULL);
+    if (!cJSON_IsArray(content))
+        return bedrock_reject(call, AIGW_EINVAL, "message content must be a string or an array");
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        int rc;
+        if (!cJSON_IsString(type))
+            return bedrock_reject(call, AIGW_EINVAL, "content part without a type");
+        if (!strcmp(type->valuestring, "text")) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+            rc = add_text_block(blocks, cJSON_IsString(t) ? t->valuestring : NULL);
+        } else if (!strcmp(type->valuestring, "image_url")) {
+            const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part, "image_url");
+            const cJSON *u = cJSON_IsString(iu) ? iu : cJSON_GetObjectItemCaseSensitive(iu, "url");
+            if (!cJSON_IsString(u))
+                return bedrock_reject(call, AIGW_EINVAL, "image_url without a url");
+            rc = add_image_block(call, blocks, u->valuestring);
+        } else {
+            return bedrock_reject(call, AIGW_ENOTSUP,
+                                  "only text and image content parts are "
+                                  "supported");
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int assistant_blocks(struct conv *cv, const cJSON *msg, cJSON *blocks)
+{
+    struct aigw_call *call = cv->call;
+    const char *text = text_of(call, cJSON_GetObjectItemCaseSensitive(msg, "content"));
+    if (!text)
+        return AIGW_ENOMEM;
+    int rc = add_text_block(blocks, text);
+    if (rc)
+        return rc;
+    const cJSON *tc;
+    cJSON_ArrayForEach(tc, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+        if (!cJSON_IsString(id) || !cJSON_IsString(name))
+            return bedrock_reject(call, AIGW_EINVAL, "tool call without id or function name");
+        cJSON *input = NULL;
+        if (cJSON_IsString(args) && *args->valuestring) {
+            input = cJSON_Parse(args->valuestring);
+            if (!input)
+                return bedrock_reject(call, AIGW_EINVAL, "tool call arguments are not JSON");
+        } else if (cJSON_IsObject(args)) {
+            input = cJSON_Duplicate(args, 1);
+        } else {
+            input = cJSON_CreateObject();
+        }
+        cJSON *b = cJSON_CreateObject(), *tu = cJSON_AddObjectToObject(b, "toolUse");
+        if (!input || !tu || !cJSON_AddStringToObject(tu, "toolUseId", id->valuestring) ||
+            !cJSON_AddStringToObject(tu, "name", name->valuestring)) {
+            cJSON_Delete(input);
+            cJSON_Delete(b);
+            return AIGW_ENOMEM;
+        }
+        cJSON_AddItemToObject(tu, "input", input);
+        cJSON_AddItemToArray(blocks, b);
+        cv->has_tool_blocks = 1;
+        cJSON *nm = cJSON_CreateString(name->valuestring);
+        if (!nm)
+            return AIGW_ENOMEM;
+        cJSON_AddItemToArray(cv->used_tools, nm);
+    }
+    return 0;
+}
+
+static int tool_result_block(struct conv *cv, const cJSON *msg, const char *id_key, cJSON *blocks)
+{
+    struct aigw_call *call = cv->call;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, id_key);
+    if (!cJSON_IsString(id))
+        return bedrock_reject(call, AIGW_EINVAL, "tool message without tool_call_id");
+    const char *text = text_of(call, cJSON_GetObjectItemCaseSensitive(msg, "content"));
+    if (!text)
+        return AIGW_ENOMEM;
+    cJSON *b = cJSON_CreateObject(), *tr = cJSON_AddObjectToObject(b, "toolResult");
+    cJSON *content = tr ? cJSON_AddArrayToObject(tr, "content") : NULL;
+    if (!content || !cJSON_AddStringToObject(tr, "toolUseId", id->valuestring) ||
+        add_text_block(content, text) != 0) {
+        cJSON_Delete(b);
+        return AIGW_ENOMEM;
+    }
+    cJSON_AddItemToArray(blocks, b);
+    cv->has_tool_blocks = 1;
+    return 0;
+}
+
+/* Appends blocks as a `role` turn, merged into the previous turn when it has the same role. */
+static int push_turn(struct conv *cv, const char *role, cJSON *blocks)
+{
+    if (cJSON_GetArraySize(blocks) == 0) {
+        cJSON_Delete(blocks);
+        return 0;
+    }
+    cJSON *last = cJSON_GetArrayItem(cv->messages, cJSON_GetArraySize(cv->messages) - 1);
+    const cJSON *lrole = cJSON_GetObjectItemCaseSensitive(last, "role");
+    if (cJSON_IsString(lrole) && !strcmp(lrole->valuestring, role)) {
+        cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "content");
+        while (blocks->child)
+            cJSON_AddItemToArray(dst, cJSON_DetachItemFromArray(blocks, 0));
+        cJSON_Delete(blocks);
+        return 0;
+    }
+    cJSON *m = cJSON_CreateObject();
+    if (!m || !cJSON_AddStringToObject(m, "role", role)) {
+        cJSON_Delete(m);
+        cJSON_Delete(blocks);
+        return AIGW_ENOMEM;
+    }
+    cJSON_AddItemToObject(m, "content", blocks);
+    cJSON_AddItemToArray(cv->messages, m);
+    return 0;
+}
+
+static int convert_messages(struct conv *cv)
+{
+    struct aigw_call *call = cv->call;
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(call->body, "messages");
+    const cJSON *msg;
+    if (!cJSON_IsArray(msgs))
+        return bedrock_reject(call, AIGW_EINVAL, "messages must be an array");
+    cJSON_ArrayForEach(msg, msgs)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+        const char *r = cJSON_IsString(role) ? role->valuestring : "";
+        int rc;
+        if (!strcmp(r, "system") || !strcmp(r, "developer")) {
+            const char *text = text_of(call, cJSON_GetObjectItemCaseSensitive(msg, "content"));
+            if (!text)
+                return AIGW_ENOMEM;
+            if ((rc = add_text_block(cv->system, text)) != 0)
+                return rc;
+            continue;
+        }
+        cJSON *blocks = cJSON_CreateArray();
+        if (!blocks)
+            return AIGW_ENOMEM;
+        const char *turn = "user";
+        if (!strcmp(r, "user")) {
+            rc = user_blocks(call, cJSON_GetObjectItemCaseSensitive(msg, "content"), blocks);
+        } else if (!strcmp(r, "assistant")) {
+            turn = "assistant";
+            rc = assistant_blocks(cv, msg, blocks);
+        } else if (!strcmp(r, "tool")) {
+            rc = tool_result_block(cv, msg, "tool_call_id", blocks);
+        } else if (!strcmp(r, "function")) {
+            rc = tool_result_block(cv, msg, "name", blocks);
+        } else {
+            rc = bedrock_reject(call, AIGW_EINVAL, "unknown message role");
+        }
+        if (rc) {
+            cJSON_Delete(blocks);
+            return rc;
+        }
+        if ((rc = push_turn(cv, turn, blocks)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static cJSON *tool_spec(const char *name, const char *desc, const cJSON *params)
+{
+    cJSON *t = cJSON_CreateObject(), *spec = cJSON_AddObjectToObject(t, "toolSpec");
+    cJSON *schema = spec ? cJSON_AddObjectToObject(spec, "inputSchema") : NULL;
+    cJSON *json = cJSON_IsObject(params) ? cJSON_Duplicate(params, 1)
+                                         : cJSON_Parse("{\"type\":\"object\",\"properties\":{}}");
+    if (!schema || !json || !cJSON_AddStringToObject(spec, "name", name) ||
+        (desc && *desc && !cJSON_AddStringToObject(spec, "description", desc))) {
+        cJSON_Delete(json);
+        cJSON_Delete(t);
+        return NULL;
+    }
+    cJSON_AddItemToObject(schema, "json", json);
+    return t;
+}
+
+/* toolConfig from tools / tool_choice. Converse rejects toolUse / toolResult blocks in the
+ * history without a toolConfig, so with tool_choice "none" (which Converse cannot express)
+ * or without tools, such a history still declares tools, and no toolChoice: the client's
+ * tools, or else the names the history used, with an open schema. */
+static int tool_config(struct conv *cv, cJSON *out)
+{
+    struct aigw_call *call = cv->call;
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(call->body, "tools");
+    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(call->body, "tool_choice");
+    int none = cJSON_IsString(choice) && !strcmp(choice->valuestring, "none");
+    int have = cJSON_IsArray(tools) && cJSON_GetArraySize(tools) > 0;
+    if ((!have || none) && !cv->has_tool_blocks)
+        return 0;
+
+    cJSON *cfg = cJSON_AddObjectToObject(out, "toolConfig");
+    cJSON *list = cfg ? cJSON_AddArrayToObject(cfg, "tools") : NULL;
+    if (!list)
+        return AIGW_ENOMEM;
+    if (have) {
+        const cJSON *t;
+        cJSON_ArrayForEach(t, tools)
+        {
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+            const cJSON *desc = cJSON_GetObjectItemCaseSensitive(fn, "description");
+            if ((cJSON_IsString(type) && strcmp(type->valuestring, "function")) ||
+                !cJSON_IsString(name))
+                return bedrock_reject(call, AIGW_ENOTSUP, "only function tools are supported");
+            cJSON *spec =
+                tool_spec(name->valuestring, cJSON_IsString(desc) ? desc->valuestring : NULL,
+                          cJSON_GetObjectItemCaseSensitive(fn, "parameters"));
+            if (!spec)
+                return AIGW_ENOMEM;
+            cJSON_AddItemToArray(list, spec);
+        }
+    } else {
+        const cJSON *n;
+        cJSON_ArrayForEach(n, cv->used_tools)
+        {
+            int dup = 0;
+            const cJSON *m;
+            cJSON_ArrayForEach(m, list)
+            {
+                const cJSON *s = cJSON_GetObjectItemCaseSensitive(m, "toolSpec");
+                dup |= !strcmp(cJSON_GetObjectItemCaseSensitive(s, "name")->valuestring,
+                               n->valuestring);
+            }
+            cJSON *spec = dup ? NULL : tool_spec(n->valuestring, NULL, NULL);
+            if (!dup && !spec)
+                return AIGW_ENOMEM;
+            if (spec)
+                cJSON_AddItemToArray(list, spec);
+        }
+    }
+    if (!have || none || !choice)
+        return 0;
+
+    cJSON *tc = cJSON_AddObjectToObject(cfg, "toolChoice");
+    if (!tc)
+        return AIGW_ENOMEM;
+    if (cJSON_IsString(choice) && !strcmp(choice->valuestring, "auto"))
+        return cJSON_AddObjectToObject(tc, "auto") ? 0 : AIGW_ENOMEM;
+    if (cJSON_IsString(choice) && !strcmp(choice->valuestring, "required"))
+        return cJSON_AddObjectToObject(tc, "any") ? 0 : AIGW_ENOMEM;
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(choice, "function");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+    if (!cJSON_IsString(name))
+        return bedrock_reject(call, AIGW_EINVAL, "tool_choice is not understood");
+    cJSON *tool = cJSON_AddObjectToObject(tc, "tool");
+    return tool && cJSON_AddStringToObject(tool, "name", name->valuestring) ? 0 : AIGW_ENOMEM;
+}
+
+static int inference_config(struct aigw_call *call, cJSON *out)
+{
+    const cJSON *b = call->body;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(b, "max_completion_tokens");
+    if (!cJSON_IsNumber(mt))
+        mt = cJSON_GetObjectItemCaseSensitive(b, "max_tokens");
+    const cJSON *temp = cJSON_GetObjectItemCaseSensitive(b, "temperature");
+    const cJSON *top_p = cJSON_GetObjectItemCaseSensitive(b, "top_p");
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(b, "stop");
+    cJSON *cfg = cJSON_CreateObject();
+    if (!cfg)
+        return AIGW_ENOMEM;
+    int ok = 1;
+    if (cJSON_IsNumber(mt)) {
+        if (mt->valuedouble < 1 || mt->valuedouble > 1e9) {
+            cJSON_Delete(cfg);
+            return bedrock_reject(call, AIGW_EINVAL, "max_tokens must be a positive integer");
+        }
+        ok &= cJSON_AddNumberToObject(cfg, "maxTokens", (double)(int64_t)mt->valuedouble) != NULL;
+    }
+    if (cJSON_IsNumber(temp))
+        ok &= cJSON_AddNumberToObject(cfg, "temperature", temp->valuedouble) != NULL;
+    if (cJSON_IsNumber(top_p))
+        ok &= cJSON_AddNumberToObject(cfg, "topP", top_p->valuedouble) != NULL;
+    if (cJSON_IsString(stop) || (cJSON_IsArray(stop) && cJSON_GetArraySize(stop) > 0)) {
+        cJSON *seq = cJSON_AddArrayToObject(cfg, "stopSequences");
+        const cJSON *s;
+        ok &= seq != NULL;
+        if (seq && cJSON_IsString(stop)) {
+            ok &= cJSON_AddItemToArray(seq, cJSON_CreateString(stop->valuestring));
+        } else if (seq) {
+            cJSON_ArrayForEach(s, stop)
+            {
+                if (cJSON_IsString(s))
+                    ok &= cJSON_AddItemToArray(seq, cJSON_CreateString(s->valuestring));
+            }
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(cfg);
+        return AIGW_ENOMEM;
+    }
+    if (cfg->child)
+        cJSON_AddItemToObject(out, "inferenceConfig", cfg);
+    else
+        cJSON_Delete(cfg);
+    return 0;
+}
+
+int bedrock_build_converse(struct aigw_call *call, cJSON **out)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n");
+    if (cJSON_IsNumber(n) && n->valuedouble > 1)
+        return bedrock_reject(call, AIGW_ENOTSUP, "Converse returns one choice (n must be 1)");
+
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(call->body, "response_format");
+    const cJSON *rft = cJSON_GetObjectItemCaseSensitive(rf, "type");
+    if (cJSON_IsString(rft) && strcmp(rft->valuestring, "text"))
+        call->host->log(call, AIGW_LOG_INFO,
+                        "bedrock: response_format %s is not forwarded (Converse has no "
+                        "equivalent every model family accepts)",
+                        rft->valuestring);
+
+    struct conv cv = {call, cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray(), 0};
+    cJSON *body = cJSON_CreateObject();
+    int rc = AIGW_ENOMEM;
+    if (!body || !cv.system || !cv.messages || !cv.used_tools)
+        goto fail;
+    if ((rc = convert_messages(&cv)) != 0)
+        goto fail;
+    cJSON_AddItemToObject(body, "messages", cv.messages);
+    cv.messages = NULL;
+    if (cJSON_GetArraySize(cv.system) > 0) {
+        cJSON_AddItemToObject(body, "system", cv.system);
+        cv.system = NULL;
+    }
+    if ((rc = inference_config(call, body)) != 0 || (rc = tool_config(&cv, body)) != 0)
+        goto fail;
+    cJSON_Delete(cv.system);
+    cJSON_Delete(cv.used_tools);
+    *out = body;
+    return 0;
+fail:
+    cJSON_Delete(cv.system);
+    cJSON_Delete(cv.messages);
+    cJSON_Delete(cv.used_tools);
+    cJSON_Delete(body);
+    return rc;
+}
