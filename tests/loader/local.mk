@@ -1,0 +1,47 @@
+# The plugin loader against broken modules: one tiny provider per failure path (plus a good
+# one and an older-but-valid one). The modules are real shared objects in tests/loader/.libs;
+# test_loader copies the ones a case needs into a fresh plugin directory.
+if BUILD_TESTS
+LOADER_MODULE_LDFLAGS = $(AM_LDFLAGS) -module -rpath /nowhere -avoid-version -no-undefined -shared
+check_LTLIBRARIES += tests/loader/good.la tests/loader/older.la tests/loader/bad_major.la \
+	tests/loader/newer_minor.la tests/loader/short_size.la tests/loader/no_entry.la \
+	tests/loader/dup_a.la tests/loader/dup_b.la
+tests_loader_good_la_SOURCES = tests/loader/good.c tests/loader/module.h
+tests_loader_good_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_good_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_good_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_older_la_SOURCES = tests/loader/older.c tests/loader/module.h
+tests_loader_older_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_older_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_older_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_bad_major_la_SOURCES = tests/loader/bad_major.c tests/loader/module.h
+tests_loader_bad_major_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_bad_major_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_bad_major_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_newer_minor_la_SOURCES = tests/loader/newer_minor.c tests/loader/module.h
+tests_loader_newer_minor_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_newer_minor_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_newer_minor_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_short_size_la_SOURCES = tests/loader/short_size.c tests/loader/module.h
+tests_loader_short_size_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_short_size_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_short_size_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_no_entry_la_SOURCES = tests/loader/no_entry.c tests/loader/module.h
+tests_loader_no_entry_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_no_entry_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_no_entry_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_dup_a_la_SOURCES = tests/loader/dup_a.c tests/loader/module.h
+tests_loader_dup_a_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_dup_a_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_dup_a_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_dup_b_la_SOURCES = tests/loader/dup_b.c tests/loader/module.h
+tests_loader_dup_b_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_dup_b_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_dup_b_la_LIBADD = $(PLUGIN_LIBS)
+
+check_PROGRAMS += tests/loader/test_loader
+TESTS += tests/loader/test_loader
+tests_loader_test_loader_SOURCES = tests/loader/test_loader.c
+tests_loader_test_loader_CFLAGS = $(TEST_CFLAGS)
+tests_loader_test_loader_LDADD = $(TEST_LIBS)
+endif

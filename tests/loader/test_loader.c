@@ -1,0 +1,335 @@
+/*
+ * test_loader - core/plugin_loader.c against real shared objects, one per failure path. Each
+ * case builds a fresh plugin directory holding only the modules it is about, loads it, and
+ * checks both the outcome (what loaded, what is active and why) and the single log line that
+ * tells an operator which file was skipped and why.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "plugin_loader.h"
+
+#define CANARY "sk-LOADER-CANARY-5150"
+
+static char dir[512];
+static char log_path[600];
+static struct gw_plugins ps;
+static int loaded;
+
+/* Where automake leaves the test modules: $AIGW_TEST_BUILDDIR/tests/loader/.libs. */
+static void module_path(const char *module, char *out, size_t size)
+{
+    const char *b = getenv("AIGW_TEST_BUILDDIR");
+    int n = snprintf(out, size, "%s/tests/loader/.libs/%s.so", b && *b ? b : ".", module);
+    cr_assert(n > 0 && (size_t)n < size, "path too long");
+}
+
+static void write_file(const char *name, const void *data, size_t len)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert(fd >= 0, "create %s: %s", path, strerror(errno));
+    cr_assert_eq(write(fd, data, len), (ssize_t)len, "write %s", path);
+    close(fd);
+}
+
+/* Copies tests/loader/.libs/<module>.so into the plugin directory as `as`. */
+static void add_as(const char *module, const char *as)
+{
+    char src[700];
+    module_path(module, src, sizeof src);
+    FILE *f = fopen(src, "rb");
+    cr_assert_not_null(f, "%s missing (run via make check): %s", src, strerror(errno));
+    static char data[4 << 20];
+    size_t n = fread(data, 1, sizeof data, f);
+    cr_assert(feof(f) && !ferror(f), "%s: unreadable or larger than %zu bytes", src, sizeof data);
+    fclose(f);
+    write_file(as, data, n);
+}
+
+static void add(const char *module)
+{
+    char as[128];
+    snprintf(as, sizeof as, "%s.so", module);
+    add_as(module, as);
+}
+
+/* A file with a plugin's name that is no shared object at all. */
+static void add_garbage(void)
+{
+    static const char text[] = "this is not an ELF file, just text named like a plugin\n";
+    write_file("garbage.so", text, sizeof text - 1);
+}
+
+static void setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/aigw-loader.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    snprintf(log_path, sizeof log_path, "%s.log", dir);
+    cr_assert_eq(gw_log_init(AIGW_LOG_DEBUG, log_path, NULL), 0);
+    unsetenv("LOADER_GOOD_KEY");
+    unsetenv("LOADER_GOOD_MODE");
+    loaded = 0;
+}
+
+static void teardown(void)
+{
+    if (loaded)
+        gw_plugins_unload(&ps);
+    gw_log_close();
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[sizeof dir + sizeof de->d_name + 1];
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    unlink(log_path);
+}
+
+static int load(void)
+{
+    int rc = gw_plugins_load(&ps, dir);
+    loaded = 1;
+    return rc;
+}
+
+/* The whole log so far, NUL-terminated (static buffer). */
+static const char *log_text(void)
+{
+    static char buf[64 * 1024];
+    FILE *f = fopen(log_path, "r");
+    cr_assert_not_null(f, "log %s: %s", log_path, strerror(errno));
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t k = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        k++;
+    return k;
+}
+
+static void assert_logged(const char *line)
+{
+    const char *text = log_text();
+    cr_assert(strstr(text, line), "log lacks\n  %s\nlog:\n%s", line, text);
+    cr_assert_eq(count(text, line), 1, "logged more than once:\n  %s\nlog:\n%s", line, text);
+}
+
+TestSuite(loader, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(loader, good_plugin_active_when_its_env_is_set)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 1);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_str_eq(p->file, "good.so");
+    cr_assert_str_eq(p->desc.vkey, "loader-good");
+    cr_assert_str_eq(p->desc.name, "Loader Good");
+    cr_assert_eq(p->desc.struct_size, sizeof(struct aigw_provider));
+    cr_assert_eq(p->active, 1);
+    cr_assert_eq(p->initialized, 1);
+    cr_assert_str_eq(p->why, "");
+    /* init() stored what host->env() gave it: the table's default for an unset variable. */
+    cr_assert_not_null(p->plugin_data);
+    cr_assert_str_eq((const char *)p->plugin_data, "plain");
+    cr_assert_eq(gw_plugins_find(&ps, "loader-good"), p);
+    cr_assert_eq(gw_plugins_active_count(&ps), 1);
+    assert_logged("provider loader-good (good.so 1.2.3): active");
+    cr_assert_null(strstr(log_text(), CANARY), "the secret reached the log");
+}
+
+Test(loader, good_plugin_inactive_without_required_env)
+{
+    add("good");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 1);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_eq(p->active, 0);
+    cr_assert_eq(p->initialized, 0, "init() must not run for an inactive provider");
+    cr_assert_str_eq(p->missing, "LOADER_GOOD_KEY");
+    cr_assert_str_eq(p->why, "missing LOADER_GOOD_KEY");
+    cr_assert_eq(gw_plugins_active_count(&ps), 0);
+    assert_logged("provider loader-good (good.so 1.2.3): inactive, missing LOADER_GOOD_KEY");
+}
+
+Test(loader, init_declining_keeps_provider_inactive_with_its_reason)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    setenv("LOADER_GOOD_MODE", "decline", 1);
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 1);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_eq(p->active, 0);
+    cr_assert_eq(p->initialized, 0);
+    cr_assert_str_eq(p->why, "declined: LOADER_GOOD_MODE says no");
+    assert_logged("provider loader-good (good.so 1.2.3): inactive, declined: "
+                  "LOADER_GOOD_MODE says no");
+}
+
+/* An older 1.x plugin: the host copies only struct_size bytes, so members the plugin did not
+ * know about read as absent even though the plugin's memory after them holds pointers. */
+Test(loader, older_descriptor_is_zero_extended)
+{
+    add("older");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 1);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_str_eq(p->desc.vkey, "loader-older");
+    cr_assert_eq(p->desc.struct_size, offsetof(struct aigw_provider, map_error) + sizeof(void *));
+    cr_assert_not_null(p->desc.build_request);
+    cr_assert_not_null(p->desc.map_error);
+    cr_assert_null(p->desc.embeddings_build, "read past the plugin's struct_size");
+    cr_assert_null(p->desc.embeddings_parse, "read past the plugin's struct_size");
+    cr_assert_eq(p->active, 1);
+    assert_logged("provider loader-older (older.so 0.9.0): active");
+}
+
+Test(loader, another_major_is_refused)
+{
+    add("bad_major");
+    cr_assert_eq(load(), 0, "a refused plugin must not fail the load");
+    cr_assert_eq(ps.n, 0);
+    char line[512];
+    snprintf(line, sizeof line,
+             "plugin bad_major.so skipped: built for another ABI major version "
+             "(plugin ABI %d.%d, struct_size %zu; aigw ABI %d.%d)",
+             AIGW_ABI_MAJOR + 1, AIGW_ABI_MINOR, sizeof(struct aigw_provider), AIGW_ABI_MAJOR,
+             AIGW_ABI_MINOR);
+    assert_logged(line);
+}
+
+Test(loader, newer_minor_is_refused)
+{
+    add("newer_minor");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 0);
+    char line[512];
+    snprintf(line, sizeof line,
+             "plugin newer_minor.so skipped: built for a newer ABI minor version than this aigw "
+             "(plugin ABI %d.%d, struct_size %zu; aigw ABI %d.%d)",
+             AIGW_ABI_MAJOR, AIGW_ABI_MINOR + 1, sizeof(struct aigw_provider), AIGW_ABI_MAJOR,
+             AIGW_ABI_MINOR);
+    assert_logged(line);
+}
+
+Test(loader, short_struct_size_is_refused)
+{
+    add("short_size");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 0);
+    char line[512];
+    snprintf(line, sizeof line,
+             "plugin short_size.so skipped: descriptor struct_size too small "
+             "(plugin ABI %d.%d, struct_size %zu; aigw ABI %d.%d)",
+             AIGW_ABI_MAJOR, AIGW_ABI_MINOR, offsetof(struct aigw_provider, build_request),
+             AIGW_ABI_MAJOR, AIGW_ABI_MINOR);
+    assert_logged(line);
+}
+
+Test(loader, missing_entry_symbol_is_refused)
+{
+    add("no_entry");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 0);
+    assert_logged("plugin no_entry.so skipped: no aigw_plugin_entry symbol");
+}
+
+Test(loader, duplicate_vkey_keeps_the_first_by_file_name)
+{
+    /* Added in reverse order: the loader sorts by file name, not directory order. */
+    add("dup_b");
+    add("dup_a");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 1);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_str_eq(p->file, "dup_a.so");
+    cr_assert_str_eq(p->desc.name, "Loader Dup A");
+    cr_assert_str_eq(p->desc.version, "1.0.0");
+    cr_assert_eq(p->active, 1);
+    assert_logged("plugin dup_b.so skipped: duplicate vkey 'loader-dup' (already provided by "
+                  "dup_a.so)");
+}
+
+Test(loader, garbage_file_is_refused)
+{
+    add_garbage();
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 0);
+    assert_logged("plugin garbage.so skipped: not a loadable shared object (");
+}
+
+Test(loader, only_visible_so_files_are_considered)
+{
+    add_as("good", ".good.so");
+    add_as("good", "good.so.bak");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 0);
+    cr_assert_null(strstr(log_text(), "good.so"), "log:\n%s", log_text());
+}
+
+Test(loader, unreadable_directory_fails_and_names_it)
+{
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/absent", dir);
+    cr_assert_lt(gw_plugins_load(&ps, missing), 0);
+    loaded = 1;
+    cr_assert_eq(ps.n, 0);
+    char line[700];
+    snprintf(line, sizeof line, "plugin directory %s cannot be read: ", missing);
+    assert_logged(line);
+}
+
+/* Everything in one directory: the good ones load, each bad one costs exactly one line. */
+Test(loader, mixed_directory_loads_the_good_and_logs_each_bad_once)
+{
+    static const char *const mods[] = {"good",       "older",    "bad_major", "newer_minor",
+                                       "short_size", "no_entry", "dup_a",     "dup_b"};
+    for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+        add(mods[i]);
+    add_garbage();
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 3);
+    cr_assert_str_eq(ps.items[0]->file, "dup_a.so");
+    cr_assert_str_eq(ps.items[1]->file, "good.so");
+    cr_assert_str_eq(ps.items[2]->file, "older.so");
+    cr_assert_eq(gw_plugins_active_count(&ps), 3);
+    char list[256];
+    gw_plugins_active_list(&ps, list, sizeof list);
+    cr_assert_str_eq(list, "loader-dup, loader-good, loader-older");
+    const char *text = log_text();
+    cr_assert_eq(count(text, " skipped: "), 6, "log:\n%s", text);
+    static const char *const bad[] = {"bad_major.so", "newer_minor.so", "short_size.so",
+                                      "no_entry.so",  "dup_b.so",       "garbage.so"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "plugin %s skipped: ", bad[i]);
+        cr_assert_eq(count(text, prefix), 1, "%s: log:\n%s", bad[i], text);
+    }
+    cr_assert_null(strstr(text, CANARY), "the secret reached the log");
+}
