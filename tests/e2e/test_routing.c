@@ -1,0 +1,354 @@
+/*
+ * Routing end to end, failure classes: what is retried or failed over (5xx, 408, 409, 429
+ * with Retry-After, connect errors, timeouts, an error event before the first byte) and what
+ * never is (other 4xx, anything after the first byte); bounded attempts, the retry budget,
+ * circuit breakers, X-Provider. Strategies are in test_routing_strategy.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+
+#include "e2e/test_routing.h"
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+struct mock *rt_mock(void)
+{
+    return e2e_mock(NULL);
+}
+
+void rt_add(struct mock *m, const char *vkey, const char *answer)
+{
+    const char *json = e2e_strf("{\"name\":\"%s\",\"method\":\"POST\","
+                                "\"path\":\"/%s/v1/chat/completions\",%s}",
+                                vkey, vkey, answer);
+    cr_assert_eq(mock_add_route_json(m, json), 0, "bad mock route %s", json);
+}
+
+void rt_ok(struct mock *m, const char *vkey)
+{
+    rt_add(m, vkey, "\"match_body\":{\"stream\":true},\"body_file\":\"mock/stream_text.sse\"");
+    rt_add(m, vkey, "\"body_file\":\"mock/chat.json\"");
+}
+
+struct e2e_gw *rt_gw(struct mock *m, const char *config)
+{
+    return e2e_gw_start(config, "OPENAI_API_KEY=sk-test-openai",
+                        e2e_strf("OPENAI_BASE_URL=%s/openai/v1", mock_url(m)),
+                        "GROQ_API_KEY=gsk-test", e2e_strf("GROQ_BASE_URL=%s/groq/v1", mock_url(m)),
+                        "XAI_API_KEY=xai-test", e2e_strf("XAI_BASE_URL=%s/xai/v1", mock_url(m)),
+                        NULL);
+}
+
+int rt_hits(struct mock *m, const char *vkey)
+{
+    return mock_route_hits(m, vkey);
+}
+
+struct e2e_resp *rt_post(struct e2e_gw *gw, const char *json, const char *headers)
+{
+    return e2e_post(gw, "/v1/chat/completions", json, headers);
+}
+
+void rt_log_has(struct e2e_gw *gw, const char *needle)
+{
+    cr_assert_eq(e2e_gw_wait_log(gw, needle, 5000), 0, "not in the log: %s\n%s", needle,
+                 e2e_gw_log(gw));
+}
+
+void rt_stop(struct e2e_gw *gw, struct mock *m)
+{
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *error_type(struct e2e_resp *r)
+{
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "error");
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+    return cJSON_IsString(t) ? t->valuestring : "";
+}
+
+#define FALLBACK3                                                                                  \
+    "{\"routing\":{\"strategy\":\"fallback\",\"targets\":[\"openai\",\"groq\",\"xai\"],"           \
+    "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20}}}"
+
+/* ---- what fails over ---------------------------------------------------------------------- */
+
+Test(failover, a_500_fails_over_streamed_or_not)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", RT_500);
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Model"), "m1");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:500,groq:ok\"");
+    r = e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+    cr_assert_str_eq(e2e_resp_text(r), RT_TEXT);
+    cr_assert(e2e_resp_done(r));
+    e2e_resp_free(r);
+    cr_assert_eq(rt_hits(m, "openai"), 2);
+    cr_assert_eq(rt_hits(m, "groq"), 2);
+    cr_assert_eq(rt_hits(m, "xai"), 0);
+    rt_stop(gw, m);
+}
+
+Test(failover, every_retryable_status_fails_over)
+{
+    static const int statuses[] = {408, 409, 502, 503, 504};
+    struct mock *m = rt_mock();
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\"],"
+                                 "\"circuit_breaker\":{\"failure_threshold\":0}}}");
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        mock_clear_routes(m);
+        rt_add(m, "openai",
+               e2e_strf("\"status\":%d,\"body\":{\"error\":{\"message\":\"no\"}}", statuses[i]));
+        rt_ok(m, "groq");
+        struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+        cr_assert_eq(r->status, 200, "after a %d: %s", statuses[i], r->body);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+        e2e_resp_free(r);
+        rt_log_has(gw, e2e_strf("\"tried\":\"openai:%d,groq:ok\"", statuses[i]));
+    }
+    rt_stop(gw, m);
+}
+
+Test(failover, a_429_with_retry_after_fails_over_at_once)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"status\":429,\"headers\":{\"retry-after\":\"20\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:429,groq:ok\"");
+    rt_stop(gw, m);
+}
+
+Test(failover, retry_after_on_the_same_target_is_honoured_up_to_the_cap)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"times\":1,\"status\":429,\"headers\":{\"retry-after\":\"60\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    rt_ok(m, "openai");
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"
+                                 "\"retry\":{\"retry_after_cap_ms\":400}}}");
+    int64_t t0 = mono_ms();
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    int64_t took = mono_ms() - t0;
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+    cr_assert_geq(took, 400, "Retry-After (capped) was not waited for: %lld ms", (long long)took);
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:429,openai:ok\"");
+    rt_stop(gw, m);
+}
+
+Test(failover, connect_errors_and_timeouts_fail_over)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"match_body\":{\"user\":\"closer\"},\"close_before_headers\":true,"
+           "\"body\":\"x\"");
+    rt_add(m, "openai", "\"headers_delay_ms\":-1,\"body\":\"x\"");
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, "{\"timeouts\":{\"first_byte_ms\":300},\"routing\":{"
+                                 "\"targets\":[\"openai\",\"groq\"]}}");
+    struct e2e_resp *r = rt_post(gw,
+                                 "{\"model\":\"m1\",\"user\":\"closer\",\"messages\":[{\"role\":"
+                                 "\"user\",\"content\":\"hi\"}]}",
+                                 NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:connect_error,groq:ok\"");
+    r = e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(e2e_resp_text(r), RT_TEXT);
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:first_byte_timeout,groq:ok\"");
+    rt_stop(gw, m);
+}
+
+Test(failover, a_stream_that_errors_before_its_first_byte_fails_over)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"headers\":{\"content-type\":\"text/event-stream\"},\"body\":"
+           "\"data: {\\\"error\\\":{\\\"message\\\":\\\"overloaded\\\","
+           "\\\"type\\\":\\\"server_error\\\"}}\\n\\n\"");
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+    cr_assert_str_eq(e2e_resp_text(r), RT_TEXT);
+    cr_assert(e2e_resp_done(r));
+    cr_assert_null(strstr(r->body, "overloaded"), "the failed attempt leaked: %s", r->body);
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:error_event,groq:ok\"");
+    rt_stop(gw, m);
+}
+
+/* ---- what never does ---------------------------------------------------------------------- */
+
+Test(no_failover, a_400_is_never_retried)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"status\":400,\"body\":{\"error\":{\"message\":\"bad temperature\","
+           "\"type\":\"invalid_request_error\",\"param\":\"temperature\"}}");
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 400);
+    cr_assert_str_eq(error_type(r), "invalid_request_error");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "1");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:400\"");
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    cr_assert_eq(rt_hits(m, "groq"), 0);
+    rt_stop(gw, m);
+}
+
+Test(no_failover, nothing_is_retried_after_the_first_byte)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"body_file\":\"mock/stream_text.sse\",\"inject\":{\"after_chunks\":3,"
+           "\"body\":\"data: {\\\"error\\\":{\\\"message\\\":\\\"boom\\\","
+           "\\\"type\\\":\\\"server_error\\\"}}\\n\\n\",\"end\":true}");
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "1");
+    cr_assert(e2e_resp_done(r), "the stream still ends with [DONE]");
+    cr_assert_geq(r->n_events, 3);
+    cJSON *err = cJSON_GetObjectItemCaseSensitive(e2e_resp_event_json(r, r->n_events - 2), "error");
+    cr_assert_not_null(err, "an error event before [DONE]: %s", r->body);
+    cr_assert_str_eq(e2e_resp_text(r), "Hello from");
+    e2e_resp_free(r);
+    cr_assert_eq(rt_hits(m, "groq"), 0);
+    rt_stop(gw, m);
+}
+
+/* ---- bounds ------------------------------------------------------------------------------- */
+
+Test(bounds, when_every_call_fails_attempts_stay_bounded_and_the_client_gets_one_error)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", RT_500);
+    rt_add(m, "groq", RT_500);
+    rt_add(m, "xai", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\",\"xai\"],"
+                                 "\"retry\":{\"max_attempts\":4,\"backoff_ms\":10,"
+                                 "\"backoff_max_ms\":20}}}");
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 500);
+    cr_assert_str_eq(error_type(r), "server_error");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "4");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:500,groq:500,xai:500,openai:500\"");
+    cr_assert_eq(mock_request_count(m), 4);
+    r = e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 500, "nothing was sent yet: a plain error, not a stream");
+    cr_assert_str_eq(e2e_resp_header(r, "Content-Type"), "application/json");
+    cr_assert_str_eq(error_type(r), "server_error");
+    cr_assert_eq(r->n_events, 0);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 8);
+    rt_stop(gw, m);
+}
+
+Test(bounds, the_retry_budget_caps_extra_calls_across_requests)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"
+                                 "\"retry\":{\"max_attempts\":3,\"backoff_ms\":1,"
+                                 "\"backoff_max_ms\":2,\"budget_ratio\":0.5,\"budget_min\":0},"
+                                 "\"circuit_breaker\":{\"failure_threshold\":0}}}");
+    for (int i = 0; i < 10; i++) {
+        struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+        cr_assert_eq(r->status, 500);
+        e2e_resp_free(r);
+    }
+    /* 10 requests may add 0.5 x 10 = 5 retries, whatever max_attempts would allow. */
+    cr_assert_eq(mock_request_count(m), 15);
+    rt_stop(gw, m);
+}
+
+Test(bounds, an_open_circuit_breaker_skips_the_target)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", RT_500);
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\"],"
+                                 "\"circuit_breaker\":{\"failure_threshold\":2,"
+                                 "\"cooldown_ms\":60000}}}");
+    for (int i = 0; i < 4; i++) {
+        struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+        cr_assert_eq(r->status, 200);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), i < 2 ? "2" : "1");
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(rt_hits(m, "openai"), 2);
+    cr_assert_eq(rt_hits(m, "groq"), 4);
+    rt_log_has(gw, "circuit breaker open for openai:*");
+    rt_stop(gw, m);
+}
+
+/* ---- X-Provider --------------------------------------------------------------------------- */
+
+Test(x_provider, forces_the_provider_and_unknown_ones_get_a_400)
+{
+    struct mock *m = rt_mock();
+    rt_ok(m, "openai");
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, "X-Provider: groq");
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Model"), "m1");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "1");
+    e2e_resp_free(r);
+    r = rt_post(gw, RT_CHAT, "X-Provider: anthropic");
+    cr_assert_eq(r->status, 400);
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "error");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(e, "message")->valuestring,
+                     "X-Provider 'anthropic' is not an active provider; active providers: groq, "
+                     "openai, xai");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(e, "param")->valuestring, "X-Provider");
+    e2e_resp_free(r);
+    cr_assert_eq(rt_hits(m, "openai"), 0);
+    cr_assert_eq(rt_hits(m, "groq"), 1);
+    rt_stop(gw, m);
+}
