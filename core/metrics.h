@@ -40,6 +40,23 @@ void gw_metrics_streams(int delta);
 /* Circuit-breaker state of a target: 0 closed, 1 half-open, 2 open. */
 void gw_metrics_breaker(const char *provider, const char *model, int state);
 
+/* A failed attempt on provider is followed by another one: on the same target (fallback 0,
+ * aigw_retries_total) or on another target (fallback 1, aigw_fallbacks_total). reason: the
+ * failed attempt's outcome, as for gw_metrics_attempt. */
+void gw_metrics_retry(const char *provider, const char *reason, int fallback);
+
+/* Model names from the config (aliases, targets) that get a label of their own without
+ * counting against max_models. Printable ASCII, at most 128 bytes, no registered secret:
+ * else AIGW_EINVAL; AIGW_ETOOBIG past 4096 names. Call after gw_metrics_init. */
+int gw_metrics_allow_model(const char *model);
+/* A reloaded catalog. The old one must stay valid until every thread that may be inside a
+ * gw_metrics_* call has left it (the same rule as for requests). */
+void gw_metrics_set_catalog(const struct gw_catalog *cat);
+
+/* Appends s (n bytes, at most the first 128 used) escaped as an exposition-format label value:
+ * backslash, double quote and newline escaped, other control and non-ASCII bytes as '?'. */
+int gw_metrics_label_value(struct gw_buf *out, const char *s, size_t n);
+
 /* The exposition text (format 0.0.4), including plugin status per vkey, build info and the
  * upstream transfers in flight, read from gw. */
 int gw_metrics_render(const struct gw_gateway *gw, struct gw_buf *out);

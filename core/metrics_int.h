@@ -1,0 +1,120 @@
+/*
+ * metrics_int - what metrics.c (storage and updates) shares with metrics_render.c.
+ *
+ * Storage: two fixed-size open-addressing tables sized once at init. Labels interns every
+ * label value (per dimension, each dimension capped); series maps (family, interned label
+ * pointers) to the values of one label set. Slots are published with a release store and
+ * never change or go away until gw_metrics_free(), so lookups take no lock; only the first
+ * use of a new label value or label set takes the mutex.
+ *
+ * Values are per-thread: GW_M_SHARDS arrays of counters, a thread adding to its own array
+ * (threads beyond GW_M_SHARDS share one, still with atomic adds), render summing them. A
+ * shared counter would cost every request a cache miss per series on a busy multi-core box
+ * as the line moves between cores; a shard's lines stay in one core's cache.
+ */
+#ifndef GW_METRICS_INT_H
+#define GW_METRICS_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gw_catalog;
+
+#define GW_M_MAX_LABELS 4
+#define GW_M_LABEL_MAX 128        /* bytes of a label value; longer values are folded or cut */
+#define GW_M_SERIES_VALUES_MAX 16 /* a histogram: sum, buckets and +Inf */
+
+enum gw_m_family {
+    GW_MF_REQUESTS,
+    GW_MF_DURATION,
+    GW_MF_TTFB,
+    GW_MF_ATTEMPTS,
+    GW_MF_RETRIES,
+    GW_MF_FALLBACKS,
+    GW_MF_TOKENS,
+    GW_MF_COST,
+    GW_MF_BREAKER,
+    GW_MF_COUNT
+};
+
+enum gw_m_type { GW_MT_COUNTER, GW_MT_GAUGE, GW_MT_HISTOGRAM };
+
+/* How a series' value is stored. */
+enum gw_m_unit {
+    GW_MU_COUNT, /* an integer */
+    GW_MU_NANO,  /* integer billionths (USD): no floating-point CAS loop on the hot path */
+};
+
+struct gw_m_family_desc {
+    const char *name;
+    const char *help;
+    int type; /* enum gw_m_type */
+    int unit; /* enum gw_m_unit */
+    int nlabels;
+    const char *labels[GW_M_MAX_LABELS];
+    const int64_t *le_ms; /* histogram upper bounds in milliseconds, ascending */
+    int nle;
+};
+
+/* An interned label value. `s` is NUL-terminated and never changes. */
+struct gw_m_label {
+    uint64_t hash;
+    int dim;
+    size_t len;
+    const char *s;
+};
+
+/* One label set of one family; its values are shard[k][off ...]. Histograms: off holds the
+ * sum in milliseconds, then the per-bucket (not cumulative) counts, the last being +Inf. */
+struct gw_m_series {
+    uint64_t hash;
+    int family;
+    uint32_t off;
+    const struct gw_m_label *lab[GW_M_MAX_LABELS];
+};
+
+#define GW_M_SHARDS 16
+/* Fixed value offsets. */
+#define GW_M_OFF_ACTIVE 0
+#define GW_M_OFF_STREAMS 1
+#define GW_M_OFF_FIRST 2
+
+struct gw_metrics {
+    pthread_mutex_t lock; /* inserts only */
+    const struct gw_catalog *_Atomic cat;
+    int max_models;
+
+    struct gw_m_label *_Atomic *lslots;
+    size_t nlslots;            /* a power of two */
+    size_t nlabels;            /* under lock; at most nlslots / 2 */
+    int dim_count[8];          /* under lock: distinct values per dimension */
+    atomic_int unknown_models; /* models admitted that neither catalog nor config know */
+    int allowed_models;        /* under lock */
+
+    struct gw_m_series *_Atomic *sslots;
+    size_t nsslots; /* a power of two */
+    size_t max_series;
+    struct gw_m_series **list; /* insertion order, for render */
+    atomic_size_t nlist;
+
+    /* Calloc'ed: all-zero bytes are a zero lock-free atomic, and untouched pages of a large
+     * arena are never committed. */
+    _Atomic uint64_t *shard[GW_M_SHARDS];
+    size_t nvalues; /* under lock: values handed out */
+    size_t max_values;
+
+    /* HTTP status 100..599 -> its label: the hot path skips snprintf and the hash. */
+    const struct gw_m_label *_Atomic status_cache[500];
+};
+
+/* The sum over shards of value off (wrapping: gauges store two's complement deltas). */
+uint64_t gw_m_value(const struct gw_metrics *m, uint32_t off);
+
+extern const struct gw_m_family_desc gw_m_families[GW_MF_COUNT];
+
+/* The state set by gw_metrics_init, or NULL. */
+struct gw_metrics *gw_m_get(void);
+
+#endif
