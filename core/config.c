@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "jsonc.h"
 #include "log.h"
+#include "redact.h"
 
 #define CONFIG_FILE_CAP (4u << 20)
 
@@ -275,8 +276,12 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);
 #undef INT
-    if (!rc && get(root, "listen"))
-        rc = gw_config_set_listen(c, get(root, "listen")->valuestring, err, errsize);
+    if (!rc && get(root, "listen")) {
+        char lerr[512];
+        rc = gw_config_set_listen(c, get(root, "listen")->valuestring, lerr, sizeof lerr);
+        if (rc)
+            snprintf(err, errsize, "%s: %s", path, lerr);
+    }
     if (!rc)
         rc = get_str(root, "log.level", lvl, sizeof lvl, path, err, errsize);
     if (!rc && lvl[0]) {
@@ -327,6 +332,13 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->catalog_overrides = c->routing = c->auth_keys = NULL;
         return rc;
     }
+    /* Gateway keys are secrets like provider keys: never in a log line or an error body. */
+    const cJSON *k;
+    cJSON_ArrayForEach(k, c->auth_keys)
+    {
+        gw_redact_register(k->valuestring);
+    }
+    gw_redact_register(c->metrics_token[0] ? c->metrics_token : NULL);
     cJSON_Delete(c->root);
     c->root = root;
     return 0;

@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "exchange.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "render.h"
 #include "request.h"
@@ -49,6 +50,7 @@ struct gw_req {
     int status;
     int client_gone;
     int64_t retry_after_ms;
+    int stream_held; /* counted in aigw_streams_active */
 
     int64_t start_ms;
     int64_t attempt_ms;
@@ -140,6 +142,9 @@ void gw_access_log_simple(const char *request_id, const char *method, const char
 static void req_free(struct gw_req *r)
 {
     struct gw_gateway *gw = r->gw;
+    if (r->stream_held)
+        gw_metrics_streams(-1);
+    gw_metrics_active(-1);
     if (r->call) {
         gw_call_free(r->call);
         free(r->call);
@@ -183,6 +188,7 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, in
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     atomic_fetch_add(&gw->inflight, 1);
+    gw_metrics_active(1);
     return r;
 }
 
@@ -206,6 +212,18 @@ static void tried_add(struct gw_req *r, const char *vkey, const char *outcome)
                      r->tried_len ? "," : "", vkey, outcome);
     if (n > 0 && (size_t)n < sizeof r->tried - r->tried_len)
         r->tried_len += (size_t)n;
+}
+
+static void request_metrics(struct gw_req *r, int status)
+{
+    const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
+    const char *vkey = t ? t->plugin->desc.vkey : NULL;
+    const char *model = t ? t->model : r->parsed.model;
+    if (t && r->render.have_usage)
+        gw_metrics_usage(vkey, model, &r->render.usage, r->cost_known ? r->cost : -1);
+    int64_t now = gw_now_ms();
+    gw_metrics_request(r->path, vkey, model, status, r->parsed.stream, now - r->start_ms,
+                       r->first_byte_ms ? r->first_byte_ms - r->start_ms : -1);
 }
 
 static void access_log(struct gw_req *r, int status, const char *error_type)
@@ -311,10 +329,14 @@ static int send_step(struct gw_req *r, int64_t delay_ms)
     if (c->framing != AIGW_FRAMING_JSON && !c->credential_step)
         xr.total_timeout_ms = 0;
     struct gw_xfer *x = NULL;
-    int rc = gw_upstream_start(r->gw->upstream, &xr, &xfer_ops, r, &x);
-    if (rc < 0)
-        return rc;
+    /* Locked from before the start: a fast upstream can finish the transfer (on_done takes
+     * this lock) before r->xfer is set, and that reference would never be dropped. */
     pthread_mutex_lock(&r->relay.lock);
+    int rc = gw_upstream_start(r->gw->upstream, &xr, &xfer_ops, r, &x);
+    if (rc < 0) {
+        pthread_mutex_unlock(&r->relay.lock);
+        return rc;
+    }
     struct gw_xfer *old = r->xfer;
     r->xfer = x;
     int gone = r->client_gone;
@@ -389,15 +411,7 @@ static void transport_error(struct gw_call *c, int result)
 
 static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
 {
-    const struct gw_router *rt = &r->gw->router;
-    if (e && e->retry_after_ms >= 0)
-        return e->retry_after_ms < rt->retry_after_cap_ms ? e->retry_after_ms
-                                                          : rt->retry_after_cap_ms;
-    int64_t base = rt->backoff_ms << (r->attempts > 6 ? 6 : r->attempts - 1);
-    if (base > rt->backoff_max_ms)
-        base = rt->backoff_max_ms;
-    /* Full jitter: spreads retries of many clients hitting the same failure. */
-    return base > 0 ? (int64_t)((uint64_t)rand() % (uint64_t)(base + 1)) : 0;
+    return gw_route_backoff_ms(&r->gw->router, r->attempts, e ? e->retry_after_ms : -1);
 }
 
 /* Completes the client response with the final outcome. Upstream thread or MHD thread. */
@@ -421,6 +435,7 @@ static void finalize(struct gw_req *r, int rc)
         etype = gw_error_type_for_status(gw_status_for_code(rc));
     else if (r->call && r->call->has_error)
         etype = r->call->error.type;
+    request_metrics(r, final_status);
     access_log(r, final_status, etype);
 }
 
@@ -428,6 +443,11 @@ static int should_retry(struct gw_req *r, int rc)
 {
     struct gw_call *c = r->call;
     int retryable = (rc == 0 && c->has_error && c->error.retryable);
+    /* An error event before anything reached the client is as good as a failed status:
+     * another target may answer, unless the event names a client error. */
+    if (rc == 0 && c->has_error && c->error_in_band &&
+        (c->error.status == 0 || gw_status_retryable(c->error.status)))
+        retryable = 1;
     if (!retryable || atomic_load(&r->gw->shutting_down))
         return 0;
     pthread_mutex_lock(&r->relay.lock);
@@ -458,30 +478,52 @@ static void on_done(void *ud, int result)
     }
     const struct gw_target *t = &r->route.targets[r->target];
     char outcome[48];
-    if (rc < 0)
+    int status; /* for the router: enum gw_route_outcome or the upstream's HTTP status */
+    if (rc < 0) {
         snprintf(outcome, sizeof outcome, "protocol_error");
-    else if (c->has_error)
-        snprintf(outcome, sizeof outcome, "%d", c->error.status ? c->error.status : 502);
-    else
+        status = GW_ROUTE_EPROTO;
+    } else if (c->has_error) {
+        /* The log says why: the HTTP status, the transport failure, or an error event. */
+        if (result == GW_XFER_ECANCELLED) {
+            status = GW_ROUTE_CANCELLED;
+            snprintf(outcome, sizeof outcome, "%s", gw_xfer_result_name(result));
+        } else if (result != GW_XFER_OK && !(result == GW_XFER_EABORT && c->error_in_band)) {
+            status = GW_ROUTE_ETRANSPORT;
+            snprintf(outcome, sizeof outcome, "%s", gw_xfer_result_name(result));
+        } else if (c->error_in_band) {
+            status = c->error.status >= 400 ? c->error.status : GW_ROUTE_EPROTO;
+            snprintf(outcome, sizeof outcome, "error_event");
+        } else {
+            status = c->error.status >= 400 ? c->error.status : GW_ROUTE_EPROTO;
+            snprintf(outcome, sizeof outcome, "%d", c->error.status ? c->error.status : 502);
+        }
+    } else {
         snprintf(outcome, sizeof outcome, "ok");
+        status = GW_ROUTE_OK;
+    }
     tried_add(r, t->plugin->desc.vkey, outcome);
-    gw_route_report(&r->gw->router, t, rc == 0 && !c->has_error, gw_now_ms() - r->attempt_ms);
+    gw_metrics_attempt(t->plugin->desc.vkey, outcome, r->attempts > 1 && r->target == 0,
+                       r->target != 0);
+    /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */
+    pthread_mutex_lock(&r->relay.lock);
+    int64_t end = r->parsed.stream && r->first_byte_ms ? r->first_byte_ms : gw_now_ms();
+    pthread_mutex_unlock(&r->relay.lock);
+    gw_route_report_status(&r->gw->router, t, status, end - r->attempt_ms);
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
     if (should_retry(r, rc)) {
-        /* Fall over to the next target when there is one; else back off on the same. */
-        int64_t delay = 0;
-        if (r->route.n > 1) {
-            r->target = (r->target + 1) % r->route.n;
-            if (r->target == 0)
-                delay = backoff_delay(r, &c->error);
-        } else {
-            delay = backoff_delay(r, &c->error);
-        }
+        /* The next target whose circuit breaker lets a call through; backing off only when
+         * a target is tried again. None left: the last error is the answer. */
+        int next = gw_route_next(&r->gw->router, &r->route, r->target);
         struct aigw_error saved = c->error;
-        if (start_attempt(r, delay) == 0)
-            return;
+        if (next >= 0) {
+            int64_t delay = next <= r->target ? backoff_delay(r, &c->error) : 0;
+            gw_metrics_retry(t->plugin->desc.vkey, outcome, next != r->target);
+            r->target = next;
+            if (start_attempt(r, delay) == 0)
+                return;
+        }
         /* Could not start another attempt: report the last upstream error. */
         c = r->call;
         if (c) {
@@ -613,6 +655,10 @@ static enum MHD_Result queue_locked(struct gw_req *r)
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
         MHD_add_response_header(resp, "X-Accel-Buffering", "no");
         status = 200;
+        if (!r->stream_held) {
+            r->stream_held = 1;
+            gw_metrics_streams(1);
+        }
     } else {
         resp = MHD_create_response_from_buffer(r->relay.out.len,
                                                r->relay.out.ptr ? r->relay.out.ptr : (char *)"",
@@ -649,6 +695,7 @@ static enum MHD_Result fail_now(struct gw_req *r, int status, const char *type, 
     pthread_mutex_lock(&r->relay.lock);
     r->queued = 1;
     pthread_mutex_unlock(&r->relay.lock);
+    request_metrics(r, status);
     access_log(r, status, type ? type : gw_error_type_for_status(status));
     return gw_respond_error(r->conn, status, type, code, param, message, r->request_id);
 }

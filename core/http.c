@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "models.h"
 #include "request.h"
 
@@ -24,6 +25,7 @@
 
 struct gw_http {
     struct MHD_Daemon *d;
+    struct MHD_Daemon *md; /* metrics.listen */
     struct gw_gateway *gw;
     int port;
 };
@@ -155,6 +157,63 @@ static enum MHD_Result local_get(struct gw_http *h, struct MHD_Connection *conn,
     return rc;
 }
 
+static int metrics_authorized(const struct gw_gateway *gw, struct MHD_Connection *conn)
+{
+    const char *want = gw->cfg->metrics_token;
+    if (!want[0])
+        return 1;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return 0;
+    const char *key = auth + 7;
+    size_t n = strlen(want), kl = strlen(key);
+    unsigned diff = (unsigned)(n ^ kl);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)(want[i] ^ (i < kl ? key[i] : 0));
+    return diff == 0;
+}
+
+static enum MHD_Result serve_metrics(struct gw_http *h, struct MHD_Connection *conn,
+                                     const char *method, const char *rid)
+{
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return method_not_allowed(conn, "GET, HEAD", rid);
+    if (!metrics_authorized(h->gw, conn)) {
+        gw_access_log_simple(rid, method, "/metrics", 401, 0);
+        return gw_respond_error(conn, 401, "authentication_error", "invalid_metrics_token", NULL,
+                                "missing or invalid metrics token", rid);
+    }
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    int rc = gw_metrics_render(h->gw, &b);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        rc ? 0 : b.len, rc || !b.ptr ? (char *)"" : b.ptr, MHD_RESPMEM_MUST_COPY);
+    gw_buf_free(&b);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    enum MHD_Result r = MHD_queue_response(conn, rc ? 500 : 200, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version,
+                                       const char *upload_data, size_t *upload_data_size,
+                                       void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
+    char rid[129];
+    gw_request_id(NULL, rid);
+    if (strcmp(url, "/metrics"))
+        return gw_respond_error(conn, 404, "not_found_error", "unknown_route", NULL,
+                                "no such endpoint", rid);
+    return serve_metrics(cls, conn, method, rid);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
@@ -182,6 +241,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                     : "Content-Length together with Transfer-Encoding",
                                 rid);
     }
+    if (!strcmp(url, "/metrics") && h->gw->cfg->metrics_enabled && !h->gw->cfg->metrics_listen[0])
+        return serve_metrics(h, conn, method, rid);
     int kind = route_kind(url);
     int is_models = !strcmp(url, "/v1/models") || !strncmp(url, "/v1/models/", 11);
     int is_local = !strcmp(url, "/health") || !strcmp(url, "/ready") || is_models;
@@ -278,6 +339,25 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : cfg->listen_port;
+    if (cfg->metrics_enabled && cfg->metrics_listen[0]) {
+        struct gw_config mc = *cfg;
+        if (gw_config_set_listen(&mc, cfg->metrics_listen, err, errsize) < 0) {
+            gw_http_stop(h);
+            return AIGW_EINVAL;
+        }
+        struct sockaddr_in m4;
+        memset(&m4, 0, sizeof m4);
+        m4.sin_family = AF_INET;
+        m4.sin_port = htons((uint16_t)mc.listen_port);
+        inet_pton(AF_INET, mc.listen_host, &m4.sin_addr);
+        h->md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+                                 metrics_handler, h, MHD_OPTION_SOCK_ADDR, &m4, MHD_OPTION_END);
+        if (!h->md) {
+            snprintf(err, errsize, "cannot listen on metrics.listen %s", cfg->metrics_listen);
+            gw_http_stop(h);
+            return AIGW_EINVAL;
+        }
+    }
     *out = h;
     return 0;
 }
@@ -302,5 +382,7 @@ void gw_http_stop(struct gw_http *h)
         return;
     if (h->d)
         MHD_stop_daemon(h->d);
+    if (h->md)
+        MHD_stop_daemon(h->md);
     free(h);
 }

@@ -20,13 +20,16 @@ core_libgwcore_la_SOURCES = \
 	core/config.c core/config.h \
 	core/jsonc.c core/jsonc.h \
 	core/request.c core/request.h \
-	core/route.c core/route.h \
+	core/route.c core/route.h core/route_config.c \
+	core/strategy.c core/strategy.h core/strategy_rules.c \
+	core/breaker.c core/breaker.h core/retry_budget.c core/retry_budget.h \
 	core/upstream.c core/upstream.h \
 	core/relay.c core/relay.h \
 	core/http.c core/http.h \
 	core/gateway.c core/gateway.h \
 	core/models.c core/models.h \
-	core/catalog.c core/catalog.h \
+	core/catalog.c core/catalog.h core/catalog_load.c core/catalog_entry.c core/catalog_int.h \
+	core/metrics.c core/metrics_render.c core/metrics.h core/metrics_int.h \
 	core/cost.c core/cost.h \
 	core/version.h
 core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)

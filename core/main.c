@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "catalog.h"
+#include "metrics.h"
 #include "config.h"
 #include "gateway.h"
 #include "http.h"
@@ -206,9 +207,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_metrics_init(cat, cfg.metrics_max_models);
     struct gw_gateway gw;
     if (gw_gateway_init(&gw, &cfg, &plugins, cat, err, sizeof err) < 0) {
-        fprintf(stderr, "aigw: config error: %s\n", err);
+        fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
+                cfg.source[0] ? ": " : "", err);
         exit_code = 2;
         goto out_plugins;
     }
@@ -261,6 +264,7 @@ int main(int argc, char **argv)
     gw_http_stop(http);
     GW_INFO("stopped");
 out_plugins:
+    gw_metrics_free();
     gw_catalog_free(cat);
     gw_plugins_unload(&plugins);
     gw_config_free(&cfg);

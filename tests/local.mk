@@ -17,3 +17,6 @@ include tests/mockprov/local.mk
 include tests/e2e/local.mk
 include tests/fuzz/local.mk
 EXTRA_DIST += tests/fixtures tests/README.md
+include tests/loader/local.mk
+include tests/sdk/local.mk
+include tests/docs/local.mk

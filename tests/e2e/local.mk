@@ -15,8 +15,9 @@ tests_e2e_test_mock_SOURCES = tests/e2e/test_mock.c tests/e2e/test_mock_faults.c
 	tests/e2e/test_mock.h
 tests_e2e_test_mock_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_mock_LDADD = $(E2E_LIBS)
-# test_mock runs the standalone binary too
-tests/e2e/test_mock.log: tests/mockprov/mockprov$(EXEEXT)
+# It runs the standalone binary too. (A "test.log: dep" line would replace automake's own
+# rule for running the test, so the dependency goes on the program instead.)
+EXTRA_tests_e2e_test_mock_DEPENDENCIES = tests/mockprov/mockprov$(EXEEXT)
 endif
 
 # The spine: round trips, disconnects, back-pressure, deadlines, shutdown, bad input, secrets.
@@ -26,5 +27,28 @@ TESTS += tests/e2e/test_core
 tests_e2e_test_core_SOURCES = tests/e2e/test_core.c
 tests_e2e_test_core_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_core_LDADD = $(E2E_LIBS)
-tests/e2e/test_core.log: aigw$(EXEEXT)
+EXTRA_tests_e2e_test_core_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
+endif
+
+# GET /metrics: counters against the mock, gauges, model folding, token, own listen address.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_metrics
+TESTS += tests/e2e/test_metrics
+tests_e2e_test_metrics_SOURCES = tests/e2e/test_metrics.c
+tests_e2e_test_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_metrics_LDADD = $(E2E_LIBS)
+# (not a tests/e2e/test_metrics.log rule: automake then drops its own recipe for the log)
+EXTRA_tests_e2e_test_metrics_DEPENDENCIES = aigw$(EXEEXT)
+endif
+
+# Routing: strategies, X-Provider, aliases, retries, fallback, circuit breakers, the retry
+# budget, and the etc/routing examples through --check-config.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_routing
+TESTS += tests/e2e/test_routing
+tests_e2e_test_routing_SOURCES = tests/e2e/test_routing.c tests/e2e/test_routing_strategy.c \
+	tests/e2e/test_routing.h
+tests_e2e_test_routing_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_routing_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_routing_DEPENDENCIES = aigw$(EXEEXT)
 endif

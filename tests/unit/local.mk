@@ -38,3 +38,6 @@ tests_unit_test_buf_LDADD = $(TEST_LIBS)
 endif
 
 include tests/unit/eventstream.mk
+
+include tests/unit/metrics.mk
+include tests/unit/route.mk
