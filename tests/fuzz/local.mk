@@ -1,1 +1,18 @@
-# tests/fuzz: rules arrive with their code
+# Fuzz targets (libFuzzer entry points), run in `make check` by a deterministic mutation
+# driver over the seeds in tests/fuzz/seeds/<target>/ so CI exercises them without clang.
+if BUILD_TESTS
+FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+FUZZ_LIBS = core/libgwcore.la
+check_PROGRAMS += tests/fuzz/fuzz_framing tests/fuzz/fuzz_request tests/fuzz/fuzz_eventstream
+tests_fuzz_fuzz_framing_SOURCES = tests/fuzz/fuzz_framing.c tests/fuzz/driver.c
+tests_fuzz_fuzz_framing_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_framing_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/driver.c
+tests_fuzz_fuzz_request_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_request_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_eventstream_SOURCES = tests/fuzz/fuzz_eventstream.c tests/fuzz/driver.c
+tests_fuzz_fuzz_eventstream_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_eventstream_LDADD = $(FUZZ_LIBS)
+TESTS += tests/fuzz/run_fuzz.sh
+endif
+EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds
