@@ -647,7 +647,7 @@ static enum MHD_Result queue_locked(struct gw_req *r)
     struct MHD_Response *resp;
     int status;
     if (r->committed && r->parsed.stream) {
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, content_reader, r,
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, content_reader, r,
                                                  NULL);
         if (!resp)
             return MHD_NO;

@@ -21,7 +21,7 @@
 #include "models.h"
 #include "request.h"
 
-#define MAX_HEADER_BYTES (64 * 1024)
+#define MAX_HEADER_BYTES (32 * 1024)
 
 struct gw_http {
     struct MHD_Daemon *d;
