@@ -2,7 +2,8 @@
 # the mock provider server and the end-to-end suite.
 if BUILD_TESTS
 check_LTLIBRARIES += tests/plugins/libharness.la
-tests_plugins_libharness_la_SOURCES = tests/plugins/harness.c tests/plugins/harness.h
+tests_plugins_libharness_la_SOURCES = tests/plugins/harness.c tests/plugins/harness.h \
+	tests/plugins/testutil.c tests/plugins/testutil.h
 tests_plugins_libharness_la_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS)
 tests_plugins_libharness_la_LIBADD = core/libgwcore.la $(CRITERION_LIBS)
 

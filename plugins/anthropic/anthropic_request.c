@@ -27,15 +27,21 @@ struct conv {
     cJSON *system; /* array of text blocks */
 };
 
+/* The reason becomes the client's error message instead of a generic one. */
 static int bad(struct aigw_call *call, const char *why)
 {
     call->host->log(call, AIGW_LOG_WARN, "cannot translate request: %s", why);
-    return AIGW_EINVAL;
+    return call->host->fail(call, 400, NULL, "%s", why);
 }
 
 static int unsupported(struct aigw_call *call, const char *why)
 {
+    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
+    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
+                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
+
     call->host->log(call, AIGW_LOG_WARN, "not supported by Anthropic: %s", why);
+    aigw_emit_error(call, &unsup);
     return AIGW_ENOTSUP;
 }
 

@@ -29,9 +29,19 @@ static const struct aigw_env_var env_table[] = {
 
 #define AUTH_CAP 2048
 
+/* The reason becomes the client's error message instead of a generic one; the return code
+ * (and so the status) stays the caller's. */
 int bedrock_reject(struct aigw_call *call, int code, const char *why)
 {
+    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
+    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
+                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
+
     call->host->log(call, AIGW_LOG_WARN, "bedrock: cannot translate request: %s", why);
+    if (code == AIGW_ENOTSUP)
+        aigw_emit_error(call, &unsup);
+    else
+        call->host->fail(call, code == AIGW_ECONFIG ? 500 : 400, NULL, "%s", why);
     return code;
 }
 

@@ -47,7 +47,7 @@ static int build_request(struct aigw_call *call)
         model += 7;
     if (!model_ok(model)) {
         h->log(call, AIGW_LOG_INFO, "model id not usable in a Gemini URL");
-        return AIGW_EINVAL;
+        return h->fail(call, 400, "model", "model id not usable in a Gemini URL");
     }
     size_t blen = strlen(base);
     while (blen && base[blen - 1] == '/')

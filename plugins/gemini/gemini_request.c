@@ -25,10 +25,11 @@ static const char *get_str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The reason becomes the client's error message instead of a generic one. */
 static int inval(struct aigw_call *call, const char *why)
 {
     call->host->log(call, AIGW_LOG_INFO, "request not translatable: %s", why);
-    return AIGW_EINVAL;
+    return call->host->fail(call, 400, NULL, "%s", why);
 }
 
 static int add_to_array(cJSON *arr, cJSON *item)

@@ -73,19 +73,18 @@ int ollama_set_auth(struct aigw_call *call)
     return call->host->add_header(call, "Authorization", v, AIGW_HDR_SECRET);
 }
 
-/* The reason is also recorded as the call's error so the client can be told why, not just
- * "invalid request"; no upstream request is sent either way. */
+/* The reason becomes the client's error message (host->fail), not just "invalid request";
+ * no upstream request is sent either way. */
 int ollama_reject(struct aigw_call *call, int rc, const char *why)
 {
-    struct aigw_error err;
+    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
+    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
+                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
 
     call->host->log(call, AIGW_LOG_INFO, "cannot translate request for Ollama: %s", why);
-    aigw_error_init(&err);
-    err.status = 400;
-    err.type = "invalid_request_error";
-    err.code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
-    err.message = why;
-    aigw_emit_error(call, &err);
+    if (rc != AIGW_ENOTSUP)
+        return call->host->fail(call, 400, NULL, "%s", why);
+    aigw_emit_error(call, &unsup);
     return rc;
 }
 

@@ -136,7 +136,7 @@ static int build_request(struct aigw_call *call)
     const char *model = model_id(call->model, &family);
     if (!path_ok(model, 200)) {
         h->log(call, AIGW_LOG_INFO, "model id not usable in a Vertex AI URL");
-        return AIGW_EINVAL;
+        return h->fail(call, 400, "model", "model id not usable in a Vertex AI URL");
     }
     token = conf->auth == VX_AUTH_TOKEN ? h->env("VERTEX_AI_ACCESS_TOKEN") : h->credential(call);
     if (!token) {

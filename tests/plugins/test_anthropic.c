@@ -10,6 +10,12 @@
 #include <string.h>
 
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define at(root, path) tu_at(root, path)
+#define str_at(root, path) tu_str_at(root, path)
+#define num_at(root, path) tu_num_at(root, path)
+#define assert_json(got, expected) tu_assert_json(got, expected)
 
 #define CANARY "sk-CANARY-1234"
 #define CHAT AIGW_OP_CHAT
@@ -24,49 +30,6 @@ static struct ph_call *begin(const char *json)
 {
     env_default();
     return ph_begin("anthropic", CHAT, json);
-}
-
-/* Resolve "a.0.b" (numbers index arrays) under root. */
-static const cJSON *at(const cJSON *root, const char *path)
-{
-    const cJSON *cur = root;
-    const char *p = path;
-    while (cur && *p) {
-        char key[128];
-        size_t n = strcspn(p, ".");
-        cr_assert(n < sizeof key);
-        memcpy(key, p, n);
-        key[n] = '\0';
-        p += n + (p[n] == '.');
-        if (cJSON_IsArray(cur) && key[0] >= '0' && key[0] <= '9')
-            cur = cJSON_GetArrayItem(cur, (int)strtol(key, NULL, 10));
-        else
-            cur = cJSON_GetObjectItemCaseSensitive(cur, key);
-    }
-    return cur;
-}
-
-static const char *str_at(const cJSON *root, const char *path)
-{
-    const cJSON *v = at(root, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num_at(const cJSON *root, const char *path)
-{
-    const cJSON *v = at(root, path);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", path);
-    return v->valuedouble;
-}
-
-static void assert_json(const cJSON *got, const char *expected)
-{
-    cJSON *want = cJSON_Parse(expected);
-    cr_assert_not_null(want, "bad expected JSON: %s", expected);
-    char *g = got ? cJSON_PrintUnformatted(got) : NULL;
-    cr_assert(cJSON_Compare(got, want, 1), "got %s\nwant %s", g ? g : "(null)", expected);
-    free(g);
-    cJSON_Delete(want);
 }
 
 static void assert_usage(struct ph_call *c, double prompt, double completion, double cached,
@@ -200,6 +163,7 @@ Test(anthropic_request, images_both_kinds)
                     &rc);
     cr_assert_eq(rc, AIGW_EINVAL);
     cr_assert_eq(ph_client_status(c), 400);
+    cr_assert_not_null(strstr(ph_output(c), "media type must be image/jpeg"), "%s", ph_output(c));
     ph_free(c);
 }
 

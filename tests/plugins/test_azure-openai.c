@@ -7,6 +7,11 @@
 #include <criterion/criterion.h>
 
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define num(o, key) tu_num(o, key)
+#define str(o, key) tu_str(o, key)
+#define get(o, key) tu_get(o, key)
 
 #define CANARY "sk-CANARY-1234"
 #define SSE_HDR "Content-Type: text/event-stream\r\n"
@@ -30,30 +35,9 @@ static const char *STREAM_REQ = "{\"model\":\"gpt-4o\",\"stream\":true,"
                                 "\"stream_options\":{\"include_usage\":true},"
                                 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", key);
-    return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    cr_assert(cJSON_IsString(v), "%s is not a string", key);
-    return v->valuestring;
-}
-
-static const cJSON *get(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    cr_assert_not_null(v, "missing %s", key);
-    return v;
-}
-
 static void no_canary(struct ph_call *c)
 {
-    cr_assert_null(strstr(ph_output(c), CANARY), "the key leaked: %s", ph_output(c));
+    tu_no_secret(c, CANARY);
 }
 
 Test(azure_openai, chat_request)

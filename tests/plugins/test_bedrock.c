@@ -14,6 +14,12 @@
 #include "host.h"
 #include "plugins/bedrock/sigv4.h"
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define at(root, path) tu_at(root, path)
+#define str_at(root, path) tu_str_at(root, path)
+#define num_at(root, path) tu_num_at(root, path)
+#define assert_json(got, expected) tu_assert_json(got, expected)
 
 #define SECRET "CANARY-SECRET-wJalrXUtnFEMIK7MDENG"
 #define TOKEN "CANARY-TOKEN-FwoGZXIvYXdzEXAMPLE"
@@ -37,48 +43,6 @@ static struct ph_call *begin_op(int op, const char *json)
 static struct ph_call *begin(const char *json)
 {
     return begin_op(CHAT, json);
-}
-
-static const cJSON *at(const cJSON *root, const char *path)
-{
-    const cJSON *cur = root;
-    const char *p = path;
-    while (cur && *p) {
-        char key[128];
-        size_t n = strcspn(p, ".");
-        cr_assert(n < sizeof key);
-        memcpy(key, p, n);
-        key[n] = '\0';
-        p += n + (p[n] == '.');
-        if (cJSON_IsArray(cur) && key[0] >= '0' && key[0] <= '9')
-            cur = cJSON_GetArrayItem(cur, (int)strtol(key, NULL, 10));
-        else
-            cur = cJSON_GetObjectItemCaseSensitive(cur, key);
-    }
-    return cur;
-}
-
-static const char *str_at(const cJSON *root, const char *path)
-{
-    const cJSON *v = at(root, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num_at(const cJSON *root, const char *path)
-{
-    const cJSON *v = at(root, path);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", path);
-    return v->valuedouble;
-}
-
-static void assert_json(const cJSON *got, const char *expected)
-{
-    cJSON *want = cJSON_Parse(expected);
-    cr_assert_not_null(want, "bad expected JSON: %s", expected);
-    char *g = got ? cJSON_PrintUnformatted(got) : NULL;
-    cr_assert(cJSON_Compare(got, want, 1), "got %s\nwant %s", g ? g : "(null)", expected);
-    free(g);
-    cJSON_Delete(want);
 }
 
 static void assert_usage(struct ph_call *c, double prompt, double completion, double cached)
@@ -507,18 +471,19 @@ Test(bedrock_request, refused_requests)
         const char *json;
         int rc;
         int status;
+        const char *why; /* in the client-visible message when set */
     } cases[] = {
         {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
          "\"image_url\":{\"url\":\"https://example.com/cat.png\"}}]}]}",
-         AIGW_EINVAL, 400},
+         AIGW_EINVAL, 400, "Bedrock accepts only inline images"},
         {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
          "\"image_url\":{\"url\":\"data:image/bmp;base64,Qk0=\"}}]}]}",
-         AIGW_EINVAL, 400},
+         AIGW_EINVAL, 400, NULL},
         {"{\"model\":\"m\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
-         AIGW_ENOTSUP, 400},
+         AIGW_ENOTSUP, 400, "Converse returns one choice (n must be 1)"},
         {"{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":\"x\",\"tool_calls\":"
          "[{\"id\":\"a\",\"function\":{\"name\":\"f\",\"arguments\":\"{oops\"}}]}]}",
-         AIGW_EINVAL, 400},
+         AIGW_EINVAL, 400, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = 0;
@@ -526,6 +491,8 @@ Test(bedrock_request, refused_requests)
         struct ph_call *c = ph_begin_rc("bedrock", CHAT, cases[i].json, &rc);
         cr_assert_eq(rc, cases[i].rc, "case %zu: rc %d", i, rc);
         cr_assert_eq(ph_client_status(c), cases[i].status, "case %zu", i);
+        if (cases[i].why)
+            cr_assert_not_null(strstr(ph_output(c), cases[i].why), "case %zu: %s", i, ph_output(c));
         assert_no_secret(c);
         ph_free(c);
     }

@@ -6,6 +6,11 @@
 #include <criterion/criterion.h>
 
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define jget(o, path) tu_at(o, path)
+#define jstr(o, path) tu_str_at(o, path)
+#define jnum(o, path) tu_num_at(o, path)
 
 #define CANARY "sk-CANARY-1234"
 #define SSE_HDR "Content-Type: text/event-stream\r\n"
@@ -20,7 +25,7 @@ TestSuite(gemini, .init = setup);
 
 static void no_canary(struct ph_call *c)
 {
-    cr_assert_null(strstr(ph_output(c), CANARY), "the key leaked: %s", ph_output(c));
+    tu_no_secret(c, CANARY);
 }
 
 static void assert_json_eq(const cJSON *got, const char *want_json)
@@ -32,39 +37,6 @@ static void assert_json_eq(const cJSON *got, const char *want_json)
     cr_assert(same, "JSON differs\n got: %s\nwant: %s", g ? g : "(null)", want_json);
     free(g);
     cJSON_Delete(want);
-}
-
-static const cJSON *jget(const cJSON *o, const char *path)
-{
-    /* "a.b.0.c": object keys and array indexes. */
-    const cJSON *cur = o;
-    const char *p = path;
-    while (cur && *p) {
-        char key[128];
-        size_t n = strcspn(p, ".");
-        cr_assert_lt(n, sizeof key);
-        memcpy(key, p, n);
-        key[n] = 0;
-        p += n + (p[n] == '.');
-        if (cJSON_IsArray(cur))
-            cur = cJSON_GetArrayItem(cur, (int)strtol(key, NULL, 10));
-        else
-            cur = cJSON_GetObjectItemCaseSensitive(cur, key);
-    }
-    return cur;
-}
-
-static const char *jstr(const cJSON *o, const char *path)
-{
-    const cJSON *v = jget(o, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *o, const char *path)
-{
-    const cJSON *v = jget(o, path);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", path);
-    return v->valuedouble;
 }
 
 static cJSON *body_of(const char *req)
@@ -115,6 +87,8 @@ Test(gemini, model_with_path_characters_rejected)
                                     &rc);
     cr_assert_eq(rc, AIGW_EINVAL);
     cr_assert_eq(ph_client_status(c), 400);
+    cr_assert_not_null(strstr(ph_output(c), "model id not usable in a Gemini URL"), "%s",
+                       ph_output(c));
     ph_free(c);
 }
 

@@ -12,6 +12,13 @@
 #include <criterion/criterion.h>
 
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define J(s) tu_json(s)
+#define at(o, path) tu_at(o, path)
+#define expect_str(o, path, want) tu_expect_str(o, path, want)
+#define expect_num(o, path, want) tu_expect_num(o, path, want)
+#define expect_absent(o, path) tu_expect_absent(o, path)
 
 #define CANARY "sk-CANARY-1234"
 #define HOST "http://mock.test:11434"
@@ -25,61 +32,6 @@ static void setup(void)
 }
 
 TestSuite(ollama, .init = setup);
-
-/* Requests are written with single quotes for readability; this turns them into JSON. */
-static const char *J(const char *s)
-{
-    static char buf[4][16384];
-    static int k;
-    char *b = buf[k++ % 4];
-    size_t i;
-
-    for (i = 0; s[i] && i < sizeof buf[0] - 1; i++)
-        b[i] = s[i] == '\'' ? '"' : s[i];
-    b[i] = '\0';
-    return b;
-}
-
-/* Dotted path lookup: "messages.0.content". */
-static const cJSON *at(const cJSON *o, const char *path)
-{
-    char key[128];
-
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)n, path);
-        if (cJSON_IsArray(o)) {
-            char *end;
-            long i = strtol(key, &end, 10);
-            o = *end ? NULL : cJSON_GetArrayItem(o, (int)i);
-        } else {
-            o = cJSON_GetObjectItemCaseSensitive(o, key);
-        }
-        path += n;
-        if (*path == '.')
-            path++;
-    }
-    return o;
-}
-
-static void expect_str(const cJSON *o, const char *path, const char *want)
-{
-    const cJSON *v = at(o, path);
-    cr_assert(cJSON_IsString(v), "%s is not a string", path);
-    cr_assert_str_eq(v->valuestring, want, "%s", path);
-}
-
-static void expect_num(const cJSON *o, const char *path, double want)
-{
-    const cJSON *v = at(o, path);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", path);
-    cr_assert_eq(v->valuedouble, want, "%s: %g != %g", path, v->valuedouble, want);
-}
-
-static void expect_absent(const cJSON *o, const char *path)
-{
-    cr_assert_null(at(o, path), "%s should be absent", path);
-}
 
 static void expect_usage(struct ph_call *c, double prompt, double completion)
 {
@@ -122,12 +74,7 @@ static struct ph_call *stream_fixture(const char *fixture, size_t split)
 /* Ollama stamps every line, so even "created" must match exactly between the two runs. */
 static void expect_split_identical(const char *fixture)
 {
-    struct ph_call *a = stream_fixture(fixture, 0);
-    struct ph_call *b = stream_fixture(fixture, 1);
-
-    cr_assert_str_eq(ph_output(a), ph_output(b), "split=1 differs for %s", fixture);
-    ph_free(a);
-    ph_free(b);
+    tu_expect_split_identical(stream_fixture, fixture, 0);
 }
 
 /* ---- request translation ---------------------------------------------------------------- */
@@ -308,6 +255,8 @@ Test(ollama, request_http_image_rejected)
     cr_assert_not_null(ph_error(c));
     cr_assert_not_null(strstr(ph_error(c)->message, "http(s) image URLs are not supported"), "%s",
                        ph_error(c)->message);
+    cr_assert_not_null(strstr(ph_output(c), "http(s) image URLs are not supported"), "%s",
+                       ph_output(c));
     ph_free(c);
 
     c = ph_begin_rc("ollama", AIGW_OP_CHAT,

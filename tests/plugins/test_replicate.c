@@ -11,6 +11,12 @@
 #include <string.h>
 
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define at(root, path) tu_at(root, path)
+#define str_at(root, path) tu_str_at(root, path)
+#define num_at(root, path) tu_num_at(root, path)
+#define assert_json(got, expected) tu_assert_json(got, expected)
 
 #define CANARY "r8_CANARY-1234-replicate-token"
 #define CHAT AIGW_OP_CHAT
@@ -38,48 +44,6 @@ static struct ph_call *begin_op(int op, const char *json)
 static struct ph_call *begin(const char *json)
 {
     return begin_op(CHAT, json);
-}
-
-static const cJSON *at(const cJSON *root, const char *path)
-{
-    const cJSON *cur = root;
-    const char *p = path;
-    while (cur && *p) {
-        char key[128];
-        size_t n = strcspn(p, ".");
-        cr_assert(n < sizeof key);
-        memcpy(key, p, n);
-        key[n] = '\0';
-        p += n + (p[n] == '.');
-        if (cJSON_IsArray(cur) && key[0] >= '0' && key[0] <= '9')
-            cur = cJSON_GetArrayItem(cur, (int)strtol(key, NULL, 10));
-        else
-            cur = cJSON_GetObjectItemCaseSensitive(cur, key);
-    }
-    return cur;
-}
-
-static const char *str_at(const cJSON *root, const char *path)
-{
-    const cJSON *v = at(root, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num_at(const cJSON *root, const char *path)
-{
-    const cJSON *v = at(root, path);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", path);
-    return v->valuedouble;
-}
-
-static void assert_json(const cJSON *got, const char *expected)
-{
-    cJSON *want = cJSON_Parse(expected);
-    cr_assert_not_null(want, "bad expected JSON: %s", expected);
-    char *g = got ? cJSON_PrintUnformatted(got) : NULL;
-    cr_assert(cJSON_Compare(got, want, 1), "got %s\nwant %s", g ? g : "(null)", expected);
-    free(g);
-    cJSON_Delete(want);
 }
 
 static void assert_no_secret(struct ph_call *c)
@@ -196,17 +160,19 @@ Test(replicate_request, refused)
     static const struct {
         const char *json;
         int rc;
+        const char *why; /* in the client-visible message when set */
     } cases[] = {
         {"{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
-         AIGW_EINVAL},
+         AIGW_EINVAL, "model must be owner/name[:version]"},
         {"{\"model\":\"../v1/x\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
-         AIGW_EINVAL},
+         AIGW_EINVAL, NULL},
         {"{\"model\":\"a/b\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
          "\"image_url\":{\"url\":\"https://x/y.png\"}}]}]}",
-         AIGW_ENOTSUP},
+         AIGW_ENOTSUP, NULL},
         {"{\"model\":\"a/b\",\"n\":3,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
-         AIGW_ENOTSUP},
-        {"{\"model\":\"a/b\",\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}", AIGW_EINVAL},
+         AIGW_ENOTSUP, "a prediction returns one choice (n = 1)"},
+        {"{\"model\":\"a/b\",\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}",
+         AIGW_EINVAL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = 0;
@@ -214,6 +180,8 @@ Test(replicate_request, refused)
         struct ph_call *c = ph_begin_rc("replicate", CHAT, cases[i].json, &rc);
         cr_assert_eq(rc, cases[i].rc, "case %zu: %d", i, rc);
         cr_assert_eq(ph_client_status(c), 400, "case %zu", i);
+        if (cases[i].why)
+            cr_assert_not_null(strstr(ph_output(c), cases[i].why), "case %zu: %s", i, ph_output(c));
         assert_no_secret(c);
         ph_free(c);
     }

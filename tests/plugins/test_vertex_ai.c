@@ -11,6 +11,11 @@
 #include <openssl/pem.h>
 
 #include "plugins/harness.h"
+#include "plugins/testutil.h"
+
+#define jget(o, path) tu_at(o, path)
+#define jstr(o, path) tu_str_at(o, path)
+#define jnum(o, path) tu_num_at(o, path)
 
 #define CANARY "sk-CANARY-1234"
 #define BASE "http://vertex.mock/v1/projects/aigw-test-project/locations/us-central1/publishers"
@@ -105,38 +110,6 @@ static void no_secret(struct ph_call *c)
     cr_assert_null(strstr(o, CANARY), "the token leaked: %s", o);
     cr_assert_null(strstr(o, "PRIVATE KEY"));
     cr_assert_null(strstr(o, "ya29."));
-}
-
-static const cJSON *jget(const cJSON *o, const char *path)
-{
-    const cJSON *cur = o;
-    const char *p = path;
-    while (cur && *p) {
-        char key[128];
-        size_t n = strcspn(p, ".");
-        cr_assert_lt(n, sizeof key);
-        memcpy(key, p, n);
-        key[n] = 0;
-        p += n + (p[n] == '.');
-        if (cJSON_IsArray(cur))
-            cur = cJSON_GetArrayItem(cur, (int)strtol(key, NULL, 10));
-        else
-            cur = cJSON_GetObjectItemCaseSensitive(cur, key);
-    }
-    return cur;
-}
-
-static const char *jstr(const cJSON *o, const char *path)
-{
-    const cJSON *v = jget(o, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *o, const char *path)
-{
-    const cJSON *v = jget(o, path);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", path);
-    return v->valuedouble;
 }
 
 static void assert_usage(const cJSON *u, int prompt, int completion, int total, int cached,
@@ -331,6 +304,8 @@ Test(vertex, gemini_url_and_bearer, .init = token_env)
                     "[{\"role\":\"user\",\"content\":\"Hi\"}]}",
                     &rc);
     cr_assert_eq(rc, AIGW_EINVAL);
+    cr_assert_not_null(strstr(ph_output(c), "model id not usable in a Vertex AI URL"), "%s",
+                       ph_output(c));
     ph_free(c);
 }
 
