@@ -52,3 +52,13 @@ tests_e2e_test_routing_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_routing_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_routing_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# One round trip per provider (chat + stream) through its plugin, against its own fixtures.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_providers
+TESTS += tests/e2e/test_providers
+tests_e2e_test_providers_SOURCES = tests/e2e/test_providers.c
+tests_e2e_test_providers_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_providers_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_providers_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
+endif
