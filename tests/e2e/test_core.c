@@ -336,6 +336,41 @@ Test(core, the_key_never_leaks_into_responses_or_logs)
     mock_stop(m);
 }
 
+/* /v1/models lists what the active providers can serve, and nothing else. */
+Test(core, models_follow_the_active_providers)
+{
+    const char *cat = e2e_strf("AIGW_CATALOG=%s/catalog/models.json", getenv("AIGW_TEST_SRCDIR"));
+    struct e2e_gw *gw = e2e_gw_start(NULL, "OPENAI_API_KEY=" CANARY, cat, NULL);
+    struct e2e_resp *r = e2e_get(gw, "/v1/models", NULL);
+    cr_assert_eq(r->status, 200);
+    cJSON *data = cJSON_GetObjectItem(e2e_resp_json(r), "data");
+    cr_assert_gt(cJSON_GetArraySize(data), 10);
+    int found = 0;
+    cJSON *m;
+    cJSON_ArrayForEach(m, data)
+    {
+        const char *id = cJSON_GetObjectItem(m, "id")->valuestring;
+        cr_assert(strncmp(id, "openai/", 7) == 0, "%s listed with only openai active", id);
+        cr_assert_str_eq(cJSON_GetObjectItem(m, "object")->valuestring, "model");
+        found |= strcmp(id, "openai/gpt-4o-mini") == 0;
+    }
+    cr_assert(found);
+    e2e_resp_free(r);
+    r = e2e_get(gw, "/v1/models/openai/gpt-4o-mini", NULL);
+    cr_assert_eq(r->status, 200);
+    cr_assert(cJSON_IsObject(cJSON_GetObjectItem(e2e_resp_json(r), "pricing")));
+    e2e_resp_free(r);
+    r = e2e_get(gw, "/v1/models/anthropic/claude-sonnet-4-5", NULL);
+    cr_assert_eq(r->status, 404, "anthropic is not active");
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    gw = e2e_gw_start(NULL, "OPENAI_API_KEY=" CANARY, "ANTHROPIC_API_KEY=sk-ant-x1234", cat, NULL);
+    r = e2e_get(gw, "/v1/models", NULL);
+    cr_assert(strstr(r->body, "\"anthropic/") && strstr(r->body, "\"openai/"));
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+}
+
 Test(core, health_ready_and_models)
 {
     struct mock *m = e2e_mock("openai_chat");
