@@ -15,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
+#include "respond.h"
 #include "render.h"
 #include "request.h"
 #include "upstream.h"
@@ -66,75 +67,6 @@ int64_t gw_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- responses used by the HTTP layer too ----------------------------------------------- */
-
-static void add_common_headers(struct MHD_Response *resp, const char *request_id)
-{
-    if (request_id)
-        MHD_add_response_header(resp, "X-Request-ID", request_id);
-}
-
-enum MHD_Result gw_respond_json(struct MHD_Connection *conn, int status, const char *body,
-                                size_t len, const char *request_id)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    add_common_headers(resp, request_id);
-    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-enum MHD_Result gw_respond_error(struct MHD_Connection *conn, int status, const char *type,
-                                 const char *code, const char *param, const char *message,
-                                 const char *request_id)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    gw_error_json(&b, type ? type : gw_error_type_for_status(status), code, param, message);
-    enum MHD_Result rc = gw_respond_json(conn, status, b.ptr ? b.ptr : "{}", b.len, request_id);
-    gw_buf_free(&b);
-    return rc;
-}
-
-static void log_escape(struct gw_buf *b, const char *key, const char *v)
-{
-    gw_buf_printf(b, ",\"%s\":", key);
-    if (v)
-        gw_json_escape(b, v, strlen(v));
-    else
-        gw_buf_append_str(b, "null");
-}
-
-static void log_time(struct gw_buf *b, const char *request_id)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    gw_buf_printf(b, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  ts.tv_nsec / 1000000);
-    log_escape(b, "request_id", request_id);
-}
-
-void gw_access_log_simple(const char *request_id, const char *method, const char *path,
-                          int status, int64_t latency_ms)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 8192);
-    log_time(&b, request_id);
-    log_escape(&b, "method", method);
-    log_escape(&b, "path", path);
-    gw_buf_printf(&b, ",\"status\":%d,\"latency_ms\":%" PRId64 "}", status, latency_ms);
-    if (b.ptr)
-        gw_log_access(b.ptr, b.len);
-    gw_buf_free(&b);
 }
 
 /* ---- lifetime ------------------------------------------------------------------------ */
@@ -232,17 +164,17 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     const struct aigw_usage *u = &r->render.usage;
     struct gw_buf b;
     gw_buf_init(&b, 16384);
-    log_time(&b, r->request_id);
-    log_escape(&b, "method", r->method);
-    log_escape(&b, "path", r->path);
+    gw_log_json_open(&b, r->request_id);
+    gw_log_json_field(&b, "method", r->method);
+    gw_log_json_field(&b, "path", r->path);
     gw_buf_printf(&b, ",\"status\":%d", status);
-    log_escape(&b, "provider", t ? t->plugin->desc.vkey : NULL);
-    log_escape(&b, "model", t ? t->model : (r->parsed.model ? r->parsed.model : NULL));
+    gw_log_json_field(&b, "provider", t ? t->plugin->desc.vkey : NULL);
+    gw_log_json_field(&b, "model", t ? t->model : (r->parsed.model ? r->parsed.model : NULL));
     gw_buf_printf(&b, ",\"stream\":%s,\"attempts\":%d", r->parsed.stream ? "true" : "false",
                   r->attempts);
-    log_escape(&b, "tried", r->tried_len ? r->tried : NULL);
+    gw_log_json_field(&b, "tried", r->tried_len ? r->tried : NULL);
     if (r->route.label[0])
-        log_escape(&b, "route_label", r->route.label);
+        gw_log_json_field(&b, "route_label", r->route.label);
     gw_buf_printf(&b, ",\"latency_ms\":%" PRId64, gw_now_ms() - r->start_ms);
     if (r->first_byte_ms)
         gw_buf_printf(&b, ",\"ttfb_ms\":%" PRId64, r->first_byte_ms - r->start_ms);
@@ -265,7 +197,7 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     else
         gw_buf_append_str(&b, ",\"cost_usd\":null");
     if (error_type)
-        log_escape(&b, "error", error_type);
+        gw_log_json_field(&b, "error", error_type);
     gw_buf_append_str(&b, "}");
     if (b.ptr)
         gw_log_access(b.ptr, b.len);
@@ -631,7 +563,7 @@ static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)
 static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
 {
     char v[64];
-    add_common_headers(resp, r->request_id);
+    gw_add_common_headers(resp, r->request_id);
     if (r->route.n) {
         const struct gw_target *t = &r->route.targets[r->target];
         MHD_add_response_header(resp, "X-Gateway-Provider", t->plugin->desc.vkey);

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "plugin_loader.h"
+#include "respond.h"
 #include "route.h"
 
 struct gw_catalog;
@@ -55,14 +56,6 @@ enum MHD_Result gw_req_run(struct gw_req *r);
 /* MHD_OPTION_NOTIFY_COMPLETED. */
 void gw_req_completed(struct gw_req *r, int client_aborted);
 
-/* Helpers shared with http.c. */
-enum MHD_Result gw_respond_json(struct MHD_Connection *conn, int status, const char *body,
-                                size_t len, const char *request_id);
-enum MHD_Result gw_respond_error(struct MHD_Connection *conn, int status, const char *type,
-                                 const char *code, const char *param, const char *message,
-                                 const char *request_id);
-void gw_access_log_simple(const char *request_id, const char *method, const char *path,
-                          int status, int64_t latency_ms);
 int64_t gw_now_ms(void);
 
 #endif

@@ -16,7 +16,7 @@ core_libgwcore_la_SOURCES = \
 	core/eventstream.c core/eventstream.h \
 	core/render.c core/render.h \
 	core/exchange.c core/exchange.h \
-	core/oai_compat.c core/oai_compat.h \
+	core/oai_compat.c core/oai_compat.h core/oai_error.c core/oai_int.h \
 	core/config.c core/config.h \
 	core/jsonc.c core/jsonc.h \
 	core/request.c core/request.h \
@@ -26,7 +26,7 @@ core_libgwcore_la_SOURCES = \
 	core/upstream.c core/upstream.h \
 	core/relay.c core/relay.h \
 	core/http.c core/http.h \
-	core/gateway.c core/gateway.h \
+	core/gateway.c core/gateway.h core/respond.c core/respond.h \
 	core/models.c core/models.h \
 	core/catalog.c core/catalog.h core/catalog_load.c core/catalog_entry.c core/catalog_int.h \
 	core/metrics.c core/metrics_render.c core/metrics.h core/metrics_int.h \
