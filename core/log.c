@@ -81,11 +81,6 @@ void gw_log_close(void)
     log_path = access_path = NULL;
 }
 
-int gw_log_level(void)
-{
-    return log_level;
-}
-
 int gw_log_level_from_string(const char *s)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};

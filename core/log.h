@@ -16,7 +16,6 @@
 int gw_log_init(int level, const char *log_file, const char *access_file);
 int gw_log_reopen(void);
 void gw_log_close(void);
-int gw_log_level(void);
 int gw_log_level_from_string(const char *s); /* -1 when unknown */
 
 void gw_logf(int level, const char *who, const char *request_id, const char *fmt, ...)

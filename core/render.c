@@ -242,6 +242,23 @@ static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const c
     return rc ? rc : close_event(r, out, NULL, 0);
 }
 
+/* The first piece of a tool call fixes its id (the upstream's, or one made from the response
+ * id so it is unique across turns) and its function name. */
+static int tool_begin(struct gw_render *r, struct gw_render_choice *ch, struct gw_render_tool *t,
+                      const struct aigw_chunk *c)
+{
+    char gen[64];
+    if (!c->id.len)
+        snprintf(gen, sizeof gen, "call_%.24s_%d", r->id + (r->legacy ? 5 : 9), c->tool_index);
+    t->id = c->id.len ? strndup(c->id.ptr, c->id.len) : strdup(gen);
+    t->name = strndup(c->name.ptr ? c->name.ptr : "", c->name.len);
+    if (!t->id || !t->name)
+        return AIGW_ENOMEM;
+    if (c->tool_index >= ch->ntools)
+        ch->ntools = c->tool_index + 1;
+    return 0;
+}
+
 static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw_chunk *c)
 {
     struct gw_render_choice *ch = choice(r, c->choice);
@@ -256,18 +273,8 @@ static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw
     if (!t)
         return AIGW_EINVAL;
     int first = !t->id && !t->name;
-    if (first) {
-        char gen[64];
-        if (!c->id.len)
-            snprintf(gen, sizeof gen, "call_%.24s_%d", r->id + (r->legacy ? 5 : 9),
-                     c->tool_index);
-        t->id = c->id.len ? strndup(c->id.ptr, c->id.len) : strdup(gen);
-        t->name = strndup(c->name.ptr ? c->name.ptr : "", c->name.len);
-        if (!t->id || !t->name)
-            return AIGW_ENOMEM;
-        if (c->tool_index >= ch->ntools)
-            ch->ntools = c->tool_index + 1;
-    }
+    if (first && tool_begin(r, ch, t, c) < 0)
+        return AIGW_ENOMEM;
     int rc = open_event(r, out, c->choice);
     if (!rc)
         rc = gw_buf_printf(out, "\"delta\":{\"tool_calls\":[{\"index\":%d,", c->tool_index);
@@ -418,17 +425,8 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
             if (!t)
                 return AIGW_EINVAL;
             ch->started = 1;
-            if (!t->id && !t->name) {
-                char gen[64];
-                snprintf(gen, sizeof gen, "call_%.24s_%d", r->id + (r->legacy ? 5 : 9),
-                         c->tool_index);
-                t->id = c->id.len ? strndup(c->id.ptr, c->id.len) : strdup(gen);
-                t->name = strndup(c->name.ptr ? c->name.ptr : "", c->name.len);
-                if (!t->id || !t->name)
-                    return AIGW_ENOMEM;
-                if (c->tool_index >= ch->ntools)
-                    ch->ntools = c->tool_index + 1;
-            }
+            if (!t->id && !t->name && tool_begin(r, ch, t, c) < 0)
+                return AIGW_ENOMEM;
             return gw_buf_append(&t->args, c->text.ptr ? c->text.ptr : "", c->text.len);
         }
     case AIGW_CHUNK_FINISH:

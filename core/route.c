@@ -399,12 +399,6 @@ void gw_route_report_status(struct gw_router *r, const struct gw_target *t, int 
                 t->plugin->desc.vkey, model);
 }
 
-void gw_route_report(struct gw_router *r, const struct gw_target *t, int success,
-                     int64_t latency_ms)
-{
-    gw_route_report_status(r, t, success ? GW_ROUTE_OK : GW_ROUTE_EFAILED, latency_ms);
-}
-
 void gw_route_note_request(struct gw_router *r)
 {
     gw_retry_budget_note(&r->budget, r->clock_ms());

@@ -23,7 +23,7 @@
  * else the model with that provider's "vkey/" prefix removed, else the client's model.
  *
  * Threading: the configuration is built at startup and read-only afterwards. gw_route,
- * gw_route_next, gw_route_report* and the budget functions run on any thread at once; their
+ * gw_route_next, gw_route_report_status and the budget functions run on any thread at once; their
  * shared state is atomics and per-target locks (breaker.h), with no lock across targets.
  */
 #ifndef GW_ROUTE_H
@@ -65,7 +65,7 @@ enum gw_route_outcome {
     GW_ROUTE_ETRANSPORT = -1, /* connect error, reset, timeout */
     GW_ROUTE_EPROTO = -2,     /* the upstream broke its protocol */
     GW_ROUTE_CANCELLED = -3,  /* client gone or shutting down: says nothing about the target */
-    GW_ROUTE_EFAILED = -4,    /* failed, class unknown (gw_route_report with success 0) */
+    GW_ROUTE_EFAILED = -4,    /* failed, class unknown */
 };
 
 struct gw_target {
@@ -171,9 +171,6 @@ int gw_route_next(struct gw_router *r, const struct gw_route_result *res, int cu
  * streams, whole response otherwise). */
 void gw_route_report_status(struct gw_router *r, const struct gw_target *t, int outcome,
                             int64_t latency_ms);
-/* The same with only success or failure known (failure counts against the breaker). */
-void gw_route_report(struct gw_router *r, const struct gw_target *t, int success,
-                     int64_t latency_ms);
 /* Counts a client request (for the retry budget). */
 void gw_route_note_request(struct gw_router *r);
 /* 1 when one more upstream call for a retry or fallback fits the retry budget (and takes it). */

@@ -63,13 +63,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static _Thread_local struct gw_upstream *my_engine;
-
-int gw_upstream_on_thread(struct gw_upstream *u)
-{
-    return my_engine == u;
-}
-
 const char *gw_xfer_result_name(int r)
 {
     switch (r) {
@@ -433,7 +426,6 @@ static void sweep(struct gw_upstream *u)
 static void *run(void *arg)
 {
     struct gw_upstream *u = arg;
-    my_engine = u;
     int64_t last_sweep = 0;
     for (;;) {
         process_queue(u, 0);

@@ -71,8 +71,6 @@ void gw_upstream_unpause(struct gw_upstream *u, struct gw_xfer *x);
 void gw_xfer_unref(struct gw_xfer *x);
 /* Number of transfers in flight (for metrics and shutdown). */
 int64_t gw_upstream_active(struct gw_upstream *u);
-/* 1 when called on the upstream thread. */
-int gw_upstream_on_thread(struct gw_upstream *u);
 const char *gw_xfer_result_name(int result);
 
 #endif
