@@ -71,3 +71,19 @@ Test(utf8, validation)
     cr_assert_eq(gw_utf8_invalid_at("a\xed\xa0\x80", 4), 1);      /* surrogate */
     cr_assert_eq(gw_utf8_invalid_at("abc\xe2\x82", 5), 3);        /* truncated */
 }
+
+/* Ids come from a per-thread pool refilled every 32 ids: across several refills every id is
+ * 32 lowercase hex digits and none repeats (a pool served twice would repeat). */
+Test(crypto, random_ids_are_hex_and_distinct)
+{
+    enum { N = 200 };
+    static char ids[N][33];
+    for (int i = 0; i < N; i++) {
+        gw_random_hex(ids[i]);
+        cr_assert_eq(strlen(ids[i]), 32);
+        cr_assert_eq(strspn(ids[i], "0123456789abcdef"), 32);
+        cr_assert_str_neq(ids[i], "00000000000000000000000000000000");
+        for (int j = 0; j < i; j++)
+            cr_assert_str_neq(ids[i], ids[j]);
+    }
+}

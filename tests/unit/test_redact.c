@@ -38,3 +38,32 @@ Test(redact, output_is_bounded)
     cr_assert_eq(n, 7);
     cr_assert_str_eq(out, "0123456");
 }
+
+/* The scan skips bytes that cannot start a secret or a credential prefix; secrets starting with
+ * any byte (digits, punctuation, high bytes) and overlapping a prefix letter are still found. */
+Test(redact, secrets_with_any_first_byte)
+{
+    gw_redact_register("7f3e9a1c-CANARY");
+    gw_redact_register("{zz-CANARY}");
+    gw_redact_register("\xc3\xa9t\xc3\xa9-CANARY");
+    gw_redact_register("bkey-CANARY-2");
+    cr_assert_str_eq(red("id=17f3e9a1c-CANARY9"), "id=1[REDACTED]9");
+    cr_assert_str_eq(red("{\"v\":{zz-CANARY}}"), "{\"v\":[REDACTED]}");
+    cr_assert_str_eq(red("x \xc3\xa9t\xc3\xa9-CANARY."), "x [REDACTED].");
+    cr_assert_str_eq(red("abkey-CANARY-2"), "a[REDACTED]");
+    cr_assert_str_eq(red("plain text with no secret"), "plain text with no secret");
+    gw_redact_reset();
+}
+
+/* A long line is copied in runs: the output must be byte-identical to the input when nothing
+ * matches, right up to the cap. */
+Test(redact, long_clean_line_is_copied_exactly)
+{
+    static char in[900], out[1024];
+    for (size_t i = 0; i < sizeof in - 1; i++)
+        in[i] = (char)('c' + i % 20);
+    in[sizeof in - 1] = '\0';
+    size_t n = gw_redact(in, strlen(in), out, sizeof out);
+    cr_assert_eq(n, strlen(in));
+    cr_assert_str_eq(out, in);
+}
