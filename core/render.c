@@ -468,107 +468,144 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
     }
 }
 
-static cJSON *usage_json(const struct gw_render *r)
+/* The usage object, written straight into out (no cJSON tree: the final document of every
+ * non-streaming response passes here, and building then printing a tree was 6% of the CPU). */
+static int usage_write(const struct gw_render *r, struct gw_buf *out)
 {
     const struct aigw_usage *u = &r->usage;
     int64_t p = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
     int64_t c = u->completion_tokens > 0 ? u->completion_tokens : 0;
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddNumberToObject(o, "prompt_tokens", (double)p);
-    if (r->op == AIGW_OP_CHAT || r->op == AIGW_OP_IMAGES)
-        cJSON_AddNumberToObject(o, "completion_tokens", (double)c);
-    cJSON_AddNumberToObject(o, "total_tokens", (double)(p + c));
-    if (u->cached_tokens >= 0 || u->cache_write_tokens >= 0) {
-        cJSON *d = cJSON_AddObjectToObject(o, "prompt_tokens_details");
-        cJSON_AddNumberToObject(d, "cached_tokens",
-                                (double)(u->cached_tokens > 0 ? u->cached_tokens : 0));
-        if (u->cache_write_tokens >= 0)
-            cJSON_AddNumberToObject(d, "cache_write_tokens", (double)u->cache_write_tokens);
+    int rc = gw_buf_printf(out, "{\"prompt_tokens\":%" PRId64, p);
+    if (!rc && (r->op == AIGW_OP_CHAT || r->op == AIGW_OP_IMAGES))
+        rc = gw_buf_printf(out, ",\"completion_tokens\":%" PRId64, c);
+    if (!rc)
+        rc = gw_buf_printf(out, ",\"total_tokens\":%" PRId64, p + c);
+    if (!rc && (u->cached_tokens >= 0 || u->cache_write_tokens >= 0)) {
+        rc = gw_buf_printf(out, ",\"prompt_tokens_details\":{\"cached_tokens\":%" PRId64,
+                           u->cached_tokens > 0 ? u->cached_tokens : 0);
+        if (!rc && u->cache_write_tokens >= 0)
+            rc = gw_buf_printf(out, ",\"cache_write_tokens\":%" PRId64, u->cache_write_tokens);
+        if (!rc)
+            rc = gw_buf_append(out, "}", 1);
     }
-    if (u->reasoning_tokens >= 0) {
-        cJSON *d = cJSON_AddObjectToObject(o, "completion_tokens_details");
-        cJSON_AddNumberToObject(d, "reasoning_tokens", (double)u->reasoning_tokens);
-    }
-    return o;
+    if (!rc && u->reasoning_tokens >= 0)
+        rc = gw_buf_printf(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":%" PRId64
+                                "}",
+                           u->reasoning_tokens);
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
 }
 
-static int append_json(struct gw_buf *out, cJSON *doc)
+/* ,"key":<value> for a cJSON value (items and plugin extras, which are trees already). */
+static int member_json(struct gw_buf *out, const char *key, const cJSON *v)
 {
-    char *s = cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
+    char *s = cJSON_PrintUnformatted(v);
     if (!s)
         return AIGW_ENOMEM;
-    int rc = gw_buf_append_str(out, s);
+    int rc = gw_buf_append(out, ",", 1);
+    if (!rc)
+        rc = gw_json_escape(out, key, strlen(key));
+    if (!rc)
+        rc = gw_buf_append(out, ":", 1);
+    if (!rc)
+        rc = gw_buf_append_str(out, s);
     free(s);
     return rc;
 }
 
-static cJSON *str_n(const struct gw_buf *b)
+static int member_str(struct gw_buf *out, const char *key, const char *p, size_t n)
 {
-    return cJSON_CreateString(b->ptr ? b->ptr : "");
+    int rc = gw_buf_printf(out, ",\"%s\":", key);
+    return rc ? rc : gw_json_escape(out, p ? p : "", p ? n : 0);
+}
+
+static int message_write(const struct gw_render_choice *ch, struct gw_buf *out)
+{
+    int rc = gw_buf_append_str(out, "\"message\":{\"role\":\"assistant\"");
+    if (!rc && (ch->text.len || !ch->ntools))
+        rc = member_str(out, "content", ch->text.ptr, ch->text.len);
+    else if (!rc)
+        rc = gw_buf_append_str(out, ",\"content\":null");
+    if (!rc && ch->reasoning.len)
+        rc = member_str(out, "reasoning_content", ch->reasoning.ptr, ch->reasoning.len);
+    if (!rc && ch->refusal.len)
+        rc = member_str(out, "refusal", ch->refusal.ptr, ch->refusal.len);
+    else if (!rc)
+        rc = gw_buf_append_str(out, ",\"refusal\":null");
+    if (!rc && ch->ntools) {
+        rc = gw_buf_append_str(out, ",\"tool_calls\":[");
+        int first = 1;
+        for (int t = 0; t < ch->ntools && !rc; t++) {
+            const struct gw_render_tool *tl = &ch->tools[t];
+            if (!tl->id)
+                continue;
+            rc = gw_buf_append_str(out, first ? "{\"id\":" : ",{\"id\":");
+            first = 0;
+            if (!rc)
+                rc = gw_json_escape(out, tl->id, strlen(tl->id));
+            if (!rc)
+                rc = gw_buf_append_str(out, ",\"type\":\"function\",\"function\":{\"name\":");
+            if (!rc)
+                rc = gw_json_escape(out, tl->name ? tl->name : "", tl->name ? strlen(tl->name) : 0);
+            if (!rc)
+                rc = member_str(out, "arguments", tl->args.ptr, tl->args.len);
+            if (!rc)
+                rc = gw_buf_append_str(out, "}}");
+        }
+        if (!rc)
+            rc = gw_buf_append(out, "]", 1);
+    }
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
+}
+
+static int extras_write(const struct gw_render *r, struct gw_buf *out)
+{
+    int rc = 0;
+    for (const cJSON *e = ((const cJSON *)r->extras)->child; e && !rc; e = e->next)
+        rc = member_json(out, e->string, e);
+    return rc;
 }
 
 static int end_chat_document(struct gw_render *r, struct gw_buf *out)
 {
-    cJSON *doc = cJSON_CreateObject();
-    if (!doc)
+    if (!r->nchoices && !choice(r, 0))
         return AIGW_ENOMEM;
-    cJSON_AddStringToObject(doc, "id", r->id);
-    cJSON_AddStringToObject(doc, "object", r->legacy ? "text_completion" : "chat.completion");
-    cJSON_AddNumberToObject(doc, "created", (double)r->created);
-    cJSON_AddStringToObject(doc, "model", r->model);
-    cJSON *choices = cJSON_AddArrayToObject(doc, "choices");
-    int n = r->nchoices ? r->nchoices : 1;
-    if (!r->nchoices && !choice(r, 0)) {
-        cJSON_Delete(doc);
-        return AIGW_ENOMEM;
-    }
-    for (int i = 0; i < n; i++) {
+    int rc = gw_buf_append_str(out, "{\"id\":");
+    if (!rc)
+        rc = gw_json_escape(out, r->id, strlen(r->id));
+    if (!rc)
+        rc = gw_buf_printf(out, ",\"object\":\"%s\",\"created\":%" PRId64 ",\"model\":",
+                           r->legacy ? "text_completion" : "chat.completion", r->created);
+    if (!rc)
+        rc = gw_json_escape(out, r->model, strlen(r->model));
+    if (!rc)
+        rc = gw_buf_append_str(out, ",\"choices\":[");
+    for (int i = 0; i < r->nchoices && !rc; i++) {
         struct gw_render_choice *ch = &r->choices[i];
         int fin = ch->finished ? ch->finish : default_finish(ch);
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddItemToArray(choices, c);
-        cJSON_AddNumberToObject(c, "index", i);
-        if (r->legacy) {
-            cJSON_AddItemToObject(c, "text", str_n(&ch->text));
-        } else {
-            cJSON *m = cJSON_AddObjectToObject(c, "message");
-            cJSON_AddStringToObject(m, "role", "assistant");
-            if (ch->text.len || !ch->ntools)
-                cJSON_AddItemToObject(m, "content", str_n(&ch->text));
-            else
-                cJSON_AddNullToObject(m, "content");
-            if (ch->reasoning.len)
-                cJSON_AddItemToObject(m, "reasoning_content", str_n(&ch->reasoning));
-            if (ch->refusal.len)
-                cJSON_AddItemToObject(m, "refusal", str_n(&ch->refusal));
-            else
-                cJSON_AddNullToObject(m, "refusal");
-            if (ch->ntools) {
-                cJSON *tc = cJSON_AddArrayToObject(m, "tool_calls");
-                for (int t = 0; t < ch->ntools; t++) {
-                    struct gw_render_tool *tl = &ch->tools[t];
-                    if (!tl->id)
-                        continue;
-                    cJSON *o = cJSON_CreateObject();
-                    cJSON_AddItemToArray(tc, o);
-                    cJSON_AddStringToObject(o, "id", tl->id);
-                    cJSON_AddStringToObject(o, "type", "function");
-                    cJSON *f = cJSON_AddObjectToObject(o, "function");
-                    cJSON_AddStringToObject(f, "name", tl->name);
-                    cJSON_AddItemToObject(f, "arguments", str_n(&tl->args));
-                }
-            }
-        }
-        cJSON_AddNullToObject(c, "logprobs");
-        cJSON_AddStringToObject(c, "finish_reason", gw_finish_name(fin));
+        rc = gw_buf_printf(out, "%s{\"index\":%d,", i ? "," : "", i);
+        if (!rc && r->legacy)
+            rc = gw_buf_append_str(out, "\"text\":");
+        if (!rc && r->legacy)
+            rc = gw_json_escape(out, ch->text.ptr ? ch->text.ptr : "", ch->text.len);
+        else if (!rc)
+            rc = message_write(ch, out);
+        if (!rc)
+            rc = gw_buf_printf(out, ",\"logprobs\":null,\"finish_reason\":\"%s\"}",
+                               gw_finish_name(fin));
     }
-    cJSON_AddItemToObject(doc, "usage", usage_json(r));
-    for (cJSON *e = ((cJSON *)r->extras)->child; e; e = e->next)
-        cJSON_AddItemToObject(doc, e->string, cJSON_Duplicate(e, 1));
-    return append_json(out, doc);
+    if (!rc)
+        rc = gw_buf_append_str(out, "],\"usage\":");
+    if (!rc)
+        rc = usage_write(r, out);
+    if (!rc)
+        rc = extras_write(r, out);
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
 }
 
 static int end_stream(struct gw_render *r, struct gw_buf *out)
@@ -588,14 +625,12 @@ static int end_stream(struct gw_render *r, struct gw_buf *out)
     }
     if (!rc && r->include_usage) {
         rc = open_event(r, out, -1);
-        cJSON *u = usage_json(r);
-        char *s = u ? cJSON_PrintUnformatted(u) : NULL;
-        cJSON_Delete(u);
-        if (!s)
-            return AIGW_ENOMEM;
         if (!rc)
-            rc = gw_buf_printf(out, ",\"choices\":[],\"usage\":%s}\n\n", s);
-        free(s);
+            rc = gw_buf_append_str(out, ",\"choices\":[],\"usage\":");
+        if (!rc)
+            rc = usage_write(r, out);
+        if (!rc)
+            rc = gw_buf_append_str(out, "}\n\n");
     }
     if (!rc)
         rc = gw_buf_append_str(out, "data: [DONE]\n\n");
@@ -610,24 +645,33 @@ int gw_render_end(struct gw_render *r, struct gw_buf *out)
     r->ended = 1;
     if (r->op == AIGW_OP_CHAT)
         return r->stream ? end_stream(r, out) : end_chat_document(r, out);
-    cJSON *doc = cJSON_CreateObject();
-    if (!doc)
-        return AIGW_ENOMEM;
+    int rc;
     if (r->op == AIGW_OP_EMBEDDINGS) {
-        cJSON_AddStringToObject(doc, "object", "list");
-        cJSON_AddItemToObject(doc, "data", cJSON_Duplicate(r->items, 1));
-        cJSON_AddStringToObject(doc, "model", r->model);
-        cJSON_AddItemToObject(doc, "usage", usage_json(r));
+        rc = gw_buf_append_str(out, "{\"object\":\"list\"");
+        if (!rc)
+            rc = member_json(out, "data", r->items);
+        if (!rc)
+            rc = member_str(out, "model", r->model, strlen(r->model));
+        if (!rc)
+            rc = gw_buf_append_str(out, ",\"usage\":");
+        if (!rc)
+            rc = usage_write(r, out);
     } else if (r->op == AIGW_OP_IMAGES) {
-        cJSON_AddNumberToObject(doc, "created", (double)r->created);
-        cJSON_AddItemToObject(doc, "data", cJSON_Duplicate(r->items, 1));
-        if (r->have_usage)
-            cJSON_AddItemToObject(doc, "usage", usage_json(r));
+        rc = gw_buf_printf(out, "{\"created\":%" PRId64, r->created);
+        if (!rc)
+            rc = member_json(out, "data", r->items);
+        if (!rc && r->have_usage)
+            rc = gw_buf_append_str(out, ",\"usage\":");
+        if (!rc && r->have_usage)
+            rc = usage_write(r, out);
     } else {
-        cJSON_AddStringToObject(doc, "object", "list");
-        cJSON_AddItemToObject(doc, "data", cJSON_Duplicate(r->items, 1));
+        rc = gw_buf_append_str(out, "{\"object\":\"list\"");
+        if (!rc)
+            rc = member_json(out, "data", r->items);
     }
-    return append_json(out, doc);
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
 }
 
 int gw_render_stream_error(struct gw_render *r, const struct aigw_error *err, struct gw_buf *out)

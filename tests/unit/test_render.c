@@ -148,6 +148,62 @@ Test(render, non_stream_document)
     gw_buf_free(&out);
 }
 
+/* The whole non-streaming document, byte for byte: key order, nulls, escapes, two choices
+ * (one with tool calls and no text), usage details and a plugin extra. Written straight into
+ * the buffer, so every comma and brace is ours to get right. */
+Test(render, non_stream_document_exact_bytes)
+{
+    struct gw_render r;
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    gw_render_init(&r, AIGW_OP_CHAT, 0, 0, 0, "m\"1", "rid");
+    r.created = 1700000001;
+    text(&r, &out, 0, "line\n\"q\"");
+    struct aigw_chunk rf = ch(AIGW_CHUNK_REFUSAL, 0);
+    rf.text = aigw_bytes_of("no");
+    gw_render_chunk(&r, &rf, &out);
+    struct aigw_chunk t = ch(AIGW_CHUNK_TOOL_CALL, 1);
+    t.id = aigw_bytes_of("call_1");
+    t.name = aigw_bytes_of("f");
+    t.text = aigw_bytes_of("{\"a\":1}");
+    gw_render_chunk(&r, &t, &out);
+    struct aigw_usage u;
+    aigw_usage_init(&u);
+    u.prompt_tokens = 10;
+    u.completion_tokens = 5;
+    u.cached_tokens = 4;
+    u.cache_write_tokens = 2;
+    u.reasoning_tokens = 3;
+    struct aigw_chunk uc = ch(AIGW_CHUNK_USAGE, 0);
+    uc.usage = &u;
+    gw_render_chunk(&r, &uc, &out);
+    cJSON *cites = cJSON_Parse("[\"https://a.example\"]");
+    struct aigw_chunk ex = ch(AIGW_CHUNK_EXTRA, 0);
+    ex.name = aigw_bytes_of("citations");
+    ex.extra = cites;
+    gw_render_chunk(&r, &ex, &out);
+    cJSON_Delete(cites);
+    cr_assert_eq(gw_render_end(&r, &out), 0);
+    cr_assert_str_eq(
+        out.ptr,
+        "{\"id\":\"chatcmpl-rid\",\"object\":\"chat.completion\",\"created\":1700000001,"
+        "\"model\":\"m\\\"1\",\"choices\":["
+        "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"line\\n\\\"q\\\"\","
+        "\"refusal\":\"no\"},\"logprobs\":null,\"finish_reason\":\"stop\"},"
+        "{\"index\":1,\"message\":{\"role\":\"assistant\",\"content\":null,\"refusal\":null,"
+        "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{\\\"a\\\":1}\"}}]},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
+        "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4,\"cache_write_tokens\":2},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":3}},"
+        "\"citations\":[\"https://a.example\"]}");
+    cJSON *doc = cJSON_Parse(out.ptr);
+    cr_assert_not_null(doc, "the document is valid JSON");
+    cJSON_Delete(doc);
+    gw_render_free(&r);
+    gw_buf_free(&out);
+}
+
 Test(render, legacy_completion_shape)
 {
     struct gw_render r;
