@@ -1,6 +1,7 @@
 /* http - the libmicrohttpd front end (see http.h). */
 #include "http.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "models.h"
+#include "models_live.h"
 #include "request.h"
 
 #define MAX_HEADER_BYTES (32 * 1024)
@@ -27,6 +29,7 @@ struct gw_http {
     struct MHD_Daemon *d;
     struct MHD_Daemon *md; /* metrics.listen */
     struct gw_gateway *gw;
+    struct gw_models_live *live; /* what providers' servers report, for /v1/models */
     int port;
 };
 
@@ -129,32 +132,138 @@ static enum MHD_Result local_get(struct gw_http *h, struct MHD_Connection *conn,
     if (!strcmp(url, "/health")) {
         static const char ok[] = "{\"status\":\"ok\"}";
         rc = gw_respond_json(conn, 200, ok, sizeof ok - 1, rid);
-    } else if (!strcmp(url, "/ready")) {
+    } else {
+        /* /ready */
         size_t n = gw_plugins_active_count(gw->plugins);
         char body[128];
         int len = snprintf(body, sizeof body, "{\"status\":\"%s\",\"active_providers\":%zu}",
                            n ? "ready" : "no_provider", n);
         status = n ? 200 : 503;
         rc = gw_respond_json(conn, status, body, (size_t)len, rid);
-    } else {
-        struct gw_buf b;
-        gw_buf_init(&b, 0);
-        int r;
-        if (!strcmp(url, "/v1/models"))
-            r = gw_models_list(gw, &b);
-        else
-            r = gw_models_get(gw, url + strlen("/v1/models/"), &b);
-        if (r == 0) {
-            rc = gw_respond_json(conn, 200, b.ptr, b.len, rid);
-        } else {
-            status = 404;
-            rc = gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
-                                  "no such model among the active providers", rid);
-        }
-        gw_buf_free(&b);
     }
     gw_access_log_simple(rid, "GET", url, status, gw_now_ms() - t0);
     return rc;
+}
+
+/* ---- /v1/models ------------------------------------------------------------------------- */
+
+/* A /v1/models request waiting for live listings. Its con_cls pointer carries a low tag bit
+ * so the handler and `completed` tell it from a gw_req without wrapping every proxied request
+ * (malloc'd pointers are at least 8-aligned, so bit 0 is free). */
+struct models_conn {
+    struct gw_gateway *gw;
+    struct gw_models_wait *w;
+    int64_t t0;
+    int queued;
+    char rid[129];
+    char url[1024];
+};
+
+#define MODELS_TAG ((uintptr_t)1)
+
+static struct models_conn *models_conn_of(void *con_cls)
+{
+    return ((uintptr_t)con_cls & MODELS_TAG)
+               ? (struct models_conn *)((uintptr_t)con_cls & ~MODELS_TAG)
+               : NULL;
+}
+
+static void models_conn_free(struct models_conn *mc)
+{
+    struct gw_gateway *gw = mc->gw;
+    gw_models_wait_free(mc->w);
+    free(mc);
+    /* Counted like a proxied request, so a graceful stop waits for the listing. */
+    if (atomic_fetch_sub(&gw->inflight, 1) == 1) {
+        pthread_mutex_lock(&gw->drain_lock);
+        pthread_cond_broadcast(&gw->drain_cond);
+        pthread_mutex_unlock(&gw->drain_lock);
+    }
+}
+
+/* Answers from the catalog, the aliases and the live lists as they are now. */
+static enum MHD_Result models_respond(struct gw_http *h, struct MHD_Connection *conn,
+                                      const char *url, const char *rid, int64_t t0)
+{
+    struct gw_live_snap snap = {0, NULL};
+    gw_models_live_snapshot(h->live, &snap); /* out of memory: the catalog alone */
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    int r;
+    if (!strcmp(url, "/v1/models"))
+        r = gw_models_list(h->gw, &snap, &b);
+    else
+        r = gw_models_get(h->gw, &snap, url + strlen("/v1/models/"), &b);
+    gw_live_snap_free(&snap);
+    enum MHD_Result rc;
+    int status = 200;
+    if (r == 0) {
+        rc = gw_respond_json(conn, 200, b.ptr, b.len, rid);
+    } else if (r == AIGW_EINVAL) {
+        status = 404;
+        rc = gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
+                              "no such model among the active providers", rid);
+    } else {
+        status = 500;
+        rc = gw_respond_error(conn, 500, NULL, NULL, NULL, "out of memory", rid);
+    }
+    gw_buf_free(&b);
+    gw_access_log_simple(rid, "GET", url, status, gw_now_ms() - t0);
+    return rc;
+}
+
+/* First call: answers at once when every list it needs is fresh; otherwise refreshes were
+ * started (or joined) and the answer comes once they are in, never blocking this thread. */
+static enum MHD_Result models_begin(struct gw_http *h, struct MHD_Connection *conn, const char *url,
+                                    const char *rid, void **con_cls)
+{
+    int64_t t0 = gw_now_ms();
+    char vkey[64];
+    const char *only = NULL;
+    if (strcmp(url, "/v1/models")) {
+        const char *id = url + strlen("/v1/models/");
+        const char *slash = strchr(id, '/');
+        /* No "vkey/" prefix: an alias or unknown; neither needs a server's list. */
+        if (!slash || (size_t)(slash - id) >= sizeof vkey)
+            return models_respond(h, conn, url, rid, t0);
+        memcpy(vkey, id, (size_t)(slash - id));
+        vkey[slash - id] = '\0';
+        only = vkey;
+    }
+    struct models_conn *mc = strlen(url) < sizeof mc->url ? calloc(1, sizeof *mc) : NULL;
+    if (!mc || gw_models_live_begin(h->live, conn, only, &mc->w) < 0 || !mc->w) {
+        free(mc);
+        return models_respond(h, conn, url, rid, t0);
+    }
+    mc->gw = h->gw;
+    mc->t0 = t0;
+    snprintf(mc->rid, sizeof mc->rid, "%s", rid);
+    snprintf(mc->url, sizeof mc->url, "%s", url);
+    atomic_fetch_add(&h->gw->inflight, 1);
+    *con_cls = (void *)((uintptr_t)mc | MODELS_TAG);
+    return MHD_YES;
+}
+
+/* Later calls: suspended until the lists are in, then the answer. */
+static enum MHD_Result models_run(struct gw_http *h, struct MHD_Connection *conn,
+                                  struct models_conn *mc, size_t *upload_data_size)
+{
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* a body on a GET means nothing */
+        return MHD_YES;
+    }
+    if (mc->queued)
+        return MHD_YES;
+    int st = gw_models_wait_ready(mc->w);
+    if (st == 0)
+        return MHD_YES;
+    mc->queued = 1;
+    if (st < 0) {
+        gw_access_log_simple(mc->rid, "GET", mc->url, 503, gw_now_ms() - mc->t0);
+        return gw_respond_error(conn, 503, "service_unavailable_error", "shutting_down", NULL,
+                                "the gateway is shutting down", mc->rid);
+    }
+    return models_respond(h, conn, mc->url, mc->rid, mc->t0);
 }
 
 static int metrics_authorized(const struct gw_gateway *gw, struct MHD_Connection *conn)
@@ -220,6 +329,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 {
     (void)version;
     struct gw_http *h = cls;
+    struct models_conn *mc = models_conn_of(*con_cls);
+    if (mc)
+        return models_run(h, conn, mc, upload_data_size);
     struct gw_req *req = *con_cls;
     if (req) {
         if (*upload_data_size) {
@@ -264,6 +376,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         return gw_respond_error(conn, 401, "authentication_error", "invalid_api_key", NULL,
                                 "missing or invalid gateway API key", rid);
     }
+    if (is_models)
+        return models_begin(h, conn, url, rid, con_cls);
     if (is_local)
         return local_get(h, conn, url, rid);
     req = gw_req_new(h->gw, conn, kind, method, url, rid,
@@ -279,11 +393,16 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)cls;
     (void)conn;
-    struct gw_req *req = *con_cls;
-    if (!req)
+    void *ctx = *con_cls;
+    if (!ctx)
         return;
     *con_cls = NULL;
-    gw_req_completed(req, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    struct models_conn *mc = models_conn_of(ctx);
+    if (mc) {
+        models_conn_free(mc);
+        return;
+    }
+    gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -298,6 +417,11 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
     if (!h)
         return AIGW_ENOMEM;
     h->gw = gw;
+    if (gw_models_live_new(gw, &h->live) < 0) {
+        snprintf(err, errsize, "out of memory");
+        free(h);
+        return AIGW_ENOMEM;
+    }
     const struct gw_config *cfg = gw->cfg;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -318,6 +442,7 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
         in4->sin_port = htons((uint16_t)cfg->listen_port);
     } else {
         snprintf(err, errsize, "listen: '%s' is not a numeric address", cfg->listen_host);
+        gw_models_live_release(h->live);
         free(h);
         return AIGW_EINVAL;
     }
@@ -334,6 +459,7 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
     if (!h->d) {
         snprintf(err, errsize, "cannot listen on %s:%d (address in use or not permitted)",
                  cfg->listen_host, cfg->listen_port);
+        gw_models_live_release(h->live);
         free(h);
         return AIGW_EINVAL;
     }
@@ -384,5 +510,7 @@ void gw_http_stop(struct gw_http *h)
         MHD_stop_daemon(h->d);
     if (h->md)
         MHD_stop_daemon(h->md);
+    /* Refreshes still in flight hold their own references. */
+    gw_models_live_release(h->live);
     free(h);
 }

@@ -27,7 +27,7 @@ core_libgwcore_la_SOURCES = \
 	core/relay.c core/relay.h \
 	core/http.c core/http.h \
 	core/gateway.c core/gateway.h core/respond.c core/respond.h \
-	core/models.c core/models.h \
+	core/models.c core/models.h core/models_live.c core/models_live.h \
 	core/catalog.c core/catalog.h core/catalog_load.c core/catalog_entry.c core/catalog_int.h \
 	core/metrics.c core/metrics_render.c core/metrics.h core/metrics_int.h \
 	core/cost.c core/cost.h \

@@ -62,3 +62,14 @@ tests_e2e_test_providers_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_providers_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_providers_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
 endif
+
+# /v1/models from what the providers' servers report: merged with the catalog, cached, a
+# deadline on a dead server, shared refreshes, garbage and huge lists, keys, shutdown.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_models
+TESTS += tests/e2e/test_models
+tests_e2e_test_models_SOURCES = tests/e2e/test_models.c
+tests_e2e_test_models_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_models_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_models_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
+endif
