@@ -62,25 +62,36 @@ static int is_token_char(char c)
            c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
 }
 
+struct cred_prefix {
+    const char *s;
+    size_t n;
+};
+
+#define P(lit) {lit, sizeof lit - 1}
+static const struct cred_prefix prefixes[] = {
+    P("Bearer "),    P("key="), P("Signature="), P("X-Amz-Signature="), P("X-Amz-Security-Token="),
+    P("api-key: "), P("x-api-key: "), P("access_token\":\""),
+};
+#undef P
+
 /* Length of a credential-looking token that starts at p after a known prefix, or 0. */
 static size_t prefix_token(const char *p, size_t left, int at_start, size_t *skip)
 {
-    static const char *const prefixes[] = {"Bearer ", "key=", "Signature=", "X-Amz-Signature=",
-                                           "X-Amz-Security-Token=", "api-key: ", "x-api-key: ",
-                                           "access_token\":\"", NULL};
-    for (int i = 0; prefixes[i]; i++) {
-        size_t pl = strlen(prefixes[i]);
-        if (pl < left && strncasecmp(p, prefixes[i], pl) == 0) {
-            /* "key=" must start a query parameter, not end a word like "monkey=". */
-            if (i == 1 && (at_start || (p[-1] != '?' && p[-1] != '&')))
-                continue;
-            size_t t = 0;
-            while (pl + t < left && is_token_char(p[pl + t]))
-                t++;
-            if (t >= 4) {
-                *skip = pl;
-                return t;
-            }
+    char lc = (char)(p[0] | 0x20);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t pl = prefixes[i].n;
+        if ((prefixes[i].s[0] | 0x20) != lc || pl >= left ||
+            strncasecmp(p, prefixes[i].s, pl) != 0)
+            continue;
+        /* "key=" must start a query parameter, not end a word like "monkey=". */
+        if (i == 1 && (at_start || (p[-1] != '?' && p[-1] != '&')))
+            continue;
+        size_t t = 0;
+        while (pl + t < left && is_token_char(p[pl + t]))
+            t++;
+        if (t >= 4) {
+            *skip = pl;
+            return t;
         }
     }
     return 0;
@@ -118,10 +129,7 @@ size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
             continue;
         }
         size_t skip = 0;
-        char lc = (char)(src[i] | 0x20);
-        size_t t = (lc == 'b' || lc == 'k' || lc == 's' || lc == 'x' || lc == 'a')
-                       ? prefix_token(src + i, n - i, i == 0, &skip)
-                       : 0;
+        size_t t = prefix_token(src + i, n - i, i == 0, &skip);
         if (t) {
             put(dst, dstsize, &o, src + i, skip);
             put(dst, dstsize, &o, GW_REDACTED, sizeof GW_REDACTED - 1);

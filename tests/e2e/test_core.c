@@ -298,6 +298,18 @@ Test(core, bad_input_gets_clear_openai_errors)
         raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", huge));
     free(huge);
     cr_assert(st == 431 || st == 413 || st == 400 || st == 0, "status %d", st);
+    /* The documented header budget: about 12 KiB of headers pass, 20 KiB are a 431. */
+    char *hdr = malloc(20001);
+    memset(hdr, 'b', 20000);
+    hdr[20000] = '\0';
+    cr_assert_eq(raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n",
+                                           hdr)),
+                 431);
+    hdr[11000] = '\0';
+    cr_assert_eq(raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n",
+                                           hdr)),
+                 200);
+    free(hdr);
     r = e2e_get(gw, "/health", NULL);
     cr_assert_eq(r->status, 200);
     e2e_resp_free(r);
