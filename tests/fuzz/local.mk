@@ -14,5 +14,12 @@ tests_fuzz_fuzz_eventstream_SOURCES = tests/fuzz/fuzz_eventstream.c tests/fuzz/d
 tests_fuzz_fuzz_eventstream_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_eventstream_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
+# Every plugin's response parsers, through the real loader, exchange and renderer (needs the
+# plugins built, hence a Criterion program on the plugin harness rather than a bare target).
+check_PROGRAMS += tests/fuzz/fuzz_plugins
+TESTS += tests/fuzz/fuzz_plugins
+tests_fuzz_fuzz_plugins_SOURCES = tests/fuzz/fuzz_plugins.c
+tests_fuzz_fuzz_plugins_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_fuzz_plugins_LDADD = $(PLUGIN_TEST_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds
