@@ -3,7 +3,8 @@
 if BUILD_TESTS
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 FUZZ_LIBS = core/libgwcore.la
-check_PROGRAMS += tests/fuzz/fuzz_framing tests/fuzz/fuzz_request tests/fuzz/fuzz_eventstream
+check_PROGRAMS += tests/fuzz/fuzz_framing tests/fuzz/fuzz_request tests/fuzz/fuzz_eventstream \
+	tests/fuzz/fuzz_catalog
 tests_fuzz_fuzz_framing_SOURCES = tests/fuzz/fuzz_framing.c tests/fuzz/driver.c
 tests_fuzz_fuzz_framing_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_framing_LDADD = $(FUZZ_LIBS)
@@ -13,6 +14,9 @@ tests_fuzz_fuzz_request_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_eventstream_SOURCES = tests/fuzz/fuzz_eventstream.c tests/fuzz/driver.c
 tests_fuzz_fuzz_eventstream_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_eventstream_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_catalog_SOURCES = tests/fuzz/fuzz_catalog.c tests/fuzz/driver.c
+tests_fuzz_fuzz_catalog_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_catalog_LDADD = $(FUZZ_LIBS) -lm
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
