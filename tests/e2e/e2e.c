@@ -140,6 +140,11 @@ static void build_env(const char *const *env, const char **out)
         if (v)
             out[n++] = e2e_strf("%s=%s", inherit[i], v);
     }
+    /* Nothing may reach a real provider: a request to any host but loopback goes to a proxy
+     * on a closed loopback port and fails at once (a test that forgets a *_BASE_URL fails
+     * instead of calling the internet). */
+    out[n++] = "ALL_PROXY=http://127.0.0.1:9";
+    out[n++] = "NO_PROXY=127.0.0.1,localhost,::1";
     out[n] = NULL;
 }
 
