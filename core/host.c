@@ -13,6 +13,7 @@
 #include "log.h"
 #include "oai_compat.h"
 #include "plugin_loader.h"
+#include "retry_after.h"
 
 static _Thread_local struct gw_plugin *current_plugin;
 
@@ -290,21 +291,41 @@ static int h_finish_from_string(struct aigw_bytes reason)
     return gw_finish_from_string(reason);
 }
 
-static int h_fail(struct aigw_call *call, int status, const char *param, const char *fmt, ...)
+/* Records a refusal as the error the client gets. Clients key on error.code "unsupported";
+ * the matching AIGW_ENOTSUP keeps the return code telling the same story as the document. */
+static int vfail(struct aigw_call *call, int status, const char *code, const char *param,
+                 const char *fmt, va_list ap)
 {
     struct gw_call *c = gw_call_of(call);
-    va_list ap;
-    va_start(ap, fmt);
     char *msg = gw_arena_vprintf(&c->keep, fmt, ap);
-    va_end(ap);
     aigw_error_init(&c->error);
     c->error.status = status >= 400 && status <= 599 ? status : 400;
     c->error.type = gw_error_type_for_status(c->error.status);
+    c->error.code = code ? gw_arena_strndup(&c->keep, code, strlen(code)) : NULL;
     c->error.param = param ? gw_arena_strndup(&c->keep, param, strlen(param)) : NULL;
     c->error.message = msg;
     c->has_error = 1;
     c->error_in_band = 0;
-    return AIGW_EINVAL;
+    return code && strcmp(code, "unsupported") == 0 ? AIGW_ENOTSUP : AIGW_EINVAL;
+}
+
+static int h_fail(struct aigw_call *call, int status, const char *param, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail(call, status, NULL, param, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int h_fail_code(struct aigw_call *call, int status, const char *code, const char *param,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail(call, status, code, param, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static const struct aigw_host host_table = {
@@ -342,6 +363,8 @@ static const struct aigw_host host_table = {
     .oai_map_error = gw_oai_map_error,
     .finish_from_string = h_finish_from_string,
     .fail = h_fail,
+    .fail_code = h_fail_code,
+    .retry_after_ms = gw_retry_after_ms,
 };
 
 const struct aigw_host *gw_host(void)

@@ -17,6 +17,7 @@ core_libgwcore_la_SOURCES = \
 	core/render.c core/render.h \
 	core/exchange.c core/exchange.h \
 	core/oai_compat.c core/oai_compat.h core/oai_error.c core/oai_int.h \
+	core/retry_after.c core/retry_after.h \
 	core/config.c core/config.h \
 	core/jsonc.c core/jsonc.h \
 	core/request.c core/request.h \

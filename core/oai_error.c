@@ -1,8 +1,10 @@
 /*
  * oai_error - the OpenAI-wire error mapping offered to plugins as host->oai_map_error: the
  * OpenAI envelope and the variants OpenAI-compatible providers send, statuses to types,
- * retryability (x-should-retry honoured), and Retry-After from every header form providers
- * use. Split from oai_compat.c, which translates successful responses.
+ * retryability (x-should-retry honoured), and the retry hint from every header form providers
+ * use (Retry-After / retry-after-ms through retry_after.c, shared with host->retry_after_ms;
+ * OpenAI's x-ratelimit-reset-* durations here). Split from oai_compat.c, which translates
+ * successful responses.
  *
  * Threading: stateless apart from the call; any thread.
  */
@@ -10,17 +12,14 @@
 
 #include "call.h"
 #include "oai_int.h"
+#include "retry_after.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-/* A retry hint longer than this is a misparse or hostile; nobody waits a day. */
-#define MAX_RETRY_AFTER_MS (24LL * 3600 * 1000)
 /* Error messages built from structured bodies (pydantic lists etc.) are cut here. */
 #define MAX_ERROR_MESSAGE 2048
 
@@ -121,19 +120,6 @@ static int header_str(struct aigw_call *call, const char *name, char *out, size_
     return 0;
 }
 
-/* A non-negative decimal number of `unit` milliseconds, the whole string. */
-static int64_t parse_number_ms(const char *s, double unit)
-{
-    char *end;
-    double d;
-    errno = 0;
-    d = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(d) || d < 0)
-        return -1;
-    d *= unit;
-    return d > (double)MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : (int64_t)ceil(d);
-}
-
 /* Go-style durations as OpenAI sends them: "1s", "6m0s", "120ms", "1.146s", "1h2m3s". */
 static int64_t parse_duration_ms(const char *s)
 {
@@ -162,7 +148,7 @@ static int64_t parse_duration_ms(const char *s)
     }
     if (!parts)
         return -1;
-    return total > (double)MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : (int64_t)ceil(total);
+    return total > (double)GW_RETRY_AFTER_MAX_MS ? GW_RETRY_AFTER_MAX_MS : (int64_t)ceil(total);
 }
 
 static int64_t retry_after_ms(struct aigw_call *call, int status)
@@ -170,22 +156,10 @@ static int64_t retry_after_ms(struct aigw_call *call, int status)
     char v[128];
     int64_t ms, req = -1, tok = -1;
 
-    if (header_str(call, "retry-after-ms", v, sizeof v) == 0 && (ms = parse_number_ms(v, 1.0)) >= 0)
+    /* retry-after-ms and Retry-After: the host's parser, the one host->retry_after_ms gives
+     * plugins, so an OpenAI-wire provider and a native one read them alike. */
+    if ((ms = gw_retry_after_ms(call)) >= 0)
         return ms;
-    if (header_str(call, "retry-after", v, sizeof v) == 0) {
-        struct tm tm;
-        char *end;
-        if ((ms = parse_number_ms(v, 1000.0)) >= 0)
-            return ms;
-        memset(&tm, 0, sizeof tm);
-        end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        if (end && !*end) {
-            int64_t delta = (int64_t)timegm(&tm) - call->host->unix_time();
-            if (delta < 0)
-                delta = 0;
-            return delta * 1000 > MAX_RETRY_AFTER_MS ? MAX_RETRY_AFTER_MS : delta * 1000;
-        }
-    }
     /* The reset headers ride on every response; they only mean "wait" on a 429. */
     if (status != 429)
         return -1;

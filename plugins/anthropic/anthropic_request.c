@@ -34,15 +34,11 @@ static int bad(struct aigw_call *call, const char *why)
     return call->host->fail(call, 400, NULL, "%s", why);
 }
 
+/* Clients key on error.code "unsupported"; fail_code returns the matching AIGW_ENOTSUP. */
 static int unsupported(struct aigw_call *call, const char *why)
 {
-    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
-    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
-                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
-
     call->host->log(call, AIGW_LOG_WARN, "not supported by Anthropic: %s", why);
-    aigw_emit_error(call, &unsup);
-    return AIGW_ENOTSUP;
+    return call->host->fail_code(call, 400, "unsupported", NULL, "%s", why);
 }
 
 static const char *str_of(const cJSON *obj, const char *key)

@@ -2,8 +2,6 @@
  * anthropic_response.c - Anthropic Messages response and error envelope -> normalized chunks.
  * Shared with vertex-ai.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -191,28 +189,6 @@ static int header_is(struct aigw_bytes h, const char *s)
     return h.ptr && h.len == n && strncasecmp(h.ptr, s, n) == 0;
 }
 
-/* retry-after-ms, else retry-after in seconds (the HTTP-date form is left to the host). */
-static int64_t retry_after_ms(struct aigw_call *call)
-{
-    static const char *const names[] = {"retry-after-ms", "retry-after"};
-    char buf[32];
-
-    for (size_t i = 0; i < 2; i++) {
-        struct aigw_bytes h = call->host->response_header(call, names[i]);
-        char *end = NULL;
-        if (!h.ptr || h.len == 0 || h.len >= sizeof buf)
-            continue;
-        memcpy(buf, h.ptr, h.len);
-        buf[h.len] = '\0';
-        errno = 0;
-        double v = strtod(buf, &end);
-        if (errno || end == buf || *end || v < 0 || v > 86400.0 * 1000)
-            continue;
-        return (int64_t)(i == 0 ? v : v * 1000.0);
-    }
-    return -1;
-}
-
 int anth_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
 {
     const cJSON *root = body.len ? call->host->json_parse(call, body) : NULL;
@@ -236,6 +212,6 @@ int anth_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_e
         err->retryable = 1;
     else if (header_is(should, "false"))
         err->retryable = 0;
-    err->retry_after_ms = retry_after_ms(call);
+    err->retry_after_ms = call->host->retry_after_ms(call);
     return 0;
 }

@@ -33,13 +33,10 @@ static const struct aigw_env_var env_table[] = {
  * (and so the status) stays the caller's. */
 int bedrock_reject(struct aigw_call *call, int code, const char *why)
 {
-    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
-    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
-                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
-
     call->host->log(call, AIGW_LOG_WARN, "bedrock: cannot translate request: %s", why);
+    /* Clients key on error.code "unsupported". */
     if (code == AIGW_ENOTSUP)
-        aigw_emit_error(call, &unsup);
+        call->host->fail_code(call, 400, "unsupported", NULL, "%s", why);
     else
         call->host->fail(call, code == AIGW_ECONFIG ? 500 : 400, NULL, "%s", why);
     return code;

@@ -31,7 +31,8 @@ struct bedrock_state {
 /* Sets method, URL, headers and body for POST /model/<modelId>/<action> and signs it. */
 int bedrock_send(struct aigw_call *call, const char *action, const char *body, size_t len,
                  const char *accept);
-/* Logs why a request cannot be translated and returns code. */
+/* Logs why a request cannot be translated, records it as the client's error (code
+ * "unsupported" for AIGW_ENOTSUP; 500 for AIGW_ECONFIG) and returns code. */
 int bedrock_reject(struct aigw_call *call, int code, const char *why);
 
 int bedrock_build_converse(struct aigw_call *call, cJSON **out);

@@ -3,8 +3,6 @@
  * on /v2/embed, Bearer auth. Request translation lives in cohere_request.c, response and stream
  * translation in cohere_response.c; this file holds the descriptor, errors and embeddings.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cohere.h"
@@ -55,33 +53,11 @@ int cohere_set_auth(struct aigw_call *call)
  * no upstream request is sent either way. */
 int cohere_reject(struct aigw_call *call, int rc, const char *why)
 {
-    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
-    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
-                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
-
     call->host->log(call, AIGW_LOG_INFO, "cannot translate request for Cohere: %s", why);
-    if (rc != AIGW_ENOTSUP)
-        return call->host->fail(call, 400, NULL, "%s", why);
-    aigw_emit_error(call, &unsup);
-    return rc;
-}
-
-static int64_t retry_after_ms(struct aigw_call *call)
-{
-    struct aigw_bytes h = call->host->response_header(call, "Retry-After");
-    char buf[32];
-    char *end;
-    long long v;
-
-    if (!h.ptr || h.len == 0 || h.len >= sizeof buf)
-        return -1;
-    memcpy(buf, h.ptr, h.len);
-    buf[h.len] = '\0';
-    errno = 0;
-    v = strtoll(buf, &end, 10);
-    if (errno || end == buf || v < 0 || v > 86400)
-        return -1;
-    return (int64_t)v * 1000;
+    /* Clients key on error.code "unsupported"; fail_code then returns AIGW_ENOTSUP. */
+    if (rc == AIGW_ENOTSUP)
+        return call->host->fail_code(call, 400, "unsupported", NULL, "%s", why);
+    return call->host->fail(call, 400, NULL, "%s", why);
 }
 
 /* Cohere errors are {"id","message","error_type"?} (§8.5); anything else (a proxy's page, an
@@ -114,7 +90,7 @@ static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw
         err->type = "rate_limit_error";
         err->code = "rate_limit_exceeded";
         err->retryable = 1;
-        err->retry_after_ms = retry_after_ms(call);
+        err->retry_after_ms = call->host->retry_after_ms(call);
     } else if (s == 499) {
         err->status = 400;
         err->code = "request_cancelled";
@@ -124,7 +100,7 @@ static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw
     } else if (s >= 500) {
         err->type = "server_error";
         err->retryable = 1;
-        err->retry_after_ms = retry_after_ms(call);
+        err->retry_after_ms = call->host->retry_after_ms(call);
     }
     err->message = msg ? msg : call->host->strf(call, "Cohere returned HTTP %d", s);
     return 0;

@@ -31,7 +31,8 @@ struct cohere_state {
 const char *cohere_url(struct aigw_call *call, const char *path);
 /* Authorization: Bearer <COHERE_API_KEY>, marked secret. */
 int cohere_set_auth(struct aigw_call *call);
-/* Logs why a client request cannot be translated and returns `rc`. */
+/* Logs why a client request cannot be translated, records it as the client's error (code
+ * "unsupported" for AIGW_ENOTSUP) and returns `rc`. */
 int cohere_reject(struct aigw_call *call, int rc, const char *why);
 
 /* cohere_request.c */

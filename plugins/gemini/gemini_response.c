@@ -326,20 +326,6 @@ static int64_t duration_ms(const char *s)
     return whole * 1000 + frac;
 }
 
-static int64_t retry_after_header(struct aigw_call *call)
-{
-    struct aigw_bytes h = call->host->response_header(call, "retry-after");
-    int64_t v = 0;
-    if (!h.ptr || h.len == 0 || h.len > 9)
-        return -1;
-    for (size_t i = 0; i < h.len; i++) {
-        if (h.ptr[i] < '0' || h.ptr[i] > '9')
-            return -1; /* an HTTP date: rare from Google, not worth parsing here */
-        v = v * 10 + (h.ptr[i] - '0');
-    }
-    return v * 1000;
-}
-
 struct rpc_map {
     const char *status;
     int http;
@@ -429,7 +415,7 @@ void gem_error_from_rpc(struct aigw_call *call, const cJSON *error, int http_sta
     }
     err->message = scrubbed(call, message ? message : "upstream error", secret);
     if (err->retryable && err->retry_after_ms < 0 && http_status > 0)
-        err->retry_after_ms = retry_after_header(call);
+        err->retry_after_ms = call->host->retry_after_ms(call);
 }
 
 int gem_map_error(struct aigw_call *call, const struct gem_stream_state *st, struct aigw_bytes body,

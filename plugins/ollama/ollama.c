@@ -5,8 +5,6 @@
  * Request translation lives in ollama_request.c, response translation in ollama_response.c;
  * this file holds the descriptor, base URL, errors, embeddings and the model list.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ollama.h"
@@ -77,33 +75,11 @@ int ollama_set_auth(struct aigw_call *call)
  * no upstream request is sent either way. */
 int ollama_reject(struct aigw_call *call, int rc, const char *why)
 {
-    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
-    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
-                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
-
     call->host->log(call, AIGW_LOG_INFO, "cannot translate request for Ollama: %s", why);
-    if (rc != AIGW_ENOTSUP)
-        return call->host->fail(call, 400, NULL, "%s", why);
-    aigw_emit_error(call, &unsup);
-    return rc;
-}
-
-static int64_t retry_after_ms(struct aigw_call *call)
-{
-    struct aigw_bytes h = call->host->response_header(call, "Retry-After");
-    char buf[32];
-    char *end;
-    long long v;
-
-    if (!h.ptr || h.len == 0 || h.len >= sizeof buf)
-        return -1;
-    memcpy(buf, h.ptr, h.len);
-    buf[h.len] = '\0';
-    errno = 0;
-    v = strtoll(buf, &end, 10);
-    if (errno || end == buf || v < 0 || v > 86400)
-        return -1;
-    return (int64_t)v * 1000;
+    /* Clients key on error.code "unsupported"; fail_code then returns AIGW_ENOTSUP. */
+    if (rc == AIGW_ENOTSUP)
+        return call->host->fail_code(call, 400, "unsupported", NULL, "%s", why);
+    return call->host->fail(call, 400, NULL, "%s", why);
 }
 
 /* Native errors are {"error":"<text>"}; hosted / proxied Ollama may answer in OpenAI's
@@ -131,14 +107,14 @@ static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw
         err->type = "rate_limit_error";
         err->code = "rate_limit_exceeded";
         err->retryable = 1;
-        err->retry_after_ms = retry_after_ms(call);
+        err->retry_after_ms = call->host->retry_after_ms(call);
     } else if (s == 504) {
         err->type = "timeout";
         err->retryable = 1;
     } else if (s >= 500) {
         err->type = "server_error";
         err->retryable = 1;
-        err->retry_after_ms = retry_after_ms(call);
+        err->retry_after_ms = call->host->retry_after_ms(call);
     } else if (s < 400) {
         err->status = 502;
         err->type = "server_error";

@@ -22,7 +22,8 @@ struct ollama_state {
 int ollama_url(struct aigw_call *call, const char *path, const char **out);
 /* Authorization: Bearer <OLLAMA_API_KEY> when a key is configured (hosted / proxied Ollama). */
 int ollama_set_auth(struct aigw_call *call);
-/* Logs why a client request cannot be translated and returns `rc`. */
+/* Logs why a client request cannot be translated, records it as the client's error (code
+ * "unsupported" for AIGW_ENOTSUP) and returns `rc`. */
 int ollama_reject(struct aigw_call *call, int rc, const char *why);
 
 /* ollama_request.c */

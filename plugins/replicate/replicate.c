@@ -23,13 +23,10 @@ static const struct aigw_env_var env_table[] = {
  * (and so the status) stays the caller's. */
 int replicate_reject(struct aigw_call *call, int code, const char *why)
 {
-    /* host->fail takes no error code, and clients key on "unsupported": that one goes in-band. */
-    const struct aigw_error unsup = {.status = 400, .type = "invalid_request_error",
-                                     .code = "unsupported", .message = why, .retry_after_ms = -1};
-
     call->host->log(call, AIGW_LOG_WARN, "replicate: cannot translate request: %s", why);
+    /* Clients key on error.code "unsupported". */
     if (code == AIGW_ENOTSUP)
-        aigw_emit_error(call, &unsup);
+        call->host->fail_code(call, 400, "unsupported", NULL, "%s", why);
     else
         call->host->fail(call, code == AIGW_ECONFIG ? 500 : 400, NULL, "%s", why);
     return code;
@@ -259,18 +256,12 @@ static int images_build(struct aigw_call *call)
     return replicate_create(call, input, 0);
 }
 
+/* The Retry-After header, else the wait Replicate only writes into its message. */
 static int64_t retry_after_ms(struct aigw_call *call, const char *detail)
 {
-    struct aigw_bytes ra = call->host->response_header(call, "retry-after");
-    char buf[32];
-    if (ra.ptr && ra.len > 0 && ra.len < sizeof buf) {
-        memcpy(buf, ra.ptr, ra.len);
-        buf[ra.len] = '\0';
-        char *end;
-        long s = strtol(buf, &end, 10);
-        if (!*end && s >= 0)
-            return (int64_t)s * 1000;
-    }
+    int64_t ms = call->host->retry_after_ms(call);
+    if (ms >= 0)
+        return ms;
     /* "Request was throttled. Expected available in 8 seconds." */
     const char *p = detail ? strstr(detail, "available in ") : NULL;
     if (p) {

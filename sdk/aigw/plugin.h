@@ -21,6 +21,15 @@
  *     reads as "absent" for every member it did not know about.
  *   - The host services table (struct aigw_host) follows the same rule: a plugin must check
  *     host->struct_size (AIGW_HOST_HAS) before using a member newer than the minor it targets.
+ *   - The descriptor's abi_version is the version the plugin needs. AIGW_ABI_VERSION (the
+ *     usual choice) needs every host member of this header: an older host refuses to load
+ *     the plugin. A plugin that should also load on older hosts declares the oldest minor
+ *     it supports, AIGW_ABI_VERSION_OF(1, 0), and tests each newer host member first:
+ *         if (AIGW_HOST_HAS(call->host, fail_code))
+ *             return call->host->fail_code(call, 400, "unsupported", NULL, "...");
+ *         return call->host->fail(call, 400, NULL, "...");
+ *     On a 1.0 host, host->struct_size ends at `fail` and AIGW_HOST_HAS is false.
+ *   - History: 1.0 first release; 1.1 appended host->fail_code and host->retry_after_ms.
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -65,8 +74,9 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 0
-#define AIGW_ABI_VERSION ((uint32_t)((AIGW_ABI_MAJOR << 16) | AIGW_ABI_MINOR))
+#define AIGW_ABI_MINOR 1
+#define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
+#define AIGW_ABI_VERSION AIGW_ABI_VERSION_OF(AIGW_ABI_MAJOR, AIGW_ABI_MINOR)
 #define AIGW_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AIGW_ABI_MINOR_OF(v) ((uint32_t)(v)&0xffffu)
 
@@ -361,18 +371,39 @@ struct aigw_host {
     /* Explain a refusal to the client: records an OpenAI-shaped error (status 400 unless
      * given; param may be NULL) for the current call and returns AIGW_EINVAL, so a plugin
      * writes `return host->fail(call, 400, "messages", "...%s...", x);` instead of a bare
-     * AIGW_EINVAL that the client would only see as a generic message. */
+     * AIGW_EINVAL that the client would only see as a generic message. error.code stays
+     * null; fail_code (1.1) sets one. */
     int (*fail)(struct aigw_call *call, int status, const char *param, const char *fmt, ...)
 #if defined(__GNUC__)
         __attribute__((format(printf, 4, 5)))
 #endif
         ;
+
+    /* ---- ABI 1.1 (test AIGW_HOST_HAS(host, member) before use when declaring 1.0) ---- */
+
+    /* host->fail with an OpenAI error.code (NULL for none), which clients key on. Returns
+     * AIGW_ENOTSUP when code is exactly "unsupported" (return code and document agree),
+     * AIGW_EINVAL for any other code; the client sees the recorded error either way:
+     *     return host->fail_code(call, 400, "unsupported", "n", "n > 1 is not supported");
+     * gives 400 {"message":"n > 1 is not supported","type":"invalid_request_error",
+     *            "param":"n","code":"unsupported"}. */
+    int (*fail_code)(struct aigw_call *call, int status, const char *code, const char *param,
+                     const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 5, 6)))
+#endif
+        ;
+    /* How long the upstream response asks to wait before a retry, in milliseconds:
+     * retry-after-ms when valid, else Retry-After as decimal seconds or as an HTTP-date (a
+     * past date gives 0). Fractions round up; values are capped at 24 hours; -1 when neither
+     * header is present and valid. For map_error() (err->retry_after_ms). */
+    int64_t (*retry_after_ms)(struct aigw_call *call);
 };
 
 /* ---- the provider descriptor ------------------------------------------------------------ */
 
 struct aigw_provider {
-    uint32_t abi_version; /* AIGW_ABI_VERSION of the header the plugin was built with */
+    uint32_t abi_version; /* AIGW_ABI_VERSION, or an older 1.x minor (see "ABI rules") */
     uint32_t struct_size; /* sizeof(struct aigw_provider) as the plugin saw it */
 
     const char *name;     /* display name, e.g. "Anthropic" */

@@ -1,11 +1,11 @@
 # The plugin loader against broken modules: one tiny provider per failure path (plus a good
-# one and an older-but-valid one). The modules are real shared objects in tests/loader/.libs;
-# test_loader copies the ones a case needs into a fresh plugin directory.
+# one, an older-but-valid one and one declaring ABI 1.0). The modules are real shared objects
+# in tests/loader/.libs; test_loader copies the ones a case needs into a fresh plugin directory.
 if BUILD_TESTS
 LOADER_MODULE_LDFLAGS = $(AM_LDFLAGS) -module -rpath /nowhere -avoid-version -no-undefined -shared
 check_LTLIBRARIES += tests/loader/good.la tests/loader/older.la tests/loader/bad_major.la \
 	tests/loader/newer_minor.la tests/loader/short_size.la tests/loader/no_entry.la \
-	tests/loader/dup_a.la tests/loader/dup_b.la
+	tests/loader/dup_a.la tests/loader/dup_b.la tests/loader/minor_zero.la
 tests_loader_good_la_SOURCES = tests/loader/good.c tests/loader/module.h
 tests_loader_good_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_loader_good_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
@@ -38,6 +38,10 @@ tests_loader_dup_b_la_SOURCES = tests/loader/dup_b.c tests/loader/module.h
 tests_loader_dup_b_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_loader_dup_b_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
 tests_loader_dup_b_la_LIBADD = $(PLUGIN_LIBS)
+tests_loader_minor_zero_la_SOURCES = tests/loader/minor_zero.c tests/loader/module.h
+tests_loader_minor_zero_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_loader_minor_zero_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
+tests_loader_minor_zero_la_LIBADD = $(PLUGIN_LIBS)
 
 check_PROGRAMS += tests/loader/test_loader
 TESTS += tests/loader/test_loader

@@ -209,6 +209,24 @@ Test(loader, older_descriptor_is_zero_extended)
     assert_logged("provider loader-older (older.so 0.9.0): active");
 }
 
+/* ABI 1.1 accepts a plugin declaring 1.0 (built with this header, as one meant to load on
+ * 1.0 hosts too would be), and the host table it gets advertises both 1.1 members through
+ * struct_size, which is what the plugin's AIGW_HOST_HAS probes in init() read. */
+Test(loader, minor_zero_plugin_loads_and_sees_the_1_1_host_members)
+{
+    add("minor_zero");
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.n, 1);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_str_eq(p->desc.vkey, "loader-minor-zero");
+    cr_assert_eq(p->desc.abi_version, 0x10000u);
+    cr_assert_eq(p->active, 1);
+    cr_assert_eq(p->initialized, 1);
+    cr_assert_str_eq((const char *)p->plugin_data, "fail_code,retry_after_ms");
+    assert_logged("provider loader-minor-zero (minor_zero.so 1.0.0): active");
+    cr_assert_null(strstr(log_text(), " skipped: "), "log:\n%s", log_text());
+}
+
 Test(loader, another_major_is_refused)
 {
     add("bad_major");

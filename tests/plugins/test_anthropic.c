@@ -833,3 +833,57 @@ Test(anthropic_conformance, real_recordings)
     cJSON_Delete(want);
     ph_free(c);
 }
+
+/* Every request Anthropic cannot express is refused before anything is sent, and the client
+ * gets the same document for each: 400, invalid_request_error, code "unsupported" (clients
+ * key on it) and the reason as the message. */
+Test(anthropic_request, unsupported_refusals_exact_client_error)
+{
+    static const struct {
+        const char *json;
+        const char *why;
+    } cases[] = {
+        {"{\"model\":\"m\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "n > 1 (one choice per request)"},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\","
+         "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}]}",
+         "audio input"},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"file\","
+         "\"file\":{\"file_id\":\"file-abc\"}}]}]}",
+         "file parts without file_data (file ids are OpenAI's)"},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+         "{\"role\":\"function\",\"name\":\"f\",\"content\":\"r\"}]}",
+         "legacy function-role messages (use tools)"},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+         "\"tools\":[{\"type\":\"web_search\"}]}",
+         "non-function tools"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = 0;
+        env_default();
+        struct ph_call *c = ph_begin_rc("anthropic", CHAT, cases[i].json, &rc);
+        cr_assert_eq(rc, AIGW_ENOTSUP, "case %zu: rc %d", i, rc);
+        tu_expect_error(c, 400, cases[i].why, "invalid_request_error", NULL, "unsupported");
+        cr_assert_not_null(ph_error(c), "case %zu", i);
+        cr_assert_eq(ph_error(c)->retryable, 0, "case %zu", i);
+        cr_assert_eq(ph_error(c)->retry_after_ms, -1, "case %zu", i);
+        ph_free(c);
+    }
+}
+
+/* The retry hint of an Anthropic error comes from host->retry_after_ms: every header form the
+ * host reads, and nothing from a value that is no hint. */
+Test(anthropic_errors, retry_after_forms_read_by_the_host)
+{
+    for (size_t i = 0; i < TU_RETRY_HINTS; i++) {
+        struct ph_call *c =
+            fail_with(429, tu_retry_hints[i].headers, "anthropic/error_429.json", 0);
+        cr_assert_eq(ph_error(c)->retry_after_ms, tu_retry_hints[i].ms, "%s-> %lld",
+                     tu_retry_hints[i].headers, (long long)ph_error(c)->retry_after_ms);
+        cr_assert_eq(ph_client_status(c), 429);
+        ph_free(c);
+    }
+    struct ph_call *c = fail_with(429, "retry-after: soon\r\n", "anthropic/error_429.json", 0);
+    cr_assert_eq(ph_error(c)->retry_after_ms, -1);
+    ph_free(c);
+}

@@ -1116,3 +1116,39 @@ Test(bedrock_conformance, recorded_responses_and_errors)
     ph_free(c);
     free(body);
 }
+
+/* What Bedrock cannot express is refused before signing anything, with the same document
+ * for each: 400, invalid_request_error, code "unsupported" and the reason. */
+Test(bedrock_request, unsupported_refusals_exact_client_error)
+{
+    static const struct {
+        int op;
+        const char *json;
+        const char *why;
+    } cases[] = {
+        {CHAT, "{\"model\":\"m\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "Converse returns one choice (n must be 1)"},
+        {CHAT,
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\","
+         "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}]}",
+         "only text and image content parts are supported"},
+        {CHAT,
+         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+         "\"tools\":[{\"type\":\"code_interpreter\"}]}",
+         "only function tools are supported"},
+        {AIGW_OP_EMBEDDINGS, "{\"model\":\"amazon.nova-lite-v1:0\",\"input\":\"x\"}",
+         "embeddings need an amazon.titan-embed-* or cohere.embed-* model"},
+        {AIGW_OP_EMBEDDINGS, "{\"model\":\"cohere.embed-english-v3\",\"input\":[[1,2,3]]}",
+         "token-array inputs are not supported; send strings"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = 0;
+        env_default();
+        struct ph_call *c = ph_begin_rc("bedrock", cases[i].op, cases[i].json, &rc);
+        cr_assert_eq(rc, AIGW_ENOTSUP, "case %zu: rc %d", i, rc);
+        tu_expect_error(c, 400, cases[i].why, "invalid_request_error", NULL, "unsupported");
+        cr_assert_eq(ph_error(c)->retry_after_ms, -1, "case %zu", i);
+        assert_no_secret(c);
+        ph_free(c);
+    }
+}

@@ -919,3 +919,60 @@ Test(cohere, conformance_shared_recordings)
     replay_embed(dir, "v2_embed_response.json");
     replay_embed(dir, "embed_response.json");
 }
+
+/* Every request Cohere cannot express gets the same client document: 400,
+ * invalid_request_error, code "unsupported" and the reason as the message. */
+Test(cohere, unsupported_refusals_exact_client_error)
+{
+    static const struct {
+        const char *json;
+        const char *why;
+    } cases[] = {
+        {"{'model':'m','messages':[{'role':'system','content':[{'type':'image_url',"
+         "'image_url':{'url':'https://x/y.png'}}]},{'role':'user','content':'x'}]}",
+         "only text parts are supported in system, assistant and tool messages"},
+        {"{'model':'m','messages':[{'role':'user','content':[{'type':'input_audio',"
+         "'input_audio':{'data':'AAAA','format':'wav'}}]}]}",
+         "Cohere accepts only text and image_url content parts"},
+        {"{'model':'m','messages':[{'role':'user','content':'x'},"
+         "{'role':'function','name':'f','content':'r'}]}",
+         "legacy function messages carry no call id; use tool messages"},
+        {"{'model':'m','messages':[{'role':'user','content':'x'}],"
+         "'tools':[{'type':'retrieval'}]}",
+         "Cohere supports only function tools"},
+        {"{'model':'m','messages':[{'role':'user','content':'x'}],"
+         "'response_format':{'type':'grammar'}}",
+         "unsupported response_format type"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = 0;
+        struct ph_call *c = ph_begin_rc("cohere", AIGW_OP_CHAT, J(cases[i].json), &rc);
+        cr_assert_eq(rc, AIGW_ENOTSUP, "case %zu: rc %d", i, rc);
+        tu_expect_error(c, 400, cases[i].why, "invalid_request_error", NULL, "unsupported");
+        cr_assert_eq(ph_error(c)->retryable, 0, "case %zu", i);
+        cr_assert_eq(ph_error(c)->retry_after_ms, -1, "case %zu", i);
+        ph_free(c);
+    }
+}
+
+/* 429 and 5xx take their retry hint from host->retry_after_ms: every header form the host
+ * reads, and nothing from a value that is no hint. */
+Test(cohere, retry_after_forms_read_by_the_host)
+{
+    static const int statuses[] = {429, 503};
+    char hdrs[512];
+    for (size_t s = 0; s < 2; s++) {
+        for (size_t i = 0; i < TU_RETRY_HINTS; i++) {
+            snprintf(hdrs, sizeof hdrs, JSON_HDR "%s", tu_retry_hints[i].headers);
+            struct ph_call *c = error_fixture(statuses[s], hdrs, "cohere/error_429.json", 0);
+            cr_assert_eq(ph_error(c)->retry_after_ms, tu_retry_hints[i].ms, "%d %s-> %lld",
+                         statuses[s], tu_retry_hints[i].headers,
+                         (long long)ph_error(c)->retry_after_ms);
+            ph_free(c);
+        }
+    }
+    struct ph_call *c =
+        error_fixture(429, JSON_HDR "Retry-After: soon\r\n", "cohere/error_429.json", 0);
+    cr_assert_eq(ph_error(c)->retry_after_ms, -1);
+    ph_free(c);
+}

@@ -854,3 +854,21 @@ Test(gemini, conformance_shared_recordings)
         ph_free(c);
     }
 }
+
+/* Without a RetryInfo detail, a retryable error takes its hint from host->retry_after_ms:
+ * every header form the host reads, and nothing from a value that is no hint. */
+Test(gemini, retry_after_forms_read_by_the_host)
+{
+    char hdrs[512];
+    for (size_t i = 0; i <= TU_RETRY_HINTS; i++) {
+        struct ph_call *c = ph_begin("gemini", AIGW_OP_CHAT,
+                                     "{\"model\":\"gemini-2.5-flash\",\"messages\":"
+                                     "[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        snprintf(hdrs, sizeof hdrs, JSON_HDR "%s",
+                 i < TU_RETRY_HINTS ? tu_retry_hints[i].headers : "Retry-After: soon\r\n");
+        cr_assert_eq(ph_respond_file(c, 503, hdrs, "gemini/error_503.json", 0), 0);
+        cr_assert_eq(ph_error(c)->retry_after_ms, i < TU_RETRY_HINTS ? tu_retry_hints[i].ms : -1,
+                     "%s-> %lld", hdrs, (long long)ph_error(c)->retry_after_ms);
+        ph_free(c);
+    }
+}

@@ -937,3 +937,56 @@ Test(ollama, conformance_shared_recordings)
     replay_tags(dir, "tags_response.json");
     replay_errors(dir);
 }
+
+/* Every request Ollama cannot express gets the same client document: 400,
+ * invalid_request_error, code "unsupported" and the reason as the message. */
+Test(ollama, unsupported_refusals_exact_client_error)
+{
+    static const struct {
+        const char *json;
+        const char *why;
+    } cases[] = {
+        {"{'model':'llava','messages':[{'role':'user','content':[{'type':'input_audio',"
+         "'input_audio':{'data':'AA','format':'wav'}}]}]}",
+         "Ollama accepts only text and image_url content parts"},
+        {"{'model':'m','messages':[{'role':'user','content':'x'}],"
+         "'tools':[{'type':'retrieval'}]}",
+         "Ollama supports only function tools"},
+        {"{'model':'m','messages':[{'role':'user','content':'x'}],"
+         "'response_format':{'type':'grammar'}}",
+         "unsupported response_format type"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = 0;
+        struct ph_call *c = ph_begin_rc("ollama", AIGW_OP_CHAT, J(cases[i].json), &rc);
+        cr_assert_eq(rc, AIGW_ENOTSUP, "case %zu: rc %d", i, rc);
+        tu_expect_error(c, 400, cases[i].why, "invalid_request_error", NULL, "unsupported");
+        cr_assert_eq(ph_error(c)->retry_after_ms, -1, "case %zu", i);
+        ph_free(c);
+    }
+}
+
+/* 429 and 5xx take their retry hint from host->retry_after_ms: every header form the host
+ * reads, and nothing from a value that is no hint. */
+Test(ollama, retry_after_forms_read_by_the_host)
+{
+    static const char body[] = "{\"error\":\"too many requests\"}";
+    static const int statuses[] = {429, 503};
+    char hdrs[512];
+    for (size_t s = 0; s < 2; s++) {
+        for (size_t i = 0; i < TU_RETRY_HINTS; i++) {
+            struct ph_call *c = ph_begin("ollama", AIGW_OP_CHAT, J(CHAT));
+            snprintf(hdrs, sizeof hdrs, JSON_HDR "%s", tu_retry_hints[i].headers);
+            cr_assert_eq(ph_respond(c, statuses[s], hdrs, body, sizeof body - 1, 0), 0);
+            cr_assert_eq(ph_error(c)->retry_after_ms, tu_retry_hints[i].ms, "%d %s-> %lld",
+                         statuses[s], tu_retry_hints[i].headers,
+                         (long long)ph_error(c)->retry_after_ms);
+            ph_free(c);
+        }
+    }
+    struct ph_call *c = ph_begin("ollama", AIGW_OP_CHAT, J(CHAT));
+    cr_assert_eq(
+        ph_respond(c, 429, JSON_HDR "Retry-After: 3 seconds\r\n", body, sizeof body - 1, 0), 0);
+    cr_assert_eq(ph_error(c)->retry_after_ms, -1);
+    ph_free(c);
+}

@@ -660,3 +660,50 @@ Test(replicate_conformance, recorded_streams)
         }
     }
 }
+
+/* What Replicate cannot express gets the same client document for chat and images: 400,
+ * invalid_request_error, code "unsupported" and the reason as the message. */
+Test(replicate_request, unsupported_refusals_exact_client_error)
+{
+    static const struct {
+        int op;
+        const char *json;
+        const char *why;
+    } cases[] = {
+        {CHAT, "{\"model\":\"a/b\",\"n\":3,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+         "a prediction returns one choice (n = 1)"},
+        {CHAT,
+         "{\"model\":\"a/b\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+         "\"image_url\":{\"url\":\"https://x/y.png\"}}]}]}",
+         "Replicate language models take text content only"},
+        {IMAGES, "{\"model\":\"black-forest-labs/flux-schnell\",\"prompt\":\"p\",\"n\":5}",
+         "n must be between 1 and 4 for Replicate image models"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = 0;
+        env_default();
+        struct ph_call *c = ph_begin_rc("replicate", cases[i].op, cases[i].json, &rc);
+        cr_assert_eq(rc, AIGW_ENOTSUP, "case %zu: rc %d", i, rc);
+        tu_expect_error(c, 400, cases[i].why, "invalid_request_error", NULL, "unsupported");
+        cr_assert_eq(ph_error(c)->retry_after_ms, -1, "case %zu", i);
+        assert_no_secret(c);
+        ph_free(c);
+    }
+}
+
+/* A 429's hint: host->retry_after_ms for every header form the host reads; only when the
+ * headers give none, the wait Replicate writes into its message (7 s in the fixture). */
+Test(replicate_errors, retry_after_forms_read_by_the_host)
+{
+    char hdrs[512];
+    for (size_t i = 0; i <= TU_RETRY_HINTS; i++) {
+        struct ph_call *c = begin(CHAT_REQ);
+        snprintf(hdrs, sizeof hdrs, "Content-Type: application/problem+json\r\n%s",
+                 i < TU_RETRY_HINTS ? tu_retry_hints[i].headers : "retry-after: soon\r\n");
+        cr_assert_eq(ph_respond_file(c, 429, hdrs, "replicate/error_429.json", 0), 0);
+        cr_assert_eq(ph_error(c)->retry_after_ms, i < TU_RETRY_HINTS ? tu_retry_hints[i].ms : 7000,
+                     "%s-> %lld", hdrs, (long long)ph_error(c)->retry_after_ms);
+        assert_no_secret(c);
+        ph_free(c);
+    }
+}

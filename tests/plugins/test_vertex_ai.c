@@ -802,3 +802,17 @@ Test(vertex, conformance_jwt_vector, .init = testkey_env)
     free(vec_text);
     free(sa);
 }
+
+/* Claude on Vertex shares Anthropic's translation, refusals included. */
+Test(vertex, claude_unsupported_refusal_exact_client_error, .init = token_env)
+{
+    int rc = 0;
+    struct ph_call *c = ph_begin_rc("vertex-ai", AIGW_OP_CHAT,
+                                    "{\"model\":\"claude-sonnet-4-5@20250929\",\"n\":3,"
+                                    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+                                    &rc);
+    cr_assert_eq(rc, AIGW_ENOTSUP);
+    tu_expect_error(c, 400, "n > 1 (one choice per request)", "invalid_request_error", NULL,
+                    "unsupported");
+    ph_free(c);
+}

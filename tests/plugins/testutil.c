@@ -102,6 +102,41 @@ void tu_no_secret(struct ph_call *c, const char *secret)
     cr_assert_null(strstr(ph_output(c), secret), "the key leaked: %s", ph_output(c));
 }
 
+static cJSON *str_or_null(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+void tu_expect_error(struct ph_call *c, int status, const char *message, const char *type,
+                     const char *param, const char *code)
+{
+    /* Built with cJSON so the escaping matches; the key order is the renderer's. */
+    cJSON *root = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(root, "error");
+    cr_assert_not_null(e);
+    cJSON_AddItemToObject(e, "message", cJSON_CreateString(message));
+    cJSON_AddItemToObject(e, "type", str_or_null(type));
+    cJSON_AddItemToObject(e, "param", str_or_null(param));
+    cJSON_AddItemToObject(e, "code", str_or_null(code));
+    char *want = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    cr_assert_not_null(want);
+    cr_assert_eq(ph_client_status(c), status, "status %d, want %d: %s", ph_client_status(c), status,
+                 ph_output(c));
+    cr_assert_str_eq(ph_output(c), want, "got  %s\nwant %s", ph_output(c), want);
+    free(want);
+}
+
+const struct tu_retry_hint tu_retry_hints[TU_RETRY_HINTS] = {
+    {"retry-after: 7\r\n", 7000},
+    {"Retry-After-Ms: 1500\r\nRetry-After: 9\r\n", 1500},  /* milliseconds win */
+    {"retry-after-ms: later\r\nretry-after: 4\r\n", 4000}, /* a bad one does not hide */
+    {"Retry-After: 1.5\r\n", 1500},
+    {"Retry-After: 99999999\r\n", 86400000},                      /* capped at a day */
+    {"Retry-After: Wed, 21 Oct 2099 07:28:00 GMT\r\n", 86400000}, /* HTTP-date, capped */
+    {"Retry-After: Sat, 01 Jan 2000 00:00:00 GMT\r\n", 0},        /* a past date: now */
+};
+
 void tu_assert_json(const cJSON *got, const char *expected)
 {
     cJSON *want = cJSON_Parse(expected);

@@ -33,6 +33,21 @@ const char *tu_str(const cJSON *o, const char *key);
 /* Asserts that `secret` appears nowhere in what the client received. */
 void tu_no_secret(struct ph_call *c, const char *secret);
 
+/* Asserts that the client received exactly this OpenAI error document, byte for byte, with
+ * this HTTP status: {"error":{"message","type","param","code"}} (NULL param / code -> null). */
+void tu_expect_error(struct ph_call *c, int status, const char *message, const char *type,
+                     const char *param, const char *code);
+
+/* Retry hints in the header forms host->retry_after_ms reads, each with the milliseconds it
+ * gives, for the plugins that take their hint from the host: they must all agree. Each
+ * `headers` is a complete header block ("Name: v\r\n"...). */
+struct tu_retry_hint {
+    const char *headers;
+    long long ms;
+};
+#define TU_RETRY_HINTS 7
+extern const struct tu_retry_hint tu_retry_hints[TU_RETRY_HINTS];
+
 /* Asserts that got equals the JSON text `expected` (key order ignored). */
 void tu_assert_json(const cJSON *got, const char *expected);
 

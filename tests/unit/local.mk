@@ -35,6 +35,11 @@ TESTS += tests/unit/test_buf
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
 tests_unit_test_buf_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_buf_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_host
+TESTS += tests/unit/test_host
+tests_unit_test_host_SOURCES = tests/unit/test_host.c
+tests_unit_test_host_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_host_LDADD = $(TEST_LIBS)
 endif
 
 include tests/unit/eventstream.mk
