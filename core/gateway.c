@@ -264,7 +264,7 @@ static int send_step(struct gw_req *r, int64_t delay_ms)
     /* Locked from before the start: a fast upstream can finish the transfer (on_done takes
      * this lock) before r->xfer is set, and that reference would never be dropped. */
     pthread_mutex_lock(&r->relay.lock);
-    int rc = gw_upstream_start(r->gw->upstream, &xr, &xfer_ops, r, &x);
+    int rc = gw_upstream_start(gw_upstream_here(r->gw->upstream), &xr, &xfer_ops, r, &x);
     if (rc < 0) {
         pthread_mutex_unlock(&r->relay.lock);
         return rc;

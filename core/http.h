@@ -1,9 +1,10 @@
 /*
- * http - the libmicrohttpd front: the daemon (epoll thread pool, suspend/resume), the route
+ * http - the libmicrohttpd front: the worker loops (daemon + upstream engine per core), the route
  * table, request ids, header sanity checks, client auth, and the small local endpoints
  * (/health, /ready, /v1/models). Proxied routes are handed to gateway.c.
  *
- * Threading: callbacks run on MHD's pool threads; they never block.
+ * Threading: one worker thread per core runs an MHD daemon (external epoll mode, sharing
+ * the listen socket) and an embedded upstream engine; callbacks never block.
  */
 #ifndef GW_HTTP_H
 #define GW_HTTP_H
@@ -19,7 +20,14 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
 int gw_http_port(const struct gw_http *h);
 /* Stop accepting new connections (in-flight requests continue). */
 void gw_http_quiesce(struct gw_http *h);
+/* Cancel every upstream transfer of the workers (their requests end with an error, answered
+ * by the still-running workers). Before gw_http_stop, after the grace period. */
+void gw_http_cancel_transfers(struct gw_http *h);
 void gw_http_stop(struct gw_http *h);
+struct MHD_Connection;
+/* MHD_resume_connection, plus what MHD leaves to an external-polling loop: the worker that
+ * owns the connection runs its daemon again before it sleeps. Any thread. */
+void gw_http_resume(struct MHD_Connection *conn);
 /* Sanitized copy of a client X-Request-ID into out (129 bytes), or a fresh id. */
 void gw_request_id(const char *in, char out[129]);
 

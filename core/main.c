@@ -259,7 +259,10 @@ int main(int argc, char **argv)
     int64_t left = gw_gateway_drain(&gw, gw_now_ms() + cfg.shutdown_grace_ms);
     if (left)
         GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
-    gw_gateway_free(&gw); /* cancels what is left: their streams end with an error event */
+    /* Cancel what is left (the workers' engines, then the shared one): their streams end with
+     * an error event, answered by the workers, which run until gw_http_stop. */
+    gw_http_cancel_transfers(http);
+    gw_gateway_free(&gw);
     gw_gateway_drain(&gw, gw_now_ms() + 2000);
     gw_http_stop(http);
     GW_INFO("stopped");

@@ -8,6 +8,8 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
+
 #include "call.h"
 #include "exchange.h"
 #include "gateway.h"
@@ -161,7 +163,7 @@ static void wake_locked(struct gw_models_live *l)
         w->ready = 1;
         if (w->suspended) {
             w->suspended = 0;
-            MHD_resume_connection(w->conn);
+            gw_http_resume(w->conn);
         }
     }
 }
@@ -329,7 +331,7 @@ static int send_step(struct refresh *r)
         .total_timeout_ms = left,
     };
     struct gw_xfer *x = NULL;
-    int rc = gw_upstream_start(gw->upstream, &xr, &xfer_ops, r, &x);
+    int rc = gw_upstream_start(gw_upstream_here(gw->upstream), &xr, &xfer_ops, r, &x);
     if (rc < 0)
         return rc;
     gw_xfer_unref(x); /* never cancelled from here: the engine's reference is enough */

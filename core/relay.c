@@ -7,6 +7,8 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
+
 void gw_relay_init(struct gw_relay *r, struct MHD_Connection *conn, size_t cap)
 {
     memset(r, 0, sizeof *r);
@@ -28,7 +30,7 @@ void gw_relay_wake_locked(struct gw_relay *r)
 {
     if (r->suspended) {
         r->suspended = 0;
-        MHD_resume_connection(r->conn);
+        gw_http_resume(r->conn);
     }
 }
 

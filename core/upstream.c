@@ -22,7 +22,7 @@
 #define EASY_POOL_MAX 256
 #define EPOLL_BATCH 64
 
-enum msg_kind { MSG_START, MSG_CANCEL, MSG_UNPAUSE };
+enum msg_kind { MSG_START, MSG_CANCEL, MSG_UNPAUSE, MSG_CANCEL_ALL };
 
 struct gw_xfer {
     atomic_int refs;
@@ -69,10 +69,21 @@ struct gw_upstream {
     int epfd;
     int wake_fd;
     int64_t curl_deadline; /* monotonic ms; -1 none */
+    int64_t last_sweep;
+    /* Embedded: no thread of its own; a worker loop (core/http.c) drives it with
+     * gw_upstream_run_once() beside its MHD daemon, so a request never changes threads. */
+    int embedded;
+    pthread_t owner;
+    int owned;
     pthread_mutex_t pool_lock;
     CURL *pool[EASY_POOL_MAX];
     int npool;
 };
+
+/* Transfers in flight across every engine (one per worker plus the shared one). */
+static atomic_llong total_active;
+
+static _Thread_local struct gw_upstream *here;
 
 static int64_t now_ms(void)
 {
@@ -158,7 +169,8 @@ static void post(struct gw_upstream *u, int kind, struct gw_xfer *x)
     m->next = NULL;
     m->kind = kind;
     m->x = x;
-    atomic_fetch_add(&x->refs, 1);
+    if (x)
+        atomic_fetch_add(&x->refs, 1);
     pthread_mutex_lock(&u->lock);
     /* The thread takes the whole queue at once: only the message that finds it empty needs
      * to wake it; the others ride along (one write per burst instead of one per message). */
@@ -166,7 +178,8 @@ static void post(struct gw_upstream *u, int kind, struct gw_xfer *x)
     *u->queue_tail = m;
     u->queue_tail = &m->next;
     pthread_mutex_unlock(&u->lock);
-    if (was_empty)
+    /* The owning worker drains its queue before it sleeps again: no wakeup needed. */
+    if (was_empty && !(u->owned && pthread_equal(u->owner, pthread_self())))
         wake(u);
 }
 
@@ -201,6 +214,7 @@ static void finish(struct gw_upstream *u, struct gw_xfer *x, int result)
     }
     list_del(u, x);
     atomic_fetch_sub(&u->nactive, 1);
+    atomic_fetch_sub(&total_active, 1);
     x->ops->on_done(x->ud, result);
     gw_xfer_unref(x);
 }
@@ -354,27 +368,52 @@ int gw_upstream_start(struct gw_upstream *u, const struct gw_xfer_req *req,
     x->req.body = NULL;
     x->not_before = now_ms() + (req->delay_ms > 0 ? req->delay_ms : 0);
     atomic_fetch_add(&u->nactive, 1);
+    atomic_fetch_add(&total_active, 1);
     *out = x;
     /* refs: the caller's, the engine's (dropped in finish), and the message's. */
     post(u, MSG_START, x);
     return 0;
 }
 
+/* A transfer belongs to the engine that started it, whichever engine the caller names. */
 void gw_upstream_cancel(struct gw_upstream *u, struct gw_xfer *x)
 {
+    (void)u;
     if (x)
-        post(u, MSG_CANCEL, x);
+        post(x->u, MSG_CANCEL, x);
 }
 
 void gw_upstream_unpause(struct gw_upstream *u, struct gw_xfer *x)
 {
+    (void)u;
     if (x)
-        post(u, MSG_UNPAUSE, x);
+        post(x->u, MSG_UNPAUSE, x);
+}
+
+void gw_upstream_cancel_all(struct gw_upstream *u)
+{
+    if (u)
+        post(u, MSG_CANCEL_ALL, NULL);
+}
+
+void gw_upstream_set_here(struct gw_upstream *u)
+{
+    here = u;
+    if (u) {
+        u->owner = pthread_self();
+        u->owned = 1;
+    }
+}
+
+struct gw_upstream *gw_upstream_here(struct gw_upstream *fallback)
+{
+    return here ? here : fallback;
 }
 
 int64_t gw_upstream_active(struct gw_upstream *u)
 {
-    return atomic_load(&u->nactive);
+    (void)u;
+    return atomic_load(&total_active);
 }
 
 static void launch(struct gw_upstream *u, struct gw_xfer *x)
@@ -423,8 +462,13 @@ static void process_queue(struct gw_upstream *u, int stopping)
                 curl_easy_pause(x->easy, CURLPAUSE_CONT);
             }
             break;
+        case MSG_CANCEL_ALL:
+            while (u->active)
+                finish(u, u->active, GW_XFER_ECANCELLED);
+            break;
         }
-        gw_xfer_unref(x);
+        if (x)
+            gw_xfer_unref(x);
         free(m);
         m = next;
     }
@@ -527,65 +571,106 @@ static void drain_wake(struct gw_upstream *u)
         ;
 }
 
+/* Milliseconds until this engine has timed work (curl's timer or the deadline sweep). */
+int gw_upstream_timeout_ms(struct gw_upstream *u)
+{
+    int64_t now = now_ms();
+    int64_t timeout = u->last_sweep + SWEEP_MS - now;
+    if (u->curl_deadline >= 0 && u->curl_deadline - now < timeout)
+        timeout = u->curl_deadline - now;
+    return timeout < 0 ? 0 : (int)timeout;
+}
+
+/* One turn of the engine: queued work, due timers, then sockets ready within wait_ms. */
+static void step(struct gw_upstream *u, int wait_ms)
+{
+    struct epoll_event evs[EPOLL_BATCH];
+    int running = 0;
+    process_queue(u, 0);
+    int64_t now = now_ms();
+    if (u->curl_deadline >= 0 && u->curl_deadline <= now) {
+        u->curl_deadline = -1;
+        curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        reap(u);
+    }
+    if (now - u->last_sweep >= SWEEP_MS) {
+        sweep(u);
+        u->last_sweep = now;
+    }
+    if (wait_ms > 0) {
+        int t = gw_upstream_timeout_ms(u);
+        wait_ms = t < wait_ms ? t : wait_ms;
+    }
+    int n = epoll_wait(u->epfd, evs, EPOLL_BATCH, wait_ms);
+    for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        if (fd == u->wake_fd) {
+            drain_wake(u);
+            continue;
+        }
+        int mask = 0;
+        if (evs[i].events & EPOLLIN)
+            mask |= CURL_CSELECT_IN;
+        if (evs[i].events & EPOLLOUT)
+            mask |= CURL_CSELECT_OUT;
+        if (evs[i].events & (EPOLLERR | EPOLLHUP))
+            mask |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(u->multi, fd, mask, &running);
+    }
+    if (n > 0)
+        reap(u);
+    /* Work queued by the callbacks above (a retry, an unpause) is started now, not a turn
+     * later. */
+    process_queue(u, 0);
+}
+
+int gw_upstream_pending(struct gw_upstream *u)
+{
+    pthread_mutex_lock(&u->lock);
+    int pending = u->queue != NULL;
+    pthread_mutex_unlock(&u->lock);
+    return pending;
+}
+
+void gw_upstream_run_once(struct gw_upstream *u)
+{
+    step(u, 0);
+}
+
+int gw_upstream_fd(const struct gw_upstream *u)
+{
+    return u->epfd;
+}
+
+static void shutdown_engine(struct gw_upstream *u)
+{
+    /* Every transfer still here finishes as cancelled. */
+    while (u->active)
+        finish(u, u->active, GW_XFER_ECANCELLED);
+    process_queue(u, 1);
+}
+
 static void *run(void *arg)
 {
     struct gw_upstream *u = arg;
-    int64_t last_sweep = 0;
-    struct epoll_event evs[EPOLL_BATCH];
-    int running = 0;
     for (;;) {
-        process_queue(u, 0);
         pthread_mutex_lock(&u->lock);
         int stop = u->stop;
         pthread_mutex_unlock(&u->lock);
         if (stop)
             break;
-        int64_t now = now_ms();
-        if (u->curl_deadline >= 0 && u->curl_deadline <= now) {
-            u->curl_deadline = -1;
-            curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-            reap(u);
-        }
-        if (now - last_sweep >= SWEEP_MS) {
-            sweep(u);
-            last_sweep = now;
-        }
-        int64_t timeout = last_sweep + SWEEP_MS - now;
-        if (u->curl_deadline >= 0 && u->curl_deadline - now < timeout)
-            timeout = u->curl_deadline - now;
-        if (timeout < 0)
-            timeout = 0;
-        int n = epoll_wait(u->epfd, evs, EPOLL_BATCH, (int)timeout);
-        for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (fd == u->wake_fd) {
-                drain_wake(u);
-                continue;
-            }
-            int mask = 0;
-            if (evs[i].events & EPOLLIN)
-                mask |= CURL_CSELECT_IN;
-            if (evs[i].events & EPOLLOUT)
-                mask |= CURL_CSELECT_OUT;
-            if (evs[i].events & (EPOLLERR | EPOLLHUP))
-                mask |= CURL_CSELECT_ERR;
-            curl_multi_socket_action(u->multi, fd, mask, &running);
-        }
-        if (n > 0)
-            reap(u);
+        step(u, SWEEP_MS);
     }
-    /* Shutdown: every transfer still here finishes as cancelled. */
-    while (u->active)
-        finish(u, u->active, GW_XFER_ECANCELLED);
-    process_queue(u, 1);
+    shutdown_engine(u);
     return NULL;
 }
 
-int gw_upstream_init(struct gw_upstream **out)
+static int engine_new(struct gw_upstream **out, int embedded)
 {
     struct gw_upstream *u = calloc(1, sizeof *u);
     if (!u)
         return AIGW_ENOMEM;
+    u->embedded = embedded;
     u->epfd = epoll_create1(EPOLL_CLOEXEC);
     u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     u->multi = curl_multi_init();
@@ -595,6 +680,7 @@ int gw_upstream_init(struct gw_upstream **out)
         epoll_ctl(u->epfd, EPOLL_CTL_ADD, u->wake_fd, &ev) != 0)
         goto fail;
     u->curl_deadline = -1;
+    u->last_sweep = now_ms();
     curl_multi_setopt(u->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, 1024L);
     curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
@@ -605,7 +691,7 @@ int gw_upstream_init(struct gw_upstream **out)
     pthread_mutex_init(&u->pool_lock, NULL);
     u->queue_tail = &u->queue;
     atomic_init(&u->nactive, 0);
-    if (pthread_create(&u->thread, NULL, run, u) != 0) {
+    if (!embedded && pthread_create(&u->thread, NULL, run, u) != 0) {
         pthread_mutex_destroy(&u->lock);
         pthread_mutex_destroy(&u->pool_lock);
         goto fail;
@@ -623,6 +709,16 @@ fail:
     return AIGW_EINTERNAL;
 }
 
+int gw_upstream_init(struct gw_upstream **out)
+{
+    return engine_new(out, 0);
+}
+
+int gw_upstream_init_embedded(struct gw_upstream **out)
+{
+    return engine_new(out, 1);
+}
+
 void gw_upstream_free(struct gw_upstream *u)
 {
     if (!u)
@@ -630,8 +726,12 @@ void gw_upstream_free(struct gw_upstream *u)
     pthread_mutex_lock(&u->lock);
     u->stop = 1;
     pthread_mutex_unlock(&u->lock);
-    wake(u);
-    pthread_join(u->thread, NULL);
+    if (u->embedded) {
+        shutdown_engine(u);
+    } else {
+        wake(u);
+        pthread_join(u->thread, NULL);
+    }
     curl_multi_cleanup(u->multi);
     for (int i = 0; i < u->npool; i++)
         curl_easy_cleanup(u->pool[i]);

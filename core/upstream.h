@@ -1,10 +1,13 @@
 /*
- * upstream - the one thread that talks to providers. It owns a libcurl multi handle; other
- * threads hand it work through a locked queue and curl_multi_wakeup(). Connections are reused
+ * upstream - the engine that talks to providers: a libcurl multi handle driven by
+ * curl_multi_socket_action over epoll. Each HTTP worker thread owns one (embedded), so a
+ * request is served on one thread end to end; a shared engine with its own thread serves
+ * callers on other threads. Other threads hand an engine work through a locked queue and an
+ * eventfd. Connections are reused
  * per host (HTTP/2 multiplexed where offered). Deadlines are ours: connect, first byte, idle
  * between bytes, and an optional total (never set for streams).
  *
- * Every callback of a transfer runs on the upstream thread. on_done runs exactly once per
+ * Every callback of a transfer runs on its engine's thread. on_done runs exactly once per
  * started transfer (also after a cancel), and the transfer's callbacks are never called after
  * it. A function that fails returns negative and calls no callback.
  *
@@ -62,14 +65,30 @@ struct gw_xfer_req {
 };
 
 int gw_upstream_init(struct gw_upstream **out);
-/* Stops the thread after cancelling every transfer (their on_done runs). */
+/* An engine with no thread of its own, driven by a worker loop (core/http.c) that watches
+ * gw_upstream_fd() and calls gw_upstream_run_once() on every turn, at the latest after
+ * gw_upstream_timeout_ms(). The worker calls gw_upstream_set_here() first: transfers started
+ * on that thread then run on it, with no hand-off between threads. */
+int gw_upstream_init_embedded(struct gw_upstream **out);
+int gw_upstream_fd(const struct gw_upstream *u);
+int gw_upstream_timeout_ms(struct gw_upstream *u);
+void gw_upstream_run_once(struct gw_upstream *u);
+/* 1 when work was handed to u and not yet taken (its owner must not sleep). */
+int gw_upstream_pending(struct gw_upstream *u);
+void gw_upstream_set_here(struct gw_upstream *u);
+/* The calling thread's engine, or fallback on threads that own none. */
+struct gw_upstream *gw_upstream_here(struct gw_upstream *fallback);
+/* Cancels every transfer of u (their on_done runs on u's thread). Any thread. */
+void gw_upstream_cancel_all(struct gw_upstream *u);
+/* Stops the thread (embedded: on the caller's thread) after cancelling every transfer (their
+ * on_done runs). */
 void gw_upstream_free(struct gw_upstream *u);
 int gw_upstream_start(struct gw_upstream *u, const struct gw_xfer_req *req,
                       const struct gw_xfer_ops *ops, void *ud, struct gw_xfer **out);
 void gw_upstream_cancel(struct gw_upstream *u, struct gw_xfer *x);
 void gw_upstream_unpause(struct gw_upstream *u, struct gw_xfer *x);
 void gw_xfer_unref(struct gw_xfer *x);
-/* Number of transfers in flight (for metrics and shutdown). */
+/* Number of transfers in flight across all engines (for metrics and shutdown). */
 int64_t gw_upstream_active(struct gw_upstream *u);
 const char *gw_xfer_result_name(int result);
 
