@@ -2,8 +2,8 @@
  * call - one upstream attempt: the public struct aigw_call a plugin sees, plus the request the
  * plugin built, the response as it arrives, per-call memory and where emitted chunks go.
  *
- * Threading: a call is used by one thread at a time (built on an MHD thread, driven by the
- * upstream thread); whoever holds it owns it.
+ * Threading: a call is used by one thread at a time (built in an MHD callback, driven by its
+ * engine's callbacks); whoever holds it owns it.
  */
 #ifndef GW_CALL_H
 #define GW_CALL_H

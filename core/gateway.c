@@ -346,7 +346,8 @@ static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
     return gw_route_backoff_ms(&r->gw->router, r->attempts, e ? e->retry_after_ms : -1);
 }
 
-/* Completes the client response with the final outcome. Upstream thread or MHD thread. */
+/* Completes the client response with the final outcome. From an engine callback or an MHD
+ * callback. */
 static void finalize(struct gw_req *r, int rc)
 {
     compute_cost(r);
@@ -739,7 +740,7 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
         return rc;
     rc = gw_upstream_init(&gw->upstream);
     if (rc < 0)
-        snprintf(err, errsize, "cannot start the upstream thread");
+        snprintf(err, errsize, "cannot start the shared upstream engine");
     return rc;
 }
 

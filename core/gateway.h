@@ -3,9 +3,10 @@
  * fallback before the first byte reached the client), the upstream callbacks that feed the
  * exchange, rendering into the relay, usage and cost, and the access log line.
  *
- * Threading: a request is created and answered on an MHD thread; its upstream callbacks run on
- * the upstream thread. The relay lock guards everything both sides touch; a reference count
- * (MHD side + upstream side) decides who frees it.
+ * Threading: a request is created and answered by an HTTP worker, and its upstream callbacks
+ * run on the same worker's engine (core/http.c); a request started off a worker uses the
+ * shared engine's thread. The relay lock guards everything both sides touch (uncontended on a
+ * worker); a reference count (MHD side + upstream side) decides who frees it.
  */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H

@@ -46,7 +46,7 @@ struct gw_models_live {
     int closing; /* a refresh was cancelled by the upstream engine stopping */
 };
 
-/* One refresh of one provider's list: a call driven through the upstream thread. */
+/* One refresh of one provider's list: a call driven through an upstream engine. */
 struct refresh {
     struct gw_models_live *live;
     size_t idx;

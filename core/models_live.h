@@ -5,14 +5,14 @@
  * capped), fresh for GW_LIVE_TTL_MS after a success and GW_LIVE_RETRY_MS after a failure. A
  * /v1/models request that finds a list it needs stale starts a refresh, or joins the one in
  * flight, and waits for it with its connection suspended: the refresh (plugin models_build ->
- * upstream thread -> models_parse) has a hard deadline, so a dead server delays a listing by
+ * upstream engine -> models_parse) has a hard deadline, so a dead server delays a listing by
  * at most that deadline once per GW_LIVE_RETRY_MS, and the last good list is kept meanwhile.
  *
  * Threading: one mutex guards the entries and the waiters. Lists are immutable and reference
- * counted, so a snapshot is rendered without the lock. Refreshes run on the upstream thread;
- * waiters are created, suspended and freed on MHD threads and resumed by whichever thread
- * completes their last refresh (MHD suspend/resume under the mutex, so the "suspended" flag
- * always matches MHD's view).
+ * counted, so a snapshot is rendered without the lock. Refreshes run on the engine of the
+ * worker that started them; waiters are created, suspended and freed on HTTP workers and
+ * resumed by whichever thread completes their last refresh (MHD suspend/resume under the
+ * mutex, so the "suspended" flag always matches MHD's view).
  *
  * Lifetime: reference counted. The HTTP layer holds one reference and each refresh in flight
  * another, so the object outlives every transfer however shutdown is ordered.

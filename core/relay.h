@@ -1,6 +1,6 @@
 /*
- * relay - the bounded hand-off between the upstream thread (producer) and the client's MHD
- * connection (consumer) for one request.
+ * relay - the bounded hand-off between the upstream transfer (producer) and the client's MHD
+ * connection (consumer) for one request; usually both on one worker thread.
  *
  * The consumer finding nothing to send suspends its connection; the producer appending
  * resumes it. A producer that finds the buffer above its high-water mark is told to pause the
