@@ -37,7 +37,7 @@
  * of request headers (tests/e2e/test_core.c pins both sides). */
 #define MAX_HEADER_BYTES (16 * 1024)
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS 1024 /* the config's limit for threads */
 
 /* One event loop per core: an MHD daemon in external epoll mode (all sharing the listen
  * socket) beside its own upstream engine, so a request is read, sent upstream, relayed and
@@ -56,7 +56,7 @@ struct worker {
 };
 
 struct gw_http {
-    struct worker workers[MAX_WORKERS];
+    struct worker *workers;
     unsigned nworkers;
     atomic_int stop;
     struct MHD_Daemon *md; /* metrics.listen */
@@ -608,6 +608,13 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
     unsigned n = cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 2);
     if (n > MAX_WORKERS)
         n = MAX_WORKERS;
+    h->workers = calloc(n, sizeof *h->workers);
+    if (!h->workers) {
+        snprintf(err, errsize, "out of memory");
+        close(lfd);
+        gw_http_stop(h);
+        return AIGW_ENOMEM;
+    }
     unsigned per = (unsigned)cfg->max_connections / n;
     for (unsigned i = 0; i < n; i++) {
         h->nworkers = i + 1;
@@ -699,5 +706,6 @@ void gw_http_stop(struct gw_http *h)
     gw_models_live_release(h->live);
     if (the_http == h)
         the_http = NULL;
+    free(h->workers);
     free(h);
 }
