@@ -474,27 +474,43 @@ static void *worker_run(void *arg)
     struct worker *w = arg;
     tl_worker = w;
     gw_upstream_set_here(w->u);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
+    int mhd_fd = di ? di->epoll_fd : -1;
     struct epoll_event evs[4];
     while (!atomic_load(&w->h->stop)) {
         int timeout = gw_upstream_timeout_ms(w->u);
         MHD_UNSIGNED_LONG_LONG mto = 0;
         if (MHD_get_timeout(w->d, &mto) == MHD_YES && mto < (MHD_UNSIGNED_LONG_LONG)timeout)
             timeout = (int)mto;
-        /* Work this thread made for itself (a resumed connection, a transfer to start) is
-         * done before sleeping: nobody else will wake us for it. */
-        if (w->resumed || gw_upstream_pending(w->u))
+        /* Work this thread made for itself (a transfer to start) is done before sleeping:
+         * nobody else will wake us for it. */
+        if (gw_upstream_pending(w->u))
             timeout = 0;
-        w->resumed = 0;
         int n = epoll_wait(w->ep, evs, 4, timeout);
+        /* Each side runs only when it has something to do: every skipped run saves a
+         * syscall, and a request takes several turns. */
+        int mhd = n <= 0, up = 0;
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.fd == w->wake_fd) {
+            int fd = evs[i].data.fd;
+            if (fd == w->wake_fd) {
                 uint64_t v;
                 while (read(w->wake_fd, &v, sizeof v) < 0 && errno == EINTR)
                     ;
+                mhd = 1; /* a connection was resumed from another thread */
             }
+            mhd |= fd == mhd_fd;
+            up |= fd == gw_upstream_fd(w->u);
         }
-        MHD_run(w->d);
-        gw_upstream_run_once(w->u);
+        if (mhd)
+            MHD_run(w->d);
+        gw_upstream_run_once(w->u, up);
+        /* MHD does not wake an external loop for a resume: answer the connections our
+         * engine just resumed now, not a turn later. */
+        while (w->resumed) {
+            w->resumed = 0;
+            MHD_run(w->d);
+            gw_upstream_run_once(w->u, 0);
+        }
     }
     return NULL;
 }

@@ -581,7 +581,8 @@ int gw_upstream_timeout_ms(struct gw_upstream *u)
     return timeout < 0 ? 0 : (int)timeout;
 }
 
-/* One turn of the engine: queued work, due timers, then sockets ready within wait_ms. */
+/* One turn of the engine: queued work, due timers, then sockets ready within wait_ms
+ * (wait_ms < 0: the caller knows no socket is ready; skip the epoll_wait). */
 static void step(struct gw_upstream *u, int wait_ms)
 {
     struct epoll_event evs[EPOLL_BATCH];
@@ -601,7 +602,7 @@ static void step(struct gw_upstream *u, int wait_ms)
         int t = gw_upstream_timeout_ms(u);
         wait_ms = t < wait_ms ? t : wait_ms;
     }
-    int n = epoll_wait(u->epfd, evs, EPOLL_BATCH, wait_ms);
+    int n = wait_ms < 0 ? 0 : epoll_wait(u->epfd, evs, EPOLL_BATCH, wait_ms);
     for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
         if (fd == u->wake_fd) {
@@ -632,9 +633,9 @@ int gw_upstream_pending(struct gw_upstream *u)
     return pending;
 }
 
-void gw_upstream_run_once(struct gw_upstream *u)
+void gw_upstream_run_once(struct gw_upstream *u, int sockets_ready)
 {
-    step(u, 0);
+    step(u, sockets_ready ? 0 : -1);
 }
 
 int gw_upstream_fd(const struct gw_upstream *u)

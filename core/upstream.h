@@ -72,7 +72,9 @@ int gw_upstream_init(struct gw_upstream **out);
 int gw_upstream_init_embedded(struct gw_upstream **out);
 int gw_upstream_fd(const struct gw_upstream *u);
 int gw_upstream_timeout_ms(struct gw_upstream *u);
-void gw_upstream_run_once(struct gw_upstream *u);
+/* sockets_ready: the worker saw gw_upstream_fd() readable (else only queued work and timers
+ * are handled, without a syscall). */
+void gw_upstream_run_once(struct gw_upstream *u, int sockets_ready);
 /* 1 when work was handed to u and not yet taken (its owner must not sleep). */
 int gw_upstream_pending(struct gw_upstream *u);
 void gw_upstream_set_here(struct gw_upstream *u);
