@@ -124,6 +124,13 @@ struct e2e_resp *e2e_post(struct e2e_gw *gw, const char *path, const char *json,
                           const char *headers);
 struct e2e_resp *e2e_get(struct e2e_gw *gw, const char *path, const char *headers);
 
+/* Raw sockets, for what a well-behaved client cannot send (bad framing, huge headers) or for
+ * an answer read later: e2e_raw_send connects to 127.0.0.1:port, writes req and returns the
+ * open fd (reads time out after timeout_s); e2e_raw_status reads the answer's status code
+ * (0 when none came) and closes fd. */
+int e2e_raw_send(int port, const char *req, int timeout_s);
+int e2e_raw_status(int fd);
+
 /* ---- streaming client -------------------------------------------------------------------- */
 
 /* Called on the stream's thread for each SSE event (data payload). Nonzero: abort (close the

@@ -9,7 +9,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <criterion/criterion.h>
 #include <curl/curl.h>
 
 #include "e2e/e2e.h"
@@ -583,4 +590,29 @@ void e2e_resp_free(struct e2e_resp *r)
     free(r->headers);
     free(r->body);
     free(r);
+}
+
+int e2e_raw_send(int port, const char *req, int timeout_s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t len = strlen(req);
+    cr_assert_eq(write(fd, req, len), (ssize_t)len);
+    return fd;
+}
+
+int e2e_raw_status(int fd)
+{
+    char buf[512] = {0};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    int status = 0;
+    if (n > 12)
+        sscanf(buf, "HTTP/1.%*d %d", &status);
+    return status;
 }

@@ -226,20 +226,7 @@ Test(core, shutdown_with_live_streams_ends_them_cleanly)
 /* Sends raw bytes and returns the status code of the answer (0 on none). */
 static int raw_status(int port, const char *req)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-    char buf[512] = {0};
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    int status = 0;
-    if (n > 12)
-        sscanf(buf, "HTTP/1.%*d %d", &status);
-    return status;
+    return e2e_raw_status(e2e_raw_send(port, req, 10));
 }
 
 Test(core, bad_input_gets_clear_openai_errors)

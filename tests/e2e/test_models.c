@@ -109,33 +109,11 @@ static int count_in(const char *hay, const char *needle)
     return n;
 }
 
-/* A GET on a raw connection, left open: the caller reads the answer with raw_status. */
+/* A GET on a raw connection, left open: the caller reads the answer with e2e_raw_status. */
 static int raw_get(int port, const char *path)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {.tv_sec = 15};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char req[256];
-    int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
-    cr_assert_eq(write(fd, req, (size_t)n), (ssize_t)n);
-    return fd;
-}
-
-/* The status of the answer on fd (0 when none came within 15 s); closes fd. */
-static int raw_status(int fd)
-{
-    char buf[512] = {0};
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    int status = 0;
-    if (n > 12)
-        sscanf(buf, "HTTP/1.%*d %d", &status);
-    return status;
+    return e2e_raw_send(
+        port, e2e_strf("GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path), 15);
 }
 
 static struct mock *mock_with(const char *route_json)
@@ -295,7 +273,7 @@ Test(models, concurrent_listings_share_one_refresh)
         fds[i] = raw_get(e2e_gw_port(gw), i % 2 ? "/v1/models" : "/v1/models/ollama/llama3.1");
     cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(raw_status(fds[i]), 200, "listing %d", i);
+        cr_assert_eq(e2e_raw_status(fds[i]), 200, "listing %d", i);
     cr_assert_eq(mock_request_count(m), 1, "one refresh for all four");
     cr_assert_eq(count_in(e2e_gw_log(gw), WARNING), 1);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
@@ -442,7 +420,7 @@ Test(models, shutdown_while_a_listing_waits)
     int fd = raw_get(e2e_gw_port(gw), "/v1/models");
     cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
     cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
-    cr_assert_eq(raw_status(fd), 503);
+    cr_assert_eq(e2e_raw_status(fd), 503);
     cr_assert_eq(e2e_gw_wait_exit(gw, 15000), 0, "%s", e2e_gw_log(gw));
     cr_assert_eq(count_in(e2e_gw_log(gw), WARNING), 0, "a cancel is no server failure");
     e2e_gw_stop(gw, 1000);
@@ -451,7 +429,7 @@ Test(models, shutdown_while_a_listing_waits)
     fd = raw_get(e2e_gw_port(gw), "/v1/models");
     cr_assert_eq(mock_wait_requests(m, 2, 5000), 0);
     cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
-    cr_assert_eq(raw_status(fd), 200);
+    cr_assert_eq(e2e_raw_status(fd), 200);
     cr_assert_eq(e2e_gw_wait_exit(gw, 15000), 0, "%s", e2e_gw_log(gw));
     e2e_gw_stop(gw, 1000);
     mock_stop(m);
