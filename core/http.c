@@ -688,7 +688,8 @@ void gw_http_cancel_transfers(struct gw_http *h)
     if (!h)
         return;
     for (unsigned i = 0; i < h->nworkers; i++)
-        gw_upstream_cancel_all(h->workers[i].u);
+        if (h->workers[i].started)
+            gw_upstream_cancel_all(h->workers[i].u, 5000);
 }
 
 void gw_http_stop(struct gw_http *h)

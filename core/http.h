@@ -20,8 +20,9 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
 int gw_http_port(const struct gw_http *h);
 /* Stop accepting new connections (in-flight requests continue). */
 void gw_http_quiesce(struct gw_http *h);
-/* Cancel every upstream transfer of the workers (their requests end with an error, answered
- * by the still-running workers). Before gw_http_stop, after the grace period. */
+/* Cancel every upstream transfer of the workers and wait until their callbacks ran (their
+ * requests end with an error, answered by the still-running workers). After the grace
+ * period, before anything those callbacks use is freed. */
 void gw_http_cancel_transfers(struct gw_http *h);
 void gw_http_stop(struct gw_http *h);
 struct MHD_Connection;

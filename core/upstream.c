@@ -75,6 +75,9 @@ struct gw_upstream {
     int embedded;
     pthread_t owner;
     int owned;
+    /* gw_upstream_cancel_all waits until its cancel was carried out (under lock). */
+    pthread_cond_t cancel_cond;
+    unsigned cancels_asked, cancels_done;
     pthread_mutex_t pool_lock;
     CURL *pool[EASY_POOL_MAX];
     int npool;
@@ -390,10 +393,29 @@ void gw_upstream_unpause(struct gw_upstream *u, struct gw_xfer *x)
         post(x->u, MSG_UNPAUSE, x);
 }
 
-void gw_upstream_cancel_all(struct gw_upstream *u)
+void gw_upstream_cancel_all(struct gw_upstream *u, int timeout_ms)
 {
-    if (u)
-        post(u, MSG_CANCEL_ALL, NULL);
+    if (!u)
+        return;
+    pthread_mutex_lock(&u->lock);
+    unsigned want = ++u->cancels_asked;
+    pthread_mutex_unlock(&u->lock);
+    post(u, MSG_CANCEL_ALL, NULL);
+    /* The callers go on to free what on_done uses (the router, the gateway's state): they
+     * must not before every on_done ran. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&u->lock);
+    while ((int)(u->cancels_done - want) < 0 &&
+           pthread_cond_timedwait(&u->cancel_cond, &u->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&u->lock);
 }
 
 void gw_upstream_set_here(struct gw_upstream *u)
@@ -465,6 +487,10 @@ static void process_queue(struct gw_upstream *u, int stopping)
         case MSG_CANCEL_ALL:
             while (u->active)
                 finish(u, u->active, GW_XFER_ECANCELLED);
+            pthread_mutex_lock(&u->lock);
+            u->cancels_done++;
+            pthread_cond_broadcast(&u->cancel_cond);
+            pthread_mutex_unlock(&u->lock);
             break;
         }
         if (x)
@@ -690,11 +716,13 @@ static int engine_new(struct gw_upstream **out, int embedded)
     curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
     pthread_mutex_init(&u->lock, NULL);
     pthread_mutex_init(&u->pool_lock, NULL);
+    pthread_cond_init(&u->cancel_cond, NULL);
     u->queue_tail = &u->queue;
     atomic_init(&u->nactive, 0);
     if (!embedded && pthread_create(&u->thread, NULL, run, u) != 0) {
         pthread_mutex_destroy(&u->lock);
         pthread_mutex_destroy(&u->pool_lock);
+        pthread_cond_destroy(&u->cancel_cond);
         goto fail;
     }
     *out = u;
@@ -740,5 +768,6 @@ void gw_upstream_free(struct gw_upstream *u)
     close(u->epfd);
     pthread_mutex_destroy(&u->lock);
     pthread_mutex_destroy(&u->pool_lock);
+    pthread_cond_destroy(&u->cancel_cond);
     free(u);
 }

@@ -80,8 +80,9 @@ int gw_upstream_pending(struct gw_upstream *u);
 void gw_upstream_set_here(struct gw_upstream *u);
 /* The calling thread's engine, or fallback on threads that own none. */
 struct gw_upstream *gw_upstream_here(struct gw_upstream *fallback);
-/* Cancels every transfer of u (their on_done runs on u's thread). Any thread. */
-void gw_upstream_cancel_all(struct gw_upstream *u);
+/* Cancels every transfer of u and waits (at most timeout_ms) until their on_done ran on u's
+ * thread. Any thread but u's own. */
+void gw_upstream_cancel_all(struct gw_upstream *u, int timeout_ms);
 /* Stops the thread (embedded: on the caller's thread) after cancelling every transfer (their
  * on_done runs). */
 void gw_upstream_free(struct gw_upstream *u);

@@ -212,7 +212,8 @@ Test(core, shutdown_with_live_streams_ends_them_cleanly)
         cr_assert_eq(e2e_stream_wait_events(s[i], 1, 10000), 0);
     }
     cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
-    cr_assert_eq(e2e_gw_wait_exit(gw, 10000), 0, "aigw exits 0 after draining");
+    int st = e2e_gw_wait_exit(gw, 10000);
+    cr_assert_eq(st, 0, "aigw exits 0 after draining (status %d): %s", st, e2e_gw_log(gw));
     for (int i = 0; i < 3; i++) {
         struct e2e_resp *r = e2e_stream_finish(s[i], 5000);
         cr_assert(e2e_resp_done(r), "stream %d ended with [DONE]: %s", i, r->body);
