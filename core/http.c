@@ -375,6 +375,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     char rid[129];
     gw_request_id(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID"), rid);
+    /* Draining: no new connections are accepted, and a new request on a kept-alive one is
+     * refused too; it could otherwise start after the router it needs has been freed. */
+    if (atomic_load(&h->gw->shutting_down)) {
+        gw_access_log_simple(rid, method, url, 503, 0);
+        return gw_respond_error(conn, 503, "service_unavailable_error", "shutting_down", NULL,
+                                "the gateway is shutting down", rid);
+    }
     struct header_scan hs = {0, 0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
     if (hs.content_length > 1 || (hs.content_length && hs.transfer_encoding)) {

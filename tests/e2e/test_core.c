@@ -224,6 +224,30 @@ Test(core, shutdown_with_live_streams_ends_them_cleanly)
     mock_stop(m);
 }
 
+/* A request whose headers complete while the gateway drains gets a 503 (shutting_down), not
+ * a request started against state the shutdown is about to free. (Idle kept-alive
+ * connections are closed by the quiesce itself.) */
+Test(core, request_completing_while_draining_is_refused)
+{
+    struct mock *m = e2e_mock(NULL);
+    add_stalling_stream(m);
+    struct e2e_gw *gw = start_gw(m, "{\"shutdown\":{\"grace_ms\":5000}}");
+    struct e2e_stream *s = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)),
+                                            CHAT_STREAM, NULL, &(struct e2e_stream_opts){0});
+    cr_assert_eq(e2e_stream_wait_events(s, 1, 10000), 0);
+    /* Headers begun before the signal, finished after it. */
+    int fd = e2e_raw_send(e2e_gw_port(gw), "GET /health HTTP/1.1\r\nHost: x\r\n", 10);
+    cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
+    cr_assert_eq(e2e_gw_wait_log(gw, "draining in-flight requests", 10000), 0);
+    cr_assert_eq(write(fd, "\r\n", 2), 2);
+    cr_assert_eq(e2e_raw_status(fd), 503);
+    e2e_stream_abort(s);
+    e2e_resp_free(e2e_stream_finish(s, 10000));
+    cr_assert_eq(e2e_gw_wait_exit(gw, 15000), 0, "%s", e2e_gw_log(gw));
+    e2e_gw_stop(gw, 1000);
+    mock_stop(m);
+}
+
 /* Sends raw bytes and returns the status code of the answer (0 on none). */
 static int raw_status(int port, const char *req)
 {
