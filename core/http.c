@@ -638,10 +638,15 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
         gw_http_stop(h);
         return AIGW_ENOMEM;
     }
-    unsigned per = (unsigned)cfg->max_connections / n;
+    /* max_connections is split across the workers, exactly: the remainder goes to the first
+     * ones, and there are never more workers than connections allowed. */
+    unsigned maxc = cfg->max_connections > 0 ? (unsigned)cfg->max_connections : 1;
+    if (n > maxc)
+        n = maxc;
     for (unsigned i = 0; i < n; i++) {
         h->nworkers = i + 1;
-        if (start_worker(h, &h->workers[i], lfd, flags, per ? per : 1) != 0) {
+        unsigned limit = maxc / n + (i < maxc % n ? 1 : 0);
+        if (start_worker(h, &h->workers[i], lfd, flags, limit) != 0) {
             snprintf(err, errsize, "cannot start HTTP worker %u", i);
             close(lfd);
             gw_http_stop(h);

@@ -128,18 +128,49 @@ Test(core, idle_upstream_gets_an_error_event_then_done)
     mock_stop(m);
 }
 
-static long rss_kb(int pid)
+/* The number after "name:" in /proc/PID/status (VmRSS in kB, Threads), -1 if absent. */
+static long proc_status(int pid, const char *name)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+    long v = -1;
+    size_t n = strlen(name);
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, n) == 0 && line[n] == ':') {
+            v = strtol(line + n + 1, NULL, 10);
             break;
+        }
+    }
     if (f)
         fclose(f);
-    return kb;
+    return v;
+}
+
+static long rss_kb(int pid)
+{
+    return proc_status(pid, "VmRSS");
+}
+
+/* Each worker serves its own connections, so max_connections is split across them: with
+ * fewer connections allowed than workers asked for, only that many workers start (4 workers
+ * asked, 2 connections allowed: the same threads as 2 workers asked). */
+Test(core, max_connections_below_threads_starts_fewer_workers)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *a = start_gw(m, "{\"threads\":4,\"max_connections\":2}");
+    struct e2e_gw *b = start_gw(m, "{\"threads\":2,\"max_connections\":1000}");
+    long ta = proc_status(e2e_gw_pid(a), "Threads");
+    long tb = proc_status(e2e_gw_pid(b), "Threads");
+    cr_assert_gt(tb, 2);
+    cr_assert_eq(ta, tb, "threads with 4 workers asked and 2 connections allowed: %ld vs %ld", ta,
+                 tb);
+    struct e2e_resp *r = e2e_post(a, "/v1/chat/completions", CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(a, 10000), 0);
+    cr_assert_eq(e2e_gw_stop(b, 10000), 0);
+    mock_stop(m);
 }
 
 Test(core, slow_client_does_not_grow_memory, .timeout = 60)
