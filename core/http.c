@@ -590,6 +590,7 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
     the_http = h;
     if (gw_models_live_new(gw, &h->live) < 0) {
         snprintf(err, errsize, "out of memory");
+        the_http = NULL;
         free(h);
         return AIGW_ENOMEM;
     }
@@ -615,6 +616,7 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
     } else {
         snprintf(err, errsize, "listen: '%s' is not a numeric address", cfg->listen_host);
         gw_models_live_release(h->live);
+        the_http = NULL;
         free(h);
         return AIGW_EINVAL;
     }
@@ -624,6 +626,7 @@ int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t
         snprintf(err, errsize, "cannot listen on %s:%d (address in use or not permitted)",
                  cfg->listen_host, cfg->listen_port);
         gw_models_live_release(h->live);
+        the_http = NULL;
         free(h);
         return AIGW_EINVAL;
     }
