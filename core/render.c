@@ -160,17 +160,27 @@ static struct gw_render_tool *tool(struct gw_render_choice *ch, int t)
 }
 
 /* data: {"id":..,"object":..,"created":..,"model":..,"choices":[{"index":i, */
-static int open_event(struct gw_render *r, struct gw_buf *out, int idx)
+/* <lead>{"id":..,"object":<object>,"created":..,"model":.. (a chunk or the whole document). */
+static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *lead,
+                    const char *object)
 {
-    r->id_fixed = 1;
-    int rc = gw_buf_append_str(out, "data: {\"id\":");
+    int rc = gw_buf_append_str(out, lead);
+    if (!rc)
+        rc = gw_buf_append_str(out, "{\"id\":");
     if (!rc)
         rc = gw_json_escape(out, r->id, strlen(r->id));
     if (!rc)
-        rc = gw_buf_printf(out, ",\"object\":\"%s\",\"created\":%" PRId64 ",\"model\":",
-                           r->legacy ? "text_completion" : "chat.completion.chunk", r->created);
+        rc = gw_buf_printf(out, ",\"object\":\"%s\",\"created\":%" PRId64 ",\"model\":", object,
+                           r->created);
     if (!rc)
         rc = gw_json_escape(out, r->model, strlen(r->model));
+    return rc;
+}
+
+static int open_event(struct gw_render *r, struct gw_buf *out, int idx)
+{
+    r->id_fixed = 1;
+    int rc = doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
     if (!rc && idx >= 0)
         rc = gw_buf_printf(out, ",\"choices\":[{\"index\":%d,", idx);
     return rc;
@@ -573,14 +583,7 @@ static int end_chat_document(struct gw_render *r, struct gw_buf *out)
 {
     if (!r->nchoices && !choice(r, 0))
         return AIGW_ENOMEM;
-    int rc = gw_buf_append_str(out, "{\"id\":");
-    if (!rc)
-        rc = gw_json_escape(out, r->id, strlen(r->id));
-    if (!rc)
-        rc = gw_buf_printf(out, ",\"object\":\"%s\",\"created\":%" PRId64 ",\"model\":",
-                           r->legacy ? "text_completion" : "chat.completion", r->created);
-    if (!rc)
-        rc = gw_json_escape(out, r->model, strlen(r->model));
+    int rc = doc_head(r, out, "", r->legacy ? "text_completion" : "chat.completion");
     if (!rc)
         rc = gw_buf_append_str(out, ",\"choices\":[");
     for (int i = 0; i < r->nchoices && !rc; i++) {
