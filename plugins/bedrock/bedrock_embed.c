@@ -129,28 +129,6 @@ int bedrock_embeddings_build(struct aigw_call *call)
     }
 }
 
-static int emit_vector(struct aigw_call *call, int index, const cJSON *vec)
-{
-    int n = cJSON_GetArraySize(vec);
-    if (!cJSON_IsArray(vec) || n == 0)
-        return AIGW_EPROTO;
-    double *v = call->host->alloc(call, (size_t)n * sizeof *v);
-    if (!v)
-        return AIGW_ENOMEM;
-    int i = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, vec)
-    {
-        if (!cJSON_IsNumber(x))
-            return AIGW_EPROTO;
-        v[i++] = x->valuedouble;
-    }
-    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_EMBEDDING, index);
-    c.vector = v;
-    c.vector_len = (size_t)n;
-    return call->host->emit(call, &c);
-}
-
 static int emit_tokens(struct aigw_call *call, int64_t tokens)
 {
     if (tokens < 0)
@@ -201,15 +179,15 @@ int bedrock_embeddings_parse(struct aigw_call *call, struct aigw_bytes body)
             return AIGW_EPROTO;
         cJSON_ArrayForEach(vec, list)
         {
-            if ((rc = emit_vector(call, i++, vec)) != 0)
+            if ((rc = aigw_emit_embedding_json(call, i++, vec, 0)) != 0)
                 return rc;
         }
         return emit_tokens(call, header_count(call, "X-Amzn-Bedrock-Input-Token-Count"));
     }
 
     /* Titan: one vector per response; send the next input until all are done. */
-    if ((rc = emit_vector(call, st->embed_next,
-                          cJSON_GetObjectItemCaseSensitive(root, "embedding"))) != 0)
+    const cJSON *emb = cJSON_GetObjectItemCaseSensitive(root, "embedding");
+    if ((rc = aigw_emit_embedding_json(call, st->embed_next, emb, 0)) != 0)
         return rc;
     int64_t t = num_or_header(call, root);
     if (t > 0)

@@ -191,24 +191,7 @@ static int embeddings_parse(struct aigw_call *call, struct aigw_bytes body)
         return AIGW_EPROTO;
     cJSON_ArrayForEach(v, vecs)
     {
-        struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_EMBEDDING, i++);
-        int n = cJSON_GetArraySize(v);
-        size_t k = 0;
-        double *vec;
-        if (!cJSON_IsArray(v) || n <= 0 || n > OLLAMA_MAX_DIMS)
-            return AIGW_EPROTO;
-        vec = call->host->alloc(call, (size_t)n * sizeof *vec);
-        if (!vec)
-            return AIGW_ENOMEM;
-        cJSON_ArrayForEach(x, v)
-        {
-            if (!cJSON_IsNumber(x))
-                return AIGW_EPROTO;
-            vec[k++] = x->valuedouble;
-        }
-        c.vector = vec;
-        c.vector_len = k;
-        if ((rc = call->host->emit(call, &c)) < 0)
+        if ((rc = aigw_emit_embedding_json(call, i++, v, OLLAMA_MAX_DIMS)) < 0)
             return rc;
     }
     x = jget(root, "prompt_eval_count");

@@ -533,6 +533,33 @@ static inline int aigw_emit_usage(struct aigw_call *call, const struct aigw_usag
     return call->host->emit(call, &c);
 }
 
+/* Embedding `index` from a JSON array of numbers (the shape most providers answer with):
+ * AIGW_EPROTO unless it is a non-empty array of numbers of at most max_dims entries
+ * (max_dims 0: no cap), AIGW_ENOMEM when call memory runs out. */
+static inline int aigw_emit_embedding_json(struct aigw_call *call, int index, const cJSON *vec,
+                                           size_t max_dims)
+{
+    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_EMBEDDING, index);
+    const cJSON *x;
+    double *v;
+    size_t k = 0;
+    int n = cJSON_GetArraySize(vec);
+    if (!cJSON_IsArray(vec) || n <= 0 || (max_dims && (size_t)n > max_dims))
+        return AIGW_EPROTO;
+    v = (double *)call->host->alloc(call, (size_t)n * sizeof *v);
+    if (!v)
+        return AIGW_ENOMEM;
+    cJSON_ArrayForEach(x, vec)
+    {
+        if (!cJSON_IsNumber(x))
+            return AIGW_EPROTO;
+        v[k++] = x->valuedouble;
+    }
+    c.vector = v;
+    c.vector_len = k;
+    return call->host->emit(call, &c);
+}
+
 static inline int aigw_emit_meta(struct aigw_call *call, const char *id, const char *model,
                                  int64_t created)
 {
