@@ -33,7 +33,7 @@ static const struct gw_config_key keys[] = {
     {"log", "object", "", "logging"},
     {"log.level", "string", "info", "error, warn, info or debug"},
     {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
-    {"log.access_log", "string", "", "JSON access log file (the diagnostic log when empty)"},
+    {"log.access_log", "string", "", "JSON access log file (the diagnostic log when empty; \"off\": none)"},
     {"plugin_dir", "string", "", "directory of provider plugins (default: the installed one)"},
     {"catalog", "object", "", "model catalog"},
     {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},

@@ -162,6 +162,8 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
 {
     const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
     const struct aigw_usage *u = &r->render.usage;
+    if (!gw_log_access_on())
+        return;
     struct gw_buf b;
     gw_buf_init(&b, 16384);
     gw_log_json_open(&b, r->request_id);

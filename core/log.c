@@ -20,6 +20,7 @@ static int log_fd = 2;
 static int access_fd = 2;
 static char *log_path;
 static char *access_path;
+static int access_off; /* log.access_log = "off" */
 static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int open_append(const char *path)
@@ -33,7 +34,8 @@ int gw_log_init(int level, const char *log_file, const char *access_file)
     free(log_path);
     free(access_path);
     log_path = log_file && *log_file ? strdup(log_file) : NULL;
-    access_path = access_file && *access_file ? strdup(access_file) : NULL;
+    access_off = access_file && !strcmp(access_file, "off");
+    access_path = access_file && *access_file && !access_off ? strdup(access_file) : NULL;
     return gw_log_reopen();
 }
 
@@ -148,8 +150,15 @@ void gw_logf(int level, const char *who, const char *request_id, const char *fmt
     va_end(ap);
 }
 
+int gw_log_access_on(void)
+{
+    return !access_off;
+}
+
 void gw_log_access(const char *json_line, size_t len)
 {
+    if (access_off)
+        return;
     char line[LINE_MAX_BYTES];
     size_t out = gw_redact(json_line, len, line, sizeof line - 1);
     line[out++] = '\n';

@@ -21,7 +21,9 @@ int gw_log_level_from_string(const char *s); /* -1 when unknown */
 void gw_logf(int level, const char *who, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void gw_vlogf(int level, const char *who, const char *request_id, const char *fmt, va_list ap);
-/* Writes one already-built JSON line to the access log (redacted). */
+/* 0 when log.access_log is "off": callers skip building the line. */
+int gw_log_access_on(void);
+/* Writes one already-built JSON line to the access log (redacted); nothing when off. */
 void gw_log_access(const char *json_line, size_t len);
 
 #define GW_ERROR(...) gw_logf(AIGW_LOG_ERROR, "aigw", NULL, __VA_ARGS__)

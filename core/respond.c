@@ -66,6 +66,8 @@ void gw_log_json_open(struct gw_buf *b, const char *request_id)
 void gw_access_log_simple(const char *request_id, const char *method, const char *path,
                           int status, int64_t latency_ms)
 {
+    if (!gw_log_access_on())
+        return;
     struct gw_buf b;
     gw_buf_init(&b, 8192);
     gw_log_json_open(&b, request_id);

@@ -56,6 +56,37 @@ Test(core, non_stream_round_trip)
     mock_stop(m);
 }
 
+Test(core, access_log_off_writes_no_request_lines)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, "{\"log\":{\"access_log\":\"off\",\"level\":\"info\"}}");
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT, "X-Request-ID: off-200\n");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/nowhere", CHAT, "X-Request-ID: off-404\n");
+    cr_assert_eq(r->status, 404, "%s", r->body);
+    e2e_resp_free(r);
+    /* "off" is not a file name: nothing named so appears where aigw runs. */
+    char link[64], cwd[4096];
+    snprintf(link, sizeof link, "/proc/%d/cwd", e2e_gw_pid(gw));
+    ssize_t n = readlink(link, cwd, sizeof cwd - 5);
+    cr_assert_gt(n, 0);
+    memcpy(cwd + n, "/off", 5);
+    int made = access(cwd, F_OK) == 0;
+    if (made)
+        unlink(cwd);
+    cr_assert_not(made, "access_log \"off\" created %s", cwd);
+    /* The diagnostic log goes on: the shutdown lines come after both requests. */
+    cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
+    cr_assert_eq(e2e_gw_wait_exit(gw, 10000), 0);
+    const char *log = e2e_gw_log(gw);
+    cr_assert(strstr(log, "INFO [aigw] stopped"), "%s", log);
+    cr_assert_null(strstr(log, "off-200"), "%s", log);
+    cr_assert_null(strstr(log, "off-404"), "%s", log);
+    e2e_gw_stop(gw, 1000);
+    mock_stop(m);
+}
+
 Test(core, stream_round_trip)
 {
     struct mock *m = e2e_mock("openai_chat");
