@@ -24,7 +24,7 @@ core_libgwcore_la_SOURCES = \
 	core/route.c core/route.h core/route_config.c \
 	core/strategy.c core/strategy.h core/strategy_rules.c \
 	core/breaker.c core/breaker.h core/retry_budget.c core/retry_budget.h \
-	core/upstream.c core/upstream.h \
+	core/upstream.c core/upstream.h core/sockwatch.c core/sockwatch.h \
 	core/relay.c core/relay.h \
 	core/http.c core/http.h \
 	core/gateway.c core/gateway.h core/respond.c core/respond.h \

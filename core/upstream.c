@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "sockwatch.h"
 
 #define SWEEP_MS 100
 /* Easy handles kept for reuse: curl_easy_init + cleanup per request was 4% of the CPU under
@@ -68,6 +69,7 @@ struct gw_upstream {
      * wakeup touches only the transfers whose sockets are ready. */
     int epfd;
     int wake_fd;
+    struct gw_sockwatch sw; /* curl's sockets in epfd */
     int64_t curl_deadline; /* monotonic ms; -1 none */
     int64_t last_sweep;
     /* Embedded: no thread of its own; a worker loop (core/http.c) drives it with
@@ -291,6 +293,9 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
+static int close_cb(void *ud, curl_socket_t fd);
+
 static int setup_easy(struct gw_xfer *x)
 {
     CURL *e = easy_get(x->u);
@@ -300,6 +305,10 @@ static int setup_easy(struct gw_xfer *x)
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->u);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->u);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
@@ -553,19 +562,24 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     (void)e;
     (void)sockp;
     struct gw_upstream *u = userp;
-    if (what == CURL_POLL_REMOVE) {
-        /* curl may already have closed it; ENOENT/EBADF are expected then. */
-        epoll_ctl(u->epfd, EPOLL_CTL_DEL, fd, NULL);
-        return 0;
-    }
-    struct epoll_event ev = {.events = 0, .data.fd = fd};
-    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        ev.events |= EPOLLIN;
-    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-        ev.events |= EPOLLOUT;
-    if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-        epoll_ctl(u->epfd, EPOLL_CTL_ADD, fd, &ev);
+    gw_sockwatch_want(&u->sw, fd, what);
     return 0;
+}
+
+/* Connection sockets are opened and closed here so that sockwatch knows each one's life and
+ * can leave it in the epoll set between transfers. */
+static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    struct gw_upstream *u = ud;
+    int fd = gw_sockwatch_open(&u->sw, a->family, a->socktype, a->protocol);
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int close_cb(void *ud, curl_socket_t fd)
+{
+    struct gw_upstream *u = ud;
+    return gw_sockwatch_close(&u->sw, fd);
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
@@ -635,6 +649,8 @@ static void step(struct gw_upstream *u, int wait_ms)
             drain_wake(u);
             continue;
         }
+        if (!gw_sockwatch_event(&u->sw, fd))
+            continue;
         int mask = 0;
         if (evs[i].events & EPOLLIN)
             mask |= CURL_CSELECT_IN;
@@ -700,6 +716,7 @@ static int engine_new(struct gw_upstream **out, int embedded)
     u->embedded = embedded;
     u->epfd = epoll_create1(EPOLL_CLOEXEC);
     u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    gw_sockwatch_init(&u->sw, u->epfd);
     u->multi = curl_multi_init();
     struct epoll_event ev = {.events = EPOLLIN};
     ev.data.fd = u->wake_fd;
@@ -761,9 +778,10 @@ void gw_upstream_free(struct gw_upstream *u)
         wake(u);
         pthread_join(u->thread, NULL);
     }
-    curl_multi_cleanup(u->multi);
+    curl_multi_cleanup(u->multi); /* closes the cached connections through close_cb */
     for (int i = 0; i < u->npool; i++)
         curl_easy_cleanup(u->pool[i]);
+    gw_sockwatch_free(&u->sw);
     close(u->wake_fd);
     close(u->epfd);
     pthread_mutex_destroy(&u->lock);
