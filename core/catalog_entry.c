@@ -168,6 +168,21 @@ void gw_catalog_model_init(struct gw_model *m)
     price_init(&m->price);
 }
 
+/* dst already holds a copy of src's scalars; gives it tiers of its own. */
+static int tiers_copy(struct gw_price *dst, const struct gw_price *src)
+{
+    dst->tiers = NULL;
+    dst->ntiers = 0;
+    if (!src->ntiers)
+        return 0;
+    size_t bytes = (size_t)src->ntiers * sizeof *src->tiers;
+    if (!(dst->tiers = malloc(bytes)))
+        return AIGW_ENOMEM;
+    memcpy(dst->tiers, src->tiers, bytes);
+    dst->ntiers = src->ntiers;
+    return 0;
+}
+
 static void images_free(struct gw_image_price *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -177,17 +192,22 @@ static void images_free(struct gw_image_price *v, size_t n)
 
 static void regions_free(struct gw_region_price *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(v[i].region);
+        free(v[i].price.tiers);
+    }
     free(v);
 }
 
 void gw_catalog_model_release(struct gw_model *m)
 {
     free(m->id);
+    free(m->price.tiers);
     images_free(m->images, m->nimages);
     regions_free(m->regions, m->nregions);
     m->id = NULL;
+    m->price.tiers = NULL;
+    m->price.ntiers = 0;
     m->images = NULL;
     m->regions = NULL;
     m->nimages = m->nregions = 0;
@@ -200,7 +220,9 @@ int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src)
     dst->images = NULL;
     dst->regions = NULL;
     dst->nimages = dst->nregions = 0;
-    if (!(dst->id = strdup(src->id)))
+    dst->price.tiers = NULL;
+    dst->price.ntiers = 0;
+    if (!(dst->id = strdup(src->id)) || tiers_copy(&dst->price, &src->price))
         return AIGW_ENOMEM;
     if (src->nimages && !(dst->images = calloc(src->nimages, sizeof *dst->images)))
         return AIGW_ENOMEM;
@@ -215,8 +237,12 @@ int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src)
     for (; dst->nregions < src->nregions; dst->nregions++) {
         struct gw_region_price *d = &dst->regions[dst->nregions];
         d->price = src->regions[dst->nregions].price;
-        if (!(d->region = strdup(src->regions[dst->nregions].region)))
+        if (tiers_copy(&d->price, &src->regions[dst->nregions].price))
             return AIGW_ENOMEM;
+        if (!(d->region = strdup(src->regions[dst->nregions].region))) {
+            free(d->price.tiers);
+            return AIGW_ENOMEM;
+        }
     }
     return 0;
 }
@@ -259,6 +285,8 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
     char key[48];
     int n = 0;
     if (cJSON_IsNull(v)) {
+        free(p->tiers);
+        p->tiers = NULL;
         p->ntiers = 0;
         return 0;
     }
@@ -294,7 +322,13 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
         if (n > 0 && x->above <= t[n - 1].above)
             return gw_catalog_fail(c, "tiers", "must be sorted by ascending \"above\"");
     }
-    memcpy(p->tiers, t, (size_t)n * sizeof t[0]);
+    struct gw_price_tier *keep = NULL;
+    if (n && !(keep = malloc((size_t)n * sizeof t[0])))
+        return AIGW_ENOMEM;
+    if (n)
+        memcpy(keep, t, (size_t)n * sizeof t[0]);
+    free(p->tiers);
+    p->tiers = keep;
     p->ntiers = n;
     return 0;
 }

@@ -353,6 +353,44 @@ Test(catalog, override_keyed_object_and_empty_catalog)
     gw_catalog_free(cat);
 }
 
+/* Tiers live out of line: an override copies the entry (its tiers with it), replaces or
+ * clears them, and a failed override leaves the original's intact. ASan checks the frees. */
+Test(catalog, tiers_survive_copies_replacements_and_failed_overrides)
+{
+    struct gw_catalog *cat = gw_catalog_new();
+    char err[256] = "";
+    cr_assert_eq(merge(cat,
+                       "{'p/a':{'mode':'chat','in':1,'out':2,"
+                       "  'tiers':[{'above':1000,'in':3},{'above':5000,'in':4}],"
+                       "  'regions':{'eu':{'in':1.1,'tiers':[{'above':2000,'out':9}]}}},"
+                       " 'p/b':{'mode':'chat','in':1,'tiers':[{'above':10,'in':2}]}}",
+                       err, sizeof err),
+                 0, "%s", err);
+    /* Changing another field copies the entry: both tier tables come along. */
+    cr_assert_eq(merge(cat, "{'p/a':{'out':2.5}}", err, sizeof err), 0, "%s", err);
+    const struct gw_model *m = gw_catalog_get(cat, "p", "a");
+    cr_assert(m && m->price.out == 2.5 && m->price.ntiers == 2);
+    cr_assert(m->price.tiers[1].above == 5000 && m->price.tiers[1].in == 4);
+    const struct gw_price *eu = gw_model_price(m, "eu");
+    cr_assert(eu && eu->ntiers == 1 && eu->tiers[0].out == 9);
+    /* Replaced, then cleared. */
+    cr_assert_eq(merge(cat, "{'p/a':{'tiers':[{'above':7,'in':8}]},'p/b':{'tiers':null}}", err,
+                       sizeof err),
+                 0, "%s", err);
+    m = gw_catalog_get(cat, "p", "a");
+    cr_assert(m->price.ntiers == 1 && m->price.tiers[0].above == 7);
+    cr_assert_eq(gw_model_price(m, "eu")->ntiers, 1, "the region's own tiers stay");
+    m = gw_catalog_get(cat, "p", "b");
+    cr_assert(m->price.ntiers == 0 && m->price.tiers == NULL);
+    /* All or nothing: a bad second entry leaves the first's tiers as they were. */
+    cr_assert_lt(merge(cat, "{'p/a':{'tiers':[{'above':1,'in':1}]},'p/b':{'inn':1}}", err,
+                       sizeof err),
+                 0);
+    m = gw_catalog_get(cat, "p", "a");
+    cr_assert(m->price.ntiers == 1 && m->price.tiers[0].above == 7);
+    gw_catalog_free(cat);
+}
+
 Test(catalog, override_errors_change_nothing)
 {
     static const char *const bad[][2] = {
