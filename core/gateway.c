@@ -580,16 +580,18 @@ static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
 static enum MHD_Result queue_locked(struct gw_req *r)
 {
     struct MHD_Response *resp;
-    int status;
-    if (r->committed && r->parsed.stream) {
+    int status = 200;
+    int stream = r->committed && r->parsed.stream;
+    /* A stream that ended before its headers went out (a fast or local upstream) is sent as
+     * one body with a length: MHD writes headers and a buffer together, where a chunked
+     * callback response costs three sends (headers, data, the last chunk), each waking the
+     * client. SSE needs no chunking. */
+    int whole = stream && r->relay.finished && !r->relay.failed;
+    if (stream && !whole) {
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, content_reader, r,
                                                  NULL);
         if (!resp)
             return MHD_NO;
-        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-        MHD_add_response_header(resp, "Cache-Control", "no-cache");
-        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-        status = 200;
         if (!r->stream_held) {
             r->stream_held = 1;
             gw_metrics_streams(1);
@@ -602,6 +604,12 @@ static enum MHD_Result queue_locked(struct gw_req *r)
             return MHD_NO;
         r->relay.total_out += (int64_t)r->relay.out.len;
         gw_buf_reset(&r->relay.out);
+    }
+    if (stream) {
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    } else {
         MHD_add_response_header(resp, "Content-Type", "application/json");
         status = r->status ? r->status : 500;
         if (status == 200 && r->cost_known) {

@@ -125,6 +125,51 @@ static void add_stalling_stream(struct mock *m)
         0);
 }
 
+/* A stream whose every byte arrived before aigw answered goes out as one body with a length
+ * (headers and data in one write); one still arriving goes out chunked, as it comes. */
+Test(core, a_finished_stream_is_sent_whole_a_live_one_chunked)
+{
+    struct mock *m = e2e_mock(NULL);
+    /* The whole SSE body in one write, with a Content-Length: it is all in aigw's hands the
+     * moment its first byte is. */
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "whole",
+                                                        .method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .match_body = "{\"model\":\"gpt-4o\"}",
+                                                        .headers = "Content-Type: text/event-stream",
+                                                        .body_file = "mock/stream_text.sse",
+                                                        .chunking = "whole"}),
+                 0);
+    add_stalling_stream(m);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions",
+                                    "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":"
+                                    "\"user\",\"content\":\"Hi\"}]}",
+                                    NULL, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "Content-Type"), "text/event-stream");
+    cr_assert_str_eq(e2e_resp_header(r, "Cache-Control"), "no-cache");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    cr_assert_null(e2e_resp_header(r, "Transfer-Encoding"));
+    const char *len = e2e_resp_header(r, "Content-Length");
+    cr_assert_not_null(len);
+    cr_assert_eq(strtoul(len, NULL, 10), r->body_len);
+    cr_assert(e2e_resp_done(r));
+    cr_assert_gt(r->n_events, 2);
+    e2e_resp_free(r);
+    /* The stalling one: two events, then nothing; its headers must not wait for the end. */
+    struct e2e_stream *s = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)),
+                                            CHAT_STREAM, NULL, &(struct e2e_stream_opts){0});
+    cr_assert_eq(e2e_stream_wait_events(s, 1, 10000), 0);
+    e2e_stream_abort(s);
+    r = e2e_stream_finish(s, 5000);
+    cr_assert_not_null(r);
+    cr_assert_str_eq(e2e_resp_header(r, "Transfer-Encoding"), "chunked");
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(core, client_disconnect_cancels_the_upstream_transfer)
 {
     struct mock *m = e2e_mock(NULL);
