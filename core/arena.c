@@ -78,12 +78,23 @@ char *gw_arena_strndup(struct gw_arena *a, const char *p, size_t n)
 
 char *gw_arena_vprintf(struct gw_arena *a, const char *fmt, va_list ap)
 {
+    /* Straight into the current block when the text fits there (the usual case: URLs,
+     * header values); measuring first was a second vsnprintf pass. */
+    struct gw_arena_block *b = a->head;
+    size_t room = b ? b->size - b->used : 0;
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = room ? vsnprintf((char *)b->data + b->used, room, fmt, ap2)
+                 : vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
         return NULL;
+    size_t need = ((size_t)n + 1 + 15u) & ~(size_t)15u;
+    if (room && need <= room) {
+        char *s = (char *)b->data + b->used;
+        b->used += need;
+        return s;
+    }
     char *s = gw_arena_alloc(a, (size_t)n + 1);
     if (!s)
         return NULL;

@@ -1,6 +1,7 @@
 /* buf - capped growable byte buffer (see buf.h). */
 #include "buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +68,20 @@ int gw_buf_append_str(struct gw_buf *b, const char *s)
 
 int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
 {
+    /* Formatting is measured first only when the text does not fit what is allocated
+     * already: most calls fit, and a second vsnprintf pass was half their cost. */
+    size_t cap = b->cap ? b->cap : GW_BUF_DEFAULT_CAP;
+    size_t room = b->size > b->len ? b->size - b->len : 0;
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = room ? vsnprintf(b->ptr + b->len, room, fmt, ap2) : vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
+    if (n >= 0 && (size_t)n < room && (size_t)n <= cap - b->len) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room)
+        b->ptr[b->len] = '\0'; /* undo what a failed or truncated attempt wrote */
     if (n < 0)
         return AIGW_EINTERNAL;
     int rc = reserve(b, (size_t)n);
@@ -79,6 +90,63 @@ int gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap)
     vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
     return 0;
+}
+
+size_t gw_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+    if (size) {
+        size_t k = n < size - 1 ? n : size - 1;
+        memcpy(dst, src, k);
+        dst[k] = '\0';
+    }
+    return n;
+}
+
+/* Writes v's digits ending at *end (exclusive); returns where they start. */
+static char *digits(char *end, int64_t v)
+{
+    char *p = end;
+    /* Unsigned arithmetic so that INT64_MIN has a magnitude. */
+    uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+size_t gw_fmt_i64(char *dst, size_t size, int64_t v)
+{
+    char tmp[24];
+    char *p = digits(tmp + sizeof tmp, v);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    if (size) {
+        size_t k = n < size - 1 ? n : size - 1;
+        memcpy(dst, p, k);
+        dst[k] = '\0';
+    }
+    return n;
+}
+
+int gw_buf_append_i64(struct gw_buf *b, int64_t v)
+{
+    char tmp[24];
+    char *p = digits(tmp + sizeof tmp, v);
+    return gw_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+int gw_buf_append_strs(struct gw_buf *b, ...)
+{
+    va_list ap;
+    va_start(ap, b);
+    int rc = 0;
+    for (const char *s; !rc && (s = va_arg(ap, const char *));)
+        rc = gw_buf_append(b, s, strlen(s));
+    va_end(ap);
+    return rc;
 }
 
 int gw_buf_printf(struct gw_buf *b, const char *fmt, ...)

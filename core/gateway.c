@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "call.h"
 #include "catalog.h"
 #include "cost.h"
@@ -110,11 +111,11 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, in
     r->conn = conn;
     atomic_init(&r->refs, 1); /* the MHD side; the upstream side takes one when it starts */
     r->kind = kind;
-    snprintf(r->method, sizeof r->method, "%s", method);
-    snprintf(r->path, sizeof r->path, "%s", path);
-    snprintf(r->request_id, sizeof r->request_id, "%s", request_id);
+    gw_strlcpy(r->method, method, sizeof r->method);
+    gw_strlcpy(r->path, path, sizeof r->path);
+    gw_strlcpy(r->request_id, request_id, sizeof r->request_id);
     if (x_provider)
-        snprintf(r->x_provider, sizeof r->x_provider, "%s", x_provider);
+        gw_strlcpy(r->x_provider, x_provider, sizeof r->x_provider);
     gw_buf_init(&r->body, (size_t)gw->cfg->max_body_bytes);
     gw_relay_init(&r->relay, conn, (size_t)gw->cfg->stream_buffer_bytes);
     r->start_ms = gw_now_ms();
@@ -140,10 +141,18 @@ int gw_req_body(struct gw_req *r, const char *p, size_t n)
 
 static void tried_add(struct gw_req *r, const char *vkey, const char *outcome)
 {
-    int n = snprintf(r->tried + r->tried_len, sizeof r->tried - r->tried_len, "%s%s:%s",
-                     r->tried_len ? "," : "", vkey, outcome);
-    if (n > 0 && (size_t)n < sizeof r->tried - r->tried_len)
-        r->tried_len += (size_t)n;
+    /* "vkey:outcome", comma-separated; an entry that does not fit whole is left out. */
+    size_t lv = strlen(vkey), lo = strlen(outcome), sep = r->tried_len ? 1 : 0;
+    size_t need = sep + lv + 1 + lo;
+    if (need >= sizeof r->tried - r->tried_len)
+        return;
+    char *p = r->tried + r->tried_len;
+    if (sep)
+        *p++ = ',';
+    memcpy(p, vkey, lv);
+    p[lv] = ':';
+    memcpy(p + lv + 1, outcome, lo + 1);
+    r->tried_len += need;
 }
 
 static void request_metrics(struct gw_req *r, int status)
@@ -571,7 +580,7 @@ static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
         const struct gw_target *t = &r->route.targets[r->target];
         MHD_add_response_header(resp, "X-Gateway-Provider", t->plugin->desc.vkey);
         MHD_add_response_header(resp, "X-Gateway-Model", t->model);
-        snprintf(v, sizeof v, "%d", r->attempts);
+        gw_fmt_i64(v, sizeof v, r->attempts);
         MHD_add_response_header(resp, "X-Gateway-Attempts", v);
     }
 }

@@ -91,7 +91,13 @@ int gw_render_init(struct gw_render *r, int op, int stream, int include_usage, i
         gw_random_hex(rnd);
         request_id = rnd;
     }
-    snprintf(r->id, sizeof r->id, "%s%.64s", legacy ? "cmpl-" : "chatcmpl-", request_id);
+    /* prefix + at most 64 bytes of the request id (r->id holds both) */
+    size_t pl = gw_strlcpy(r->id, legacy ? "cmpl-" : "chatcmpl-", sizeof r->id);
+    size_t il = strnlen(request_id, 64);
+    if (pl + il >= sizeof r->id)
+        il = sizeof r->id - 1 - pl;
+    memcpy(r->id + pl, request_id, il);
+    r->id[pl + il] = '\0';
     r->usage.prompt_tokens = r->usage.completion_tokens = r->usage.cached_tokens = -1;
     r->usage.cache_write_tokens = r->usage.reasoning_tokens = -1;
     r->items = cJSON_CreateArray();
@@ -170,8 +176,11 @@ static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *l
     if (!rc)
         rc = gw_json_escape(out, r->id, strlen(r->id));
     if (!rc)
-        rc = gw_buf_printf(out, ",\"object\":\"%s\",\"created\":%" PRId64 ",\"model\":", object,
-                           r->created);
+        rc = gw_buf_append_strs(out, ",\"object\":\"", object, "\",\"created\":", NULL);
+    if (!rc)
+        rc = gw_buf_append_i64(out, r->created);
+    if (!rc)
+        rc = gw_buf_append_str(out, ",\"model\":");
     if (!rc)
         rc = gw_json_escape(out, r->model, strlen(r->model));
     return rc;
@@ -182,7 +191,11 @@ static int open_event(struct gw_render *r, struct gw_buf *out, int idx)
     r->id_fixed = 1;
     int rc = doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
     if (!rc && idx >= 0)
-        rc = gw_buf_printf(out, ",\"choices\":[{\"index\":%d,", idx);
+        rc = gw_buf_append_str(out, ",\"choices\":[{\"index\":");
+    if (!rc && idx >= 0)
+        rc = gw_buf_append_i64(out, idx);
+    if (!rc && idx >= 0)
+        rc = gw_buf_append(out, ",", 1);
     return rc;
 }
 
@@ -191,7 +204,7 @@ static int close_event(struct gw_render *r, struct gw_buf *out, const char *fini
 {
     int rc;
     if (finish)
-        rc = gw_buf_printf(out, "\"logprobs\":null,\"finish_reason\":\"%s\"}]", finish);
+        rc = gw_buf_append_strs(out, "\"logprobs\":null,\"finish_reason\":\"", finish, "\"}]", NULL);
     else
         rc = gw_buf_append_str(out, "\"logprobs\":null,\"finish_reason\":null}]");
     if (!rc && with_extras && cJSON_GetArraySize(r->extras) > 0) {
@@ -203,7 +216,7 @@ static int close_event(struct gw_render *r, struct gw_buf *out, const char *fini
             if (!rc)
                 rc = gw_json_escape(out, e->string, strlen(e->string));
             if (!rc)
-                rc = gw_buf_printf(out, ":%s", v);
+                rc = gw_buf_append_strs(out, ":", v, NULL);
             free(v);
         }
     }
@@ -243,7 +256,7 @@ static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const c
         ch->started = 1;
     }
     if (!rc && field) {
-        rc = gw_buf_printf(out, "\"%s\":", field);
+        rc = gw_buf_append_strs(out, "\"", field, "\":", NULL);
         if (!rc)
             rc = gw_json_escape(out, p, n);
     }
@@ -287,7 +300,11 @@ static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw
         return AIGW_ENOMEM;
     int rc = open_event(r, out, c->choice);
     if (!rc)
-        rc = gw_buf_printf(out, "\"delta\":{\"tool_calls\":[{\"index\":%d,", c->tool_index);
+        rc = gw_buf_append_str(out, "\"delta\":{\"tool_calls\":[{\"index\":");
+    if (!rc)
+        rc = gw_buf_append_i64(out, c->tool_index);
+    if (!rc)
+        rc = gw_buf_append(out, ",", 1);
     if (!rc && first) {
         rc = gw_buf_append_str(out, "\"id\":");
         if (!rc)
@@ -478,6 +495,13 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
     }
 }
 
+/* lead (a key with its punctuation) and a number. */
+static int member_i64(struct gw_buf *out, const char *lead, int64_t v)
+{
+    int rc = gw_buf_append_str(out, lead);
+    return rc ? rc : gw_buf_append_i64(out, v);
+}
+
 /* The usage object, written straight into out (no cJSON tree: the final document of every
  * non-streaming response passes here, and building then printing a tree was 6% of the CPU). */
 static int usage_write(const struct gw_render *r, struct gw_buf *out)
@@ -485,23 +509,24 @@ static int usage_write(const struct gw_render *r, struct gw_buf *out)
     const struct aigw_usage *u = &r->usage;
     int64_t p = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
     int64_t c = u->completion_tokens > 0 ? u->completion_tokens : 0;
-    int rc = gw_buf_printf(out, "{\"prompt_tokens\":%" PRId64, p);
+    int rc = member_i64(out, "{\"prompt_tokens\":", p);
     if (!rc && (r->op == AIGW_OP_CHAT || r->op == AIGW_OP_IMAGES))
-        rc = gw_buf_printf(out, ",\"completion_tokens\":%" PRId64, c);
+        rc = member_i64(out, ",\"completion_tokens\":", c);
     if (!rc)
-        rc = gw_buf_printf(out, ",\"total_tokens\":%" PRId64, p + c);
+        rc = member_i64(out, ",\"total_tokens\":", p + c);
     if (!rc && (u->cached_tokens >= 0 || u->cache_write_tokens >= 0)) {
-        rc = gw_buf_printf(out, ",\"prompt_tokens_details\":{\"cached_tokens\":%" PRId64,
-                           u->cached_tokens > 0 ? u->cached_tokens : 0);
+        rc = member_i64(out, ",\"prompt_tokens_details\":{\"cached_tokens\":",
+                        u->cached_tokens > 0 ? u->cached_tokens : 0);
         if (!rc && u->cache_write_tokens >= 0)
-            rc = gw_buf_printf(out, ",\"cache_write_tokens\":%" PRId64, u->cache_write_tokens);
+            rc = member_i64(out, ",\"cache_write_tokens\":", u->cache_write_tokens);
         if (!rc)
             rc = gw_buf_append(out, "}", 1);
     }
     if (!rc && u->reasoning_tokens >= 0)
-        rc = gw_buf_printf(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":%" PRId64
-                                "}",
-                           u->reasoning_tokens);
+        rc = member_i64(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":",
+                        u->reasoning_tokens);
+    if (!rc && u->reasoning_tokens >= 0)
+        rc = gw_buf_append(out, "}", 1);
     if (!rc)
         rc = gw_buf_append(out, "}", 1);
     return rc;
@@ -526,7 +551,7 @@ static int member_json(struct gw_buf *out, const char *key, const cJSON *v)
 
 static int member_str(struct gw_buf *out, const char *key, const char *p, size_t n)
 {
-    int rc = gw_buf_printf(out, ",\"%s\":", key);
+    int rc = gw_buf_append_strs(out, ",\"", key, "\":", NULL);
     return rc ? rc : gw_json_escape(out, p ? p : "", p ? n : 0);
 }
 
@@ -589,7 +614,11 @@ static int end_chat_document(struct gw_render *r, struct gw_buf *out)
     for (int i = 0; i < r->nchoices && !rc; i++) {
         struct gw_render_choice *ch = &r->choices[i];
         int fin = ch->finished ? ch->finish : default_finish(ch);
-        rc = gw_buf_printf(out, "%s{\"index\":%d,", i ? "," : "", i);
+        rc = gw_buf_append_str(out, i ? ",{\"index\":" : "{\"index\":");
+        if (!rc)
+            rc = gw_buf_append_i64(out, i);
+        if (!rc)
+            rc = gw_buf_append(out, ",", 1);
         if (!rc && r->legacy)
             rc = gw_buf_append_str(out, "\"text\":");
         if (!rc && r->legacy)
@@ -597,8 +626,8 @@ static int end_chat_document(struct gw_render *r, struct gw_buf *out)
         else if (!rc)
             rc = message_write(ch, out);
         if (!rc)
-            rc = gw_buf_printf(out, ",\"logprobs\":null,\"finish_reason\":\"%s\"}",
-                               gw_finish_name(fin));
+            rc = gw_buf_append_strs(out, ",\"logprobs\":null,\"finish_reason\":\"",
+                                    gw_finish_name(fin), "\"}", NULL);
     }
     if (!rc)
         rc = gw_buf_append_str(out, "],\"usage\":");
@@ -660,7 +689,7 @@ int gw_render_end(struct gw_render *r, struct gw_buf *out)
         if (!rc)
             rc = usage_write(r, out);
     } else if (r->op == AIGW_OP_IMAGES) {
-        rc = gw_buf_printf(out, "{\"created\":%" PRId64, r->created);
+        rc = member_i64(out, "{\"created\":", r->created);
         if (!rc)
             rc = member_json(out, "data", r->items);
         if (!rc && r->have_usage)

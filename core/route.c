@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
+#include "buf.h"
 #include "catalog.h"
 #include "log.h"
 #include "strategy.h"
@@ -286,7 +287,7 @@ static int admit(struct gw_router *r, const struct cands *cs, int n, const char 
         }
         struct gw_target *t = &out->targets[out->n++];
         t->plugin = c->plugin;
-        snprintf(t->model, sizeof t->model, "%s", c->model);
+        gw_strlcpy(t->model, c->model, sizeof t->model);
         t->stat = c->stat;
         t->label = c->label;
     }
@@ -335,7 +336,7 @@ int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_rout
     if (!label)
         label = out->targets[0].label;
     if (label)
-        snprintf(out->label, sizeof out->label, "%s", label);
+        gw_strlcpy(out->label, label, sizeof out->label);
     return 0;
 }
 

@@ -325,13 +325,18 @@ static int setup_easy(struct gw_xfer *x)
     /* Expect: 100-continue costs a round trip for bodies over 1 KiB; providers don't need it. */
     x->hdrs = curl_slist_append(x->hdrs, "Expect:");
     for (const struct gw_header *h = x->req.headers; h; h = h->next) {
-        size_t n = strlen(h->name) + strlen(h->value) + 3;
-        char *line = malloc(n);
+        /* "name: value" (curl copies it); on the stack unless unusually long. */
+        char small[512];
+        size_t ln = strlen(h->name), lv = strlen(h->value), n = ln + 2 + lv + 1;
+        char *line = n <= sizeof small ? small : malloc(n);
         if (!line)
             return -1;
-        snprintf(line, n, "%s: %s", h->name, h->value);
+        memcpy(line, h->name, ln);
+        memcpy(line + ln, ": ", 2);
+        memcpy(line + ln + 2, h->value, lv + 1);
         struct curl_slist *s = curl_slist_append(x->hdrs, line);
-        free(line);
+        if (line != small)
+            free(line);
         if (!s)
             return -1;
         x->hdrs = s;

@@ -34,3 +34,79 @@ Test(arena, cap_and_alignment)
     cr_assert_str_eq(gw_arena_printf(&a, "%s-%d", "x", 7), "x-7");
     gw_arena_free(&a);
 }
+
+Test(buf, printf_in_place_grows_and_keeps_the_cap)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 300);
+    cr_assert_eq(gw_buf_append(&b, "ab", 2), 0); /* allocates 256: room for what follows */
+    cr_assert_eq(gw_buf_printf(&b, "-%d-%s", 42, "x"), 0);
+    cr_assert_str_eq(b.ptr, "ab-42-x");
+    cr_assert_eq(b.len, 7);
+    /* Does not fit the 256 bytes: measured, grown, formatted again. */
+    char big[260];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cr_assert_eq(gw_buf_printf(&b, "%.250s", big), 0);
+    cr_assert_eq(b.len, 257);
+    cr_assert_eq(b.ptr[257], '\0');
+    /* Fits the allocation (512) but not the cap (300): refused, nothing changed. */
+    cr_assert_eq(gw_buf_printf(&b, "%.60s", big), AIGW_ETOOBIG);
+    cr_assert_eq(b.len, 257);
+    cr_assert_eq(strlen(b.ptr), 257, "the terminator is restored");
+    gw_buf_free(&b);
+}
+
+Test(buf, numbers_and_string_runs_without_printf)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    const int64_t v[] = {0, 7, -7, 1234567890123, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        cr_assert_eq(gw_buf_append_i64(&b, v[i]), 0);
+        cr_assert_eq(gw_buf_append_strs(&b, ",", NULL), 0);
+    }
+    cr_assert_str_eq(b.ptr, "0,7,-7,1234567890123,9223372036854775807,-9223372036854775808,");
+    gw_buf_reset(&b);
+    cr_assert_eq(gw_buf_append_strs(&b, "a", "", "bc", NULL), 0);
+    cr_assert_str_eq(b.ptr, "abc");
+    gw_buf_free(&b);
+    char d[4];
+    cr_assert_eq(gw_fmt_i64(d, sizeof d, -1234), 5, "the full length, as snprintf");
+    cr_assert_str_eq(d, "-12");
+    cr_assert_eq(gw_fmt_i64(d, sizeof d, 42), 2);
+    cr_assert_str_eq(d, "42");
+}
+
+Test(buf, strlcpy_cuts_and_terminates)
+{
+    char d[4] = "zzz";
+    cr_assert_eq(gw_strlcpy(d, "abcdef", sizeof d), 6);
+    cr_assert_str_eq(d, "abc");
+    cr_assert_eq(gw_strlcpy(d, "ab", sizeof d), 2);
+    cr_assert_str_eq(d, "ab");
+    cr_assert_eq(gw_strlcpy(d, "x", 0), 1);
+    cr_assert_str_eq(d, "ab", "size 0 writes nothing");
+}
+
+Test(arena, printf_into_the_current_block_or_a_new_one)
+{
+    struct gw_arena a;
+    gw_arena_init(&a, 64 * 1024);
+    char *s = gw_arena_printf(&a, "%s/%d", "model", 7); /* first block: allocated */
+    char *t = gw_arena_printf(&a, "Bearer %s", "k");    /* in place, after s */
+    cr_assert_str_eq(s, "model/7");
+    cr_assert_str_eq(t, "Bearer k");
+    cr_assert_eq((uintptr_t)t % 16, 0);
+    cr_assert_gt(t, s);
+    void *z = gw_arena_alloc(&a, 8);
+    cr_assert_gt((char *)z, t + strlen(t), "the next allocation does not overlap");
+    char big[6000];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char *u = gw_arena_printf(&a, "%s!", big); /* larger than a block */
+    cr_assert_eq(strlen(u), sizeof big);
+    cr_assert_eq(u[sizeof big - 1], '!');
+    cr_assert_str_eq(s, "model/7", "earlier strings are untouched");
+    gw_arena_free(&a);
+}
