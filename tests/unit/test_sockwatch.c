@@ -61,7 +61,8 @@ static int open_connected(struct gw_sockwatch *w, struct pair *p)
     p->listener = listen_loopback(&port);
     int fd = gw_sockwatch_open(w, AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     p->server = accept(p->listener, NULL, NULL);
@@ -75,11 +76,23 @@ static void pair_close(struct pair *p)
     close(p->listener);
 }
 
-Test(sockwatch, a_connection_stays_registered_between_transfers)
+/* Each test: one epoll set and the sockwatch over it. */
+static int ep = -1;
+static struct gw_sockwatch w;
+
+static void setup(void)
 {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct gw_sockwatch w;
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    cr_assert_geq(ep, 0);
     gw_sockwatch_init(&w, ep);
+}
+
+static void teardown(void)
+{
+}
+
+Test(sockwatch, a_connection_stays_registered_between_transfers, .init = setup, .fini = teardown)
+{
     struct pair p;
     int fd = open_connected(&w, &p);
     cr_assert_eq(registered(ep, fd), -1, "not before curl asks");
@@ -95,15 +108,10 @@ Test(sockwatch, a_connection_stays_registered_between_transfers)
     cr_assert_eq(gw_sockwatch_close(&w, fd), 0);
     cr_assert_eq(registered(ep, fd), -1);
     pair_close(&p);
-    gw_sockwatch_free(&w);
-    close(ep);
 }
 
-Test(sockwatch, an_idle_connection_that_speaks_leaves_the_set)
+Test(sockwatch, an_idle_connection_that_speaks_leaves_the_set, .init = setup, .fini = teardown)
 {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct gw_sockwatch w;
-    gw_sockwatch_init(&w, ep);
     struct pair p;
     int fd = open_connected(&w, &p);
     gw_sockwatch_want(&w, fd, CURL_POLL_IN);
@@ -120,15 +128,10 @@ Test(sockwatch, an_idle_connection_that_speaks_leaves_the_set)
     cr_assert_eq(registered(ep, fd), EPOLLIN);
     gw_sockwatch_close(&w, fd);
     close(p.listener);
-    gw_sockwatch_free(&w);
-    close(ep);
 }
 
-Test(sockwatch, a_reused_descriptor_number_is_registered_anew)
+Test(sockwatch, a_reused_descriptor_number_is_registered_anew, .init = setup, .fini = teardown)
 {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct gw_sockwatch w;
-    gw_sockwatch_init(&w, ep);
     struct pair p1, p2;
     int fd = open_connected(&w, &p1);
     gw_sockwatch_want(&w, fd, CURL_POLL_IN);
@@ -148,16 +151,11 @@ Test(sockwatch, a_reused_descriptor_number_is_registered_anew)
     cr_assert_eq(gw_sockwatch_event(&w, fd2), 1);
     gw_sockwatch_close(&w, fd2);
     pair_close(&p2);
-    gw_sockwatch_free(&w);
-    close(ep);
 }
 
-Test(sockwatch, sockets_curl_opens_itself_are_removed_when_asked)
+Test(sockwatch, sockets_curl_opens_itself_are_removed_when_asked, .init = setup, .fini = teardown)
 {
     /* The threaded resolver's socketpair: curl closes it itself after CURL_POLL_REMOVE. */
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct gw_sockwatch w;
-    gw_sockwatch_init(&w, ep);
     int sv[2];
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     cr_assert_eq(gw_sockwatch_want(&w, sv[0], CURL_POLL_IN), 0);
@@ -168,19 +166,12 @@ Test(sockwatch, sockets_curl_opens_itself_are_removed_when_asked)
     cr_assert_eq(gw_sockwatch_event(&w, sv[0]), 1, "not ours: passed on as before");
     close(sv[0]);
     close(sv[1]);
-    gw_sockwatch_free(&w);
-    close(ep);
 }
 
-Test(sockwatch, sockets_are_close_on_exec)
+Test(sockwatch, sockets_are_close_on_exec, .init = setup, .fini = teardown)
 {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct gw_sockwatch w;
-    gw_sockwatch_init(&w, ep);
     int fd = gw_sockwatch_open(&w, AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
     cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     gw_sockwatch_close(&w, fd);
-    gw_sockwatch_free(&w);
-    close(ep);
 }
