@@ -121,14 +121,8 @@ static char *digits(char *end, int64_t v)
 size_t gw_fmt_i64(char *dst, size_t size, int64_t v)
 {
     char tmp[24];
-    char *p = digits(tmp + sizeof tmp, v);
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    if (size) {
-        size_t k = n < size - 1 ? n : size - 1;
-        memcpy(dst, p, k);
-        dst[k] = '\0';
-    }
-    return n;
+    tmp[sizeof tmp - 1] = '\0';
+    return gw_strlcpy(dst, digits(tmp + sizeof tmp - 1, v), size);
 }
 
 int gw_buf_append_i64(struct gw_buf *b, int64_t v)

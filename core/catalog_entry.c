@@ -168,7 +168,7 @@ void gw_catalog_model_init(struct gw_model *m)
     price_init(&m->price);
 }
 
-/* dst already holds a copy of src's scalars; gives it tiers of its own. */
+/* Gives dst a heap copy of src's tiers (only dst's tiers and ntiers are written). */
 static int tiers_copy(struct gw_price *dst, const struct gw_price *src)
 {
     dst->tiers = NULL;
@@ -322,14 +322,12 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
         if (n > 0 && x->above <= t[n - 1].above)
             return gw_catalog_fail(c, "tiers", "must be sorted by ascending \"above\"");
     }
-    struct gw_price_tier *keep = NULL;
-    if (n && !(keep = malloc((size_t)n * sizeof t[0])))
+    struct gw_price parsed = {.tiers = t, .ntiers = n}, fresh;
+    if (tiers_copy(&fresh, &parsed))
         return AIGW_ENOMEM;
-    if (n)
-        memcpy(keep, t, (size_t)n * sizeof t[0]);
     free(p->tiers);
-    p->tiers = keep;
-    p->ntiers = n;
+    p->tiers = fresh.tiers;
+    p->ntiers = fresh.ntiers;
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* render - chunks to OpenAI JSON (see render.h). */
 #include "render.h"
 
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,13 +91,10 @@ int gw_render_init(struct gw_render *r, int op, int stream, int include_usage, i
         gw_random_hex(rnd);
         request_id = rnd;
     }
-    /* prefix + at most 64 bytes of the request id (r->id holds both) */
+    /* The prefix and at most 64 bytes of the request id: r->id holds both. */
+    _Static_assert(sizeof r->id >= sizeof "chatcmpl-" + 64, "r->id holds prefix and id");
     size_t pl = gw_strlcpy(r->id, legacy ? "cmpl-" : "chatcmpl-", sizeof r->id);
-    size_t il = strnlen(request_id, 64);
-    if (pl + il >= sizeof r->id)
-        il = sizeof r->id - 1 - pl;
-    memcpy(r->id + pl, request_id, il);
-    r->id[pl + il] = '\0';
+    gw_strlcpy(r->id + pl, request_id, 64 + 1);
     r->usage.prompt_tokens = r->usage.completion_tokens = r->usage.cached_tokens = -1;
     r->usage.cache_write_tokens = r->usage.reasoning_tokens = -1;
     r->items = cJSON_CreateArray();
@@ -167,6 +164,13 @@ static struct gw_render_tool *tool(struct gw_render_choice *ch, int t)
 
 /* data: {"id":..,"object":..,"created":..,"model":..,"choices":[{"index":i, */
 /* <lead>{"id":..,"object":<object>,"created":..,"model":.. (a chunk or the whole document). */
+/* lead (a key with its punctuation) and a number. */
+static int member_i64(struct gw_buf *out, const char *lead, int64_t v)
+{
+    int rc = gw_buf_append_str(out, lead);
+    return rc ? rc : gw_buf_append_i64(out, v);
+}
+
 static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *lead,
                     const char *object)
 {
@@ -176,9 +180,9 @@ static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *l
     if (!rc)
         rc = gw_json_escape(out, r->id, strlen(r->id));
     if (!rc)
-        rc = gw_buf_append_strs(out, ",\"object\":\"", object, "\",\"created\":", NULL);
+        rc = gw_buf_append_strs(out, ",\"object\":\"", object, "\"", NULL);
     if (!rc)
-        rc = gw_buf_append_i64(out, r->created);
+        rc = member_i64(out, ",\"created\":", r->created);
     if (!rc)
         rc = gw_buf_append_str(out, ",\"model\":");
     if (!rc)
@@ -190,13 +194,10 @@ static int open_event(struct gw_render *r, struct gw_buf *out, int idx)
 {
     r->id_fixed = 1;
     int rc = doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
-    if (!rc && idx >= 0)
-        rc = gw_buf_append_str(out, ",\"choices\":[{\"index\":");
-    if (!rc && idx >= 0)
-        rc = gw_buf_append_i64(out, idx);
-    if (!rc && idx >= 0)
-        rc = gw_buf_append(out, ",", 1);
-    return rc;
+    if (rc || idx < 0)
+        return rc;
+    rc = member_i64(out, ",\"choices\":[{\"index\":", idx);
+    return rc ? rc : gw_buf_append(out, ",", 1);
 }
 
 static int close_event(struct gw_render *r, struct gw_buf *out, const char *finish,
@@ -300,9 +301,7 @@ static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw
         return AIGW_ENOMEM;
     int rc = open_event(r, out, c->choice);
     if (!rc)
-        rc = gw_buf_append_str(out, "\"delta\":{\"tool_calls\":[{\"index\":");
-    if (!rc)
-        rc = gw_buf_append_i64(out, c->tool_index);
+        rc = member_i64(out, "\"delta\":{\"tool_calls\":[{\"index\":", c->tool_index);
     if (!rc)
         rc = gw_buf_append(out, ",", 1);
     if (!rc && first) {
@@ -495,13 +494,6 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
     }
 }
 
-/* lead (a key with its punctuation) and a number. */
-static int member_i64(struct gw_buf *out, const char *lead, int64_t v)
-{
-    int rc = gw_buf_append_str(out, lead);
-    return rc ? rc : gw_buf_append_i64(out, v);
-}
-
 /* The usage object, written straight into out (no cJSON tree: the final document of every
  * non-streaming response passes here, and building then printing a tree was 6% of the CPU). */
 static int usage_write(const struct gw_render *r, struct gw_buf *out)
@@ -522,11 +514,12 @@ static int usage_write(const struct gw_render *r, struct gw_buf *out)
         if (!rc)
             rc = gw_buf_append(out, "}", 1);
     }
-    if (!rc && u->reasoning_tokens >= 0)
+    if (!rc && u->reasoning_tokens >= 0) {
         rc = member_i64(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":",
                         u->reasoning_tokens);
-    if (!rc && u->reasoning_tokens >= 0)
-        rc = gw_buf_append(out, "}", 1);
+        if (!rc)
+            rc = gw_buf_append(out, "}", 1);
+    }
     if (!rc)
         rc = gw_buf_append(out, "}", 1);
     return rc;
@@ -614,9 +607,7 @@ static int end_chat_document(struct gw_render *r, struct gw_buf *out)
     for (int i = 0; i < r->nchoices && !rc; i++) {
         struct gw_render_choice *ch = &r->choices[i];
         int fin = ch->finished ? ch->finish : default_finish(ch);
-        rc = gw_buf_append_str(out, i ? ",{\"index\":" : "{\"index\":");
-        if (!rc)
-            rc = gw_buf_append_i64(out, i);
+        rc = member_i64(out, i ? ",{\"index\":" : "{\"index\":", i);
         if (!rc)
             rc = gw_buf_append(out, ",", 1);
         if (!rc && r->legacy)
