@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
-#include "buf.h"
-#include "jsonc.h"
-#include "log.h"
-#include "redact.h"
+#include "lib/buf.h"
+#include "lib/jsonc.h"
+#include "lib/log.h"
+#include "lib/redact.h"
 
 #define CONFIG_FILE_CAP (4u << 20)
 

@@ -12,13 +12,13 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "catalog.h"
-#include "metrics.h"
+#include "catalog/catalog.h"
+#include "obs/metrics.h"
 #include "config.h"
-#include "gateway.h"
-#include "http.h"
-#include "log.h"
-#include "plugin_loader.h"
+#include "proxy/gateway.h"
+#include "net/http.h"
+#include "lib/log.h"
+#include "plugin/plugin_loader.h"
 #include "version.h"
 
 static void usage(FILE *f)

@@ -208,13 +208,11 @@ def routing_keys(srcdir):
     literal of the route*.c files that define those functions, of gw_rule_parse_when
     (strategy_rules.c), and the strategy names table of strategy.c."""
     top, lits, names = set(), set(), set()
-    core = os.path.join(srcdir, "core")
     cmp_lit = r"(?:strcmp\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,|GetObjectItemCaseSensitive\(\s*" \
               r"[^,()]+,)\s*\"([a-z][a-z0-9_-]*)\"\s*\)"
-    for f in sorted(os.listdir(core)):
-        if not f.endswith(".c"):
-            continue
-        src = read(os.path.join(core, f))
+    for path in core_files(srcdir, (".c",)):
+        f = os.path.basename(path)
+        src = read(path)
         if f.startswith("route"):
             body = c_function(src, "parse_routing") or c_function(src, "gw_router_init")
             if body:
@@ -228,6 +226,14 @@ def routing_keys(srcdir):
     return sorted(top), sorted(lits | names), sorted(names)
 
 
+def core_files(srcdir, exts):
+    """Every source file under core/ (its layer folders included), sorted by path."""
+    out = []
+    for root, _dirs, files in os.walk(os.path.join(srcdir, "core")):
+        out.extend(os.path.join(root, f) for f in files if f.endswith(exts))
+    return sorted(out)
+
+
 def long_options(main_c):
     src = read(main_c)
     return re.findall(r"\{\s*\"([a-z][a-z0-9-]*)\"\s*,\s*(?:no|required|optional)_argument",
@@ -236,11 +242,8 @@ def long_options(main_c):
 
 def core_env(srcdir):
     names = set()
-    core = os.path.join(srcdir, "core")
-    for f in sorted(os.listdir(core)):
-        if not f.endswith((".c", ".h")):
-            continue
-        src = read(os.path.join(core, f))
+    for path in core_files(srcdir, (".c", ".h")):
+        src = read(path)
         names.update(re.findall(r"getenv\(\s*\"([A-Z0-9_]+)\"\s*\)", src))
         names.update(re.findall(r"#define\s+GW_\w*ENV\s+\"([A-Z0-9_]+)\"", src))
     return sorted(names)
@@ -424,8 +427,8 @@ def check_aigw8(srcdir, man8, man5_text):
         for o in sorted(set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", text))):
             if o not in opts:
                 problem("%s: --%s is not an option of aigw (core/main.c)" % (where, o))
-    http = read(os.path.join(srcdir, "core/http.c"))
-    gateway = read(os.path.join(srcdir, "core/gateway.c"))
+    http = read(os.path.join(srcdir, "core/net/http.c"))
+    gateway = read(os.path.join(srcdir, "core/proxy/gateway.c"))
     endpoints = section_text(man8, "ENDPOINTS") or ""
     paths = sorted(set(re.findall(r"strn?cmp\(\s*url\s*,\s*\"(/[^\"]*)\"", http)))
     if "/v1/chat/completions" not in paths:

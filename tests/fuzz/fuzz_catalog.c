@@ -13,8 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog.h"
-#include "cost.h"
+#include "catalog/catalog.h"
+#include "catalog/cost.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventstream.h"
+#include "proxy/eventstream.h"
 
 struct digest {
     uint32_t crc;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framing.h"
+#include "proxy/framing.h"
 
 struct digest {
     uint32_t crc;

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
-#include "jsonc.h"
-#include "request.h"
+#include "lib/jsonc.h"
+#include "front/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

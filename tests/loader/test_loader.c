@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "plugin_loader.h"
+#include "lib/log.h"
+#include "plugin/plugin_loader.h"
 
 #define CANARY "sk-LOADER-CANARY-5150"
 

@@ -9,10 +9,10 @@
 
 #include <criterion/criterion.h>
 
-#include "call.h"
-#include "exchange.h"
-#include "plugin_loader.h"
-#include "render.h"
+#include "proxy/call.h"
+#include "proxy/exchange.h"
+#include "plugin/plugin_loader.h"
+#include "front/render.h"
 
 struct ph_call {
     struct gw_call call;

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eventstream.h"
-#include "host.h"
+#include "proxy/eventstream.h"
+#include "plugin/host.h"
 #include "plugins/bedrock/sigv4.h"
 #include "plugins/harness.h"
 #include "plugins/testutil.h"

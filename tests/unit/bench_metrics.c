@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "metrics.h"
+#include "obs/metrics.h"
 
 static long requests = 200000;
 

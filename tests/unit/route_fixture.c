@@ -9,7 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "aigw/plugin.h"
-#include "catalog.h"
+#include "catalog/catalog.h"
 
 #define NPLUG 8
 

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "route.h"
+#include "route/route.h"
 
 /* Providers: openai, azure-openai, anthropic, bedrock, groq, together, fireworks (all chat;
  * openai also embeddings) active; mistral loaded but inactive. */

@@ -5,8 +5,8 @@
 
 #include <criterion/criterion.h>
 
-#include "breaker.h"
-#include "retry_budget.h"
+#include "route/breaker.h"
+#include "route/retry_budget.h"
 
 static const struct gw_breaker_cfg cfg = {.threshold = 3, .cooldown_ms = 100};
 

@@ -5,8 +5,8 @@
 #include <criterion/criterion.h>
 
 #include "aigw/plugin.h"
-#include "arena.h"
-#include "buf.h"
+#include "lib/arena.h"
+#include "lib/buf.h"
 
 Test(buf, cap_is_enforced_and_content_kept)
 {

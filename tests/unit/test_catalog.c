@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog.h"
+#include "catalog/catalog.h"
 
 static const char *const builtin[] = {"openai",       "anthropic",     "gemini",      "mistral",
                                       "groq",         "cohere",        "deepseek",    "together",

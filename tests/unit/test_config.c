@@ -8,7 +8,7 @@
 
 #include "aigw/plugin.h"
 #include "config.h"
-#include "jsonc.h"
+#include "lib/jsonc.h"
 
 static char *write_tmp(const char *text)
 {

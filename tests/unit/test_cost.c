@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "cost.h"
+#include "catalog/catalog.h"
+#include "catalog/cost.h"
 
 /* JSON with ' for " keeps the catalogs below readable. */
 static struct gw_catalog *catalog_of(const char *models)

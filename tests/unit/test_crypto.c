@@ -6,8 +6,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "crypto.h"
-#include "utf8.h"
+#include "lib/crypto.h"
+#include "lib/utf8.h"
 
 Test(crypto, sha256_and_hmac_vectors)
 {

@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "framing.h"
+#include "proxy/framing.h"
 
 struct rec {
     struct gw_buf out;

@@ -11,10 +11,10 @@
 
 #include <criterion/criterion.h>
 
-#include "call.h"
-#include "host.h"
-#include "render.h"
-#include "retry_after.h"
+#include "proxy/call.h"
+#include "plugin/host.h"
+#include "front/render.h"
+#include "lib/retry_after.h"
 
 #define MAX_MS GW_RETRY_AFTER_MAX_MS
 /* Sun, 06 Nov 1994 08:49:37 GMT, the example date of RFC 9110. */

@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "catalog.h"
-#include "gateway.h"
-#include "metrics.h"
-#include "plugin_loader.h"
-#include "redact.h"
+#include "lib/buf.h"
+#include "catalog/catalog.h"
+#include "proxy/gateway.h"
+#include "obs/metrics.h"
+#include "plugin/plugin_loader.h"
+#include "lib/redact.h"
 #include "version.h"
 
 static struct gw_catalog *catalog(void)

@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "redact.h"
+#include "lib/redact.h"
 
 static const char *red(const char *s)
 {

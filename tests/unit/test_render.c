@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "render.h"
+#include "front/render.h"
 
 static struct aigw_chunk ch(int type, int choice)
 {

@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "request.h"
+#include "front/request.h"
 
 static int parse(int kind, const char *body, struct gw_request_err *err)
 {

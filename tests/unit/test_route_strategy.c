@@ -8,7 +8,7 @@
 
 #include "aigw/plugin.h"
 #include "route_fixture.h"
-#include "strategy.h"
+#include "route/strategy.h"
 
 TestSuite(strategy, .init = rf_setup, .fini = rf_teardown);
 TestSuite(rules, .init = rf_setup, .fini = rf_teardown);

@@ -16,7 +16,7 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 
-#include "core/sockwatch.h"
+#include "net/sockwatch.h"
 
 /* The events (of EPOLLIN and EPOLLOUT) fd is registered for in ep, or -1 when it is not in
  * the set. The kernel lists EPOLLERR and EPOLLHUP too, always. */

@@ -1,0 +1,571 @@
+/*
+ * catalog - the store behind catalog.h: entries in slabs (their addresses never change, even
+ * when the config adds more), two hash indexes ((vkey, id) -> entry; id -> every entry with
+ * that id), per-provider sorted lists, the id fallbacks, and the config's overrides. Reading
+ * the file is catalog_load.c; one entry's fields are catalog_entry.c.
+ */
+#include "catalog/catalog.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aigw/plugin.h"
+#include "catalog/catalog_int.h"
+
+#define MAX_ENTRIES GW_CATALOG_MAX_ENTRIES
+#define MAX_ID GW_CATALOG_MAX_ID
+#define SLAB 1024
+#define FNV_BASIS 0xcbf29ce484222325ull
+
+struct slab {
+    struct slab *next;
+    size_t used;
+    struct gw_model m[SLAB];
+};
+
+struct plist {
+    const char *name;
+    const struct gw_model **models; /* points into gw_catalog.sorted */
+    size_t n;
+};
+
+/* Everything derived from the entries; rebuilt whole after a load or a merge. */
+struct index {
+    uint32_t *slots;    /* (vkey, id) -> position in `sorted` + 1; nslots: a power of two */
+    uint32_t *id_slots; /* lower(id) -> position + 1 of the first entry with that id */
+    uint32_t *id_next;  /* per position: the next position + 1 with the same id, or 0 */
+    size_t nslots;
+    const struct gw_model **sorted; /* by (provider, id) */
+    struct plist *plist;
+    const char **pnames;
+    size_t nplist;
+};
+
+struct gw_catalog {
+    struct gw_model **all;
+    size_t n, cap;
+    struct slab *slabs;
+    char **names; /* interned provider and source names */
+    size_t nnames, namecap;
+    const char *recent[4];
+    struct index ix;
+};
+
+/* ---- entries ------------------------------------------------------------------------- */
+
+static const char *intern(struct gw_catalog *cat, const char *s)
+{
+    /* Entries alternate between a handful of names (the provider, the source), so a tiny
+     * most-recently-used list answers nearly every call without scanning. */
+    for (int i = 0; i < 4; i++)
+        if (cat->recent[i] && strcmp(cat->recent[i], s) == 0)
+            return cat->recent[i];
+    const char *hit = NULL;
+    for (size_t i = cat->nnames; i-- > 0 && !hit;)
+        if (strcmp(cat->names[i], s) == 0)
+            hit = cat->names[i];
+    if (!hit) {
+        if (cat->nnames == cat->namecap) {
+            size_t nc = cat->namecap ? cat->namecap * 2 : 64;
+            char **nv = realloc(cat->names, nc * sizeof *nv);
+            if (!nv)
+                return NULL;
+            cat->names = nv;
+            cat->namecap = nc;
+        }
+        char *d = strdup(s);
+        if (!d)
+            return NULL;
+        hit = cat->names[cat->nnames++] = d;
+    }
+    memmove(&cat->recent[1], &cat->recent[0], 3 * sizeof cat->recent[0]);
+    cat->recent[0] = hit;
+    return hit;
+}
+
+/* Room for `more` entries, so that committing a merge cannot fail half way. */
+static int reserve(struct gw_catalog *cat, size_t more)
+{
+    if (more > MAX_ENTRIES || cat->n + more > MAX_ENTRIES)
+        return AIGW_ETOOBIG;
+    if (cat->n + more > cat->cap) {
+        size_t nc = cat->cap ? cat->cap : 1024;
+        while (nc < cat->n + more)
+            nc *= 2;
+        struct gw_model **nv = realloc(cat->all, nc * sizeof *nv);
+        if (!nv)
+            return AIGW_ENOMEM;
+        cat->all = nv;
+        cat->cap = nc;
+    }
+    size_t room = 0;
+    for (struct slab *s = cat->slabs; s; s = s->next)
+        room += SLAB - s->used;
+    while (room < more) {
+        struct slab *s = calloc(1, sizeof *s);
+        if (!s)
+            return AIGW_ENOMEM;
+        s->next = cat->slabs;
+        cat->slabs = s;
+        room += SLAB;
+    }
+    return 0;
+}
+
+static struct gw_model *add_entry(struct gw_catalog *cat)
+{
+    for (struct slab *s = cat->slabs; s; s = s->next)
+        if (s->used < SLAB) {
+            struct gw_model *m = &s->m[s->used++];
+            cat->all[cat->n++] = m;
+            return m;
+        }
+    return NULL; /* reserve() was not called */
+}
+
+/* ---- index --------------------------------------------------------------------------- */
+
+static uint64_t fnv_lower(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)tolower((unsigned char)*s);
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t key_hash(const char *vkey, const char *id)
+{
+    uint64_t h = fnv_lower(FNV_BASIS, vkey);
+    h ^= 0x1f;
+    h *= 0x100000001b3ull;
+    return fnv_lower(h, id);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct gw_model *x = *(const struct gw_model *const *)a;
+    const struct gw_model *y = *(const struct gw_model *const *)b;
+    int c = strcmp(x->provider, y->provider);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+static void index_free(struct index *ix)
+{
+    free(ix->slots);
+    free(ix->id_slots);
+    free(ix->id_next);
+    free(ix->sorted);
+    free(ix->plist);
+    free(ix->pnames);
+    memset(ix, 0, sizeof *ix);
+}
+
+/* Allocation first (may fail), then filling (cannot): a failed merge leaves nothing half
+ * done. nprov bounds the number of distinct providers. */
+static int index_alloc(struct index *ix, size_t n, size_t nprov)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->nslots = 64;
+    while (ix->nslots < 2 * n)
+        ix->nslots *= 2;
+    ix->slots = calloc(ix->nslots, sizeof *ix->slots);
+    ix->id_slots = calloc(ix->nslots, sizeof *ix->id_slots);
+    ix->id_next = calloc(n ? n : 1, sizeof *ix->id_next);
+    ix->sorted = calloc(n ? n : 1, sizeof *ix->sorted);
+    ix->plist = calloc(nprov ? nprov : 1, sizeof *ix->plist);
+    ix->pnames = calloc(nprov ? nprov : 1, sizeof *ix->pnames);
+    if (!ix->slots || !ix->id_slots || !ix->id_next || !ix->sorted || !ix->plist || !ix->pnames) {
+        index_free(ix);
+        return AIGW_ENOMEM;
+    }
+    return 0;
+}
+
+static void index_fill(struct gw_catalog *cat, struct index *ix)
+{
+    size_t mask = ix->nslots - 1;
+    size_t k = 1;
+    if (cat->n) /* an empty catalog has no array: memcpy from NULL is undefined */
+        memcpy(ix->sorted, cat->all, cat->n * sizeof *ix->sorted);
+    while (k < cat->n && cmp_entry(&ix->sorted[k - 1], &ix->sorted[k]) < 0)
+        k++;
+    if (k < cat->n) /* the file comes sorted; overrides may not */
+        qsort(ix->sorted, cat->n, sizeof *ix->sorted, cmp_entry);
+    /* Both tables hold positions in `sorted` + 1; id chains are built backwards so each one
+     * lists its providers in sorted order. */
+    for (k = cat->n; k-- > 0;) {
+        const struct gw_model *m = ix->sorted[k];
+        size_t s = (size_t)key_hash(m->provider, m->id) & mask;
+        while (ix->slots[s])
+            s = (s + 1) & mask;
+        ix->slots[s] = (uint32_t)k + 1;
+        s = (size_t)fnv_lower(FNV_BASIS, m->id) & mask;
+        while (ix->id_slots[s] && strcasecmp(ix->sorted[ix->id_slots[s] - 1]->id, m->id) != 0)
+            s = (s + 1) & mask;
+        ix->id_next[k] = ix->id_slots[s];
+        ix->id_slots[s] = (uint32_t)k + 1;
+    }
+    for (k = 0; k < cat->n; k++) {
+        const char *p = ix->sorted[k]->provider;
+        if (ix->nplist == 0 || ix->plist[ix->nplist - 1].name != p) {
+            ix->plist[ix->nplist].name = p;
+            ix->plist[ix->nplist].models = &ix->sorted[k];
+            ix->pnames[ix->nplist++] = p;
+        }
+        ix->plist[ix->nplist - 1].n++;
+    }
+}
+
+/* ---- lookups ------------------------------------------------------------------------- */
+
+size_t gw_catalog_size(const struct gw_catalog *cat)
+{
+    return cat ? cat->n : 0;
+}
+
+const struct gw_model *gw_catalog_get(const struct gw_catalog *cat, const char *vkey,
+                                      const char *id)
+{
+    if (!cat || !vkey || !id || !cat->ix.nslots)
+        return NULL;
+    size_t mask = cat->ix.nslots - 1;
+    const struct gw_model *loose = NULL;
+    for (size_t s = (size_t)key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
+        const struct gw_model *m = cat->ix.sorted[cat->ix.slots[s] - 1];
+        if (strcasecmp(m->id, id) != 0 || strcasecmp(m->provider, vkey) != 0)
+            continue;
+        if (strcmp(m->id, id) == 0)
+            return m;
+        if (!loose)
+            loose = m;
+    }
+    return loose;
+}
+
+static const struct gw_model *get_n(const struct gw_catalog *cat, const char *vkey, const char *id,
+                                    size_t len)
+{
+    char tmp[MAX_ID + 1];
+    if (len == 0 || len > MAX_ID)
+        return NULL;
+    memcpy(tmp, id, len);
+    tmp[len] = '\0';
+    return gw_catalog_get(cat, vkey, tmp);
+}
+
+#define FIREWORKS_PATH "accounts/fireworks/models/"
+
+const struct gw_model *gw_catalog_find(const struct gw_catalog *cat, const char *vkey,
+                                       const char *id)
+{
+    const struct gw_model *m = gw_catalog_get(cat, vkey, id);
+    if (m || !cat || !vkey || !id)
+        return m;
+    size_t vl = strlen(vkey), len;
+    if (strncasecmp(id, vkey, vl) == 0 && id[vl] == '/') {
+        id += vl + 1;
+        if ((m = gw_catalog_get(cat, vkey, id)))
+            return m;
+    }
+    len = strlen(id);
+    size_t geo = gw_catalog_geo_prefix(id);
+    size_t bare = gw_catalog_without_suffix(id, len);
+    if ((geo && (m = get_n(cat, vkey, id + geo, len - geo))) ||
+        (bare < len && (m = get_n(cat, vkey, id, bare))))
+        return m;
+    if (strcmp(vkey, "fireworks") == 0 && strncmp(id, "accounts/", 9) != 0 && len <= MAX_ID) {
+        char tmp[sizeof FIREWORKS_PATH + MAX_ID];
+        snprintf(tmp, sizeof tmp, "%s%s", FIREWORKS_PATH, id);
+        if ((m = gw_catalog_get(cat, vkey, tmp)))
+            return m;
+    }
+    if (strncmp(id, "ft:", 3) == 0) {
+        /* A fine-tuned OpenAI model, "ft:<base>:<org>::<id>", is billed as "ft:<base>". */
+        const char *c = strchr(id + 3, ':');
+        if (c && (m = get_n(cat, vkey, id, (size_t)(c - id))))
+            return m;
+    }
+    size_t d = gw_catalog_without_date(id, len);
+    if (d < len && (m = get_n(cat, vkey, id, d)))
+        return m;
+    if (geo && (d = gw_catalog_without_date(id + geo, len - geo)) < len - geo &&
+        (m = get_n(cat, vkey, id + geo, d)))
+        return m;
+    if (bare < len && (d = gw_catalog_without_date(id, bare)) < bare)
+        return get_n(cat, vkey, id, d);
+    return NULL;
+}
+
+size_t gw_catalog_find_all(const struct gw_catalog *cat, const char *id,
+                           const struct gw_model **out, size_t max)
+{
+    if (!cat || !id || !cat->ix.nslots)
+        return 0;
+    size_t mask = cat->ix.nslots - 1, n = 0;
+    size_t s = (size_t)fnv_lower(FNV_BASIS, id) & mask;
+    while (cat->ix.id_slots[s] && strcasecmp(cat->ix.sorted[cat->ix.id_slots[s] - 1]->id, id))
+        s = (s + 1) & mask;
+    for (uint32_t i = cat->ix.id_slots[s]; i; i = cat->ix.id_next[i - 1]) {
+        if (out && n < max)
+            out[n] = cat->ix.sorted[i - 1];
+        n++;
+    }
+    return n;
+}
+
+static const struct plist *plist_of(const struct gw_catalog *cat, const char *vkey)
+{
+    size_t lo = 0, hi = cat ? cat->ix.nplist : 0;
+    while (vkey && lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(cat->ix.plist[mid].name, vkey);
+        if (c == 0)
+            return &cat->ix.plist[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+size_t gw_catalog_list(const struct gw_catalog *cat, const char *vkey,
+                       const struct gw_model *const **out)
+{
+    const struct plist *p = plist_of(cat, vkey);
+    if (out)
+        *out = p ? p->models : NULL;
+    return p ? p->n : 0;
+}
+
+size_t gw_catalog_providers(const struct gw_catalog *cat, const char *const **out)
+{
+    if (out)
+        *out = cat && cat->ix.nplist ? cat->ix.pnames : NULL;
+    return cat ? cat->ix.nplist : 0;
+}
+
+const struct gw_price *gw_model_price(const struct gw_model *m, const char *region)
+{
+    if (!m)
+        return NULL;
+    for (size_t i = 0; region && i < m->nregions; i++)
+        if (strcasecmp(m->regions[i].region, region) == 0)
+            return &m->regions[i].price;
+    return &m->price;
+}
+
+struct gw_catalog *gw_catalog_new(void)
+{
+    struct gw_catalog *cat = calloc(1, sizeof *cat);
+    if (cat && index_alloc(&cat->ix, 0, 0) != 0) {
+        free(cat);
+        return NULL;
+    }
+    return cat;
+}
+
+void gw_catalog_free(struct gw_catalog *cat)
+{
+    if (!cat)
+        return;
+    for (size_t i = 0; i < cat->n; i++)
+        gw_catalog_model_release(cat->all[i]);
+    while (cat->slabs) {
+        struct slab *s = cat->slabs;
+        cat->slabs = s->next;
+        free(s);
+    }
+    for (size_t i = 0; i < cat->nnames; i++)
+        free(cat->names[i]);
+    free(cat->names);
+    free(cat->all);
+    index_free(&cat->ix);
+    free(cat);
+}
+
+/* The entry spelled exactly so, for overrides: a config naming "GPT-4o" adds an entry rather
+ * than editing "gpt-4o". */
+static struct gw_model *get_exact(struct gw_catalog *cat, const char *vkey, const char *id)
+{
+    size_t mask = cat->ix.nslots - 1;
+    for (size_t s = (size_t)key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
+        const struct gw_model *m = cat->ix.sorted[cat->ix.slots[s] - 1];
+        if (strcmp(m->id, id) == 0 && strcmp(m->provider, vkey) == 0)
+            return (struct gw_model *)m;
+    }
+    return NULL;
+}
+
+/* ---- building ------------------------------------------------------------------------ */
+
+int gw_catalog_add(struct gw_catalog *cat, const cJSON *it, struct gw_entry_ctx *c)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "provider");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "model");
+    const char *source = NULL;
+    int rc;
+    if (!cJSON_IsObject(it))
+        return gw_catalog_fail(c, NULL, "an entry must be a JSON object");
+    if (!cJSON_IsString(p) || !gw_catalog_valid_vkey(p->valuestring))
+        return gw_catalog_fail(c, "provider", "must be a lowercase provider name (vkey)");
+    if (!cJSON_IsString(id) || !gw_catalog_valid_id(id->valuestring))
+        return gw_catalog_fail(c, "model",
+                               "must be a model id (1-%d bytes, no control "
+                               "characters)",
+                               GW_CATALOG_MAX_ID);
+    c->prov = p->valuestring;
+    c->id = id->valuestring;
+    if ((rc = reserve(cat, 1)) != 0)
+        return rc;
+    struct gw_model *m = add_entry(cat);
+    gw_catalog_model_init(m);
+    if (!(m->provider = intern(cat, p->valuestring)) || !(m->id = strdup(id->valuestring)))
+        return AIGW_ENOMEM;
+    if ((rc = gw_catalog_apply(m, it, c, &source)) != 0)
+        return rc;
+    return (m->source = intern(cat, source ? source : "catalog")) ? 0 : AIGW_ENOMEM;
+}
+
+int gw_catalog_finish(struct gw_catalog *cat, const char *name, char *err, size_t errlen)
+{
+    struct index ix;
+    int rc = index_alloc(&ix, cat->n, cat->nnames);
+    if (rc)
+        return gw_catalog_seterr(err, errlen, "%s: out of memory", name), rc;
+    index_fill(cat, &ix);
+    index_free(&cat->ix);
+    cat->ix = ix;
+    for (size_t i = 1; i < cat->n; i++) {
+        const struct gw_model *x = cat->ix.sorted[i - 1], *y = cat->ix.sorted[i];
+        if (x->provider == y->provider && strcmp(x->id, y->id) == 0)
+            return gw_catalog_seterr(err, errlen, "%s: %s/%s is listed twice", name, x->provider,
+                                     x->id);
+    }
+    return 0;
+}
+
+/* ---- config overrides ---------------------------------------------------------------- */
+
+struct pending {
+    struct gw_model m;
+    struct gw_model *target; /* the entry it replaces, or NULL for a new one */
+};
+
+static void pending_free(struct pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        gw_catalog_model_release(&p[i].m);
+    free(p);
+}
+
+/* Resolves one override's provider and id, then applies it to a copy of its entry. */
+static int stage(struct gw_catalog *cat, const cJSON *it, int keyed, struct gw_entry_ctx *c,
+                 struct pending *pend, size_t *np, size_t *nnew)
+{
+    char pbuf[GW_CATALOG_MAX_NAME + 1];
+    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(it, "provider");
+    const cJSON *jm = cJSON_GetObjectItemCaseSensitive(it, "model");
+    const char *prov = cJSON_IsString(jp) ? jp->valuestring : NULL;
+    const char *id = cJSON_IsString(jm) ? jm->valuestring : NULL;
+    if (!cJSON_IsObject(it))
+        return gw_catalog_fail(c, NULL, "an entry must be a JSON object");
+    if (keyed) {
+        const char *slash = strchr(it->string, '/');
+        size_t pl = slash ? (size_t)(slash - it->string) : 0;
+        if (!slash || pl == 0 || pl > GW_CATALOG_MAX_NAME)
+            return gw_catalog_fail(c, NULL, "the key must be \"provider/model\"");
+        memcpy(pbuf, it->string, pl);
+        pbuf[pl] = '\0';
+        if ((prov && strcmp(prov, pbuf) != 0) || (id && strcmp(id, slash + 1) != 0))
+            return gw_catalog_fail(c, NULL, "\"provider\"/\"model\" disagree with the key");
+        prov = pbuf;
+        id = slash + 1;
+    }
+    if (!prov || !gw_catalog_valid_vkey(prov))
+        return gw_catalog_fail(c, "provider", "must be a lowercase provider name (vkey)");
+    if (!id || !gw_catalog_valid_id(id))
+        return gw_catalog_fail(c, "model",
+                               "must be a model id (1-%d bytes, no control "
+                               "characters)",
+                               GW_CATALOG_MAX_ID);
+    c->prov = prov;
+    c->id = id;
+    const char *ip = intern(cat, prov), *src = intern(cat, "config");
+    if (!ip || !src)
+        return AIGW_ENOMEM;
+    struct pending *p = NULL;
+    for (size_t i = 0; i < *np && !p; i++)
+        if (pend[i].m.provider == ip && strcmp(pend[i].m.id, id) == 0)
+            p = &pend[i]; /* named twice: the later override applies on top */
+    if (!p) {
+        p = &pend[(*np)++];
+        p->target = get_exact(cat, ip, id);
+        if (p->target) {
+            if (gw_catalog_model_copy(&p->m, p->target))
+                return AIGW_ENOMEM;
+        } else {
+            gw_catalog_model_init(&p->m);
+            p->m.provider = ip;
+            if (!(p->m.id = strdup(id)))
+                return AIGW_ENOMEM;
+            ++*nnew;
+        }
+    }
+    p->m.source = src;
+    return gw_catalog_apply(&p->m, it, c, NULL);
+}
+
+int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *name, char *err,
+                     size_t errlen)
+{
+    if (!cat || !entries)
+        return AIGW_EINVAL;
+    name = name ? name : "catalog overrides";
+    int keyed = cJSON_IsObject(entries);
+    if (!keyed && !cJSON_IsArray(entries))
+        return gw_catalog_seterr(err, errlen,
+                                 "%s: must be an array of entries or an object "
+                                 "{\"provider/model\": entry}",
+                                 name);
+    size_t n = (size_t)cJSON_GetArraySize(entries), np = 0, nnew = 0, k = 0;
+    if (n > MAX_ENTRIES)
+        return gw_catalog_seterr(err, errlen, "%s: more than %u entries", name, MAX_ENTRIES);
+    struct pending *pend = calloc(n ? n : 1, sizeof *pend);
+    int rc = pend ? 0 : AIGW_ENOMEM;
+    for (const cJSON *it = entries->child; it && !rc; it = it->next, k++) {
+        char where[96];
+        if (keyed)
+            snprintf(where, sizeof where, "\"%.80s\"", it->string);
+        else
+            snprintf(where, sizeof where, "[%zu]", k);
+        struct gw_entry_ctx c = {name, where, k, NULL, NULL, 1, err, errlen};
+        rc = stage(cat, it, keyed, &c, pend, &np, &nnew);
+    }
+    struct index ix;
+    if (!rc && !(rc = reserve(cat, nnew)) && !(rc = index_alloc(&ix, cat->n + nnew, cat->nnames))) {
+        /* Nothing below can fail. */
+        for (size_t i = 0; i < np; i++) {
+            struct gw_model *m = pend[i].target ? pend[i].target : add_entry(cat);
+            if (pend[i].target)
+                gw_catalog_model_release(m);
+            *m = pend[i].m;
+        }
+        free(pend);
+        index_fill(cat, &ix);
+        index_free(&cat->ix);
+        cat->ix = ix;
+        return 0;
+    }
+    if (rc == AIGW_ENOMEM)
+        gw_catalog_seterr(err, errlen, "%s: out of memory", name);
+    else if (rc == AIGW_ETOOBIG)
+        gw_catalog_seterr(err, errlen, "%s: the catalog would exceed %u entries", name,
+                          MAX_ENTRIES);
+    pending_free(pend, np);
+    return rc;
+}

@@ -1,0 +1,743 @@
+/* render - chunks to OpenAI JSON (see render.h). */
+#include "front/render.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/crypto.h"
+#include "proxy/call.h"
+#include "proxy/errors.h"
+
+const char *gw_finish_name(int finish)
+{
+    switch (finish) {
+    case AIGW_FINISH_LENGTH:
+        return "length";
+    case AIGW_FINISH_TOOL_CALLS:
+        return "tool_calls";
+    case AIGW_FINISH_CONTENT_FILTER:
+        return "content_filter";
+    case AIGW_FINISH_FUNCTION_CALL:
+        return "function_call";
+    default:
+        return "stop";
+    }
+}
+
+int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
+{
+    static const char hexd[] = "0123456789abcdef";
+    int rc = gw_buf_append(out, "\"", 1);
+    size_t start = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        rc = gw_buf_append(out, p + start, i - start);
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t elen = 2;
+        switch (ch) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hexd[ch >> 4];
+            esc[5] = hexd[ch & 15];
+            elen = 6;
+        }
+        if (!rc)
+            rc = gw_buf_append(out, esc, elen);
+        start = i + 1;
+    }
+    if (!rc)
+        rc = gw_buf_append(out, p + start, n - start);
+    if (!rc)
+        rc = gw_buf_append(out, "\"", 1);
+    return rc;
+}
+
+int gw_render_init(struct gw_render *r, int op, int stream, int include_usage, int legacy,
+                   const char *model, const char *request_id)
+{
+    memset(r, 0, sizeof *r);
+    r->op = op;
+    r->stream = stream;
+    r->include_usage = include_usage;
+    r->legacy = legacy;
+    r->created = (int64_t)time(NULL);
+    r->model = strdup(model ? model : "");
+    char rnd[33];
+    if (!request_id) {
+        gw_random_hex(rnd);
+        request_id = rnd;
+    }
+    /* The prefix and at most 64 bytes of the request id: r->id holds both. */
+    _Static_assert(sizeof r->id >= sizeof "chatcmpl-" + 64, "r->id holds prefix and id");
+    size_t pl = gw_strlcpy(r->id, legacy ? "cmpl-" : "chatcmpl-", sizeof r->id);
+    gw_strlcpy(r->id + pl, request_id, 64 + 1);
+    r->usage.prompt_tokens = r->usage.completion_tokens = r->usage.cached_tokens = -1;
+    r->usage.cache_write_tokens = r->usage.reasoning_tokens = -1;
+    r->items = cJSON_CreateArray();
+    r->extras = cJSON_CreateObject();
+    return r->model && r->items && r->extras ? 0 : AIGW_ENOMEM;
+}
+
+static void free_choice(struct gw_render_choice *ch)
+{
+    gw_buf_free(&ch->text);
+    gw_buf_free(&ch->reasoning);
+    gw_buf_free(&ch->refusal);
+    if (ch->tools) {
+        for (int t = 0; t < GW_RENDER_MAX_TOOLS; t++) {
+            free(ch->tools[t].id);
+            free(ch->tools[t].name);
+            gw_buf_free(&ch->tools[t].args);
+        }
+        free(ch->tools);
+    }
+}
+
+void gw_render_free(struct gw_render *r)
+{
+    for (int i = 0; i < r->nchoices; i++)
+        free_choice(&r->choices[i]);
+    free(r->choices);
+    free(r->model);
+    cJSON_Delete(r->items);
+    cJSON_Delete(r->extras);
+    memset(r, 0, sizeof *r);
+}
+
+static struct gw_render_choice *choice(struct gw_render *r, int idx)
+{
+    if (idx < 0 || idx >= GW_RENDER_MAX_CHOICES)
+        return NULL;
+    if (idx >= r->nchoices) {
+        struct gw_render_choice *c = realloc(r->choices, sizeof *c * (size_t)(idx + 1));
+        if (!c)
+            return NULL;
+        memset(c + r->nchoices, 0, sizeof *c * (size_t)(idx + 1 - r->nchoices));
+        for (int i = r->nchoices; i <= idx; i++) {
+            gw_buf_init(&c[i].text, 0);
+            gw_buf_init(&c[i].reasoning, 0);
+            gw_buf_init(&c[i].refusal, 0);
+        }
+        r->choices = c;
+        r->nchoices = idx + 1;
+    }
+    return &r->choices[idx];
+}
+
+static struct gw_render_tool *tool(struct gw_render_choice *ch, int t)
+{
+    if (t < 0 || t >= GW_RENDER_MAX_TOOLS)
+        return NULL;
+    if (!ch->tools) {
+        ch->tools = calloc(GW_RENDER_MAX_TOOLS, sizeof *ch->tools);
+        if (!ch->tools)
+            return NULL;
+        for (int i = 0; i < GW_RENDER_MAX_TOOLS; i++)
+            gw_buf_init(&ch->tools[i].args, 0);
+    }
+    return &ch->tools[t];
+}
+
+/* data: {"id":..,"object":..,"created":..,"model":..,"choices":[{"index":i, */
+/* <lead>{"id":..,"object":<object>,"created":..,"model":.. (a chunk or the whole document). */
+/* lead (a key with its punctuation) and a number. */
+static int member_i64(struct gw_buf *out, const char *lead, int64_t v)
+{
+    int rc = gw_buf_append_str(out, lead);
+    return rc ? rc : gw_buf_append_i64(out, v);
+}
+
+static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *lead,
+                    const char *object)
+{
+    int rc = gw_buf_append_str(out, lead);
+    if (!rc)
+        rc = gw_buf_append_str(out, "{\"id\":");
+    if (!rc)
+        rc = gw_json_escape(out, r->id, strlen(r->id));
+    if (!rc)
+        rc = gw_buf_append_strs(out, ",\"object\":\"", object, "\"", NULL);
+    if (!rc)
+        rc = member_i64(out, ",\"created\":", r->created);
+    if (!rc)
+        rc = gw_buf_append_str(out, ",\"model\":");
+    if (!rc)
+        rc = gw_json_escape(out, r->model, strlen(r->model));
+    return rc;
+}
+
+static int open_event(struct gw_render *r, struct gw_buf *out, int idx)
+{
+    r->id_fixed = 1;
+    int rc = doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
+    if (rc || idx < 0)
+        return rc;
+    rc = member_i64(out, ",\"choices\":[{\"index\":", idx);
+    return rc ? rc : gw_buf_append(out, ",", 1);
+}
+
+static int close_event(struct gw_render *r, struct gw_buf *out, const char *finish,
+                       int with_extras)
+{
+    int rc;
+    if (finish)
+        rc = gw_buf_append_strs(out, "\"logprobs\":null,\"finish_reason\":\"", finish, "\"}]", NULL);
+    else
+        rc = gw_buf_append_str(out, "\"logprobs\":null,\"finish_reason\":null}]");
+    if (!rc && with_extras && cJSON_GetArraySize(r->extras) > 0) {
+        for (cJSON *e = ((cJSON *)r->extras)->child; e && !rc; e = e->next) {
+            char *v = cJSON_PrintUnformatted(e);
+            if (!v)
+                return AIGW_ENOMEM;
+            rc = gw_buf_append(out, ",", 1);
+            if (!rc)
+                rc = gw_json_escape(out, e->string, strlen(e->string));
+            if (!rc)
+                rc = gw_buf_append_strs(out, ":", v, NULL);
+            free(v);
+        }
+    }
+    if (!rc)
+        rc = gw_buf_append_str(out, "}\n\n");
+    r->bytes_out = (int64_t)out->len;
+    return rc;
+}
+
+/* One delta event for choice idx. `field` is the delta key (content, reasoning_content,
+ * refusal) with text; the role rides along on the choice's first event. */
+static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const char *field,
+                       const char *p, size_t n)
+{
+    struct gw_render_choice *ch = choice(r, idx);
+    if (!ch)
+        return AIGW_EINVAL;
+    int rc = open_event(r, out, idx);
+    if (r->legacy) {
+        if (!rc)
+            rc = gw_buf_append_str(out, "\"text\":");
+        if (!rc)
+            rc = gw_json_escape(out, p ? p : "", p ? n : 0);
+        if (!rc)
+            rc = gw_buf_append(out, ",", 1);
+        ch->started = 1;
+        return rc ? rc : close_event(r, out, NULL, 0);
+    }
+    if (!rc)
+        rc = gw_buf_append_str(out, "\"delta\":{");
+    if (!rc && !ch->started) {
+        rc = gw_buf_append_str(out, "\"role\":\"assistant\"");
+        if (!rc && (!field || strcmp(field, "content")))
+            rc = gw_buf_append_str(out, ",\"content\":\"\"");
+        if (!rc && field)
+            rc = gw_buf_append(out, ",", 1);
+        ch->started = 1;
+    }
+    if (!rc && field) {
+        rc = gw_buf_append_strs(out, "\"", field, "\":", NULL);
+        if (!rc)
+            rc = gw_json_escape(out, p, n);
+    }
+    if (!rc)
+        rc = gw_buf_append_str(out, "},");
+    return rc ? rc : close_event(r, out, NULL, 0);
+}
+
+/* The first piece of a tool call fixes its id (the upstream's, or one made from the response
+ * id so it is unique across turns) and its function name. */
+static int tool_begin(struct gw_render *r, struct gw_render_choice *ch, struct gw_render_tool *t,
+                      const struct aigw_chunk *c)
+{
+    char gen[64];
+    if (!c->id.len)
+        snprintf(gen, sizeof gen, "call_%.24s_%d", r->id + (r->legacy ? 5 : 9), c->tool_index);
+    t->id = c->id.len ? strndup(c->id.ptr, c->id.len) : strdup(gen);
+    t->name = strndup(c->name.ptr ? c->name.ptr : "", c->name.len);
+    if (!t->id || !t->name)
+        return AIGW_ENOMEM;
+    if (c->tool_index >= ch->ntools)
+        ch->ntools = c->tool_index + 1;
+    return 0;
+}
+
+static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw_chunk *c)
+{
+    struct gw_render_choice *ch = choice(r, c->choice);
+    if (!ch)
+        return AIGW_EINVAL;
+    if (!ch->started) {
+        int rc = delta_event(r, out, c->choice, NULL, NULL, 0);
+        if (rc)
+            return rc;
+    }
+    struct gw_render_tool *t = tool(ch, c->tool_index);
+    if (!t)
+        return AIGW_EINVAL;
+    int first = !t->id && !t->name;
+    if (first && tool_begin(r, ch, t, c) < 0)
+        return AIGW_ENOMEM;
+    int rc = open_event(r, out, c->choice);
+    if (!rc)
+        rc = member_i64(out, "\"delta\":{\"tool_calls\":[{\"index\":", c->tool_index);
+    if (!rc)
+        rc = gw_buf_append(out, ",", 1);
+    if (!rc && first) {
+        rc = gw_buf_append_str(out, "\"id\":");
+        if (!rc)
+            rc = gw_json_escape(out, t->id, strlen(t->id));
+        if (!rc)
+            rc = gw_buf_append_str(out, ",\"type\":\"function\",\"function\":{\"name\":");
+        if (!rc)
+            rc = gw_json_escape(out, t->name, strlen(t->name));
+        if (!rc)
+            rc = gw_buf_append_str(out, ",\"arguments\":");
+    } else if (!rc) {
+        rc = gw_buf_append_str(out, "\"function\":{\"arguments\":");
+    }
+    if (!rc)
+        rc = gw_json_escape(out, c->text.ptr ? c->text.ptr : "", c->text.ptr ? c->text.len : 0);
+    if (!rc)
+        rc = gw_buf_append_str(out, "}}]},");
+    return rc ? rc : close_event(r, out, NULL, 0);
+}
+
+static int finish_event(struct gw_render *r, struct gw_buf *out, int idx)
+{
+    struct gw_render_choice *ch = choice(r, idx);
+    if (!ch)
+        return AIGW_EINVAL;
+    if (!ch->started && !r->legacy) {
+        int rc = delta_event(r, out, idx, NULL, NULL, 0);
+        if (rc)
+            return rc;
+    }
+    ch->finished = 1;
+    int rc = open_event(r, out, idx);
+    if (!rc)
+        rc = gw_buf_append_str(out, r->legacy ? "\"text\":\"\"," : "\"delta\":{},");
+    return rc ? rc : close_event(r, out, gw_finish_name(ch->finish), idx == 0);
+}
+
+static int default_finish(const struct gw_render_choice *ch)
+{
+    return ch->ntools > 0 ? AIGW_FINISH_TOOL_CALLS : AIGW_FINISH_STOP;
+}
+
+static void merge_usage(struct gw_render *r, const struct aigw_usage *u)
+{
+    if (!u)
+        return;
+    if (u->prompt_tokens >= 0)
+        r->usage.prompt_tokens = u->prompt_tokens;
+    if (u->completion_tokens >= 0)
+        r->usage.completion_tokens = u->completion_tokens;
+    if (u->cached_tokens >= 0)
+        r->usage.cached_tokens = u->cached_tokens;
+    if (u->cache_write_tokens >= 0)
+        r->usage.cache_write_tokens = u->cache_write_tokens;
+    if (u->reasoning_tokens >= 0)
+        r->usage.reasoning_tokens = u->reasoning_tokens;
+    r->have_usage = 1;
+}
+
+static int add_item(struct gw_render *r, const struct aigw_chunk *c)
+{
+    cJSON *it = cJSON_CreateObject();
+    if (!it)
+        return AIGW_ENOMEM;
+    if (c->type == AIGW_CHUNK_EMBEDDING) {
+        cJSON_AddStringToObject(it, "object", "embedding");
+        cJSON_AddNumberToObject(it, "index", c->choice);
+        cJSON *v = cJSON_AddArrayToObject(it, "embedding");
+        for (size_t i = 0; v && i < c->vector_len; i++)
+            cJSON_AddItemToArray(v, cJSON_CreateNumber(c->vector[i]));
+    } else if (c->type == AIGW_CHUNK_IMAGE) {
+        char *s = strndup(c->text.ptr ? c->text.ptr : "", c->text.len);
+        if (s)
+            cJSON_AddStringToObject(it, c->is_b64 ? "b64_json" : "url", s);
+        free(s);
+        if (c->name.len) {
+            s = strndup(c->name.ptr, c->name.len);
+            if (s)
+                cJSON_AddStringToObject(it, "revised_prompt", s);
+            free(s);
+        }
+    } else {
+        char *s = strndup(c->id.ptr ? c->id.ptr : "", c->id.len);
+        if (s)
+            cJSON_AddStringToObject(it, "id", s);
+        free(s);
+    }
+    cJSON_AddItemToArray(r->items, it);
+    return 0;
+}
+
+int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_buf *out)
+{
+    struct gw_render_choice *ch;
+    switch (c->type) {
+    case AIGW_CHUNK_META:
+        if (!r->id_fixed) {
+            if (c->id.len && c->id.len < sizeof r->id) {
+                memcpy(r->id, c->id.ptr, c->id.len);
+                r->id[c->id.len] = '\0';
+            }
+            if (c->name.len) {
+                char *m = strndup(c->name.ptr, c->name.len);
+                if (m) {
+                    free(r->model);
+                    r->model = m;
+                }
+            }
+            if (c->created > 0)
+                r->created = c->created;
+        }
+        return 0;
+    case AIGW_CHUNK_TEXT:
+    case AIGW_CHUNK_REASONING:
+    case AIGW_CHUNK_REFUSAL:
+        ch = choice(r, c->choice);
+        if (!ch)
+            return AIGW_EINVAL;
+        if (ch->finished || !c->text.len)
+            return 0;
+        if (r->stream) {
+            if (r->legacy && c->type != AIGW_CHUNK_TEXT)
+                return 0;
+            return delta_event(r, out, c->choice,
+                               c->type == AIGW_CHUNK_TEXT        ? "content"
+                               : c->type == AIGW_CHUNK_REASONING ? "reasoning_content"
+                                                                 : "refusal",
+                               c->text.ptr, c->text.len);
+        }
+        ch->started = 1;
+        return gw_buf_append(c->type == AIGW_CHUNK_TEXT        ? &ch->text
+                             : c->type == AIGW_CHUNK_REASONING ? &ch->reasoning
+                                                               : &ch->refusal,
+                             c->text.ptr, c->text.len);
+    case AIGW_CHUNK_TOOL_CALL:
+        ch = choice(r, c->choice);
+        if (!ch)
+            return AIGW_EINVAL;
+        if (ch->finished)
+            return 0;
+        if (r->stream && !r->legacy)
+            return tool_event(r, out, c);
+        {
+            struct gw_render_tool *t = tool(ch, c->tool_index);
+            if (!t)
+                return AIGW_EINVAL;
+            ch->started = 1;
+            if (!t->id && !t->name && tool_begin(r, ch, t, c) < 0)
+                return AIGW_ENOMEM;
+            return gw_buf_append(&t->args, c->text.ptr ? c->text.ptr : "", c->text.len);
+        }
+    case AIGW_CHUNK_FINISH:
+        ch = choice(r, c->choice);
+        if (!ch)
+            return AIGW_EINVAL;
+        if (ch->finished)
+            return 0; /* exactly one finish per choice */
+        ch->finish = c->finish == AIGW_FINISH_NONE ? default_finish(ch) : c->finish;
+        if (ch->finish == AIGW_FINISH_STOP && ch->ntools > 0)
+            ch->finish = AIGW_FINISH_TOOL_CALLS;
+        if (r->stream)
+            return finish_event(r, out, c->choice);
+        ch->finished = 1;
+        return 0;
+    case AIGW_CHUNK_USAGE:
+        merge_usage(r, c->usage);
+        return 0;
+    case AIGW_CHUNK_EMBEDDING:
+    case AIGW_CHUNK_IMAGE:
+    case AIGW_CHUNK_MODEL:
+        return add_item(r, c);
+    case AIGW_CHUNK_EXTRA:
+        if (c->name.len && c->extra) {
+            char *k = strndup(c->name.ptr, c->name.len);
+            cJSON *v = cJSON_Duplicate(c->extra, 1);
+            if (!k || !v) {
+                free(k);
+                cJSON_Delete(v);
+                return AIGW_ENOMEM;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(r->extras, k);
+            cJSON_AddItemToObject(r->extras, k, v);
+            free(k);
+        }
+        return 0;
+    default:
+        return 0; /* unknown chunk types from newer plugins are ignored */
+    }
+}
+
+/* The usage object, written straight into out (no cJSON tree: the final document of every
+ * non-streaming response passes here, and building then printing a tree was 6% of the CPU). */
+static int usage_write(const struct gw_render *r, struct gw_buf *out)
+{
+    const struct aigw_usage *u = &r->usage;
+    int64_t p = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
+    int64_t c = u->completion_tokens > 0 ? u->completion_tokens : 0;
+    int rc = member_i64(out, "{\"prompt_tokens\":", p);
+    if (!rc && (r->op == AIGW_OP_CHAT || r->op == AIGW_OP_IMAGES))
+        rc = member_i64(out, ",\"completion_tokens\":", c);
+    if (!rc)
+        rc = member_i64(out, ",\"total_tokens\":", p + c);
+    if (!rc && (u->cached_tokens >= 0 || u->cache_write_tokens >= 0)) {
+        rc = member_i64(out, ",\"prompt_tokens_details\":{\"cached_tokens\":",
+                        u->cached_tokens > 0 ? u->cached_tokens : 0);
+        if (!rc && u->cache_write_tokens >= 0)
+            rc = member_i64(out, ",\"cache_write_tokens\":", u->cache_write_tokens);
+        if (!rc)
+            rc = gw_buf_append(out, "}", 1);
+    }
+    if (!rc && u->reasoning_tokens >= 0) {
+        rc = member_i64(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":",
+                        u->reasoning_tokens);
+        if (!rc)
+            rc = gw_buf_append(out, "}", 1);
+    }
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
+}
+
+/* ,"key":<value> for a cJSON value (items and plugin extras, which are trees already). */
+static int member_json(struct gw_buf *out, const char *key, const cJSON *v)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    if (!s)
+        return AIGW_ENOMEM;
+    int rc = gw_buf_append(out, ",", 1);
+    if (!rc)
+        rc = gw_json_escape(out, key, strlen(key));
+    if (!rc)
+        rc = gw_buf_append(out, ":", 1);
+    if (!rc)
+        rc = gw_buf_append_str(out, s);
+    free(s);
+    return rc;
+}
+
+static int member_str(struct gw_buf *out, const char *key, const char *p, size_t n)
+{
+    int rc = gw_buf_append_strs(out, ",\"", key, "\":", NULL);
+    return rc ? rc : gw_json_escape(out, p ? p : "", p ? n : 0);
+}
+
+static int message_write(const struct gw_render_choice *ch, struct gw_buf *out)
+{
+    int rc = gw_buf_append_str(out, "\"message\":{\"role\":\"assistant\"");
+    if (!rc && (ch->text.len || !ch->ntools))
+        rc = member_str(out, "content", ch->text.ptr, ch->text.len);
+    else if (!rc)
+        rc = gw_buf_append_str(out, ",\"content\":null");
+    if (!rc && ch->reasoning.len)
+        rc = member_str(out, "reasoning_content", ch->reasoning.ptr, ch->reasoning.len);
+    if (!rc && ch->refusal.len)
+        rc = member_str(out, "refusal", ch->refusal.ptr, ch->refusal.len);
+    else if (!rc)
+        rc = gw_buf_append_str(out, ",\"refusal\":null");
+    if (!rc && ch->ntools) {
+        rc = gw_buf_append_str(out, ",\"tool_calls\":[");
+        int first = 1;
+        for (int t = 0; t < ch->ntools && !rc; t++) {
+            const struct gw_render_tool *tl = &ch->tools[t];
+            if (!tl->id)
+                continue;
+            rc = gw_buf_append_str(out, first ? "{\"id\":" : ",{\"id\":");
+            first = 0;
+            if (!rc)
+                rc = gw_json_escape(out, tl->id, strlen(tl->id));
+            if (!rc)
+                rc = gw_buf_append_str(out, ",\"type\":\"function\",\"function\":{\"name\":");
+            if (!rc)
+                rc = gw_json_escape(out, tl->name ? tl->name : "", tl->name ? strlen(tl->name) : 0);
+            if (!rc)
+                rc = member_str(out, "arguments", tl->args.ptr, tl->args.len);
+            if (!rc)
+                rc = gw_buf_append_str(out, "}}");
+        }
+        if (!rc)
+            rc = gw_buf_append(out, "]", 1);
+    }
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
+}
+
+static int extras_write(const struct gw_render *r, struct gw_buf *out)
+{
+    int rc = 0;
+    for (const cJSON *e = ((const cJSON *)r->extras)->child; e && !rc; e = e->next)
+        rc = member_json(out, e->string, e);
+    return rc;
+}
+
+static int end_chat_document(struct gw_render *r, struct gw_buf *out)
+{
+    if (!r->nchoices && !choice(r, 0))
+        return AIGW_ENOMEM;
+    int rc = doc_head(r, out, "", r->legacy ? "text_completion" : "chat.completion");
+    if (!rc)
+        rc = gw_buf_append_str(out, ",\"choices\":[");
+    for (int i = 0; i < r->nchoices && !rc; i++) {
+        struct gw_render_choice *ch = &r->choices[i];
+        int fin = ch->finished ? ch->finish : default_finish(ch);
+        rc = member_i64(out, i ? ",{\"index\":" : "{\"index\":", i);
+        if (!rc)
+            rc = gw_buf_append(out, ",", 1);
+        if (!rc && r->legacy)
+            rc = gw_buf_append_str(out, "\"text\":");
+        if (!rc && r->legacy)
+            rc = gw_json_escape(out, ch->text.ptr ? ch->text.ptr : "", ch->text.len);
+        else if (!rc)
+            rc = message_write(ch, out);
+        if (!rc)
+            rc = gw_buf_append_strs(out, ",\"logprobs\":null,\"finish_reason\":\"",
+                                    gw_finish_name(fin), "\"}", NULL);
+    }
+    if (!rc)
+        rc = gw_buf_append_str(out, "],\"usage\":");
+    if (!rc)
+        rc = usage_write(r, out);
+    if (!rc)
+        rc = extras_write(r, out);
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
+}
+
+static int end_stream(struct gw_render *r, struct gw_buf *out)
+{
+    int rc = 0;
+    if (r->nchoices == 0 && !choice(r, 0))
+        return AIGW_ENOMEM;
+    for (int i = 0; i < r->nchoices && !rc; i++) {
+        struct gw_render_choice *ch = &r->choices[i];
+        if (ch->finished)
+            continue;
+        /* Choices the upstream skipped (a hole in the indexes) stay silent. */
+        if (!ch->started && i > 0)
+            continue;
+        ch->finish = default_finish(ch);
+        rc = finish_event(r, out, i);
+    }
+    if (!rc && r->include_usage) {
+        rc = open_event(r, out, -1);
+        if (!rc)
+            rc = gw_buf_append_str(out, ",\"choices\":[],\"usage\":");
+        if (!rc)
+            rc = usage_write(r, out);
+        if (!rc)
+            rc = gw_buf_append_str(out, "}\n\n");
+    }
+    if (!rc)
+        rc = gw_buf_append_str(out, "data: [DONE]\n\n");
+    r->bytes_out = (int64_t)out->len;
+    return rc;
+}
+
+int gw_render_end(struct gw_render *r, struct gw_buf *out)
+{
+    if (r->ended)
+        return 0;
+    r->ended = 1;
+    if (r->op == AIGW_OP_CHAT)
+        return r->stream ? end_stream(r, out) : end_chat_document(r, out);
+    int rc;
+    if (r->op == AIGW_OP_EMBEDDINGS) {
+        rc = gw_buf_append_str(out, "{\"object\":\"list\"");
+        if (!rc)
+            rc = member_json(out, "data", r->items);
+        if (!rc)
+            rc = member_str(out, "model", r->model, strlen(r->model));
+        if (!rc)
+            rc = gw_buf_append_str(out, ",\"usage\":");
+        if (!rc)
+            rc = usage_write(r, out);
+    } else if (r->op == AIGW_OP_IMAGES) {
+        rc = member_i64(out, "{\"created\":", r->created);
+        if (!rc)
+            rc = member_json(out, "data", r->items);
+        if (!rc && r->have_usage)
+            rc = gw_buf_append_str(out, ",\"usage\":");
+        if (!rc && r->have_usage)
+            rc = usage_write(r, out);
+    } else {
+        rc = gw_buf_append_str(out, "{\"object\":\"list\"");
+        if (!rc)
+            rc = member_json(out, "data", r->items);
+    }
+    if (!rc)
+        rc = gw_buf_append(out, "}", 1);
+    return rc;
+}
+
+int gw_render_stream_error(struct gw_render *r, const struct aigw_error *err, struct gw_buf *out)
+{
+    r->ended = 1;
+    int rc = gw_buf_append_str(out, "data: ");
+    if (!rc)
+        rc = gw_error_json(out, err->type ? err->type : gw_error_type_for_status(err->status),
+                           err->code, err->param, err->message);
+    if (!rc)
+        rc = gw_buf_append_str(out, "\n\ndata: [DONE]\n\n");
+    return rc;
+}
+
+int gw_render_outcome(struct gw_render *r, struct gw_call *c, int rc, size_t bytes_sent,
+                      struct gw_buf *out, int *status)
+{
+    struct aigw_error err;
+    aigw_error_init(&err);
+    int failed = 0;
+    if (rc < 0 && c && c->has_error) {
+        err = c->error; /* the plugin explained its refusal (host->fail) */
+        failed = 1;
+    } else if (rc < 0) {
+        err.status = gw_status_for_code(rc);
+        err.type = gw_error_type_for_status(err.status);
+        err.message = gw_message_for_code(rc);
+        err.code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
+        failed = 1;
+    } else if (c && c->has_error) {
+        err = c->error;
+        failed = 1;
+    }
+    if (!failed) {
+        *status = 200;
+        return gw_render_end(r, out);
+    }
+    if (r->stream && (bytes_sent > 0 || out->len > 0)) {
+        *status = 200;
+        return gw_render_stream_error(r, &err, out);
+    }
+    *status = gw_error_status(&err);
+    r->ended = 1;
+    return gw_error_json(out, err.type ? err.type : gw_error_type_for_status(*status), err.code,
+                         err.param, err.message);
+}

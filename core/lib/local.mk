@@ -1,0 +1,18 @@
+# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, Retry-After.
+core_libgwcore_la_SOURCES += \
+	core/lib/arena.c \
+	core/lib/arena.h \
+	core/lib/buf.c \
+	core/lib/buf.h \
+	core/lib/crypto.c \
+	core/lib/crypto.h \
+	core/lib/jsonc.c \
+	core/lib/jsonc.h \
+	core/lib/log.c \
+	core/lib/log.h \
+	core/lib/redact.c \
+	core/lib/redact.h \
+	core/lib/retry_after.c \
+	core/lib/retry_after.h \
+	core/lib/utf8.c \
+	core/lib/utf8.h

@@ -1,0 +1,151 @@
+/* redact - mask secrets in text bound for logs and clients (see redact.h). */
+#include "lib/redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_SECRETS 256
+
+static char *secrets[MAX_SECRETS];
+static size_t secret_lens[MAX_SECRETS];
+static size_t nsecrets;
+
+/* Bytes that can start something to mask: the first byte of each registered secret and the
+ * first letter (either case) of each credential prefix. Every other byte is copied in runs
+ * without a comparison; this scan runs over every access-log line. */
+static unsigned char starts[256] = {
+    ['a'] = 1, ['A'] = 1, ['b'] = 1, ['B'] = 1, ['k'] = 1,
+    ['K'] = 1, ['s'] = 1, ['S'] = 1, ['x'] = 1, ['X'] = 1,
+};
+
+void gw_redact_register(const char *secret)
+{
+    if (!secret)
+        return;
+    size_t n = strlen(secret);
+    if (n < 4 || nsecrets >= MAX_SECRETS)
+        return;
+    for (size_t i = 0; i < nsecrets; i++)
+        if (secret_lens[i] == n && memcmp(secrets[i], secret, n) == 0)
+            return;
+    char *copy = strdup(secret);
+    if (!copy)
+        return;
+    secrets[nsecrets] = copy;
+    secret_lens[nsecrets] = n;
+    nsecrets++;
+    starts[(unsigned char)copy[0]] = 1;
+}
+
+void gw_redact_reset(void)
+{
+    for (size_t i = 0; i < nsecrets; i++)
+        free(secrets[i]);
+    nsecrets = 0;
+    /* Stale secret first bytes stay marked: a false start costs one comparison, not a leak. */
+}
+
+static size_t match_secret(const char *p, size_t left)
+{
+    if (!nsecrets)
+        return 0;
+    for (size_t i = 0; i < nsecrets; i++)
+        if (secret_lens[i] <= left && memcmp(p, secrets[i], secret_lens[i]) == 0)
+            return secret_lens[i];
+    return 0;
+}
+
+static int is_token_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+struct cred_prefix {
+    const char *s;
+    size_t n;
+};
+
+#define P(lit) {lit, sizeof lit - 1}
+static const struct cred_prefix prefixes[] = {
+    P("Bearer "),    P("key="), P("Signature="), P("X-Amz-Signature="), P("X-Amz-Security-Token="),
+    P("api-key: "), P("x-api-key: "), P("access_token\":\""),
+};
+#undef P
+
+/* Length of a credential-looking token that starts at p after a known prefix, or 0. */
+static size_t prefix_token(const char *p, size_t left, int at_start, size_t *skip)
+{
+    char lc = (char)(p[0] | 0x20);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t pl = prefixes[i].n;
+        if ((prefixes[i].s[0] | 0x20) != lc || pl >= left ||
+            strncasecmp(p, prefixes[i].s, pl) != 0)
+            continue;
+        /* "key=" must start a query parameter, not end a word like "monkey=". */
+        if (i == 1 && (at_start || (p[-1] != '?' && p[-1] != '&')))
+            continue;
+        size_t t = 0;
+        while (pl + t < left && is_token_char(p[pl + t]))
+            t++;
+        if (t >= 4) {
+            *skip = pl;
+            return t;
+        }
+    }
+    return 0;
+}
+
+static void put(char *dst, size_t dstsize, size_t *o, const char *s, size_t n)
+{
+    if (*o >= dstsize)
+        return;
+    size_t room = dstsize - 1 - *o;
+    if (n > room)
+        n = room;
+    memcpy(dst + *o, s, n);
+    *o += n;
+}
+
+size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
+{
+    size_t o = 0;
+    if (!dstsize)
+        return 0;
+    for (size_t i = 0; i < n && o + 1 < dstsize;) {
+        size_t run = i;
+        while (run < n && !starts[(unsigned char)src[run]])
+            run++;
+        if (run > i) {
+            put(dst, dstsize, &o, src + i, run - i);
+            i = run;
+            continue;
+        }
+        size_t m = match_secret(src + i, n - i);
+        if (m) {
+            put(dst, dstsize, &o, GW_REDACTED, sizeof GW_REDACTED - 1);
+            i += m;
+            continue;
+        }
+        size_t skip = 0;
+        size_t t = prefix_token(src + i, n - i, i == 0, &skip);
+        if (t) {
+            put(dst, dstsize, &o, src + i, skip);
+            put(dst, dstsize, &o, GW_REDACTED, sizeof GW_REDACTED - 1);
+            i += skip + t;
+            continue;
+        }
+        dst[o++] = src[i++];
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+int gw_redact_contains_secret(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (match_secret(s + i, n - i))
+            return 1;
+    return 0;
+}

@@ -1,0 +1,94 @@
+/* relay - bounded producer/consumer hand-off with MHD suspend/resume (see relay.h). */
+#include "net/relay.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "net/http.h"
+
+void gw_relay_init(struct gw_relay *r, struct MHD_Connection *conn, size_t cap)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+    /* The hard cap leaves room above the high-water mark for the one write in progress. */
+    gw_buf_init(&r->out, cap * 2 + 65536);
+    r->high = cap;
+    r->low = cap / 4;
+    r->conn = conn;
+}
+
+void gw_relay_free(struct gw_relay *r)
+{
+    gw_buf_free(&r->out);
+    pthread_mutex_destroy(&r->lock);
+}
+
+void gw_relay_wake_locked(struct gw_relay *r)
+{
+    if (r->suspended) {
+        r->suspended = 0;
+        gw_http_resume(r->conn);
+    }
+}
+
+void gw_relay_sleep_locked(struct gw_relay *r)
+{
+    if (!r->suspended) {
+        r->suspended = 1;
+        MHD_suspend_connection(r->conn);
+    }
+}
+
+int gw_relay_full_locked(const struct gw_relay *r)
+{
+    return r->out.len >= r->high;
+}
+
+ssize_t gw_relay_read(struct gw_relay *r, char *buf, size_t max, int *want_unpause)
+{
+    *want_unpause = 0;
+    pthread_mutex_lock(&r->lock);
+    if (r->failed) {
+        pthread_mutex_unlock(&r->lock);
+        return -2;
+    }
+    if (r->out.len == 0) {
+        if (r->finished) {
+            pthread_mutex_unlock(&r->lock);
+            return -1;
+        }
+        gw_relay_sleep_locked(r);
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    size_t n = r->out.len < max ? r->out.len : max;
+    memcpy(buf, r->out.ptr, n);
+    gw_buf_consume(&r->out, n);
+    r->total_out += (int64_t)n;
+    if (r->producer_paused && r->out.len <= r->low) {
+        r->producer_paused = 0;
+        *want_unpause = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return (ssize_t)n;
+}
+
+int gw_relay_client_closed_locked(struct gw_relay *r)
+{
+    if (!r->suspended || !r->conn)
+        return 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return 0;
+    char c;
+    ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return 1;
+    return 0;
+}

@@ -1,0 +1,6 @@
+# core/obs: observability: metrics.
+core_libgwcore_la_SOURCES += \
+	core/obs/metrics.c \
+	core/obs/metrics.h \
+	core/obs/metrics_int.h \
+	core/obs/metrics_render.c

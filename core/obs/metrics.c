@@ -1,0 +1,581 @@
+/* metrics - label interning, series storage and the update hooks (see metrics.h). */
+#include "obs/metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "obs/metrics_int.h"
+#include "lib/redact.h"
+
+enum gw_m_dim { DIM_STATIC, DIM_PROVIDER, DIM_MODEL, DIM_STATUS, DIM_OUTCOME, DIM_COUNT };
+
+/* Distinct values per dimension before "other" (models: metrics.max_models, unknown ones). */
+#define MAX_PROVIDERS 64
+#define MAX_STATUSES 64
+#define MAX_OUTCOMES 64
+#define MAX_ALLOWED_MODELS 4096
+#define MAX_SERIES_CAP (1u << 20)
+/* Values of every possible histogram series (providers, "none", "other") and of the all-"other"
+ * series that are always allowed past the series cap. */
+#define HISTOGRAM_VALUES (2 * (MAX_PROVIDERS + 2) * GW_M_SERIES_VALUES_MAX)
+#define GW_M_RESERVE (GW_MF_COUNT * GW_M_SERIES_VALUES_MAX)
+
+#define STATIC_LABEL(str)                                                                          \
+    {                                                                                              \
+        0, DIM_STATIC, sizeof str - 1, str                                                         \
+    }
+static const struct gw_m_label L_OTHER = STATIC_LABEL("other");
+static const struct gw_m_label L_NONE = STATIC_LABEL("none");
+static const struct gw_m_label L_FIRST = STATIC_LABEL("first");
+static const struct gw_m_label L_RETRY = STATIC_LABEL("retry");
+static const struct gw_m_label L_FALLBACK = STATIC_LABEL("fallback");
+static const struct gw_m_label L_KIND[] = {STATIC_LABEL("prompt"), STATIC_LABEL("completion"),
+                                           STATIC_LABEL("cached"), STATIC_LABEL("cache_write"),
+                                           STATIC_LABEL("reasoning")};
+/* The routes a label may name; anything else is "other" (paths are client input). */
+static const struct gw_m_label L_ROUTES[] = {
+    STATIC_LABEL("/v1/chat/completions"), STATIC_LABEL("/v1/completions"),
+    STATIC_LABEL("/v1/embeddings"),       STATIC_LABEL("/v1/images/generations"),
+    STATIC_LABEL("/v1/images/edits"),     STATIC_LABEL("/v1/responses"),
+    STATIC_LABEL("/v1/audio/speech"),     STATIC_LABEL("/v1/audio/transcriptions"),
+    STATIC_LABEL("/v1/moderations"),      STATIC_LABEL("/v1/rerank"),
+    STATIC_LABEL("/v1/models"),
+};
+
+static struct gw_metrics *_Atomic g_state;
+
+struct gw_metrics *gw_m_get(void)
+{
+    return atomic_load_explicit(&g_state, memory_order_acquire);
+}
+
+/* ---- hashing ------------------------------------------------------------------------------ */
+
+static uint64_t str_hash(int dim, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)dim;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 64;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+/* ---- label interning ---------------------------------------------------------------------- */
+
+static const struct gw_m_label *label_find(struct gw_metrics *m, int dim, const char *s, size_t n,
+                                           uint64_t h)
+{
+    size_t mask = m->nlslots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const struct gw_m_label *l = atomic_load_explicit(&m->lslots[i], memory_order_acquire);
+        if (!l)
+            return NULL;
+        if (l->hash == h && l->dim == dim && l->len == n && memcmp(l->s, s, n) == 0)
+            return l;
+    }
+}
+
+/* Lock held. NULL when the table is at its load limit or out of memory. */
+static const struct gw_m_label *label_insert(struct gw_metrics *m, int dim, const char *s, size_t n,
+                                             uint64_t h)
+{
+    if (m->nlabels >= m->nlslots / 2)
+        return NULL;
+    struct gw_m_label *l = malloc(sizeof *l + n + 1);
+    if (!l)
+        return NULL;
+    char *copy = (char *)(l + 1);
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    l->hash = h;
+    l->dim = dim;
+    l->len = n;
+    l->s = copy;
+    size_t mask = m->nlslots - 1, i = h & mask;
+    while (atomic_load_explicit(&m->lslots[i], memory_order_relaxed))
+        i = (i + 1) & mask;
+    m->nlabels++;
+    atomic_store_explicit(&m->lslots[i], l, memory_order_release);
+    return l;
+}
+
+/* The words our own labels use must not come back as a second, different series. */
+static const struct gw_m_label *reserved(const char *s, size_t n)
+{
+    if (n == 5 && memcmp(s, "other", 5) == 0)
+        return &L_OTHER;
+    if (n == 4 && memcmp(s, "none", 4) == 0)
+        return &L_NONE;
+    return NULL;
+}
+
+/* Interns s in dim, admitting at most cap distinct values there. */
+static const struct gw_m_label *intern(struct gw_metrics *m, int dim, const char *s, size_t n,
+                                       int cap)
+{
+    const struct gw_m_label *l = reserved(s, n);
+    if (l)
+        return l;
+    uint64_t h = str_hash(dim, s, n);
+    if ((l = label_find(m, dim, s, n, h)))
+        return l;
+    pthread_mutex_lock(&m->lock);
+    if (!(l = label_find(m, dim, s, n, h)) && m->dim_count[dim] < cap &&
+        !gw_redact_contains_secret(s, n) && (l = label_insert(m, dim, s, n, h)))
+        m->dim_count[dim]++;
+    pthread_mutex_unlock(&m->lock);
+    return l ? l : &L_OTHER;
+}
+
+/* 1 when s (n bytes, n >= 1) only holds bytes of the set. */
+static int only(const char *s, size_t n, const char *extra)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              (c && strchr(extra, c))))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* The vkey charset ([a-z0-9-]+, '_' and '.' tolerated). */
+static int lower(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+              s[i] == '_' || s[i] == '.'))
+            return 0;
+    return n > 0;
+}
+
+static int printable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return n > 0;
+}
+
+static const struct gw_m_label *provider_label(struct gw_metrics *m, const char *p)
+{
+    if (!p || !*p)
+        return &L_NONE;
+    size_t n = strnlen(p, 65);
+    if (n > 64 || !lower(p, n))
+        return &L_OTHER;
+    return intern(m, DIM_PROVIDER, p, n, MAX_PROVIDERS);
+}
+
+static const struct gw_m_label *route_label(const char *route)
+{
+    if (!route || !*route)
+        return &L_NONE;
+    for (size_t i = 0; i < sizeof L_ROUTES / sizeof L_ROUTES[0]; i++)
+        if (strcmp(route, L_ROUTES[i].s) == 0)
+            return &L_ROUTES[i];
+    return &L_OTHER;
+}
+
+static const struct gw_m_label *status_label(struct gw_metrics *m, int status)
+{
+    if (status < 100 || status > 599)
+        return &L_OTHER;
+    const struct gw_m_label *l =
+        atomic_load_explicit(&m->status_cache[status - 100], memory_order_acquire);
+    if (l)
+        return l;
+    char s[8];
+    int n = snprintf(s, sizeof s, "%d", status);
+    l = intern(m, DIM_STATUS, s, (size_t)n, MAX_STATUSES);
+    atomic_store_explicit(&m->status_cache[status - 100], l, memory_order_release);
+    return l;
+}
+
+static const struct gw_m_label *outcome_label(struct gw_metrics *m, const char *o)
+{
+    if (!o || !*o)
+        return &L_NONE;
+    size_t n = strnlen(o, 49);
+    if (n > 48 || !only(o, n, "_-."))
+        return &L_OTHER;
+    return intern(m, DIM_OUTCOME, o, n, MAX_OUTCOMES);
+}
+
+/* Known models (catalog, config) and admitted unknown ones share DIM_MODEL; only the unknown
+ * ones count against max_models. A known model is labelled by its catalog id, never by the
+ * client's spelling: "GPT-4o", "openai/gpt-4o" and every date suffix would otherwise each be
+ * a new label that the catalog happily resolves. */
+static const struct gw_m_label *model_label(struct gw_metrics *m, const char *provider,
+                                            const char *model)
+{
+    if (!model || !*model)
+        return &L_NONE;
+    size_t n = strnlen(model, GW_M_LABEL_MAX + 1);
+    const struct gw_m_label *l = reserved(model, n);
+    if (l)
+        return l;
+    uint64_t h = 0;
+    if (n <= GW_M_LABEL_MAX) {
+        h = str_hash(DIM_MODEL, model, n);
+        if ((l = label_find(m, DIM_MODEL, model, n, h)))
+            return l;
+    }
+    const struct gw_catalog *cat = atomic_load_explicit(&m->cat, memory_order_acquire);
+    const struct gw_model *e = cat && provider ? gw_catalog_find(cat, provider, model) : NULL;
+    if (e) {
+        size_t en = strnlen(e->id, GW_M_LABEL_MAX + 1);
+        if (en > GW_M_LABEL_MAX || !printable(e->id, en) || reserved(e->id, en))
+            return &L_OTHER;
+        uint64_t eh = str_hash(DIM_MODEL, e->id, en);
+        if ((l = label_find(m, DIM_MODEL, e->id, en, eh)))
+            return l;
+        pthread_mutex_lock(&m->lock);
+        if (!(l = label_find(m, DIM_MODEL, e->id, en, eh)))
+            l = label_insert(m, DIM_MODEL, e->id, en, eh);
+        pthread_mutex_unlock(&m->lock);
+        return l ? l : &L_OTHER;
+    }
+    /* Unknown: a model id charset keeps prompt-like text out, and a name that carries a
+     * registered secret (a key pasted into "model") is never shown. */
+    if (n > GW_M_LABEL_MAX || !only(model, n, "-_.:/@+") ||
+        atomic_load_explicit(&m->unknown_models, memory_order_relaxed) >= m->max_models ||
+        gw_redact_contains_secret(model, n))
+        return &L_OTHER;
+    pthread_mutex_lock(&m->lock);
+    if (!(l = label_find(m, DIM_MODEL, model, n, h)) &&
+        atomic_load_explicit(&m->unknown_models, memory_order_relaxed) < m->max_models &&
+        (l = label_insert(m, DIM_MODEL, model, n, h)))
+        atomic_fetch_add_explicit(&m->unknown_models, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&m->lock);
+    return l ? l : &L_OTHER;
+}
+
+int gw_metrics_allow_model(const char *model)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m || !model)
+        return AIGW_EINVAL;
+    size_t n = strnlen(model, GW_M_LABEL_MAX + 1);
+    if (n > GW_M_LABEL_MAX || !printable(model, n) || gw_redact_contains_secret(model, n))
+        return AIGW_EINVAL;
+    if (reserved(model, n))
+        return 0;
+    uint64_t h = str_hash(DIM_MODEL, model, n);
+    int rc = 0;
+    pthread_mutex_lock(&m->lock);
+    if (!label_find(m, DIM_MODEL, model, n, h)) {
+        if (m->allowed_models >= MAX_ALLOWED_MODELS || !label_insert(m, DIM_MODEL, model, n, h))
+            rc = AIGW_ETOOBIG;
+        else
+            m->allowed_models++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/* ---- series ------------------------------------------------------------------------------- */
+
+static uint64_t series_hash(int family, const struct gw_m_label *const *lab, int nl)
+{
+    uint64_t h = mix((uint64_t)family + 1);
+    for (int i = 0; i < nl; i++)
+        h = mix(h ^ (uint64_t)(uintptr_t)lab[i]);
+    return h;
+}
+
+static struct gw_m_series *series_find(struct gw_metrics *m, int family,
+                                       const struct gw_m_label *const *lab, int nl, uint64_t h)
+{
+    size_t mask = m->nsslots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct gw_m_series *s = atomic_load_explicit(&m->sslots[i], memory_order_acquire);
+        if (!s)
+            return NULL;
+        if (s->hash != h || s->family != family)
+            continue;
+        int k = 0;
+        while (k < nl && s->lab[k] == lab[k])
+            k++;
+        if (k == nl)
+            return s;
+    }
+}
+
+/* Lock held. limit: series allowed in all. */
+static struct gw_m_series *series_insert(struct gw_metrics *m, int family,
+                                         const struct gw_m_label *const *lab, int nl, uint64_t h,
+                                         size_t limit)
+{
+    size_t count = atomic_load_explicit(&m->nlist, memory_order_relaxed);
+    if (count >= limit)
+        return NULL;
+    const struct gw_m_family_desc *f = &gw_m_families[family];
+    size_t nv = f->type == GW_MT_HISTOGRAM ? (size_t)f->nle + 2 : 1;
+    if (m->nvalues + nv > m->max_values + (limit > m->max_series ? GW_M_RESERVE : 0))
+        return NULL;
+    struct gw_m_series *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->hash = h;
+    s->family = family;
+    s->off = (uint32_t)m->nvalues;
+    m->nvalues += nv;
+    memcpy(s->lab, lab, (size_t)nl * sizeof lab[0]);
+    size_t mask = m->nsslots - 1, i = h & mask;
+    while (atomic_load_explicit(&m->sslots[i], memory_order_relaxed))
+        i = (i + 1) & mask;
+    m->list[count] = s;
+    atomic_store_explicit(&m->nlist, count + 1, memory_order_release);
+    atomic_store_explicit(&m->sslots[i], s, memory_order_release);
+    return s;
+}
+
+/* The series of this label set, created on first use. Past max_series a new label set is
+ * counted in the family's all-"other" series, which always has room: totals stay right. */
+static struct gw_m_series *series_get(struct gw_metrics *m, int family,
+                                      const struct gw_m_label *const *lab)
+{
+    int nl = gw_m_families[family].nlabels;
+    uint64_t h = series_hash(family, lab, nl);
+    struct gw_m_series *s = series_find(m, family, lab, nl, h);
+    if (s)
+        return s;
+    pthread_mutex_lock(&m->lock);
+    if (!(s = series_find(m, family, lab, nl, h)) &&
+        !(s = series_insert(m, family, lab, nl, h, m->max_series))) {
+        const struct gw_m_label *other[GW_M_MAX_LABELS] = {&L_OTHER, &L_OTHER, &L_OTHER, &L_OTHER};
+        h = series_hash(family, other, nl);
+        if (!(s = series_find(m, family, other, nl, h)))
+            s = series_insert(m, family, other, nl, h, m->max_series + GW_MF_COUNT);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return s;
+}
+
+/* This thread's value array. Threads take shards in turn on first use. */
+static _Atomic uint64_t *my_shard(struct gw_metrics *m)
+{
+    static atomic_uint next;
+    static _Thread_local int mine = -1;
+    if (mine < 0)
+        mine = (int)(atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % GW_M_SHARDS);
+    return m->shard[mine];
+}
+
+uint64_t gw_m_value(const struct gw_metrics *m, uint32_t off)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < GW_M_SHARDS; k++)
+        v += atomic_load_explicit(&m->shard[k][off], memory_order_relaxed);
+    return v;
+}
+
+static void add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v)
+{
+    struct gw_m_series *s = series_get(m, family, lab);
+    if (s)
+        atomic_fetch_add_explicit(&my_shard(m)[s->off], v, memory_order_relaxed);
+}
+
+static void observe(struct gw_metrics *m, int family, const struct gw_m_label *provider, int64_t ms)
+{
+    const struct gw_m_family_desc *f = &gw_m_families[family];
+    struct gw_m_series *s = series_get(m, family, &provider);
+    if (!s)
+        return;
+    if (ms < 0)
+        ms = 0;
+    int i = 0;
+    while (i < f->nle && ms > f->le_ms[i])
+        i++;
+    _Atomic uint64_t *v = my_shard(m) + s->off;
+    atomic_fetch_add_explicit(&v[0], (uint64_t)ms, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v[1 + i], 1, memory_order_relaxed);
+}
+
+/* ---- lifetime ----------------------------------------------------------------------------- */
+
+static void state_free(struct gw_metrics *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->lslots && i < m->nlslots; i++)
+        free(atomic_load_explicit(&m->lslots[i], memory_order_relaxed));
+    size_t n = atomic_load_explicit(&m->nlist, memory_order_relaxed);
+    for (size_t i = 0; m->list && i < n; i++)
+        free(m->list[i]);
+    free(m->lslots);
+    free(m->sslots);
+    free(m->list);
+    for (int k = 0; k < GW_M_SHARDS; k++)
+        free(m->shard[k]);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+int gw_metrics_init(const struct gw_catalog *cat, int max_models)
+{
+    gw_metrics_free();
+    if (max_models < 0)
+        max_models = 0;
+    struct gw_metrics *m = calloc(1, sizeof *m);
+    if (!m)
+        return AIGW_ENOMEM;
+    pthread_mutex_init(&m->lock, NULL);
+    atomic_init(&m->cat, cat);
+    m->max_models = max_models;
+    atomic_init(&m->unknown_models, 0);
+    atomic_init(&m->nlist, 0);
+    /* Room for every catalog id, the config's models and the unknown ones at half load; a
+     * catalog swapped in later that is bigger folds its extra models into "other". */
+    size_t labels = (cat ? gw_catalog_size(cat) : 0) + MAX_ALLOWED_MODELS + (size_t)max_models +
+                    MAX_PROVIDERS + MAX_STATUSES + MAX_OUTCOMES;
+    m->nlslots = pow2_at_least(2 * labels);
+    m->max_series = 8192 + 16 * (size_t)max_models;
+    if (m->max_series > MAX_SERIES_CAP)
+        m->max_series = MAX_SERIES_CAP;
+    m->nsslots = pow2_at_least(2 * (m->max_series + GW_MF_COUNT));
+    m->lslots = calloc(m->nlslots, sizeof m->lslots[0]);
+    m->sslots = calloc(m->nsslots, sizeof m->sslots[0]);
+    m->list = calloc(m->max_series + GW_MF_COUNT, sizeof m->list[0]);
+    /* Histograms are per provider only: their buckets are a small fixed extra. */
+    m->max_values = GW_M_OFF_FIRST + m->max_series + HISTOGRAM_VALUES;
+    m->nvalues = GW_M_OFF_FIRST;
+    int ok = m->lslots && m->sslots && m->list;
+    for (int k = 0; k < GW_M_SHARDS; k++)
+        ok = (m->shard[k] = calloc(m->max_values + GW_M_RESERVE, sizeof(uint64_t))) && ok;
+    if (!ok) {
+        state_free(m);
+        return AIGW_ENOMEM;
+    }
+    /* The slot tables, like the shards, rely on calloc's zero bytes being NULL atomics: an
+     * init loop would commit every page of a table sized for a large max_models. */
+    atomic_store_explicit(&g_state, m, memory_order_release);
+    return 0;
+}
+
+void gw_metrics_free(void)
+{
+    state_free(atomic_exchange_explicit(&g_state, NULL, memory_order_acq_rel));
+}
+
+void gw_metrics_set_catalog(const struct gw_catalog *cat)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (m)
+        atomic_store_explicit(&m->cat, cat, memory_order_release);
+}
+
+/* ---- the hooks ---------------------------------------------------------------------------- */
+
+void gw_metrics_request(const char *route, const char *provider, const char *model, int status,
+                        int stream, int64_t duration_ms, int64_t ttfb_ms)
+{
+    (void)stream; /* a stream's duration is its length: TTFB is the latency to watch there */
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    const struct gw_m_label *p = provider_label(m, provider);
+    const struct gw_m_label *lab[4] = {route_label(route), p, model_label(m, provider, model),
+                                       status_label(m, status)};
+    add(m, GW_MF_REQUESTS, lab, 1);
+    observe(m, GW_MF_DURATION, p, duration_ms);
+    if (ttfb_ms >= 0)
+        observe(m, GW_MF_TTFB, p, ttfb_ms);
+}
+
+void gw_metrics_attempt(const char *provider, const char *outcome, int retry, int fallback)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    const struct gw_m_label *lab[3] = {provider_label(m, provider), outcome_label(m, outcome),
+                                       fallback ? &L_FALLBACK
+                                       : retry  ? &L_RETRY
+                                                : &L_FIRST};
+    add(m, GW_MF_ATTEMPTS, lab, 1);
+}
+
+void gw_metrics_retry(const char *provider, const char *reason, int fallback)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    const struct gw_m_label *lab[2] = {provider_label(m, provider), outcome_label(m, reason)};
+    add(m, fallback ? GW_MF_FALLBACKS : GW_MF_RETRIES, lab, 1);
+}
+
+void gw_metrics_usage(const char *provider, const char *model, const struct aigw_usage *u,
+                      double cost_usd)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    const struct gw_m_label *lab[3] = {provider_label(m, provider), model_label(m, provider, model),
+                                       NULL};
+    if (u) {
+        const int64_t counts[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
+                                  u->cache_write_tokens, u->reasoning_tokens};
+        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+            if (counts[i] < 0)
+                continue;
+            lab[2] = &L_KIND[i];
+            add(m, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
+        }
+    }
+    /* A billion dollars for one request is no price but garbage, and would wrap the sum. */
+    if (cost_usd >= 0 && cost_usd < 1e9)
+        add(m, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
+}
+
+void gw_metrics_active(int delta)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (m)
+        atomic_fetch_add_explicit(&my_shard(m)[GW_M_OFF_ACTIVE], (uint64_t)(int64_t)delta,
+                                  memory_order_relaxed);
+}
+
+void gw_metrics_streams(int delta)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (m)
+        atomic_fetch_add_explicit(&my_shard(m)[GW_M_OFF_STREAMS], (uint64_t)(int64_t)delta,
+                                  memory_order_relaxed);
+}
+
+void gw_metrics_breaker(const char *provider, const char *model, int state)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    const struct gw_m_label *lab[2] = {provider_label(m, provider),
+                                       model_label(m, provider, model)};
+    struct gw_m_series *s = series_get(m, GW_MF_BREAKER, lab);
+    /* A gauge that is set, not added to: it lives in shard 0 alone (changes are rare). */
+    if (s)
+        atomic_store_explicit(&m->shard[0][s->off], (uint64_t)(state < 0 ? 0 : state),
+                              memory_order_relaxed);
+}

@@ -1,0 +1,64 @@
+/*
+ * metrics - Prometheus counters, gauges and histograms for operators. Updates come from the
+ * request path (any thread) and must cost no lock contention worth measuring; rendering
+ * happens on GET /metrics. Label values are bounded: a model name that is neither in the
+ * catalog nor the config is folded into "other" past metrics.max_models distinct models, so
+ * clients cannot grow memory by inventing model names. No label ever holds a secret or prompt
+ * text: providers are vkeys, models are checked against the catalog and config.
+ *
+ * Threading: every function may be called from any thread.
+ */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stdint.h>
+
+#include "aigw/plugin.h"
+#include "lib/buf.h"
+
+struct gw_gateway;
+struct gw_catalog;
+
+/* Called once at startup, before any other function. max_models: label cardinality cap. */
+int gw_metrics_init(const struct gw_catalog *cat, int max_models);
+void gw_metrics_free(void);
+
+/* One client request finished. route: "/v1/chat/completions" etc; provider/model may be
+ * NULL (no route was found); ttfb_ms < 0 when no byte was sent. */
+void gw_metrics_request(const char *route, const char *provider, const char *model, int status,
+                        int stream, int64_t duration_ms, int64_t ttfb_ms);
+/* One upstream attempt ended. outcome: "ok", an HTTP status ("429"), or a transport reason
+ * ("timeout", "connect_error", ...). retry: the attempt was a retry on the same target;
+ * fallback: it was on another target than the first. */
+void gw_metrics_attempt(const char *provider, const char *outcome, int retry, int fallback);
+/* Usage and cost of one request (cost_usd < 0: unknown, not counted). */
+void gw_metrics_usage(const char *provider, const char *model, const struct aigw_usage *u,
+                      double cost_usd);
+/* In-flight requests and held streams (delta +1 / -1). */
+void gw_metrics_active(int delta);
+void gw_metrics_streams(int delta);
+/* Circuit-breaker state of a target: 0 closed, 1 half-open, 2 open. */
+void gw_metrics_breaker(const char *provider, const char *model, int state);
+
+/* A failed attempt on provider is followed by another one: on the same target (fallback 0,
+ * aigw_retries_total) or on another target (fallback 1, aigw_fallbacks_total). reason: the
+ * failed attempt's outcome, as for gw_metrics_attempt. */
+void gw_metrics_retry(const char *provider, const char *reason, int fallback);
+
+/* Model names from the config (aliases, targets) that get a label of their own without
+ * counting against max_models. Printable ASCII, at most 128 bytes, no registered secret:
+ * else AIGW_EINVAL; AIGW_ETOOBIG past 4096 names. Call after gw_metrics_init. */
+int gw_metrics_allow_model(const char *model);
+/* A reloaded catalog. The old one must stay valid until every thread that may be inside a
+ * gw_metrics_* call has left it (the same rule as for requests). */
+void gw_metrics_set_catalog(const struct gw_catalog *cat);
+
+/* Appends s (n bytes, at most the first 128 used) escaped as an exposition-format label value:
+ * backslash, double quote and newline escaped, other control and non-ASCII bytes as '?'. */
+int gw_metrics_label_value(struct gw_buf *out, const char *s, size_t n);
+
+/* The exposition text (format 0.0.4), including plugin status per vkey, build info and the
+ * upstream transfers in flight, read from gw. */
+int gw_metrics_render(const struct gw_gateway *gw, struct gw_buf *out);
+
+#endif

@@ -1,0 +1,289 @@
+/* metrics_render - the Prometheus text exposition format 0.0.4 (see metrics.h). */
+#include "obs/metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy/gateway.h"
+#include "obs/metrics_int.h"
+#include "net/upstream.h"
+#include "version.h"
+
+static const int64_t duration_le[] = {10,   25,   50,    100,   250,   500,    1000,
+                                      2500, 5000, 10000, 30000, 60000, 120000, 300000};
+static const int64_t ttfb_le[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
+#define NLE(a) ((int)(sizeof a / sizeof a[0]))
+_Static_assert(sizeof duration_le / sizeof duration_le[0] + 2 <= GW_M_SERIES_VALUES_MAX &&
+                   sizeof ttfb_le / sizeof ttfb_le[0] + 2 <= GW_M_SERIES_VALUES_MAX,
+               "metrics.c reserves GW_M_SERIES_VALUES_MAX values per histogram series");
+
+/* clang-format off: one family per entry reads better than one field per line */
+const struct gw_m_family_desc gw_m_families[GW_MF_COUNT] = {
+    [GW_MF_REQUESTS] = {"aigw_requests_total",
+                        "Client requests answered, by route, provider, model and HTTP status.",
+                        GW_MT_COUNTER,
+                        GW_MU_COUNT,
+                        4,
+                        {"route", "provider", "model", "status"},
+                        NULL,
+                        0},
+    [GW_MF_DURATION] = {"aigw_request_duration_seconds",
+                        "Time from request received to last byte sent, per provider.",
+                        GW_MT_HISTOGRAM,
+                        GW_MU_COUNT,
+                        1,
+                        {"provider"},
+                        duration_le,
+                        NLE(duration_le)},
+    [GW_MF_TTFB] = {"aigw_ttfb_seconds",
+                    "Time from request received to the first response byte, per provider.",
+                    GW_MT_HISTOGRAM,
+                    GW_MU_COUNT,
+                    1,
+                    {"provider"},
+                    ttfb_le,
+                    NLE(ttfb_le)},
+    [GW_MF_ATTEMPTS] = {"aigw_upstream_attempts_total",
+                        "Upstream attempts by provider, outcome (ok, HTTP status or transport "
+                        "error) and attempt kind (first, retry, fallback).",
+                        GW_MT_COUNTER,
+                        GW_MU_COUNT,
+                        3,
+                        {"provider", "outcome", "attempt"},
+                        NULL,
+                        0},
+    [GW_MF_RETRIES] = {"aigw_retries_total",
+                       "Failed attempts retried on the same target, by provider and reason.",
+                       GW_MT_COUNTER,
+                       GW_MU_COUNT,
+                       2,
+                       {"provider", "reason"},
+                       NULL,
+                       0},
+    [GW_MF_FALLBACKS] = {"aigw_fallbacks_total",
+                         "Failed attempts followed by one on another target, by the failed "
+                         "provider and reason.",
+                         GW_MT_COUNTER,
+                         GW_MU_COUNT,
+                         2,
+                         {"provider", "reason"},
+                         NULL,
+                         0},
+    [GW_MF_TOKENS] = {"aigw_tokens_total",
+                      "Tokens reported by upstreams, by provider, model and kind (prompt, "
+                      "completion, cached, cache_write, reasoning).",
+                      GW_MT_COUNTER,
+                      GW_MU_COUNT,
+                      3,
+                      {"provider", "model", "kind"},
+                      NULL,
+                      0},
+    [GW_MF_COST] = {"aigw_cost_usd_total",
+                    "Cost in US dollars computed from the catalog prices, by provider and model.",
+                    GW_MT_COUNTER,
+                    GW_MU_NANO,
+                    2,
+                    {"provider", "model"},
+                    NULL,
+                    0},
+    [GW_MF_BREAKER] = {"aigw_circuit_breaker_state",
+                       "Circuit-breaker state per target: 0 closed, 1 half-open, 2 open.",
+                       GW_MT_GAUGE,
+                       GW_MU_COUNT,
+                       2,
+                       {"provider", "model"},
+                       NULL,
+                       0},
+};
+/* clang-format on */
+
+struct out {
+    struct gw_buf *b;
+    int rc; /* the first error; later writes are skipped */
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+    if (o->rc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    o->rc = gw_buf_vprintf(o->b, fmt, ap);
+    va_end(ap);
+}
+
+static void put_value(struct out *o, const char *s)
+{
+    if (!o->rc)
+        o->rc = gw_metrics_label_value(o->b, s, strlen(s));
+}
+
+int gw_metrics_label_value(struct gw_buf *out, const char *s, size_t n)
+{
+    char tmp[2 * GW_M_LABEL_MAX];
+    size_t k = 0;
+    if (n > GW_M_LABEL_MAX)
+        n = GW_M_LABEL_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\' || c == '"') {
+            tmp[k++] = '\\';
+            tmp[k++] = (char)c;
+        } else if (c == '\n') {
+            tmp[k++] = '\\';
+            tmp[k++] = 'n';
+        } else if (c < 0x20 || c >= 0x7f) {
+            /* Labels are ASCII by construction; anything else would also risk invalid UTF-8,
+             * which fails the whole scrape. */
+            tmp[k++] = '?';
+        } else {
+            tmp[k++] = (char)c;
+        }
+    }
+    return gw_buf_append(out, tmp, k);
+}
+
+static void header(struct out *o, const char *name, const char *help, const char *type)
+{
+    put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* {a="x",b="y"[,le="..."]}, or nothing for no labels. */
+static void label_set(struct out *o, const struct gw_m_family_desc *f, const struct gw_m_series *s,
+                      const char *le)
+{
+    if (!f->nlabels && !le)
+        return;
+    put(o, "{");
+    for (int i = 0; i < f->nlabels; i++) {
+        put(o, "%s%s=\"", i ? "," : "", f->labels[i]);
+        put_value(o, s->lab[i]->s);
+        put(o, "\"");
+    }
+    if (le)
+        put(o, "%sle=\"%s\"", f->nlabels ? "," : "", le);
+    put(o, "}");
+}
+
+/* Milliseconds as the shortest decimal seconds: 5 -> "0.005", 2500 -> "2.5", 1000 -> "1". */
+static void seconds(int64_t ms, char *buf, size_t size)
+{
+    int64_t whole = ms / 1000, frac = ms % 1000;
+    if (!frac) {
+        snprintf(buf, size, "%" PRId64, whole);
+        return;
+    }
+    int digits = 3;
+    while (frac % 10 == 0) {
+        frac /= 10;
+        digits--;
+    }
+    snprintf(buf, size, "%" PRId64 ".%0*" PRId64, whole, digits, frac);
+}
+
+static void histogram(struct out *o, const struct gw_metrics *m, const struct gw_m_family_desc *f,
+                      const struct gw_m_series *s)
+{
+    uint64_t cum = 0;
+    char le[32];
+    for (int i = 0; i <= f->nle; i++) {
+        cum += gw_m_value(m, s->off + 1 + (uint32_t)i);
+        if (i < f->nle)
+            seconds(f->le_ms[i], le, sizeof le);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        put(o, "%s_bucket", f->name);
+        label_set(o, f, s, le);
+        put(o, " %" PRIu64 "\n", cum);
+    }
+    /* Read after the buckets: under concurrent updates the sum may hold an observation the
+     * count does not yet, never the other way round in a way that breaks the buckets. */
+    uint64_t sum = gw_m_value(m, s->off);
+    put(o, "%s_sum", f->name);
+    label_set(o, f, s, NULL);
+    put(o, " %" PRIu64 ".%03" PRIu64 "\n", sum / 1000, sum % 1000);
+    put(o, "%s_count", f->name);
+    label_set(o, f, s, NULL);
+    put(o, " %" PRIu64 "\n", cum);
+}
+
+static void family(struct out *o, struct gw_metrics *m, int fam)
+{
+    const struct gw_m_family_desc *f = &gw_m_families[fam];
+    static const char *const types[] = {"counter", "gauge", "histogram"};
+    header(o, f->name, f->help, types[f->type]);
+    size_t n = m ? atomic_load_explicit(&m->nlist, memory_order_acquire) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_m_series *s = m->list[i];
+        if (s->family != fam)
+            continue;
+        if (f->type == GW_MT_HISTOGRAM) {
+            histogram(o, m, f, s);
+            continue;
+        }
+        uint64_t v = f->type == GW_MT_GAUGE
+                         ? atomic_load_explicit(&m->shard[0][s->off], memory_order_relaxed)
+                         : gw_m_value(m, s->off);
+        put(o, "%s", f->name);
+        label_set(o, f, s, NULL);
+        if (f->unit == GW_MU_NANO)
+            put(o, " %" PRIu64 ".%09" PRIu64 "\n", v / 1000000000u, v % 1000000000u);
+        else
+            put(o, " %" PRIu64 "\n", v);
+    }
+}
+
+static void gauge(struct out *o, const char *name, const char *help, long long v)
+{
+    header(o, name, help, "gauge");
+    put(o, "%s %lld\n", name, v);
+}
+
+static void plugins(struct out *o, const struct gw_plugins *ps)
+{
+    header(o, "aigw_plugin_active",
+           "Provider plugins loaded, by vkey: 1 active, 0 loaded but inactive.", "gauge");
+    for (size_t i = 0; ps && i < ps->n; i++) {
+        const char *vkey = ps->items[i]->desc.vkey;
+        if (!vkey || !*vkey)
+            continue;
+        /* The loader keeps vkeys unique; a duplicate would still make the scrape invalid. */
+        size_t j = 0;
+        while (j < i && !(ps->items[j]->desc.vkey && !strcmp(ps->items[j]->desc.vkey, vkey)))
+            j++;
+        if (j < i)
+            continue;
+        put(o, "aigw_plugin_active{vkey=\"");
+        put_value(o, vkey);
+        put(o, "\"} %d\n", ps->items[i]->active ? 1 : 0);
+    }
+}
+
+int gw_metrics_render(const struct gw_gateway *gw, struct gw_buf *out)
+{
+    struct out o = {out, 0};
+    struct gw_metrics *m = gw_m_get();
+    for (int f = 0; f < GW_MF_COUNT; f++)
+        family(&o, m, f);
+    gauge(&o, "aigw_active_requests", "Client requests in flight.",
+          m ? (long long)(int64_t)gw_m_value(m, GW_M_OFF_ACTIVE) : 0);
+    gauge(&o, "aigw_streams_active", "Streaming responses held open to clients.",
+          m ? (long long)(int64_t)gw_m_value(m, GW_M_OFF_STREAMS) : 0);
+    gauge(&o, "aigw_upstream_transfers",
+          "Upstream transfers in flight (each holds an upstream connection or stream).",
+          gw && gw->upstream ? (long long)gw_upstream_active(gw->upstream) : 0);
+    plugins(&o, gw ? gw->plugins : NULL);
+    header(&o, "aigw_build_info", "Build identity: version and plugin ABI; always 1.", "gauge");
+    put(&o, "aigw_build_info{version=\"");
+    put_value(&o, GW_VERSION);
+    put(&o, "\",abi=\"%u.%u\"} 1\n", (unsigned)AIGW_ABI_MAJOR_OF(AIGW_ABI_VERSION),
+        (unsigned)AIGW_ABI_MINOR_OF(AIGW_ABI_VERSION));
+    if (gw && gw->started_unix > 0)
+        gauge(&o, "aigw_start_time_seconds", "Unix time the gateway started.",
+              (long long)gw->started_unix);
+    return o.rc;
+}

@@ -1,0 +1,327 @@
+/* plugin_loader - load, check and activate provider plugins (see plugin_loader.h). */
+#include "plugin/plugin_loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ltdl.h>
+
+#include "plugin/host.h"
+#include "lib/log.h"
+#include "lib/redact.h"
+
+#define PLUGIN_EXT ".so"
+#define MAX_PLUGINS 256
+
+/* The members every ABI 1.x descriptor must have. */
+#define MIN_DESC_SIZE (offsetof(struct aigw_provider, map_error) + sizeof(void *))
+
+static const struct gw_plugins *loaded; /* for env defaults */
+static int ltdl_ready;
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int valid_vkey(const char *v)
+{
+    if (!v || !*v || strlen(v) > 64)
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v;
+}
+
+/* Decides activation from the env table; fills p->missing and p->why. */
+static int env_satisfied(struct gw_plugin *p)
+{
+    const struct aigw_env_var *e = p->desc.env;
+    int any_of_declared = 0, any_of_set = 0, ok = 1;
+    size_t off = 0;
+    p->missing[0] = '\0';
+    for (; e && e->name; e++) {
+        int set = env_set(e->name);
+        if (e->flags & AIGW_ENV_ANY_OF) {
+            any_of_declared = 1;
+            any_of_set |= set;
+        }
+        if ((e->flags & AIGW_ENV_REQUIRED) && !set) {
+            ok = 0;
+            int n = snprintf(p->missing + off, sizeof p->missing - off, "%s%s", off ? "," : "",
+                             e->name);
+            if (n > 0 && (size_t)n < sizeof p->missing - off)
+                off += (size_t)n;
+        }
+    }
+    if (any_of_declared && !any_of_set) {
+        ok = 0;
+        for (e = p->desc.env; e && e->name; e++) {
+            if (!(e->flags & AIGW_ENV_ANY_OF))
+                continue;
+            int n = snprintf(p->missing + off, sizeof p->missing - off, "%s%s", off ? "," : "",
+                             e->name);
+            if (n > 0 && (size_t)n < sizeof p->missing - off)
+                off += (size_t)n;
+        }
+        snprintf(p->why, sizeof p->why, "needs one of: %s", p->missing);
+    } else if (!ok) {
+        snprintf(p->why, sizeof p->why, "missing %s", p->missing);
+    }
+    return ok;
+}
+
+static void free_plugin(struct gw_plugin *p)
+{
+    if (p->initialized && p->desc.fini) {
+        gw_host_set_current(p);
+        p->desc.fini(p->plugin_data);
+        gw_host_set_current(NULL);
+    }
+    if (p->handle)
+        lt_dlclose((lt_dlhandle)p->handle);
+    pthread_mutex_destroy(&p->cred_lock);
+    free(p->cred_token);
+    free(p->file);
+    free(p);
+}
+
+/* Loads one file; returns the plugin or NULL (after logging why). */
+static struct gw_plugin *load_one(const char *dir, const char *name, struct gw_plugins *ps)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        GW_WARN("plugin %s skipped: path too long", name);
+        return NULL;
+    }
+    lt_dladvise advise;
+    lt_dlhandle h = NULL;
+    if (lt_dladvise_init(&advise) == 0) {
+        lt_dladvise_local(&advise);
+        h = lt_dlopenadvise(path, advise);
+        lt_dladvise_destroy(&advise);
+    }
+    if (!h) {
+        const char *err = lt_dlerror();
+        GW_WARN("plugin %s skipped: not a loadable shared object (%s)", name,
+                err ? err : "unknown error");
+        return NULL;
+    }
+    aigw_plugin_entry_fn entry = (aigw_plugin_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_PLUGIN_ENTRY_SYMBOL);
+    if (!entry) {
+        GW_WARN("plugin %s skipped: no %s symbol", name, AIGW_PLUGIN_ENTRY_SYMBOL);
+        lt_dlclose(h);
+        return NULL;
+    }
+    const struct aigw_provider *d = entry();
+    const char *why = NULL;
+    if (!d)
+        why = "entry point returned no descriptor";
+    else if (AIGW_ABI_MAJOR_OF(d->abi_version) != AIGW_ABI_MAJOR)
+        why = "built for another ABI major version";
+    else if (AIGW_ABI_MINOR_OF(d->abi_version) > AIGW_ABI_MINOR)
+        why = "built for a newer ABI minor version than this aigw";
+    else if (d->struct_size < MIN_DESC_SIZE)
+        why = "descriptor struct_size too small";
+    if (why) {
+        if (d)
+            GW_WARN("plugin %s skipped: %s (plugin ABI %u.%u, struct_size %u; aigw ABI %u.%u)",
+                    name, why, AIGW_ABI_MAJOR_OF(d->abi_version), AIGW_ABI_MINOR_OF(d->abi_version),
+                    d->struct_size, AIGW_ABI_MAJOR, AIGW_ABI_MINOR);
+        else
+            GW_WARN("plugin %s skipped: %s", name, why);
+        lt_dlclose(h);
+        return NULL;
+    }
+    struct gw_plugin *p = calloc(1, sizeof *p);
+    if (!p) {
+        lt_dlclose(h);
+        return NULL;
+    }
+    pthread_mutex_init(&p->cred_lock, NULL);
+    size_t n = d->struct_size < sizeof p->desc ? d->struct_size : sizeof p->desc;
+    memcpy(&p->desc, d, n);
+    p->handle = h;
+    p->file = strdup(name);
+    if (!valid_vkey(p->desc.vkey) || !p->desc.name || !p->desc.build_request) {
+        GW_WARN("plugin %s skipped: descriptor incomplete (vkey must be [a-z0-9-]+; name and "
+                "build_request are required)",
+                name);
+        free_plugin(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        if (strcmp(ps->items[i]->desc.vkey, p->desc.vkey) == 0) {
+            GW_WARN("plugin %s skipped: duplicate vkey '%s' (already provided by %s)", name,
+                    p->desc.vkey, ps->items[i]->file);
+            free_plugin(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+static void activate(struct gw_plugin *p)
+{
+    if (!env_satisfied(p)) {
+        p->active = 0;
+        return;
+    }
+    const char *why = NULL;
+    int rc = 0;
+    if (p->desc.init) {
+        gw_host_set_current(p);
+        rc = p->desc.init(gw_host(), &p->plugin_data, &why);
+        gw_host_set_current(NULL);
+    }
+    if (rc < 0) {
+        snprintf(p->why, sizeof p->why, "declined: %s", why ? why : "init failed");
+        p->active = 0;
+        return;
+    }
+    p->initialized = 1;
+    p->active = 1;
+    p->why[0] = '\0';
+}
+
+int gw_plugins_load(struct gw_plugins *ps, const char *dir)
+{
+    ps->items = NULL;
+    ps->n = 0;
+    if (!ltdl_ready) {
+        if (lt_dlinit() != 0)
+            return AIGW_EINTERNAL;
+        ltdl_ready = 1;
+    }
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        GW_WARN("plugin directory %s cannot be read: %s", dir, strerror(errno));
+        return -errno;
+    }
+    char *names[MAX_PLUGINS];
+    size_t nn = 0;
+    struct dirent *de;
+    while ((de = readdir(dh)) && nn < MAX_PLUGINS) {
+        size_t len = strlen(de->d_name);
+        size_t el = sizeof PLUGIN_EXT - 1;
+        if (len > el && strcmp(de->d_name + len - el, PLUGIN_EXT) == 0 && de->d_name[0] != '.')
+            names[nn++] = strdup(de->d_name);
+    }
+    closedir(dh);
+    qsort(names, nn, sizeof names[0], cmp_names);
+    ps->items = calloc(nn ? nn : 1, sizeof *ps->items);
+    for (size_t i = 0; i < nn; i++) {
+        if (names[i] && ps->items) {
+            struct gw_plugin *p = load_one(dir, names[i], ps);
+            if (p)
+                ps->items[ps->n++] = p;
+        }
+        free(names[i]);
+    }
+    if (!ps->items)
+        return AIGW_ENOMEM;
+    loaded = ps;
+    for (size_t i = 0; i < ps->n; i++) {
+        struct gw_plugin *p = ps->items[i];
+        activate(p);
+        if (p->active)
+            GW_INFO("provider %s (%s %s): active", p->desc.vkey, p->file,
+                    p->desc.version ? p->desc.version : "");
+        else
+            GW_INFO("provider %s (%s %s): inactive, %s", p->desc.vkey, p->file,
+                    p->desc.version ? p->desc.version : "", p->why);
+    }
+    gw_plugins_register_secrets(ps);
+    return 0;
+}
+
+void gw_plugins_unload(struct gw_plugins *ps)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        free_plugin(ps->items[i]);
+    free(ps->items);
+    ps->items = NULL;
+    ps->n = 0;
+    if (loaded == ps)
+        loaded = NULL;
+}
+
+struct gw_plugin *gw_plugins_find(const struct gw_plugins *ps, const char *vkey)
+{
+    /* Routing asks once per catalog entry of the model (dozens, mostly providers with no
+     * plugin): the first byte settles nearly every miss without a strcmp call. */
+    for (size_t i = 0; ps && i < ps->n; i++) {
+        const char *k = ps->items[i]->desc.vkey;
+        if (k[0] == vkey[0] && strcmp(k, vkey) == 0)
+            return ps->items[i];
+    }
+    return NULL;
+}
+
+size_t gw_plugins_active_count(const struct gw_plugins *ps)
+{
+    size_t n = 0;
+    for (size_t i = 0; ps && i < ps->n; i++)
+        n += ps->items[i]->active ? 1 : 0;
+    return n;
+}
+
+void gw_plugins_active_list(const struct gw_plugins *ps, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; ps && i < ps->n; i++) {
+        if (!ps->items[i]->active)
+            continue;
+        int n = snprintf(buf + off, size - off, "%s%s", off ? ", " : "", ps->items[i]->desc.vkey);
+        if (n < 0 || (size_t)n >= size - off)
+            break;
+        off += (size_t)n;
+    }
+}
+
+void gw_plugins_register_secrets(const struct gw_plugins *ps)
+{
+    for (size_t i = 0; ps && i < ps->n; i++)
+        for (const struct aigw_env_var *e = ps->items[i]->desc.env; e && e->name; e++)
+            if (e->flags & AIGW_ENV_SECRET)
+                gw_redact_register(getenv(e->name));
+}
+
+/* Asked on every request for each unset optional variable (OPENAI_ORGANIZATION, ...): the
+ * first byte rules out nearly every one of the ~60 declared names without a strcmp. */
+const char *gw_plugins_env_default(const char *name)
+{
+    for (size_t i = 0; loaded && i < loaded->n; i++)
+        for (const struct aigw_env_var *e = loaded->items[i]->desc.env; e && e->name; e++)
+            if (e->name[0] == name[0] && e->default_value && strcmp(e->name, name) == 0)
+                return e->default_value;
+    return NULL;
+}
+
+void gw_caps_string(unsigned caps, char *buf, size_t size)
+{
+    static const char *const names[] = {"chat",      "stream",     "tools",  "vision",
+                                        "json_schema", "embeddings", "images", "reasoning",
+                                        "models"};
+    size_t off = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(caps & (1u << i)))
+            continue;
+        int n = snprintf(buf + off, size - off, "%s%s", off ? "," : "", names[i]);
+        if (n < 0 || (size_t)n >= size - off)
+            break;
+        off += (size_t)n;
+    }
+}

@@ -1,0 +1,62 @@
+/*
+ * gateway - one client request from validated body to last byte: route, attempts (retries and
+ * fallback before the first byte reached the client), the upstream callbacks that feed the
+ * exchange, rendering into the relay, usage and cost, and the access log line.
+ *
+ * Threading: a request is created and answered by an HTTP worker, and its upstream callbacks
+ * run on the same worker's engine (core/http.c); a request started off a worker uses the
+ * shared engine's thread. The relay lock guards everything both sides touch (uncontended on a
+ * worker); a reference count (MHD side + upstream side) decides who frees it.
+ */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "config.h"
+#include "plugin/plugin_loader.h"
+#include "net/respond.h"
+#include "route/route.h"
+
+struct gw_catalog;
+struct gw_upstream;
+struct gw_req;
+
+struct gw_gateway {
+    struct gw_config *cfg;
+    struct gw_plugins *plugins;
+    struct gw_catalog *catalog;
+    struct gw_router router;
+    struct gw_upstream *upstream;
+    atomic_llong inflight;
+    atomic_int shutting_down;
+    pthread_mutex_t drain_lock;
+    pthread_cond_t drain_cond;
+    int64_t started_unix;
+};
+
+int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
+                    struct gw_catalog *cat, char *err, size_t errsize);
+void gw_gateway_free(struct gw_gateway *gw);
+/* Waits until no request is in flight or deadline_ms passes; returns the count left. */
+int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms);
+
+/* The HTTP layer's entry points for proxied routes (kind: enum gw_route_kind). */
+struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, int kind,
+                          const char *method, const char *path, const char *request_id,
+                          const char *x_provider);
+/* Appends body bytes; 0, or AIGW_ETOOBIG once the body passes the cap. */
+int gw_req_body(struct gw_req *r, const char *p, size_t n);
+/* The final access-handler call(s): starts the request, later queues the response. */
+enum MHD_Result gw_req_run(struct gw_req *r);
+/* MHD_OPTION_NOTIFY_COMPLETED. */
+void gw_req_completed(struct gw_req *r, int client_aborted);
+
+int64_t gw_now_ms(void);
+
+#endif
