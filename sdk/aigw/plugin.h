@@ -172,6 +172,8 @@ enum aigw_op {
     AIGW_OP_IMAGES = 3,      /* /v1/images/generations */
     AIGW_OP_MODELS = 4,      /* live model listing */
     AIGW_OP_CREDENTIALS = 5, /* a credential fetch (credentials_build/credentials_parse) */
+    AIGW_OP_COUNT_TOKENS = 6, /* 1.2: count a chat request's input tokens (answered by one
+                                 USAGE chunk with prompt_tokens); optional capability */
 };
 
 /* ---- normalized chunks ------------------------------------------------------------------ */
@@ -198,6 +200,10 @@ enum aigw_chunk_type {
     AIGW_CHUNK_IMAGE = 10,    /* index, url or b64 (text), revised_prompt (name) */
     AIGW_CHUNK_MODEL = 11,    /* id: one model id from a live listing */
     AIGW_CHUNK_EXTRA = 12,    /* name = top-level key, extra = JSON value (e.g. citations) */
+    AIGW_CHUNK_REASONING_SIGNATURE = 13, /* 1.2: choice, text: a piece of the signature that
+                                            closes the current reasoning block (Anthropic) */
+    AIGW_CHUNK_REASONING_REDACTED = 14,  /* 1.2: choice, text: one opaque redacted reasoning
+                                            block's data, whole */
 };
 
 /* Token counts; -1 means "not reported". */
@@ -265,6 +271,12 @@ struct aigw_call {
     void *plugin_data;   /* whatever init() stored in *plugin_data */
     int status;          /* HTTP status of the response being parsed (0 before) */
     int step;            /* 0 for the first upstream request, +1 per AIGW_CONTINUE */
+    /* 1.2: the client's dialect ("openai", "anthropic", "responses"), and its own body when a
+     * plugin that speaks that dialect natively may forward it unchanged but for the model
+     * (cache_control, thinking signatures, citations survive); NULL otherwise. Read them only
+     * when struct_size covers them. */
+    const char *inbound;
+    const cJSON *inbound_body;
 };
 
 /* ---- the host services table -------------------------------------------------------------- */
