@@ -16,9 +16,9 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "net/relay.h"
-#include "net/respond.h"
-#include "front/render.h"
-#include "front/request.h"
+#include "front/respond.h"
+#include "front/dialect.h"
+#include "proxy/usage.h"
 #include "net/upstream.h"
 
 #define TICK_MS 250
@@ -28,7 +28,7 @@ struct gw_req {
     struct gw_gateway *gw;
     struct MHD_Connection *conn;
     atomic_int refs;
-    int kind;
+    const struct gw_dialect *dialect;
     char method[8];
     char path[128];
     char request_id[129];
@@ -43,7 +43,9 @@ struct gw_req {
     int attempts; /* upstream attempts made */
     struct gw_call *call;
     struct gw_xfer *xfer; /* guarded by relay.lock */
-    struct gw_render render;
+    void *render; /* the dialect's renderer */
+    struct aigw_usage usage;
+    int have_usage;
     struct gw_relay relay;
 
     /* Guarded by relay.lock. */
@@ -83,15 +85,12 @@ static void req_free(struct gw_req *r)
         free(r->call);
     }
     gw_parsed_free(&r->parsed);
-    gw_render_free(&r->render);
+    if (r->render)
+        r->dialect->render_free(r->render);
     gw_relay_free(&r->relay);
     gw_buf_free(&r->body);
     free(r);
-    if (atomic_fetch_sub(&gw->inflight, 1) == 1) {
-        pthread_mutex_lock(&gw->drain_lock);
-        pthread_cond_broadcast(&gw->drain_cond);
-        pthread_mutex_unlock(&gw->drain_lock);
-    }
+    gw_gateway_leave(gw);
 }
 
 static void req_unref(struct gw_req *r)
@@ -100,7 +99,8 @@ static void req_unref(struct gw_req *r)
         req_free(r);
 }
 
-struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, int kind,
+struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
+                          const struct gw_dialect *dialect,
                           const char *method, const char *path, const char *request_id,
                           const char *x_provider)
 {
@@ -110,7 +110,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, in
     r->gw = gw;
     r->conn = conn;
     atomic_init(&r->refs, 1); /* the MHD side; the upstream side takes one when it starts */
-    r->kind = kind;
+    r->dialect = dialect;
+    r->parsed.dialect = dialect;
     gw_strlcpy(r->method, method, sizeof r->method);
     gw_strlcpy(r->path, path, sizeof r->path);
     gw_strlcpy(r->request_id, request_id, sizeof r->request_id);
@@ -120,7 +121,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, in
     gw_relay_init(&r->relay, conn, (size_t)gw->cfg->stream_buffer_bytes);
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
-    atomic_fetch_add(&gw->inflight, 1);
+    gw_usage_init(&r->usage);
+    gw_gateway_enter(gw);
     gw_metrics_active(1);
     return r;
 }
@@ -160,8 +162,8 @@ static void request_metrics(struct gw_req *r, int status)
     const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
     const char *vkey = t ? t->plugin->desc.vkey : NULL;
     const char *model = t ? t->model : r->parsed.model;
-    if (t && r->render.have_usage)
-        gw_metrics_usage(vkey, model, &r->render.usage, r->cost_known ? r->cost : -1);
+    if (t && r->have_usage)
+        gw_metrics_usage(vkey, model, &r->usage, r->cost_known ? r->cost : -1);
     int64_t now = gw_now_ms();
     gw_metrics_request(r->path, vkey, model, status, r->parsed.stream, now - r->start_ms,
                        r->first_byte_ms ? r->first_byte_ms - r->start_ms : -1);
@@ -170,7 +172,7 @@ static void request_metrics(struct gw_req *r, int status)
 static void access_log(struct gw_req *r, int status, const char *error_type)
 {
     const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
-    const struct aigw_usage *u = &r->render.usage;
+    const struct aigw_usage *u = &r->usage;
     if (!gw_log_access_on())
         return;
     struct gw_buf b;
@@ -218,12 +220,12 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
 static void compute_cost(struct gw_req *r)
 {
     r->cost_known = 0;
-    if (!r->route.n || !r->gw->catalog || !r->render.have_usage)
+    if (!r->route.n || !r->gw->catalog || !r->have_usage)
         return;
     const struct gw_target *t = &r->route.targets[r->target];
     const struct gw_model *m = gw_catalog_find(r->gw->catalog, t->plugin->desc.vkey, t->model);
     double usd = 0;
-    if (m && gw_cost_usd(m, &r->render.usage, &usd) == 0) {
+    if (m && gw_cost_usd(m, &r->usage, &usd) == 0) {
         r->cost = usd;
         r->cost_known = 1;
     }
@@ -238,7 +240,11 @@ static int sink(void *ud, const struct aigw_chunk *chunk)
     struct gw_req *r = ud;
     pthread_mutex_lock(&r->relay.lock);
     size_t before = r->relay.out.len;
-    int rc = gw_render_chunk(&r->render, chunk, &r->relay.out);
+    if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage) {
+        gw_usage_merge(&r->usage, chunk->usage);
+        r->have_usage = 1;
+    }
+    int rc = r->dialect->render_chunk(r->render, chunk, &r->relay.out);
     if (r->relay.out.len > before) {
         if (!r->committed) {
             r->committed = 1;
@@ -305,6 +311,8 @@ static int start_attempt(struct gw_req *r, int64_t delay_ms)
                           r->parsed.stream, r->parsed.include_usage);
     if (rc < 0)
         return rc;
+    r->call->pub.inbound = r->dialect->name;
+    r->call->pub.inbound_body = r->parsed.native;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
@@ -357,6 +365,41 @@ static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
     return gw_route_backoff_ms(&r->gw->router, r->attempts, e ? e->retry_after_ms : -1);
 }
 
+/* The final outcome into the relay: the dialect's ending, its in-stream error after the first
+ * byte, or its error document. Relay lock held. */
+static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status)
+{
+    struct gw_call *c = r->call;
+    struct aigw_error err;
+    aigw_error_init(&err);
+    int failed = 0;
+    if (rc < 0 && c && c->has_error) {
+        err = c->error; /* the plugin explained its refusal (host->fail) */
+        failed = 1;
+    } else if (rc < 0) {
+        err.status = gw_status_for_code(rc);
+        err.type = gw_error_type_for_status(err.status);
+        err.message = gw_message_for_code(rc);
+        err.code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
+        failed = 1;
+    } else if (c && c->has_error) {
+        err = c->error;
+        failed = 1;
+    }
+    struct gw_buf *out = &r->relay.out;
+    if (!failed) {
+        *status = 200;
+        return r->dialect->render_end(r->render, out);
+    }
+    if (r->parsed.stream && bytes_sent > 0) {
+        *status = 200;
+        return r->dialect->render_stream_error(r->render, &err, out);
+    }
+    *status = gw_error_status(&err);
+    return gw_error_document(r->dialect->error_body, out, *status, err.type, err.code,
+                             err.param, err.message);
+}
+
 /* Completes the client response with the final outcome. From an engine callback or an MHD
  * callback. */
 static void finalize(struct gw_req *r, int rc)
@@ -367,7 +410,7 @@ static void finalize(struct gw_req *r, int rc)
     size_t sent = (size_t)r->relay.total_out;
     if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)
         r->retry_after_ms = r->call->error.retry_after_ms;
-    gw_render_outcome(&r->render, r->call, rc, sent + r->relay.out.len, &r->relay.out, &status);
+    render_outcome(r, rc, sent + r->relay.out.len, &status);
     if (!r->committed)
         r->status = status;
     r->relay.finished = 1;
@@ -533,7 +576,7 @@ static void on_idle(void *ud)
                gw_now_ms() - r->relay.last_push_ms >= r->gw->cfg->heartbeat_ms) {
         /* A comment line keeps proxies and clients from timing out a quiet stream, and the
          * write lets us notice a client that left. */
-        gw_buf_append_str(&r->relay.out, ": keep-alive\n\n");
+        r->dialect->render_heartbeat(r->render, &r->relay.out);
         r->relay.last_push_ms = gw_now_ms();
         gw_relay_wake_locked(&r->relay);
     }
@@ -583,6 +626,8 @@ static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
         gw_fmt_i64(v, sizeof v, r->attempts);
         MHD_add_response_header(resp, "X-Gateway-Attempts", v);
     }
+    if (r->parsed.dropped_tools[0])
+        MHD_add_response_header(resp, "X-Gateway-Dropped-Tools", r->parsed.dropped_tools);
 }
 
 /* Queues the response once the outcome (or the first stream byte) is known. Lock held. */
@@ -649,7 +694,13 @@ static enum MHD_Result fail_now(struct gw_req *r, int status, const char *type, 
     pthread_mutex_unlock(&r->relay.lock);
     request_metrics(r, status);
     access_log(r, status, type ? type : gw_error_type_for_status(status));
-    return gw_respond_error(r->conn, status, type, code, param, message, r->request_id);
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    gw_error_document(r->dialect->error_body, &b, status, type, code, param, message);
+    enum MHD_Result rc = gw_respond_json(r->conn, status, b.ptr ? b.ptr : "{}", b.len,
+                                         r->request_id);
+    gw_buf_free(&b);
+    return rc;
 }
 
 static const char *request_header(void *ud, const char *name)
@@ -666,10 +717,21 @@ static enum MHD_Result start(struct gw_req *r)
                  (long long)r->gw->cfg->max_body_bytes);
         return fail_now(r, 413, "invalid_request_error", "request_too_large", NULL, msg);
     }
+    struct gw_front_err ferr;
+    memset(&ferr, 0, sizeof ferr);
+    const char *q = strchr(r->path, '?');
+    struct gw_inbound in = {
+        .body = r->body.ptr ? r->body.ptr : "",
+        .len = r->body.len,
+        .path = r->path,
+        .query = q ? q + 1 : NULL,
+        .header = request_header,
+        .header_ud = r->conn,
+    };
+    if (r->dialect->parse(&in, &r->parsed, &ferr) < 0)
+        return fail_now(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code, ferr.param,
+                        ferr.message);
     struct gw_request_err err;
-    if (gw_request_parse(r->kind, r->body.ptr ? r->body.ptr : "", r->body.len, &r->parsed,
-                         &err) < 0)
-        return fail_now(r, err.status, NULL, err.code, err.param, err.message);
     gw_buf_free(&r->body); /* parsed: the raw bytes are not needed any more */
     struct gw_route_ctx rctx = {
         .op = r->parsed.op,
@@ -682,9 +744,8 @@ static enum MHD_Result start(struct gw_req *r)
     gw_route_note_request(&r->gw->router);
     if (gw_route(&r->gw->router, &rctx, &r->route, &err) < 0)
         return fail_now(r, err.status, NULL, err.code, err.param, err.message);
-    if (gw_render_init(&r->render, r->parsed.op, r->parsed.stream, r->parsed.include_usage,
-                       r->kind == GW_ROUTE_COMPLETIONS, r->route.targets[0].model,
-                       r->request_id) < 0)
+    r->render = r->dialect->render_new(&r->parsed, r->route.targets[0].model, r->request_id);
+    if (!r->render)
         return fail_now(r, 500, NULL, NULL, NULL, "out of memory");
     atomic_fetch_add(&r->refs, 1); /* the upstream side */
     int rc = start_attempt(r, 0);
@@ -770,6 +831,20 @@ void gw_gateway_free(struct gw_gateway *gw)
     gw_router_free(&gw->router);
     pthread_mutex_destroy(&gw->drain_lock);
     pthread_cond_destroy(&gw->drain_cond);
+}
+
+void gw_gateway_enter(struct gw_gateway *gw)
+{
+    atomic_fetch_add(&gw->inflight, 1);
+}
+
+void gw_gateway_leave(struct gw_gateway *gw)
+{
+    if (atomic_fetch_sub(&gw->inflight, 1) == 1) {
+        pthread_mutex_lock(&gw->drain_lock);
+        pthread_cond_broadcast(&gw->drain_cond);
+        pthread_mutex_unlock(&gw->drain_lock);
+    }
 }
 
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms)
