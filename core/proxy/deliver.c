@@ -43,23 +43,8 @@ int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
  * byte, or its error document. Relay lock held. */
 static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status)
 {
-    struct gw_call *c = r->call;
     struct aigw_error err;
-    aigw_error_init(&err);
-    int failed = 0;
-    if (rc < 0 && c && c->has_error) {
-        err = c->error; /* the plugin explained its refusal (host->fail) */
-        failed = 1;
-    } else if (rc < 0) {
-        err.status = gw_status_for_code(rc);
-        err.type = gw_error_type_for_status(err.status);
-        err.message = gw_message_for_code(rc);
-        err.code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
-        failed = 1;
-    } else if (c && c->has_error) {
-        err = c->error;
-        failed = 1;
-    }
+    int failed = gw_outcome_error(r->call, rc, &err);
     struct gw_buf *out = &r->relay.out;
     if (!failed) {
         *status = 200;
