@@ -22,3 +22,4 @@ include tests/loader/local.mk
 include tests/sdk/local.mk
 include tests/docs/local.mk
 include tests/scripts/local.mk
+include tests/listen/local.mk

@@ -10,3 +10,5 @@ core_libgwcore_la_SOURCES += \
 	core/net/sockwatch.h \
 	core/net/upstream.c \
 	core/net/upstream.h
+# Listen addresses: one parser for every listener (net/listen.c).
+core_libgwcore_la_SOURCES += core/net/listen.c core/net/listen.h
