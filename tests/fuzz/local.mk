@@ -31,6 +31,12 @@ TESTS += tests/fuzz/fuzz_plugins
 tests_fuzz_fuzz_plugins_SOURCES = tests/fuzz/fuzz_plugins.c
 tests_fuzz_fuzz_plugins_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_fuzz_plugins_LDADD = $(PLUGIN_TEST_LIBS)
+# What the libFuzzer runs found, each replayed as a test that failed before its fix.
+check_PROGRAMS += tests/fuzz/test_fuzz_findings
+TESTS += tests/fuzz/test_fuzz_findings
+tests_fuzz_test_fuzz_findings_SOURCES = tests/fuzz/test_fuzz_findings.c
+tests_fuzz_test_fuzz_findings_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_test_fuzz_findings_LDADD = $(TEST_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds tests/fuzz/run-libfuzzer
 
