@@ -95,6 +95,10 @@ put core/widgets/w.c '#include "lib/buf.h"'
 expect 1 'core/widgets/ is not in the layer table' --strict
 
 clean_tree
+put core/glue.c '#include "lib/buf.h"'
+expect 1 'core/glue.c:1: core/glue.c is in no layer folder' --strict
+
+clean_tree
 put core/net/relay.c '#include "relay_int.h"'
 expect 1 'core/net/relay.c:1: #include "relay_int.h": includes name their folder' --strict
 
