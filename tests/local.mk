@@ -14,6 +14,7 @@ PLUGIN_TEST_LIBS = tests/plugins/libharness.la core/libgwcore.la $(CRITERION_LIB
 endif
 
 include tests/unit/local.mk
+include tests/front/local.mk
 include tests/mockprov/local.mk
 include tests/e2e/local.mk
 include tests/fuzz/local.mk

@@ -28,6 +28,14 @@ static const char *str_of(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The code of a refusal already explained in err (or out of memory when none was). */
+static int err_rc(const struct gw_front_err *err)
+{
+    if (!err->message[0])
+        return AIGW_ENOMEM;
+    return err->code && !strcmp(err->code, "unsupported") ? AIGW_ENOTSUP : AIGW_EINVAL;
+}
+
 /* ---- input as items, ids minted ---------------------------------------------------------- */
 
 static const char *id_prefix(const char *type)
@@ -210,11 +218,11 @@ static cJSON *content_of(const cJSON *content, int text_only, struct gw_front_er
         } else if (!strcmp(type, "input_image")) {
             all_text = 0;
             if (!(part = image_part(p, err)))
-                rc = AIGW_EINVAL;
+                rc = err_rc(err);
         } else if (!strcmp(type, "input_file")) {
             all_text = 0;
             if (!(part = file_part(p, err)))
-                rc = AIGW_EINVAL;
+                rc = err_rc(err);
         } else {
             rc = gw_resp_fail(err, "input", NULL, "unknown content part type '%.64s'", type);
         }
@@ -248,7 +256,7 @@ static int add_message(struct conv *cv, const cJSON *it)
     int user = !strcmp(role, "user");
     cJSON *content = content_of(cJSON_GetObjectItemCaseSensitive(it, "content"), !user, cv->err);
     if (!content)
-        return cv->err->message[0] ? AIGW_EINVAL : AIGW_ENOMEM;
+        return err_rc(cv->err);
     cJSON *m = cJSON_CreateObject();
     /* developer is OpenAI's newer name for system; every provider knows system */
     cJSON_AddStringToObject(m, "role", assistant ? "assistant" : user ? "user" : "system");
@@ -325,7 +333,7 @@ static int add_output(struct conv *cv, const cJSON *it)
             if (type && !strcmp(type, "input_image")) {
                 cJSON *img = image_part(p, cv->err);
                 if (!img) {
-                    rc = AIGW_EINVAL;
+                    rc = err_rc(cv->err);
                     break;
                 }
                 if (!cv->image_parts)

@@ -293,7 +293,9 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     ctx->input_items = gw_resp_input_items(input, ctx->id, err);
     cJSON_Delete(empty);
     if (!ctx->input_items)
-        return err->message[0] ? AIGW_EINVAL : AIGW_ENOMEM;
+        return !err->message[0] ? AIGW_ENOMEM : err->code && !strcmp(err->code, "unsupported")
+                                                    ? AIGW_ENOTSUP
+                                                    : AIGW_EINVAL;
 
     cJSON *body = out->body = cJSON_CreateObject();
     if (!body)
