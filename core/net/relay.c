@@ -7,7 +7,7 @@
 
 #include <microhttpd.h>
 
-#include "net/http.h"
+#include "net/worker.h"
 
 void gw_relay_init(struct gw_relay *r, struct MHD_Connection *conn, size_t cap)
 {
@@ -30,7 +30,7 @@ void gw_relay_wake_locked(struct gw_relay *r)
 {
     if (r->suspended) {
         r->suspended = 0;
-        gw_http_resume(r->conn);
+        gw_worker_resume(r->conn);
     }
 }
 

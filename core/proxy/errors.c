@@ -38,6 +38,17 @@ int gw_error_json(struct gw_buf *out, const char *type, const char *code, const 
     return rc;
 }
 
+int gw_error_document(int (*body)(struct gw_buf *out, int status, const char *type,
+                                  const char *code, const char *param, const char *message),
+                      struct gw_buf *out, int status, const char *type, const char *code,
+                      const char *param, const char *message)
+{
+    char clean[4096];
+    const char *msg = message ? message : "error";
+    gw_redact(msg, strlen(msg), clean, sizeof clean);
+    return body(out, status, type, code, param, clean);
+}
+
 const char *gw_error_type_for_status(int status)
 {
     switch (status) {

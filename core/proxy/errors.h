@@ -12,6 +12,11 @@
 /* Appends the error document to out. NULL type/code/param become JSON null. */
 int gw_error_json(struct gw_buf *out, const char *type, const char *code, const char *param,
                   const char *message);
+/* An error document through a dialect's error_body, with the message redacted first. */
+int gw_error_document(int (*body)(struct gw_buf *out, int status, const char *type,
+                                  const char *code, const char *param, const char *message),
+                      struct gw_buf *out, int status, const char *type, const char *code,
+                      const char *param, const char *message);
 /* The status a client should see for err (err->status, else derived from type). */
 int gw_error_status(const struct aigw_error *err);
 /* The default error.type for an HTTP status. */

@@ -1,5 +1,5 @@
 /* models_live - live model listings of providers with AIGW_CAP_MODELS (see models_live.h). */
-#include "front/models_live.h"
+#include "proxy/models_live.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include <microhttpd.h>
 
-#include "net/http.h"
+#include "net/worker.h"
 
 #include "proxy/call.h"
 #include "proxy/exchange.h"
@@ -163,7 +163,7 @@ static void wake_locked(struct gw_models_live *l)
         w->ready = 1;
         if (w->suspended) {
             w->suspended = 0;
-            gw_http_resume(w->conn);
+            gw_worker_resume(w->conn);
         }
     }
 }
