@@ -15,48 +15,27 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "proxy/errors.h"
+#include "proxy/driver.h"
 #include "proxy/exchange.h"
 
-/* Sends the call's current request. Caller holds no lock. */
-static const struct gw_xfer_ops xfer_ops;
-
-static int send_step(struct gw_req *r, int64_t delay_ms)
+/* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
+ * only connect, first-byte and idle deadlines, and heartbeats every tick. */
+static int limits(void *ud, struct gw_xfer_req *xr)
 {
-    struct gw_call *c = r->call;
+    struct gw_req *r = ud;
     const struct gw_config *cfg = r->gw->cfg;
-    struct gw_xfer_req xr = {
-        .method = c->method,
-        .url = c->url,
-        .headers = c->headers,
-        .body = c->body,
-        .body_len = c->body_len,
-        .delay_ms = delay_ms + c->delay_ms,
-        .connect_timeout_ms = cfg->connect_timeout_ms,
-        .first_byte_timeout_ms = cfg->first_byte_timeout_ms,
-        .idle_timeout_ms = cfg->idle_timeout_ms,
-        .total_timeout_ms = r->parsed.stream ? 0 : cfg->request_timeout_ms,
-        .idle_notify_ms = TICK_MS,
-    };
+    const struct gw_call *c = r->call;
+    xr->connect_timeout_ms = cfg->connect_timeout_ms;
+    xr->first_byte_timeout_ms = cfg->first_byte_timeout_ms;
+    xr->idle_timeout_ms = cfg->idle_timeout_ms;
+    xr->total_timeout_ms = r->parsed.stream ? 0 : cfg->request_timeout_ms;
     if (c->framing != AIGW_FRAMING_JSON && !c->credential_step)
-        xr.total_timeout_ms = 0;
-    struct gw_xfer *x = NULL;
-    /* Locked from before the start: a fast upstream can finish the transfer (on_done takes
-     * this lock) before r->xfer is set, and that reference would never be dropped. */
-    pthread_mutex_lock(&r->relay.lock);
-    int rc = gw_upstream_start(gw_upstream_here(r->gw->upstream), &xr, &xfer_ops, r, &x);
-    if (rc < 0) {
-        pthread_mutex_unlock(&r->relay.lock);
-        return rc;
-    }
-    struct gw_xfer *old = r->xfer;
-    r->xfer = x;
-    int gone = r->client_gone;
-    pthread_mutex_unlock(&r->relay.lock);
-    gw_xfer_unref(old);
-    if (gone)
-        gw_upstream_cancel(r->gw->upstream, x);
+        xr->total_timeout_ms = 0;
+    xr->idle_notify_ms = TICK_MS;
     return 0;
 }
+
+static const struct gw_driver_ops driver_ops;
 
 /* Starts attempt number r->attempts+1 on r->target. Returns 0 or negative (nothing started). */
 int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
@@ -68,6 +47,11 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
         r->call = malloc(sizeof *r->call);
         if (!r->call)
             return AIGW_ENOMEM;
+    }
+    if (!r->driver_ready) {
+        /* One driver for the request's life: a cancel reaches every later attempt too. */
+        gw_driver_init(&r->driver, r->call, gw_upstream_here(r->gw->upstream), &driver_ops, r);
+        r->driver_ready = 1;
     }
     int rc = gw_call_init(r->call, t->plugin, r->parsed.op, r->parsed.body, t->model,
                           r->parsed.stream, r->parsed.include_usage);
@@ -84,7 +68,7 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     rc = gw_exchange_begin(r->call);
     if (rc < 0)
         return rc;
-    return send_step(r, delay_ms);
+    return gw_driver_send(&r->driver, delay_ms);
 }
 
 static void transport_error(struct gw_call *c, int result)
@@ -145,19 +129,11 @@ static int should_retry(struct gw_req *r, int rc)
            gw_route_retry_allowed(&r->gw->router);
 }
 
-static void on_done(void *ud, int result)
+static void on_done(void *ud, int result, int rc)
 {
     struct gw_req *r = ud;
     struct gw_call *c = r->call;
-    int rc = 0;
-    if (result == GW_XFER_OK) {
-        rc = gw_exchange_end(c);
-        if (rc == AIGW_CONTINUE) {
-            rc = send_step(r, 0);
-            if (rc == 0)
-                return;
-        }
-    } else {
+    if (result != GW_XFER_OK) {
         if (result == GW_XFER_EABORT && c->has_error) {
             /* An in-band error stopped the transfer: keep the plugin's error. */
         } else {
@@ -220,47 +196,23 @@ static void on_done(void *ud, int result)
         }
     }
     gw_deliver_finish(r, rc);
-    pthread_mutex_lock(&r->relay.lock);
-    struct gw_xfer *x = r->xfer;
-    r->xfer = NULL;
-    pthread_mutex_unlock(&r->relay.lock);
-    gw_xfer_unref(x);
     gw_req_unref(r); /* the upstream side is done */
 }
 
-static int on_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    struct gw_req *r = ud;
-    return gw_call_add_resp_header(r->call, name, nlen, value, vlen);
-}
-
-static int on_status(void *ud, int status)
-{
-    struct gw_req *r = ud;
-    return gw_exchange_headers(r->call, status);
-}
-
-static int on_data(void *ud, const char *p, size_t n)
+/* Back-pressure and a client that left, before the plugin sees more of the body. */
+static int gate(void *ud)
 {
     struct gw_req *r = ud;
     pthread_mutex_lock(&r->relay.lock);
+    int g = 0;
     if (r->client_gone) {
-        pthread_mutex_unlock(&r->relay.lock);
-        return -1;
-    }
-    if (gw_relay_full_locked(&r->relay)) {
+        g = -1;
+    } else if (gw_relay_full_locked(&r->relay)) {
         r->relay.producer_paused = 1;
-        pthread_mutex_unlock(&r->relay.lock);
-        return 1;
+        g = 1;
     }
     pthread_mutex_unlock(&r->relay.lock);
-    int rc = gw_exchange_data(r->call, p, n);
-    if (rc < 0)
-        return rc;
-    /* An in-band error or the provider's end marker: stop reading. */
-    if (r->call->has_error || r->call->done)
-        return r->call->has_error ? -1 : 0;
-    return 0;
+    return g;
 }
 
 static void on_idle(void *ud)
@@ -281,17 +233,14 @@ static void on_idle(void *ud)
         r->relay.last_push_ms = gw_now_ms();
         gw_relay_wake_locked(&r->relay);
     }
-    struct gw_xfer *x = cancel ? r->xfer : NULL;
-    if (x)
-        gw_upstream_cancel(r->gw->upstream, x);
     pthread_mutex_unlock(&r->relay.lock);
+    if (cancel)
+        gw_driver_cancel(&r->driver);
 }
 
-static const struct gw_xfer_ops xfer_ops = {
-    .on_header = on_header,
-    .on_status = on_status,
-    .on_data = on_data,
-    .on_idle = on_idle,
-    .on_done = on_done,
+static const struct gw_driver_ops driver_ops = {
+    .limits = limits,
+    .gate = gate,
+    .idle = on_idle,
+    .done = on_done,
 };
-

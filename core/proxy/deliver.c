@@ -105,12 +105,8 @@ static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)
     struct gw_req *r = cls;
     int unpause = 0;
     ssize_t n = gw_relay_read(&r->relay, buf, max, &unpause);
-    if (unpause) {
-        pthread_mutex_lock(&r->relay.lock);
-        if (r->xfer)
-            gw_upstream_unpause(r->gw->upstream, r->xfer);
-        pthread_mutex_unlock(&r->relay.lock);
-    }
+    if (unpause && r->driver_ready)
+        gw_driver_unpause(&r->driver);
     if (n == -1)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == -2)

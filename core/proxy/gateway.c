@@ -40,6 +40,8 @@ static void req_free(struct gw_req *r)
     if (r->stream_held)
         gw_metrics_streams(-1);
     gw_metrics_active(-1);
+    if (r->driver_ready)
+        gw_driver_free(&r->driver);
     if (r->call) {
         gw_call_free(r->call);
         free(r->call);
@@ -180,12 +182,13 @@ void gw_req_completed(struct gw_req *r, int client_aborted)
         r->client_gone = 1;
         r->relay.failed = 1;
     }
-    if (r->xfer && !r->relay.finished)
-        gw_upstream_cancel(r->gw->upstream, r->xfer);
+    int cancel = r->driver_ready && !r->relay.finished;
     /* MHD is done with the connection: never touch it again. */
     r->relay.conn = NULL;
     r->relay.suspended = 0;
     pthread_mutex_unlock(&r->relay.lock);
+    if (cancel)
+        gw_driver_cancel(&r->driver);
     gw_req_unref(r);
 }
 

@@ -11,6 +11,8 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/call.c \
 	core/proxy/call.h \
 	core/proxy/deliver.c \
+	core/proxy/driver.c \
+	core/proxy/driver.h \
 	core/proxy/errors.c \
 	core/proxy/errors.h \
 	core/proxy/eventstream.c \

@@ -20,6 +20,7 @@
 #include "net/relay.h"
 #include "net/upstream.h"
 #include "proxy/call.h"
+#include "proxy/driver.h"
 #include "proxy/gateway.h"
 #include "route/route.h"
 
@@ -45,7 +46,8 @@ struct gw_req {
     int target;   /* index into route.targets */
     int attempts; /* upstream attempts made */
     struct gw_call *call;
-    struct gw_xfer *xfer; /* guarded by relay.lock */
+    struct gw_driver driver; /* runs r->call over the engine; set up by the first attempt */
+    int driver_ready;
     void *render; /* the dialect's renderer */
     struct aigw_usage usage;
     int have_usage;
