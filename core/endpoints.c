@@ -5,12 +5,16 @@
 
 #include "proxy/local.h"
 #include "front/openai.h"
+#include "front/responses.h"
 
 static const struct gw_endpoint table[] = {
     {"POST", "/v1/chat/completions", 0, 1, &gw_dialect_openai_chat, NULL, NULL, NULL},
     {"POST", "/v1/completions", 0, 1, &gw_dialect_openai_completions, NULL, NULL, NULL},
     {"POST", "/v1/embeddings", 0, 1, &gw_dialect_openai_embeddings, NULL, NULL, NULL},
     {"POST", "/v1/images/generations", 0, 1, &gw_dialect_openai_images, NULL, NULL, NULL},
+    {"POST", "/v1/responses", 0, 1, &gw_responses_dialect, NULL, NULL, NULL},
+    {"GET", "/v1/responses/", 1, 1, NULL, gw_responses_local, &gw_responses_dialect, NULL},
+    {"DELETE", "/v1/responses/", 1, 1, NULL, gw_responses_local, &gw_responses_dialect, NULL},
     {"GET", "/v1/models", 0, 1, NULL, gw_local_models, NULL, NULL},
     {"GET", "/v1/models/", 1, 1, NULL, gw_local_models, NULL, NULL},
     {"GET", "/health", 0, 0, NULL, gw_local_health, NULL, NULL},

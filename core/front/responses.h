@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <microhttpd.h>
 
 #include "front/dialect.h"
 #include "lib/buf.h"
@@ -95,18 +96,31 @@ int gw_responses_error_body(struct gw_buf *out, int status, const char *type, co
                             const char *param, const char *message);
 
 /* ---- state ---- */
-/* After authentication: binds the request to the caller's key and store, and when it names a
+/* The store responses are kept in: the one given to gw_responses_use_store, else an in-memory
+ * one made on first use (until core/store lands). */
+void gw_responses_use_store(struct gw_store *st);
+struct gw_store *gw_responses_store(void);
+/* Who owns what a request stores: a hash of the credential it presented ("" for none).
+ * Authentication has already accepted it. */
+void gw_resp_owner(const char *(*header)(void *ud, const char *name), void *ud,
+                   char out[GW_RESP_ID_MAX]);
+/* Run by parse (which follows authentication): binds the request to the caller's key and store, and when it names a
  * previous_response_id, rebuilds its messages (and its native body) from the stored chain.
  * An unknown, expired or foreign id is a 400 previous_response_not_found. */
 int gw_responses_resolve(struct gw_parsed *p, struct gw_store *st, const char *key_id,
                          struct gw_front_err *err);
-/* GET /v1/responses/{id}, GET /v1/responses/{id}/input_items (query: limit, order, after),
- * DELETE /v1/responses/{id}: the answer's body in out and its HTTP status. 0 or AIGW_ENOMEM. */
+/* GET /v1/responses/{id}, GET /v1/responses/{id}/input_items (query arguments limit, order,
+ * after through arg), DELETE /v1/responses/{id}: the answer's body in out and its HTTP
+ * status. 0 or AIGW_ENOMEM. */
 int gw_responses_get(struct gw_store *st, const char *key_id, const char *id,
                      struct gw_buf *out, int *status);
 int gw_responses_input_items_list(struct gw_store *st, const char *key_id, const char *id,
-                                  const char *query, struct gw_buf *out, int *status);
+                                  const char *(*arg)(void *ud, const char *name), void *ud,
+                                  struct gw_buf *out, int *status);
 int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id,
                         struct gw_buf *out, int *status);
+/* The local handler of GET and DELETE under /v1/responses/ (endpoints.c). */
+struct gw_local_call;
+enum MHD_Result gw_responses_local(struct gw_local_call *lc);
 
 #endif

@@ -363,5 +363,10 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
     /* Kept for a target that speaks Responses itself (OpenAI): reasoning items with their
      * encrypted_content and every field survive there. */
     out->native = req;
-    return parse_root(req, out, ctx, err);
+    int rc = parse_root(req, out, ctx, err);
+    if (rc)
+        return rc;
+    char owner[GW_RESP_ID_MAX];
+    gw_resp_owner(in->header, in->header_ud, owner);
+    return gw_responses_resolve(out, gw_responses_store(), owner, err);
 }

@@ -1,17 +1,64 @@
 /* responses_state - stored responses and previous_response_id chains (see responses.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "front/render.h"
 #include "front/responses_int.h"
+#include "front/responses_memstore.h"
 #include "front/responses_store.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "proxy/errors.h"
 
 #define TTL_S (30 * 86400) /* what OpenAI keeps a stored response for */
 #define CHAIN_MAX 10000    /* responses in one chain */
+
+/* ---- where responses are kept, and whose they are --------------------------------------- */
+
+static struct gw_store *chosen;
+static pthread_once_t made_once = PTHREAD_ONCE_INIT;
+static struct gw_store *made;
+
+static void make_store(void)
+{
+    made = gw_resp_memstore_new();
+}
+
+void gw_responses_use_store(struct gw_store *st)
+{
+    __atomic_store_n(&chosen, st, __ATOMIC_RELEASE);
+}
+
+struct gw_store *gw_responses_store(void)
+{
+    struct gw_store *st = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (st)
+        return st;
+    pthread_once(&made_once, make_store);
+    return made;
+}
+
+void gw_resp_owner(const char *(*header)(void *ud, const char *name), void *ud,
+                   char out[GW_RESP_ID_MAX])
+{
+    const char *auth = header ? header(ud, "Authorization") : NULL;
+    const char *tok = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+    if (!tok && header)
+        tok = header(ud, "x-api-key");
+    out[0] = '\0';
+    if (!tok || !*tok)
+        return;
+    /* The key itself is never kept: its hash tells one caller from another. */
+    unsigned char h[32];
+    char hex[65];
+    gw_sha256(tok, strlen(tok), h);
+    gw_hex(h, 16, hex);
+    snprintf(out, GW_RESP_ID_MAX, "key_%.32s", hex);
+}
 
 static int not_found(struct gw_front_err *err, const char *id)
 {
@@ -190,24 +237,14 @@ int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id,
     return rc ? rc : gw_buf_append_str(out, ",\"object\":\"response\",\"deleted\":true}");
 }
 
-/* The value of `key` in a query string (undecoded: ids and numbers need no decoding). */
-static int query_value(const char *q, const char *key, char *out, size_t size)
+/* A query argument into out; 1 found, 0 absent, -1 too long. */
+static int query_value(const char *(*arg)(void *ud, const char *name), void *ud,
+                       const char *key, char *out, size_t size)
 {
-    size_t kl = strlen(key);
-    for (const char *p = q; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t n = amp ? (size_t)(amp - p) : strlen(p);
-        if (n > kl && !strncmp(p, key, kl) && p[kl] == '=') {
-            size_t vl = n - kl - 1;
-            if (vl >= size)
-                return -1;
-            memcpy(out, p + kl + 1, vl);
-            out[vl] = '\0';
-            return 1;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return 0;
+    const char *v = arg ? arg(ud, key) : NULL;
+    if (!v)
+        return 0;
+    return gw_strlcpy(out, v, size) < size ? 1 : -1;
 }
 
 static int bad_query(struct gw_buf *out, int *status, const char *param, const char *msg)
@@ -217,23 +254,24 @@ static int bad_query(struct gw_buf *out, int *status, const char *param, const c
 }
 
 int gw_responses_input_items_list(struct gw_store *st, const char *key_id, const char *id,
-                                  const char *query, struct gw_buf *out, int *status)
+                                  const char *(*arg)(void *ud, const char *name), void *ud,
+                                  struct gw_buf *out, int *status)
 {
     char v[GW_RESP_ID_MAX], after[GW_RESP_ID_MAX] = "";
     long limit = 20;
     int desc = 1;
-    if (query_value(query, "limit", v, sizeof v) > 0) {
+    if (query_value(arg, ud, "limit", v, sizeof v) > 0) {
         char *end;
         limit = strtol(v, &end, 10);
         if (*end || limit < 1 || limit > 100)
             return bad_query(out, status, "limit", "'limit' must be between 1 and 100");
     }
-    if (query_value(query, "order", v, sizeof v) > 0) {
+    if (query_value(arg, ud, "order", v, sizeof v) > 0) {
         if (strcmp(v, "asc") && strcmp(v, "desc"))
             return bad_query(out, status, "order", "'order' must be asc or desc");
         desc = !strcmp(v, "desc");
     }
-    if (query_value(query, "after", after, sizeof after) < 0)
+    if (query_value(arg, ud, "after", after, sizeof after) < 0)
         return bad_query(out, status, "after", "'after' is not an item id");
     struct gw_stored_response row;
     memset(&row, 0, sizeof row);

@@ -53,10 +53,7 @@ int ru_parse(const char *body, size_t len, struct gw_parsed *p, struct gw_front_
 
 void ru_parsed_free(struct gw_parsed *p)
 {
-    cJSON_Delete(p->body);
-    cJSON_Delete(p->native);
-    gw_responses_ctx_free(p->ctx);
-    memset(p, 0, sizeof *p);
+    gw_parsed_free(p);
 }
 
 void ru_fix_identity(struct gw_parsed *p)

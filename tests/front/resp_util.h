@@ -13,7 +13,7 @@ char *ru_fixture(const char *name, size_t *len);
 cJSON *ru_fixture_json(const char *name);
 /* Parses body as POST /v1/responses. */
 int ru_parse(const char *body, size_t len, struct gw_parsed *p, struct gw_front_err *err);
-/* Everything a parse left (what gw_parsed_free does once the seam's lifetime owns it). */
+/* Everything a parse left. */
 void ru_parsed_free(struct gw_parsed *p);
 /* A fixed response id and time, so rendered bytes can be compared with a golden file. */
 void ru_fix_identity(struct gw_parsed *p);

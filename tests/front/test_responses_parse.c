@@ -178,7 +178,7 @@ Test(responses_parse, only_builtin_tools_leave_no_tools_and_no_tool_choice)
     ru_parsed_free(&p);
 }
 
-Test(responses_parse, json_object_format_and_previous_id_defer_messages)
+Test(responses_parse, json_object_format_and_unknown_previous_id)
 {
     struct gw_parsed p;
     struct gw_front_err err;
@@ -188,10 +188,13 @@ Test(responses_parse, json_object_format_and_previous_id_defer_messages)
                          ->valuestring,
                      "json_object");
     ru_parsed_free(&p);
-    parse_str("{\"model\":\"m\",\"previous_response_id\":\"resp_x\"}", &p, &err, 0);
-    /* the chain is read after authentication; until then there is nothing to send */
-    cr_assert_null(cJSON_GetObjectItem(p.body, "messages"));
-    cr_assert_str_eq(((struct gw_resp_ctx *)p.ctx)->previous_id, "resp_x");
+    /* an id nobody stored is OpenAI's 400 previous_response_not_found */
+    parse_str("{\"model\":\"m\",\"previous_response_id\":\"resp_x\"}", &p, &err,
+              AIGW_EINVAL);
+    cr_assert_eq(err.status, 400);
+    cr_assert_str_eq(err.code, "previous_response_not_found");
+    cr_assert_str_eq(err.param, "previous_response_id");
+    cr_assert_str_eq(err.message, "Previous response with id 'resp_x' not found.");
     ru_parsed_free(&p);
 }
 
