@@ -23,9 +23,10 @@ static int i64_member(struct gw_buf *out, const char *lead, int64_t v)
     return rc ? rc : gw_buf_append_i64(out, v);
 }
 
+/* An item a failure cut off before it closed is incomplete. */
 static const char *item_status(const struct gw_resp_item *it, int final)
 {
-    return final ? "completed" : "in_progress";
+    return !final ? "in_progress" : it->closed ? "completed" : "incomplete";
 }
 
 static int write_parts(const struct gw_resp_item *it, struct gw_buf *out)

@@ -11,3 +11,10 @@ tests_front_test_responses_parse_SOURCES = tests/front/test_responses_parse.c
 tests_front_test_responses_parse_CFLAGS = $(TEST_CFLAGS)
 tests_front_test_responses_parse_LDADD = $(RESP_TEST_LIBS)
 endif
+if BUILD_TESTS
+check_PROGRAMS += tests/front/test_responses_render
+TESTS += tests/front/test_responses_render
+tests_front_test_responses_render_SOURCES = tests/front/test_responses_render.c
+tests_front_test_responses_render_CFLAGS = $(TEST_CFLAGS)
+tests_front_test_responses_render_LDADD = $(RESP_TEST_LIBS)
+endif
