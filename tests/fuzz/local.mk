@@ -4,7 +4,10 @@ if BUILD_TESTS
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 FUZZ_LIBS = core/libgwcore.la
 check_PROGRAMS += tests/fuzz/fuzz_framing tests/fuzz/fuzz_request tests/fuzz/fuzz_eventstream \
-	tests/fuzz/fuzz_catalog
+	tests/fuzz/fuzz_catalog tests/fuzz/fuzz_responses
+tests_fuzz_fuzz_responses_SOURCES = tests/fuzz/fuzz_responses.c tests/fuzz/driver.c
+tests_fuzz_fuzz_responses_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_responses_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_framing_SOURCES = tests/fuzz/fuzz_framing.c tests/fuzz/driver.c
 tests_fuzz_fuzz_framing_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_framing_LDADD = $(FUZZ_LIBS)
