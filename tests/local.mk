@@ -22,3 +22,4 @@ EXTRA_DIST += tests/fixtures tests/README.md
 include tests/loader/local.mk
 include tests/sdk/local.mk
 include tests/docs/local.mk
+include tests/compat/openai.mk
