@@ -6,6 +6,8 @@ core_libgwcore_la_SOURCES += \
 	core/front/openai.h \
 	core/front/render.c \
 	core/front/render.h \
+	core/front/render_doc.c \
+	core/front/render_int.h \
 	core/front/request.c \
 	core/front/request.h \
 	core/front/respond.c \

@@ -128,6 +128,9 @@ int gw_http_start(struct gw_http **out, const struct gw_config *cfg,
             .access_cls = hs->access_cls,
             .completed = hs->completed,
             .completed_cls = hs->completed_cls,
+            .setup = hs->worker_setup,
+            .setup_cls = hs->worker_setup_cls,
+            .index = i,
         };
         if (gw_worker_start(&h->workers[i], lfd, &wc, &h->stop) != 0) {
             snprintf(err, errsize, "cannot start HTTP worker %u", i);

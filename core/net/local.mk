@@ -8,5 +8,7 @@ core_libgwcore_la_SOURCES += \
 	core/net/sockwatch.h \
 	core/net/upstream.c \
 	core/net/upstream.h \
+	core/net/upstream_int.h \
 	core/net/worker.c \
-	core/net/worker.h
+	core/net/worker.h \
+	core/net/xfer.c

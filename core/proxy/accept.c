@@ -23,7 +23,7 @@
 #include "net/http.h"
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/gateway.h"
 
 struct gw_front {

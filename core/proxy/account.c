@@ -42,8 +42,9 @@ static void request_metrics(struct gw_req *r, int status)
     if (t && r->have_usage)
         gw_metrics_usage(vkey, model, &r->usage, r->cost_known ? r->cost : -1);
     int64_t now = gw_now_ms();
+    int64_t first = gw_relay_first_byte_ms(&r->relay);
     gw_metrics_request(r->path, vkey, model, status, r->parsed.stream, now - r->start_ms,
-                       r->first_byte_ms ? r->first_byte_ms - r->start_ms : -1);
+                       first ? first - r->start_ms : -1);
 }
 
 static void access_log(struct gw_req *r, int status, const char *error_type)
@@ -66,8 +67,9 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     if (r->route.label[0])
         gw_log_json_field(&b, "route_label", r->route.label);
     gw_buf_printf(&b, ",\"latency_ms\":%" PRId64, gw_now_ms() - r->start_ms);
-    if (r->first_byte_ms)
-        gw_buf_printf(&b, ",\"ttfb_ms\":%" PRId64, r->first_byte_ms - r->start_ms);
+    int64_t first = gw_relay_first_byte_ms(&r->relay);
+    if (first)
+        gw_buf_printf(&b, ",\"ttfb_ms\":%" PRId64, first - r->start_ms);
     else
         gw_buf_append_str(&b, ",\"ttfb_ms\":null");
     if (u->prompt_tokens >= 0)

@@ -14,9 +14,9 @@
 
 #include "lib/log.h"
 #include "obs/metrics.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/driver.h"
-#include "proxy/exchange.h"
+#include "plugin/exchange.h"
 
 /* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
  * only connect, first-byte and idle deadlines, and heartbeats every tick. */
@@ -122,10 +122,7 @@ static int should_retry(struct gw_req *r, int rc)
         retryable = 1;
     if (!retryable || atomic_load(&r->gw->shutting_down))
         return 0;
-    pthread_mutex_lock(&r->relay.lock);
-    int ok = !r->committed && !r->client_gone;
-    pthread_mutex_unlock(&r->relay.lock);
-    return ok && r->attempts < r->gw->router.max_attempts &&
+    return gw_relay_uncommitted(&r->relay) && r->attempts < r->gw->router.max_attempts &&
            gw_route_retry_allowed(&r->gw->router);
 }
 
@@ -169,9 +166,8 @@ static void on_done(void *ud, int result, int rc)
     gw_metrics_attempt(t->plugin->desc.vkey, outcome, r->attempts > 1 && r->target == 0,
                        r->target != 0);
     /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */
-    pthread_mutex_lock(&r->relay.lock);
-    int64_t end = r->parsed.stream && r->first_byte_ms ? r->first_byte_ms : gw_now_ms();
-    pthread_mutex_unlock(&r->relay.lock);
+    int64_t first = gw_relay_first_byte_ms(&r->relay);
+    int64_t end = r->parsed.stream && first ? first : gw_now_ms();
     gw_route_report_status(&r->gw->router, t, status, end - r->attempt_ms);
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
@@ -203,38 +199,20 @@ static void on_done(void *ud, int result, int rc)
 static int gate(void *ud)
 {
     struct gw_req *r = ud;
-    pthread_mutex_lock(&r->relay.lock);
-    int g = 0;
-    if (r->client_gone) {
-        g = -1;
-    } else if (gw_relay_full_locked(&r->relay)) {
-        r->relay.producer_paused = 1;
-        g = 1;
-    }
-    pthread_mutex_unlock(&r->relay.lock);
-    return g;
+    return gw_relay_gate(&r->relay);
+}
+
+static int beat(void *ud, struct gw_buf *out)
+{
+    struct gw_req *r = ud;
+    return r->dialect->render_heartbeat(r->render, out);
 }
 
 static void on_idle(void *ud)
 {
     struct gw_req *r = ud;
-    int cancel = 0;
-    pthread_mutex_lock(&r->relay.lock);
-    if (!r->client_gone && gw_relay_client_closed_locked(&r->relay)) {
-        r->client_gone = 1;
-        r->relay.failed = 1;
-        gw_relay_wake_locked(&r->relay);
-        cancel = 1;
-    } else if (r->committed && r->parsed.stream && r->gw->cfg->heartbeat_ms > 0 &&
-               gw_now_ms() - r->relay.last_push_ms >= r->gw->cfg->heartbeat_ms) {
-        /* A comment line keeps proxies and clients from timing out a quiet stream, and the
-         * write lets us notice a client that left. */
-        r->dialect->render_heartbeat(r->render, &r->relay.out);
-        r->relay.last_push_ms = gw_now_ms();
-        gw_relay_wake_locked(&r->relay);
-    }
-    pthread_mutex_unlock(&r->relay.lock);
-    if (cancel)
+    int64_t hb = r->parsed.stream ? r->gw->cfg->heartbeat_ms : 0;
+    if (gw_relay_tick(&r->relay, hb, beat, r))
         gw_driver_cancel(&r->driver);
 }
 

@@ -14,52 +14,37 @@
 
 #include "front/respond.h"
 #include "obs/metrics.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/usage.h"
+
+struct chunk_write {
+    struct gw_req *r;
+    const struct aigw_chunk *chunk;
+};
+
+static int write_chunk(void *ud, struct gw_buf *out)
+{
+    struct chunk_write *w = ud;
+    return w->r->dialect->render_chunk(w->r->render, w->chunk, out);
+}
 
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 {
     struct gw_req *r = ud;
-    pthread_mutex_lock(&r->relay.lock);
-    size_t before = r->relay.out.len;
     if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage) {
         gw_usage_merge(&r->usage, chunk->usage);
         r->have_usage = 1;
     }
-    int rc = r->dialect->render_chunk(r->render, chunk, &r->relay.out);
-    if (r->relay.out.len > before) {
-        if (!r->committed) {
-            r->committed = 1;
-            r->first_byte_ms = gw_now_ms();
-        }
-        r->relay.last_push_ms = gw_now_ms();
-        gw_relay_wake_locked(&r->relay);
-    }
-    pthread_mutex_unlock(&r->relay.lock);
-    return rc;
+    struct chunk_write w = {r, chunk};
+    return gw_relay_produce(&r->relay, write_chunk, &w);
 }
 
 /* The final outcome into the relay: the dialect's ending, its in-stream error after the first
  * byte, or its error document. Relay lock held. */
 static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status)
 {
-    struct gw_call *c = r->call;
     struct aigw_error err;
-    aigw_error_init(&err);
-    int failed = 0;
-    if (rc < 0 && c && c->has_error) {
-        err = c->error; /* the plugin explained its refusal (host->fail) */
-        failed = 1;
-    } else if (rc < 0) {
-        err.status = gw_status_for_code(rc);
-        err.type = gw_error_type_for_status(err.status);
-        err.message = gw_message_for_code(rc);
-        err.code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
-        failed = 1;
-    } else if (c && c->has_error) {
-        err = c->error;
-        failed = 1;
-    }
+    int failed = gw_outcome_error(r->call, rc, &err);
     struct gw_buf *out = &r->relay.out;
     if (!failed) {
         *status = 200;
@@ -74,29 +59,41 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
                              err.param, err.message);
 }
 
+struct outcome_write {
+    struct gw_req *r;
+    int rc;
+    int final_status;
+};
+
+/* Under the relay's lock: the outcome rendered, and the status the client will see. */
+static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committed)
+{
+    struct outcome_write *w = ud;
+    struct gw_req *r = w->r;
+    int status = 200;
+    (void)out;
+    int rc = render_outcome(r, w->rc, (size_t)sent, &status);
+    if (!committed)
+        r->status = status;
+    w->final_status = committed ? 200 : r->status;
+    return rc;
+}
+
 /* Completes the client response with the final outcome. From an engine callback or an MHD
  * callback. */
 void gw_deliver_finish(struct gw_req *r, int rc)
 {
     gw_account_cost(r);
-    pthread_mutex_lock(&r->relay.lock);
-    int status = 200;
-    size_t sent = (size_t)r->relay.total_out;
     if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)
         r->retry_after_ms = r->call->error.retry_after_ms;
-    render_outcome(r, rc, sent + r->relay.out.len, &status);
-    if (!r->committed)
-        r->status = status;
-    r->relay.finished = 1;
-    gw_relay_wake_locked(&r->relay);
-    int final_status = r->committed ? 200 : r->status;
-    pthread_mutex_unlock(&r->relay.lock);
+    struct outcome_write w = {r, rc, 200};
+    gw_relay_close(&r->relay, write_outcome, &w);
     const char *etype = NULL;
     if (rc < 0)
         etype = gw_error_type_for_status(gw_status_for_code(rc));
     else if (r->call && r->call->has_error)
         etype = r->call->error.type;
-    gw_account_close(r, final_status, etype);
+    gw_account_close(r, w.final_status, etype);
 }
 
 static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -134,7 +131,7 @@ enum MHD_Result gw_deliver_queue_locked(struct gw_req *r)
 {
     struct MHD_Response *resp;
     int status = 200;
-    int stream = r->committed && r->parsed.stream;
+    int stream = r->relay.committed && r->parsed.stream;
     /* A stream that ended before its headers went out (a fast or local upstream) is sent as
      * one body with a length: MHD writes headers and a buffer together, where a chunked
      * callback response costs three sends (headers, data, the last chunk), each waking the

@@ -164,9 +164,9 @@ enum MHD_Result gw_req_run(struct gw_req *r)
     enum MHD_Result rc = MHD_YES;
     if (r->queued) {
         /* Already answered; MHD calls again only in corner cases. */
-    } else if (r->client_gone) {
+    } else if (r->relay.client_gone) {
         rc = MHD_NO;
-    } else if (r->relay.finished || (r->committed && r->parsed.stream)) {
+    } else if (r->relay.finished || (r->relay.committed && r->parsed.stream)) {
         rc = gw_deliver_queue_locked(r);
     } else {
         gw_relay_sleep_locked(&r->relay);
@@ -177,17 +177,8 @@ enum MHD_Result gw_req_run(struct gw_req *r)
 
 void gw_req_completed(struct gw_req *r, int client_aborted)
 {
-    pthread_mutex_lock(&r->relay.lock);
-    if (!r->relay.finished || client_aborted) {
-        r->client_gone = 1;
-        r->relay.failed = 1;
-    }
-    int cancel = r->driver_ready && !r->relay.finished;
-    /* MHD is done with the connection: never touch it again. */
-    r->relay.conn = NULL;
-    r->relay.suspended = 0;
-    pthread_mutex_unlock(&r->relay.lock);
-    if (cancel)
+    int running = gw_relay_abandon(&r->relay, client_aborted);
+    if (running && r->driver_ready)
         gw_driver_cancel(&r->driver);
     gw_req_unref(r);
 }

@@ -19,7 +19,7 @@
 #include "lib/buf.h"
 #include "net/relay.h"
 #include "net/upstream.h"
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "proxy/driver.h"
 #include "proxy/gateway.h"
 #include "route/route.h"
@@ -54,16 +54,13 @@ struct gw_req {
     struct gw_relay relay;
 
     /* Guarded by relay.lock. */
-    int committed;  /* stream bytes produced: no more retries, status 200 */
     int queued;     /* a response was queued with MHD */
     int status;
-    int client_gone;
     int64_t retry_after_ms;
     int stream_held; /* counted in aigw_streams_active */
 
     int64_t start_ms;
     int64_t attempt_ms;
-    int64_t first_byte_ms;
     char tried[TRIED_MAX];
     size_t tried_len;
     double cost;

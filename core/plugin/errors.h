@@ -17,6 +17,11 @@ int gw_error_document(int (*body)(struct gw_buf *out, int status, const char *ty
                                   const char *code, const char *param, const char *message),
                       struct gw_buf *out, int status, const char *type, const char *code,
                       const char *param, const char *message);
+struct gw_call;
+/* The error a call's outcome amounts to: rc is the exchange's result (negative: the core's
+ * or the plugin's refusal), else the call's own error. 1 with *err filled when it failed, 0
+ * when it succeeded. */
+int gw_outcome_error(const struct gw_call *c, int rc, struct aigw_error *err);
 /* The status a client should see for err (err->status, else derived from type). */
 int gw_error_status(const struct aigw_error *err);
 /* The default error.type for an HTTP status. */
