@@ -20,6 +20,7 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_items.c \
 	core/front/responses_tools.c \
 	core/front/responses_render.c \
+	core/front/responses_events.c \
 	core/front/responses_routes.c \
 	core/front/responses_doc.c \
 	core/front/responses_state.c \

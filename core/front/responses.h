@@ -76,8 +76,8 @@ int gw_resp_build_messages(struct gw_parsed *p, const cJSON *chain, struct gw_fr
 int gw_resp_tools_parse(const cJSON *req, cJSON *body, struct gw_resp_ctx *ctx, char *dropped,
                         size_t dropped_size, struct gw_front_err *err);
 /* The flat name for (ns, name): the same for a definition and a call in history. */
-int gw_resp_flat_name(const struct gw_resp_ctx *ctx, const char *ns, const char *name,
-                      char *out, size_t size);
+int gw_resp_flat_name(const struct gw_resp_ctx *ctx, const char *ns, const char *name, char *out,
+                      size_t size);
 /* The tool a flat name sent upstream stands for, or NULL (a plain function). */
 const struct gw_resp_tool *gw_resp_tool_by_flat(const struct gw_resp_ctx *ctx, const char *flat);
 /* Fills err and returns AIGW_EINVAL (or AIGW_ENOTSUP when code is "unsupported"). */
@@ -85,8 +85,7 @@ int gw_resp_fail(struct gw_front_err *err, const char *param, const char *code, 
                  ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- render ---- */
-void *gw_responses_render_new(const struct gw_parsed *p, const char *model,
-                              const char *request_id);
+void *gw_responses_render_new(const struct gw_parsed *p, const char *model, const char *request_id);
 void gw_responses_render_free(void *r);
 int gw_responses_render_chunk(void *r, const struct aigw_chunk *c, struct gw_buf *out);
 int gw_responses_render_end(void *r, struct gw_buf *out);
@@ -104,21 +103,21 @@ struct gw_store *gw_responses_store(void);
  * Authentication has already accepted it. */
 void gw_resp_owner(const char *(*header)(void *ud, const char *name), void *ud,
                    char out[GW_RESP_ID_MAX]);
-/* Run by parse (which follows authentication): binds the request to the caller's key and store, and when it names a
- * previous_response_id, rebuilds its messages (and its native body) from the stored chain.
- * An unknown, expired or foreign id is a 400 previous_response_not_found. */
+/* Run by parse (which follows authentication): binds the request to the caller's key and store, and
+ * when it names a previous_response_id, rebuilds its messages (and its native body) from the stored
+ * chain. An unknown, expired or foreign id is a 400 previous_response_not_found. */
 int gw_responses_resolve(struct gw_parsed *p, struct gw_store *st, const char *key_id,
                          struct gw_front_err *err);
 /* GET /v1/responses/{id}, GET /v1/responses/{id}/input_items (query arguments limit, order,
  * after through arg), DELETE /v1/responses/{id}: the answer's body in out and its HTTP
  * status. 0 or AIGW_ENOMEM. */
-int gw_responses_get(struct gw_store *st, const char *key_id, const char *id,
-                     struct gw_buf *out, int *status);
+int gw_responses_get(struct gw_store *st, const char *key_id, const char *id, struct gw_buf *out,
+                     int *status);
 int gw_responses_input_items_list(struct gw_store *st, const char *key_id, const char *id,
                                   const char *(*arg)(void *ud, const char *name), void *ud,
                                   struct gw_buf *out, int *status);
-int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id,
-                        struct gw_buf *out, int *status);
+int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id, struct gw_buf *out,
+                        int *status);
 /* The local handler of GET and DELETE under /v1/responses/ (endpoints.c). */
 struct gw_local_call;
 enum MHD_Result gw_responses_local(struct gw_local_call *lc);

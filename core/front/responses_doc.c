@@ -39,8 +39,10 @@ static int write_parts(const struct gw_resp_item *it, struct gw_buf *out)
         if (!rc && p->refusal)
             rc = str_member(out, "{\"type\":\"refusal\",\"refusal\":", p->text.ptr, p->text.len);
         else if (!rc)
-            rc = str_member(out, "{\"type\":\"output_text\",\"annotations\":[],\"logprobs\":[],"
-                                 "\"text\":", p->text.ptr, p->text.len);
+            rc = str_member(out,
+                            "{\"type\":\"output_text\",\"annotations\":[],\"logprobs\":[],"
+                            "\"text\":",
+                            p->text.ptr, p->text.len);
         if (!rc)
             rc = gw_buf_append(out, "}", 1);
     }
@@ -151,8 +153,8 @@ static int error_write(struct gw_buf *out, const struct aigw_error *e)
     return rc ? rc : gw_buf_append(out, "}", 1);
 }
 
-int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out,
-                           const char *status, const struct aigw_error *error)
+int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out, const char *status,
+                           const struct aigw_error *error)
 {
     const struct gw_resp_ctx *ctx = r->ctx;
     int progress = !strcmp(status, "in_progress");

@@ -27,15 +27,15 @@ struct gw_resp_item {
     int kind;
     char id[GW_RESP_ID_MAX];
     char call_id[GW_RESP_ID_MAX];
-    char *name; /* the client's tool name */
-    char *ns;   /* its namespace, or NULL */
+    char *name;       /* the client's tool name */
+    char *ns;         /* its namespace, or NULL */
     int tool_index;   /* the upstream's index of a tool call, else -1 */
     int output_index; /* position in output once announced, else -1 */
     int closed;
     int waiting; /* a tool call that began while another was open: buffered, unannounced */
-    int nparts; /* message: content parts; reasoning: parts[0] is the summary text */
+    int nparts;  /* message: content parts; reasoning: parts[0] is the summary text */
     struct gw_resp_part parts[GW_RESP_MAX_PARTS];
-    int part_open; /* stream: the last part was announced and is not done */
+    int part_open;      /* stream: the last part was announced and is not done */
     struct gw_buf args; /* tool calls: the arguments as the upstream sent them */
     struct gw_buf enc;  /* reasoning: its encrypted content (signature or redacted data) */
 };
@@ -47,7 +47,7 @@ struct gw_resp_render {
     int seq;     /* the next sequence_number */
     int started; /* response.created and response.in_progress went out */
     int ended;
-    int finish;  /* enum aigw_finish of choice 0 */
+    int finish;                 /* enum aigw_finish of choice 0 */
     struct gw_resp_item *items; /* in creation order */
     int nitems;
     int noutput; /* items announced */
@@ -60,8 +60,8 @@ struct gw_resp_render {
 
 /* The response object as of now; status "in_progress" writes no output and null usage. error
  * is set only for "failed". */
-int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out,
-                           const char *status, const struct aigw_error *error);
+int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out, const char *status,
+                           const struct aigw_error *error);
 /* One item: its state now (final 0: as output_item.added shows it) or final. */
 int gw_resp_write_item(const struct gw_resp_render *r, const struct gw_resp_item *it,
                        struct gw_buf *out, int final);
@@ -71,5 +71,23 @@ char *gw_resp_custom_input(const char *args, size_t len);
 int gw_resp_echo_init(struct gw_resp_render *r);
 /* Keeps a finished response when the request asked to (store: true and a store bound). */
 void gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len);
+
+/* ---- the stream's events (responses_events.c): each appends one whole event to out ---- */
+int gw_resp_ev_open(struct gw_resp_render *r, struct gw_buf *out, const char *type);
+int gw_resp_ev_close(struct gw_resp_render *r, struct gw_buf *out);
+int gw_resp_ev_item(struct gw_buf *out, const struct gw_resp_item *it);
+int gw_resp_ev_index(struct gw_buf *out, const char *key, int v);
+int gw_resp_ev_text(struct gw_buf *out, const char *key, const char *p, size_t n);
+int gw_resp_ev_response(struct gw_resp_render *r, struct gw_buf *out, const char *type,
+                        const char *status, const struct aigw_error *e);
+int gw_resp_ev_start(struct gw_resp_render *r, struct gw_buf *out);
+int gw_resp_ev_item_state(struct gw_resp_render *r, struct gw_buf *out,
+                          const struct gw_resp_item *it, int final);
+int gw_resp_ev_part(struct gw_resp_render *r, struct gw_buf *out, const struct gw_resp_item *it,
+                    int idx, int final);
+int gw_resp_ev_part_text(struct gw_resp_render *r, struct gw_buf *out,
+                         const struct gw_resp_item *it, int idx, const char *p, size_t n);
+int gw_resp_ev_args(struct gw_resp_render *r, struct gw_buf *out, const struct gw_resp_item *it,
+                    const char *p, size_t n, int done);
 
 #endif

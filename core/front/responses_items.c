@@ -7,12 +7,26 @@
 
 /* Items that record what OpenAI's own hosted tools did: no chat target has a counterpart, and
  * their effect is already in the messages around them, so they are left out of the prompt. */
-static const char *const hosted_items[] = {
-    "web_search_call", "file_search_call", "computer_call", "computer_call_output",
-    "code_interpreter_call", "image_generation_call", "local_shell_call",
-    "local_shell_call_output", "shell_call", "shell_call_output", "apply_patch_call",
-    "apply_patch_call_output", "mcp_list_tools", "mcp_approval_request", "mcp_approval_response",
-    "mcp_call", "compaction", "tool_search_call", "tool_search_output", NULL};
+static const char *const hosted_items[] = {"web_search_call",
+                                           "file_search_call",
+                                           "computer_call",
+                                           "computer_call_output",
+                                           "code_interpreter_call",
+                                           "image_generation_call",
+                                           "local_shell_call",
+                                           "local_shell_call_output",
+                                           "shell_call",
+                                           "shell_call_output",
+                                           "apply_patch_call",
+                                           "apply_patch_call_output",
+                                           "mcp_list_tools",
+                                           "mcp_approval_request",
+                                           "mcp_approval_response",
+                                           "mcp_call",
+                                           "compaction",
+                                           "tool_search_call",
+                                           "tool_search_output",
+                                           NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -200,8 +214,8 @@ static cJSON *content_of(const cJSON *content, int text_only, struct gw_front_er
         }
         const char *t = !strcmp(type, "refusal") ? str_of(p, "refusal") : str_of(p, "text");
         cJSON *part = NULL;
-        if (!strcmp(type, "input_text") || !strcmp(type, "output_text") ||
-            !strcmp(type, "text") || !strcmp(type, "refusal")) {
+        if (!strcmp(type, "input_text") || !strcmp(type, "output_text") || !strcmp(type, "text") ||
+            !strcmp(type, "refusal")) {
             if (!t) {
                 rc = gw_resp_fail(err, "input", NULL, "a %s part needs a string", type);
                 break;
@@ -374,8 +388,7 @@ int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items,
             rc = add_message(&cv, it);
         else if (!strcmp(type, "function_call") || !strcmp(type, "custom_tool_call"))
             rc = add_call(&cv, it, type[0] == 'c');
-        else if (!strcmp(type, "function_call_output") ||
-                 !strcmp(type, "custom_tool_call_output"))
+        else if (!strcmp(type, "function_call_output") || !strcmp(type, "custom_tool_call_output"))
             rc = add_output(&cv, it);
         else if (!strcmp(type, "reasoning"))
             continue; /* only OpenAI can read it back: it rides in the native body */

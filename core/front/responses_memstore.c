@@ -66,8 +66,7 @@ static int copy_row(struct gw_stored_response *dst, const struct gw_stored_respo
     dst->request_json = dup_or_null(src->request_json);
     dst->response_json = dup_or_null(src->response_json);
     dst->input_items_json = dup_or_null(src->input_items_json);
-    if ((src->request_json && !dst->request_json) ||
-        (src->response_json && !dst->response_json) ||
+    if ((src->request_json && !dst->request_json) || (src->response_json && !dst->response_json) ||
         (src->input_items_json && !dst->input_items_json)) {
         gw_stored_response_free(dst);
         return -1;

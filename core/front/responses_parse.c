@@ -94,14 +94,13 @@ static cJSON *make_echo(const cJSON *req)
 
 static int check_types(const cJSON *req, struct gw_front_err *err)
 {
-    static const char *const strings[] = {"instructions", "previous_response_id", "user",
-                                          "truncation", "prompt_cache_key", "safety_identifier",
-                                          "service_tier", NULL};
+    static const char *const strings[] = {
+        "instructions",     "previous_response_id", "user",         "truncation",
+        "prompt_cache_key", "safety_identifier",    "service_tier", NULL};
     static const char *const numbers[] = {"temperature", "top_p", NULL};
     static const char *const bools[] = {"stream", "store", "parallel_tool_calls", "background",
                                         NULL};
-    static const char *const objects[] = {"text", "reasoning", "metadata", "stream_options",
-                                          NULL};
+    static const char *const objects[] = {"text", "reasoning", "metadata", "stream_options", NULL};
     for (int i = 0; strings[i]; i++) {
         const cJSON *v = get(req, strings[i]);
         if (v && !cJSON_IsString(v))
@@ -199,8 +198,8 @@ static int map_text_reasoning(const cJSON *req, cJSON *body, struct gw_front_err
         }
     }
     const cJSON *r = get(req, "reasoning");
-    static const char *const efforts[] = {"none", "minimal", "low", "medium", "high", "xhigh",
-                                          NULL};
+    static const char *const efforts[] = {"none", "minimal", "low", "medium",
+                                          "high", "xhigh",   NULL};
     const cJSON *effort = get(r, "effort");
     if (effort && (!cJSON_IsString(effort) || !one_of(effort->valuestring, efforts)))
         return gw_resp_fail(err, "reasoning.effort", NULL,
@@ -293,9 +292,9 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     ctx->input_items = gw_resp_input_items(input, ctx->id, err);
     cJSON_Delete(empty);
     if (!ctx->input_items)
-        return !err->message[0] ? AIGW_ENOMEM : err->code && !strcmp(err->code, "unsupported")
-                                                    ? AIGW_ENOTSUP
-                                                    : AIGW_EINVAL;
+        return !err->message[0]                                 ? AIGW_ENOMEM
+               : err->code && !strcmp(err->code, "unsupported") ? AIGW_ENOTSUP
+                                                                : AIGW_EINVAL;
 
     cJSON *body = out->body = cJSON_CreateObject();
     if (!body)
@@ -329,8 +328,7 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     return 0;
 }
 
-int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
-                       struct gw_front_err *err)
+int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struct gw_front_err *err)
 {
     memset(err, 0, sizeof *err);
     out->dialect = &gw_responses_dialect;

@@ -17,156 +17,7 @@
 #include "front/responses_int.h"
 #include "lib/crypto.h"
 #include "lib/redact.h"
-#include "proxy/errors.h"
-
-/* ---- events --------------------------------------------------------------------------- */
-
-/* event: <type>\ndata: {"type":"<type>", then the caller's members, then the sequence number */
-static int ev_open(struct gw_resp_render *r, struct gw_buf *out, const char *type)
-{
-    (void)r;
-    return gw_buf_append_strs(out, "event: ", type, "\ndata: {\"type\":\"", type, "\"", NULL);
-}
-
-static int ev_close(struct gw_resp_render *r, struct gw_buf *out)
-{
-    int rc = gw_buf_append_str(out, ",\"sequence_number\":");
-    if (!rc)
-        rc = gw_buf_append_i64(out, r->seq++);
-    return rc ? rc : gw_buf_append_str(out, "}\n\n");
-}
-
-/* ,"item_id":..,"output_index":N */
-static int ev_item(struct gw_buf *out, const struct gw_resp_item *it)
-{
-    int rc = gw_buf_append_str(out, ",\"item_id\":");
-    if (!rc)
-        rc = gw_json_escape(out, it->id, strlen(it->id));
-    if (!rc)
-        rc = gw_buf_append_str(out, ",\"output_index\":");
-    return rc ? rc : gw_buf_append_i64(out, it->output_index);
-}
-
-static int ev_index(struct gw_buf *out, const char *key, int v)
-{
-    int rc = gw_buf_append_strs(out, ",\"", key, "\":", NULL);
-    return rc ? rc : gw_buf_append_i64(out, v);
-}
-
-static int ev_text(struct gw_buf *out, const char *key, const char *p, size_t n)
-{
-    int rc = gw_buf_append_strs(out, ",\"", key, "\":", NULL);
-    return rc ? rc : gw_json_escape(out, p ? p : "", p ? n : 0);
-}
-
-static int ev_response(struct gw_resp_render *r, struct gw_buf *out, const char *type,
-                       const char *status, const struct aigw_error *e)
-{
-    int rc = ev_open(r, out, type);
-    if (!rc)
-        rc = gw_buf_append_str(out, ",\"response\":");
-    if (!rc)
-        rc = gw_resp_write_response(r, out, status, e);
-    return rc ? rc : ev_close(r, out);
-}
-
-static int start(struct gw_resp_render *r, struct gw_buf *out)
-{
-    if (r->started)
-        return 0;
-    r->started = 1;
-    int rc = ev_response(r, out, "response.created", "in_progress", NULL);
-    return rc ? rc : ev_response(r, out, "response.in_progress", "in_progress", NULL);
-}
-
-/* output_item.added or .done */
-static int ev_item_state(struct gw_resp_render *r, struct gw_buf *out,
-                         const struct gw_resp_item *it, int final)
-{
-    int rc = ev_open(r, out, final ? "response.output_item.done" : "response.output_item.added");
-    if (!rc)
-        rc = ev_index(out, "output_index", it->output_index);
-    if (!rc)
-        rc = gw_buf_append_str(out, ",\"item\":");
-    if (!rc)
-        rc = gw_resp_write_item(r, it, out, final);
-    return rc ? rc : ev_close(r, out);
-}
-
-/* content_part.added/.done (message) or reasoning_summary_part.added/.done (reasoning) */
-static int ev_part(struct gw_resp_render *r, struct gw_buf *out, const struct gw_resp_item *it,
-                   int idx, int final)
-{
-    const struct gw_resp_part *p = &it->parts[idx];
-    int reasoning = it->kind == GW_RESP_REASONING;
-    const char *type = reasoning ? (final ? "response.reasoning_summary_part.done"
-                                          : "response.reasoning_summary_part.added")
-                                 : (final ? "response.content_part.done"
-                                          : "response.content_part.added");
-    int rc = ev_open(r, out, type);
-    if (!rc)
-        rc = ev_item(out, it);
-    if (!rc)
-        rc = ev_index(out, reasoning ? "summary_index" : "content_index", idx);
-    if (!rc && reasoning)
-        rc = gw_buf_append_str(out, ",\"part\":{\"type\":\"summary_text\"");
-    else if (!rc && p->refusal)
-        rc = gw_buf_append_str(out, ",\"part\":{\"type\":\"refusal\"");
-    else if (!rc)
-        rc = gw_buf_append_str(out, ",\"part\":{\"type\":\"output_text\",\"annotations\":[],"
-                                    "\"logprobs\":[]");
-    if (!rc)
-        rc = ev_text(out, p->refusal ? "refusal" : "text", final ? p->text.ptr : "",
-                     final ? p->text.len : 0);
-    if (!rc)
-        rc = gw_buf_append(out, "}", 1);
-    return rc ? rc : ev_close(r, out);
-}
-
-/* output_text / refusal / reasoning_summary_text .delta (p, n) or .done (the whole part) */
-static int ev_part_text(struct gw_resp_render *r, struct gw_buf *out,
-                        const struct gw_resp_item *it, int idx, const char *p, size_t n)
-{
-    const struct gw_resp_part *pt = &it->parts[idx];
-    int reasoning = it->kind == GW_RESP_REASONING, done = p == NULL;
-    const char *type = reasoning    ? (done ? "response.reasoning_summary_text.done"
-                                            : "response.reasoning_summary_text.delta")
-                       : pt->refusal ? (done ? "response.refusal.done" : "response.refusal.delta")
-                                     : (done ? "response.output_text.done"
-                                             : "response.output_text.delta");
-    int rc = ev_open(r, out, type);
-    if (!rc)
-        rc = ev_item(out, it);
-    if (!rc)
-        rc = ev_index(out, reasoning ? "summary_index" : "content_index", idx);
-    if (!rc && done)
-        rc = ev_text(out, pt->refusal && !reasoning ? "refusal" : "text", pt->text.ptr,
-                     pt->text.len);
-    else if (!rc)
-        rc = ev_text(out, "delta", p, n);
-    if (!rc && !reasoning && !pt->refusal)
-        rc = gw_buf_append_str(out, ",\"logprobs\":[]");
-    return rc ? rc : ev_close(r, out);
-}
-
-/* function_call_arguments / custom_tool_call_input .delta (p, n) or .done */
-static int ev_args(struct gw_resp_render *r, struct gw_buf *out, const struct gw_resp_item *it,
-                   const char *p, size_t n, int done)
-{
-    int custom = it->kind == GW_RESP_CUSTOM;
-    const char *type = custom ? (done ? "response.custom_tool_call_input.done"
-                                      : "response.custom_tool_call_input.delta")
-                              : (done ? "response.function_call_arguments.done"
-                                      : "response.function_call_arguments.delta");
-    int rc = ev_open(r, out, type);
-    if (!rc)
-        rc = ev_item(out, it);
-    if (!rc)
-        rc = ev_text(out, done ? (custom ? "input" : "arguments") : "delta", p, n);
-    if (!rc && done && !custom)
-        rc = ev_text(out, "name", it->name, strlen(it->name));
-    return rc ? rc : ev_close(r, out);
-}
+#include "plugin/errors.h"
 
 /* ---- items ---------------------------------------------------------------------------- */
 
@@ -228,9 +79,9 @@ static int announce(struct gw_resp_render *r, struct gw_resp_item *it, struct gw
     it->output_index = r->noutput++;
     if (!r->stream)
         return 0;
-    int rc = ev_item_state(r, out, it, 0);
+    int rc = gw_resp_ev_item_state(r, out, it, 0);
     if (!rc && it->kind == GW_RESP_FUNCTION && it->args.len)
-        rc = ev_args(r, out, it, it->args.ptr, it->args.len, 0);
+        rc = gw_resp_ev_args(r, out, it, it->args.ptr, it->args.len, 0);
     return rc;
 }
 
@@ -244,30 +95,29 @@ static int close_item(struct gw_resp_render *r, struct gw_resp_item *it, struct 
         return rc;
     if (it->part_open) {
         int last = it->nparts - 1;
-        rc = ev_part_text(r, out, it, last, NULL, 0);
+        rc = gw_resp_ev_part_text(r, out, it, last, NULL, 0);
         if (!rc)
-            rc = ev_part(r, out, it, last, 1);
+            rc = gw_resp_ev_part(r, out, it, last, 1);
         it->part_open = 0;
     }
     if (!rc && it->kind == GW_RESP_FUNCTION)
-        rc = ev_args(r, out, it, it->args.ptr, it->args.len, 1);
+        rc = gw_resp_ev_args(r, out, it, it->args.ptr, it->args.len, 1);
     if (!rc && it->kind == GW_RESP_CUSTOM) {
         char *in = gw_resp_custom_input(it->args.ptr, it->args.len);
         if (!in)
             return AIGW_ENOMEM;
         if (*in)
-            rc = ev_args(r, out, it, in, strlen(in), 0);
+            rc = gw_resp_ev_args(r, out, it, in, strlen(in), 0);
         if (!rc)
-            rc = ev_args(r, out, it, in, strlen(in), 1);
+            rc = gw_resp_ev_args(r, out, it, in, strlen(in), 1);
         free(in);
     }
-    return rc ? rc : ev_item_state(r, out, it, 1);
+    return rc ? rc : gw_resp_ev_item_state(r, out, it, 1);
 }
 
 /* Closes the open item, then every tool call still waiting that began before `upto` (all
  * when upto is NULL), in the order they began. */
-static int close_upto(struct gw_resp_render *r, const struct gw_resp_item *upto,
-                      struct gw_buf *out)
+static int close_upto(struct gw_resp_render *r, const struct gw_resp_item *upto, struct gw_buf *out)
 {
     int rc = 0;
     if (r->open >= 0)
@@ -309,15 +159,15 @@ static int add_text(struct gw_resp_render *r, int kind, int refusal, const char 
     }
     if (!it->nparts || it->parts[it->nparts - 1].refusal != refusal) {
         if (it->part_open) {
-            rc = ev_part_text(r, out, it, it->nparts - 1, NULL, 0);
+            rc = gw_resp_ev_part_text(r, out, it, it->nparts - 1, NULL, 0);
             if (!rc)
-                rc = ev_part(r, out, it, it->nparts - 1, 1);
+                rc = gw_resp_ev_part(r, out, it, it->nparts - 1, 1);
             it->part_open = 0;
         }
         if (!rc && it->nparts < GW_RESP_MAX_PARTS) {
             it->parts[it->nparts++].refusal = refusal;
             if (r->stream)
-                rc = ev_part(r, out, it, it->nparts - 1, 0);
+                rc = gw_resp_ev_part(r, out, it, it->nparts - 1, 0);
             it->part_open = r->stream;
         }
         if (rc)
@@ -326,7 +176,7 @@ static int add_text(struct gw_resp_render *r, int kind, int refusal, const char 
     int last = it->nparts - 1;
     rc = gw_buf_append(&it->parts[last].text, p, n);
     if (!rc && r->stream)
-        rc = ev_part_text(r, out, it, last, p, n);
+        rc = gw_resp_ev_part_text(r, out, it, last, p, n);
     return rc;
 }
 
@@ -411,7 +261,7 @@ static int add_tool(struct gw_resp_render *r, const struct aigw_chunk *c, struct
     if (open == it) {
         rc = gw_buf_append(&it->args, p, c->text.len);
         if (!rc && r->stream && it->kind == GW_RESP_FUNCTION && c->text.len)
-            rc = ev_args(r, out, it, p, c->text.len, 0);
+            rc = gw_resp_ev_args(r, out, it, p, c->text.len, 0);
         return rc;
     }
     rc = gw_buf_append(&it->args, p, c->text.len);
@@ -427,8 +277,7 @@ static int add_tool(struct gw_resp_render *r, const struct aigw_chunk *c, struct
 
 /* ---- the dialect's renderer ----------------------------------------------------------- */
 
-void *gw_responses_render_new(const struct gw_parsed *p, const char *model,
-                              const char *request_id)
+void *gw_responses_render_new(const struct gw_parsed *p, const char *model, const char *request_id)
 {
     (void)request_id; /* the response id was minted at parse: storage uses it too */
     struct gw_resp_render *r = calloc(1, sizeof *r);
@@ -499,7 +348,7 @@ int gw_responses_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf
     }
     if (c->choice != 0 || c->type == AIGW_CHUNK_ERROR)
         return 0; /* one choice in this API; errors end the response through the lifetime */
-    int rc = r->stream ? start(r, out) : 0;
+    int rc = r->stream ? gw_resp_ev_start(r, out) : 0;
     if (rc)
         return rc;
     if (r->finish && c->type != AIGW_CHUNK_FINISH)
@@ -511,8 +360,7 @@ int gw_responses_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf
                                       c->text.ptr, c->text.len, out)
                            : 0;
     case AIGW_CHUNK_REASONING:
-        return c->text.len ? add_text(r, GW_RESP_REASONING, 0, c->text.ptr, c->text.len, out)
-                           : 0;
+        return c->text.len ? add_text(r, GW_RESP_REASONING, 0, c->text.ptr, c->text.len, out) : 0;
     case AIGW_CHUNK_REASONING_SIGNATURE:
     case AIGW_CHUNK_REASONING_REDACTED:
         return add_encrypted(r, c, c->type == AIGW_CHUNK_REASONING_REDACTED, out);
@@ -530,9 +378,8 @@ int gw_responses_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf
 
 static const char *final_status(const struct gw_resp_render *r)
 {
-    return r->finish == AIGW_FINISH_LENGTH || r->finish == AIGW_FINISH_CONTENT_FILTER
-               ? "incomplete"
-               : "completed";
+    return r->finish == AIGW_FINISH_LENGTH || r->finish == AIGW_FINISH_CONTENT_FILTER ? "incomplete"
+                                                                                      : "completed";
 }
 
 int gw_responses_render_end(void *p, struct gw_buf *out)
@@ -540,7 +387,7 @@ int gw_responses_render_end(void *p, struct gw_buf *out)
     struct gw_resp_render *r = p;
     if (r->ended)
         return 0;
-    int rc = r->stream ? start(r, out) : 0;
+    int rc = r->stream ? gw_resp_ev_start(r, out) : 0;
     if (!rc)
         rc = close_all(r, out);
     r->ended = 1;
@@ -553,15 +400,15 @@ int gw_responses_render_end(void *p, struct gw_buf *out)
     if (!rc)
         gw_resp_keep(r, doc.ptr, doc.len);
     if (!rc && r->stream) {
-        const char *type = !strcmp(status, "completed") ? "response.completed"
-                                                        : "response.incomplete";
-        rc = ev_open(r, out, type);
+        const char *type =
+            !strcmp(status, "completed") ? "response.completed" : "response.incomplete";
+        rc = gw_resp_ev_open(r, out, type);
         if (!rc)
             rc = gw_buf_append_str(out, ",\"response\":");
         if (!rc)
             rc = gw_buf_append(out, doc.ptr, doc.len);
         if (!rc)
-            rc = ev_close(r, out);
+            rc = gw_resp_ev_close(r, out);
     } else if (!rc) {
         rc = gw_buf_append(out, doc.ptr, doc.len);
     }
@@ -574,7 +421,7 @@ int gw_responses_render_stream_error(void *p, const struct aigw_error *e, struct
     struct gw_resp_render *r = p;
     if (r->ended)
         return 0;
-    int rc = start(r, out);
+    int rc = gw_resp_ev_start(r, out);
     r->ended = 1;
     if (rc)
         return rc;
@@ -583,19 +430,19 @@ int gw_responses_render_stream_error(void *p, const struct aigw_error *e, struct
     char clean[2048];
     const char *m = e && e->message ? e->message : "the upstream provider failed";
     gw_redact(m, strlen(m), clean, sizeof clean);
-    rc = ev_open(r, out, "error");
+    rc = gw_resp_ev_open(r, out, "error");
     if (!rc)
-        rc = ev_text(out, "code", e && e->code ? e->code : "server_error",
-                     strlen(e && e->code ? e->code : "server_error"));
+        rc = gw_resp_ev_text(out, "code", e && e->code ? e->code : "server_error",
+                             strlen(e && e->code ? e->code : "server_error"));
     if (!rc)
-        rc = ev_text(out, "message", clean, strlen(clean));
+        rc = gw_resp_ev_text(out, "message", clean, strlen(clean));
     if (!rc && e && e->param)
-        rc = ev_text(out, "param", e->param, strlen(e->param));
+        rc = gw_resp_ev_text(out, "param", e->param, strlen(e->param));
     else if (!rc)
         rc = gw_buf_append_str(out, ",\"param\":null");
     if (!rc)
-        rc = ev_close(r, out);
-    return rc ? rc : ev_response(r, out, "response.failed", "failed", e);
+        rc = gw_resp_ev_close(r, out);
+    return rc ? rc : gw_resp_ev_response(r, out, "response.failed", "failed", e);
 }
 
 int gw_responses_render_heartbeat(void *p, struct gw_buf *out)
@@ -607,8 +454,7 @@ int gw_responses_render_heartbeat(void *p, struct gw_buf *out)
 int gw_responses_error_body(struct gw_buf *out, int status, const char *type, const char *code,
                             const char *param, const char *message)
 {
-    return gw_error_json(out, type ? type : gw_error_type_for_status(status), code, param,
-                         message);
+    return gw_error_json(out, type ? type : gw_error_type_for_status(status), code, param, message);
 }
 
 const struct gw_dialect gw_responses_dialect = {

@@ -12,7 +12,7 @@
 #include "front/responses_store.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 #define TTL_S (30 * 86400) /* what OpenAI keeps a stored response for */
 #define CHAIN_MAX 10000    /* responses in one chain */
@@ -202,8 +202,8 @@ static int missing(struct gw_buf *out, int *status, const char *id)
     return gw_error_json(out, "invalid_request_error", NULL, NULL, msg);
 }
 
-int gw_responses_get(struct gw_store *st, const char *key_id, const char *id,
-                     struct gw_buf *out, int *status)
+int gw_responses_get(struct gw_store *st, const char *key_id, const char *id, struct gw_buf *out,
+                     int *status)
 {
     struct gw_stored_response row;
     memset(&row, 0, sizeof row);
@@ -220,8 +220,8 @@ int gw_responses_get(struct gw_store *st, const char *key_id, const char *id,
     return rc;
 }
 
-int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id,
-                        struct gw_buf *out, int *status)
+int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id, struct gw_buf *out,
+                        int *status)
 {
     int g = st ? gw_store_response_delete(st, id, key_id ? key_id : "") : GW_STORE_ENOTFOUND;
     if (g == GW_STORE_ENOTFOUND)
@@ -238,8 +238,8 @@ int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id,
 }
 
 /* A query argument into out; 1 found, 0 absent, -1 too long. */
-static int query_value(const char *(*arg)(void *ud, const char *name), void *ud,
-                       const char *key, char *out, size_t size)
+static int query_value(const char *(*arg)(void *ud, const char *name), void *ud, const char *key,
+                       char *out, size_t size)
 {
     const char *v = arg ? arg(ud, key) : NULL;
     if (!v)
@@ -304,12 +304,12 @@ int gw_responses_input_items_list(struct gw_store *st, const char *key_id, const
     const cJSON *first = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(data, 0), "id");
     const cJSON *last = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetArrayItem(data, cJSON_GetArraySize(data) - 1), "id");
-    cJSON_AddItemToObject(list, "first_id", cJSON_IsString(first) ? cJSON_CreateString(
-                                                                        first->valuestring)
-                                                                  : cJSON_CreateNull());
-    cJSON_AddItemToObject(list, "last_id", cJSON_IsString(last) ? cJSON_CreateString(
-                                                                      last->valuestring)
-                                                                : cJSON_CreateNull());
+    cJSON_AddItemToObject(list, "first_id",
+                          cJSON_IsString(first) ? cJSON_CreateString(first->valuestring)
+                                                : cJSON_CreateNull());
+    cJSON_AddItemToObject(list, "last_id",
+                          cJSON_IsString(last) ? cJSON_CreateString(last->valuestring)
+                                               : cJSON_CreateNull());
     cJSON_AddBoolToObject(list, "has_more", i >= 0 && i < n);
     char *s = cJSON_PrintUnformatted(list);
     cJSON_Delete(list);

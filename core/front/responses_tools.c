@@ -6,7 +6,7 @@
 #include "front/responses.h"
 #include "lib/crypto.h"
 
-#define FLAT_MAX 64           /* the strictest provider limit on function names */
+#define FLAT_MAX 64            /* the strictest provider limit on function names */
 #define GRAMMAR_MAX (16 << 10) /* a custom tool's grammar copied into its description */
 
 static int name_ok(const char *s)
@@ -125,10 +125,9 @@ static char *custom_description(const cJSON *tool)
     gw_buf_init(&b, GRAMMAR_MAX * 2 + strlen(desc) + 512);
     int rc = gw_buf_append_str(&b, desc);
     if (!rc && cJSON_IsString(def) && strlen(def->valuestring) <= GRAMMAR_MAX)
-        rc = gw_buf_append_strs(&b, *desc ? "\n\n" : "",
-                                "The input is raw text, not JSON, and must follow this ",
-                                cJSON_IsString(syn) ? syn->valuestring : "", " grammar:\n",
-                                def->valuestring, NULL);
+        rc = gw_buf_append_strs(
+            &b, *desc ? "\n\n" : "", "The input is raw text, not JSON, and must follow this ",
+            cJSON_IsString(syn) ? syn->valuestring : "", " grammar:\n", def->valuestring, NULL);
     if (!rc && !b.ptr)
         rc = gw_buf_append(&b, "", 0);
     if (rc) {
@@ -160,8 +159,10 @@ static int add_tool(const cJSON *t, const char *ns, cJSON *out, struct gw_resp_c
         /* a flattened name met a function of that very name: hash the pair instead */
         default_flat(ns, name->valuestring, 1, flat, sizeof flat);
         if (gw_resp_tool_by_flat(ctx, flat))
-            return gw_resp_fail(err, "tools", NULL, "tool '%s' is defined twice in namespace "
-                                "'%s'", name->valuestring, ns);
+            return gw_resp_fail(err, "tools", NULL,
+                                "tool '%s' is defined twice in namespace "
+                                "'%s'",
+                                name->valuestring, ns);
     }
     int rc = add_map(ctx, flat, ns, name->valuestring,
                      custom ? GW_RESP_TOOL_CUSTOM : GW_RESP_TOOL_FUNCTION);
@@ -187,13 +188,16 @@ static int add_tool(const cJSON *t, const char *ns, cJSON *out, struct gw_resp_c
         cJSON_AddStringToObject(fn, "description", d->valuestring);
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(t, "parameters");
     if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
-        return gw_resp_fail(err, "tools", NULL, "tool '%s': 'parameters' must be a JSON Schema "
-                            "object", name->valuestring);
+        return gw_resp_fail(err, "tools", NULL,
+                            "tool '%s': 'parameters' must be a JSON Schema "
+                            "object",
+                            name->valuestring);
     if (cJSON_IsObject(params))
         cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(params, 1));
     else
-        cJSON_AddItemToObject(fn, "parameters", cJSON_Parse("{\"type\":\"object\","
-                                                            "\"properties\":{}}"));
+        cJSON_AddItemToObject(fn, "parameters",
+                              cJSON_Parse("{\"type\":\"object\","
+                                          "\"properties\":{}}"));
     const cJSON *strict = cJSON_GetObjectItemCaseSensitive(t, "strict");
     if (cJSON_IsBool(strict))
         cJSON_AddBoolToObject(fn, "strict", cJSON_IsTrue(strict));
@@ -211,7 +215,8 @@ static int map_choice(const cJSON *tc, cJSON *body, struct gw_resp_ctx *ctx,
         if (strcmp(s, "none") && strcmp(s, "auto") && strcmp(s, "required"))
             return gw_resp_fail(err, "tool_choice", NULL,
                                 "'tool_choice' must be none, auto, required or an object, not "
-                                "'%.64s'", s);
+                                "'%.64s'",
+                                s);
         cJSON_AddStringToObject(body, "tool_choice", s);
         return 0;
     }
@@ -225,8 +230,8 @@ static int map_choice(const cJSON *tc, cJSON *body, struct gw_resp_ctx *ctx,
         const cJSON *ns = cJSON_GetObjectItemCaseSensitive(tc, "namespace");
         char flat[FLAT_MAX + 1];
         if (!cJSON_IsString(name) ||
-            gw_resp_flat_name(ctx, cJSON_IsString(ns) ? ns->valuestring : NULL,
-                              name->valuestring, flat, sizeof flat) ||
+            gw_resp_flat_name(ctx, cJSON_IsString(ns) ? ns->valuestring : NULL, name->valuestring,
+                              flat, sizeof flat) ||
             !gw_resp_tool_by_flat(ctx, flat))
             return gw_resp_fail(err, "tool_choice", NULL,
                                 "'tool_choice' names a tool that is not in 'tools'");
@@ -309,8 +314,8 @@ int gw_resp_tools_parse(const cJSON *req, cJSON *body, struct gw_resp_ctx *ctx, 
             cJSON_ArrayForEach(it, inner)
             {
                 const cJSON *ity = cJSON_GetObjectItemCaseSensitive(it, "type");
-                if (cJSON_IsString(ity) && (!strcmp(ity->valuestring, "function") ||
-                                            !strcmp(ity->valuestring, "custom")))
+                if (cJSON_IsString(ity) &&
+                    (!strcmp(ity->valuestring, "function") || !strcmp(ity->valuestring, "custom")))
                     rc = add_tool(it, ns->valuestring, out, ctx, err);
                 else
                     dropped_add(dropped, dropped_size,

@@ -25,8 +25,8 @@ static const char *s_of(const cJSON *o, const char *k)
 
 static char *fixture(const char *name)
 {
-    const char *path = e2e_strf("%s/tests/fixtures/responses-inbound/%s",
-                                getenv("AIGW_TEST_SRCDIR"), name);
+    const char *path =
+        e2e_strf("%s/tests/fixtures/responses-inbound/%s", getenv("AIGW_TEST_SRCDIR"), name);
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f, "%s", path);
     fseek(f, 0, SEEK_END);
@@ -125,8 +125,8 @@ static cJSON *check_stream(struct e2e_resp *r, const char *terminal)
     cr_assert_not_null(last, "a terminal event:\n%s", r->body);
     const cJSON *u = cJSON_GetObjectItem(last, "usage");
     cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(u, "input_tokens")) &&
-              cJSON_IsNumber(cJSON_GetObjectItem(u, "output_tokens")) &&
-              cJSON_IsNumber(cJSON_GetObjectItem(u, "total_tokens")),
+                  cJSON_IsNumber(cJSON_GetObjectItem(u, "output_tokens")) &&
+                  cJSON_IsNumber(cJSON_GetObjectItem(u, "total_tokens")),
               "integer usage for Codex");
     return last;
 }
@@ -142,7 +142,8 @@ static const cJSON *output_of_type(const cJSON *resp, const char *type, int nth)
     return NULL;
 }
 
-/* ---- OpenAI-wire ------------------------------------------------------------------------------ */
+/* ---- OpenAI-wire ------------------------------------------------------------------------------
+ */
 
 Test(responses_e2e, openai_wire_document)
 {
@@ -181,17 +182,17 @@ Test(responses_e2e, openai_wire_document)
 }
 
 /* Turn 1 of a Codex session, then turn 2 with the whole history resent (Codex's way). */
-static void codex_session(const char *prefix, struct mock *m, const char *suffix,
-                          const char *model, const char *upstream_path)
+static void codex_session(const char *prefix, struct mock *m, const char *suffix, const char *model,
+                          const char *upstream_path)
 {
     struct e2e_gw *gw = gw_for(prefix, m, suffix);
     char *req = fixture("codex_session.request.json");
     cJSON *body = cJSON_Parse(req);
     cJSON_ReplaceItemInObject(body, "model", cJSON_CreateString(model));
     char *turn1 = cJSON_PrintUnformatted(body);
-    struct e2e_resp *r = e2e_stream(gw, "/v1/responses", turn1,
-                                    "Authorization: Bearer codex-user\noriginator: codex_exec",
-                                    NULL);
+    struct e2e_resp *r =
+        e2e_stream(gw, "/v1/responses", turn1,
+                   "Authorization: Bearer codex-user\noriginator: codex_exec", NULL);
     cJSON *resp = check_stream(r, "response.completed");
     cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Dropped-Tools"), "web_search");
     const cJSON *ctc = output_of_type(resp, "custom_tool_call", 0);
@@ -218,15 +219,15 @@ static void codex_session(const char *prefix, struct mock *m, const char *suffix
     cJSON *input = cJSON_GetObjectItem(body, "input");
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(resp, "output"))
-    cJSON_AddItemToArray(input, cJSON_Duplicate(it, 1));
+        cJSON_AddItemToArray(input, cJSON_Duplicate(it, 1));
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "type", "custom_tool_call_output");
     cJSON_AddStringToObject(out, "call_id", s_of(ctc, "call_id"));
     cJSON_AddStringToObject(out, "output", "Success. Updated: A hello.txt");
     cJSON_AddItemToArray(input, out);
     char *turn2 = cJSON_PrintUnformatted(body);
-    struct e2e_resp *r2 = e2e_stream(gw, "/v1/responses", turn2,
-                                     "Authorization: Bearer codex-user", NULL);
+    struct e2e_resp *r2 =
+        e2e_stream(gw, "/v1/responses", turn2, "Authorization: Bearer codex-user", NULL);
     check_stream(r2, "response.completed");
     cr_assert_eq(mock_wait_requests(m, 2, 5000), 0);
     up = mock_request(m, 1);
@@ -258,8 +259,8 @@ Test(responses_e2e, codex_session_through_openai_wire)
         const cJSON *fn = cJSON_GetObjectItem(t, "function");
         if (!strcmp(s_of(fn, "name"), "apply_patch")) {
             found = 1;
-            const cJSON *req = cJSON_GetObjectItem(cJSON_GetObjectItem(fn, "parameters"),
-                                                   "required");
+            const cJSON *req =
+                cJSON_GetObjectItem(cJSON_GetObjectItem(fn, "parameters"), "required");
             cr_assert_str_eq(cJSON_GetArrayItem(req, 0)->valuestring, "input");
         }
     }
@@ -323,8 +324,8 @@ Test(responses_e2e, native_gemini_function_calls_stream_and_document)
 {
     struct mock *m = gemini_mock();
     struct e2e_gw *gw = gw_for("GEMINI", m, "");
-    struct e2e_resp *r = e2e_stream(gw, "/v1/responses", e2e_strf(gemini_req, "\"stream\":true,"),
-                                    NULL, NULL);
+    struct e2e_resp *r =
+        e2e_stream(gw, "/v1/responses", e2e_strf(gemini_req, "\"stream\":true,"), NULL, NULL);
     cJSON *resp = check_stream(r, "response.completed");
     const cJSON *fc = output_of_type(resp, "function_call", 0);
     cr_assert_not_null(fc, "%s", r->body);
@@ -380,9 +381,10 @@ Test(responses_e2e, stored_responses_chain_get_items_delete_and_owners)
                                   alice);
     cr_assert_eq(r->status, 200, "%s", r->body);
     char *id = strdup(s_of(e2e_resp_json(r), "id"));
-    const char *first_answer = s_of(cJSON_GetArrayItem(cJSON_GetObjectItem(
-                                        output_of_type(e2e_resp_json(r), "message", 0),
-                                        "content"), 0), "text");
+    const char *first_answer =
+        s_of(cJSON_GetArrayItem(
+                 cJSON_GetObjectItem(output_of_type(e2e_resp_json(r), "message", 0), "content"), 0),
+             "text");
     char *answer = strdup(first_answer);
 
     struct e2e_resp *g = e2e_get(gw, e2e_strf("/v1/responses/%s", id), alice);
@@ -407,7 +409,8 @@ Test(responses_e2e, stored_responses_chain_get_items_delete_and_owners)
     e2e_resp_free(g);
     g = e2e_post(gw, "/v1/responses",
                  e2e_strf("{\"model\":\"gpt-4o-mini\",\"previous_response_id\":\"%s\","
-                          "\"input\":\"x\"}", id),
+                          "\"input\":\"x\"}",
+                          id),
                  "Authorization: Bearer mallory-key");
     cr_assert_eq(g->status, 400, "%s", g->body);
     cr_assert_str_eq(s_of(cJSON_GetObjectItem(e2e_resp_json(g), "error"), "code"),
@@ -417,7 +420,8 @@ Test(responses_e2e, stored_responses_chain_get_items_delete_and_owners)
     /* the chain: turn 1's input and output come first, its instructions do not */
     struct e2e_resp *r2 = e2e_post(gw, "/v1/responses",
                                    e2e_strf("{\"model\":\"gpt-4o-mini\",\"previous_response_id\":"
-                                            "\"%s\",\"input\":\"Second question\"}", id),
+                                            "\"%s\",\"input\":\"Second question\"}",
+                                            id),
                                    alice);
     cr_assert_eq(r2->status, 200, "%s", r2->body);
     cr_assert_str_eq(s_of(e2e_resp_json(r2), "previous_response_id"), id);
@@ -444,18 +448,18 @@ Test(responses_e2e, stored_responses_chain_get_items_delete_and_owners)
     e2e_resp_free(g);
 
     /* store: false keeps nothing */
-    struct e2e_resp *r3 = e2e_post(gw, "/v1/responses",
-                                   "{\"model\":\"gpt-4o-mini\",\"store\":false,\"input\":\"x\"}",
-                                   alice);
+    struct e2e_resp *r3 = e2e_post(
+        gw, "/v1/responses", "{\"model\":\"gpt-4o-mini\",\"store\":false,\"input\":\"x\"}", alice);
     cr_assert_eq(r3->status, 200);
     g = e2e_get(gw, e2e_strf("/v1/responses/%s", s_of(e2e_resp_json(r3), "id")), alice);
     cr_assert_eq(g->status, 404);
     e2e_resp_free(g);
 
     /* unknown ids and routes */
-    g = e2e_post(gw, "/v1/responses",
-                 "{\"model\":\"gpt-4o-mini\",\"previous_response_id\":\"resp_nope\",\"input\":\"x\"}",
-                 alice);
+    g = e2e_post(
+        gw, "/v1/responses",
+        "{\"model\":\"gpt-4o-mini\",\"previous_response_id\":\"resp_nope\",\"input\":\"x\"}",
+        alice);
     cr_assert_eq(g->status, 400);
     cr_assert_str_eq(s_of(cJSON_GetObjectItem(e2e_resp_json(g), "error"), "param"),
                      "previous_response_id");

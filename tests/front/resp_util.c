@@ -45,8 +45,7 @@ static const char *no_header(void *ud, const char *name)
 
 int ru_parse(const char *body, size_t len, struct gw_parsed *p, struct gw_front_err *err)
 {
-    struct gw_inbound in = {.body = body, .len = len, .path = "/v1/responses",
-                            .header = no_header};
+    struct gw_inbound in = {.body = body, .len = len, .path = "/v1/responses", .header = no_header};
     memset(p, 0, sizeof *p);
     return gw_responses_parse(&in, p, err);
 }

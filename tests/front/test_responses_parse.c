@@ -138,10 +138,12 @@ Test(responses_parse, flat_name_colliding_with_a_function_is_hashed)
     struct gw_front_err err;
     parse_str(req, &p, &err, 0);
     cJSON *tools = cJSON_GetObjectItem(p.body, "tools");
-    const char *a = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 0),
-                                                            "function"), "name")->valuestring;
-    const char *b = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 1),
-                                                            "function"), "name")->valuestring;
+    const char *a =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 0), "function"), "name")
+            ->valuestring;
+    const char *b =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 1), "function"), "name")
+            ->valuestring;
     cr_assert_str_eq(a, "ns__f");
     cr_assert_str_neq(b, "ns__f");
     cr_assert_str_eq(gw_resp_tool_by_flat(p.ctx, b)->name, "f");
@@ -184,13 +186,12 @@ Test(responses_parse, json_object_format_and_unknown_previous_id)
     struct gw_front_err err;
     parse_str("{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_object\"}}}",
               &p, &err, 0);
-    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(p.body, "response_format"), "type")
-                         ->valuestring,
-                     "json_object");
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(p.body, "response_format"), "type")->valuestring,
+        "json_object");
     ru_parsed_free(&p);
     /* an id nobody stored is OpenAI's 400 previous_response_not_found */
-    parse_str("{\"model\":\"m\",\"previous_response_id\":\"resp_x\"}", &p, &err,
-              AIGW_EINVAL);
+    parse_str("{\"model\":\"m\",\"previous_response_id\":\"resp_x\"}", &p, &err, AIGW_EINVAL);
     cr_assert_eq(err.status, 400);
     cr_assert_str_eq(err.code, "previous_response_not_found");
     cr_assert_str_eq(err.param, "previous_response_id");
@@ -230,8 +231,7 @@ Test(responses_parse, refusals_name_the_field)
          "\"input_image\",\"file_id\":\"file-1\"}]}]}",
          "input", "unsupported", AIGW_ENOTSUP},
         {"{\"model\":\"m\",\"input\":\"x\",\"stream\":\"yes\"}", "stream", NULL, AIGW_EINVAL},
-        {"{\"model\":\"m\",\"input\":\"x\",\"temperature\":3}", "temperature", NULL,
-         AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"temperature\":3}", "temperature", NULL, AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":\"x\",\"max_output_tokens\":0}", "max_output_tokens", NULL,
          AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":\"x\",\"truncation\":\"some\"}", "truncation", NULL,
@@ -256,11 +256,10 @@ Test(responses_parse, refusals_name_the_field)
          "text.format.type", NULL, AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_schema\"}}}",
          "text.format", NULL, AIGW_EINVAL},
-        {"{\"model\":\"m\",\"input\":\"x\",\"reasoning\":{\"effort\":\"max\"}}",
-         "reasoning.effort", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"reasoning\":{\"effort\":\"max\"}}", "reasoning.effort",
+         NULL, AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":\"x\",\"include\":[1]}", "include", NULL, AIGW_EINVAL},
-        {"{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"a\":1}}", "metadata", NULL,
-         AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"a\":1}}", "metadata", NULL, AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"1\":\"\",\"2\":\"\",\"3\":\"\","
          "\"4\":\"\",\"5\":\"\",\"6\":\"\",\"7\":\"\",\"8\":\"\",\"9\":\"\",\"10\":\"\","
          "\"11\":\"\",\"12\":\"\",\"13\":\"\",\"14\":\"\",\"15\":\"\",\"16\":\"\",\"17\":\"\"}}",
@@ -280,8 +279,8 @@ Test(responses_parse, refusals_name_the_field)
             cr_assert(err.param && !strcmp(err.param, cases[i].param), "%s: param %s",
                       cases[i].body, err.param ? err.param : "(null)");
         if (cases[i].code)
-            cr_assert(err.code && !strcmp(err.code, cases[i].code), "%s: code %s",
-                      cases[i].body, err.code ? err.code : "(null)");
+            cr_assert(err.code && !strcmp(err.code, cases[i].code), "%s: code %s", cases[i].body,
+                      err.code ? err.code : "(null)");
         ru_parsed_free(&p);
     }
 }

@@ -11,7 +11,7 @@
 
 #include <criterion/criterion.h>
 
-#include "proxy/framing.h"
+#include "plugin/framing.h"
 #include "resp_util.h"
 
 /* ---- driving the renderer from a script ------------------------------------------------- */
@@ -49,8 +49,8 @@ static void feed(void *r, const cJSON *c, size_t piece, struct gw_buf *out)
     if (!strcmp(type, "meta")) {
         ch.type = AIGW_CHUNK_META;
         ch.name = aigw_bytes_of(s_of(c, "model"));
-    } else if (!strcmp(type, "text") || !strcmp(type, "reasoning") ||
-               !strcmp(type, "refusal") || !strcmp(type, "signature")) {
+    } else if (!strcmp(type, "text") || !strcmp(type, "reasoning") || !strcmp(type, "refusal") ||
+               !strcmp(type, "signature")) {
         ch.type = !strcmp(type, "text")        ? AIGW_CHUNK_TEXT
                   : !strcmp(type, "reasoning") ? AIGW_CHUNK_REASONING
                   : !strcmp(type, "refusal")   ? AIGW_CHUNK_REFUSAL
@@ -112,8 +112,7 @@ static char *render(const char *name, int stream, size_t piece)
     gw_buf_init(&out, 0);
     gw_buf_append(&out, "", 0);
     const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(script, "chunks"))
-    feed(r, c, piece, &out);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(script, "chunks")) feed(r, c, piece, &out);
     const cJSON *e = cJSON_GetObjectItem(script, "error");
     if (e) {
         struct aigw_error ae;
@@ -161,8 +160,8 @@ static cJSON *frames(const char *sse, size_t step)
     if (!step)
         step = n ? n : 1;
     for (size_t off = 0; off < n; off += step)
-        cr_assert_eq(gw_framer_feed(&f, sse + off, n - off < step ? n - off : step, on_frame,
-                                    &ev), 0);
+        cr_assert_eq(gw_framer_feed(&f, sse + off, n - off < step ? n - off : step, on_frame, &ev),
+                     0);
     cr_assert_eq(gw_framer_finish(&f, on_frame, &ev), 0);
     gw_framer_free(&f);
     return ev.list;
@@ -400,7 +399,8 @@ Test(responses_render, tool_calls_map_back_to_client_names)
     cr_assert_str_eq(s_of(ns, "call_id"), "toolu_01A");
     cr_assert_str_eq(s_of(ctc, "type"), "custom_tool_call");
     cr_assert_str_eq(s_of(ctc, "name"), "apply_patch");
-    cr_assert_str_eq(s_of(ctc, "input"), "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n");
+    cr_assert_str_eq(s_of(ctc, "input"),
+                     "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n");
     const cJSON *u = cJSON_GetObjectItem(d, "usage");
     cr_assert_eq(n_of(cJSON_GetObjectItem(u, "output_tokens_details"), "reasoning_tokens"), 12);
     cr_assert_eq(n_of(u, "total_tokens"), 160);
@@ -467,11 +467,13 @@ Test(responses_render, error_body_is_openai_shaped)
     struct gw_buf out;
     gw_buf_init(&out, 0);
     cr_assert_eq(gw_responses_error_body(&out, 400, NULL, "previous_response_not_found",
-                                         "previous_response_id", "Previous response with id "
+                                         "previous_response_id",
+                                         "Previous response with id "
                                          "'resp_1' not found."),
                  0);
-    cr_assert_str_eq(out.ptr, "{\"error\":{\"message\":\"Previous response with id 'resp_1' not "
-                              "found.\",\"type\":\"invalid_request_error\",\"param\":"
-                              "\"previous_response_id\",\"code\":\"previous_response_not_found\"}}");
+    cr_assert_str_eq(out.ptr,
+                     "{\"error\":{\"message\":\"Previous response with id 'resp_1' not "
+                     "found.\",\"type\":\"invalid_request_error\",\"param\":"
+                     "\"previous_response_id\",\"code\":\"previous_response_not_found\"}}");
     gw_buf_free(&out);
 }
