@@ -18,3 +18,10 @@ tests_front_test_responses_render_SOURCES = tests/front/test_responses_render.c
 tests_front_test_responses_render_CFLAGS = $(TEST_CFLAGS)
 tests_front_test_responses_render_LDADD = $(RESP_TEST_LIBS)
 endif
+if BUILD_TESTS
+check_PROGRAMS += tests/front/test_responses_state
+TESTS += tests/front/test_responses_state
+tests_front_test_responses_state_SOURCES = tests/front/test_responses_state.c
+tests_front_test_responses_state_CFLAGS = $(TEST_CFLAGS)
+tests_front_test_responses_state_LDADD = $(RESP_TEST_LIBS)
+endif
