@@ -3,4 +3,5 @@ core_libgwcore_la_SOURCES += \
 	core/obs/metrics.c \
 	core/obs/metrics.h \
 	core/obs/metrics_int.h \
+	core/obs/metrics_ops.c \
 	core/obs/metrics_render.c
