@@ -640,13 +640,20 @@ static const struct gw_m_label *name_label(struct gw_metrics *m, const char *s)
 const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s, const char *s2)
 {
     switch (kind) {
-    case GW_ML_PROVIDER: return provider_label(m, s);
-    case GW_ML_MODEL: return model_label(m, s, s2);
-    case GW_ML_OUTCOME: return outcome_label(m, s);
-    case GW_ML_KEY: return key_label(m, s);
-    case GW_ML_NAME: return name_label(m, s);
-    case GW_ML_INPUT: return &L_INPUT;
-    case GW_ML_OUTPUT: return &L_OUTPUT;
+    case GW_ML_PROVIDER:
+        return provider_label(m, s);
+    case GW_ML_MODEL:
+        return model_label(m, s, s2);
+    case GW_ML_OUTCOME:
+        return outcome_label(m, s);
+    case GW_ML_KEY:
+        return key_label(m, s);
+    case GW_ML_NAME:
+        return name_label(m, s);
+    case GW_ML_INPUT:
+        return &L_INPUT;
+    case GW_ML_OUTPUT:
+        return &L_OUTPUT;
     default:
         if (kind >= GW_ML_TOKEN_KIND &&
             kind < GW_ML_TOKEN_KIND + (int)(sizeof L_KIND / sizeof L_KIND[0]))
@@ -660,8 +667,7 @@ void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *
     add(m, family, lab, v);
 }
 
-void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab,
-                  int64_t x)
+void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x)
 {
     observe(m, family, lab, x);
 }

@@ -151,11 +151,9 @@ enum gw_m_label_kind {
      * 4 reasoning (the order of struct aigw_usage). */
     GW_ML_TOKEN_KIND,
 };
-const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s,
-                                    const char *s2);
+const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s, const char *s2);
 void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v);
-void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab,
-                  int64_t x);
+void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x);
 /* Sets a gauge (shard 0 holds it; negative values are stored as 0). */
 void gw_m_set(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t v);
 

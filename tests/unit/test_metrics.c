@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
 #include "catalog/catalog.h"
-#include "proxy/gateway.h"
+#include "lib/buf.h"
+#include "lib/redact.h"
 #include "obs/metrics.h"
 #include "plugin/plugin_loader.h"
-#include "lib/redact.h"
-#include "version.h"
+#include "proxy/gateway.h"
 #include "unit/metrics_text.h"
+#include "version.h"
 
 static struct gw_catalog *catalog(void)
 {
@@ -71,88 +71,90 @@ Test(metrics, exact_text_after_updates)
     char *t = mt_render(&gw);
 
     mt_expect(t, "aigw_requests_total",
-           "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
-           "model=\"gpt-4o\",status=\"200\"} 2\n"
-           "aigw_requests_total{route=\"/v1/embeddings\",provider=\"none\",model=\"none\","
-           "status=\"400\"} 1\n"
-           "aigw_requests_total{route=\"other\",provider=\"openai\",model=\"gpt-4o\","
-           "status=\"other\"} 1\n");
+              "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
+              "model=\"gpt-4o\",status=\"200\"} 2\n"
+              "aigw_requests_total{route=\"/v1/embeddings\",provider=\"none\",model=\"none\","
+              "status=\"400\"} 1\n"
+              "aigw_requests_total{route=\"other\",provider=\"openai\",model=\"gpt-4o\","
+              "status=\"other\"} 1\n");
     mt_expect(t, "aigw_request_duration_seconds",
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.1\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"5\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"10\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"30\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"60\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"120\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"300\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 3\n"
-           "aigw_request_duration_seconds_sum{provider=\"openai\"} 3.125\n"
-           "aigw_request_duration_seconds_count{provider=\"openai\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.01\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.025\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.05\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.1\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.25\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.5\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"1\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"2.5\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"5\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"10\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"30\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"60\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"120\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"300\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"+Inf\"} 1\n"
-           "aigw_request_duration_seconds_sum{provider=\"none\"} 0.001\n"
-           "aigw_request_duration_seconds_count{provider=\"none\"} 1\n");
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.1\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"5\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"10\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"30\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"60\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"120\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"300\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 3\n"
+              "aigw_request_duration_seconds_sum{provider=\"openai\"} 3.125\n"
+              "aigw_request_duration_seconds_count{provider=\"openai\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.01\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.025\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.05\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.1\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.25\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.5\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"1\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"2.5\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"5\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"10\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"30\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"60\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"120\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"300\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"+Inf\"} 1\n"
+              "aigw_request_duration_seconds_sum{provider=\"none\"} 0.001\n"
+              "aigw_request_duration_seconds_count{provider=\"none\"} 1\n");
     mt_expect(t, "aigw_ttfb_seconds",
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.005\"} 1\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.1\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"5\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"10\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"30\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 2\n"
-           "aigw_ttfb_seconds_sum{provider=\"openai\"} 0.045\n"
-           "aigw_ttfb_seconds_count{provider=\"openai\"} 2\n");
-    mt_expect(t, "aigw_upstream_attempts_total",
-           "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"429\",attempt=\"first\"} "
-           "1\n"
-           "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"ok\",attempt=\"retry\"} 1\n"
-           "aigw_upstream_attempts_total{provider=\"anthropic\",outcome=\"connect_error\","
-           "attempt=\"fallback\"} 1\n");
-    mt_expect(t, "aigw_retries_total", "aigw_retries_total{provider=\"openai\",reason=\"429\"} 1\n");
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.005\"} 1\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.1\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"5\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"10\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"30\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 2\n"
+              "aigw_ttfb_seconds_sum{provider=\"openai\"} 0.045\n"
+              "aigw_ttfb_seconds_count{provider=\"openai\"} 2\n");
+    mt_expect(
+        t, "aigw_upstream_attempts_total",
+        "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"429\",attempt=\"first\"} "
+        "1\n"
+        "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"ok\",attempt=\"retry\"} 1\n"
+        "aigw_upstream_attempts_total{provider=\"anthropic\",outcome=\"connect_error\","
+        "attempt=\"fallback\"} 1\n");
+    mt_expect(t, "aigw_retries_total",
+              "aigw_retries_total{provider=\"openai\",reason=\"429\"} 1\n");
     mt_expect(t, "aigw_fallbacks_total",
-           "aigw_fallbacks_total{provider=\"openai\",reason=\"connect_error\"} 1\n");
+              "aigw_fallbacks_total{provider=\"openai\",reason=\"connect_error\"} 1\n");
     mt_expect(t, "aigw_tokens_total",
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 17\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"completion\"} 5\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"reasoning\"} 2\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cached\"} 3\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cache_write\"} 1\n");
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 17\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"completion\"} 5\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"reasoning\"} 2\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cached\"} 3\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cache_write\"} 1\n");
     mt_expect(t, "aigw_cost_usd_total",
-           "aigw_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"} 1.512300000\n");
+              "aigw_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"} 1.512300000\n");
     mt_expect(t, "aigw_circuit_breaker_state",
-           "aigw_circuit_breaker_state{provider=\"openai\",model=\"gpt-4o\"} 2\n"
-           "aigw_circuit_breaker_state{provider=\"anthropic\",model=\"claude-sonnet-4-5\"} 0\n");
+              "aigw_circuit_breaker_state{provider=\"openai\",model=\"gpt-4o\"} 2\n"
+              "aigw_circuit_breaker_state{provider=\"anthropic\",model=\"claude-sonnet-4-5\"} 0\n");
     mt_expect(t, "aigw_active_requests", "aigw_active_requests 1\n");
     mt_expect(t, "aigw_streams_active", "aigw_streams_active 1\n");
     mt_expect(t, "aigw_upstream_transfers", "aigw_upstream_transfers 0\n");
     mt_expect(t, "aigw_plugin_active",
-           "aigw_plugin_active{vkey=\"openai\"} 1\naigw_plugin_active{vkey=\"anthropic\"} 0\n");
+              "aigw_plugin_active{vkey=\"openai\"} 1\naigw_plugin_active{vkey=\"anthropic\"} 0\n");
     char want[256];
     snprintf(want, sizeof want, "aigw_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", GW_VERSION,
              AIGW_ABI_MAJOR, AIGW_ABI_MINOR);
@@ -205,12 +207,12 @@ Test(metrics, unknown_models_fold_into_other_past_the_cap)
     }
     char *t = mt_render(NULL);
     mt_expect(t, "aigw_tokens_total",
-           "aigw_tokens_total{provider=\"openai\",model=\"m1\",kind=\"prompt\"} 2\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"m2\",kind=\"prompt\"} 1\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 3\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"m3\",kind=\"prompt\"} 1\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"other\",kind=\"prompt\"} 20003\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"team-default\",kind=\"prompt\"} 1\n");
+              "aigw_tokens_total{provider=\"openai\",model=\"m1\",kind=\"prompt\"} 2\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"m2\",kind=\"prompt\"} 1\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 3\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"m3\",kind=\"prompt\"} 1\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"other\",kind=\"prompt\"} 20003\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"team-default\",kind=\"prompt\"} 1\n");
     free(t);
     gw_metrics_free();
     gw_catalog_free(cat);
@@ -307,8 +309,9 @@ Test(metrics, label_values_are_escaped_and_capped)
     cr_assert_eq(gw_metrics_allow_model("new\nline"), AIGW_EINVAL);
     gw_metrics_usage("acme", "we\"ird\\name", &(struct aigw_usage){4, -1, -1, -1, -1}, -1);
     char *t = mt_render(NULL);
-    mt_expect(t, "aigw_tokens_total",
-           "aigw_tokens_total{provider=\"acme\",model=\"we\\\"ird\\\\name\",kind=\"prompt\"} 4\n");
+    mt_expect(
+        t, "aigw_tokens_total",
+        "aigw_tokens_total{provider=\"acme\",model=\"we\\\"ird\\\\name\",kind=\"prompt\"} 4\n");
     free(t);
     gw_metrics_free();
 }
@@ -331,7 +334,7 @@ Test(metrics, no_secret_or_prompt_text_in_labels)
     cr_assert_null(strstr(t, "joke"));
     cr_assert_null(strstr(t, "role"));
     mt_expect(t, "aigw_cost_usd_total",
-           "aigw_cost_usd_total{provider=\"openai\",model=\"other\"} 0.500000000\n");
+              "aigw_cost_usd_total{provider=\"openai\",model=\"other\"} 0.500000000\n");
     free(t);
     gw_metrics_free();
     gw_redact_reset();
@@ -392,8 +395,8 @@ Test(metrics, four_threads_give_exact_totals)
                 THREADS, worst);
     char *t = mt_render(NULL);
     mt_expect(t, "aigw_requests_total",
-           "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
-           "model=\"gpt-4o\",status=\"200\"} 400000\n");
+              "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
+              "model=\"gpt-4o\",status=\"200\"} 400000\n");
     cr_assert(strstr(t, "aigw_request_duration_seconds_count{provider=\"openai\"} 400000\n"));
     cr_assert(strstr(t, "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.005\"} 400000\n"));
     /* sum over i of (i % 200) ms per thread: 500 rounds of 0..199 = 9,950,000 ms, x4. */

@@ -30,8 +30,8 @@ Test(metrics_ops, time_to_first_token_and_per_output_token)
     gw_metrics_ttft("anthropic", NULL, 20000000); /* 20 s: +Inf only */
     /* 10 tokens over 0.9 s after the first: 0.1 s each. */
     gw_metrics_tpot("openai", "gpt-4o", 200000, 1100000, 10);
-    gw_metrics_tpot("openai", "gpt-4o", 200000, 1100000, 1);  /* one token: no rate */
-    gw_metrics_tpot("openai", "gpt-4o", 500000, 100000, 10);  /* last before first: none */
+    gw_metrics_tpot("openai", "gpt-4o", 200000, 1100000, 1); /* one token: no rate */
+    gw_metrics_tpot("openai", "gpt-4o", 500000, 100000, 10); /* last before first: none */
     char *t = mt_render(NULL);
     mt_expect(t, "gen_ai_server_time_to_first_token_seconds",
               "gen_ai_server_time_to_first_token_seconds_bucket{provider=\"openai\","
