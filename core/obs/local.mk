@@ -1,7 +1,9 @@
-# core/obs: observability: metrics.
+# core/obs: observability: metrics and trace spans.
 core_libgwcore_la_SOURCES += \
 	core/obs/metrics.c \
 	core/obs/metrics.h \
 	core/obs/metrics_int.h \
 	core/obs/metrics_ops.c \
-	core/obs/metrics_render.c
+	core/obs/metrics_render.c \
+	core/obs/trace.c \
+	core/obs/trace.h
