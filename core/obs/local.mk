@@ -5,6 +5,9 @@ core_libgwcore_la_SOURCES += \
 	core/obs/metrics_int.h \
 	core/obs/metrics_ops.c \
 	core/obs/metrics_render.c \
+	core/obs/otel.c \
+	core/obs/otel.h \
+	core/obs/otel_config.c \
 	core/obs/otlp.c \
 	core/obs/otlp.h \
 	core/obs/otlp_export.c \

@@ -1,5 +1,5 @@
 # Tracing: the test OTLP receiver (a library the obs and e2e tests link), unit tests for
-# core/obs/trace.c and otlp*.c, and the trace-context fuzz target.
+# core/obs/trace.c, otlp*.c and otel*.c, and the trace-context fuzz target.
 if BUILD_TESTS
 check_LTLIBRARIES += tests/otlprecv/libotlprecv.la
 tests_otlprecv_libotlprecv_la_SOURCES = tests/otlprecv/otlprecv.c tests/otlprecv/otlprecv.h
@@ -18,6 +18,12 @@ tests_obs_test_otlp_SOURCES = tests/obs/test_otlp.c tests/unit/metrics_text.c \
 	tests/unit/metrics_text.h
 tests_obs_test_otlp_CFLAGS = $(TEST_CFLAGS)
 tests_obs_test_otlp_LDADD = tests/otlprecv/libotlprecv.la $(TEST_LIBS)
+
+check_PROGRAMS += tests/obs/test_otel
+TESTS += tests/obs/test_otel
+tests_obs_test_otel_SOURCES = tests/obs/test_otel.c
+tests_obs_test_otel_CFLAGS = $(TEST_CFLAGS)
+tests_obs_test_otel_LDADD = tests/otlprecv/libotlprecv.la $(TEST_LIBS) -lm
 
 check_PROGRAMS += tests/fuzz/fuzz_traceparent
 tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
