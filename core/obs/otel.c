@@ -56,6 +56,7 @@ void gw_otel_stop(int64_t deadline_ms)
         return;
     gw_otlp_stop(g.x, deadline_ms);
     g.x = NULL;
+    gw_trace_cache_drop();
 }
 
 int gw_otel_on(void)
@@ -79,6 +80,17 @@ static void submit(struct gw_span *s)
 }
 
 /* ---- the request ------------------------------------------------------------------------- */
+
+/* "a b" (or "a" when b is NULL) into out, cut to size (snprintf's format parsing showed in
+ * the profile of a traced request). */
+static void join(char *out, size_t size, const char *a, const char *b)
+{
+    size_t n = gw_strlcpy(out, a, size);
+    if (b && n + 1 < size) {
+        out[n] = ' ';
+        gw_strlcpy(out + n + 1, b, size - n - 1);
+    }
+}
 
 /* The HTTP conventions' known methods; anything else is "_OTHER" (and the name "HTTP"), so a
  * client cannot mint span names. */
@@ -105,10 +117,7 @@ struct gw_span *gw_otel_request_begin(const char *traceparent, size_t tp_len,
         gw_tracestate_parse(tracestate, ts_len, &ctx); /* invalid: dropped, parent kept */
     const char *m = known_method(method);
     char name[GW_SPAN_NAME_MAX];
-    if (route && m)
-        snprintf(name, sizeof name, "%s %s", m, route);
-    else
-        snprintf(name, sizeof name, "%s", m ? m : "HTTP");
+    join(name, sizeof name, m ? m : "HTTP", m ? route : NULL);
     struct gw_span *s = gw_span_start(remote ? &ctx : NULL, g.ratio, name, GW_SPAN_SERVER);
     if (!s || !s->recording)
         return s;
@@ -212,10 +221,7 @@ struct gw_span *gw_otel_attempt_begin(struct gw_span *server, const struct gw_ot
         return NULL;
     const char *op = a->operation ? a->operation : "chat";
     char name[GW_SPAN_NAME_MAX];
-    if (a->model)
-        snprintf(name, sizeof name, "%s %s", op, a->model);
-    else
-        snprintf(name, sizeof name, "%s", op);
+    join(name, sizeof name, op, a->model);
     struct gw_span *s = gw_span_child(server, name, GW_SPAN_CLIENT);
     if (!s || !s->recording)
         return s;

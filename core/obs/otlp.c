@@ -98,6 +98,14 @@ static void cstr(struct enc *e, const char *s)
     str(e, s, strlen(s));
 }
 
+/* Attribute keys and event names: literals of our own code, escaped but not redacted. */
+static void name(struct enc *e, const char *s)
+{
+    lit(e, "\"");
+    escape_valid(e, s, strlen(s));
+    lit(e, "\"");
+}
+
 static void hex(struct enc *e, const uint8_t *id, size_t n)
 {
     char h[2 * GW_TRACE_ID_LEN + 3];
@@ -198,7 +206,7 @@ static void span(struct enc *e, const struct gw_span *s)
     lit(e, ",\"attributes\":[");
     for (int i = 0; i < s->nattrs; i++) {
         lit(e, i ? ",{\"key\":" : "{\"key\":");
-        cstr(e, s->attrs[i].key);
+        name(e, s->attrs[i].key);
         lit(e, ",\"value\":");
         attr_value(e, &s->attrs[i]);
         lit(e, "}");
@@ -213,7 +221,7 @@ static void span(struct enc *e, const struct gw_span *s)
         lit(e, i ? ",{\"timeUnixNano\":" : "{\"timeUnixNano\":");
         i64str(e, s->events[i].time_ns);
         lit(e, ",\"name\":");
-        cstr(e, s->events[i].name);
+        name(e, s->events[i].name);
         lit(e, "}");
     }
     lit(e, "]");

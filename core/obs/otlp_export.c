@@ -65,11 +65,7 @@ static void abs_deadline(struct timespec *ts, int64_t at_ms)
 
 static void free_list(struct gw_span *s)
 {
-    while (s) {
-        struct gw_span *next = s->next;
-        gw_span_free(s);
-        s = next;
-    }
+    gw_span_free_list(s);
 }
 
 void gw_otlp_submit(struct gw_otlp *x, struct gw_span *s)

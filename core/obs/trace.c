@@ -2,6 +2,7 @@
 #include "obs/trace.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,18 +184,51 @@ int gw_trace_ratio_sampled(double ratio, const uint8_t trace_id[GW_TRACE_ID_LEN]
     return r < (uint64_t)(ratio * 72057594037927936.0);
 }
 
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** (Blackman and Vigna), one state per thread. */
+static uint64_t next64(void)
+{
+    static _Thread_local uint64_t st[4];
+    static _Thread_local unsigned left;
+    if (!left) {
+        do
+            gw_random_bytes(st, sizeof st);
+        while (!(st[0] | st[1] | st[2] | st[3]));
+        left = 65536;
+    }
+    left--;
+    uint64_t r = rotl(st[1] * 5, 7) * 9, t = st[1] << 17;
+    st[2] ^= st[0];
+    st[3] ^= st[1];
+    st[1] ^= st[2];
+    st[0] ^= st[3];
+    st[2] ^= t;
+    st[3] = rotl(st[3], 45);
+    return r;
+}
+
 void gw_trace_new_trace_id(uint8_t out[GW_TRACE_ID_LEN])
 {
-    do
-        gw_random_bytes(out, GW_TRACE_ID_LEN);
-    while (!memcmp(out, (uint8_t[GW_TRACE_ID_LEN]){0}, GW_TRACE_ID_LEN));
+    uint64_t a, b;
+    do {
+        a = next64();
+        b = next64();
+    } while (!(a | b));
+    memcpy(out, &a, 8);
+    memcpy(out + 8, &b, 8);
 }
 
 void gw_trace_new_span_id(uint8_t out[GW_SPAN_ID_LEN])
 {
+    uint64_t a;
     do
-        gw_random_bytes(out, GW_SPAN_ID_LEN);
-    while (!memcmp(out, (uint8_t[GW_SPAN_ID_LEN]){0}, GW_SPAN_ID_LEN));
+        a = next64();
+    while (!a);
+    memcpy(out, &a, 8);
 }
 
 int64_t gw_trace_now_ns(void)
@@ -220,18 +254,43 @@ static int64_t span_now(const struct gw_span *s)
 
 /* ---- spans --------------------------------------------------------------------------------- */
 
-static struct gw_span *span_alloc(int recording, const char *name, int kind)
+/* Recycled blocks of recording spans: request threads take, the exporter gives back whole
+ * batches. Bounded: past the cap blocks go back to malloc. */
+#define SPAN_CACHE_MAX 1024
+
+static struct {
+    pthread_mutex_t mu;
+    struct gw_span *head;
+    int n;
+} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+/* base: a span of the same request whose wall-clock start this one derives its own from (one
+ * clock read fewer; clock_gettime is not cheap on every virtual machine), or NULL. */
+static struct gw_span *span_alloc(int recording, const char *name, int kind,
+                                  const struct gw_span *base)
 {
-    size_t size = recording ? sizeof(struct gw_span) : offsetof(struct gw_span, status);
-    struct gw_span *s = malloc(size);
-    if (!s)
+    struct gw_span *s = NULL;
+    if (recording) {
+        pthread_mutex_lock(&cache.mu);
+        if ((s = cache.head)) {
+            cache.head = s->next;
+            cache.n--;
+        }
+        pthread_mutex_unlock(&cache.mu);
+    }
+    if (!s && !(s = malloc(recording ? sizeof *s : offsetof(struct gw_span, start_ns))))
         return NULL;
-    /* The pool is left uninitialized: only what pool_used covers is ever read. */
-    memset(s, 0, recording ? offsetof(struct gw_span, pool) : size);
+    /* Only the header is cleared: names, attributes, events and the pool are read up to
+     * their counts. */
+    memset(s, 0, recording ? offsetof(struct gw_span, name) : offsetof(struct gw_span, start_ns));
     s->recording = (uint8_t)(recording != 0);
     s->kind = kind;
-    s->start_ns = gw_trace_now_ns();
+    if (!recording)
+        return s; /* its times are never sent */
     s->start_mono_ns = mono_ns();
+    s->start_ns = base && base->recording
+                      ? base->start_ns + (s->start_mono_ns - base->start_mono_ns)
+                      : gw_trace_now_ns();
     gw_span_set_name(s, name);
     return s;
 }
@@ -260,7 +319,7 @@ struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, c
         gw_trace_new_trace_id(tid);
         sampled = gw_trace_ratio_sampled(ratio, tid);
     }
-    struct gw_span *s = span_alloc(sampled, name, kind);
+    struct gw_span *s = span_alloc(sampled, name, kind, NULL);
     if (!s)
         return NULL;
     memcpy(s->trace_id, tid, sizeof tid);
@@ -281,7 +340,7 @@ struct gw_span *gw_span_child(const struct gw_span *parent, const char *name, in
 {
     if (!parent)
         return NULL;
-    struct gw_span *s = span_alloc(parent->recording, name, kind);
+    struct gw_span *s = span_alloc(parent->recording, name, kind, parent);
     if (!s)
         return NULL;
     memcpy(s->trace_id, parent->trace_id, GW_TRACE_ID_LEN);
@@ -329,8 +388,9 @@ void gw_span_set_name(struct gw_span *s, const char *name)
 /* The slot for key: the existing one, a new one, or NULL (table full: counted as dropped). */
 static struct gw_span_attr *slot(struct gw_span *s, const char *key)
 {
+    size_t kn = strlen(key);
     for (int i = 0; i < s->nattrs; i++)
-        if (s->attrs[i].key == key || !strcmp(s->attrs[i].key, key))
+        if (s->attrs[i].key == key || (s->attrs[i].klen == kn && !memcmp(s->attrs[i].key, key, kn)))
             return &s->attrs[i];
     if (s->nattrs == GW_SPAN_MAX_ATTRS) {
         s->dropped_attrs++;
@@ -338,6 +398,7 @@ static struct gw_span_attr *slot(struct gw_span *s, const char *key)
     }
     struct gw_span_attr *a = &s->attrs[s->nattrs++];
     a->key = key;
+    a->klen = (uint16_t)(kn < UINT16_MAX ? kn : UINT16_MAX);
     return a;
 }
 
@@ -481,23 +542,69 @@ void gw_span_set_status(struct gw_span *s, int status, const char *msg)
 
 int64_t gw_span_elapsed_ns(const struct gw_span *s)
 {
-    return s ? mono_ns() - s->start_mono_ns : 0;
+    return s && s->recording ? mono_ns() - s->start_mono_ns : 0;
 }
 
 void gw_span_end(struct gw_span *s)
 {
-    if (s && !s->end_ns)
+    if (s && s->recording && !s->end_ns)
         s->end_ns = span_now(s);
+}
+
+void gw_span_free_list(struct gw_span *list)
+{
+    struct gw_span *keep = NULL, *spill = NULL;
+    while (list) {
+        struct gw_span *s = list;
+        list = s->next;
+        if (s->recording) {
+            for (int k = 0; k < GW_SPAN_BIG_MAX; k++)
+                free(s->big[k]);
+            s->next = keep;
+            keep = s;
+        } else {
+            free(s);
+        }
+    }
+    if (keep) {
+        pthread_mutex_lock(&cache.mu);
+        while (keep && cache.n < SPAN_CACHE_MAX) {
+            struct gw_span *s = keep;
+            keep = s->next;
+            s->next = cache.head;
+            cache.head = s;
+            cache.n++;
+        }
+        spill = keep;
+        pthread_mutex_unlock(&cache.mu);
+    }
+    while (spill) {
+        struct gw_span *s = spill;
+        spill = s->next;
+        free(s);
+    }
 }
 
 void gw_span_free(struct gw_span *s)
 {
-    if (!s)
-        return;
-    if (s->recording)
-        for (int k = 0; k < GW_SPAN_BIG_MAX; k++)
-            free(s->big[k]);
-    free(s);
+    if (s) {
+        s->next = NULL;
+        gw_span_free_list(s);
+    }
+}
+
+void gw_trace_cache_drop(void)
+{
+    pthread_mutex_lock(&cache.mu);
+    struct gw_span *s = cache.head;
+    cache.head = NULL;
+    cache.n = 0;
+    pthread_mutex_unlock(&cache.mu);
+    while (s) {
+        struct gw_span *next = s->next;
+        free(s);
+        s = next;
+    }
 }
 
 const struct gw_span_attr *gw_span_attr(const struct gw_span *s, const char *key)

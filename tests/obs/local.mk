@@ -25,6 +25,12 @@ tests_obs_test_otel_SOURCES = tests/obs/test_otel.c
 tests_obs_test_otel_CFLAGS = $(TEST_CFLAGS)
 tests_obs_test_otel_LDADD = tests/otlprecv/libotlprecv.la $(TEST_LIBS) -lm
 
+# The cost of tracing per request (built by `make check`, never run by it).
+check_PROGRAMS += tests/obs/bench_otel
+tests_obs_bench_otel_SOURCES = tests/obs/bench_otel.c
+tests_obs_bench_otel_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) -I$(top_srcdir)/tests
+tests_obs_bench_otel_LDADD = tests/otlprecv/libotlprecv.la core/libgwcore.la -lm
+
 check_PROGRAMS += tests/fuzz/fuzz_traceparent
 tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
 tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
