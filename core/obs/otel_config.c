@@ -149,8 +149,11 @@ static int env_headers(struct gw_otel_config *c, const char *var, const char *s,
 static int set_url(struct gw_otel_config *c, const char *endpoint, int append, const char *what,
                    char *err, size_t errsize)
 {
-    if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8))
-        return fail(err, errsize, what, "must be an http:// or https:// URL");
+    size_t scheme = !strncmp(endpoint, "http://", 7)    ? 7
+                    : !strncmp(endpoint, "https://", 8) ? 8
+                                                        : 0;
+    if (!scheme || !endpoint[scheme] || endpoint[scheme] == '/')
+        return fail(err, errsize, what, "must be an http:// or https:// URL with a host");
     for (const char *p = endpoint; *p; p++)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
             return fail(err, errsize, what, "a URL holds no spaces or control characters");

@@ -99,6 +99,8 @@ Test(otel_config, errors_name_the_key)
     } bad[] = {
         {"{\"endpoint\":\"ftp://x\"}", "otel.endpoint: must be an http:// or https:// URL"},
         {"{\"endpoint\":\"http://a b\"}", "otel.endpoint: a URL holds no spaces"},
+        {"{\"endpoint\":\"https://\"}", "otel.endpoint: must be an http:// or https:// URL"},
+        {"{\"endpoint\":\"http:///v1\"}", "otel.endpoint: must be an http:// or https:// URL"},
         {"{\"endpoint\":5}", "otel.endpoint: expected string"},
         {"{\"sample_ratio\":1.5}", "otel.sample_ratio: must be a number between 0 and 1"},
         {"{\"sample_ratio\":\"1\"}", "otel.sample_ratio: must be a number"},
