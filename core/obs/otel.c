@@ -240,6 +240,12 @@ struct gw_span *gw_otel_attempt_begin(struct gw_span *server, const struct gw_ot
     return s;
 }
 
+void gw_otel_attempt_url(struct gw_span *s, const char *url)
+{
+    if (s && s->recording && url)
+        set_server(s, url);
+}
+
 int gw_otel_traceparent(const struct gw_span *s, char *out)
 {
     if (!s)

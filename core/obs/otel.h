@@ -104,6 +104,9 @@ struct gw_otel_attempt {
 };
 /* A child of the server span named "{operation} {model}". NULL when server is NULL. */
 struct gw_span *gw_otel_attempt_begin(struct gw_span *server, const struct gw_otel_attempt *a);
+/* server.address / server.port when the URL is only known after the plugin built the request
+ * (a.url NULL at begin). */
+void gw_otel_attempt_url(struct gw_span *s, const char *url);
 /* The traceparent header value for the upstream request ("00-<trace>-<span>-<flags>"): 0 and
  * out filled (GW_TRACEPARENT_LEN + 1 bytes), or -1 when s is NULL (send no header). */
 int gw_otel_traceparent(const struct gw_span *s, char *out);

@@ -311,7 +311,7 @@ Test(otel_life, a_continued_trace_with_a_fallback, .fini = stop_otel)
 
     a.provider = "anthropic";
     a.model = "claude-sonnet-4-5";
-    a.url = "http://[::1]/v1/messages";
+    a.url = NULL; /* known after the plugin built the request */
     a.attempt = 2;
     a.max_tokens = -1;
     a.temperature = NAN;
@@ -319,6 +319,7 @@ Test(otel_life, a_continued_trace_with_a_fallback, .fini = stop_otel)
     char tp2[GW_TRACEPARENT_LEN + 1];
     cr_assert_eq(gw_otel_traceparent(a2, tp2), 0);
     cr_assert_str_neq(tp1, tp2);
+    gw_otel_attempt_url(a2, "http://[::1]/v1/messages");
     gw_otel_attempt_first_token(a2);
     gw_otel_attempt_first_token(a2); /* once only */
     const char *fr[] = {"stop"};
