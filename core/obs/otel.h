@@ -13,8 +13,11 @@
  * their query, message content is off unless capture_content is set and is then redacted
  * and capped; the encoder redacts every string again.
  *
- * Threading: config and start/stop on the main thread; gw_otel_request_* and
- * gw_otel_attempt_* from the thread that owns the request (a span is not shared).
+ * Threading: config and start/stop on the main thread, start before the HTTP workers exist
+ * and stop after they are gone (requests read the tracer without a lock); gw_otel_request_*
+ * and gw_otel_attempt_* from the thread that owns the request (a span is not shared). The
+ * exporter updates metrics: gw_metrics_init before gw_otel_start, gw_otel_stop before
+ * gw_metrics_free; curl_global_init before gw_otel_start.
  */
 #ifndef GW_OTEL_H
 #define GW_OTEL_H
