@@ -1,12 +1,12 @@
 /* respond - OpenAI-shaped local responses and the JSON access-log line helpers (see respond.h). */
-#include "net/respond.h"
+#include "front/respond.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "lib/log.h"
 #include "front/render.h"
 
