@@ -345,10 +345,9 @@ static int parse_env(struct gw_otel_config *c, const char *(*env)(const char *),
     return rc;
 }
 
-static const char *no_env(const char *name)
+static const char *process_env(const char *name)
 {
-    (void)name;
-    return NULL;
+    return getenv(name);
 }
 
 int gw_otel_config_parse(struct gw_otel_config *c, const cJSON *otel,
@@ -357,7 +356,7 @@ int gw_otel_config_parse(struct gw_otel_config *c, const cJSON *otel,
     struct has has = {0, 0, 0};
     int rc = 0;
     if (!env)
-        env = no_env;
+        env = process_env;
     if (otel)
         rc = parse_file(c, otel, &has, err, errsize);
     if (!rc)

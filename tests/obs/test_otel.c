@@ -175,6 +175,21 @@ Test(otel_config, the_standard_variables_fill_what_the_file_leaves)
     gw_otel_config_free(&c);
 }
 
+Test(otel_config, no_lookup_function_reads_the_process_environment)
+{
+    /* Criterion runs each test in its own process: setenv stays here. */
+    setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://from-env:4318", 1);
+    setenv("OTEL_SERVICE_NAME", "env-svc", 1);
+    struct gw_otel_config c;
+    gw_otel_config_init(&c);
+    char err[256] = "";
+    cr_assert_eq(gw_otel_config_parse(&c, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.enabled, 1);
+    cr_assert_str_eq(c.url, "http://from-env:4318/v1/traces");
+    cr_assert_str_eq(c.service_name, "env-svc");
+    gw_otel_config_free(&c);
+}
+
 Test(otel_config, bad_variables_are_errors_that_name_them)
 {
     static const char *const cases[][3] = {
