@@ -8,7 +8,6 @@
  * the room of, and an OTLP collector that is down for a while loses them anyway. */
 #include "obs/otlp.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -364,7 +363,7 @@ int gw_otlp_start(const struct gw_otlp_opts *o, struct gw_otlp **out)
     int rc = x->url && x->service_name && (x->service_version || !o->resource.service_version)
                  ? setup_curl(x, o)
                  : AIGW_ENOMEM;
-    if (!rc && (errno = pthread_create(&x->thread, NULL, run, x)) != 0)
+    if (!rc && pthread_create(&x->thread, NULL, run, x) != 0)
         rc = AIGW_ENOMEM;
     if (rc) {
         destroy(x);
