@@ -5,6 +5,7 @@
 
 #include "proxy/local.h"
 #include "front/openai.h"
+#include "front/responses.h"
 
 /* Order matters only among rows of one path: the first whose method (and when_header) fits
  * answers. */
@@ -17,6 +18,11 @@ static const struct gw_endpoint table[] = {
      .dialect = &gw_dialect_openai_embeddings},
     {.method = "POST", .path = "/v1/images/generations", .auth = 1,
      .dialect = &gw_dialect_openai_images},
+    {.method = "POST", .path = "/v1/responses", .auth = 1, .dialect = &gw_responses_dialect},
+    {.method = "GET", .path = "/v1/responses/", .prefix = 1, .auth = 1,
+     .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
+    {.method = "DELETE", .path = "/v1/responses/", .prefix = 1, .auth = 1,
+     .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
     {.method = "GET", .path = "/v1/models", .auth = 1, .local = gw_local_models},
     {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models},
     {.method = "GET", .path = "/health", .local = gw_local_health},

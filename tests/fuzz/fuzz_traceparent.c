@@ -3,8 +3,7 @@
  * traceparent and a tracestate separated by the first newline. Checks what must hold for
  * any input: a parsed traceparent formats back to the input (version 00, flags 00/01), a
  * kept tracestate is a piece of the input of at most 512 bytes that parses again to itself.
- * Build for coverage: clang -fsanitize=fuzzer,address -Icore -Isdk tests/fuzz/fuzz_traceparent.c
- * core/obs/trace.c core/lib/crypto.c core/lib/buf.c -lcrypto
+ * Coverage-guided: tests/fuzz/run-libfuzzer SECONDS traceparent (the lf_traceparent build).
  */
 #include <stdint.h>
 #include <stdlib.h>

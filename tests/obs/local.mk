@@ -1,5 +1,6 @@
 # Tracing: the test OTLP receiver (a library the obs and e2e tests link), unit tests for
-# core/obs/trace.c, otlp*.c and otel*.c, and the trace-context fuzz target.
+# core/obs/trace.c, otlp*.c and otel*.c, and a benchmark (the fuzz target of trace.c,
+# fuzz_traceparent, is in tests/fuzz/local.mk with the others).
 if BUILD_TESTS
 check_LTLIBRARIES += tests/otlprecv/libotlprecv.la
 tests_otlprecv_libotlprecv_la_SOURCES = tests/otlprecv/otlprecv.c tests/otlprecv/otlprecv.h
@@ -30,9 +31,4 @@ check_PROGRAMS += tests/obs/bench_otel
 tests_obs_bench_otel_SOURCES = tests/obs/bench_otel.c
 tests_obs_bench_otel_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) -I$(top_srcdir)/tests
 tests_obs_bench_otel_LDADD = tests/otlprecv/libotlprecv.la core/libgwcore.la -lm
-
-check_PROGRAMS += tests/fuzz/fuzz_traceparent
-tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
-tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
-tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
 endif
