@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
-#include "obs/metrics_int.h"
 #include "lib/redact.h"
+#include "obs/metrics_int.h"
 
 enum gw_m_dim {
     DIM_STATIC,

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy/gateway.h"
-#include "obs/metrics_int.h"
 #include "net/upstream.h"
+#include "obs/metrics_int.h"
+#include "proxy/gateway.h"
 #include "version.h"
 
 static const int64_t duration_le[] = {10,   25,   50,    100,   250,   500,    1000,

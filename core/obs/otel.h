@@ -52,8 +52,8 @@ struct gw_otel_config {
 void gw_otel_config_init(struct gw_otel_config *c);
 /* Reads the `otel` object (NULL: none) and then the environment through env (NULL: the
  * process environment; tests pass their own): the file's keys win, the variables fill what
- * it leaves unset. On error returns AIGW_EINVAL with "otel.<key>: reason" (or the variable's name) in
- * err; c is then left for gw_otel_config_free. Header values are registered with redact. */
+ * it leaves unset. On error returns AIGW_EINVAL with "otel.<key>: reason" (or the variable's name)
+ * in err; c is then left for gw_otel_config_free. Header values are registered with redact. */
 int gw_otel_config_parse(struct gw_otel_config *c, const cJSON *otel,
                          const char *(*env)(const char *name), char *err, size_t errsize);
 void gw_otel_config_free(struct gw_otel_config *c);

@@ -428,7 +428,7 @@ Test(otel_life, a_continued_trace_with_a_fallback, .fini = stop_otel)
     cr_assert_eq(cJSON_GetArraySize(ev), 1);
     cr_assert_str_eq(str(cJSON_GetArrayItem(ev, 0), "name"), "aigw.first_token");
     cr_assert_not_null(attr(c2, "gen_ai.response.time_to_first_chunk"));
-    cr_assert_geq(atof(attr(c2, "gen_ai.response.time_to_first_chunk")), 0.0);
+    cr_assert_geq(strtod(attr(c2, "gen_ai.response.time_to_first_chunk"), NULL), 0.0);
 
     /* Nothing secret went out: not the password in the upstream URL, not the query. */
     cJSON *batch = otlprecv_batch(recv_, 0);
