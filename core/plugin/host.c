@@ -12,6 +12,7 @@
 #include "proxy/errors.h"
 #include "lib/log.h"
 #include "plugin/oai_compat.h"
+#include "plugin/payload.h"
 #include "plugin/plugin_loader.h"
 #include "lib/retry_after.h"
 
@@ -158,6 +159,12 @@ static struct aigw_bytes h_response_header(struct aigw_call *call, const char *n
     return b;
 }
 
+/* A copy in call memory that outlives the plugin's callback (NULL stays NULL). */
+static const char *keep_str(struct gw_call *c, const char *s)
+{
+    return s ? gw_arena_strndup(&c->keep, s, strlen(s)) : NULL;
+}
+
 static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
 {
     struct gw_call *c = gw_call_of(call);
@@ -171,20 +178,14 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
         /* In-band errors end the response; the gateway decides whether to retry or to tell the
          * client, so they are recorded rather than rendered here. */
         if (!c->has_error && ch.error) {
-            c->error = *ch.error;
-            c->error.type = ch.error->type ? gw_arena_strndup(&c->keep, ch.error->type,
-                                                              strlen(ch.error->type))
-                                           : NULL;
-            c->error.code = ch.error->code ? gw_arena_strndup(&c->keep, ch.error->code,
-                                                              strlen(ch.error->code))
-                                           : NULL;
-            c->error.param = ch.error->param ? gw_arena_strndup(&c->keep, ch.error->param,
-                                                                strlen(ch.error->param))
-                                             : NULL;
-            c->error.message = ch.error->message
-                                   ? gw_arena_strndup(&c->keep, ch.error->message,
-                                                      strlen(ch.error->message))
-                                   : NULL;
+            struct aigw_error e;
+            if (gw_payload_error(chunk->abi_version, ch.error, &e) != 0)
+                return AIGW_EINVAL;
+            c->error = e;
+            c->error.type = keep_str(c, e.type);
+            c->error.code = keep_str(c, e.code);
+            c->error.param = keep_str(c, e.param);
+            c->error.message = keep_str(c, e.message);
             c->has_error = 1;
             c->error_in_band = 1;
         }
@@ -192,6 +193,13 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
     }
     if (c->has_error)
         return 0;
+    /* The usage of a plugin built for 1.0/1.1 has no prefix: the chunk's stamp tells. */
+    struct aigw_usage usage;
+    if (ch.type == AIGW_CHUNK_USAGE && ch.usage) {
+        if (gw_payload_usage(chunk->abi_version, ch.usage, &usage) != 0)
+            return AIGW_EINVAL;
+        ch.usage = &usage;
+    }
     c->chunks_emitted++;
     return c->sink ? c->sink(c->sink_ud, &ch) : 0;
 }
@@ -286,6 +294,19 @@ static const char *h_credential(struct aigw_call *call)
     return tok;
 }
 
+/* A plugin built for 1.0/1.1 hands over the unprefixed error layout; the mapping itself
+ * works on the current one. */
+static int h_oai_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
+{
+    const struct gw_plugin *p = gw_call_of(call)->plugin;
+    if (!p || !gw_payload_is_v1_1(p->desc.abi_version))
+        return gw_oai_map_error(call, body, err);
+    struct aigw_error cur;
+    int rc = gw_oai_map_error(call, body, &cur);
+    gw_payload_error_to_v1_1(&cur, (struct gw_error_v1_1 *)(void *)err);
+    return rc;
+}
+
 static int h_finish_from_string(struct aigw_bytes reason)
 {
     return gw_finish_from_string(reason);
@@ -360,7 +381,7 @@ static const struct aigw_host host_table = {
     .oai_request_body = gw_oai_request_body,
     .oai_parse_response = gw_oai_parse_response,
     .oai_stream_event = gw_oai_stream_event,
-    .oai_map_error = gw_oai_map_error,
+    .oai_map_error = h_oai_map_error,
     .finish_from_string = h_finish_from_string,
     .fail = h_fail,
     .fail_code = h_fail_code,

@@ -8,6 +8,7 @@
 #include "proxy/errors.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
+#include "plugin/payload.h"
 #include "plugin/plugin_loader.h"
 
 int gw_status_retryable(int status)
@@ -228,14 +229,28 @@ static int credential_step_end(struct gw_call *c)
     return AIGW_CONTINUE;
 }
 
+/* The plugin's map_error, handing a plugin built for 1.0/1.1 the error layout it knows. */
+static int map_error(struct gw_call *c, struct aigw_bytes body)
+{
+    const struct aigw_provider *d = &c->plugin->desc;
+    aigw_error_init(&c->error);
+    if (!d->map_error)
+        return gw_oai_map_error(&c->pub, body, &c->error);
+    if (!gw_payload_is_v1_1(d->abi_version))
+        return d->map_error(&c->pub, body, &c->error);
+    struct gw_error_v1_1 old;
+    gw_payload_error_to_v1_1(&c->error, &old);
+    int rc = d->map_error(&c->pub, body, (struct aigw_error *)(void *)&old);
+    gw_payload_error_from_v1_1(&old, &c->error);
+    return rc;
+}
+
 int gw_exchange_end(struct gw_call *c)
 {
     const struct aigw_provider *d = &c->plugin->desc;
     if (c->status < 200 || c->status >= 300) {
         struct aigw_bytes body = {c->resp_body.ptr ? c->resp_body.ptr : "", c->resp_body.len};
-        aigw_error_init(&c->error);
-        int rc = d->map_error ? d->map_error(&c->pub, body, &c->error)
-                              : gw_oai_map_error(&c->pub, body, &c->error);
+        int rc = map_error(c, body);
         if (rc < 0)
             aigw_error_init(&c->error);
         c->has_error = 1;

@@ -21,15 +21,23 @@
  *     reads as "absent" for every member it did not know about.
  *   - The host services table (struct aigw_host) follows the same rule: a plugin must check
  *     host->struct_size (AIGW_HOST_HAS) before using a member newer than the minor it targets.
- *   - The descriptor's abi_version is the version the plugin needs. AIGW_ABI_VERSION (the
- *     usual choice) needs every host member of this header: an older host refuses to load
- *     the plugin. A plugin that should also load on older hosts declares the oldest minor
- *     it supports, AIGW_ABI_VERSION_OF(1, 0), and tests each newer host member first:
+ *   - The descriptor's abi_version is the version the plugin needs: AIGW_ABI_VERSION. By
+ *     default that is this header's version, and an older host refuses to load the plugin.
+ *     A plugin that should also load on older hosts defines AIGW_TARGET_MINOR to the oldest
+ *     minor it supports before including this header (AIGW_ABI_VERSION follows it, and so
+ *     do the layouts of the usage and error structs) and tests each newer host member first:
  *         if (AIGW_HOST_HAS(call->host, fail_code))
  *             return call->host->fail_code(call, 400, "unsupported", NULL, "...");
  *         return call->host->fail(call, 400, NULL, "...");
  *     On a 1.0 host, host->struct_size ends at `fail` and AIGW_HOST_HAS is false.
- *   - History: 1.0 first release; 1.1 appended host->fail_code and host->retry_after_ms.
+ *   - Members added after 1.0 carry a comment that opens with the minor that added them
+ *     ("1.2"), so a reader sees what an older host or plugin lacks.
+ *   - History: 1.0 first release; 1.1 appended host->fail_code and host->retry_after_ms;
+ *     1.2 gave struct aigw_usage and struct aigw_error the size prefix (a plugin built for
+ *     1.0 or 1.1 keeps the old layout, and the host reads it by the minor the plugin
+ *     declares), scoped host->env to the plugin's own table, and appended
+ *     AIGW_OP_COUNT_TOKENS, the REASONING_SIGNATURE / REASONING_REDACTED chunks,
+ *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ.
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -74,9 +82,20 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 1
+#define AIGW_ABI_MINOR 2 /* this header's minor */
 #define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
-#define AIGW_ABI_VERSION AIGW_ABI_VERSION_OF(AIGW_ABI_MAJOR, AIGW_ABI_MINOR)
+
+/* The minor a plugin is built for. A plugin that must also load on older hosts defines it
+ * before including this header (#define AIGW_TARGET_MINOR 1): AIGW_ABI_VERSION, which the
+ * descriptor and aigw_chunk_init() declare, and the layout of struct aigw_usage and struct
+ * aigw_error are then that minor's, so old and new hosts read them alike. */
+#ifndef AIGW_TARGET_MINOR
+#define AIGW_TARGET_MINOR AIGW_ABI_MINOR
+#endif
+#if AIGW_TARGET_MINOR < 0 || AIGW_TARGET_MINOR > AIGW_ABI_MINOR
+#error "AIGW_TARGET_MINOR must name a minor this header knows (0 to AIGW_ABI_MINOR)"
+#endif
+#define AIGW_ABI_VERSION AIGW_ABI_VERSION_OF(AIGW_ABI_MAJOR, AIGW_TARGET_MINOR)
 #define AIGW_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AIGW_ABI_MINOR_OF(v) ((uint32_t)(v)&0xffffu)
 
@@ -206,8 +225,14 @@ enum aigw_chunk_type {
                                             block's data, whole */
 };
 
-/* Token counts; -1 means "not reported". */
+/* Token counts; -1 means "not reported". Since 1.2 it opens with the size prefix (fill it
+ * with aigw_usage_init()); a plugin built for 1.0 or 1.1 keeps the unprefixed layout, and the
+ * host reads each layout by the minor the plugin declares. */
 struct aigw_usage {
+#if AIGW_TARGET_MINOR >= 2
+    uint32_t abi_version; /* 1.2 */
+    uint32_t struct_size; /* 1.2 */
+#endif
     int64_t prompt_tokens;      /* as OpenAI counts them: includes cached prompt tokens */
     int64_t completion_tokens;  /* includes reasoning tokens */
     int64_t cached_tokens;      /* prompt tokens read from cache */
@@ -215,7 +240,13 @@ struct aigw_usage {
     int64_t reasoning_tokens;   /* completion tokens spent reasoning */
 };
 
+/* An upstream failure. Prefixed since 1.2, like struct aigw_usage: fill it with
+ * aigw_error_init() before setting members. */
 struct aigw_error {
+#if AIGW_TARGET_MINOR >= 2
+    uint32_t abi_version; /* 1.2 */
+    uint32_t struct_size; /* 1.2 */
+#endif
     int status;          /* HTTP status for the client; 0 lets the host choose */
     const char *type;    /* OpenAI error.type, e.g. "invalid_request_error" */
     const char *code;    /* OpenAI error.code or NULL */
@@ -591,12 +622,20 @@ static inline int aigw_emit_error(struct aigw_call *call, const struct aigw_erro
 
 static inline void aigw_usage_init(struct aigw_usage *u)
 {
+#if AIGW_TARGET_MINOR >= 2
+    u->abi_version = AIGW_ABI_VERSION;
+    u->struct_size = (uint32_t)sizeof *u;
+#endif
     u->prompt_tokens = u->completion_tokens = u->cached_tokens = -1;
     u->cache_write_tokens = u->reasoning_tokens = -1;
 }
 
 static inline void aigw_error_init(struct aigw_error *e)
 {
+#if AIGW_TARGET_MINOR >= 2
+    e->abi_version = AIGW_ABI_VERSION;
+    e->struct_size = (uint32_t)sizeof *e;
+#endif
     e->status = 0;
     e->type = 0;
     e->code = 0;

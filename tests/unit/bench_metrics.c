@@ -17,6 +17,15 @@
 
 #include "obs/metrics.h"
 
+/* Usage in the order prompt, completion, cached, cache-written, reasoning (the struct opens
+ * with its size prefix, so positional initializers would shift). */
+#define USAGE(p, c, ca, w, r)                                                                      \
+    ((struct aigw_usage){.prompt_tokens = (p),                                                     \
+                         .completion_tokens = (c),                                                 \
+                         .cached_tokens = (ca),                                                    \
+                         .cache_write_tokens = (w),                                                \
+                         .reasoning_tokens = (r)})
+
 static long requests = 200000;
 
 static int64_t now_ns(void)
@@ -34,7 +43,7 @@ struct job {
 static void *run(void *arg)
 {
     struct job *j = arg;
-    struct aigw_usage u = {1200, 300, 1000, -1, 64};
+    struct aigw_usage u = USAGE(1200, 300, 1000, -1, 64);
     int64_t spent = 0;
     for (long i = 0; i < requests; i++) {
         int64_t until = now_ns() + j->work_ns;

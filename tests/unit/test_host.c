@@ -56,13 +56,13 @@ static const char *client_view(int rc, int *status)
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-Test(host_abi, table_is_1_1_and_has_the_new_members)
+Test(host_abi, table_is_1_2_and_has_the_1_1_members)
 {
     const struct aigw_host *h = gw_host();
     cr_assert_eq(AIGW_ABI_MAJOR, 1);
-    cr_assert_eq(AIGW_ABI_MINOR, 1);
-    cr_assert_eq(h->abi_version, 0x10001u);
-    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 1));
+    cr_assert_eq(AIGW_ABI_MINOR, 2);
+    cr_assert_eq(h->abi_version, 0x10002u);
+    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 2));
     cr_assert_eq(h->struct_size, sizeof(struct aigw_host));
     cr_assert(AIGW_HOST_HAS(h, fail_code));
     cr_assert(AIGW_HOST_HAS(h, retry_after_ms));
