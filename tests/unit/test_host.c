@@ -70,6 +70,25 @@ Test(host_abi, table_is_1_2_and_has_the_1_1_members)
     cr_assert_not_null(h->retry_after_ms);
 }
 
+/* 1.2: the call's struct_size covers inbound and inbound_body, and they are always set. */
+Test(host_abi, call_shows_the_1_2_members, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 2));
+    cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound));
+    cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound_body));
+    cr_assert_str_eq(call.pub.inbound, "openai");
+    cr_assert_null(call.pub.inbound_body);
+    cJSON *native = cJSON_Parse("{\"model\":\"claude\"}");
+    cr_assert_not_null(native);
+    gw_call_set_inbound(&call, "anthropic", native);
+    cr_assert_str_eq(call.pub.inbound, "anthropic");
+    cr_assert_eq(call.pub.inbound_body, native);
+    gw_call_set_inbound(&call, NULL, NULL);
+    cr_assert_str_eq(call.pub.inbound, "openai");
+    cr_assert_null(call.pub.inbound_body);
+    cJSON_Delete(native);
+}
+
 /* 1.1 only appended: everything up to `fail` sits where a 1.0 plugin expects it, so a 1.0
  * host's struct_size (the end of `fail`) makes AIGW_HOST_HAS false for both new members. */
 Test(host_abi, a_1_0_host_reads_as_lacking_the_new_members)
