@@ -23,6 +23,13 @@ void gw_host_set_current(struct gw_plugin *p)
     current_plugin = p;
 }
 
+struct gw_plugin *gw_host_enter(struct gw_plugin *p)
+{
+    struct gw_plugin *prev = current_plugin;
+    current_plugin = p;
+    return prev;
+}
+
 static void h_log(const struct aigw_call *call, int level, const char *fmt, ...)
 {
     const struct gw_call *c = (const struct gw_call *)call;
@@ -34,13 +41,11 @@ static void h_log(const struct aigw_call *call, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Only the calling plugin's own table, as read at load: a provider must not learn another
+ * provider's key, and requests must not call getenv(). */
 static const char *h_env(const char *name)
 {
-    const char *v = getenv(name);
-    if (v && *v)
-        return v;
-    /* Fall back to the default declared by the plugin whose table names the variable. */
-    return gw_plugins_env_default(name);
+    return gw_plugin_env(current_plugin, name);
 }
 
 static int64_t h_now_ms(void)

@@ -57,7 +57,7 @@ static int credential_valid(struct gw_call *c)
     return ok;
 }
 
-int gw_exchange_begin(struct gw_call *c)
+static int begin(struct gw_call *c)
 {
     const struct aigw_provider *d = &c->plugin->desc;
     gw_call_clear_response(c);
@@ -125,7 +125,7 @@ static int on_frame(void *ud, const struct aigw_frame *f)
     return c->has_error ? 1 : 0;
 }
 
-int gw_exchange_data(struct gw_call *c, const char *p, size_t n)
+static int data(struct gw_call *c, const char *p, size_t n)
 {
     if (c->done || (c->has_error && c->error_in_band))
         return 0;
@@ -245,7 +245,7 @@ static int map_error(struct gw_call *c, struct aigw_bytes body)
     return rc;
 }
 
-int gw_exchange_end(struct gw_call *c)
+static int end(struct gw_call *c)
 {
     const struct aigw_provider *d = &c->plugin->desc;
     if (c->status < 200 || c->status >= 300) {
@@ -276,5 +276,31 @@ int gw_exchange_end(struct gw_call *c)
     }
     if (c->has_error)
         fill_error_defaults(c, 1);
+    return rc;
+}
+
+/* Every plugin callback runs with its plugin current on this thread, which is what scopes
+ * host->env (it has no call argument) to the plugin's own table. */
+int gw_exchange_begin(struct gw_call *c)
+{
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = begin(c);
+    gw_host_set_current(prev);
+    return rc;
+}
+
+int gw_exchange_data(struct gw_call *c, const char *p, size_t n)
+{
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = data(c, p, n);
+    gw_host_set_current(prev);
+    return rc;
+}
+
+int gw_exchange_end(struct gw_call *c)
+{
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = end(c);
+    gw_host_set_current(prev);
     return rc;
 }

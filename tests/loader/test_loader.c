@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "plugin/host.h"
 #include "plugin/plugin_loader.h"
 #include "proxy/call.h"
 #include "proxy/exchange.h"
@@ -515,4 +516,67 @@ Test(loader, usage_and_errors_of_a_1_2_plugin_read_right)
     check_usage("emit_v1_2", "loader-emit-v1-2");
     check_inband_error("emit_v1_2", "loader-emit-v1-2");
     check_mapped_errors("emit_v1_2", "loader-emit-v1-2");
+}
+
+/* ---- host->env: the calling plugin's own table, read at load ------------------------------ */
+
+/* Builds one request; the emitter reports what host->env answered in request headers. */
+static const char *env_seen(struct gw_plugin *p, const char *header)
+{
+    static char value[256];
+    struct gw_call c;
+    cr_assert_eq(gw_call_init(&c, p, AIGW_OP_CHAT, NULL, "m", 0, 0), 0);
+    cr_assert_eq(gw_exchange_begin(&c), 0);
+    const char *v = gw_call_find_header(c.headers, header);
+    cr_assert_not_null(v, "no %s header", header);
+    snprintf(value, sizeof value, "%s", v);
+    gw_call_free(&c);
+    return value;
+}
+
+Test(loader, env_answers_only_the_plugins_own_variables)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    setenv("LOADER_EMIT_KEY", "mine", 1);
+    setenv("LOADER_EMIT_PROCESS", "in no table", 1);
+    struct gw_plugin *p = load_active("emit_v1_2", "loader-emit-v1-2");
+    cr_assert_str_eq(env_seen(p, "X-Own"), "mine");
+    /* Another plugin's key, set in the environment: not this plugin's business. */
+    cr_assert_str_eq(env_seen(p, "X-Other"), "(null)");
+    /* Another plugin's default: not answered either. */
+    cr_assert_str_eq(env_seen(p, "X-Other-Default"), "(null)");
+    /* A process variable no table declares. */
+    cr_assert_str_eq(env_seen(p, "X-Process"), "(null)");
+    /* The other plugin still gets its own default (its init() stored it). */
+    struct gw_plugin *good = gw_plugins_find(&ps, "loader-good");
+    cr_assert(good && good->active);
+    cr_assert_str_eq((const char *)good->plugin_data, "plain");
+}
+
+Test(loader, env_of_a_1_1_plugin_is_scoped_too)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    struct gw_plugin *p = load_active("emit_v1_1", "loader-emit-v1-1");
+    cr_assert_str_eq(env_seen(p, "X-Own"), "emit-default");
+    cr_assert_str_eq(env_seen(p, "X-Other"), "(null)");
+    cr_assert_str_eq(env_seen(p, "X-Other-Default"), "(null)");
+}
+
+Test(loader, env_is_read_at_load)
+{
+    struct gw_plugin *p = load_active("emit_v1_2", "loader-emit-v1-2");
+    cr_assert_str_eq(env_seen(p, "X-Own"), "emit-default");
+    setenv("LOADER_EMIT_KEY", "changed after load", 1);
+    cr_assert_str_eq(env_seen(p, "X-Own"), "emit-default");
+}
+
+/* Outside any plugin's callback there is no table to answer from. */
+Test(loader, env_outside_a_plugin_is_null)
+{
+    setenv("LOADER_EMIT_KEY", "set", 1);
+    cr_assert_not_null(getenv("PATH"));
+    cr_assert_null(gw_host()->env("PATH"));
+    cr_assert_null(gw_host()->env("LOADER_EMIT_KEY"));
 }
