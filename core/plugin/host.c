@@ -139,7 +139,7 @@ static int h_set_body_json(struct aigw_call *call, cJSON *json)
 static int h_set_framing(struct aigw_call *call, int framing)
 {
     struct gw_call *c = gw_call_of(call);
-    if (framing < AIGW_FRAMING_JSON || framing > AIGW_FRAMING_EVENTSTREAM)
+    if (framing < AIGW_FRAMING_JSON || framing > AIGW_FRAMING_JSON_SEQ)
         return AIGW_EINVAL;
     c->framing = framing;
     c->framing_set = 1;

@@ -151,7 +151,11 @@ enum aigw_framing {
     AIGW_FRAMING_JSON = 0,       /* whole body, to parse_response() (the default) */
     AIGW_FRAMING_SSE = 1,        /* text/event-stream: one frame per event */
     AIGW_FRAMING_NDJSON = 2,     /* one frame per non-empty line */
-    AIGW_FRAMING_EVENTSTREAM = 3 /* AWS application/vnd.amazon.eventstream, CRC-checked */
+    AIGW_FRAMING_EVENTSTREAM = 3, /* AWS application/vnd.amazon.eventstream, CRC-checked */
+    /* 1.2: a sequence of JSON documents: SSE events (as AIGW_FRAMING_SSE), plus bare JSON
+     * objects outside any event, possibly over several lines, one frame each (event empty),
+     * as Google ends a failing stream. A body ending inside an object is a protocol error. */
+    AIGW_FRAMING_JSON_SEQ = 4
 };
 
 /* One frame of a streamed response. */
@@ -162,7 +166,7 @@ struct aigw_frame {
      * `:exception-type` when is_exception is set. NDJSON: empty. */
     struct aigw_bytes event;
     /* SSE: the data lines joined with '\n'. NDJSON: the line without its terminator.
-     * EVENTSTREAM: the payload. */
+     * EVENTSTREAM: the payload. JSON_SEQ: an event's data, or a bare object's text. */
     struct aigw_bytes data;
     /* EVENTSTREAM: the frame's :message-type is "exception" or "error". */
     int is_exception;
