@@ -217,48 +217,8 @@ static int stream_doc(struct aigw_call *call, struct gem_stream_state *st, const
     return rc;
 }
 
-/* Append one line of a bare JSON object; dispatch it once its braces balance. Strings are
- * tracked so a brace inside a message does not count. */
-static int raw_line(struct aigw_call *call, struct gem_stream_state *st, const char *p, size_t n)
-{
-    if (!st->raw && !(st->raw = call->host->alloc(call, GEM_RAW_CAP)))
-        return AIGW_ENOMEM;
-    if (st->raw_len + n + 1 > GEM_RAW_CAP)
-        return AIGW_ETOOBIG;
-    if (st->raw_len)
-        st->raw[st->raw_len++] = '\n';
-    memcpy(st->raw + st->raw_len, p, n);
-    st->raw_len += n;
-    for (size_t i = 0; i < n; i++) {
-        char ch = p[i];
-        if (st->raw_in_str) {
-            if (st->raw_esc)
-                st->raw_esc = 0;
-            else if (ch == '\\')
-                st->raw_esc = 1;
-            else if (ch == '"')
-                st->raw_in_str = 0;
-        } else if (ch == '"') {
-            st->raw_in_str = 1;
-        } else if (ch == '{') {
-            st->raw_depth++;
-        } else if (ch == '}' && --st->raw_depth < 0) {
-            return AIGW_EPROTO;
-        }
-    }
-    if (st->raw_depth > 0 || st->raw_in_str)
-        return 0;
-    size_t len = st->raw_len;
-    st->raw_len = 0;
-    return stream_doc(call, st, st->raw, len);
-}
-
-static int field_is(const char *p, size_t n, const char *name)
-{
-    size_t k = strlen(name);
-    return n >= k && !memcmp(p, name, k);
-}
-
+/* One frame of the JSON sequence the host cuts the stream into (AIGW_FRAMING_JSON_SEQ): an
+ * event's data, or the bare error object Google sends without a data: prefix. */
 int gem_stream_event(struct aigw_call *call, struct gem_stream_state *st,
                      const struct aigw_frame *frame)
 {
@@ -272,34 +232,15 @@ int gem_stream_event(struct aigw_call *call, struct gem_stream_state *st,
         n--;
     if (n == 0)
         return 0;
-    if (st->raw_len == 0) {
-        if (field_is(p, n, "data:")) {
-            p += 5, n -= 5;
-            if (n && *p == ' ')
-                p++, n--;
-            if (n == 6 && !memcmp(p, "[DONE]", 6))
-                return AIGW_DONE;
-            return n ? stream_doc(call, st, p, n) : 0;
-        }
-        if (*p == ':' || field_is(p, n, "event:") || field_is(p, n, "id:") ||
-            field_is(p, n, "retry:"))
-            return 0;
-        if (*p != '{') {
-            call->host->log(call, AIGW_LOG_DEBUG, "stream line ignored");
-            return 0;
-        }
-    }
-    return raw_line(call, st, p, n);
+    if (n == 6 && !memcmp(p, "[DONE]", 6))
+        return AIGW_DONE;
+    return stream_doc(call, st, p, n);
 }
 
 int gem_stream_end(struct aigw_call *call, struct gem_stream_state *st)
 {
     if (st->done)
         return 0;
-    if (st->raw_len) {
-        call->host->log(call, AIGW_LOG_WARN, "stream ended inside a bare JSON object");
-        return AIGW_EPROTO;
-    }
     return flush_finishes(call, st);
 }
 
