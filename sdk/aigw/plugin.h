@@ -649,6 +649,46 @@ static inline void aigw_error_init(struct aigw_error *e)
     e->retry_after_ms = -1;
 }
 
+/* ---- JSON getters (header-only wrappers over cJSON; no ABI surface) ---------------------- */
+
+/* obj[key] (case-sensitive), or NULL when obj is not an object or lacks key. */
+static inline const cJSON *aigw_json_get(const cJSON *obj, const char *key)
+{
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+/* The string obj[key], or NULL when absent or not a string. */
+static inline const char *aigw_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The number obj[key], or dflt when absent or not a number. */
+static inline double aigw_json_num(const cJSON *obj, const char *key, double dflt)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* 1 or 0 for a JSON true or false at obj[key], dflt otherwise. */
+static inline int aigw_json_bool(const cJSON *obj, const char *key, int dflt)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+/* A token count at obj[key]: a number from 0 to 2^53 (fractions dropped), else -1, the
+ * "not reported" of struct aigw_usage. Checked before the cast: converting an out-of-range
+ * double is undefined. */
+static inline int64_t aigw_json_count(const cJSON *obj, const char *key)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0
+               ? (int64_t)v->valuedouble
+               : -1;
+}
+
 #ifdef __cplusplus
 }
 #endif
