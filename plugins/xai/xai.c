@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.x.ai/v1"
 
