@@ -345,8 +345,9 @@ struct aigw_host {
 #endif
         ;
 
-    /* The value of an environment variable of the plugin's table, its default when unset,
-     * or NULL. Empty values count as unset. */
+    /* The value a variable of the calling plugin's own table had when the plugin was loaded,
+     * its default when unset or empty, or NULL. 1.2: NULL for any name the table does not
+     * declare (another plugin's, or the process's); call it from a callback only. */
     const char *(*env)(const char *name);
 
     int64_t (*now_ms)(void);   /* monotonic milliseconds */
@@ -450,7 +451,7 @@ struct aigw_host {
 /* ---- the provider descriptor ------------------------------------------------------------ */
 
 struct aigw_provider {
-    uint32_t abi_version; /* AIGW_ABI_VERSION, or an older 1.x minor (see "ABI rules") */
+    uint32_t abi_version; /* AIGW_ABI_VERSION (AIGW_TARGET_MINOR decides it; "ABI rules") */
     uint32_t struct_size; /* sizeof(struct aigw_provider) as the plugin saw it */
 
     const char *name;     /* display name, e.g. "Anthropic" */
