@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "plugin/call.h"
+#include "plugin/exchange.h"
 #include "plugin/host.h"
 #include "plugin/plugin_loader.h"
-#include "proxy/call.h"
-#include "proxy/exchange.h"
 
 #define CANARY "sk-LOADER-CANARY-5150"
 

@@ -16,15 +16,8 @@
 #include <time.h>
 
 #include "obs/metrics.h"
+#include "../usage.h" /* no -I tests for the bench */
 
-/* Usage in the order prompt, completion, cached, cache-written, reasoning (the struct opens
- * with its size prefix, so positional initializers would shift). */
-#define USAGE(p, c, ca, w, r)                                                                      \
-    ((struct aigw_usage){.prompt_tokens = (p),                                                     \
-                         .completion_tokens = (c),                                                 \
-                         .cached_tokens = (ca),                                                    \
-                         .cache_write_tokens = (w),                                                \
-                         .reasoning_tokens = (r)})
 
 static long requests = 200000;
 
