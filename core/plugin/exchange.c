@@ -43,8 +43,8 @@ static int build_main(struct gw_call *c)
     if (rc < 0)
         return rc;
     if (!c->framing_set)
-        c->framing = (c->pub.stream && c->pub.op == AIGW_OP_CHAT) ? d->stream_framing
-                                                                   : AIGW_FRAMING_JSON;
+        c->framing =
+            (c->pub.stream && c->pub.op == AIGW_OP_CHAT) ? d->stream_framing : AIGW_FRAMING_JSON;
     return c->url ? 0 : AIGW_ECONFIG;
 }
 

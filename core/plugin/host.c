@@ -7,14 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "plugin/call.h"
 #include "lib/crypto.h"
-#include "plugin/errors.h"
 #include "lib/log.h"
+#include "lib/retry_after.h"
+#include "plugin/call.h"
+#include "plugin/errors.h"
 #include "plugin/oai_compat.h"
 #include "plugin/payload.h"
 #include "plugin/plugin_loader.h"
-#include "lib/retry_after.h"
 
 static _Thread_local struct gw_plugin *current_plugin;
 
@@ -36,8 +36,7 @@ static void h_log(const struct aigw_call *call, int level, const char *fmt, ...)
     const struct gw_plugin *p = c ? c->plugin : current_plugin;
     va_list ap;
     va_start(ap, fmt);
-    gw_vlogf(level, p && p->desc.vkey ? p->desc.vkey : "plugin", c ? c->request_id : NULL, fmt,
-             ap);
+    gw_vlogf(level, p && p->desc.vkey ? p->desc.vkey : "plugin", c ? c->request_id : NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -95,8 +94,7 @@ static int h_set_url(struct aigw_call *call, const char *url)
     return c->url ? 0 : AIGW_ENOMEM;
 }
 
-static int h_add_header(struct aigw_call *call, const char *name, const char *value,
-                        unsigned flags)
+static int h_add_header(struct aigw_call *call, const char *name, const char *value, unsigned flags)
 {
     struct gw_call *c = gw_call_of(call);
     /* A CR or LF would let a value smuggle another header. */
@@ -246,8 +244,7 @@ static char *h_base64_encode(struct aigw_call *call, const void *data, size_t le
     return out;
 }
 
-static unsigned char *h_base64_decode(struct aigw_call *call, struct aigw_bytes in,
-                                      size_t *out_len)
+static unsigned char *h_base64_decode(struct aigw_call *call, struct aigw_bytes in, size_t *out_len)
 {
     unsigned char *out = h_alloc(call, in.len / 4 * 3 + 4);
     if (!out || gw_base64_decode(in.ptr, in.len, out, out_len) != 0)

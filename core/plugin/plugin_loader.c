@@ -9,9 +9,9 @@
 
 #include <ltdl.h>
 
-#include "plugin/host.h"
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "plugin/host.h"
 
 #define PLUGIN_EXT ".so"
 #define MAX_PLUGINS 256
@@ -155,7 +155,8 @@ static struct gw_plugin *load_one(const char *dir, const char *name, struct gw_p
                 err ? err : "unknown error");
         return NULL;
     }
-    aigw_plugin_entry_fn entry = (aigw_plugin_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_PLUGIN_ENTRY_SYMBOL);
+    aigw_plugin_entry_fn entry =
+        (aigw_plugin_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_PLUGIN_ENTRY_SYMBOL);
     if (!entry) {
         GW_WARN("plugin %s skipped: no %s symbol", name, AIGW_PLUGIN_ENTRY_SYMBOL);
         lt_dlclose(h);
@@ -341,9 +342,9 @@ void gw_plugins_register_secrets(const struct gw_plugins *ps)
 
 void gw_caps_string(unsigned caps, char *buf, size_t size)
 {
-    static const char *const names[] = {"chat",      "stream",     "tools",  "vision",
-                                        "json_schema", "embeddings", "images", "reasoning",
-                                        "models"};
+    static const char *const names[] = {"chat",   "stream",      "tools",
+                                        "vision", "json_schema", "embeddings",
+                                        "images", "reasoning",   "models"};
     size_t off = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {

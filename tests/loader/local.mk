@@ -70,3 +70,4 @@ tests_loader_test_loader_SOURCES = tests/loader/test_loader.c
 tests_loader_test_loader_CFLAGS = $(TEST_CFLAGS)
 tests_loader_test_loader_LDADD = $(TEST_LIBS)
 endif
+EXTRA_DIST += tests/loader/abi-1.1/.clang-format
