@@ -61,11 +61,11 @@ int gw_store_default_url(const char *state_dir, char *out, size_t size);
 const char *gw_store_backend(const struct gw_store *s);
 
 struct gw_store_stats {
-    uint64_t log_written;   /* log rows committed */
-    uint64_t log_dropped;   /* log rows dropped: queue full (oldest first) or refused by the db */
-    uint64_t ops_dropped;   /* ledger/response writes refused: queue full or refused by the db */
-    uint64_t write_errors;  /* failed transactions (retried) */
-    uint64_t queued;        /* rows waiting now */
+    uint64_t log_written;  /* log rows committed */
+    uint64_t log_dropped;  /* log rows dropped: queue full (oldest first) or refused by the db */
+    uint64_t ops_dropped;  /* ledger/response writes refused: queue full or refused by the db */
+    uint64_t write_errors; /* failed transactions (retried) */
+    uint64_t queued;       /* rows waiting now */
     uint64_t key_cache_hits;
     uint64_t key_cache_misses;
 };
@@ -93,29 +93,29 @@ enum gw_budget_period {
 struct gw_key {
     char id[GW_KEY_ID_LEN + 4];
     char name[128];
-    char owner[128];           /* owner or team label */
-    char *metadata_json;       /* a JSON object, or NULL */
-    char **models;             /* allowed model globs; NULL: any model; n_models 0: none */
+    char owner[128];     /* owner or team label */
+    char *metadata_json; /* a JSON object, or NULL */
+    char **models;       /* allowed model globs; NULL: any model; n_models 0: none */
     size_t n_models;
-    char **providers;          /* allowed providers (globs); NULL: any */
+    char **providers; /* allowed providers (globs); NULL: any */
     size_t n_providers;
-    int64_t rpm;               /* -1: unlimited */
-    int64_t tpm;               /* -1: unlimited */
-    double budget_usd;         /* -1: no budget */
+    int64_t rpm;       /* -1: unlimited */
+    int64_t tpm;       /* -1: unlimited */
+    double budget_usd; /* -1: no budget */
     enum gw_budget_period budget_period;
-    int64_t expires_at;        /* 0: never */
+    int64_t expires_at; /* 0: never */
     enum gw_key_state state;
     int64_t created_at;
     int64_t updated_at;
-    int64_t revoked_at;        /* 0 while active */
-    int64_t last_used_at;      /* 0: never; written at most once a minute per key */
-    int64_t prev_valid_until;  /* after a rotation the old secret works until then; 0: none */
+    int64_t revoked_at;       /* 0 while active */
+    int64_t last_used_at;     /* 0: never; written at most once a minute per key */
+    int64_t prev_valid_until; /* after a rotation the old secret works until then; 0: none */
     /* Spend in the current budget period (all time when the period is none), as committed
      * when the record was read, and the period's bounds [period_start, period_reset). */
     double spend_usd;
     int64_t period_start;
-    int64_t period_reset;      /* 0 when the period is none */
-    int refs;                  /* internal */
+    int64_t period_reset; /* 0 when the period is none */
+    int refs;             /* internal */
 };
 
 void gw_key_ref(struct gw_key *k);
@@ -124,7 +124,7 @@ void gw_key_unref(struct gw_key *k);
 int gw_key_allows_model(const struct gw_key *k, const char *model);
 int gw_key_allows_provider(const struct gw_key *k, const char *provider);
 
-const char *gw_budget_period_str(enum gw_budget_period p); /* "none", "daily", ... */
+const char *gw_budget_period_str(enum gw_budget_period p);             /* "none", "daily", ... */
 int gw_budget_period_parse(const char *s, enum gw_budget_period *out); /* 0 or AIGW_EINVAL */
 /* Start of the period holding now, and the next reset (0 for none). */
 int64_t gw_budget_period_start(enum gw_budget_period p, int64_t now);
@@ -156,7 +156,7 @@ struct gw_key_spec {
     int64_t tpm;                /* -1: unlimited */
     double budget_usd;          /* -1: none */
     enum gw_budget_period budget_period;
-    int64_t expires_at;         /* 0: never */
+    int64_t expires_at; /* 0: never */
 };
 
 /* Creates a key. token receives "aigw_<id>_<secret>": the only time the secret exists outside
@@ -193,9 +193,9 @@ int gw_store_has_keys(struct gw_store *s);
 
 enum gw_key_auth {
     GW_AUTH_OK = 0,
-    GW_AUTH_NOT_OURS,    /* not shaped like an aigw key: try the static auth.api_keys */
-    GW_AUTH_UNKNOWN,     /* no such key */
-    GW_AUTH_BAD_SECRET,  /* the id exists, the secret does not match (or its grace is over) */
+    GW_AUTH_NOT_OURS,   /* not shaped like an aigw key: try the static auth.api_keys */
+    GW_AUTH_UNKNOWN,    /* no such key */
+    GW_AUTH_BAD_SECRET, /* the id exists, the secret does not match (or its grace is over) */
     GW_AUTH_REVOKED,
     GW_AUTH_EXPIRED,
     GW_AUTH_UNAVAILABLE, /* not cached, and the store did not answer within its deadline */
@@ -216,46 +216,46 @@ struct gw_ledger_entry {
     char key_id[GW_KEY_ID_LEN + 4];
     char model[128];
     char provider[64];
-    int64_t ts_ms;             /* settle time, unix ms (0: now) */
-    int64_t input_tokens;      /* OpenAI convention: includes cached */
-    int64_t output_tokens;     /* includes reasoning */
+    int64_t ts_ms;         /* settle time, unix ms (0: now) */
+    int64_t input_tokens;  /* OpenAI convention: includes cached */
+    int64_t output_tokens; /* includes reasoning */
     int64_t cached_tokens;
     int64_t reasoning_tokens;
-    double cost_usd;           /* < 0: unknown (counted as 0 spend, stored as NULL) */
+    double cost_usd; /* < 0: unknown (counted as 0 spend, stored as NULL) */
 };
 /* Queues the entry: 0, GW_STORE_EFULL, AIGW_EINVAL (no request id). No I/O. */
 int gw_store_ledger_add(struct gw_store *s, const struct gw_ledger_entry *e);
 /* Committed spend of key_id in the period holding now (all time for none). (blocking) */
-int gw_store_key_spend(struct gw_store *s, const char *key_id, enum gw_budget_period p,
-                       int64_t now, double *usd);
+int gw_store_key_spend(struct gw_store *s, const char *key_id, enum gw_budget_period p, int64_t now,
+                       double *usd);
 /* Sum of every ledger row's cost for key_id (NULL: all keys), for reconciliation. (blocking) */
 int gw_store_ledger_total(struct gw_store *s, const char *key_id, double *usd, int64_t *rows);
 
 /* ---- request log ----------------------------------------------------------------------- */
 
 struct gw_log_row {
-    int64_t ts_ms;             /* request start, unix ms (0: now) */
+    int64_t ts_ms; /* request start, unix ms (0: now) */
     char request_id[64];
     char key_id[GW_KEY_ID_LEN + 4];
-    char dialect[16];          /* "openai", "anthropic", "responses", ... */
-    char endpoint[64];         /* "/v1/chat/completions" */
+    char dialect[16];  /* "openai", "anthropic", "responses", ... */
+    char endpoint[64]; /* "/v1/chat/completions" */
     char model_asked[128];
     char model_served[128];
     char provider[64];
     int attempts;
-    char failures[512];        /* what each failed attempt failed on: "groq:timeout; openai:503" */
-    int status;                /* HTTP status sent to the client */
+    char failures[512]; /* what each failed attempt failed on: "groq:timeout; openai:503" */
+    int status;         /* HTTP status sent to the client */
     int stream;
-    int64_t input_tokens;      /* -1: unknown */
+    int64_t input_tokens; /* -1: unknown */
     int64_t output_tokens;
     int64_t cached_tokens;
     int64_t reasoning_tokens;
-    double cost_usd;           /* < 0: unknown */
+    double cost_usd; /* < 0: unknown */
     int64_t latency_ms;
-    int64_t ttfb_ms;           /* -1: no byte sent */
+    int64_t ttfb_ms; /* -1: no byte sent */
     int cache_hit;
-    char guardrail[64];        /* outcome, "" when none ran */
-    char error_code[64];       /* "" on success */
+    char guardrail[64];  /* outcome, "" when none ran */
+    char error_code[64]; /* "" on success */
     /* Bodies: read only on put (copied, capped to opts.log_body_cap, redacted by the writer,
      * dropped unless opts.log_bodies); malloc'd in rows the store returns. */
     char *request_body;
@@ -273,15 +273,15 @@ struct gw_log_query {
     const char *provider; /* NULL: any */
     int status_min;       /* 0: unbounded; min = max = 429 for one status */
     int status_max;
-    int64_t since_ms;     /* inclusive; 0: unbounded */
-    int64_t until_ms;     /* exclusive; 0: unbounded */
-    const char *cursor;   /* next_cursor of the previous page, or NULL */
-    int limit;            /* 1..1000; 0: 100 */
+    int64_t since_ms;   /* inclusive; 0: unbounded */
+    int64_t until_ms;   /* exclusive; 0: unbounded */
+    const char *cursor; /* next_cursor of the previous page, or NULL */
+    int limit;          /* 1..1000; 0: 100 */
 };
 struct gw_log_page {
     struct gw_log_row *rows; /* newest first */
     size_t n;
-    char next_cursor[128];   /* "" on the last page */
+    char next_cursor[128]; /* "" on the last page */
 };
 /* AIGW_EINVAL for a bad cursor or limit. (blocking) */
 int gw_store_log_query(struct gw_store *s, const struct gw_log_query *q, struct gw_log_page *out);
@@ -295,20 +295,20 @@ int gw_usage_group_parse(const char *s, enum gw_usage_group *out); /* "key", "mo
 
 struct gw_usage_query {
     enum gw_usage_group group_by;
-    int64_t since_ms;     /* the UTC day holding it is the first day; 0: unbounded */
-    int64_t until_ms;     /* the UTC day holding until_ms - 1 is the last; 0: unbounded */
-    const char *key_id;   /* NULL: every key */
+    int64_t since_ms;   /* the UTC day holding it is the first day; 0: unbounded */
+    int64_t until_ms;   /* the UTC day holding until_ms - 1 is the last; 0: unbounded */
+    const char *key_id; /* NULL: every key */
 };
 struct gw_usage_row {
-    char group[128];      /* key id, model served, provider, or "YYYY-MM-DD" */
+    char group[128]; /* key id, model served, provider, or "YYYY-MM-DD" */
     int64_t requests;
-    int64_t errors;       /* status >= 400 */
+    int64_t errors; /* status >= 400 */
     double error_rate;
     int64_t input_tokens;
     int64_t output_tokens;
     int64_t cached_tokens;
     int64_t reasoning_tokens;
-    double cost_usd;      /* known costs only */
+    double cost_usd; /* known costs only */
     int64_t cache_hits;
     /* Estimated from the rollup's latency histograms (within one bucket); -1: no samples. */
     double latency_p50_ms;
@@ -322,8 +322,7 @@ struct gw_usage_report {
     struct gw_usage_row total; /* group "total" */
 };
 /* From the daily rollup (day granularity), never from raw rows. (blocking) */
-int gw_store_usage(struct gw_store *s, const struct gw_usage_query *q,
-                   struct gw_usage_report *out);
+int gw_store_usage(struct gw_store *s, const struct gw_usage_query *q, struct gw_usage_report *out);
 void gw_usage_report_free(struct gw_usage_report *r);
 
 /* ---- stored responses (Responses API) ---------------------------------------------------- */
