@@ -15,4 +15,11 @@ tests_store_test_store_pg_SOURCES = $(STORE_CASES) tests/store/fx_pg.c tests/sto
 	tests/store/pgsvc.c tests/store/pgsvc.h
 tests_store_test_store_pg_CFLAGS = $(TEST_CFLAGS) $(PQ_CFLAGS)
 tests_store_test_store_pg_LDADD = $(TEST_LIBS) $(PQ_LIBS)
+# The admin key API and `aigw keys`, on SQLite (they see the store only through its API).
+check_PROGRAMS += tests/store/test_admin_keys
+TESTS += tests/store/test_admin_keys
+tests_store_test_admin_keys_SOURCES = tests/store/test_admin_keys.c tests/store/fx_common.c \
+	tests/store/fixture.h tests/store/fx_sqlite.c tests/store/main_sqlite.c
+tests_store_test_admin_keys_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_store_test_admin_keys_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
 endif
