@@ -146,10 +146,14 @@ static int int_field(const cJSON *it, int64_t nul, int64_t max, int64_t *v)
 
 static int json_field(const cJSON *it, int want_array, char **printed)
 {
-    if (cJSON_IsNull(it))
+    if (cJSON_IsNull(it)) {
+        free(*printed);
+        *printed = NULL;
         return 0;
+    }
     if (want_array ? !cJSON_IsArray(it) : !cJSON_IsObject(it))
         return -1;
+    free(*printed); /* a field given twice: the last one counts */
     *printed = cJSON_PrintUnformatted(it);
     return *printed ? 0 : -1;
 }

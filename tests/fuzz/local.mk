@@ -17,6 +17,11 @@ tests_fuzz_fuzz_eventstream_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_catalog_SOURCES = tests/fuzz/fuzz_catalog.c tests/fuzz/driver.c
 tests_fuzz_fuzz_catalog_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_catalog_LDADD = $(FUZZ_LIBS) -lm
+# The admin key API's JSON bodies, through the handler and a SQLite store.
+check_PROGRAMS += tests/fuzz/fuzz_admin_keys
+tests_fuzz_fuzz_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_keys_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_admin_keys_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).

@@ -297,3 +297,17 @@ Test(admin_keys, the_command_line_does_the_same)
     cr_assert_eq(cli(&out, 2, "keys", "frobnicate"), 2);
     free(out);
 }
+
+Test(admin_keys, a_field_given_twice_counts_once_the_last)
+{
+    struct gw_store *s = fx_open(NULL);
+    struct answer a = call(s, "POST", "",
+                           "{\"models\":[\"a\"],\"models\":[\"b\"],\"metadata\":{\"x\":1},"
+                           "\"metadata\":null}");
+    cr_assert_eq(a.status, 201);
+    cr_assert_eq(cJSON_GetArraySize(get(&a, "models")), 1);
+    cr_assert_str_eq(cJSON_GetArrayItem(get(&a, "models"), 0)->valuestring, "b");
+    cr_assert(cJSON_IsNull(get(&a, "metadata")));
+    cJSON_Delete(a.doc);
+    gw_store_close(s);
+}
