@@ -23,6 +23,7 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_READERS 3
+#define STORE_READ_BACKOFF_MS 1000
 #define STORE_NUSD 1000000000.0 /* nano-dollars per dollar */
 
 enum gw_sql_type { GW_SQL_NULL, GW_SQL_INT, GW_SQL_TEXT };
@@ -135,6 +136,9 @@ struct gw_store {
     struct gw_store_stats st;
 
     struct store_reader readers[STORE_READERS];
+    /* After a failed read, reads fail at once until then (monotonic ms): a dead database
+     * costs one read deadline a second, not one per request. */
+    _Atomic int64_t read_down_until;
     struct store_keycache *kc;
 };
 

@@ -113,7 +113,9 @@ static struct store_reader *reader_take(struct gw_store *s, int64_t deadline)
 int gw_store_read(struct gw_store *s,
                   int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t), void *ctx)
 {
-    int64_t deadline = gw_store_mono_ms() + s->o.read_timeout_ms;
+    int64_t now = gw_store_mono_ms(), deadline = now + s->o.read_timeout_ms;
+    if (now < s->read_down_until)
+        return GW_STORE_EUNAVAIL;
     struct store_reader *r = reader_take(s, deadline);
     if (!r)
         return GW_STORE_EUNAVAIL;
@@ -139,6 +141,8 @@ int gw_store_read(struct gw_store *s,
     }
     if (rc == AIGW_EINTERNAL && r->conn)
         gw_logf(AIGW_LOG_WARN, "store", NULL, "read: %s", s->ops->errmsg(r->conn));
+    if (rc == GW_STORE_EUNAVAIL)
+        s->read_down_until = gw_store_mono_ms() + STORE_READ_BACKOFF_MS;
     pthread_mutex_unlock(&r->mu);
     return rc;
 }

@@ -33,6 +33,11 @@ long long fx_sql_int(const char *sql);
 /* Holds the database's write lock (or a table lock on aigw_log) until fx_unblock_writes. */
 void fx_block_writes(void);
 void fx_unblock_writes(void);
+/* Makes the database refuse every connection (on) or accept them again (off), dropping the
+ * ones open: 0, or -1 when the backend has no such thing (a local file). */
+int fx_outage(int on);
+/* Closes every connection the store holds to the database, as a server restart would. */
+int fx_drop_connections(void);
 /* Everything the database keeps, as bytes (sqlite: the files; postgres: pg_dump). */
 char *fx_dump(size_t *len);
 

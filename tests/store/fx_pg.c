@@ -120,3 +120,31 @@ char *fx_dump(size_t *len)
     cr_assert_eq(pclose(p), 0, "pg_dump failed");
     return buf;
 }
+
+/* Runs before + the test's database name + after on the server's "postgres" database. */
+static void admin_exec(const char *before, const char *after)
+{
+    char admin[300], sql[512];
+    snprintf(admin, sizeof admin, "%spostgres", getenv("AIGW_TEST_PG_URL"));
+    snprintf(sql, sizeof sql, "%s%s%s", before, db, after);
+    PGconn *c = connect_to(admin);
+    exec_ok(c, sql);
+    PQfinish(c);
+}
+
+int fx_drop_connections(void)
+{
+    admin_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '",
+               "' AND pid <> pg_backend_pid()");
+    return 0;
+}
+
+int fx_outage(int on)
+{
+    if (on) {
+        admin_exec("ALTER DATABASE ", " ALLOW_CONNECTIONS false");
+        return fx_drop_connections();
+    }
+    admin_exec("ALTER DATABASE ", " ALLOW_CONNECTIONS true");
+    return 0;
+}

@@ -118,3 +118,14 @@ char *fx_dump(size_t *len)
     }
     return buf;
 }
+
+int fx_outage(int on)
+{
+    (void)on;
+    return -1; /* a local file has no outage to simulate */
+}
+
+int fx_drop_connections(void)
+{
+    return -1;
+}

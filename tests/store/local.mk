@@ -3,7 +3,8 @@
 # (pgsvc.c) and is skipped (exit 77) where the server binaries are absent.
 if BUILD_TESTS
 STORE_CASES = tests/store/test_store_keys.c tests/store/test_store_ledger.c \
-	tests/store/test_store_log.c tests/store/test_store_resp.c tests/store/fx_common.c \
+	tests/store/test_store_log.c tests/store/test_store_resp.c tests/store/test_store_outage.c \
+	tests/store/fx_common.c \
 	tests/store/fixture.h
 check_PROGRAMS += tests/store/test_store_sqlite tests/store/test_store_pg
 TESTS += tests/store/test_store_sqlite tests/store/test_store_pg
