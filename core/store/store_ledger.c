@@ -138,15 +138,29 @@ int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct stor
     for (size_t i = 0; !rc && i < n; i++)
         if (hit[i])
             add_total(t, &nt, &ops[i]->u.ledger);
-    for (size_t i = 0; !rc && i < nt; i++) {
-        struct gw_sql_param p[] = {gw_sql_text(t[i].key_id), gw_sql_int(t[i].day),
-                                   gw_sql_int(t[i].nusd), gw_sql_int(t[i].requests)};
-        rc = s->ops->exec(c,
-                          "INSERT INTO aigw_key_spend (key_id, day, cost_nusd, requests)"
-                          " VALUES ($1, $2, $3, $4) ON CONFLICT (key_id, day) DO UPDATE SET"
-                          " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
-                          " requests = aigw_key_spend.requests + excluded.requests",
-                          p, 4, NULL, NULL, deadline);
+    /* the per-day totals in one statement per 64 (key, day) pairs, unique by construction */
+    struct gw_sql_param p[64 * 4];
+    for (size_t i = 0; !rc && i < nt; i += 64) {
+        size_t k = nt - i < 64 ? nt - i : 64;
+        for (size_t j = 0; j < k; j++) {
+            p[4 * j] = gw_sql_text(t[i + j].key_id);
+            p[4 * j + 1] = gw_sql_int(t[i + j].day);
+            p[4 * j + 2] = gw_sql_int(t[i + j].nusd);
+            p[4 * j + 3] = gw_sql_int(t[i + j].requests);
+        }
+        struct gw_buf b;
+        gw_buf_init(&b, 1u << 16);
+        rc = gw_buf_append_str(&b, "INSERT INTO aigw_key_spend (key_id, day, cost_nusd, requests)"
+                                   " VALUES ");
+        if (!rc)
+            rc = gw_sql_values(&b, (int)k, 4);
+        if (!rc)
+            rc = gw_buf_append_str(&b, " ON CONFLICT (key_id, day) DO UPDATE SET"
+                                       " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
+                                       " requests = aigw_key_spend.requests + excluded.requests");
+        if (!rc)
+            rc = s->ops->exec(c, b.ptr, p, (int)k * 4, NULL, NULL, deadline);
+        gw_buf_free(&b);
     }
     free(hit);
     free(t);

@@ -143,54 +143,96 @@ static void roll_add(struct roll *g, size_t *ng, const struct gw_log_row *r)
         x->hist[1][gw_store_hist_bucket(r->ttfb_ms)]++;
 }
 
+/* One statement for many rows: prefix, "($1, ...), (...)", suffix. Each round trip counts on
+ * a remote database, and the rows here are unique by construction, as a multi-row upsert
+ * needs. */
+static int upsert(struct gw_store *s, struct gw_sql_conn *c, const char *prefix, int cols,
+                  const struct gw_sql_param *p, int rows, const char *suffix, int64_t deadline)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 1u << 20);
+    int rc = gw_buf_append_str(&b, prefix);
+    if (!rc)
+        rc = gw_sql_values(&b, rows, cols);
+    if (!rc)
+        rc = gw_buf_append_str(&b, suffix);
+    if (!rc)
+        rc = s->ops->exec(c, b.ptr, p, rows * cols, NULL, NULL, deadline);
+    gw_buf_free(&b);
+    return rc;
+}
+
+#define DAILY_COLS 12
+#define HIST_COLS 7
+#define UPSERT_ROWS 64
+
+static const char daily_sql[] =
+    "INSERT INTO aigw_usage_daily (day, key_id, model, provider, requests, errors,"
+    " input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nusd, cache_hits)"
+    " VALUES ";
+static const char daily_tail[] =
+    " ON CONFLICT (day, key_id, model, provider) DO UPDATE SET"
+    " requests = aigw_usage_daily.requests + excluded.requests,"
+    " errors = aigw_usage_daily.errors + excluded.errors,"
+    " input_tokens = aigw_usage_daily.input_tokens + excluded.input_tokens,"
+    " output_tokens = aigw_usage_daily.output_tokens + excluded.output_tokens,"
+    " cached_tokens = aigw_usage_daily.cached_tokens + excluded.cached_tokens,"
+    " reasoning_tokens = aigw_usage_daily.reasoning_tokens + excluded.reasoning_tokens,"
+    " cost_nusd = aigw_usage_daily.cost_nusd + excluded.cost_nusd,"
+    " cache_hits = aigw_usage_daily.cache_hits + excluded.cache_hits";
+static const char hist_sql[] =
+    "INSERT INTO aigw_usage_hist (day, key_id, model, provider, kind, bucket, n) VALUES ";
+static const char hist_tail[] = " ON CONFLICT (day, key_id, model, provider, kind, bucket)"
+                                " DO UPDATE SET n = aigw_usage_hist.n + excluded.n";
+
 static int write_rollups(struct gw_store *s, struct gw_sql_conn *c, struct roll *g, size_t ng,
                          int64_t deadline)
 {
-    int rc = 0;
+    struct gw_sql_param p[UPSERT_ROWS * DAILY_COLS];
+    int rc = 0, rows = 0;
     for (size_t i = 0; !rc && i < ng; i++) {
-        struct gw_sql_param p[] = {
-            gw_sql_int(g[i].day),       gw_sql_text(g[i].key_id),  gw_sql_text(g[i].model),
-            gw_sql_text(g[i].provider), gw_sql_int(g[i].requests), gw_sql_int(g[i].errors),
-            gw_sql_int(g[i].in),        gw_sql_int(g[i].out),      gw_sql_int(g[i].cached),
-            gw_sql_int(g[i].reasoning), gw_sql_int(g[i].nusd),     gw_sql_int(g[i].cache_hits),
-        };
-        rc = s->ops->exec(
-            c,
-            "INSERT INTO aigw_usage_daily (day, key_id, model, provider, requests, errors,"
-            " input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_nusd,"
-            " cache_hits) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-            " ON CONFLICT (day, key_id, model, provider) DO UPDATE SET"
-            " requests = aigw_usage_daily.requests + excluded.requests,"
-            " errors = aigw_usage_daily.errors + excluded.errors,"
-            " input_tokens = aigw_usage_daily.input_tokens + excluded.input_tokens,"
-            " output_tokens = aigw_usage_daily.output_tokens + excluded.output_tokens,"
-            " cached_tokens = aigw_usage_daily.cached_tokens + excluded.cached_tokens,"
-            " reasoning_tokens = aigw_usage_daily.reasoning_tokens + excluded.reasoning_tokens,"
-            " cost_nusd = aigw_usage_daily.cost_nusd + excluded.cost_nusd,"
-            " cache_hits = aigw_usage_daily.cache_hits + excluded.cache_hits",
-            p, 12, NULL, NULL, deadline);
+        struct gw_sql_param *q = p + rows * DAILY_COLS;
+        q[0] = gw_sql_int(g[i].day);
+        q[1] = gw_sql_text(g[i].key_id);
+        q[2] = gw_sql_text(g[i].model);
+        q[3] = gw_sql_text(g[i].provider);
+        q[4] = gw_sql_int(g[i].requests);
+        q[5] = gw_sql_int(g[i].errors);
+        q[6] = gw_sql_int(g[i].in);
+        q[7] = gw_sql_int(g[i].out);
+        q[8] = gw_sql_int(g[i].cached);
+        q[9] = gw_sql_int(g[i].reasoning);
+        q[10] = gw_sql_int(g[i].nusd);
+        q[11] = gw_sql_int(g[i].cache_hits);
+        if (++rows == UPSERT_ROWS || i + 1 == ng) {
+            rc = upsert(s, c, daily_sql, DAILY_COLS, p, rows, daily_tail, deadline);
+            rows = 0;
+        }
+    }
+    struct gw_sql_param h[UPSERT_ROWS * HIST_COLS];
+    rows = 0;
+    for (size_t i = 0; !rc && i < ng; i++) {
         for (int kind = 0; !rc && kind < 2; kind++) {
             for (int b = 0; !rc && b < STORE_HIST_N; b++) {
                 if (!g[i].hist[kind][b])
                     continue;
-                struct gw_sql_param h[] = {
-                    gw_sql_int(g[i].day),
-                    gw_sql_text(g[i].key_id),
-                    gw_sql_text(g[i].model),
-                    gw_sql_text(g[i].provider),
-                    gw_sql_int(kind),
-                    gw_sql_int(b),
-                    gw_sql_int(g[i].hist[kind][b]),
-                };
-                rc = s->ops->exec(c,
-                                  "INSERT INTO aigw_usage_hist (day, key_id, model, provider,"
-                                  " kind, bucket, n) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                                  " ON CONFLICT (day, key_id, model, provider, kind, bucket)"
-                                  " DO UPDATE SET n = aigw_usage_hist.n + excluded.n",
-                                  h, 7, NULL, NULL, deadline);
+                struct gw_sql_param *q = h + rows * HIST_COLS;
+                q[0] = gw_sql_int(g[i].day);
+                q[1] = gw_sql_text(g[i].key_id);
+                q[2] = gw_sql_text(g[i].model);
+                q[3] = gw_sql_text(g[i].provider);
+                q[4] = gw_sql_int(kind);
+                q[5] = gw_sql_int(b);
+                q[6] = gw_sql_int(g[i].hist[kind][b]);
+                if (++rows == UPSERT_ROWS) {
+                    rc = upsert(s, c, hist_sql, HIST_COLS, h, rows, hist_tail, deadline);
+                    rows = 0;
+                }
             }
         }
     }
+    if (!rc && rows)
+        rc = upsert(s, c, hist_sql, HIST_COLS, h, rows, hist_tail, deadline);
     return rc;
 }
 

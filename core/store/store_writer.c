@@ -332,6 +332,14 @@ static void take(struct gw_store *s, struct store_log **logs, size_t *nl, struct
                  size_t *no)
 {
     *nl = *no = 0;
+    /* a call at the head runs now, alone: behind steady log traffic it would never run */
+    struct store_op *head = (struct store_op *)s->opq.head;
+    if (head && head->kind == OP_CALL) {
+        list_push(&s->op_busy, list_pop(&s->opq));
+        ops[(*no)++] = head;
+        head->u.call.state = 1;
+        return;
+    }
     while (*nl < BATCH_LOGS && s->logq.n) {
         struct store_link *it = list_pop(&s->logq);
         list_push(&s->log_busy, it);
@@ -339,15 +347,10 @@ static void take(struct gw_store *s, struct store_log **logs, size_t *nl, struct
     }
     while (*no < BATCH_OPS && s->opq.n) {
         struct store_op *op = (struct store_op *)s->opq.head;
-        /* a call runs alone, in its own transaction */
-        if (op->kind == OP_CALL && (*no || *nl))
-            break;
+        if (op->kind == OP_CALL)
+            break; /* next time, alone, in its own transaction */
         list_push(&s->op_busy, list_pop(&s->opq));
         ops[(*no)++] = op;
-        if (op->kind == OP_CALL) {
-            op->u.call.state = 1;
-            break;
-        }
     }
 }
 

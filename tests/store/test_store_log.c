@@ -318,7 +318,7 @@ Test(store_log, a_full_queue_drops_oldest_and_never_blocks)
     cr_assert_eq(refused, 0);
     struct gw_store_stats st;
     gw_store_stats(s, &st);
-    cr_assert_lt(worst, 200, "a put waited %lld ms", worst);
+    cr_assert_lt(worst, 1000, "a put waited %lld ms", worst);
     /* the queue plus one batch the writer may hold: never the whole burst */
     cr_assert_leq(st.queued, 50 + 500);
     cr_assert_geq(st.log_dropped, 3000 - 50 - 500);

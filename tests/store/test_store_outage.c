@@ -74,7 +74,7 @@ Test(store_outage, cached_keys_keep_serving_and_writes_wait_in_the_queue)
         snprintf(id, sizeof id, "during-%d", i);
         put_row(s, id);
     }
-    cr_assert_lt(fx_now_ms() - w0, 200, "writes never wait for the database");
+    cr_assert_lt(fx_now_ms() - w0, 1000, "writes never wait for the database");
     cr_assert_eq(gw_store_flush(s, 500), GW_STORE_EUNAVAIL, "nothing can be committed now");
     cr_assert_eq(fx_outage(0), 0);
     cr_assert_eq(gw_store_flush(s, 30000), 0);
