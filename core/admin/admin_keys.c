@@ -286,6 +286,8 @@ int gw_admin_keys_handle(struct gw_store *s, const char *method, const char *pat
                          size_t len, struct gw_buf *out, int *status)
 {
     char id[64] = "", rest[32] = "";
+    if (!path)
+        path = "";
     const char *q = strchr(path, '?');
     size_t plen = q ? (size_t)(q - path) : strlen(path);
     if (plen && path[0] != '/')

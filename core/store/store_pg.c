@@ -68,10 +68,11 @@ static void pg_disconnect(struct gw_sql_conn *c)
     free(c);
 }
 
+static int pg_script(struct gw_sql_conn *c, const char *sql, int64_t deadline);
+
 static int pg_connect(struct gw_store *s, int reader, int64_t deadline, struct gw_sql_conn **out,
                       char *err, size_t errsize)
 {
-    (void)reader;
     struct gw_sql_conn *c = calloc(1, sizeof *c);
     if (!c)
         return AIGW_ENOMEM;
@@ -100,6 +101,12 @@ static int pg_connect(struct gw_store *s, int reader, int64_t deadline, struct g
     PQsetNoticeProcessor(c->pg, quiet, NULL);
     if (PQsetnonblocking(c->pg, 1) != 0) {
         snprintf(err, errsize, "postgres: cannot make the connection non-blocking");
+        pg_disconnect(c);
+        return GW_STORE_EUNAVAIL;
+    }
+    /* a reader that tried to write would be a bug: make it an error, as SQLite's query_only */
+    if (reader && pg_script(c, "SET default_transaction_read_only = on", deadline) != 0) {
+        snprintf(err, errsize, "postgres: %s", c->err);
         pg_disconnect(c);
         return GW_STORE_EUNAVAIL;
     }
