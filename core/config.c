@@ -30,14 +30,17 @@ static const struct gw_config_key keys[] = {
     {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
     {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
     {"stream", "object", "", "streaming relay settings"},
-    {"stream.heartbeat_ms", "integer", "15000", "SSE comment sent on a stream idle this long; 0 off"},
-    {"stream.buffer_bytes", "integer", "262144", "per-stream relay buffer; a slower client pauses the upstream"},
+    {"stream.heartbeat_ms", "integer", "15000",
+     "SSE comment sent on a stream idle this long; 0 off"},
+    {"stream.buffer_bytes", "integer", "262144",
+     "per-stream relay buffer; a slower client pauses the upstream"},
     {"shutdown", "object", "", "graceful shutdown"},
     {"shutdown.grace_ms", "integer", "30000", "how long SIGTERM waits for in-flight requests"},
     {"log", "object", "", "logging"},
     {"log.level", "string", "info", "error, warn, info or debug"},
     {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
-    {"log.access_log", "string", "", "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.access_log", "string", "",
+     "JSON access log file (the diagnostic log when empty; \"off\": none)"},
     {"log.bodies", "boolean", "false", "keep request and response bodies in the request log"},
     {"log.retention_days", "integer", "30", "request-log rows kept this many days; 0: forever"},
     {"state_dir", "string", "", "directory of aigw's state; empty: the installed one"},
@@ -86,10 +89,9 @@ void gw_config_defaults(struct gw_config *c)
 
 int gw_config_store_url(const struct gw_config *c, char *out, size_t size)
 {
-    int n = c->store_url[0]
-                ? snprintf(out, size, "%s", c->store_url)
-                : snprintf(out, size, "sqlite:%s/aigw.db", c->state_dir[0] ? c->state_dir
-                                                                          : AIGW_STATE_DIR);
+    int n = c->store_url[0] ? snprintf(out, size, "%s", c->store_url)
+                            : snprintf(out, size, "sqlite:%s/aigw.db",
+                                       c->state_dir[0] ? c->state_dir : AIGW_STATE_DIR);
     return n < 0 || (size_t)n >= size ? AIGW_ETOOBIG : 0;
 }
 

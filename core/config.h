@@ -40,9 +40,9 @@ struct gw_config {
     char metrics_listen[256];
     char metrics_token[256];
     int metrics_max_models;
-    char state_dir[1024];  /* empty: AIGW_STATE_DIR */
-    char store_url[1024];  /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
-    int log_bodies;        /* request/response bodies in the request log */
+    char state_dir[1024]; /* empty: AIGW_STATE_DIR */
+    char store_url[1024]; /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
+    int log_bodies;       /* request/response bodies in the request log */
     int log_retention_days;
     char source[1024]; /* the file read, for messages */
     cJSON *root;       /* the parsed file, owns the cJSON pointers above */

@@ -10,7 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "aigw/plugin.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 #define GRACE_MAX (90 * 86400)
 

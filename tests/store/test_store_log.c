@@ -144,8 +144,9 @@ Test(store_log, cursor_pages_cover_every_row_once_newest_first)
         for (size_t i = 0; i < p.n; i++) {
             cr_assert_leq(p.rows[i].ts_ms, last_ts);
             last_ts = p.rows[i].ts_ms;
-            int idx =
-                !strcmp(p.rows[i].request_id, "req-0059b") ? NROWS : atoi(p.rows[i].request_id + 4);
+            int idx = !strcmp(p.rows[i].request_id, "req-0059b")
+                          ? NROWS
+                          : (int)strtol(p.rows[i].request_id + 4, NULL, 10);
             cr_assert_eq(seen[idx], 0, "row %s twice", p.rows[i].request_id);
             seen[idx] = 1;
         }

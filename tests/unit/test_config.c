@@ -109,8 +109,9 @@ Test(config, store_url_and_state_dir)
     cr_assert_eq(c.log_retention_days, 30);
     cr_assert_eq(c.log_bodies, 0);
 
-    int rc = load("{\"state_dir\": \"/tmp/st\", \"log\": {\"bodies\": true, \"retention_days\": 7}}",
-                  &c, err, sizeof err);
+    int rc =
+        load("{\"state_dir\": \"/tmp/st\", \"log\": {\"bodies\": true, \"retention_days\": 7}}", &c,
+             err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_eq(gw_config_store_url(&c, url, sizeof url), 0);
     cr_assert_str_eq(url, "sqlite:/tmp/st/aigw.db");
