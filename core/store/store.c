@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aigw/plugin.h"
 #include "lib/buf.h"
@@ -58,6 +59,15 @@ static int parse_url(struct gw_store *s, const char *url, char *err, size_t errs
         }
         s->ops = &gw_store_sqlite_ops;
         s->target = strdup(path);
+    } else if (!strcmp(url, "memory:")) {
+        /* one shared-cache database per open store, named so no other store can reach it */
+        static _Atomic unsigned seq;
+        char uri[128];
+        snprintf(uri, sizeof uri, "file:aigw-mem-%ld-%u?mode=memory&cache=shared", (long)getpid(),
+                 seq++);
+        s->ops = &gw_store_sqlite_ops;
+        s->memory = 1;
+        s->target = strdup(uri);
     } else if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13)) {
         s->ops = &gw_store_pg_ops;
         s->target = strdup(url);
@@ -81,6 +91,8 @@ static void store_free(struct gw_store *s)
     }
     if (s->wconn)
         s->ops->disconnect(s->wconn);
+    if (s->anchor)
+        s->ops->disconnect(s->anchor);
     gw_store_keycache_free(s);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->wake);
@@ -126,6 +138,12 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
     }
     if (gw_store_migrate(s, s->wconn, err, errsize))
         goto fail;
+    /* an in-memory database lives as long as one connection to it: this one, not the
+     * writer's, which is dropped and reopened when a statement times out */
+    if (s->memory && s->ops->connect(s, 1, deadline, &s->anchor, err, errsize)) {
+        s->anchor = NULL;
+        goto fail;
+    }
     if (gw_store_writer_start(s, err, errsize))
         goto fail;
     return s;

@@ -115,8 +115,10 @@ struct store_keycache;
 
 struct gw_store {
     const struct gw_store_ops *ops;
-    char *target; /* sqlite: the file path; postgres: the conninfo (holds a password: never
-                   * logged) */
+    char *target; /* sqlite: the file path (or a memory URI); postgres: the conninfo (holds a
+                   * password: never logged) */
+    int memory;   /* "memory:": a private in-memory SQLite database, gone at close */
+    struct gw_sql_conn *anchor; /* memory: keeps the database alive while the writer reconnects */
     struct gw_store_opts o;
     unsigned char pepper[32];
 

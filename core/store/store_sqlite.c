@@ -92,7 +92,7 @@ static int sq_connect(struct gw_store *s, int reader, int64_t deadline, struct g
                       char *err, size_t errsize)
 {
     const char *path = s->target;
-    if (!reader) {
+    if (!reader && !s->memory) {
         int rc = mkparent(path, err, errsize);
         if (rc)
             return rc;
@@ -109,6 +109,8 @@ static int sq_connect(struct gw_store *s, int reader, int64_t deadline, struct g
     if (!c)
         return AIGW_ENOMEM;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (s->memory)
+        flags |= SQLITE_OPEN_URI | SQLITE_OPEN_SHAREDCACHE | SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errsize, "sqlite %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "no memory");
         sq_disconnect(c);
@@ -122,9 +124,12 @@ static int sq_connect(struct gw_store *s, int reader, int64_t deadline, struct g
      * per commit, which more than doubles the writer's rows a second; a commit still survives
      * any crash of aigw, and only an OS crash or power cut can lose the last ones (the file
      * stays consistent either way). */
-    const char *pragmas = reader ? "PRAGMA query_only=1; PRAGMA foreign_keys=0;"
-                                 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                   " PRAGMA foreign_keys=0;";
+    /* memory: connections share one cache with table locks; a reader reads through them
+     * (read_uncommitted) instead of failing SQLITE_LOCKED while the writer holds one */
+    const char *pragmas = reader && s->memory ? "PRAGMA query_only=1; PRAGMA read_uncommitted=1;"
+                          : reader            ? "PRAGMA query_only=1; PRAGMA foreign_keys=0;"
+                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                     " PRAGMA foreign_keys=0;";
     char *msg = NULL;
     if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errsize, "sqlite %s: %s", path, msg ? msg : "pragma failed");
