@@ -43,6 +43,13 @@ struct gw_store_opts {
     int log_bodies;         /* keep request/response bodies in log rows (log.bodies) */
     size_t log_body_cap;    /* bytes kept of each body; 0: 16 KiB */
     int log_retention_days; /* log rows older than this are deleted in batches; 0: kept */
+    /* Told of every database operation, from whichever thread ran it (a request thread on a
+     * key-cache miss, the writer, an admin caller): backend "sqlite" or "postgres"; op
+     * "key_lookup", "key_read", "spend_read", "log_query", "usage_query", "response_get",
+     * "write" (one batch), "admin" (a key change), "retention"; its duration; error NULL, or
+     * "timeout" / "error". For gw_metrics_store; must not block. NULL: nobody. */
+    void (*on_op)(void *ud, const char *backend, const char *op, int64_t us, const char *error);
+    void *on_op_ud;
 };
 
 /* Opens the store at url, creating the schema or migrating it to this version. A sqlite file

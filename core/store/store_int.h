@@ -155,10 +155,15 @@ struct gw_sql_param gw_sql_null(void);
 char *gw_sql_clean_dup(const char *p, size_t n);
 int64_t gw_sql_i64(const char *v); /* NULL: 0 */
 void gw_sql_str(char *dst, size_t size, const char *v);
-/* Runs fn(conn) on a reader connection (reconnecting when needed) within the read deadline. */
-int gw_store_read(struct gw_store *s,
+/* Runs fn(conn) on a reader connection (reconnecting when needed) within the read deadline;
+ * op names it for opts.on_op. */
+int gw_store_read(struct gw_store *s, const char *op,
                   int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t deadline),
                   void *ctx);
+/* Reports one operation to opts.on_op (when set): rc 0 is success, GW_STORE_EUNAVAIL a
+ * "timeout", anything else an "error". */
+void gw_store_observe(struct gw_store *s, const char *op, int64_t start_us, int rc);
+int64_t gw_store_mono_us(void);
 int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64_t deadline);
 /* USD <-> nano-dollars (rounded). */
 int64_t gw_usd_to_nusd(double usd);

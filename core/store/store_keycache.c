@@ -154,7 +154,7 @@ static int load(struct gw_store *s, const char *id, struct kc_entry *snap)
 {
     struct store_keycache *kc = s->kc;
     struct load_ctx l = {.id = id};
-    int rc = gw_store_read(s, do_load, &l);
+    int rc = gw_store_read(s, "key_lookup", do_load, &l);
     int64_t now = gw_store_mono_ms();
     pthread_mutex_lock(&kc->mu);
     struct kc_entry **pp = find(kc, id), *e = *pp;
@@ -343,7 +343,7 @@ int gw_store_has_keys(struct gw_store *s)
     if (fresh || (v >= 0 && v == 1))
         return v;
     int found = 0;
-    int rc = gw_store_read(s, do_has, &found);
+    int rc = gw_store_read(s, "key_lookup", do_has, &found);
     pthread_mutex_lock(&kc->mu);
     if (!rc)
         kc->has_keys = found;

@@ -31,7 +31,7 @@ int gw_store_key_get(struct gw_store *s, const char *id, struct gw_key **out)
     if (!id || !*id)
         return GW_STORE_ENOTFOUND;
     struct get_ctx g = {id, NULL};
-    int rc = gw_store_read(s, do_get, &g);
+    int rc = gw_store_read(s, "key_read", do_get, &g);
     *out = g.k;
     return rc;
 }
@@ -109,7 +109,7 @@ int gw_store_key_list(struct gw_store *s, const char *cursor, int limit, struct 
     if (!out->keys)
         return AIGW_ENOMEM;
     struct list_ctx lc = {cursor ? cursor : "", limit, out, 0, gw_store_now_ms() / 1000};
-    int rc = gw_store_read(s, do_list, &lc);
+    int rc = gw_store_read(s, "key_read", do_list, &lc);
     if (rc) {
         gw_key_list_free(out);
         return rc;
@@ -161,7 +161,7 @@ int gw_store_key_spend(struct gw_store *s, const char *key_id, enum gw_budget_pe
               gw_sql_int(gw_budget_period_start(p, now) / 86400)},
         .np = 2,
     };
-    int rc = gw_store_read(s, do_sum, &sc);
+    int rc = gw_store_read(s, "spend_read", do_sum, &sc);
     *usd = rc ? 0 : gw_nusd_to_usd(sc.a);
     return rc;
 }
@@ -175,7 +175,7 @@ int gw_store_ledger_total(struct gw_store *s, const char *key_id, double *usd, i
         .p = {gw_sql_text(key_id)},
         .np = key_id ? 1 : 0,
     };
-    int rc = gw_store_read(s, do_sum, &sc);
+    int rc = gw_store_read(s, "spend_read", do_sum, &sc);
     *usd = rc ? 0 : gw_nusd_to_usd(sc.a);
     if (rows)
         *rows = rc ? 0 : sc.b;

@@ -165,7 +165,7 @@ int gw_store_log_query(struct gw_store *s, const struct gw_log_query *q, struct 
         rc = AIGW_ENOMEM;
     pc.sql = b.ptr;
     if (!rc)
-        rc = gw_store_read(s, do_page, &pc);
+        rc = gw_store_read(s, "log_query", do_page, &pc);
     gw_buf_free(&b);
     if (rc) {
         gw_log_page_free(out);
@@ -244,7 +244,7 @@ int gw_store_log_get(struct gw_store *s, const char *request_id, struct gw_log_r
     if (!request_id || !*request_id)
         return GW_STORE_ENOTFOUND;
     struct get_ctx g = {request_id, out, 0, 0};
-    int rc = gw_store_read(s, do_get, &g);
+    int rc = gw_store_read(s, "log_query", do_get, &g);
     if (rc) {
         gw_log_row_free(out);
         return rc;

@@ -181,7 +181,7 @@ static int lookup(struct gw_store *s, const char *id, const char *key_id,
     if (rc)
         return rc < 0 ? rc : 0;
     struct get_ctx g = {id, key_id, now_s, out, 0};
-    rc = gw_store_read(s, do_get, &g);
+    rc = gw_store_read(s, "response_get", do_get, &g);
     if (rc || !g.found) {
         if (out)
             gw_stored_response_clear(out);

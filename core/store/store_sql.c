@@ -110,8 +110,23 @@ static struct store_reader *reader_take(struct gw_store *s, int64_t deadline)
     return pthread_mutex_timedlock(&r->mu, &ts) == 0 ? r : NULL;
 }
 
-int gw_store_read(struct gw_store *s,
-                  int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t), void *ctx)
+int64_t gw_store_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void gw_store_observe(struct gw_store *s, const char *op, int64_t start_us, int rc)
+{
+    if (!s->o.on_op)
+        return;
+    const char *error = rc == 0 ? NULL : rc == GW_STORE_EUNAVAIL ? "timeout" : "error";
+    s->o.on_op(s->o.on_op_ud, s->ops->name, op, gw_store_mono_us() - start_us, error);
+}
+
+static int read_once(struct gw_store *s,
+                     int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t), void *ctx)
 {
     int64_t now = gw_store_mono_ms(), deadline = now + s->o.read_timeout_ms;
     if (now < s->read_down_until)
@@ -144,6 +159,16 @@ int gw_store_read(struct gw_store *s,
     if (rc == GW_STORE_EUNAVAIL)
         s->read_down_until = gw_store_mono_ms() + STORE_READ_BACKOFF_MS;
     pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+int gw_store_read(struct gw_store *s, const char *op,
+                  int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t), void *ctx)
+{
+    int64_t t0 = gw_store_mono_us();
+    int rc = read_once(s, fn, ctx);
+    /* "not found" is an answer, not a failure */
+    gw_store_observe(s, op, t0, rc == GW_STORE_ENOTFOUND || rc > 0 ? 0 : rc);
     return rc;
 }
 

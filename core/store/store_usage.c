@@ -184,7 +184,7 @@ int gw_store_usage(struct gw_store *s, const struct gw_usage_query *q, struct gw
     struct usage_ctx u = {.q = q};
     u.first_day = q->since_ms > 0 ? q->since_ms / 86400000 : 0;
     u.last_day = q->until_ms > 0 ? (q->until_ms - 1) / 86400000 : INT64_MAX / 2;
-    int rc = gw_store_read(s, do_usage, &u);
+    int rc = gw_store_read(s, "usage_query", do_usage, &u);
     if (rc) {
         free(u.g);
         return rc;

@@ -217,7 +217,7 @@ static int write_tx(struct gw_store *s, struct store_log **logs, size_t nl, stru
                     size_t no)
 {
     struct gw_sql_conn *c = s->wconn;
-    int64_t deadline = gw_store_mono_ms() + STORE_WRITE_MS;
+    int64_t deadline = gw_store_mono_ms() + STORE_WRITE_MS, t0 = gw_store_mono_us();
     int rc = gw_sql_tx(s, c, "begin", deadline);
     if (!rc && nl)
         rc = gw_store_write_logs(s, c, logs, nl, deadline);
@@ -252,6 +252,7 @@ static int write_tx(struct gw_store *s, struct store_log **logs, size_t nl, stru
         s->st.write_errors++;
         pthread_mutex_unlock(&s->mu);
     }
+    gw_store_observe(s, "write", t0, rc);
     return rc;
 }
 
@@ -297,11 +298,13 @@ static size_t write_batch(struct gw_store *s, struct store_log **logs, size_t nl
 static void run_call(struct gw_store *s, struct store_op *op)
 {
     int rc = GW_STORE_EUNAVAIL;
+    int64_t t0 = gw_store_mono_us();
     if (!ensure_conn(s)) {
         rc = op->u.call.fn(s, s->wconn, op->u.call.ctx);
         if (rc == GW_STORE_EUNAVAIL)
             drop_conn(s);
     }
+    gw_store_observe(s, "admin", t0, rc == GW_STORE_ENOTFOUND || rc == AIGW_EINVAL ? 0 : rc);
     pthread_mutex_lock(&s->mu);
     list_unlink(&s->op_busy, &op->link);
     op->u.call.rc = rc;
@@ -315,8 +318,9 @@ static void retention(struct gw_store *s)
 {
     if (ensure_conn(s))
         return;
-    int64_t deadline = gw_store_mono_ms() + STORE_WRITE_MS;
+    int64_t deadline = gw_store_mono_ms() + STORE_WRITE_MS, t0 = gw_store_mono_us();
     int more = gw_store_retention_step(s, s->wconn, gw_store_now_ms(), deadline);
+    gw_store_observe(s, "retention", t0, more < 0 ? more : 0);
     if (more < 0) {
         if (more == GW_STORE_EUNAVAIL)
             drop_conn(s);

@@ -1,5 +1,6 @@
 /* Store contract: schema, gateway keys and authentication (run on every backend). */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -393,4 +394,54 @@ Test(store_keys, budget_periods_are_utc_calendar)
     cr_assert_eq(gw_budget_period_parse("weekly", &p), 0);
     cr_assert_eq(p, GW_PERIOD_WEEKLY);
     cr_assert_eq(gw_budget_period_parse("yearly", &p), AIGW_EINVAL);
+}
+
+/* What on_op heard, from whichever thread. */
+struct heard {
+    pthread_mutex_t mu;
+    char ops[512];
+    int errors;
+};
+
+static void on_op(void *ud, const char *backend, const char *op, int64_t us, const char *error)
+{
+    struct heard *h = ud;
+    pthread_mutex_lock(&h->mu);
+    if (strcmp(backend, fx_backend) || us < 0)
+        h->errors += 100;
+    if (error)
+        h->errors++;
+    size_t n = strlen(h->ops);
+    if (!strstr(h->ops, op))
+        snprintf(h->ops + n, sizeof h->ops - n, "%s ", op);
+    pthread_mutex_unlock(&h->mu);
+}
+
+Test(store_keys, every_database_operation_is_reported)
+{
+    struct heard h = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct gw_store_opts o = {.on_op = on_op, .on_op_ud = &h};
+    struct gw_store *s = fx_open(&o);
+    char token[GW_KEY_TOKEN_SIZE];
+    struct gw_key_spec spec = {0};
+    struct gw_key *k = create(s, &spec, token);
+    cr_assert_eq(auth(s, token), GW_AUTH_OK);
+    struct gw_log_row r = {.status = 200};
+    snprintf(r.request_id, sizeof r.request_id, "heard");
+    cr_assert_eq(gw_store_log_put(s, &r), 0);
+    cr_assert_eq(gw_store_flush(s, 10000), 0);
+    struct gw_log_row got;
+    cr_assert_eq(gw_store_log_get(s, "heard", &got), 0);
+    gw_log_row_free(&got);
+    cr_assert_eq(gw_store_log_get(s, "absent", &got), GW_STORE_ENOTFOUND);
+    gw_key_unref(k);
+    gw_store_close(s);
+    for (const char *op = "admin key_lookup write log_query"; *op;) {
+        char one[32];
+        size_t n = strcspn(op, " ");
+        snprintf(one, sizeof one, "%.*s", (int)n, op);
+        cr_assert(strstr(h.ops, one), "%s not reported (heard: %s)", one, h.ops);
+        op += n + (op[n] == ' ');
+    }
+    cr_assert_eq(h.errors, 0, "heard: %s", h.ops);
 }
