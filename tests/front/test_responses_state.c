@@ -6,8 +6,8 @@
 
 #include <criterion/criterion.h>
 
-#include "store/store.h"
 #include "resp_util.h"
+#include "store/store.h"
 
 static struct gw_store *st;
 
