@@ -142,6 +142,7 @@ int gw_counters_new(struct gw_counters_shared *s, struct gw_counters **out)
             .max_pending = s->cfg.max_pending,
             .stats = &s->rstats,
         };
+        gw_credis_preload(&o);
         int rc = gw_redis_new(&s->addr, &o, &c->rc);
         if (rc != 0) {
             free(c);
@@ -190,6 +191,11 @@ void gw_counters_free(struct gw_counters *c)
         free(op);
     }
     free(c);
+}
+
+size_t gw_counters_backlog(const struct gw_counters *c)
+{
+    return c->nsq;
 }
 
 int gw_counters_fd(const struct gw_counters *c)
@@ -425,6 +431,7 @@ int gw_counters_settle(struct gw_counters *c, struct gw_reservation *r, int64_t 
          * no reservation behind it (a fresh id, counted in the current second). */
         struct gw_reservation charge = *r;
         charge.id = gw_counters_next_id(s);
+        charge.origin = s->replica;
         charge.slot = 0;
         charge.tokens = 0;
         charge.micros = 0;

@@ -107,6 +107,7 @@ struct gw_rl_window {
  * second call on the same copy is a no-op). Fields are the module's. */
 struct gw_reservation {
     uint64_t id;
+    uint64_t origin; /* the replica that made it (ids are unique per replica) */
     int64_t slot;   /* the admission's window second (Redis: Redis' clock) */
     int64_t tokens; /* counted in the TPM window at admission */
     int64_t micros; /* budget reserved */
@@ -167,6 +168,9 @@ void gw_counters_stats(const struct gw_counters_shared *s, struct gw_counters_st
 int gw_counters_new(struct gw_counters_shared *s, struct gw_counters **out);
 /* Admissions still waiting are dropped without their callbacks (cancel them first). */
 void gw_counters_free(struct gw_counters *c);
+
+/* Settlements of this loop waiting for Redis (not sent yet): a gauge for metrics. */
+size_t gw_counters_backlog(const struct gw_counters *c);
 
 int gw_counters_fd(const struct gw_counters *c);
 int gw_counters_timeout_ms(const struct gw_counters *c);

@@ -93,6 +93,8 @@ uint64_t gw_counters_next_id(struct gw_counters_shared *s);
 
 /* ---- the Redis backend (counters_redis.c) ---- */
 int gw_credis_init(void); /* script hashes, once */
+/* The scripts every connection loads in its handshake. */
+void gw_credis_preload(struct gw_redis_opts *o);
 /* Sends op's admission; 0 (its reply completes op), or negative (nothing sent). */
 int gw_credis_admit(struct gw_counters *c, struct gw_admit_op *op);
 /* Sends or queues one settlement (real numbers; slot 0 means "now" on Redis' clock). */

@@ -178,6 +178,13 @@ int gw_credis_init(void)
     return s_init_rc;
 }
 
+void gw_credis_preload(struct gw_redis_opts *o)
+{
+    static const struct gw_redis_script *const all[] = {&s_admit, &s_settle, &s_heartbeat};
+    o->preload = all;
+    o->npreload = sizeof all / sizeof *all;
+}
+
 /* The keys of one gateway key; the budget's is for `period`. */
 struct rkeys {
     char k[4][GW_COUNTERS_KEY_MAX + 48];
@@ -197,9 +204,9 @@ static void make_keys(struct rkeys *k, const char *id, int64_t period)
 }
 
 /* Reservation ids: the replica, then a counter, so replicas never collide. */
-static size_t res_id(char *buf, size_t size, const struct gw_counters_shared *s, uint64_t id)
+static size_t res_id(char *buf, size_t size, uint64_t replica, uint64_t id)
 {
-    int n = snprintf(buf, size, "%016" PRIx64 "-%" PRIx64, s->replica, id);
+    int n = snprintf(buf, size, "%016" PRIx64 "-%" PRIx64, replica, id);
     return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
@@ -221,9 +228,9 @@ int gw_credis_admit(struct gw_counters *c, struct gw_admit_op *op)
     const struct gw_limits *l = &q->limits;
     struct rkeys k;
     make_keys(&k, op->key, l->period);
-    char v[12][24];
+    char v[12][40];
     size_t n[12];
-    n[0] = res_id(v[0], sizeof v[0], c->s, op->id);
+    n[0] = res_id(v[0], sizeof v[0], c->s->replica, op->id);
     int64_t want = q->usd_micros > 0 ? q->usd_micros : 0;
     int64_t min = q->usd_min_micros > 0 && q->usd_min_micros < want ? q->usd_min_micros : want;
     int64_t nums[11] = {l->rpm,
@@ -315,6 +322,7 @@ static void on_admit(void *ud, int status, const struct gw_resp *v)
     }
     if (status == 0 && gw_credis_parse(v, &op->req, &op->res) == 0) {
         op->res.reservation.id = op->id;
+        op->res.reservation.origin = c->s->replica;
         gw_counters_complete(c, op);
         return;
     }
@@ -322,7 +330,8 @@ static void on_admit(void *ud, int status, const struct gw_resp *v)
     if (status == GW_REDIS_ETIMEDOUT && (l->tpm > 0 || l->budget_micros > 0)) {
         /* The script may still run (it is on the wire): release what it would reserve. It
          * runs after the admission on the same connection, or finds nothing. */
-        struct gw_reservation r = {.id = op->id, .slot = -1, .period = l->period,
+        struct gw_reservation r = {.id = op->id, .origin = c->s->replica, .slot = -1,
+                                   .period = l->period,
                                    .period_end = l->period_end, .state = GW_RS_LIVE,
                                    .backend = GW_CB_REDIS};
         gw_strlcpy(r.key, op->key, sizeof r.key);
@@ -390,9 +399,9 @@ static int send_settle(struct gw_counters *c, struct gw_settle_item *it)
     const struct gw_reservation *r = &it->r;
     struct rkeys k;
     make_keys(&k, r->key, r->period);
-    char v[6][24];
+    char v[6][40];
     size_t n[6];
-    n[0] = res_id(v[0], sizeof v[0], c->s, r->id);
+    n[0] = res_id(v[0], sizeof v[0], r->origin, r->id);
     int64_t nums[5] = {r->slot, r->tokens, it->real_tokens, it->real_micros, TOMB_MS};
     for (int i = 0; i < 5; i++)
         n[i + 1] = gw_fmt_i64(v[i + 1], sizeof v[i + 1], nums[i]);

@@ -23,7 +23,7 @@ struct pending {
     void *ud;
     int64_t deadline;
     int64_t sent_at;
-    int handshake; /* 1: AUTH/SELECT (expects +OK), 2: the final PING */
+    int handshake; /* 1: AUTH/SELECT (expects +OK), 2: the final PING, 3: SCRIPT LOAD */
     const struct gw_redis_script *script; /* EVALSHA: re-sent as EVAL on NOSCRIPT */
     char *cmd;                            /* the EVALSHA as sent (for that re-send) */
     size_t cmdlen;
@@ -198,6 +198,16 @@ static void on_connected(struct gw_redis *r)
         if (p)
             p->handshake = 1;
     }
+    for (size_t i = 0; i < r->o.npreload; i++) {
+        const struct gw_redis_script *sc = r->o.preload[i];
+        const char *argv[3] = {"SCRIPT", "LOAD", sc->src};
+        size_t lens[3] = {6, 4, sc->len};
+        rc |= gw_resp_format(&r->out, 3, argv, lens);
+        struct pending *p = push(r, NULL, NULL, r->conn_deadline);
+        rc |= p ? 0 : -1;
+        if (p)
+            p->handshake = 3; /* any answer: EVAL covers a refused load */
+    }
     const char *ping[1] = {"PING"};
     size_t plen[1] = {4};
     rc |= gw_resp_format(&r->out, 1, ping, plen);
@@ -288,8 +298,9 @@ static int dispatch(struct gw_redis *r, struct gw_resp *v)
         r->tail = NULL;
     r->npending--;
     if (p->handshake) {
-        int ok = p->handshake == 1 ? v->type == GW_RESP_STATUS && starts_with(v, "OK")
-                                   : v->type == GW_RESP_STATUS && starts_with(v, "PONG");
+        int ok = p->handshake == 1   ? v->type == GW_RESP_STATUS && starts_with(v, "OK")
+                 : p->handshake == 2 ? v->type == GW_RESP_STATUS && starts_with(v, "PONG")
+                                     : 1;
         int last = p->handshake == 2;
         free_pending(p);
         if (!ok) {
