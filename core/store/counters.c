@@ -269,7 +269,7 @@ void gw_counters_run(struct gw_counters *c, int fd_ready)
 
 static const char *degraded_name(int why)
 {
-    return why == GW_DEGRADED_TIMEOUT ? "did not answer in time"
+    return why == GW_DEGRADED_TIMEOUT ? "did not answer in time (or too much is waiting)"
            : why == GW_DEGRADED_ERROR ? "answered with an error"
                                       : "is not connected";
 }
@@ -396,8 +396,10 @@ int gw_counters_admit(struct gw_counters *c, const struct gw_admit_req *req, gw_
             gw_counters_op_free(c, op);
             return rc;
         }
-        gw_counters_fallback(c, op, rc == GW_REDIS_ETIMEDOUT ? GW_DEGRADED_TIMEOUT
-                                                             : GW_DEGRADED_DOWN);
+        /* Not connected: down. A deadline already past or a pipeline at its cap: Redis is
+         * not keeping up, which is a timeout in all but name. */
+        gw_counters_fallback(c, op, rc == GW_REDIS_EDOWN ? GW_DEGRADED_DOWN
+                                                         : GW_DEGRADED_TIMEOUT);
     }
     if (opp)
         *opp = op;

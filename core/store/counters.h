@@ -139,7 +139,8 @@ struct gw_counters_stats {
     uint64_t limited_rpm, limited_tpm, limited_budget;
     uint64_t unavailable;       /* budget fail-closed answers (503) */
     uint64_t degraded_down;     /* decided locally: Redis not connected */
-    uint64_t degraded_timeout;  /* decided locally: no answer before the deadline */
+    uint64_t degraded_timeout;  /* decided locally: no answer before the deadline, or
+                                 * this loop's pipeline to Redis at its cap */
     uint64_t degraded_error;    /* decided locally: Redis answered with an error */
     uint64_t budget_fail_open;  /* budgets admitted on a local share */
     uint64_t settle_retried;    /* settlements queued again after Redis failed them */

@@ -36,7 +36,7 @@ struct gw_redis {
     int fd;
     int state;
     int want_out; /* EPOLLOUT registered */
-    int broken;   /* a write failed outside process(): drop on the next turn */
+    int broken;   /* errno of a failed write: the connection is dropped on the next turn */
     int was_up;   /* for logging transitions only */
     struct gw_buf out;
     struct gw_resp_reader *rd;
@@ -142,7 +142,7 @@ static void flush_out(struct gw_redis *r)
                 set_events(r, 1);
             return;
         }
-        r->broken = 1;
+        r->broken = errno ? errno : EPIPE;
         return;
     }
     if (r->want_out)
@@ -343,7 +343,11 @@ static void on_readable(struct gw_redis *r)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            drop(r, GW_REDIS_EDOWN, n == 0 ? "server closed the connection" : "recv failed");
+            char why[96];
+            snprintf(why, sizeof why, "%s%s",
+                     n == 0 ? "server closed the connection" : "recv: ",
+                     n == 0 ? "" : strerror(errno));
+            drop(r, GW_REDIS_EDOWN, why);
             return;
         }
         if (gw_resp_reader_feed(r->rd, buf, (size_t)n) != 0) {
@@ -421,8 +425,11 @@ void gw_redis_process(struct gw_redis *r, int fd_ready)
             if (ev[i].data.fd == r->fd)
                 on_io(r, ev[i].events);
     }
-    if (r->broken)
-        drop(r, GW_REDIS_EDOWN, "send failed");
+    if (r->broken) {
+        char why[96];
+        snprintf(why, sizeof why, "send: %s", strerror(r->broken));
+        drop(r, GW_REDIS_EDOWN, why);
+    }
     int64_t now = gw_redis_now_ms();
     if (r->state == ST_IDLE && now >= r->next_attempt) {
         start_connect(r);

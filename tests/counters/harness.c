@@ -52,22 +52,36 @@ static struct {
     char dir[128];
 } live[8];
 
+/* The server of dir is gone (its directory stays until redis_srv_stop or exit). */
 static void forget(pid_t pid)
 {
     for (int i = 0; i < 8; i++)
-        if (live[i].pid == pid)
+        if (live[i].pid == pid && pid > 0)
             live[i].pid = 0;
 }
 
 static void remember(pid_t pid, const char *dir)
 {
     for (int i = 0; i < 8; i++) {
-        if (live[i].pid == 0) {
+        if (strcmp(live[i].dir, dir) == 0) {
+            live[i].pid = pid;
+            return;
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        if (!live[i].dir[0]) {
             live[i].pid = pid;
             snprintf(live[i].dir, sizeof live[i].dir, "%s", dir);
             return;
         }
     }
+}
+
+static void forget_dir(const char *dir)
+{
+    for (int i = 0; i < 8; i++)
+        if (strcmp(live[i].dir, dir) == 0)
+            live[i].dir[0] = '\0';
 }
 
 static void remove_dir(const char *dir);
@@ -78,8 +92,11 @@ static void stop_all(void)
         if (live[i].pid > 0) {
             kill(live[i].pid, SIGKILL);
             waitpid(live[i].pid, NULL, 0);
-            remove_dir(live[i].dir);
             live[i].pid = 0;
+        }
+        if (live[i].dir[0]) {
+            remove_dir(live[i].dir);
+            live[i].dir[0] = '\0';
         }
     }
 }
@@ -156,9 +173,6 @@ static int spawn(struct redis_srv *s)
         _exit(127);
     }
     s->pid = pid;
-    static int registered;
-    if (!registered++)
-        atexit(stop_all);
     remember(pid, s->dir);
     int pfd = pid > 0 ? pidfd_open_(pid) : -1;
     struct timespec t0;
@@ -205,6 +219,10 @@ int redis_srv_start(struct redis_srv *s)
     snprintf(s->dir, sizeof s->dir, "/tmp/aigw-redis-XXXXXX");
     if (!mkdtemp(s->dir))
         return -1;
+    static int registered;
+    if (!registered++)
+        atexit(stop_all);
+    remember(0, s->dir);
     for (int attempt = 0; attempt < 3; attempt++) {
         s->port = free_port();
         if (s->port > 0 && spawn(s) == 0) {
@@ -212,7 +230,20 @@ int redis_srv_start(struct redis_srv *s)
             return 0;
         }
     }
-    fprintf(stderr, "harness: redis-server did not start (see %s/redis.log)\n", s->dir);
+    fprintf(stderr, "harness: redis-server did not start on loopback; its log ends:\n");
+    char log[200], tail[1024];
+    snprintf(log, sizeof log, "%s/redis.log", s->dir);
+    FILE *f = fopen(log, "r");
+    if (f) {
+        fseek(f, -(long)sizeof tail + 1, SEEK_END);
+        size_t n = fread(tail, 1, sizeof tail - 1, f);
+        tail[n] = '\0';
+        fputs(tail, stderr);
+        fclose(f);
+    }
+    forget_dir(s->dir);
+    remove_dir(s->dir);
+    s->dir[0] = '\0';
     return -1;
 }
 
@@ -251,6 +282,7 @@ void redis_srv_stop(struct redis_srv *s)
     }
     if (!s->dir[0])
         return;
+    forget_dir(s->dir);
     remove_dir(s->dir);
     s->dir[0] = '\0';
 }

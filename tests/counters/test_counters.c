@@ -4,6 +4,7 @@
  * loop, on one redis-server). Each case is written once as contract_<name>() and registered
  * twice by CONTRACT(). The Redis half skips when redis-server is absent.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -372,4 +373,112 @@ CONTRACT(no_limits_admits_without_counting)
     cr_assert_eq(r.budget_remaining_micros, -1);
     struct gw_reservation res = r.reservation;
     cr_assert_eq(gw_counters_settle(f->c[0], &res, 10, 10), 0);
+}
+
+/* ---- in-process only: real threads, one loop each, one table ---- */
+
+struct thr {
+    struct gw_counters_shared *s;
+    int ok, limited, other;
+};
+
+static void on_plain(void *ud, const struct gw_admit_result *r)
+{
+    struct got *g = ud;
+    g->done++;
+    g->r = *r;
+}
+
+static void *thread_main(void *arg)
+{
+    struct thr *t = arg;
+    struct gw_counters *c;
+    if (gw_counters_new(t->s, &c) != 0) {
+        t->other = -1;
+        return NULL;
+    }
+    struct got g[100];
+    memset(g, 0, sizeof g);
+    struct gw_admit_req q = req("k-threads");
+    q.limits.rpm = 50;
+    q.limits.tpm = 100000;
+    q.tokens = 7;
+    for (int i = 0; i < 100; i++)
+        if (gw_counters_admit(c, &q, on_plain, &g[i], NULL) != 0)
+            t->other++;
+    struct many m = {g, 100};
+    drive_until(&c, 1, all_done, &m, 5000);
+    for (int i = 0; i < 100; i++) {
+        if (g[i].done != 1)
+            t->other++;
+        else if (g[i].r.status == GW_ADMIT_OK)
+            t->ok++;
+        else if (g[i].r.limit == GW_LIMIT_RPM)
+            t->limited++;
+        else
+            t->other++;
+    }
+    gw_counters_free(c);
+    return NULL;
+}
+
+Test(counters_mem, exact_across_worker_threads)
+{
+    struct gw_counters_cfg cfg = {0};
+    struct gw_counters_shared *s;
+    char err[128];
+    cr_assert_eq(gw_counters_shared_new(&cfg, &s, err, sizeof err), 0);
+    pthread_t th[4];
+    struct thr t[4];
+    memset(t, 0, sizeof t);
+    for (int i = 0; i < 4; i++) {
+        t[i].s = s;
+        cr_assert_eq(pthread_create(&th[i], NULL, thread_main, &t[i]), 0);
+    }
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(t[i].other, 0);
+        ok += t[i].ok;
+        limited += t[i].limited;
+    }
+    cr_assert_eq(ok, 50, "400 admissions from 4 threads for rpm 50");
+    cr_assert_eq(limited, 350);
+    gw_counters_shared_free(s);
+}
+
+Test(counters_mem, table_cap_refuses_new_keys_without_callback)
+{
+    struct gw_counters_cfg cfg = {.max_keys = 2};
+    struct fix f;
+    fix_init(&f, 0, &cfg);
+    struct got g = {0};
+    struct gw_admit_req q = req("a");
+    q.limits.rpm = 5;
+    cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_OK);
+    q.key_id = "b";
+    cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_OK);
+    q.key_id = "c";
+    cr_assert_eq(gw_counters_admit(f.c[0], &q, on_got, &g, NULL), AIGW_ETOOBIG);
+    q.key_id = "a";
+    cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_OK, "known keys still work");
+    drive_until(f.c, 2, fix_never, NULL, 10);
+    cr_assert_eq(g.done, 0);
+    fix_fini(&f);
+}
+
+Test(counters, reset_durations_in_openai_form)
+{
+    struct {
+        int64_t ms;
+        const char *want;
+    } cases[] = {{0, "0s"},       {-5, "0s"},         {12, "12ms"},  {999, "999ms"},
+                 {1000, "1s"},    {1500, "1.5s"},     {20250, "20.25s"}, {59999, "59.999s"},
+                 {60000, "1m0s"}, {360000, "6m0s"},   {61001, "1m2s"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[32];
+        size_t n = gw_counters_fmt_reset(cases[i].ms, buf, sizeof buf);
+        cr_assert_str_eq(buf, cases[i].want, "%lld", (long long)cases[i].ms);
+        cr_assert_eq(n, strlen(cases[i].want));
+    }
 }
