@@ -92,6 +92,11 @@ static const char ADMIT_LUA[] =
     "  if not spent then\n"
     "    spent, resv = seed, 0\n"
     "    redis.call('HSET', KEYS[2], 'spent', I(seed), 'resv', '0')\n"
+    "  elseif resv ~= 0 and redis.call('EXISTS', KEYS[3]) == 0 then\n"
+    /* no reservation record left at all (they outlive every live reservation): a grant
+     * still counted is a phantom */
+    "    resv = 0\n"
+    "    redis.call('HSET', KEYS[2], 'resv', '0')\n"
     "  end\n"
     "  redis.call('EXPIRE', KEYS[2], I(bttl))\n"
     "  avail = budget - spent - resv\n"

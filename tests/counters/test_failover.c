@@ -349,3 +349,24 @@ Test(failover, degraded_decisions_are_logged_without_the_password)
     cr_assert_null(strstr(text, "canary-pw-7781"), "the password reached the log");
     redis_srv_stop(&pre);
 }
+
+Test(failover, budget_never_holds_a_grant_whose_records_are_gone)
+{
+    struct fix f;
+    init(&f, NULL);
+    struct gw_admit_req q = req("k-phantom");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 1000;
+    cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_OK);
+    cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_LIMITED);
+    /* As if the replica died and nobody used the key until its records' TTL ran out. */
+    struct raw_reply rr;
+    cr_assert_eq(redis_srv_call(&f.srv, &rr, "DEL", "aigw:v1:{k-phantom}:q",
+                                "aigw:v1:{k-phantom}:e", NULL),
+                 0);
+    cr_assert_eq(rr.integer, 2);
+    struct gw_admit_result r = admit(&f, 1, &q);
+    cr_assert_eq(r.status, GW_ADMIT_OK);
+    cr_assert_eq(r.granted_micros, 1000);
+    fix_fini(&f);
+}
