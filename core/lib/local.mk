@@ -6,12 +6,14 @@ core_libgwcore_la_SOURCES += \
 	core/lib/buf.h \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
+	core/lib/headers.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \
 	core/lib/log.c \
 	core/lib/log.h \
 	core/lib/redact.c \
 	core/lib/redact.h \
+	core/lib/reqerr.h \
 	core/lib/retry_after.c \
 	core/lib/retry_after.h \
 	core/lib/utf8.c \
