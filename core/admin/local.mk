@@ -5,3 +5,12 @@ core_libgwcore_la_SOURCES += \
 	core/admin/admin_keys.h \
 	core/admin/keys_cli.c \
 	core/admin/keys_cli.h
+# The request log, usage, providers and config views of the admin API, and the console.
+core_libgwcore_la_SOURCES += \
+	core/admin/admin_util.c \
+	core/admin/admin_util.h \
+	core/admin/admin_logs.c \
+	core/admin/admin_logs.h \
+	core/admin/admin_providers.c \
+	core/admin/admin_config.c \
+	core/admin/admin_status.h

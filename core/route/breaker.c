@@ -251,6 +251,13 @@ size_t gw_tstats_count(const struct gw_tstats *t)
     return n;
 }
 
+void gw_tstats_each(struct gw_tstats *t, void (*fn)(void *ud, struct gw_tstat *s), void *ud)
+{
+    for (size_t i = 0; t && i < t->cap; i++)
+        if (atomic_load_explicit(&t->slots[i].ready, memory_order_acquire))
+            fn(ud, &t->slots[i]);
+}
+
 /* ---- latency ---------------------------------------------------------------------------- */
 
 static void swap32(int32_t *a, int32_t *b)

@@ -96,6 +96,9 @@ struct gw_tstat *gw_tstats_get(struct gw_tstats *t, const void *plugin, const ch
                                int insert);
 /* Slots in use. */
 size_t gw_tstats_count(const struct gw_tstats *t);
+/* Calls fn for every slot in use, in table order (for the admin API's provider list). Slots
+ * inserted meanwhile may or may not be seen. */
+void gw_tstats_each(struct gw_tstats *t, void (*fn)(void *ud, struct gw_tstat *s), void *ud);
 
 /* Adds one successful attempt's latency. */
 void gw_tstat_add_latency(struct gw_tstats *t, struct gw_tstat *s, int64_t ms);
