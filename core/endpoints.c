@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "admin/admin.h"
 #include "proxy/local.h"
 #include "front/openai.h"
 #include "front/responses.h"
@@ -27,6 +28,11 @@ static const struct gw_endpoint table[] = {
     {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models},
     {.method = "GET", .path = "/health", .local = gw_local_health},
     {.method = "GET", .path = "/ready", .local = gw_local_ready},
+    /* The admin API (admin/admin.c routes within it; it authenticates on its own). */
+    {.method = "GET", .path = "/admin/", .prefix = 1, .local = gw_admin_local},
+    {.method = "POST", .path = "/admin/", .prefix = 1, .local = gw_admin_local, .body = 1},
+    {.method = "PATCH", .path = "/admin/", .prefix = 1, .local = gw_admin_local, .body = 1},
+    {.method = "DELETE", .path = "/admin/", .prefix = 1, .local = gw_admin_local},
 };
 
 static int path_matches(const struct gw_endpoint *e, const char *path)

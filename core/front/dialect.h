@@ -39,6 +39,8 @@ struct gw_inbound {
     /* Header lookup (case-insensitive name); NULL when absent. */
     const char *(*header)(void *ud, const char *name);
     void *header_ud;
+    /* The public id of the gateway key the caller presented, or NULL (a static key, none). */
+    const char *key_id;
 };
 
 /* The internal request: what every phase after parsing reads. */
