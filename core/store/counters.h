@@ -108,9 +108,9 @@ struct gw_rl_window {
 struct gw_reservation {
     uint64_t id;
     uint64_t origin; /* the replica that made it (ids are unique per replica) */
-    int64_t slot;   /* the admission's window second (Redis: Redis' clock) */
-    int64_t tokens; /* counted in the TPM window at admission */
-    int64_t micros; /* budget reserved */
+    int64_t slot;    /* the admission's window second (Redis: Redis' clock) */
+    int64_t tokens;  /* counted in the TPM window at admission */
+    int64_t micros;  /* budget reserved */
     int64_t period;
     int64_t period_end;
     int state;   /* 0: nothing to settle */
@@ -137,14 +137,14 @@ typedef void (*gw_admit_cb)(void *ud, const struct gw_admit_result *r);
 struct gw_counters_stats {
     uint64_t admitted;
     uint64_t limited_rpm, limited_tpm, limited_budget;
-    uint64_t unavailable;       /* budget fail-closed answers (503) */
-    uint64_t degraded_down;     /* decided locally: Redis not connected */
-    uint64_t degraded_timeout;  /* decided locally: no answer before the deadline, or
-                                 * this loop's pipeline to Redis at its cap */
-    uint64_t degraded_error;    /* decided locally: Redis answered with an error */
-    uint64_t budget_fail_open;  /* budgets admitted on a local share */
-    uint64_t settle_retried;    /* settlements queued again after Redis failed them */
-    uint64_t settle_dropped;    /* settlements given up (queue full or too old) */
+    uint64_t unavailable;      /* budget fail-closed answers (503) */
+    uint64_t degraded_down;    /* decided locally: Redis not connected */
+    uint64_t degraded_timeout; /* decided locally: no answer before the deadline, or
+                                * this loop's pipeline to Redis at its cap */
+    uint64_t degraded_error;   /* decided locally: Redis answered with an error */
+    uint64_t budget_fail_open; /* budgets admitted on a local share */
+    uint64_t settle_retried;   /* settlements queued again after Redis failed them */
+    uint64_t settle_dropped;   /* settlements given up (queue full or too old) */
     uint64_t redis_connects, redis_drops, redis_connect_failures, redis_timeouts;
     uint64_t redis_noscript;
     int64_t replicas; /* the divisor the fallback uses now */
