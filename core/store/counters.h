@@ -28,10 +28,13 @@
  * Failure policy (Redis only), visible, never silent: when Redis is down, or does not answer
  * an admission before its deadline, the decision is made locally and marked degraded: rate
  * limits use this replica's share (limit / replicas, rounded down; replicas configured, else
- * observed through Redis heartbeats), budgets fail closed (GW_ADMIT_UNAVAILABLE: answer 503)
+ * the count last observed through Redis heartbeats, 1 before the first: configure it for a
+ * hard ceiling), budgets fail closed (GW_ADMIT_UNAVAILABLE: answer 503)
  * unless budget_fail_open. Every degraded decision counts in gw_counters_stats and is logged
  * (one line per second at most, with the count since the last line; key ids, never secrets).
  * While the connection is down, decisions are immediate: nobody waits on a dead server.
+ * Settlements are fire-and-forget: they keep their order with later admissions of the same
+ * loop (one connection), not with other loops' or replicas'.
  *
  * Threading: gw_counters_shared (configuration, in-process table, stats) is used from any
  * thread. A gw_counters belongs to one worker loop and is used only on its thread; its
