@@ -8,3 +8,4 @@ core_libgwcore_la_SOURCES += \
 	core/front/render.h \
 	core/front/request.c \
 	core/front/request.h
+include core/front/anthropic.mk
