@@ -367,8 +367,4 @@ out:
     return rc;
 }
 
-void gw_parsed_free(struct gw_parsed *p)
-{
-    cJSON_Delete(p->body);
-    p->body = NULL;
-}
+

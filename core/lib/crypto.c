@@ -158,3 +158,12 @@ void gw_random_hex(char out[33])
     }
     gw_hex(b, sizeof b, out);
 }
+
+int gw_ct_streq(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    unsigned diff = (unsigned)(n ^ m);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)(a[i] ^ (i < m ? b[i] : 0));
+    return diff == 0;
+}

@@ -22,5 +22,8 @@ int gw_base64_decode(const char *in, size_t len, unsigned char *out, size_t *out
 int gw_rs256_sign(const char *pem_key, const void *data, size_t len, char *out, size_t outsize);
 /* 16 random bytes as 32 hex chars + NUL (request ids). */
 void gw_random_hex(char out[33]);
+/* 1 when a and b are equal strings; the time taken depends on their lengths only, never on
+ * where they differ (tokens, secrets). */
+int gw_ct_streq(const char *a, const char *b);
 
 #endif

@@ -12,6 +12,7 @@ core_libgwcore_la_SOURCES += \
 	core/lib/log.h \
 	core/lib/redact.c \
 	core/lib/redact.h \
+	core/lib/reqerr.h \
 	core/lib/retry_after.c \
 	core/lib/retry_after.h \
 	core/lib/utf8.c \

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/redact.h"
+#include "proxy/call.h"
 
 static cJSON *str_or_null(const char *s)
 {
@@ -36,6 +37,17 @@ int gw_error_json(struct gw_buf *out, const char *type, const char *code, const 
     int rc = gw_buf_append_str(out, s);
     free(s);
     return rc;
+}
+
+int gw_error_document(int (*body)(struct gw_buf *out, int status, const char *type,
+                                  const char *code, const char *param, const char *message),
+                      struct gw_buf *out, int status, const char *type, const char *code,
+                      const char *param, const char *message)
+{
+    char clean[4096];
+    const char *msg = message ? message : "error";
+    gw_redact(msg, strlen(msg), clean, sizeof clean);
+    return body(out, status, type, code, param, clean);
 }
 
 const char *gw_error_type_for_status(int status)
@@ -118,4 +130,25 @@ const char *gw_message_for_code(int code)
     default:
         return "internal gateway error";
     }
+}
+
+int gw_outcome_error(const struct gw_call *c, int rc, struct aigw_error *err)
+{
+    aigw_error_init(err);
+    if (rc < 0 && c && c->has_error) {
+        *err = c->error; /* the plugin explained its refusal (host->fail) */
+        return 1;
+    }
+    if (rc < 0) {
+        err->status = gw_status_for_code(rc);
+        err->type = gw_error_type_for_status(err->status);
+        err->message = gw_message_for_code(rc);
+        err->code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
+        return 1;
+    }
+    if (c && c->has_error) {
+        *err = c->error;
+        return 1;
+    }
+    return 0;
 }

@@ -12,6 +12,16 @@
 /* Appends the error document to out. NULL type/code/param become JSON null. */
 int gw_error_json(struct gw_buf *out, const char *type, const char *code, const char *param,
                   const char *message);
+/* An error document through a dialect's error_body, with the message redacted first. */
+int gw_error_document(int (*body)(struct gw_buf *out, int status, const char *type,
+                                  const char *code, const char *param, const char *message),
+                      struct gw_buf *out, int status, const char *type, const char *code,
+                      const char *param, const char *message);
+struct gw_call;
+/* The error a call's outcome amounts to: rc is the exchange's result (negative: the core's
+ * or the plugin's refusal), else the call's own error. 1 with *err filled when it failed, 0
+ * when it succeeded. */
+int gw_outcome_error(const struct gw_call *c, int rc, struct aigw_error *err);
 /* The status a client should see for err (err->status, else derived from type). */
 int gw_error_status(const struct aigw_error *err);
 /* The default error.type for an HTTP status. */

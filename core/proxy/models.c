@@ -1,5 +1,5 @@
 /* models - /v1/models from the catalog, the live lists and the aliases (see models.h). */
-#include "front/models.h"
+#include "proxy/models.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "aigw/plugin.h"
 #include "catalog/catalog.h"
 #include "proxy/gateway.h"
-#include "front/models_live.h"
+#include "proxy/models_live.h"
 
 static void add_price(cJSON *o, const char *key, double usd)
 {

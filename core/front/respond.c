@@ -1,5 +1,5 @@
 /* respond - OpenAI-shaped local responses and the JSON access-log line helpers (see respond.h). */
-#include "net/respond.h"
+#include "front/respond.h"
 
 #include <inttypes.h>
 #include <stdio.h>

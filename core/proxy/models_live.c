@@ -1,5 +1,5 @@
 /* models_live - live model listings of providers with AIGW_CAP_MODELS (see models_live.h). */
-#include "front/models_live.h"
+#include "proxy/models_live.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -8,9 +8,10 @@
 
 #include <microhttpd.h>
 
-#include "net/http.h"
+#include "net/worker.h"
 
 #include "proxy/call.h"
+#include "proxy/driver.h"
 #include "proxy/exchange.h"
 #include "proxy/gateway.h"
 #include "lib/log.h"
@@ -51,12 +52,13 @@ struct refresh {
     struct gw_models_live *live;
     size_t idx;
     struct gw_call call;
+    struct gw_driver driver; /* runs call over the engine */
+    int driver_ready;
     cJSON *body; /* an empty object: plugins may read call->body whatever the op */
     int64_t deadline_ms;
     char **ids;
     size_t n;
     size_t dropped;  /* ids past GW_LIVE_MAX_MODELS */
-    const char *why; /* set by the transfer callbacks when they abort */
 };
 
 static int capable(const struct gw_plugin *p)
@@ -163,7 +165,7 @@ static void wake_locked(struct gw_models_live *l)
         w->ready = 1;
         if (w->suspended) {
             w->suspended = 0;
-            gw_http_resume(w->conn);
+            gw_worker_resume(w->conn);
         }
     }
 }
@@ -204,6 +206,8 @@ void gw_models_wait_free(struct gw_models_wait *w)
 
 static void refresh_free(struct refresh *r)
 {
+    if (r->driver_ready)
+        gw_driver_free(&r->driver);
     gw_call_free(&r->call);
     cJSON_Delete(r->body);
     for (size_t i = 0; i < r->n; i++)
@@ -302,61 +306,25 @@ static int sink(void *ud, const struct aigw_chunk *chunk)
     return 0;
 }
 
-static const struct gw_xfer_ops xfer_ops;
-
 static int64_t min64(int64_t a, int64_t b)
 {
     return a < b ? a : b;
 }
 
-/* Sends the call's current step within what is left of the deadline. Does not touch r after
- * a successful start: on_done may already have freed it. */
-static int send_step(struct refresh *r)
+/* Each step within what is left of the refresh's deadline. */
+static int limits(void *ud, struct gw_xfer_req *xr)
 {
+    struct refresh *r = ud;
     const struct gw_gateway *gw = r->live->gw;
     int64_t left = r->deadline_ms - gw_now_ms();
     if (left <= 0 || atomic_load(&gw->shutting_down) || !gw->upstream)
         return GW_XFER_ETIMEOUT_TOTAL;
-    struct gw_call *c = &r->call;
-    struct gw_xfer_req xr = {
-        .method = c->method,
-        .url = c->url,
-        .headers = c->headers,
-        .body = c->body,
-        .body_len = c->body_len,
-        .delay_ms = c->delay_ms < left ? c->delay_ms : 0,
-        .connect_timeout_ms = min64(gw->cfg->connect_timeout_ms, left),
-        .first_byte_timeout_ms = min64(gw->cfg->first_byte_timeout_ms, left),
-        .idle_timeout_ms = min64(gw->cfg->idle_timeout_ms, left),
-        .total_timeout_ms = left,
-    };
-    struct gw_xfer *x = NULL;
-    int rc = gw_upstream_start(gw_upstream_here(gw->upstream), &xr, &xfer_ops, r, &x);
-    if (rc < 0)
-        return rc;
-    gw_xfer_unref(x); /* never cancelled from here: the engine's reference is enough */
+    xr->delay_ms = xr->delay_ms < left ? xr->delay_ms : 0;
+    xr->connect_timeout_ms = min64(gw->cfg->connect_timeout_ms, left);
+    xr->first_byte_timeout_ms = min64(gw->cfg->first_byte_timeout_ms, left);
+    xr->idle_timeout_ms = min64(gw->cfg->idle_timeout_ms, left);
+    xr->total_timeout_ms = left;
     return 0;
-}
-
-static int on_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    struct refresh *r = ud;
-    return gw_call_add_resp_header(&r->call, name, nlen, value, vlen);
-}
-
-static int on_status(void *ud, int status)
-{
-    struct refresh *r = ud;
-    return gw_exchange_headers(&r->call, status);
-}
-
-static int on_data(void *ud, const char *p, size_t n)
-{
-    struct refresh *r = ud;
-    int rc = gw_exchange_data(&r->call, p, n);
-    if (rc == AIGW_ETOOBIG)
-        r->why = "response larger than the listing cap";
-    return rc < 0 ? -1 : 0;
 }
 
 static const char *step_failure(struct refresh *r, int rc, char *buf, size_t size)
@@ -373,32 +341,26 @@ static const char *step_failure(struct refresh *r, int rc, char *buf, size_t siz
     return c->has_error ? "error reported in the response" : NULL;
 }
 
-static void on_done(void *ud, int result)
+static void on_done(void *ud, int result, int rc)
 {
     struct refresh *r = ud;
     char buf[32];
     const char *why = NULL;
-    if (result == GW_XFER_OK) {
-        int rc = gw_exchange_end(&r->call);
-        if (rc == AIGW_CONTINUE) {
-            int src = send_step(r);
-            if (src == 0)
-                return;
-            why = src == GW_XFER_ETIMEOUT_TOTAL ? "deadline reached" : "cannot send";
-        } else {
-            why = step_failure(r, rc, buf, sizeof buf);
-        }
-    } else {
-        why = r->why ? r->why : gw_xfer_result_name(result);
-    }
+    if (r->driver.step_failed)
+        why = r->driver.step_failed == GW_XFER_ETIMEOUT_TOTAL ? "deadline reached"
+                                                               : "cannot send";
+    else if (result == GW_XFER_OK)
+        why = step_failure(r, rc, buf, sizeof buf);
+    else if (r->driver.data_rc == AIGW_ETOOBIG)
+        why = "response larger than the listing cap";
+    else
+        why = gw_xfer_result_name(result);
     complete(r, why == NULL, why, result == GW_XFER_ECANCELLED);
 }
 
-static const struct gw_xfer_ops xfer_ops = {
-    .on_header = on_header,
-    .on_status = on_status,
-    .on_data = on_data,
-    .on_done = on_done,
+static const struct gw_driver_ops driver_ops = {
+    .limits = limits,
+    .done = on_done,
 };
 
 /* Starts provider idx's refresh (its entry is marked refreshing). Failing to start completes
@@ -432,7 +394,10 @@ static void refresh_start(struct gw_models_live *l, size_t idx)
         rc = gw_exchange_begin(&r->call);
         why = "the plugin could not build the request";
         if (rc == 0) {
-            rc = send_step(r);
+            gw_driver_init(&r->driver, &r->call, gw_upstream_here(l->gw->upstream), &driver_ops,
+                           r);
+            r->driver_ready = 1;
+            rc = gw_driver_send(&r->driver, 0);
             why = "cannot send";
         }
     }
