@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proxy/local.h"
+#include "front/anthropic.h"
 #include "front/openai.h"
 
 static const struct gw_endpoint table[] = {
@@ -11,10 +12,20 @@ static const struct gw_endpoint table[] = {
     {"POST", "/v1/completions", 0, 1, &gw_dialect_openai_completions, NULL, NULL, NULL},
     {"POST", "/v1/embeddings", 0, 1, &gw_dialect_openai_embeddings, NULL, NULL, NULL},
     {"POST", "/v1/images/generations", 0, 1, &gw_dialect_openai_images, NULL, NULL, NULL},
+    /* Anthropic Messages; Claude Code adds ?beta=true, which is not part of the path. */
+    {"POST", "/v1/messages", 0, 1, &gw_dialect_anthropic, NULL, NULL, NULL},
+    {"POST", "/v1/messages/count_tokens", 0, 1, &gw_dialect_anthropic, NULL, NULL, NULL},
+    /* Anthropic clients (they send anthropic-version) get the list in Anthropic's shape. */
+    {"GET", "/v1/models", 0, 1, NULL, gw_local_models, &gw_dialect_anthropic,
+     "anthropic-version"},
+    {"GET", "/v1/models/", 1, 1, NULL, gw_local_models, &gw_dialect_anthropic,
+     "anthropic-version"},
     {"GET", "/v1/models", 0, 1, NULL, gw_local_models, NULL, NULL},
     {"GET", "/v1/models/", 1, 1, NULL, gw_local_models, NULL, NULL},
     {"GET", "/health", 0, 0, NULL, gw_local_health, NULL, NULL},
     {"GET", "/ready", 0, 0, NULL, gw_local_ready, NULL, NULL},
+    /* Claude Code's start-up probe (HEAD /). */
+    {"GET", "/", 0, 0, NULL, gw_local_health, NULL, NULL},
 };
 
 static int path_matches(const struct gw_endpoint *e, const char *path)

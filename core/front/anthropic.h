@@ -8,8 +8,9 @@
  *
  * Files: anthropic_parse.c (top level), anthropic_content.c (messages and blocks),
  * anthropic_ids.c (tool ids and names both sides accept), anthropic_tokens.c (input estimate),
- * anthropic_render.c (stream and message), anthropic_errors.c (error bodies), and
- * anthropic_dialect.c (the struct gw_dialect).
+ * anthropic_render.c and anthropic_events.c (stream and message), anthropic_errors.c (error
+ * bodies), anthropic_models.c (GET /v1/models in Anthropic's shape), and anthropic_dialect.c
+ * (the struct gw_dialect).
  *
  * The anthropic plugin and this dialect share one private channel, used only when the call's
  * inbound dialect is "anthropic": AIGW_CHUNK_EXTRA chunks whose name starts with "anthropic."
@@ -129,5 +130,8 @@ int gw_anth_render_stream_error(void *r, const struct aigw_error *e, struct gw_b
 int gw_anth_render_heartbeat(void *r, struct gw_buf *out);
 
 int gw_anth_parse(const struct gw_inbound *in, struct gw_parsed *out, struct gw_front_err *err);
+
+/* anthropic_models.c: aigw's OpenAI-shaped model list (or one model) in Anthropic's shape. */
+int gw_anth_models_body(const char *openai, size_t n, int single, struct gw_buf *out);
 
 #endif

@@ -6,6 +6,7 @@ core_libgwcore_la_SOURCES += \
 	core/front/anthropic_errors.c \
 	core/front/anthropic_events.c \
 	core/front/anthropic_ids.c \
+	core/front/anthropic_models.c \
 	core/front/anthropic_parse.c \
 	core/front/anthropic_render.c \
 	core/front/anthropic_render.h \

@@ -12,4 +12,5 @@ const struct gw_dialect gw_dialect_anthropic = {
     .render_stream_error = gw_anth_render_stream_error,
     .render_heartbeat = gw_anth_render_heartbeat,
     .error_body = gw_anth_error_body,
+    .models_body = gw_anth_models_body,
 };
