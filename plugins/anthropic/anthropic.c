@@ -91,7 +91,7 @@ static const struct aigw_provider provider = {
     .vkey = "anthropic",
     .version = "1.0.0",
     .capabilities = AIGW_CAP_CHAT | AIGW_CAP_STREAM | AIGW_CAP_TOOLS | AIGW_CAP_VISION |
-                    AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING,
+                    AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING | AIGW_CAP_COUNT_TOKENS,
     .stream_framing = AIGW_FRAMING_SSE,
     .env = env_table,
     .state_size = sizeof(struct anth_stream_state),
