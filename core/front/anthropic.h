@@ -80,6 +80,14 @@ const char *gw_anth_client_name(const struct gw_anth_ctx *ctx, const char *name,
  * digits of its SHA-256, at most 64 characters. An empty id is made from `fallback` and idx. */
 void gw_anth_tool_id(const char *id, size_t n, const char *fallback, int idx,
                      char out[GW_ANTH_NAME_MAX + 1]);
+/* The id of a tool call in an answer: the upstream's when it is valid and long enough to be
+ * unique (Anthropic's toolu_, OpenAI's call_...); a short or foreign one ("call_0" from Gemini,
+ * "functions.Bash:0" from others, both the same on every turn) becomes "toolu_" + its valid
+ * characters + "_" + 8 hex digits of SHA-256 over msg_id, idx and the id, so no two answers
+ * share one. The client sends it back valid, and gw_anth_tool_id keeps it. */
+#define GW_ANTH_ID_UNIQUE_MIN 16
+void gw_anth_answer_tool_id(const char *id, size_t n, const char *msg_id, int idx,
+                            char out[GW_ANTH_NAME_MAX + 1]);
 /* A tool name chat providers accept: kept when valid, else its valid characters (at most 55)
  * + "_" + 8 hex digits of its SHA-256. Returns 1 when it changed. */
 int gw_anth_tool_name(const char *name, char out[GW_ANTH_NAME_MAX + 1]);

@@ -65,6 +65,36 @@ void gw_anth_tool_id(const char *id, size_t n, const char *fallback, int idx,
     gw_strlcpy(out + o, idx_s, GW_ANTH_NAME_MAX + 1 - o);
 }
 
+void gw_anth_answer_tool_id(const char *id, size_t n, const char *msg_id, int idx,
+                            char out[GW_ANTH_NAME_MAX + 1])
+{
+    if (id && n >= GW_ANTH_ID_UNIQUE_MIN && valid(id, n)) {
+        memcpy(out, id, n);
+        out[n] = '\0';
+        return;
+    }
+    /* The message id and the call's place make it unique in the conversation. */
+    struct gw_buf seed;
+    unsigned char h[32];
+    char hex[65];
+    gw_buf_init(&seed, 0);
+    char idx_s[24];
+    gw_fmt_i64(idx_s, sizeof idx_s, idx);
+    if (gw_buf_append_strs(&seed, msg_id ? msg_id : "", "/", idx_s, "/", NULL) == 0 && id)
+        gw_buf_append(&seed, id, n);
+    gw_sha256(seed.ptr ? seed.ptr : "", seed.len, h);
+    gw_buf_free(&seed);
+    gw_hex(h, 4, hex);
+    size_t o = gw_strlcpy(out, "toolu_", GW_ANTH_NAME_MAX + 1);
+    for (size_t i = 0; id && i < n && o < 6 + 40; i++)
+        if (valid_char(id[i]))
+            out[o++] = id[i];
+    if (out[o - 1] != '_')
+        out[o++] = '_';
+    memcpy(out + o, hex, 8);
+    out[o + 8] = '\0';
+}
+
 int gw_anth_tool_name(const char *name, char out[GW_ANTH_NAME_MAX + 1])
 {
     size_t n = strlen(name);

@@ -217,7 +217,7 @@ static int on_tool(struct anth_render *r, const struct aigw_chunk *c, struct gw_
         const char *name = c->name.ptr ? c->name.ptr : "";
         const char *client = gw_anth_client_name(r->ctx, name, c->name.len);
         t->seen = 1;
-        gw_anth_tool_id(c->id.ptr, c->id.len, r->id, c->tool_index, t->id);
+        gw_anth_answer_tool_id(c->id.ptr, c->id.len, r->id, c->tool_index, t->id);
         t->name = client ? strdup(client) : strndup(name, c->name.len);
         if (!t->name)
             return AIGW_ENOMEM;
@@ -490,7 +490,7 @@ int gw_anth_render_heartbeat(void *p, struct gw_buf *out)
 {
     struct anth_render *r = p;
     /* Never before message_start: strict clients reject any event ahead of it. */
-    if (!r->started || r->ended)
+    if (!r->stream || !r->started || r->ended)
         return 0;
     return gw_buf_append_str(out, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
 }

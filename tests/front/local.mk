@@ -1,0 +1,22 @@
+# The Anthropic Messages dialect: request and answer goldens, plugin replays split anywhere.
+if BUILD_TESTS
+check_LTLIBRARIES += tests/front/libanthtest.la
+tests_front_libanthtest_la_SOURCES = tests/front/anth_test.c tests/front/anth_test.h
+tests_front_libanthtest_la_CFLAGS = $(TEST_CFLAGS)
+tests_front_libanthtest_la_LIBADD = core/libgwcore.la $(CRITERION_LIBS)
+ANTH_TEST_LIBS = tests/front/libanthtest.la core/libgwcore.la $(CRITERION_LIBS)
+
+check_PROGRAMS += tests/front/test_anthropic_parse tests/front/test_anthropic_render \
+	tests/front/test_anthropic_replay
+TESTS += tests/front/test_anthropic_parse tests/front/test_anthropic_render \
+	tests/front/test_anthropic_replay
+tests_front_test_anthropic_parse_SOURCES = tests/front/test_anthropic_parse.c
+tests_front_test_anthropic_parse_CFLAGS = $(TEST_CFLAGS)
+tests_front_test_anthropic_parse_LDADD = $(ANTH_TEST_LIBS)
+tests_front_test_anthropic_render_SOURCES = tests/front/test_anthropic_render.c
+tests_front_test_anthropic_render_CFLAGS = $(TEST_CFLAGS)
+tests_front_test_anthropic_render_LDADD = $(ANTH_TEST_LIBS)
+tests_front_test_anthropic_replay_SOURCES = tests/front/test_anthropic_replay.c
+tests_front_test_anthropic_replay_CFLAGS = $(TEST_CFLAGS)
+tests_front_test_anthropic_replay_LDADD = $(ANTH_TEST_LIBS)
+endif
