@@ -19,9 +19,10 @@ static int64_t nonneg(int64_t v)
     return v > 0 ? v : 0;
 }
 
+/* A prompt of 0 tokens is a provider that does not count, not a real count. */
 static int reported_input(const struct anth_render *r)
 {
-    return r->have_usage && r->usage.prompt_tokens >= 0;
+    return r->have_usage && r->usage.prompt_tokens > 0;
 }
 
 static struct anth_counts counts(const struct anth_render *r)

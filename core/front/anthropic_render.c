@@ -4,8 +4,10 @@
  * Blocks are sequential, as Anthropic sends them: one open at a time, each closed before the
  * next starts. Text and thinking stream as they come. Tool calls open in the order they first
  * appear; the open one streams its arguments live, a later one is held until the open one's
- * arguments form a whole JSON value (or something else ends it), so providers that interleave
- * the pieces of parallel calls still give each block its own, complete arguments.
+ * arguments form a whole JSON value, so providers that interleave the pieces of parallel calls
+ * still give each block its own, complete arguments. Text or thinking that arrives while a
+ * call's arguments are unfinished waits for them (it would otherwise close the call's block
+ * early); it goes out once every call is whole, or at the end.
  */
 #include "front/anthropic_render.h"
 
@@ -99,6 +101,9 @@ void gw_anth_render_free(void *p)
         free(r->tools[i].name);
         gw_buf_free(&r->tools[i].args);
     }
+    for (int i = 0; i < r->nheld; i++)
+        free(r->held[i].text);
+    free(r->held);
     free(r->model);
     free(r->stop_reason);
     free(r->stop_sequence);
@@ -208,6 +213,56 @@ static int pump(struct anth_render *r, struct gw_buf *out)
     }
 }
 
+/* A call whose arguments are still arriving (seen, not closed, not a whole value yet). */
+static int unfinished_tool(const struct anth_render *r)
+{
+    for (int i = 0; i < r->norder; i++) {
+        const struct anth_tool *t = &r->tools[r->order[i]];
+        if (t->state != ANTH_T_CLOSED && !t->scan.complete)
+            return 1;
+    }
+    return 0;
+}
+
+static int hold(struct anth_render *r, const struct aigw_chunk *c)
+{
+    if (r->nheld >= ANTH_MAX_HELD)
+        return AIGW_ETOOBIG;
+    struct anth_held *h = realloc(r->held, sizeof *h * (size_t)(r->nheld + 1));
+    if (!h)
+        return AIGW_ENOMEM;
+    r->held = h;
+    h[r->nheld].type = c->type;
+    h[r->nheld].len = c->text.len;
+    h[r->nheld].text = malloc(c->text.len + 1);
+    if (!h[r->nheld].text)
+        return AIGW_ENOMEM;
+    memcpy(h[r->nheld].text, c->text.ptr, c->text.len);
+    r->nheld++;
+    return 0;
+}
+
+static int on_content(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out);
+
+/* What was held goes out, in order (tools whole by now, or being closed at the end). */
+static int release(struct anth_render *r, struct gw_buf *out)
+{
+    int rc = 0, n = r->nheld;
+    struct anth_held *h = r->held;
+    r->held = NULL;
+    r->nheld = 0;
+    for (int i = 0; i < n; i++) {
+        struct aigw_chunk c = aigw_chunk_init(h[i].type, 0);
+        c.text.ptr = h[i].text;
+        c.text.len = h[i].len;
+        if (!rc)
+            rc = on_content(r, &c, out);
+        free(h[i].text);
+    }
+    free(h);
+    return rc;
+}
+
 static int on_tool(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out)
 {
     if (c->tool_index < 0 || c->tool_index >= ANTH_MAX_TOOLS)
@@ -235,7 +290,10 @@ static int on_tool(struct anth_render *r, const struct aigw_chunk *c, struct gw_
         scan_json(&t->scan, c->text.ptr, c->text.len);
         count_out(r, c->text.ptr, c->text.len);
     }
-    return pump(r, out);
+    int rc = pump(r, out);
+    if (!rc && r->nheld && !unfinished_tool(r))
+        rc = release(r, out);
+    return rc;
 }
 
 /* ---- text, thinking, redacted --------------------------------------------------------- */
@@ -299,6 +357,8 @@ static int on_signature(struct anth_render *r, const struct aigw_chunk *c, struc
 
 static int on_redacted(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out)
 {
+    if (!c->text.len)
+        return 0;
     int rc = flush_tools(r, out);
     char *data = strndup(c->text.ptr ? c->text.ptr : "", c->text.len);
     cJSON *head = cJSON_CreateObject();
@@ -327,6 +387,15 @@ static char *dup_str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
+/* A block the plugin hands over as it is: never one the chunk types carry (their deltas and
+ * signatures would not follow), always one with a type. */
+static int raw_block_ok(const cJSON *b)
+{
+    const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "type"));
+    return cJSON_IsObject(b) && t && strcmp(t, "thinking") && strcmp(t, "redacted_thinking") &&
+           strcmp(t, "tool_use");
+}
+
 static int on_extra(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out)
 {
     const cJSON *x = c->extra;
@@ -338,19 +407,25 @@ static int on_extra(struct anth_render *r, const struct aigw_chunk *c, struct gw
         free(r->stop_sequence);
         r->stop_reason = dup_str(x, "stop_reason");
         r->stop_sequence = dup_str(x, "stop_sequence");
-    } else if (name_is(c, GW_ANTH_EXTRA_BLOCK) && cJSON_IsObject(x)) {
+    } else if (name_is(c, GW_ANTH_EXTRA_BLOCK) && raw_block_ok(x)) {
         if (!(rc = flush_tools(r, out)) && !(rc = anth_ev_open(r, out, ANTH_B_RAW, x)))
             rc = anth_ev_close(r, out);
     } else if (name_is(c, GW_ANTH_EXTRA_BLOCK_START)) {
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "content_block");
-        if (cJSON_IsObject(b) && !(rc = flush_tools(r, out)))
+        if (raw_block_ok(b) && !(rc = flush_tools(r, out)))
             rc = anth_ev_open(r, out, ANTH_B_RAW, b);
     } else if (name_is(c, GW_ANTH_EXTRA_BLOCK_DELTA)) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(x, "delta");
-        if (!cJSON_IsObject(d))
+        const char *dt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "type"));
+        int text_open = r->open == ANTH_B_TEXT || (r->open == ANTH_B_RAW && r->raw_text);
+        if (!dt)
             return 0;
-        if (r->open == ANTH_B_NONE)
-            rc = open_simple(r, out, ANTH_B_TEXT); /* a citation opens its text block */
+        if (!strcmp(dt, "citations_delta")) {
+            if (!text_open) /* a citation belongs to a text block: its own, if need be */
+                rc = open_simple(r, out, ANTH_B_TEXT);
+        } else if (r->open != ANTH_B_RAW || r->raw_text) {
+            return 0; /* anything else only extends a block the plugin opened itself */
+        }
         if (!rc)
             rc = anth_ev_delta(r, out, NULL, NULL, NULL, 0, d);
     } else if (name_is(c, GW_ANTH_EXTRA_BLOCK_STOP)) {
@@ -420,6 +495,17 @@ int gw_anth_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf *out
     int rc = anth_ev_message_start(r, out);
     if (rc)
         return rc;
+    if (c->type == AIGW_CHUNK_TOOL_CALL)
+        return on_tool(r, c, out);
+    if (c->type == AIGW_CHUNK_EXTRA)
+        return on_extra(r, c, out);
+    if (c->text.len && (r->nheld || unfinished_tool(r)))
+        return hold(r, c);
+    return on_content(r, c, out);
+}
+
+static int on_content(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out)
+{
     switch (c->type) {
     case AIGW_CHUNK_TEXT:
     case AIGW_CHUNK_REFUSAL:
@@ -430,10 +516,8 @@ int gw_anth_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf *out
         return on_signature(r, c, out);
     case AIGW_CHUNK_REASONING_REDACTED:
         return on_redacted(r, c, out);
-    case AIGW_CHUNK_TOOL_CALL:
-        return on_tool(r, c, out);
     default:
-        return on_extra(r, c, out);
+        return 0;
     }
 }
 
@@ -467,6 +551,11 @@ int gw_anth_render_end(void *p, struct gw_buf *out)
     int rc = anth_ev_message_start(r, out);
     if (!rc)
         rc = flush_tools(r, out);
+    if (!rc && r->nheld) {
+        rc = release(r, out);
+        if (!rc)
+            rc = flush_tools(r, out);
+    }
     if (!rc)
         rc = anth_ev_finish(r, out, stop_reason(r));
     r->ended = 1;

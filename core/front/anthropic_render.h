@@ -42,6 +42,15 @@ struct anth_tool {
     struct anth_json_scan scan;
 };
 
+/* A content chunk held back while a tool call's arguments are still arriving. */
+struct anth_held {
+    int type;
+    char *text;
+    size_t len;
+};
+
+#define ANTH_MAX_HELD 65536
+
 struct anth_render {
     const struct gw_anth_ctx *ctx;
     int stream;
@@ -60,6 +69,9 @@ struct anth_render {
     int raw_text;   /* the open block is a text block the plugin opened (citations) */
     int next_index;
     int tool_blocks; /* tool_use blocks emitted */
+
+    struct anth_held *held; /* in arrival order */
+    int nheld;
 
     struct anth_tool tools[ANTH_MAX_TOOLS];
     int order[ANTH_MAX_TOOLS]; /* tool slots by first appearance */

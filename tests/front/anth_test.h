@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "front/anth_check.h"
 #include "front/dialect.h"
 
 /* tests/fixtures/<rel>, NUL-terminated; asserts it exists. Caller frees. */
@@ -27,20 +28,6 @@ void at_golden(const char *rel, const char *got, size_t n);
  * Returns the parse's code; p is always to be released with gw_parsed_free. */
 int at_parse(const char *body, const char *path, const char *betas, struct gw_parsed *p,
              struct gw_front_err *err);
-
-/* What a client made of a stream: the message the SDKs would assemble, the error event's
- * type if the stream ended with one. */
-struct at_stream {
-    cJSON *message;
-    char error_type[64];
-    int events;
-    int pings;
-    int64_t start_input; /* usage.input_tokens of message_start */
-};
-/* 0, or -1 with why filled. st->message is the caller's (cJSON_Delete) either way. */
-int at_check_sse(const char *sse, size_t n, struct at_stream *st, char *why, size_t whylen);
-/* A non-stream message object checked the same way. */
-int at_check_message(const cJSON *m, char *why, size_t whylen);
 
 /* The renderer fed a chunk script (a JSON array, see anth_test.c); returns the client's
  * bytes (malloc'd). */

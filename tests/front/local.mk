@@ -1,7 +1,8 @@
 # The Anthropic Messages dialect: request and answer goldens, plugin replays split anywhere.
 if BUILD_TESTS
 check_LTLIBRARIES += tests/front/libanthtest.la
-tests_front_libanthtest_la_SOURCES = tests/front/anth_test.c tests/front/anth_test.h
+tests_front_libanthtest_la_SOURCES = tests/front/anth_test.c tests/front/anth_test.h \
+	tests/front/anth_check.c tests/front/anth_check.h
 tests_front_libanthtest_la_CFLAGS = $(TEST_CFLAGS)
 tests_front_libanthtest_la_LIBADD = core/libgwcore.la $(CRITERION_LIBS)
 ANTH_TEST_LIBS = tests/front/libanthtest.la core/libgwcore.la $(CRITERION_LIBS)
@@ -20,3 +21,14 @@ tests_front_test_anthropic_replay_SOURCES = tests/front/test_anthropic_replay.c
 tests_front_test_anthropic_replay_CFLAGS = $(TEST_CFLAGS)
 tests_front_test_anthropic_replay_LDADD = $(ANTH_TEST_LIBS)
 endif
+
+# The dialect's fuzz target (tests/fuzz/fuzz_anthropic.c), on the deterministic driver.
+if BUILD_TESTS
+check_PROGRAMS += tests/fuzz/fuzz_anthropic
+tests_fuzz_fuzz_anthropic_SOURCES = tests/fuzz/fuzz_anthropic.c tests/fuzz/driver.c \
+	tests/front/anth_check.c tests/front/anth_check.h
+tests_fuzz_fuzz_anthropic_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) -I$(top_srcdir)/tests
+tests_fuzz_fuzz_anthropic_LDADD = core/libgwcore.la
+TESTS += tests/fuzz/run_fuzz_anthropic.sh
+endif
+EXTRA_DIST += tests/fuzz/run_fuzz_anthropic.sh
