@@ -32,3 +32,13 @@ tests_fuzz_fuzz_anthropic_LDADD = core/libgwcore.la
 TESTS += tests/fuzz/run_fuzz_anthropic.sh
 endif
 EXTRA_DIST += tests/fuzz/run_fuzz_anthropic.sh
+
+# End to end through the real binary (tests/e2e/test_anthropic.c).
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_anthropic
+TESTS += tests/e2e/test_anthropic
+tests_e2e_test_anthropic_SOURCES = tests/e2e/test_anthropic.c
+tests_e2e_test_anthropic_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_anthropic_LDADD = $(E2E_LIBS) $(ANTH_TEST_LIBS)
+EXTRA_tests_e2e_test_anthropic_DEPENDENCIES = aigw$(EXEEXT)
+endif
