@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "lib/crypto.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "lib/log.h"
 #include "plugin/oai_compat.h"
 #include "plugin/plugin_loader.h"

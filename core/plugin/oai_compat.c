@@ -5,7 +5,7 @@
  */
 #include "plugin/oai_compat.h"
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "plugin/oai_int.h"
 
 #include <ctype.h>

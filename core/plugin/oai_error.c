@@ -10,7 +10,7 @@
  */
 #include "plugin/oai_compat.h"
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "plugin/oai_int.h"
 #include "lib/retry_after.h"
 

@@ -14,9 +14,9 @@
 
 #include "lib/log.h"
 #include "obs/metrics.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/driver.h"
-#include "proxy/exchange.h"
+#include "plugin/exchange.h"
 
 /* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
  * only connect, first-byte and idle deadlines, and heartbeats every tick. */

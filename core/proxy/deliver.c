@@ -14,7 +14,7 @@
 
 #include "front/respond.h"
 #include "obs/metrics.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/usage.h"
 
 struct chunk_write {

@@ -19,7 +19,7 @@
 #include "lib/buf.h"
 #include "net/relay.h"
 #include "net/upstream.h"
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "proxy/driver.h"
 #include "proxy/gateway.h"
 #include "route/route.h"

@@ -11,9 +11,9 @@
 #include "front/anthropic.h"
 #include "lib/buf.h"
 #include "plugin/plugin_loader.h"
-#include "proxy/call.h"
-#include "proxy/errors.h"
-#include "proxy/exchange.h"
+#include "plugin/call.h"
+#include "plugin/errors.h"
+#include "plugin/exchange.h"
 
 /* ---- fixtures and goldens ---------------------------------------------------------------- */
 

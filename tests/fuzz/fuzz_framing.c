@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/framing.h"
+#include "plugin/framing.h"
 
 struct digest {
     uint32_t crc;

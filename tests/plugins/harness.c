@@ -9,8 +9,8 @@
 
 #include <criterion/criterion.h>
 
-#include "proxy/call.h"
-#include "proxy/exchange.h"
+#include "plugin/call.h"
+#include "plugin/exchange.h"
 #include "plugin/plugin_loader.h"
 #include "front/render.h"
 

@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "proxy/framing.h"
+#include "plugin/framing.h"
 
 struct rec {
     struct gw_buf out;

@@ -11,7 +11,7 @@
 
 #include <criterion/criterion.h>
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "plugin/host.h"
 #include "front/render.h"
 #include "lib/retry_after.h"

@@ -5,7 +5,7 @@
  * whole in one feed is decoded in place. The prelude is validated as soon as its 12 bytes are
  * known, so an oversized or corrupt message is refused before anything of it is buffered.
  */
-#include "proxy/eventstream.h"
+#include "plugin/eventstream.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* call - one upstream attempt (see call.h). */
-#include "proxy/call.h"
+#include "plugin/call.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,16 +14,10 @@
 #include "aigw/plugin.h"
 #include "lib/arena.h"
 #include "lib/buf.h"
-#include "proxy/framing.h"
+#include "lib/headers.h"
+#include "plugin/framing.h"
 
 struct gw_plugin;
-
-struct gw_header {
-    struct gw_header *next;
-    char *name;
-    char *value;
-    unsigned flags; /* enum aigw_header_flag */
-};
 
 struct gw_json_node {
     struct gw_json_node *next;

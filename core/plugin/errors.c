@@ -1,5 +1,5 @@
 /* errors - OpenAI-shaped error documents (see errors.h). */
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/redact.h"
-#include "proxy/call.h"
+#include "plugin/call.h"
 
 static cJSON *str_or_null(const char *s)
 {

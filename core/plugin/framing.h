@@ -12,7 +12,7 @@
 
 #include "aigw/plugin.h"
 #include "lib/buf.h"
-#include "proxy/eventstream.h"
+#include "plugin/eventstream.h"
 
 /* Called once per complete frame. A non-zero return stops feeding and is returned by
  * gw_framer_feed(). */

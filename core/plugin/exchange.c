@@ -1,11 +1,11 @@
 /* exchange - one upstream attempt through its plugin (see exchange.h). */
-#include "proxy/exchange.h"
+#include "plugin/exchange.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
 #include "plugin/plugin_loader.h"

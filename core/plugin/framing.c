@@ -1,5 +1,5 @@
 /* framing - SSE and NDJSON framers; event-stream via eventstream.c (see framing.h). */
-#include "proxy/framing.h"
+#include "plugin/framing.h"
 
 #include <string.h>
 

@@ -16,7 +16,7 @@
 #ifndef GW_EXCHANGE_H
 #define GW_EXCHANGE_H
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 
 int gw_exchange_begin(struct gw_call *c);
 int gw_exchange_headers(struct gw_call *c, int status);
