@@ -10,10 +10,10 @@
 
 #include "front/anthropic.h"
 #include "lib/buf.h"
-#include "plugin/plugin_loader.h"
 #include "plugin/call.h"
 #include "plugin/errors.h"
 #include "plugin/exchange.h"
+#include "plugin/plugin_loader.h"
 
 /* ---- fixtures and goldens ---------------------------------------------------------------- */
 
