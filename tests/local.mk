@@ -25,3 +25,4 @@ include tests/docs/local.mk
 include tests/scripts/local.mk
 include tests/listen/local.mk
 include tests/compat/openai.mk
+include tests/compat/anthropic.mk
