@@ -234,6 +234,9 @@ static struct gw_plugin *plugin(const char *vkey)
         setenv("GEMINI_BASE_URL", "http://mock.test", 1);
         setenv("COHERE_API_KEY", "test-cohere-key", 1);
         setenv("COHERE_BASE_URL", "http://mock.test", 1);
+        setenv("VERTEX_AI_PROJECT_ID", "test-project", 1);
+        setenv("VERTEX_AI_ACCESS_TOKEN", "ya29.test-token", 1);
+        setenv("VERTEX_AI_BASE_URL", "http://mock.test", 1);
         cr_assert_eq(gw_plugins_load(&plugins, dir), 0);
         plugins_loaded = 1;
     }

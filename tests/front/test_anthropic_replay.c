@@ -368,6 +368,41 @@ Test(anthropic_replay, native_request_is_the_clients_body)
     free(req);
 }
 
+/* Claude on Vertex AI shares the translation: the client's body there too, with Vertex's own
+ * version key instead of the model and the betas in the body, and its stream read back the
+ * same way. */
+Test(anthropic_replay, vertex_claude_is_native_too)
+{
+    struct gw_parsed p;
+    char *req = request("claude_code", 1);
+    parse_ok(req, NULL, "claude-code-20250219", &p);
+    char *url = NULL;
+    cJSON *up = at_upstream_body(&p, "vertex-ai", "claude-sonnet-4-5@20250929", &url, NULL, NULL);
+    cr_assert_not_null(strstr(url, "/publishers/anthropic/models/claude-sonnet-4-5@20250929:"
+                                   "streamRawPredict"),
+                       "%s", url);
+    cJSON *want = cJSON_Parse(req);
+    cJSON_DeleteItemFromObjectCaseSensitive(want, "model");
+    cJSON_AddStringToObject(want, "anthropic_version", "vertex-2023-10-16");
+    cJSON *betas = cJSON_AddArrayToObject(want, "anthropic_beta");
+    cJSON_AddItemToArray(betas, cJSON_CreateString("claude-code-20250219"));
+    char *u = cJSON_PrintUnformatted(up);
+    cr_assert(cJSON_Compare(up, want, 1), "the Vertex body is not the client's:\n%s", u);
+    free(u);
+    cJSON_Delete(want);
+    cJSON_Delete(up);
+    free(url);
+    cJSON *m = replay_stream(&p, "vertex-ai", "claude-sonnet-4-5@20250929",
+                             "anthropic-inbound/upstream/native_search.sse",
+                             "anthropic_search.sse"); /* the same answer as from Anthropic */
+    cJSON *theirs = upstream_message("anthropic-inbound/upstream/native_search.sse");
+    assert_faithful(m, theirs);
+    cJSON_Delete(theirs);
+    cJSON_Delete(m);
+    gw_parsed_free(&p);
+    free(req);
+}
+
 Test(anthropic_replay, native_count_tokens)
 {
     struct gw_parsed p;
