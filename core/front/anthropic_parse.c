@@ -104,11 +104,10 @@ static int check_fields(const cJSON *root, int count, struct gw_front_err *err)
         const cJSON *bt = get(v, "budget_tokens");
         if (!cJSON_IsObject(v) || !str(v, "type"))
             return fail(err, "thinking", "thinking: must be an object with a string type");
-        if (is(str(v, "type"), "enabled") && !is_int(bt))
+        /* Whether a budget is required depends on the model: the target says so. */
+        if (!absent(bt) && (!is_int(bt) || bt->valuedouble < 1))
             return fail(err, "thinking.budget_tokens",
-                        "thinking.budget_tokens: an integer is required when thinking is enabled");
-        if (is_int(bt) && bt->valuedouble < 1)
-            return fail(err, "thinking.budget_tokens", "thinking.budget_tokens: must be positive");
+                        "thinking.budget_tokens: must be a positive integer");
     }
     return 0;
 }
@@ -192,6 +191,20 @@ static int one_tool(const cJSON *t, cJSON *arr, struct gw_parsed *out, struct gw
     return 0;
 }
 
+/* The chat tools include one for the client's tool name (a forced server tool does not). */
+static int offered(const cJSON *tools, const char *name)
+{
+    char mapped[GW_ANTH_NAME_MAX + 1];
+    const cJSON *t;
+    gw_anth_tool_name(name, mapped);
+    cJSON_ArrayForEach(t, tools)
+    {
+        if (is(str(get(t, "function"), "name"), mapped))
+            return 1;
+    }
+    return 0;
+}
+
 /* tools, tool_choice and disable_parallel_tool_use. */
 static int tools(const cJSON *root, cJSON *body, struct gw_parsed *out, struct gw_anth_ctx *ctx,
                  struct gw_front_err *err)
@@ -228,7 +241,7 @@ static int tools(const cJSON *root, cJSON *body, struct gw_parsed *out, struct g
         rc = add(body, "tool_choice", cJSON_CreateString(ct));
     } else if (is(ct, "any")) {
         rc = add(body, "tool_choice", cJSON_CreateString("required"));
-    } else if (is(ct, "tool")) {
+    } else if (is(ct, "tool") && offered(arr, str(tc, "name"))) {
         char mapped[GW_ANTH_NAME_MAX + 1];
         gw_anth_tool_name(str(tc, "name"), mapped);
         cJSON *o = cJSON_CreateObject(), *fn = cJSON_CreateObject();

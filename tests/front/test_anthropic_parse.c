@@ -180,6 +180,22 @@ Test(anthropic_parse, server_tools_dropped_and_named)
     gw_parsed_free(&p);
 }
 
+Test(anthropic_parse, forcing_a_server_tool_forces_nothing_on_chat)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"max_tokens\":5,\"tools\":[{\"type\":"
+                       "\"web_search_20250305\",\"name\":\"web_search\"},{\"name\":\"f\","
+                       "\"input_schema\":{\"type\":\"object\"}}],\"tool_choice\":{\"type\":"
+                       "\"tool\",\"name\":\"web_search\"},\"thinking\":{\"type\":\"enabled\"},"
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    cr_assert_eq(at_parse(body, NULL, NULL, &p, &err), 0, "%s", err.message);
+    cr_assert_null(get(p.body, "tool_choice"), "a chat provider would refuse an unknown function");
+    cr_assert_eq(cJSON_GetArraySize(get(p.body, "tools")), 1);
+    cr_assert_not_null(get(get(p.native, "tool_choice"), "name"));
+    gw_parsed_free(&p);
+}
+
 Test(anthropic_parse, count_tokens_and_betas)
 {
     struct gw_parsed p;
@@ -270,8 +286,8 @@ Test(anthropic_parse, bad_bodies_are_400_in_anthropic_terms)
         {"{\"model\":\"m\",\"max_tokens\":5,\"tool_choice\":{\"type\":\"maybe\"},\"messages\":"
          "[{\"role\":\"user\",\"content\":\"x\"}]}",
          "tool_choice"},
-        {"{\"model\":\"m\",\"max_tokens\":5,\"thinking\":{\"type\":\"enabled\"},\"messages\":"
-         "[{\"role\":\"user\",\"content\":\"x\"}]}",
+        {"{\"model\":\"m\",\"max_tokens\":5,\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":"
+         "\"many\"},\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
          "budget_tokens"},
         {"{\"model\":\"m\",\"max_tokens\":5,\"stop_sequences\":[1],\"messages\":"
          "[{\"role\":\"user\",\"content\":\"x\"}]}",
