@@ -431,6 +431,30 @@ Test(anthropic_replay, native_count_tokens)
     free(req);
 }
 
+/* A count for a client that did not speak Messages (no native body): the translated request,
+ * cut to what count_tokens takes. */
+Test(anthropic_replay, count_tokens_from_a_translated_request)
+{
+    struct gw_parsed p;
+    char *req = request("claude_code", 0);
+    parse_ok(req, "/v1/messages/count_tokens", NULL, &p);
+    cJSON *native = p.native;
+    p.native = NULL;
+    char *url = NULL;
+    cJSON *up = at_upstream_body(&p, "anthropic", "claude-sonnet-4-5-20250929", &url, NULL, NULL);
+    cr_assert_str_eq(url, "http://mock.test/v1/messages/count_tokens");
+    cr_assert_str_eq(cJSON_GetStringValue(get(up, "model")), "claude-sonnet-4-5-20250929");
+    cr_assert_gt(cJSON_GetArraySize(get(up, "messages")), 0);
+    cr_assert_eq(cJSON_GetArraySize(get(up, "tools")), 4);
+    cr_assert_null(get(up, "max_tokens"));
+    cr_assert_null(get(up, "stream"));
+    cJSON_Delete(up);
+    free(url);
+    p.native = native;
+    gw_parsed_free(&p);
+    free(req);
+}
+
 /* ---- the translated request reaches chat and native providers intact ----------------------- */
 
 Test(anthropic_replay, chat_targets_get_the_translated_request)
