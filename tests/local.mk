@@ -18,6 +18,7 @@ include tests/front/local.mk
 include tests/mockprov/local.mk
 include tests/e2e/local.mk
 include tests/fuzz/local.mk
+include tests/obs/local.mk
 EXTRA_DIST += tests/fixtures tests/README.md
 include tests/loader/local.mk
 include tests/sdk/local.mk

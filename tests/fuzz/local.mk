@@ -26,6 +26,10 @@ tests_fuzz_fuzz_catalog_LDADD = $(FUZZ_LIBS) -lm
 tests_fuzz_fuzz_listen_SOURCES = tests/fuzz/fuzz_listen.c tests/fuzz/driver.c
 tests_fuzz_fuzz_listen_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_listen_LDADD = $(FUZZ_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_traceparent
+tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
+tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -74,4 +78,9 @@ tests_fuzz_lf_responses_SOURCES = tests/fuzz/fuzz_responses.c
 tests_fuzz_lf_responses_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_responses_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_responses_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_traceparent
+tests_fuzz_lf_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c
+tests_fuzz_lf_traceparent_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_traceparent_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_traceparent_LDADD = core/libgwcore.la
 endif
