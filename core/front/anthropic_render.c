@@ -226,12 +226,18 @@ static int unfinished_tool(const struct anth_render *r)
 
 static int hold(struct anth_render *r, const struct aigw_chunk *c)
 {
-    if (r->nheld >= ANTH_MAX_HELD)
+    if (r->nheld >= ANTH_MAX_HELD || c->text.len > ANTH_MAX_HELD_BYTES - r->held_bytes)
         return AIGW_ETOOBIG;
-    struct anth_held *h = realloc(r->held, sizeof *h * (size_t)(r->nheld + 1));
-    if (!h)
-        return AIGW_ENOMEM;
-    r->held = h;
+    if (r->nheld == r->cap_held) {
+        int cap = r->cap_held ? r->cap_held * 2 : 16;
+        struct anth_held *h = realloc(r->held, sizeof *h * (size_t)cap);
+        if (!h)
+            return AIGW_ENOMEM;
+        r->held = h;
+        r->cap_held = cap;
+    }
+    struct anth_held *h = r->held;
+    r->held_bytes += c->text.len;
     h[r->nheld].type = c->type;
     h[r->nheld].len = c->text.len;
     h[r->nheld].text = malloc(c->text.len + 1);
@@ -250,7 +256,8 @@ static int release(struct anth_render *r, struct gw_buf *out)
     int rc = 0, n = r->nheld;
     struct anth_held *h = r->held;
     r->held = NULL;
-    r->nheld = 0;
+    r->nheld = r->cap_held = 0;
+    r->held_bytes = 0;
     for (int i = 0; i < n; i++) {
         struct aigw_chunk c = aigw_chunk_init(h[i].type, 0);
         c.text.ptr = h[i].text;

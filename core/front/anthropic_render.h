@@ -50,6 +50,7 @@ struct anth_held {
 };
 
 #define ANTH_MAX_HELD 65536
+#define ANTH_MAX_HELD_BYTES ((size_t)16 << 20)
 
 struct anth_render {
     const struct gw_anth_ctx *ctx;
@@ -71,7 +72,8 @@ struct anth_render {
     int tool_blocks; /* tool_use blocks emitted */
 
     struct anth_held *held; /* in arrival order */
-    int nheld;
+    int nheld, cap_held;
+    size_t held_bytes;
 
     struct anth_tool tools[ANTH_MAX_TOOLS];
     int order[ANTH_MAX_TOOLS]; /* tool slots by first appearance */
