@@ -102,4 +102,10 @@ tests_fuzz_lf_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c
 tests_fuzz_lf_admin_keys_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_admin_keys_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_admin_keys_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_anthropic
+tests_fuzz_lf_anthropic_SOURCES = tests/fuzz/fuzz_anthropic.c tests/front/anth_check.c \
+	tests/front/anth_check.h
+tests_fuzz_lf_anthropic_CFLAGS = $(LF_CFLAGS) -I$(top_srcdir)/tests
+tests_fuzz_lf_anthropic_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_anthropic_LDADD = core/libgwcore.la
 endif
