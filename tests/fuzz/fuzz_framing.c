@@ -1,7 +1,7 @@
 /*
- * libFuzzer target for core/framing.c (SSE and NDJSON). Build like fuzz_eventstream.c, with
- * core/framing.c core/eventstream.c core/buf.c. The first byte picks the framing and a piece
- * size; whole and piecewise feeding must see the same frames.
+ * libFuzzer target for proxy/framing.c (SSE and NDJSON); tests/fuzz/run-libfuzzer runs it.
+ * The first byte picks the framing and a piece size; whole and piecewise feeding must see
+ * the same frames.
  */
 #include <stdint.h>
 #include <stdlib.h>
