@@ -5,16 +5,28 @@
 
 #include "proxy/local.h"
 #include "front/openai.h"
+#include "front/responses.h"
 
+/* Order matters only among rows of one path: the first whose method (and when_header) fits
+ * answers. */
 static const struct gw_endpoint table[] = {
-    {"POST", "/v1/chat/completions", 0, 1, &gw_dialect_openai_chat, NULL, NULL, NULL},
-    {"POST", "/v1/completions", 0, 1, &gw_dialect_openai_completions, NULL, NULL, NULL},
-    {"POST", "/v1/embeddings", 0, 1, &gw_dialect_openai_embeddings, NULL, NULL, NULL},
-    {"POST", "/v1/images/generations", 0, 1, &gw_dialect_openai_images, NULL, NULL, NULL},
-    {"GET", "/v1/models", 0, 1, NULL, gw_local_models, NULL, NULL},
-    {"GET", "/v1/models/", 1, 1, NULL, gw_local_models, NULL, NULL},
-    {"GET", "/health", 0, 0, NULL, gw_local_health, NULL, NULL},
-    {"GET", "/ready", 0, 0, NULL, gw_local_ready, NULL, NULL},
+    {.method = "POST", .path = "/v1/chat/completions", .auth = 1,
+     .dialect = &gw_dialect_openai_chat},
+    {.method = "POST", .path = "/v1/completions", .auth = 1,
+     .dialect = &gw_dialect_openai_completions},
+    {.method = "POST", .path = "/v1/embeddings", .auth = 1,
+     .dialect = &gw_dialect_openai_embeddings},
+    {.method = "POST", .path = "/v1/images/generations", .auth = 1,
+     .dialect = &gw_dialect_openai_images},
+    {.method = "POST", .path = "/v1/responses", .auth = 1, .dialect = &gw_responses_dialect},
+    {.method = "GET", .path = "/v1/responses/", .prefix = 1, .auth = 1,
+     .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
+    {.method = "DELETE", .path = "/v1/responses/", .prefix = 1, .auth = 1,
+     .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
+    {.method = "GET", .path = "/v1/models", .auth = 1, .local = gw_local_models},
+    {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models},
+    {.method = "GET", .path = "/health", .local = gw_local_health},
+    {.method = "GET", .path = "/ready", .local = gw_local_ready},
 };
 
 static int path_matches(const struct gw_endpoint *e, const char *path)

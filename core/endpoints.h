@@ -25,6 +25,8 @@ struct gw_local_call {
     const char *rid;
     void **con_cls;
     const struct gw_dialect *dialect; /* the shape of its errors */
+    const char *body;                 /* endpoints with `body` set: the whole body (capped) */
+    size_t body_len;
 };
 
 struct gw_endpoint {
@@ -41,6 +43,9 @@ struct gw_endpoint {
     /* Chooses this row only when the header is present (e.g. anthropic-version on
      * /v1/models), NULL for always. */
     const char *when_header;
+    /* Local handlers that read a body: it is gathered (up to max_body_bytes) before the
+     * handler runs. */
+    int body;
 };
 
 /* The row for method + path (the query already cut off). NULL when nothing matches; then

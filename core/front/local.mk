@@ -12,3 +12,18 @@ core_libgwcore_la_SOURCES += \
 	core/front/request.h \
 	core/front/respond.c \
 	core/front/respond.h
+# The OpenAI Responses dialect (POST /v1/responses and the stored-response routes).
+core_libgwcore_la_SOURCES += \
+	core/front/responses.h \
+	core/front/responses_int.h \
+	core/front/responses_parse.c \
+	core/front/responses_items.c \
+	core/front/responses_tools.c \
+	core/front/responses_render.c \
+	core/front/responses_events.c \
+	core/front/responses_routes.c \
+	core/front/responses_doc.c \
+	core/front/responses_state.c \
+	core/front/responses_store.h \
+	core/front/responses_memstore.c \
+	core/front/responses_memstore.h

@@ -10,7 +10,7 @@
 
 #include "front/render.h"
 #include "front/request.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 static int parse_kind(int kind, const struct gw_inbound *in, struct gw_parsed *out,
                       struct gw_front_err *err)

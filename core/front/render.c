@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/crypto.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 const char *gw_finish_name(int finish)
 {

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/redact.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 /* The usage object, written straight into out (no cJSON tree: the final document of every
  * non-streaming response passes here, and building then printing a tree was 6% of the CPU). */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "lib/log.h"
 #include "front/render.h"
 

@@ -6,6 +6,7 @@ core_libgwcore_la_SOURCES += \
 	core/lib/buf.h \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
+	core/lib/headers.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \
 	core/lib/log.c \

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "net/listen.h"
 #include "net/upstream.h"
 #include "net/worker.h"
 
@@ -42,26 +43,6 @@ void gw_request_id(const char *in, char out[129])
         gw_random_hex(out);
 }
 
-/* The listening socket every worker's daemon accepts from (each gets its own dup). */
-static int open_listener(const struct sockaddr_storage *ss, socklen_t len, int *port)
-{
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 1024) != 0) {
-        close(fd);
-        return -1;
-    }
-    struct sockaddr_storage got;
-    socklen_t gl = sizeof got;
-    if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0)
-        *port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-                                                 : ((struct sockaddr_in *)&got)->sin_port);
-    return fd;
-}
-
 int gw_http_start(struct gw_http **out, const struct gw_config *cfg,
                   const struct gw_http_handlers *hs, char *err, size_t errsize)
 {
@@ -69,37 +50,21 @@ int gw_http_start(struct gw_http **out, const struct gw_config *cfg,
     if (!h)
         return AIGW_ENOMEM;
     atomic_init(&h->stop, 0);
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t sslen = sizeof(struct sockaddr_in);
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, cfg->listen_host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)cfg->listen_port);
-    } else if (inet_pton(AF_INET6, cfg->listen_host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)cfg->listen_port);
-        sslen = sizeof(struct sockaddr_in6);
+    /* One parser for every listener (net/listen.c): "localhost" is loopback, never every
+     * interface. The configuration keeps host and port apart. */
+    char spec[300];
+    snprintf(spec, sizeof spec, strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d",
+             cfg->listen_host, cfg->listen_port);
+    struct gw_listen_addr la;
+    int lfd = -1;
+    if (gw_listen_parse(spec, &la, err, errsize) < 0 ||
+        gw_listen_open(&la, 1024, &lfd, &h->port, err, errsize) < 0) {
+        free(h);
+        return AIGW_EINVAL;
+    }
+    if (la.family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    } else if (!strcmp(cfg->listen_host, "localhost")) {
-        inet_pton(AF_INET, "127.0.0.1", &in4->sin_addr);
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)cfg->listen_port);
-    } else {
-        snprintf(err, errsize, "listen: '%s' is not a numeric address", cfg->listen_host);
-        free(h);
-        return AIGW_EINVAL;
-    }
-    h->port = cfg->listen_port;
-    int lfd = open_listener(&ss, sslen, &h->port);
-    if (lfd < 0) {
-        snprintf(err, errsize, "cannot listen on %s:%d (address in use or not permitted)",
-                 cfg->listen_host, cfg->listen_port);
-        free(h);
-        return AIGW_EINVAL;
-    }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n = cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 2);
     if (n > MAX_WORKERS)
@@ -128,6 +93,9 @@ int gw_http_start(struct gw_http **out, const struct gw_config *cfg,
             .access_cls = hs->access_cls,
             .completed = hs->completed,
             .completed_cls = hs->completed_cls,
+            .setup = hs->worker_setup,
+            .setup_cls = hs->worker_setup_cls,
+            .index = i,
         };
         if (gw_worker_start(&h->workers[i], lfd, &wc, &h->stop) != 0) {
             snprintf(err, errsize, "cannot start HTTP worker %u", i);
@@ -138,21 +106,21 @@ int gw_http_start(struct gw_http **out, const struct gw_config *cfg,
     }
     close(lfd); /* each daemon holds its own duplicate */
     if (cfg->metrics_enabled && cfg->metrics_listen[0] && hs->metrics) {
-        struct gw_config mc = *cfg;
-        if (gw_config_set_listen(&mc, cfg->metrics_listen, err, errsize) < 0) {
+        struct gw_listen_addr ma;
+        int mfd = -1, mport = 0;
+        if (gw_listen_parse(cfg->metrics_listen, &ma, err, errsize) < 0 ||
+            gw_listen_open(&ma, 128, &mfd, &mport, err, errsize) < 0) {
             gw_http_stop(h);
             return AIGW_EINVAL;
         }
-        struct sockaddr_in m4;
-        memset(&m4, 0, sizeof m4);
-        m4.sin_family = AF_INET;
-        m4.sin_port = htons((uint16_t)mc.listen_port);
-        inet_pton(AF_INET, mc.listen_host, &m4.sin_addr);
-        h->md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                                 hs->metrics, hs->metrics_cls, MHD_OPTION_SOCK_ADDR, &m4,
-                                 MHD_OPTION_END);
+        h->md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                     (ma.family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                                 0, NULL, NULL, hs->metrics, hs->metrics_cls,
+                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)mfd, MHD_OPTION_END);
         if (!h->md) {
-            snprintf(err, errsize, "cannot listen on metrics.listen %s", cfg->metrics_listen);
+            close(mfd);
+            snprintf(err, errsize, "cannot serve metrics on metrics.listen %s",
+                     cfg->metrics_listen);
             gw_http_stop(h);
             return AIGW_EINVAL;
         }

@@ -16,6 +16,7 @@
 
 struct gw_config;
 struct gw_http;
+struct gw_worker;
 
 struct gw_http_handlers {
     MHD_AccessHandlerCallback access; /* every request on the main listener */
@@ -24,6 +25,9 @@ struct gw_http_handlers {
     void *completed_cls;
     MHD_AccessHandlerCallback metrics; /* the metrics listener's requests */
     void *metrics_cls;
+    /* Each worker, before its thread starts (see struct gw_worker_conf). May be NULL. */
+    int (*worker_setup)(void *cls, struct gw_worker *w, unsigned idx);
+    void *worker_setup_cls;
 };
 
 int gw_http_start(struct gw_http **out, const struct gw_config *cfg,

@@ -50,6 +50,19 @@ void gw_worker_resume(struct MHD_Connection *conn)
     }
 }
 
+int gw_worker_add_source(struct gw_worker *w, const struct gw_worker_source *s)
+{
+    if (w->nsrc >= GW_WORKER_SOURCES)
+        return AIGW_ETOOBIG;
+    w->src[w->nsrc++] = *s;
+    return 0;
+}
+
+struct gw_worker *gw_worker_current(void)
+{
+    return tl_worker;
+}
+
 static void *worker_run(void *arg)
 {
     struct gw_worker *w = arg;
@@ -57,9 +70,14 @@ static void *worker_run(void *arg)
     gw_upstream_set_here(w->u);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
     int mhd_fd = di ? di->epoll_fd : -1;
-    struct epoll_event evs[4];
+    struct epoll_event evs[4 + GW_WORKER_SOURCES];
     while (!atomic_load(w->stop)) {
         int timeout = gw_upstream_timeout_ms(w->u);
+        for (int i = 0; i < w->nsrc; i++) {
+            int t = w->src[i].timeout_ms ? w->src[i].timeout_ms(w->src[i].ud) : -1;
+            if (t >= 0 && (timeout < 0 || t < timeout))
+                timeout = t;
+        }
         MHD_UNSIGNED_LONG_LONG mto = 0;
         if (MHD_get_timeout(w->d, &mto) == MHD_YES && mto < (MHD_UNSIGNED_LONG_LONG)timeout)
             timeout = (int)mto;
@@ -67,10 +85,11 @@ static void *worker_run(void *arg)
          * nobody else will wake us for it. */
         if (gw_upstream_pending(w->u))
             timeout = 0;
-        int n = epoll_wait(w->ep, evs, 4, timeout);
+        int n = epoll_wait(w->ep, evs, 4 + GW_WORKER_SOURCES, timeout);
         /* Each side runs only when it has something to do: every skipped run saves a
          * syscall, and a request takes several turns. */
         int mhd = n <= 0, up = 0;
+        unsigned src_ready = 0;
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == w->wake_fd) {
@@ -81,7 +100,12 @@ static void *worker_run(void *arg)
             }
             mhd |= fd == mhd_fd;
             up |= fd == gw_upstream_fd(w->u);
+            for (int k = 0; k < w->nsrc; k++)
+                if (w->src[k].fd >= 0 && fd == w->src[k].fd)
+                    src_ready |= 1u << k;
         }
+        for (int k = 0; k < w->nsrc; k++)
+            w->src[k].run(w->src[k].ud, (src_ready >> k) & 1);
         if (mhd)
             MHD_run(w->d);
         gw_upstream_run_once(w->u, up);
@@ -136,6 +160,11 @@ int gw_worker_start(struct gw_worker *w, int listen_fd, const struct gw_worker_c
         watch(w->ep, di->epoll_fd) != 0 || watch(w->ep, gw_upstream_fd(w->u)) != 0 ||
         watch(w->ep, w->wake_fd) != 0)
         return -1;
+    if (conf->setup && conf->setup(conf->setup_cls, w, conf->index) < 0)
+        return -1;
+    for (int k = 0; k < w->nsrc; k++)
+        if (w->src[k].fd >= 0 && watch(w->ep, w->src[k].fd) != 0)
+            return -1;
     if (pthread_create(&w->thread, NULL, worker_run, w) != 0)
         return -1;
     w->started = 1;

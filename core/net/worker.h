@@ -18,6 +18,18 @@
 
 struct gw_upstream;
 
+/* Something else a worker's loop drives beside its daemon and engine (a Redis connection,
+ * say): its descriptor is watched for input, its timer bounds the loop's sleep, and run()
+ * is called on every turn (ready: the descriptor was reported). */
+struct gw_worker_source {
+    int fd;                     /* -1: none (timer only) */
+    int (*timeout_ms)(void *ud); /* -1: no timer */
+    void (*run)(void *ud, int ready);
+    void *ud;
+};
+
+#define GW_WORKER_SOURCES 4
+
 struct gw_worker {
     struct MHD_Daemon *d;
     struct gw_upstream *u;
@@ -27,6 +39,9 @@ struct gw_worker {
     int wake_fd; /* stop, or a connection resumed from another thread */
     int resumed; /* a connection of this daemon was resumed on this thread */
     atomic_int *stop;
+    struct gw_worker_source src[GW_WORKER_SOURCES];
+    int nsrc;
+    void *app; /* what the application keeps per worker (set up by conf->setup) */
 };
 
 /* What every worker's daemon is started with. */
@@ -37,12 +52,22 @@ struct gw_worker_conf {
     void *access_cls;
     MHD_RequestCompletedCallback completed;
     void *completed_cls;
+    /* Called for each worker before its thread starts (may add sources, set w->app);
+     * negative fails the start. May be NULL. */
+    int (*setup)(void *cls, struct gw_worker *w, unsigned idx);
+    void *setup_cls;
+    unsigned index; /* this worker's number, for setup */
 };
 
 /* Starts w's daemon on a duplicate of listen_fd, its engine and its thread. 0 or -1 (w may be
  * partly set up: gw_worker_free it). */
 int gw_worker_start(struct gw_worker *w, int listen_fd, const struct gw_worker_conf *conf,
                     atomic_int *stop);
+/* Adds a source before the worker starts (from conf->setup). 0, or AIGW_ETOOBIG. */
+int gw_worker_add_source(struct gw_worker *w, const struct gw_worker_source *s);
+/* The worker whose loop runs on the calling thread, or NULL. */
+struct gw_worker *gw_worker_current(void);
+
 /* Wakes the loop so it sees *stop. */
 void gw_worker_wake(struct gw_worker *w);
 /* Joins the thread (after *stop was set and the loop woken), then frees engine and daemon. */

@@ -23,7 +23,7 @@
 #include "net/http.h"
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/gateway.h"
 
 struct gw_front {
@@ -225,6 +225,74 @@ static enum MHD_Result models_run(struct gw_front *f, struct MHD_Connection *con
     return models_respond(f, conn, mc->url, mc->rid, mc->t0);
 }
 
+/* ---- local endpoints that read a body ------------------------------------------------------ */
+
+/* A local request whose body is still arriving (tag bit 1 of con_cls, see MODELS_TAG). */
+struct body_conn {
+    struct gw_front *front;
+    const struct gw_endpoint *e;
+    struct gw_buf body;
+    int too_big;
+    char rid[129];
+    char url[512];
+    char method[16];
+};
+
+#define BODY_TAG ((uintptr_t)2)
+
+static struct body_conn *body_conn_of(void *con_cls)
+{
+    return ((uintptr_t)con_cls & BODY_TAG) ? (struct body_conn *)((uintptr_t)con_cls & ~BODY_TAG)
+                                           : NULL;
+}
+
+static void body_conn_free(struct body_conn *bc)
+{
+    gw_buf_free(&bc->body);
+    free(bc);
+}
+
+static enum MHD_Result body_begin(struct gw_front *f, const struct gw_endpoint *e,
+                                  struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *rid, void **con_cls)
+{
+    struct body_conn *bc = calloc(1, sizeof *bc);
+    if (!bc || strlen(url) >= sizeof bc->url || strlen(method) >= sizeof bc->method) {
+        free(bc);
+        return refuse(conn, e->error_dialect, 414, "invalid_request_error", "uri_too_long",
+                      "the request line is too long", NULL, rid);
+    }
+    bc->front = f;
+    bc->e = e;
+    gw_buf_init(&bc->body, (size_t)f->gw->cfg->max_body_bytes);
+    gw_strlcpy(bc->rid, rid, sizeof bc->rid);
+    gw_strlcpy(bc->url, url, sizeof bc->url);
+    gw_strlcpy(bc->method, method, sizeof bc->method);
+    *con_cls = (void *)((uintptr_t)bc | BODY_TAG);
+    return MHD_YES;
+}
+
+static enum MHD_Result body_run(struct MHD_Connection *conn, struct body_conn *bc,
+                                const char *upload_data, size_t *upload_data_size,
+                                void **con_cls)
+{
+    if (*upload_data_size) {
+        if (!bc->too_big && gw_buf_append(&bc->body, upload_data, *upload_data_size) < 0) {
+            bc->too_big = 1;
+            gw_buf_free(&bc->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (bc->too_big)
+        return refuse(conn, bc->e->error_dialect, 413, "invalid_request_error",
+                      "request_too_large", "the request body is too large", NULL, bc->rid);
+    struct gw_local_call lc = {bc->front, conn,    bc->url,     bc->method,
+                               bc->rid,   con_cls, bc->e->error_dialect,
+                               bc->body.ptr ? bc->body.ptr : "", bc->body.len};
+    return bc->e->local(&lc);
+}
+
 /* ---- /metrics ---------------------------------------------------------------------------- */
 
 static enum MHD_Result serve_metrics(struct gw_front *f, struct MHD_Connection *conn,
@@ -285,6 +353,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     struct models_conn *mc = models_conn_of(*con_cls);
     if (mc)
         return models_run(f, conn, mc, upload_data_size);
+    struct body_conn *bc = body_conn_of(*con_cls);
+    if (bc)
+        return body_run(conn, bc, upload_data, upload_data_size, con_cls);
     struct gw_req *req = *con_cls;
     if (req) {
         if (*upload_data_size) {
@@ -336,8 +407,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         gw_access_log_simple(rid, method, url, auth.status, 0);
         return refuse(conn, d, auth.status, auth.type, auth.code, auth.message, NULL, rid);
     }
+    if (e->local && e->body)
+        return body_begin(f, e, conn, url, method, rid, con_cls);
     if (e->local) {
-        struct gw_local_call lc = {f, conn, url, method, rid, con_cls, d};
+        struct gw_local_call lc = {f, conn, url, method, rid, con_cls, d, NULL, 0};
         return e->local(&lc);
     }
     req = gw_req_new(f->gw, conn, e->dialect, method, url, rid, conn_header(conn, "X-Provider"));
@@ -359,6 +432,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct models_conn *mc = models_conn_of(ctx);
     if (mc) {
         models_conn_free(mc);
+        return;
+    }
+    struct body_conn *bc = body_conn_of(ctx);
+    if (bc) {
+        body_conn_free(bc);
         return;
     }
     gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);

@@ -114,4 +114,12 @@ void gw_account_close(struct gw_req *r, int status, const char *error_type)
 {
     request_metrics(r, status);
     access_log(r, status, error_type);
+    struct gw_otel_request_end e = {
+        .status = status,
+        .dialect = r->dialect ? r->dialect->name : NULL,
+        .error_type = error_type,
+        .attempts = r->attempts,
+    };
+    gw_otel_request_end(r->span, &e);
+    r->span = NULL;
 }

@@ -10,13 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "lib/log.h"
+#include "front/render.h"
 #include "obs/metrics.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/driver.h"
-#include "proxy/exchange.h"
+#include "plugin/exchange.h"
 
 /* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
  * only connect, first-byte and idle deadlines, and heartbeats every tick. */
@@ -32,10 +36,98 @@ static int limits(void *ud, struct gw_xfer_req *xr)
     if (c->framing != AIGW_FRAMING_JSON && !c->credential_step)
         xr->total_timeout_ms = 0;
     xr->idle_notify_ms = TICK_MS;
+    /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
+     * credential fetch, which is not the model call). */
+    if (r->aspan && !c->credential_step && gw_otel_traceparent(r->aspan, r->tp_value) == 0) {
+        r->tp_header.name = (char *)"traceparent";
+        r->tp_header.value = r->tp_value;
+        r->tp_header.flags = 0;
+        r->tp_header.next = c->headers;
+        size_t tsl = 0;
+        const char *ts = gw_otel_tracestate(r->aspan, &tsl);
+        if (ts && tsl) {
+            r->ts_header.name = (char *)"tracestate";
+            r->ts_header.value = (char *)ts;
+            r->ts_header.flags = 0;
+            r->ts_header.next = c->headers;
+            r->tp_header.next = &r->ts_header;
+        }
+        xr->headers = &r->tp_header;
+    }
     return 0;
 }
 
 static const struct gw_driver_ops driver_ops;
+
+static const char *operation_name(int op)
+{
+    switch (op) {
+    case AIGW_OP_EMBEDDINGS:
+        return "embeddings";
+    case AIGW_OP_IMAGES:
+        return "generate_content";
+    default:
+        return "chat";
+    }
+}
+
+static double number_or_nan(const cJSON *body, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The attempt's client span, and the traceparent its upstream request carries. */
+static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
+{
+    r->attempt_first_us = r->attempt_last_us = 0;
+    r->resp_id[0] = r->resp_model[0] = '\0';
+    r->finish = 0;
+    if (!r->span)
+        return;
+    const cJSON *body = r->parsed.body;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
+    if (!cJSON_IsNumber(mt))
+        mt = cJSON_GetObjectItemCaseSensitive(body, "max_completion_tokens");
+    struct gw_otel_attempt a = {
+        .operation = r->parsed.legacy ? "text_completion" : operation_name(r->parsed.op),
+        .provider = t->plugin->desc.vkey,
+        .model = t->model,
+        .url = r->call->url,
+        .attempt = r->attempts,
+        .stream = r->parsed.stream,
+        .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : -1,
+        .temperature = number_or_nan(body, "temperature"),
+        .top_p = number_or_nan(body, "top_p"),
+    };
+    r->aspan = gw_otel_attempt_begin(r->span, &a);
+}
+
+/* The attempt's span ends with what its upstream said. Before a retry starts another. */
+static void trace_attempt_end(struct gw_req *r, const char *outcome)
+{
+    const struct gw_target *t = &r->route.targets[r->target];
+    const struct gw_call *c = r->call;
+    int ok = !strcmp(outcome, "ok");
+    if (ok && r->attempt_first_us && r->usage.completion_tokens > 0)
+        gw_metrics_tpot(t->plugin->desc.vkey, t->model, r->attempt_first_us, r->attempt_last_us,
+                        r->usage.completion_tokens);
+    if (!r->aspan)
+        return;
+    const char *fin = r->finish ? gw_finish_name(r->finish) : NULL;
+    struct gw_otel_attempt_end e = {
+        .http_status = c ? c->status : 0,
+        .failure_class = ok ? NULL : outcome,
+        .response_model = r->resp_model[0] ? r->resp_model : NULL,
+        .response_id = r->resp_id[0] ? r->resp_id : NULL,
+        .finish_reasons = fin ? &fin : NULL,
+        .nfinish = fin ? 1 : 0,
+        .usage = ok && r->have_usage ? &r->usage : NULL,
+        .cost_usd = -1,
+    };
+    gw_otel_attempt_end(r->aspan, &e);
+    r->aspan = NULL;
+}
 
 /* Starts attempt number r->attempts+1 on r->target. Returns 0 or negative (nothing started). */
 int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
@@ -68,6 +160,7 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     rc = gw_exchange_begin(r->call);
     if (rc < 0)
         return rc;
+    trace_attempt_begin(r, t);
     return gw_driver_send(&r->driver, delay_ms);
 }
 
@@ -163,6 +256,7 @@ static void on_done(void *ud, int result, int rc)
         status = GW_ROUTE_OK;
     }
     gw_account_tried(r, t->plugin->desc.vkey, outcome);
+    trace_attempt_end(r, outcome);
     gw_metrics_attempt(t->plugin->desc.vkey, outcome, r->attempts > 1 && r->target == 0,
                        r->target != 0);
     /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */

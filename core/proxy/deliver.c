@@ -14,7 +14,7 @@
 
 #include "front/respond.h"
 #include "obs/metrics.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 #include "proxy/usage.h"
 
 struct chunk_write {
@@ -28,9 +28,53 @@ static int write_chunk(void *ud, struct gw_buf *out)
     return w->r->dialect->render_chunk(w->r->render, w->chunk, out);
 }
 
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* What the attempt's trace span and the timing histograms need from the chunks. */
+static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
+{
+    switch (c->type) {
+    case AIGW_CHUNK_TEXT:
+    case AIGW_CHUNK_REASONING:
+    case AIGW_CHUNK_TOOL_CALL:
+    case AIGW_CHUNK_REFUSAL:
+        r->attempt_last_us = now_us();
+        if (!r->attempt_first_us) {
+            r->attempt_first_us = r->attempt_last_us;
+            const struct gw_target *t = &r->route.targets[r->target];
+            gw_metrics_ttft(t->plugin->desc.vkey, t->model,
+                            r->attempt_first_us - r->attempt_ms * 1000);
+            gw_otel_attempt_first_token(r->aspan);
+        }
+        break;
+    case AIGW_CHUNK_META:
+        if (c->id.len && c->id.len < sizeof r->resp_id) {
+            memcpy(r->resp_id, c->id.ptr, c->id.len);
+            r->resp_id[c->id.len] = '\0';
+        }
+        if (c->name.len && c->name.len < sizeof r->resp_model) {
+            memcpy(r->resp_model, c->name.ptr, c->name.len);
+            r->resp_model[c->name.len] = '\0';
+        }
+        break;
+    case AIGW_CHUNK_FINISH:
+        if (c->choice == 0)
+            r->finish = c->finish;
+        break;
+    default:
+        break;
+    }
+}
+
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 {
     struct gw_req *r = ud;
+    note_for_trace(r, chunk);
     if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage) {
         gw_usage_merge(&r->usage, chunk->usage);
         r->have_usage = 1;

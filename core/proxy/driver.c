@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "proxy/exchange.h"
+#include "plugin/exchange.h"
 
 static const struct gw_xfer_ops xfer_ops;
 

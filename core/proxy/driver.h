@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "net/upstream.h"
-#include "proxy/call.h"
+#include "plugin/call.h"
 
 struct gw_driver_ops {
     /* Fills the deadlines of the next step's transfer (method, URL, headers and body come

@@ -46,6 +46,8 @@ static void req_free(struct gw_req *r)
         gw_call_free(r->call);
         free(r->call);
     }
+    gw_otel_abandon(r->aspan);
+    gw_otel_abandon(r->span);
     gw_parsed_free(&r->parsed);
     if (r->render)
         r->dialect->render_free(r->render);
@@ -84,6 +86,19 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     gw_usage_init(&r->usage);
+    if (gw_otel_on()) {
+        /* The client's trace context, continued (W3C trace context). */
+        size_t tpl = 0, tsl = 0;
+        const char *tp = NULL, *ts = NULL;
+        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "traceparent",
+                                          strlen("traceparent"), &tp, &tpl) != MHD_YES)
+            tp = NULL;
+        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "tracestate",
+                                          strlen("tracestate"), &ts, &tsl) != MHD_YES)
+            ts = NULL;
+        r->span = gw_otel_request_begin(tp, tpl, ts, tsl, method, path, path, strlen(path),
+                                        request_id);
+    }
     gw_gateway_enter(gw);
     gw_metrics_active(1);
     return r;

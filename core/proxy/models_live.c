@@ -10,9 +10,9 @@
 
 #include "net/worker.h"
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "proxy/driver.h"
-#include "proxy/exchange.h"
+#include "plugin/exchange.h"
 #include "proxy/gateway.h"
 #include "lib/log.h"
 #include "plugin/plugin_loader.h"

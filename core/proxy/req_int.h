@@ -19,8 +19,9 @@
 #include "lib/buf.h"
 #include "net/relay.h"
 #include "net/upstream.h"
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "proxy/driver.h"
+#include "obs/otel.h"
 #include "proxy/gateway.h"
 #include "route/route.h"
 
@@ -61,6 +62,19 @@ struct gw_req {
 
     int64_t start_ms;
     int64_t attempt_ms;
+
+    /* Tracing (obs/otel.h; NULL when off): the request's server span, the current attempt's
+     * client span, and what the attempt's end reports. */
+    struct gw_span *span;
+    struct gw_span *aspan;
+    struct gw_header tp_header; /* traceparent for the upstream, ahead of the call's headers */
+    struct gw_header ts_header; /* and the client's tracestate, when it sent one */
+    char tp_value[64];
+    int64_t attempt_first_us; /* first content chunk of this attempt, monotonic us; 0 none */
+    int64_t attempt_last_us;
+    char resp_id[96];
+    char resp_model[128];
+    int finish;
     char tried[TRIED_MAX];
     size_t tried_len;
     double cost;

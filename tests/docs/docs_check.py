@@ -430,7 +430,7 @@ def check_aigw8(srcdir, man8, man5_text):
     table = read(os.path.join(srcdir, "core/endpoints.c"))
     endpoints = section_text(man8, "ENDPOINTS") or ""
     paths = sorted(set(p.rstrip("/") for p in
-                       re.findall(r"\{\s*\"[A-Z]+\"\s*,\s*\"(/[^\"]*)\"", table)))
+                       re.findall(r"\.path\s*=\s*\"(/[^\"]*)\"", table)))
     if "/v1/chat/completions" not in paths:
         problem("core/endpoints.c: no endpoints found (%s); update docs_check.py" % paths)
     for p in paths:

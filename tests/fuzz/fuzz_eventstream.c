@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for proxy/eventstream.c. Run it under libFuzzer with
+ * libFuzzer target for plugin/eventstream.c. Run it under libFuzzer with
  * `tests/fuzz/run-libfuzzer SECONDS eventstream` (builds tests/fuzz/lf_eventstream).
  *
  * The first input byte picks a piece size; the rest is fed whole and then in pieces of that
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/eventstream.h"
+#include "plugin/eventstream.h"
 
 struct digest {
     uint32_t crc;

@@ -7,7 +7,10 @@ if BUILD_TESTS
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 FUZZ_LIBS = core/libgwcore.la
 check_PROGRAMS += tests/fuzz/fuzz_framing tests/fuzz/fuzz_request tests/fuzz/fuzz_eventstream \
-	tests/fuzz/fuzz_catalog tests/fuzz/fuzz_listen
+	tests/fuzz/fuzz_catalog tests/fuzz/fuzz_listen tests/fuzz/fuzz_responses
+tests_fuzz_fuzz_responses_SOURCES = tests/fuzz/fuzz_responses.c tests/fuzz/driver.c
+tests_fuzz_fuzz_responses_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_responses_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_framing_SOURCES = tests/fuzz/fuzz_framing.c tests/fuzz/driver.c
 tests_fuzz_fuzz_framing_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_framing_LDADD = $(FUZZ_LIBS)
@@ -23,6 +26,10 @@ tests_fuzz_fuzz_catalog_LDADD = $(FUZZ_LIBS) -lm
 tests_fuzz_fuzz_listen_SOURCES = tests/fuzz/fuzz_listen.c tests/fuzz/driver.c
 tests_fuzz_fuzz_listen_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_listen_LDADD = $(FUZZ_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_traceparent
+tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
+tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -46,7 +53,7 @@ if FUZZING
 LF_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 LF_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 noinst_PROGRAMS += tests/fuzz/lf_framing tests/fuzz/lf_request tests/fuzz/lf_eventstream \
-	tests/fuzz/lf_catalog tests/fuzz/lf_listen
+	tests/fuzz/lf_catalog tests/fuzz/lf_listen tests/fuzz/lf_responses
 tests_fuzz_lf_framing_SOURCES = tests/fuzz/fuzz_framing.c
 tests_fuzz_lf_framing_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_framing_LDFLAGS = $(LF_LDFLAGS)
@@ -67,4 +74,13 @@ tests_fuzz_lf_listen_SOURCES = tests/fuzz/fuzz_listen.c
 tests_fuzz_lf_listen_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_listen_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_listen_LDADD = core/libgwcore.la
+tests_fuzz_lf_responses_SOURCES = tests/fuzz/fuzz_responses.c
+tests_fuzz_lf_responses_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_responses_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_responses_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_traceparent
+tests_fuzz_lf_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c
+tests_fuzz_lf_traceparent_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_traceparent_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_traceparent_LDADD = core/libgwcore.la
 endif

@@ -10,8 +10,4 @@ tests_listen_test_metrics_listen_SOURCES = tests/listen/test_metrics_listen.c
 tests_listen_test_metrics_listen_CFLAGS = $(TEST_CFLAGS)
 tests_listen_test_metrics_listen_LDADD = $(E2E_LIBS)
 EXTRA_tests_listen_test_metrics_listen_DEPENDENCIES = aigw$(EXEEXT)
-# Expected to fail until core/net/http.c starts the metrics listener through gw_listen_parse
-# (code review 8.6(b)): today "localhost:PORT" and "[::1]:PORT" bind 0.0.0.0. When that
-# lands this program passes, automake reports XPASS (a failure), and this line goes.
-XFAIL_TESTS = tests/listen/test_metrics_listen
 endif

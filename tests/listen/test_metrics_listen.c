@@ -2,8 +2,7 @@
  * The defect of code review 8.6(b), end to end: the real aigw with metrics.listen
  * "localhost:PORT" or "[::1]:PORT" must answer on that loopback address only. Before the
  * metrics listener goes through net/listen.c it binds 0.0.0.0:PORT for both (an ignored
- * inet_pton failure), so metrics are served on every interface; this program is listed in
- * XFAIL_TESTS until then (tests/listen/local.mk).
+ * inet_pton failure), so metrics were served on every interface; this program failed then.
  *
  * The probe needs no second interface: 127.0.0.2 is loopback too, and only a socket bound
  * to every interface answers there.

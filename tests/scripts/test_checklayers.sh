@@ -41,16 +41,17 @@ clean_tree() {
     put core/lib/buf.c '#include "lib/buf.h"' '#include "buf.h"'
     put core/net/relay.h '#include "lib/buf.h"'
     put core/net/listen.c '#include "net/relay.h"' '#include "config.h"'
+    put core/plugin/call.h '#include "net/relay.h"'
+    put core/plugin/host.c '#include "plugin/call.h"'
     put core/catalog/catalog.h '#include "lib/buf.h"'
-    put core/route/route.c '#include "catalog/catalog.h"' '#include "proxy/call.h"'
-    put core/proxy/call.h '#include "net/relay.h"'
-    put core/proxy/gateway.c '#include "proxy/call.h"' '#include "route/route.h"' \
-        '#include "front/dialect.h"'
-    put core/plugin/host.c '#include "proxy/call.h"'
+    put core/route/route.c '#include "catalog/catalog.h"' '#include "plugin/call.h"'
     put core/front/dialect.h '#include "lib/buf.h"'
-    put core/front/openai.c '#include "plugin/host.h"' '#include "proxy/gateway.h"'
-    put core/admin/admin.c '#include "front/dialect.h"' '#include "net/relay.h"'
+    put core/front/openai.c '#include "plugin/host.h"' '#include "route/route.h"'
+    put core/proxy/gateway.c '#include "plugin/call.h"' '#include "route/route.h"' \
+        '#include "front/dialect.h"' '#include "endpoints.h"'
+    put core/admin/admin.c '#include "front/dialect.h"' '#include "proxy/gateway.h"'
     put core/main.c '#include "admin/admin.h"' '#include "front/openai.h"'
+    put core/endpoints.c '#include "proxy/local.h"' '#include "front/openai.h"'
     put core/config.h '#include <stdint.h>'
     put plugins/openai/openai.c '#include "aigw/plugin.h"' '#include "../oaiwire/oaiwire.h"'
 }
@@ -67,8 +68,12 @@ expect 1 'core/net/listen.c:3: #include "proxy/gateway.h": net never includes pr
 expect 1 'core/net/listen.c:3: #include "proxy/gateway.h": net never includes proxy'
 
 clean_tree
-put core/proxy/exchange.c '#include "front/render.h"'
-expect 1 'core/proxy/exchange.c:1: #include "front/render.h": nothing below front includes front' --strict
+put core/plugin/exchange.c '#include "front/render.h"'
+expect 1 'core/plugin/exchange.c:1: #include "front/render.h": nothing below front includes front' --strict
+
+clean_tree
+put core/front/render.c '#include "proxy/gateway.h"'
+expect 1 'core/front/render.c:1: #include "proxy/gateway.h": nothing below front includes front, proxy or admin' --strict
 
 clean_tree
 put core/lib/log.c '#include "net/relay.h"'
@@ -76,15 +81,23 @@ expect 1 'core/lib/log.c:1: #include "net/relay.h": lib/ is below net/' --strict
 
 clean_tree
 put core/route/route.h '#include "proxy/gateway.h"'
-expect 1 'core/route/route.h:1: #include "proxy/gateway.h": route/ is a service' --strict
+expect 1 'core/route/route.h:1: #include "proxy/gateway.h": nothing below front includes front, proxy or admin (route/ is below proxy/)' --strict
+
+clean_tree
+put core/route/route.h '#include "store/store.h"'
+expect 1 'core/route/route.h:1: #include "store/store.h": route/ is a service' --strict
 
 clean_tree
 put core/net/http.c '#include "obs/metrics.h"'
 expect 1 'core/net/http.c:1: #include "obs/metrics.h": net/ is below the services' --strict
 
 clean_tree
+put core/plugin/host.c '#include "route/route.h"'
+expect 1 'core/plugin/host.c:1: #include "route/route.h": plugin/ is below the services' --strict
+
+clean_tree
 put core/plugin/host.c '#include "admin/admin.h"'
-expect 1 'core/plugin/host.c:1: #include "admin/admin.h": nothing below front includes front or admin' --strict
+expect 1 'core/plugin/host.c:1: #include "admin/admin.h": nothing below front includes front, proxy or admin' --strict
 
 clean_tree
 put plugins/groq/groq.c '#include "aigw/plugin.h"' '#include "lib/buf.h"'
