@@ -28,4 +28,5 @@ include tests/scripts/local.mk
 include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
+include tests/compat/anthropic.mk
 include tests/gov/local.mk
