@@ -53,6 +53,20 @@ static const struct gw_config_key keys[] = {
     {"routing", "object", "", "routing strategy, targets, aliases, retries (see ROUTING)"},
     {"auth", "object", "", "client authentication"},
     {"auth.api_keys", "array", "[]", "gateway keys clients must send as Bearer; empty: no auth"},
+    {"auth.required", "boolean", "false",
+     "every inference request needs a key, even before the store holds one"},
+    {"admin", "object", "", "the admin API under /admin/ (see ADMIN API in aigw(8))"},
+    {"admin.key", "string", "", "admin bearer token (else AIGW_ADMIN_KEY); none: no admin API"},
+    {"admin.allow", "array", "[]", "client addresses (CIDR) that may call /admin/; empty: any"},
+    {"redis", "object", "", "counters shared by every replica (rate limits, budgets)"},
+    {"redis.url", "string", "", "redis://[:password@]host:port[/db]; empty: in-process counters"},
+    {"redis.timeout_ms", "integer", "50", "deadline of one admission; later: decided locally"},
+    {"redis.replicas", "integer", "0", "replicas for the fallback share of a limit; 0: observed"},
+    {"limits", "object", "", "how rate limits and budgets are enforced"},
+    {"limits.budget_fail_open", "boolean", "false",
+     "Redis down: admit budgeted keys on a local share (else 503)"},
+    {"limits.max_reserve_tokens", "integer", "4096",
+     "output tokens reserved for a request without max_tokens, and the most reserved"},
     {"metrics", "object", "", "Prometheus metrics"},
     {"metrics.enabled", "boolean", "true", "serve GET /metrics"},
     {"metrics.listen", "string", "", "serve metrics on this address instead of the main port"},
@@ -85,6 +99,8 @@ void gw_config_defaults(struct gw_config *c)
     c->metrics_enabled = 1;
     c->metrics_max_models = 200;
     c->log_retention_days = 30;
+    c->redis_timeout_ms = 50;
+    c->max_reserve_tokens = 4096;
 }
 
 int gw_config_store_url(const struct gw_config *c, char *out, size_t size)
@@ -119,7 +135,7 @@ void gw_config_free(struct gw_config *c)
 {
     cJSON_Delete(c->root);
     c->root = NULL;
-    c->catalog_overrides = c->routing = c->auth_keys = NULL;
+    c->catalog_overrides = c->routing = c->auth_keys = c->admin_allow = NULL;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
@@ -317,6 +333,9 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);
     INT("log.retention_days", log_retention_days, 0, 36500);
+    INT("redis.timeout_ms", redis_timeout_ms, 1, 60000);
+    INT("redis.replicas", redis_replicas, 0, 10000);
+    INT("limits.max_reserve_tokens", max_reserve_tokens, 1, 10000000);
 #undef INT
     if (!rc && get(root, "listen")) {
         char lerr[512];
@@ -361,6 +380,18 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         snprintf(err, errsize, "%s: store.url: must start sqlite: or postgres://", path);
         rc = AIGW_EINVAL;
     }
+    if (!rc)
+        rc = get_str(root, "redis.url", c->redis_url, sizeof c->redis_url, path, err, errsize);
+    if (!rc)
+        rc = get_str(root, "admin.key", c->admin_key, sizeof c->admin_key, path, err, errsize);
+    if (!rc && c->admin_key[0] && strlen(c->admin_key) < 16) {
+        snprintf(err, errsize, "%s: admin.key: must be at least 16 characters", path);
+        rc = AIGW_EINVAL;
+    }
+    if (!rc && get(root, "auth.required"))
+        c->auth_required = cJSON_IsTrue(get(root, "auth.required"));
+    if (!rc && get(root, "limits.budget_fail_open"))
+        c->budget_fail_open = cJSON_IsTrue(get(root, "limits.budget_fail_open"));
     if (!rc && get(root, "log.bodies"))
         c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
     if (!rc && get(root, "metrics.enabled"))
@@ -369,6 +400,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->catalog_overrides = (cJSON *)get(root, "catalog.overrides");
         c->routing = (cJSON *)get(root, "routing");
         c->auth_keys = (cJSON *)get(root, "auth.api_keys");
+        c->admin_allow = (cJSON *)get(root, "admin.allow");
         const cJSON *k;
         cJSON_ArrayForEach(k, c->auth_keys)
         {
@@ -382,7 +414,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (rc) {
         cJSON_Delete(root);
-        c->catalog_overrides = c->routing = c->auth_keys = NULL;
+        c->catalog_overrides = c->routing = c->auth_keys = c->admin_allow = NULL;
         return rc;
     }
     /* Gateway keys are secrets like provider keys: never in a log line or an error body. */
@@ -393,6 +425,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     gw_redact_register(c->metrics_token[0] ? c->metrics_token : NULL);
     redact_url_password(c->store_url);
+    redact_url_password(c->redis_url);
+    gw_redact_register(c->admin_key[0] ? c->admin_key : NULL);
     cJSON_Delete(c->root);
     c->root = root;
     return 0;

@@ -44,6 +44,14 @@ struct gw_config {
     char store_url[1024]; /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
     int log_bodies;       /* request/response bodies in the request log */
     int log_retention_days;
+    int auth_required;         /* a key on every inference request, even with no key stored */
+    char admin_key[256];       /* empty: AIGW_ADMIN_KEY; neither: no admin API */
+    cJSON *admin_allow;        /* CIDR strings, or NULL (any address) */
+    char redis_url[1024];      /* empty: in-process counters; may hold a password */
+    int64_t redis_timeout_ms;  /* admission deadline */
+    int64_t redis_replicas;    /* fallback share divisor; 0: observed */
+    int budget_fail_open;      /* Redis down: budgets admitted on a local share */
+    int64_t max_reserve_tokens; /* output tokens reserved when max_tokens is absent, and the cap */
     char source[1024]; /* the file read, for messages */
     cJSON *root;       /* the parsed file, owns the cJSON pointers above */
 };

@@ -27,6 +27,7 @@ struct gw_local_call {
     const struct gw_dialect *dialect; /* the shape of its errors */
     const char *body;                 /* endpoints with `body` set: the whole body (capped) */
     size_t body_len;
+    const char *key_id; /* the gateway key the caller presented ("" for none or a static one) */
 };
 
 struct gw_endpoint {

@@ -12,7 +12,10 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "admin/admin.h"
+#include "admin/keys_cli.h"
 #include "catalog/catalog.h"
+#include "front/responses.h"
 #include "obs/metrics.h"
 #include "config.h"
 #include "proxy/gateway.h"
@@ -21,17 +24,22 @@
 #include "net/upstream.h"
 #include "lib/log.h"
 #include "plugin/plugin_loader.h"
+#include "store/counters.h"
+#include "store/store.h"
 #include "version.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: aigw [options]\n"
+            "       aigw [--config FILE] [--state-dir DIR] keys create|list|show|update|rotate|"
+            "revoke ...\n"
             "  --config FILE         JSON config file (comments and ${VAR} allowed)\n"
             "  --listen HOST:PORT    address to serve on (default 127.0.0.1:8080)\n"
             "  --plugin-dir DIR      provider plugin directory (also AIGW_PLUGIN_DIR)\n"
             "  --log-level LEVEL     error, warn, info or debug\n"
             "  --port-file FILE      write the bound port here once listening\n"
+            "  --state-dir DIR       where the state store lives (keys, ledger, request log)\n"
             "  --check-config        validate the configuration and exit\n"
             "  --list-providers      print the providers and exit (--format=json for JSON)\n"
             "  --version             print the version and exit\n"
@@ -105,6 +113,12 @@ static int list_providers(const struct gw_plugins *ps, int json)
     return 0;
 }
 
+static void store_op(void *ud, const char *backend, const char *op, int64_t us, const char *error)
+{
+    (void)ud;
+    gw_metrics_store(backend, op, us, error);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -113,6 +127,7 @@ int main(int argc, char **argv)
         {"plugin-dir", required_argument, NULL, 'p'},
         {"log-level", required_argument, NULL, 'L'},
         {"port-file", required_argument, NULL, 'P'},
+        {"state-dir", required_argument, NULL, 'S'},
         {"check-config", no_argument, NULL, 'C'},
         {"list-providers", no_argument, NULL, 'x'},
         {"format", required_argument, NULL, 'f'},
@@ -121,15 +136,17 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *listen = NULL, *pdir = NULL, *level = NULL;
-    const char *port_file = NULL, *format = "table";
+    const char *port_file = NULL, *format = "table", *state_dir = NULL;
     int check = 0, list = 0, c;
-    while ((c = getopt_long(argc, argv, "c:l:p:L:P:Cxf:Vh", opts, NULL)) != -1) {
+    /* "+": options stop at the first word, so `aigw keys create --name x` keeps its flags. */
+    while ((c = getopt_long(argc, argv, "+c:l:p:L:P:S:Cxf:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config_path = optarg; break;
         case 'l': listen = optarg; break;
         case 'p': pdir = optarg; break;
         case 'L': level = optarg; break;
         case 'P': port_file = optarg; break;
+        case 'S': state_dir = optarg; break;
         case 'C': check = 1; break;
         case 'x': list = 1; break;
         case 'f': format = optarg; break;
@@ -138,7 +155,8 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc) {
+    int keys_cmd = optind < argc && !strcmp(argv[optind], "keys");
+    if (optind < argc && !keys_cmd) {
         fprintf(stderr, "aigw: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
@@ -151,6 +169,25 @@ int main(int argc, char **argv)
     char err[1024];
     gw_config_defaults(&cfg);
     if (config_path && gw_config_load(&cfg, config_path, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: config error: %s\n", err);
+        return 2;
+    }
+    if (state_dir && snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", state_dir) >=
+                         (int)sizeof cfg.state_dir) {
+        fprintf(stderr, "aigw: --state-dir: too long\n");
+        return 2;
+    }
+    char store_url[1100];
+    if (gw_config_store_url(&cfg, store_url, sizeof store_url) < 0) {
+        fprintf(stderr, "aigw: the store URL is too long\n");
+        return 2;
+    }
+    if (keys_cmd) {
+        int rc = gw_keys_cli(argc - optind, argv + optind, store_url);
+        gw_config_free(&cfg);
+        return rc;
+    }
+    if (gw_admin_configure(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
         return 2;
     }
@@ -223,9 +260,47 @@ int main(int argc, char **argv)
         gw_gateway_free(&gw);
         goto out_plugins;
     }
+    /* The state store and the counters: a gateway that cannot keep its keys and ledger
+     * refuses to start rather than serve without them. */
+    struct gw_store_opts so = {
+        .log_bodies = cfg.log_bodies,
+        .log_retention_days = cfg.log_retention_days,
+        .on_op = store_op,
+    };
+    struct gw_store *store = gw_store_open(store_url, &so, err, sizeof err);
+    if (!store) {
+        GW_ERROR("cannot open the state store%s%s: %s",
+                 strncmp(store_url, "sqlite:", 7) ? "" : " ",
+                 strncmp(store_url, "sqlite:", 7) ? "" : store_url + 7, err);
+        gw_gateway_free(&gw);
+        exit_code = 1;
+        goto out_plugins;
+    }
+    struct gw_counters_cfg cc = {
+        .redis_url = cfg.redis_url[0] ? cfg.redis_url : NULL,
+        .redis_timeout_ms = cfg.redis_timeout_ms,
+        .replicas = (int)cfg.redis_replicas,
+        .budget_fail_open = cfg.budget_fail_open,
+    };
+    struct gw_counters_shared *counters = NULL;
+    if (gw_counters_shared_new(&cc, &counters, err, sizeof err) < 0) {
+        GW_ERROR("redis.url: %s", err);
+        gw_store_close(store);
+        gw_gateway_free(&gw);
+        exit_code = 1;
+        goto out_plugins;
+    }
+    gw.store = store;
+    gw.counters = counters;
+    gw_responses_use_store(store);
+    GW_INFO("state store: %s; counters: %s", gw_store_backend(store),
+            gw_counters_shared_redis(counters) ? "shared through Redis" : "in process");
     struct gw_front *front = NULL;
     if (gw_front_start(&front, &gw, err, sizeof err) < 0) {
         GW_ERROR("%s", err);
+        gw_responses_use_store(NULL);
+        gw_counters_shared_free(counters);
+        gw_store_close(store);
         gw_gateway_free(&gw);
         exit_code = 1;
         goto out_plugins;
@@ -268,8 +343,14 @@ int main(int argc, char **argv)
     gw_http_cancel_transfers(http);
     gw_upstream_cancel_all(gw.upstream, 5000);
     gw_gateway_drain(&gw, gw_now_ms() + 2000);
-    gw_front_stop(front);
+    gw_front_stop(front); /* the workers' counters go with their loops */
+    gw_counters_shared_free(counters);
     gw_gateway_free(&gw);
+    /* Last: every ledger and log row of the requests above is queued by now. */
+    gw_responses_use_store(NULL);
+    if (gw_store_flush(store, 5000) < 0)
+        GW_WARN("the state store did not take every queued write before the deadline");
+    gw_store_close(store);
     GW_INFO("stopped");
 out_plugins:
     gw_metrics_free();

@@ -29,3 +29,5 @@ include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
 include tests/admin/local.mk
+include tests/compat/anthropic.mk
+include tests/gov/local.mk

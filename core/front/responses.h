@@ -99,10 +99,11 @@ int gw_responses_error_body(struct gw_buf *out, int status, const char *type, co
  * one made on first use (until core/store lands). */
 void gw_responses_use_store(struct gw_store *st);
 struct gw_store *gw_responses_store(void);
-/* Who owns what a request stores: a hash of the credential it presented ("" for none).
- * Authentication has already accepted it. */
-void gw_resp_owner(const char *(*header)(void *ud, const char *name), void *ud,
-                   char out[GW_RESP_ID_MAX]);
+/* Who owns what a request stores: the gateway key's public id (key_id, when the caller
+ * presented one), else a hash of the credential it presented ("" for none). Authentication
+ * has already accepted it. */
+void gw_resp_owner(const char *key_id, const char *(*header)(void *ud, const char *name),
+                   void *ud, char out[GW_RESP_ID_MAX]);
 /* Run by parse (which follows authentication): binds the request to the caller's key and store, and
  * when it names a previous_response_id, rebuilds its messages (and its native body) from the stored
  * chain. An unknown, expired or foreign id is a 400 previous_response_not_found. */

@@ -365,6 +365,6 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struc
     if (rc)
         return rc;
     char owner[GW_RESP_ID_MAX];
-    gw_resp_owner(in->header, in->header_ud, owner);
+    gw_resp_owner(in->key_id, in->header, in->header_ud, owner);
     return gw_responses_resolve(out, gw_responses_store(), owner, err);
 }

@@ -33,7 +33,7 @@ enum MHD_Result gw_responses_local(struct gw_local_call *lc)
     } else {
         memcpy(id, rest, idlen);
         id[idlen] = '\0';
-        gw_resp_owner(header_of, lc->conn, owner);
+        gw_resp_owner(lc->key_id, header_of, lc->conn, owner);
         struct gw_store *st = gw_responses_store();
         if (items)
             rc = gw_responses_input_items_list(st, owner, id, arg_of, lc->conn, &out, &status);

@@ -46,9 +46,14 @@ struct gw_store *gw_responses_store(void)
     return made;
 }
 
-void gw_resp_owner(const char *(*header)(void *ud, const char *name), void *ud,
-                   char out[GW_RESP_ID_MAX])
+void gw_resp_owner(const char *key_id, const char *(*header)(void *ud, const char *name),
+                   void *ud, char out[GW_RESP_ID_MAX])
 {
+    if (key_id && *key_id) {
+        /* A gateway key: its public id, the same on every replica and after a rotation. */
+        snprintf(out, GW_RESP_ID_MAX, "%s", key_id);
+        return;
+    }
     const char *auth = header ? header(ud, "Authorization") : NULL;
     const char *tok = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
     if (!tok && header)

@@ -24,7 +24,9 @@
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
 #include "plugin/errors.h"
+#include "proxy/counters_loop.h"
 #include "proxy/gateway.h"
+#include "store/store.h"
 
 struct gw_front {
     struct gw_gateway *gw;
@@ -114,6 +116,7 @@ enum MHD_Result gw_local_ready(struct gw_local_call *lc)
  * (malloc'd pointers are at least 8-aligned, so bit 0 is free). */
 struct models_conn {
     struct gw_front *front;
+    const struct gw_dialect *dialect; /* the list's shape (NULL: OpenAI's) */
     struct gw_models_wait *w;
     int64_t t0;
     int queued;
@@ -140,8 +143,9 @@ static void models_conn_free(struct models_conn *mc)
 }
 
 /* Answers from the catalog, the aliases and the live lists as they are now. */
-static enum MHD_Result models_respond(struct gw_front *f, struct MHD_Connection *conn,
-                                      const char *url, const char *rid, int64_t t0)
+static enum MHD_Result models_respond(struct gw_front *f, const struct gw_dialect *d,
+                                      struct MHD_Connection *conn, const char *url,
+                                      const char *rid, int64_t t0)
 {
     struct gw_live_snap snap = {0, NULL};
     gw_models_live_snapshot(f->live, &snap); /* out of memory: the catalog alone */
@@ -153,14 +157,23 @@ static enum MHD_Result models_respond(struct gw_front *f, struct MHD_Connection 
     else
         r = gw_models_get(f->gw, &snap, url + strlen("/v1/models/"), &b);
     gw_live_snap_free(&snap);
+    if (r == 0 && d && d->models_body) {
+        struct gw_buf shaped;
+        gw_buf_init(&shaped, 0);
+        r = d->models_body(b.ptr ? b.ptr : "", b.len, strcmp(url, "/v1/models") != 0, &shaped);
+        gw_buf_free(&b);
+        b = shaped;
+    }
     enum MHD_Result rc;
     int status = 200;
     if (r == 0) {
         rc = gw_respond_json(conn, 200, b.ptr, b.len, rid);
     } else if (r == AIGW_EINVAL) {
         status = 404;
-        rc = gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
-                              "no such model among the active providers", rid);
+        rc = d ? refuse(conn, d, 404, "not_found_error", "model_not_found",
+                        "no such model among the active providers", NULL, rid)
+               : gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
+                                  "no such model among the active providers", rid);
     } else {
         status = 500;
         rc = gw_respond_error(conn, 500, NULL, NULL, NULL, "out of memory", rid);
@@ -184,7 +197,7 @@ enum MHD_Result gw_local_models(struct gw_local_call *lc)
         const char *slash = strchr(id, '/');
         /* No "vkey/" prefix: an alias or unknown; neither needs a server's list. */
         if (!slash || (size_t)(slash - id) >= sizeof vkey)
-            return models_respond(f, lc->conn, url, lc->rid, t0);
+            return models_respond(f, lc->dialect, lc->conn, url, lc->rid, t0);
         memcpy(vkey, id, (size_t)(slash - id));
         vkey[slash - id] = '\0';
         only = vkey;
@@ -192,9 +205,10 @@ enum MHD_Result gw_local_models(struct gw_local_call *lc)
     struct models_conn *mc = strlen(url) < sizeof mc->url ? calloc(1, sizeof *mc) : NULL;
     if (!mc || gw_models_live_begin(f->live, lc->conn, only, &mc->w) < 0 || !mc->w) {
         free(mc);
-        return models_respond(f, lc->conn, url, lc->rid, t0);
+        return models_respond(f, lc->dialect, lc->conn, url, lc->rid, t0);
     }
     mc->front = f;
+    mc->dialect = lc->dialect;
     mc->t0 = t0;
     gw_strlcpy(mc->rid, lc->rid, sizeof mc->rid);
     gw_strlcpy(mc->url, url, sizeof mc->url);
@@ -222,7 +236,7 @@ static enum MHD_Result models_run(struct gw_front *f, struct MHD_Connection *con
         return gw_respond_error(conn, 503, "service_unavailable_error", "shutting_down", NULL,
                                 "the gateway is shutting down", mc->rid);
     }
-    return models_respond(f, conn, mc->url, mc->rid, mc->t0);
+    return models_respond(f, mc->dialect, conn, mc->url, mc->rid, mc->t0);
 }
 
 /* ---- local endpoints that read a body ------------------------------------------------------ */
@@ -236,6 +250,7 @@ struct body_conn {
     char rid[129];
     char url[512];
     char method[16];
+    char key_id[GW_KEY_ID_LEN + 4];
 };
 
 #define BODY_TAG ((uintptr_t)2)
@@ -254,7 +269,8 @@ static void body_conn_free(struct body_conn *bc)
 
 static enum MHD_Result body_begin(struct gw_front *f, const struct gw_endpoint *e,
                                   struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *rid, void **con_cls)
+                                  const char *method, const char *rid, const char *key_id,
+                                  void **con_cls)
 {
     struct body_conn *bc = calloc(1, sizeof *bc);
     if (!bc || strlen(url) >= sizeof bc->url || strlen(method) >= sizeof bc->method) {
@@ -268,6 +284,7 @@ static enum MHD_Result body_begin(struct gw_front *f, const struct gw_endpoint *
     gw_strlcpy(bc->rid, rid, sizeof bc->rid);
     gw_strlcpy(bc->url, url, sizeof bc->url);
     gw_strlcpy(bc->method, method, sizeof bc->method);
+    gw_strlcpy(bc->key_id, key_id, sizeof bc->key_id);
     *con_cls = (void *)((uintptr_t)bc | BODY_TAG);
     return MHD_YES;
 }
@@ -289,7 +306,8 @@ static enum MHD_Result body_run(struct MHD_Connection *conn, struct body_conn *b
                       "request_too_large", "the request body is too large", NULL, bc->rid);
     struct gw_local_call lc = {bc->front, conn,    bc->url,     bc->method,
                                bc->rid,   con_cls, bc->e->error_dialect,
-                               bc->body.ptr ? bc->body.ptr : "", bc->body.len};
+                               bc->body.ptr ? bc->body.ptr : "", bc->body.len,
+                               bc->key_id};
     return bc->e->local(&lc);
 }
 
@@ -403,19 +421,34 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     const struct gw_dialect *d = e->dialect ? e->dialect : e->error_dialect;
     struct gw_auth auth;
-    if (e->auth && gw_authenticate(f->gw, d, conn_header, conn, &auth) < 0) {
+    struct gw_key *key = NULL;
+    if (e->auth && gw_authenticate(f->gw, d, conn_header, conn, &auth, &key) < 0) {
+        /* The reason and the key's public id for the operator; the client learns nothing. */
+        gw_logf(AIGW_LOG_INFO, "auth", rid, "refused %s %s: %s%s%s", method, url, auth.reason,
+                auth.key_id[0] ? ", key " : "", auth.key_id);
         gw_access_log_simple(rid, method, url, auth.status, 0);
         return refuse(conn, d, auth.status, auth.type, auth.code, auth.message, NULL, rid);
     }
-    if (e->local && e->body)
-        return body_begin(f, e, conn, url, method, rid, con_cls);
     if (e->local) {
-        struct gw_local_call lc = {f, conn, url, method, rid, con_cls, d, NULL, 0};
-        return e->local(&lc);
+        enum MHD_Result lrc;
+        if (e->body) {
+            lrc = body_begin(f, e, conn, url, method, rid, key ? key->id : "", con_cls);
+        } else {
+            struct gw_local_call lc = {f, conn, url, method, rid, con_cls, d, NULL, 0,
+                                       key ? key->id : ""};
+            lrc = e->local(&lc);
+        }
+        if (key)
+            gw_key_unref(key);
+        return lrc;
     }
-    req = gw_req_new(f->gw, conn, e->dialect, method, url, rid, conn_header(conn, "X-Provider"));
-    if (!req)
+    req = gw_req_new(f->gw, conn, e->dialect, method, url, rid, conn_header(conn, "X-Provider"),
+                     key);
+    if (!req) {
+        if (key)
+            gw_key_unref(key);
         return MHD_NO;
+    }
     *con_cls = req;
     return MHD_YES;
 }
@@ -442,6 +475,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
+/* What each worker's loop drives besides its daemon and engine. */
+static int worker_setup(void *cls, struct gw_worker *w, unsigned idx)
+{
+    struct gw_front *f = cls;
+    (void)idx;
+    return gw_counters_loop_setup(f->gw, w);
+}
+
 int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size_t errsize)
 {
     struct gw_front *f = calloc(1, sizeof *f);
@@ -462,9 +503,12 @@ int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size
         .completed_cls = f,
         .metrics = metrics_handler,
         .metrics_cls = f,
+        .worker_setup = worker_setup,
+        .worker_setup_cls = f,
     };
     int rc = gw_http_start(&f->http, gw->cfg, &hs, err, errsize);
     if (rc < 0) {
+        gw_counters_loop_free(gw);
         gw_models_live_release(f->live);
         free(f);
         return rc;
@@ -478,11 +522,17 @@ struct gw_http *gw_front_http(struct gw_front *f)
     return f ? f->http : NULL;
 }
 
+struct gw_gateway *gw_front_gateway(struct gw_front *f)
+{
+    return f->gw;
+}
+
 void gw_front_stop(struct gw_front *f)
 {
     if (!f)
         return;
     gw_http_stop(f->http);
+    gw_counters_loop_free(f->gw); /* every worker has stopped: nothing drives them now */
     /* Refreshes still in flight hold their own references. */
     gw_models_live_release(f->live);
     free(f);

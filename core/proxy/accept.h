@@ -18,6 +18,8 @@ struct gw_front;
 int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size_t errsize);
 /* The listeners, for quiesce / cancel / port. */
 struct gw_http *gw_front_http(struct gw_front *f);
+/* The gateway the front serves (for local handlers above proxy/, such as the admin API). */
+struct gw_gateway *gw_front_gateway(struct gw_front *f);
 /* Stops the listeners and workers, then forgets the live listings. */
 void gw_front_stop(struct gw_front *f);
 

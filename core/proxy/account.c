@@ -1,12 +1,15 @@
 /*
  * account - the last phase: what a request cost and who hears about it. Usage (kept by the
  * lifetime as the upstream reports it) priced by the catalog, the request's metrics, and its
- * access-log line with what each attempt ended on. The spend ledger and the request log join
- * here.
+ * access-log line with what each attempt ended on; for a keyed request, its reservation
+ * settled to the real tokens and cost (exactly once: gw_counters_settle ignores a second
+ * call, and gw_account_release gives back what a request freed unsettled held) and its row
+ * in the spend ledger. The request log joins here.
  */
 #include "proxy/req_int.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 #include "front/respond.h"
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "proxy/counters_loop.h"
+#include "store/store.h"
 
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome)
 {
@@ -59,6 +64,8 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     gw_log_json_field(&b, "method", r->method);
     gw_log_json_field(&b, "path", r->path);
     gw_buf_printf(&b, ",\"status\":%d", status);
+    if (r->key)
+        gw_log_json_field(&b, "key_id", r->key->id);
     gw_log_json_field(&b, "provider", t ? t->plugin->desc.vkey : NULL);
     gw_log_json_field(&b, "model", t ? t->model : (r->parsed.model ? r->parsed.model : NULL));
     gw_buf_printf(&b, ",\"stream\":%s,\"attempts\":%d", r->parsed.stream ? "true" : "false",
@@ -110,10 +117,114 @@ void gw_account_cost(struct gw_req *r)
     }
 }
 
+/* Moves the reservation to what the request really used. Usage unknown after an answer was
+ * sent: the reservation stands (a stream without a usage report must not be free). */
+static void settle(struct gw_req *r, int status)
+{
+    if (!r->resv.state)
+        return;
+    struct gw_counters *c = gw_counters_here(r->gw);
+    if (!c)
+        return; /* off the loops (stopping): the reservation expires by its TTL */
+    const struct aigw_usage *u = &r->usage;
+    int64_t tokens, usd;
+    if (r->have_usage) {
+        tokens = (u->prompt_tokens > 0 ? u->prompt_tokens : 0) +
+                 (u->completion_tokens > 0 ? u->completion_tokens : 0);
+        usd = r->cost_known ? (int64_t)llround(r->cost * 1e6) : r->resv.micros;
+    } else if (status < 400 && gw_relay_first_byte_ms(&r->relay)) {
+        tokens = r->resv.tokens;
+        usd = r->resv.micros;
+    } else {
+        tokens = usd = 0;
+    }
+    gw_counters_settle(c, &r->resv, tokens, usd);
+}
+
+void gw_account_release(struct gw_req *r)
+{
+    struct gw_counters *c = r->resv.state ? gw_counters_here(r->gw) : NULL;
+    if (c)
+        gw_counters_release(c, &r->resv);
+}
+
+/* The spend ledger's row of a keyed request that reached an upstream (or the cache). */
+static void ledger(struct gw_req *r)
+{
+    if (!r->key || !r->gw->store || !r->route.n || !r->attempts)
+        return;
+    const struct gw_target *t = &r->route.targets[r->target];
+    const struct aigw_usage *u = &r->usage;
+    struct gw_ledger_entry e;
+    memset(&e, 0, sizeof e);
+    gw_strlcpy(e.request_id, r->request_id, sizeof e.request_id);
+    gw_strlcpy(e.key_id, r->key->id, sizeof e.key_id);
+    gw_strlcpy(e.model, t->model, sizeof e.model);
+    gw_strlcpy(e.provider, t->plugin->desc.vkey, sizeof e.provider);
+    e.input_tokens = u->prompt_tokens;
+    e.output_tokens = u->completion_tokens;
+    e.cached_tokens = u->cached_tokens;
+    e.reasoning_tokens = u->reasoning_tokens;
+    e.cost_usd = r->cost_known ? r->cost : -1;
+    int rc = gw_store_ledger_add(r->gw->store, &e);
+    if (rc < 0)
+        gw_logf(AIGW_LOG_WARN, "ledger", r->request_id,
+                "key %s: spend not recorded (%s)", r->key->id,
+                rc == GW_STORE_EFULL ? "the store's queue is full" : "refused");
+}
+
+/* The request log's row: every proxied request, keyed or not (bodies are not kept yet:
+ * the request's are freed once parsed, the answer's leave through the relay). */
+static void log_row(struct gw_req *r, int status, const char *error_type)
+{
+    if (!r->gw->store)
+        return;
+    const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
+    const struct aigw_usage *u = &r->usage;
+    struct gw_log_row row;
+    memset(&row, 0, sizeof row);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t now = gw_now_ms(), first = gw_relay_first_byte_ms(&r->relay);
+    row.ts_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - (now - r->start_ms);
+    gw_strlcpy(row.request_id, r->request_id, sizeof row.request_id);
+    if (r->key)
+        gw_strlcpy(row.key_id, r->key->id, sizeof row.key_id);
+    if (r->dialect)
+        gw_strlcpy(row.dialect, r->dialect->name, sizeof row.dialect);
+    gw_strlcpy(row.endpoint, r->path, sizeof row.endpoint);
+    if (r->parsed.model)
+        gw_strlcpy(row.model_asked, r->parsed.model, sizeof row.model_asked);
+    if (t) {
+        gw_strlcpy(row.model_served, r->resp_model[0] ? r->resp_model : t->model,
+                   sizeof row.model_served);
+        gw_strlcpy(row.provider, t->plugin->desc.vkey, sizeof row.provider);
+    }
+    row.attempts = r->attempts;
+    gw_strlcpy(row.failures, r->tried, sizeof row.failures);
+    row.status = status;
+    row.stream = r->parsed.stream;
+    row.input_tokens = u->prompt_tokens;
+    row.output_tokens = u->completion_tokens;
+    row.cached_tokens = u->cached_tokens;
+    row.reasoning_tokens = u->reasoning_tokens;
+    row.cost_usd = r->cost_known ? r->cost : -1;
+    row.latency_ms = now - r->start_ms;
+    row.ttfb_ms = first ? first - r->start_ms : -1;
+    if (error_type)
+        gw_strlcpy(row.error_code, error_type, sizeof row.error_code);
+    gw_store_log_put(r->gw->store, &row);
+}
+
 void gw_account_close(struct gw_req *r, int status, const char *error_type)
 {
+    settle(r, status);
+    ledger(r);
+    if (r->key && r->have_usage)
+        gw_metrics_key_usage(r->key->id, &r->usage, r->cost_known ? r->cost : -1);
     request_metrics(r, status);
     access_log(r, status, error_type);
+    log_row(r, status, error_type);
     struct gw_otel_request_end e = {
         .status = status,
         .dialect = r->dialect ? r->dialect->name : NULL,

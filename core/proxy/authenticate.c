@@ -10,6 +10,7 @@
 #include "front/dialect.h"
 #include "lib/crypto.h"
 #include "proxy/gateway.h"
+#include "store/store.h"
 
 /* The token a request carries: Authorization: Bearer, else x-api-key (what the Anthropic
  * SDKs and Claude Code send; harmless for other clients). */
@@ -30,28 +31,80 @@ int gw_token_matches(const char *want, const char *authorization)
     return gw_ct_streq(want, authorization + 7);
 }
 
-int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
-                    const char *(*header)(void *ud, const char *name), void *ud,
-                    struct gw_auth *out)
+/* The public id of an "aigw_<id>_..." token, for the log: only the id's own characters, so a
+ * malformed token never puts its secret part in a log line. */
+static void public_id(const char *tok, char *out, size_t size)
 {
-    (void)d;
-    memset(out, 0, sizeof *out);
-    const cJSON *keys = gw->cfg->auth_keys;
-    if (!keys || cJSON_GetArraySize(keys) == 0)
-        return 0;
-    const char *key = presented(header, ud);
-    int ok = 0;
-    const cJSON *k;
-    cJSON_ArrayForEach(k, keys)
-    {
-        /* Every key is compared, matched or not: no timing oracle on which one matched. */
-        ok |= key && gw_ct_streq(k->valuestring, key);
+    size_t n = 0, pl = strlen(GW_KEY_PREFIX);
+    out[0] = '\0';
+    if (!tok || strncmp(tok, GW_KEY_PREFIX, pl))
+        return;
+    tok += pl;
+    while (n < GW_KEY_ID_LEN && n + 1 < size &&
+           ((tok[n] >= 'a' && tok[n] <= 'z') || (tok[n] >= 'A' && tok[n] <= 'Z') ||
+            (tok[n] >= '0' && tok[n] <= '9'))) {
+        out[n] = tok[n];
+        n++;
     }
-    if (ok)
-        return 0;
+    out[n] = '\0';
+}
+
+static int refuse(struct gw_auth *out, const char *reason)
+{
     out->status = 401;
     out->type = "authentication_error";
     out->code = "invalid_api_key";
-    out->message = "missing or invalid gateway API key";
+    out->message = "invalid key";
+    out->reason = reason;
     return AIGW_EINVAL;
+}
+
+int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
+                    const char *(*header)(void *ud, const char *name), void *ud,
+                    struct gw_auth *out, struct gw_key **key)
+{
+    (void)d;
+    memset(out, 0, sizeof *out);
+    *key = NULL;
+    const char *tok = presented(header, ud);
+    if (tok && gw->store) {
+        struct gw_key *k = NULL;
+        enum gw_key_auth a = gw_store_key_auth(gw->store, tok, strlen(tok), &k);
+        if (a == GW_AUTH_OK) {
+            *key = k;
+            return 0;
+        }
+        if (a != GW_AUTH_NOT_OURS) {
+            public_id(tok, out->key_id, sizeof out->key_id);
+            if (a == GW_AUTH_UNAVAILABLE) {
+                /* Not a verdict on the key: the store did not answer (cached keys keep
+                 * working), so the client may retry. */
+                out->status = 503;
+                out->type = "service_unavailable_error";
+                out->code = "key_store_unavailable";
+                out->message = "the key store is unavailable; retry";
+                out->reason = gw_key_auth_str(a);
+                return AIGW_EINVAL;
+            }
+            return refuse(out, gw_key_auth_str(a));
+        }
+    }
+    const cJSON *keys = gw->cfg->auth_keys;
+    int have_static = keys && cJSON_GetArraySize(keys) > 0;
+    if (have_static) {
+        int ok = 0;
+        const cJSON *k;
+        cJSON_ArrayForEach(k, keys)
+        {
+            /* Every key is compared, matched or not: no timing oracle on which one matched. */
+            ok |= tok && gw_ct_streq(k->valuestring, tok);
+        }
+        if (ok)
+            return 0;
+    }
+    int required =
+        have_static || gw->cfg->auth_required || (gw->store && gw_store_has_keys(gw->store));
+    if (!required)
+        return 0;
+    return refuse(out, tok ? "unknown static key" : "missing");
 }

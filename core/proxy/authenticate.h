@@ -1,16 +1,23 @@
 /*
- * authenticate - the phase that decides who is calling: today the static keys of
- * auth.api_keys (Authorization: Bearer, or x-api-key where the dialect's clients send it);
- * gateway keys from the state store join here. Runs on the headers alone, before any body is
- * read, so an unauthenticated caller costs no buffering.
+ * authenticate - the phase that decides who is calling, on the headers alone, before any body
+ * is read (an unauthenticated caller costs no buffering). The token is Authorization: Bearer,
+ * else x-api-key (what the Anthropic SDKs and Claude Code send).
  *
- * Threading: any worker; reads only the configuration.
+ *   - "aigw_<id>_<secret>": a gateway key of the state store (gw_store_key_auth: a cached
+ *     record costs no I/O; a miss is one indexed read). The request then carries the record.
+ *   - the static keys of auth.api_keys keep working (no record, no limits).
+ *   - once the store holds any key, or auth.required is set, or static keys are configured,
+ *     a request without a valid key is refused: 401 "invalid key", never why; the reason is
+ *     for the log (with the key's public id, never its secret).
+ *
+ * Threading: any worker; reads the configuration and the store's key cache.
  */
 #ifndef GW_PROXY_AUTHENTICATE_H
 #define GW_PROXY_AUTHENTICATE_H
 
 struct gw_gateway;
 struct gw_dialect;
+struct gw_key;
 
 struct gw_auth {
     /* On refusal: what the client is told. */
@@ -18,12 +25,18 @@ struct gw_auth {
     const char *type;
     const char *code;
     const char *message;
+    /* For the log only: why ("unknown", "revoked", ... or "missing"), and the public id of
+     * the gateway key presented ("" when none could be read). */
+    const char *reason;
+    char key_id[24];
 };
 
-/* 0 when the caller may proceed; negative with out filled otherwise. */
+/* 0 when the caller may proceed, with *key set to a reference on the gateway key record it
+ * presented (NULL for a static key or no key; release with gw_key_unref); negative with out
+ * filled otherwise (*key NULL). */
 int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
                     const char *(*header)(void *ud, const char *name), void *ud,
-                    struct gw_auth *out);
+                    struct gw_auth *out, struct gw_key **key);
 
 /* 1 when `authorization` is "Bearer <want>" (constant time in the token's bytes), or when
  * want is empty (nothing required). */

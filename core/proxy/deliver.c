@@ -168,6 +168,7 @@ static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
     }
     if (r->parsed.dropped_tools[0])
         MHD_add_response_header(resp, "X-Gateway-Dropped-Tools", r->parsed.dropped_tools);
+    gw_admit_headers(r, resp); /* X-Gateway-Key-Id, x-ratelimit-* */
 }
 
 /* Queues the response once the outcome (or the first stream byte) is known. Lock held. */
@@ -236,9 +237,16 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type, 
     struct gw_buf b;
     gw_buf_init(&b, 0);
     gw_error_document(r->dialect->error_body, &b, status, type, code, param, message);
-    enum MHD_Result rc = gw_respond_json(r->conn, status, b.ptr ? b.ptr : "{}", b.len,
-                                         r->request_id);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        b.ptr ? b.len : 2, b.ptr ? b.ptr : (char *)"{}", MHD_RESPMEM_MUST_COPY);
     gw_buf_free(&b);
+    enum MHD_Result rc = MHD_NO;
+    if (resp) {
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        add_gateway_headers(r, resp); /* a keyed request's answer names its key */
+        rc = MHD_queue_response(r->conn, (unsigned)status, resp);
+        MHD_destroy_response(resp);
+    }
     r->answer = rc;
     return rc;
 }

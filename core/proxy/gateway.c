@@ -24,6 +24,7 @@
 #include "obs/metrics.h"
 #include "proxy/req_int.h"
 #include "proxy/usage.h"
+#include "store/store.h"
 
 int64_t gw_now_ms(void)
 {
@@ -48,6 +49,9 @@ static void req_free(struct gw_req *r)
     }
     gw_otel_abandon(r->aspan);
     gw_otel_abandon(r->span);
+    gw_account_release(r);
+    if (r->key)
+        gw_key_unref(r->key);
     gw_parsed_free(&r->parsed);
     if (r->render)
         r->dialect->render_free(r->render);
@@ -66,12 +70,13 @@ void gw_req_unref(struct gw_req *r)
 struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
                           const struct gw_dialect *dialect,
                           const char *method, const char *path, const char *request_id,
-                          const char *x_provider)
+                          const char *x_provider, struct gw_key *key)
 {
     struct gw_req *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->gw = gw;
+    r->key = key;
     r->conn = conn;
     atomic_init(&r->refs, 1); /* the MHD side; the upstream side takes one when it starts */
     r->dialect = dialect;
@@ -123,7 +128,9 @@ static const char *request_header(void *ud, const char *name)
     return MHD_lookup_connection_value(ud, MHD_HEADER_KIND, name);
 }
 
-/* The phases from parse to the first attempt, run once the whole body is in. */
+static enum MHD_Result proceed(struct gw_req *r);
+
+/* The phases from parse to admit, run once the whole body is in. */
 static enum MHD_Result start(struct gw_req *r)
 {
     r->started = 1;
@@ -142,16 +149,36 @@ static enum MHD_Result start(struct gw_req *r)
         .query = NULL,
         .header = request_header,
         .header_ud = r->conn,
+        .key_id = r->key ? r->key->id : NULL,
     };
     if (r->dialect->parse(&in, &r->parsed, &ferr) < 0)
         return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code,
                                ferr.param, ferr.message);
     gw_buf_free(&r->body); /* parsed: the raw bytes are not needed any more */
-    if (gw_phase_admit(r) < 0 || gw_phase_cache_lookup(r) < 0 || gw_phase_route(r) < 0)
+    int admit = gw_phase_admit(r);
+    if (admit < 0)
+        return r->answer;
+    if (admit > 0)
+        return MHD_YES; /* the counters answer later: gw_req_run goes on then */
+    return proceed(r);
+}
+
+/* From the cache lookup to the first attempt: once admitted, at once or when the counters
+ * answered (in the access handler either way, where MHD lets a response be queued). */
+static enum MHD_Result proceed(struct gw_req *r)
+{
+    if (gw_phase_cache_lookup(r) < 0 || gw_phase_route(r) < 0)
         return r->answer;
     r->render = r->dialect->render_new(&r->parsed, r->route.targets[0].model, r->request_id);
     if (!r->render)
         return gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
+    if (r->parsed.op == AIGW_OP_COUNT_TOKENS &&
+        !(r->route.targets[0].plugin->desc.capabilities & AIGW_CAP_COUNT_TOKENS)) {
+        /* A target that cannot count: the dialect's estimate answers, no upstream call. */
+        gw_account_tried(r, r->route.targets[0].plugin->desc.vkey, "estimated");
+        gw_deliver_finish(r, 0);
+        return MHD_YES;
+    }
     atomic_fetch_add(&r->refs, 1); /* the upstream side */
     int rc = gw_attempt_start(r, 0);
     if (rc < 0) {
@@ -167,8 +194,13 @@ static enum MHD_Result start(struct gw_req *r)
 
 enum MHD_Result gw_req_run(struct gw_req *r)
 {
-    if (!r->started) {
-        enum MHD_Result rc = start(r);
+    pthread_mutex_lock(&r->relay.lock);
+    int admitted = r->admit_wait == 2; /* resumed by the counters' answer */
+    if (admitted)
+        r->admit_wait = 0;
+    pthread_mutex_unlock(&r->relay.lock);
+    if (!r->started || admitted) {
+        enum MHD_Result rc = !r->started ? start(r) : proceed(r);
         pthread_mutex_lock(&r->relay.lock);
         int queued = r->queued;
         pthread_mutex_unlock(&r->relay.lock);
@@ -192,6 +224,7 @@ enum MHD_Result gw_req_run(struct gw_req *r)
 
 void gw_req_completed(struct gw_req *r, int client_aborted)
 {
+    gw_admit_abandon(r);
     int running = gw_relay_abandon(&r->relay, client_aborted);
     if (running && r->driver_ready)
         gw_driver_cancel(&r->driver);

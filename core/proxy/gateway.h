@@ -25,6 +25,9 @@
 struct gw_catalog;
 struct gw_upstream;
 struct gw_req;
+struct gw_store;
+struct gw_counters_shared;
+struct gw_counters_loop;
 
 struct gw_gateway {
     struct gw_config *cfg;
@@ -37,6 +40,12 @@ struct gw_gateway {
     pthread_mutex_t drain_lock;
     pthread_cond_t drain_cond;
     int64_t started_unix;
+    /* Governance (set by main before the front starts; NULL: none). The store holds the
+     * gateway keys and takes ledger and log rows; the counters admit against key limits
+     * (each worker drives its own gw_counters of them, see accept.c). */
+    struct gw_store *store;
+    struct gw_counters_shared *counters;
+    struct gw_counters_loop *counters_loops; /* counters_loop.c: one per worker */
 };
 
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
@@ -50,12 +59,14 @@ void gw_gateway_enter(struct gw_gateway *gw);
 void gw_gateway_leave(struct gw_gateway *gw);
 
 struct gw_dialect;
+struct gw_key;
 /* The front door's entry points for proxied routes: the endpoint's dialect parses the body
- * and renders the answer. */
+ * and renders the answer. key: the gateway key the caller presented (the request takes the
+ * reference), or NULL. */
 struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
                           const struct gw_dialect *dialect,
                           const char *method, const char *path, const char *request_id,
-                          const char *x_provider);
+                          const char *x_provider, struct gw_key *key);
 /* Appends body bytes; 0, or AIGW_ETOOBIG once the body passes the cap. */
 int gw_req_body(struct gw_req *r, const char *p, size_t n);
 /* The final access-handler call(s): starts the request, later queues the response. */

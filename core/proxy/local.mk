@@ -8,6 +8,8 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/authenticate.c \
 	core/proxy/authenticate.h \
 	core/proxy/cache_lookup.c \
+	core/proxy/counters_loop.c \
+	core/proxy/counters_loop.h \
 	core/proxy/deliver.c \
 	core/proxy/driver.c \
 	core/proxy/driver.h \

@@ -24,6 +24,7 @@
 #include "obs/otel.h"
 #include "proxy/gateway.h"
 #include "route/route.h"
+#include "store/counters.h"
 
 #define TICK_MS 250
 #define TRIED_MAX 512
@@ -79,13 +80,27 @@ struct gw_req {
     size_t tried_len;
     double cost;
     int cost_known;
+
+    /* Governance (admit.c, account.c). admit_wait is guarded by relay.lock. */
+    struct gw_key *key;           /* the gateway key presented (a reference), or NULL */
+    struct gw_admit_op *admit_op; /* the admission out on this worker's counters, or NULL */
+    int admit_wait;               /* 1: an admission is out; 2: admitted, go on */
+    struct gw_reservation resv;   /* what account settles, exactly once */
+    struct gw_rl_window rl_requests, rl_tokens; /* x-ratelimit-* (limit 0: none) */
+    int no_retry;                 /* x-should-retry: false (an exhausted budget) */
 };
 
 void gw_req_unref(struct gw_req *r);
 
 /* ---- the phases, in the order a request meets them ----------------------------------- */
 /* Each returns 0 to go on, or negative once it has answered the client itself. */
-int gw_phase_admit(struct gw_req *r);        /* admit.c: limits and budgets */
+/* admit.c: allowlists, limits and budgets. 1: the counters answer later (the connection
+ * sleeps; once admit_wait is 2, gw_req_run goes on from the cache lookup). */
+int gw_phase_admit(struct gw_req *r);
+/* The client left while an admission was out: cancels it (on the worker that admitted). */
+void gw_admit_abandon(struct gw_req *r);
+/* X-Gateway-Key-Id and the x-ratelimit-* headers of a keyed request's answer. */
+void gw_admit_headers(struct gw_req *r, struct MHD_Response *resp);
 int gw_phase_cache_lookup(struct gw_req *r); /* cache_lookup.c: an exact answer kept earlier */
 int gw_phase_route(struct gw_req *r);        /* route_phase.c: the ordered targets */
 
@@ -104,5 +119,7 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type,
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
 void gw_account_cost(struct gw_req *r);
 void gw_account_close(struct gw_req *r, int status, const char *error_type);
+/* The reservation given back unused (a request freed before it settled); no-op after. */
+void gw_account_release(struct gw_req *r);
 
 #endif

@@ -12,6 +12,8 @@ static const char *request_header(void *ud, const char *name)
 
 int gw_phase_route(struct gw_req *r)
 {
+    if (r->route.n)
+        return 0; /* admit routed already: a key's allowlist is checked on the targets */
     struct gw_request_err err;
     struct gw_route_ctx rctx = {
         .op = r->parsed.op,

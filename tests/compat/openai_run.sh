@@ -39,7 +39,7 @@ chat='"method":"POST","path":"/v1/chat/completions"'
 mpid=$!
 wait_file "$tmp/mock.port" || { echo "the mock did not start"; cat "$tmp/mock.log"; exit 1; }
 OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="http://127.0.0.1:$(cat "$tmp/mock.port")/v1" \
-    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/gw.port" \
+    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/gw.port" --state-dir "$tmp/state" \
     --plugin-dir "${AIGW_TEST_PLUGIN_DIR:-$b/plugins/.libs}" >"$tmp/gw.log" 2>&1 &
 gpid=$!
 wait_file "$tmp/gw.port" || { echo "aigw did not start"; cat "$tmp/gw.log"; exit 1; }

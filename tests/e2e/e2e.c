@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <criterion/criterion.h>
 
 #include "e2e/e2e.h"
@@ -33,7 +35,7 @@ struct e2e_gw {
     pid_t pid;
     int pidfd;
     int exited, status;
-    char dir[64], port_file[96], log_path[96], cfg_path[96];
+    char dir[64], port_file[96], log_path[96], cfg_path[96], state_dir[96];
     int port;
     char url[64];
     char *log;
@@ -260,12 +262,31 @@ static int parse_port(const char *text, int *port)
     return 0;
 }
 
+/* The state directory's files (the store's database, its -wal and -shm), then itself. */
+static void remove_state_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
 static void cleanup_files(struct e2e_gw *gw)
 {
     if (getenv("AIGW_E2E_KEEP")) {
         fprintf(stderr, "e2e: kept %s\n", gw->dir);
         return;
     }
+    remove_state_dir(gw->state_dir);
     unlink(gw->port_file);
     unlink(gw->log_path);
     if (gw->cfg_path[0])
@@ -299,6 +320,7 @@ static void prepare_dir(struct e2e_gw *gw, const char *config)
     cr_assert(mkdtemp(gw->dir), "e2e: mkdtemp: %s", strerror(errno));
     snprintf(gw->port_file, sizeof gw->port_file, "%s/port", gw->dir);
     snprintf(gw->log_path, sizeof gw->log_path, "%s/aigw.log", gw->dir);
+    snprintf(gw->state_dir, sizeof gw->state_dir, "%s/state", gw->dir);
     if (config) {
         snprintf(gw->cfg_path, sizeof gw->cfg_path, "%s/aigw.json", gw->dir);
         FILE *f = fopen(gw->cfg_path, "w");
@@ -329,6 +351,10 @@ struct e2e_gw *e2e_gw_start_opts(const struct e2e_gw_opts *opts)
     argv[argc++] = env_or_fail("AIGW_TEST_PLUGIN_DIR");
     argv[argc++] = "--log-level";
     argv[argc++] = "debug";
+    /* Its own state store, never the installed one; a test's own --state-dir (in args, read
+     * later) or store.url wins. */
+    argv[argc++] = "--state-dir";
+    argv[argc++] = gw->state_dir;
     if (o->config) {
         argv[argc++] = "--config";
         argv[argc++] = gw->cfg_path;
@@ -473,6 +499,8 @@ int e2e_aigw_run(const char *config, const char *const *env, const char *const *
     argv[argc++] = e2e_strf("%s/aigw", env_or_fail("AIGW_TEST_BUILDDIR"));
     argv[argc++] = "--plugin-dir";
     argv[argc++] = env_or_fail("AIGW_TEST_PLUGIN_DIR");
+    argv[argc++] = "--state-dir"; /* never the installed one */
+    argv[argc++] = gw->state_dir;
     if (config) {
         argv[argc++] = "--config";
         argv[argc++] = gw->cfg_path;

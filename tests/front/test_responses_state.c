@@ -40,7 +40,7 @@ static const char *owner(const char *key)
     static char out[4][GW_RESP_ID_MAX];
     static int n;
     char *o = out[n++ % 4];
-    gw_resp_owner(bearer, (void *)key, o);
+    gw_resp_owner(NULL, bearer, (void *)key, o);
     return o;
 }
 
@@ -211,12 +211,23 @@ Test(responses_state, owner_is_a_hash_of_the_presented_key)
     char a[GW_RESP_ID_MAX], b[GW_RESP_ID_MAX];
     const char *h1[] = {"Authorization", "Bearer sk-secret-1", NULL};
     const char *h2[] = {"x-api-key", "sk-secret-1", NULL};
-    gw_resp_owner(arg_of, h1, a);
-    gw_resp_owner(arg_of, h2, b);
+    gw_resp_owner(NULL, arg_of, h1, a);
+    gw_resp_owner(NULL, arg_of, h2, b);
     cr_assert_str_eq(a, b, "the same key either way");
     cr_assert(!strstr(a, "secret"), "never the key itself");
     cr_assert(!strncmp(a, "key_", 4));
     const char *none[] = {NULL};
-    gw_resp_owner(arg_of, none, a);
+    gw_resp_owner(NULL, arg_of, none, a);
     cr_assert_str_eq(a, "");
+}
+
+Test(responses_state, owner_is_the_gateway_key_id_when_one_was_presented)
+{
+    char a[GW_RESP_ID_MAX], b[GW_RESP_ID_MAX];
+    const char *h1[] = {"Authorization", "Bearer aigw_AAAAAAAAAAAA_secret1", NULL};
+    const char *h2[] = {"Authorization", "Bearer aigw_AAAAAAAAAAAA_rotated2", NULL};
+    gw_resp_owner("AAAAAAAAAAAA", arg_of, h1, a);
+    gw_resp_owner("AAAAAAAAAAAA", arg_of, h2, b);
+    cr_assert_str_eq(a, "AAAAAAAAAAAA", "the key's public id owns it");
+    cr_assert_str_eq(a, b, "a rotated secret still owns what the key stored");
 }

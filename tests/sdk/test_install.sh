@@ -116,7 +116,7 @@ expect "--list-providers (configured)" \
     "$(row PROVIDER VKEY STATUS MISSING CAPABILITIES; row Example example active - chat,stream)" \
     "$list"
 
-"$prefix/bin/aigw" --plugin-dir "$tmp/plugins" --listen 127.0.0.1:0 \
+"$prefix/bin/aigw" --plugin-dir "$tmp/plugins" --listen 127.0.0.1:0 --state-dir "$tmp/state" \
     --port-file "$tmp/aigw.port" >"$tmp/aigw.log" 2>&1 &
 gw_pid=$!
 pids="$pids $gw_pid"

@@ -1,0 +1,344 @@
+/* admin - the /admin/ router (see admin.h). */
+#include "admin/admin.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "admin/admin_keys.h"
+#include "aigw/plugin.h"
+#include "front/respond.h"
+#include "lib/log.h"
+#include "lib/redact.h"
+#include "plugin/errors.h"
+#include "proxy/accept.h"
+#include "proxy/authenticate.h"
+#include "proxy/gateway.h"
+
+#define ADMIN_FAILS_MAX 10    /* failed authentications per address per window */
+#define ADMIN_FAILS_WINDOW 60 /* seconds */
+#define ADMIN_FAIL_SLOTS 256
+#define ADMIN_ALLOW_MAX 64
+
+/* ---- the routes --------------------------------------------------------------------------- */
+
+static int keys_route(const struct gw_admin_req *q, struct gw_admin_resp *a)
+{
+    char path[600];
+    int n = snprintf(path, sizeof path, "%s%s%s", q->rest, q->query[0] ? "?" : "", q->query);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        a->status = 414;
+        return gw_buf_append_str(a->out, "{\"error\":{\"message\":\"the path is too long\","
+                                         "\"type\":\"invalid_request_error\",\"param\":null,"
+                                         "\"code\":\"uri_too_long\"}}");
+    }
+    return gw_admin_keys_handle(q->store, q->method, path, q->body, q->body_len, a->out,
+                                &a->status);
+}
+
+/* One row per route: the first whose prefix matches the path (whole, or followed by '/')
+ * answers. */
+static const struct {
+    const char *prefix;
+    int (*handle)(const struct gw_admin_req *q, struct gw_admin_resp *a);
+} routes[] = {
+    {"/admin/keys", keys_route},
+};
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+struct cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;
+};
+
+static struct cidr allow[ADMIN_ALLOW_MAX];
+static size_t nallow;
+
+static int cidr_parse(const char *text, struct cidr *out)
+{
+    char host[64];
+    const char *slash = strchr(text, '/');
+    size_t hl = slash ? (size_t)(slash - text) : strlen(text);
+    if (hl == 0 || hl >= sizeof host)
+        return -1;
+    memcpy(host, text, hl);
+    host[hl] = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, host, out->addr) == 1) {
+        out->family = AF_INET;
+        out->bits = 32;
+    } else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+        out->family = AF_INET6;
+        out->bits = 128;
+    } else {
+        return -1;
+    }
+    if (slash) {
+        char *end = NULL;
+        long b = strtol(slash + 1, &end, 10);
+        if (!slash[1] || *end || b < 0 || b > out->bits)
+            return -1;
+        out->bits = (int)b;
+    }
+    return 0;
+}
+
+int gw_admin_cidr_valid(const char *text)
+{
+    struct cidr c;
+    return text && cidr_parse(text, &c) == 0;
+}
+
+int gw_admin_configure(struct gw_config *cfg, char *err, size_t errsize)
+{
+    const char *env = getenv("AIGW_ADMIN_KEY");
+    if (env && *env) {
+        if (strlen(env) < 16 || strlen(env) >= sizeof cfg->admin_key) {
+            snprintf(err, errsize, "AIGW_ADMIN_KEY: must be 16 to %zu characters",
+                     sizeof cfg->admin_key - 1);
+            return AIGW_EINVAL;
+        }
+        snprintf(cfg->admin_key, sizeof cfg->admin_key, "%s", env);
+    }
+    gw_redact_register(cfg->admin_key[0] ? cfg->admin_key : NULL);
+    nallow = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cfg->admin_allow)
+    {
+        if (!cJSON_IsString(it) || nallow >= ADMIN_ALLOW_MAX ||
+            cidr_parse(it->valuestring, &allow[nallow]) < 0) {
+            snprintf(err, errsize,
+                     "admin.allow: every entry must be an address or CIDR block "
+                     "(at most %d)",
+                     ADMIN_ALLOW_MAX);
+            return AIGW_EINVAL;
+        }
+        nallow++;
+    }
+    return 0;
+}
+
+/* ---- client addresses ------------------------------------------------------------------- */
+
+/* The client's address as 16 bytes (IPv4 mapped into IPv6 for the failure table) and its
+ * family's own bytes for admin.allow. */
+static int client_addr(struct MHD_Connection *conn, int *family, unsigned char raw[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    memset(raw, 0, 16);
+    if (!sa)
+        return -1;
+    if (sa->sa_family == AF_INET) {
+        *family = AF_INET;
+        memcpy(raw, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        *family = AF_INET6;
+        memcpy(raw, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return -1;
+}
+
+static int cidr_match(const struct cidr *c, int family, const unsigned char *raw)
+{
+    if (c->family != family)
+        return 0;
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(c->addr, raw, (size_t)full))
+        return 0;
+    if (!rest)
+        return 1;
+    unsigned char mask = (unsigned char)(0xffu << (8 - rest));
+    return (c->addr[full] & mask) == (raw[full] & mask);
+}
+
+static int address_allowed(int family, const unsigned char *raw)
+{
+    if (!nallow)
+        return 1;
+    for (size_t i = 0; i < nallow; i++)
+        if (cidr_match(&allow[i], family, raw))
+            return 1;
+    return 0;
+}
+
+/* Failed authentications per address: a small table, an address's slot chosen by a hash
+ * (a collision shares a slot, which only makes the limit stricter for both). */
+static struct {
+    unsigned char addr[16];
+    int64_t window;
+    int fails;
+} fails[ADMIN_FAIL_SLOTS];
+static pthread_mutex_t fails_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t slot_of(const unsigned char *raw)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ raw[i]) * 16777619u;
+    return h % ADMIN_FAIL_SLOTS;
+}
+
+/* 1 when the address has failed ADMIN_FAILS_MAX times in the current window. */
+static int too_many_fails(const unsigned char *raw)
+{
+    int64_t w = (int64_t)time(NULL) / ADMIN_FAILS_WINDOW;
+    size_t i = slot_of(raw);
+    pthread_mutex_lock(&fails_lock);
+    int over = fails[i].window == w && !memcmp(fails[i].addr, raw, 16) &&
+               fails[i].fails >= ADMIN_FAILS_MAX;
+    pthread_mutex_unlock(&fails_lock);
+    return over;
+}
+
+static void count_fail(const unsigned char *raw)
+{
+    int64_t w = (int64_t)time(NULL) / ADMIN_FAILS_WINDOW;
+    size_t i = slot_of(raw);
+    pthread_mutex_lock(&fails_lock);
+    if (fails[i].window != w || memcmp(fails[i].addr, raw, 16)) {
+        memcpy(fails[i].addr, raw, 16);
+        fails[i].window = w;
+        fails[i].fails = 0;
+    }
+    fails[i].fails++;
+    pthread_mutex_unlock(&fails_lock);
+}
+
+/* ---- the handler ------------------------------------------------------------------------ */
+
+static const char *arg_of(void *ud, const char *name)
+{
+    return MHD_lookup_connection_value(ud, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_build {
+    char *buf;
+    size_t size, len;
+    int overflow;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    struct query_build *q = cls;
+    /* Values are rebuilt unescaped: the handlers' arguments are numbers and ids, and one
+     * holding '&', '=' or '?' is dropped rather than misread. */
+    if (!value)
+        value = "";
+    if (strpbrk(key, "&=?#") || strpbrk(value, "&=?#"))
+        return MHD_YES;
+    int n = snprintf(q->buf + q->len, q->size - q->len, "%s%s=%s", q->len ? "&" : "", key, value);
+    if (n < 0 || (size_t)n >= q->size - q->len) {
+        q->overflow = 1;
+        q->buf[q->len] = '\0';
+        return MHD_NO;
+    }
+    q->len += (size_t)n;
+    return MHD_YES;
+}
+
+static enum MHD_Result answer(struct gw_local_call *lc, int status, const char *ctype,
+                              const char *body, size_t len, int64_t t0)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", ctype ? ctype : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    gw_add_common_headers(resp, lc->rid);
+    enum MHD_Result rc = MHD_queue_response(lc->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    gw_access_log_simple(lc->rid, lc->method, lc->url, status, gw_now_ms() - t0);
+    return rc;
+}
+
+static enum MHD_Result fail(struct gw_local_call *lc, int status, const char *code,
+                            const char *message, int64_t t0)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    gw_error_json(&b, gw_error_type_for_status(status), code, NULL, message);
+    enum MHD_Result rc = answer(lc, status, NULL, b.ptr ? b.ptr : "{}", b.ptr ? b.len : 2, t0);
+    gw_buf_free(&b);
+    return rc;
+}
+
+enum MHD_Result gw_admin_local(struct gw_local_call *lc)
+{
+    int64_t t0 = gw_now_ms();
+    struct gw_gateway *gw = gw_front_gateway(lc->front);
+    const struct gw_config *cfg = gw->cfg;
+    /* No admin key: the API does not exist (404, as for any unknown path), so there is
+     * nothing to guess a key against. */
+    if (!cfg->admin_key[0])
+        return fail(lc, 404, "unknown_route", "no such endpoint", t0);
+    int family = 0;
+    unsigned char raw[16];
+    if (client_addr(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
+        return fail(lc, 403, "admin_address_refused", "the admin API is not open to this address",
+                    t0);
+    if (too_many_fails(raw))
+        return fail(lc, 429, "too_many_failures",
+                    "too many failed admin authentications from this address; retry later", t0);
+    if (!gw_token_matches(cfg->admin_key, MHD_lookup_connection_value(lc->conn, MHD_HEADER_KIND,
+                                                                      "Authorization"))) {
+        count_fail(raw);
+        gw_logf(AIGW_LOG_WARN, "admin", lc->rid, "refused %s %s: bad or missing admin key",
+                lc->method, lc->url);
+        return fail(lc, 401, "invalid_admin_key", "missing or invalid admin key", t0);
+    }
+    size_t i, nroutes = sizeof routes / sizeof routes[0];
+    for (i = 0; i < nroutes; i++) {
+        size_t pl = strlen(routes[i].prefix);
+        if (!strncmp(lc->url, routes[i].prefix, pl) && (lc->url[pl] == '\0' || lc->url[pl] == '/'))
+            break;
+    }
+    if (i == nroutes)
+        return fail(lc, 404, "unknown_route", "no such admin endpoint", t0);
+    if (!gw->store)
+        return fail(lc, 503, "store_unavailable", "no state store", t0);
+    char query[512] = "";
+    struct query_build qb = {query, sizeof query, 0, 0};
+    MHD_get_connection_values(lc->conn, MHD_GET_ARGUMENT_KIND, add_arg, &qb);
+    if (qb.overflow)
+        return fail(lc, 414, "uri_too_long", "the query is too long", t0);
+    struct gw_buf out;
+    gw_buf_init(&out, 16u << 20);
+    struct gw_admin_req q = {
+        .store = gw->store,
+        .cfg = cfg,
+        .method = strcmp(lc->method, "HEAD") ? lc->method : "GET",
+        .rest = lc->url + strlen(routes[i].prefix),
+        .query = query,
+        .arg = arg_of,
+        .arg_ud = lc->conn,
+        .body = lc->body ? lc->body : "",
+        .body_len = lc->body ? lc->body_len : 0,
+    };
+    struct gw_admin_resp a = {&out, 500, NULL};
+    int rc = routes[i].handle(&q, &a);
+    enum MHD_Result r;
+    if (rc < 0)
+        r = fail(lc, 500, "internal_error", "out of memory", t0);
+    else
+        r = answer(lc, a.status, a.content_type, out.ptr ? out.ptr : "", out.len, t0);
+    gw_buf_free(&out);
+    return r;
+}
