@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "admin/admin_keys.h"
+#include "admin/admin_routes.h"
 #include "aigw/plugin.h"
 #include "front/respond.h"
 #include "lib/log.h"
@@ -51,6 +52,10 @@ static const struct {
     int (*handle)(const struct gw_admin_req *q, struct gw_admin_resp *a);
 } routes[] = {
     {"/admin/keys", keys_route},
+    {"/admin/logs", gw_admin_route_logs},
+    {"/admin/usage", gw_admin_route_usage},
+    {"/admin/providers", gw_admin_route_providers},
+    {"/admin/config", gw_admin_route_config},
 };
 
 /* ---- configuration ---------------------------------------------------------------------- */
@@ -323,6 +328,7 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
     gw_buf_init(&out, 16u << 20);
     struct gw_admin_req q = {
         .store = gw->store,
+        .gw = gw,
         .cfg = cfg,
         .method = strcmp(lc->method, "HEAD") ? lc->method : "GET",
         .rest = lc->url + strlen(routes[i].prefix),

@@ -190,6 +190,8 @@ static void overlay(cJSON *d, const struct gw_config *c)
     set(d, "metrics.listen", cJSON_CreateString(c->metrics_listen));
     set(d, "metrics.token", cJSON_CreateString(c->metrics_token));
     set(d, "metrics.max_models", cJSON_CreateNumber(c->metrics_max_models));
+    /* from AIGW_ADMIN_KEY or the file; masked below like every other key */
+    set(d, "admin.key", cJSON_CreateString(c->admin_key));
 }
 
 int gw_admin_config_handle(const struct gw_config *c, const char *method, const char *path,

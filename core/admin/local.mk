@@ -15,4 +15,6 @@ core_libgwcore_la_SOURCES += \
 	core/admin/admin_logs.h \
 	core/admin/admin_providers.c \
 	core/admin/admin_config.c \
-	core/admin/admin_status.h
+	core/admin/admin_status.h \
+	core/admin/admin_routes.c \
+	core/admin/admin_routes.h
