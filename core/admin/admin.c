@@ -15,6 +15,7 @@
 
 #include "admin/admin_keys.h"
 #include "admin/admin_routes.h"
+#include "admin/console.h"
 #include "aigw/plugin.h"
 #include "front/respond.h"
 #include "lib/log.h"
@@ -267,6 +268,7 @@ static enum MHD_Result answer(struct gw_local_call *lc, int status, const char *
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", ctype ? ctype : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     gw_add_common_headers(resp, lc->rid);
     enum MHD_Result rc = MHD_queue_response(lc->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -299,6 +301,14 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
     if (client_addr(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
         return fail(lc, 403, "admin_address_refused", "the admin API is not open to this address",
                     t0);
+    /* The console's files hold no secret and sign in by themselves: served before the key
+     * check, to the addresses the API is open to. */
+    if (gw_console_path(lc->url) && (!strcmp(lc->method, "GET") || !strcmp(lc->method, "HEAD"))) {
+        int st = 0;
+        enum MHD_Result r = gw_console_serve(lc, &st) == MHD_YES ? MHD_YES : MHD_NO;
+        gw_access_log_simple(lc->rid, lc->method, lc->url, st, gw_now_ms() - t0);
+        return r;
+    }
     if (too_many_fails(raw))
         return fail(lc, 429, "too_many_failures",
                     "too many failed admin authentications from this address; retry later", t0);

@@ -18,3 +18,13 @@ core_libgwcore_la_SOURCES += \
 	core/admin/admin_status.h \
 	core/admin/admin_routes.c \
 	core/admin/admin_routes.h
+# The console: ui/ built into the binary (scripts/embed-ui needs only sh and od).
+UI_FILES = ui/index.html ui/console.js ui/console.css ui/vendor/uplot/uPlot.iife.min.js \
+	ui/vendor/uplot/uPlot.min.css ui/vendor/uplot/LICENSE
+core_libgwcore_la_SOURCES += core/admin/console.c core/admin/console.h
+nodist_core_libgwcore_la_SOURCES = core/admin/ui_assets.c
+CLEANFILES += core/admin/ui_assets.c
+EXTRA_DIST += $(UI_FILES) ui/vendor/uplot/SOURCE scripts/embed-ui
+core/admin/ui_assets.c: $(UI_FILES:%=$(top_srcdir)/%) $(top_srcdir)/scripts/embed-ui
+	$(AM_V_GEN)$(MKDIR_P) core/admin && \
+	$(SHELL) $(top_srcdir)/scripts/embed-ui $(top_srcdir) $(UI_FILES) > $@.tmp && mv $@.tmp $@
