@@ -29,5 +29,6 @@ include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
 include tests/admin/local.mk
+include tests/browser/local.mk
 include tests/compat/anthropic.mk
 include tests/gov/local.mk
