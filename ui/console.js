@@ -144,7 +144,7 @@
       scales: { x: { time: true } },
       series: [{}].concat(series.map((s, i) => ({
         label: s.label, stroke: colors[i % colors.length], width: 2,
-        points: { show: xs.length < 60 }, value: (u, v) => (v === null ? '—' : opts.fmt(v)),
+        points: { show: xs.length < 60 }, spanGaps: true, value: (u, v) => (v === null ? '—' : opts.fmt(v)),
       }))),
       axes: [{}, { values: (u, ticks) => ticks.map(opts.fmt), size: 70 }],
     };
@@ -197,8 +197,14 @@
       const s = a.slice().sort((m, n) => m - n);
       return s[Math.min(s.length - 1, Math.floor(p * s.length))];
     };
-    const keys = [...buckets.keys()].sort((a, b) => a - b);
-    const get = (f) => keys.map((k) => f(buckets.get(k)));
+    /* every bucket from the first to the last (at least 30), empty ones as zero, so a
+     * burst shows as a rise and fall rather than one dot */
+    const last = Math.floor(t1 / step) * step;
+    const first = Math.min(Math.floor(t0 / step) * step, last - 29 * step);
+    const empty = { req: 0, err: 0, cost: 0, lat: [], ttfb: [] };
+    const keys = [];
+    for (let k = first; k <= last; k += step) keys.push(k);
+    const get = (f) => keys.map((k) => f(buckets.get(k) || empty));
     return {
       total: u.total,
       note: 'Charts from the latest ' + rows.length + ' requests' +
