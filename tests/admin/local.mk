@@ -10,3 +10,6 @@ tests_admin_test_admin_views_SOURCES = tests/admin/test_admin_logs.c \
 tests_admin_test_admin_views_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_admin_test_admin_views_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
 endif
+# The request log end to end through the real binary (skipped without node).
+TESTS += tests/admin/logs_e2e.sh
+EXTRA_DIST += tests/admin/logs_e2e.sh tests/admin/logs_e2e.mjs
