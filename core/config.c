@@ -59,7 +59,7 @@ static const struct gw_config_key keys[] = {
     {"admin.key", "string", "", "admin bearer token (else AIGW_ADMIN_KEY); none: no admin API"},
     {"admin.allow", "array", "[]", "client addresses (CIDR) that may call /admin/; empty: any"},
     {"redis", "object", "", "counters shared by every replica (rate limits, budgets)"},
-    {"redis.url", "string", "", "redis://[:password@]host:port[/db]; empty: in-process counters"},
+    {"redis.url", "string", "", "Redis URL (redis: scheme, host, port, db); empty: in process"},
     {"redis.timeout_ms", "integer", "50", "deadline of one admission; later: decided locally"},
     {"redis.replicas", "integer", "0", "replicas for the fallback share of a limit; 0: observed"},
     {"limits", "object", "", "how rate limits and budgets are enforced"},

@@ -71,6 +71,7 @@ static void fuzz_parse(const uint8_t *data, size_t size, int count)
                             count ? "/v1/messages/count_tokens" : "/v1/messages",
                             NULL,
                             header,
+                            NULL,
                             NULL};
     struct gw_parsed p;
     struct gw_front_err err;
@@ -152,7 +153,7 @@ static void fuzz_render(const uint8_t *data, size_t size, int stream)
                                 "[{\"role\":\"user\",\"content\":\"hi\"}]}"
                               : "{\"model\":\"m\",\"max_tokens\":9,\"messages\":"
                                 "[{\"role\":\"user\",\"content\":\"hi\"}]}";
-    struct gw_inbound in = {body, strlen(body), "/v1/messages", NULL, header, NULL};
+    struct gw_inbound in = {body, strlen(body), "/v1/messages", NULL, header, NULL, NULL};
     struct gw_parsed p;
     struct gw_front_err err;
     memset(&p, 0, sizeof p);

@@ -18,6 +18,8 @@
 #include "gov/gov.h"
 #include "store/store.h"
 
+#define ANTH_HDR "anthropic-version: 2023-06-01\nx-api-key: %s"
+
 static void assert_header(struct e2e_resp *r, const char *name, const char *want)
 {
     const char *v = e2e_resp_header(r, name);
@@ -431,5 +433,36 @@ Test(governance, a_canary_secret_appears_in_no_file_log_metric_or_error_body)
     }
     cr_assert(gov_file_has(e2e_strf("%s/shared.db", rs.dir), k.id), "sanity: the id is there");
     gov_dir_remove(rs.dir);
+    mock_stop(m);
+}
+
+Test(governance, anthropic_clients_use_x_api_key_and_get_anthropic_errors)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = gov_gw(m, NULL, NULL, "");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"claude-code\",\"rpm\":1}", &k);
+    const char *msg = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":64,"
+                      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/messages", msg, e2e_strf(ANTH_HDR, "aigw_nope00000000_x"));
+    cr_assert_eq(r->status, 401, "%d %s", r->status, r->body);
+    cJSON *j = e2e_resp_json(r);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "type")->valuestring, "error", "%s", r->body);
+    cr_assert_str_eq(error_field(r, "type"), "authentication_error", "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/messages", msg, e2e_strf(ANTH_HDR, k.token));
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    assert_header(r, "X-Gateway-Key-Id", k.id);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/messages", msg, e2e_strf(ANTH_HDR, k.token));
+    cr_assert_eq(r->status, 429, "%d %s", r->status, r->body);
+    j = e2e_resp_json(r);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "type")->valuestring, "error", "%s", r->body);
+    cr_assert_str_eq(error_field(r, "type"), "rate_limit_error", "Anthropic's own type: %s",
+                     r->body);
+    assert_header(r, "Retry-After", NULL);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
