@@ -3,7 +3,7 @@
 if BUILD_TESTS
 check_PROGRAMS += tests/admin/test_admin_views
 TESTS += tests/admin/test_admin_views
-tests_admin_test_admin_views_SOURCES = tests/admin/test_admin_logs.c \
+tests_admin_test_admin_views_SOURCES = tests/admin/test_admin_logs.c tests/admin/test_console.c \
 	tests/admin/test_admin_status.c tests/admin/answer.h \
 	tests/store/fx_common.c tests/store/fixture.h tests/store/fx_sqlite.c \
 	tests/store/main_sqlite.c
