@@ -13,3 +13,19 @@ endif
 # The request log end to end through the real binary (skipped without node).
 TESTS += tests/admin/logs_e2e.sh
 EXTRA_DIST += tests/admin/logs_e2e.sh tests/admin/logs_e2e.mjs
+# The views' query strings under the deterministic fuzz driver (tests/fuzz/driver.c).
+if BUILD_TESTS
+check_PROGRAMS += tests/fuzz/fuzz_admin_query
+tests_fuzz_fuzz_admin_query_SOURCES = tests/fuzz/fuzz_admin_query.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_query_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_admin_query_LDADD = $(FUZZ_LIBS)
+TESTS += tests/fuzz/run_fuzz_admin_query.sh
+endif
+EXTRA_DIST += tests/fuzz/run_fuzz_admin_query.sh tests/fuzz/seeds/admin_query
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/lf_admin_query
+tests_fuzz_lf_admin_query_SOURCES = tests/fuzz/fuzz_admin_query.c
+tests_fuzz_lf_admin_query_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_admin_query_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_admin_query_LDADD = core/libgwcore.la
+endif
