@@ -62,9 +62,9 @@ Test(console, the_page_has_no_inline_script_style_or_handler)
 Test(console, the_script_never_parses_data_as_html)
 {
     char *js = text_of("/admin/ui/console.js");
-    static const char *const banned[] = {"innerHTML", "outerHTML", "insertAdjacentHTML",
-                                         "document.write", "eval(", "new Function",
-                                         "localStorage", "http://", "https://"};
+    static const char *const banned[] = {"innerHTML",      "outerHTML", "insertAdjacentHTML",
+                                         "document.write", "eval(",     "new Function",
+                                         "localStorage",   "http://",   "https://"};
     for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
         cr_assert_null(strstr(js, banned[i]), "console.js uses %s", banned[i]);
     cr_assert_not_null(strstr(js, "sessionStorage"));

@@ -78,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0)
         abort();
     if (status != 200 && status != 400 && status != 404 && status != 405) {
-        fprintf(stderr, "fuzz_admin_query: status %d for [%s]: %.*s\n", status, path,
-                (int)out.len, out.ptr);
+        fprintf(stderr, "fuzz_admin_query: status %d for [%s]: %.*s\n", status, path, (int)out.len,
+                out.ptr);
         abort();
     }
     cJSON *doc = cJSON_ParseWithLength(out.ptr, out.len);
