@@ -239,8 +239,8 @@ Test(governance, rpm_is_exact_across_two_replicas_sharing_redis)
     cr_assert_eq(ok, 10, "exactly the limit is admitted across both replicas (%d)", ok);
     cr_assert_eq(limited, N - 10);
     cr_assert_eq(mock_request_count(m), 10);
-    cr_assert_null(strstr(e2e_gw_log(rs.gw[0]), "decided without Redis"));
-    cr_assert_null(strstr(e2e_gw_log(rs.gw[1]), "decided without Redis"));
+    cr_assert_null(strstr(e2e_gw_log(rs.gw[0]), "made without Redis"));
+    cr_assert_null(strstr(e2e_gw_log(rs.gw[1]), "made without Redis"));
     replicas_stop(&rs);
     mock_stop(m);
 }
@@ -363,7 +363,7 @@ Test(governance, redis_down_follows_the_failure_policy_and_recovers)
     cr_assert_eq(r->status, 503, "budget with Redis down: %d %s", r->status, r->body);
     assert_header(r, "Retry-After", NULL);
     e2e_resp_free(r);
-    cr_assert_eq(e2e_gw_wait_log(rs.gw[0], "decided without Redis", 5000), 0,
+    cr_assert_eq(e2e_gw_wait_log(rs.gw[0], "decisions made without Redis", 5000), 0,
                  "each degraded decision is logged");
     cr_assert_eq(redis_srv_restart(&rs.srv), 0);
     int64_t t0 = gov_now_ms();
