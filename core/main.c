@@ -175,11 +175,13 @@ int main(int argc, char **argv)
     if (state_dir && snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", state_dir) >=
                          (int)sizeof cfg.state_dir) {
         fprintf(stderr, "aigw: --state-dir: too long\n");
+        gw_config_free(&cfg);
         return 2;
     }
     char store_url[1100];
     if (gw_config_store_url(&cfg, store_url, sizeof store_url) < 0) {
         fprintf(stderr, "aigw: the store URL is too long\n");
+        gw_config_free(&cfg);
         return 2;
     }
     if (keys_cmd) {
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
     }
     if (gw_admin_configure(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
+        gw_config_free(&cfg);
         return 2;
     }
     if (listen && gw_config_set_listen(&cfg, listen, err, sizeof err) < 0) {
