@@ -78,7 +78,7 @@ Test(governance, keys_are_required_once_one_exists_and_limit_their_requests)
     assert_header(r, "Retry-After", NULL);
     assert_header(r, "X-Gateway-Key-Id", k.id);
     assert_header(r, "x-ratelimit-remaining-requests", "0");
-    cr_assert_gt(atoi(e2e_resp_header(r, "Retry-After")), 0);
+    cr_assert_gt(strtol(e2e_resp_header(r, "Retry-After"), NULL, 10), 0);
     e2e_resp_free(r);
     cr_assert_eq(mock_request_count(m), 3, "refused requests never reach the provider");
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
