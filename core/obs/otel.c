@@ -256,7 +256,7 @@ int gw_otel_traceparent(const struct gw_span *s, char *out)
 
 const char *gw_otel_tracestate(const struct gw_span *s, size_t *len)
 {
-    if (!s || !s->recording || !s->state) {
+    if (!s || !s->state) {
         if (len)
             *len = 0;
         return NULL;
