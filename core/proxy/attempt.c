@@ -39,6 +39,7 @@ static int limits(void *ud, struct gw_xfer_req *xr)
     /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
      * credential fetch, which is not the model call). */
     if (r->aspan && !c->credential_step && gw_otel_traceparent(r->aspan, r->tp_value) == 0) {
+        gw_otel_attempt_url(r->aspan, xr->url); /* the model call's host, not the token's */
         r->tp_header.name = (char *)"traceparent";
         r->tp_header.value = r->tp_value;
         r->tp_header.flags = 0;
@@ -93,7 +94,7 @@ static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
         .operation = r->parsed.legacy ? "text_completion" : operation_name(r->parsed.op),
         .provider = t->plugin->desc.vkey,
         .model = t->model,
-        .url = r->call->url,
+        .url = r->call->credential_step ? NULL : r->call->url,
         .attempt = r->attempts,
         .stream = r->parsed.stream,
         .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : -1,
@@ -115,6 +116,9 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
     if (!r->aspan)
         return;
     const char *fin = r->finish ? gw_finish_name(r->finish) : NULL;
+    /* The answer's price: account prices it again at the end, the same way. */
+    if (ok && r->have_usage)
+        gw_account_cost(r);
     struct gw_otel_attempt_end e = {
         .http_status = c ? c->status : 0,
         .failure_class = ok ? NULL : outcome,
@@ -123,7 +127,7 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
         .finish_reasons = fin ? &fin : NULL,
         .nfinish = fin ? 1 : 0,
         .usage = ok && r->have_usage ? &r->usage : NULL,
-        .cost_usd = -1,
+        .cost_usd = ok && r->have_usage && r->cost_known ? r->cost : -1,
     };
     gw_otel_attempt_end(r->aspan, &e);
     r->aspan = NULL;
