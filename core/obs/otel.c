@@ -275,6 +275,11 @@ void gw_otel_attempt_first_token(struct gw_span *s)
                        (double)gw_span_elapsed_ns(s) / 1e9);
 }
 
+int gw_otel_capturing(const struct gw_span *s)
+{
+    return s && s->recording && g.capture;
+}
+
 void gw_otel_content(struct gw_span *s, int output, const char *json, size_t n)
 {
     if (!s || !s->recording || !g.capture || !json)

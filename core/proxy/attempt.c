@@ -78,6 +78,41 @@ static double number_or_nan(const cJSON *body, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* Message content, only when the operator asked for it (otel.capture_content): what the
+ * internal (OpenAI chat) request holds, and the answer's text as an assistant message. The
+ * span redacts and caps both. */
+#define CAPTURE_MAX (1u << 20) /* otel.content_max_bytes' own limit */
+
+static void capture_input(struct gw_req *r)
+{
+    gw_buf_free(&r->trace_out);
+    gw_buf_init(&r->trace_out, CAPTURE_MAX);
+    const cJSON *body = r->parsed.body, *m = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    if (!m) /* embeddings' input, images' prompt */
+        m = cJSON_GetObjectItemCaseSensitive(body, "input");
+    if (!m)
+        m = cJSON_GetObjectItemCaseSensitive(body, "prompt");
+    char *json = m ? cJSON_PrintUnformatted(m) : NULL;
+    if (json)
+        gw_otel_content(r->aspan, 0, json, strlen(json));
+    free(json);
+}
+
+static void capture_output(struct gw_req *r, const char *finish)
+{
+    cJSON *arr = cJSON_CreateArray(), *msg = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, msg);
+    cJSON_AddStringToObject(msg, "role", "assistant");
+    cJSON_AddStringToObject(msg, "content", r->trace_out.ptr ? r->trace_out.ptr : "");
+    if (finish)
+        cJSON_AddStringToObject(msg, "finish_reason", finish);
+    char *json = cJSON_PrintUnformatted(arr);
+    if (json)
+        gw_otel_content(r->aspan, 1, json, strlen(json));
+    free(json);
+    cJSON_Delete(arr);
+}
+
 /* The attempt's client span, and the traceparent its upstream request carries. */
 static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
 {
@@ -102,6 +137,8 @@ static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
         .top_p = number_or_nan(body, "top_p"),
     };
     r->aspan = gw_otel_attempt_begin(r->span, &a);
+    if (gw_otel_capturing(r->aspan))
+        capture_input(r);
 }
 
 /* The attempt's span ends with what its upstream said. Before a retry starts another. */
@@ -119,6 +156,8 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
     /* The answer's price: account prices it again at the end, the same way. */
     if (ok && r->have_usage)
         gw_account_cost(r);
+    if (ok && gw_otel_capturing(r->aspan))
+        capture_output(r, fin);
     struct gw_otel_attempt_end e = {
         .http_status = c ? c->status : 0,
         .failure_class = ok ? NULL : outcome,

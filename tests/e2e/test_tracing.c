@@ -326,6 +326,62 @@ Test(tracing, an_unsampled_trace_is_exported_nowhere_but_still_propagated)
     stop(&w);
 }
 
+Test(tracing, content_is_captured_only_when_asked_redacted_and_capped)
+{
+    struct world w;
+    w.recv = otlprecv_start();
+    cr_assert_not_null(w.recv);
+    w.m = rt_mock();
+    rt_ok(w.m, "groq");
+    const char *cfg = config(otlprecv_url(w.recv));
+    /* capture_content on, each content attribute cut at 100 bytes. */
+    cfg = e2e_strf("%.*s,\"capture_content\":true,\"content_max_bytes\":100}}",
+                   (int)strlen(cfg) - 2, cfg);
+    w.gw = rt_gw(w.m, cfg);
+    const char *body = "{\"model\":\"groq/m1\",\"stream\":true,\"messages\":[{\"role\":"
+                       "\"user\",\"content\":\"hi, my key is gsk-test\"}]}";
+    struct e2e_resp *r = e2e_stream(w.gw, "/v1/chat/completions", body, hdrs(NULL), NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(otlprecv_wait_spans(w.recv, 2, 10000), 0);
+    cJSON *spans = otlprecv_spans(w.recv);
+    const cJSON *clients[2];
+    cr_assert_eq(of_kind(spans, 3, NULL, clients, 2), 1);
+    const char *in = attr(clients[0], "gen_ai.input.messages");
+    const char *out = attr(clients[0], "gen_ai.output.messages");
+    cr_assert_str_eq(in, "[{\"role\":\"user\",\"content\":\"hi, my key is [REDACTED]\"}]");
+    cr_assert_not_null(out);
+    cr_assert_eq(strlen(out), 100, "%s", out);
+    cr_assert(!strncmp(out, "[{\"role\":\"assistant\",\"content\":\"Hello from the aigw mock", 50),
+              "%s", out);
+    /* Not on the request's own span. */
+    const cJSON *servers[2];
+    cr_assert_eq(of_kind(spans, 2, NULL, servers, 2), 1);
+    cr_assert_null(attr(servers[0], "gen_ai.input.messages"));
+    no_secret_in_batches(w.recv);
+    cJSON_Delete(spans);
+    stop(&w);
+}
+
+Test(tracing, content_is_not_captured_by_default)
+{
+    struct world w;
+    start(&w);
+    struct e2e_resp *r = rt_post(w.gw, RT_CHAT, hdrs(NULL));
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(otlprecv_wait_spans(w.recv, 3, 10000), 0);
+    cJSON *spans = otlprecv_spans(w.recv);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, spans)
+    {
+        cr_assert_null(attr(s, "gen_ai.input.messages"));
+        cr_assert_null(attr(s, "gen_ai.output.messages"));
+    }
+    cJSON_Delete(spans);
+    stop(&w);
+}
+
 /* A loopback port nobody listens on: bound, then closed. */
 static int free_port(void)
 {
