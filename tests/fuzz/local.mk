@@ -30,6 +30,11 @@ check_PROGRAMS += tests/fuzz/fuzz_traceparent
 tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
 tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
+# The admin key API's JSON bodies, through the handler and a SQLite store.
+check_PROGRAMS += tests/fuzz/fuzz_admin_keys
+tests_fuzz_fuzz_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_keys_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_admin_keys_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
