@@ -382,6 +382,31 @@ Test(tracing, content_is_not_captured_by_default)
     stop(&w);
 }
 
+Test(tracing, spans_still_queued_at_shutdown_are_sent)
+{
+    struct world w;
+    w.recv = otlprecv_start();
+    cr_assert_not_null(w.recv);
+    w.m = rt_mock();
+    rt_add(w.m, "openai", RT_500);
+    rt_ok(w.m, "groq");
+    /* A batch interval far past the test: only the shutdown sends them. */
+    const char *cfg = config(otlprecv_url(w.recv));
+    w.gw = rt_gw(w.m, e2e_strf("%.*s,\"batch_interval_ms\":600000}}", (int)strlen(cfg) - 2, cfg));
+    struct e2e_resp *r = rt_post(w.gw, RT_CHAT, hdrs(IN_SAMPLED));
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    rt_log_has(w.gw, "\"tried\":\"openai:500,groq:ok\"");
+    cr_assert_eq(otlprecv_span_count(w.recv), 0);
+    rt_stop(w.gw, w.m); /* SIGTERM; exit status 0 */
+    cr_assert_eq(otlprecv_wait_spans(w.recv, 3, 5000), 0, "got %d", otlprecv_span_count(w.recv));
+    cJSON *spans = otlprecv_spans(w.recv);
+    const cJSON *servers[2];
+    cr_assert_eq(of_kind(spans, 2, IN_TRACE, servers, 2), 1);
+    cJSON_Delete(spans);
+    otlprecv_stop(w.recv);
+}
+
 /* A loopback port nobody listens on: bound, then closed. */
 static int free_port(void)
 {
