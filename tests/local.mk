@@ -28,3 +28,4 @@ include tests/scripts/local.mk
 include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
+include tests/compat/anthropic.mk

@@ -24,3 +24,4 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_routes.c \
 	core/front/responses_doc.c \
 	core/front/responses_state.c
+include core/front/anthropic.mk

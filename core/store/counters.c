@@ -398,8 +398,7 @@ int gw_counters_admit(struct gw_counters *c, const struct gw_admit_req *req, gw_
         }
         /* Not connected: down. A deadline already past or a pipeline at its cap: Redis is
          * not keeping up, which is a timeout in all but name. */
-        gw_counters_fallback(c, op, rc == GW_REDIS_EDOWN ? GW_DEGRADED_DOWN
-                                                         : GW_DEGRADED_TIMEOUT);
+        gw_counters_fallback(c, op, rc == GW_REDIS_EDOWN ? GW_DEGRADED_DOWN : GW_DEGRADED_TIMEOUT);
     }
     if (opp)
         *opp = op;
@@ -465,8 +464,7 @@ size_t gw_counters_fmt_reset(int64_t ms, char *buf, size_t size)
         n += snprintf(tmp + n, sizeof tmp - (size_t)n, "s");
     } else {
         int64_t secs = (ms + 999) / 1000; /* never promise a reset earlier than it is */
-        n = snprintf(tmp, sizeof tmp, "%lldm%llds", (long long)(secs / 60),
-                     (long long)(secs % 60));
+        n = snprintf(tmp, sizeof tmp, "%lldm%llds", (long long)(secs / 60), (long long)(secs % 60));
     }
     (void)n;
     return gw_strlcpy(buf, tmp, size);

@@ -28,10 +28,13 @@
  * Failure policy (Redis only), visible, never silent: when Redis is down, or does not answer
  * an admission before its deadline, the decision is made locally and marked degraded: rate
  * limits use this replica's share (limit / replicas, rounded down; replicas configured, else
- * observed through Redis heartbeats), budgets fail closed (GW_ADMIT_UNAVAILABLE: answer 503)
+ * the count last observed through Redis heartbeats, 1 before the first: configure it for a
+ * hard ceiling), budgets fail closed (GW_ADMIT_UNAVAILABLE: answer 503)
  * unless budget_fail_open. Every degraded decision counts in gw_counters_stats and is logged
  * (one line per second at most, with the count since the last line; key ids, never secrets).
  * While the connection is down, decisions are immediate: nobody waits on a dead server.
+ * Settlements are fire-and-forget: they keep their order with later admissions of the same
+ * loop (one connection), not with other loops' or replicas'.
  *
  * Threading: gw_counters_shared (configuration, in-process table, stats) is used from any
  * thread. A gw_counters belongs to one worker loop and is used only on its thread; its
@@ -108,9 +111,9 @@ struct gw_rl_window {
 struct gw_reservation {
     uint64_t id;
     uint64_t origin; /* the replica that made it (ids are unique per replica) */
-    int64_t slot;   /* the admission's window second (Redis: Redis' clock) */
-    int64_t tokens; /* counted in the TPM window at admission */
-    int64_t micros; /* budget reserved */
+    int64_t slot;    /* the admission's window second (Redis: Redis' clock) */
+    int64_t tokens;  /* counted in the TPM window at admission */
+    int64_t micros;  /* budget reserved */
     int64_t period;
     int64_t period_end;
     int state;   /* 0: nothing to settle */
@@ -137,14 +140,14 @@ typedef void (*gw_admit_cb)(void *ud, const struct gw_admit_result *r);
 struct gw_counters_stats {
     uint64_t admitted;
     uint64_t limited_rpm, limited_tpm, limited_budget;
-    uint64_t unavailable;       /* budget fail-closed answers (503) */
-    uint64_t degraded_down;     /* decided locally: Redis not connected */
-    uint64_t degraded_timeout;  /* decided locally: no answer before the deadline, or
-                                 * this loop's pipeline to Redis at its cap */
-    uint64_t degraded_error;    /* decided locally: Redis answered with an error */
-    uint64_t budget_fail_open;  /* budgets admitted on a local share */
-    uint64_t settle_retried;    /* settlements queued again after Redis failed them */
-    uint64_t settle_dropped;    /* settlements given up (queue full or too old) */
+    uint64_t unavailable;      /* budget fail-closed answers (503) */
+    uint64_t degraded_down;    /* decided locally: Redis not connected */
+    uint64_t degraded_timeout; /* decided locally: no answer before the deadline, or
+                                * this loop's pipeline to Redis at its cap */
+    uint64_t degraded_error;   /* decided locally: Redis answered with an error */
+    uint64_t budget_fail_open; /* budgets admitted on a local share */
+    uint64_t settle_retried;   /* settlements queued again after Redis failed them */
+    uint64_t settle_dropped;   /* settlements given up (queue full or too old) */
     uint64_t redis_connects, redis_drops, redis_connect_failures, redis_timeouts;
     uint64_t redis_noscript;
     int64_t replicas; /* the divisor the fallback uses now */

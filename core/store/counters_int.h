@@ -24,8 +24,8 @@ void gw_cmem_free(struct gw_cmem *m);
 /* Decides and, when admitted, records one admission. share: the divisor of every limit (1:
  * the whole limit). 0 and *res filled; AIGW_ENOMEM / AIGW_ETOOBIG (table full) change
  * nothing. now_ms: gw_counters_now_ms(). */
-int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t share,
-                  uint64_t id, int64_t ttl_ms, int64_t now_ms, struct gw_admit_result *res);
+int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t share, uint64_t id,
+                  int64_t ttl_ms, int64_t now_ms, struct gw_admit_result *res);
 void gw_cmem_settle(struct gw_cmem *m, const struct gw_reservation *r, int64_t tokens,
                     int64_t micros, int64_t now_ms);
 size_t gw_cmem_keys(struct gw_cmem *m);
@@ -75,11 +75,11 @@ struct gw_settle_item {
 
 struct gw_counters {
     struct gw_counters_shared *s;
-    struct gw_redis *rc; /* NULL in-process */
+    struct gw_redis *rc;                       /* NULL in-process */
     struct gw_admit_op *done_head, *done_tail; /* completions to deliver */
     struct gw_admit_op *free_ops;
     size_t nfree;
-    size_t inflight; /* admissions and settlements sent and not answered */
+    size_t inflight;                          /* admissions and settlements sent and not answered */
     struct gw_settle_item *sq_head, *sq_tail; /* settlements waiting for Redis */
     size_t nsq;
     int64_t last_tick_ms;

@@ -207,8 +207,8 @@ static void window_out(struct gw_rl_window *w, int64_t limit, int64_t used, int6
     w->reset_ms = reset;
 }
 
-int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t share,
-                  uint64_t id, int64_t ttl_ms, int64_t now, struct gw_admit_result *res)
+int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t share, uint64_t id,
+                  int64_t ttl_ms, int64_t now, struct gw_admit_result *res)
 {
     const struct gw_limits *l = &req->limits;
     if (share < 1)
@@ -219,13 +219,12 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
     int64_t budget = -1;
     if (l->budget_micros > 0) {
         int64_t seed = l->spent_micros > 0 ? l->spent_micros : 0;
-        budget = share == 1 || l->budget_micros <= seed
-                     ? l->budget_micros
-                     : seed + (l->budget_micros - seed) / share;
+        budget = share == 1 || l->budget_micros <= seed ? l->budget_micros
+                                                        : seed + (l->budget_micros - seed) / share;
     }
     int64_t want = req->usd_micros > 0 ? req->usd_micros : 0;
-    int64_t min = req->usd_min_micros > 0 && req->usd_min_micros < want ? req->usd_min_micros
-                                                                        : want;
+    int64_t min =
+        req->usd_min_micros > 0 && req->usd_min_micros < want ? req->usd_min_micros : want;
     int64_t est = req->tokens > 0 && l->tpm > 0 ? req->tokens : 0; /* TPM counts only when set */
     struct cres *rec = NULL;
     if (budget >= 0 && want > 0 && !(rec = calloc(1, sizeof *rec)))

@@ -23,7 +23,7 @@
 #include "lib/log.h"
 #include "store/counters_int.h"
 
-#define TOMB_MS 600000      /* settled/expired reservations are remembered this long */
+#define TOMB_MS 600000 /* settled/expired reservations are remembered this long */
 #define SETTLE_DEADLINE_MS 2000
 #define HEARTBEAT_MS 5000
 #define REPLICA_LIVE_MS 15000
@@ -335,9 +335,12 @@ static void on_admit(void *ud, int status, const struct gw_resp *v)
     if (status == GW_REDIS_ETIMEDOUT && (l->tpm > 0 || l->budget_micros > 0)) {
         /* The script may still run (it is on the wire): release what it would reserve. It
          * runs after the admission on the same connection, or finds nothing. */
-        struct gw_reservation r = {.id = op->id, .origin = c->s->replica, .slot = -1,
+        struct gw_reservation r = {.id = op->id,
+                                   .origin = c->s->replica,
+                                   .slot = -1,
                                    .period = l->period,
-                                   .period_end = l->period_end, .state = GW_RS_LIVE,
+                                   .period_end = l->period_end,
+                                   .state = GW_RS_LIVE,
                                    .backend = GW_CB_REDIS};
         gw_strlcpy(r.key, op->key, sizeof r.key);
         gw_credis_settle(c, &r, 0, 0);
@@ -465,8 +468,8 @@ void gw_credis_tick(struct gw_counters *c, int64_t now)
         size_t ln = gw_fmt_i64(live, sizeof live, REPLICA_LIVE_MS);
         const char *argv[3] = {key, id, live};
         size_t lens[3] = {sizeof key - 1, idn, ln};
-        gw_redis_eval(c->rc, &s_heartbeat, 1, 3, argv, lens, now + SETTLE_DEADLINE_MS,
-                      on_heartbeat, s);
+        gw_redis_eval(c->rc, &s_heartbeat, 1, 3, argv, lens, now + SETTLE_DEADLINE_MS, on_heartbeat,
+                      s);
     }
     while (c->sq_head && gw_redis_ready(c->rc)) {
         struct gw_settle_item *it = c->sq_head;

@@ -60,10 +60,10 @@ static void stat_inc(_Atomic uint64_t *s)
     atomic_fetch_add_explicit(s, 1, memory_order_relaxed);
 }
 
-#define STAT(r, f)                                                                             \
-    do {                                                                                       \
-        if ((r)->o.stats)                                                                      \
-            stat_inc(&(r)->o.stats->f);                                                        \
+#define STAT(r, f)                                                                                 \
+    do {                                                                                           \
+        if ((r)->o.stats)                                                                          \
+            stat_inc(&(r)->o.stats->f);                                                            \
     } while (0)
 
 static void set_events(struct gw_redis *r, int out)
@@ -344,8 +344,7 @@ static void on_readable(struct gw_redis *r)
             return;
         if (n <= 0) {
             char why[96];
-            snprintf(why, sizeof why, "%s%s",
-                     n == 0 ? "server closed the connection" : "recv: ",
+            snprintf(why, sizeof why, "%s%s", n == 0 ? "server closed the connection" : "recv: ",
                      n == 0 ? "" : strerror(errno));
             drop(r, GW_REDIS_EDOWN, why);
             return;
@@ -540,8 +539,8 @@ int gw_redis_command(struct gw_redis *r, int argc, const char *const *argv, cons
 #define EVAL_MAX_ARGS 32
 
 int gw_redis_eval(struct gw_redis *r, const struct gw_redis_script *s, int nkeys, int argc,
-                  const char *const *argv, const size_t *lens, int64_t deadline_ms,
-                  gw_redis_cb cb, void *ud)
+                  const char *const *argv, const size_t *lens, int64_t deadline_ms, gw_redis_cb cb,
+                  void *ud)
 {
     if (!cb || nkeys < 0 || nkeys > argc || argc > EVAL_MAX_ARGS - 3)
         return AIGW_EINVAL;

@@ -68,21 +68,21 @@ int gw_redis_script_init(struct gw_redis_script *s, const char *src);
 
 /* Shared by every client that points at it (atomics). */
 struct gw_redis_stats {
-    _Atomic uint64_t connects;  /* handshakes completed */
-    _Atomic uint64_t drops;     /* connections lost or dropped */
-    _Atomic uint64_t failures;  /* connect attempts that failed */
-    _Atomic uint64_t timeouts;  /* commands past their deadline */
-    _Atomic uint64_t noscript;  /* EVALSHA answered NOSCRIPT, re-sent as EVAL */
+    _Atomic uint64_t connects; /* handshakes completed */
+    _Atomic uint64_t drops;    /* connections lost or dropped */
+    _Atomic uint64_t failures; /* connect attempts that failed */
+    _Atomic uint64_t timeouts; /* commands past their deadline */
+    _Atomic uint64_t noscript; /* EVALSHA answered NOSCRIPT, re-sent as EVAL */
 };
 
 struct gw_redis_opts {
-    int64_t connect_timeout_ms; /* TCP connect plus handshake; 0: 1000 */
-    int64_t stall_ms;           /* the oldest reply this late drops the connection; 0: 1000 */
-    int64_t backoff_min_ms;     /* 0: 100 */
-    int64_t backoff_max_ms;     /* 0: 5000 */
-    size_t max_pending;         /* commands awaiting a reply; 0: 4096 */
-    size_t max_out;             /* unsent bytes; 0: 4 MiB */
-    size_t max_reply;           /* unread reply bytes; 0: 1 MiB */
+    int64_t connect_timeout_ms;   /* TCP connect plus handshake; 0: 1000 */
+    int64_t stall_ms;             /* the oldest reply this late drops the connection; 0: 1000 */
+    int64_t backoff_min_ms;       /* 0: 100 */
+    int64_t backoff_max_ms;       /* 0: 5000 */
+    size_t max_pending;           /* commands awaiting a reply; 0: 4096 */
+    size_t max_out;               /* unsent bytes; 0: 4 MiB */
+    size_t max_reply;             /* unread reply bytes; 0: 1 MiB */
     struct gw_redis_stats *stats; /* may be NULL */
     const struct gw_redis_script *const *preload; /* loaded in every handshake; may be NULL */
     size_t npreload;
@@ -116,8 +116,8 @@ int gw_redis_command(struct gw_redis *r, int argc, const char *const *argv, cons
                      int64_t deadline_ms, gw_redis_cb cb, void *ud);
 /* EVALSHA s nkeys argv... (keys first), falling back to EVAL on NOSCRIPT. Same returns. */
 int gw_redis_eval(struct gw_redis *r, const struct gw_redis_script *s, int nkeys, int argc,
-                  const char *const *argv, const size_t *lens, int64_t deadline_ms,
-                  gw_redis_cb cb, void *ud);
+                  const char *const *argv, const size_t *lens, int64_t deadline_ms, gw_redis_cb cb,
+                  void *ud);
 
 /* CLOCK_MONOTONIC in milliseconds: the clock of every deadline here. */
 int64_t gw_redis_now_ms(void);

@@ -168,8 +168,8 @@ static int spawn(struct redis_srv *s)
         }
         close_range(3, ~0U, 0);
         execl(bin, bin, "--port", port, "--bind", "127.0.0.1", "--dir", s->dir, "--save", "",
-              "--appendonly", "no", "--unixsocket", sock, "--unixsocketperm", "700",
-              "--daemonize", "no", "--logfile", log, (char *)NULL);
+              "--appendonly", "no", "--unixsocket", sock, "--unixsocketperm", "700", "--daemonize",
+              "no", "--logfile", log, (char *)NULL);
         _exit(127);
     }
     s->pid = pid;
@@ -310,8 +310,7 @@ static int64_t now_ms(void)
     return gw_redis_now_ms();
 }
 
-int drive_until(struct gw_counters **cs, int n, int (*done)(void *), void *arg,
-                int64_t timeout_ms)
+int drive_until(struct gw_counters **cs, int n, int (*done)(void *), void *arg, int64_t timeout_ms)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     for (int i = 0; i < n; i++) {

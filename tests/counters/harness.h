@@ -49,8 +49,7 @@ int redis_srv_call(const struct redis_srv *s, struct raw_reply *out, const char 
 
 /* Runs the loops of n counters (NULL entries skipped) until done(arg) returns nonzero or
  * timeout_ms pass. 1 when done. */
-int drive_until(struct gw_counters **cs, int n, int (*done)(void *), void *arg,
-                int64_t timeout_ms);
+int drive_until(struct gw_counters **cs, int n, int (*done)(void *), void *arg, int64_t timeout_ms);
 /* The same for bare Redis clients. */
 int drive_redis_until(struct gw_redis **rs, int n, int (*done)(void *), void *arg,
                       int64_t timeout_ms);

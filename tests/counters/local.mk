@@ -1,5 +1,6 @@
 # The counters (core/store/counters*, redis*): the reply reader, the Redis client, the counter
-# contract against in-process and Redis, and the failure policy. The Redis parts start their
+# contract against in-process and Redis, and the failure policy (the reply reader's fuzz
+# target is tests/fuzz/fuzz_resp.c). The Redis parts start their
 # own redis-server on loopback and skip when it is absent.
 if BUILD_TESTS
 check_LTLIBRARIES += tests/counters/libcharness.la
@@ -25,11 +26,4 @@ tests_counters_test_failover_SOURCES = tests/counters/test_failover.c
 tests_counters_test_failover_CFLAGS = $(TEST_CFLAGS)
 tests_counters_test_failover_LDADD = $(COUNTERS_TEST_LIBS)
 
-# The reply reader's fuzz target, on the deterministic driver of tests/fuzz.
-check_PROGRAMS += tests/counters/fuzz_resp
-tests_counters_fuzz_resp_SOURCES = tests/counters/fuzz_resp.c tests/fuzz/driver.c
-tests_counters_fuzz_resp_CFLAGS = $(AM_CFLAGS)
-tests_counters_fuzz_resp_LDADD = core/libgwcore.la
-TESTS += tests/counters/run_fuzz_resp.sh
 endif
-EXTRA_DIST += tests/counters/run_fuzz_resp.sh tests/fuzz/seeds/resp

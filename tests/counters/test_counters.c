@@ -13,23 +13,23 @@
 #include "aigw/plugin.h"
 #include "counters/harness.h"
 
-#define CONTRACT(name)                                                                         \
-    static void contract_##name(struct fix *f);                                                \
-    Test(counters_mem, name)                                                                   \
-    {                                                                                          \
-        struct fix fx;                                                                         \
-        fix_init(&fx, 0, NULL);                                                                \
-        contract_##name(&fx);                                                                  \
-        fix_fini(&fx);                                                                         \
-    }                                                                                          \
-    Test(counters_redis, name)                                                                 \
-    {                                                                                          \
-        struct fix fx;                                                                         \
-        if (fix_init(&fx, 1, NULL) != 0)                                                       \
-            cr_skip_test("redis-server not installed (Debian: apt-get install redis-server)"); \
-        contract_##name(&fx);                                                                  \
-        fix_fini(&fx);                                                                         \
-    }                                                                                          \
+#define CONTRACT(name)                                                                             \
+    static void contract_##name(struct fix *f);                                                    \
+    Test(counters_mem, name)                                                                       \
+    {                                                                                              \
+        struct fix fx;                                                                             \
+        fix_init(&fx, 0, NULL);                                                                    \
+        contract_##name(&fx);                                                                      \
+        fix_fini(&fx);                                                                             \
+    }                                                                                              \
+    Test(counters_redis, name)                                                                     \
+    {                                                                                              \
+        struct fix fx;                                                                             \
+        if (fix_init(&fx, 1, NULL) != 0)                                                           \
+            cr_skip_test("redis-server not installed (Debian: apt-get install redis-server)");     \
+        contract_##name(&fx);                                                                      \
+        fix_fini(&fx);                                                                             \
+    }                                                                                              \
     static void contract_##name(struct fix *f)
 
 struct got {
@@ -472,9 +472,9 @@ Test(counters, reset_durations_in_openai_form)
     struct {
         int64_t ms;
         const char *want;
-    } cases[] = {{0, "0s"},       {-5, "0s"},         {12, "12ms"},  {999, "999ms"},
-                 {1000, "1s"},    {1500, "1.5s"},     {20250, "20.25s"}, {59999, "59.999s"},
-                 {60000, "1m0s"}, {360000, "6m0s"},   {61001, "1m2s"}};
+    } cases[] = {{0, "0s"},       {-5, "0s"},       {12, "12ms"},      {999, "999ms"},
+                 {1000, "1s"},    {1500, "1.5s"},   {20250, "20.25s"}, {59999, "59.999s"},
+                 {60000, "1m0s"}, {360000, "6m0s"}, {61001, "1m2s"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char buf[32];
         size_t n = gw_counters_fmt_reset(cases[i].ms, buf, sizeof buf);

@@ -309,8 +309,7 @@ Test(failover, degraded_decisions_are_logged_without_the_password)
     struct redis_srv pre;
     cr_assert_eq(redis_srv_start(&pre), 0);
     struct raw_reply rr;
-    cr_assert_eq(redis_srv_call(&pre, &rr, "CONFIG", "SET", "requirepass", "canary-pw-7781",
-                                NULL),
+    cr_assert_eq(redis_srv_call(&pre, &rr, "CONFIG", "SET", "requirepass", "canary-pw-7781", NULL),
                  0);
     char logpath[] = "/tmp/aigw-counters-log-XXXXXX";
     int lfd = mkstemp(logpath);
@@ -361,9 +360,9 @@ Test(failover, budget_never_holds_a_grant_whose_records_are_gone)
     cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_LIMITED);
     /* As if the replica died and nobody used the key until its records' TTL ran out. */
     struct raw_reply rr;
-    cr_assert_eq(redis_srv_call(&f.srv, &rr, "DEL", "aigw:v1:{k-phantom}:q",
-                                "aigw:v1:{k-phantom}:e", NULL),
-                 0);
+    cr_assert_eq(
+        redis_srv_call(&f.srv, &rr, "DEL", "aigw:v1:{k-phantom}:q", "aigw:v1:{k-phantom}:e", NULL),
+        0);
     cr_assert_eq(rr.integer, 2);
     struct gw_admit_result r = admit(&f, 1, &q);
     cr_assert_eq(r.status, GW_ADMIT_OK);

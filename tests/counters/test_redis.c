@@ -21,7 +21,7 @@ struct ctx {
 };
 
 struct answer {
-    int n;           /* callbacks so far */
+    int n; /* callbacks so far */
     int status[16];
     int type[16];
     long long integer[16];
@@ -71,11 +71,13 @@ static void start(struct ctx *c, const char *url_override)
     cr_assert_eq(redis_srv_start(&c->srv), 0);
     struct gw_redis_addr a;
     char err[256];
-    cr_assert_eq(gw_redis_parse_url(url_override ? url_override : c->srv.url, &a, err,
-                                    sizeof err),
+    cr_assert_eq(gw_redis_parse_url(url_override ? url_override : c->srv.url, &a, err, sizeof err),
                  0, "%s", err);
-    struct gw_redis_opts o = {.connect_timeout_ms = 500, .stall_ms = 300, .backoff_min_ms = 20,
-                              .backoff_max_ms = 200, .stats = &c->stats};
+    struct gw_redis_opts o = {.connect_timeout_ms = 500,
+                              .stall_ms = 300,
+                              .backoff_min_ms = 20,
+                              .backoff_max_ms = 200,
+                              .stats = &c->stats};
     cr_assert_eq(gw_redis_new(&a, &o, &c->r), 0);
 }
 
@@ -183,14 +185,12 @@ Test(redis_client, evalsha_falls_back_to_eval_after_script_flush)
     size_t lens[2] = {3, 3};
     struct answer a = {0};
     struct want w = {&a, 1};
-    cr_assert_eq(gw_redis_eval(c.r, &s, 1, 2, argv, lens, gw_redis_now_ms() + 2000, on_answer,
-                               &a),
+    cr_assert_eq(gw_redis_eval(c.r, &s, 1, 2, argv, lens, gw_redis_now_ms() + 2000, on_answer, &a),
                  0);
     cr_assert(drive_redis_until(&c.r, 1, answered, &w, 3000));
     cr_assert_eq(a.integer[0], 101);
     cr_assert_eq(atomic_load(&c.stats.noscript), 1, "first use: NOSCRIPT, then EVAL");
-    cr_assert_eq(gw_redis_eval(c.r, &s, 1, 2, argv, lens, gw_redis_now_ms() + 2000, on_answer,
-                               &a),
+    cr_assert_eq(gw_redis_eval(c.r, &s, 1, 2, argv, lens, gw_redis_now_ms() + 2000, on_answer, &a),
                  0);
     w.n = 2;
     cr_assert(drive_redis_until(&c.r, 1, answered, &w, 3000));
@@ -198,8 +198,7 @@ Test(redis_client, evalsha_falls_back_to_eval_after_script_flush)
     cr_assert_eq(atomic_load(&c.stats.noscript), 1, "cached after EVAL");
     struct raw_reply rr;
     cr_assert_eq(redis_srv_call(&c.srv, &rr, "SCRIPT", "FLUSH", NULL), 0);
-    cr_assert_eq(gw_redis_eval(c.r, &s, 1, 2, argv, lens, gw_redis_now_ms() + 2000, on_answer,
-                               &a),
+    cr_assert_eq(gw_redis_eval(c.r, &s, 1, 2, argv, lens, gw_redis_now_ms() + 2000, on_answer, &a),
                  0);
     w.n = 3;
     cr_assert(drive_redis_until(&c.r, 1, answered, &w, 3000));
@@ -215,15 +214,14 @@ Test(redis_client, wrong_password_never_connects)
     start(&c, NULL);
     gw_redis_free(c.r);
     struct raw_reply rr;
-    cr_assert_eq(redis_srv_call(&c.srv, &rr, "CONFIG", "SET", "requirepass", "right-pw", NULL),
-                 0);
+    cr_assert_eq(redis_srv_call(&c.srv, &rr, "CONFIG", "SET", "requirepass", "right-pw", NULL), 0);
     char url[200];
     snprintf(url, sizeof url, "redis://:wrong-pw@127.0.0.1:%d/0", c.srv.port);
     struct gw_redis_addr a;
     char err[256];
     cr_assert_eq(gw_redis_parse_url(url, &a, err, sizeof err), 0);
-    struct gw_redis_opts o = {.connect_timeout_ms = 500, .backoff_min_ms = 20,
-                              .backoff_max_ms = 50, .stats = &c.stats};
+    struct gw_redis_opts o = {
+        .connect_timeout_ms = 500, .backoff_min_ms = 20, .backoff_max_ms = 50, .stats = &c.stats};
     cr_assert_eq(gw_redis_new(&a, &o, &c.r), 0);
     cr_assert_not(drive_redis_until(&c.r, 1, ready, c.r, 300));
     cr_assert_geq(atomic_load(&c.stats.failures), 1);

@@ -42,7 +42,8 @@ static struct gw_resp *read_one(const char *s, size_t n, size_t piece)
 
 Test(resp, types_whole_and_byte_by_byte)
 {
-    static const char in[] = "*6\r\n$5\r\nhello\r\n:-42\r\n$-1\r\n+OK\r\n-ERR no\r\n*2\r\n:1\r\n*0\r\n";
+    static const char in[] =
+        "*6\r\n$5\r\nhello\r\n:-42\r\n$-1\r\n+OK\r\n-ERR no\r\n*2\r\n:1\r\n*0\r\n";
     for (size_t piece = 0; piece <= 1; piece++) {
         struct gw_resp *v = read_one(in, sizeof in - 1, piece);
         cr_assert_eq(v->type, GW_RESP_ARRAY);
@@ -164,15 +165,14 @@ Test(redis_url, parsed_and_displayed_without_credentials)
 {
     struct gw_redis_addr a;
     char err[256];
-    cr_assert_eq(gw_redis_parse_url("redis://:s3cr%40t@127.0.0.1:6380/3", &a, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(gw_redis_parse_url("redis://:s3cr%40t@127.0.0.1:6380/3", &a, err, sizeof err), 0,
+                 "%s", err);
     cr_assert_str_eq(a.password, "s3cr@t");
     cr_assert_str_eq(a.user, "");
     cr_assert_eq(a.db, 3);
     cr_assert_str_eq(a.display, "redis://127.0.0.1:6380/3");
     cr_assert_null(strstr(a.display, "s3cr"));
-    cr_assert_eq(gw_redis_parse_url("redis://app:pw@[::1]/0", &a, err, sizeof err), 0, "%s",
-                 err);
+    cr_assert_eq(gw_redis_parse_url("redis://app:pw@[::1]/0", &a, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq(a.user, "app");
     cr_assert_str_eq(a.display, "redis://[::1]:6379/0");
     cr_assert_eq(gw_redis_parse_url("redis://localhost", &a, err, sizeof err), 0, "%s", err);
@@ -182,11 +182,16 @@ Test(redis_url, parsed_and_displayed_without_credentials)
 Test(redis_url, bad_forms_say_why_and_never_echo_the_password)
 {
     static const char *bad[] = {
-        "http://127.0.0.1",          "redis://",
-        "redis://127.0.0.1:0",       "redis://127.0.0.1:99999",
-        "redis://127.0.0.1:12x",     "redis://127.0.0.1/abc",
-        "redis://127.0.0.1/0?x=1",   "redis://user@127.0.0.1",
-        "redis://:pw%4@127.0.0.1",   "redis://[::1",
+        "http://127.0.0.1",
+        "redis://",
+        "redis://127.0.0.1:0",
+        "redis://127.0.0.1:99999",
+        "redis://127.0.0.1:12x",
+        "redis://127.0.0.1/abc",
+        "redis://127.0.0.1/0?x=1",
+        "redis://user@127.0.0.1",
+        "redis://:pw%4@127.0.0.1",
+        "redis://[::1",
         "rediss://:topsecret@127.0.0.1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -2,8 +2,8 @@
  * libFuzzer target for the Redis reply reader (core/store/redis_resp.c): arbitrary bytes from
  * a "server", fed whole and in pieces. Under ASan/UBSan any memory error aborts; both feeds
  * must read the same replies whenever both finish without an error; every reply must be a
- * well-formed tree. Build with -fsanitize=fuzzer for coverage-guided runs; `make check` runs it
- * through tests/fuzz/driver.c over tests/fuzz/seeds/resp/.
+ * well-formed tree. `make check` runs it through driver.c over seeds/resp/; run-libfuzzer
+ * runs it coverage-guided (lf_resp).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,8 +52,7 @@ struct digest {
     int replies;
 };
 
-static int run(const uint8_t *p, size_t n, size_t piece, size_t cap, size_t elems,
-               struct digest *d)
+static int run(const uint8_t *p, size_t n, size_t piece, size_t cap, size_t elems, struct digest *d)
 {
     struct gw_resp_reader *rd;
     memset(d, 0, sizeof *d);
@@ -87,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     size_t piece = (size_t)(data[0] & 15) + 1;
-    size_t cap = data[0] & 16 ? 64 : 0;   /* small: the buffer cap is reachable */
-    size_t elems = data[0] & 32 ? 3 : 0;  /* small: the element cap is reachable */
+    size_t cap = data[0] & 16 ? 64 : 0;  /* small: the buffer cap is reachable */
+    size_t elems = data[0] & 32 ? 3 : 0; /* small: the element cap is reachable */
     struct digest a, b;
     int ra = run(data + 1, size - 1, 0, cap, elems, &a);
     int rb = run(data + 1, size - 1, piece, cap, elems, &b);
