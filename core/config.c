@@ -58,6 +58,18 @@ static const struct gw_config_key keys[] = {
     {"metrics.listen", "string", "", "serve metrics on this address instead of the main port"},
     {"metrics.token", "string", "", "bearer token required to scrape /metrics"},
     {"metrics.max_models", "integer", "200", "distinct model labels before folding into \"other\""},
+    {"otel", "object", "", "OpenTelemetry tracing (see TRACING); off without an endpoint"},
+    {"otel.enabled", "boolean", "", "false: no tracing; unset: on when an endpoint is known"},
+    {"otel.endpoint", "string", "", "collector OTLP/HTTP base URL; empty: none (or the variable)"},
+    {"otel.headers", "object", "", "extra headers on every export POST: name -> value (secrets)"},
+    {"otel.sample_ratio", "number", "1", "share of new traces recorded, 0 to 1"},
+    {"otel.service_name", "string", "aigw", "the service.name resource attribute"},
+    {"otel.capture_content", "boolean", "false", "record messages on attempt spans (redacted)"},
+    {"otel.content_max_bytes", "integer", "16384", "cap on each captured content attribute"},
+    {"otel.queue_size", "integer", "2048", "spans waiting to be sent; more are dropped"},
+    {"otel.batch_size", "integer", "512", "spans per export POST"},
+    {"otel.batch_interval_ms", "integer", "5000", "longest wait before a partial batch is sent"},
+    {"otel.timeout_ms", "integer", "10000", "deadline of one export POST"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -170,6 +182,8 @@ static int type_ok(const cJSON *v, const char *type)
         return cJSON_IsString(v);
     if (!strcmp(type, "integer"))
         return cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble;
+    if (!strcmp(type, "number"))
+        return cJSON_IsNumber(v);
     if (!strcmp(type, "boolean"))
         return cJSON_IsBool(v);
     if (!strcmp(type, "object"))
@@ -180,7 +194,8 @@ static int type_ok(const cJSON *v, const char *type)
 }
 
 /* Checks every key of obj against the table; `prefix` is the dotted path of obj. Subtrees
- * whose owner validates them (routing, catalog.overrides) are not descended into. */
+ * whose owner validates them (routing, catalog.overrides, otel.headers) are not descended
+ * into. */
 static int check_keys(const cJSON *obj, const char *prefix, const char *file, char *err,
                       size_t errsize)
 {
@@ -198,7 +213,8 @@ static int check_keys(const cJSON *obj, const char *prefix, const char *file, ch
             snprintf(err, errsize, "%s: %s: expected %s", file, dotted, k->type);
             return AIGW_EINVAL;
         }
-        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing")) {
+        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing") &&
+            strcmp(dotted, "otel.headers")) {
             int rc = check_keys(it, dotted, file, err, errsize);
             if (rc)
                 return rc;

@@ -50,7 +50,8 @@ struct gw_config {
 
 struct gw_config_key {
     const char *key;  /* dotted path, e.g. "timeouts.connect_ms" */
-    const char *type; /* "string", "integer", "boolean", "object", "array" */
+    const char *type; /* "string", "integer", "number", "boolean", "object",
+                         "array" */
     const char *dflt; /* default as shown in docs */
     const char *help;
 };

@@ -266,8 +266,11 @@ static struct {
 
 /* base: a span of the same request whose wall-clock start this one derives its own from (one
  * clock read fewer; clock_gettime is not cheap on every virtual machine), or NULL. */
+#define SPAN_HEAD offsetof(struct gw_span, start_ns) /* what a span not recording has */
+
+/* extra: bytes after the head of a span not recording (its tracestate). */
 static struct gw_span *span_alloc(int recording, const char *name, int kind,
-                                  const struct gw_span *base)
+                                  const struct gw_span *base, size_t extra)
 {
     struct gw_span *s = NULL;
     if (recording) {
@@ -278,11 +281,11 @@ static struct gw_span *span_alloc(int recording, const char *name, int kind,
         }
         pthread_mutex_unlock(&cache.mu);
     }
-    if (!s && !(s = malloc(recording ? sizeof *s : offsetof(struct gw_span, start_ns))))
+    if (!s && !(s = malloc(recording ? sizeof *s : SPAN_HEAD + extra)))
         return NULL;
     /* Only the header is cleared: names, attributes, events and the pool are read up to
      * their counts. */
-    memset(s, 0, recording ? offsetof(struct gw_span, name) : offsetof(struct gw_span, start_ns));
+    memset(s, 0, recording ? offsetof(struct gw_span, name) : SPAN_HEAD);
     s->recording = (uint8_t)(recording != 0);
     s->kind = kind;
     if (!recording)
@@ -307,6 +310,29 @@ static const char *pool_copy(struct gw_span *s, const char *v, size_t n)
     return p;
 }
 
+/* Keeps the tracestate the span passes on: in the pool, or in the extra bytes span_alloc
+ * gave a span not recording (n + 1 of them). */
+static void keep_state(struct gw_span *s, const char *state, size_t n)
+{
+    if (!state || !n || n > GW_TRACESTATE_MAX)
+        return;
+    if (s->recording) {
+        if ((s->state = pool_copy(s, state, n)))
+            s->state_len = n;
+        return;
+    }
+    char *p = (char *)s + SPAN_HEAD;
+    memcpy(p, state, n);
+    p[n] = '\0';
+    s->state = p;
+    s->state_len = n;
+}
+
+static size_t state_room(const char *state, size_t n)
+{
+    return state && n && n <= GW_TRACESTATE_MAX ? n + 1 : 0;
+}
+
 struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, const char *name,
                               int kind)
 {
@@ -319,7 +345,8 @@ struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, c
         gw_trace_new_trace_id(tid);
         sampled = gw_trace_ratio_sampled(ratio, tid);
     }
-    struct gw_span *s = span_alloc(sampled, name, kind, NULL);
+    struct gw_span *s = span_alloc(sampled, name, kind, NULL,
+                                   parent ? state_room(parent->state, parent->state_len) : 0);
     if (!s)
         return NULL;
     memcpy(s->trace_id, tid, sizeof tid);
@@ -329,9 +356,7 @@ struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, c
         memcpy(s->parent_id, parent->span_id, GW_SPAN_ID_LEN);
         s->has_parent = 1;
         s->parent_remote = 1;
-        if (s->recording && parent->state && parent->state_len <= GW_TRACESTATE_MAX &&
-            (s->state = pool_copy(s, parent->state, parent->state_len)))
-            s->state_len = parent->state_len;
+        keep_state(s, parent->state, parent->state_len);
     }
     return s;
 }
@@ -340,7 +365,8 @@ struct gw_span *gw_span_child(const struct gw_span *parent, const char *name, in
 {
     if (!parent)
         return NULL;
-    struct gw_span *s = span_alloc(parent->recording, name, kind, parent);
+    struct gw_span *s = span_alloc(parent->recording, name, kind, parent,
+                                   state_room(parent->state, parent->state_len));
     if (!s)
         return NULL;
     memcpy(s->trace_id, parent->trace_id, GW_TRACE_ID_LEN);
@@ -348,9 +374,7 @@ struct gw_span *gw_span_child(const struct gw_span *parent, const char *name, in
     gw_trace_new_span_id(s->span_id);
     s->has_parent = 1;
     s->flags = parent->flags;
-    if (s->recording && parent->state &&
-        (s->state = pool_copy(s, parent->state, parent->state_len)))
-        s->state_len = parent->state_len;
+    keep_state(s, parent->state, parent->state_len);
     return s;
 }
 
@@ -359,8 +383,8 @@ void gw_span_context(const struct gw_span *s, struct gw_trace_ctx *out)
     memcpy(out->trace_id, s->trace_id, GW_TRACE_ID_LEN);
     memcpy(out->span_id, s->span_id, GW_SPAN_ID_LEN);
     out->flags = s->flags;
-    out->state = s->recording ? s->state : NULL;
-    out->state_len = s->recording ? s->state_len : 0;
+    out->state = s->state;
+    out->state_len = s->state_len;
 }
 
 /* The longest prefix of at most max bytes that does not end inside a UTF-8 sequence. */

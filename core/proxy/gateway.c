@@ -48,6 +48,7 @@ static void req_free(struct gw_req *r)
     }
     gw_otel_abandon(r->aspan);
     gw_otel_abandon(r->span);
+    gw_buf_free(&r->trace_out);
     gw_parsed_free(&r->parsed);
     if (r->render)
         r->dialect->render_free(r->render);
