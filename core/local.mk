@@ -20,3 +20,6 @@ bin_PROGRAMS += aigw
 aigw_SOURCES = core/main.c
 aigw_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
 aigw_LDADD = core/libgwcore.la
+# core/store: shared counters (limits and budgets); its own file so the SQL store's local.mk
+# and this one never collide.
+include core/store/counters.mk
