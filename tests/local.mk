@@ -26,3 +26,4 @@ include tests/docs/local.mk
 include tests/scripts/local.mk
 include tests/listen/local.mk
 include tests/compat/openai.mk
+include tests/cache/local.mk

@@ -1,0 +1,26 @@
+# The response cache's service (core/cache): keys, chunk logs, the in-memory LRU, settings.
+if BUILD_TESTS
+check_PROGRAMS += tests/cache/test_cache_key
+TESTS += tests/cache/test_cache_key
+tests_cache_test_cache_key_SOURCES = tests/cache/test_cache_key.c
+tests_cache_test_cache_key_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_key_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/cache/test_cache_lru
+TESTS += tests/cache/test_cache_lru
+tests_cache_test_cache_lru_SOURCES = tests/cache/test_cache_lru.c
+tests_cache_test_cache_lru_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_lru_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/cache/test_cache_chunklog
+TESTS += tests/cache/test_cache_chunklog
+tests_cache_test_cache_chunklog_SOURCES = tests/cache/test_cache_chunklog.c
+tests_cache_test_cache_chunklog_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_chunklog_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/cache/test_cache_cfg
+TESTS += tests/cache/test_cache_cfg
+tests_cache_test_cache_cfg_SOURCES = tests/cache/test_cache_cfg.c
+tests_cache_test_cache_cfg_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_cfg_LDADD = $(TEST_LIBS)
+endif
