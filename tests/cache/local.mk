@@ -24,3 +24,14 @@ tests_cache_test_cache_cfg_SOURCES = tests/cache/test_cache_cfg.c
 tests_cache_test_cache_cfg_CFLAGS = $(TEST_CFLAGS)
 tests_cache_test_cache_cfg_LDADD = $(TEST_LIBS)
 endif
+
+# The cache through the real aigw binary and the mock provider.
+if BUILD_TESTS
+check_PROGRAMS += tests/cache/test_cache_e2e
+TESTS += tests/cache/test_cache_e2e
+tests_cache_test_cache_e2e_SOURCES = tests/cache/test_cache_e2e.c tests/cache/answer.c \
+	tests/cache/answer.h
+tests_cache_test_cache_e2e_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_e2e_LDADD = $(E2E_LIBS)
+EXTRA_tests_cache_test_cache_e2e_DEPENDENCIES = aigw$(EXEEXT)
+endif
