@@ -354,8 +354,6 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         gw_redact_register(k->valuestring);
     }
     gw_redact_register(c->metrics_token[0] ? c->metrics_token : NULL);
-    /* redis.url may carry a password: the URL never appears whole in a log line. */
-    gw_redact_register(c->redis_url[0] ? c->redis_url : NULL);
     cJSON_Delete(c->root);
     c->root = root;
     return 0;

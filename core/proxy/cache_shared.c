@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "lib/log.h"
+#include "lib/redact.h"
 #include "net/worker.h"
 #include "proxy/cache_int.h"
 #include "proxy/cache_phase.h"
@@ -37,6 +38,8 @@ int gw_cache_gw_new(struct gw_gateway *gw, char *err, size_t errsize)
         rc = gw_redis_parse_url(gw->cfg->redis_url, &c->addr, uerr, sizeof uerr);
         if (rc < 0)
             snprintf(err, errsize, "redis.url: %s", uerr);
+        else if (c->addr.password[0])
+            gw_redact_register(c->addr.password); /* never in a log line or an error */
     } else {
         rc = gw_cache_mem_new((uint64_t)cfg.max_bytes, cfg.ttl_s * 1000, &c->mem);
         if (rc < 0)
