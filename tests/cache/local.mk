@@ -35,3 +35,14 @@ tests_cache_test_cache_e2e_CFLAGS = $(TEST_CFLAGS)
 tests_cache_test_cache_e2e_LDADD = $(E2E_LIBS)
 EXTRA_tests_cache_test_cache_e2e_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# The shared cache: two replicas on one redis-server of the test's own (skipped without it).
+if BUILD_TESTS
+check_PROGRAMS += tests/cache/test_cache_redis
+TESTS += tests/cache/test_cache_redis
+tests_cache_test_cache_redis_SOURCES = tests/cache/test_cache_redis.c tests/cache/answer.c \
+	tests/cache/answer.h tests/cache/redissvc.c tests/cache/redissvc.h
+tests_cache_test_cache_redis_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_redis_LDADD = $(E2E_LIBS)
+EXTRA_tests_cache_test_cache_redis_DEPENDENCIES = aigw$(EXEEXT)
+endif
