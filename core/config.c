@@ -47,7 +47,7 @@ static const struct gw_config_key keys[] = {
     {"metrics.token", "string", "", "bearer token required to scrape /metrics"},
     {"metrics.max_models", "integer", "200", "distinct model labels before folding into \"other\""},
     {"redis", "object", "", "the Redis a fleet of gateways shares"},
-    {"redis.url", "string", "", "redis://[[user]:password@]host[:port][/db]; empty: none"},
+    {"redis.url", "string", "", "the shared Redis as a redis: URL; empty: none"},
     {"cache", "object", "", "the exact response cache (see RESPONSE CACHE)"},
     {"cache.enabled", "boolean", "false", "answer a request seen before from the cache"},
     {"cache.ttl_s", "integer", "3600", "how long an answer is kept, in seconds"},
@@ -56,7 +56,8 @@ static const struct gw_config_key keys[] = {
     {"cache.redis", "boolean", "false", "keep answers in the Redis of redis.url, for every replica"},
     {"cache.redis_timeout_ms", "integer", "50", "a Redis lookup not answered by then is a miss"},
     {"cache.scope", "string", "key", "\"key\": one cache per gateway key; \"global\": one for all"},
-    {"cache.endpoints", "array", "[\"chat\", \"completions\", \"messages\", \"responses\", \"embeddings\"]",
+    {"cache.endpoints", "array",
+     "[\"chat\", \"completions\", \"messages\", \"responses\", \"embeddings\"]",
      "the endpoints whose answers are cached"},
     {NULL, NULL, NULL, NULL},
 };
