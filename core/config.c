@@ -70,6 +70,19 @@ static const struct gw_config_key keys[] = {
     {"otel.batch_size", "integer", "512", "spans per export POST"},
     {"otel.batch_interval_ms", "integer", "5000", "longest wait before a partial batch is sent"},
     {"otel.timeout_ms", "integer", "10000", "deadline of one export POST"},
+    {"redis", "object", "", "the Redis a fleet of gateways shares"},
+    {"redis.url", "string", "", "the shared Redis as a redis: URL; empty: none"},
+    {"cache", "object", "", "the exact response cache (see RESPONSE CACHE)"},
+    {"cache.enabled", "boolean", "false", "answer a request seen before from the cache"},
+    {"cache.ttl_s", "integer", "3600", "how long an answer is kept, in seconds"},
+    {"cache.max_bytes", "integer", "67108864", "memory the in-memory cache holds at most"},
+    {"cache.max_entry_bytes", "integer", "1048576", "the largest answer kept"},
+    {"cache.redis", "boolean", "false", "keep answers in the Redis of redis.url, for every replica"},
+    {"cache.redis_timeout_ms", "integer", "50", "a Redis lookup not answered by then is a miss"},
+    {"cache.scope", "string", "key", "\"key\": one cache per gateway key; \"global\": one for all"},
+    {"cache.endpoints", "array",
+     "[\"chat\", \"completions\", \"messages\", \"responses\", \"embeddings\"]",
+     "the endpoints whose answers are cached"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -131,7 +144,7 @@ void gw_config_free(struct gw_config *c)
 {
     cJSON_Delete(c->root);
     c->root = NULL;
-    c->catalog_overrides = c->routing = c->auth_keys = NULL;
+    c->catalog_overrides = c->routing = c->auth_keys = c->cache = NULL;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
@@ -379,12 +392,14 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (!rc && get(root, "log.bodies"))
         c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
+        rc = get_str(root, "redis.url", c->redis_url, sizeof c->redis_url, path, err, errsize);
     if (!rc && get(root, "metrics.enabled"))
         c->metrics_enabled = cJSON_IsTrue(get(root, "metrics.enabled"));
     if (!rc) {
         c->catalog_overrides = (cJSON *)get(root, "catalog.overrides");
         c->routing = (cJSON *)get(root, "routing");
         c->auth_keys = (cJSON *)get(root, "auth.api_keys");
+        c->cache = (cJSON *)get(root, "cache"); /* validated by the cache (cache/cache.c) */
         const cJSON *k;
         cJSON_ArrayForEach(k, c->auth_keys)
         {
@@ -398,7 +413,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (rc) {
         cJSON_Delete(root);
-        c->catalog_overrides = c->routing = c->auth_keys = NULL;
+        c->catalog_overrides = c->routing = c->auth_keys = c->cache = NULL;
         return rc;
     }
     /* Gateway keys are secrets like provider keys: never in a log line or an error body. */

@@ -36,6 +36,8 @@ struct gw_config {
     cJSON *catalog_overrides; /* array of entries, or NULL */
     cJSON *routing;           /* the routing object, validated by route.c */
     cJSON *auth_keys;         /* array of gateway API keys, or NULL (no client auth) */
+    cJSON *cache;             /* the cache object, validated by cache/cache.c, or NULL */
+    char redis_url[1024];     /* redis.url: the fleet's shared Redis; "" none */
     int metrics_enabled;
     char metrics_listen[256];
     char metrics_token[256];

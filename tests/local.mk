@@ -29,3 +29,4 @@ include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
 include tests/compat/anthropic.mk
+include tests/cache/local.mk

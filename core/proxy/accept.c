@@ -23,6 +23,7 @@
 #include "net/http.h"
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
+#include "proxy/cache_phase.h"
 #include "plugin/errors.h"
 #include "proxy/gateway.h"
 
@@ -454,6 +455,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
+/* What each worker's loop drives besides its daemon and engine. */
+static int worker_setup(void *cls, struct gw_worker *w, unsigned idx)
+{
+    struct gw_front *f = cls;
+    (void)idx;
+    return gw_cache_worker_setup(f->gw, w);
+}
+
 int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size_t errsize)
 {
     struct gw_front *f = calloc(1, sizeof *f);
@@ -474,6 +483,8 @@ int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size
         .completed_cls = f,
         .metrics = metrics_handler,
         .metrics_cls = f,
+        .worker_setup = worker_setup,
+        .worker_setup_cls = f,
     };
     int rc = gw_http_start(&f->http, gw->cfg, &hs, err, errsize);
     if (rc < 0) {

@@ -22,6 +22,7 @@
 
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
 #include "proxy/usage.h"
 
@@ -49,6 +50,7 @@ static void req_free(struct gw_req *r)
     gw_otel_abandon(r->aspan);
     gw_otel_abandon(r->span);
     gw_buf_free(&r->trace_out);
+    gw_cache_req_free(r);
     gw_parsed_free(&r->parsed);
     if (r->render)
         r->dialect->render_free(r->render);
@@ -124,6 +126,8 @@ static const char *request_header(void *ud, const char *name)
     return MHD_lookup_connection_value(ud, MHD_HEADER_KIND, name);
 }
 
+static enum MHD_Result proceed(struct gw_req *r);
+
 /* The phases from parse to the first attempt, run once the whole body is in. */
 static enum MHD_Result start(struct gw_req *r)
 {
@@ -148,7 +152,21 @@ static enum MHD_Result start(struct gw_req *r)
         return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code,
                                ferr.param, ferr.message);
     gw_buf_free(&r->body); /* parsed: the raw bytes are not needed any more */
-    if (gw_phase_admit(r) < 0 || gw_phase_cache_lookup(r) < 0 || gw_phase_route(r) < 0)
+    if (gw_phase_admit(r) < 0)
+        return r->answer;
+    int cached = gw_phase_cache_lookup(r);
+    if (cached < 0)
+        return r->answer;
+    if (cached > 0)
+        return MHD_YES; /* the shared cache answers later: gw_req_run goes on then */
+    return proceed(r);
+}
+
+/* From route to the first attempt: after a cache miss, at once or once the shared cache
+ * answered. */
+static enum MHD_Result proceed(struct gw_req *r)
+{
+    if (gw_phase_route(r) < 0)
         return r->answer;
     r->render = r->dialect->render_new(&r->parsed, r->route.targets[0].model, r->request_id);
     if (!r->render)
@@ -175,8 +193,13 @@ static enum MHD_Result start(struct gw_req *r)
 
 enum MHD_Result gw_req_run(struct gw_req *r)
 {
-    if (!r->started) {
-        enum MHD_Result rc = start(r);
+    pthread_mutex_lock(&r->relay.lock);
+    int looked_up = r->cache_wait == 2; /* resumed by the shared cache's answer */
+    pthread_mutex_unlock(&r->relay.lock);
+    if (!r->started || looked_up) {
+        enum MHD_Result rc = !r->started                        ? start(r)
+                             : gw_phase_cache_resume(r) < 0 ? r->answer
+                                                            : proceed(r);
         pthread_mutex_lock(&r->relay.lock);
         int queued = r->queued;
         pthread_mutex_unlock(&r->relay.lock);
@@ -226,11 +249,17 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
     rc = gw_upstream_init(&gw->upstream);
     if (rc < 0)
         snprintf(err, errsize, "cannot start the shared upstream engine");
+    if (rc == 0 && (rc = gw_cache_gw_new(gw, err, errsize)) < 0) {
+        gw_upstream_free(gw->upstream);
+        gw->upstream = NULL;
+        gw_router_free(&gw->router);
+    }
     return rc;
 }
 
 void gw_gateway_free(struct gw_gateway *gw)
 {
+    gw_cache_gw_free(gw);
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
     gw_router_free(&gw->router);

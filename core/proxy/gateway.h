@@ -22,6 +22,7 @@
 #include "plugin/plugin_loader.h"
 #include "route/route.h"
 
+struct gw_cache_gw;
 struct gw_catalog;
 struct gw_upstream;
 struct gw_req;
@@ -32,6 +33,7 @@ struct gw_gateway {
     struct gw_catalog *catalog;
     struct gw_router router;
     struct gw_upstream *upstream;
+    struct gw_cache_gw *cache; /* the response cache (proxy/cache_phase.h); NULL when off */
     atomic_llong inflight;
     atomic_int shutting_down;
     pthread_mutex_t drain_lock;
