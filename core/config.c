@@ -392,6 +392,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (!rc && get(root, "log.bodies"))
         c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
+    if (!rc)
         rc = get_str(root, "redis.url", c->redis_url, sizeof c->redis_url, path, err, errsize);
     if (!rc && get(root, "metrics.enabled"))
         c->metrics_enabled = cJSON_IsTrue(get(root, "metrics.enabled"));
