@@ -14,6 +14,10 @@
 #include "lib/redact.h"
 
 #define CONFIG_FILE_CAP (4u << 20)
+/* Where an installed aigw keeps its state: the systemd unit's StateDirectory=aigw. */
+#ifndef AIGW_STATE_DIR
+#define AIGW_STATE_DIR "/var/lib/aigw"
+#endif
 
 static const struct gw_config_key keys[] = {
     {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},
@@ -26,14 +30,22 @@ static const struct gw_config_key keys[] = {
     {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
     {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
     {"stream", "object", "", "streaming relay settings"},
-    {"stream.heartbeat_ms", "integer", "15000", "SSE comment sent on a stream idle this long; 0 off"},
-    {"stream.buffer_bytes", "integer", "262144", "per-stream relay buffer; a slower client pauses the upstream"},
+    {"stream.heartbeat_ms", "integer", "15000",
+     "SSE comment sent on a stream idle this long; 0 off"},
+    {"stream.buffer_bytes", "integer", "262144",
+     "per-stream relay buffer; a slower client pauses the upstream"},
     {"shutdown", "object", "", "graceful shutdown"},
     {"shutdown.grace_ms", "integer", "30000", "how long SIGTERM waits for in-flight requests"},
     {"log", "object", "", "logging"},
     {"log.level", "string", "info", "error, warn, info or debug"},
     {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
-    {"log.access_log", "string", "", "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.access_log", "string", "",
+     "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.bodies", "boolean", "false", "keep request and response bodies in the request log"},
+    {"log.retention_days", "integer", "30", "request-log rows kept this many days; 0: forever"},
+    {"state_dir", "string", "", "directory of aigw's state; empty: the installed one"},
+    {"store", "object", "", "the state store: gateway keys, spend ledger, request log"},
+    {"store.url", "string", "", "sqlite:PATH or a postgres: URL; empty: a file in state_dir"},
     {"plugin_dir", "string", "", "directory of provider plugins (default: the installed one)"},
     {"catalog", "object", "", "model catalog"},
     {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},
@@ -85,6 +97,35 @@ void gw_config_defaults(struct gw_config *c)
     c->log_level = AIGW_LOG_INFO;
     c->metrics_enabled = 1;
     c->metrics_max_models = 200;
+    c->log_retention_days = 30;
+}
+
+int gw_config_store_url(const struct gw_config *c, char *out, size_t size)
+{
+    int n = c->store_url[0] ? snprintf(out, size, "%s", c->store_url)
+                            : snprintf(out, size, "sqlite:%s/aigw.db",
+                                       c->state_dir[0] ? c->state_dir : AIGW_STATE_DIR);
+    return n < 0 || (size_t)n >= size ? AIGW_ETOOBIG : 0;
+}
+
+/* The password of a "scheme://user:password@host/..." URL, registered as a secret so that no
+ * log line or error body can show it. */
+static void redact_url_password(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return;
+    p += 3;
+    const char *at = strchr(p, '@'), *colon = strchr(p, ':');
+    if (!at || !colon || colon > at)
+        return;
+    char pw[256];
+    size_t n = (size_t)(at - colon - 1);
+    if (n >= sizeof pw)
+        n = sizeof pw - 1;
+    memcpy(pw, colon + 1, n);
+    pw[n] = '\0';
+    gw_redact_register(pw);
 }
 
 void gw_config_free(struct gw_config *c)
@@ -288,6 +329,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("stream.buffer_bytes", stream_buffer_bytes, 4096, 64 << 20);
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);
+    INT("log.retention_days", log_retention_days, 0, 36500);
 #undef INT
     if (!rc && get(root, "listen")) {
         char lerr[512];
@@ -325,6 +367,17 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
                      errsize);
     if (!rc)
         rc = get_str(root, "redis.url", c->redis_url, sizeof c->redis_url, path, err, errsize);
+    if (!rc)
+        rc = get_str(root, "state_dir", c->state_dir, sizeof c->state_dir, path, err, errsize);
+    if (!rc)
+        rc = get_str(root, "store.url", c->store_url, sizeof c->store_url, path, err, errsize);
+    if (!rc && c->store_url[0] && strncmp(c->store_url, "sqlite:", 7) &&
+        strncmp(c->store_url, "postgres://", 11) && strncmp(c->store_url, "postgresql://", 13)) {
+        snprintf(err, errsize, "%s: store.url: must start sqlite: or postgres://", path);
+        rc = AIGW_EINVAL;
+    }
+    if (!rc && get(root, "log.bodies"))
+        c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
     if (!rc && get(root, "metrics.enabled"))
         c->metrics_enabled = cJSON_IsTrue(get(root, "metrics.enabled"));
     if (!rc) {
@@ -355,6 +408,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         gw_redact_register(k->valuestring);
     }
     gw_redact_register(c->metrics_token[0] ? c->metrics_token : NULL);
+    redact_url_password(c->store_url);
     cJSON_Delete(c->root);
     c->root = root;
     return 0;

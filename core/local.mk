@@ -13,8 +13,12 @@ include core/route/local.mk
 include core/catalog/local.mk
 include core/obs/local.mk
 include core/cache/local.mk
-core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS)
+include core/store/local.mk
+include core/admin/local.mk
+core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(SQLITE_CFLAGS) $(PQ_CFLAGS)
 core_libgwcore_la_LIBADD = $(MHD_LIBS) $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(LTDL_LIBS) \
+	$(SQLITE_LIBS) $(PQ_LIBS) \
 	$(AX_PTHREAD_LIBS) -lm
 
 bin_PROGRAMS += aigw

@@ -13,7 +13,10 @@ int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *bo
 {
     memset(c, 0, sizeof *c);
     c->pub.abi_version = AIGW_ABI_VERSION;
+    /* Covers every member this header declares (1.2: inbound, inbound_body), which is how a
+     * plugin learns it may read them. */
     c->pub.struct_size = sizeof c->pub;
+    c->pub.inbound = "openai";
     c->pub.host = gw_host();
     c->pub.op = op;
     c->pub.stream = stream;
@@ -37,6 +40,12 @@ int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *bo
     c->headers_tail = &c->headers;
     c->error.retry_after_ms = -1;
     return 0;
+}
+
+void gw_call_set_inbound(struct gw_call *c, const char *dialect, const cJSON *native)
+{
+    c->pub.inbound = dialect ? dialect : "openai";
+    c->pub.inbound_body = native;
 }
 
 static void free_json(struct gw_call *c)

@@ -71,6 +71,9 @@ struct gw_call {
 int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *body,
                  const char *model, int stream, int include_usage);
 void gw_call_free(struct gw_call *c);
+/* The client's dialect name (static, e.g. "anthropic") and, when the target may forward it,
+ * its own body (borrowed for the call; NULL otherwise). gw_call_init sets "openai" and NULL. */
+void gw_call_set_inbound(struct gw_call *c, const char *dialect, const cJSON *native);
 /* Forget the built request (before a plugin builds the next step's). Arena memory stays
  * until the call ends, so strings handed out earlier remain valid. */
 void gw_call_clear_request(struct gw_call *c);

@@ -8,6 +8,7 @@
 #include "plugin/errors.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
+#include "plugin/payload.h"
 #include "plugin/plugin_loader.h"
 
 int gw_status_retryable(int status)
@@ -32,6 +33,9 @@ static int build_main(struct gw_call *c)
     case AIGW_OP_MODELS:
         fn = (d->capabilities & AIGW_CAP_MODELS) ? d->models_build : NULL;
         break;
+    case AIGW_OP_COUNT_TOKENS:
+        fn = (d->capabilities & AIGW_CAP_COUNT_TOKENS) ? d->build_request : NULL;
+        break;
     default:
         break;
     }
@@ -42,8 +46,8 @@ static int build_main(struct gw_call *c)
     if (rc < 0)
         return rc;
     if (!c->framing_set)
-        c->framing = (c->pub.stream && c->pub.op == AIGW_OP_CHAT) ? d->stream_framing
-                                                                   : AIGW_FRAMING_JSON;
+        c->framing =
+            (c->pub.stream && c->pub.op == AIGW_OP_CHAT) ? d->stream_framing : AIGW_FRAMING_JSON;
     return c->url ? 0 : AIGW_ECONFIG;
 }
 
@@ -56,7 +60,7 @@ static int credential_valid(struct gw_call *c)
     return ok;
 }
 
-int gw_exchange_begin(struct gw_call *c)
+static int begin(struct gw_call *c)
 {
     const struct aigw_provider *d = &c->plugin->desc;
     gw_call_clear_response(c);
@@ -124,7 +128,7 @@ static int on_frame(void *ud, const struct aigw_frame *f)
     return c->has_error ? 1 : 0;
 }
 
-int gw_exchange_data(struct gw_call *c, const char *p, size_t n)
+static int data(struct gw_call *c, const char *p, size_t n)
 {
     if (c->done || (c->has_error && c->error_in_band))
         return 0;
@@ -170,6 +174,9 @@ static int parse_json_step(struct gw_call *c)
         break;
     case AIGW_OP_MODELS:
         fn = d->models_parse;
+        break;
+    case AIGW_OP_COUNT_TOKENS:
+        fn = (d->capabilities & AIGW_CAP_COUNT_TOKENS) ? d->parse_response : NULL;
         break;
     default:
         break;
@@ -228,14 +235,28 @@ static int credential_step_end(struct gw_call *c)
     return AIGW_CONTINUE;
 }
 
-int gw_exchange_end(struct gw_call *c)
+/* The plugin's map_error, handing a plugin built for 1.0/1.1 the error layout it knows. */
+static int map_error(struct gw_call *c, struct aigw_bytes body)
+{
+    const struct aigw_provider *d = &c->plugin->desc;
+    aigw_error_init(&c->error);
+    if (!d->map_error)
+        return gw_oai_map_error(&c->pub, body, &c->error);
+    if (!gw_payload_is_v1_1(d->abi_version))
+        return d->map_error(&c->pub, body, &c->error);
+    struct gw_error_v1_1 old;
+    gw_payload_error_to_v1_1(&c->error, &old);
+    int rc = d->map_error(&c->pub, body, (struct aigw_error *)(void *)&old);
+    gw_payload_error_from_v1_1(&old, &c->error);
+    return rc;
+}
+
+static int end(struct gw_call *c)
 {
     const struct aigw_provider *d = &c->plugin->desc;
     if (c->status < 200 || c->status >= 300) {
         struct aigw_bytes body = {c->resp_body.ptr ? c->resp_body.ptr : "", c->resp_body.len};
-        aigw_error_init(&c->error);
-        int rc = d->map_error ? d->map_error(&c->pub, body, &c->error)
-                              : gw_oai_map_error(&c->pub, body, &c->error);
+        int rc = map_error(c, body);
         if (rc < 0)
             aigw_error_init(&c->error);
         c->has_error = 1;
@@ -261,5 +282,31 @@ int gw_exchange_end(struct gw_call *c)
     }
     if (c->has_error)
         fill_error_defaults(c, 1);
+    return rc;
+}
+
+/* Every plugin callback runs with its plugin current on this thread, which is what scopes
+ * host->env (it has no call argument) to the plugin's own table. */
+int gw_exchange_begin(struct gw_call *c)
+{
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = begin(c);
+    gw_host_set_current(prev);
+    return rc;
+}
+
+int gw_exchange_data(struct gw_call *c, const char *p, size_t n)
+{
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = data(c, p, n);
+    gw_host_set_current(prev);
+    return rc;
+}
+
+int gw_exchange_end(struct gw_call *c)
+{
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = end(c);
+    gw_host_set_current(prev);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* framing - SSE and NDJSON framers; event-stream via eventstream.c (see framing.h). */
+/* framing - SSE, NDJSON and JSON-sequence framers; event-stream via eventstream.c (see
+ * framing.h). */
 #include "plugin/framing.h"
 
 #include <string.h>
@@ -24,13 +25,9 @@ void gw_framer_free(struct gw_framer *f)
         gw_evs_free(&f->evs);
 }
 
-static int dispatch_sse(struct gw_framer *f, gw_frame_fn fn, void *ud)
+/* Hands over the pending event (or bare object) in f->data and forgets it. */
+static int dispatch(struct gw_framer *f, gw_frame_fn fn, void *ud)
 {
-    if (!f->have_data) {
-        /* An event with no data (only event:/id:/retry:) is not dispatched, per the SSE spec. */
-        gw_buf_reset(&f->event);
-        return 0;
-    }
     struct aigw_frame fr;
     memset(&fr, 0, sizeof fr);
     fr.abi_version = AIGW_ABI_VERSION;
@@ -44,6 +41,16 @@ static int dispatch_sse(struct gw_framer *f, gw_frame_fn fn, void *ud)
     gw_buf_reset(&f->event);
     f->have_data = 0;
     return rc;
+}
+
+static int dispatch_sse(struct gw_framer *f, gw_frame_fn fn, void *ud)
+{
+    if (!f->have_data) {
+        /* An event with no data (only event:/id:/retry:) is not dispatched, per the SSE spec. */
+        gw_buf_reset(&f->event);
+        return 0;
+    }
+    return dispatch(f, fn, ud);
 }
 
 /* One complete SSE line (terminator removed). */
@@ -97,18 +104,87 @@ static int ndjson_line(struct gw_framer *f, const char *p, size_t n, gw_frame_fn
     return fn(ud, &fr);
 }
 
+static size_t skip_blanks(const char *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && (p[k] == ' ' || p[k] == '\t'))
+        k++;
+    return k;
+}
+
+/* A piece of a bare JSON object (the first piece opens with its '{'): appended to f->data,
+ * and dispatched at the brace that closes the object, with strings skipped so a brace inside
+ * a message does not count. What follows on that line starts another object or is dropped. */
+static int bare_piece(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn, void *ud)
+{
+    for (;;) {
+        size_t i = 0;
+        for (; i < n && !(i && f->bare_depth == 0); i++) {
+            char ch = p[i];
+            if (f->bare_in_str) {
+                if (f->bare_esc)
+                    f->bare_esc = 0;
+                else if (ch == '\\')
+                    f->bare_esc = 1;
+                else if (ch == '"')
+                    f->bare_in_str = 0;
+            } else if (ch == '"') {
+                f->bare_in_str = 1;
+            } else if (ch == '{') {
+                f->bare_depth++;
+            } else if (ch == '}') {
+                f->bare_depth--;
+            }
+        }
+        int rc = gw_buf_append(&f->data, p, i);
+        if (rc || f->bare_depth > 0)
+            return rc;
+        if ((rc = dispatch(f, fn, ud)) != 0)
+            return rc;
+        p += i;
+        n -= i;
+        size_t k = skip_blanks(p, n);
+        if (k == n || p[k] != '{')
+            return 0;
+        p += k;
+        n -= k;
+    }
+}
+
+/* JSON_SEQ: SSE, except that a line opening with '{' outside any object starts a bare JSON
+ * object (ending the pending event first), read until its braces balance. */
+static int json_seq_line(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn, void *ud)
+{
+    if (f->bare_depth > 0) {
+        int rc = gw_buf_append(&f->data, "\n", 1);
+        return rc ? rc : bare_piece(f, p, n, fn, ud);
+    }
+    size_t k = skip_blanks(p, n);
+    if (k == n || p[k] != '{')
+        return sse_line(f, p, n, fn, ud);
+    int rc = dispatch_sse(f, fn, ud);
+    return rc ? rc : bare_piece(f, p + k, n - k, fn, ud);
+}
+
 static int line(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn, void *ud)
 {
     if (f->kind == AIGW_FRAMING_SSE)
         return sse_line(f, p, n, fn, ud);
+    if (f->kind == AIGW_FRAMING_JSON_SEQ)
+        return json_seq_line(f, p, n, fn, ud);
     return ndjson_line(f, p, n, fn, ud);
+}
+
+static int sse_like(const struct gw_framer *f)
+{
+    return f->kind == AIGW_FRAMING_SSE || f->kind == AIGW_FRAMING_JSON_SEQ;
 }
 
 int gw_framer_feed(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn, void *ud)
 {
     if (f->kind == AIGW_FRAMING_EVENTSTREAM)
         return gw_evs_feed(&f->evs, p, n, fn, ud);
-    if (f->kind == AIGW_FRAMING_SSE && !f->bom_checked) {
+    if (sse_like(f) && !f->bom_checked) {
         /* A UTF-8 BOM may open the stream; it may also arrive split over feeds. */
         while (n && f->line.len < 3 && !f->bom_checked) {
             static const char bom[3] = {'\xef', '\xbb', '\xbf'};
@@ -174,7 +250,9 @@ int gw_framer_finish(struct gw_framer *f, gw_frame_fn fn, void *ud)
         rc = line(f, f->line.ptr, f->line.len, fn, ud);
         gw_buf_reset(&f->line);
     }
-    if (!rc && f->kind == AIGW_FRAMING_SSE)
+    if (!rc && f->bare_depth > 0)
+        rc = AIGW_EPROTO; /* the body ended inside a bare object */
+    if (!rc && sse_like(f))
         rc = dispatch_sse(f, fn, ud);
     return rc;
 }

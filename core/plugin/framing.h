@@ -1,7 +1,8 @@
 /*
- * framing - cuts a streamed upstream body into frames: SSE events, NDJSON lines, or AWS
- * event-stream messages (eventstream.c). Incremental: bytes may arrive split anywhere; the
- * result is the same for any split. Every framer holds at most `cap` pending bytes.
+ * framing - cuts a streamed upstream body into frames: SSE events, NDJSON lines, JSON
+ * sequences (SSE events plus bare JSON objects between them, as Google streams end a failure),
+ * or AWS event-stream messages (eventstream.c). Incremental: bytes may arrive split anywhere;
+ * the result is the same for any split. Every framer holds at most `cap` pending bytes.
  *
  * Threading: a framer belongs to one call; no locking.
  */
@@ -27,6 +28,9 @@ struct gw_framer {
     int have_data;       /* SSE: a data: line was seen in the current event */
     int skip_lf;         /* a CR ended the last line; swallow a following LF */
     int bom_checked;     /* SSE: a leading UTF-8 BOM was looked for */
+    int bare_depth;      /* JSON_SEQ: open braces of the bare object being read (0: none) */
+    int bare_in_str;     /* JSON_SEQ: inside a string of that object */
+    int bare_esc;        /* JSON_SEQ: the last byte of that string was an escaping backslash */
     struct gw_evs evs;   /* EVENTSTREAM */
 };
 
@@ -37,7 +41,8 @@ void gw_framer_free(struct gw_framer *f);
 /* Returns 0, a callback's non-zero return, AIGW_ETOOBIG when a frame passes the cap, or
  * AIGW_EPROTO on a malformed event-stream message. */
 int gw_framer_feed(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn, void *ud);
-/* End of body: flushes a final SSE event / NDJSON line that had no terminator. */
+/* End of body: flushes a final SSE event / NDJSON line that had no terminator. AIGW_EPROTO
+ * when a JSON sequence ends inside a bare object. */
 int gw_framer_finish(struct gw_framer *f, gw_frame_fn fn, void *ud);
 
 #endif

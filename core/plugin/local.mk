@@ -16,5 +16,7 @@ core_libgwcore_la_SOURCES += \
 	core/plugin/oai_compat.h \
 	core/plugin/oai_error.c \
 	core/plugin/oai_int.h \
+	core/plugin/payload.c \
+	core/plugin/payload.h \
 	core/plugin/plugin_loader.c \
 	core/plugin/plugin_loader.h

@@ -170,6 +170,13 @@ static enum MHD_Result proceed(struct gw_req *r)
     r->render = r->dialect->render_new(&r->parsed, r->route.targets[0].model, r->request_id);
     if (!r->render)
         return gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
+    if (r->parsed.op == AIGW_OP_COUNT_TOKENS &&
+        !(r->route.targets[0].plugin->desc.capabilities & AIGW_CAP_COUNT_TOKENS)) {
+        /* A target that cannot count: the dialect's estimate answers, no upstream call. */
+        gw_account_tried(r, r->route.targets[0].plugin->desc.vkey, "estimated");
+        gw_deliver_finish(r, 0);
+        return MHD_YES;
+    }
     atomic_fetch_add(&r->refs, 1); /* the upstream side */
     int rc = gw_attempt_start(r, 0);
     if (rc < 0) {

@@ -23,7 +23,7 @@ struct pending {
     void *ud;
     int64_t deadline;
     int64_t sent_at;
-    int handshake; /* 1: AUTH/SELECT (expects +OK), 2: the final PING */
+    int handshake; /* 1: AUTH/SELECT (expects +OK), 2: the final PING, 3: SCRIPT LOAD */
     const struct gw_redis_script *script; /* EVALSHA: re-sent as EVAL on NOSCRIPT */
     char *cmd;                            /* the EVALSHA as sent (for that re-send) */
     size_t cmdlen;
@@ -36,7 +36,7 @@ struct gw_redis {
     int fd;
     int state;
     int want_out; /* EPOLLOUT registered */
-    int broken;   /* a write failed outside process(): drop on the next turn */
+    int broken;   /* errno of a failed write: the connection is dropped on the next turn */
     int was_up;   /* for logging transitions only */
     struct gw_buf out;
     struct gw_resp_reader *rd;
@@ -60,10 +60,10 @@ static void stat_inc(_Atomic uint64_t *s)
     atomic_fetch_add_explicit(s, 1, memory_order_relaxed);
 }
 
-#define STAT(r, f)                                                                             \
-    do {                                                                                       \
-        if ((r)->o.stats)                                                                      \
-            stat_inc(&(r)->o.stats->f);                                                        \
+#define STAT(r, f)                                                                                 \
+    do {                                                                                           \
+        if ((r)->o.stats)                                                                          \
+            stat_inc(&(r)->o.stats->f);                                                            \
     } while (0)
 
 static void set_events(struct gw_redis *r, int out)
@@ -142,7 +142,7 @@ static void flush_out(struct gw_redis *r)
                 set_events(r, 1);
             return;
         }
-        r->broken = 1;
+        r->broken = errno ? errno : EPIPE;
         return;
     }
     if (r->want_out)
@@ -197,6 +197,16 @@ static void on_connected(struct gw_redis *r)
         rc |= p ? 0 : -1;
         if (p)
             p->handshake = 1;
+    }
+    for (size_t i = 0; i < r->o.npreload; i++) {
+        const struct gw_redis_script *sc = r->o.preload[i];
+        const char *argv[3] = {"SCRIPT", "LOAD", sc->src};
+        size_t lens[3] = {6, 4, sc->len};
+        rc |= gw_resp_format(&r->out, 3, argv, lens);
+        struct pending *p = push(r, NULL, NULL, r->conn_deadline);
+        rc |= p ? 0 : -1;
+        if (p)
+            p->handshake = 3; /* any answer: EVAL covers a refused load */
     }
     const char *ping[1] = {"PING"};
     size_t plen[1] = {4};
@@ -288,8 +298,9 @@ static int dispatch(struct gw_redis *r, struct gw_resp *v)
         r->tail = NULL;
     r->npending--;
     if (p->handshake) {
-        int ok = p->handshake == 1 ? v->type == GW_RESP_STATUS && starts_with(v, "OK")
-                                   : v->type == GW_RESP_STATUS && starts_with(v, "PONG");
+        int ok = p->handshake == 1   ? v->type == GW_RESP_STATUS && starts_with(v, "OK")
+                 : p->handshake == 2 ? v->type == GW_RESP_STATUS && starts_with(v, "PONG")
+                                     : 1;
         int last = p->handshake == 2;
         free_pending(p);
         if (!ok) {
@@ -332,7 +343,10 @@ static void on_readable(struct gw_redis *r)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            drop(r, GW_REDIS_EDOWN, n == 0 ? "server closed the connection" : "recv failed");
+            char why[96];
+            snprintf(why, sizeof why, "%s%s", n == 0 ? "server closed the connection" : "recv: ",
+                     n == 0 ? "" : strerror(errno));
+            drop(r, GW_REDIS_EDOWN, why);
             return;
         }
         if (gw_resp_reader_feed(r->rd, buf, (size_t)n) != 0) {
@@ -410,8 +424,11 @@ void gw_redis_process(struct gw_redis *r, int fd_ready)
             if (ev[i].data.fd == r->fd)
                 on_io(r, ev[i].events);
     }
-    if (r->broken)
-        drop(r, GW_REDIS_EDOWN, "send failed");
+    if (r->broken) {
+        char why[96];
+        snprintf(why, sizeof why, "send: %s", strerror(r->broken));
+        drop(r, GW_REDIS_EDOWN, why);
+    }
     int64_t now = gw_redis_now_ms();
     if (r->state == ST_IDLE && now >= r->next_attempt) {
         start_connect(r);
@@ -522,8 +539,8 @@ int gw_redis_command(struct gw_redis *r, int argc, const char *const *argv, cons
 #define EVAL_MAX_ARGS 32
 
 int gw_redis_eval(struct gw_redis *r, const struct gw_redis_script *s, int nkeys, int argc,
-                  const char *const *argv, const size_t *lens, int64_t deadline_ms,
-                  gw_redis_cb cb, void *ud)
+                  const char *const *argv, const size_t *lens, int64_t deadline_ms, gw_redis_cb cb,
+                  void *ud)
 {
     if (!cb || nkeys < 0 || nkeys > argc || argc > EVAL_MAX_ARGS - 3)
         return AIGW_EINVAL;

@@ -18,7 +18,10 @@
  * refused at once (GW_REDIS_EDOWN, no callback): no caller ever waits on a dead server.
  *
  * EVALSHA: gw_redis_eval() sends EVALSHA and, on a NOSCRIPT reply, the same call as EVAL
- * before the caller sees anything.
+ * before the caller sees anything. Scripts named in opts.preload are loaded (SCRIPT LOAD) in
+ * every handshake, so commands keep their order on a connection: a NOSCRIPT re-send goes to
+ * the back of the pipeline, which happens only after a SCRIPT FLUSH (or where a proxy refuses
+ * SCRIPT; a refused load does not fail the handshake).
  *
  * Threading: a client belongs to the thread that drives it; its callbacks run on that thread,
  * inside gw_redis_process() (never inside gw_redis_command). Callbacks may send commands;
@@ -54,32 +57,6 @@ struct gw_redis_addr {
  * Resolves a host name: call at startup, not on a worker loop. */
 int gw_redis_parse_url(const char *url, struct gw_redis_addr *out, char *err, size_t errsize);
 
-/* Shared by every client that points at it (atomics). */
-struct gw_redis_stats {
-    _Atomic uint64_t connects;  /* handshakes completed */
-    _Atomic uint64_t drops;     /* connections lost or dropped */
-    _Atomic uint64_t failures;  /* connect attempts that failed */
-    _Atomic uint64_t timeouts;  /* commands past their deadline */
-    _Atomic uint64_t noscript;  /* EVALSHA answered NOSCRIPT, re-sent as EVAL */
-};
-
-struct gw_redis_opts {
-    int64_t connect_timeout_ms; /* TCP connect plus handshake; 0: 1000 */
-    int64_t stall_ms;           /* the oldest reply this late drops the connection; 0: 1000 */
-    int64_t backoff_min_ms;     /* 0: 100 */
-    int64_t backoff_max_ms;     /* 0: 5000 */
-    size_t max_pending;         /* commands awaiting a reply; 0: 4096 */
-    size_t max_out;             /* unsent bytes; 0: 4 MiB */
-    size_t max_reply;           /* unread reply bytes; 0: 1 MiB */
-    struct gw_redis_stats *stats; /* may be NULL */
-};
-
-struct gw_redis;
-
-/* status 0 with the reply (which may be an error reply: check type), or GW_REDIS_ETIMEDOUT,
- * GW_REDIS_EDOWN, GW_REDIS_ECLOSED with reply NULL. The reply is freed after the call. */
-typedef void (*gw_redis_cb)(void *ud, int status, const struct gw_resp *reply);
-
 /* A Lua script sent by hash. gw_redis_script_init computes the SHA-1 of src (kept by
  * reference: src must outlive the script). */
 struct gw_redis_script {
@@ -88,6 +65,34 @@ struct gw_redis_script {
     char sha[41];
 };
 int gw_redis_script_init(struct gw_redis_script *s, const char *src);
+
+/* Shared by every client that points at it (atomics). */
+struct gw_redis_stats {
+    _Atomic uint64_t connects; /* handshakes completed */
+    _Atomic uint64_t drops;    /* connections lost or dropped */
+    _Atomic uint64_t failures; /* connect attempts that failed */
+    _Atomic uint64_t timeouts; /* commands past their deadline */
+    _Atomic uint64_t noscript; /* EVALSHA answered NOSCRIPT, re-sent as EVAL */
+};
+
+struct gw_redis_opts {
+    int64_t connect_timeout_ms;   /* TCP connect plus handshake; 0: 1000 */
+    int64_t stall_ms;             /* the oldest reply this late drops the connection; 0: 1000 */
+    int64_t backoff_min_ms;       /* 0: 100 */
+    int64_t backoff_max_ms;       /* 0: 5000 */
+    size_t max_pending;           /* commands awaiting a reply; 0: 4096 */
+    size_t max_out;               /* unsent bytes; 0: 4 MiB */
+    size_t max_reply;             /* unread reply bytes; 0: 1 MiB */
+    struct gw_redis_stats *stats; /* may be NULL */
+    const struct gw_redis_script *const *preload; /* loaded in every handshake; may be NULL */
+    size_t npreload;
+};
+
+struct gw_redis;
+
+/* status 0 with the reply (which may be an error reply: check type), or GW_REDIS_ETIMEDOUT,
+ * GW_REDIS_EDOWN, GW_REDIS_ECLOSED with reply NULL. The reply is freed after the call. */
+typedef void (*gw_redis_cb)(void *ud, int status, const struct gw_resp *reply);
 
 /* Starts connecting at once (non-blocking). a and o are copied. */
 int gw_redis_new(const struct gw_redis_addr *a, const struct gw_redis_opts *o,
@@ -111,8 +116,8 @@ int gw_redis_command(struct gw_redis *r, int argc, const char *const *argv, cons
                      int64_t deadline_ms, gw_redis_cb cb, void *ud);
 /* EVALSHA s nkeys argv... (keys first), falling back to EVAL on NOSCRIPT. Same returns. */
 int gw_redis_eval(struct gw_redis *r, const struct gw_redis_script *s, int nkeys, int argc,
-                  const char *const *argv, const size_t *lens, int64_t deadline_ms,
-                  gw_redis_cb cb, void *ud);
+                  const char *const *argv, const size_t *lens, int64_t deadline_ms, gw_redis_cb cb,
+                  void *ud);
 
 /* CLOCK_MONOTONIC in milliseconds: the clock of every deadline here. */
 int64_t gw_redis_now_ms(void);

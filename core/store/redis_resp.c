@@ -173,8 +173,8 @@ int gw_resp_reader_next(struct gw_resp_reader *rd, struct gw_resp **out)
     void *reply = NULL;
     if (redisReaderGetReply(rd->r, &reply) != REDIS_OK) {
         /* hiredis' text may quote the offending bytes: keep ours, which never does. */
-        rd->error = rd->r->err == REDIS_ERR_OOM ? "reply over a cap or out of memory"
-                                                : "protocol error";
+        rd->error =
+            rd->r->err == REDIS_ERR_OOM ? "reply over a cap or out of memory" : "protocol error";
         gw_resp_free(reply);
         return AIGW_EPROTO;
     }

@@ -30,10 +30,10 @@ enum gw_resp_type {
 
 struct gw_resp {
     int type;
-    long long integer;        /* GW_RESP_INTEGER */
-    size_t len;               /* STRING, STATUS, ERROR: bytes at str (NUL-terminated too) */
+    long long integer; /* GW_RESP_INTEGER */
+    size_t len;        /* STRING, STATUS, ERROR: bytes at str (NUL-terminated too) */
     char *str;
-    size_t elements;          /* ARRAY */
+    size_t elements; /* ARRAY */
     struct gw_resp **element;
 };
 

@@ -50,8 +50,9 @@ int gw_redis_parse_url(const char *url, struct gw_redis_addr *out, char *err, si
     memset(out, 0, sizeof *out);
     static const char scheme[] = "redis://";
     if (!url || strncmp(url, "rediss://", 9) == 0) {
-        snprintf(err, errsize, "redis.url: TLS (rediss://) is not supported; "
-                               "reach a TLS server through a local tunnel");
+        snprintf(err, errsize,
+                 "redis.url: TLS (rediss://) is not supported; "
+                 "reach a TLS server through a local tunnel");
         return AIGW_ECONFIG;
     }
     if (strncmp(url, scheme, sizeof scheme - 1) != 0) {
@@ -78,8 +79,8 @@ int gw_redis_parse_url(const char *url, struct gw_redis_addr *out, char *err, si
             return AIGW_EINVAL;
         }
         if (pct_decode(out->user, sizeof out->user, a, (size_t)(colon - a)) != 0 ||
-            pct_decode(out->password, sizeof out->password, colon + 1,
-                       (size_t)(at - colon - 1)) != 0) {
+            pct_decode(out->password, sizeof out->password, colon + 1, (size_t)(at - colon - 1)) !=
+                0) {
             snprintf(err, errsize, "redis.url: malformed or too long user or password");
             return AIGW_EINVAL;
         }

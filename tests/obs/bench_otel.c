@@ -19,6 +19,7 @@
 #include "obs/otel.h"
 #include "obs/otlp.h"
 #include "otlprecv/otlprecv.h"
+#include "usage.h"
 
 static int with_parent = 1; /* the client sent a sampled traceparent */
 
@@ -57,7 +58,7 @@ static void one_request(void)
     gw_otel_traceparent(a2, up);
     gw_otel_attempt_first_token(a2);
     static const char *const fr[] = {"stop"};
-    struct aigw_usage u = {1200, 300, 1000, -1, 64};
+    struct aigw_usage u = USAGE(1200, 300, 1000, -1, 64);
     gw_otel_attempt_end(a2, &(struct gw_otel_attempt_end){.http_status = 200,
                                                           .response_model = "claude-sonnet-4-5",
                                                           .response_id = "msg_0123456789",

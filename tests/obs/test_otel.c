@@ -16,6 +16,7 @@
 #include "lib/redact.h"
 #include "obs/otel.h"
 #include "otlprecv/otlprecv.h"
+#include "usage.h"
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -338,7 +339,7 @@ Test(otel_life, a_continued_trace_with_a_fallback, .fini = stop_otel)
     gw_otel_attempt_first_token(a2);
     gw_otel_attempt_first_token(a2); /* once only */
     const char *fr[] = {"stop"};
-    struct aigw_usage u = {12, 34, 5, -1, -1};
+    struct aigw_usage u = USAGE(12, 34, 5, -1, -1);
     gw_otel_attempt_end(a2, &(struct gw_otel_attempt_end){.http_status = 200,
                                                           .response_model = "claude-x-20250101",
                                                           .response_id = "msg_01",

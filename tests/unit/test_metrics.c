@@ -22,6 +22,7 @@
 #include "proxy/gateway.h"
 #include "unit/metrics_text.h"
 #include "version.h"
+#include "usage.h"
 
 static struct gw_catalog *catalog(void)
 {
@@ -49,9 +50,9 @@ Test(metrics, exact_text_after_updates)
     gw_metrics_attempt("anthropic", "connect_error", 0, 1);
     gw_metrics_retry("openai", "429", 0);
     gw_metrics_retry("openai", "connect_error", 1);
-    struct aigw_usage u = {10, 5, -1, -1, 2};
+    struct aigw_usage u = USAGE(10, 5, -1, -1, 2);
     gw_metrics_usage("openai", "gpt-4o", &u, 0.0123);
-    u = (struct aigw_usage){7, 0, 3, 1, -1};
+    u = USAGE(7, 0, 3, 1, -1);
     gw_metrics_usage("openai", "gpt-4o", &u, 1.5);
     gw_metrics_usage("openai", "gpt-4o", NULL, -1);
     gw_metrics_breaker("openai", "gpt-4o", 2);
@@ -193,17 +194,17 @@ Test(metrics, unknown_models_fold_into_other_past_the_cap)
     cr_assert_eq(gw_metrics_allow_model("team-default"), 0);
     const char *models[] = {"m1", "m2", "gpt-4o", "m3", "m4", "team-default", "m1", "m5"};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
-        gw_metrics_usage("openai", models[i], &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+        gw_metrics_usage("openai", models[i], &USAGE(1, -1, -1, -1, -1), -1);
     /* Spellings the catalog resolves are counted under its id, not as new labels. */
-    gw_metrics_usage("openai", "GPT-4o", &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
-    gw_metrics_usage("openai", "openai/gpt-4o", &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+    gw_metrics_usage("openai", "GPT-4o", &USAGE(1, -1, -1, -1, -1), -1);
+    gw_metrics_usage("openai", "openai/gpt-4o", &USAGE(1, -1, -1, -1, -1), -1);
     /* A model the catalog knows for another provider only is not known here. */
-    gw_metrics_usage("openai", "claude-sonnet-4-5", &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+    gw_metrics_usage("openai", "claude-sonnet-4-5", &USAGE(1, -1, -1, -1, -1), -1);
     /* A client inventing names cannot grow the label set. */
     char name[32];
     for (int i = 0; i < 20000; i++) {
         snprintf(name, sizeof name, "invented-%d", i);
-        gw_metrics_usage("openai", name, &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+        gw_metrics_usage("openai", name, &USAGE(1, -1, -1, -1, -1), -1);
     }
     char *t = mt_render(NULL);
     mt_expect(t, "aigw_tokens_total",
@@ -307,7 +308,7 @@ Test(metrics, label_values_are_escaped_and_capped)
     cr_assert_eq(gw_metrics_init(NULL, 5), 0);
     cr_assert_eq(gw_metrics_allow_model("we\"ird\\name"), 0);
     cr_assert_eq(gw_metrics_allow_model("new\nline"), AIGW_EINVAL);
-    gw_metrics_usage("acme", "we\"ird\\name", &(struct aigw_usage){4, -1, -1, -1, -1}, -1);
+    gw_metrics_usage("acme", "we\"ird\\name", &USAGE(4, -1, -1, -1, -1), -1);
     char *t = mt_render(NULL);
     mt_expect(
         t, "aigw_tokens_total",
@@ -361,7 +362,7 @@ static void *hammer(void *arg)
 {
     struct worker *w = arg;
     char model[32];
-    struct aigw_usage u = {3, 2, -1, -1, -1};
+    struct aigw_usage u = USAGE(3, 2, -1, -1, -1);
     double t0 = now_ns();
     for (int i = 0; i < PER_THREAD; i++) {
         /* Shared series, and new ones every thread races to create. */
@@ -441,7 +442,7 @@ Test(metrics, promtool_accepts_a_full_scrape)
                            i % 2 ? i * 10 : -1);
         gw_metrics_attempt("openai", i % 2 ? "ok" : "503", i > 2, i > 4);
         gw_metrics_retry("openai", "503", i % 2);
-        gw_metrics_usage("openai", models[i], &(struct aigw_usage){i, i, i, i, i}, i * 0.001);
+        gw_metrics_usage("openai", models[i], &USAGE(i, i, i, i, i), i * 0.001);
         gw_metrics_breaker("openai", models[i], i % 3);
     }
     gw_metrics_streams(2);

@@ -12,6 +12,7 @@
 #include "lib/redact.h"
 #include "obs/metrics.h"
 #include "unit/metrics_text.h"
+#include "usage.h"
 
 static void fini(void)
 {
@@ -129,8 +130,8 @@ Test(metrics_ops, time_to_first_token_and_per_output_token)
 Test(metrics_ops, token_usage_histogram_from_the_usage_hook)
 {
     cr_assert_eq(gw_metrics_init(NULL, 10), 0);
-    gw_metrics_usage("openai", "gpt-4o", &(struct aigw_usage){100, 4, -1, -1, -1}, -1);
-    gw_metrics_usage("openai", "gpt-4o", &(struct aigw_usage){3, -1, -1, -1, -1}, -1);
+    gw_metrics_usage("openai", "gpt-4o", &USAGE(100, 4, -1, -1, -1), -1);
+    gw_metrics_usage("openai", "gpt-4o", &USAGE(3, -1, -1, -1, -1), -1);
     char *t = mt_render(NULL);
     char *s = mt_samples(t, "gen_ai_client_token_usage");
     cr_assert(strstr(s, "gen_ai_client_token_usage_bucket{provider=\"openai\",model=\"gpt-4o\","
@@ -157,8 +158,8 @@ Test(metrics_ops, token_usage_histogram_from_the_usage_hook)
 Test(metrics_ops, counters_by_key_limit_cache_guard_store_log_and_span)
 {
     cr_assert_eq(gw_metrics_init(NULL, 10), 0);
-    gw_metrics_key_usage("key_01", &(struct aigw_usage){10, 5, 2, -1, -1}, 0.25);
-    gw_metrics_key_usage("key_01", &(struct aigw_usage){1, 1, -1, -1, 3}, -1);
+    gw_metrics_key_usage("key_01", &USAGE(10, 5, 2, -1, -1), 0.25);
+    gw_metrics_key_usage("key_01", &USAGE(1, 1, -1, -1, 3), -1);
     gw_metrics_key_usage(NULL, NULL, 0.5);
     gw_metrics_rate_limited("key_01", "requests");
     gw_metrics_rate_limited("key_01", "tokens");
@@ -266,7 +267,7 @@ Test(metrics_ops, no_secret_becomes_a_key_or_name_label)
     const char *canary = "sk-CANARY-77aa88bb";
     gw_redact_register(canary);
     cr_assert_eq(gw_metrics_init(NULL, 10), 0);
-    gw_metrics_key_usage(canary, &(struct aigw_usage){1, -1, -1, -1, -1}, 0.1);
+    gw_metrics_key_usage(canary, &USAGE(1, -1, -1, -1, -1), 0.1);
     gw_metrics_rate_limited("x-sk-CANARY-77aa88bb", canary);
     gw_metrics_guard(canary, canary, canary);
     gw_metrics_store(canary, canary, 1, canary);

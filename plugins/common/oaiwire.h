@@ -3,8 +3,8 @@
  * fireworks, ai21, xai, hugging-face) share beyond the host's oai_* helpers: the request
  * envelope (base URL, bearer key, path, framing) and the body edits several of them need.
  *
- * This file is compiled into each plugin that lists it in its SOURCES; nothing here is
- * exported (plugins build with -fvisibility=hidden and export only aigw_plugin_entry).
+ * Part of plugins/common, linked into each plugin that lists $(PLUGIN_COMMON); nothing here
+ * is exported (plugins build with -fvisibility=hidden and export only aigw_plugin_entry).
  * Stateless; any thread.
  */
 #ifndef AIGW_PLUGIN_OAIWIRE_H
