@@ -6,6 +6,8 @@
 
 #include <criterion/criterion.h>
 
+#include "lib/buf.h"
+
 static const char *str_of(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
@@ -20,8 +22,9 @@ static long long num_of(const cJSON *o, const char *k)
 
 static void append(char *dst, size_t size, const char *s)
 {
+    size_t have = strlen(dst);
     if (s)
-        strncat(dst, s, size - strlen(dst) - 1);
+        gw_strlcpy(dst + have, s, size - have);
 }
 
 static void usage_of(const cJSON *u, struct answer *a)

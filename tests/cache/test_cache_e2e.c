@@ -1,10 +1,10 @@
 /*
  * The response cache through the real aigw binary and the mock provider: a repeated request
  * never reaches the upstream; a hit replays the same text, reasoning, tool calls and usage
- * streamed or not, whichever way the stored answer came, in the OpenAI chat and Responses
- * dialects; two gateway keys never share an answer under scope "key"; the request's headers
- * skip the lookup or the store; only whole, successful answers are kept; a hit costs $0 in
- * the log and counts in the metrics.
+ * streamed or not, whichever way the stored answer came, in the OpenAI chat, Responses and
+ * Anthropic Messages dialects (each read as its SDKs read it); two gateway keys never share an
+ * answer under scope "key"; the request's headers skip the lookup or the store; only whole,
+ * successful answers are kept; a hit costs $0 in the log and counts in the metrics.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 
 #include "cache/answer.h"
 #include "e2e/e2e.h"
+#include "front/anth_check.h"
 
 #define ON "{\"cache\":{\"enabled\":true}}"
 
@@ -409,6 +410,110 @@ Test(cache_e2e, responses_replay_both_ways)
     cr_assert_str_eq(cache_header(c), "miss");
     cr_assert_str_eq(cache_header(d), "hit", "%s", d->body);
     responses_same(responses_stream(c), responses_doc(d), "a Responses document from a stream");
+    cr_assert_eq(mock_request_count(m), 2);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
+    e2e_resp_free(c);
+    e2e_resp_free(d);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- the Anthropic Messages API ---------------------------------------------------------- */
+
+#define AHDR "anthropic-version: 2023-06-01\nx-api-key: sk-client-anthropic"
+#define AASK(q, extra)                                                                             \
+    "{\"model\":\"gpt-4o-mini\",\"max_tokens\":256,\"system\":\"Be brief.\",\"messages\":[{"       \
+    "\"role\":\"user\",\"content\":\"" q "\"}],\"tools\":[{\"name\":\"get_weather\","              \
+    "\"input_schema\":{\"type\":\"object\"}}]" extra "}"
+
+/* The message a stream assembles to, read as the official SDKs read it (caller deletes). */
+static cJSON *anthropic_stream(struct e2e_resp *r)
+{
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    struct at_stream st;
+    char why[256];
+    memset(&st, 0, sizeof st);
+    cr_assert_eq(at_check_sse(r->body, r->body_len, &st, why, sizeof why), 0, "%s\n%s", why,
+                 r->body);
+    return st.message;
+}
+
+static const cJSON *anthropic_doc(struct e2e_resp *r)
+{
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cJSON *j = e2e_resp_json(r);
+    char why[256];
+    cr_assert_eq(at_check_message(j, why, sizeof why), 0, "%s\n%s", why, r->body);
+    return j;
+}
+
+static void same_json(const cJSON *a, const cJSON *b, const char *key, const char *what)
+{
+    char *x = cJSON_PrintUnformatted(cJSON_GetObjectItem(a, key));
+    char *y = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, key));
+    cr_assert(x && y && !strcmp(x, y), "%s: %s\n%s\nvs\n%s", what, key, x, y);
+    cJSON_free(x);
+    cJSON_free(y);
+}
+
+/* The content with what the dialect mints per message made comparable: a tool_use id's
+ * per-message suffix ("toolu_<call id>_<8 hex>"), and the signature it gives reasoning that
+ * came without one ("aigw:msg_..."). A signature the upstream sent is kept and compared. */
+static cJSON *content_of(const cJSON *msg)
+{
+    cJSON *c = cJSON_Duplicate(cJSON_GetObjectItem(msg, "content"), 1);
+    cJSON *b;
+    cJSON_ArrayForEach(b, c)
+    {
+        cJSON *id = cJSON_GetObjectItem(b, "id");
+        if (cJSON_IsString(id) && strrchr(id->valuestring, '_'))
+            *strrchr(id->valuestring, '_') = '\0';
+        cJSON *sig = cJSON_GetObjectItem(b, "signature");
+        if (cJSON_IsString(sig) && !strncmp(sig->valuestring, "aigw:", 5))
+            cJSON_DeleteItemFromObject(b, "signature");
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "content", c);
+    return o;
+}
+
+static void anthropic_same(const cJSON *a, const cJSON *b, const char *what)
+{
+    cJSON *ca = content_of(a), *cb = content_of(b);
+    same_json(ca, cb, "content", what);
+    cJSON_Delete(ca);
+    cJSON_Delete(cb);
+    same_json(a, b, "stop_reason", what);
+    same_json(a, b, "model", what);
+    const cJSON *ua = cJSON_GetObjectItem(a, "usage"), *ub = cJSON_GetObjectItem(b, "usage");
+    same_json(ua, ub, "input_tokens", what);
+    same_json(ua, ub, "output_tokens", what);
+    cr_assert_gt(cJSON_GetArraySize(cJSON_GetObjectItem(a, "content")), 1, "%s", what);
+}
+
+Test(cache_e2e, anthropic_messages_replay_both_ways)
+{
+    struct mock *m = chat_mock();
+    struct e2e_gw *gw = gw_on(m, ON);
+    /* Kept as a document, replayed as a stream. */
+    struct e2e_resp *a = e2e_post(gw, "/v1/messages", AASK("Porto?", ""), AHDR);
+    struct e2e_resp *b =
+        e2e_stream(gw, "/v1/messages", AASK("Porto?", ",\"stream\":true"), AHDR, NULL);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cJSON *sb = anthropic_stream(b);
+    anthropic_same(anthropic_doc(a), sb, "an Anthropic stream replayed from a document");
+    cJSON_Delete(sb);
+    /* Kept as a stream, replayed as a document. */
+    struct e2e_resp *c =
+        e2e_stream(gw, "/v1/messages", AASK("Oslo?", ",\"stream\":true"), AHDR, NULL);
+    struct e2e_resp *d = e2e_post(gw, "/v1/messages", AASK("Oslo?", ""), AHDR);
+    cr_assert_str_eq(cache_header(c), "miss");
+    cr_assert_str_eq(cache_header(d), "hit", "%s", d->body);
+    cJSON *sc = anthropic_stream(c);
+    anthropic_same(sc, anthropic_doc(d), "an Anthropic document replayed from a stream");
+    cJSON_Delete(sc);
     cr_assert_eq(mock_request_count(m), 2);
     e2e_resp_free(a);
     e2e_resp_free(b);
