@@ -15,6 +15,7 @@
 #include "cache/answer.h"
 #include "e2e/e2e.h"
 #include "front/anth_check.h"
+#include "lib/buf.h"
 
 #define ON "{\"cache\":{\"enabled\":true}}"
 
@@ -519,6 +520,61 @@ Test(cache_e2e, anthropic_messages_replay_both_ways)
     e2e_resp_free(b);
     e2e_resp_free(c);
     e2e_resp_free(d);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- a stream longer than the relay -------------------------------------------------------- */
+
+Test(cache_e2e, a_replayed_stream_longer_than_the_relay_goes_at_the_clients_pace)
+{
+    /* 3000 pieces: the stream is far larger than a 4 KiB relay (about 80 KiB with its room
+     * for one write), so the replay must pause and go on as the client drains it. */
+    struct gw_buf sse;
+    gw_buf_init(&sse, 0);
+    for (int i = 0; i < 3000; i++)
+        gw_buf_printf(&sse,
+                      "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                      "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                      "\"piece %04d of the long answer. \"},\"finish_reason\":null}]}\n\n",
+                      i);
+    gw_buf_append_str(&sse,
+                      "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                      "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},"
+                      "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+    cJSON *str = cJSON_CreateString(sse.ptr);
+    char *body = cJSON_PrintUnformatted(str);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, e2e_strf("{\"method\":\"POST\",\"headers\":{"
+                                                 "\"content-type\":\"text/event-stream\"},"
+                                                 "\"body\":%s}",
+                                                 body)),
+                 0);
+    cJSON_free(body);
+    cJSON_Delete(str);
+    gw_buf_free(&sse);
+    struct e2e_gw *gw =
+        gw_on(m, "{\"stream\":{\"buffer_bytes\":4096},\"cache\":{\"enabled\":true}}");
+    const char *ask = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":"
+                      "\"user\",\"content\":\"long\"}]}";
+    struct e2e_resp *a = e2e_stream(gw, "/v1/chat/completions", ask, NULL, NULL);
+    struct e2e_stream_opts slow = {.pause_after_bytes = 16384};
+    struct e2e_stream *s =
+        e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), ask, NULL, &slow);
+    cr_assert_eq(e2e_stream_wait_paused(s, 10000), 0, "the client stopped reading");
+    e2e_stream_resume(s);
+    struct e2e_resp *b = e2e_stream_finish(s, 30000);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", e2e_gw_log(gw));
+    struct answer x, y;
+    answer_of_stream(a, &x);
+    answer_of_stream(b, &y);
+    cr_assert_eq(strlen(x.content), sizeof x.content - 1, "the answer fills the test's buffer");
+    answer_same(&x, &y, "a long stream, replayed");
+    cr_assert_eq(a->n_events, b->n_events);
+    cr_assert_gt(b->body_len, 300000, "far larger than the relay");
+    cr_assert_eq(mock_request_count(m), 1);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
