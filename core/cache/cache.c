@@ -120,7 +120,9 @@ int gw_cache_cfg_parse(const cJSON *obj, int have_redis_url, struct gw_cache_cfg
     if (!rc)
         rc = get_bool(obj, "redis", &c->redis, err, errsize);
     if (!rc)
-        rc = get_int(obj, "redis_timeout_ms", 1, 10000, &c->redis_timeout_ms, err, errsize);
+        /* A second at most: a lookup slower than that is worth nothing, and every lookup
+         * ends before a stopping gateway closes its connections. */
+        rc = get_int(obj, "redis_timeout_ms", 1, 1000, &c->redis_timeout_ms, err, errsize);
     if (!rc)
         rc = get_endpoints(obj, &c->endpoints, err, errsize);
     if (rc)

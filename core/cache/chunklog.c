@@ -260,15 +260,26 @@ static int get_record(struct reader *r, struct aigw_chunk *c, struct aigw_usage 
     return 0;
 }
 
-static int walk(const void *data, size_t len, int (*emit)(void *ud, const struct aigw_chunk *c),
-                void *ud)
+/* Records from *pos (0: the start) to the end, each to emit; before each, gate(ud) may say
+ * pause (1: *pos is where to go on) or stop (negative). */
+static int walk_from(const void *data, size_t len, size_t *pos,
+                     int (*emit)(void *ud, const struct aigw_chunk *c), int (*gate)(void *ud),
+                     void *ud)
 {
-    if (len < MAGIC_LEN || memcmp(data, MAGIC, MAGIC_LEN) != 0)
+    if (len < MAGIC_LEN || memcmp(data, MAGIC, MAGIC_LEN) != 0 || *pos > len)
         return AIGW_EPROTO;
-    struct reader r = {(const unsigned char *)data + MAGIC_LEN, (const unsigned char *)data + len};
-    if (r.p == r.end)
-        return AIGW_EPROTO; /* an answer has at least one chunk */
+    if (*pos == 0) {
+        *pos = MAGIC_LEN;
+        if (len == MAGIC_LEN)
+            return AIGW_EPROTO; /* an answer has at least one chunk */
+    }
+    struct reader r = {(const unsigned char *)data + *pos, (const unsigned char *)data + len};
     while (r.p < r.end) {
+        if (gate) {
+            int g = gate(ud);
+            if (g != 0)
+                return g;
+        }
         struct aigw_chunk c;
         struct aigw_usage u;
         double *vec = NULL;
@@ -278,10 +289,18 @@ static int walk(const void *data, size_t len, int (*emit)(void *ud, const struct
             rc = emit(ud, &c);
         free(vec);
         cJSON_Delete(extra);
+        *pos = (size_t)(r.p - (const unsigned char *)data);
         if (rc)
             return rc; /* negative: an error; positive: emit is done */
     }
     return 0;
+}
+
+static int walk(const void *data, size_t len, int (*emit)(void *ud, const struct aigw_chunk *c),
+                void *ud)
+{
+    size_t pos = 0;
+    return walk_from(data, len, &pos, emit, NULL, ud);
 }
 
 int gw_cache_log_check(const void *data, size_t len)
@@ -293,6 +312,13 @@ int gw_cache_log_replay(const void *data, size_t len,
                         int (*emit)(void *ud, const struct aigw_chunk *c), void *ud)
 {
     return walk(data, len, emit, ud);
+}
+
+int gw_cache_log_replay_some(const void *data, size_t len, size_t *pos,
+                             int (*emit)(void *ud, const struct aigw_chunk *c),
+                             int (*gate)(void *ud), void *ud)
+{
+    return walk_from(data, len, pos, emit, gate, ud);
 }
 
 struct model_find {

@@ -53,6 +53,13 @@ int gw_cache_log_check(const void *data, size_t len);
  * AIGW_EPROTO for a malformed log (check it first: emit may have run for a prefix). */
 int gw_cache_log_replay(const void *data, size_t len,
                         int (*emit)(void *ud, const struct aigw_chunk *c), void *ud);
+/* The same in steps, for a consumer that drains slower than the log replays: from *pos (0
+ * the start), before each chunk gate(ud) says go on (0), pause (positive: returned, *pos is
+ * where the next call goes on) or stop (negative: returned). 0 once the whole log was
+ * replayed, or the first negative result of emit or AIGW_EPROTO. */
+int gw_cache_log_replay_some(const void *data, size_t len, size_t *pos,
+                             int (*emit)(void *ud, const struct aigw_chunk *c),
+                             int (*gate)(void *ud), void *ud);
 /* The model the first META record names, copied into out ("" when none). */
 void gw_cache_log_model(const void *data, size_t len, char *out, size_t size);
 

@@ -55,8 +55,39 @@ static void scope_of(struct gw_req *r, int scope, char out[48])
 
 /* ---- replay ------------------------------------------------------------------------------ */
 
-/* Answers r from v (a checked log). Returns negative: the request is answered. */
-static int replay(struct gw_req *r, const struct gw_cache_val *v)
+/* The relay's back-pressure, for the replay: go on (0), pause (1), or the client left. */
+static int replay_gate(void *ud)
+{
+    struct gw_req *r = ud;
+    int g = gw_relay_gate(&r->relay);
+    return g < 0 ? AIGW_EINTERNAL : g;
+}
+
+/* Replays what the relay has room for; at the end (or on a failure) the answer is finished.
+ * A stream larger than the relay goes on as the client drains it (gw_cache_replay_resume,
+ * from the consumer's side), as an upstream transfer would. */
+static void replay_step(struct gw_req *r)
+{
+    struct gw_cache_val *v = r->cache_val;
+    int rc =
+        gw_cache_log_replay_some(v->data, v->len, &r->cache_pos, gw_deliver_chunk, replay_gate, r);
+    if (rc > 0)
+        return;
+    r->cache_replaying = 0;
+    r->cache_val = NULL;
+    gw_cache_val_unref(v);
+    gw_deliver_finish(r, rc);
+}
+
+void gw_cache_replay_resume(struct gw_req *r)
+{
+    if (r->cache_replaying)
+        replay_step(r);
+}
+
+/* Answers r from v (a checked log; its reference is the request's now). Returns negative:
+ * the request is answered (or being answered, as the client reads). */
+static int replay(struct gw_req *r, struct gw_cache_val *v)
 {
     char model[256];
     gw_cache_log_model(v->data, v->len, model, sizeof model);
@@ -71,11 +102,14 @@ static int replay(struct gw_req *r, const struct gw_cache_val *v)
     r->render =
         r->dialect->render_new(&r->parsed, model[0] ? model : r->parsed.model, r->request_id);
     if (!r->render) {
+        gw_cache_val_unref(v);
         gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
         return AIGW_ENOMEM;
     }
-    int rc = gw_cache_log_replay(v->data, v->len, gw_deliver_chunk, r);
-    gw_deliver_finish(r, rc < 0 ? rc : 0);
+    r->cache_val = v;
+    r->cache_pos = 0;
+    r->cache_replaying = 1;
+    replay_step(r);
     r->answer = MHD_YES; /* the relay holds the answer: gw_req_run queues it */
     return -1;
 }
@@ -122,9 +156,7 @@ int gw_phase_cache_resume(struct gw_req *r)
         miss(r, failed);
         return 0;
     }
-    int rc = replay(r, v);
-    gw_cache_val_unref(v);
-    return rc;
+    return replay(r, v);
 }
 
 /* ---- lookup ------------------------------------------------------------------------------- */
@@ -168,9 +200,7 @@ int gw_phase_cache_lookup(struct gw_req *r)
             miss(r, 0);
             return 0;
         }
-        int rc = replay(r, v);
-        gw_cache_val_unref(v);
-        return rc;
+        return replay(r, v);
     }
     struct gw_cache_remote *rm = gw_cache_remote_here(c);
     atomic_fetch_add(&r->refs, 1); /* the lookup's: the callback may outlive the client */

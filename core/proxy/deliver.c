@@ -155,6 +155,8 @@ static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)
     ssize_t n = gw_relay_read(&r->relay, buf, max, &unpause);
     if (unpause && r->driver_ready)
         gw_driver_unpause(&r->driver);
+    else if (unpause && r->cache_hit)
+        gw_cache_replay_resume(r); /* a cached stream longer than the relay goes on */
     if (n == -1)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == -2)

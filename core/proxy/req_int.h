@@ -88,7 +88,9 @@ struct gw_req {
     int cache_failed;         /* the shared cache did not answer (down, late, bad value) */
     unsigned char cache_key[32];
     struct gw_cache_rec *cache_rec; /* records the answer to keep; NULL: nothing to keep */
-    struct gw_cache_val *cache_val; /* a shared-cache hit waiting to be replayed */
+    struct gw_cache_val *cache_val; /* a hit being replayed (or waiting to be) */
+    size_t cache_pos;               /* how far the replay got */
+    int cache_replaying;            /* paused for the client to drain the relay */
 };
 
 void gw_req_unref(struct gw_req *r);
@@ -105,6 +107,7 @@ int gw_phase_route(struct gw_req *r);        /* route_phase.c: the ordered targe
 int gw_phase_cache_resume(struct gw_req *r);
 void gw_cache_record_chunk(struct gw_req *r, const struct aigw_chunk *c); /* deliver's sink */
 void gw_cache_record_finish(struct gw_req *r, int rc); /* keeps a whole successful answer */
+void gw_cache_replay_resume(struct gw_req *r); /* the client drained a paused replay */
 void gw_cache_req_free(struct gw_req *r);
 
 /* attempt.c: starts attempt number r->attempts+1 on r->target. 0, or negative (nothing was

@@ -6,6 +6,8 @@
 
 #include <criterion/criterion.h>
 
+#include "lib/buf.h"
+
 static const char *str_of(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);

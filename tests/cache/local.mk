@@ -30,9 +30,9 @@ if BUILD_TESTS
 check_PROGRAMS += tests/cache/test_cache_e2e
 TESTS += tests/cache/test_cache_e2e
 tests_cache_test_cache_e2e_SOURCES = tests/cache/test_cache_e2e.c tests/cache/answer.c \
-	tests/cache/answer.h
+	tests/cache/answer.h tests/front/anth_check.c tests/front/anth_check.h
 tests_cache_test_cache_e2e_CFLAGS = $(TEST_CFLAGS)
-tests_cache_test_cache_e2e_LDADD = $(E2E_LIBS)
+tests_cache_test_cache_e2e_LDADD = $(E2E_LIBS) core/libgwcore.la
 EXTRA_tests_cache_test_cache_e2e_DEPENDENCIES = aigw$(EXEEXT)
 endif
 
@@ -43,6 +43,6 @@ TESTS += tests/cache/test_cache_redis
 tests_cache_test_cache_redis_SOURCES = tests/cache/test_cache_redis.c tests/cache/answer.c \
 	tests/cache/answer.h tests/cache/redissvc.c tests/cache/redissvc.h
 tests_cache_test_cache_redis_CFLAGS = $(TEST_CFLAGS)
-tests_cache_test_cache_redis_LDADD = $(E2E_LIBS)
+tests_cache_test_cache_redis_LDADD = $(E2E_LIBS) core/libgwcore.la
 EXTRA_tests_cache_test_cache_redis_DEPENDENCIES = aigw$(EXEEXT)
 endif

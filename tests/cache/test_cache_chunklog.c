@@ -287,3 +287,64 @@ Test(cache_chunklog, a_damaged_log_is_refused_whole)
     free(copy);
     gw_cache_rec_free(&rec);
 }
+
+/* Pauses every other time it is asked. */
+static int every_other(void *ud)
+{
+    int *n = ud;
+    return (*n)++ % 2;
+}
+
+struct stepped {
+    struct seen s;
+    int gate_calls;
+};
+
+static int stepped_emit(void *ud, const struct aigw_chunk *c)
+{
+    return collect(&((struct stepped *)ud)->s, c);
+}
+
+static int stepped_gate(void *ud)
+{
+    return every_other(&((struct stepped *)ud)->gate_calls);
+}
+
+static int stop_now(void *ud)
+{
+    (void)ud;
+    return AIGW_EINTERNAL;
+}
+
+Test(cache_chunklog, a_replay_in_steps_is_the_same_replay)
+{
+    struct gw_cache_rec rec;
+    gw_cache_rec_init(&rec, 1 << 20);
+    record_all(&rec);
+    struct seen whole = {0};
+    cr_assert_eq(gw_cache_log_replay(rec.log.ptr, rec.log.len, collect, &whole), 0);
+    struct stepped st;
+    memset(&st, 0, sizeof st);
+    size_t pos = 0;
+    int rc, pauses = 0;
+    while ((rc = gw_cache_log_replay_some(rec.log.ptr, rec.log.len, &pos, stepped_emit,
+                                          stepped_gate, &st)) > 0)
+        pauses++;
+    cr_assert_eq(rc, 0);
+    cr_assert_gt(pauses, 5, "it paused and went on");
+    cr_assert_eq(pos, rec.log.len);
+    cr_assert_eq(st.s.n, whole.n);
+    for (int i = 0; i < whole.n; i++) {
+        cr_assert_eq(st.s.c[i].type, whole.c[i].type, "chunk %d", i);
+        cr_assert_eq(st.s.c[i].text.len, whole.c[i].text.len, "chunk %d", i);
+    }
+    /* A gate that says stop ends it with its own code, nothing emitted. */
+    struct seen none = {0};
+    pos = 0;
+    cr_assert_eq(gw_cache_log_replay_some(rec.log.ptr, rec.log.len, &pos, collect, stop_now, &none),
+                 AIGW_EINTERNAL);
+    cr_assert_eq(none.n, 0);
+    seen_free(&whole);
+    seen_free(&st.s);
+    gw_cache_rec_free(&rec);
+}

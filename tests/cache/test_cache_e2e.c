@@ -1,10 +1,10 @@
 /*
  * The response cache through the real aigw binary and the mock provider: a repeated request
  * never reaches the upstream; a hit replays the same text, reasoning, tool calls and usage
- * streamed or not, whichever way the stored answer came, in the OpenAI chat and Responses
- * dialects; two gateway keys never share an answer under scope "key"; the request's headers
- * skip the lookup or the store; only whole, successful answers are kept; a hit costs $0 in
- * the log and counts in the metrics.
+ * streamed or not, whichever way the stored answer came, in the OpenAI chat, Responses and
+ * Anthropic Messages dialects (each read as its SDKs read it); two gateway keys never share an
+ * answer under scope "key"; the request's headers skip the lookup or the store; only whole,
+ * successful answers are kept; a hit costs $0 in the log and counts in the metrics.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,8 @@
 
 #include "cache/answer.h"
 #include "e2e/e2e.h"
+#include "front/anth_check.h"
+#include "lib/buf.h"
 
 #define ON "{\"cache\":{\"enabled\":true}}"
 
@@ -414,6 +416,165 @@ Test(cache_e2e, responses_replay_both_ways)
     e2e_resp_free(b);
     e2e_resp_free(c);
     e2e_resp_free(d);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- the Anthropic Messages API ---------------------------------------------------------- */
+
+#define AHDR "anthropic-version: 2023-06-01\nx-api-key: sk-client-anthropic"
+#define AASK(q, extra)                                                                             \
+    "{\"model\":\"gpt-4o-mini\",\"max_tokens\":256,\"system\":\"Be brief.\",\"messages\":[{"       \
+    "\"role\":\"user\",\"content\":\"" q "\"}],\"tools\":[{\"name\":\"get_weather\","              \
+    "\"input_schema\":{\"type\":\"object\"}}]" extra "}"
+
+/* The message a stream assembles to, read as the official SDKs read it (caller deletes). */
+static cJSON *anthropic_stream(struct e2e_resp *r)
+{
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    struct at_stream st;
+    char why[256];
+    memset(&st, 0, sizeof st);
+    cr_assert_eq(at_check_sse(r->body, r->body_len, &st, why, sizeof why), 0, "%s\n%s", why,
+                 r->body);
+    return st.message;
+}
+
+static const cJSON *anthropic_doc(struct e2e_resp *r)
+{
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cJSON *j = e2e_resp_json(r);
+    char why[256];
+    cr_assert_eq(at_check_message(j, why, sizeof why), 0, "%s\n%s", why, r->body);
+    return j;
+}
+
+static void same_json(const cJSON *a, const cJSON *b, const char *key, const char *what)
+{
+    char *x = cJSON_PrintUnformatted(cJSON_GetObjectItem(a, key));
+    char *y = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, key));
+    cr_assert(x && y && !strcmp(x, y), "%s: %s\n%s\nvs\n%s", what, key, x, y);
+    cJSON_free(x);
+    cJSON_free(y);
+}
+
+/* The content with what the dialect mints per message made comparable: a tool_use id's
+ * per-message suffix ("toolu_<call id>_<8 hex>"), and the signature it gives reasoning that
+ * came without one ("aigw:msg_..."). A signature the upstream sent is kept and compared. */
+static cJSON *content_of(const cJSON *msg)
+{
+    cJSON *c = cJSON_Duplicate(cJSON_GetObjectItem(msg, "content"), 1);
+    cJSON *b;
+    cJSON_ArrayForEach(b, c)
+    {
+        cJSON *id = cJSON_GetObjectItem(b, "id");
+        if (cJSON_IsString(id) && strrchr(id->valuestring, '_'))
+            *strrchr(id->valuestring, '_') = '\0';
+        cJSON *sig = cJSON_GetObjectItem(b, "signature");
+        if (cJSON_IsString(sig) && !strncmp(sig->valuestring, "aigw:", 5))
+            cJSON_DeleteItemFromObject(b, "signature");
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "content", c);
+    return o;
+}
+
+static void anthropic_same(const cJSON *a, const cJSON *b, const char *what)
+{
+    cJSON *ca = content_of(a), *cb = content_of(b);
+    same_json(ca, cb, "content", what);
+    cJSON_Delete(ca);
+    cJSON_Delete(cb);
+    same_json(a, b, "stop_reason", what);
+    same_json(a, b, "model", what);
+    const cJSON *ua = cJSON_GetObjectItem(a, "usage"), *ub = cJSON_GetObjectItem(b, "usage");
+    same_json(ua, ub, "input_tokens", what);
+    same_json(ua, ub, "output_tokens", what);
+    cr_assert_gt(cJSON_GetArraySize(cJSON_GetObjectItem(a, "content")), 1, "%s", what);
+}
+
+Test(cache_e2e, anthropic_messages_replay_both_ways)
+{
+    struct mock *m = chat_mock();
+    struct e2e_gw *gw = gw_on(m, ON);
+    /* Kept as a document, replayed as a stream. */
+    struct e2e_resp *a = e2e_post(gw, "/v1/messages", AASK("Porto?", ""), AHDR);
+    struct e2e_resp *b =
+        e2e_stream(gw, "/v1/messages", AASK("Porto?", ",\"stream\":true"), AHDR, NULL);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cJSON *sb = anthropic_stream(b);
+    anthropic_same(anthropic_doc(a), sb, "an Anthropic stream replayed from a document");
+    cJSON_Delete(sb);
+    /* Kept as a stream, replayed as a document. */
+    struct e2e_resp *c =
+        e2e_stream(gw, "/v1/messages", AASK("Oslo?", ",\"stream\":true"), AHDR, NULL);
+    struct e2e_resp *d = e2e_post(gw, "/v1/messages", AASK("Oslo?", ""), AHDR);
+    cr_assert_str_eq(cache_header(c), "miss");
+    cr_assert_str_eq(cache_header(d), "hit", "%s", d->body);
+    cJSON *sc = anthropic_stream(c);
+    anthropic_same(sc, anthropic_doc(d), "an Anthropic document replayed from a stream");
+    cJSON_Delete(sc);
+    cr_assert_eq(mock_request_count(m), 2);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
+    e2e_resp_free(c);
+    e2e_resp_free(d);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- a stream longer than the relay -------------------------------------------------------- */
+
+Test(cache_e2e, a_replayed_stream_longer_than_the_relay_goes_at_the_clients_pace)
+{
+    /* 3000 pieces: the stream is far larger than a 4 KiB relay (about 80 KiB with its room
+     * for one write), so the replay must pause and go on as the client drains it. */
+    struct gw_buf sse;
+    gw_buf_init(&sse, 0);
+    for (int i = 0; i < 3000; i++)
+        gw_buf_printf(&sse,
+                      "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                      "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+                      "\"piece %04d of the long answer. \"},\"finish_reason\":null}]}\n\n",
+                      i);
+    gw_buf_append_str(&sse,
+                      "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                      "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},"
+                      "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+    cJSON *str = cJSON_CreateString(sse.ptr);
+    char *body = cJSON_PrintUnformatted(str);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, e2e_strf("{\"method\":\"POST\",\"headers\":{"
+                                                 "\"content-type\":\"text/event-stream\"},"
+                                                 "\"body\":%s}",
+                                                 body)),
+                 0);
+    cJSON_free(body);
+    cJSON_Delete(str);
+    gw_buf_free(&sse);
+    struct e2e_gw *gw =
+        gw_on(m, "{\"stream\":{\"buffer_bytes\":4096},\"cache\":{\"enabled\":true}}");
+    const char *ask = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":"
+                      "\"user\",\"content\":\"long\"}]}";
+    struct e2e_resp *a = e2e_stream(gw, "/v1/chat/completions", ask, NULL, NULL);
+    struct e2e_stream_opts slow = {.pause_after_bytes = 16384};
+    struct e2e_stream *s =
+        e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), ask, NULL, &slow);
+    cr_assert_eq(e2e_stream_wait_paused(s, 10000), 0, "the client stopped reading");
+    e2e_stream_resume(s);
+    struct e2e_resp *b = e2e_stream_finish(s, 30000);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", e2e_gw_log(gw));
+    struct answer x, y;
+    answer_of_stream(a, &x);
+    answer_of_stream(b, &y);
+    cr_assert_eq(strlen(x.content), sizeof x.content - 1, "the answer fills the test's buffer");
+    answer_same(&x, &y, "a long stream, replayed");
+    cr_assert_eq(a->n_events, b->n_events);
+    cr_assert_gt(b->body_len, 300000, "far larger than the relay");
+    cr_assert_eq(mock_request_count(m), 1);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
