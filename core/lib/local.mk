@@ -6,6 +6,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/buf.h \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
+	core/lib/jschema.c \
+	core/lib/jschema.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \
 	core/lib/log.c \
