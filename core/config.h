@@ -36,6 +36,8 @@ struct gw_config {
     cJSON *catalog_overrides; /* array of entries, or NULL */
     cJSON *routing;           /* the routing object, validated by route.c */
     cJSON *auth_keys;         /* array of gateway API keys, or NULL (no client auth) */
+    cJSON *guardrails;        /* array of guard entries (checked by guard/chain.c), or NULL */
+    char guard_dir[1024];
     int metrics_enabled;
     char metrics_listen[256];
     char metrics_token[256];
