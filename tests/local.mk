@@ -21,3 +21,4 @@ EXTRA_DIST += tests/fixtures tests/README.md
 include tests/loader/local.mk
 include tests/sdk/local.mk
 include tests/docs/local.mk
+include tests/guard/local.mk
