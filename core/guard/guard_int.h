@@ -128,6 +128,7 @@ struct gw_guard_run {
     int pending; /* a hook waits for fetch_done / fetch_failed */
     int fetch_state; /* 0 none, 1 asked, 2 answered, 3 failed */
     size_t pend_idx; /* the entry waiting */
+    int pend_hook;   /* and its hook */
     struct gw_guard_fetch_req freq;
     struct aigw_guard_fetched fetched;
     char *fetched_body;

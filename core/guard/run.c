@@ -186,6 +186,7 @@ static int settle(struct gw_guard_run *run, size_t i, int hook, int rc)
         run->pending = 1;
         run->fetch_state = 1;
         run->pend_idx = i;
+        run->pend_hook = hook;
         gw_logf(AIGW_LOG_DEBUG, "guard", run->request_id, "guardrail %s waits for a call",
                 run->chain->entries[i].name);
         return GW_GUARD_PENDING;

@@ -364,7 +364,7 @@ int gw_guard_on_end(struct gw_guard_run *run, gw_guard_emit_fn emit, void *ud)
 int gw_guard_resume(struct gw_guard_run *run, gw_guard_emit_fn emit, void *ud)
 {
     int v;
-    if (!run->pending || !run->req_done)
+    if (!run->pending || run->pend_hook != GW_HOOK_FINAL)
         return AIGW_EINVAL; /* the request stage resumes through gw_guard_on_request */
     if (run->fetch_state == 1)
         return GW_GUARD_PENDING;

@@ -9,3 +9,45 @@ tests_guard_test_pii_SOURCES = tests/guard/test_pii.c $(GUARD_TEST_SOURCES)
 tests_guard_test_pii_CFLAGS = $(TEST_CFLAGS)
 tests_guard_test_pii_LDADD = $(TEST_LIBS)
 endif
+
+# tguard (mod_test.c) and the same source built broken, one way each, for the loader.
+if BUILD_TESTS
+GUARD_MODULE_LDFLAGS = $(AM_LDFLAGS) -module -rpath /nowhere -avoid-version -no-undefined -shared
+check_LTLIBRARIES += tests/guard/tguard.la tests/guard/bad_noentry.la tests/guard/bad_major.la \
+	tests/guard/bad_minor.la tests/guard/bad_name.la tests/guard/bad_size.la \
+	tests/guard/bad_schema.la
+tests_guard_tguard_la_SOURCES = tests/guard/mod_test.c
+tests_guard_tguard_la_CFLAGS = $(GUARD_CFLAGS)
+tests_guard_tguard_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_tguard_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_noentry_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_noentry_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=1
+tests_guard_bad_noentry_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_noentry_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_major_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_major_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=2
+tests_guard_bad_major_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_major_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_minor_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_minor_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=3
+tests_guard_bad_minor_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_minor_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_name_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_name_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=4
+tests_guard_bad_name_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_name_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_size_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_size_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=5
+tests_guard_bad_size_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_size_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_schema_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_schema_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=6
+tests_guard_bad_schema_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_schema_la_LIBADD = $(GUARD_LIBS)
+
+check_PROGRAMS += tests/guard/test_chain
+TESTS += tests/guard/test_chain
+tests_guard_test_chain_SOURCES = tests/guard/test_chain.c $(GUARD_TEST_SOURCES)
+tests_guard_test_chain_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_chain_LDADD = $(TEST_LIBS)
+endif
