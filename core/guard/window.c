@@ -98,41 +98,59 @@ static int send_text(struct gw_guard_run *run, struct gw_guard_stream *s, size_t
     return 0;
 }
 
-/* Runs the delta hooks over s's held text, then sends what may go. final: send it all. */
+/* Where text stops being whole characters: the start of a UTF-8 sequence cut by the end of
+ * the delta (its continuation bytes are still to come), else len. */
+static size_t whole_chars(const char *p, size_t len)
+{
+    for (size_t k = 1; k <= 3 && k <= len; k++) {
+        unsigned char c = (unsigned char)p[len - k];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        return need > k ? len - k : len;
+    }
+    return len;
+}
+
+/* Runs the delta hooks over s's held text, then sends what may go. final: send it all.
+ * Hooks see whole characters only: a UTF-8 sequence the delta cut stays out of their text (and
+ * unsent) until the rest of it arrives, so a pattern is never judged against half a letter. */
 static int process(struct gw_guard_run *run, struct gw_guard_stream *s, size_t fresh, int final,
                    gw_guard_emit_fn emit, void *ud)
 {
     const struct gw_guard_chain *c = run->chain;
     for (;;) {
-        size_t hold = s->pending.len;
+        size_t vis = final ? s->pending.len : whole_chars(s->pending.ptr, s->pending.len);
+        size_t hold = vis;
         for (size_t i = 0; i < c->n; i++) {
             const struct gw_guard_entry *e = &c->entries[i];
             if (!(e->stages & AIGW_GUARD_OUTPUT) || !e->mod->desc.on_answer_delta ||
                 run->hx[i].skip)
                 continue;
-            size_t len = s->pending.len, f0 = fresh < len ? fresh : len;
+            size_t len = s->pending.len, f0 = fresh < vis ? fresh : vis;
             struct aigw_guard_text t = {AIGW_ABI_VERSION,
                                         sizeof t,
                                         s->choice,
                                         s->kind,
                                         {s->before.ptr, s->before.len},
-                                        {s->pending.ptr ? s->pending.ptr : "", len},
+                                        {s->pending.ptr ? s->pending.ptr : "", vis},
                                         f0,
                                         s->sent,
                                         final,
-                                        len};
+                                        vis};
             int v = gw_guard_call(run, i, GW_HOOK_DELTA, &t, NULL, NULL);
             if (v != GW_GUARD_ALLOW)
                 return v;
-            size_t pos[3] = {hold, t.hold < len ? t.hold : len, len - f0};
+            size_t pos[3] = {hold, t.hold < vis ? t.hold : vis, vis - f0};
             int rc = gw_guard_apply_edits(run, &s->pending, pos, 3);
             if (rc < 0)
                 return rc;
+            vis = vis + s->pending.len - len; /* edits lie inside what the hook saw */
             hold = pos[0] < pos[1] ? pos[0] : pos[1];
-            fresh = s->pending.len - pos[2];
+            fresh = vis - pos[2];
         }
         size_t len = s->pending.len, w = c->window;
-        size_t rel = final ? len : (len > w ? len - w : 0);
+        size_t rel = final ? len : (vis > w ? vis - w : 0);
         if (!final) {
             if (hold < rel)
                 rel = hold;

@@ -7,7 +7,7 @@
 
 #include "aigw/plugin.h"
 
-#define PATH_CAP 256
+#define PATH_CAP 160 /* so "path: reason" fits the callers' 256-byte buffers */
 
 struct walk {
     char path[PATH_CAP];

@@ -10,7 +10,12 @@ GUARD_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -no-undefined -shared \
 GUARD_LIBS = $(CJSON_LIBS)
 GUARD_COMMON = plugins/guards/common/gcommon.c plugins/guards/common/gcommon.h
 
+include plugins/guards/json-schema/local.mk
+include plugins/guards/max-size/local.mk
 include plugins/guards/pii/local.mk
+include plugins/guards/regex/local.mk
+include plugins/guards/secret-scan/local.mk
+include plugins/guards/word-filter/local.mk
 
 all-local: plugins-guards-link
 plugins-guards-link: $(guard_LTLIBRARIES)

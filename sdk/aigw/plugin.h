@@ -716,7 +716,9 @@ struct aigw_guard_text {
     int kind;                 /* AIGW_CHUNK_TEXT, _REASONING or _REFUSAL; 0: an error message */
     struct aigw_bytes before; /* up to the chain's window of bytes already sent, just before
                                  text: context for look-behind (word boundaries), read-only */
-    struct aigw_bytes text;   /* everything not sent yet; the newest delta is at its end */
+    struct aigw_bytes text;   /* everything not sent yet, in whole characters (a UTF-8
+                                 sequence a delta cut waits for its end); the newest delta is
+                                 at its end */
     size_t fresh;             /* how many of text's last bytes this call added */
     uint64_t offset;          /* how many bytes of this stream were sent before text */
     int final;                /* 1: nothing follows (the choice finished, the stream ended, or

@@ -51,3 +51,30 @@ tests_guard_test_chain_SOURCES = tests/guard/test_chain.c $(GUARD_TEST_SOURCES)
 tests_guard_test_chain_CFLAGS = $(TEST_CFLAGS)
 tests_guard_test_chain_LDADD = $(TEST_LIBS)
 endif
+
+# One program per built-in guard, plus the JSON Schema subset the json-schema guard and the
+# chain's config checks share.
+if BUILD_TESTS
+check_PROGRAMS += tests/guard/test_jschema tests/guard/test_word_filter tests/guard/test_regex \
+	tests/guard/test_secret_scan tests/guard/test_max_size tests/guard/test_json_schema
+TESTS += tests/guard/test_jschema tests/guard/test_word_filter tests/guard/test_regex \
+	tests/guard/test_secret_scan tests/guard/test_max_size tests/guard/test_json_schema
+tests_guard_test_jschema_SOURCES = tests/guard/test_jschema.c
+tests_guard_test_jschema_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_jschema_LDADD = $(TEST_LIBS)
+tests_guard_test_word_filter_SOURCES = tests/guard/test_word_filter.c $(GUARD_TEST_SOURCES)
+tests_guard_test_word_filter_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_word_filter_LDADD = $(TEST_LIBS)
+tests_guard_test_regex_SOURCES = tests/guard/test_regex.c $(GUARD_TEST_SOURCES)
+tests_guard_test_regex_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_regex_LDADD = $(TEST_LIBS)
+tests_guard_test_secret_scan_SOURCES = tests/guard/test_secret_scan.c $(GUARD_TEST_SOURCES)
+tests_guard_test_secret_scan_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_secret_scan_LDADD = $(TEST_LIBS)
+tests_guard_test_max_size_SOURCES = tests/guard/test_max_size.c $(GUARD_TEST_SOURCES)
+tests_guard_test_max_size_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_max_size_LDADD = $(TEST_LIBS)
+tests_guard_test_json_schema_SOURCES = tests/guard/test_json_schema.c $(GUARD_TEST_SOURCES)
+tests_guard_test_json_schema_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_json_schema_LDADD = $(TEST_LIBS)
+endif
