@@ -74,12 +74,18 @@ struct gw_guard_edit {
     size_t with_off, with_len; /* in run->edit_bytes */
 };
 
-/* One stream of answer text: a (choice, kind) pair. */
+/* One delta guard's place in a text stream: what it has not passed on yet. */
+struct gw_guard_stage {
+    struct gw_buf pending; /* received, not passed on */
+    struct gw_buf before;  /* the last bytes it passed on, as context */
+    uint64_t sent;
+};
+
+/* One stream of answer text, a (choice, kind) pair, through one stage per delta guard (in
+ * chain order: each guard judges what the one before it passed on). */
 struct gw_guard_stream {
     int choice, kind;
-    struct gw_buf pending; /* not sent yet */
-    struct gw_buf before;  /* the last bytes sent, as context */
-    uint64_t sent;
+    struct gw_guard_stage *st; /* chain->n stages, used for the entries with a delta hook */
 };
 
 struct gw_guard_choice {
@@ -159,6 +165,9 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
  * when not NULL) to the new one: edits before it shift it, an edit spanning it moves it to the
  * edit's start. 0 or negative. */
 int gw_guard_apply_edits(struct gw_guard_run *run, struct gw_buf *buf, size_t *pos, size_t npos);
+
+/* Frees a stream's stages. */
+void gw_guard_stream_free(const struct gw_guard_chain *c, struct gw_guard_stream *s);
 
 /* Entry i failed at `hook` (why is logged, never matched text): fail_open skips it for the rest
  * of the request (ALLOW), otherwise the run is refused (FAILED; error hooks never refuse). */

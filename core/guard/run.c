@@ -69,10 +69,8 @@ void gw_guard_run_free(struct gw_guard_run *run)
         for (int s = 0; s < 2; s++)
             if (run->hx[i].outcome[s] != GW_GUARD_O_NONE)
                 atomic_fetch_add(&c->entries[i].counts[s][run->hx[i].outcome[s]], 1);
-    for (size_t i = 0; i < run->nstreams; i++) {
-        gw_buf_free(&run->streams[i].pending);
-        gw_buf_free(&run->streams[i].before);
-    }
+    for (size_t i = 0; i < run->nstreams; i++)
+        gw_guard_stream_free(c, &run->streams[i]);
     for (size_t i = 0; i < run->nchoices; i++)
         gw_buf_free(&run->choices[i].answer);
     for (size_t i = 0; i < run->nqueue; i++)

@@ -1,10 +1,13 @@
 /*
  * window - the answer side of a run: a filter over normalized chunks. Text (content,
- * reasoning, refusal) is held per (choice, kind) stream: each delta is appended to what is not
- * sent yet, the delta hooks see all of it (and the bytes sent just before, as context), edit
- * it with replace(), and the filter then sends everything but the last `window` bytes and
- * whatever a guard asked to hold. So a pattern up to `window` bytes long split across deltas
- * at any offset is seen whole before a byte of it leaves. Anything else of a choice (a tool
+ * reasoning, refusal) flows per (choice, kind) stream through one stage per delta guard, in
+ * chain order: a stage appends what reaches it to what it holds, its guard sees all of that (in
+ * whole characters, with the bytes it passed on just before as context), edits it with
+ * replace(), and the stage passes on everything but the last `window` bytes and whatever the
+ * guard asked to hold. So a pattern up to `window` bytes long split across deltas at any
+ * offset is seen whole before a byte of it leaves, and each guard judges exactly the text the
+ * guards before it let through, as it would the whole answer at once: what the client gets does
+ * not depend on where the deltas were cut (fuzz_guard_stream checks this). Anything else of a choice (a tool
  * call, its finish, an error) first flushes the choice's held text, so order is kept. Final
  * hooks run on a choice's finish with its whole text; one that waits for a service call
  * queues what arrives meanwhile.
@@ -42,8 +45,19 @@ static struct gw_guard_choice *choice_of(struct gw_guard_run *run, int choice)
     return c;
 }
 
+void gw_guard_stream_free(const struct gw_guard_chain *c, struct gw_guard_stream *s)
+{
+    for (size_t i = 0; s->st && i < c->n; i++) {
+        gw_buf_free(&s->st[i].pending);
+        gw_buf_free(&s->st[i].before);
+    }
+    free(s->st);
+    s->st = NULL;
+}
+
 static struct gw_guard_stream *stream_of(struct gw_guard_run *run, int choice, int kind)
 {
+    const struct gw_guard_chain *c = run->chain;
     for (size_t i = 0; i < run->nstreams; i++)
         if (run->streams[i].choice == choice && run->streams[i].kind == kind)
             return &run->streams[i];
@@ -53,12 +67,17 @@ static struct gw_guard_stream *stream_of(struct gw_guard_run *run, int choice, i
     if (!s)
         return NULL;
     run->streams = s;
-    s = &run->streams[run->nstreams++];
+    s = &run->streams[run->nstreams];
     memset(s, 0, sizeof *s);
+    if (!(s->st = calloc(c->n, sizeof *s->st)))
+        return NULL;
+    run->nstreams++;
     s->choice = choice;
     s->kind = kind;
-    gw_buf_init(&s->pending, GW_GUARD_PENDING_CAP);
-    gw_buf_init(&s->before, GW_GUARD_WINDOW_CAP + GW_GUARD_BEFORE_MIN);
+    for (size_t i = 0; i < c->n; i++) {
+        gw_buf_init(&s->st[i].pending, GW_GUARD_PENDING_CAP);
+        gw_buf_init(&s->st[i].before, GW_GUARD_WINDOW_CAP + GW_GUARD_BEFORE_MIN);
+    }
     return s;
 }
 
@@ -70,32 +89,6 @@ static void keep_answer(struct gw_guard_run *run, int choice, int kind, const ch
     struct gw_guard_choice *c = choice_of(run, choice);
     if (c && !c->overflow && gw_buf_append(&c->answer, p, n))
         c->overflow = 1;
-}
-
-/* Sends s->pending[0, n) and remembers its tail as the next calls' context. */
-static int send_text(struct gw_guard_run *run, struct gw_guard_stream *s, size_t n,
-                     gw_guard_emit_fn emit, void *ud)
-{
-    size_t keep = run->chain->window > GW_GUARD_BEFORE_MIN ? run->chain->window
-                                                           : GW_GUARD_BEFORE_MIN;
-    struct aigw_chunk c = aigw_chunk_init(s->kind, s->choice);
-    c.text.ptr = s->pending.ptr;
-    c.text.len = n;
-    keep_answer(run, s->choice, s->kind, s->pending.ptr, n);
-    int rc = emit(ud, &c);
-    if (rc < 0)
-        return rc;
-    const char *tail = s->pending.ptr + (n > keep ? n - keep : 0);
-    size_t tl = n > keep ? keep : n;
-    if (gw_buf_append(&s->before, tail, tl) == 0 && s->before.len > keep) {
-        size_t cut = s->before.len - keep;
-        while (cut < s->before.len && ((unsigned char)s->before.ptr[cut] & 0xC0) == 0x80)
-            cut++; /* start the context on a character */
-        gw_buf_consume(&s->before, cut);
-    }
-    s->sent += n;
-    gw_buf_consume(&s->pending, n);
-    return 0;
 }
 
 /* Where text stops being whole characters: the start of a UTF-8 sequence cut by the end of
@@ -112,51 +105,70 @@ static size_t whole_chars(const char *p, size_t len)
     return len;
 }
 
-/* Runs the delta hooks over s's held text, then sends what may go. final: send it all.
- * Hooks see whole characters only: a UTF-8 sequence the delta cut stays out of their text (and
- * unsent) until the rest of it arrives, so a pattern is never judged against half a letter. */
-static int process(struct gw_guard_run *run, struct gw_guard_stream *s, size_t fresh, int final,
-                   gw_guard_emit_fn emit, void *ud)
+/* Stage st passes its first n bytes on: into out, remembering their tail as its context. */
+static int pass_on(const struct gw_guard_run *run, struct gw_guard_stage *st, size_t n,
+                   struct gw_buf *out)
 {
-    const struct gw_guard_chain *c = run->chain;
+    size_t keep = run->chain->window > GW_GUARD_BEFORE_MIN ? run->chain->window
+                                                           : GW_GUARD_BEFORE_MIN;
+    int rc = gw_buf_append(out, st->pending.ptr, n);
+    if (rc)
+        return rc;
+    const char *tail = st->pending.ptr + (n > keep ? n - keep : 0);
+    size_t tl = n > keep ? keep : n;
+    if (gw_buf_append(&st->before, tail, tl) == 0 && st->before.len > keep) {
+        size_t cut = st->before.len - keep;
+        while (cut < st->before.len && ((unsigned char)st->before.ptr[cut] & 0xC0) == 0x80)
+            cut++; /* start the context on a character */
+        gw_buf_consume(&st->before, cut);
+    }
+    st->sent += n;
+    gw_buf_consume(&st->pending, n);
+    return 0;
+}
+
+/* Entry i's stage of stream s: runs its delta hook over what it holds (fresh: how many bytes
+ * just arrived) and passes on into out what it has settled. final: pass everything on. */
+static int stage(struct gw_guard_run *run, struct gw_guard_stream *s, size_t i, size_t fresh,
+                 int final, struct gw_buf *out)
+{
+    const struct gw_guard_entry *e = &run->chain->entries[i];
+    struct gw_guard_stage *st = &s->st[i];
     for (;;) {
-        size_t vis = final ? s->pending.len : whole_chars(s->pending.ptr, s->pending.len);
-        size_t hold = vis;
-        for (size_t i = 0; i < c->n; i++) {
-            const struct gw_guard_entry *e = &c->entries[i];
-            if (!(e->stages & AIGW_GUARD_OUTPUT) || !e->mod->desc.on_answer_delta ||
-                run->hx[i].skip)
-                continue;
-            size_t len = s->pending.len, f0 = fresh < vis ? fresh : vis;
+        size_t len = st->pending.len;
+        size_t see = final ? len : whole_chars(st->pending.ptr, len), rel = see;
+        if (run->hx[i].skip) /* failed open: a pipe */
+            return pass_on(run, st, len, out);
+        if (see || final) {
+            size_t f0 = fresh < see ? fresh : see;
             struct aigw_guard_text t = {AIGW_ABI_VERSION,
                                         sizeof t,
                                         s->choice,
                                         s->kind,
-                                        {s->before.ptr, s->before.len},
-                                        {s->pending.ptr ? s->pending.ptr : "", vis},
+                                        {st->before.ptr, st->before.len},
+                                        {st->pending.ptr ? st->pending.ptr : "", see},
                                         f0,
-                                        s->sent,
+                                        st->sent,
                                         final,
-                                        vis};
+                                        see};
             int v = gw_guard_call(run, i, GW_HOOK_DELTA, &t, NULL, NULL);
             if (v != GW_GUARD_ALLOW)
                 return v;
-            size_t pos[3] = {hold, t.hold < vis ? t.hold : vis, vis - f0};
-            int rc = gw_guard_apply_edits(run, &s->pending, pos, 3);
+            if (run->hx[i].skip) /* it failed open just now */
+                return pass_on(run, st, len, out);
+            size_t hold = t.hold < see ? t.hold : see;
+            if (!final && see - hold < e->window)
+                hold = see > e->window ? see - e->window : 0;
+            int rc = gw_guard_apply_edits(run, &st->pending, &hold, 1);
             if (rc < 0)
                 return rc;
-            vis = vis + s->pending.len - len; /* edits lie inside what the hook saw */
-            hold = pos[0] < pos[1] ? pos[0] : pos[1];
-            fresh = vis - pos[2];
+            len = st->pending.len;
+            rel = final ? len : hold;
         }
-        size_t len = s->pending.len, w = c->window;
-        size_t rel = final ? len : (vis > w ? vis - w : 0);
         if (!final) {
-            if (hold < rel)
-                rel = hold;
             /* Never split a UTF-8 sequence (a renderer might escape the halves). */
             for (int k = 0; k < 3 && rel > 0 && rel < len &&
-                            ((unsigned char)s->pending.ptr[rel] & 0xC0) == 0x80;
+                            ((unsigned char)st->pending.ptr[rel] & 0xC0) == 0x80;
                  k++)
                 rel--;
             if (len - rel > GW_GUARD_HOLD_CAP) {
@@ -165,8 +177,53 @@ static int process(struct gw_guard_run *run, struct gw_guard_stream *s, size_t f
                 continue;
             }
         }
-        return rel ? send_text(run, s, rel, emit, ud) : 0;
+        return rel ? pass_on(run, st, rel, out) : 0;
     }
+}
+
+/* Text of stream s (p, n: a delta, or nothing when flushing) through every delta guard's stage
+ * in chain order; what the last one passes on is emitted. final: flush every stage. */
+static int process(struct gw_guard_run *run, struct gw_guard_stream *s, const char *p, size_t n,
+                   int final, gw_guard_emit_fn emit, void *ud)
+{
+    const struct gw_guard_chain *c = run->chain;
+    struct gw_buf a, b, *in = &a, *out = &b, *tmp;
+    int rc = 0;
+    gw_buf_init(&a, GW_GUARD_PENDING_CAP);
+    gw_buf_init(&b, GW_GUARD_PENDING_CAP);
+    if (n)
+        rc = gw_buf_append(in, p, n);
+    for (size_t i = 0; !rc && i < c->n; i++) {
+        const struct gw_guard_entry *e = &c->entries[i];
+        if (!(e->stages & AIGW_GUARD_OUTPUT) || !e->mod->desc.on_answer_delta)
+            continue;
+        if (!in->len && !final)
+            break; /* nothing new reaches the later stages */
+        rc = in->len ? gw_buf_append(&s->st[i].pending, in->ptr, in->len) : 0;
+        if (!rc)
+            rc = stage(run, s, i, in->len, final, out);
+        gw_buf_reset(in);
+        tmp = in, in = out, out = tmp;
+    }
+    if (!rc && in->len) {
+        struct aigw_chunk ch = aigw_chunk_init(s->kind, s->choice);
+        ch.text.ptr = in->ptr;
+        ch.text.len = in->len;
+        keep_answer(run, s->choice, s->kind, in->ptr, in->len);
+        rc = emit(ud, &ch);
+    }
+    gw_buf_free(&a);
+    gw_buf_free(&b);
+    return rc;
+}
+
+/* Whether any stage of s holds text. */
+static int holding(const struct gw_guard_run *run, const struct gw_guard_stream *s)
+{
+    for (size_t i = 0; i < run->chain->n; i++)
+        if (s->st[i].pending.len)
+            return 1;
+    return 0;
 }
 
 /* Flushes the held text of a choice's streams (all of them, or all but one kind). */
@@ -175,9 +232,9 @@ static int flush_choice(struct gw_guard_run *run, int choice, int except_kind,
 {
     for (size_t i = 0; i < run->nstreams; i++) {
         struct gw_guard_stream *s = &run->streams[i];
-        if ((choice >= 0 && s->choice != choice) || s->kind == except_kind || !s->pending.len)
+        if ((choice >= 0 && s->choice != choice) || s->kind == except_kind || !holding(run, s))
             continue;
-        int v = process(run, s, 0, 1, emit, ud);
+        int v = process(run, s, NULL, 0, 1, emit, ud);
         if (v != GW_GUARD_ALLOW)
             return v;
     }
@@ -317,10 +374,7 @@ int gw_guard_on_chunk(struct gw_guard_run *run, const struct aigw_chunk *c, gw_g
         struct gw_guard_stream *s = stream_of(run, c->choice, c->type);
         if (!s)
             return AIGW_ETOOBIG;
-        int rc = c->text.len ? gw_buf_append(&s->pending, c->text.ptr, c->text.len) : 0;
-        if (rc)
-            return rc;
-        return c->text.len ? process(run, s, c->text.len, 0, emit, ud) : 0;
+        return c->text.len ? process(run, s, c->text.ptr, c->text.len, 0, emit, ud) : 0;
     }
     switch (c->type) {
     case AIGW_CHUNK_TOOL_CALL: {
@@ -476,10 +530,8 @@ int gw_guard_retry_body(struct gw_guard_run *run, cJSON *body)
     cJSON_AddItemToArray(msgs, a);
     cJSON_AddItemToArray(msgs, u);
     /* The next answer starts from nothing, and is the last one a guard may send back. */
-    for (size_t i = 0; i < run->nstreams; i++) {
-        gw_buf_free(&run->streams[i].pending);
-        gw_buf_free(&run->streams[i].before);
-    }
+    for (size_t i = 0; i < run->nstreams; i++)
+        gw_guard_stream_free(run->chain, &run->streams[i]);
     for (size_t i = 0; i < run->nchoices; i++)
         gw_buf_free(&run->choices[i].answer);
     run->nstreams = run->nchoices = 0;

@@ -644,7 +644,9 @@ static inline void aigw_error_init(struct aigw_error *e)
  *   - Answer text reaches on_answer_delta through a bounded window (struct aigw_guard_text):
  *     the host holds back the last `window` bytes of each text stream (and whatever a guard
  *     asks to hold with t->hold, up to the host's cap) so a pattern split across deltas is
- *     seen whole before any byte of it is sent. Edits go through host->replace().
+ *     seen whole before any byte of it is sent. Edits go through host->replace(). Each guard
+ *     sees the text the guards before it in the chain let through, so a guard that decides
+ *     only on what it holds whole gives the same answer however the deltas were cut.
  */
 
 #ifdef __cplusplus

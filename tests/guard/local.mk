@@ -78,3 +78,16 @@ tests_guard_test_json_schema_SOURCES = tests/guard/test_json_schema.c $(GUARD_TE
 tests_guard_test_json_schema_CFLAGS = $(TEST_CFLAGS)
 tests_guard_test_json_schema_LDADD = $(TEST_LIBS)
 endif
+
+# Fuzz targets (libFuzzer entry points) run by tests/fuzz/driver.c over tests/guard/seeds/.
+if BUILD_TESTS
+check_PROGRAMS += tests/guard/fuzz_guard_config tests/guard/fuzz_guard_stream
+tests_guard_fuzz_guard_config_SOURCES = tests/guard/fuzz_guard_config.c tests/fuzz/driver.c
+tests_guard_fuzz_guard_config_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+tests_guard_fuzz_guard_config_LDADD = core/libgwcore.la
+tests_guard_fuzz_guard_stream_SOURCES = tests/guard/fuzz_guard_stream.c tests/fuzz/driver.c
+tests_guard_fuzz_guard_stream_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+tests_guard_fuzz_guard_stream_LDADD = core/libgwcore.la
+TESTS += tests/guard/run_fuzz_guard.sh
+endif
+EXTRA_DIST += tests/guard/run_fuzz_guard.sh tests/guard/seeds

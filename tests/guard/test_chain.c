@@ -381,8 +381,8 @@ Test(chain, kinds_and_choices_keep_their_order)
     cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
     /* Reasoning is flushed before choice 0's text starts; the text before its tool call;
      * choice 1's held tail at the end. */
-    cr_assert_str_eq(out.ptr, "3/0:thinking about|2/1:othe|3/0: the [X]|2/0:the answer|"
-                              "2/0:, no [X]|5/0:{}|7/0:|2/1:r choice|");
+    cr_assert_str_eq(out.ptr, "3/0:thinking about th|2/1:othe|3/0:e [X]|2/0:the answer, n|"
+                              "2/0:o [X]|5/0:{}|7/0:|2/1:r choice|");
     gw_guard_run_free(r);
     gw_buf_free(&out);
     gw_guard_chain_free(c);
