@@ -91,3 +91,15 @@ tests_guard_fuzz_guard_stream_LDADD = core/libgwcore.la
 TESTS += tests/guard/run_fuzz_guard.sh
 endif
 EXTRA_DIST += tests/guard/run_fuzz_guard.sh tests/guard/seeds
+
+# The third-party path: sdk/example/guard built out of tree against an installed aigw, then
+# loaded and run through the chain by guardcheck (needs the test build for guardcheck).
+if BUILD_TESTS
+check_PROGRAMS += tests/guard/guardcheck
+tests_guard_guardcheck_SOURCES = tests/guard/guardcheck.c
+tests_guard_guardcheck_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+tests_guard_guardcheck_LDADD = core/libgwcore.la
+TESTS += tests/guard/test_example_guard.sh
+endif
+EXTRA_DIST += tests/guard/test_example_guard.sh sdk/example/guard/deny-word.c \
+	sdk/example/guard/Makefile sdk/example/guard/README
