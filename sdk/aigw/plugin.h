@@ -716,17 +716,18 @@ struct aigw_guard_text {
     uint32_t struct_size;
     int choice;
     int kind;                 /* AIGW_CHUNK_TEXT, _REASONING or _REFUSAL; 0: an error message */
-    struct aigw_bytes before; /* up to the chain's window of bytes already sent, just before
-                                 text: context for look-behind (word boundaries), read-only */
-    struct aigw_bytes text;   /* everything not sent yet, in whole characters (a UTF-8
-                                 sequence a delta cut waits for its end); the newest delta is
-                                 at its end */
+    struct aigw_bytes before; /* the last bytes this guard passed on, just before text (64 or
+                                 more, up to the largest window of the chain): context for
+                                 look-behind (word boundaries), read-only */
+    struct aigw_bytes text;   /* what this guard has not passed on yet, in whole characters (a
+                                 UTF-8 sequence a delta cut waits for its end); the newest
+                                 delta is at its end */
     size_t fresh;             /* how many of text's last bytes this call added */
-    uint64_t offset;          /* how many bytes of this stream were sent before text */
+    uint64_t offset;          /* how many bytes of this stream it passed on before text */
     int final;                /* 1: nothing follows (the choice finished, the stream ended, or
                                  the host's hold cap was reached): treat the end as the end */
-    size_t hold;              /* in: text.len; out: lower it to keep text[hold..] unsent (a
-                                 match that may still grow); the host sends at most
+    size_t hold;              /* in: text.len; out: lower it to keep text[hold..] back (a
+                                 match that may still grow); the host passes on at most
                                  text.len - window bytes anyway, and everything when final */
 };
 
