@@ -2,7 +2,8 @@
 # objects the daemon runs. Each layer lists its own sources in core/<layer>/local.mk; the
 # layer rule (who may include whom) is in HACKING.md and checked by scripts/checklayers.
 noinst_LTLIBRARIES += core/libgwcore.la
-core_libgwcore_la_SOURCES = core/config.c core/config.h core/version.h
+core_libgwcore_la_SOURCES = core/config.c core/config.h core/version.h \
+	core/endpoints.c core/endpoints.h
 include core/lib/local.mk
 include core/net/local.mk
 include core/proxy/local.mk

@@ -18,6 +18,8 @@
 #include "guard/guard.h"
 #include "proxy/gateway.h"
 #include "net/http.h"
+#include "proxy/accept.h"
+#include "net/upstream.h"
 #include "lib/log.h"
 #include "plugin/plugin_loader.h"
 #include "version.h"
@@ -235,13 +237,14 @@ int main(int argc, char **argv)
         gw_gateway_free(&gw);
         goto out_plugins;
     }
-    struct gw_http *http = NULL;
-    if (gw_http_start(&http, &gw, err, sizeof err) < 0) {
+    struct gw_front *front = NULL;
+    if (gw_front_start(&front, &gw, err, sizeof err) < 0) {
         GW_ERROR("%s", err);
         gw_gateway_free(&gw);
         exit_code = 1;
         goto out_plugins;
     }
+    struct gw_http *http = gw_front_http(front);
     GW_INFO("aigw %s listening on %s:%d, %zu of %zu providers active", GW_VERSION,
             cfg.listen_host, gw_http_port(http), gw_plugins_active_count(&plugins), plugins.n);
     if (port_file) {
@@ -274,11 +277,13 @@ int main(int argc, char **argv)
     if (left)
         GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
     /* Cancel what is left (the workers' engines, then the shared one): their streams end with
-     * an error event, answered by the workers, which run until gw_http_stop. */
+     * an error event, answered by the workers, which run until the front stops. Only then
+     * is the gateway (router, engine, drain lock) freed: every request has let go of it. */
     gw_http_cancel_transfers(http);
-    gw_gateway_free(&gw);
+    gw_upstream_cancel_all(gw.upstream, 5000);
     gw_gateway_drain(&gw, gw_now_ms() + 2000);
-    gw_http_stop(http);
+    gw_front_stop(front);
+    gw_gateway_free(&gw);
     GW_INFO("stopped");
 out_plugins:
     gw_guard_chain_free(guards);

@@ -1,5 +1,6 @@
 # One fragment per provider: plugins/<vkey>/local.mk builds plugins/<vkey>.la from
-# plugins/<vkey>/*.c and adds that provider's tests.
+# plugins/<vkey>/*.c and adds that provider's tests. plugins/common is what several share.
+include plugins/common/local.mk
 include plugins/openai/local.mk
 include plugins/azure-openai/local.mk
 include plugins/azure-foundry/local.mk

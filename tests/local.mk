@@ -14,11 +14,16 @@ PLUGIN_TEST_LIBS = tests/plugins/libharness.la core/libgwcore.la $(CRITERION_LIB
 endif
 
 include tests/unit/local.mk
+include tests/front/local.mk
 include tests/mockprov/local.mk
 include tests/e2e/local.mk
 include tests/fuzz/local.mk
+include tests/obs/local.mk
 EXTRA_DIST += tests/fixtures tests/README.md
 include tests/loader/local.mk
 include tests/sdk/local.mk
 include tests/docs/local.mk
+include tests/scripts/local.mk
+include tests/listen/local.mk
+include tests/compat/openai.mk
 include tests/guard/local.mk

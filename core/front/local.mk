@@ -1,10 +1,29 @@
 # core/front: inbound dialects: parse a client body into the internal request, render chunks into the dialect.
 core_libgwcore_la_SOURCES += \
-	core/front/models.c \
-	core/front/models.h \
-	core/front/models_live.c \
-	core/front/models_live.h \
+	core/front/dialect.c \
+	core/front/dialect.h \
+	core/front/openai.c \
+	core/front/openai.h \
 	core/front/render.c \
 	core/front/render.h \
+	core/front/render_doc.c \
+	core/front/render_int.h \
 	core/front/request.c \
-	core/front/request.h
+	core/front/request.h \
+	core/front/respond.c \
+	core/front/respond.h
+# The OpenAI Responses dialect (POST /v1/responses and the stored-response routes).
+core_libgwcore_la_SOURCES += \
+	core/front/responses.h \
+	core/front/responses_int.h \
+	core/front/responses_parse.c \
+	core/front/responses_items.c \
+	core/front/responses_tools.c \
+	core/front/responses_render.c \
+	core/front/responses_events.c \
+	core/front/responses_routes.c \
+	core/front/responses_doc.c \
+	core/front/responses_state.c \
+	core/front/responses_store.h \
+	core/front/responses_memstore.c \
+	core/front/responses_memstore.h

@@ -1,5 +1,6 @@
 /* render - chunks to OpenAI JSON (see render.h). */
 #include "front/render.h"
+#include "front/render_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -10,8 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/crypto.h"
-#include "proxy/call.h"
-#include "proxy/errors.h"
+#include "plugin/errors.h"
 
 const char *gw_finish_name(int finish)
 {
@@ -128,7 +128,7 @@ void gw_render_free(struct gw_render *r)
     memset(r, 0, sizeof *r);
 }
 
-static struct gw_render_choice *choice(struct gw_render *r, int idx)
+struct gw_render_choice *gw_render_choice(struct gw_render *r, int idx)
 {
     if (idx < 0 || idx >= GW_RENDER_MAX_CHOICES)
         return NULL;
@@ -165,13 +165,13 @@ static struct gw_render_tool *tool(struct gw_render_choice *ch, int t)
 /* data: {"id":..,"object":..,"created":..,"model":..,"choices":[{"index":i, */
 /* <lead>{"id":..,"object":<object>,"created":..,"model":.. (a chunk or the whole document). */
 /* lead (a key with its punctuation) and a number. */
-static int member_i64(struct gw_buf *out, const char *lead, int64_t v)
+int gw_render_member_i64(struct gw_buf *out, const char *lead, int64_t v)
 {
     int rc = gw_buf_append_str(out, lead);
     return rc ? rc : gw_buf_append_i64(out, v);
 }
 
-static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *lead,
+int gw_render_doc_head(const struct gw_render *r, struct gw_buf *out, const char *lead,
                     const char *object)
 {
     int rc = gw_buf_append_str(out, lead);
@@ -182,7 +182,7 @@ static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *l
     if (!rc)
         rc = gw_buf_append_strs(out, ",\"object\":\"", object, "\"", NULL);
     if (!rc)
-        rc = member_i64(out, ",\"created\":", r->created);
+        rc = gw_render_member_i64(out, ",\"created\":", r->created);
     if (!rc)
         rc = gw_buf_append_str(out, ",\"model\":");
     if (!rc)
@@ -190,13 +190,13 @@ static int doc_head(const struct gw_render *r, struct gw_buf *out, const char *l
     return rc;
 }
 
-static int open_event(struct gw_render *r, struct gw_buf *out, int idx)
+int gw_render_open_event(struct gw_render *r, struct gw_buf *out, int idx)
 {
     r->id_fixed = 1;
-    int rc = doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
+    int rc = gw_render_doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
     if (rc || idx < 0)
         return rc;
-    rc = member_i64(out, ",\"choices\":[{\"index\":", idx);
+    rc = gw_render_member_i64(out, ",\"choices\":[{\"index\":", idx);
     return rc ? rc : gw_buf_append(out, ",", 1);
 }
 
@@ -232,10 +232,10 @@ static int close_event(struct gw_render *r, struct gw_buf *out, const char *fini
 static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const char *field,
                        const char *p, size_t n)
 {
-    struct gw_render_choice *ch = choice(r, idx);
+    struct gw_render_choice *ch = gw_render_choice(r, idx);
     if (!ch)
         return AIGW_EINVAL;
-    int rc = open_event(r, out, idx);
+    int rc = gw_render_open_event(r, out, idx);
     if (r->legacy) {
         if (!rc)
             rc = gw_buf_append_str(out, "\"text\":");
@@ -285,7 +285,7 @@ static int tool_begin(struct gw_render *r, struct gw_render_choice *ch, struct g
 
 static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw_chunk *c)
 {
-    struct gw_render_choice *ch = choice(r, c->choice);
+    struct gw_render_choice *ch = gw_render_choice(r, c->choice);
     if (!ch)
         return AIGW_EINVAL;
     if (!ch->started) {
@@ -299,9 +299,9 @@ static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw
     int first = !t->id && !t->name;
     if (first && tool_begin(r, ch, t, c) < 0)
         return AIGW_ENOMEM;
-    int rc = open_event(r, out, c->choice);
+    int rc = gw_render_open_event(r, out, c->choice);
     if (!rc)
-        rc = member_i64(out, "\"delta\":{\"tool_calls\":[{\"index\":", c->tool_index);
+        rc = gw_render_member_i64(out, "\"delta\":{\"tool_calls\":[{\"index\":", c->tool_index);
     if (!rc)
         rc = gw_buf_append(out, ",", 1);
     if (!rc && first) {
@@ -324,9 +324,9 @@ static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw
     return rc ? rc : close_event(r, out, NULL, 0);
 }
 
-static int finish_event(struct gw_render *r, struct gw_buf *out, int idx)
+int gw_render_finish_event(struct gw_render *r, struct gw_buf *out, int idx)
 {
-    struct gw_render_choice *ch = choice(r, idx);
+    struct gw_render_choice *ch = gw_render_choice(r, idx);
     if (!ch)
         return AIGW_EINVAL;
     if (!ch->started && !r->legacy) {
@@ -335,13 +335,13 @@ static int finish_event(struct gw_render *r, struct gw_buf *out, int idx)
             return rc;
     }
     ch->finished = 1;
-    int rc = open_event(r, out, idx);
+    int rc = gw_render_open_event(r, out, idx);
     if (!rc)
         rc = gw_buf_append_str(out, r->legacy ? "\"text\":\"\"," : "\"delta\":{},");
     return rc ? rc : close_event(r, out, gw_finish_name(ch->finish), idx == 0);
 }
 
-static int default_finish(const struct gw_render_choice *ch)
+int gw_render_default_finish(const struct gw_render_choice *ch)
 {
     return ch->ntools > 0 ? AIGW_FINISH_TOOL_CALLS : AIGW_FINISH_STOP;
 }
@@ -419,7 +419,7 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
     case AIGW_CHUNK_TEXT:
     case AIGW_CHUNK_REASONING:
     case AIGW_CHUNK_REFUSAL:
-        ch = choice(r, c->choice);
+        ch = gw_render_choice(r, c->choice);
         if (!ch)
             return AIGW_EINVAL;
         if (ch->finished || !c->text.len)
@@ -439,7 +439,7 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
                                                                : &ch->refusal,
                              c->text.ptr, c->text.len);
     case AIGW_CHUNK_TOOL_CALL:
-        ch = choice(r, c->choice);
+        ch = gw_render_choice(r, c->choice);
         if (!ch)
             return AIGW_EINVAL;
         if (ch->finished)
@@ -456,16 +456,16 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
             return gw_buf_append(&t->args, c->text.ptr ? c->text.ptr : "", c->text.len);
         }
     case AIGW_CHUNK_FINISH:
-        ch = choice(r, c->choice);
+        ch = gw_render_choice(r, c->choice);
         if (!ch)
             return AIGW_EINVAL;
         if (ch->finished)
             return 0; /* exactly one finish per choice */
-        ch->finish = c->finish == AIGW_FINISH_NONE ? default_finish(ch) : c->finish;
+        ch->finish = c->finish == AIGW_FINISH_NONE ? gw_render_default_finish(ch) : c->finish;
         if (ch->finish == AIGW_FINISH_STOP && ch->ntools > 0)
             ch->finish = AIGW_FINISH_TOOL_CALLS;
         if (r->stream)
-            return finish_event(r, out, c->choice);
+            return gw_render_finish_event(r, out, c->choice);
         ch->finished = 1;
         return 0;
     case AIGW_CHUNK_USAGE:
@@ -492,252 +492,4 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
     default:
         return 0; /* unknown chunk types from newer plugins are ignored */
     }
-}
-
-/* The usage object, written straight into out (no cJSON tree: the final document of every
- * non-streaming response passes here, and building then printing a tree was 6% of the CPU). */
-static int usage_write(const struct gw_render *r, struct gw_buf *out)
-{
-    const struct aigw_usage *u = &r->usage;
-    int64_t p = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
-    int64_t c = u->completion_tokens > 0 ? u->completion_tokens : 0;
-    int rc = member_i64(out, "{\"prompt_tokens\":", p);
-    if (!rc && (r->op == AIGW_OP_CHAT || r->op == AIGW_OP_IMAGES))
-        rc = member_i64(out, ",\"completion_tokens\":", c);
-    if (!rc)
-        rc = member_i64(out, ",\"total_tokens\":", p + c);
-    if (!rc && (u->cached_tokens >= 0 || u->cache_write_tokens >= 0)) {
-        rc = member_i64(out, ",\"prompt_tokens_details\":{\"cached_tokens\":",
-                        u->cached_tokens > 0 ? u->cached_tokens : 0);
-        if (!rc && u->cache_write_tokens >= 0)
-            rc = member_i64(out, ",\"cache_write_tokens\":", u->cache_write_tokens);
-        if (!rc)
-            rc = gw_buf_append(out, "}", 1);
-    }
-    if (!rc && u->reasoning_tokens >= 0) {
-        rc = member_i64(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":",
-                        u->reasoning_tokens);
-        if (!rc)
-            rc = gw_buf_append(out, "}", 1);
-    }
-    if (!rc)
-        rc = gw_buf_append(out, "}", 1);
-    return rc;
-}
-
-/* ,"key":<value> for a cJSON value (items and plugin extras, which are trees already). */
-static int member_json(struct gw_buf *out, const char *key, const cJSON *v)
-{
-    char *s = cJSON_PrintUnformatted(v);
-    if (!s)
-        return AIGW_ENOMEM;
-    int rc = gw_buf_append(out, ",", 1);
-    if (!rc)
-        rc = gw_json_escape(out, key, strlen(key));
-    if (!rc)
-        rc = gw_buf_append(out, ":", 1);
-    if (!rc)
-        rc = gw_buf_append_str(out, s);
-    free(s);
-    return rc;
-}
-
-static int member_str(struct gw_buf *out, const char *key, const char *p, size_t n)
-{
-    int rc = gw_buf_append_strs(out, ",\"", key, "\":", NULL);
-    return rc ? rc : gw_json_escape(out, p ? p : "", p ? n : 0);
-}
-
-static int message_write(const struct gw_render_choice *ch, struct gw_buf *out)
-{
-    int rc = gw_buf_append_str(out, "\"message\":{\"role\":\"assistant\"");
-    if (!rc && (ch->text.len || !ch->ntools))
-        rc = member_str(out, "content", ch->text.ptr, ch->text.len);
-    else if (!rc)
-        rc = gw_buf_append_str(out, ",\"content\":null");
-    if (!rc && ch->reasoning.len)
-        rc = member_str(out, "reasoning_content", ch->reasoning.ptr, ch->reasoning.len);
-    if (!rc && ch->refusal.len)
-        rc = member_str(out, "refusal", ch->refusal.ptr, ch->refusal.len);
-    else if (!rc)
-        rc = gw_buf_append_str(out, ",\"refusal\":null");
-    if (!rc && ch->ntools) {
-        rc = gw_buf_append_str(out, ",\"tool_calls\":[");
-        int first = 1;
-        for (int t = 0; t < ch->ntools && !rc; t++) {
-            const struct gw_render_tool *tl = &ch->tools[t];
-            if (!tl->id)
-                continue;
-            rc = gw_buf_append_str(out, first ? "{\"id\":" : ",{\"id\":");
-            first = 0;
-            if (!rc)
-                rc = gw_json_escape(out, tl->id, strlen(tl->id));
-            if (!rc)
-                rc = gw_buf_append_str(out, ",\"type\":\"function\",\"function\":{\"name\":");
-            if (!rc)
-                rc = gw_json_escape(out, tl->name ? tl->name : "", tl->name ? strlen(tl->name) : 0);
-            if (!rc)
-                rc = member_str(out, "arguments", tl->args.ptr, tl->args.len);
-            if (!rc)
-                rc = gw_buf_append_str(out, "}}");
-        }
-        if (!rc)
-            rc = gw_buf_append(out, "]", 1);
-    }
-    if (!rc)
-        rc = gw_buf_append(out, "}", 1);
-    return rc;
-}
-
-static int extras_write(const struct gw_render *r, struct gw_buf *out)
-{
-    int rc = 0;
-    for (const cJSON *e = ((const cJSON *)r->extras)->child; e && !rc; e = e->next)
-        rc = member_json(out, e->string, e);
-    return rc;
-}
-
-static int end_chat_document(struct gw_render *r, struct gw_buf *out)
-{
-    if (!r->nchoices && !choice(r, 0))
-        return AIGW_ENOMEM;
-    int rc = doc_head(r, out, "", r->legacy ? "text_completion" : "chat.completion");
-    if (!rc)
-        rc = gw_buf_append_str(out, ",\"choices\":[");
-    for (int i = 0; i < r->nchoices && !rc; i++) {
-        struct gw_render_choice *ch = &r->choices[i];
-        int fin = ch->finished ? ch->finish : default_finish(ch);
-        rc = member_i64(out, i ? ",{\"index\":" : "{\"index\":", i);
-        if (!rc)
-            rc = gw_buf_append(out, ",", 1);
-        if (!rc && r->legacy)
-            rc = gw_buf_append_str(out, "\"text\":");
-        if (!rc && r->legacy)
-            rc = gw_json_escape(out, ch->text.ptr ? ch->text.ptr : "", ch->text.len);
-        else if (!rc)
-            rc = message_write(ch, out);
-        if (!rc)
-            rc = gw_buf_append_strs(out, ",\"logprobs\":null,\"finish_reason\":\"",
-                                    gw_finish_name(fin), "\"}", NULL);
-    }
-    if (!rc)
-        rc = gw_buf_append_str(out, "],\"usage\":");
-    if (!rc)
-        rc = usage_write(r, out);
-    if (!rc)
-        rc = extras_write(r, out);
-    if (!rc)
-        rc = gw_buf_append(out, "}", 1);
-    return rc;
-}
-
-static int end_stream(struct gw_render *r, struct gw_buf *out)
-{
-    int rc = 0;
-    if (r->nchoices == 0 && !choice(r, 0))
-        return AIGW_ENOMEM;
-    for (int i = 0; i < r->nchoices && !rc; i++) {
-        struct gw_render_choice *ch = &r->choices[i];
-        if (ch->finished)
-            continue;
-        /* Choices the upstream skipped (a hole in the indexes) stay silent. */
-        if (!ch->started && i > 0)
-            continue;
-        ch->finish = default_finish(ch);
-        rc = finish_event(r, out, i);
-    }
-    if (!rc && r->include_usage) {
-        rc = open_event(r, out, -1);
-        if (!rc)
-            rc = gw_buf_append_str(out, ",\"choices\":[],\"usage\":");
-        if (!rc)
-            rc = usage_write(r, out);
-        if (!rc)
-            rc = gw_buf_append_str(out, "}\n\n");
-    }
-    if (!rc)
-        rc = gw_buf_append_str(out, "data: [DONE]\n\n");
-    r->bytes_out = (int64_t)out->len;
-    return rc;
-}
-
-int gw_render_end(struct gw_render *r, struct gw_buf *out)
-{
-    if (r->ended)
-        return 0;
-    r->ended = 1;
-    if (r->op == AIGW_OP_CHAT)
-        return r->stream ? end_stream(r, out) : end_chat_document(r, out);
-    int rc;
-    if (r->op == AIGW_OP_EMBEDDINGS) {
-        rc = gw_buf_append_str(out, "{\"object\":\"list\"");
-        if (!rc)
-            rc = member_json(out, "data", r->items);
-        if (!rc)
-            rc = member_str(out, "model", r->model, strlen(r->model));
-        if (!rc)
-            rc = gw_buf_append_str(out, ",\"usage\":");
-        if (!rc)
-            rc = usage_write(r, out);
-    } else if (r->op == AIGW_OP_IMAGES) {
-        rc = member_i64(out, "{\"created\":", r->created);
-        if (!rc)
-            rc = member_json(out, "data", r->items);
-        if (!rc && r->have_usage)
-            rc = gw_buf_append_str(out, ",\"usage\":");
-        if (!rc && r->have_usage)
-            rc = usage_write(r, out);
-    } else {
-        rc = gw_buf_append_str(out, "{\"object\":\"list\"");
-        if (!rc)
-            rc = member_json(out, "data", r->items);
-    }
-    if (!rc)
-        rc = gw_buf_append(out, "}", 1);
-    return rc;
-}
-
-int gw_render_stream_error(struct gw_render *r, const struct aigw_error *err, struct gw_buf *out)
-{
-    r->ended = 1;
-    int rc = gw_buf_append_str(out, "data: ");
-    if (!rc)
-        rc = gw_error_json(out, err->type ? err->type : gw_error_type_for_status(err->status),
-                           err->code, err->param, err->message);
-    if (!rc)
-        rc = gw_buf_append_str(out, "\n\ndata: [DONE]\n\n");
-    return rc;
-}
-
-int gw_render_outcome(struct gw_render *r, struct gw_call *c, int rc, size_t bytes_sent,
-                      struct gw_buf *out, int *status)
-{
-    struct aigw_error err;
-    aigw_error_init(&err);
-    int failed = 0;
-    if (rc < 0 && c && c->has_error) {
-        err = c->error; /* the plugin explained its refusal (host->fail) */
-        failed = 1;
-    } else if (rc < 0) {
-        err.status = gw_status_for_code(rc);
-        err.type = gw_error_type_for_status(err.status);
-        err.message = gw_message_for_code(rc);
-        err.code = rc == AIGW_ENOTSUP ? "unsupported" : NULL;
-        failed = 1;
-    } else if (c && c->has_error) {
-        err = c->error;
-        failed = 1;
-    }
-    if (!failed) {
-        *status = 200;
-        return gw_render_end(r, out);
-    }
-    if (r->stream && (bytes_sent > 0 || out->len > 0)) {
-        *status = 200;
-        return gw_render_stream_error(r, &err, out);
-    }
-    *status = gw_error_status(&err);
-    r->ended = 1;
-    return gw_error_json(out, err.type ? err.type : gw_error_type_for_status(*status), err.code,
-                         err.param, err.message);
 }

@@ -74,11 +74,9 @@ const char *gw_finish_name(int finish);
 
 
 struct gw_call;
-/* Completes a client response from the outcome of the final attempt: rc is the exchange's
- * result, the call's error (if any) is rendered OpenAI-shaped. For a stream whose first byte
- * already went out, the error becomes an in-stream event. *status receives the HTTP status
- * (meaningful only when nothing was sent yet). Returns 0 or AIGW_ENOMEM. */
-int gw_render_outcome(struct gw_render *r, struct gw_call *c, int rc, size_t bytes_sent,
+/* Completes an OpenAI response from the outcome of a call alone (tests drive plugins this
+ * way; the lifetime does the same through the dialect seam, proxy/deliver.c). */
+int gw_render_outcome(struct gw_render *r, const struct gw_call *c, int rc, size_t bytes_sent,
                       struct gw_buf *out, int *status);
 
 #endif

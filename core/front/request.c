@@ -46,9 +46,16 @@ static int is_number(const cJSON *v)
     return cJSON_IsNumber(v);
 }
 
+/* A whole number a long long holds. The range test comes before the cast: converting a double
+ * outside long long's range is undefined behaviour, and any client can send {"n": 1e300}.
+ * The bounds are -2^63 (exact) and 2^63 (excluded); NaN and infinities fail both. */
 static int is_int(const cJSON *v)
 {
-    return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+    if (!cJSON_IsNumber(v))
+        return 0;
+    double d = v->valuedouble;
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+           d == (double)(long long)d;
 }
 
 static int is_bool(const cJSON *v)
@@ -367,8 +374,4 @@ out:
     return rc;
 }
 
-void gw_parsed_free(struct gw_parsed *p)
-{
-    cJSON_Delete(p->body);
-    p->body = NULL;
-}
+

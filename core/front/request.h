@@ -13,6 +13,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "front/dialect.h"
+#include "lib/reqerr.h"
+
 enum gw_route_kind {
     GW_ROUTE_CHAT = 1,
     GW_ROUTE_COMPLETIONS,
@@ -20,24 +23,9 @@ enum gw_route_kind {
     GW_ROUTE_IMAGES,
 };
 
-struct gw_request_err {
-    int status;
-    const char *param; /* static string or NULL */
-    const char *code;
-    char message[512];
-};
-
-struct gw_parsed {
-    cJSON *body;       /* the validated (possibly rewritten) request; owned */
-    const char *model; /* points into body; may be "" for images without a model */
-    int stream;
-    int include_usage;
-    int op; /* enum aigw_op */
-};
 
 /* Parses body (n bytes) for the route kind. 0, or negative with err filled. */
 int gw_request_parse(int kind, const char *body, size_t n, struct gw_parsed *out,
                      struct gw_request_err *err);
-void gw_parsed_free(struct gw_parsed *p);
 
 #endif

@@ -14,7 +14,8 @@
 
 #include "lib/jschema.h"
 
-/* Every ABI 1.x guard descriptor has all the members up to on_error (the kind arrived whole). */
+/* The kind arrived whole in 1.2: every guard descriptor has all the members up to on_error. */
+#define GUARD_MINOR 2
 #define MIN_DESC_SIZE (offsetof(struct aigw_guard, on_error) + sizeof(void *))
 
 static int valid_name(const char *v)
@@ -98,6 +99,8 @@ int gw_guard_mod_load(const char *path, const char *want, struct gw_guard_mod **
         why = "built for another ABI major version";
     else if (AIGW_ABI_MINOR_OF(d->abi_version) > AIGW_ABI_MINOR)
         why = "built for a newer ABI minor version than this aigw";
+    else if (AIGW_ABI_MINOR_OF(d->abi_version) < GUARD_MINOR)
+        why = "declares an ABI minor older than 1.2, which has no guards";
     else if (d->struct_size < MIN_DESC_SIZE)
         why = "descriptor struct_size too small";
     if (why) {

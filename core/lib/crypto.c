@@ -138,23 +138,42 @@ done:
  * per request, measured at 2.4% of the gateway's CPU under load). */
 #define RANDOM_POOL_BYTES 512
 
-void gw_random_hex(char out[33])
+void gw_random_bytes(void *out, size_t n)
 {
     static _Thread_local unsigned char pool[RANDOM_POOL_BYTES];
     static _Thread_local size_t used = RANDOM_POOL_BYTES;
-    unsigned char b[16];
-    if (used + sizeof b > sizeof pool) {
+    if (n > sizeof pool / 4) {
+        if (RAND_bytes(out, (int)n) != 1)
+            memset(out, 0, n);
+        return;
+    }
+    if (used + n > sizeof pool) {
         ssize_t got = getrandom(pool, sizeof pool, 0);
         if (got == (ssize_t)sizeof pool)
             used = 0;
     }
-    if (used + sizeof b <= sizeof pool) {
-        memcpy(b, pool + used, sizeof b);
+    if (used + n <= sizeof pool) {
+        memcpy(out, pool + used, n);
         /* Spent bytes are wiped so a later memory dump cannot replay an issued id's source. */
-        memset(pool + used, 0, sizeof b);
-        used += sizeof b;
-    } else if (RAND_bytes(b, sizeof b) != 1) {
-        memset(b, 0, sizeof b);
+        memset(pool + used, 0, n);
+        used += n;
+    } else if (RAND_bytes(out, (int)n) != 1) {
+        memset(out, 0, n);
     }
+}
+
+void gw_random_hex(char out[33])
+{
+    unsigned char b[16];
+    gw_random_bytes(b, sizeof b);
     gw_hex(b, sizeof b, out);
+}
+
+int gw_ct_streq(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    unsigned diff = (unsigned)(n ^ m);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)(a[i] ^ (i < m ? b[i] : 0));
+    return diff == 0;
 }

@@ -20,7 +20,13 @@ size_t gw_base64_encode(const void *data, size_t len, int url_safe, char *out);
 int gw_base64_decode(const char *in, size_t len, unsigned char *out, size_t *out_len);
 /* RS256 signature of data; writes base64url (no padding) into out (outsize). 0 or -1. */
 int gw_rs256_sign(const char *pem_key, const void *data, size_t len, char *out, size_t outsize);
+/* n bytes from the kernel's CSPRNG (through a per-thread pool for n <= 128); all zero only
+ * when every source failed (callers that need nonzero ids check). */
+void gw_random_bytes(void *out, size_t n);
 /* 16 random bytes as 32 hex chars + NUL (request ids). */
 void gw_random_hex(char out[33]);
+/* 1 when a and b are equal strings; the time taken depends on their lengths only, never on
+ * where they differ (tokens, secrets). */
+int gw_ct_streq(const char *a, const char *b);
 
 #endif

@@ -6,6 +6,7 @@ core_libgwcore_la_SOURCES += \
 	core/lib/buf.h \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
+	core/lib/headers.h \
 	core/lib/jschema.c \
 	core/lib/jschema.h \
 	core/lib/jsonc.c \
@@ -14,6 +15,7 @@ core_libgwcore_la_SOURCES += \
 	core/lib/log.h \
 	core/lib/redact.c \
 	core/lib/redact.h \
+	core/lib/reqerr.h \
 	core/lib/retry_after.c \
 	core/lib/retry_after.h \
 	core/lib/utf8.c \

@@ -1,21 +1,37 @@
 /*
- * http - the libmicrohttpd front: the worker loops (daemon + upstream engine per core), the route
- * table, request ids, header sanity checks, client auth, and the small local endpoints
- * (/health, /ready, /v1/models). Proxied routes are handed to gateway.c.
+ * http - the listening side: the main listener shared by one MHD daemon per worker
+ * (net/worker.c), and the metrics listener when metrics.listen names its own address. What a
+ * request means is not decided here: the access handlers come from the front end.
  *
- * Threading: one worker thread per core runs an MHD daemon (external epoll mode, sharing
- * the listen socket) and an embedded upstream engine; callbacks never block.
+ * Threading: started and stopped on the main thread; the handlers run on the workers (and on
+ * the metrics daemon's own thread).
  */
-#ifndef GW_HTTP_H
-#define GW_HTTP_H
+#ifndef GW_NET_HTTP_H
+#define GW_NET_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct gw_gateway;
-struct gw_http;
+#include <microhttpd.h>
 
-int gw_http_start(struct gw_http **out, struct gw_gateway *gw, char *err, size_t errsize);
+struct gw_config;
+struct gw_http;
+struct gw_worker;
+
+struct gw_http_handlers {
+    MHD_AccessHandlerCallback access; /* every request on the main listener */
+    void *access_cls;
+    MHD_RequestCompletedCallback completed;
+    void *completed_cls;
+    MHD_AccessHandlerCallback metrics; /* the metrics listener's requests */
+    void *metrics_cls;
+    /* Each worker, before its thread starts (see struct gw_worker_conf). May be NULL. */
+    int (*worker_setup)(void *cls, struct gw_worker *w, unsigned idx);
+    void *worker_setup_cls;
+};
+
+int gw_http_start(struct gw_http **out, const struct gw_config *cfg,
+                  const struct gw_http_handlers *hs, char *err, size_t errsize);
 /* The port actually bound (useful with port 0). */
 int gw_http_port(const struct gw_http *h);
 /* Stop accepting new connections (in-flight requests continue). */
@@ -25,10 +41,7 @@ void gw_http_quiesce(struct gw_http *h);
  * period, before anything those callbacks use is freed. */
 void gw_http_cancel_transfers(struct gw_http *h);
 void gw_http_stop(struct gw_http *h);
-struct MHD_Connection;
-/* MHD_resume_connection, plus what MHD leaves to an external-polling loop: the worker that
- * owns the connection runs its daemon again before it sleeps. Any thread. */
-void gw_http_resume(struct MHD_Connection *conn);
+
 /* Sanitized copy of a client X-Request-ID into out (129 bytes), or a fresh id. */
 void gw_request_id(const char *in, char out[129]);
 

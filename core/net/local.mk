@@ -2,11 +2,15 @@
 core_libgwcore_la_SOURCES += \
 	core/net/http.c \
 	core/net/http.h \
+	core/net/listen.c \
+	core/net/listen.h \
 	core/net/relay.c \
 	core/net/relay.h \
-	core/net/respond.c \
-	core/net/respond.h \
 	core/net/sockwatch.c \
 	core/net/sockwatch.h \
 	core/net/upstream.c \
-	core/net/upstream.h
+	core/net/upstream.h \
+	core/net/upstream_int.h \
+	core/net/worker.c \
+	core/net/worker.h \
+	core/net/xfer.c

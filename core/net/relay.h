@@ -34,7 +34,38 @@ struct gw_relay {
     int producer_paused;   /* the upstream transfer is paused for back-pressure */
     int64_t total_out;     /* bytes taken by the consumer */
     int64_t last_push_ms;
+    int committed;         /* bytes were produced: the response's status is settled */
+    int64_t first_byte_ms; /* when the first bytes were produced (0: not yet) */
+    int client_gone;       /* the consumer left: produce nothing more */
 };
+
+/* ---- the producer's side: each takes the lock itself ------------------------------------ */
+
+/* write(ud, out) under the lock; when it added bytes, the first ever commit the relay and the
+ * consumer is woken. Returns write's result. */
+int gw_relay_produce(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *out), void *ud);
+/* Before producing more: 0 go on, 1 pause the producer (above the high-water mark; the
+ * consumer asks for the unpause), -1 the consumer left. */
+int gw_relay_gate(struct gw_relay *r);
+/* A quiet moment of the producer: notices a consumer that left (returns 1: stop producing),
+ * and, once committed, writes beat(ud, out) when nothing was produced for heartbeat_ms. */
+int gw_relay_tick(struct gw_relay *r, int64_t heartbeat_ms,
+                  int (*beat)(void *ud, struct gw_buf *out), void *ud);
+/* The last write: end(ud, out, sent, committed) under the lock, where sent counts what the
+ * consumer took or has waiting; then no more bytes come. Returns end's result. */
+int gw_relay_close(struct gw_relay *r,
+                   int (*end)(void *ud, struct gw_buf *out, int64_t sent, int committed),
+                   void *ud);
+/* 1 while nothing was produced and the consumer is still there (a retry may go unseen). */
+int gw_relay_uncommitted(struct gw_relay *r);
+int64_t gw_relay_first_byte_ms(struct gw_relay *r);
+
+/* ---- the consumer's side ----------------------------------------------------------------- */
+
+/* The consumer is done with the connection (MHD's completion): never touch it again; when
+ * the response was not complete (or aborted), the producer is told to stop. Returns 1 when
+ * the producer had not finished (the caller cancels it). */
+int gw_relay_abandon(struct gw_relay *r, int aborted);
 
 void gw_relay_init(struct gw_relay *r, struct MHD_Connection *conn, size_t cap);
 void gw_relay_free(struct gw_relay *r);

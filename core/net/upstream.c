@@ -16,112 +16,29 @@
 
 #include "lib/log.h"
 #include "net/sockwatch.h"
+#include "net/upstream_int.h"
 
 #define SWEEP_MS 100
-/* Easy handles kept for reuse: curl_easy_init + cleanup per request was 4% of the CPU under
- * load; a reset handle keeps its allocations. Beyond this many idle ones, they are freed. */
-#define EASY_POOL_MAX 256
 #define EPOLL_BATCH 64
 
-enum msg_kind { MSG_START, MSG_CANCEL, MSG_UNPAUSE, MSG_CANCEL_ALL };
 
-struct gw_xfer {
-    atomic_int refs;
-    struct gw_upstream *u;
-    CURL *easy;
-    struct curl_slist *hdrs;
-    char *body;
-    const struct gw_xfer_ops *ops;
-    void *ud;
-    struct gw_xfer_req req;
-    char *method;
-    char *url;
-    int64_t not_before;  /* delayed start, monotonic ms */
-    int64_t started_ms;  /* sent */
-    int64_t last_byte_ms;
-    int64_t last_notify_ms;
-    int got_byte;
-    int in_multi;
-    int done;
-    int paused;
-    int status_sent;
-    int result_override; /* our own deadline or abort reason */
-    struct gw_xfer *prev, *next; /* active or delayed list */
-};
 
-struct msg {
-    struct msg *next;
-    int kind;
-    struct gw_xfer *x;
-};
 
-struct gw_upstream {
-    CURLM *multi;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    struct msg *queue;
-    struct msg **queue_tail;
-    int stop;
-    struct gw_xfer *active; /* in the multi handle or delayed */
-    atomic_llong nactive;
-    /* The thread sleeps in epoll_wait on curl's sockets plus wake_fd; curl tells us which
-     * sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to call back (TIMERFUNCTION), so a
-     * wakeup touches only the transfers whose sockets are ready. */
-    int epfd;
-    int wake_fd;
-    struct gw_sockwatch sw; /* curl's sockets in epfd */
-    int64_t curl_deadline; /* monotonic ms; -1 none */
-    int64_t last_sweep;
-    /* Embedded: no thread of its own; a worker loop (core/http.c) drives it with
-     * gw_upstream_run_once() beside its MHD daemon, so a request never changes threads. */
-    int embedded;
-    pthread_t owner;
-    int owned;
-    /* gw_upstream_cancel_all waits until its cancel was carried out (under lock). */
-    pthread_cond_t cancel_cond;
-    unsigned cancels_asked, cancels_done;
-    pthread_mutex_t pool_lock;
-    CURL *pool[EASY_POOL_MAX];
-    int npool;
-};
 
 /* Transfers in flight across every engine (one per worker plus the shared one). */
 static atomic_llong total_active;
 
 static _Thread_local struct gw_upstream *here;
 
-static int64_t now_ms(void)
+int64_t gw_upstream_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *gw_xfer_result_name(int r)
-{
-    switch (r) {
-    case GW_XFER_OK:
-        return "ok";
-    case GW_XFER_ECONNECT:
-        return "connect_error";
-    case GW_XFER_ETIMEOUT_CONNECT:
-        return "connect_timeout";
-    case GW_XFER_ETIMEOUT_FIRST:
-        return "first_byte_timeout";
-    case GW_XFER_ETIMEOUT_IDLE:
-        return "idle_timeout";
-    case GW_XFER_ETIMEOUT_TOTAL:
-        return "total_timeout";
-    case GW_XFER_ECANCELLED:
-        return "cancelled";
-    case GW_XFER_EIO:
-        return "connection_error";
-    default:
-        return "aborted";
-    }
-}
 
-static CURL *easy_get(struct gw_upstream *u)
+CURL *gw_upstream_easy_get(struct gw_upstream *u)
 {
     CURL *e = NULL;
     pthread_mutex_lock(&u->pool_lock);
@@ -132,7 +49,7 @@ static CURL *easy_get(struct gw_upstream *u)
 }
 
 /* Only handles out of the multi handle come here (finish removed them). */
-static void easy_put(struct gw_upstream *u, CURL *e)
+void gw_upstream_easy_put(struct gw_upstream *u, CURL *e)
 {
     curl_easy_reset(e);
     pthread_mutex_lock(&u->pool_lock);
@@ -145,18 +62,6 @@ static void easy_put(struct gw_upstream *u, CURL *e)
         curl_easy_cleanup(e);
 }
 
-void gw_xfer_unref(struct gw_xfer *x)
-{
-    if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
-        return;
-    if (x->easy)
-        easy_put(x->u, x->easy);
-    curl_slist_free_all(x->hdrs);
-    free(x->body);
-    free(x->method);
-    free(x->url);
-    free(x);
-}
 
 static void wake(struct gw_upstream *u)
 {
@@ -224,135 +129,9 @@ static void finish(struct gw_upstream *u, struct gw_xfer *x, int result)
     gw_xfer_unref(x);
 }
 
-static size_t header_cb(char *p, size_t size, size_t n, void *ud)
-{
-    struct gw_xfer *x = ud;
-    size_t len = size * n;
-    x->last_byte_ms = now_ms();
-    x->got_byte = 1;
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
-        return len; /* a status line: a new header block starts (1xx, then the final) */
-    size_t l = len;
-    while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
-        l--;
-    if (l == 0) {
-        long code = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 200 && !x->status_sent) {
-            x->status_sent = 1;
-            if (x->ops->on_status(x->ud, (int)code) < 0) {
-                x->result_override = GW_XFER_EABORT;
-                return 0;
-            }
-        }
-        return len;
-    }
-    long code = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (code >= 100 && code < 200)
-        return len;
-    const char *colon = memchr(p, ':', l);
-    if (!colon)
-        return len;
-    const char *v = colon + 1;
-    while (v < p + l && (*v == ' ' || *v == '\t'))
-        v++;
-    if (x->ops->on_header(x->ud, p, (size_t)(colon - p), v, (size_t)(p + l - v)) < 0) {
-        x->result_override = GW_XFER_EABORT;
-        return 0;
-    }
-    return len;
-}
 
-static size_t write_cb(char *p, size_t size, size_t n, void *ud)
-{
-    struct gw_xfer *x = ud;
-    size_t len = size * n;
-    x->last_byte_ms = now_ms();
-    x->got_byte = 1;
-    if (!x->status_sent) {
-        /* Some servers send a body with no header block end seen (HTTP/0.9-ish); treat the
-         * status as known now. */
-        long code = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-        x->status_sent = 1;
-        if (x->ops->on_status(x->ud, (int)code) < 0) {
-            x->result_override = GW_XFER_EABORT;
-            return 0;
-        }
-    }
-    int rc = x->ops->on_data(x->ud, p, len);
-    if (rc == 1) {
-        x->paused = 1;
-        return CURL_WRITEFUNC_PAUSE;
-    }
-    if (rc < 0) {
-        x->result_override = GW_XFER_EABORT;
-        return 0;
-    }
-    return len;
-}
 
-static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
-static int close_cb(void *ud, curl_socket_t fd);
 
-static int setup_easy(struct gw_xfer *x)
-{
-    CURL *e = easy_get(x->u);
-    if (!e)
-        return -1;
-    x->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, x->url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->u);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->u);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->req.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    /* curl allocates this per transfer: 16 KiB keeps 10,000 held streams affordable. */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 16384L);
-    /* Expect: 100-continue costs a round trip for bodies over 1 KiB; providers don't need it. */
-    x->hdrs = curl_slist_append(x->hdrs, "Expect:");
-    for (const struct gw_header *h = x->req.headers; h; h = h->next) {
-        /* "name: value" (curl copies it); on the stack unless unusually long. */
-        char small[512];
-        size_t ln = strlen(h->name), lv = strlen(h->value), n = ln + 2 + lv + 1;
-        char *line = n <= sizeof small ? small : malloc(n);
-        if (!line)
-            return -1;
-        memcpy(line, h->name, ln);
-        memcpy(line + ln, ": ", 2);
-        memcpy(line + ln + 2, h->value, lv + 1);
-        struct curl_slist *s = curl_slist_append(x->hdrs, line);
-        if (line != small)
-            free(line);
-        if (!s)
-            return -1;
-        x->hdrs = s;
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-    const char *m = x->method ? x->method : (x->body ? "POST" : "GET");
-    if (x->body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.body_len);
-    }
-    if (strcmp(m, "GET") == 0 && !x->body)
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    else if (strcmp(m, "POST") != 0)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-    return 0;
-}
 
 int gw_upstream_start(struct gw_upstream *u, const struct gw_xfer_req *req,
                       const struct gw_xfer_ops *ops, void *ud, struct gw_xfer **out)
@@ -376,14 +155,14 @@ int gw_upstream_start(struct gw_upstream *u, const struct gw_xfer_req *req,
         }
     }
     if (!x->url || (req->method && !x->method) || (req->body && !x->body) ||
-        setup_easy(x) != 0) {
+        gw_xfer_setup_easy(x) != 0) {
         atomic_store(&x->refs, 1);
         gw_xfer_unref(x);
         return AIGW_ENOMEM;
     }
     x->req.headers = NULL; /* not needed after setup; the caller may free them */
     x->req.body = NULL;
-    x->not_before = now_ms() + (req->delay_ms > 0 ? req->delay_ms : 0);
+    x->not_before = gw_upstream_now_ms() + (req->delay_ms > 0 ? req->delay_ms : 0);
     atomic_fetch_add(&u->nactive, 1);
     atomic_fetch_add(&total_active, 1);
     *out = x;
@@ -454,7 +233,7 @@ int64_t gw_upstream_active(struct gw_upstream *u)
 
 static void launch(struct gw_upstream *u, struct gw_xfer *x)
 {
-    x->started_ms = now_ms();
+    x->started_ms = gw_upstream_now_ms();
     x->last_byte_ms = x->started_ms;
     x->last_notify_ms = x->started_ms;
     if (curl_multi_add_handle(u->multi, x->easy) != CURLM_OK) {
@@ -480,7 +259,7 @@ static void process_queue(struct gw_upstream *u, int stopping)
                 list_add(u, x);
                 if (stopping)
                     finish(u, x, GW_XFER_ECANCELLED);
-                else if (x->not_before <= now_ms())
+                else if (x->not_before <= gw_upstream_now_ms())
                     launch(u, x);
             }
             break;
@@ -494,7 +273,7 @@ static void process_queue(struct gw_upstream *u, int stopping)
         case MSG_UNPAUSE:
             if (!x->done && x->paused && x->in_multi) {
                 x->paused = 0;
-                x->last_byte_ms = now_ms();
+                x->last_byte_ms = gw_upstream_now_ms();
                 curl_easy_pause(x->easy, CURLPAUSE_CONT);
             }
             break;
@@ -514,29 +293,10 @@ static void process_queue(struct gw_upstream *u, int stopping)
     }
 }
 
-static int map_curl(struct gw_xfer *x, CURLcode rc)
-{
-    if (x->result_override)
-        return x->result_override;
-    if (rc == CURLE_OK)
-        return GW_XFER_OK;
-    if (rc == CURLE_OPERATION_TIMEDOUT && !x->got_byte) {
-        double ct = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME, &ct);
-        return ct > 0 ? GW_XFER_ETIMEOUT_FIRST : GW_XFER_ETIMEOUT_CONNECT;
-    }
-    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-        rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
-        rc == CURLE_PEER_FAILED_VERIFICATION)
-        return GW_XFER_ECONNECT;
-    if (rc == CURLE_GOT_NOTHING && !x->got_byte)
-        return GW_XFER_ECONNECT;
-    return GW_XFER_EIO;
-}
 
 static void sweep(struct gw_upstream *u)
 {
-    int64_t now = now_ms();
+    int64_t now = gw_upstream_now_ms();
     struct gw_xfer *x = u->active;
     while (x) {
         struct gw_xfer *next = x->next;
@@ -573,7 +333,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
 
 /* Connection sockets are opened and closed here so that sockwatch knows each one's life and
  * can leave it in the epoll set between transfers. */
-static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+curl_socket_t gw_upstream_open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     (void)purpose;
     struct gw_upstream *u = ud;
@@ -581,7 +341,7 @@ static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockadd
     return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-static int close_cb(void *ud, curl_socket_t fd)
+int gw_upstream_close_cb(void *ud, curl_socket_t fd)
 {
     struct gw_upstream *u = ud;
     return gw_sockwatch_close(&u->sw, fd);
@@ -591,7 +351,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
     struct gw_upstream *u = userp;
-    u->curl_deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    u->curl_deadline = timeout_ms < 0 ? -1 : gw_upstream_now_ms() + timeout_ms;
     return 0;
 }
 
@@ -605,7 +365,7 @@ static void reap(struct gw_upstream *u)
         struct gw_xfer *x = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         if (x)
-            finish(u, x, map_curl(x, m->data.result));
+            finish(u, x, gw_xfer_map_curl(x, m->data.result));
     }
 }
 
@@ -619,7 +379,7 @@ static void drain_wake(struct gw_upstream *u)
 /* Milliseconds until this engine has timed work (curl's timer or the deadline sweep). */
 int gw_upstream_timeout_ms(struct gw_upstream *u)
 {
-    int64_t now = now_ms();
+    int64_t now = gw_upstream_now_ms();
     int64_t timeout = u->last_sweep + SWEEP_MS - now;
     if (u->curl_deadline >= 0 && u->curl_deadline - now < timeout)
         timeout = u->curl_deadline - now;
@@ -633,7 +393,7 @@ static void step(struct gw_upstream *u, int wait_ms)
     struct epoll_event evs[EPOLL_BATCH];
     int running = 0;
     process_queue(u, 0);
-    int64_t now = now_ms();
+    int64_t now = gw_upstream_now_ms();
     if (u->curl_deadline >= 0 && u->curl_deadline <= now) {
         u->curl_deadline = -1;
         curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -729,7 +489,7 @@ static int engine_new(struct gw_upstream **out, int embedded)
         epoll_ctl(u->epfd, EPOLL_CTL_ADD, u->wake_fd, &ev) != 0)
         goto fail;
     u->curl_deadline = -1;
-    u->last_sweep = now_ms();
+    u->last_sweep = gw_upstream_now_ms();
     curl_multi_setopt(u->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, 1024L);
     curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
@@ -783,7 +543,7 @@ void gw_upstream_free(struct gw_upstream *u)
         wake(u);
         pthread_join(u->thread, NULL);
     }
-    curl_multi_cleanup(u->multi); /* closes the cached connections through close_cb */
+    curl_multi_cleanup(u->multi); /* closes the cached connections through gw_upstream_close_cb */
     for (int i = 0; i < u->npool; i++)
         curl_easy_cleanup(u->pool[i]);
     gw_sockwatch_free(&u->sw);

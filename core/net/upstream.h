@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/call.h"
+#include "lib/headers.h"
 
 enum gw_xfer_result {
     GW_XFER_OK = 0,

@@ -7,20 +7,38 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
-#include "obs/metrics_int.h"
 #include "lib/redact.h"
+#include "obs/metrics_int.h"
 
-enum gw_m_dim { DIM_STATIC, DIM_PROVIDER, DIM_MODEL, DIM_STATUS, DIM_OUTCOME, DIM_COUNT };
+enum gw_m_dim {
+    DIM_STATIC,
+    DIM_PROVIDER,
+    DIM_MODEL,
+    DIM_STATUS,
+    DIM_OUTCOME,
+    DIM_KEY,  /* gateway key ids */
+    DIM_NAME, /* guard names, store backends and operations */
+    DIM_COUNT
+};
+_Static_assert(DIM_COUNT <= 8, "metrics_int.h keeps dim_count[8]");
 
 /* Distinct values per dimension before "other" (models: metrics.max_models, unknown ones). */
 #define MAX_PROVIDERS 64
 #define MAX_STATUSES 64
 #define MAX_OUTCOMES 64
+#define MAX_KEYS 256
+#define MAX_NAMES 64
 #define MAX_ALLOWED_MODELS 4096
 #define MAX_SERIES_CAP (1u << 20)
 /* Values of every possible histogram series (providers, "none", "other") and of the all-"other"
  * series that are always allowed past the series cap. */
 #define HISTOGRAM_VALUES (2 * (MAX_PROVIDERS + 2) * GW_M_SERIES_VALUES_MAX)
+/* Histograms by provider and model (time to first token, time per output token, token usage
+ * by type: four series per pair) get values of their own, for this many pairs beyond
+ * max_models: they must not eat the room of the counters. */
+#define MODEL_HISTOGRAM_PAIRS 256
+/* Histograms by store backend and operation. */
+#define STORE_HISTOGRAM_VALUES (64 * GW_M_SERIES_VALUES_MAX)
 #define GW_M_RESERVE (GW_MF_COUNT * GW_M_SERIES_VALUES_MAX)
 
 #define STATIC_LABEL(str)                                                                          \
@@ -35,6 +53,9 @@ static const struct gw_m_label L_FALLBACK = STATIC_LABEL("fallback");
 static const struct gw_m_label L_KIND[] = {STATIC_LABEL("prompt"), STATIC_LABEL("completion"),
                                            STATIC_LABEL("cached"), STATIC_LABEL("cache_write"),
                                            STATIC_LABEL("reasoning")};
+/* gen_ai.token.type values. */
+static const struct gw_m_label L_INPUT = STATIC_LABEL("input");
+static const struct gw_m_label L_OUTPUT = STATIC_LABEL("output");
 /* The routes a label may name; anything else is "other" (paths are client input). */
 static const struct gw_m_label L_ROUTES[] = {
     STATIC_LABEL("/v1/chat/completions"), STATIC_LABEL("/v1/completions"),
@@ -399,19 +420,21 @@ static void add(struct gw_metrics *m, int family, const struct gw_m_label *const
         atomic_fetch_add_explicit(&my_shard(m)[s->off], v, memory_order_relaxed);
 }
 
-static void observe(struct gw_metrics *m, int family, const struct gw_m_label *provider, int64_t ms)
+/* One observation of x (in the family's unit) into the histogram series of lab. */
+static void observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab,
+                    int64_t x)
 {
     const struct gw_m_family_desc *f = &gw_m_families[family];
-    struct gw_m_series *s = series_get(m, family, &provider);
+    struct gw_m_series *s = series_get(m, family, lab);
     if (!s)
         return;
-    if (ms < 0)
-        ms = 0;
+    if (x < 0)
+        x = 0;
     int i = 0;
-    while (i < f->nle && ms > f->le_ms[i])
+    while (i < f->nle && x > f->le[i])
         i++;
     _Atomic uint64_t *v = my_shard(m) + s->off;
-    atomic_fetch_add_explicit(&v[0], (uint64_t)ms, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v[0], (uint64_t)x, memory_order_relaxed);
     atomic_fetch_add_explicit(&v[1 + i], 1, memory_order_relaxed);
 }
 
@@ -451,7 +474,7 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     /* Room for every catalog id, the config's models and the unknown ones at half load; a
      * catalog swapped in later that is bigger folds its extra models into "other". */
     size_t labels = (cat ? gw_catalog_size(cat) : 0) + MAX_ALLOWED_MODELS + (size_t)max_models +
-                    MAX_PROVIDERS + MAX_STATUSES + MAX_OUTCOMES;
+                    MAX_PROVIDERS + MAX_STATUSES + MAX_OUTCOMES + MAX_KEYS + MAX_NAMES;
     m->nlslots = pow2_at_least(2 * labels);
     m->max_series = 8192 + 16 * (size_t)max_models;
     if (m->max_series > MAX_SERIES_CAP)
@@ -460,8 +483,10 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     m->lslots = calloc(m->nlslots, sizeof m->lslots[0]);
     m->sslots = calloc(m->nsslots, sizeof m->sslots[0]);
     m->list = calloc(m->max_series + GW_MF_COUNT, sizeof m->list[0]);
-    /* Histograms are per provider only: their buckets are a small fixed extra. */
-    m->max_values = GW_M_OFF_FIRST + m->max_series + HISTOGRAM_VALUES;
+    /* Histograms by provider only: their buckets are a small fixed extra; those by provider
+     * and model have a budget that grows with max_models. */
+    m->max_values = GW_M_OFF_FIRST + m->max_series + HISTOGRAM_VALUES + STORE_HISTOGRAM_VALUES +
+                    4 * ((size_t)max_models + MODEL_HISTOGRAM_PAIRS) * GW_M_SERIES_VALUES_MAX;
     m->nvalues = GW_M_OFF_FIRST;
     int ok = m->lslots && m->sslots && m->list;
     for (int k = 0; k < GW_M_SHARDS; k++)
@@ -501,9 +526,9 @@ void gw_metrics_request(const char *route, const char *provider, const char *mod
     const struct gw_m_label *lab[4] = {route_label(route), p, model_label(m, provider, model),
                                        status_label(m, status)};
     add(m, GW_MF_REQUESTS, lab, 1);
-    observe(m, GW_MF_DURATION, p, duration_ms);
+    observe(m, GW_MF_DURATION, &p, duration_ms);
     if (ttfb_ms >= 0)
-        observe(m, GW_MF_TTFB, p, ttfb_ms);
+        observe(m, GW_MF_TTFB, &p, ttfb_ms);
 }
 
 void gw_metrics_attempt(const char *provider, const char *outcome, int retry, int fallback)
@@ -535,6 +560,14 @@ void gw_metrics_usage(const char *provider, const char *model, const struct aigw
         return;
     const struct gw_m_label *lab[3] = {provider_label(m, provider), model_label(m, provider, model),
                                        NULL};
+    if (u && u->prompt_tokens >= 0) {
+        lab[2] = &L_INPUT;
+        observe(m, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
+    }
+    if (u && u->completion_tokens >= 0) {
+        lab[2] = &L_OUTPUT;
+        observe(m, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
+    }
     if (u) {
         const int64_t counts[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
                                   u->cache_write_tokens, u->reasoning_tokens};
@@ -577,5 +610,73 @@ void gw_metrics_breaker(const char *provider, const char *model, int state)
     /* A gauge that is set, not added to: it lives in shard 0 alone (changes are rare). */
     if (s)
         atomic_store_explicit(&m->shard[0][s->off], (uint64_t)(state < 0 ? 0 : state),
+                              memory_order_relaxed);
+}
+
+/* ---- for metrics_ops.c -------------------------------------------------------------------- */
+
+/* Key ids are ids, never secrets, but they come from a store: a charset and a cap keep
+ * anything else out, and one that carries a registered secret is never shown. */
+static const struct gw_m_label *key_label(struct gw_metrics *m, const char *k)
+{
+    if (!k || !*k)
+        return &L_NONE;
+    size_t n = strnlen(k, 65);
+    if (n > 64 || !only(k, n, "-_.:"))
+        return &L_OTHER;
+    return intern(m, DIM_KEY, k, n, MAX_KEYS);
+}
+
+static const struct gw_m_label *name_label(struct gw_metrics *m, const char *s)
+{
+    if (!s || !*s)
+        return &L_NONE;
+    size_t n = strnlen(s, 65);
+    if (n > 64 || !only(s, n, "-_.:/"))
+        return &L_OTHER;
+    return intern(m, DIM_NAME, s, n, MAX_NAMES);
+}
+
+const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s, const char *s2)
+{
+    switch (kind) {
+    case GW_ML_PROVIDER:
+        return provider_label(m, s);
+    case GW_ML_MODEL:
+        return model_label(m, s, s2);
+    case GW_ML_OUTCOME:
+        return outcome_label(m, s);
+    case GW_ML_KEY:
+        return key_label(m, s);
+    case GW_ML_NAME:
+        return name_label(m, s);
+    case GW_ML_INPUT:
+        return &L_INPUT;
+    case GW_ML_OUTPUT:
+        return &L_OUTPUT;
+    default:
+        if (kind >= GW_ML_TOKEN_KIND &&
+            kind < GW_ML_TOKEN_KIND + (int)(sizeof L_KIND / sizeof L_KIND[0]))
+            return &L_KIND[kind - GW_ML_TOKEN_KIND];
+        return &L_OTHER;
+    }
+}
+
+void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v)
+{
+    add(m, family, lab, v);
+}
+
+void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x)
+{
+    observe(m, family, lab, x);
+}
+
+void gw_m_set(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t v)
+{
+    struct gw_m_series *s = series_get(m, family, lab);
+    /* A gauge that is set, not added to: it lives in shard 0 alone (changes are rare). */
+    if (s)
+        atomic_store_explicit(&m->shard[0][s->off], (uint64_t)(v < 0 ? 0 : v),
                               memory_order_relaxed);
 }

@@ -45,6 +45,45 @@ void gw_metrics_breaker(const char *provider, const char *model, int state);
  * failed attempt's outcome, as for gw_metrics_attempt. */
 void gw_metrics_retry(const char *provider, const char *reason, int fallback);
 
+/* ---- timings, keys, limits, cache, guards, stores, logs, spans (metrics_ops.c) -------------
+ * Names follow the OpenTelemetry GenAI metrics where one exists (gen_ai.server.time_to_first_token
+ * -> gen_ai_server_time_to_first_token_seconds), aigw_* otherwise. Every label is bounded:
+ * past its cap a value counts under "other"; NULL or "" is "none". */
+
+/* A successful attempt's time to first token: from sending the upstream request to the first
+ * content chunk, in microseconds (gen_ai_server_time_to_first_token_seconds). */
+void gw_metrics_ttft(const char *provider, const char *model, int64_t us);
+/* Time per output token after the first: (last_us - first_us) / (output_tokens - 1), times
+ * from the same origin; nothing when output_tokens < 2 or a time is negative
+ * (gen_ai_server_time_per_output_token_seconds). */
+void gw_metrics_tpot(const char *provider, const char *model, int64_t first_us, int64_t last_us,
+                     int64_t output_tokens);
+/* Tokens (per kind, as aigw_tokens_total) and cost (< 0: unknown) by gateway key id. */
+void gw_metrics_key_usage(const char *key_id, const struct aigw_usage *u, double cost_usd);
+/* A request refused by a rate limit (limit: "requests", "tokens", ...) or an exhausted
+ * budget; a degraded decision (Redis down: "ratelimit_local", "budget_fail_closed",
+ * "budget_fail_open", ...). */
+void gw_metrics_rate_limited(const char *key_id, const char *limit);
+void gw_metrics_budget_exceeded(const char *key_id);
+void gw_metrics_degraded(const char *decision);
+/* A cache lookup's result ("hit", "miss", "bypass", "error"); entries evicted; the bytes the
+ * cache holds now. */
+void gw_metrics_cache(const char *result);
+void gw_metrics_cache_evictions(int64_t n);
+void gw_metrics_cache_bytes(int64_t bytes);
+/* A guard's outcome: stage "request" or "response"; outcome "allow", "deny", "rewrite",
+ * "error", "fail_open". */
+void gw_metrics_guard(const char *guard, const char *stage, const char *outcome);
+/* One store or Redis operation: backend "sqlite", "postgres", "redis"; op a short name
+ * ("key_lookup", "ledger_write", "admit", ...); error NULL on success, else a reason
+ * ("timeout", "error", ...) counted in aigw_store_errors_total. */
+void gw_metrics_store(const char *backend, const char *op, int64_t us, const char *error);
+/* Rows or lines dropped because a log's queue was full (log: "request_log", "access_log"). */
+void gw_metrics_log_dropped(const char *log, int64_t n);
+/* Spans dropped (reason: "queue_full", "export_failed") and exported. */
+void gw_metrics_spans_dropped(const char *reason, int64_t n);
+void gw_metrics_spans_exported(int64_t n);
+
 /* Model names from the config (aliases, targets) that get a label of their own without
  * counting against max_models. Printable ASCII, at most 128 bytes, no registered secret:
  * else AIGW_EINVAL; AIGW_ETOOBIG past 4096 names. Call after gw_metrics_init. */

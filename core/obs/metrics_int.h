@@ -24,7 +24,7 @@ struct gw_catalog;
 
 #define GW_M_MAX_LABELS 4
 #define GW_M_LABEL_MAX 128        /* bytes of a label value; longer values are folded or cut */
-#define GW_M_SERIES_VALUES_MAX 16 /* a histogram: sum, buckets and +Inf */
+#define GW_M_SERIES_VALUES_MAX 18 /* a histogram: sum, buckets and +Inf */
 
 enum gw_m_family {
     GW_MF_REQUESTS,
@@ -36,15 +36,34 @@ enum gw_m_family {
     GW_MF_TOKENS,
     GW_MF_COST,
     GW_MF_BREAKER,
+    GW_MF_TTFT,
+    GW_MF_TPOT,
+    GW_MF_TOKEN_USAGE,
+    GW_MF_KEY_TOKENS,
+    GW_MF_KEY_COST,
+    GW_MF_RATE_LIMITED,
+    GW_MF_BUDGET,
+    GW_MF_DEGRADED,
+    GW_MF_CACHE,
+    GW_MF_CACHE_EVICTIONS,
+    GW_MF_CACHE_BYTES,
+    GW_MF_GUARD,
+    GW_MF_STORE_DURATION,
+    GW_MF_STORE_ERRORS,
+    GW_MF_LOG_DROPPED,
+    GW_MF_SPANS_DROPPED,
+    GW_MF_SPANS_EXPORTED,
     GW_MF_COUNT
 };
 
 enum gw_m_type { GW_MT_COUNTER, GW_MT_GAUGE, GW_MT_HISTOGRAM };
 
-/* How a series' value is stored. */
+/* How a series' value is stored (histograms: their bounds and sum). */
 enum gw_m_unit {
     GW_MU_COUNT, /* an integer */
     GW_MU_NANO,  /* integer billionths (USD): no floating-point CAS loop on the hot path */
+    GW_MU_MS,    /* milliseconds, shown as seconds */
+    GW_MU_US,    /* microseconds, shown as seconds */
 };
 
 struct gw_m_family_desc {
@@ -54,7 +73,7 @@ struct gw_m_family_desc {
     int unit; /* enum gw_m_unit */
     int nlabels;
     const char *labels[GW_M_MAX_LABELS];
-    const int64_t *le_ms; /* histogram upper bounds in milliseconds, ascending */
+    const int64_t *le; /* histogram upper bounds in the family's unit, ascending */
     int nle;
 };
 
@@ -67,7 +86,7 @@ struct gw_m_label {
 };
 
 /* One label set of one family; its values are shard[k][off ...]. Histograms: off holds the
- * sum in milliseconds, then the per-bucket (not cumulative) counts, the last being +Inf. */
+ * sum in the family's unit, then the per-bucket (not cumulative) counts, the last being +Inf. */
 struct gw_m_series {
     uint64_t hash;
     int family;
@@ -116,5 +135,26 @@ extern const struct gw_m_family_desc gw_m_families[GW_MF_COUNT];
 
 /* The state set by gw_metrics_init, or NULL. */
 struct gw_metrics *gw_m_get(void);
+
+/* Bounded labels for the hooks of metrics_ops.c: each kind interns in its own dimension
+ * with its own cap and charset, NULL or "" is "none", anything refused is "other". MODEL
+ * takes (provider, model); the static kinds ignore s. */
+enum gw_m_label_kind {
+    GW_ML_PROVIDER,
+    GW_ML_MODEL,
+    GW_ML_OUTCOME, /* short words: results, stages, reasons */
+    GW_ML_KEY,     /* gateway key ids (256, then "other") */
+    GW_ML_NAME,    /* guard names, store backends and operations (64, then "other") */
+    GW_ML_INPUT,   /* "input" */
+    GW_ML_OUTPUT,  /* "output" */
+    /* aigw_tokens_total's kinds: + 0 prompt, 1 completion, 2 cached, 3 cache_write,
+     * 4 reasoning (the order of struct aigw_usage). */
+    GW_ML_TOKEN_KIND,
+};
+const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s, const char *s2);
+void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v);
+void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x);
+/* Sets a gauge (shard 0 holds it; negative values are stored as 0). */
+void gw_m_set(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t v);
 
 #endif

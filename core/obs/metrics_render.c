@@ -6,17 +6,28 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proxy/gateway.h"
-#include "obs/metrics_int.h"
 #include "net/upstream.h"
+#include "obs/metrics_int.h"
+#include "proxy/gateway.h"
 #include "version.h"
 
 static const int64_t duration_le[] = {10,   25,   50,    100,   250,   500,    1000,
                                       2500, 5000, 10000, 30000, 60000, 120000, 300000};
 static const int64_t ttfb_le[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
+/* The GenAI conventions' recommended bounds (seconds), here in microseconds. */
+static const int64_t ttft_le_us[] = {1000,    5000,    10000,   20000,   40000,  60000,
+                                     80000,   100000,  250000,  500000,  750000, 1000000,
+                                     2500000, 5000000, 7500000, 10000000};
+static const int64_t tpot_le_us[] = {10000,  25000,  50000,  75000,  100000,  150000, 200000,
+                                     300000, 400000, 500000, 750000, 1000000, 2500000};
+static const int64_t token_le[] = {1,     4,     16,     64,      256,     1024,     4096,
+                                   16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+static const int64_t store_le_us[] = {250,   500,    1000,   2500,   5000,    10000,  25000,
+                                      50000, 100000, 250000, 500000, 1000000, 2500000};
 #define NLE(a) ((int)(sizeof a / sizeof a[0]))
-_Static_assert(sizeof duration_le / sizeof duration_le[0] + 2 <= GW_M_SERIES_VALUES_MAX &&
-                   sizeof ttfb_le / sizeof ttfb_le[0] + 2 <= GW_M_SERIES_VALUES_MAX,
+#define FITS(a) (NLE(a) + 2 <= GW_M_SERIES_VALUES_MAX)
+_Static_assert(FITS(duration_le) && FITS(ttfb_le) && FITS(ttft_le_us) && FITS(tpot_le_us) &&
+                   FITS(token_le) && FITS(store_le_us),
                "metrics.c reserves GW_M_SERIES_VALUES_MAX values per histogram series");
 
 /* clang-format off: one family per entry reads better than one field per line */
@@ -32,7 +43,7 @@ const struct gw_m_family_desc gw_m_families[GW_MF_COUNT] = {
     [GW_MF_DURATION] = {"aigw_request_duration_seconds",
                         "Time from request received to last byte sent, per provider.",
                         GW_MT_HISTOGRAM,
-                        GW_MU_COUNT,
+                        GW_MU_MS,
                         1,
                         {"provider"},
                         duration_le,
@@ -40,7 +51,7 @@ const struct gw_m_family_desc gw_m_families[GW_MF_COUNT] = {
     [GW_MF_TTFB] = {"aigw_ttfb_seconds",
                     "Time from request received to the first response byte, per provider.",
                     GW_MT_HISTOGRAM,
-                    GW_MU_COUNT,
+                    GW_MU_MS,
                     1,
                     {"provider"},
                     ttfb_le,
@@ -96,6 +107,148 @@ const struct gw_m_family_desc gw_m_families[GW_MF_COUNT] = {
                        {"provider", "model"},
                        NULL,
                        0},
+    [GW_MF_TTFT] = {"gen_ai_server_time_to_first_token_seconds",
+                    "Time from sending a successful upstream request to its first token, by "
+                    "provider and model.",
+                    GW_MT_HISTOGRAM,
+                    GW_MU_US,
+                    2,
+                    {"provider", "model"},
+                    ttft_le_us,
+                    NLE(ttft_le_us)},
+    [GW_MF_TPOT] = {"gen_ai_server_time_per_output_token_seconds",
+                    "Time per output token after the first of a successful upstream answer, by "
+                    "provider and model.",
+                    GW_MT_HISTOGRAM,
+                    GW_MU_US,
+                    2,
+                    {"provider", "model"},
+                    tpot_le_us,
+                    NLE(tpot_le_us)},
+    [GW_MF_TOKEN_USAGE] = {"gen_ai_client_token_usage",
+                           "Tokens per request by provider, model and token type (input, output).",
+                           GW_MT_HISTOGRAM,
+                           GW_MU_COUNT,
+                           3,
+                           {"provider", "model", "token_type"},
+                           token_le,
+                           NLE(token_le)},
+    [GW_MF_KEY_TOKENS] = {"aigw_key_tokens_total",
+                          "Tokens by gateway key id and kind (prompt, completion, cached, "
+                          "cache_write, reasoning).",
+                          GW_MT_COUNTER,
+                          GW_MU_COUNT,
+                          2,
+                          {"key", "kind"},
+                          NULL,
+                          0},
+    [GW_MF_KEY_COST] = {"aigw_key_cost_usd_total",
+                        "Cost in US dollars by gateway key id.",
+                        GW_MT_COUNTER,
+                        GW_MU_NANO,
+                        1,
+                        {"key"},
+                        NULL,
+                        0},
+    [GW_MF_RATE_LIMITED] = {"aigw_rate_limited_total",
+                            "Requests refused by a rate limit, by gateway key id and limit.",
+                            GW_MT_COUNTER,
+                            GW_MU_COUNT,
+                            2,
+                            {"key", "limit"},
+                            NULL,
+                            0},
+    [GW_MF_BUDGET] = {"aigw_budget_exceeded_total",
+                      "Requests refused because a budget was spent, by gateway key id.",
+                      GW_MT_COUNTER,
+                      GW_MU_COUNT,
+                      1,
+                      {"key"},
+                      NULL,
+                      0},
+    [GW_MF_DEGRADED] = {"aigw_degraded_decisions_total",
+                        "Limit and budget decisions taken without the shared counters, by "
+                        "decision.",
+                        GW_MT_COUNTER,
+                        GW_MU_COUNT,
+                        1,
+                        {"decision"},
+                        NULL,
+                        0},
+    [GW_MF_CACHE] = {"aigw_cache_lookups_total",
+                     "Response cache lookups by result (hit, miss, bypass, error).",
+                     GW_MT_COUNTER,
+                     GW_MU_COUNT,
+                     1,
+                     {"result"},
+                     NULL,
+                     0},
+    [GW_MF_CACHE_EVICTIONS] = {"aigw_cache_evictions_total",
+                               "Entries evicted from the response cache.",
+                               GW_MT_COUNTER,
+                               GW_MU_COUNT,
+                               0,
+                               {NULL},
+                               NULL,
+                               0},
+    [GW_MF_CACHE_BYTES] = {"aigw_cache_bytes",
+                           "Bytes held by the in-memory response cache.",
+                           GW_MT_GAUGE,
+                           GW_MU_COUNT,
+                           0,
+                           {NULL},
+                           NULL,
+                           0},
+    [GW_MF_GUARD] = {"aigw_guardrail_outcomes_total",
+                     "Guardrail outcomes by guard, stage (request, response) and outcome.",
+                     GW_MT_COUNTER,
+                     GW_MU_COUNT,
+                     3,
+                     {"guard", "stage", "outcome"},
+                     NULL,
+                     0},
+    [GW_MF_STORE_DURATION] = {"aigw_store_operation_duration_seconds",
+                              "Latency of state store and Redis operations, by backend and "
+                              "operation.",
+                              GW_MT_HISTOGRAM,
+                              GW_MU_US,
+                              2,
+                              {"backend", "op"},
+                              store_le_us,
+                              NLE(store_le_us)},
+    [GW_MF_STORE_ERRORS] = {"aigw_store_errors_total",
+                            "Failed state store and Redis operations, by backend, operation and "
+                            "reason.",
+                            GW_MT_COUNTER,
+                            GW_MU_COUNT,
+                            3,
+                            {"backend", "op", "reason"},
+                            NULL,
+                            0},
+    [GW_MF_LOG_DROPPED] = {"aigw_log_dropped_total",
+                           "Log rows dropped because the log's queue was full, by log.",
+                           GW_MT_COUNTER,
+                           GW_MU_COUNT,
+                           1,
+                           {"log"},
+                           NULL,
+                           0},
+    [GW_MF_SPANS_DROPPED] = {"aigw_otel_spans_dropped_total",
+                             "Trace spans dropped, by reason (queue_full, export_failed).",
+                             GW_MT_COUNTER,
+                             GW_MU_COUNT,
+                             1,
+                             {"reason"},
+                             NULL,
+                             0},
+    [GW_MF_SPANS_EXPORTED] = {"aigw_otel_spans_exported_total",
+                              "Trace spans the OTLP collector accepted.",
+                              GW_MT_COUNTER,
+                              GW_MU_COUNT,
+                              0,
+                              {NULL},
+                              NULL,
+                              0},
 };
 /* clang-format on */
 
@@ -169,15 +322,17 @@ static void label_set(struct out *o, const struct gw_m_family_desc *f, const str
     put(o, "}");
 }
 
-/* Milliseconds as the shortest decimal seconds: 5 -> "0.005", 2500 -> "2.5", 1000 -> "1". */
-static void seconds(int64_t ms, char *buf, size_t size)
+/* A bound in the family's unit as the shortest decimal: ms 5 -> "0.005", ms 2500 -> "2.5",
+ * us 1000000 -> "1", a count as it is. */
+static void bound(int unit, int64_t v, char *buf, size_t size)
 {
-    int64_t whole = ms / 1000, frac = ms % 1000;
+    int digits = unit == GW_MU_US ? 6 : unit == GW_MU_MS ? 3 : 0;
+    int64_t scale = digits == 6 ? 1000000 : digits == 3 ? 1000 : 1;
+    int64_t whole = v / scale, frac = v % scale;
     if (!frac) {
         snprintf(buf, size, "%" PRId64, whole);
         return;
     }
-    int digits = 3;
     while (frac % 10 == 0) {
         frac /= 10;
         digits--;
@@ -193,7 +348,7 @@ static void histogram(struct out *o, const struct gw_metrics *m, const struct gw
     for (int i = 0; i <= f->nle; i++) {
         cum += gw_m_value(m, s->off + 1 + (uint32_t)i);
         if (i < f->nle)
-            seconds(f->le_ms[i], le, sizeof le);
+            bound(f->unit, f->le[i], le, sizeof le);
         else
             snprintf(le, sizeof le, "+Inf");
         put(o, "%s_bucket", f->name);
@@ -205,7 +360,12 @@ static void histogram(struct out *o, const struct gw_metrics *m, const struct gw
     uint64_t sum = gw_m_value(m, s->off);
     put(o, "%s_sum", f->name);
     label_set(o, f, s, NULL);
-    put(o, " %" PRIu64 ".%03" PRIu64 "\n", sum / 1000, sum % 1000);
+    if (f->unit == GW_MU_MS)
+        put(o, " %" PRIu64 ".%03" PRIu64 "\n", sum / 1000, sum % 1000);
+    else if (f->unit == GW_MU_US)
+        put(o, " %" PRIu64 ".%06" PRIu64 "\n", sum / 1000000, sum % 1000000);
+    else
+        put(o, " %" PRIu64 "\n", sum);
     put(o, "%s_count", f->name);
     label_set(o, f, s, NULL);
     put(o, " %" PRIu64 "\n", cum);

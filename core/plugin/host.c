@@ -7,13 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "proxy/call.h"
 #include "lib/crypto.h"
-#include "proxy/errors.h"
 #include "lib/log.h"
-#include "plugin/oai_compat.h"
-#include "plugin/plugin_loader.h"
 #include "lib/retry_after.h"
+#include "plugin/call.h"
+#include "plugin/errors.h"
+#include "plugin/oai_compat.h"
+#include "plugin/payload.h"
+#include "plugin/plugin_loader.h"
 
 static _Thread_local struct gw_plugin *current_plugin;
 
@@ -22,24 +23,28 @@ void gw_host_set_current(struct gw_plugin *p)
     current_plugin = p;
 }
 
+struct gw_plugin *gw_host_enter(struct gw_plugin *p)
+{
+    struct gw_plugin *prev = current_plugin;
+    current_plugin = p;
+    return prev;
+}
+
 static void h_log(const struct aigw_call *call, int level, const char *fmt, ...)
 {
     const struct gw_call *c = (const struct gw_call *)call;
     const struct gw_plugin *p = c ? c->plugin : current_plugin;
     va_list ap;
     va_start(ap, fmt);
-    gw_vlogf(level, p && p->desc.vkey ? p->desc.vkey : "plugin", c ? c->request_id : NULL, fmt,
-             ap);
+    gw_vlogf(level, p && p->desc.vkey ? p->desc.vkey : "plugin", c ? c->request_id : NULL, fmt, ap);
     va_end(ap);
 }
 
+/* Only the calling plugin's own table, as read at load: a provider must not learn another
+ * provider's key, and requests must not call getenv(). */
 static const char *h_env(const char *name)
 {
-    const char *v = getenv(name);
-    if (v && *v)
-        return v;
-    /* Fall back to the default declared by the plugin whose table names the variable. */
-    return gw_plugins_env_default(name);
+    return gw_plugin_env(current_plugin, name);
 }
 
 static int64_t h_now_ms(void)
@@ -89,8 +94,7 @@ static int h_set_url(struct aigw_call *call, const char *url)
     return c->url ? 0 : AIGW_ENOMEM;
 }
 
-static int h_add_header(struct aigw_call *call, const char *name, const char *value,
-                        unsigned flags)
+static int h_add_header(struct aigw_call *call, const char *name, const char *value, unsigned flags)
 {
     struct gw_call *c = gw_call_of(call);
     /* A CR or LF would let a value smuggle another header. */
@@ -133,7 +137,7 @@ static int h_set_body_json(struct aigw_call *call, cJSON *json)
 static int h_set_framing(struct aigw_call *call, int framing)
 {
     struct gw_call *c = gw_call_of(call);
-    if (framing < AIGW_FRAMING_JSON || framing > AIGW_FRAMING_EVENTSTREAM)
+    if (framing < AIGW_FRAMING_JSON || framing > AIGW_FRAMING_JSON_SEQ)
         return AIGW_EINVAL;
     c->framing = framing;
     c->framing_set = 1;
@@ -158,6 +162,12 @@ static struct aigw_bytes h_response_header(struct aigw_call *call, const char *n
     return b;
 }
 
+/* A copy in call memory that outlives the plugin's callback (NULL stays NULL). */
+static const char *keep_str(struct gw_call *c, const char *s)
+{
+    return s ? gw_arena_strndup(&c->keep, s, strlen(s)) : NULL;
+}
+
 static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
 {
     struct gw_call *c = gw_call_of(call);
@@ -171,20 +181,14 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
         /* In-band errors end the response; the gateway decides whether to retry or to tell the
          * client, so they are recorded rather than rendered here. */
         if (!c->has_error && ch.error) {
-            c->error = *ch.error;
-            c->error.type = ch.error->type ? gw_arena_strndup(&c->keep, ch.error->type,
-                                                              strlen(ch.error->type))
-                                           : NULL;
-            c->error.code = ch.error->code ? gw_arena_strndup(&c->keep, ch.error->code,
-                                                              strlen(ch.error->code))
-                                           : NULL;
-            c->error.param = ch.error->param ? gw_arena_strndup(&c->keep, ch.error->param,
-                                                                strlen(ch.error->param))
-                                             : NULL;
-            c->error.message = ch.error->message
-                                   ? gw_arena_strndup(&c->keep, ch.error->message,
-                                                      strlen(ch.error->message))
-                                   : NULL;
+            struct aigw_error e;
+            if (gw_payload_error(chunk->abi_version, ch.error, &e) != 0)
+                return AIGW_EINVAL;
+            c->error = e;
+            c->error.type = keep_str(c, e.type);
+            c->error.code = keep_str(c, e.code);
+            c->error.param = keep_str(c, e.param);
+            c->error.message = keep_str(c, e.message);
             c->has_error = 1;
             c->error_in_band = 1;
         }
@@ -192,6 +196,13 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
     }
     if (c->has_error)
         return 0;
+    /* The usage of a plugin built for 1.0/1.1 has no prefix: the chunk's stamp tells. */
+    struct aigw_usage usage;
+    if (ch.type == AIGW_CHUNK_USAGE && ch.usage) {
+        if (gw_payload_usage(chunk->abi_version, ch.usage, &usage) != 0)
+            return AIGW_EINVAL;
+        ch.usage = &usage;
+    }
     c->chunks_emitted++;
     return c->sink ? c->sink(c->sink_ud, &ch) : 0;
 }
@@ -233,8 +244,7 @@ static char *h_base64_encode(struct aigw_call *call, const void *data, size_t le
     return out;
 }
 
-static unsigned char *h_base64_decode(struct aigw_call *call, struct aigw_bytes in,
-                                      size_t *out_len)
+static unsigned char *h_base64_decode(struct aigw_call *call, struct aigw_bytes in, size_t *out_len)
 {
     unsigned char *out = h_alloc(call, in.len / 4 * 3 + 4);
     if (!out || gw_base64_decode(in.ptr, in.len, out, out_len) != 0)
@@ -284,6 +294,19 @@ static const char *h_credential(struct aigw_call *call)
         tok = h_strndup(call, p->cred_token, strlen(p->cred_token));
     pthread_mutex_unlock(&p->cred_lock);
     return tok;
+}
+
+/* A plugin built for 1.0/1.1 hands over the unprefixed error layout; the mapping itself
+ * works on the current one. */
+static int h_oai_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
+{
+    const struct gw_plugin *p = gw_call_of(call)->plugin;
+    if (!p || !gw_payload_is_v1_1(p->desc.abi_version))
+        return gw_oai_map_error(call, body, err);
+    struct aigw_error cur;
+    int rc = gw_oai_map_error(call, body, &cur);
+    gw_payload_error_to_v1_1(&cur, (struct gw_error_v1_1 *)(void *)err);
+    return rc;
 }
 
 static int h_finish_from_string(struct aigw_bytes reason)
@@ -360,7 +383,7 @@ static const struct aigw_host host_table = {
     .oai_request_body = gw_oai_request_body,
     .oai_parse_response = gw_oai_parse_response,
     .oai_stream_event = gw_oai_stream_event,
-    .oai_map_error = gw_oai_map_error,
+    .oai_map_error = h_oai_map_error,
     .finish_from_string = h_finish_from_string,
     .fail = h_fail,
     .fail_code = h_fail_code,

@@ -20,19 +20,7 @@
 /* Error messages built from structured bodies (pydantic lists etc.) are cut here. */
 #define MAX_ERROR_MESSAGE 2048
 
-/* ---- small JSON accessors ---------------------------------------------------------------- */
-
-static inline const cJSON *jget(const cJSON *obj, const char *key)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-}
-
-/* The string value of obj[key], or NULL when absent or not a string. */
-static inline const char *jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *it = jget(obj, key);
-    return cJSON_IsString(it) ? it->valuestring : NULL;
-}
+/* ---- small JSON accessors (aigw_json_get / aigw_json_str come from the SDK header) -------- */
 
 static inline int present(const cJSON *it)
 {
@@ -54,7 +42,7 @@ static inline int jint(const cJSON *it, int64_t *out)
 
 static inline int jint_key(const cJSON *obj, const char *key, int64_t *out)
 {
-    return jint(jget(obj, key), out);
+    return jint(aigw_json_get(obj, key), out);
 }
 
 /* Without surrounding spaces, tabs and line ends. */

@@ -9,9 +9,9 @@
 
 #include <ltdl.h>
 
-#include "plugin/host.h"
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "plugin/host.h"
 
 #define PLUGIN_EXT ".so"
 #define MAX_PLUGINS 256
@@ -19,7 +19,9 @@
 /* The members every ABI 1.x descriptor must have. */
 #define MIN_DESC_SIZE (offsetof(struct aigw_provider, map_error) + sizeof(void *))
 
-static const struct gw_plugins *loaded; /* for env defaults */
+/* A table longer than this is refused: no provider needs that many knobs. */
+#define MAX_ENV_VARS 64
+
 static int ltdl_ready;
 
 static int cmp_names(const void *a, const void *b)
@@ -91,9 +93,45 @@ static void free_plugin(struct gw_plugin *p)
     if (p->handle)
         lt_dlclose((lt_dlhandle)p->handle);
     pthread_mutex_destroy(&p->cred_lock);
+    for (size_t i = 0; i < p->env_count; i++)
+        free(p->env_values[i]);
+    free(p->env_values);
     free(p->cred_token);
     free(p->file);
     free(p);
+}
+
+/* Reads the plugin's env table once, so requests never call getenv() and the plugin can
+ * only ever see the variables it declared. Returns 0, or a static reason. */
+static const char *snapshot_env(struct gw_plugin *p)
+{
+    size_t n = 0;
+    for (const struct aigw_env_var *e = p->desc.env; e && e->name; e++)
+        if (++n > MAX_ENV_VARS)
+            return "env table longer than 64 entries";
+    if (!n)
+        return NULL;
+    p->env_values = calloc(n, sizeof *p->env_values);
+    if (!p->env_values)
+        return "out of memory";
+    p->env_count = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct aigw_env_var *e = &p->desc.env[i];
+        const char *v = getenv(e->name);
+        if (!v || !*v)
+            v = e->default_value;
+        if (v && !(p->env_values[i] = strdup(v)))
+            return "out of memory";
+    }
+    return NULL;
+}
+
+const char *gw_plugin_env(const struct gw_plugin *p, const char *name)
+{
+    for (size_t i = 0; p && name && i < p->env_count; i++)
+        if (strcmp(p->desc.env[i].name, name) == 0)
+            return p->env_values[i];
+    return NULL;
 }
 
 /* Loads one file; returns the plugin or NULL (after logging why). */
@@ -117,7 +155,8 @@ static struct gw_plugin *load_one(const char *dir, const char *name, struct gw_p
                 err ? err : "unknown error");
         return NULL;
     }
-    aigw_plugin_entry_fn entry = (aigw_plugin_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_PLUGIN_ENTRY_SYMBOL);
+    aigw_plugin_entry_fn entry =
+        (aigw_plugin_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_PLUGIN_ENTRY_SYMBOL);
     if (!entry) {
         GW_WARN("plugin %s skipped: no %s symbol", name, AIGW_PLUGIN_ENTRY_SYMBOL);
         lt_dlclose(h);
@@ -157,6 +196,12 @@ static struct gw_plugin *load_one(const char *dir, const char *name, struct gw_p
         GW_WARN("plugin %s skipped: descriptor incomplete (vkey must be [a-z0-9-]+; name and "
                 "build_request are required)",
                 name);
+        free_plugin(p);
+        return NULL;
+    }
+    const char *why_env = snapshot_env(p);
+    if (why_env) {
+        GW_WARN("plugin %s skipped: %s", name, why_env);
         free_plugin(p);
         return NULL;
     }
@@ -230,7 +275,6 @@ int gw_plugins_load(struct gw_plugins *ps, const char *dir)
     }
     if (!ps->items)
         return AIGW_ENOMEM;
-    loaded = ps;
     for (size_t i = 0; i < ps->n; i++) {
         struct gw_plugin *p = ps->items[i];
         activate(p);
@@ -252,8 +296,6 @@ void gw_plugins_unload(struct gw_plugins *ps)
     free(ps->items);
     ps->items = NULL;
     ps->n = 0;
-    if (loaded == ps)
-        loaded = NULL;
 }
 
 struct gw_plugin *gw_plugins_find(const struct gw_plugins *ps, const char *vkey)
@@ -298,22 +340,11 @@ void gw_plugins_register_secrets(const struct gw_plugins *ps)
                 gw_redact_register(getenv(e->name));
 }
 
-/* Asked on every request for each unset optional variable (OPENAI_ORGANIZATION, ...): the
- * first byte rules out nearly every one of the ~60 declared names without a strcmp. */
-const char *gw_plugins_env_default(const char *name)
-{
-    for (size_t i = 0; loaded && i < loaded->n; i++)
-        for (const struct aigw_env_var *e = loaded->items[i]->desc.env; e && e->name; e++)
-            if (e->name[0] == name[0] && e->default_value && strcmp(e->name, name) == 0)
-                return e->default_value;
-    return NULL;
-}
-
 void gw_caps_string(unsigned caps, char *buf, size_t size)
 {
-    static const char *const names[] = {"chat",      "stream",     "tools",  "vision",
-                                        "json_schema", "embeddings", "images", "reasoning",
-                                        "models"};
+    static const char *const names[] = {"chat",   "stream",      "tools",
+                                        "vision", "json_schema", "embeddings",
+                                        "images", "reasoning",   "models"};
     size_t off = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {

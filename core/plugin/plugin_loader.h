@@ -2,7 +2,8 @@
  * plugin_loader - finds, checks and activates provider plugins. The only user of libltdl.
  * Loads every "*.so" in the plugin directory in name order, checks the ABI before reading
  * anything else, copies the descriptor into a zeroed struct of the host's size, activates a
- * provider when its environment says so and its init() agrees.
+ * provider when its environment says so and its init() agrees. Each plugin's env table is
+ * read once, at load: host->env answers a plugin from its own snapshot and nothing else.
  *
  * Threading: load/unload on the main thread before/after serving. The table is read-only
  * while serving (the credential cache has its own lock).
@@ -25,6 +26,10 @@ struct gw_plugin {
     char missing[512];         /* names of the missing required variables, comma separated */
     void *plugin_data;
     int initialized;
+    /* What host->env answers this plugin: one value per entry of desc.env, read at load (the
+     * variable when set and non-empty, else the table's default, else NULL). */
+    char **env_values;
+    size_t env_count;
     /* Credential cache for credentials_build/credentials_parse. */
     pthread_mutex_t cred_lock;
     char *cred_token;
@@ -46,8 +51,9 @@ size_t gw_plugins_active_count(const struct gw_plugins *ps);
 void gw_plugins_active_list(const struct gw_plugins *ps, char *buf, size_t size);
 /* Registers every SECRET variable's value of every loaded plugin with redact. */
 void gw_plugins_register_secrets(const struct gw_plugins *ps);
-/* The default value a loaded plugin's env table declares for name, or NULL. */
-const char *gw_plugins_env_default(const char *name);
+/* host->env for plugin p: the load-time value of a variable of p's own table, or NULL for
+ * any name p did not declare (another plugin's key, an unrelated process variable). */
+const char *gw_plugin_env(const struct gw_plugin *p, const char *name);
 /* Capability bits as a string "chat,stream,tools,...". */
 void gw_caps_string(unsigned caps, char *buf, size_t size);
 

@@ -20,7 +20,6 @@
 
 #include "config.h"
 #include "plugin/plugin_loader.h"
-#include "net/respond.h"
 #include "route/route.h"
 
 struct gw_catalog;
@@ -46,8 +45,15 @@ void gw_gateway_free(struct gw_gateway *gw);
 /* Waits until no request is in flight or deadline_ms passes; returns the count left. */
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms);
 
-/* The HTTP layer's entry points for proxied routes (kind: enum gw_route_kind). */
-struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn, int kind,
+/* A request (proxied, or local and waited for) begins / ends: a graceful stop drains them. */
+void gw_gateway_enter(struct gw_gateway *gw);
+void gw_gateway_leave(struct gw_gateway *gw);
+
+struct gw_dialect;
+/* The front door's entry points for proxied routes: the endpoint's dialect parses the body
+ * and renders the answer. */
+struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
+                          const struct gw_dialect *dialect,
                           const char *method, const char *path, const char *request_id,
                           const char *x_provider);
 /* Appends body bytes; 0, or AIGW_ETOOBIG once the body passes the cap. */

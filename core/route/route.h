@@ -36,7 +36,7 @@
 
 #include "route/breaker.h"
 #include "plugin/plugin_loader.h"
-#include "front/request.h"
+#include "lib/reqerr.h"
 #include "route/retry_budget.h"
 
 struct gw_catalog;

@@ -4,7 +4,7 @@
  * Responses lack object/created/model and stream as Python-spaced JSON, which the host's
  * parsers take as they are; usage comes on the last chunk unasked.
  */
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.ai21.com/studio/v1"
 

@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/ai21.la
-plugins_ai21_la_SOURCES = plugins/ai21/ai21.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_ai21_la_SOURCES = plugins/ai21/ai21.c
 plugins_ai21_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_ai21_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_ai21_la_LIBADD = $(PLUGIN_LIBS)
+plugins_ai21_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_ai21
 TESTS += tests/plugins/test_ai21

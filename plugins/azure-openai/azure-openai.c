@@ -18,6 +18,8 @@
 
 #include <aigw/plugin.h>
 
+#include "../common/reasoning.h"
+
 /* The GA version with published examples and stream_options support (providers-A §2.1). */
 #define DEFAULT_API_VERSION "2024-10-21"
 /* stream_options.include_usage is refused by older api-versions. */
@@ -37,29 +39,6 @@ static const struct aigw_env_var env[] = {
      "deployment for /v1/images/generations (default: the request's model)"},
     {NULL, 0, NULL, NULL},
 };
-
-/* Azure o-series / gpt-5 deployments refuse max_tokens like OpenAI's do. Deployment names are
- * free-form, so both the deployment and the requested model are checked. */
-static int is_reasoning_model(const char *m)
-{
-    if (!m)
-        return 0;
-    if (m[0] == 'o' && m[1] >= '1' && m[1] <= '9' && (m[2] == '\0' || m[2] == '-'))
-        return 1;
-    return strncmp(m, "gpt-5", 5) == 0 && (m[5] == '\0' || m[5] == '-' || m[5] == '.');
-}
-
-static int rename_max_tokens(cJSON *body)
-{
-    cJSON *mt = cJSON_DetachItemFromObjectCaseSensitive(body, "max_tokens");
-    if (!mt)
-        return 0;
-    if (cJSON_GetObjectItemCaseSensitive(body, "max_completion_tokens")) {
-        cJSON_Delete(mt);
-        return 0;
-    }
-    return cJSON_AddItemToObject(body, "max_completion_tokens", mt) ? 0 : AIGW_ENOMEM;
-}
 
 /* The endpoint without trailing slashes or a trailing /openai (both are common in portal
  * copy-paste). */
@@ -134,9 +113,10 @@ static int build(struct aigw_call *call, const char *path)
     /* The classic path takes the model from the URL; v1 wants the deployment in the body. */
     if (v1 && !cJSON_AddStringToObject(body, "model", dep))
         rc = AIGW_ENOMEM;
+    /* Deployment names are free-form, so both the deployment and the model are checked. */
     if (!rc && call->op == AIGW_OP_CHAT &&
-        (is_reasoning_model(dep) || is_reasoning_model(call->model)))
-        rc = rename_max_tokens(body);
+        (oair_is_reasoning_model(dep) || oair_is_reasoning_model(call->model)))
+        rc = oair_rename_max_tokens(body);
     if (rc) {
         cJSON_Delete(body);
         return rc;

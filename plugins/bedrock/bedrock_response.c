@@ -10,17 +10,6 @@
 
 #include "bedrock.h"
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static int64_t num(const cJSON *o, const char *k)
-{
-    const cJSON *v = get(o, k);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : -1;
-}
-
 static int finish_of(const char *reason)
 {
     static const struct {
@@ -53,8 +42,10 @@ static int emit_usage(struct aigw_call *call, const cJSON *usage)
         return 0;
     struct aigw_usage u;
     aigw_usage_init(&u);
-    int64_t in = num(usage, "inputTokens"), out = num(usage, "outputTokens");
-    int64_t cr = num(usage, "cacheReadInputTokens"), cw = num(usage, "cacheWriteInputTokens");
+    int64_t in = aigw_json_count(usage, "inputTokens"),
+            out = aigw_json_count(usage, "outputTokens");
+    int64_t cr = aigw_json_count(usage, "cacheReadInputTokens"),
+            cw = aigw_json_count(usage, "cacheWriteInputTokens");
     if (in < 0 && out < 0)
         return 0;
     u.prompt_tokens = (in > 0 ? in : 0) + (cr > 0 ? cr : 0) + (cw > 0 ? cw : 0);
@@ -79,7 +70,8 @@ static int emit_meta(struct aigw_call *call)
 int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body)
 {
     const cJSON *root = call->host->json_parse(call, body);
-    const cJSON *blocks = get(get(get(root, "output"), "message"), "content");
+    const cJSON *blocks =
+        aigw_json_get(aigw_json_get(aigw_json_get(root, "output"), "message"), "content");
     const cJSON *b;
     int rc, ntools = 0;
 
@@ -89,15 +81,16 @@ int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body)
         return rc;
     cJSON_ArrayForEach(b, blocks)
     {
-        const cJSON *text = get(b, "text"), *tu = get(b, "toolUse");
-        const cJSON *rt = get(get(get(b, "reasoningContent"), "reasoningText"), "text");
+        const cJSON *text = aigw_json_get(b, "text"), *tu = aigw_json_get(b, "toolUse");
+        const cJSON *rt = aigw_json_get(
+            aigw_json_get(aigw_json_get(b, "reasoningContent"), "reasoningText"), "text");
         if (cJSON_IsString(text) && *text->valuestring) {
             rc = aigw_emit_text(call, 0, text->valuestring, strlen(text->valuestring));
         } else if (cJSON_IsString(rt) && *rt->valuestring) {
             rc = aigw_emit_reasoning(call, 0, rt->valuestring, strlen(rt->valuestring));
         } else if (cJSON_IsObject(tu)) {
-            const cJSON *id = get(tu, "toolUseId"), *name = get(tu, "name");
-            const cJSON *input = get(tu, "input");
+            const cJSON *id = aigw_json_get(tu, "toolUseId"), *name = aigw_json_get(tu, "name");
+            const cJSON *input = aigw_json_get(tu, "input");
             if (!cJSON_IsString(id) || !cJSON_IsString(name))
                 return AIGW_EPROTO;
             const char *args = input ? call->host->json_print(call, input) : "{}";
@@ -109,11 +102,11 @@ int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body)
         if (rc)
             return rc;
     }
-    const cJSON *stop = get(root, "stopReason");
+    const cJSON *stop = aigw_json_get(root, "stopReason");
     int finish = finish_of(cJSON_IsString(stop) ? stop->valuestring : NULL);
     if (finish != AIGW_FINISH_NONE && (rc = aigw_emit_finish(call, 0, finish)) != 0)
         return rc;
-    return emit_usage(call, get(root, "usage"));
+    return emit_usage(call, aigw_json_get(root, "usage"));
 }
 
 /* ---- errors ---------------------------------------------------------------------------------- */
@@ -159,9 +152,9 @@ static const struct exc_map *find_exception(const char *p, size_t n)
 static const char *error_text(struct aigw_call *call, struct aigw_bytes body)
 {
     const cJSON *root = body.len ? call->host->json_parse(call, body) : NULL;
-    const cJSON *m = get(root, "message");
+    const cJSON *m = aigw_json_get(root, "message");
     if (!cJSON_IsString(m))
-        m = get(root, "Message");
+        m = aigw_json_get(root, "Message");
     if (cJSON_IsString(m))
         return m->valuestring;
     if (!root && body.len && body.len < 4096)
@@ -217,16 +210,16 @@ static int frame_is(const struct aigw_frame *f, const char *name)
 
 static int block_index(const cJSON *ev)
 {
-    int64_t i = num(ev, "contentBlockIndex");
+    int64_t i = aigw_json_count(ev, "contentBlockIndex");
     return i >= 0 && i < BEDROCK_MAX_BLOCKS ? (int)i : -1;
 }
 
 static int on_block_start(struct aigw_call *call, struct bedrock_state *st, const cJSON *ev)
 {
-    const cJSON *tu = get(get(ev, "start"), "toolUse");
+    const cJSON *tu = aigw_json_get(aigw_json_get(ev, "start"), "toolUse");
     if (!cJSON_IsObject(tu))
         return 0;
-    const cJSON *id = get(tu, "toolUseId"), *name = get(tu, "name");
+    const cJSON *id = aigw_json_get(tu, "toolUseId"), *name = aigw_json_get(tu, "name");
     if (!cJSON_IsString(id) || !cJSON_IsString(name))
         return AIGW_EPROTO;
     int bi = block_index(ev), ti = st->ntools++;
@@ -237,10 +230,10 @@ static int on_block_start(struct aigw_call *call, struct bedrock_state *st, cons
 
 static int on_block_delta(struct aigw_call *call, struct bedrock_state *st, const cJSON *ev)
 {
-    const cJSON *d = get(ev, "delta");
-    const cJSON *text = get(d, "text");
-    const cJSON *input = get(get(d, "toolUse"), "input");
-    const cJSON *rt = get(get(d, "reasoningContent"), "text");
+    const cJSON *d = aigw_json_get(ev, "delta");
+    const cJSON *text = aigw_json_get(d, "text");
+    const cJSON *input = aigw_json_get(aigw_json_get(d, "toolUse"), "input");
+    const cJSON *rt = aigw_json_get(aigw_json_get(d, "reasoningContent"), "text");
     if (cJSON_IsString(text))
         return *text->valuestring
                    ? aigw_emit_text(call, 0, text->valuestring, strlen(text->valuestring))
@@ -282,7 +275,7 @@ int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     if (frame_is(frame, "contentBlockDelta"))
         return on_block_delta(call, st, ev);
     if (frame_is(frame, "messageStop")) {
-        const cJSON *stop = get(ev, "stopReason");
+        const cJSON *stop = aigw_json_get(ev, "stopReason");
         int finish = finish_of(cJSON_IsString(stop) ? stop->valuestring : NULL);
         if (finish == AIGW_FINISH_NONE || st->finished)
             return 0;
@@ -290,7 +283,7 @@ int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
         return aigw_emit_finish(call, 0, finish);
     }
     if (frame_is(frame, "metadata")) {
-        int rc = emit_usage(call, get(ev, "usage"));
+        int rc = emit_usage(call, aigw_json_get(ev, "usage"));
         /* metadata is the last event of a ConverseStream */
         return rc ? rc : AIGW_DONE;
     }

@@ -10,17 +10,6 @@
 /* Bounds what one embedding vector may claim, so a hostile body cannot size an allocation. */
 #define COHERE_MAX_DIMS 65536
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 const char *cohere_url(struct aigw_call *call, const char *path)
 {
     const char *base = call->host->env("COHERE_BASE_URL");
@@ -65,13 +54,13 @@ int cohere_reject(struct aigw_call *call, int rc, const char *why)
 static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
 {
     const cJSON *root = call->host->json_parse(call, body);
-    const char *msg = jstr(root, "message");
-    const char *etype = jstr(root, "error_type");
+    const char *msg = aigw_json_str(root, "message");
+    const char *etype = aigw_json_str(root, "error_type");
     int s = call->status;
 
     aigw_error_init(err);
     if (!msg)
-        msg = jstr(jget(root, "error"), "message");
+        msg = aigw_json_str(aigw_json_get(root, "error"), "message");
     err->status = s;
     err->type = "invalid_request_error";
     if (s == 400 || s == 422) {
@@ -110,8 +99,9 @@ static int embeddings_build(struct aigw_call *call)
 {
     const struct aigw_host *h = call->host;
     const cJSON *req = call->body;
-    const cJSON *input = jget(req, "input"), *dims = jget(req, "dimensions"), *t;
-    const char *input_type = jstr(req, "input_type"), *truncate = jstr(req, "truncate");
+    const cJSON *input = aigw_json_get(req, "input"), *dims = aigw_json_get(req, "dimensions"), *t;
+    const char *input_type = aigw_json_str(req, "input_type"),
+               *truncate = aigw_json_str(req, "truncate");
     const char *url = cohere_url(call, "embed");
     cJSON *body, *texts, *types;
     int rc;
@@ -169,9 +159,9 @@ nomem:
 static int embeddings_parse(struct aigw_call *call, struct aigw_bytes body)
 {
     const cJSON *root = call->host->json_parse(call, body);
-    const cJSON *emb = jget(root, "embeddings");
-    const cJSON *vecs = cJSON_IsArray(emb) ? emb : jget(emb, "float");
-    const cJSON *billed = jget(jget(root, "meta"), "billed_units");
+    const cJSON *emb = aigw_json_get(root, "embeddings");
+    const cJSON *vecs = cJSON_IsArray(emb) ? emb : aigw_json_get(emb, "float");
+    const cJSON *billed = aigw_json_get(aigw_json_get(root, "meta"), "billed_units");
     const cJSON *v, *x;
     struct aigw_usage u;
     int i = 0, rc;
@@ -183,7 +173,7 @@ static int embeddings_parse(struct aigw_call *call, struct aigw_bytes body)
         if ((rc = aigw_emit_embedding_json(call, i++, v, COHERE_MAX_DIMS)) < 0)
             return rc;
     }
-    x = jget(billed, "input_tokens");
+    x = aigw_json_get(billed, "input_tokens");
     if (cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble < 1e15) {
         aigw_usage_init(&u);
         u.prompt_tokens = (int64_t)x->valuedouble;

@@ -10,21 +10,10 @@
 
 #include "cohere.h"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Copies a numeric field under a (possibly new) name; absent or null fields are skipped. */
 static int copy_number(cJSON *dst, const char *dst_name, const cJSON *src, const char *src_name)
 {
-    const cJSON *v = jget(src, src_name);
+    const cJSON *v = aigw_json_get(src, src_name);
     cJSON *d;
 
     if (!v || cJSON_IsNull(v))
@@ -58,8 +47,8 @@ static int text_of(struct aigw_call *call, const cJSON *content, const char **ou
         return cohere_reject(call, AIGW_EINVAL, "message content must be a string or an array");
     cJSON_ArrayForEach(p, content)
     {
-        const char *type = jstr(p, "type");
-        const char *t = jstr(p, "text");
+        const char *type = aigw_json_str(p, "type");
+        const char *t = aigw_json_str(p, "text");
         if (type && strcmp(type, "refusal") == 0)
             continue;
         if (!type || strcmp(type, "text") != 0 || !t)
@@ -73,8 +62,8 @@ static int text_of(struct aigw_call *call, const cJSON *content, const char **ou
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(p, content)
     {
-        const char *t = jstr(p, "text");
-        const char *type = jstr(p, "type");
+        const char *t = aigw_json_str(p, "text");
+        const char *type = aigw_json_str(p, "type");
         size_t n;
         if (!t || strcmp(type, "text") != 0)
             continue;
@@ -102,20 +91,20 @@ static int user_content(struct aigw_call *call, const cJSON *content, cJSON *msg
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(p, content)
     {
-        const char *type = jstr(p, "type");
+        const char *type = aigw_json_str(p, "type");
         cJSON *part = cJSON_CreateObject();
         if (!part || !cJSON_AddItemToArray(parts, part)) {
             cJSON_Delete(part);
             return AIGW_ENOMEM;
         }
-        if (type && strcmp(type, "text") == 0 && jstr(p, "text")) {
+        if (type && strcmp(type, "text") == 0 && aigw_json_str(p, "text")) {
             if (!cJSON_AddStringToObject(part, "type", "text") ||
-                !cJSON_AddStringToObject(part, "text", jstr(p, "text")))
+                !cJSON_AddStringToObject(part, "text", aigw_json_str(p, "text")))
                 return AIGW_ENOMEM;
         } else if (type && strcmp(type, "image_url") == 0) {
-            const cJSON *iu = jget(p, "image_url");
-            const char *url = cJSON_IsString(iu) ? iu->valuestring : jstr(iu, "url");
-            const char *detail = jstr(iu, "detail");
+            const cJSON *iu = aigw_json_get(p, "image_url");
+            const char *url = cJSON_IsString(iu) ? iu->valuestring : aigw_json_str(iu, "url");
+            const char *detail = aigw_json_str(iu, "detail");
             cJSON *o;
             if (!url)
                 return cohere_reject(call, AIGW_EINVAL, "image_url part without a url");
@@ -141,9 +130,9 @@ static int tool_calls_of(struct aigw_call *call, const cJSON *calls, cJSON *msg)
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(tc, calls)
     {
-        const cJSON *fn = jget(tc, "function");
-        const char *id = jstr(tc, "id"), *name = jstr(fn, "name");
-        const cJSON *args = jget(fn, "arguments");
+        const cJSON *fn = aigw_json_get(tc, "function");
+        const char *id = aigw_json_str(tc, "id"), *name = aigw_json_str(fn, "name");
+        const cJSON *args = aigw_json_get(fn, "arguments");
         const char *argstr = "{}";
         cJSON *o, *f;
         if (!id || !name)
@@ -169,8 +158,8 @@ static int tool_calls_of(struct aigw_call *call, const cJSON *calls, cJSON *msg)
 
 static int one_message(struct aigw_call *call, const cJSON *m, cJSON *out)
 {
-    const char *role = jstr(m, "role");
-    const cJSON *content = jget(m, "content");
+    const char *role = aigw_json_str(m, "role");
+    const cJSON *content = aigw_json_get(m, "content");
     const char *text;
     cJSON *msg;
     int rc;
@@ -196,8 +185,8 @@ static int one_message(struct aigw_call *call, const cJSON *m, cJSON *out)
         return user_content(call, content, msg);
     }
     if (strcmp(role, "assistant") == 0) {
-        const cJSON *calls = jget(m, "tool_calls");
-        const char *plan = jstr(m, "reasoning_content");
+        const cJSON *calls = aigw_json_get(m, "tool_calls");
+        const char *plan = aigw_json_str(m, "reasoning_content");
         int has_calls = cJSON_IsArray(calls) && cJSON_GetArraySize(calls) > 0;
         if ((rc = text_of(call, content, &text)) < 0)
             return rc;
@@ -212,7 +201,7 @@ static int one_message(struct aigw_call *call, const cJSON *m, cJSON *out)
         return has_calls ? tool_calls_of(call, calls, msg) : 0;
     }
     if (strcmp(role, "tool") == 0) {
-        const char *id = jstr(m, "tool_call_id");
+        const char *id = aigw_json_str(m, "tool_call_id");
         if (!id)
             return cohere_reject(call, AIGW_EINVAL, "tool message without tool_call_id");
         if ((rc = text_of(call, content, &text)) < 0)
@@ -241,10 +230,10 @@ static int tools_of(struct aigw_call *call, const cJSON *tools, const char *only
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(t, tools)
     {
-        const cJSON *fn = jget(t, "function");
-        const char *type = jstr(t, "type"), *name = jstr(fn, "name");
-        const char *desc = jstr(fn, "description");
-        const cJSON *params = jget(fn, "parameters");
+        const cJSON *fn = aigw_json_get(t, "function");
+        const char *type = aigw_json_str(t, "type"), *name = aigw_json_str(fn, "name");
+        const char *desc = aigw_json_str(fn, "description");
+        const cJSON *params = aigw_json_get(fn, "parameters");
         cJSON *o, *f, *p;
         if (!type || strcmp(type, "function") != 0 || !name)
             return cohere_reject(call, AIGW_ENOTSUP, "Cohere supports only function tools");
@@ -280,8 +269,8 @@ static int tools_of(struct aigw_call *call, const cJSON *tools, const char *only
 
 static int tooling(struct aigw_call *call, const cJSON *req, cJSON *body)
 {
-    const cJSON *tools = jget(req, "tools");
-    const cJSON *choice = jget(req, "tool_choice");
+    const cJSON *tools = aigw_json_get(req, "tools");
+    const cJSON *choice = aigw_json_get(req, "tool_choice");
     const char *only = NULL, *mode = NULL;
     int rc;
 
@@ -295,7 +284,7 @@ static int tooling(struct aigw_call *call, const cJSON *req, cJSON *body)
         else if (strcmp(choice->valuestring, "auto") != 0)
             return cohere_reject(call, AIGW_EINVAL, "unknown tool_choice");
     } else if (cJSON_IsObject(choice)) {
-        only = jstr(jget(choice, "function"), "name");
+        only = aigw_json_str(aigw_json_get(choice, "function"), "name");
         if (!only)
             return cohere_reject(call, AIGW_EINVAL, "tool_choice object without function.name");
         mode = "REQUIRED";
@@ -309,8 +298,8 @@ static int tooling(struct aigw_call *call, const cJSON *req, cJSON *body)
 
 static int response_format(struct aigw_call *call, const cJSON *req, cJSON *body)
 {
-    const cJSON *rf = jget(req, "response_format");
-    const char *type = jstr(rf, "type");
+    const cJSON *rf = aigw_json_get(req, "response_format");
+    const char *type = aigw_json_str(rf, "type");
     const cJSON *schema;
     cJSON *o, *s;
 
@@ -321,7 +310,7 @@ static int response_format(struct aigw_call *call, const cJSON *req, cJSON *body
     o = cJSON_AddObjectToObject(body, "response_format");
     if (!o || !cJSON_AddStringToObject(o, "type", "json_object"))
         return AIGW_ENOMEM;
-    schema = jget(jget(rf, "json_schema"), "schema");
+    schema = aigw_json_get(aigw_json_get(rf, "json_schema"), "schema");
     if (strcmp(type, "json_schema") == 0 && cJSON_IsObject(schema)) {
         s = cJSON_Duplicate(schema, 1);
         if (!s || !cJSON_AddItemToObject(o, "json_schema", s)) {
@@ -334,9 +323,9 @@ static int response_format(struct aigw_call *call, const cJSON *req, cJSON *body
 
 static int sampling(struct aigw_call *call, const cJSON *req, cJSON *body)
 {
-    const cJSON *stop = jget(req, "stop");
-    const cJSON *mct = jget(req, "max_completion_tokens");
-    const char *effort = jstr(req, "reasoning_effort");
+    const cJSON *stop = aigw_json_get(req, "stop");
+    const cJSON *mct = aigw_json_get(req, "max_completion_tokens");
+    const char *effort = aigw_json_str(req, "reasoning_effort");
     int rc = 0;
 
     if (cJSON_IsNumber(mct))
@@ -386,7 +375,7 @@ static int sampling(struct aigw_call *call, const cJSON *req, cJSON *body)
 static int fill_body(struct aigw_call *call, cJSON *body)
 {
     const cJSON *req = call->body;
-    const cJSON *msgs = jget(req, "messages");
+    const cJSON *msgs = aigw_json_get(req, "messages");
     const cJSON *m;
     cJSON *out;
     int rc;

@@ -12,25 +12,6 @@
 
 #include "cohere.h"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t jcount(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
-        return -1;
-    return (int64_t)v->valuedouble;
-}
-
 static int emit_str(struct aigw_call *call, int type, const char *s)
 {
     struct aigw_chunk c;
@@ -46,19 +27,19 @@ static int emit_str(struct aigw_call *call, int type, const char *s)
  * notes prescribe; "billed_units" is only a fallback for responses that lack it. */
 int cohere_usage(const cJSON *usage, struct aigw_usage *u)
 {
-    const cJSON *tokens = jget(usage, "tokens");
-    const cJSON *billed = jget(usage, "billed_units");
+    const cJSON *tokens = aigw_json_get(usage, "tokens");
+    const cJSON *billed = aigw_json_get(usage, "billed_units");
 
     aigw_usage_init(u);
     if (!cJSON_IsObject(usage))
         return 0;
-    u->prompt_tokens = jcount(tokens, "input_tokens");
+    u->prompt_tokens = aigw_json_count(tokens, "input_tokens");
     if (u->prompt_tokens < 0)
-        u->prompt_tokens = jcount(billed, "input_tokens");
-    u->completion_tokens = jcount(tokens, "output_tokens");
+        u->prompt_tokens = aigw_json_count(billed, "input_tokens");
+    u->completion_tokens = aigw_json_count(tokens, "output_tokens");
     if (u->completion_tokens < 0)
-        u->completion_tokens = jcount(billed, "output_tokens");
-    u->cached_tokens = jcount(usage, "cached_tokens");
+        u->completion_tokens = aigw_json_count(billed, "output_tokens");
+    u->cached_tokens = aigw_json_count(usage, "cached_tokens");
     return u->prompt_tokens >= 0 || u->completion_tokens >= 0 || u->cached_tokens >= 0;
 }
 
@@ -163,9 +144,9 @@ static int emit_tool_calls(struct aigw_call *call, const cJSON *calls)
 
     cJSON_ArrayForEach(tc, calls)
     {
-        const cJSON *fn = jget(tc, "function");
-        const cJSON *args = jget(fn, "arguments");
-        const char *id = jstr(tc, "id"), *name = jstr(fn, "name");
+        const cJSON *fn = aigw_json_get(tc, "function");
+        const cJSON *args = aigw_json_get(fn, "arguments");
+        const char *id = aigw_json_str(tc, "id"), *name = aigw_json_str(fn, "name");
         const char *a = "";
         if (!id || !name)
             return AIGW_EPROTO;
@@ -187,40 +168,40 @@ int cohere_parse_chat(struct aigw_call *call, struct aigw_bytes body)
 
     if (!cJSON_IsObject(root))
         return AIGW_EPROTO;
-    msg = jget(root, "message");
+    msg = aigw_json_get(root, "message");
     if (!cJSON_IsObject(msg))
         return AIGW_EPROTO;
-    if ((rc = aigw_emit_meta(call, jstr(root, "id"), NULL, 0)) < 0)
+    if ((rc = aigw_emit_meta(call, aigw_json_str(root, "id"), NULL, 0)) < 0)
         return rc;
-    if ((rc = emit_str(call, AIGW_CHUNK_REASONING, jstr(msg, "tool_plan"))) < 0)
+    if ((rc = emit_str(call, AIGW_CHUNK_REASONING, aigw_json_str(msg, "tool_plan"))) < 0)
         return rc;
-    content = jget(msg, "content");
+    content = aigw_json_get(msg, "content");
     /* Cohere answers with a part array; a plain string is accepted too, as in its requests. */
     if ((rc = emit_str(call, AIGW_CHUNK_TEXT, cJSON_GetStringValue(content))) < 0)
         return rc;
     cJSON_ArrayForEach(part, content)
     {
-        const char *type = jstr(part, "type");
+        const char *type = aigw_json_str(part, "type");
         if (type && strcmp(type, "thinking") == 0)
-            rc = emit_str(call, AIGW_CHUNK_REASONING, jstr(part, "thinking"));
+            rc = emit_str(call, AIGW_CHUNK_REASONING, aigw_json_str(part, "thinking"));
         else
-            rc = emit_str(call, AIGW_CHUNK_TEXT, jstr(part, "text"));
+            rc = emit_str(call, AIGW_CHUNK_TEXT, aigw_json_str(part, "text"));
         if (rc < 0)
             return rc;
     }
-    if ((rc = emit_tool_calls(call, jget(msg, "tool_calls"))) < 0)
+    if ((rc = emit_tool_calls(call, aigw_json_get(msg, "tool_calls"))) < 0)
         return rc;
-    if ((rc = emit_citations(call, jget(msg, "citations"))) < 0 ||
-        (rc = emit_usage_of(call, jget(root, "usage"))) < 0)
+    if ((rc = emit_citations(call, aigw_json_get(msg, "citations"))) < 0 ||
+        (rc = emit_usage_of(call, aigw_json_get(root, "usage"))) < 0)
         return rc;
-    return emit_finish_of(call, jstr(root, "finish_reason"));
+    return emit_finish_of(call, aigw_json_str(root, "finish_reason"));
 }
 
 /* Cohere's index already counts tool calls, but it is mapped rather than trusted so a gap or
  * a restart can never make two calls share one OpenAI index. */
 static int tool_index(struct cohere_state *st, const cJSON *ev, int start)
 {
-    const cJSON *idx = jget(ev, "index");
+    const cJSON *idx = aigw_json_get(ev, "index");
     int i = cJSON_IsNumber(idx) ? idx->valueint : 0;
 
     if (i < 0 || i >= COHERE_MAX_TOOLS)
@@ -236,9 +217,10 @@ static int tool_index(struct cohere_state *st, const cJSON *ev, int start)
 static int on_tool_call(struct aigw_call *call, const cJSON *ev, int start)
 {
     struct cohere_state *st = call->state;
-    const cJSON *tc = jget(jget(jget(ev, "delta"), "message"), "tool_calls");
-    const cJSON *fn = jget(tc, "function");
-    const char *args = jstr(fn, "arguments");
+    const cJSON *tc =
+        aigw_json_get(aigw_json_get(aigw_json_get(ev, "delta"), "message"), "tool_calls");
+    const cJSON *fn = aigw_json_get(tc, "function");
+    const char *args = aigw_json_str(fn, "arguments");
     int idx = tool_index(st, ev, start);
 
     if (idx < 0)
@@ -246,7 +228,7 @@ static int on_tool_call(struct aigw_call *call, const cJSON *ev, int start)
     if (!args)
         args = "";
     if (start) {
-        const char *id = jstr(tc, "id"), *name = jstr(fn, "name");
+        const char *id = aigw_json_str(tc, "id"), *name = aigw_json_str(fn, "name");
         if (!id || !name)
             return AIGW_EPROTO;
         return aigw_emit_tool_call(call, 0, idx, id, name, args, strlen(args));
@@ -278,7 +260,7 @@ int cohere_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     ev = call->host->json_parse(call, frame->data);
     if (!cJSON_IsObject(ev))
         return AIGW_EPROTO;
-    type = jstr(ev, "type");
+    type = aigw_json_str(ev, "type");
     if (!type) {
         if (frame->event.len == 0)
             return 0;
@@ -286,18 +268,18 @@ int cohere_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
         if (!type)
             return AIGW_ENOMEM;
     }
-    delta = jget(ev, "delta");
-    dmsg = jget(delta, "message");
+    delta = aigw_json_get(ev, "delta");
+    dmsg = aigw_json_get(delta, "message");
     if (strcmp(type, "message-start") == 0)
-        return aigw_emit_meta(call, jstr(ev, "id"), NULL, 0);
+        return aigw_emit_meta(call, aigw_json_str(ev, "id"), NULL, 0);
     if (strcmp(type, "content-delta") == 0) {
-        content = jget(dmsg, "content");
-        if ((rc = emit_str(call, AIGW_CHUNK_REASONING, jstr(content, "thinking"))) < 0)
+        content = aigw_json_get(dmsg, "content");
+        if ((rc = emit_str(call, AIGW_CHUNK_REASONING, aigw_json_str(content, "thinking"))) < 0)
             return rc;
-        return emit_str(call, AIGW_CHUNK_TEXT, jstr(content, "text"));
+        return emit_str(call, AIGW_CHUNK_TEXT, aigw_json_str(content, "text"));
     }
     if (strcmp(type, "tool-plan-delta") == 0)
-        return emit_str(call, AIGW_CHUNK_REASONING, jstr(dmsg, "tool_plan"));
+        return emit_str(call, AIGW_CHUNK_REASONING, aigw_json_str(dmsg, "tool_plan"));
     if (strcmp(type, "tool-call-start") == 0)
         return on_tool_call(call, ev, 1);
     if (strcmp(type, "tool-call-delta") == 0)
@@ -307,13 +289,13 @@ int cohere_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
             return AIGW_DONE;
         st->finished = 1;
         if ((rc = emit_kept_citations(call)) < 0 ||
-            (rc = emit_usage_of(call, jget(delta, "usage"))) < 0 ||
-            (rc = emit_finish_of(call, jstr(delta, "finish_reason"))) < 0)
+            (rc = emit_usage_of(call, aigw_json_get(delta, "usage"))) < 0 ||
+            (rc = emit_finish_of(call, aigw_json_str(delta, "finish_reason"))) < 0)
             return rc;
         return AIGW_DONE;
     }
     if (strcmp(type, "citation-start") == 0)
-        return keep_citation(call, jget(dmsg, "citations"));
+        return keep_citation(call, aigw_json_get(dmsg, "citations"));
     /* content-start/end, tool-call-end, citation-end, debug: nothing for an OpenAI client. */
     return 0;
 }

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.deepseek.com"
 

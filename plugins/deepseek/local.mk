@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/deepseek.la
-plugins_deepseek_la_SOURCES = plugins/deepseek/deepseek.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_deepseek_la_SOURCES = plugins/deepseek/deepseek.c
 plugins_deepseek_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_deepseek_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_deepseek_la_LIBADD = $(PLUGIN_LIBS)
+plugins_deepseek_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_deepseek
 TESTS += tests/plugins/test_deepseek

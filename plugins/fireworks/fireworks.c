@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.fireworks.ai/inference/v1"
 /* Some models default to a few hundred tokens; OpenAI clients expect "as long as needed".

@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/fireworks.la
-plugins_fireworks_la_SOURCES = plugins/fireworks/fireworks.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_fireworks_la_SOURCES = plugins/fireworks/fireworks.c
 plugins_fireworks_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_fireworks_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_fireworks_la_LIBADD = $(PLUGIN_LIBS)
+plugins_fireworks_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_fireworks
 TESTS += tests/plugins/test_fireworks

@@ -64,8 +64,8 @@ static int build_request(struct aigw_call *call)
         (rc = h->add_header(call, "Content-Type", "application/json", 0)) != 0 ||
         (rc = h->add_header(call, "x-goog-api-key", key, AIGW_HDR_SECRET)) != 0)
         return rc;
-    /* Lines, not SSE events: see gem_stream_event for the bare JSON error Google sends. */
-    return h->set_framing(call, call->stream ? AIGW_FRAMING_NDJSON : AIGW_FRAMING_JSON);
+    /* SSE events, plus the bare JSON error object Google ends a failing stream with. */
+    return h->set_framing(call, call->stream ? AIGW_FRAMING_JSON_SEQ : AIGW_FRAMING_JSON);
 }
 
 static int parse_response(struct aigw_call *call, struct aigw_bytes body)
@@ -99,7 +99,7 @@ static const struct aigw_provider provider = {
     .version = "1.0.0",
     .capabilities = AIGW_CAP_CHAT | AIGW_CAP_STREAM | AIGW_CAP_TOOLS | AIGW_CAP_VISION |
                     AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING,
-    .stream_framing = AIGW_FRAMING_NDJSON, /* SSE read line by line, see build_request */
+    .stream_framing = AIGW_FRAMING_JSON_SEQ, /* SSE plus bare JSON objects */
     .env = env_table,
     .state_size = sizeof(struct gem_stream_state),
     .build_request = build_request,

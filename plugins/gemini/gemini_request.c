@@ -14,17 +14,6 @@
 
 #include "gemini_xlate.h"
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *get_str(const cJSON *o, const char *k)
-{
-    const cJSON *v = get(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* The reason becomes the client's error message instead of a generic one. */
 static int inval(struct aigw_call *call, const char *why)
 {
@@ -130,12 +119,12 @@ static int content_parts(struct aigw_call *call, const cJSON *content, cJSON *pa
         return inval(call, "message content is neither a string nor an array");
     cJSON_ArrayForEach(p, content)
     {
-        const char *type = get_str(p, "type");
+        const char *type = aigw_json_str(p, "type");
         cJSON *part = NULL;
         if (!type)
             return inval(call, "content part without a type");
         if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
-            const char *t = get_str(p, type);
+            const char *t = aigw_json_str(p, type);
             if (!t)
                 return inval(call, "text part without text");
             if (!t[0])
@@ -144,15 +133,15 @@ static int content_parts(struct aigw_call *call, const cJSON *content, cJSON *pa
             if (!part)
                 return AIGW_ENOMEM;
         } else if (!strcmp(type, "image_url")) {
-            const cJSON *iu = get(p, "image_url");
-            const char *url = cJSON_IsString(iu) ? iu->valuestring : get_str(iu, "url");
+            const cJSON *iu = aigw_json_get(p, "image_url");
+            const char *url = cJSON_IsString(iu) ? iu->valuestring : aigw_json_str(iu, "url");
             if (!url)
                 return inval(call, "image_url part without url");
             if ((rc = url_part(call, url, &part)) != 0)
                 return rc;
         } else if (!strcmp(type, "input_audio")) {
-            const cJSON *a = get(p, "input_audio");
-            const char *data = get_str(a, "data"), *fmt = get_str(a, "format");
+            const cJSON *a = aigw_json_get(p, "input_audio");
+            const char *data = aigw_json_str(a, "data"), *fmt = aigw_json_str(a, "format");
             char mime[64];
             if (!data || !fmt || strlen(fmt) > 32)
                 return inval(call, "input_audio part without data or format");
@@ -161,7 +150,7 @@ static int content_parts(struct aigw_call *call, const cJSON *content, cJSON *pa
             if (!part)
                 return AIGW_ENOMEM;
         } else if (!strcmp(type, "file")) {
-            const char *fd = get_str(get(p, "file"), "file_data");
+            const char *fd = aigw_json_str(aigw_json_get(p, "file"), "file_data");
             if (!fd || strncmp(fd, "data:", 5))
                 return AIGW_ENOTSUP; /* file_id refers to OpenAI's file store */
             if ((rc = url_part(call, fd, &part)) != 0)
@@ -186,7 +175,7 @@ static const char *content_text(struct aigw_call *call, const cJSON *content)
     char *s = call->host->strf(call, "%s", "");
     cJSON_ArrayForEach(p, content)
     {
-        const char *t = get_str(p, "text");
+        const char *t = aigw_json_str(p, "text");
         if (t && s)
             s = call->host->strf(call, "%s%s", s, t);
     }
@@ -202,7 +191,7 @@ static int append_turn(cJSON *contents, const char *role, cJSON *parts)
         cJSON_Delete(parts);
         return 0;
     }
-    if (last && !strcmp(get_str(last, "role"), role)) {
+    if (last && !strcmp(aigw_json_str(last, "role"), role)) {
         cJSON *lp = cJSON_GetObjectItemCaseSensitive(last, "parts");
         cJSON *p;
         while ((p = parts->child) != NULL)
@@ -224,8 +213,8 @@ static int append_turn(cJSON *contents, const char *role, cJSON *parts)
 /* {"functionCall":{"name","args"}} from an OpenAI function {name, arguments:"<json>"}. */
 static int call_part(struct aigw_call *call, const cJSON *fn, cJSON *parts)
 {
-    const char *name = get_str(fn, "name");
-    const char *args = get_str(fn, "arguments");
+    const char *name = aigw_json_str(fn, "name");
+    const char *args = aigw_json_str(fn, "arguments");
     if (!name)
         return inval(call, "assistant tool call without a function name");
     cJSON *a = args && args[strspn(args, " \t\r\n")] ? cJSON_Parse(args) : cJSON_CreateObject();
@@ -251,15 +240,15 @@ static const char *tool_name_for(const cJSON *messages, int upto, const char *id
 {
     for (int i = upto - 1; i >= 0; i--) {
         const cJSON *m = cJSON_GetArrayItem(messages, i);
-        const char *role = get_str(m, "role");
+        const char *role = aigw_json_str(m, "role");
         const cJSON *tc;
         if (!role || strcmp(role, "assistant"))
             continue;
-        cJSON_ArrayForEach(tc, get(m, "tool_calls"))
+        cJSON_ArrayForEach(tc, aigw_json_get(m, "tool_calls"))
         {
-            const char *tid = get_str(tc, "id");
+            const char *tid = aigw_json_str(tc, "id");
             if (tid && !strcmp(tid, id))
-                return get_str(get(tc, "function"), "name");
+                return aigw_json_str(aigw_json_get(tc, "function"), "name");
         }
     }
     return NULL;
@@ -298,8 +287,8 @@ static int message_turn(struct aigw_call *call, const cJSON *messages, int idx, 
                         cJSON *sys)
 {
     const cJSON *m = cJSON_GetArrayItem(messages, idx);
-    const char *role = get_str(m, "role");
-    const cJSON *content = get(m, "content");
+    const char *role = aigw_json_str(m, "role");
+    const cJSON *content = aigw_json_get(m, "content");
     const cJSON *tc;
     int rc = 0;
     if (!role)
@@ -318,17 +307,17 @@ static int message_turn(struct aigw_call *call, const cJSON *messages, int idx, 
         role = "user";
     } else if (!strcmp(role, "assistant")) {
         rc = content_parts(call, content, parts);
-        cJSON_ArrayForEach(tc, get(m, "tool_calls"))
+        cJSON_ArrayForEach(tc, aigw_json_get(m, "tool_calls"))
         {
             if (rc == 0)
-                rc = call_part(call, get(tc, "function"), parts);
+                rc = call_part(call, aigw_json_get(tc, "function"), parts);
         }
-        if (rc == 0 && cJSON_IsObject(get(m, "function_call")))
-            rc = call_part(call, get(m, "function_call"), parts);
+        if (rc == 0 && cJSON_IsObject(aigw_json_get(m, "function_call")))
+            rc = call_part(call, aigw_json_get(m, "function_call"), parts);
         role = "model";
     } else if (!strcmp(role, "tool") || !strcmp(role, "function")) {
-        const char *id = get_str(m, "tool_call_id");
-        const char *name = get_str(m, "name");
+        const char *id = aigw_json_str(m, "tool_call_id");
+        const char *name = aigw_json_str(m, "name");
         if (!name && id)
             name = tool_name_for(messages, idx, id);
         rc = name ? response_part(call, name, content, parts)
@@ -365,7 +354,7 @@ static void put_num(cJSON *gen, const char *dst_key, const cJSON *v, int *rc)
  * thinkingConfig, so it is dropped there. Budgets follow common gateway practice. */
 static void thinking_config(struct aigw_call *call, cJSON *gen, int *rc)
 {
-    const char *effort = get_str(call->body, "reasoning_effort");
+    const char *effort = aigw_json_str(call->body, "reasoning_effort");
     const char *model = call->model ? call->model : "";
     if (!effort || !strcmp(effort, "none") || !strcmp(effort, "minimal"))
         return;
@@ -389,32 +378,32 @@ static int generation_config(struct aigw_call *call, cJSON *req)
     int rc = 0;
     if (!gen)
         return AIGW_ENOMEM;
-    put_num(gen, "temperature", get(b, "temperature"), &rc);
-    put_num(gen, "topP", get(b, "top_p"), &rc);
-    v = get(b, "max_completion_tokens");
-    put_num(gen, "maxOutputTokens", cJSON_IsNumber(v) ? v : get(b, "max_tokens"), &rc);
-    v = get(b, "stop");
+    put_num(gen, "temperature", aigw_json_get(b, "temperature"), &rc);
+    put_num(gen, "topP", aigw_json_get(b, "top_p"), &rc);
+    v = aigw_json_get(b, "max_completion_tokens");
+    put_num(gen, "maxOutputTokens", cJSON_IsNumber(v) ? v : aigw_json_get(b, "max_tokens"), &rc);
+    v = aigw_json_get(b, "stop");
     if (cJSON_IsString(v))
         put(gen, "stopSequences", cJSON_CreateStringArray((const char *[]){v->valuestring}, 1),
             &rc);
     else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0)
         put(gen, "stopSequences", cJSON_Duplicate(v, 1), &rc);
     /* n == 1 is Gemini's default; leaving it out spares models that refuse candidateCount. */
-    if (cJSON_IsNumber(v = get(b, "n")) && v->valuedouble > 1)
+    if (cJSON_IsNumber(v = aigw_json_get(b, "n")) && v->valuedouble > 1)
         put_num(gen, "candidateCount", v, &rc);
-    put_num(gen, "seed", get(b, "seed"), &rc);
+    put_num(gen, "seed", aigw_json_get(b, "seed"), &rc);
     /* Zero is OpenAI's default and some Gemini models refuse penalties outright. */
-    if (cJSON_IsNumber(v = get(b, "presence_penalty")) && v->valuedouble != 0)
+    if (cJSON_IsNumber(v = aigw_json_get(b, "presence_penalty")) && v->valuedouble != 0)
         put_num(gen, "presencePenalty", v, &rc);
-    if (cJSON_IsNumber(v = get(b, "frequency_penalty")) && v->valuedouble != 0)
+    if (cJSON_IsNumber(v = aigw_json_get(b, "frequency_penalty")) && v->valuedouble != 0)
         put_num(gen, "frequencyPenalty", v, &rc);
-    const cJSON *rf = get(b, "response_format");
-    const char *rft = get_str(rf, "type");
+    const cJSON *rf = aigw_json_get(b, "response_format");
+    const char *rft = aigw_json_str(rf, "type");
     if (rft && (!strcmp(rft, "json_object") || !strcmp(rft, "json_schema")))
         put(gen, "responseMimeType", cJSON_CreateString("application/json"), &rc);
     const cJSON *schema = NULL;
     if (rft && !strcmp(rft, "json_schema"))
-        schema = get(get(rf, "json_schema"), "schema");
+        schema = aigw_json_get(aigw_json_get(rf, "json_schema"), "schema");
     if (rc == 0 && cJSON_IsObject(schema)) {
         cJSON *clean = NULL;
         if ((rc = gem_schema_clean(call, schema, &clean)) == 0)
@@ -453,7 +442,7 @@ static int tool_params(struct aigw_call *call, const cJSON *params, cJSON **out)
 
 static int tools(struct aigw_call *call, cJSON *req)
 {
-    const cJSON *tl = get(call->body, "tools"), *t;
+    const cJSON *tl = aigw_json_get(call->body, "tools"), *t;
     int rc;
     if (!cJSON_IsArray(tl) || cJSON_GetArraySize(tl) == 0)
         return 0;
@@ -467,9 +456,9 @@ static int tools(struct aigw_call *call, cJSON *req)
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(t, tl)
     {
-        const char *type = get_str(t, "type");
-        const cJSON *fn = get(t, "function");
-        const char *name = get_str(fn, "name"), *desc = get_str(fn, "description");
+        const char *type = aigw_json_str(t, "type");
+        const cJSON *fn = aigw_json_get(t, "function");
+        const char *name = aigw_json_str(fn, "name"), *desc = aigw_json_str(fn, "description");
         if (type && strcmp(type, "function")) {
             call->host->log(call, AIGW_LOG_INFO, "tool type not supported by Gemini");
             return AIGW_ENOTSUP;
@@ -484,14 +473,14 @@ static int tools(struct aigw_call *call, cJSON *req)
             (desc && !cJSON_AddStringToObject(d, "description", desc)))
             return AIGW_ENOMEM;
         cJSON *params = NULL;
-        if ((rc = tool_params(call, get(fn, "parameters"), &params)) != 0) {
+        if ((rc = tool_params(call, aigw_json_get(fn, "parameters"), &params)) != 0) {
             cJSON_Delete(params);
             return rc;
         }
         cJSON_AddItemToObject(d, "parameters", params);
     }
 
-    const cJSON *tc = get(call->body, "tool_choice");
+    const cJSON *tc = aigw_json_get(call->body, "tool_choice");
     const char *mode = NULL, *only = NULL;
     if (cJSON_IsString(tc)) {
         mode = !strcmp(tc->valuestring, "none")       ? "NONE"
@@ -501,7 +490,7 @@ static int tools(struct aigw_call *call, cJSON *req)
         if (!mode)
             return inval(call, "unknown tool_choice");
     } else if (cJSON_IsObject(tc)) {
-        only = get_str(get(tc, "function"), "name");
+        only = aigw_json_str(aigw_json_get(tc, "function"), "name");
         if (!only)
             return inval(call, "tool_choice object without a function name");
         mode = "ANY";
@@ -523,7 +512,7 @@ static int tools(struct aigw_call *call, cJSON *req)
 
 int gem_build_body(struct aigw_call *call, cJSON **out)
 {
-    const cJSON *messages = get(call->body, "messages");
+    const cJSON *messages = aigw_json_get(call->body, "messages");
     int rc = 0, n = cJSON_GetArraySize(messages);
     *out = NULL;
     if (!cJSON_IsArray(messages) || n == 0)

@@ -11,26 +11,6 @@
 
 #include "gemini_xlate.h"
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *get_str(const cJSON *o, const char *k)
-{
-    const cJSON *v = get(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t get_count(const cJSON *o, const char *k)
-{
-    const cJSON *v = get(o, k);
-    /* Range-checked before the cast: converting an out-of-range double is undefined. */
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15
-               ? (int64_t)v->valuedouble
-               : -1;
-}
-
 static int finish_of(const char *r)
 {
     static const char *const filtered[] = {
@@ -57,10 +37,10 @@ static int finish_of(const char *r)
  * prompt tokens inside the prompt; Gemini reports both separately. */
 static int emit_usage(struct aigw_call *call, const cJSON *um)
 {
-    int64_t prompt = get_count(um, "promptTokenCount");
-    int64_t cand = get_count(um, "candidatesTokenCount");
-    int64_t thoughts = get_count(um, "thoughtsTokenCount");
-    int64_t tool = get_count(um, "toolUsePromptTokenCount");
+    int64_t prompt = aigw_json_count(um, "promptTokenCount");
+    int64_t cand = aigw_json_count(um, "candidatesTokenCount");
+    int64_t thoughts = aigw_json_count(um, "thoughtsTokenCount");
+    int64_t tool = aigw_json_count(um, "toolUsePromptTokenCount");
     struct aigw_usage u;
     /* Vertex sends usageMetadata with only trafficType on intermediate events. */
     if (prompt < 0 && cand < 0 && thoughts < 0)
@@ -68,7 +48,7 @@ static int emit_usage(struct aigw_call *call, const cJSON *um)
     aigw_usage_init(&u);
     u.prompt_tokens = (prompt > 0 ? prompt : 0) + (tool > 0 ? tool : 0);
     u.completion_tokens = (cand > 0 ? cand : 0) + (thoughts > 0 ? thoughts : 0);
-    u.cached_tokens = get_count(um, "cachedContentTokenCount");
+    u.cached_tokens = aigw_json_count(um, "cachedContentTokenCount");
     u.reasoning_tokens = thoughts;
     return aigw_emit_usage(call, &u);
 }
@@ -76,9 +56,9 @@ static int emit_usage(struct aigw_call *call, const cJSON *um)
 static int emit_call(struct aigw_call *call, struct gem_stream_state *st, int choice,
                      const cJSON *fc)
 {
-    const char *name = get_str(fc, "name");
-    const char *id = get_str(fc, "id");
-    const cJSON *args = get(fc, "args");
+    const char *name = aigw_json_str(fc, "name");
+    const char *id = aigw_json_str(fc, "id");
+    const cJSON *args = aigw_json_get(fc, "args");
     char gen[32];
     if (!name)
         return AIGW_EPROTO;
@@ -100,20 +80,20 @@ static int emit_call(struct aigw_call *call, struct gem_stream_state *st, int ch
 static int walk_candidate(struct aigw_call *call, struct gem_stream_state *st, const cJSON *cand,
                           int k)
 {
-    const cJSON *idx = get(cand, "index"), *p;
+    const cJSON *idx = aigw_json_get(cand, "index"), *p;
     double d = cJSON_IsNumber(idx) ? idx->valuedouble : k;
     int rc = 0;
     if (!(d >= 0 && d < GEM_MAX_CHOICES))
         return AIGW_EPROTO;
     int choice = (int)d;
     st->seen[choice] = 1;
-    cJSON_ArrayForEach(p, get(get(cand, "content"), "parts"))
+    cJSON_ArrayForEach(p, aigw_json_get(aigw_json_get(cand, "content"), "parts"))
     {
-        const cJSON *fc = get(p, "functionCall");
-        const char *text = get_str(p, "text");
+        const cJSON *fc = aigw_json_get(p, "functionCall");
+        const char *text = aigw_json_str(p, "text");
         if (cJSON_IsObject(fc))
             rc = emit_call(call, st, choice, fc);
-        else if (text && text[0] && cJSON_IsTrue(get(p, "thought")))
+        else if (text && text[0] && cJSON_IsTrue(aigw_json_get(p, "thought")))
             rc = aigw_emit_reasoning(call, choice, text, strlen(text));
         else if (text && text[0])
             rc = aigw_emit_text(call, choice, text, strlen(text));
@@ -121,7 +101,7 @@ static int walk_candidate(struct aigw_call *call, struct gem_stream_state *st, c
         if (rc != 0)
             return rc;
     }
-    const char *reason = get_str(cand, "finishReason");
+    const char *reason = aigw_json_str(cand, "finishReason");
     if (reason && strcmp(reason, "FINISH_REASON_UNSPECIFIED"))
         st->finish[choice] = finish_of(reason);
     return 0;
@@ -130,10 +110,11 @@ static int walk_candidate(struct aigw_call *call, struct gem_stream_state *st, c
 /* One GenerateContentResponse (a whole body or one stream event). */
 static int walk(struct aigw_call *call, struct gem_stream_state *st, const cJSON *root)
 {
-    const cJSON *cands = get(root, "candidates"), *c;
+    const cJSON *cands = aigw_json_get(root, "candidates"), *c;
     int rc = 0, k = 0;
     if (!st->meta_sent) {
-        const char *id = get_str(root, "responseId"), *model = get_str(root, "modelVersion");
+        const char *id = aigw_json_str(root, "responseId"),
+                   *model = aigw_json_str(root, "modelVersion");
         st->meta_sent = 1;
         if ((id || model) && (rc = aigw_emit_meta(call, id, model, 0)) != 0)
             return rc;
@@ -145,13 +126,13 @@ static int walk(struct aigw_call *call, struct gem_stream_state *st, const cJSON
         if ((rc = walk_candidate(call, st, c, k++)) != 0)
             return rc;
     }
-    const cJSON *fb = get(root, "promptFeedback");
-    if (k == 0 && (get(fb, "blockReason") || get(fb, "blockReasonMessage"))) {
+    const cJSON *fb = aigw_json_get(root, "promptFeedback");
+    if (k == 0 && (aigw_json_get(fb, "blockReason") || aigw_json_get(fb, "blockReasonMessage"))) {
         /* The prompt itself was blocked: no candidate at all. */
         st->seen[0] = 1;
         st->finish[0] = AIGW_FINISH_CONTENT_FILTER;
     }
-    const cJSON *um = get(root, "usageMetadata");
+    const cJSON *um = aigw_json_get(root, "usageMetadata");
     return cJSON_IsObject(um) ? emit_usage(call, um) : 0;
 }
 
@@ -189,8 +170,8 @@ int gem_parse_response(struct aigw_call *call, struct gem_stream_state *st, stru
     int rc;
     if (!cJSON_IsObject(root))
         return AIGW_EPROTO;
-    if (cJSON_IsObject(get(root, "error"))) {
-        rc = emit_inband_error(call, st, get(root, "error"));
+    if (cJSON_IsObject(aigw_json_get(root, "error"))) {
+        rc = emit_inband_error(call, st, aigw_json_get(root, "error"));
         return rc == AIGW_DONE ? 0 : rc;
     }
     if ((rc = walk(call, st, root)) != 0)
@@ -209,56 +190,16 @@ static int stream_doc(struct aigw_call *call, struct gem_stream_state *st, const
         call->host->log(call, AIGW_LOG_WARN, "stream event is not a JSON object");
         return AIGW_EPROTO;
     }
-    if (cJSON_IsObject(get(root, "error")))
-        rc = emit_inband_error(call, st, get(root, "error"));
+    if (cJSON_IsObject(aigw_json_get(root, "error")))
+        rc = emit_inband_error(call, st, aigw_json_get(root, "error"));
     else
         rc = walk(call, st, root);
     cJSON_Delete(root);
     return rc;
 }
 
-/* Append one line of a bare JSON object; dispatch it once its braces balance. Strings are
- * tracked so a brace inside a message does not count. */
-static int raw_line(struct aigw_call *call, struct gem_stream_state *st, const char *p, size_t n)
-{
-    if (!st->raw && !(st->raw = call->host->alloc(call, GEM_RAW_CAP)))
-        return AIGW_ENOMEM;
-    if (st->raw_len + n + 1 > GEM_RAW_CAP)
-        return AIGW_ETOOBIG;
-    if (st->raw_len)
-        st->raw[st->raw_len++] = '\n';
-    memcpy(st->raw + st->raw_len, p, n);
-    st->raw_len += n;
-    for (size_t i = 0; i < n; i++) {
-        char ch = p[i];
-        if (st->raw_in_str) {
-            if (st->raw_esc)
-                st->raw_esc = 0;
-            else if (ch == '\\')
-                st->raw_esc = 1;
-            else if (ch == '"')
-                st->raw_in_str = 0;
-        } else if (ch == '"') {
-            st->raw_in_str = 1;
-        } else if (ch == '{') {
-            st->raw_depth++;
-        } else if (ch == '}' && --st->raw_depth < 0) {
-            return AIGW_EPROTO;
-        }
-    }
-    if (st->raw_depth > 0 || st->raw_in_str)
-        return 0;
-    size_t len = st->raw_len;
-    st->raw_len = 0;
-    return stream_doc(call, st, st->raw, len);
-}
-
-static int field_is(const char *p, size_t n, const char *name)
-{
-    size_t k = strlen(name);
-    return n >= k && !memcmp(p, name, k);
-}
-
+/* One frame of the JSON sequence the host cuts the stream into (AIGW_FRAMING_JSON_SEQ): an
+ * event's data, or the bare error object Google sends without a data: prefix. */
 int gem_stream_event(struct aigw_call *call, struct gem_stream_state *st,
                      const struct aigw_frame *frame)
 {
@@ -272,34 +213,15 @@ int gem_stream_event(struct aigw_call *call, struct gem_stream_state *st,
         n--;
     if (n == 0)
         return 0;
-    if (st->raw_len == 0) {
-        if (field_is(p, n, "data:")) {
-            p += 5, n -= 5;
-            if (n && *p == ' ')
-                p++, n--;
-            if (n == 6 && !memcmp(p, "[DONE]", 6))
-                return AIGW_DONE;
-            return n ? stream_doc(call, st, p, n) : 0;
-        }
-        if (*p == ':' || field_is(p, n, "event:") || field_is(p, n, "id:") ||
-            field_is(p, n, "retry:"))
-            return 0;
-        if (*p != '{') {
-            call->host->log(call, AIGW_LOG_DEBUG, "stream line ignored");
-            return 0;
-        }
-    }
-    return raw_line(call, st, p, n);
+    if (n == 6 && !memcmp(p, "[DONE]", 6))
+        return AIGW_DONE;
+    return stream_doc(call, st, p, n);
 }
 
 int gem_stream_end(struct aigw_call *call, struct gem_stream_state *st)
 {
     if (st->done)
         return 0;
-    if (st->raw_len) {
-        call->host->log(call, AIGW_LOG_WARN, "stream ended inside a bare JSON object");
-        return AIGW_EPROTO;
-    }
     return flush_finishes(call, st);
 }
 
@@ -376,23 +298,23 @@ static const char *scrubbed(struct aigw_call *call, const char *s, const char *s
 void gem_error_from_rpc(struct aigw_call *call, const cJSON *error, int http_status,
                         const char *secret, struct aigw_error *err)
 {
-    const char *status = get_str(error, "status");
-    const char *message = get_str(error, "message");
-    const cJSON *code = get(error, "code"), *d;
+    const char *status = aigw_json_str(error, "status");
+    const char *message = aigw_json_str(error, "message");
+    const cJSON *code = aigw_json_get(error, "code"), *d;
     const char *reason = NULL;
     int http = http_status;
     if (http <= 0 && cJSON_IsNumber(code) && code->valuedouble >= 100 && code->valuedouble < 1000)
         http = (int)code->valuedouble;
 
     aigw_error_init(err);
-    cJSON_ArrayForEach(d, get(error, "details"))
+    cJSON_ArrayForEach(d, aigw_json_get(error, "details"))
     {
-        const char *type = get_str(d, "@type");
-        const char *delay = get_str(d, "retryDelay");
+        const char *type = aigw_json_str(d, "@type");
+        const char *delay = aigw_json_str(d, "retryDelay");
         if (type && strstr(type, "google.rpc.RetryInfo") && delay)
             err->retry_after_ms = duration_ms(delay);
         if (type && strstr(type, "google.rpc.ErrorInfo") && !reason)
-            reason = get_str(d, "reason");
+            reason = aigw_json_str(d, "reason");
     }
     err->status = http >= 400 && http <= 599 ? http : 502;
     err->type = http >= 500 || http < 400 ? "server_error" : "invalid_request_error";
@@ -425,7 +347,7 @@ int gem_map_error(struct aigw_call *call, const struct gem_stream_state *st, str
     /* Without alt=sse Google streams a JSON array; an error can come wrapped the same way. */
     if (cJSON_IsArray(root))
         root = cJSON_GetArrayItem(root, 0);
-    const cJSON *error = get(root, "error");
+    const cJSON *error = aigw_json_get(root, "error");
     if (!cJSON_IsObject(error))
         return call->host->oai_map_error(call, body, err);
     gem_error_from_rpc(call, error, call->status, st ? st->secret : NULL, err);

@@ -19,10 +19,7 @@
 /* Gemini's candidateCount tops out at 8; choices past this are a protocol error. */
 #define GEM_MAX_CHOICES 8
 
-/* A bare JSON object in the stream (Google's mid-stream error) is collected up to this size. */
-#define GEM_RAW_CAP 65536
-
-/* Per-call stream state: plain data, zeroed by the host; raw points to call memory. */
+/* Per-call stream state: plain data, zeroed by the host. */
 struct gem_stream_state {
     /* Set by the plugin's build_request: scrubbed from upstream error messages, which Google
      * sometimes fills with the credential it rejected. NULL for none. */
@@ -33,12 +30,6 @@ struct gem_stream_state {
     int ntools[GEM_MAX_CHOICES]; /* tool calls per choice (the OpenAI tool index) */
     int finish[GEM_MAX_CHOICES]; /* last finishReason per choice (enum aigw_finish), 0 none */
     int seen[GEM_MAX_CHOICES];   /* the choice appeared in the response */
-    /* Lines of a bare multi-line JSON object, joined until its braces balance. */
-    char *raw;
-    size_t raw_len;
-    int raw_depth;
-    int raw_in_str;
-    int raw_esc;
 };
 
 /* Build the GenerateContentRequest for call->body. Returns 0 with *out owned by the caller
@@ -52,13 +43,10 @@ int gem_build_body(struct aigw_call *call, cJSON **out);
  * is not a GenerateContentResponse. */
 int gem_parse_response(struct aigw_call *call, struct gem_stream_state *st, struct aigw_bytes body);
 
-/* Streams are read with AIGW_FRAMING_NDJSON, one frame per line, and the SSE fields are
- * handled here: Google ends a failing stream with a bare, multi-line google.rpc error object
- * (no data: prefix) that an SSE parser would silently drop. A "data:" line holds one whole
- * GenerateContentResponse (Google never splits one over several data lines); comment,
- * event:, id: and retry: lines are skipped; other lines are collected as a bare JSON object
- * until its braces balance, and an error object becomes an ERROR chunk and AIGW_DONE. A frame
- * cut by an SSE framer (its data a bare JSON object) is accepted too.
+/* One frame of a stream the host cuts with AIGW_FRAMING_JSON_SEQ: an SSE event's data (one
+ * whole GenerateContentResponse: Google never splits one over several data lines), or the
+ * bare, multi-line google.rpc error object (no data: prefix) Google ends a failing stream
+ * with, which becomes an ERROR chunk and AIGW_DONE.
  * Finish reasons are held in st until gem_stream_end: Vertex repeats finishReason on every
  * event and text may follow it. Returns 0, AIGW_DONE or a negative code. */
 int gem_stream_event(struct aigw_call *call, struct gem_stream_state *st,

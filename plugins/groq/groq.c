@@ -4,7 +4,7 @@
  * x_groq.usage (and top-level usage lately), reasoning as message/delta "reasoning": both are
  * read by the host's helpers.
  */
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.groq.com/openai/v1"
 

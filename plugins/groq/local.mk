@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/groq.la
-plugins_groq_la_SOURCES = plugins/groq/groq.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_groq_la_SOURCES = plugins/groq/groq.c
 plugins_groq_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_groq_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_groq_la_LIBADD = $(PLUGIN_LIBS)
+plugins_groq_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_groq
 TESTS += tests/plugins/test_groq

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 /* The router's root: chat lives under /v1, embeddings under /hf-inference. */
 #define BASE_DEFAULT "https://router.huggingface.co"

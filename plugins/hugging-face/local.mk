@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/hugging-face.la
-plugins_hugging_face_la_SOURCES = plugins/hugging-face/hugging-face.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_hugging_face_la_SOURCES = plugins/hugging-face/hugging-face.c
 plugins_hugging_face_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_hugging_face_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_hugging_face_la_LIBADD = $(PLUGIN_LIBS)
+plugins_hugging_face_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_hugging-face
 TESTS += tests/plugins/test_hugging-face

@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/mistral.la
-plugins_mistral_la_SOURCES = plugins/mistral/mistral.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_mistral_la_SOURCES = plugins/mistral/mistral.c
 plugins_mistral_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_mistral_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_mistral_la_LIBADD = $(PLUGIN_LIBS)
+plugins_mistral_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_mistral
 TESTS += tests/plugins/test_mistral

@@ -12,17 +12,6 @@
 /* Bounds what one embedding vector may claim, so a hostile body cannot size an allocation. */
 #define OLLAMA_MAX_DIMS 65536
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int ollama_url(struct aigw_call *call, const char *path, const char **out)
 {
     const struct aigw_host *h = call->host;
@@ -87,8 +76,8 @@ int ollama_reject(struct aigw_call *call, int rc, const char *why)
 static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
 {
     const cJSON *root = call->host->json_parse(call, body);
-    const cJSON *e = jget(root, "error");
-    const char *msg = cJSON_IsString(e) ? e->valuestring : jstr(e, "message");
+    const cJSON *e = aigw_json_get(root, "error");
+    const char *msg = cJSON_IsString(e) ? e->valuestring : aigw_json_str(e, "message");
     int s = call->status;
 
     aigw_error_init(err);
@@ -141,7 +130,7 @@ static int send_json(struct aigw_call *call, const char *url, cJSON *body)
 static int embeddings_build(struct aigw_call *call)
 {
     const cJSON *req = call->body;
-    const cJSON *input = jget(req, "input"), *t;
+    const cJSON *input = aigw_json_get(req, "input"), *t;
     static const char *const pass[] = {"dimensions", "truncate", "keep_alive", "options"};
     const char *url;
     cJSON *body, *d;
@@ -167,7 +156,7 @@ static int embeddings_build(struct aigw_call *call)
     }
     for (i = 0; i <= sizeof pass / sizeof pass[0]; i++) {
         const char *key = i == 0 ? "input" : pass[i - 1];
-        const cJSON *v = jget(req, key);
+        const cJSON *v = aigw_json_get(req, key);
         if (!v || cJSON_IsNull(v))
             continue;
         d = cJSON_Duplicate(v, 1);
@@ -183,7 +172,7 @@ static int embeddings_build(struct aigw_call *call)
 static int embeddings_parse(struct aigw_call *call, struct aigw_bytes body)
 {
     const cJSON *root = call->host->json_parse(call, body);
-    const cJSON *vecs = jget(root, "embeddings"), *v, *x;
+    const cJSON *vecs = aigw_json_get(root, "embeddings"), *v, *x;
     struct aigw_usage u;
     int i = 0, rc;
 
@@ -194,7 +183,7 @@ static int embeddings_parse(struct aigw_call *call, struct aigw_bytes body)
         if ((rc = aigw_emit_embedding_json(call, i++, v, OLLAMA_MAX_DIMS)) < 0)
             return rc;
     }
-    x = jget(root, "prompt_eval_count");
+    x = aigw_json_get(root, "prompt_eval_count");
     if (cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble < 1e15) {
         aigw_usage_init(&u);
         u.prompt_tokens = (int64_t)x->valuedouble;
@@ -219,17 +208,17 @@ static int models_build(struct aigw_call *call)
 static int models_parse(struct aigw_call *call, struct aigw_bytes body)
 {
     const cJSON *root = call->host->json_parse(call, body);
-    const cJSON *models = jget(root, "models"), *m;
+    const cJSON *models = aigw_json_get(root, "models"), *m;
     int rc;
 
     if (!cJSON_IsArray(models))
         return AIGW_EPROTO;
     cJSON_ArrayForEach(m, models)
     {
-        const char *name = jstr(m, "name");
+        const char *name = aigw_json_str(m, "name");
         struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_MODEL, 0);
         if (!name)
-            name = jstr(m, "model");
+            name = aigw_json_str(m, "model");
         if (!name || !name[0])
             continue;
         c.id = aigw_bytes_of(name);

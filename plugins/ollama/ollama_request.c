@@ -17,17 +17,6 @@
 
 #include "ollama.h"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Adds a deep copy of `v` under `name`, replacing an existing key. */
 static int put_copy(cJSON *dst, const char *name, const cJSON *v)
 {
@@ -59,8 +48,8 @@ static const char *data_url_b64(const char *url)
 
 static int image_part(struct aigw_call *call, const cJSON *part, cJSON *msg)
 {
-    const cJSON *iu = jget(part, "image_url");
-    const char *url = cJSON_IsString(iu) ? iu->valuestring : jstr(iu, "url");
+    const cJSON *iu = aigw_json_get(part, "image_url");
+    const char *url = cJSON_IsString(iu) ? iu->valuestring : aigw_json_str(iu, "url");
     const char *b64;
     cJSON *images, *s;
 
@@ -104,9 +93,9 @@ static int content_of(struct aigw_call *call, const cJSON *content, cJSON *msg)
         return ollama_reject(call, AIGW_EINVAL, "message content must be a string or an array");
     cJSON_ArrayForEach(p, content)
     {
-        const char *type = jstr(p, "type");
-        if (type && strcmp(type, "text") == 0 && jstr(p, "text"))
-            total += strlen(jstr(p, "text"));
+        const char *type = aigw_json_str(p, "type");
+        if (type && strcmp(type, "text") == 0 && aigw_json_str(p, "text"))
+            total += strlen(aigw_json_str(p, "text"));
         else if (type && strcmp(type, "image_url") == 0) {
             if ((rc = image_part(call, p, msg)) < 0)
                 return rc;
@@ -119,7 +108,7 @@ static int content_of(struct aigw_call *call, const cJSON *content, cJSON *msg)
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(p, content)
     {
-        const char *type = jstr(p, "type"), *t = jstr(p, "text");
+        const char *type = aigw_json_str(p, "type"), *t = aigw_json_str(p, "text");
         size_t n;
         if (!t || strcmp(type, "text") != 0)
             continue;
@@ -141,9 +130,9 @@ static int tool_calls_of(struct aigw_call *call, const cJSON *calls, cJSON *msg)
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(tc, calls)
     {
-        const cJSON *fn = jget(tc, "function");
-        const cJSON *args = jget(fn, "arguments");
-        const char *name = jstr(fn, "name");
+        const cJSON *fn = aigw_json_get(tc, "function");
+        const cJSON *args = aigw_json_get(fn, "arguments");
+        const char *name = aigw_json_str(fn, "name");
         const cJSON *obj = NULL;
         cJSON *o, *f, *a;
         if (!name)
@@ -178,19 +167,19 @@ static const char *tool_name_for(const cJSON *msgs, const cJSON *upto, const cha
 
     for (m = msgs->child; m && m != upto; m = m->next) {
         const cJSON *tc;
-        cJSON_ArrayForEach(tc, jget(m, "tool_calls"))
+        cJSON_ArrayForEach(tc, aigw_json_get(m, "tool_calls"))
         {
-            const char *tid = jstr(tc, "id");
+            const char *tid = aigw_json_str(tc, "id");
             if (tid && strcmp(tid, id) == 0)
                 found = tc;
         }
     }
-    return found ? jstr(jget(found, "function"), "name") : NULL;
+    return found ? aigw_json_str(aigw_json_get(found, "function"), "name") : NULL;
 }
 
 static int one_message(struct aigw_call *call, const cJSON *msgs, const cJSON *m, cJSON *out)
 {
-    const char *role = jstr(m, "role");
+    const char *role = aigw_json_str(m, "role");
     const char *nrole;
     cJSON *msg;
     int rc;
@@ -213,22 +202,22 @@ static int one_message(struct aigw_call *call, const cJSON *msgs, const cJSON *m
     }
     if (!cJSON_AddStringToObject(msg, "role", nrole))
         return AIGW_ENOMEM;
-    if ((rc = content_of(call, jget(m, "content"), msg)) < 0)
+    if ((rc = content_of(call, aigw_json_get(m, "content"), msg)) < 0)
         return rc;
     if (strcmp(role, "assistant") == 0) {
-        const cJSON *calls = jget(m, "tool_calls");
-        const char *thinking = jstr(m, "reasoning_content");
+        const cJSON *calls = aigw_json_get(m, "tool_calls");
+        const char *thinking = aigw_json_str(m, "reasoning_content");
         if (thinking && thinking[0] && !cJSON_AddStringToObject(msg, "thinking", thinking))
             return AIGW_ENOMEM;
         if (cJSON_IsArray(calls) && cJSON_GetArraySize(calls) > 0)
             return tool_calls_of(call, calls, msg);
     } else if (strcmp(role, "tool") == 0) {
-        const char *id = jstr(m, "tool_call_id");
+        const char *id = aigw_json_str(m, "tool_call_id");
         const char *name = id ? tool_name_for(msgs, m, id) : NULL;
         if (name && !cJSON_AddStringToObject(msg, "tool_name", name))
             return AIGW_ENOMEM;
     } else if (strcmp(role, "function") == 0) {
-        const char *name = jstr(m, "name");
+        const char *name = aigw_json_str(m, "name");
         if (name && !cJSON_AddStringToObject(msg, "tool_name", name))
             return AIGW_ENOMEM;
     }
@@ -237,8 +226,8 @@ static int one_message(struct aigw_call *call, const cJSON *msgs, const cJSON *m
 
 static int tools_of(struct aigw_call *call, const cJSON *req, cJSON *body)
 {
-    const cJSON *tools = jget(req, "tools"), *t;
-    const char *choice = jstr(req, "tool_choice");
+    const cJSON *tools = aigw_json_get(req, "tools"), *t;
+    const char *choice = aigw_json_str(req, "tool_choice");
     cJSON *arr;
 
     /* Ollama cannot be told not to call tools; withholding them is the faithful "none". */
@@ -250,9 +239,10 @@ static int tools_of(struct aigw_call *call, const cJSON *req, cJSON *body)
         return AIGW_ENOMEM;
     cJSON_ArrayForEach(t, tools)
     {
-        const char *type = jstr(t, "type");
+        const char *type = aigw_json_str(t, "type");
         cJSON *d;
-        if (!type || strcmp(type, "function") != 0 || !jstr(jget(t, "function"), "name"))
+        if (!type || strcmp(type, "function") != 0 ||
+            !aigw_json_str(aigw_json_get(t, "function"), "name"))
             return ollama_reject(call, AIGW_ENOTSUP, "Ollama supports only function tools");
         d = cJSON_Duplicate(t, 1);
         if (!d || !cJSON_AddItemToArray(arr, d)) {
@@ -267,8 +257,8 @@ static int tools_of(struct aigw_call *call, const cJSON *req, cJSON *body)
 
 static int format_of(struct aigw_call *call, const cJSON *req, cJSON *body)
 {
-    const cJSON *rf = jget(req, "response_format");
-    const char *type = jstr(rf, "type");
+    const cJSON *rf = aigw_json_get(req, "response_format");
+    const char *type = aigw_json_str(rf, "type");
     const cJSON *schema;
 
     if (!type || strcmp(type, "text") == 0)
@@ -277,7 +267,7 @@ static int format_of(struct aigw_call *call, const cJSON *req, cJSON *body)
         return cJSON_AddStringToObject(body, "format", "json") ? 0 : AIGW_ENOMEM;
     if (strcmp(type, "json_schema") != 0)
         return ollama_reject(call, AIGW_ENOTSUP, "unsupported response_format type");
-    schema = jget(jget(rf, "json_schema"), "schema");
+    schema = aigw_json_get(aigw_json_get(rf, "json_schema"), "schema");
     if (!cJSON_IsObject(schema))
         return ollama_reject(call, AIGW_EINVAL, "response_format json_schema needs a schema");
     return put_copy(body, "format", schema);
@@ -289,8 +279,8 @@ static int options_of(struct aigw_call *call, const cJSON *req, cJSON *body)
                                       "repeat_last_n"};
     static const char *const same[] = {"temperature", "top_p", "seed", "frequency_penalty",
                                        "presence_penalty"};
-    const cJSON *given = jget(req, "options"), *stop = jget(req, "stop");
-    const cJSON *max = jget(req, "max_completion_tokens");
+    const cJSON *given = aigw_json_get(req, "options"), *stop = aigw_json_get(req, "stop");
+    const cJSON *max = aigw_json_get(req, "max_completion_tokens");
     cJSON *opts;
     size_t i;
     int rc = 0;
@@ -303,13 +293,13 @@ static int options_of(struct aigw_call *call, const cJSON *req, cJSON *body)
         return AIGW_ENOMEM;
     }
     for (i = 0; rc == 0 && i < sizeof ext / sizeof ext[0]; i++)
-        if (cJSON_IsNumber(jget(req, ext[i])))
-            rc = put_copy(opts, ext[i], jget(req, ext[i]));
+        if (cJSON_IsNumber(aigw_json_get(req, ext[i])))
+            rc = put_copy(opts, ext[i], aigw_json_get(req, ext[i]));
     for (i = 0; rc == 0 && i < sizeof same / sizeof same[0]; i++)
-        if (cJSON_IsNumber(jget(req, same[i])))
-            rc = put_copy(opts, same[i], jget(req, same[i]));
+        if (cJSON_IsNumber(aigw_json_get(req, same[i])))
+            rc = put_copy(opts, same[i], aigw_json_get(req, same[i]));
     if (!cJSON_IsNumber(max))
-        max = jget(req, "max_tokens");
+        max = aigw_json_get(req, "max_tokens");
     if (rc == 0 && cJSON_IsNumber(max))
         rc = put_copy(opts, "num_predict", max);
     if (rc == 0 && cJSON_IsString(stop)) {
@@ -336,8 +326,8 @@ static int options_of(struct aigw_call *call, const cJSON *req, cJSON *body)
 
 static int extras_of(const cJSON *req, cJSON *body)
 {
-    const cJSON *keep = jget(req, "keep_alive"), *think = jget(req, "think");
-    const char *effort = jstr(req, "reasoning_effort");
+    const cJSON *keep = aigw_json_get(req, "keep_alive"), *think = aigw_json_get(req, "think");
+    const char *effort = aigw_json_str(req, "reasoning_effort");
     int rc;
 
     if ((cJSON_IsString(keep) || cJSON_IsNumber(keep)) && (rc = put_copy(body, "keep_alive", keep)))
@@ -358,7 +348,7 @@ static int extras_of(const cJSON *req, cJSON *body)
 static int fill_body(struct aigw_call *call, cJSON *body)
 {
     const cJSON *req = call->body;
-    const cJSON *msgs = jget(req, "messages"), *m;
+    const cJSON *msgs = aigw_json_get(req, "messages"), *m;
     cJSON *out;
     int rc;
 

@@ -11,24 +11,12 @@
 
 #include "ollama.h"
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Ollama leaves counts out when they are 0 (a fully cached prompt), so absent reads as 0. */
+/* Ollama leaves counts out rather than sending 0. */
 static int64_t jcount0(const cJSON *o, const char *k)
 {
-    const cJSON *v = jget(o, k);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
-        return 0;
-    return (int64_t)v->valuedouble;
+    int64_t v = aigw_json_count(o, k);
+    return v < 0 ? 0 : v;
 }
 
 static int digits(const char *s, int n, int *out)
@@ -113,9 +101,9 @@ static int emit_tool_calls(struct aigw_call *call, const cJSON *calls)
 
     cJSON_ArrayForEach(tc, calls)
     {
-        const cJSON *fn = jget(tc, "function");
-        const cJSON *args = jget(fn, "arguments");
-        const char *name = jstr(fn, "name"), *id = jstr(tc, "id"), *a = "{}";
+        const cJSON *fn = aigw_json_get(tc, "function");
+        const cJSON *args = aigw_json_get(fn, "arguments");
+        const char *name = aigw_json_str(fn, "name"), *id = aigw_json_str(tc, "id"), *a = "{}";
         if (!name)
             return AIGW_EPROTO;
         if (id && !id[0])
@@ -133,7 +121,7 @@ static int emit_tool_calls(struct aigw_call *call, const cJSON *calls)
 static int emit_done(struct aigw_call *call, const cJSON *obj)
 {
     struct ollama_state *st = call->state;
-    const char *reason = jstr(obj, "done_reason");
+    const char *reason = aigw_json_str(obj, "done_reason");
     struct aigw_usage u;
     int f, rc;
 
@@ -159,7 +147,7 @@ static int emit_done(struct aigw_call *call, const cJSON *obj)
 static int emit_upstream_error(struct aigw_call *call, const cJSON *e)
 {
     struct aigw_error err;
-    const char *msg = cJSON_IsString(e) ? e->valuestring : jstr(e, "message");
+    const char *msg = cJSON_IsString(e) ? e->valuestring : aigw_json_str(e, "message");
 
     aigw_error_init(&err);
     err.status = 502;
@@ -174,23 +162,23 @@ static int emit_upstream_error(struct aigw_call *call, const cJSON *e)
 static int on_object(struct aigw_call *call, const cJSON *obj)
 {
     struct ollama_state *st = call->state;
-    const cJSON *msg = jget(obj, "message"), *err = jget(obj, "error");
+    const cJSON *msg = aigw_json_get(obj, "message"), *err = aigw_json_get(obj, "error");
     int rc;
 
     if (err && !cJSON_IsNull(err))
         return (rc = emit_upstream_error(call, err)) < 0 ? rc : 1;
     if (!st->meta_sent) {
         st->meta_sent = 1;
-        rc =
-            aigw_emit_meta(call, NULL, jstr(obj, "model"), ollama_rfc3339(jstr(obj, "created_at")));
+        rc = aigw_emit_meta(call, NULL, aigw_json_str(obj, "model"),
+                            ollama_rfc3339(aigw_json_str(obj, "created_at")));
         if (rc < 0)
             return rc;
     }
-    if ((rc = emit_str(call, AIGW_CHUNK_REASONING, jstr(msg, "thinking"))) < 0 ||
-        (rc = emit_str(call, AIGW_CHUNK_TEXT, jstr(msg, "content"))) < 0 ||
-        (rc = emit_tool_calls(call, jget(msg, "tool_calls"))) < 0)
+    if ((rc = emit_str(call, AIGW_CHUNK_REASONING, aigw_json_str(msg, "thinking"))) < 0 ||
+        (rc = emit_str(call, AIGW_CHUNK_TEXT, aigw_json_str(msg, "content"))) < 0 ||
+        (rc = emit_tool_calls(call, aigw_json_get(msg, "tool_calls"))) < 0)
         return rc;
-    if (cJSON_IsTrue(jget(obj, "done")))
+    if (cJSON_IsTrue(aigw_json_get(obj, "done")))
         return (rc = emit_done(call, obj)) < 0 ? rc : 1;
     return 0;
 }
@@ -202,7 +190,7 @@ int ollama_parse_chat(struct aigw_call *call, struct aigw_bytes body)
 
     if (!cJSON_IsObject(root))
         return AIGW_EPROTO;
-    if (!cJSON_IsObject(jget(root, "message")) && !jget(root, "error"))
+    if (!cJSON_IsObject(aigw_json_get(root, "message")) && !aigw_json_get(root, "error"))
         return AIGW_EPROTO;
     rc = on_object(call, root);
     /* A non-streamed answer is final even if a proxy dropped "done". */

@@ -2,7 +2,7 @@ pkglib_LTLIBRARIES += plugins/openai.la
 plugins_openai_la_SOURCES = plugins/openai/openai.c
 plugins_openai_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_openai_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_openai_la_LIBADD = $(PLUGIN_LIBS)
+plugins_openai_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_openai
 TESTS += tests/plugins/test_openai

@@ -9,6 +9,8 @@
 
 #include <aigw/plugin.h>
 
+#include "../common/reasoning.h"
+
 static const struct aigw_env_var env[] = {
     {"OPENAI_API_KEY", AIGW_ENV_REQUIRED | AIGW_ENV_SECRET, NULL,
      "API key, sent as Authorization: Bearer"},
@@ -17,32 +19,6 @@ static const struct aigw_env_var env[] = {
     {"OPENAI_PROJECT", 0, NULL, "sent as OpenAI-Project when set"},
     {NULL, 0, NULL, NULL},
 };
-
-/* o1 / o3 / o4-mini / gpt-5...: "Unsupported parameter: 'max_tokens' ... Use
- * 'max_completion_tokens' instead." */
-static int is_reasoning_model(const char *m)
-{
-    if (!m)
-        return 0;
-    if (strncmp(m, "ft:", 3) == 0)
-        m += 3;
-    if (m[0] == 'o' && m[1] >= '1' && m[1] <= '9' && (m[2] == '\0' || m[2] == '-'))
-        return 1;
-    return strncmp(m, "gpt-5", 5) == 0 && (m[5] == '\0' || m[5] == '-' || m[5] == '.');
-}
-
-static int rename_max_tokens(cJSON *body)
-{
-    cJSON *mt = cJSON_DetachItemFromObjectCaseSensitive(body, "max_tokens");
-    if (!mt)
-        return 0;
-    /* The client's max_completion_tokens wins when both were sent. */
-    if (cJSON_GetObjectItemCaseSensitive(body, "max_completion_tokens")) {
-        cJSON_Delete(mt);
-        return 0;
-    }
-    return cJSON_AddItemToObject(body, "max_completion_tokens", mt) ? 0 : AIGW_ENOMEM;
-}
 
 static size_t trimmed_len(const char *base)
 {
@@ -88,8 +64,8 @@ static int send_body(struct aigw_call *call, const char *path)
         return rc;
     if (!(body = h->oai_request_body(call, &opts)))
         return AIGW_ENOMEM;
-    if (call->op == AIGW_OP_CHAT && is_reasoning_model(call->model) &&
-        (rc = rename_max_tokens(body))) {
+    if (call->op == AIGW_OP_CHAT && oair_is_reasoning_model(call->model) &&
+        (rc = oair_rename_max_tokens(body))) {
         cJSON_Delete(body);
         return rc;
     }

@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/perplexity.la
-plugins_perplexity_la_SOURCES = plugins/perplexity/perplexity.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_perplexity_la_SOURCES = plugins/perplexity/perplexity.c
 plugins_perplexity_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_perplexity_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_perplexity_la_LIBADD = $(PLUGIN_LIBS)
+plugins_perplexity_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_perplexity
 TESTS += tests/plugins/test_perplexity

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.perplexity.ai"
 

@@ -11,11 +11,6 @@
 
 #include "replicate.h"
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 static int is(const cJSON *v, const char *s)
 {
     return cJSON_IsString(v) && !strcmp(v->valuestring, s);
@@ -73,19 +68,19 @@ static int64_t parse_time(const cJSON *v)
 
 static int emit_meta(struct aigw_call *call, const cJSON *pred)
 {
-    const cJSON *id = get(pred, "id");
+    const cJSON *id = aigw_json_get(pred, "id");
     return aigw_emit_meta(call, cJSON_IsString(id) ? id->valuestring : NULL, call->model,
-                          parse_time(get(pred, "created_at")));
+                          parse_time(aigw_json_get(pred, "created_at")));
 }
 
 /* Language-model output: an array of token strings (joined) or one string. */
 static int emit_text_output(struct aigw_call *call, const cJSON *pred)
 {
     struct replicate_state *st = call->state;
-    const cJSON *out = get(pred, "output"), *x;
-    const cJSON *metrics = get(pred, "metrics");
-    const cJSON *in_tok = get(metrics, "input_token_count");
-    const cJSON *out_tok = get(metrics, "output_token_count");
+    const cJSON *out = aigw_json_get(pred, "output"), *x;
+    const cJSON *metrics = aigw_json_get(pred, "metrics");
+    const cJSON *in_tok = aigw_json_get(metrics, "input_token_count");
+    const cJSON *out_tok = aigw_json_get(metrics, "output_token_count");
     int rc;
 
     if ((rc = emit_meta(call, pred)) != 0)
@@ -148,7 +143,7 @@ static int emit_image(struct aigw_call *call, int index, const char *s)
 
 static int emit_image_output(struct aigw_call *call, const cJSON *pred)
 {
-    const cJSON *out = get(pred, "output"), *x;
+    const cJSON *out = aigw_json_get(pred, "output"), *x;
     int rc, i = 0;
     if ((rc = emit_meta(call, pred)) != 0)
         return rc;
@@ -172,7 +167,8 @@ static int emit_image_output(struct aigw_call *call, const cJSON *pred)
  * else). */
 static const char *poll_url(struct aigw_call *call, const cJSON *pred)
 {
-    const cJSON *u = get(get(pred, "urls"), "get"), *id = get(pred, "id");
+    const cJSON *u = aigw_json_get(aigw_json_get(pred, "urls"), "get"),
+                *id = aigw_json_get(pred, "id");
     if (cJSON_IsString(u) && replicate_same_origin(call, u->valuestring))
         return u->valuestring;
     if (!cJSON_IsString(id) || !*id->valuestring ||
@@ -201,14 +197,14 @@ static int handle_prediction(struct aigw_call *call, struct aigw_bytes body,
 {
     struct replicate_state *st = call->state;
     const cJSON *pred = call->host->json_parse(call, body);
-    const cJSON *status = get(pred, "status");
+    const cJSON *status = aigw_json_get(pred, "status");
     if (!cJSON_IsObject(pred) || !cJSON_IsString(status))
         return AIGW_EPROTO;
 
     if (is(status, "succeeded"))
         return emit_output(call, pred);
     if (is(status, "failed") || is(status, "canceled") || is(status, "aborted")) {
-        const cJSON *err = get(pred, "error");
+        const cJSON *err = aigw_json_get(pred, "error");
         const char *msg = cJSON_IsString(err) && *err->valuestring ? err->valuestring
                           : is(status, "failed")                   ? "the prediction failed"
                                                                    : "the prediction was canceled";
@@ -218,7 +214,7 @@ static int handle_prediction(struct aigw_call *call, struct aigw_bytes body,
     if (!is(status, "starting") && !is(status, "processing"))
         return AIGW_EPROTO;
 
-    const cJSON *su = get(get(pred, "urls"), "stream");
+    const cJSON *su = aigw_json_get(aigw_json_get(pred, "urls"), "stream");
     if (call->stream && call->op == AIGW_OP_CHAT && cJSON_IsString(su) &&
         replicate_url_trusted(call, su->valuestring))
         return follow(call, su->valuestring, AIGW_FRAMING_SSE);
@@ -254,7 +250,7 @@ static int frame_is(const struct aigw_frame *f, const char *name)
 static const char *event_error_text(struct aigw_call *call, struct aigw_bytes data)
 {
     const cJSON *j = data.len ? call->host->json_parse(call, data) : NULL;
-    const cJSON *d = get(j, "detail");
+    const cJSON *d = aigw_json_get(j, "detail");
     if (cJSON_IsString(d))
         return d->valuestring;
     if (!j && data.len)
@@ -274,7 +270,7 @@ int replicate_stream_event(struct aigw_call *call, const struct aigw_frame *fram
     }
     if (frame_is(frame, "done")) {
         const cJSON *d = frame->data.len ? call->host->json_parse(call, frame->data) : NULL;
-        const cJSON *reason = get(d, "reason");
+        const cJSON *reason = aigw_json_get(d, "reason");
         if (is(reason, "canceled"))
             rc = emit_error(call, 502, "server_error", "prediction_canceled",
                             "the prediction was canceled");

@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/together.la
-plugins_together_la_SOURCES = plugins/together/together.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_together_la_SOURCES = plugins/together/together.c
 plugins_together_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_together_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_together_la_LIBADD = $(PLUGIN_LIBS)
+plugins_together_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_together
 TESTS += tests/plugins/test_together

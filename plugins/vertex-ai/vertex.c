@@ -171,8 +171,8 @@ static int build_request(struct aigw_call *call)
         return rc;
     if (!call->stream)
         return h->set_framing(call, AIGW_FRAMING_JSON);
-    /* Claude streams named SSE events; Gemini streams are read by line (gem_stream_event). */
-    return h->set_framing(call, family == VX_CLAUDE ? AIGW_FRAMING_SSE : AIGW_FRAMING_NDJSON);
+    /* Claude streams named SSE events; Gemini streams SSE plus a bare JSON error object. */
+    return h->set_framing(call, family == VX_CLAUDE ? AIGW_FRAMING_SSE : AIGW_FRAMING_JSON_SEQ);
 }
 
 static int parse_response(struct aigw_call *call, struct aigw_bytes body)

@@ -23,10 +23,11 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-static const char *get_str(const cJSON *o, const char *k)
+/* A non-empty string member: an empty key or email is as good as none. */
+static const char *nonempty_str(const cJSON *o, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+    const char *v = aigw_json_str(o, k);
+    return v && *v ? v : NULL;
 }
 
 /* Overwrite before free: a private key should not linger in freed heap memory. */
@@ -75,16 +76,16 @@ static char *read_key_file(const char *path)
 static int load_key_json(struct vx_conf *conf, const char *text, const char **why)
 {
     cJSON *j = cJSON_Parse(text);
-    const char *type = get_str(j, "type");
+    const char *type = nonempty_str(j, "type");
     int rc = 0;
     if (!cJSON_IsObject(j)) {
         *why = "credentials JSON does not parse";
         rc = AIGW_ECONFIG;
     } else if (type && !strcmp(type, "authorized_user")) {
         conf->auth = VX_AUTH_USER;
-        conf->client_id = dup_or_null(get_str(j, "client_id"));
-        conf->client_secret = dup_or_null(get_str(j, "client_secret"));
-        conf->refresh_token = dup_or_null(get_str(j, "refresh_token"));
+        conf->client_id = dup_or_null(nonempty_str(j, "client_id"));
+        conf->client_secret = dup_or_null(nonempty_str(j, "client_secret"));
+        conf->refresh_token = dup_or_null(nonempty_str(j, "refresh_token"));
         conf->audience = strdup(DEFAULT_TOKEN_URI);
         conf->token_uri = strdup(DEFAULT_TOKEN_URI);
         if (!conf->client_id || !conf->client_secret || !conf->refresh_token) {
@@ -92,11 +93,11 @@ static int load_key_json(struct vx_conf *conf, const char *text, const char **wh
             rc = AIGW_ECONFIG;
         }
     } else if (!type || !strcmp(type, "service_account")) {
-        const char *uri = get_str(j, "token_uri");
+        const char *uri = nonempty_str(j, "token_uri");
         conf->auth = VX_AUTH_SERVICE;
-        conf->client_email = dup_or_null(get_str(j, "client_email"));
-        conf->private_key = dup_or_null(get_str(j, "private_key"));
-        conf->private_key_id = dup_or_null(get_str(j, "private_key_id"));
+        conf->client_email = dup_or_null(nonempty_str(j, "client_email"));
+        conf->private_key = dup_or_null(nonempty_str(j, "private_key"));
+        conf->private_key_id = dup_or_null(nonempty_str(j, "private_key_id"));
         /* google-auth signs for the default endpoint whatever token_uri says (older keys
          * name accounts.google.com) and POSTs to token_uri. */
         conf->audience = strdup(DEFAULT_TOKEN_URI);
@@ -234,7 +235,7 @@ int vx_credentials_parse(struct aigw_call *call, struct aigw_bytes body,
                          struct aigw_credential *cred)
 {
     cJSON *root = call->host->json_parse(call, body);
-    const char *tok = get_str(root, "access_token");
+    const char *tok = nonempty_str(root, "access_token");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
     if (!tok) {
         call->host->log(call, AIGW_LOG_ERROR, "token response without access_token");
@@ -258,8 +259,8 @@ int vx_credentials_parse(struct aigw_call *call, struct aigw_bytes body,
 
 int vx_map_token_error(struct aigw_call *call, const cJSON *root, struct aigw_error *err)
 {
-    const char *code = get_str(root, "error");
-    const char *desc = get_str(root, "error_description");
+    const char *code = nonempty_str(root, "error");
+    const char *desc = nonempty_str(root, "error_description");
     int st = call->status;
     aigw_error_init(err);
     /* The gateway's own credentials failed: the client is not at fault, so no 4xx. */

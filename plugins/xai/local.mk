@@ -1,9 +1,8 @@
 pkglib_LTLIBRARIES += plugins/xai.la
-plugins_xai_la_SOURCES = plugins/xai/xai.c \
-	plugins/oaiwire/oaiwire.c plugins/oaiwire/oaiwire.h
+plugins_xai_la_SOURCES = plugins/xai/xai.c
 plugins_xai_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_xai_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_xai_la_LIBADD = $(PLUGIN_LIBS)
+plugins_xai_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_xai
 TESTS += tests/plugins/test_xai

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "../oaiwire/oaiwire.h"
+#include "../common/oaiwire.h"
 
 #define BASE_DEFAULT "https://api.x.ai/v1"
 
@@ -31,14 +31,6 @@ static int build_request(struct aigw_call *call)
     return oaiw_post(call, &target, "/chat/completions", body);
 }
 
-static int64_t count(const cJSON *obj, const char *key)
-{
-    const cJSON *v = oaiw_get(obj, key);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15
-               ? (int64_t)v->valuedouble
-               : -1;
-}
-
 /* xAI leaves reasoning out of completion_tokens (prompt + completion + reasoning = total);
  * OpenAI counts it in. Re-reported after the host's reading, so ours is the last word. Only
  * when the sum proves the convention, so a fixed upstream is not counted twice. */
@@ -47,13 +39,14 @@ static int fix_usage(struct aigw_call *call, struct aigw_bytes data, int rc)
     cJSON *root = oaiw_parse(data);
     const cJSON *u = oaiw_get(root, "usage");
     struct aigw_usage usage;
-    int64_t total = count(u, "total_tokens");
+    int64_t total = aigw_json_count(u, "total_tokens");
 
     aigw_usage_init(&usage);
-    usage.prompt_tokens = count(u, "prompt_tokens");
-    usage.completion_tokens = count(u, "completion_tokens");
-    usage.cached_tokens = count(oaiw_get(u, "prompt_tokens_details"), "cached_tokens");
-    usage.reasoning_tokens = count(oaiw_get(u, "completion_tokens_details"), "reasoning_tokens");
+    usage.prompt_tokens = aigw_json_count(u, "prompt_tokens");
+    usage.completion_tokens = aigw_json_count(u, "completion_tokens");
+    usage.cached_tokens = aigw_json_count(oaiw_get(u, "prompt_tokens_details"), "cached_tokens");
+    usage.reasoning_tokens =
+        aigw_json_count(oaiw_get(u, "completion_tokens_details"), "reasoning_tokens");
     if (usage.prompt_tokens >= 0 && usage.completion_tokens >= 0 && usage.reasoning_tokens > 0 &&
         usage.prompt_tokens + usage.completion_tokens + usage.reasoning_tokens == total) {
         usage.completion_tokens += usage.reasoning_tokens;

@@ -21,15 +21,23 @@
  *     reads as "absent" for every member it did not know about.
  *   - The host services table (struct aigw_host) follows the same rule: a plugin must check
  *     host->struct_size (AIGW_HOST_HAS) before using a member newer than the minor it targets.
- *   - The descriptor's abi_version is the version the plugin needs. AIGW_ABI_VERSION (the
- *     usual choice) needs every host member of this header: an older host refuses to load
- *     the plugin. A plugin that should also load on older hosts declares the oldest minor
- *     it supports, AIGW_ABI_VERSION_OF(1, 0), and tests each newer host member first:
+ *   - The descriptor's abi_version is the version the plugin needs: AIGW_ABI_VERSION. By
+ *     default that is this header's version, and an older host refuses to load the plugin.
+ *     A plugin that should also load on older hosts defines AIGW_TARGET_MINOR to the oldest
+ *     minor it supports before including this header (AIGW_ABI_VERSION follows it, and so
+ *     do the layouts of the usage and error structs) and tests each newer host member first:
  *         if (AIGW_HOST_HAS(call->host, fail_code))
  *             return call->host->fail_code(call, 400, "unsupported", NULL, "...");
  *         return call->host->fail(call, 400, NULL, "...");
  *     On a 1.0 host, host->struct_size ends at `fail` and AIGW_HOST_HAS is false.
- *   - History: 1.0 first release; 1.1 appended host->fail_code and host->retry_after_ms.
+ *   - Members added after 1.0 carry a comment that opens with the minor that added them
+ *     ("1.2"), so a reader sees what an older host or plugin lacks.
+ *   - History: 1.0 first release; 1.1 appended host->fail_code and host->retry_after_ms;
+ *     1.2 gave struct aigw_usage and struct aigw_error the size prefix (a plugin built for
+ *     1.0 or 1.1 keeps the old layout, and the host reads it by the minor the plugin
+ *     declares), scoped host->env to the plugin's own table, and appended
+ *     AIGW_OP_COUNT_TOKENS, the REASONING_SIGNATURE / REASONING_REDACTED chunks,
+ *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ.
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -74,9 +82,20 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 1
+#define AIGW_ABI_MINOR 2 /* this header's minor */
 #define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
-#define AIGW_ABI_VERSION AIGW_ABI_VERSION_OF(AIGW_ABI_MAJOR, AIGW_ABI_MINOR)
+
+/* The minor a plugin is built for. A plugin that must also load on older hosts defines it
+ * before including this header (#define AIGW_TARGET_MINOR 1): AIGW_ABI_VERSION, which the
+ * descriptor and aigw_chunk_init() declare, and the layout of struct aigw_usage and struct
+ * aigw_error are then that minor's, so old and new hosts read them alike. */
+#ifndef AIGW_TARGET_MINOR
+#define AIGW_TARGET_MINOR AIGW_ABI_MINOR
+#endif
+#if AIGW_TARGET_MINOR < 0 || AIGW_TARGET_MINOR > AIGW_ABI_MINOR
+#error "AIGW_TARGET_MINOR must name a minor this header knows (0 to AIGW_ABI_MINOR)"
+#endif
+#define AIGW_ABI_VERSION AIGW_ABI_VERSION_OF(AIGW_ABI_MAJOR, AIGW_TARGET_MINOR)
 #define AIGW_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AIGW_ABI_MINOR_OF(v) ((uint32_t)(v)&0xffffu)
 
@@ -132,7 +151,11 @@ enum aigw_framing {
     AIGW_FRAMING_JSON = 0,       /* whole body, to parse_response() (the default) */
     AIGW_FRAMING_SSE = 1,        /* text/event-stream: one frame per event */
     AIGW_FRAMING_NDJSON = 2,     /* one frame per non-empty line */
-    AIGW_FRAMING_EVENTSTREAM = 3 /* AWS application/vnd.amazon.eventstream, CRC-checked */
+    AIGW_FRAMING_EVENTSTREAM = 3, /* AWS application/vnd.amazon.eventstream, CRC-checked */
+    /* 1.2: a sequence of JSON documents: SSE events (as AIGW_FRAMING_SSE), plus bare JSON
+     * objects outside any event, possibly over several lines, one frame each (event empty),
+     * as Google ends a failing stream. A body ending inside an object is a protocol error. */
+    AIGW_FRAMING_JSON_SEQ = 4
 };
 
 /* One frame of a streamed response. */
@@ -143,7 +166,7 @@ struct aigw_frame {
      * `:exception-type` when is_exception is set. NDJSON: empty. */
     struct aigw_bytes event;
     /* SSE: the data lines joined with '\n'. NDJSON: the line without its terminator.
-     * EVENTSTREAM: the payload. */
+     * EVENTSTREAM: the payload. JSON_SEQ: an event's data, or a bare object's text. */
     struct aigw_bytes data;
     /* EVENTSTREAM: the frame's :message-type is "exception" or "error". */
     int is_exception;
@@ -206,8 +229,14 @@ enum aigw_chunk_type {
                                             block's data, whole */
 };
 
-/* Token counts; -1 means "not reported". */
+/* Token counts; -1 means "not reported". Since 1.2 it opens with the size prefix (fill it
+ * with aigw_usage_init()); a plugin built for 1.0 or 1.1 keeps the unprefixed layout, and the
+ * host reads each layout by the minor the plugin declares. */
 struct aigw_usage {
+#if AIGW_TARGET_MINOR >= 2
+    uint32_t abi_version; /* 1.2 */
+    uint32_t struct_size; /* 1.2 */
+#endif
     int64_t prompt_tokens;      /* as OpenAI counts them: includes cached prompt tokens */
     int64_t completion_tokens;  /* includes reasoning tokens */
     int64_t cached_tokens;      /* prompt tokens read from cache */
@@ -215,7 +244,13 @@ struct aigw_usage {
     int64_t reasoning_tokens;   /* completion tokens spent reasoning */
 };
 
+/* An upstream failure. Prefixed since 1.2, like struct aigw_usage: fill it with
+ * aigw_error_init() before setting members. */
 struct aigw_error {
+#if AIGW_TARGET_MINOR >= 2
+    uint32_t abi_version; /* 1.2 */
+    uint32_t struct_size; /* 1.2 */
+#endif
     int status;          /* HTTP status for the client; 0 lets the host choose */
     const char *type;    /* OpenAI error.type, e.g. "invalid_request_error" */
     const char *code;    /* OpenAI error.code or NULL */
@@ -310,8 +345,9 @@ struct aigw_host {
 #endif
         ;
 
-    /* The value of an environment variable of the plugin's table, its default when unset,
-     * or NULL. Empty values count as unset. */
+    /* The value a variable of the calling plugin's own table had when the plugin was loaded,
+     * its default when unset or empty, or NULL. 1.2: NULL for any name the table does not
+     * declare (another plugin's, or the process's); call it from a callback only. */
     const char *(*env)(const char *name);
 
     int64_t (*now_ms)(void);   /* monotonic milliseconds */
@@ -415,7 +451,7 @@ struct aigw_host {
 /* ---- the provider descriptor ------------------------------------------------------------ */
 
 struct aigw_provider {
-    uint32_t abi_version; /* AIGW_ABI_VERSION, or an older 1.x minor (see "ABI rules") */
+    uint32_t abi_version; /* AIGW_ABI_VERSION (AIGW_TARGET_MINOR decides it; "ABI rules") */
     uint32_t struct_size; /* sizeof(struct aigw_provider) as the plugin saw it */
 
     const char *name;     /* display name, e.g. "Anthropic" */
@@ -591,12 +627,20 @@ static inline int aigw_emit_error(struct aigw_call *call, const struct aigw_erro
 
 static inline void aigw_usage_init(struct aigw_usage *u)
 {
+#if AIGW_TARGET_MINOR >= 2
+    u->abi_version = AIGW_ABI_VERSION;
+    u->struct_size = (uint32_t)sizeof *u;
+#endif
     u->prompt_tokens = u->completion_tokens = u->cached_tokens = -1;
     u->cache_write_tokens = u->reasoning_tokens = -1;
 }
 
 static inline void aigw_error_init(struct aigw_error *e)
 {
+#if AIGW_TARGET_MINOR >= 2
+    e->abi_version = AIGW_ABI_VERSION;
+    e->struct_size = (uint32_t)sizeof *e;
+#endif
     e->status = 0;
     e->type = 0;
     e->code = 0;
@@ -604,6 +648,46 @@ static inline void aigw_error_init(struct aigw_error *e)
     e->message = 0;
     e->retryable = 0;
     e->retry_after_ms = -1;
+}
+
+/* ---- JSON getters (header-only wrappers over cJSON; no ABI surface) ---------------------- */
+
+/* obj[key] (case-sensitive), or NULL when obj is not an object or lacks key. */
+static inline const cJSON *aigw_json_get(const cJSON *obj, const char *key)
+{
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+/* The string obj[key], or NULL when absent or not a string. */
+static inline const char *aigw_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The number obj[key], or dflt when absent or not a number. */
+static inline double aigw_json_num(const cJSON *obj, const char *key, double dflt)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* 1 or 0 for a JSON true or false at obj[key], dflt otherwise. */
+static inline int aigw_json_bool(const cJSON *obj, const char *key, int dflt)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+/* A token count at obj[key]: a number from 0 to 2^53 (fractions dropped), else -1, the
+ * "not reported" of struct aigw_usage. Checked before the cast: converting an out-of-range
+ * double is undefined. */
+static inline int64_t aigw_json_count(const cJSON *obj, const char *key)
+{
+    const cJSON *v = aigw_json_get(obj, key);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0
+               ? (int64_t)v->valuedouble
+               : -1;
 }
 
 #ifdef __cplusplus
@@ -647,7 +731,11 @@ static inline void aigw_error_init(struct aigw_error *e)
  *     seen whole before any byte of it is sent. Edits go through host->replace(). Each guard
  *     sees the text the guards before it in the chain let through, so a guard that decides
  *     only on what it holds whole gives the same answer however the deltas were cut.
+ *   - The guard kind arrived whole in 1.2: a guard declares AIGW_ABI_VERSION of 1.2 or later
+ *     (this block is hidden from a plugin that sets AIGW_TARGET_MINOR below 2), and the host
+ *     refuses a guard declaring an older minor.
  */
+#if AIGW_TARGET_MINOR >= 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -830,5 +918,7 @@ AIGW_EXPORT const struct aigw_guard *aigw_guard_entry(void);
 #ifdef __cplusplus
 }
 #endif
+
+#endif /* AIGW_TARGET_MINOR >= 2 */
 
 #endif /* AIGW_PLUGIN_H */

@@ -427,16 +427,17 @@ def check_aigw8(srcdir, man8, man5_text):
         for o in sorted(set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", text))):
             if o not in opts:
                 problem("%s: --%s is not an option of aigw (core/main.c)" % (where, o))
-    http = read(os.path.join(srcdir, "core/net/http.c"))
-    gateway = read(os.path.join(srcdir, "core/proxy/gateway.c"))
+    table = read(os.path.join(srcdir, "core/endpoints.c"))
     endpoints = section_text(man8, "ENDPOINTS") or ""
-    paths = sorted(set(re.findall(r"strn?cmp\(\s*url\s*,\s*\"(/[^\"]*)\"", http)))
+    paths = sorted(set(p.rstrip("/") for p in
+                       re.findall(r"\.path\s*=\s*\"(/[^\"]*)\"", table)))
     if "/v1/chat/completions" not in paths:
-        problem("core/http.c: no endpoints found (%s); update docs_check.py" % paths)
+        problem("core/endpoints.c: no endpoints found (%s); update docs_check.py" % paths)
     for p in paths:
         if p not in endpoints:
             problem("aigw.8: ENDPOINTS lacks %s" % p)
-    core = http + gateway
+    core = "".join(read(f) for f in core_files(srcdir, (".c",))
+                   if os.sep + "proxy" + os.sep in f or os.sep + "net" + os.sep in f)
     resp = set(re.findall(r"MHD_add_response_header\(\s*\w+\s*,\s*\"([^\"]+)\"", core))
     req = set(re.findall(r"MHD_lookup_connection_value\([^,]+,\s*MHD_HEADER_KIND\s*,\s*"
                          r"\"([^\"]+)\"", core))
@@ -447,8 +448,11 @@ def check_aigw8(srcdir, man8, man5_text):
     for h in sorted(hdrs):
         if not has_word(endpoints, h):
             problem("aigw.8: ENDPOINTS lacks the header %s" % h)
-    fields = set(re.findall(r"log_escape\(\s*&?\w+\s*,\s*\"(\w+)\"", gateway))
-    fields |= set(re.findall(r"\\\"(\w+)\\\":", gateway))
+    # The access-log line is written by the lifetime's accounting (gateway.c, account.c).
+    logsrc = "".join(read(f) for f in core_files(srcdir, (".c",))
+                     if os.path.basename(f) in ("gateway.c", "account.c"))
+    fields = set(re.findall(r"log_escape\(\s*&?\w+\s*,\s*\"(\w+)\"", logsrc))
+    fields |= set(re.findall(r"\\\"(\w+)\\\":", logsrc))
     logging = section_text(man8, "LOGGING") or ""
     if "latency_ms" not in fields:
         problem("core/gateway.c: no access-log fields found; update docs_check.py")

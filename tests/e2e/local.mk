@@ -73,3 +73,14 @@ tests_e2e_test_models_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_models_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_models_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
 endif
+
+# POST /v1/responses to OpenAI-wire, Gemini and Anthropic targets; Codex-shaped sessions;
+# stored responses and previous_response_id chains.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_responses
+TESTS += tests/e2e/test_responses
+tests_e2e_test_responses_SOURCES = tests/e2e/test_responses.c
+tests_e2e_test_responses_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_responses_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_responses_DEPENDENCIES = aigw$(EXEEXT)
+endif

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/eventstream.h"
+#include "plugin/eventstream.h"
 
 struct digest {
     uint32_t crc;

@@ -1,13 +1,14 @@
 /*
- * libFuzzer target for core/framing.c (SSE and NDJSON). Build like fuzz_eventstream.c, with
- * core/framing.c core/eventstream.c core/buf.c. The first byte picks the framing and a piece
- * size; whole and piecewise feeding must see the same frames.
+ * libFuzzer target for core/framing.c (SSE, NDJSON and JSON sequences). Build like
+ * fuzz_eventstream.c, with core/framing.c core/eventstream.c core/buf.c. The first byte picks
+ * the framing (bit 0: NDJSON, else bit 1: JSON_SEQ, else SSE) and a piece size; whole and
+ * piecewise feeding must see the same frames and end the same way.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/framing.h"
+#include "plugin/framing.h"
 
 struct digest {
     uint32_t crc;
@@ -49,8 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int kind = data[0] & 1 ? AIGW_FRAMING_NDJSON : AIGW_FRAMING_SSE;
-    size_t piece = (size_t)(data[0] >> 1) % 13 + 1;
+    int kind = data[0] & 1   ? AIGW_FRAMING_NDJSON
+               : data[0] & 2 ? AIGW_FRAMING_JSON_SEQ
+                             : AIGW_FRAMING_SSE;
+    size_t piece = (size_t)(data[0] >> 2) % 13 + 1;
     struct digest a, b;
     int ra = run(kind, data + 1, size - 1, 0, &a);
     int rb = run(kind, data + 1, size - 1, piece, &b);
@@ -59,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ra == 0 && rb == 0 && (a.frames != b.frames || a.crc != b.crc))
         abort();
     if ((ra == 0) != (rb == 0) && ra != AIGW_ETOOBIG && rb != AIGW_ETOOBIG)
+        abort();
+    /* Ending inside a bare object does not depend on the split either. */
+    if ((ra == AIGW_EPROTO) != (rb == AIGW_EPROTO) && ra != AIGW_ETOOBIG && rb != AIGW_ETOOBIG)
         abort();
     return 0;
 }

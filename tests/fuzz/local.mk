@@ -1,10 +1,16 @@
 # Fuzz targets (libFuzzer entry points), run in `make check` by a deterministic mutation
 # driver over the seeds in tests/fuzz/seeds/<target>/ so CI exercises them without clang.
+# Built with --enable-fuzzing (clang), each is also a real libFuzzer program tests/fuzz/lf_<t>
+# (block at the end); tests/fuzz/run-libfuzzer runs those for a bounded time.
+# A new target: fuzz_<t>.c + seeds/<t>/, a block here, <t> in run_fuzz.sh, and an lf_ block.
 if BUILD_TESTS
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 FUZZ_LIBS = core/libgwcore.la
 check_PROGRAMS += tests/fuzz/fuzz_framing tests/fuzz/fuzz_request tests/fuzz/fuzz_eventstream \
-	tests/fuzz/fuzz_catalog
+	tests/fuzz/fuzz_catalog tests/fuzz/fuzz_listen tests/fuzz/fuzz_responses
+tests_fuzz_fuzz_responses_SOURCES = tests/fuzz/fuzz_responses.c tests/fuzz/driver.c
+tests_fuzz_fuzz_responses_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_responses_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_framing_SOURCES = tests/fuzz/fuzz_framing.c tests/fuzz/driver.c
 tests_fuzz_fuzz_framing_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_framing_LDADD = $(FUZZ_LIBS)
@@ -17,6 +23,13 @@ tests_fuzz_fuzz_eventstream_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_catalog_SOURCES = tests/fuzz/fuzz_catalog.c tests/fuzz/driver.c
 tests_fuzz_fuzz_catalog_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_catalog_LDADD = $(FUZZ_LIBS) -lm
+tests_fuzz_fuzz_listen_SOURCES = tests/fuzz/fuzz_listen.c tests/fuzz/driver.c
+tests_fuzz_fuzz_listen_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_listen_LDADD = $(FUZZ_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_traceparent
+tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
+tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -25,5 +38,49 @@ TESTS += tests/fuzz/fuzz_plugins
 tests_fuzz_fuzz_plugins_SOURCES = tests/fuzz/fuzz_plugins.c
 tests_fuzz_fuzz_plugins_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_fuzz_plugins_LDADD = $(PLUGIN_TEST_LIBS)
+# What the libFuzzer runs found, each replayed as a test that failed before its fix.
+check_PROGRAMS += tests/fuzz/test_fuzz_findings
+TESTS += tests/fuzz/test_fuzz_findings
+tests_fuzz_test_fuzz_findings_SOURCES = tests/fuzz/test_fuzz_findings.c
+tests_fuzz_test_fuzz_findings_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_test_fuzz_findings_LDADD = $(TEST_LIBS)
 endif
-EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds
+EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds tests/fuzz/run-libfuzzer
+
+# libFuzzer builds of the same targets (./configure CC=clang --enable-fuzzing): no driver.c,
+# libFuzzer's own main. Everything they link is built with its coverage hooks (SAN_CFLAGS).
+if FUZZING
+LF_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+LF_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+noinst_PROGRAMS += tests/fuzz/lf_framing tests/fuzz/lf_request tests/fuzz/lf_eventstream \
+	tests/fuzz/lf_catalog tests/fuzz/lf_listen tests/fuzz/lf_responses
+tests_fuzz_lf_framing_SOURCES = tests/fuzz/fuzz_framing.c
+tests_fuzz_lf_framing_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_framing_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_framing_LDADD = core/libgwcore.la
+tests_fuzz_lf_request_SOURCES = tests/fuzz/fuzz_request.c
+tests_fuzz_lf_request_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_request_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_request_LDADD = core/libgwcore.la
+tests_fuzz_lf_eventstream_SOURCES = tests/fuzz/fuzz_eventstream.c
+tests_fuzz_lf_eventstream_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_eventstream_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_eventstream_LDADD = core/libgwcore.la
+tests_fuzz_lf_catalog_SOURCES = tests/fuzz/fuzz_catalog.c
+tests_fuzz_lf_catalog_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_catalog_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_catalog_LDADD = core/libgwcore.la -lm
+tests_fuzz_lf_listen_SOURCES = tests/fuzz/fuzz_listen.c
+tests_fuzz_lf_listen_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_listen_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_listen_LDADD = core/libgwcore.la
+tests_fuzz_lf_responses_SOURCES = tests/fuzz/fuzz_responses.c
+tests_fuzz_lf_responses_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_responses_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_responses_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_traceparent
+tests_fuzz_lf_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c
+tests_fuzz_lf_traceparent_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_traceparent_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_traceparent_LDADD = core/libgwcore.la
+endif

@@ -15,7 +15,7 @@ if BUILD_TESTS
 GUARD_MODULE_LDFLAGS = $(AM_LDFLAGS) -module -rpath /nowhere -avoid-version -no-undefined -shared
 check_LTLIBRARIES += tests/guard/tguard.la tests/guard/bad_noentry.la tests/guard/bad_major.la \
 	tests/guard/bad_minor.la tests/guard/bad_name.la tests/guard/bad_size.la \
-	tests/guard/bad_schema.la
+	tests/guard/bad_schema.la tests/guard/bad_old.la
 tests_guard_tguard_la_SOURCES = tests/guard/mod_test.c
 tests_guard_tguard_la_CFLAGS = $(GUARD_CFLAGS)
 tests_guard_tguard_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
@@ -44,6 +44,10 @@ tests_guard_bad_schema_la_SOURCES = tests/guard/mod_test.c
 tests_guard_bad_schema_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=6
 tests_guard_bad_schema_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
 tests_guard_bad_schema_la_LIBADD = $(GUARD_LIBS)
+tests_guard_bad_old_la_SOURCES = tests/guard/mod_test.c
+tests_guard_bad_old_la_CFLAGS = $(GUARD_CFLAGS) -DBAD=7
+tests_guard_bad_old_la_LDFLAGS = $(GUARD_MODULE_LDFLAGS)
+tests_guard_bad_old_la_LIBADD = $(GUARD_LIBS)
 
 check_PROGRAMS += tests/guard/test_chain
 TESTS += tests/guard/test_chain

@@ -199,6 +199,8 @@ static const struct aigw_guard guard = {
     .abi_version = AIGW_ABI_VERSION_OF(2, 0),
 #elif BAD == 3
     .abi_version = AIGW_ABI_VERSION_OF(AIGW_ABI_MAJOR, AIGW_ABI_MINOR + 1),
+#elif BAD == 7
+    .abi_version = AIGW_ABI_VERSION_OF(1, 1),
 #else
     .abi_version = AIGW_ABI_VERSION,
 #endif

@@ -108,6 +108,7 @@ Test(chain, broken_modules_are_refused_with_the_reason)
         {"bad_name", "the guard calls itself 'someone-else'"},
         {"bad_size", "descriptor struct_size too small"},
         {"bad_schema", "its config_schema: patternProperties: unsupported keyword"},
+        {"bad_old", "declares an ABI minor older than 1.2, which has no guards"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[1400];

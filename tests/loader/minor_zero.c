@@ -1,6 +1,7 @@
-/* minor_zero - built with the 1.1 header but declaring ABI 1.0, as a plugin that wants to
- * load on 1.0 hosts too does: the loader must accept it, and its init() probes the host the
+/* minor_zero - built with the current header but targeting ABI 1.0, as a plugin that wants
+ * to load on 1.0 hosts too does: the loader must accept it, and its init() probes the host the
  * documented way (AIGW_HOST_HAS) and reports what it found through plugin_data. */
+#define AIGW_TARGET_MINOR 0
 #include "module.h"
 
 static int init(const struct aigw_host *host, void **plugin_data, const char **why)
@@ -15,7 +16,7 @@ static int init(const struct aigw_host *host, void **plugin_data, const char **w
 }
 
 static const struct aigw_provider provider = {
-    .abi_version = AIGW_ABI_VERSION_OF(1, 0),
+    .abi_version = AIGW_ABI_VERSION, /* 1.0, from AIGW_TARGET_MINOR */
     .struct_size = sizeof(struct aigw_provider),
     .name = "Loader Minor Zero",
     .vkey = "loader-minor-zero",

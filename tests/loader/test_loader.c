@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "plugin/call.h"
+#include "plugin/exchange.h"
+#include "plugin/host.h"
 #include "plugin/plugin_loader.h"
 
 #define CANARY "sk-LOADER-CANARY-5150"
@@ -80,6 +83,8 @@ static void setup(void)
     cr_assert_eq(gw_log_init(AIGW_LOG_DEBUG, log_path, NULL), 0);
     unsetenv("LOADER_GOOD_KEY");
     unsetenv("LOADER_GOOD_MODE");
+    unsetenv("LOADER_EMIT_KEY");
+    unsetenv("LOADER_EMIT_PROCESS");
     loaded = 0;
 }
 
@@ -209,9 +214,9 @@ Test(loader, older_descriptor_is_zero_extended)
     assert_logged("provider loader-older (older.so 0.9.0): active");
 }
 
-/* ABI 1.1 accepts a plugin declaring 1.0 (built with this header, as one meant to load on
- * 1.0 hosts too would be), and the host table it gets advertises both 1.1 members through
- * struct_size, which is what the plugin's AIGW_HOST_HAS probes in init() read. */
+/* ABI 1.2 accepts a plugin declaring 1.0 (built with this header targeting 1.0, as one meant
+ * to load on 1.0 hosts too would be), and the host table it gets advertises both 1.1 members
+ * through struct_size, which is what the plugin's AIGW_HOST_HAS probes in init() read. */
 Test(loader, minor_zero_plugin_loads_and_sees_the_1_1_host_members)
 {
     add("minor_zero");
@@ -350,4 +355,228 @@ Test(loader, mixed_directory_loads_the_good_and_logs_each_bad_once)
         cr_assert_eq(count(text, prefix), 1, "%s: log:\n%s", bad[i], text);
     }
     cr_assert_null(strstr(text, CANARY), "the secret reached the log");
+}
+
+/* ---- usage and errors across ABI minors ---------------------------------------------------
+ * emitter.c built against the 1.1 header, against this header targeting 1.1, and against this
+ * header as is: the host must read the same usage and errors from all three, whatever layout
+ * each was compiled with. */
+
+struct seen {
+    int texts;
+    int usages;
+    struct aigw_usage usage;
+};
+
+static int record(void *ud, const struct aigw_chunk *ch)
+{
+    struct seen *s = ud;
+    if (ch->type == AIGW_CHUNK_TEXT)
+        s->texts++;
+    if (ch->type == AIGW_CHUNK_USAGE) {
+        s->usages++;
+        s->usage = *ch->usage;
+    }
+    return 0;
+}
+
+/* Loads the module on first use in a test (one module per test directory). */
+static struct gw_plugin *load_active(const char *module, const char *vkey)
+{
+    if (!loaded) {
+        add(module);
+        cr_assert_eq(load(), 0);
+    }
+    struct gw_plugin *p = gw_plugins_find(&ps, vkey);
+    cr_assert_not_null(p, "%s did not load; log:\n%s", module, log_text());
+    cr_assert(p->active, "%s inactive: %s", module, p->why);
+    return p;
+}
+
+/* One attempt: build, then the upstream answers status and body. */
+static void exchange(struct gw_plugin *p, struct gw_call *c, struct seen *s, int status,
+                     const char *body)
+{
+    cr_assert_eq(gw_call_init(c, p, AIGW_OP_CHAT, NULL, "m", 0, 0), 0);
+    c->request_id = "rid";
+    c->sink = record;
+    c->sink_ud = s;
+    cr_assert_eq(gw_exchange_begin(c), 0);
+    cr_assert_eq(gw_exchange_headers(c, status), 0);
+    cr_assert_eq(gw_exchange_data(c, body, strlen(body)), 0);
+    cr_assert_eq(gw_exchange_end(c), 0);
+}
+
+static void check_usage(const char *module, const char *vkey)
+{
+    struct gw_call c;
+    struct seen s = {0};
+    exchange(load_active(module, vkey), &c, &s, 200, "ok");
+    cr_assert_eq(c.has_error, 0);
+    cr_assert_eq(s.texts, 1);
+    cr_assert_eq(s.usages, 1);
+    cr_assert_eq(s.usage.prompt_tokens, 11, "%s: prompt %lld", module,
+                 (long long)s.usage.prompt_tokens);
+    cr_assert_eq(s.usage.completion_tokens, 7);
+    cr_assert_eq(s.usage.cached_tokens, 3);
+    cr_assert_eq(s.usage.cache_write_tokens, 2);
+    cr_assert_eq(s.usage.reasoning_tokens, 5);
+    gw_call_free(&c);
+}
+
+static void check_inband_error(const char *module, const char *vkey)
+{
+    struct gw_call c;
+    struct seen s = {0};
+    exchange(load_active(module, vkey), &c, &s, 200, "inband");
+    cr_assert_eq(c.has_error, 1);
+    cr_assert_eq(c.error_in_band, 1);
+    cr_assert_eq(c.error.status, 503, "%s: status %d", module, c.error.status);
+    cr_assert_str_eq(c.error.type, "server_error");
+    cr_assert_str_eq(c.error.code, "overloaded");
+    cr_assert_str_eq(c.error.param, "model");
+    cr_assert_str_eq(c.error.message, "busy right now");
+    cr_assert_eq(c.error.retryable, 1);
+    cr_assert_eq(c.error.retry_after_ms, 1500);
+    gw_call_free(&c);
+}
+
+static void check_mapped_errors(const char *module, const char *vkey)
+{
+    struct gw_plugin *p = load_active(module, vkey);
+    struct gw_call c;
+    struct seen s = {0};
+    /* The plugin fills the error itself. */
+    exchange(p, &c, &s, 429, "{}");
+    cr_assert_eq(c.has_error, 1);
+    cr_assert_eq(c.error_in_band, 0);
+    cr_assert_eq(c.error.status, 429, "%s: status %d", module, c.error.status);
+    cr_assert_str_eq(c.error.type, "rate_limit_error");
+    cr_assert_str_eq(c.error.code, "slow_down");
+    cr_assert_null(c.error.param);
+    cr_assert_str_eq(c.error.message, "too many requests");
+    cr_assert_eq(c.error.retryable, 1);
+    cr_assert_eq(c.error.retry_after_ms, 2500);
+    gw_call_free(&c);
+    /* The plugin hands its error struct to host->oai_map_error. */
+    exchange(p, &c, &s, 500,
+             "{\"error\":{\"message\":\"kaboom\",\"type\":\"api_error\",\"code\":\"down\"}}");
+    cr_assert_eq(c.has_error, 1);
+    cr_assert_eq(c.error.status, 500, "%s: status %d", module, c.error.status);
+    cr_assert_str_eq(c.error.type, "api_error");
+    cr_assert_str_eq(c.error.code, "down");
+    cr_assert_str_eq(c.error.message, "kaboom");
+    cr_assert_eq(c.error.retryable, 1);
+    cr_assert_eq(c.error.retry_after_ms, -1);
+    gw_call_free(&c);
+    cr_assert_eq(s.usages, 0);
+}
+
+/* A plugin built against the 1.1 header, never rebuilt: it declares 1.1, loads, and its
+ * unprefixed usage and error structs read right. */
+Test(loader, plugin_built_against_the_1_1_header_loads)
+{
+    struct gw_plugin *p = load_active("emit_v1_1", "loader-emit-v1-1");
+    cr_assert_eq(p->desc.abi_version, AIGW_ABI_VERSION_OF(1, 1));
+    assert_logged("provider loader-emit-v1-1 (emit_v1_1.so 1.0.0): active");
+}
+
+Test(loader, usage_of_a_1_1_plugin_reads_right)
+{
+    check_usage("emit_v1_1", "loader-emit-v1-1");
+}
+
+Test(loader, inband_error_of_a_1_1_plugin_reads_right)
+{
+    check_inband_error("emit_v1_1", "loader-emit-v1-1");
+}
+
+Test(loader, mapped_errors_of_a_1_1_plugin_read_right)
+{
+    check_mapped_errors("emit_v1_1", "loader-emit-v1-1");
+}
+
+Test(loader, plugin_targeting_1_1_declares_1_1)
+{
+    struct gw_plugin *p = load_active("emit_target_1", "loader-emit-target-1");
+    cr_assert_eq(p->desc.abi_version, AIGW_ABI_VERSION_OF(1, 1));
+}
+
+Test(loader, usage_and_errors_of_a_plugin_targeting_1_1_read_right)
+{
+    check_usage("emit_target_1", "loader-emit-target-1");
+    check_inband_error("emit_target_1", "loader-emit-target-1");
+    check_mapped_errors("emit_target_1", "loader-emit-target-1");
+}
+
+Test(loader, usage_and_errors_of_a_1_2_plugin_read_right)
+{
+    struct gw_plugin *p = load_active("emit_v1_2", "loader-emit-v1-2");
+    cr_assert_eq(p->desc.abi_version, AIGW_ABI_VERSION_OF(1, 2));
+    check_usage("emit_v1_2", "loader-emit-v1-2");
+    check_inband_error("emit_v1_2", "loader-emit-v1-2");
+    check_mapped_errors("emit_v1_2", "loader-emit-v1-2");
+}
+
+/* ---- host->env: the calling plugin's own table, read at load ------------------------------ */
+
+/* Builds one request; the emitter reports what host->env answered in request headers. */
+static const char *env_seen(struct gw_plugin *p, const char *header)
+{
+    static char value[256];
+    struct gw_call c;
+    cr_assert_eq(gw_call_init(&c, p, AIGW_OP_CHAT, NULL, "m", 0, 0), 0);
+    cr_assert_eq(gw_exchange_begin(&c), 0);
+    const char *v = gw_call_find_header(c.headers, header);
+    cr_assert_not_null(v, "no %s header", header);
+    snprintf(value, sizeof value, "%s", v);
+    gw_call_free(&c);
+    return value;
+}
+
+Test(loader, env_answers_only_the_plugins_own_variables)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    setenv("LOADER_EMIT_KEY", "mine", 1);
+    setenv("LOADER_EMIT_PROCESS", "in no table", 1);
+    struct gw_plugin *p = load_active("emit_v1_2", "loader-emit-v1-2");
+    cr_assert_str_eq(env_seen(p, "X-Own"), "mine");
+    /* Another plugin's key, set in the environment: not this plugin's business. */
+    cr_assert_str_eq(env_seen(p, "X-Other"), "(null)");
+    /* Another plugin's default: not answered either. */
+    cr_assert_str_eq(env_seen(p, "X-Other-Default"), "(null)");
+    /* A process variable no table declares. */
+    cr_assert_str_eq(env_seen(p, "X-Process"), "(null)");
+    /* The other plugin still gets its own default (its init() stored it). */
+    struct gw_plugin *good = gw_plugins_find(&ps, "loader-good");
+    cr_assert(good && good->active);
+    cr_assert_str_eq((const char *)good->plugin_data, "plain");
+}
+
+Test(loader, env_of_a_1_1_plugin_is_scoped_too)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    struct gw_plugin *p = load_active("emit_v1_1", "loader-emit-v1-1");
+    cr_assert_str_eq(env_seen(p, "X-Own"), "emit-default");
+    cr_assert_str_eq(env_seen(p, "X-Other"), "(null)");
+    cr_assert_str_eq(env_seen(p, "X-Other-Default"), "(null)");
+}
+
+Test(loader, env_is_read_at_load)
+{
+    struct gw_plugin *p = load_active("emit_v1_2", "loader-emit-v1-2");
+    cr_assert_str_eq(env_seen(p, "X-Own"), "emit-default");
+    setenv("LOADER_EMIT_KEY", "changed after load", 1);
+    cr_assert_str_eq(env_seen(p, "X-Own"), "emit-default");
+}
+
+/* Outside any plugin's callback there is no table to answer from. */
+Test(loader, env_outside_a_plugin_is_null)
+{
+    setenv("LOADER_EMIT_KEY", "set", 1);
+    cr_assert_not_null(getenv("PATH"));
+    cr_assert_null(gw_host()->env("PATH"));
+    cr_assert_null(gw_host()->env("LOADER_EMIT_KEY"));
 }

@@ -9,8 +9,8 @@
 
 #include <criterion/criterion.h>
 
-#include "proxy/call.h"
-#include "proxy/exchange.h"
+#include "plugin/call.h"
+#include "plugin/exchange.h"
 #include "plugin/plugin_loader.h"
 #include "front/render.h"
 
@@ -35,6 +35,7 @@ struct ph_call {
 
 static struct gw_plugins plugins;
 static int plugins_loaded;
+static int env_changed; /* plugins read their env at load: reload before the next call */
 
 void ph_env(const char *name, ...)
 {
@@ -46,6 +47,7 @@ void ph_env(const char *name, ...)
         setenv(n, v, 1);
     }
     va_end(ap);
+    env_changed = 1;
 }
 
 void ph_unenv(const char *name, ...)
@@ -55,6 +57,7 @@ void ph_unenv(const char *name, ...)
     for (const char *n = name; n; n = va_arg(ap, const char *))
         unsetenv(n);
     va_end(ap);
+    env_changed = 1;
 }
 
 static struct gw_plugin *load(const char *vkey)
@@ -62,13 +65,14 @@ static struct gw_plugin *load(const char *vkey)
     const char *dir = getenv("AIGW_TEST_PLUGIN_DIR");
     cr_assert_not_null(dir, "AIGW_TEST_PLUGIN_DIR is not set (run through make check)");
     struct gw_plugin *p = plugins_loaded ? gw_plugins_find(&plugins, vkey) : NULL;
-    if (!p || !p->active) {
-        /* The environment may have changed since the last load: activation is decided at
-         * load time, as in the daemon. */
+    if (!p || !p->active || env_changed) {
+        /* The environment may have changed since the last load: activation and what
+         * host->env answers are decided at load time, as in the daemon. */
         if (plugins_loaded)
             gw_plugins_unload(&plugins);
         cr_assert_eq(gw_plugins_load(&plugins, dir), 0, "cannot read plugin dir %s", dir);
         plugins_loaded = 1;
+        env_changed = 0;
         p = gw_plugins_find(&plugins, vkey);
     }
     return p;

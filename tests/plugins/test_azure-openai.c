@@ -101,6 +101,19 @@ Test(azure_openai, reasoning_deployment_max_tokens_renamed)
     ph_free(c);
 }
 
+/* The rule is shared with the openai plugin (plugins/common/reasoning.c): a fine-tuned
+ * reasoning model's name refuses max_tokens too. */
+Test(azure_openai, fine_tuned_reasoning_model_max_tokens_renamed)
+{
+    struct ph_call *c = ph_begin("azure-openai", AIGW_OP_CHAT,
+                                 "{\"model\":\"ft:o4-mini-2025-04-16:acme::b1\",\"max_tokens\":64,"
+                                 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    cJSON *b = ph_body_json(c);
+    cr_assert_null(cJSON_GetObjectItem(b, "max_tokens"));
+    cr_assert_eq(num(b, "max_completion_tokens"), 64);
+    ph_free(c);
+}
+
 Test(azure_openai, chat_response)
 {
     struct ph_call *c = ph_begin("azure-openai", AIGW_OP_CHAT, CHAT_REQ);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/eventstream.h"
+#include "plugin/eventstream.h"
 #include "plugin/host.h"
 #include "plugins/bedrock/sigv4.h"
 #include "plugins/harness.h"

@@ -73,7 +73,7 @@ Test(gemini, url_and_key_header)
     cr_assert_str_eq(ph_header(c, "x-goog-api-key"), CANARY);
     cr_assert_null(strstr(ph_url(c), CANARY));
     /* Read line by line: Google's mid-stream error is a bare JSON object, not an SSE event. */
-    cr_assert_eq(ph_framing(c), AIGW_FRAMING_NDJSON);
+    cr_assert_eq(ph_framing(c), AIGW_FRAMING_JSON_SEQ);
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(ph_body_json(c), "stream"));
     ph_free(c);
 }

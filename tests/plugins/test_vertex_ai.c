@@ -289,7 +289,7 @@ Test(vertex, gemini_url_and_bearer, .init = token_env)
     c = ph_begin("vertex-ai", AIGW_OP_CHAT, GEMINI_STREAM_REQ);
     cr_assert_str_eq(ph_url(c),
                      BASE "/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
-    cr_assert_eq(ph_framing(c), AIGW_FRAMING_NDJSON);
+    cr_assert_eq(ph_framing(c), AIGW_FRAMING_JSON_SEQ);
     ph_free(c);
 
     c = ph_begin("vertex-ai", AIGW_OP_CHAT,

@@ -34,10 +34,13 @@ static int use(struct aigw_call *call, const struct aigw_frame *frame)
 
     aigw_usage_init(&u);
     aigw_error_init(&e);
+    if (aigw_json_str(NULL, "k") || aigw_json_get(NULL, "k") || aigw_json_bool(NULL, "k", 1) != 1 ||
+        aigw_json_num(NULL, "k", 2.0) != 2.0 || aigw_json_count(NULL, "k") != -1)
+        return AIGW_EINTERNAL;
     if (!AIGW_HOST_HAS(h, fail) || !AIGW_HAS_MEMBER(frame, struct aigw_frame, is_exception))
         return AIGW_ENOTSUP;
     if (AIGW_ABI_MAJOR_OF(AIGW_ABI_VERSION) != AIGW_ABI_MAJOR ||
-        AIGW_ABI_MINOR_OF(AIGW_ABI_VERSION) != AIGW_ABI_MINOR)
+        AIGW_ABI_MINOR_OF(AIGW_ABI_VERSION) != AIGW_TARGET_MINOR)
         return AIGW_EINTERNAL;
     h->log(call, AIGW_LOG_DEBUG, "%d bytes", (int)b.len);
     if ((rc = h->emit(call, &c)) || (rc = aigw_emit_meta(call, "id", "model", 0)) ||
@@ -85,6 +88,19 @@ strict="-pedantic -Wall -Wextra -Werror"
 check "gcc -std=c99" gcc -std=c99 $strict -Wstrict-prototypes -Wmissing-prototypes "$tmp/use.c"
 check "gcc -std=c11" gcc -std=c11 $strict -Wstrict-prototypes -Wmissing-prototypes "$tmp/use.c"
 check "gcc -std=c11 -Wconversion -Wshadow" gcc -std=c11 $strict -Wconversion -Wshadow "$tmp/use.c"
+# A plugin that targets an older minor (to load on older hosts) builds as cleanly.
+for m in 0 1; do
+    check "gcc -std=c99 AIGW_TARGET_MINOR=$m" gcc -std=c99 $strict -DAIGW_TARGET_MINOR=$m \
+        -Wstrict-prototypes -Wmissing-prototypes "$tmp/use.c"
+done
+# A target the header does not know is refused at compile time.
+if gcc -std=c11 -DAIGW_TARGET_MINOR=99 -I"$srcdir/sdk" $cjson -c -o "$tmp/out.o" "$tmp/use.c" \
+    >"$tmp/err" 2>&1; then
+    echo "FAIL: AIGW_TARGET_MINOR=99 compiled"
+    status=1
+else
+    echo "ok: AIGW_TARGET_MINOR=99 refused"
+fi
 if command -v g++ >/dev/null 2>&1; then
     check "g++ -std=c++11" g++ -std=c++11 $strict "$tmp/use.cc"
 else

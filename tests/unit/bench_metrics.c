@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "obs/metrics.h"
+#include "../usage.h" /* no -I tests for the bench */
+
 
 static long requests = 200000;
 
@@ -34,7 +36,7 @@ struct job {
 static void *run(void *arg)
 {
     struct job *j = arg;
-    struct aigw_usage u = {1200, 300, 1000, -1, 64};
+    struct aigw_usage u = USAGE(1200, 300, 1000, -1, 64);
     int64_t spent = 0;
     for (long i = 0; i < requests; i++) {
         int64_t until = now_ns() + j->work_ns;

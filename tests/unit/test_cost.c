@@ -33,7 +33,13 @@ static struct gw_catalog *catalog_of(const char *models)
 static struct aigw_usage usage(int64_t prompt, int64_t completion, int64_t cached, int64_t written,
                                int64_t reasoning)
 {
-    struct aigw_usage u = {prompt, completion, cached, written, reasoning};
+    struct aigw_usage u;
+    aigw_usage_init(&u);
+    u.prompt_tokens = prompt;
+    u.completion_tokens = completion;
+    u.cached_tokens = cached;
+    u.cache_write_tokens = written;
+    u.reasoning_tokens = reasoning;
     return u;
 }
 

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "proxy/eventstream.h"
+#include "plugin/eventstream.h"
 
 /* ---- a tiny encoder, so every message in these tests is built from its parts ---------------- */
 

@@ -11,7 +11,7 @@
 
 #include <criterion/criterion.h>
 
-#include "proxy/call.h"
+#include "plugin/call.h"
 #include "plugin/host.h"
 #include "front/render.h"
 #include "lib/retry_after.h"
@@ -56,18 +56,37 @@ static const char *client_view(int rc, int *status)
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-Test(host_abi, table_is_1_1_and_has_the_new_members)
+Test(host_abi, table_is_1_2_and_has_the_1_1_members)
 {
     const struct aigw_host *h = gw_host();
     cr_assert_eq(AIGW_ABI_MAJOR, 1);
-    cr_assert_eq(AIGW_ABI_MINOR, 1);
-    cr_assert_eq(h->abi_version, 0x10001u);
-    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 1));
+    cr_assert_eq(AIGW_ABI_MINOR, 2);
+    cr_assert_eq(h->abi_version, 0x10002u);
+    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 2));
     cr_assert_eq(h->struct_size, sizeof(struct aigw_host));
     cr_assert(AIGW_HOST_HAS(h, fail_code));
     cr_assert(AIGW_HOST_HAS(h, retry_after_ms));
     cr_assert_not_null(h->fail_code);
     cr_assert_not_null(h->retry_after_ms);
+}
+
+/* 1.2: the call's struct_size covers inbound and inbound_body, and they are always set. */
+Test(host_abi, call_shows_the_1_2_members, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 2));
+    cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound));
+    cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound_body));
+    cr_assert_str_eq(call.pub.inbound, "openai");
+    cr_assert_null(call.pub.inbound_body);
+    cJSON *native = cJSON_Parse("{\"model\":\"claude\"}");
+    cr_assert_not_null(native);
+    gw_call_set_inbound(&call, "anthropic", native);
+    cr_assert_str_eq(call.pub.inbound, "anthropic");
+    cr_assert_eq(call.pub.inbound_body, native);
+    gw_call_set_inbound(&call, NULL, NULL);
+    cr_assert_str_eq(call.pub.inbound, "openai");
+    cr_assert_null(call.pub.inbound_body);
+    cJSON_Delete(native);
 }
 
 /* 1.1 only appended: everything up to `fail` sits where a 1.0 plugin expects it, so a 1.0

@@ -14,13 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
 #include "catalog/catalog.h"
-#include "proxy/gateway.h"
+#include "lib/buf.h"
+#include "lib/redact.h"
 #include "obs/metrics.h"
 #include "plugin/plugin_loader.h"
-#include "lib/redact.h"
+#include "proxy/gateway.h"
+#include "unit/metrics_text.h"
 #include "version.h"
+#include "usage.h"
 
 static struct gw_catalog *catalog(void)
 {
@@ -33,53 +35,6 @@ static struct gw_catalog *catalog(void)
     cr_assert_eq(gw_catalog_parse(text, sizeof text - 1, "test.json", &cat, err, sizeof err), 0,
                  "%s", err);
     return cat;
-}
-
-static char *render(const struct gw_gateway *gw)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    cr_assert_eq(gw_metrics_render(gw, &b), 0);
-    size_t n;
-    char *s = gw_buf_steal(&b, &n);
-    cr_assert_not_null(s);
-    return s;
-}
-
-/* The sample lines (no comments) of one metric name prefix, '\n'-joined. */
-static char *samples(const char *text, const char *prefix)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    gw_buf_append_str(&b, "");
-    size_t pl = strlen(prefix);
-    for (const char *p = text; *p;) {
-        const char *e = strchr(p, '\n');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n > pl && !strncmp(p, prefix, pl) && (p[pl] == '{' || p[pl] == ' ' || p[pl] == '_')) {
-            gw_buf_append(&b, p, n);
-            gw_buf_append_str(&b, "\n");
-        }
-        p += n + (e ? 1 : 0);
-    }
-    size_t n;
-    return gw_buf_steal(&b, &n);
-}
-
-static int count_lines(const char *text, const char *prefix)
-{
-    int k = 0;
-    size_t pl = strlen(prefix);
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        k += !strncmp(p, prefix, pl);
-    return k;
-}
-
-static void expect(const char *text, const char *prefix, const char *want)
-{
-    char *got = samples(text, prefix);
-    cr_assert_str_eq(got, want, "%s: got\n%s\nwant\n%s", prefix, got, want);
-    free(got);
 }
 
 Test(metrics, exact_text_after_updates)
@@ -95,9 +50,9 @@ Test(metrics, exact_text_after_updates)
     gw_metrics_attempt("anthropic", "connect_error", 0, 1);
     gw_metrics_retry("openai", "429", 0);
     gw_metrics_retry("openai", "connect_error", 1);
-    struct aigw_usage u = {10, 5, -1, -1, 2};
+    struct aigw_usage u = USAGE(10, 5, -1, -1, 2);
     gw_metrics_usage("openai", "gpt-4o", &u, 0.0123);
-    u = (struct aigw_usage){7, 0, 3, 1, -1};
+    u = USAGE(7, 0, 3, 1, -1);
     gw_metrics_usage("openai", "gpt-4o", &u, 1.5);
     gw_metrics_usage("openai", "gpt-4o", NULL, -1);
     gw_metrics_breaker("openai", "gpt-4o", 2);
@@ -114,102 +69,105 @@ Test(metrics, exact_text_after_updates)
     struct gw_plugin *items[] = {&p1, &p2};
     struct gw_plugins ps = {items, 2};
     struct gw_gateway gw = {.plugins = &ps, .started_unix = 1700000000};
-    char *t = render(&gw);
+    char *t = mt_render(&gw);
 
-    expect(t, "aigw_requests_total",
-           "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
-           "model=\"gpt-4o\",status=\"200\"} 2\n"
-           "aigw_requests_total{route=\"/v1/embeddings\",provider=\"none\",model=\"none\","
-           "status=\"400\"} 1\n"
-           "aigw_requests_total{route=\"other\",provider=\"openai\",model=\"gpt-4o\","
-           "status=\"other\"} 1\n");
-    expect(t, "aigw_request_duration_seconds",
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.1\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"5\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"10\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"30\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"60\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"120\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"300\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 3\n"
-           "aigw_request_duration_seconds_sum{provider=\"openai\"} 3.125\n"
-           "aigw_request_duration_seconds_count{provider=\"openai\"} 3\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.01\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.025\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.05\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.1\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.25\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.5\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"1\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"2.5\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"5\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"10\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"30\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"60\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"120\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"300\"} 1\n"
-           "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"+Inf\"} 1\n"
-           "aigw_request_duration_seconds_sum{provider=\"none\"} 0.001\n"
-           "aigw_request_duration_seconds_count{provider=\"none\"} 1\n");
-    expect(t, "aigw_ttfb_seconds",
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.005\"} 1\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.1\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"5\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"10\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"30\"} 2\n"
-           "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 2\n"
-           "aigw_ttfb_seconds_sum{provider=\"openai\"} 0.045\n"
-           "aigw_ttfb_seconds_count{provider=\"openai\"} 2\n");
-    expect(t, "aigw_upstream_attempts_total",
-           "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"429\",attempt=\"first\"} "
-           "1\n"
-           "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"ok\",attempt=\"retry\"} 1\n"
-           "aigw_upstream_attempts_total{provider=\"anthropic\",outcome=\"connect_error\","
-           "attempt=\"fallback\"} 1\n");
-    expect(t, "aigw_retries_total", "aigw_retries_total{provider=\"openai\",reason=\"429\"} 1\n");
-    expect(t, "aigw_fallbacks_total",
-           "aigw_fallbacks_total{provider=\"openai\",reason=\"connect_error\"} 1\n");
-    expect(t, "aigw_tokens_total",
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 17\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"completion\"} 5\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"reasoning\"} 2\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cached\"} 3\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cache_write\"} 1\n");
-    expect(t, "aigw_cost_usd_total",
-           "aigw_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"} 1.512300000\n");
-    expect(t, "aigw_circuit_breaker_state",
-           "aigw_circuit_breaker_state{provider=\"openai\",model=\"gpt-4o\"} 2\n"
-           "aigw_circuit_breaker_state{provider=\"anthropic\",model=\"claude-sonnet-4-5\"} 0\n");
-    expect(t, "aigw_active_requests", "aigw_active_requests 1\n");
-    expect(t, "aigw_streams_active", "aigw_streams_active 1\n");
-    expect(t, "aigw_upstream_transfers", "aigw_upstream_transfers 0\n");
-    expect(t, "aigw_plugin_active",
-           "aigw_plugin_active{vkey=\"openai\"} 1\naigw_plugin_active{vkey=\"anthropic\"} 0\n");
+    mt_expect(t, "aigw_requests_total",
+              "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
+              "model=\"gpt-4o\",status=\"200\"} 2\n"
+              "aigw_requests_total{route=\"/v1/embeddings\",provider=\"none\",model=\"none\","
+              "status=\"400\"} 1\n"
+              "aigw_requests_total{route=\"other\",provider=\"openai\",model=\"gpt-4o\","
+              "status=\"other\"} 1\n");
+    mt_expect(t, "aigw_request_duration_seconds",
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.05\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.1\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"5\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"10\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"30\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"60\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"120\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"300\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 3\n"
+              "aigw_request_duration_seconds_sum{provider=\"openai\"} 3.125\n"
+              "aigw_request_duration_seconds_count{provider=\"openai\"} 3\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.01\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.025\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.05\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.1\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.25\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"0.5\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"1\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"2.5\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"5\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"10\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"30\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"60\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"120\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"300\"} 1\n"
+              "aigw_request_duration_seconds_bucket{provider=\"none\",le=\"+Inf\"} 1\n"
+              "aigw_request_duration_seconds_sum{provider=\"none\"} 0.001\n"
+              "aigw_request_duration_seconds_count{provider=\"none\"} 1\n");
+    mt_expect(t, "aigw_ttfb_seconds",
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.005\"} 1\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.01\"} 1\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.025\"} 1\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.05\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.1\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.25\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.5\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"1\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"2.5\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"5\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"10\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"30\"} 2\n"
+              "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"+Inf\"} 2\n"
+              "aigw_ttfb_seconds_sum{provider=\"openai\"} 0.045\n"
+              "aigw_ttfb_seconds_count{provider=\"openai\"} 2\n");
+    mt_expect(
+        t, "aigw_upstream_attempts_total",
+        "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"429\",attempt=\"first\"} "
+        "1\n"
+        "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"ok\",attempt=\"retry\"} 1\n"
+        "aigw_upstream_attempts_total{provider=\"anthropic\",outcome=\"connect_error\","
+        "attempt=\"fallback\"} 1\n");
+    mt_expect(t, "aigw_retries_total",
+              "aigw_retries_total{provider=\"openai\",reason=\"429\"} 1\n");
+    mt_expect(t, "aigw_fallbacks_total",
+              "aigw_fallbacks_total{provider=\"openai\",reason=\"connect_error\"} 1\n");
+    mt_expect(t, "aigw_tokens_total",
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 17\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"completion\"} 5\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"reasoning\"} 2\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cached\"} 3\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"cache_write\"} 1\n");
+    mt_expect(t, "aigw_cost_usd_total",
+              "aigw_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"} 1.512300000\n");
+    mt_expect(t, "aigw_circuit_breaker_state",
+              "aigw_circuit_breaker_state{provider=\"openai\",model=\"gpt-4o\"} 2\n"
+              "aigw_circuit_breaker_state{provider=\"anthropic\",model=\"claude-sonnet-4-5\"} 0\n");
+    mt_expect(t, "aigw_active_requests", "aigw_active_requests 1\n");
+    mt_expect(t, "aigw_streams_active", "aigw_streams_active 1\n");
+    mt_expect(t, "aigw_upstream_transfers", "aigw_upstream_transfers 0\n");
+    mt_expect(t, "aigw_plugin_active",
+              "aigw_plugin_active{vkey=\"openai\"} 1\naigw_plugin_active{vkey=\"anthropic\"} 0\n");
     char want[256];
     snprintf(want, sizeof want, "aigw_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", GW_VERSION,
              AIGW_ABI_MAJOR, AIGW_ABI_MINOR);
-    expect(t, "aigw_build_info", want);
-    expect(t, "aigw_start_time_seconds", "aigw_start_time_seconds 1700000000\n");
+    mt_expect(t, "aigw_build_info", want);
+    mt_expect(t, "aigw_start_time_seconds", "aigw_start_time_seconds 1700000000\n");
     /* Every family says what it is, once. */
     cr_assert(strstr(t, "# TYPE aigw_requests_total counter\n"));
     cr_assert(strstr(t, "# TYPE aigw_request_duration_seconds histogram\n"));
     cr_assert(strstr(t, "# TYPE aigw_circuit_breaker_state gauge\n"));
-    cr_assert_eq(count_lines(t, "# HELP "), count_lines(t, "# TYPE "));
-    cr_assert_eq(count_lines(t, "# TYPE "), 15);
+    cr_assert_eq(mt_count_lines(t, "# HELP "), mt_count_lines(t, "# TYPE "));
+    /* 15 families, and the 17 of metrics_ops.c (test_metrics_ops.c checks their text). */
+    cr_assert_eq(mt_count_lines(t, "# TYPE "), 15 + 17);
     free(t);
     gw_metrics_free();
     gw_catalog_free(cat);
@@ -221,9 +179,9 @@ Test(metrics, uninitialized_is_a_no_op_and_renders_empty_families)
     gw_metrics_attempt("openai", "ok", 0, 0);
     gw_metrics_active(1);
     cr_assert_eq(gw_metrics_allow_model("x"), AIGW_EINVAL);
-    char *t = render(NULL);
-    expect(t, "aigw_requests_total", "");
-    expect(t, "aigw_active_requests", "aigw_active_requests 0\n");
+    char *t = mt_render(NULL);
+    mt_expect(t, "aigw_requests_total", "");
+    mt_expect(t, "aigw_active_requests", "aigw_active_requests 0\n");
     cr_assert_null(strstr(t, "aigw_start_time_seconds"));
     free(t);
 }
@@ -236,26 +194,26 @@ Test(metrics, unknown_models_fold_into_other_past_the_cap)
     cr_assert_eq(gw_metrics_allow_model("team-default"), 0);
     const char *models[] = {"m1", "m2", "gpt-4o", "m3", "m4", "team-default", "m1", "m5"};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
-        gw_metrics_usage("openai", models[i], &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+        gw_metrics_usage("openai", models[i], &USAGE(1, -1, -1, -1, -1), -1);
     /* Spellings the catalog resolves are counted under its id, not as new labels. */
-    gw_metrics_usage("openai", "GPT-4o", &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
-    gw_metrics_usage("openai", "openai/gpt-4o", &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+    gw_metrics_usage("openai", "GPT-4o", &USAGE(1, -1, -1, -1, -1), -1);
+    gw_metrics_usage("openai", "openai/gpt-4o", &USAGE(1, -1, -1, -1, -1), -1);
     /* A model the catalog knows for another provider only is not known here. */
-    gw_metrics_usage("openai", "claude-sonnet-4-5", &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+    gw_metrics_usage("openai", "claude-sonnet-4-5", &USAGE(1, -1, -1, -1, -1), -1);
     /* A client inventing names cannot grow the label set. */
     char name[32];
     for (int i = 0; i < 20000; i++) {
         snprintf(name, sizeof name, "invented-%d", i);
-        gw_metrics_usage("openai", name, &(struct aigw_usage){1, -1, -1, -1, -1}, -1);
+        gw_metrics_usage("openai", name, &USAGE(1, -1, -1, -1, -1), -1);
     }
-    char *t = render(NULL);
-    expect(t, "aigw_tokens_total",
-           "aigw_tokens_total{provider=\"openai\",model=\"m1\",kind=\"prompt\"} 2\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"m2\",kind=\"prompt\"} 1\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 3\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"m3\",kind=\"prompt\"} 1\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"other\",kind=\"prompt\"} 20003\n"
-           "aigw_tokens_total{provider=\"openai\",model=\"team-default\",kind=\"prompt\"} 1\n");
+    char *t = mt_render(NULL);
+    mt_expect(t, "aigw_tokens_total",
+              "aigw_tokens_total{provider=\"openai\",model=\"m1\",kind=\"prompt\"} 2\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"m2\",kind=\"prompt\"} 1\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 3\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"m3\",kind=\"prompt\"} 1\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"other\",kind=\"prompt\"} 20003\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"team-default\",kind=\"prompt\"} 1\n");
     free(t);
     gw_metrics_free();
     gw_catalog_free(cat);
@@ -275,10 +233,10 @@ Test(metrics, other_providers_statuses_and_outcomes_are_capped)
     gw_metrics_request("/v1/chat/completions", "openai", NULL, 99, 0, 1, -1);
     for (int s = 100; s < 200; s++)
         gw_metrics_request("/v1/chat/completions", "openai", NULL, s, 0, 1, -1);
-    char *t = render(NULL);
+    char *t = mt_render(NULL);
     /* 64 providers in all (openai + prov-0..62), 64 outcomes (reason_0..63); everything past
      * a cap is "other", in as few series as the remaining labels allow. */
-    cr_assert_eq(count_lines(t, "aigw_upstream_attempts_total{"), 1 + 63 + 1 + 1);
+    cr_assert_eq(mt_count_lines(t, "aigw_upstream_attempts_total{"), 1 + 63 + 1 + 1);
     cr_assert(strstr(t, "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"other\","
                         "attempt=\"first\"} 1\n"));
     cr_assert(strstr(t, "aigw_upstream_attempts_total{provider=\"prov-62\",outcome=\"reason_62\","
@@ -289,7 +247,7 @@ Test(metrics, other_providers_statuses_and_outcomes_are_capped)
                         "attempt=\"first\"} 37\n"),
               "%s", t);
     /* Statuses: 64 distinct, then "other" (with the out-of-range 99). */
-    cr_assert_eq(count_lines(t, "aigw_requests_total{"), 65);
+    cr_assert_eq(mt_count_lines(t, "aigw_requests_total{"), 65);
     cr_assert(strstr(t, "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
                         "model=\"none\",status=\"other\"} 37\n"),
               "%s", t);
@@ -311,8 +269,8 @@ Test(metrics, series_past_the_cap_keep_totals_in_other)
                 gw_metrics_request(routes[r], p, NULL, s, 0, 1, -1);
                 calls++;
             }
-    char *t = render(NULL);
-    char *lines = samples(t, "aigw_requests_total");
+    char *t = mt_render(NULL);
+    char *lines = mt_samples(t, "aigw_requests_total");
     long total = 0;
     int n = 0;
     for (char *l = lines; *l;) {
@@ -350,10 +308,11 @@ Test(metrics, label_values_are_escaped_and_capped)
     cr_assert_eq(gw_metrics_init(NULL, 5), 0);
     cr_assert_eq(gw_metrics_allow_model("we\"ird\\name"), 0);
     cr_assert_eq(gw_metrics_allow_model("new\nline"), AIGW_EINVAL);
-    gw_metrics_usage("acme", "we\"ird\\name", &(struct aigw_usage){4, -1, -1, -1, -1}, -1);
-    char *t = render(NULL);
-    expect(t, "aigw_tokens_total",
-           "aigw_tokens_total{provider=\"acme\",model=\"we\\\"ird\\\\name\",kind=\"prompt\"} 4\n");
+    gw_metrics_usage("acme", "we\"ird\\name", &USAGE(4, -1, -1, -1, -1), -1);
+    char *t = mt_render(NULL);
+    mt_expect(
+        t, "aigw_tokens_total",
+        "aigw_tokens_total{provider=\"acme\",model=\"we\\\"ird\\\\name\",kind=\"prompt\"} 4\n");
     free(t);
     gw_metrics_free();
 }
@@ -371,12 +330,12 @@ Test(metrics, no_secret_or_prompt_text_in_labels)
     gw_metrics_request("/v1/chat/completions?key=sk-CANARY-5f1e2d3c4b", canary, canary, 200, 0, 1,
                        -1);
     cr_assert_eq(gw_metrics_allow_model(canary), AIGW_EINVAL);
-    char *t = render(NULL);
+    char *t = mt_render(NULL);
     cr_assert_null(strstr(t, "CANARY"), "%s", t);
     cr_assert_null(strstr(t, "joke"));
     cr_assert_null(strstr(t, "role"));
-    expect(t, "aigw_cost_usd_total",
-           "aigw_cost_usd_total{provider=\"openai\",model=\"other\"} 0.500000000\n");
+    mt_expect(t, "aigw_cost_usd_total",
+              "aigw_cost_usd_total{provider=\"openai\",model=\"other\"} 0.500000000\n");
     free(t);
     gw_metrics_free();
     gw_redact_reset();
@@ -403,7 +362,7 @@ static void *hammer(void *arg)
 {
     struct worker *w = arg;
     char model[32];
-    struct aigw_usage u = {3, 2, -1, -1, -1};
+    struct aigw_usage u = USAGE(3, 2, -1, -1, -1);
     double t0 = now_ns();
     for (int i = 0; i < PER_THREAD; i++) {
         /* Shared series, and new ones every thread races to create. */
@@ -435,10 +394,10 @@ Test(metrics, four_threads_give_exact_totals)
     cr_log_info("metrics: %d threads, %.0f ns per iteration (1 request + 1 usage + 2 gauge "
                 "updates) in the slowest thread\n",
                 THREADS, worst);
-    char *t = render(NULL);
-    expect(t, "aigw_requests_total",
-           "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
-           "model=\"gpt-4o\",status=\"200\"} 400000\n");
+    char *t = mt_render(NULL);
+    mt_expect(t, "aigw_requests_total",
+              "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
+              "model=\"gpt-4o\",status=\"200\"} 400000\n");
     cr_assert(strstr(t, "aigw_request_duration_seconds_count{provider=\"openai\"} 400000\n"));
     cr_assert(strstr(t, "aigw_ttfb_seconds_bucket{provider=\"openai\",le=\"0.005\"} 400000\n"));
     /* sum over i of (i % 200) ms per thread: 500 rounds of 0..199 = 9,950,000 ms, x4. */
@@ -455,8 +414,8 @@ Test(metrics, four_threads_give_exact_totals)
         cr_assert(strstr(t, want), "missing %s", want);
     }
     /* Racing creators made one series each, not one per thread. */
-    cr_assert_eq(count_lines(t, "aigw_tokens_total{"), 100);
-    expect(t, "aigw_active_requests", "aigw_active_requests 0\n");
+    cr_assert_eq(mt_count_lines(t, "aigw_tokens_total{"), 100);
+    mt_expect(t, "aigw_active_requests", "aigw_active_requests 0\n");
     free(t);
     gw_metrics_free();
     gw_catalog_free(cat);
@@ -483,7 +442,7 @@ Test(metrics, promtool_accepts_a_full_scrape)
                            i % 2 ? i * 10 : -1);
         gw_metrics_attempt("openai", i % 2 ? "ok" : "503", i > 2, i > 4);
         gw_metrics_retry("openai", "503", i % 2);
-        gw_metrics_usage("openai", models[i], &(struct aigw_usage){i, i, i, i, i}, i * 0.001);
+        gw_metrics_usage("openai", models[i], &USAGE(i, i, i, i, i), i * 0.001);
         gw_metrics_breaker("openai", models[i], i % 3);
     }
     gw_metrics_streams(2);
@@ -492,7 +451,7 @@ Test(metrics, promtool_accepts_a_full_scrape)
     struct gw_plugin *items[] = {&p1};
     struct gw_plugins ps = {items, 1};
     struct gw_gateway gw = {.plugins = &ps, .started_unix = 1700000000};
-    char *t = render(&gw);
+    char *t = mt_render(&gw);
     char path[] = "/tmp/aigw-metrics-XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);

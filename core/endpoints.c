@@ -1,0 +1,73 @@
+/* endpoints - the table of what aigw answers (see endpoints.h). */
+#include "endpoints.h"
+
+#include <string.h>
+
+#include "proxy/local.h"
+#include "front/openai.h"
+#include "front/responses.h"
+
+/* Order matters only among rows of one path: the first whose method (and when_header) fits
+ * answers. */
+static const struct gw_endpoint table[] = {
+    {.method = "POST", .path = "/v1/chat/completions", .auth = 1,
+     .dialect = &gw_dialect_openai_chat},
+    {.method = "POST", .path = "/v1/completions", .auth = 1,
+     .dialect = &gw_dialect_openai_completions},
+    {.method = "POST", .path = "/v1/embeddings", .auth = 1,
+     .dialect = &gw_dialect_openai_embeddings},
+    {.method = "POST", .path = "/v1/images/generations", .auth = 1,
+     .dialect = &gw_dialect_openai_images},
+    {.method = "POST", .path = "/v1/responses", .auth = 1, .dialect = &gw_responses_dialect},
+    {.method = "GET", .path = "/v1/responses/", .prefix = 1, .auth = 1,
+     .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
+    {.method = "DELETE", .path = "/v1/responses/", .prefix = 1, .auth = 1,
+     .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
+    {.method = "GET", .path = "/v1/models", .auth = 1, .local = gw_local_models},
+    {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models},
+    {.method = "GET", .path = "/health", .local = gw_local_health},
+    {.method = "GET", .path = "/ready", .local = gw_local_ready},
+};
+
+static int path_matches(const struct gw_endpoint *e, const char *path)
+{
+    if (e->prefix)
+        return strncmp(path, e->path, strlen(e->path)) == 0 && path[strlen(e->path)];
+    return strcmp(path, e->path) == 0;
+}
+
+static void allow_add(char *allow, size_t size, const char *m)
+{
+    if (strstr(allow, m))
+        return;
+    size_t n = strlen(allow);
+    const char *sep = n ? ", " : "";
+    if (n + strlen(sep) + strlen(m) + 1 > size)
+        return;
+    memcpy(allow + n, sep, strlen(sep));
+    memcpy(allow + n + strlen(sep), m, strlen(m) + 1);
+}
+
+const struct gw_endpoint *gw_endpoint_find(const char *method, const char *path,
+                                           int (*has_header)(void *ud, const char *name),
+                                           void *ud, char *allow, size_t allow_size)
+{
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    if (allow_size)
+        allow[0] = '\0';
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const struct gw_endpoint *e = &table[i];
+        if (!path_matches(e, path))
+            continue;
+        if (e->when_header && !(has_header && has_header(ud, e->when_header)))
+            continue;
+        if (strcmp(e->method, m) == 0)
+            return e;
+        if (allow_size) {
+            allow_add(allow, allow_size, e->method);
+            if (!strcmp(e->method, "GET"))
+                allow_add(allow, allow_size, "HEAD");
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,125 @@
+/*
+ * responses - the OpenAI Responses API as an inbound dialect (POST /v1/responses, and the
+ * stored-response routes GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items).
+ *
+ * parse (responses_parse.c, responses_items.c, responses_tools.c): a Responses body -> the
+ * internal chat-shaped request. Custom tools become functions with one string argument
+ * "input"; namespace tools are flattened to one function each; built-in tools no target can
+ * run are dropped and named in gw_parsed.dropped_tools. What the answer must echo, the tool
+ * name map and this turn's input items ride in gw_parsed.ctx (struct gw_resp_ctx).
+ * render (responses_render.c, responses_doc.c): chunks -> the response object, or its SSE
+ * events with sequence_number, output_index, item_id and content_index kept consistent.
+ * state (responses_state.c): store: true keeps the request echo, input items and response;
+ * previous_response_id rebuilds the conversation from the chain (instructions are not
+ * inherited); a stored response is visible only to the gateway key that made it.
+ *
+ * Threading: parse and the state functions are stateless (the store serializes itself); a
+ * renderer belongs to one request and is used by one thread at a time.
+ */
+#ifndef GW_FRONT_RESPONSES_H
+#define GW_FRONT_RESPONSES_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "front/dialect.h"
+#include "lib/buf.h"
+
+#define GW_RESP_ID_MAX 64 /* response and call ids, OpenAI's own limit for call_id */
+#define GW_RESP_MAX_TOOLS 512
+#define GW_RESP_MAX_ITEMS 100000 /* input items of one request, chain included */
+
+struct gw_store;
+
+enum gw_resp_tool_kind { GW_RESP_TOOL_FUNCTION = 0, GW_RESP_TOOL_CUSTOM = 1 };
+
+/* One tool as the target sees it (flat) and as the client named it (ns + name). */
+struct gw_resp_tool {
+    char *flat; /* the function name sent upstream */
+    char *name; /* the client's name */
+    char *ns;   /* the client's namespace, or NULL */
+    int kind;   /* enum gw_resp_tool_kind */
+};
+
+/* From parse to render and storage. */
+struct gw_resp_ctx {
+    char id[GW_RESP_ID_MAX]; /* resp_...: minted at parse so storage and render agree */
+    int64_t created_at;
+    cJSON *echo;        /* request fields the response object repeats, in its order */
+    cJSON *input_items; /* this turn's input as items, each with an id (input_items, chain) */
+    struct gw_resp_tool *tools;
+    int ntools;
+    int store;          /* keep this response (the API's default) */
+    int want_encrypted; /* include: reasoning.encrypted_content */
+    char previous_id[GW_RESP_ID_MAX];
+    char key_id[GW_RESP_ID_MAX]; /* the gateway key that owns what is stored ("" none) */
+    struct gw_store *st;         /* where to keep it; NULL keeps nothing */
+};
+
+extern const struct gw_dialect gw_responses_dialect;
+
+/* ---- parse (the dialect's parse; exposed for tests and the fuzz target) ---- */
+int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
+                       struct gw_front_err *err);
+void gw_responses_ctx_free(void *ctx);
+/* Items -> chat messages appended to msgs (instructions excluded). 0 or negative + err. */
+int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items, cJSON *msgs,
+                              struct gw_front_err *err);
+/* A copy of the request's input as items (a string becomes one user message), ids minted. */
+cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_front_err *err);
+/* instructions (never inherited through a chain), then chain (NULL for none), then this turn's
+ * items, as the request's messages. */
+int gw_resp_build_messages(struct gw_parsed *p, const cJSON *chain, struct gw_front_err *err);
+/* Tools of the request -> chat tools in body; fills ctx->tools and the dropped list. */
+int gw_resp_tools_parse(const cJSON *req, cJSON *body, struct gw_resp_ctx *ctx, char *dropped,
+                        size_t dropped_size, struct gw_front_err *err);
+/* The flat name for (ns, name): the same for a definition and a call in history. */
+int gw_resp_flat_name(const struct gw_resp_ctx *ctx, const char *ns, const char *name, char *out,
+                      size_t size);
+/* The tool a flat name sent upstream stands for, or NULL (a plain function). */
+const struct gw_resp_tool *gw_resp_tool_by_flat(const struct gw_resp_ctx *ctx, const char *flat);
+/* Fills err and returns AIGW_EINVAL (or AIGW_ENOTSUP when code is "unsupported"). */
+int gw_resp_fail(struct gw_front_err *err, const char *param, const char *code, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- render ---- */
+void *gw_responses_render_new(const struct gw_parsed *p, const char *model, const char *request_id);
+void gw_responses_render_free(void *r);
+int gw_responses_render_chunk(void *r, const struct aigw_chunk *c, struct gw_buf *out);
+int gw_responses_render_end(void *r, struct gw_buf *out);
+int gw_responses_render_stream_error(void *r, const struct aigw_error *e, struct gw_buf *out);
+int gw_responses_render_heartbeat(void *r, struct gw_buf *out);
+int gw_responses_error_body(struct gw_buf *out, int status, const char *type, const char *code,
+                            const char *param, const char *message);
+
+/* ---- state ---- */
+/* The store responses are kept in: the one given to gw_responses_use_store, else an in-memory
+ * one made on first use (until core/store lands). */
+void gw_responses_use_store(struct gw_store *st);
+struct gw_store *gw_responses_store(void);
+/* Who owns what a request stores: a hash of the credential it presented ("" for none).
+ * Authentication has already accepted it. */
+void gw_resp_owner(const char *(*header)(void *ud, const char *name), void *ud,
+                   char out[GW_RESP_ID_MAX]);
+/* Run by parse (which follows authentication): binds the request to the caller's key and store, and
+ * when it names a previous_response_id, rebuilds its messages (and its native body) from the stored
+ * chain. An unknown, expired or foreign id is a 400 previous_response_not_found. */
+int gw_responses_resolve(struct gw_parsed *p, struct gw_store *st, const char *key_id,
+                         struct gw_front_err *err);
+/* GET /v1/responses/{id}, GET /v1/responses/{id}/input_items (query arguments limit, order,
+ * after through arg), DELETE /v1/responses/{id}: the answer's body in out and its HTTP
+ * status. 0 or AIGW_ENOMEM. */
+int gw_responses_get(struct gw_store *st, const char *key_id, const char *id, struct gw_buf *out,
+                     int *status);
+int gw_responses_input_items_list(struct gw_store *st, const char *key_id, const char *id,
+                                  const char *(*arg)(void *ud, const char *name), void *ud,
+                                  struct gw_buf *out, int *status);
+int gw_responses_delete(struct gw_store *st, const char *key_id, const char *id, struct gw_buf *out,
+                        int *status);
+/* The local handler of GET and DELETE under /v1/responses/ (endpoints.c). */
+struct gw_local_call;
+enum MHD_Result gw_responses_local(struct gw_local_call *lc);
+
+#endif

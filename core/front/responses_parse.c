@@ -1,0 +1,370 @@
+/* responses_parse - a Responses request -> the internal chat request (see responses.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "front/responses.h"
+#include "lib/crypto.h"
+#include "lib/utf8.h"
+
+#define METADATA_MAX_PAIRS 16
+
+int gw_resp_fail(struct gw_front_err *err, const char *param, const char *code, const char *fmt,
+                 ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err->status = 400;
+    err->type = "invalid_request_error";
+    err->param = param;
+    err->code = code;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return code && !strcmp(code, "unsupported") ? AIGW_ENOTSUP : AIGW_EINVAL;
+}
+
+void gw_responses_ctx_free(void *p)
+{
+    struct gw_resp_ctx *ctx = p;
+    if (!ctx)
+        return;
+    cJSON_Delete(ctx->echo);
+    cJSON_Delete(ctx->input_items);
+    for (int i = 0; i < ctx->ntools; i++) {
+        free(ctx->tools[i].flat);
+        free(ctx->tools[i].name);
+        free(ctx->tools[i].ns);
+    }
+    free(ctx->tools);
+    free(ctx);
+}
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNull(v) ? NULL : v;
+}
+
+static int one_of(const char *s, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(s, list[i]))
+            return 1;
+    return 0;
+}
+
+/* The request field k (or its default) into the echo object, in the response's order. */
+static void echo(cJSON *e, const cJSON *req, const char *k, cJSON *dflt)
+{
+    const cJSON *v = get(req, k);
+    if (v) {
+        cJSON_Delete(dflt);
+        cJSON_AddItemToObject(e, k, cJSON_Duplicate(v, 1));
+    } else {
+        cJSON_AddItemToObject(e, k, dflt ? dflt : cJSON_CreateNull());
+    }
+}
+
+static cJSON *make_echo(const cJSON *req)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e)
+        return NULL;
+    echo(e, req, "instructions", NULL);
+    echo(e, req, "max_output_tokens", NULL);
+    echo(e, req, "max_tool_calls", NULL);
+    echo(e, req, "parallel_tool_calls", cJSON_CreateTrue());
+    echo(e, req, "previous_response_id", NULL);
+    echo(e, req, "reasoning", cJSON_Parse("{\"effort\":null,\"summary\":null}"));
+    echo(e, req, "service_tier", cJSON_CreateString("default"));
+    echo(e, req, "store", cJSON_CreateTrue());
+    echo(e, req, "temperature", cJSON_CreateNumber(1));
+    echo(e, req, "text", cJSON_Parse("{\"format\":{\"type\":\"text\"}}"));
+    echo(e, req, "tool_choice", cJSON_CreateString("auto"));
+    echo(e, req, "tools", cJSON_CreateArray());
+    echo(e, req, "top_logprobs", cJSON_CreateNumber(0));
+    echo(e, req, "top_p", cJSON_CreateNumber(1));
+    echo(e, req, "truncation", cJSON_CreateString("disabled"));
+    echo(e, req, "user", NULL);
+    echo(e, req, "metadata", cJSON_CreateObject());
+    return e;
+}
+
+static int check_types(const cJSON *req, struct gw_front_err *err)
+{
+    static const char *const strings[] = {
+        "instructions",     "previous_response_id", "user",         "truncation",
+        "prompt_cache_key", "safety_identifier",    "service_tier", NULL};
+    static const char *const numbers[] = {"temperature", "top_p", NULL};
+    static const char *const bools[] = {"stream", "store", "parallel_tool_calls", "background",
+                                        NULL};
+    static const char *const objects[] = {"text", "reasoning", "metadata", "stream_options", NULL};
+    for (int i = 0; strings[i]; i++) {
+        const cJSON *v = get(req, strings[i]);
+        if (v && !cJSON_IsString(v))
+            return gw_resp_fail(err, strings[i], NULL, "'%s' must be a string", strings[i]);
+    }
+    for (int i = 0; numbers[i]; i++) {
+        const cJSON *v = get(req, numbers[i]);
+        if (v && !cJSON_IsNumber(v))
+            return gw_resp_fail(err, numbers[i], NULL, "'%s' must be a number", numbers[i]);
+    }
+    for (int i = 0; bools[i]; i++) {
+        const cJSON *v = get(req, bools[i]);
+        if (v && !cJSON_IsBool(v))
+            return gw_resp_fail(err, bools[i], NULL, "'%s' must be a boolean", bools[i]);
+    }
+    for (int i = 0; objects[i]; i++) {
+        const cJSON *v = get(req, objects[i]);
+        if (v && !cJSON_IsObject(v))
+            return gw_resp_fail(err, objects[i], NULL, "'%s' must be an object", objects[i]);
+    }
+    const cJSON *t = get(req, "temperature"), *p = get(req, "top_p");
+    if (t && (t->valuedouble < 0 || t->valuedouble > 2))
+        return gw_resp_fail(err, "temperature", NULL, "'temperature' must be between 0 and 2");
+    if (p && (p->valuedouble < 0 || p->valuedouble > 1))
+        return gw_resp_fail(err, "top_p", NULL, "'top_p' must be between 0 and 1");
+    const cJSON *mot = get(req, "max_output_tokens");
+    if (mot && (!cJSON_IsNumber(mot) || mot->valuedouble < 1 || mot->valuedouble > 1e9 ||
+                mot->valuedouble != (double)(long long)mot->valuedouble))
+        return gw_resp_fail(err, "max_output_tokens", NULL,
+                            "'max_output_tokens' must be a positive integer");
+    const cJSON *tr = get(req, "truncation");
+    if (tr && strcmp(tr->valuestring, "auto") && strcmp(tr->valuestring, "disabled"))
+        return gw_resp_fail(err, "truncation", NULL, "'truncation' must be auto or disabled");
+    if (cJSON_IsTrue(get(req, "background")))
+        return gw_resp_fail(err, "background", "unsupported",
+                            "background responses are not supported by this gateway");
+    if (get(req, "conversation"))
+        return gw_resp_fail(err, "conversation", "unsupported",
+                            "the Conversations API is not supported: chain with "
+                            "previous_response_id or send the history in 'input'");
+    if (get(req, "prompt"))
+        return gw_resp_fail(err, "prompt", "unsupported",
+                            "stored prompt templates are not supported: send 'input'");
+    return 0;
+}
+
+static int check_metadata(const cJSON *req, struct gw_front_err *err)
+{
+    const cJSON *md = get(req, "metadata"), *v;
+    if (!md)
+        return 0;
+    if (cJSON_GetArraySize(md) > METADATA_MAX_PAIRS)
+        return gw_resp_fail(err, "metadata", NULL, "'metadata' holds at most 16 pairs");
+    cJSON_ArrayForEach(v, md)
+    {
+        if (strlen(v->string) > 64 || !cJSON_IsString(v) || strlen(v->valuestring) > 512)
+            return gw_resp_fail(err, "metadata", NULL,
+                                "'metadata' values must be strings of at most 512 characters, "
+                                "keys at most 64");
+    }
+    return 0;
+}
+
+/* text.format -> response_format; reasoning.effort -> reasoning_effort. */
+static int map_text_reasoning(const cJSON *req, cJSON *body, struct gw_front_err *err)
+{
+    const cJSON *fmt = get(get(req, "text"), "format");
+    if (fmt) {
+        const cJSON *type = get(fmt, "type");
+        if (!cJSON_IsString(type))
+            return gw_resp_fail(err, "text.format", NULL, "'text.format' needs a string 'type'");
+        const char *t = type->valuestring;
+        if (!strcmp(t, "json_object")) {
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "response_format"), "type",
+                                    "json_object");
+        } else if (!strcmp(t, "json_schema")) {
+            const cJSON *name = get(fmt, "name"), *schema = get(fmt, "schema");
+            if (!cJSON_IsString(name) || !cJSON_IsObject(schema))
+                return gw_resp_fail(err, "text.format", NULL,
+                                    "a json_schema format needs a string 'name' and an object "
+                                    "'schema'");
+            cJSON *rf = cJSON_AddObjectToObject(body, "response_format");
+            cJSON_AddStringToObject(rf, "type", "json_schema");
+            cJSON *js = cJSON_AddObjectToObject(rf, "json_schema");
+            cJSON_AddStringToObject(js, "name", name->valuestring);
+            const cJSON *d = get(fmt, "description"), *strict = get(fmt, "strict");
+            if (cJSON_IsString(d))
+                cJSON_AddStringToObject(js, "description", d->valuestring);
+            cJSON_AddItemToObject(js, "schema", cJSON_Duplicate(schema, 1));
+            if (cJSON_IsBool(strict))
+                cJSON_AddBoolToObject(js, "strict", cJSON_IsTrue(strict));
+        } else if (strcmp(t, "text")) {
+            return gw_resp_fail(err, "text.format.type", NULL,
+                                "'text.format.type' must be text, json_object or json_schema");
+        }
+    }
+    const cJSON *r = get(req, "reasoning");
+    static const char *const efforts[] = {"none", "minimal", "low", "medium",
+                                          "high", "xhigh",   NULL};
+    const cJSON *effort = get(r, "effort");
+    if (effort && (!cJSON_IsString(effort) || !one_of(effort->valuestring, efforts)))
+        return gw_resp_fail(err, "reasoning.effort", NULL,
+                            "'reasoning.effort' must be none, minimal, low, medium, high or "
+                            "xhigh");
+    if (effort)
+        cJSON_AddStringToObject(body, "reasoning_effort", effort->valuestring);
+    return 0;
+}
+
+static int check_include(const cJSON *req, struct gw_resp_ctx *ctx, struct gw_front_err *err)
+{
+    const cJSON *inc = get(req, "include"), *v;
+    if (!inc)
+        return 0;
+    if (!cJSON_IsArray(inc))
+        return gw_resp_fail(err, "include", NULL, "'include' must be an array of strings");
+    cJSON_ArrayForEach(v, inc)
+    {
+        if (!cJSON_IsString(v))
+            return gw_resp_fail(err, "include", NULL, "'include' must be an array of strings");
+        if (!strcmp(v->valuestring, "reasoning.encrypted_content"))
+            ctx->want_encrypted = 1;
+    }
+    return 0;
+}
+
+static void mint_id(char out[GW_RESP_ID_MAX])
+{
+    char a[33], b[33];
+    gw_random_hex(a);
+    gw_random_hex(b);
+    snprintf(out, GW_RESP_ID_MAX, "resp_%s%.16s", a, b);
+}
+
+int gw_resp_build_messages(struct gw_parsed *p, const cJSON *chain, struct gw_front_err *err)
+{
+    struct gw_resp_ctx *ctx = p->ctx;
+    cJSON *msgs = cJSON_CreateArray();
+    if (!msgs)
+        return AIGW_ENOMEM;
+    const cJSON *ins = get(ctx->echo, "instructions");
+    if (cJSON_IsString(ins) && *ins->valuestring) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "system");
+        cJSON_AddStringToObject(m, "content", ins->valuestring);
+        cJSON_AddItemToArray(msgs, m);
+    }
+    int rc = chain ? gw_resp_items_to_messages(ctx, chain, msgs, err) : 0;
+    if (!rc)
+        rc = gw_resp_items_to_messages(ctx, ctx->input_items, msgs, err);
+    if (!rc && cJSON_GetArraySize(msgs) == 0)
+        rc = gw_resp_fail(err, "input", NULL, "'input' is required");
+    if (rc) {
+        cJSON_Delete(msgs);
+        return rc;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(p->body, "messages");
+    cJSON_AddItemToObject(p->body, "messages", msgs);
+    return 0;
+}
+
+static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx,
+                      struct gw_front_err *err)
+{
+    const cJSON *model = get(req, "model");
+    if (!cJSON_IsString(model) || !*model->valuestring || strlen(model->valuestring) > 256)
+        return gw_resp_fail(err, "model", NULL, "'model' must be a non-empty string");
+    int rc = check_types(req, err);
+    if (!rc)
+        rc = check_metadata(req, err);
+    if (!rc)
+        rc = check_include(req, ctx, err);
+    if (rc)
+        return rc;
+    if (!(ctx->echo = make_echo(req)))
+        return AIGW_ENOMEM;
+    ctx->store = !cJSON_IsFalse(get(req, "store"));
+    const cJSON *prev = get(req, "previous_response_id");
+    if (prev && gw_strlcpy(ctx->previous_id, prev->valuestring, sizeof ctx->previous_id) >=
+                    sizeof ctx->previous_id)
+        return gw_resp_fail(err, "previous_response_id", "previous_response_not_found",
+                            "Previous response with id '%.80s' not found.", prev->valuestring);
+    const cJSON *input = get(req, "input");
+    cJSON *empty = NULL;
+    if (!input && !prev)
+        return gw_resp_fail(err, "input", NULL, "'input' is required");
+    if (!input)
+        input = empty = cJSON_CreateArray();
+    ctx->input_items = gw_resp_input_items(input, ctx->id, err);
+    cJSON_Delete(empty);
+    if (!ctx->input_items)
+        return !err->message[0]                                 ? AIGW_ENOMEM
+               : err->code && !strcmp(err->code, "unsupported") ? AIGW_ENOTSUP
+                                                                : AIGW_EINVAL;
+
+    cJSON *body = out->body = cJSON_CreateObject();
+    if (!body)
+        return AIGW_ENOMEM;
+    cJSON_AddStringToObject(body, "model", model->valuestring);
+    out->model = cJSON_GetObjectItemCaseSensitive(body, "model")->valuestring;
+    if ((rc = gw_resp_tools_parse(req, body, ctx, out->dropped_tools, sizeof out->dropped_tools,
+                                  err)) ||
+        (rc = map_text_reasoning(req, body, err)))
+        return rc;
+    /* With a previous_response_id the messages are built once the chain is read. */
+    if (!prev && (rc = gw_resp_build_messages(out, NULL, err)))
+        return rc;
+    const cJSON *v;
+    if ((v = get(req, "max_output_tokens")))
+        cJSON_AddNumberToObject(body, "max_completion_tokens", v->valuedouble);
+    if ((v = get(req, "temperature")))
+        cJSON_AddNumberToObject(body, "temperature", v->valuedouble);
+    if ((v = get(req, "top_p")))
+        cJSON_AddNumberToObject(body, "top_p", v->valuedouble);
+    if ((v = get(req, "user")))
+        cJSON_AddStringToObject(body, "user", v->valuestring);
+    out->stream = cJSON_IsTrue(get(req, "stream"));
+    if (out->stream) {
+        /* the terminal event carries usage: ask every upstream for it */
+        cJSON_AddTrueToObject(body, "stream");
+        cJSON_AddTrueToObject(cJSON_AddObjectToObject(body, "stream_options"), "include_usage");
+    }
+    out->include_usage = out->stream;
+    out->op = AIGW_OP_CHAT;
+    return 0;
+}
+
+int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struct gw_front_err *err)
+{
+    memset(err, 0, sizeof *err);
+    out->dialect = &gw_responses_dialect;
+    size_t bad = gw_utf8_invalid_at(in->body, in->len);
+    if (bad != (size_t)-1) {
+        gw_resp_fail(err, NULL, "invalid_utf8",
+                     "the request body is not valid UTF-8 (byte offset %zu)", bad);
+        return AIGW_EINVAL;
+    }
+    const char *end = NULL;
+    cJSON *req = cJSON_ParseWithLengthOpts(in->body, in->len, &end, 0);
+    if (!req) {
+        size_t off = end && end >= in->body ? (size_t)(end - in->body) : 0;
+        gw_resp_fail(err, NULL, "invalid_json",
+                     "the request body is not valid JSON (error at byte offset %zu)", off);
+        return AIGW_EINVAL;
+    }
+    if (!cJSON_IsObject(req)) {
+        cJSON_Delete(req);
+        return gw_resp_fail(err, NULL, NULL, "the request body must be a JSON object");
+    }
+    struct gw_resp_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        cJSON_Delete(req);
+        return AIGW_ENOMEM;
+    }
+    out->ctx = ctx;
+    mint_id(ctx->id);
+    ctx->created_at = (int64_t)time(NULL);
+    /* Kept for a target that speaks Responses itself (OpenAI): reasoning items with their
+     * encrypted_content and every field survive there. */
+    out->native = req;
+    int rc = parse_root(req, out, ctx, err);
+    if (rc)
+        return rc;
+    char owner[GW_RESP_ID_MAX];
+    gw_resp_owner(in->header, in->header_ud, owner);
+    return gw_responses_resolve(out, gw_responses_store(), owner, err);
+}

@@ -1,0 +1,195 @@
+/*
+ * xfer - one upstream transfer's curl side: its easy handle set up from the request, the
+ * header and body callbacks that feed the transfer's ops, and curl's result mapped to ours.
+ * Runs on the owning engine's thread (see upstream.h).
+ */
+#include "net/upstream_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+const char *gw_xfer_result_name(int r)
+{
+    switch (r) {
+    case GW_XFER_OK:
+        return "ok";
+    case GW_XFER_ECONNECT:
+        return "connect_error";
+    case GW_XFER_ETIMEOUT_CONNECT:
+        return "connect_timeout";
+    case GW_XFER_ETIMEOUT_FIRST:
+        return "first_byte_timeout";
+    case GW_XFER_ETIMEOUT_IDLE:
+        return "idle_timeout";
+    case GW_XFER_ETIMEOUT_TOTAL:
+        return "total_timeout";
+    case GW_XFER_ECANCELLED:
+        return "cancelled";
+    case GW_XFER_EIO:
+        return "connection_error";
+    default:
+        return "aborted";
+    }
+}
+
+void gw_xfer_unref(struct gw_xfer *x)
+{
+    if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
+        return;
+    if (x->easy)
+        gw_upstream_easy_put(x->u, x->easy);
+    curl_slist_free_all(x->hdrs);
+    free(x->body);
+    free(x->method);
+    free(x->url);
+    free(x);
+}
+
+size_t gw_xfer_header_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_xfer *x = ud;
+    size_t len = size * n;
+    x->last_byte_ms = gw_upstream_now_ms();
+    x->got_byte = 1;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        return len; /* a status line: a new header block starts (1xx, then the final) */
+    size_t l = len;
+    while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
+        l--;
+    if (l == 0) {
+        long code = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && !x->status_sent) {
+            x->status_sent = 1;
+            if (x->ops->on_status(x->ud, (int)code) < 0) {
+                x->result_override = GW_XFER_EABORT;
+                return 0;
+            }
+        }
+        return len;
+    }
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 100 && code < 200)
+        return len;
+    const char *colon = memchr(p, ':', l);
+    if (!colon)
+        return len;
+    const char *v = colon + 1;
+    while (v < p + l && (*v == ' ' || *v == '\t'))
+        v++;
+    if (x->ops->on_header(x->ud, p, (size_t)(colon - p), v, (size_t)(p + l - v)) < 0) {
+        x->result_override = GW_XFER_EABORT;
+        return 0;
+    }
+    return len;
+}
+
+size_t gw_xfer_write_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct gw_xfer *x = ud;
+    size_t len = size * n;
+    x->last_byte_ms = gw_upstream_now_ms();
+    x->got_byte = 1;
+    if (!x->status_sent) {
+        /* Some servers send a body with no header block end seen (HTTP/0.9-ish); treat the
+         * status as known now. */
+        long code = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        x->status_sent = 1;
+        if (x->ops->on_status(x->ud, (int)code) < 0) {
+            x->result_override = GW_XFER_EABORT;
+            return 0;
+        }
+    }
+    int rc = x->ops->on_data(x->ud, p, len);
+    if (rc == 1) {
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc < 0) {
+        x->result_override = GW_XFER_EABORT;
+        return 0;
+    }
+    return len;
+}
+
+int gw_xfer_setup_easy(struct gw_xfer *x)
+{
+    CURL *e = gw_upstream_easy_get(x->u);
+    if (!e)
+        return -1;
+    x->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, gw_upstream_open_cb);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->u);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, gw_upstream_close_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->u);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gw_xfer_header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_xfer_write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->req.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    /* curl allocates this per transfer: 16 KiB keeps 10,000 held streams affordable. */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 16384L);
+    /* Expect: 100-continue costs a round trip for bodies over 1 KiB; providers don't need it. */
+    x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+    for (const struct gw_header *h = x->req.headers; h; h = h->next) {
+        /* "name: value" (curl copies it); on the stack unless unusually long. */
+        char small[512];
+        size_t ln = strlen(h->name), lv = strlen(h->value), n = ln + 2 + lv + 1;
+        char *line = n <= sizeof small ? small : malloc(n);
+        if (!line)
+            return -1;
+        memcpy(line, h->name, ln);
+        memcpy(line + ln, ": ", 2);
+        memcpy(line + ln + 2, h->value, lv + 1);
+        struct curl_slist *s = curl_slist_append(x->hdrs, line);
+        if (line != small)
+            free(line);
+        if (!s)
+            return -1;
+        x->hdrs = s;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    const char *m = x->method ? x->method : (x->body ? "POST" : "GET");
+    if (x->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.body_len);
+    }
+    if (strcmp(m, "GET") == 0 && !x->body)
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(m, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    return 0;
+}
+
+int gw_xfer_map_curl(struct gw_xfer *x, CURLcode rc)
+{
+    if (x->result_override)
+        return x->result_override;
+    if (rc == CURLE_OK)
+        return GW_XFER_OK;
+    if (rc == CURLE_OPERATION_TIMEDOUT && !x->got_byte) {
+        double ct = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME, &ct);
+        return ct > 0 ? GW_XFER_ETIMEOUT_FIRST : GW_XFER_ETIMEOUT_CONNECT;
+    }
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
+        rc == CURLE_PEER_FAILED_VERIFICATION)
+        return GW_XFER_ECONNECT;
+    if (rc == CURLE_GOT_NOTHING && !x->got_byte)
+        return GW_XFER_ECONNECT;
+    return GW_XFER_EIO;
+}

@@ -1,0 +1,28 @@
+/*
+ * exchange - drives one upstream attempt through its plugin, with no I/O of its own: the
+ * upstream engine (or a test) hands in the response status, headers and body bytes, and
+ * exchange runs credentials, build, framing, stream_event / parse_response / map_error and
+ * continuations. Chunks go to the call's sink; upstream failures land in call->error.
+ *
+ *   gw_exchange_begin()    build the first request (a credential fetch first when needed)
+ *   gw_call_add_resp_header() for each response header, then
+ *   gw_exchange_headers()  status known
+ *   gw_exchange_data()     body bytes, any split
+ *   gw_exchange_end()      0: complete; AIGW_CONTINUE: another request was built, send it;
+ *                          negative: protocol failure (-> 502)
+ *
+ * Threading: whichever thread owns the call.
+ */
+#ifndef GW_EXCHANGE_H
+#define GW_EXCHANGE_H
+
+#include "plugin/call.h"
+
+int gw_exchange_begin(struct gw_call *c);
+int gw_exchange_headers(struct gw_call *c, int status);
+int gw_exchange_data(struct gw_call *c, const char *p, size_t n);
+int gw_exchange_end(struct gw_call *c);
+/* 1 when the status is one a retry or another target might fix. */
+int gw_status_retryable(int status);
+
+#endif

@@ -1,0 +1,489 @@
+/* accept - the front door (see accept.h). */
+#include "proxy/accept.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <microhttpd.h>
+
+#include "front/dialect.h"
+#include "endpoints.h"
+#include "proxy/local.h"
+#include "proxy/models.h"
+#include "proxy/models_live.h"
+#include "front/openai.h"
+#include "front/respond.h"
+#include "lib/log.h"
+#include "net/http.h"
+#include "obs/metrics.h"
+#include "proxy/authenticate.h"
+#include "plugin/errors.h"
+#include "proxy/gateway.h"
+
+struct gw_front {
+    struct gw_gateway *gw;
+    struct gw_http *http;
+    struct gw_models_live *live; /* what providers' servers report, for /v1/models */
+};
+
+struct header_scan {
+    int content_length;
+    int transfer_encoding;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct header_scan *s = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        s->content_length++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0)
+        s->transfer_encoding++;
+    return MHD_YES;
+}
+
+static const char *conn_header(void *ud, const char *name)
+{
+    return MHD_lookup_connection_value(ud, MHD_HEADER_KIND, name);
+}
+
+static int conn_has_header(void *ud, const char *name)
+{
+    return conn_header(ud, name) != NULL;
+}
+
+/* An error before the lifetime began, in the endpoint's dialect (OpenAI's when unknown). */
+static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_dialect *d,
+                              int status, const char *type, const char *code, const char *msg,
+                              const char *allow, const char *rid)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    if (d && d->error_body)
+        d->error_body(&b, status, type, code, NULL, msg);
+    else
+        gw_openai_error_body(&b, status, type, code, NULL, msg);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(b.len, b.ptr ? b.ptr : (char *)"", MHD_RESPMEM_MUST_COPY);
+    gw_buf_free(&b);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (allow)
+        MHD_add_response_header(resp, "Allow", allow);
+    gw_add_common_headers(resp, rid);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* ---- local endpoints ----------------------------------------------------------------------- */
+
+enum MHD_Result gw_local_health(struct gw_local_call *lc)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    enum MHD_Result rc = gw_respond_json(lc->conn, 200, ok, sizeof ok - 1, lc->rid);
+    gw_access_log_simple(lc->rid, lc->method, lc->url, 200, 0);
+    return rc;
+}
+
+enum MHD_Result gw_local_ready(struct gw_local_call *lc)
+{
+    size_t n = gw_plugins_active_count(lc->front->gw->plugins);
+    char body[128];
+    int len = snprintf(body, sizeof body, "{\"status\":\"%s\",\"active_providers\":%zu}",
+                       n ? "ready" : "no_provider", n);
+    int status = n ? 200 : 503;
+    enum MHD_Result rc = gw_respond_json(lc->conn, status, body, (size_t)len, lc->rid);
+    gw_access_log_simple(lc->rid, lc->method, lc->url, status, 0);
+    return rc;
+}
+
+/* ---- /v1/models ------------------------------------------------------------------------- */
+
+/* A /v1/models request waiting for live listings. Its con_cls pointer carries a low tag bit
+ * so the handler and `completed` tell it from a gw_req without wrapping every proxied request
+ * (malloc'd pointers are at least 8-aligned, so bit 0 is free). */
+struct models_conn {
+    struct gw_front *front;
+    struct gw_models_wait *w;
+    int64_t t0;
+    int queued;
+    char rid[129];
+    char url[1024];
+};
+
+#define MODELS_TAG ((uintptr_t)1)
+
+static struct models_conn *models_conn_of(void *con_cls)
+{
+    return ((uintptr_t)con_cls & MODELS_TAG)
+               ? (struct models_conn *)((uintptr_t)con_cls & ~MODELS_TAG)
+               : NULL;
+}
+
+static void models_conn_free(struct models_conn *mc)
+{
+    struct gw_gateway *gw = mc->front->gw;
+    gw_models_wait_free(mc->w);
+    free(mc);
+    /* Counted like a proxied request, so a graceful stop waits for the listing. */
+    gw_gateway_leave(gw);
+}
+
+/* Answers from the catalog, the aliases and the live lists as they are now. */
+static enum MHD_Result models_respond(struct gw_front *f, struct MHD_Connection *conn,
+                                      const char *url, const char *rid, int64_t t0)
+{
+    struct gw_live_snap snap = {0, NULL};
+    gw_models_live_snapshot(f->live, &snap); /* out of memory: the catalog alone */
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    int r;
+    if (!strcmp(url, "/v1/models"))
+        r = gw_models_list(f->gw, &snap, &b);
+    else
+        r = gw_models_get(f->gw, &snap, url + strlen("/v1/models/"), &b);
+    gw_live_snap_free(&snap);
+    enum MHD_Result rc;
+    int status = 200;
+    if (r == 0) {
+        rc = gw_respond_json(conn, 200, b.ptr, b.len, rid);
+    } else if (r == AIGW_EINVAL) {
+        status = 404;
+        rc = gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
+                              "no such model among the active providers", rid);
+    } else {
+        status = 500;
+        rc = gw_respond_error(conn, 500, NULL, NULL, NULL, "out of memory", rid);
+    }
+    gw_buf_free(&b);
+    gw_access_log_simple(rid, "GET", url, status, gw_now_ms() - t0);
+    return rc;
+}
+
+/* First call: answers at once when every list it needs is fresh; otherwise refreshes were
+ * started (or joined) and the answer comes once they are in, never blocking this thread. */
+enum MHD_Result gw_local_models(struct gw_local_call *lc)
+{
+    struct gw_front *f = lc->front;
+    const char *url = lc->url;
+    int64_t t0 = gw_now_ms();
+    char vkey[64];
+    const char *only = NULL;
+    if (strcmp(url, "/v1/models")) {
+        const char *id = url + strlen("/v1/models/");
+        const char *slash = strchr(id, '/');
+        /* No "vkey/" prefix: an alias or unknown; neither needs a server's list. */
+        if (!slash || (size_t)(slash - id) >= sizeof vkey)
+            return models_respond(f, lc->conn, url, lc->rid, t0);
+        memcpy(vkey, id, (size_t)(slash - id));
+        vkey[slash - id] = '\0';
+        only = vkey;
+    }
+    struct models_conn *mc = strlen(url) < sizeof mc->url ? calloc(1, sizeof *mc) : NULL;
+    if (!mc || gw_models_live_begin(f->live, lc->conn, only, &mc->w) < 0 || !mc->w) {
+        free(mc);
+        return models_respond(f, lc->conn, url, lc->rid, t0);
+    }
+    mc->front = f;
+    mc->t0 = t0;
+    gw_strlcpy(mc->rid, lc->rid, sizeof mc->rid);
+    gw_strlcpy(mc->url, url, sizeof mc->url);
+    gw_gateway_enter(f->gw);
+    *lc->con_cls = (void *)((uintptr_t)mc | MODELS_TAG);
+    return MHD_YES;
+}
+
+/* Later calls: suspended until the lists are in, then the answer. */
+static enum MHD_Result models_run(struct gw_front *f, struct MHD_Connection *conn,
+                                  struct models_conn *mc, size_t *upload_data_size)
+{
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* a body on a GET means nothing */
+        return MHD_YES;
+    }
+    if (mc->queued)
+        return MHD_YES;
+    int st = gw_models_wait_ready(mc->w);
+    if (st == 0)
+        return MHD_YES;
+    mc->queued = 1;
+    if (st < 0) {
+        gw_access_log_simple(mc->rid, "GET", mc->url, 503, gw_now_ms() - mc->t0);
+        return gw_respond_error(conn, 503, "service_unavailable_error", "shutting_down", NULL,
+                                "the gateway is shutting down", mc->rid);
+    }
+    return models_respond(f, conn, mc->url, mc->rid, mc->t0);
+}
+
+/* ---- local endpoints that read a body ------------------------------------------------------ */
+
+/* A local request whose body is still arriving (tag bit 1 of con_cls, see MODELS_TAG). */
+struct body_conn {
+    struct gw_front *front;
+    const struct gw_endpoint *e;
+    struct gw_buf body;
+    int too_big;
+    char rid[129];
+    char url[512];
+    char method[16];
+};
+
+#define BODY_TAG ((uintptr_t)2)
+
+static struct body_conn *body_conn_of(void *con_cls)
+{
+    return ((uintptr_t)con_cls & BODY_TAG) ? (struct body_conn *)((uintptr_t)con_cls & ~BODY_TAG)
+                                           : NULL;
+}
+
+static void body_conn_free(struct body_conn *bc)
+{
+    gw_buf_free(&bc->body);
+    free(bc);
+}
+
+static enum MHD_Result body_begin(struct gw_front *f, const struct gw_endpoint *e,
+                                  struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *rid, void **con_cls)
+{
+    struct body_conn *bc = calloc(1, sizeof *bc);
+    if (!bc || strlen(url) >= sizeof bc->url || strlen(method) >= sizeof bc->method) {
+        free(bc);
+        return refuse(conn, e->error_dialect, 414, "invalid_request_error", "uri_too_long",
+                      "the request line is too long", NULL, rid);
+    }
+    bc->front = f;
+    bc->e = e;
+    gw_buf_init(&bc->body, (size_t)f->gw->cfg->max_body_bytes);
+    gw_strlcpy(bc->rid, rid, sizeof bc->rid);
+    gw_strlcpy(bc->url, url, sizeof bc->url);
+    gw_strlcpy(bc->method, method, sizeof bc->method);
+    *con_cls = (void *)((uintptr_t)bc | BODY_TAG);
+    return MHD_YES;
+}
+
+static enum MHD_Result body_run(struct MHD_Connection *conn, struct body_conn *bc,
+                                const char *upload_data, size_t *upload_data_size,
+                                void **con_cls)
+{
+    if (*upload_data_size) {
+        if (!bc->too_big && gw_buf_append(&bc->body, upload_data, *upload_data_size) < 0) {
+            bc->too_big = 1;
+            gw_buf_free(&bc->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (bc->too_big)
+        return refuse(conn, bc->e->error_dialect, 413, "invalid_request_error",
+                      "request_too_large", "the request body is too large", NULL, bc->rid);
+    struct gw_local_call lc = {bc->front, conn,    bc->url,     bc->method,
+                               bc->rid,   con_cls, bc->e->error_dialect,
+                               bc->body.ptr ? bc->body.ptr : "", bc->body.len};
+    return bc->e->local(&lc);
+}
+
+/* ---- /metrics ---------------------------------------------------------------------------- */
+
+static enum MHD_Result serve_metrics(struct gw_front *f, struct MHD_Connection *conn,
+                                     const char *method, const char *rid)
+{
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return refuse(conn, NULL, 405, "invalid_request_error", "method_not_allowed",
+                      "method not allowed; use GET, HEAD", "GET, HEAD", rid);
+    if (!gw_token_matches(f->gw->cfg->metrics_token, conn_header(conn, "Authorization"))) {
+        gw_access_log_simple(rid, method, "/metrics", 401, 0);
+        return gw_respond_error(conn, 401, "authentication_error", "invalid_metrics_token", NULL,
+                                "missing or invalid metrics token", rid);
+    }
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    int rc = gw_metrics_render(f->gw, &b);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        rc ? 0 : b.len, rc || !b.ptr ? (char *)"" : b.ptr, MHD_RESPMEM_MUST_COPY);
+    gw_buf_free(&b);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    enum MHD_Result r = MHD_queue_response(conn, rc ? 500 : 200, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+enum MHD_Result gw_local_metrics(struct gw_local_call *lc)
+{
+    return serve_metrics(lc->front, lc->conn, lc->method, lc->rid);
+}
+
+static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version,
+                                       const char *upload_data, size_t *upload_data_size,
+                                       void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
+    char rid[129];
+    gw_request_id(NULL, rid);
+    if (strcmp(url, "/metrics"))
+        return gw_respond_error(conn, 404, "not_found_error", "unknown_route", NULL,
+                                "no such endpoint", rid);
+    return serve_metrics(cls, conn, method, rid);
+}
+
+/* ---- the access handler ----------------------------------------------------------------- */
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct gw_front *f = cls;
+    struct models_conn *mc = models_conn_of(*con_cls);
+    if (mc)
+        return models_run(f, conn, mc, upload_data_size);
+    struct body_conn *bc = body_conn_of(*con_cls);
+    if (bc)
+        return body_run(conn, bc, upload_data, upload_data_size, con_cls);
+    struct gw_req *req = *con_cls;
+    if (req) {
+        if (*upload_data_size) {
+            gw_req_body(req, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return gw_req_run(req);
+    }
+    char rid[129];
+    gw_request_id(conn_header(conn, "X-Request-ID"), rid);
+    /* Draining: no new connections are accepted, and a new request on a kept-alive one is
+     * refused too; it could otherwise start after the router it needs has been freed. */
+    if (atomic_load(&f->gw->shutting_down)) {
+        gw_access_log_simple(rid, method, url, 503, 0);
+        return gw_respond_error(conn, 503, "service_unavailable_error", "shutting_down", NULL,
+                                "the gateway is shutting down", rid);
+    }
+    struct header_scan hs = {0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_header, &hs);
+    if (hs.content_length > 1 || (hs.content_length && hs.transfer_encoding)) {
+        gw_access_log_simple(rid, method, url, 400, 0);
+        return gw_respond_error(conn, 400, "invalid_request_error", "bad_framing", NULL,
+                                hs.content_length > 1
+                                    ? "duplicate Content-Length headers"
+                                    : "Content-Length together with Transfer-Encoding",
+                                rid);
+    }
+    if (!strcmp(url, "/metrics") && f->gw->cfg->metrics_enabled && !f->gw->cfg->metrics_listen[0])
+        return serve_metrics(f, conn, method, rid);
+    char allow[64];
+    const struct gw_endpoint *e =
+        gw_endpoint_find(method, url, conn_has_header, conn, allow, sizeof allow);
+    if (!e && !allow[0]) {
+        gw_access_log_simple(rid, method, url, 404, 0);
+        return gw_respond_error(conn, 404, "not_found_error", "unknown_route", NULL,
+                                "no such endpoint", rid);
+    }
+    if (!e) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "method not allowed; use %s", allow);
+        gw_access_log_simple(rid, method, url, 405, 0);
+        return refuse(conn, NULL, 405, "invalid_request_error", "method_not_allowed", msg, allow,
+                      rid);
+    }
+    const struct gw_dialect *d = e->dialect ? e->dialect : e->error_dialect;
+    struct gw_auth auth;
+    if (e->auth && gw_authenticate(f->gw, d, conn_header, conn, &auth) < 0) {
+        gw_access_log_simple(rid, method, url, auth.status, 0);
+        return refuse(conn, d, auth.status, auth.type, auth.code, auth.message, NULL, rid);
+    }
+    if (e->local && e->body)
+        return body_begin(f, e, conn, url, method, rid, con_cls);
+    if (e->local) {
+        struct gw_local_call lc = {f, conn, url, method, rid, con_cls, d, NULL, 0};
+        return e->local(&lc);
+    }
+    req = gw_req_new(f->gw, conn, e->dialect, method, url, rid, conn_header(conn, "X-Provider"));
+    if (!req)
+        return MHD_NO;
+    *con_cls = req;
+    return MHD_YES;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    void *ctx = *con_cls;
+    if (!ctx)
+        return;
+    *con_cls = NULL;
+    struct models_conn *mc = models_conn_of(ctx);
+    if (mc) {
+        models_conn_free(mc);
+        return;
+    }
+    struct body_conn *bc = body_conn_of(ctx);
+    if (bc) {
+        body_conn_free(bc);
+        return;
+    }
+    gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+}
+
+int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size_t errsize)
+{
+    struct gw_front *f = calloc(1, sizeof *f);
+    if (!f) {
+        snprintf(err, errsize, "out of memory");
+        return AIGW_ENOMEM;
+    }
+    f->gw = gw;
+    if (gw_models_live_new(gw, &f->live) < 0) {
+        snprintf(err, errsize, "out of memory");
+        free(f);
+        return AIGW_ENOMEM;
+    }
+    struct gw_http_handlers hs = {
+        .access = handler,
+        .access_cls = f,
+        .completed = completed,
+        .completed_cls = f,
+        .metrics = metrics_handler,
+        .metrics_cls = f,
+    };
+    int rc = gw_http_start(&f->http, gw->cfg, &hs, err, errsize);
+    if (rc < 0) {
+        gw_models_live_release(f->live);
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+struct gw_http *gw_front_http(struct gw_front *f)
+{
+    return f ? f->http : NULL;
+}
+
+void gw_front_stop(struct gw_front *f)
+{
+    if (!f)
+        return;
+    gw_http_stop(f->http);
+    /* Refreshes still in flight hold their own references. */
+    gw_models_live_release(f->live);
+    free(f);
+}

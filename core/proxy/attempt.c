@@ -1,0 +1,318 @@
+/*
+ * attempt - one upstream call of a request through its target's plugin over the worker's
+ * engine, and what follows its end: another step (AIGW_CONTINUE), a retry or a fallback to
+ * the next target (only before the first byte reached the client, within the router's retry
+ * budget and breakers), or the final outcome handed to deliver.
+ */
+#include "proxy/req_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "lib/log.h"
+#include "front/render.h"
+#include "obs/metrics.h"
+#include "plugin/errors.h"
+#include "proxy/driver.h"
+#include "plugin/exchange.h"
+
+/* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
+ * only connect, first-byte and idle deadlines, and heartbeats every tick. */
+static int limits(void *ud, struct gw_xfer_req *xr)
+{
+    struct gw_req *r = ud;
+    const struct gw_config *cfg = r->gw->cfg;
+    const struct gw_call *c = r->call;
+    xr->connect_timeout_ms = cfg->connect_timeout_ms;
+    xr->first_byte_timeout_ms = cfg->first_byte_timeout_ms;
+    xr->idle_timeout_ms = cfg->idle_timeout_ms;
+    xr->total_timeout_ms = r->parsed.stream ? 0 : cfg->request_timeout_ms;
+    if (c->framing != AIGW_FRAMING_JSON && !c->credential_step)
+        xr->total_timeout_ms = 0;
+    xr->idle_notify_ms = TICK_MS;
+    /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
+     * credential fetch, which is not the model call). */
+    if (r->aspan && !c->credential_step && gw_otel_traceparent(r->aspan, r->tp_value) == 0) {
+        r->tp_header.name = (char *)"traceparent";
+        r->tp_header.value = r->tp_value;
+        r->tp_header.flags = 0;
+        r->tp_header.next = c->headers;
+        size_t tsl = 0;
+        const char *ts = gw_otel_tracestate(r->aspan, &tsl);
+        if (ts && tsl) {
+            r->ts_header.name = (char *)"tracestate";
+            r->ts_header.value = (char *)ts;
+            r->ts_header.flags = 0;
+            r->ts_header.next = c->headers;
+            r->tp_header.next = &r->ts_header;
+        }
+        xr->headers = &r->tp_header;
+    }
+    return 0;
+}
+
+static const struct gw_driver_ops driver_ops;
+
+static const char *operation_name(int op)
+{
+    switch (op) {
+    case AIGW_OP_EMBEDDINGS:
+        return "embeddings";
+    case AIGW_OP_IMAGES:
+        return "generate_content";
+    default:
+        return "chat";
+    }
+}
+
+static double number_or_nan(const cJSON *body, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The attempt's client span, and the traceparent its upstream request carries. */
+static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
+{
+    r->attempt_first_us = r->attempt_last_us = 0;
+    r->resp_id[0] = r->resp_model[0] = '\0';
+    r->finish = 0;
+    if (!r->span)
+        return;
+    const cJSON *body = r->parsed.body;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
+    if (!cJSON_IsNumber(mt))
+        mt = cJSON_GetObjectItemCaseSensitive(body, "max_completion_tokens");
+    struct gw_otel_attempt a = {
+        .operation = r->parsed.legacy ? "text_completion" : operation_name(r->parsed.op),
+        .provider = t->plugin->desc.vkey,
+        .model = t->model,
+        .url = r->call->url,
+        .attempt = r->attempts,
+        .stream = r->parsed.stream,
+        .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : -1,
+        .temperature = number_or_nan(body, "temperature"),
+        .top_p = number_or_nan(body, "top_p"),
+    };
+    r->aspan = gw_otel_attempt_begin(r->span, &a);
+}
+
+/* The attempt's span ends with what its upstream said. Before a retry starts another. */
+static void trace_attempt_end(struct gw_req *r, const char *outcome)
+{
+    const struct gw_target *t = &r->route.targets[r->target];
+    const struct gw_call *c = r->call;
+    int ok = !strcmp(outcome, "ok");
+    if (ok && r->attempt_first_us && r->usage.completion_tokens > 0)
+        gw_metrics_tpot(t->plugin->desc.vkey, t->model, r->attempt_first_us, r->attempt_last_us,
+                        r->usage.completion_tokens);
+    if (!r->aspan)
+        return;
+    const char *fin = r->finish ? gw_finish_name(r->finish) : NULL;
+    struct gw_otel_attempt_end e = {
+        .http_status = c ? c->status : 0,
+        .failure_class = ok ? NULL : outcome,
+        .response_model = r->resp_model[0] ? r->resp_model : NULL,
+        .response_id = r->resp_id[0] ? r->resp_id : NULL,
+        .finish_reasons = fin ? &fin : NULL,
+        .nfinish = fin ? 1 : 0,
+        .usage = ok && r->have_usage ? &r->usage : NULL,
+        .cost_usd = -1,
+    };
+    gw_otel_attempt_end(r->aspan, &e);
+    r->aspan = NULL;
+}
+
+/* Starts attempt number r->attempts+1 on r->target. Returns 0 or negative (nothing started). */
+int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
+{
+    const struct gw_target *t = &r->route.targets[r->target];
+    if (r->call) {
+        gw_call_free(r->call);
+    } else {
+        r->call = malloc(sizeof *r->call);
+        if (!r->call)
+            return AIGW_ENOMEM;
+    }
+    if (!r->driver_ready) {
+        /* One driver for the request's life: a cancel reaches every later attempt too. */
+        gw_driver_init(&r->driver, r->call, gw_upstream_here(r->gw->upstream), &driver_ops, r);
+        r->driver_ready = 1;
+    }
+    int rc = gw_call_init(r->call, t->plugin, r->parsed.op, r->parsed.body, t->model,
+                          r->parsed.stream, r->parsed.include_usage);
+    if (rc < 0)
+        return rc;
+    r->call->pub.inbound = r->dialect->name;
+    r->call->pub.inbound_body = r->parsed.native;
+    r->attempts++;
+    r->attempt_ms = gw_now_ms() + delay_ms;
+    r->call->pub.attempt = r->attempts;
+    r->call->request_id = r->request_id;
+    r->call->sink = gw_deliver_chunk;
+    r->call->sink_ud = r;
+    rc = gw_exchange_begin(r->call);
+    if (rc < 0)
+        return rc;
+    trace_attempt_begin(r, t);
+    return gw_driver_send(&r->driver, delay_ms);
+}
+
+static void transport_error(struct gw_call *c, int result)
+{
+    aigw_error_init(&c->error);
+    c->has_error = 1;
+    c->error.retryable = 1;
+    switch (result) {
+    case GW_XFER_ETIMEOUT_CONNECT:
+    case GW_XFER_ETIMEOUT_FIRST:
+    case GW_XFER_ETIMEOUT_IDLE:
+    case GW_XFER_ETIMEOUT_TOTAL:
+        c->error.status = 504;
+        c->error.type = "timeout_error";
+        c->error.code = gw_xfer_result_name(result);
+        c->error.message = result == GW_XFER_ETIMEOUT_IDLE
+                               ? "the upstream provider stopped sending data (idle timeout)"
+                               : "the upstream provider did not answer in time";
+        break;
+    case GW_XFER_ECANCELLED:
+        c->error.status = 503;
+        c->error.type = "service_unavailable_error";
+        c->error.code = "cancelled";
+        c->error.message = "the request was cancelled (client gone or gateway shutting down)";
+        c->error.retryable = 0;
+        break;
+    default:
+        c->error.status = 502;
+        c->error.type = "upstream_error";
+        c->error.code = gw_xfer_result_name(result);
+        c->error.message = result == GW_XFER_ECONNECT
+                               ? "the gateway could not connect to the upstream provider"
+                               : "the connection to the upstream provider broke";
+        break;
+    }
+}
+
+static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
+{
+    return gw_route_backoff_ms(&r->gw->router, r->attempts, e ? e->retry_after_ms : -1);
+}
+
+static int should_retry(struct gw_req *r, int rc)
+{
+    struct gw_call *c = r->call;
+    int retryable = (rc == 0 && c->has_error && c->error.retryable);
+    /* An error event before anything reached the client is as good as a failed status:
+     * another target may answer, unless the event names a client error. */
+    if (rc == 0 && c->has_error && c->error_in_band &&
+        (c->error.status == 0 || gw_status_retryable(c->error.status)))
+        retryable = 1;
+    if (!retryable || atomic_load(&r->gw->shutting_down))
+        return 0;
+    return gw_relay_uncommitted(&r->relay) && r->attempts < r->gw->router.max_attempts &&
+           gw_route_retry_allowed(&r->gw->router);
+}
+
+static void on_done(void *ud, int result, int rc)
+{
+    struct gw_req *r = ud;
+    struct gw_call *c = r->call;
+    if (result != GW_XFER_OK) {
+        if (result == GW_XFER_EABORT && c->has_error) {
+            /* An in-band error stopped the transfer: keep the plugin's error. */
+        } else {
+            transport_error(c, result);
+        }
+    }
+    const struct gw_target *t = &r->route.targets[r->target];
+    char outcome[48];
+    int status; /* for the router: enum gw_route_outcome or the upstream's HTTP status */
+    if (rc < 0) {
+        snprintf(outcome, sizeof outcome, "protocol_error");
+        status = GW_ROUTE_EPROTO;
+    } else if (c->has_error) {
+        /* The log says why: the HTTP status, the transport failure, or an error event. */
+        if (result == GW_XFER_ECANCELLED) {
+            status = GW_ROUTE_CANCELLED;
+            snprintf(outcome, sizeof outcome, "%s", gw_xfer_result_name(result));
+        } else if (result != GW_XFER_OK && !(result == GW_XFER_EABORT && c->error_in_band)) {
+            status = GW_ROUTE_ETRANSPORT;
+            snprintf(outcome, sizeof outcome, "%s", gw_xfer_result_name(result));
+        } else if (c->error_in_band) {
+            status = c->error.status >= 400 ? c->error.status : GW_ROUTE_EPROTO;
+            snprintf(outcome, sizeof outcome, "error_event");
+        } else {
+            status = c->error.status >= 400 ? c->error.status : GW_ROUTE_EPROTO;
+            snprintf(outcome, sizeof outcome, "%d", c->error.status ? c->error.status : 502);
+        }
+    } else {
+        snprintf(outcome, sizeof outcome, "ok");
+        status = GW_ROUTE_OK;
+    }
+    gw_account_tried(r, t->plugin->desc.vkey, outcome);
+    trace_attempt_end(r, outcome);
+    gw_metrics_attempt(t->plugin->desc.vkey, outcome, r->attempts > 1 && r->target == 0,
+                       r->target != 0);
+    /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */
+    int64_t first = gw_relay_first_byte_ms(&r->relay);
+    int64_t end = r->parsed.stream && first ? first : gw_now_ms();
+    gw_route_report_status(&r->gw->router, t, status, end - r->attempt_ms);
+    if (rc == 0 && c->has_error)
+        gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
+                t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
+    if (should_retry(r, rc)) {
+        /* The next target whose circuit breaker lets a call through; backing off only when
+         * a target is tried again. None left: the last error is the answer. */
+        int next = gw_route_next(&r->gw->router, &r->route, r->target);
+        struct aigw_error saved = c->error;
+        if (next >= 0) {
+            int64_t delay = next <= r->target ? backoff_delay(r, &c->error) : 0;
+            gw_metrics_retry(t->plugin->desc.vkey, outcome, next != r->target);
+            r->target = next;
+            if (gw_attempt_start(r, delay) == 0)
+                return;
+        }
+        /* Could not start another attempt: report the last upstream error. */
+        c = r->call;
+        if (c) {
+            c->has_error = 1;
+            c->error = saved;
+        }
+    }
+    gw_deliver_finish(r, rc);
+    gw_req_unref(r); /* the upstream side is done */
+}
+
+/* Back-pressure and a client that left, before the plugin sees more of the body. */
+static int gate(void *ud)
+{
+    struct gw_req *r = ud;
+    return gw_relay_gate(&r->relay);
+}
+
+static int beat(void *ud, struct gw_buf *out)
+{
+    struct gw_req *r = ud;
+    return r->dialect->render_heartbeat(r->render, out);
+}
+
+static void on_idle(void *ud)
+{
+    struct gw_req *r = ud;
+    int64_t hb = r->parsed.stream ? r->gw->cfg->heartbeat_ms : 0;
+    if (gw_relay_tick(&r->relay, hb, beat, r))
+        gw_driver_cancel(&r->driver);
+}
+
+static const struct gw_driver_ops driver_ops = {
+    .limits = limits,
+    .gate = gate,
+    .idle = on_idle,
+    .done = on_done,
+};

@@ -1,0 +1,245 @@
+/*
+ * deliver - the relay phase: normalized chunks through the dialect's renderer into the
+ * request's relay, the response queued on the client's connection once its status is known
+ * (a stream at its first byte, anything else at its end), the final outcome rendered in the
+ * dialect's shape, and errors answered before anything was sent.
+ */
+#include "proxy/req_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "front/respond.h"
+#include "obs/metrics.h"
+#include "plugin/errors.h"
+#include "proxy/usage.h"
+
+struct chunk_write {
+    struct gw_req *r;
+    const struct aigw_chunk *chunk;
+};
+
+static int write_chunk(void *ud, struct gw_buf *out)
+{
+    struct chunk_write *w = ud;
+    return w->r->dialect->render_chunk(w->r->render, w->chunk, out);
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* What the attempt's trace span and the timing histograms need from the chunks. */
+static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
+{
+    switch (c->type) {
+    case AIGW_CHUNK_TEXT:
+    case AIGW_CHUNK_REASONING:
+    case AIGW_CHUNK_TOOL_CALL:
+    case AIGW_CHUNK_REFUSAL:
+        r->attempt_last_us = now_us();
+        if (!r->attempt_first_us) {
+            r->attempt_first_us = r->attempt_last_us;
+            const struct gw_target *t = &r->route.targets[r->target];
+            gw_metrics_ttft(t->plugin->desc.vkey, t->model,
+                            r->attempt_first_us - r->attempt_ms * 1000);
+            gw_otel_attempt_first_token(r->aspan);
+        }
+        break;
+    case AIGW_CHUNK_META:
+        if (c->id.len && c->id.len < sizeof r->resp_id) {
+            memcpy(r->resp_id, c->id.ptr, c->id.len);
+            r->resp_id[c->id.len] = '\0';
+        }
+        if (c->name.len && c->name.len < sizeof r->resp_model) {
+            memcpy(r->resp_model, c->name.ptr, c->name.len);
+            r->resp_model[c->name.len] = '\0';
+        }
+        break;
+    case AIGW_CHUNK_FINISH:
+        if (c->choice == 0)
+            r->finish = c->finish;
+        break;
+    default:
+        break;
+    }
+}
+
+int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
+{
+    struct gw_req *r = ud;
+    note_for_trace(r, chunk);
+    if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage) {
+        gw_usage_merge(&r->usage, chunk->usage);
+        r->have_usage = 1;
+    }
+    struct chunk_write w = {r, chunk};
+    return gw_relay_produce(&r->relay, write_chunk, &w);
+}
+
+/* The final outcome into the relay: the dialect's ending, its in-stream error after the first
+ * byte, or its error document. Relay lock held. */
+static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status)
+{
+    struct aigw_error err;
+    int failed = gw_outcome_error(r->call, rc, &err);
+    struct gw_buf *out = &r->relay.out;
+    if (!failed) {
+        *status = 200;
+        return r->dialect->render_end(r->render, out);
+    }
+    if (r->parsed.stream && bytes_sent > 0) {
+        *status = 200;
+        return r->dialect->render_stream_error(r->render, &err, out);
+    }
+    *status = gw_error_status(&err);
+    return gw_error_document(r->dialect->error_body, out, *status, err.type, err.code,
+                             err.param, err.message);
+}
+
+struct outcome_write {
+    struct gw_req *r;
+    int rc;
+    int final_status;
+};
+
+/* Under the relay's lock: the outcome rendered, and the status the client will see. */
+static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committed)
+{
+    struct outcome_write *w = ud;
+    struct gw_req *r = w->r;
+    int status = 200;
+    (void)out;
+    int rc = render_outcome(r, w->rc, (size_t)sent, &status);
+    if (!committed)
+        r->status = status;
+    w->final_status = committed ? 200 : r->status;
+    return rc;
+}
+
+/* Completes the client response with the final outcome. From an engine callback or an MHD
+ * callback. */
+void gw_deliver_finish(struct gw_req *r, int rc)
+{
+    gw_account_cost(r);
+    if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)
+        r->retry_after_ms = r->call->error.retry_after_ms;
+    struct outcome_write w = {r, rc, 200};
+    gw_relay_close(&r->relay, write_outcome, &w);
+    const char *etype = NULL;
+    if (rc < 0)
+        etype = gw_error_type_for_status(gw_status_for_code(rc));
+    else if (r->call && r->call->has_error)
+        etype = r->call->error.type;
+    gw_account_close(r, w.final_status, etype);
+}
+
+static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct gw_req *r = cls;
+    int unpause = 0;
+    ssize_t n = gw_relay_read(&r->relay, buf, max, &unpause);
+    if (unpause && r->driver_ready)
+        gw_driver_unpause(&r->driver);
+    if (n == -1)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == -2)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
+{
+    char v[64];
+    gw_add_common_headers(resp, r->request_id);
+    if (r->route.n) {
+        const struct gw_target *t = &r->route.targets[r->target];
+        MHD_add_response_header(resp, "X-Gateway-Provider", t->plugin->desc.vkey);
+        MHD_add_response_header(resp, "X-Gateway-Model", t->model);
+        gw_fmt_i64(v, sizeof v, r->attempts);
+        MHD_add_response_header(resp, "X-Gateway-Attempts", v);
+    }
+    if (r->parsed.dropped_tools[0])
+        MHD_add_response_header(resp, "X-Gateway-Dropped-Tools", r->parsed.dropped_tools);
+}
+
+/* Queues the response once the outcome (or the first stream byte) is known. Lock held. */
+enum MHD_Result gw_deliver_queue_locked(struct gw_req *r)
+{
+    struct MHD_Response *resp;
+    int status = 200;
+    int stream = r->relay.committed && r->parsed.stream;
+    /* A stream that ended before its headers went out (a fast or local upstream) is sent as
+     * one body with a length: MHD writes headers and a buffer together, where a chunked
+     * callback response costs three sends (headers, data, the last chunk), each waking the
+     * client. SSE needs no chunking. */
+    int whole = stream && r->relay.finished && !r->relay.failed;
+    if (stream && !whole) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8192, content_reader, r,
+                                                 NULL);
+        if (!resp)
+            return MHD_NO;
+        if (!r->stream_held) {
+            r->stream_held = 1;
+            gw_metrics_streams(1);
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(r->relay.out.len,
+                                               r->relay.out.ptr ? r->relay.out.ptr : (char *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+            return MHD_NO;
+        r->relay.total_out += (int64_t)r->relay.out.len;
+        gw_buf_reset(&r->relay.out);
+    }
+    if (stream) {
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    } else {
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        status = r->status ? r->status : 500;
+        if (status == 200 && r->cost_known) {
+            char v[64];
+            snprintf(v, sizeof v, "%.8f", r->cost);
+            MHD_add_response_header(resp, "X-Gateway-Cost", v);
+        }
+        if (status == 429 || status == 503) {
+            char v[32];
+            int64_t s = r->retry_after_ms >= 0 ? (r->retry_after_ms + 999) / 1000 : 1;
+            snprintf(v, sizeof v, "%" PRId64, s > 0 ? s : 1);
+            MHD_add_response_header(resp, "Retry-After", v);
+        }
+    }
+    add_gateway_headers(r, resp);
+    enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->queued = 1;
+    return rc;
+}
+
+enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type, const char *code,
+                                const char *param, const char *message)
+{
+    r->started = 1;
+    pthread_mutex_lock(&r->relay.lock);
+    r->queued = 1;
+    pthread_mutex_unlock(&r->relay.lock);
+    gw_account_close(r, status, type ? type : gw_error_type_for_status(status));
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    gw_error_document(r->dialect->error_body, &b, status, type, code, param, message);
+    enum MHD_Result rc = gw_respond_json(r->conn, status, b.ptr ? b.ptr : "{}", b.len,
+                                         r->request_id);
+    gw_buf_free(&b);
+    r->answer = rc;
+    return rc;
+}
+

@@ -1,0 +1,108 @@
+/*
+ * req_int - one client request as the phases of its lifetime share it (proxy/ only).
+ *
+ * Threading: created and answered on the worker that accepted it; its upstream callbacks run
+ * on the same worker's engine. relay.lock guards what both sides touch (see the fields); a
+ * reference count (MHD side + upstream side) decides who frees it.
+ */
+#ifndef GW_PROXY_REQ_INT_H
+#define GW_PROXY_REQ_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "front/dialect.h"
+#include "lib/buf.h"
+#include "net/relay.h"
+#include "net/upstream.h"
+#include "plugin/call.h"
+#include "proxy/driver.h"
+#include "obs/otel.h"
+#include "proxy/gateway.h"
+#include "route/route.h"
+
+#define TICK_MS 250
+#define TRIED_MAX 512
+
+struct gw_req {
+    struct gw_gateway *gw;
+    struct MHD_Connection *conn;
+    atomic_int refs;
+    const struct gw_dialect *dialect;
+    char method[8];
+    char path[128];
+    char request_id[129];
+    char x_provider[65];
+    struct gw_buf body;
+    int too_big;
+    int started;
+    enum MHD_Result answer; /* what the phase that answered early gave MHD */
+
+    struct gw_parsed parsed;
+    struct gw_route_result route;
+    int target;   /* index into route.targets */
+    int attempts; /* upstream attempts made */
+    struct gw_call *call;
+    struct gw_driver driver; /* runs r->call over the engine; set up by the first attempt */
+    int driver_ready;
+    void *render; /* the dialect's renderer */
+    struct aigw_usage usage;
+    int have_usage;
+    struct gw_relay relay;
+
+    /* Guarded by relay.lock. */
+    int queued;     /* a response was queued with MHD */
+    int status;
+    int64_t retry_after_ms;
+    int stream_held; /* counted in aigw_streams_active */
+
+    int64_t start_ms;
+    int64_t attempt_ms;
+
+    /* Tracing (obs/otel.h; NULL when off): the request's server span, the current attempt's
+     * client span, and what the attempt's end reports. */
+    struct gw_span *span;
+    struct gw_span *aspan;
+    struct gw_header tp_header; /* traceparent for the upstream, ahead of the call's headers */
+    struct gw_header ts_header; /* and the client's tracestate, when it sent one */
+    char tp_value[64];
+    int64_t attempt_first_us; /* first content chunk of this attempt, monotonic us; 0 none */
+    int64_t attempt_last_us;
+    char resp_id[96];
+    char resp_model[128];
+    int finish;
+    char tried[TRIED_MAX];
+    size_t tried_len;
+    double cost;
+    int cost_known;
+};
+
+void gw_req_unref(struct gw_req *r);
+
+/* ---- the phases, in the order a request meets them ----------------------------------- */
+/* Each returns 0 to go on, or negative once it has answered the client itself. */
+int gw_phase_admit(struct gw_req *r);        /* admit.c: limits and budgets */
+int gw_phase_cache_lookup(struct gw_req *r); /* cache_lookup.c: an exact answer kept earlier */
+int gw_phase_route(struct gw_req *r);        /* route_phase.c: the ordered targets */
+
+/* attempt.c: starts attempt number r->attempts+1 on r->target. 0, or negative (nothing was
+ * started and nothing called back). */
+int gw_attempt_start(struct gw_req *r, int64_t delay_ms);
+
+/* deliver.c */
+int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk); /* the call's sink */
+void gw_deliver_finish(struct gw_req *r, int rc);              /* the final outcome */
+enum MHD_Result gw_deliver_queue_locked(struct gw_req *r);      /* relay lock held */
+enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type,
+                                const char *code, const char *param, const char *message);
+
+/* account.c */
+void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
+void gw_account_cost(struct gw_req *r);
+void gw_account_close(struct gw_req *r, int status, const char *error_type);
+
+#endif

@@ -1,0 +1,59 @@
+#!/bin/sh
+# The official `openai` npm client(s) against aigw's /v1/responses: aigw in front of the mock
+# provider on loopback, openai_responses.mjs once per pinned client version (package.json).
+# Skipped (77) where node or the installed modules are absent: `npm ci` in tests/compat.
+set -u
+src=${AIGW_TEST_SRCDIR:-.}
+b=${AIGW_TEST_BUILDDIR:-.}
+here="$src/tests/compat"
+command -v node >/dev/null 2>&1 || { echo "SKIP: node is not installed"; exit 77; }
+[ -f "$here/node_modules/openai/package.json" ] ||
+    { echo "SKIP: run 'npm ci' in tests/compat first"; exit 77; }
+
+tmp=$(mktemp -d)
+mpid= gpid=
+cleanup() {
+    [ -n "$gpid" ] && kill "$gpid" 2>/dev/null
+    [ -n "$mpid" ] && kill "$mpid" 2>/dev/null
+    [ -n "$gpid" ] && wait "$gpid" 2>/dev/null
+    [ -n "$mpid" ] && wait "$mpid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# wait_file FILE: until it is non-empty, for at most 15 s.
+wait_file() {
+    deadline=$(( $(date +%s) + 15 ))
+    while [ ! -s "$1" ]; do
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
+}
+
+chat='"method":"POST","path":"/v1/chat/completions"'
+"$b/tests/mockprov/mockprov" --port-file "$tmp/mock.port" --fixtures "$src/tests/fixtures" \
+    --route "{$chat,\"match_body\":{\"model\":\"gpt-patch\"},\"body_file\":\"responses-inbound/upstream/openai_stream_patch.sse\"}" \
+    --route "{$chat,\"match_body\":{\"model\":\"gpt-tools\"},\"body_file\":\"openai/stream_tools.sse\"}" \
+    --route "{$chat,\"match_body\":{\"stream\":true},\"body_file\":\"openai/stream_text.sse\"}" \
+    --route "{$chat,\"body_file\":\"openai/chat.json\"}" >"$tmp/mock.log" 2>&1 &
+mpid=$!
+wait_file "$tmp/mock.port" || { echo "the mock did not start"; cat "$tmp/mock.log"; exit 1; }
+OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="http://127.0.0.1:$(cat "$tmp/mock.port")/v1" \
+    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/gw.port" \
+    --plugin-dir "${AIGW_TEST_PLUGIN_DIR:-$b/plugins/.libs}" >"$tmp/gw.log" 2>&1 &
+gpid=$!
+wait_file "$tmp/gw.port" || { echo "aigw did not start"; cat "$tmp/gw.log"; exit 1; }
+url="http://127.0.0.1:$(cat "$tmp/gw.port")"
+
+status=0
+for m in $(cd "$here" && node -e '
+    const p = require("./package.json");
+    console.log(Object.keys(p.dependencies).filter((k) => k.startsWith("openai")).join(" "))'); do
+    [ -f "$here/node_modules/$m/package.json" ] || continue
+    v=$(node -e "console.log(require('$here/node_modules/$m/package.json').version)" 2>/dev/null ||
+        sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$here/node_modules/$m/package.json")
+    echo "# $m ($v)"
+    (cd "$here" && AIGW_URL="$url" OPENAI_MODULE="$m" node openai_responses.mjs) || status=1
+done
+[ $status -eq 0 ] || { echo "---- aigw log"; tail -n 40 "$tmp/gw.log"; }
+exit $status

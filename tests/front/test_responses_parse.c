@@ -1,0 +1,337 @@
+/* Responses parse: golden requests -> the internal chat request, and every refusal. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "resp_util.h"
+
+static void assert_json_eq(const cJSON *got, const cJSON *want, const char *what)
+{
+    char *g = cJSON_PrintUnformatted(got), *w = cJSON_PrintUnformatted(want);
+    cr_assert(cJSON_Compare(got, want, 1), "%s:\n got %s\nwant %s", what, g, w);
+    free(g);
+    free(w);
+}
+
+/* Parses <name>.request.json and compares with <name>.expect.json. */
+static void golden(const char *name)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.request.json", name);
+    size_t len;
+    char *body = ru_fixture(file, &len);
+    snprintf(file, sizeof file, "%s.expect.json", name);
+    cJSON *want = ru_fixture_json(file);
+    struct gw_parsed p;
+    struct gw_front_err err;
+    int rc = ru_parse(body, len, &p, &err);
+    cr_assert_eq(rc, 0, "%s: %s", name, err.message);
+    struct gw_resp_ctx *ctx = p.ctx;
+    assert_json_eq(p.body, cJSON_GetObjectItem(want, "body"), name);
+    cr_assert_eq(p.stream, cJSON_IsTrue(cJSON_GetObjectItem(want, "stream")));
+    cr_assert_eq(p.include_usage, p.stream);
+    cr_assert_eq(p.op, AIGW_OP_CHAT);
+    cr_assert_str_eq(p.model, cJSON_GetObjectItem(p.body, "model")->valuestring);
+    cr_assert_str_eq(p.dropped_tools, cJSON_GetObjectItem(want, "dropped_tools")->valuestring);
+    cr_assert_eq(ctx->store, cJSON_IsTrue(cJSON_GetObjectItem(want, "store")));
+    cr_assert_not_null(p.native, "the client's body is kept for a Responses-speaking target");
+    cr_assert(strncmp(ctx->id, "resp_", 5) == 0 && strlen(ctx->id) == 53);
+    /* every input item got an id, unique, with its type's prefix */
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ctx->input_items)
+    {
+        const char *id = cJSON_GetObjectItem(it, "id")->valuestring;
+        const char *type = cJSON_GetObjectItem(it, "type")->valuestring;
+        cr_assert(!strcmp(type, "message") ? !strncmp(id, "msg_", 4) || strchr(id, '_') : 1);
+        for (const cJSON *o = it->next; o; o = o->next)
+            cr_assert_str_neq(id, cJSON_GetObjectItem(o, "id")->valuestring);
+    }
+    const cJSON *items = cJSON_GetObjectItem(want, "input_items");
+    if (items) {
+        cJSON *copy = cJSON_Duplicate(ctx->input_items, 1);
+        cJSON *c;
+        cJSON_ArrayForEach(c, copy)
+        {
+            const char *id = cJSON_GetObjectItem(c, "id")->valuestring;
+            cr_assert(!strncmp(id, "msg_", 4), "minted message id %s", id);
+            cJSON_DeleteItemFromObject(c, "id");
+        }
+        assert_json_eq(copy, items, "input_items");
+        cJSON_Delete(copy);
+    }
+    ru_parsed_free(&p);
+    cJSON_Delete(want);
+    free(body);
+}
+
+Test(responses_parse, golden_simple_string_input)
+{
+    golden("simple");
+}
+
+Test(responses_parse, golden_items_tools_custom_namespace_builtins)
+{
+    golden("tools");
+}
+
+Test(responses_parse, tool_map_goes_both_ways)
+{
+    size_t len;
+    char *body = ru_fixture("tools.request.json", &len);
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(ru_parse(body, len, &p, &err), 0);
+    struct gw_resp_ctx *ctx = p.ctx;
+    const struct gw_resp_tool *t = gw_resp_tool_by_flat(ctx, "agents__spawn");
+    cr_assert_not_null(t);
+    cr_assert_str_eq(t->name, "spawn");
+    cr_assert_str_eq(t->ns, "agents");
+    t = gw_resp_tool_by_flat(ctx, "apply_patch");
+    cr_assert_eq(t->kind, GW_RESP_TOOL_CUSTOM);
+    cr_assert_null(t->ns);
+    cr_assert_eq(gw_resp_tool_by_flat(ctx, "get_weather")->kind, GW_RESP_TOOL_FUNCTION);
+    cr_assert_null(gw_resp_tool_by_flat(ctx, "web_search"));
+    cr_assert(ctx->want_encrypted);
+    char flat[65];
+    cr_assert_eq(gw_resp_flat_name(ctx, "agents", "wait", flat, sizeof flat), 0);
+    cr_assert_str_eq(flat, "agents__wait");
+    ru_parsed_free(&p);
+    free(body);
+}
+
+static void parse_str(const char *json, struct gw_parsed *p, struct gw_front_err *err, int want)
+{
+    int rc = ru_parse(json, strlen(json), p, err);
+    cr_assert_eq(rc, want, "%s -> %d (%s)", json, rc, err->message);
+}
+
+Test(responses_parse, namespace_names_too_long_or_odd_are_hashed_stably)
+{
+    const char *req = "{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"namespace\","
+                      "\"name\":\"a.very.long.namespace.name.with.dots.that.does.not.fit\","
+                      "\"tools\":[{\"type\":\"function\",\"name\":\"do_the_thing_now\"}]}]}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    parse_str(req, &p, &err, 0);
+    const cJSON *fn = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(p.body, "tools"), 0), "function");
+    const char *flat = cJSON_GetObjectItem(fn, "name")->valuestring;
+    cr_assert(strlen(flat) <= 64);
+    for (const char *c = flat; *c; c++)
+        cr_assert(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *c),
+                  "%s", flat);
+    char again[65];
+    gw_resp_flat_name(p.ctx, "a.very.long.namespace.name.with.dots.that.does.not.fit",
+                      "do_the_thing_now", again, sizeof again);
+    cr_assert_str_eq(again, flat);
+    ru_parsed_free(&p);
+}
+
+Test(responses_parse, flat_name_colliding_with_a_function_is_hashed)
+{
+    const char *req = "{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+                      "\"name\":\"ns__f\"},{\"type\":\"namespace\",\"name\":\"ns\",\"tools\":"
+                      "[{\"type\":\"function\",\"name\":\"f\"}]}]}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    parse_str(req, &p, &err, 0);
+    cJSON *tools = cJSON_GetObjectItem(p.body, "tools");
+    const char *a =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 0), "function"), "name")
+            ->valuestring;
+    const char *b =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 1), "function"), "name")
+            ->valuestring;
+    cr_assert_str_eq(a, "ns__f");
+    cr_assert_str_neq(b, "ns__f");
+    cr_assert_str_eq(gw_resp_tool_by_flat(p.ctx, b)->name, "f");
+    ru_parsed_free(&p);
+}
+
+Test(responses_parse, allowed_tools_filters_and_sets_mode)
+{
+    const char *req =
+        "{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"function\",\"name\":\"a\"},"
+        "{\"type\":\"function\",\"name\":\"b\"}],\"tool_choice\":{\"type\":\"allowed_tools\","
+        "\"mode\":\"required\",\"tools\":[{\"type\":\"function\",\"name\":\"b\"}]}}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    parse_str(req, &p, &err, 0);
+    cJSON *tools = cJSON_GetObjectItem(p.body, "tools");
+    cr_assert_eq(cJSON_GetArraySize(tools), 1);
+    cr_assert_str_eq(cJSON_GetObjectItem(p.body, "tool_choice")->valuestring, "required");
+    ru_parsed_free(&p);
+}
+
+Test(responses_parse, only_builtin_tools_leave_no_tools_and_no_tool_choice)
+{
+    const char *req = "{\"model\":\"m\",\"input\":\"x\",\"tool_choice\":\"auto\","
+                      "\"parallel_tool_calls\":true,\"tools\":[{\"type\":\"web_search\"},"
+                      "{\"type\":\"web_search\"},{\"type\":\"image_generation\"}]}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    parse_str(req, &p, &err, 0);
+    cr_assert_null(cJSON_GetObjectItem(p.body, "tools"));
+    cr_assert_null(cJSON_GetObjectItem(p.body, "tool_choice"));
+    cr_assert_null(cJSON_GetObjectItem(p.body, "parallel_tool_calls"));
+    cr_assert_str_eq(p.dropped_tools, "web_search,image_generation");
+    ru_parsed_free(&p);
+}
+
+Test(responses_parse, json_object_format_and_unknown_previous_id)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    parse_str("{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_object\"}}}",
+              &p, &err, 0);
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(p.body, "response_format"), "type")->valuestring,
+        "json_object");
+    ru_parsed_free(&p);
+    /* an id nobody stored is OpenAI's 400 previous_response_not_found */
+    parse_str("{\"model\":\"m\",\"previous_response_id\":\"resp_x\"}", &p, &err, AIGW_EINVAL);
+    cr_assert_eq(err.status, 400);
+    cr_assert_str_eq(err.code, "previous_response_not_found");
+    cr_assert_str_eq(err.param, "previous_response_id");
+    cr_assert_str_eq(err.message, "Previous response with id 'resp_x' not found.");
+    ru_parsed_free(&p);
+}
+
+struct bad {
+    const char *body;
+    const char *param;
+    const char *code;
+    int rc;
+};
+
+Test(responses_parse, refusals_name_the_field)
+{
+    static const struct bad cases[] = {
+        {"[1]", NULL, NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":", NULL, "invalid_json", AIGW_EINVAL},
+        {"{\"input\":\"x\"}", "model", NULL, AIGW_EINVAL},
+        {"{\"model\":\"\",\"input\":\"x\"}", "model", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\"}", "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[]}", "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":5}", "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[5]}", "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[{\"type\":\"bogus\"}]}", "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[{\"role\":\"robot\",\"content\":\"x\"}]}", "input", NULL,
+         AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[{\"type\":\"function_call\",\"name\":\"f\","
+         "\"arguments\":\"{}\"}]}",
+         "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\"}]}",
+         "input", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\",\"id\":\"rs_1\"}]}", "input",
+         "unsupported", AIGW_ENOTSUP},
+        {"{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+         "\"input_image\",\"file_id\":\"file-1\"}]}]}",
+         "input", "unsupported", AIGW_ENOTSUP},
+        {"{\"model\":\"m\",\"input\":\"x\",\"stream\":\"yes\"}", "stream", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"temperature\":3}", "temperature", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"max_output_tokens\":0}", "max_output_tokens", NULL,
+         AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"truncation\":\"some\"}", "truncation", NULL,
+         AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"background\":true}", "background", "unsupported",
+         AIGW_ENOTSUP},
+        {"{\"model\":\"m\",\"input\":\"x\",\"conversation\":\"conv_1\"}", "conversation",
+         "unsupported", AIGW_ENOTSUP},
+        {"{\"model\":\"m\",\"input\":\"x\",\"tools\":{}}", "tools", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"function\"}]}", "tools", NULL,
+         AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"function\",\"name\":\"a\"},"
+         "{\"type\":\"function\",\"name\":\"a\"}]}",
+         "tools", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"function\",\"name\":\"a\"}],"
+         "\"tool_choice\":\"sometimes\"}",
+         "tool_choice", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"function\",\"name\":\"a\"}],"
+         "\"tool_choice\":{\"type\":\"function\",\"name\":\"zz\"}}",
+         "tool_choice", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"yaml\"}}}",
+         "text.format.type", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_schema\"}}}",
+         "text.format", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"reasoning\":{\"effort\":\"max\"}}", "reasoning.effort",
+         NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"include\":[1]}", "include", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"a\":1}}", "metadata", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"input\":\"x\",\"metadata\":{\"1\":\"\",\"2\":\"\",\"3\":\"\","
+         "\"4\":\"\",\"5\":\"\",\"6\":\"\",\"7\":\"\",\"8\":\"\",\"9\":\"\",\"10\":\"\","
+         "\"11\":\"\",\"12\":\"\",\"13\":\"\",\"14\":\"\",\"15\":\"\",\"16\":\"\",\"17\":\"\"}}",
+         "metadata", NULL, AIGW_EINVAL},
+        {"{\"model\":\"m\",\"previous_response_id\":\"resp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+         "previous_response_id", "previous_response_not_found", AIGW_EINVAL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gw_parsed p;
+        struct gw_front_err err;
+        int rc = ru_parse(cases[i].body, strlen(cases[i].body), &p, &err);
+        cr_assert_eq(rc, cases[i].rc, "%s -> %d", cases[i].body, rc);
+        cr_assert_eq(err.status, 400, "%s", cases[i].body);
+        cr_assert(err.message[0], "%s explains itself", cases[i].body);
+        if (cases[i].param)
+            cr_assert(err.param && !strcmp(err.param, cases[i].param), "%s: param %s",
+                      cases[i].body, err.param ? err.param : "(null)");
+        if (cases[i].code)
+            cr_assert(err.code && !strcmp(err.code, cases[i].code), "%s: code %s", cases[i].body,
+                      err.code ? err.code : "(null)");
+        ru_parsed_free(&p);
+    }
+}
+
+Test(responses_parse, invalid_utf8_is_refused_with_its_offset)
+{
+    const char body[] = "{\"model\":\"m\",\"input\":\"\xff\"}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(ru_parse(body, sizeof body - 1, &p, &err), AIGW_EINVAL);
+    cr_assert_str_eq(err.code, "invalid_utf8");
+    cr_assert(strstr(err.message, "offset 22"), "%s", err.message);
+    ru_parsed_free(&p);
+}
+
+/* The real request Codex 0.169 sent, from ../shared (skipped where absent; never copied). */
+Test(responses_parse, conformance_recorded_codex_request)
+{
+    const char *dir = getenv("AIGW_SHARED_FIXTURES");
+    char path[4096];
+    if (!dir)
+        cr_skip_test("shared fixtures absent");
+    snprintf(path, sizeof path, "%s/../inbound/codex-cli-0.169.0.responses.request.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        cr_skip_test("shared fixtures absent");
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        gw_buf_append(&b, tmp, n);
+    fclose(f);
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(ru_parse(b.ptr, b.len, &p, &err), 0, "%s", err.message);
+    struct gw_resp_ctx *ctx = p.ctx;
+    cr_assert(p.stream);
+    cr_assert_eq(ctx->store, 0);
+    cr_assert(ctx->want_encrypted);
+    cr_assert(strstr(p.dropped_tools, "web_search"), "%s", p.dropped_tools);
+    const struct gw_resp_tool *t = gw_resp_tool_by_flat(ctx, "multi_agent_v1__spawn_agent");
+    cr_assert_not_null(t, "namespace tools are flattened");
+    cr_assert_str_eq(t->ns, "multi_agent_v1");
+    /* developer messages became system, user messages stayed */
+    cJSON *msgs = cJSON_GetObjectItem(p.body, "messages");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "role")->valuestring,
+                     "system");
+    cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+    cr_assert_str_eq(cJSON_GetObjectItem(last, "content")->valuestring, "Say PONG");
+    cr_assert_str_eq(cJSON_GetObjectItem(p.body, "tool_choice")->valuestring, "auto");
+    ru_parsed_free(&p);
+    gw_buf_free(&b);
+}

@@ -1,0 +1,221 @@
+/* Responses state against the in-memory store: chains, owners, expiry, pagination, delete. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+
+#include "front/responses_memstore.h"
+#include "resp_util.h"
+
+static struct gw_store *st;
+
+static void setup(void)
+{
+    st = gw_resp_memstore_new();
+    cr_assert_not_null(st);
+    gw_responses_use_store(st); /* what parse reads chains from and renders keep into */
+}
+
+static void teardown(void)
+{
+    gw_responses_use_store(NULL);
+    gw_resp_memstore_free(st);
+}
+
+static const char *bearer(void *ud, const char *name)
+{
+    static char v[128];
+    if (strcasecmp(name, "Authorization"))
+        return NULL;
+    snprintf(v, sizeof v, "Bearer %s", (const char *)ud);
+    return v;
+}
+
+/* The owner id a request presenting key gets. */
+static const char *owner(const char *key)
+{
+    static char out[4][GW_RESP_ID_MAX];
+    static int n;
+    char *o = out[n++ % 4];
+    gw_resp_owner(bearer, (void *)key, o);
+    return o;
+}
+
+static void put(const char *id, const char *key, const char *prev, const char *in, const char *out,
+                int64_t expires)
+{
+    struct gw_stored_response r;
+    memset(&r, 0, sizeof r);
+    gw_strlcpy(r.id, id, sizeof r.id);
+    gw_strlcpy(r.key_id, owner(key), sizeof r.key_id);
+    gw_strlcpy(r.previous_id, prev, sizeof r.previous_id);
+    r.created_at = 1;
+    r.expires_at = expires;
+    r.request_json = (char *)"{}";
+    r.response_json = (char *)out;
+    r.input_items_json = (char *)in;
+    cr_assert_eq(gw_store_response_put(st, &r), 0);
+}
+
+#define MSG(role, t) "{\"type\":\"message\",\"role\":\"" role "\",\"content\":\"" t "\"}"
+
+static int resolve(const char *body, const char *key, struct gw_parsed *p, struct gw_front_err *err)
+{
+    struct gw_inbound in = {.body = body,
+                            .len = strlen(body),
+                            .path = "/v1/responses",
+                            .header = bearer,
+                            .header_ud = (void *)key};
+    memset(p, 0, sizeof *p);
+    return gw_responses_parse(&in, p, err);
+}
+
+Test(responses_state, chain_is_walked_to_the_root_oldest_first, .init = setup, .fini = teardown)
+{
+    put("resp_a", "k1", "", "[" MSG("user", "one") "]",
+        "{\"output\":[" MSG("assistant", "ONE") "]}", 0);
+    put("resp_b", "k1", "resp_a", "[" MSG("user", "two") "]",
+        "{\"output\":[{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\","
+        "\"arguments\":\"{}\"}]}",
+        0);
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"instructions\":\"new rules\",\"previous_response_id\":"
+                       "\"resp_b\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":"
+                       "\"c1\",\"output\":\"42\"}]}";
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    cJSON *msgs = cJSON_GetObjectItem(p.body, "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 6);
+    static const char *const roles[] = {"system", "user", "assistant", "user", "assistant", "tool"};
+    for (int i = 0; i < 6; i++)
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "role")->valuestring,
+                         roles[i]);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content")->valuestring,
+                     "new rules");
+    ru_parsed_free(&p);
+}
+
+Test(responses_state, another_key_or_expired_or_broken_chain_is_not_found, .init = setup,
+     .fini = teardown)
+{
+    put("resp_a", "k1", "", "[" MSG("user", "one") "]", "{\"output\":[]}", 0);
+    put("resp_old", "k1", "", "[]", "{\"output\":[]}", (int64_t)time(NULL) - 1);
+    put("resp_orphan", "k1", "resp_gone", "[]", "{\"output\":[]}", 0);
+    static const char *const cases[][2] = {
+        {"resp_a", "k2"}, {"resp_old", "k1"}, {"resp_orphan", "k1"}, {"resp_zzz", "k1"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gw_parsed p;
+        struct gw_front_err err;
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"model\":\"m\",\"previous_response_id\":\"%s\",\"input\":\"x\"}", cases[i][0]);
+        cr_assert_eq(resolve(body, cases[i][1], &p, &err), AIGW_EINVAL, "%s", cases[i][0]);
+        cr_assert_str_eq(err.code, "previous_response_not_found");
+        cr_assert_eq(err.status, 400);
+        ru_parsed_free(&p);
+    }
+}
+
+static const char *arg_of(void *ud, const char *name)
+{
+    const char *const *kv = ud;
+    for (; kv[0]; kv += 2)
+        if (!strcmp(kv[0], name))
+            return kv[1];
+    return NULL;
+}
+
+Test(responses_state, input_items_pages_and_routes_answer_per_owner, .init = setup,
+     .fini = teardown)
+{
+    put("resp_a", "k1", "",
+        "[{\"id\":\"i1\",\"type\":\"message\"},{\"id\":\"i2\",\"type\":\"message\"},"
+        "{\"id\":\"i3\",\"type\":\"message\"}]",
+        "{\"id\":\"resp_a\",\"output\":[]}", 0);
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    int status = 0;
+    const char *q1[] = {"limit", "2", NULL};
+    cr_assert_eq(
+        gw_responses_input_items_list(st, owner("k1"), "resp_a", arg_of, q1, &out, &status), 0);
+    cr_assert_eq(status, 200);
+    cr_assert_str_eq(out.ptr, "{\"object\":\"list\",\"data\":[{\"id\":\"i3\",\"type\":\"message\"},"
+                              "{\"id\":\"i2\",\"type\":\"message\"}],\"first_id\":\"i3\","
+                              "\"last_id\":\"i2\",\"has_more\":true}");
+    gw_buf_reset(&out);
+    const char *q2[] = {"order", "asc", "after", "i1", NULL};
+    gw_responses_input_items_list(st, owner("k1"), "resp_a", arg_of, q2, &out, &status);
+    cr_assert(strstr(out.ptr, "\"first_id\":\"i2\",\"last_id\":\"i3\",\"has_more\":false"), "%s",
+              out.ptr);
+    gw_buf_reset(&out);
+    const char *q3[] = {"limit", "101", NULL};
+    gw_responses_input_items_list(st, owner("k1"), "resp_a", arg_of, q3, &out, &status);
+    cr_assert_eq(status, 400);
+    gw_buf_reset(&out);
+    gw_responses_get(st, owner("k2"), "resp_a", &out, &status);
+    cr_assert_eq(status, 404);
+    gw_buf_reset(&out);
+    gw_responses_delete(st, owner("k2"), "resp_a", &out, &status);
+    cr_assert_eq(status, 404, "another key cannot delete it");
+    gw_buf_reset(&out);
+    gw_responses_get(st, owner("k1"), "resp_a", &out, &status);
+    cr_assert_eq(status, 200);
+    cr_assert_str_eq(out.ptr, "{\"id\":\"resp_a\",\"output\":[]}");
+    gw_buf_reset(&out);
+    gw_responses_delete(st, owner("k1"), "resp_a", &out, &status);
+    cr_assert_eq(status, 200);
+    cr_assert_str_eq(out.ptr, "{\"id\":\"resp_a\",\"object\":\"response\",\"deleted\":true}");
+    gw_buf_reset(&out);
+    gw_responses_get(st, owner("k1"), "resp_a", &out, &status);
+    cr_assert_eq(status, 404);
+    gw_buf_free(&out);
+}
+
+Test(responses_state, a_finished_response_is_kept_only_when_asked, .init = setup, .fini = teardown)
+{
+    for (int store = 0; store < 2; store++) {
+        struct gw_parsed p;
+        struct gw_front_err err;
+        const char *body = store ? "{\"model\":\"m\",\"input\":\"hi\"}"
+                                 : "{\"model\":\"m\",\"input\":\"hi\",\"store\":false}";
+        cr_assert_eq(resolve(body, "k1", &p, &err), 0);
+        void *r = gw_responses_render_new(&p, "m", "rid");
+        struct gw_buf out;
+        gw_buf_init(&out, 0);
+        struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+        c.text = aigw_bytes_of("hello");
+        gw_responses_render_chunk(r, &c, &out);
+        cr_assert_eq(gw_responses_render_end(r, &out), 0);
+        struct gw_stored_response row;
+        int g = gw_store_response_get(st, ((struct gw_resp_ctx *)p.ctx)->id, owner("k1"), &row);
+        if (store) {
+            cr_assert_eq(g, 0);
+            cr_assert_str_eq(row.response_json, out.ptr, "kept as answered");
+            cr_assert(strstr(row.input_items_json, "\"hi\""));
+            cr_assert(row.expires_at > row.created_at);
+            gw_stored_response_free(&row);
+        } else {
+            cr_assert_eq(g, GW_STORE_ENOTFOUND);
+        }
+        gw_buf_free(&out);
+        gw_responses_render_free(r);
+        ru_parsed_free(&p);
+    }
+}
+
+Test(responses_state, owner_is_a_hash_of_the_presented_key)
+{
+    char a[GW_RESP_ID_MAX], b[GW_RESP_ID_MAX];
+    const char *h1[] = {"Authorization", "Bearer sk-secret-1", NULL};
+    const char *h2[] = {"x-api-key", "sk-secret-1", NULL};
+    gw_resp_owner(arg_of, h1, a);
+    gw_resp_owner(arg_of, h2, b);
+    cr_assert_str_eq(a, b, "the same key either way");
+    cr_assert(!strstr(a, "secret"), "never the key itself");
+    cr_assert(!strncmp(a, "key_", 4));
+    const char *none[] = {NULL};
+    gw_resp_owner(arg_of, none, a);
+    cr_assert_str_eq(a, "");
+}

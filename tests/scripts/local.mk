@@ -1,0 +1,4 @@
+# The CI source checks (scripts/), run on tiny fake trees so a gate that stopped closing fails.
+TESTS += tests/scripts/test_checklayers.sh tests/scripts/test_checksrc.sh
+EXTRA_DIST += tests/scripts/test_checklayers.sh tests/scripts/test_checksrc.sh \
+	scripts/checklayers scripts/checksrc scripts/check-format
