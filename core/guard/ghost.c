@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/jschema.h"
 #include "lib/log.h"
 #include "lib/redact.h"
 
@@ -130,7 +131,8 @@ static int h_fetch(struct aigw_guard_ctx *g, const struct aigw_guard_fetch *req)
     if (!run || (run->hook != GW_HOOK_REQUEST && run->hook != GW_HOOK_FINAL) || run->hook_fetched)
         return AIGW_EINVAL;
     struct gw_guard_hctx *h = hctx(g);
-    if (!req || req->struct_size < offsetof(struct aigw_guard_fetch, timeout_ms) + sizeof(int64_t) ||
+    if (!req ||
+        req->struct_size < offsetof(struct aigw_guard_fetch, timeout_ms) + sizeof(int64_t) ||
         !http_url(req->url) || (req->body.len && !req->body.ptr))
         return AIGW_EINVAL;
     if (h->fetches >= GW_GUARD_FETCHES_MAX || req->body.len > FETCH_REQ_BODY_CAP)
@@ -201,6 +203,8 @@ static const struct aigw_guard_host host = {
     .fetch = h_fetch,
     .secret = h_secret,
     .env = h_env,
+    .schema_check = gw_jschema_check,
+    .schema_validate = gw_jschema_validate,
 };
 
 const struct aigw_guard_host *gw_guard_host(void)

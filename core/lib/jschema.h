@@ -1,8 +1,7 @@
 /*
  * jschema - a JSON Schema validator for the subset operators write by hand: guard configs are
- * checked against their guard's declared schema, and the json-schema guard checks answers.
- * Depends on nothing but cJSON and the SDK's return codes, so a guard plugin can compile this
- * file into itself (plugins see only the SDK).
+ * checked against their guard's declared schema, and guards (json-schema) reach it through
+ * the guard host table (schema_check, schema_validate).
  *
  * The subset (anything else that constrains a value is refused by gw_jschema_check, so a
  * schema never silently means less than it says):

@@ -875,6 +875,11 @@ struct aigw_guard_host {
     void (*secret)(const char *value);
     /* An environment variable, NULL when unset or empty. */
     const char *(*env)(const char *name);
+    /* The JSON Schema subset aigw.json(5) documents (the one config_schema is written in):
+     * schema_check returns 0 when schema keeps to it, schema_validate 0 when doc satisfies
+     * schema; else AIGW_EINVAL with "path: reason" in err (paths name members, never values). */
+    int (*schema_check)(const cJSON *schema, char *err, size_t errsize);
+    int (*schema_validate)(const cJSON *schema, const cJSON *doc, char *err, size_t errsize);
 };
 
 struct aigw_guard {

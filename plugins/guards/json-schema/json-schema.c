@@ -1,9 +1,10 @@
 /*
  * json-schema - a guard on the final answer: it must be a JSON document that validates against
- * the schema in the config (the subset of core/lib/jschema.h, compiled in). On failure it
- * blocks, or (on_failure "retry", the default) asks the gateway for one more answer with the
- * validation error appended, when the answer was not streamed; a streamed answer has reached
- * the client already, so it ends with an error instead.
+ * the schema in the config (the subset of aigw.json(5), checked by the host's schema_check and
+ * schema_validate). On failure it blocks, or (on_failure "retry", the default) asks the
+ * gateway for one more answer with the validation error appended, when the answer was not
+ * streamed; a streamed answer has reached the client already, so it ends with an error
+ * instead.
  *
  * Config: {"schema": {...}, "on_failure": "retry" | "block", "allow_fences": true}
  *   allow_fences: an answer wrapped in a Markdown code fence (```json ... ```) is judged by
@@ -17,8 +18,6 @@
 #include <string.h>
 
 #include <aigw/plugin.h>
-
-#include "lib/jschema.h"
 
 #define NOTE_SCHEMA_MAX 2000
 
@@ -34,15 +33,14 @@ static const char config_schema[] =
     "\"properties\":{\"schema\":{\"type\":[\"object\",\"boolean\"]},"
     "\"on_failure\":{\"enum\":[\"retry\",\"block\"]},\"allow_fences\":{\"type\":\"boolean\"}}}";
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     char serr[256];
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(cfg, "schema");
     const cJSON *onf = cJSON_GetObjectItemCaseSensitive(cfg, "on_failure");
     const cJSON *fences = cJSON_GetObjectItemCaseSensitive(cfg, "allow_fences");
-    (void)host;
-    if (gw_jschema_check(schema, serr, sizeof serr)) {
+    if (host->schema_check(schema, serr, sizeof serr)) {
         snprintf(err, errsize, "schema: %s", serr);
         return AIGW_EINVAL;
     }
@@ -127,7 +125,7 @@ static int on_final(struct aigw_guard_ctx *g, const struct aigw_guard_answer *a)
     }
     if (!doc)
         return failed(g, j, "the answer is not a JSON document");
-    int bad = gw_jschema_validate(j->schema, doc, err, sizeof err);
+    int bad = g->host->schema_validate(j->schema, doc, err, sizeof err);
     cJSON_Delete(doc);
     return bad ? failed(g, j, err) : AIGW_GUARD_ALLOW;
 }
