@@ -25,8 +25,8 @@ const char *gw_guard_dir(const char *cfg, const char *plugin_dir, char *buf, siz
 
 static const char *const entry_keys[] = {"name", "stage", "config", "fail_open", "path", NULL};
 
-static int entry_fail(char *err, size_t errsize, size_t i, const char *name, const char *fmt,
-                      ...) __attribute__((format(printf, 5, 6)));
+static int entry_fail(char *err, size_t errsize, size_t i, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int entry_fail(char *err, size_t errsize, size_t i, const char *name, const char *fmt, ...)
 {
@@ -77,7 +77,8 @@ static int check_entry(const cJSON *e, size_t i, char *err, size_t errsize)
 {
     const cJSON *k;
     if (!cJSON_IsObject(e))
-        return entry_fail(err, errsize, i, NULL, "must be an object {name, stage, config, fail_open}");
+        return entry_fail(err, errsize, i, NULL,
+                          "must be an object {name, stage, config, fail_open}");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
     if (!cJSON_IsString(name) || !name->valuestring[0] ||
         strlen(name->valuestring) >= GW_GUARD_NAME_MAX ||
@@ -108,8 +109,8 @@ static int check_entry(const cJSON *e, size_t i, char *err, size_t errsize)
     return 0;
 }
 
-static int add_entry(struct gw_guard_chain *c, const cJSON *e, size_t i, const char *dir,
-                     char *err, size_t errsize)
+static int add_entry(struct gw_guard_chain *c, const cJSON *e, size_t i, const char *dir, char *err,
+                     size_t errsize)
 {
     const char *nm = cJSON_GetObjectItemCaseSensitive(e, "name")->valuestring;
     const cJSON *pathv = cJSON_GetObjectItemCaseSensitive(e, "path");
@@ -254,8 +255,7 @@ const char *gw_guard_chain_entry(const struct gw_guard_chain *c, size_t i, unsig
     return c->entries[i].name;
 }
 
-uint64_t gw_guard_chain_count(const struct gw_guard_chain *c, size_t i, unsigned stage,
-                              int outcome)
+uint64_t gw_guard_chain_count(const struct gw_guard_chain *c, size_t i, unsigned stage, int outcome)
 {
     if (!c || i >= c->n || outcome <= GW_GUARD_O_NONE || outcome >= GW_GUARD_O_COUNT)
         return 0;
@@ -264,8 +264,8 @@ uint64_t gw_guard_chain_count(const struct gw_guard_chain *c, size_t i, unsigned
 
 const char *gw_guard_outcome_name(int o)
 {
-    static const char *const names[GW_GUARD_O_COUNT] = {
-        "none", "allow", "rewrite", "fail_open", "retry", "deny", "fail_closed"};
+    static const char *const names[GW_GUARD_O_COUNT] = {"none",  "allow", "rewrite",    "fail_open",
+                                                        "retry", "deny",  "fail_closed"};
     return o >= 0 && o < GW_GUARD_O_COUNT ? names[o] : "none";
 }
 
@@ -287,8 +287,8 @@ int gw_guard_metrics_render(const struct gw_guard_chain *c, struct gw_buf *out)
                 /* Names are [a-z0-9-]: nothing to escape. */
                 rc = gw_buf_append_strs(out, "aigw_guardrail_outcomes_total{guard=\"",
                                         c->entries[i].name, "\",entry=\"", idx, "\",stage=\"",
-                                            s ? "output" : "input", "\",outcome=\"",
-                                            gw_guard_outcome_name(o), "\"} ", NULL);
+                                        s ? "output" : "input", "\",outcome=\"",
+                                        gw_guard_outcome_name(o), "\"} ", NULL);
                 if (!rc)
                     rc = gw_buf_append_i64(out, (int64_t)atomic_load(&c->entries[i].counts[s][o]));
                 if (!rc)

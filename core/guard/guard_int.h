@@ -14,18 +14,18 @@
 #include "lib/arena.h"
 #include "lib/buf.h"
 
-#define GW_GUARD_NAME_MAX 65       /* 64 bytes of [a-z0-9-] */
+#define GW_GUARD_NAME_MAX 65 /* 64 bytes of [a-z0-9-] */
 #define GW_GUARD_RUN_ARENA (8u << 20)
-#define GW_GUARD_EDITS_MAX 4096    /* replace() calls per hook call */
-#define GW_GUARD_FETCHES_MAX 4     /* fetch() calls per entry per request */
-#define GW_GUARD_STREAMS_MAX 64    /* (choice, kind) text streams per answer */
+#define GW_GUARD_EDITS_MAX 4096 /* replace() calls per hook call */
+#define GW_GUARD_FETCHES_MAX 4  /* fetch() calls per entry per request */
+#define GW_GUARD_STREAMS_MAX 64 /* (choice, kind) text streams per answer */
 #define GW_GUARD_PENDING_CAP (16u << 20)
 
 /* One loaded shared object (guard_loader.c). */
 struct gw_guard_mod {
     struct aigw_guard desc; /* the plugin's descriptor, zero-extended to our size */
     char *path;
-    void *handle; /* lt_dlhandle */
+    void *handle;  /* lt_dlhandle */
     cJSON *schema; /* desc.config_schema parsed, or NULL */
 };
 
@@ -131,7 +131,7 @@ struct gw_guard_run {
     int hook_denied, hook_retry, hook_fetched;
 
     /* A service call. */
-    int pending; /* a hook waits for fetch_done / fetch_failed */
+    int pending;     /* a hook waits for fetch_done / fetch_failed */
     int fetch_state; /* 0 none, 1 asked, 2 answered, 3 failed */
     size_t pend_idx; /* the entry waiting */
     int pend_hook;   /* and its hook */
@@ -145,15 +145,15 @@ struct gw_guard_run {
     size_t nstreams;
     struct gw_guard_choice *choices;
     size_t nchoices;
-    int wait_choice;          /* the choice whose final hooks wait (pending) */
-    size_t wait_next;         /* the entry they resume at */
-    int wait_finish;          /* its finish chunk's value, -1 when from the end */
+    int wait_choice;  /* the choice whose final hooks wait (pending) */
+    size_t wait_next; /* the entry they resume at */
+    int wait_finish;  /* its finish chunk's value, -1 when from the end */
     int have_finish_chunk;
     struct aigw_chunk finish_chunk;
     struct gw_guard_queued *queue;
     size_t nqueue, queue_cap;
-    int end_seen;  /* on_end was called while waiting */
-    int ended;     /* on_end completed */
+    int end_seen; /* on_end was called while waiting */
+    int ended;    /* on_end completed */
 };
 
 /* Calls entry i's hook `hook` (the args are the hook's), settling the result: notes the

@@ -88,7 +88,8 @@ int gw_guard_mod_load(const char *path, const char *want, struct gw_guard_mod **
     }
     m->handle = h;
     m->path = strdup(path);
-    aigw_guard_entry_fn entry = (aigw_guard_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_GUARD_ENTRY_SYMBOL);
+    aigw_guard_entry_fn entry =
+        (aigw_guard_entry_fn)(uintptr_t)lt_dlsym(h, AIGW_GUARD_ENTRY_SYMBOL);
     const struct aigw_guard *d = entry ? entry() : NULL;
     const char *why = NULL;
     if (!entry)
@@ -126,8 +127,7 @@ int gw_guard_mod_load(const char *path, const char *want, struct gw_guard_mod **
     }
     if ((m->desc.stages & AIGW_GUARD_OUTPUT) && !m->desc.on_answer_delta &&
         !m->desc.on_answer_final && !m->desc.on_error) {
-        rc = refuse(err, errsize, path, "declares the output stage without an answer hook",
-                    NULL);
+        rc = refuse(err, errsize, path, "declares the output stage without an answer hook", NULL);
         gw_guard_mod_free(m);
         return rc;
     }

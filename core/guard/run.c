@@ -95,24 +95,36 @@ void gw_guard_note(struct gw_guard_hctx *h, unsigned stage, int outcome)
 static const char *hook_name(int hook)
 {
     switch (hook) {
-    case GW_HOOK_REQUEST: return "on_request";
-    case GW_HOOK_DELTA: return "on_answer_delta";
-    case GW_HOOK_FINAL: return "on_answer_final";
-    case GW_HOOK_ERROR: return "on_error";
-    default: return "hook";
+    case GW_HOOK_REQUEST:
+        return "on_request";
+    case GW_HOOK_DELTA:
+        return "on_answer_delta";
+    case GW_HOOK_FINAL:
+        return "on_answer_final";
+    case GW_HOOK_ERROR:
+        return "on_error";
+    default:
+        return "hook";
     }
 }
 
 static const char *code_name(int rc)
 {
     switch (rc) {
-    case AIGW_ENOMEM: return "out of memory";
-    case AIGW_EINVAL: return "invalid input";
-    case AIGW_EPROTO: return "protocol error";
-    case AIGW_ENOTSUP: return "not supported";
-    case AIGW_ECONFIG: return "configuration error";
-    case AIGW_ETOOBIG: return "too large";
-    default: return "internal error";
+    case AIGW_ENOMEM:
+        return "out of memory";
+    case AIGW_EINVAL:
+        return "invalid input";
+    case AIGW_EPROTO:
+        return "protocol error";
+    case AIGW_ENOTSUP:
+        return "not supported";
+    case AIGW_ECONFIG:
+        return "configuration error";
+    case AIGW_ETOOBIG:
+        return "too large";
+    default:
+        return "internal error";
     }
 }
 
@@ -148,12 +160,23 @@ static int settle(struct gw_guard_run *run, size_t i, int hook, int rc)
     if (rc < 0)
         return gw_guard_fail(run, i, hook, code_name(rc));
     switch (rc) {
-    case AIGW_GUARD_ALLOW: ok = 1; break;
-    case AIGW_GUARD_REWRITE: ok = hook != GW_HOOK_FINAL; break;
-    case AIGW_GUARD_DENY: ok = hook != GW_HOOK_ERROR; break;
-    case AIGW_GUARD_RETRY: ok = hook == GW_HOOK_FINAL && run->hook_retry; break;
-    case AIGW_GUARD_PENDING: ok = run->hook_fetched; break;
-    default: ok = 0;
+    case AIGW_GUARD_ALLOW:
+        ok = 1;
+        break;
+    case AIGW_GUARD_REWRITE:
+        ok = hook != GW_HOOK_FINAL;
+        break;
+    case AIGW_GUARD_DENY:
+        ok = hook != GW_HOOK_ERROR;
+        break;
+    case AIGW_GUARD_RETRY:
+        ok = hook == GW_HOOK_FINAL && run->hook_retry;
+        break;
+    case AIGW_GUARD_PENDING:
+        ok = run->hook_fetched;
+        break;
+    default:
+        ok = 0;
     }
     if (hook == GW_HOOK_ERROR && rc != AIGW_GUARD_REWRITE)
         rc = AIGW_GUARD_ALLOW, ok = 1; /* other verdicts count as allow there */
@@ -358,8 +381,8 @@ int gw_guard_fetch_done(struct gw_guard_run *run, int status, const char *body, 
     if (len)
         memcpy(run->fetched_body, body, len);
     run->fetched_body[len] = '\0';
-    run->fetched = (struct aigw_guard_fetched){AIGW_ABI_VERSION, sizeof run->fetched, status,
-                                               {run->fetched_body, len}, elapsed_ms};
+    run->fetched = (struct aigw_guard_fetched){
+        AIGW_ABI_VERSION, sizeof run->fetched, status, {run->fetched_body, len}, elapsed_ms};
     run->fetch_state = 2;
     return 0;
 }

@@ -7,9 +7,9 @@
  * guard asked to hold. So a pattern up to `window` bytes long split across deltas at any
  * offset is seen whole before a byte of it leaves, and each guard judges exactly the text the
  * guards before it let through, as it would the whole answer at once: what the client gets does
- * not depend on where the deltas were cut (fuzz_guard_stream checks this). Anything else of a choice (a tool
- * call, its finish, an error) first flushes the choice's held text, so order is kept. Final
- * hooks run on a choice's finish with its whole text; one that waits for a service call
+ * not depend on where the deltas were cut (fuzz_guard_stream checks this). Anything else of a
+ * choice (a tool call, its finish, an error) first flushes the choice's held text, so order is
+ * kept. Final hooks run on a choice's finish with its whole text; one that waits for a service call
  * queues what arrives meanwhile.
  */
 #include "guard/guard_int.h"
@@ -109,8 +109,8 @@ static size_t whole_chars(const char *p, size_t len)
 static int pass_on(const struct gw_guard_run *run, struct gw_guard_stage *st, size_t n,
                    struct gw_buf *out)
 {
-    size_t keep = run->chain->window > GW_GUARD_BEFORE_MIN ? run->chain->window
-                                                           : GW_GUARD_BEFORE_MIN;
+    size_t keep =
+        run->chain->window > GW_GUARD_BEFORE_MIN ? run->chain->window : GW_GUARD_BEFORE_MIN;
     int rc = gw_buf_append(out, st->pending.ptr, n);
     if (rc)
         return rc;
@@ -316,10 +316,15 @@ static int queue_chunk(struct gw_guard_run *run, const struct aigw_chunk *c)
     }
     if (c->error) {
         q->error = *c->error;
-        q->error.type = c->error->type ? gw_arena_strndup(a, c->error->type, strlen(c->error->type)) : NULL;
-        q->error.code = c->error->code ? gw_arena_strndup(a, c->error->code, strlen(c->error->code)) : NULL;
-        q->error.param = c->error->param ? gw_arena_strndup(a, c->error->param, strlen(c->error->param)) : NULL;
-        q->error.message = c->error->message ? gw_arena_strndup(a, c->error->message, strlen(c->error->message)) : NULL;
+        q->error.type =
+            c->error->type ? gw_arena_strndup(a, c->error->type, strlen(c->error->type)) : NULL;
+        q->error.code =
+            c->error->code ? gw_arena_strndup(a, c->error->code, strlen(c->error->code)) : NULL;
+        q->error.param =
+            c->error->param ? gw_arena_strndup(a, c->error->param, strlen(c->error->param)) : NULL;
+        q->error.message = c->error->message
+                               ? gw_arena_strndup(a, c->error->message, strlen(c->error->message))
+                               : NULL;
         q->c.error = &q->error;
     }
     if (c->vector && c->vector_len) {
@@ -487,8 +492,9 @@ int gw_guard_on_error(struct gw_guard_run *run, struct aigw_error *err)
         const struct gw_guard_entry *e = &c->entries[i];
         if (!(e->stages & AIGW_GUARD_OUTPUT) || !e->mod->desc.on_error || run->hx[i].skip)
             continue;
-        struct aigw_guard_text t = {AIGW_ABI_VERSION, sizeof t, 0, 0, {"", 0},
-                                    {msg.ptr ? msg.ptr : "", msg.len}, msg.len, 0, 1, msg.len};
+        struct aigw_guard_text t = {
+            AIGW_ABI_VERSION, sizeof t, 0, 0,      {"", 0}, {msg.ptr ? msg.ptr : "", msg.len},
+            msg.len,          0,        1, msg.len};
         int v = gw_guard_call(run, i, GW_HOOK_ERROR, err, &t, NULL);
         if (v == GW_GUARD_FAILED) {
             withheld = 1; /* it could not vouch for the message: none of it goes out */

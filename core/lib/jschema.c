@@ -16,10 +16,10 @@ struct walk {
     size_t errsize;
 };
 
-static const char *const annotations[] = {"$schema", "$id",      "$comment", "title",
-                                          "description", "default", "examples", "format",
-                                          "deprecated", "readOnly", "writeOnly", NULL};
-static const char *const type_names[] = {"object", "array",   "string", "number",
+static const char *const annotations[] = {"$schema",     "$id",      "$comment",  "title",
+                                          "description", "default",  "examples",  "format",
+                                          "deprecated",  "readOnly", "writeOnly", NULL};
+static const char *const type_names[] = {"object",  "array",   "string", "number",
                                          "integer", "boolean", "null",   NULL};
 
 static int fail(struct walk *w, const char *what)
@@ -125,8 +125,7 @@ static int check_keyword(const cJSON *k, struct walk *w, int depth)
         !strcmp(key, "exclusiveMaximum"))
         return cJSON_IsNumber(k) ? 0 : fail(w, "must be a number");
     if (!strcmp(key, "minLength") || !strcmp(key, "maxLength") || !strcmp(key, "minItems") ||
-        !strcmp(key, "maxItems") || !strcmp(key, "minProperties") ||
-        !strcmp(key, "maxProperties"))
+        !strcmp(key, "maxItems") || !strcmp(key, "minProperties") || !strcmp(key, "maxProperties"))
         return is_count(k) ? 0 : fail(w, "must be a non-negative integer");
     return fail(w, "unsupported keyword (see the subset in aigw.json(5))");
 }

@@ -21,8 +21,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const guards[] = {"word-filter", "regex", "pii", "secret-scan", "max-size",
-                                     "json-schema"};
+static const char *const guards[] = {"word-filter", "regex",    "pii",
+                                     "secret-scan", "max-size", "json-schema"};
 #define NGUARDS (sizeof guards / sizeof guards[0])
 
 static char dir[1024];

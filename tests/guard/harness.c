@@ -164,8 +164,8 @@ static void every_split(struct gw_guard_chain *c, const char *text, const char *
                 cuts[nc++] = j;
         gh_answer(c, text, n, cuts, nc, 1, &r);
         if (want) {
-            cr_assert_eq(r.verdict, GW_GUARD_ALLOW, "split %zu of \"%s\": verdict %d (%s)", k,
-                         text, r.verdict, r.error ? r.error : "");
+            cr_assert_eq(r.verdict, GW_GUARD_ALLOW, "split %zu of \"%s\": verdict %d (%s)", k, text,
+                         r.verdict, r.error ? r.error : "");
             cr_assert_str_eq(r.text, want, "split %zu of \"%s\"", k, text);
             cr_assert(!r.split_utf8, "split %zu: a chunk began inside a UTF-8 sequence", k);
             cr_assert(r.finish, "split %zu: no finish chunk", k);
@@ -176,8 +176,7 @@ static void every_split(struct gw_guard_chain *c, const char *text, const char *
             cr_assert_null(strstr(r.text, forbidden),
                            "split %zu: \"%s\" was sent before the deny: \"%s\"", k, forbidden,
                            r.text);
-            cr_assert_null(strstr(r.error, forbidden), "split %zu: the reason quotes the match",
-                           k);
+            cr_assert_null(strstr(r.error, forbidden), "split %zu: the reason quotes the match", k);
         }
         gh_result_free(&r);
     }

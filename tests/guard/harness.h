@@ -22,13 +22,13 @@ struct gw_guard_chain *gh_chain_in(const char *json, const char *dir);
 const char *gh_chain_err(const char *json);
 
 struct gh_result {
-    int verdict;   /* enum gw_guard_verdict of the whole pass */
-    char *text;    /* the choice-0 content text emitted, concatenated (malloc) */
-    char *error;   /* the error's message on DENY / FAILED (malloc), else NULL */
-    char *code;    /* its code */
+    int verdict; /* enum gw_guard_verdict of the whole pass */
+    char *text;  /* the choice-0 content text emitted, concatenated (malloc) */
+    char *error; /* the error's message on DENY / FAILED (malloc), else NULL */
+    char *code;  /* its code */
     int status;
-    size_t chunks; /* text chunks emitted */
-    int finish;    /* a FINISH chunk was emitted */
+    size_t chunks;  /* text chunks emitted */
+    int finish;     /* a FINISH chunk was emitted */
     int split_utf8; /* an emitted text chunk began with a continuation byte */
 };
 void gh_result_free(struct gh_result *r);

@@ -40,8 +40,8 @@ static void cfg_str(const cJSON *cfg, const char *key, char *out, size_t size, c
     snprintf(out, size, "%s", cJSON_IsString(v) ? v->valuestring : d);
 }
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     struct tg *t = calloc(1, sizeof *t);
     if (!t)
@@ -72,8 +72,9 @@ static void destroy(void *instance)
 static int fetch_check(struct aigw_guard_ctx *g, const struct tg *t)
 {
     static const char *const headers[] = {"Authorization: Bearer tg-KEY-123456", NULL};
-    struct aigw_guard_fetch f = {AIGW_ABI_VERSION, sizeof f, NULL, "http://127.0.0.1:9/check",
-                                 headers, {t->word, strlen(t->word)}, 99999};
+    struct aigw_guard_fetch f = {
+        AIGW_ABI_VERSION,           sizeof f, NULL, "http://127.0.0.1:9/check", headers,
+        {t->word, strlen(t->word)}, 99999};
     if (g->fetched)
         return g->fetched->body.len == 4 && !memcmp(g->fetched->body.ptr, "deny", 4)
                    ? g->host->deny(g, "the service said no (status %d)", g->fetched->status)

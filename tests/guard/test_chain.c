@@ -112,7 +112,8 @@ Test(chain, broken_modules_are_refused_with_the_reason)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[1400];
-        snprintf(json, sizeof json, "[{\"name\":\"tguard\",\"path\":\"%s\"}]", module(cases[i].module));
+        snprintf(json, sizeof json, "[{\"name\":\"tguard\",\"path\":\"%s\"}]",
+                 module(cases[i].module));
         const char *e = load_err(json);
         cr_assert(strstr(e, cases[i].why), "%s: %s", cases[i].module, e);
     }
@@ -120,8 +121,8 @@ Test(chain, broken_modules_are_refused_with_the_reason)
 
 Test(chain, stage_must_be_one_the_guard_has)
 {
-    struct gw_guard_chain *c =
-        chain("[{\"name\":\"tguard\",\"stage\":\"input\"},{\"name\":\"tguard\",\"fail_open\":true}]");
+    struct gw_guard_chain *c = chain(
+        "[{\"name\":\"tguard\",\"stage\":\"input\"},{\"name\":\"tguard\",\"fail_open\":true}]");
     unsigned st;
     int fo;
     cr_assert_eq(gw_guard_chain_size(c), 2);
@@ -148,7 +149,8 @@ Test(chain, guard_dir_order)
 
 /* ---- the request stage -------------------------------------------------------------------- */
 
-static int request(struct gw_guard_chain *c, const char *body, char **out, struct gw_guard_run **keep)
+static int request(struct gw_guard_chain *c, const char *body, char **out,
+                   struct gw_guard_run **keep)
 {
     struct gw_guard_run *r = run_new(c, 0);
     cJSON *j = cJSON_Parse(body);
@@ -164,11 +166,11 @@ static int request(struct gw_guard_chain *c, const char *body, char **out, struc
 
 Test(chain, runs_in_order_and_a_deny_stops_it)
 {
-    struct gw_guard_chain *c = chain(
-        "[{\"name\":\"tguard\",\"config\":{\"request\":\"rewrite\",\"mark\":\"a\"}},"
-        "{\"name\":\"tguard\",\"config\":{\"request\":\"rewrite\",\"mark\":\"b\"}},"
-        "{\"name\":\"tguard\",\"config\":{\"request\":\"deny\",\"word\":\"\\\"b\\\"\"}},"
-        "{\"name\":\"tguard\",\"config\":{\"request\":\"rewrite\",\"mark\":\"c\"}}]");
+    struct gw_guard_chain *c =
+        chain("[{\"name\":\"tguard\",\"config\":{\"request\":\"rewrite\",\"mark\":\"a\"}},"
+              "{\"name\":\"tguard\",\"config\":{\"request\":\"rewrite\",\"mark\":\"b\"}},"
+              "{\"name\":\"tguard\",\"config\":{\"request\":\"deny\",\"word\":\"\\\"b\\\"\"}},"
+              "{\"name\":\"tguard\",\"config\":{\"request\":\"rewrite\",\"mark\":\"c\"}}]");
     char *out;
     struct gw_guard_run *r;
     struct aigw_error e;
@@ -429,7 +431,8 @@ Test(chain, retry_once_when_not_streamed)
     struct gw_guard_run *r = run_new(c, 0);
     struct gw_buf out;
     gw_buf_init(&out, 4096);
-    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0), f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0),
+                      f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
     t.text = aigw_bytes_of("first answer");
     f.finish = AIGW_FINISH_STOP;
     cr_assert_eq(gw_guard_on_request(r, NULL), 0);
@@ -438,9 +441,10 @@ Test(chain, retry_once_when_not_streamed)
     cJSON *body = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}");
     cr_assert_eq(gw_guard_retry_body(r, body), 0);
     char *s = cJSON_PrintUnformatted(body);
-    cr_assert_str_eq(s, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
-                        "{\"role\":\"assistant\",\"content\":\"first answer\"},"
-                        "{\"role\":\"user\",\"content\":\"answer again without it (attempt 0)\"}]}");
+    cr_assert_str_eq(s,
+                     "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+                     "{\"role\":\"assistant\",\"content\":\"first answer\"},"
+                     "{\"role\":\"user\",\"content\":\"answer again without it (attempt 0)\"}]}");
     free(s);
     /* The second answer may not ask again: the note becomes a deny. */
     t.text = aigw_bytes_of("second");
@@ -468,7 +472,8 @@ Test(chain, a_waiting_final_hook_queues_what_follows)
     struct gw_guard_run *r = run_new(c, 1);
     struct gw_buf out;
     gw_buf_init(&out, 4096);
-    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0), f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0),
+                      f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
     struct aigw_usage u;
     aigw_usage_init(&u);
     u.prompt_tokens = 3;

@@ -1,6 +1,7 @@
 /* test_jschema - the JSON Schema subset: what a schema may say, and documents against it. */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/jschema.h"
@@ -64,12 +65,13 @@ Test(jschema, what_the_subset_refuses)
 
 Test(jschema, nesting_is_bounded)
 {
-    char deep[4096] = "";
+    char deep[4096];
+    size_t n = 0;
     for (int i = 0; i < 70; i++)
-        strcat(deep, "{\"items\":");
-    strcat(deep, "{}");
+        n += (size_t)snprintf(deep + n, sizeof deep - n, "{\"items\":");
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "{}");
     for (int i = 0; i < 70; i++)
-        strcat(deep, "}");
+        n += (size_t)snprintf(deep + n, sizeof deep - n, "}");
     const char *e = check(deep);
     cr_assert_not_null(e);
     cr_assert(strstr(e, "nested too deeply"), "%s", e);
@@ -98,7 +100,8 @@ Test(jschema, objects)
     cr_assert_str_eq(validate(s, "{\"age\":3}"), "$.name: required");
     cr_assert_str_eq(validate(s, "{\"name\":\"Ann\",\"age\":-1}"),
                      "$.age: the value must be at least 0");
-    cr_assert_str_eq(validate(s, "{\"name\":\"Ann\",\"extra\":1}"), "$.extra: not an allowed member");
+    cr_assert_str_eq(validate(s, "{\"name\":\"Ann\",\"extra\":1}"),
+                     "$.extra: not an allowed member");
     cr_assert_null(validate("{\"additionalProperties\":{\"type\":\"number\"}}", "{\"a\":1}"));
     cr_assert_str_eq(validate("{\"additionalProperties\":{\"type\":\"number\"}}", "{\"a\":\"1\"}"),
                      "$.a: expected number, got string");
@@ -126,7 +129,8 @@ Test(jschema, enum_const_and_bounds)
 {
     cr_assert_null(validate("{\"enum\":[\"red\",2,{\"a\":[1,null]}]}", "{\"a\":[1,null]}"));
     cr_assert_null(validate("{\"enum\":[2]}", "2.0"));
-    cr_assert_str_eq(validate("{\"enum\":[\"red\"]}", "\"blue\""), "$: not one of the allowed values");
+    cr_assert_str_eq(validate("{\"enum\":[\"red\"]}", "\"blue\""),
+                     "$: not one of the allowed values");
     cr_assert_str_eq(validate("{\"const\":{\"a\":1}}", "{\"a\":1,\"b\":2}"),
                      "$: not the required value");
     cr_assert_str_eq(validate("{\"exclusiveMinimum\":1}", "1"), "$: the value must be above 1");

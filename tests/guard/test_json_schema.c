@@ -11,7 +11,8 @@
 
 #define SCHEMA                                                                                     \
     "{\"type\":\"object\",\"required\":[\"name\",\"age\"],\"additionalProperties\":false,"         \
-    "\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\",\"minimum\":0}}}"
+    "\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\",\"minimum\":0}}" \
+    "}"
 
 static struct gw_guard_chain *js(const char *extra)
 {
@@ -85,7 +86,8 @@ Test(json_schema, the_retry_note_quotes_the_schema)
     struct gw_guard_chain *c = js(NULL);
     struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r"};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
-    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0), f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0),
+                      f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
     t.text = aigw_bytes_of("[]");
     f.finish = AIGW_FINISH_STOP;
     cr_assert_eq(gw_guard_on_request(run, NULL), GW_GUARD_ALLOW);
@@ -95,7 +97,8 @@ Test(json_schema, the_retry_note_quotes_the_schema)
     cr_assert_eq(gw_guard_retry_body(run, body), 0);
     cJSON *msgs = cJSON_GetObjectItem(body, "messages");
     cr_assert_eq(cJSON_GetArraySize(msgs), 3);
-    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring, "[]");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring,
+                     "[]");
     cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 2), "content")->valuestring,
                      "Your previous answer did not match the required JSON schema ($: expected "
                      "object, got array). Answer again with only a JSON document that matches "

@@ -39,8 +39,9 @@ Test(max_size, messages)
 
 Test(max_size, input_characters_are_code_points)
 {
-    const char *b = "{\"messages\":[{\"role\":\"user\",\"content\":\"\u00e9\u00e9\u00e9\"},"
-                    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"\u4f60\u597d\"}]}]}";
+    const char *b =
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"\u00e9\u00e9\u00e9\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"\u4f60\u597d\"}]}]}";
     run("{\"max_input_chars\":5}", b, GW_GUARD_ALLOW, NULL, NULL);
     run("{\"max_input_chars\":4}", b, GW_GUARD_DENY, NULL,
         "request blocked by guardrail 'max-size': the input is 5 characters; at most 4 are "
@@ -50,8 +51,8 @@ Test(max_size, input_characters_are_code_points)
 
 Test(max_size, max_tokens_ceiling)
 {
-    run("{\"max_tokens\":100}", "{\"max_tokens\":500,\"max_completion_tokens\":50}",
-        GW_GUARD_ALLOW, "{\"max_tokens\":100,\"max_completion_tokens\":50}", NULL);
+    run("{\"max_tokens\":100}", "{\"max_tokens\":500,\"max_completion_tokens\":50}", GW_GUARD_ALLOW,
+        "{\"max_tokens\":100,\"max_completion_tokens\":50}", NULL);
     run("{\"max_tokens\":100}", "{\"model\":\"x\"}", GW_GUARD_ALLOW,
         "{\"model\":\"x\",\"max_tokens\":100}", NULL);
     run("{\"max_tokens\":100}", "{\"max_tokens\":100}", GW_GUARD_ALLOW, "{\"max_tokens\":100}",

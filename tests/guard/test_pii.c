@@ -52,15 +52,15 @@ Test(pii, near_misses_are_left_alone)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\"}]");
     const char *keep[] = {
-        "4111 1111 1111 1112",        /* Luhn fails */
-        "order 1234567890123456",     /* starts with 1 */
-        "x4111111111111111",          /* glued to a word */
-        "DE89 3704 0044 0532 0130 01", /* IBAN checksum fails */
-        "ZZ89370400440532013000",     /* no such country */
+        "4111 1111 1111 1112",                             /* Luhn fails */
+        "order 1234567890123456",                          /* starts with 1 */
+        "x4111111111111111",                               /* glued to a word */
+        "DE89 3704 0044 0532 0130 01",                     /* IBAN checksum fails */
+        "ZZ89370400440532013000",                          /* no such country */
         "000-12-3456 666-12-3456 123-00-4567 123-45-0000", /* invalid SSN parts */
-        "256.1.1.1 1.2.3.4.5 01.2.3.4", /* not IPv4 */
-        "at 12:30:45 and 00:1a:2b:3c:4d:5e", /* a time, a MAC address */
-        "version 2024-01-15 and 5551234", /* a date and a bare number */
+        "256.1.1.1 1.2.3.4.5 01.2.3.4",                    /* not IPv4 */
+        "at 12:30:45 and 00:1a:2b:3c:4d:5e",               /* a time, a MAC address */
+        "version 2024-01-15 and 5551234",                  /* a date and a bare number */
         "jane@localhost and @handle and a@b.c1",
     };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
@@ -71,17 +71,18 @@ Test(pii, near_misses_are_left_alone)
 Test(pii, every_text_of_a_request)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"types\":[\"email\"]}}]");
-    expect_request(c,
-                   "{\"messages\":[{\"role\":\"system\",\"content\":\"a@example.com\"},"
-                   "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"b@example.com\"},"
-                   "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://x/a@b.co\"}}]},"
-                   "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"1\",\"type\":\"function\","
-                   "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"to\\\":\\\"c@example.com\\\"}\"}}]}]}",
-                   "{\"messages\":[{\"role\":\"system\",\"content\":\"[EMAIL]\"},"
-                   "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"[EMAIL]\"},"
-                   "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://x/a@b.co\"}}]},"
-                   "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"1\",\"type\":\"function\","
-                   "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"to\\\":\\\"[EMAIL]\\\"}\"}}]}]}");
+    expect_request(
+        c,
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"a@example.com\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"b@example.com\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://x/a@b.co\"}}]},"
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"1\",\"type\":\"function\","
+        "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"to\\\":\\\"c@example.com\\\"}\"}}]}]}",
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"[EMAIL]\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"[EMAIL]\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://x/a@b.co\"}}]},"
+        "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"1\",\"type\":\"function\","
+        "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"to\\\":\\\"[EMAIL]\\\"}\"}}]}]}");
     expect_request(c, "{\"input\":[\"x\",\"d@example.com\"]}", "{\"input\":[\"x\",\"[EMAIL]\"]}");
     gw_guard_chain_free(c);
 }
@@ -126,8 +127,8 @@ Test(pii, long_answers_flow_and_stay_redacted)
     static const char filler[] = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed "
                                  "do eiusmod tempor incididunt ut labore et dolore magna. ";
     char text[1024], want[1024];
-    snprintf(text, sizeof text, "%sCard 5555 5555 5555 4444 and +1 (555) 234-4477 then %s%s", filler,
-             filler, "mail bob@example.net");
+    snprintf(text, sizeof text, "%sCard 5555 5555 5555 4444 and +1 (555) 234-4477 then %s%s",
+             filler, filler, "mail bob@example.net");
     snprintf(want, sizeof want, "%sCard [CARD] and [PHONE] then %s%s", filler, filler,
              "mail [EMAIL]");
     gh_every_split(c, text, want);
@@ -163,8 +164,7 @@ Test(pii, block_mid_stream_sends_nothing_of_the_match)
 
 Test(pii, apply_to_limits_the_stage)
 {
-    struct gw_guard_chain *c =
-        gh_chain("[{\"name\":\"pii\",\"config\":{\"apply_to\":\"input\"}}]");
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"apply_to\":\"input\"}}]");
     gh_every_split(c, "mail a@example.com", "mail a@example.com");
     expect_text(c, "mail a@example.com", "mail [EMAIL]");
     gw_guard_chain_free(c);

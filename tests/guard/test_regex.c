@@ -14,20 +14,22 @@
 static struct gw_guard_chain *rx(const char *patterns, const char *extra)
 {
     char json[2048];
-    snprintf(json, sizeof json, "[{\"name\":\"regex\",\"config\":{\"patterns\":%s%s}}]",
-             patterns, extra ? extra : "");
+    snprintf(json, sizeof json, "[{\"name\":\"regex\",\"config\":{\"patterns\":%s%s}}]", patterns,
+             extra ? extra : "");
     return gh_chain(json);
 }
 
 Test(regex, bad_patterns_are_config_errors)
 {
-    cr_assert_str_eq(gh_chain_err("[{\"name\":\"regex\",\"config\":{\"patterns\":[\"ok\",\"a(b\"]}}]"),
-                     "guardrails[0] (regex): config: patterns[1]: missing closing parenthesis at "
-                     "offset 3");
+    cr_assert_str_eq(
+        gh_chain_err("[{\"name\":\"regex\",\"config\":{\"patterns\":[\"ok\",\"a(b\"]}}]"),
+        "guardrails[0] (regex): config: patterns[1]: missing closing parenthesis at "
+        "offset 3");
     cr_assert_str_eq(gh_chain_err("[{\"name\":\"regex\",\"config\":{\"patterns\":[\"a*\"]}}]"),
                      "guardrails[0] (regex): config: patterns[0]: can match the empty string");
-    cr_assert_str_eq(gh_chain_err("[{\"name\":\"regex\",\"config\":{\"patterns\":[{\"name\":\"x\"}]}}]"),
-                     "guardrails[0] (regex): config.patterns[0].pattern: required");
+    cr_assert_str_eq(
+        gh_chain_err("[{\"name\":\"regex\",\"config\":{\"patterns\":[{\"name\":\"x\"}]}}]"),
+        "guardrails[0] (regex): config.patterns[0].pattern: required");
     cr_assert_str_eq(gh_chain_err("[{\"name\":\"regex\",\"config\":{\"patterns\":[\"x\"],"
                                   "\"match_limit\":10}}]"),
                      "guardrails[0] (regex): config.match_limit: the value must be at least 1000");
@@ -61,7 +63,8 @@ Test(regex, empty_matches_are_skipped)
 
 Test(regex, case_insensitive)
 {
-    struct gw_guard_chain *c = rx("[\"secret\"]", ",\"case_insensitive\":true,\"action\":\"redact\"");
+    struct gw_guard_chain *c =
+        rx("[\"secret\"]", ",\"case_insensitive\":true,\"action\":\"redact\"");
     char *out;
     struct gh_result r;
     gh_request(c, "{\"input\":\"SeCrEt stuff\"}", &out, &r);
@@ -86,8 +89,7 @@ Test(regex, bounded_patterns_at_every_split)
 Test(regex, unbounded_patterns_hold_until_decided)
 {
     struct gw_guard_chain *c = rx("[\"BEGIN.*?END\"]", ",\"action\":\"redact\"");
-    gh_every_split(c, "x BEGIN some longer secret stuff END y BEGIN z",
-                   "x [REDACTED] y BEGIN z");
+    gh_every_split(c, "x BEGIN some longer secret stuff END y BEGIN z", "x [REDACTED] y BEGIN z");
     gw_guard_chain_free(c);
     c = rx("[\"BEGIN.*?END\"]", NULL);
     gh_every_split_deny(c, "all fine, BEGIN then more and END", "BEGIN");
@@ -98,11 +100,13 @@ Test(regex, look_behind_sees_text_already_sent)
 {
     struct gw_guard_chain *c = rx("[\"(?<=key=)[a-z]+\"]", ",\"action\":\"redact\"");
     char text[512], want[512];
-    snprintf(text, sizeof text, "%s key=abcdef end", "a long preamble that goes on and on so that "
-                                                     "the key is far from the start of the text");
-    snprintf(want, sizeof want, "%s key=[REDACTED] end", "a long preamble that goes on and on so "
-                                                         "that the key is far from the start of "
-                                                         "the text");
+    snprintf(text, sizeof text, "%s key=abcdef end",
+             "a long preamble that goes on and on so that "
+             "the key is far from the start of the text");
+    snprintf(want, sizeof want, "%s key=[REDACTED] end",
+             "a long preamble that goes on and on so "
+             "that the key is far from the start of "
+             "the text");
     gh_every_split(c, text, want);
     gw_guard_chain_free(c);
 }

@@ -17,7 +17,7 @@
 #define GOOGLE "AIzayGcFRl1SPnXNYvMIHa-2o76umfXfKm-r5kJ"
 #define AWS "AKIAIOSFODNN7EXAMPLE"
 #define JWT                                                                                        \
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwia" \
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwia"   \
     "WF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 #define PEM                                                                                        \
     "-----BEGIN RSA PRIVATE KEY-----\n"                                                            \
@@ -54,8 +54,7 @@ Test(secret_scan, finds_each_kind)
     expect_input(c, "Bearer " JWT, "Bearer [SECRET]");
     expect_input(c, "here:\n" PEM "\nthanks", "here:\n[SECRET]\nthanks");
     expect_input(c, "token: " RANDOM, "token: [SECRET]");
-    expect_input(c, "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
-                 "[SECRET]");
+    expect_input(c, "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA", "[SECRET]");
     gw_guard_chain_free(c);
 }
 
@@ -105,8 +104,9 @@ Test(secret_scan, answers_at_every_split)
 
 Test(secret_scan, detect_and_entropy_settings)
 {
-    struct gw_guard_chain *c = gh_chain("[{\"name\":\"secret-scan\",\"config\":{\"detect\":[\"jwt\"],"
-                                        "\"replacement\":\"<jwt>\"}}]");
+    struct gw_guard_chain *c =
+        gh_chain("[{\"name\":\"secret-scan\",\"config\":{\"detect\":[\"jwt\"],"
+                 "\"replacement\":\"<jwt>\"}}]");
     expect_input(c, OPENAI " " JWT, OPENAI " <jwt>");
     gw_guard_chain_free(c);
     c = gh_chain("[{\"name\":\"secret-scan\",\"config\":{\"detect\":[\"entropy\"],"
@@ -117,7 +117,8 @@ Test(secret_scan, detect_and_entropy_settings)
 
 Test(secret_scan, error_messages_are_scrubbed)
 {
-    struct gw_guard_chain *c = gh_chain("[{\"name\":\"secret-scan\",\"config\":{\"action\":\"block\"}}]");
+    struct gw_guard_chain *c =
+        gh_chain("[{\"name\":\"secret-scan\",\"config\":{\"action\":\"block\"}}]");
     struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r"};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     struct aigw_error e;
@@ -132,8 +133,10 @@ Test(secret_scan, error_messages_are_scrubbed)
 
 Test(secret_scan, config_errors)
 {
-    cr_assert_str_eq(gh_chain_err("[{\"name\":\"secret-scan\",\"config\":{\"detect\":[\"dna\"]}}]"),
-                     "guardrails[0] (secret-scan): config.detect[0]: not one of the allowed values");
-    cr_assert_str_eq(gh_chain_err("[{\"name\":\"secret-scan\",\"config\":{\"min_length\":8}}]"),
-                     "guardrails[0] (secret-scan): config.min_length: the value must be at least 16");
+    cr_assert_str_eq(
+        gh_chain_err("[{\"name\":\"secret-scan\",\"config\":{\"detect\":[\"dna\"]}}]"),
+        "guardrails[0] (secret-scan): config.detect[0]: not one of the allowed values");
+    cr_assert_str_eq(
+        gh_chain_err("[{\"name\":\"secret-scan\",\"config\":{\"min_length\":8}}]"),
+        "guardrails[0] (secret-scan): config.min_length: the value must be at least 16");
 }

@@ -55,11 +55,11 @@ Test(word_filter, case_and_compatibility_forms)
 Test(word_filter, canonical_equivalence_and_accents)
 {
     struct gw_guard_chain *c = wf("[\"caf\u00e9\",\"\u03bb\u03cc\u03b3\u03bf\u03c2\"]", NULL);
-    BLOCKED(c, "un caf\u00e9");    /* precomposed */
-    BLOCKED(c, "un cafe\u0301");   /* decomposed */
+    BLOCKED(c, "un caf\u00e9");  /* precomposed */
+    BLOCKED(c, "un cafe\u0301"); /* decomposed */
     BLOCKED(c, "UN CAF\u00c9");
     BLOCKED(c, "\u039b\u038c\u0393\u039f\u03a3"); /* Greek capitals with tonos */
-    PASSES(c, "un cafe");          /* accents count unless ignored */
+    PASSES(c, "un cafe");                         /* accents count unless ignored */
     PASSES(c, "un caf\u00e8");
     gw_guard_chain_free(c);
     c = wf("[\"cafe\"]", ",\"ignore_accents\":true");
@@ -82,8 +82,8 @@ Test(word_filter, phrases_and_white_space)
 
 Test(word_filter, other_scripts)
 {
-    struct gw_guard_chain *c = wf("[\"\u043c\u043e\u0441\u043a\u0432\u0430\",\"\u7981\u6b62\"]",
-                                  NULL);
+    struct gw_guard_chain *c =
+        wf("[\"\u043c\u043e\u0441\u043a\u0432\u0430\",\"\u7981\u6b62\"]", NULL);
     BLOCKED(c, "\u041c\u041e\u0421\u041a\u0412\u0410!"); /* Cyrillic capitals */
     BLOCKED(c, "\u8fd9\u662f\u7981\u6b62\u7684");        /* CJK: no word boundaries needed */
     PASSES(c, "\u043c\u043e\u0441\u043a\u0432\u0430\u0440\u0435\u043a\u0430"); /* longer word */
@@ -101,7 +101,8 @@ Test(word_filter, redact_in_requests)
     gh_request(c, "{\"messages\":[{\"role\":\"user\",\"content\":\"a BAD day, a very  bad one\"}]}",
                &out, &r);
     cr_assert_eq(r.verdict, GW_GUARD_ALLOW);
-    cr_assert_str_eq(out, "{\"messages\":[{\"role\":\"user\",\"content\":\"a *** day, a *** one\"}]}");
+    cr_assert_str_eq(out,
+                     "{\"messages\":[{\"role\":\"user\",\"content\":\"a *** day, a *** one\"}]}");
     free(out);
     gh_result_free(&r);
     gw_guard_chain_free(c);
@@ -109,8 +110,8 @@ Test(word_filter, redact_in_requests)
 
 Test(word_filter, answers_at_every_split)
 {
-    struct gw_guard_chain *c =
-        wf("[\"bad\",\"credit card\",\"caf\u00e9\"]", ",\"action\":\"redact\",\"replacement\":\"#\"");
+    struct gw_guard_chain *c = wf("[\"bad\",\"credit card\",\"caf\u00e9\"]",
+                                  ",\"action\":\"redact\",\"replacement\":\"#\"");
     gh_every_split(c, "a bad day", "a # day");
     gh_every_split(c, "no badge, a Credit  Card!", "no badge, a #!");
     gh_every_split(c, "un cafe\u0301 noir, \u00fcber bad", "un # noir, \u00fcber #");
@@ -119,7 +120,8 @@ Test(word_filter, answers_at_every_split)
     gw_guard_chain_free(c);
     c = wf("[\"forbidden phrase here\"]", NULL);
     gh_every_split_deny(c, "ok then, the FORBIDDEN phrase  here is said", "FORBIDDEN");
-    gh_every_split(c, "the forbidden phrase is not all here", "the forbidden phrase is not all here");
+    gh_every_split(c, "the forbidden phrase is not all here",
+                   "the forbidden phrase is not all here");
     gw_guard_chain_free(c);
 }
 
@@ -127,10 +129,10 @@ Test(word_filter, long_answers_flow)
 {
     struct gw_guard_chain *c = wf("[\"bad\"]", ",\"action\":\"redact\"");
     char text[2048], want[2048];
-    text[0] = want[0] = '\0';
+    size_t tn = 0, wn = 0;
     for (int i = 0; i < 40; i++) {
-        strcat(text, "good words then bad ");
-        strcat(want, "good words then *** ");
+        tn += (size_t)snprintf(text + tn, sizeof text - tn, "good words then bad ");
+        wn += (size_t)snprintf(want + wn, sizeof want - wn, "good words then *** ");
     }
     size_t n = strlen(text), cuts[2048];
     for (size_t k = 1; k < n; k++)

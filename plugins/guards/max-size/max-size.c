@@ -31,8 +31,8 @@ static const char schema[] =
     "\"max_tokens\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100000000},"
     "\"max_tokens_action\":{\"enum\":[\"clamp\",\"block\"]}}}";
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     struct ms *m = calloc(1, sizeof *m);
     (void)host;
@@ -77,8 +77,8 @@ static int ceiling(struct aigw_guard_ctx *g, const struct ms *m, cJSON *req)
         if (v->valuedouble <= m->max_tokens)
             continue;
         if (m->block_tokens)
-            return g->host->deny(g, "%s %.0f is above the ceiling %.0f", fields[k],
-                                 v->valuedouble, m->max_tokens);
+            return g->host->deny(g, "%s %.0f is above the ceiling %.0f", fields[k], v->valuedouble,
+                                 m->max_tokens);
         cJSON_SetNumberValue(v, m->max_tokens);
         rewrote = 1;
     }

@@ -84,8 +84,8 @@ static int find(const void *inst, const char *s, size_t n, size_t from, int fina
     return 0;
 }
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     struct pii *p = calloc(1, sizeof *p);
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(cfg, "types"), *t;

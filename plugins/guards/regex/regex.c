@@ -73,8 +73,8 @@ static int find(const void *inst, const char *s, size_t n, size_t from, int fina
         int rc;
         PCRE2_SIZE *ov;
         for (;;) {
-            rc = pcre2_match(r->p[i].re, (PCRE2_SPTR)s, n, off, final ? 0 : PCRE2_PARTIAL_HARD,
-                             md, r->mctx);
+            rc = pcre2_match(r->p[i].re, (PCRE2_SPTR)s, n, off, final ? 0 : PCRE2_PARTIAL_HARD, md,
+                             r->mctx);
             ov = pcre2_get_ovector_pointer(md);
             if (rc < 0 || ov[1] > ov[0] || ov[0] >= n)
                 break;
@@ -129,8 +129,8 @@ static int compile(struct rx *r, const cJSON *it, size_t i, uint32_t opts, char 
     int code;
     PCRE2_SIZE off;
     struct pattern *p = &r->p[r->n];
-    p->re = pcre2_compile((PCRE2_SPTR)pat->valuestring, PCRE2_ZERO_TERMINATED, opts, &code, &off,
-                          NULL);
+    p->re =
+        pcre2_compile((PCRE2_SPTR)pat->valuestring, PCRE2_ZERO_TERMINATED, opts, &code, &off, NULL);
     if (!p->re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
@@ -152,8 +152,8 @@ static int compile(struct rx *r, const cJSON *it, size_t i, uint32_t opts, char 
     return p->what ? 0 : AIGW_ENOMEM;
 }
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     const cJSON *pats = cJSON_GetObjectItemCaseSensitive(cfg, "patterns"), *it;
     struct rx *r = calloc(1, sizeof *r);

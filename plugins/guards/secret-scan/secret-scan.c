@@ -77,8 +77,8 @@ static const char schema[] =
 
 static int tok(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* Token characters plus what base64 adds (entropy tokens, JWT is base64url). */
@@ -135,8 +135,10 @@ static unsigned classes(const char *s, size_t n)
 {
     unsigned c = 0;
     for (size_t i = 0; i < n; i++)
-        c |= (s[i] >= 'a' && s[i] <= 'z') ? 1u : (s[i] >= 'A' && s[i] <= 'Z') ? 2u
-             : (s[i] >= '0' && s[i] <= '9') ? 4u : 0u;
+        c |= (s[i] >= 'a' && s[i] <= 'z')   ? 1u
+             : (s[i] >= 'A' && s[i] <= 'Z') ? 2u
+             : (s[i] >= '0' && s[i] <= '9') ? 4u
+                                            : 0u;
     return c;
 }
 
@@ -262,8 +264,8 @@ static void destroy(void *instance)
     free(c);
 }
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     static const char *const names[] = {"keys", "private_keys", "jwt", "entropy"};
     const cJSON *detect = cJSON_GetObjectItemCaseSensitive(cfg, "detect"), *it;

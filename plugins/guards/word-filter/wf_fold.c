@@ -100,8 +100,7 @@ int wf_word_char(uint32_t c)
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                c == '_';
     return (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) || is_mark(c) ||
-           (c >= 0x370 && c <= 0x3FF) || (c >= 0x400 && c <= 0x4FF) ||
-           (c >= 0x1E00 && c <= 0x1EFF);
+           (c >= 0x370 && c <= 0x3FF) || (c >= 0x400 && c <= 0x4FF) || (c >= 0x1E00 && c <= 0x1EFF);
 }
 
 static int push(struct wf_units *u, uint32_t cp, size_t start, size_t end)

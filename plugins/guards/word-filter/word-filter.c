@@ -202,8 +202,8 @@ static int add_word(struct wf *f, const char *text, size_t i, char *err, size_t 
     return 0;
 }
 
-static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance,
-                  char *err, size_t errsize)
+static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **instance, char *err,
+                  size_t errsize)
 {
     const cJSON *words = cJSON_GetObjectItemCaseSensitive(cfg, "words"), *it;
     struct wf *f = calloc(1, sizeof *f);

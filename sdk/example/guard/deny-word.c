@@ -85,13 +85,13 @@ static int on_request(struct aigw_guard_ctx *g, cJSON *request)
 static const struct aigw_guard guard = {
     AIGW_ABI_VERSION,
     sizeof(struct aigw_guard),
-    "deny-word",                         /* name: the config's "name" and the file name */
-    "1.0.0",                             /* version */
-    "refuses requests that use a word",  /* description */
-    schema,                              /* config_schema */
-    AIGW_GUARD_INPUT,                    /* stages */
-    0,                                   /* state_size */
-    0,                                   /* window: no answer hooks */
+    "deny-word",                        /* name: the config's "name" and the file name */
+    "1.0.0",                            /* version */
+    "refuses requests that use a word", /* description */
+    schema,                             /* config_schema */
+    AIGW_GUARD_INPUT,                   /* stages */
+    0,                                  /* state_size */
+    0,                                  /* window: no answer hooks */
     create,
     destroy,
     on_request,
