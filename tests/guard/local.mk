@@ -107,3 +107,11 @@ TESTS += tests/guard/test_example_guard.sh
 endif
 EXTRA_DIST += tests/guard/test_example_guard.sh sdk/example/guard/deny-word.c \
 	sdk/example/guard/Makefile sdk/example/guard/README
+
+# What pii + secret-scan cost a request (run by hand, see its header); not a test.
+if BUILD_TESTS
+check_PROGRAMS += tests/guard/bench_guard
+tests_guard_bench_guard_SOURCES = tests/guard/bench_guard.c
+tests_guard_bench_guard_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+tests_guard_bench_guard_LDADD = core/libgwcore.la
+endif

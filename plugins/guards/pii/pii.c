@@ -50,7 +50,7 @@ static const char schema[] =
     "\"replacement\":{\"type\":\"string\",\"maxLength\":64}}}";
 
 /* The first identifier at or after `from`: the longest match among those starting at the
- * earliest byte, or a partial one there when nothing matches yet. */
+ * earliest byte, or a partial one there (which may yet be longer). */
 static int find(const void *inst, const char *s, size_t n, size_t from, int final,
                 struct gg_match *m, void **scratch)
 {
@@ -58,6 +58,9 @@ static int find(const void *inst, const char *s, size_t n, size_t from, int fina
     (void)scratch;
     for (size_t i = from; i < n; i++) {
         int best = -1, partial = -1;
+        unsigned char c = i ? (unsigned char)s[i - 1] : 0;
+        if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+            continue; /* inside a word: every detector needs a boundary before it */
         size_t best_end = 0;
         for (int k = 0; k < T_COUNT; k++) {
             size_t end = 0;
@@ -71,11 +74,13 @@ static int find(const void *inst, const char *s, size_t n, size_t from, int fina
                 partial = k;
             }
         }
-        if (best >= 0 || partial >= 0) {
-            int k = best >= 0 ? best : partial;
+        /* A partial one here may still outgrow the longest match: wait for it, as the whole
+         * text would have given the longest. */
+        if (partial >= 0 || best >= 0) {
+            int k = partial >= 0 ? partial : best;
             m->start = i;
-            m->end = best >= 0 ? best_end : n;
-            m->partial = best < 0;
+            m->end = partial >= 0 ? n : best_end;
+            m->partial = partial >= 0;
             m->what = kinds[k].what;
             m->replacement = p->replacement ? p->replacement : kinds[k].label;
             return 1;
@@ -154,8 +159,8 @@ static const struct aigw_guard guard = {
     .config_schema = schema,
     .stages = AIGW_GUARD_INPUT | AIGW_GUARD_OUTPUT,
     .state_size = 0,
-    /* Card numbers, IBANs and addresses fit; a longer email is held by its partial match. */
-    .window = 64,
+    /* Every detector reports a partial match when the text ends inside one: that is held. */
+    .window = 0,
     .create = create,
     .destroy = destroy,
     .on_request = on_request,

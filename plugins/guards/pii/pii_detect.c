@@ -213,9 +213,13 @@ int gg_pii_phone(const char *s, size_t n, size_t i, int final, size_t *end)
     }
     /* North American: [1 sep] (ddd) ddd-dddd | ddd<sep>ddd<sep>dddd with one sep kind. */
     size_t k = i;
-    if (c == '1' && (at(s, n, i + 1) == '-' || at(s, n, i + 1) == ' ') &&
-        (digit(at(s, n, i + 2)) || at(s, n, i + 2) == '('))
-        k = i + 2;
+    if (c == '1') { /* "1-" or "1 " before the area code */
+        int s1 = at(s, n, i + 1), s2 = at(s, n, i + 2);
+        if (!final && (s1 < 0 || ((s1 == '-' || s1 == ' ') && s2 < 0)))
+            return PARTIAL;
+        if ((s1 == '-' || s1 == ' ') && (digit(s2) || s2 == '('))
+            k = i + 2;
+    }
     static const char paren_shape[] = "(ddd) ddd-dddd";
     static const char plain_shape[] = "ddd-ddd-dddd";
     const char *shape = at(s, n, k) == '(' ? paren_shape : plain_shape;
@@ -244,10 +248,10 @@ int gg_pii_phone(const char *s, size_t n, size_t i, int final, size_t *end)
     const char *ex = s + k + (shape == paren_shape ? 6 : 4);
     if (q[0] < '2' || ex[0] < '2') /* area and exchange codes start 2-9 */
         return NONE;
-    int after = at(s, n, k + len);
-    if (after < 0 && !final)
+    int after = at(s, n, k + len), next = at(s, n, k + len + 1);
+    if (!final && (after < 0 || ((after == '-' || after == '.') && next < 0)))
         return PARTIAL;
-    if (alnum(after) || ((after == '-' || after == '.') && digit(at(s, n, k + len + 1))))
+    if (alnum(after) || ((after == '-' || after == '.') && digit(next)))
         return NONE;
     *end = k + len;
     return MATCH;
@@ -302,7 +306,7 @@ int gg_pii_ipv6(const char *s, size_t n, size_t i, int final, size_t *end)
     if (!(hexd(c) || c == ':') || alnum(p) || p == ':' || p == '.')
         return NONE;
     if (c == ':' && at(s, n, i + 1) != ':')
-        return NONE;
+        return at(s, n, i + 1) < 0 && !final ? PARTIAL : NONE;
     while (k < n && k - i < 46 && (hexd(s[k]) || s[k] == ':' || s[k] == '.')) {
         colons += s[k] == ':';
         hex += hexd(s[k]) != 0;
@@ -350,9 +354,18 @@ static int upper(int c)
 
 static size_t iban_length(int a, int b)
 {
-    for (size_t k = 0; k < sizeof iban_len / sizeof iban_len[0]; k++)
-        if (iban_len[k].cc[0] == a && iban_len[k].cc[1] == b)
-            return iban_len[k].len;
+    size_t lo = 0, hi = sizeof iban_len / sizeof iban_len[0];
+    int key = a << 8 | b;
+    while (lo < hi) { /* the table is in country-code order */
+        size_t mid = (lo + hi) / 2;
+        int k = iban_len[mid].cc[0] << 8 | iban_len[mid].cc[1];
+        if (k < key)
+            lo = mid + 1;
+        else if (k > key)
+            hi = mid;
+        else
+            return iban_len[mid].len;
+    }
     return 0;
 }
 
@@ -381,7 +394,9 @@ int gg_pii_iban(const char *s, size_t n, size_t i, int final, size_t *end)
         return NONE;
     if (b < 0)
         return final ? NONE : PARTIAL;
-    if (!alpha(b) || !(want = iban_length(a, b)))
+    int d1 = at(s, n, i + 2), d2 = at(s, n, i + 3);
+    if (!alpha(b) || (d1 >= 0 && !digit(d1)) || (d2 >= 0 && !digit(d2)) ||
+        !(want = iban_length(a, b)))
         return NONE;
     while (nc < want) {
         int ch = upper(at(s, n, k));
@@ -411,7 +426,7 @@ int gg_pii_iban(const char *s, size_t n, size_t i, int final, size_t *end)
 
 static int local_char(int c)
 {
-    return alnum(c) || (c > 0 && c < 0x80 && strchr("._%+-", c));
+    return alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
 static int domain_char(int c)

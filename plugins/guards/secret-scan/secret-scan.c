@@ -211,7 +211,10 @@ static int at(const struct ss *c, const char *s, size_t n, size_t i, int final, 
             return 1;
         }
     }
-    for (size_t j = 0; (c->detect & D_KEYS) && j < sizeof prefixes / sizeof prefixes[0]; j++) {
+    /* Every prefix starts with one of these: most tokens are ruled out by their first byte. */
+    int keyish = strchr("sgxphrAGnS", s[i]) != NULL;
+    for (size_t j = 0; keyish && (c->detect & D_KEYS) && j < sizeof prefixes / sizeof prefixes[0];
+         j++) {
         size_t pl = strlen(prefixes[j].p), e = i;
         if (memcmp(s + i, prefixes[j].p, pl < n - i ? pl : n - i) || n - i < pl)
             continue;
