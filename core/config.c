@@ -51,6 +51,8 @@ static const struct gw_config_key keys[] = {
     {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},
     {"catalog.overrides", "array", "[]", "entries that add to or replace catalog entries"},
     {"routing", "object", "", "routing strategy, targets, aliases, retries (see ROUTING)"},
+    {"guardrails", "array", "[]", "guard plugins run on requests and answers, in order (see GUARDRAILS)"},
+    {"guard_dir", "string", "", "directory of guard plugins (default: guards/ in the plugin directory)"},
     {"auth", "object", "", "client authentication"},
     {"auth.api_keys", "array", "[]", "gateway keys clients must send as Bearer; empty: no auth"},
     {"metrics", "object", "", "Prometheus metrics"},
@@ -144,7 +146,7 @@ void gw_config_free(struct gw_config *c)
 {
     cJSON_Delete(c->root);
     c->root = NULL;
-    c->catalog_overrides = c->routing = c->auth_keys = c->cache = NULL;
+    c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails = NULL;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
@@ -373,6 +375,12 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     if (!rc)
         rc = get_str(root, "plugin_dir", c->plugin_dir, sizeof c->plugin_dir, path, err, errsize);
     if (!rc)
+        rc = get_str(root, "guard_dir", c->guard_dir, sizeof c->guard_dir, path, err, errsize);
+    if (!rc && get(root, "guardrails") && !cJSON_IsArray(get(root, "guardrails"))) {
+        snprintf(err, errsize, "%s: guardrails: expected array", path);
+        rc = AIGW_EINVAL;
+    }
+    if (!rc)
         rc = get_str(root, "catalog.path", c->catalog_path, sizeof c->catalog_path, path, err,
                      errsize);
     if (!rc)
@@ -401,6 +409,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->routing = (cJSON *)get(root, "routing");
         c->auth_keys = (cJSON *)get(root, "auth.api_keys");
         c->cache = (cJSON *)get(root, "cache"); /* validated by the cache (cache/cache.c) */
+        c->guardrails = (cJSON *)get(root, "guardrails");
         const cJSON *k;
         cJSON_ArrayForEach(k, c->auth_keys)
         {
@@ -414,7 +423,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (rc) {
         cJSON_Delete(root);
-        c->catalog_overrides = c->routing = c->auth_keys = c->cache = NULL;
+        c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails = NULL;
         return rc;
     }
     /* Gateway keys are secrets like provider keys: never in a log line or an error body. */
