@@ -12,4 +12,5 @@ core_libgwcore_la_SOURCES += \
 	core/obs/otlp.h \
 	core/obs/otlp_export.c \
 	core/obs/trace.c \
+	core/obs/trace_context.c \
 	core/obs/trace.h
