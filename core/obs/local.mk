@@ -5,6 +5,7 @@ core_libgwcore_la_SOURCES += \
 	core/obs/metrics_int.h \
 	core/obs/metrics_ops.c \
 	core/obs/metrics_render.c \
+	core/obs/metrics_series.c \
 	core/obs/otel.c \
 	core/obs/otel.h \
 	core/obs/otel_config.c \
