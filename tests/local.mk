@@ -29,4 +29,6 @@ include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
 include tests/compat/anthropic.mk
+include tests/cache/local.mk
+include tests/guard/local.mk
 include tests/gov/local.mk
