@@ -179,6 +179,10 @@ int gw_guard_chain_load(struct gw_guard_chain **out, const cJSON *guardrails, co
         *out = NULL;
         return 0;
     }
+    if (!dir) { /* gw_guard_dir() found the name too long */
+        snprintf(err, errsize, "guardrails: the guard directory's name is too long");
+        return AIGW_EINVAL;
+    }
     if (!cJSON_IsArray(guardrails)) {
         snprintf(err, errsize, "guardrails: must be an array of {name, stage, config, fail_open}");
         return AIGW_EINVAL;
@@ -207,7 +211,7 @@ int gw_guard_chain_load(struct gw_guard_chain **out, const cJSON *guardrails, co
     i = 0;
     cJSON_ArrayForEach(e, guardrails)
     {
-        int rc = add_entry(c, e, i++, dir ? dir : ".", err, errsize);
+        int rc = add_entry(c, e, i++, dir, err, errsize);
         if (rc) {
             gw_guard_chain_free(c);
             return rc;

@@ -85,9 +85,10 @@ struct gw_guard_run;
 const char *gw_guard_dir(const char *cfg, const char *plugin_dir, char *buf, size_t size);
 
 /* Builds the chain from the `guardrails` array (NULL or empty: *out = NULL, no guards).
- * Loads each named guard from dir, checks its config against the guard's schema and creates
- * the instance. On failure: negative, *out untouched, and "guardrails[i] (name): reason" in
- * err. Call on the main thread. */
+ * Loads each named guard from dir (NULL, as gw_guard_dir gives for a name too long, is an
+ * error), checks its config against the guard's schema and creates the instance. On failure:
+ * negative, *out untouched, and "guardrails[i] (name): reason" in err. Call on the main
+ * thread. */
 int gw_guard_chain_load(struct gw_guard_chain **out, const cJSON *guardrails, const char *dir,
                         char *err, size_t errsize);
 void gw_guard_chain_free(struct gw_guard_chain *chain);

@@ -60,6 +60,10 @@ Test(chain, empty_and_absent_lists_are_no_chain)
     cr_assert_eq(gw_guard_chain_load(&c, empty, ".", err, sizeof err), 0);
     cr_assert_null(c);
     cJSON_Delete(empty);
+    cJSON *one = cJSON_Parse("[{\"name\":\"tguard\"}]");
+    cr_assert_lt(gw_guard_chain_load(&c, one, NULL, err, sizeof err), 0);
+    cr_assert_str_eq(err, "guardrails: the guard directory's name is too long");
+    cJSON_Delete(one);
     cr_assert_eq(gw_guard_chain_size(NULL), 0);
     cr_assert(!gw_guard_chain_has(NULL, AIGW_GUARD_INPUT));
 }
