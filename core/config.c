@@ -14,6 +14,10 @@
 #include "lib/redact.h"
 
 #define CONFIG_FILE_CAP (4u << 20)
+/* Where an installed aigw keeps its state: the systemd unit's StateDirectory=aigw. */
+#ifndef AIGW_STATE_DIR
+#define AIGW_STATE_DIR "/var/lib/aigw"
+#endif
 
 static const struct gw_config_key keys[] = {
     {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},
@@ -26,14 +30,22 @@ static const struct gw_config_key keys[] = {
     {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
     {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
     {"stream", "object", "", "streaming relay settings"},
-    {"stream.heartbeat_ms", "integer", "15000", "SSE comment sent on a stream idle this long; 0 off"},
-    {"stream.buffer_bytes", "integer", "262144", "per-stream relay buffer; a slower client pauses the upstream"},
+    {"stream.heartbeat_ms", "integer", "15000",
+     "SSE comment sent on a stream idle this long; 0 off"},
+    {"stream.buffer_bytes", "integer", "262144",
+     "per-stream relay buffer; a slower client pauses the upstream"},
     {"shutdown", "object", "", "graceful shutdown"},
     {"shutdown.grace_ms", "integer", "30000", "how long SIGTERM waits for in-flight requests"},
     {"log", "object", "", "logging"},
     {"log.level", "string", "info", "error, warn, info or debug"},
     {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
-    {"log.access_log", "string", "", "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.access_log", "string", "",
+     "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.bodies", "boolean", "false", "keep request and response bodies in the request log"},
+    {"log.retention_days", "integer", "30", "request-log rows kept this many days; 0: forever"},
+    {"state_dir", "string", "", "directory of aigw's state; empty: the installed one"},
+    {"store", "object", "", "the state store: gateway keys, spend ledger, request log"},
+    {"store.url", "string", "", "sqlite:PATH or a postgres: URL; empty: a file in state_dir"},
     {"plugin_dir", "string", "", "directory of provider plugins (default: the installed one)"},
     {"catalog", "object", "", "model catalog"},
     {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},
@@ -48,6 +60,31 @@ static const struct gw_config_key keys[] = {
     {"metrics.listen", "string", "", "serve metrics on this address instead of the main port"},
     {"metrics.token", "string", "", "bearer token required to scrape /metrics"},
     {"metrics.max_models", "integer", "200", "distinct model labels before folding into \"other\""},
+    {"otel", "object", "", "OpenTelemetry tracing (see TRACING); off without an endpoint"},
+    {"otel.enabled", "boolean", "", "false: no tracing; unset: on when an endpoint is known"},
+    {"otel.endpoint", "string", "", "collector OTLP/HTTP base URL; empty: none (or the variable)"},
+    {"otel.headers", "object", "", "extra headers on every export POST: name -> value (secrets)"},
+    {"otel.sample_ratio", "number", "1", "share of new traces recorded, 0 to 1"},
+    {"otel.service_name", "string", "aigw", "the service.name resource attribute"},
+    {"otel.capture_content", "boolean", "false", "record messages on attempt spans (redacted)"},
+    {"otel.content_max_bytes", "integer", "16384", "cap on each captured content attribute"},
+    {"otel.queue_size", "integer", "2048", "spans waiting to be sent; more are dropped"},
+    {"otel.batch_size", "integer", "512", "spans per export POST"},
+    {"otel.batch_interval_ms", "integer", "5000", "longest wait before a partial batch is sent"},
+    {"otel.timeout_ms", "integer", "10000", "deadline of one export POST"},
+    {"redis", "object", "", "the Redis a fleet of gateways shares"},
+    {"redis.url", "string", "", "the shared Redis as a redis: URL; empty: none"},
+    {"cache", "object", "", "the exact response cache (see RESPONSE CACHE)"},
+    {"cache.enabled", "boolean", "false", "answer a request seen before from the cache"},
+    {"cache.ttl_s", "integer", "3600", "how long an answer is kept, in seconds"},
+    {"cache.max_bytes", "integer", "67108864", "memory the in-memory cache holds at most"},
+    {"cache.max_entry_bytes", "integer", "1048576", "the largest answer kept"},
+    {"cache.redis", "boolean", "false", "keep answers in the Redis of redis.url, for every replica"},
+    {"cache.redis_timeout_ms", "integer", "50", "a Redis lookup not answered by then is a miss"},
+    {"cache.scope", "string", "key", "\"key\": one cache per gateway key; \"global\": one for all"},
+    {"cache.endpoints", "array",
+     "[\"chat\", \"completions\", \"messages\", \"responses\", \"embeddings\"]",
+     "the endpoints whose answers are cached"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -74,13 +111,42 @@ void gw_config_defaults(struct gw_config *c)
     c->log_level = AIGW_LOG_INFO;
     c->metrics_enabled = 1;
     c->metrics_max_models = 200;
+    c->log_retention_days = 30;
+}
+
+int gw_config_store_url(const struct gw_config *c, char *out, size_t size)
+{
+    int n = c->store_url[0] ? snprintf(out, size, "%s", c->store_url)
+                            : snprintf(out, size, "sqlite:%s/aigw.db",
+                                       c->state_dir[0] ? c->state_dir : AIGW_STATE_DIR);
+    return n < 0 || (size_t)n >= size ? AIGW_ETOOBIG : 0;
+}
+
+/* The password of a "scheme://user:password@host/..." URL, registered as a secret so that no
+ * log line or error body can show it. */
+static void redact_url_password(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return;
+    p += 3;
+    const char *at = strchr(p, '@'), *colon = strchr(p, ':');
+    if (!at || !colon || colon > at)
+        return;
+    char pw[256];
+    size_t n = (size_t)(at - colon - 1);
+    if (n >= sizeof pw)
+        n = sizeof pw - 1;
+    memcpy(pw, colon + 1, n);
+    pw[n] = '\0';
+    gw_redact_register(pw);
 }
 
 void gw_config_free(struct gw_config *c)
 {
     cJSON_Delete(c->root);
     c->root = NULL;
-    c->catalog_overrides = c->routing = c->auth_keys = c->guardrails = NULL;
+    c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails = NULL;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
@@ -131,6 +197,8 @@ static int type_ok(const cJSON *v, const char *type)
         return cJSON_IsString(v);
     if (!strcmp(type, "integer"))
         return cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble;
+    if (!strcmp(type, "number"))
+        return cJSON_IsNumber(v);
     if (!strcmp(type, "boolean"))
         return cJSON_IsBool(v);
     if (!strcmp(type, "object"))
@@ -141,7 +209,8 @@ static int type_ok(const cJSON *v, const char *type)
 }
 
 /* Checks every key of obj against the table; `prefix` is the dotted path of obj. Subtrees
- * whose owner validates them (routing, catalog.overrides) are not descended into. */
+ * whose owner validates them (routing, catalog.overrides, otel.headers) are not descended
+ * into. */
 static int check_keys(const cJSON *obj, const char *prefix, const char *file, char *err,
                       size_t errsize)
 {
@@ -159,7 +228,8 @@ static int check_keys(const cJSON *obj, const char *prefix, const char *file, ch
             snprintf(err, errsize, "%s: %s: expected %s", file, dotted, k->type);
             return AIGW_EINVAL;
         }
-        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing")) {
+        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing") &&
+            strcmp(dotted, "otel.headers")) {
             int rc = check_keys(it, dotted, file, err, errsize);
             if (rc)
                 return rc;
@@ -277,6 +347,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("stream.buffer_bytes", stream_buffer_bytes, 4096, 64 << 20);
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);
+    INT("log.retention_days", log_retention_days, 0, 36500);
 #undef INT
     if (!rc && get(root, "listen")) {
         char lerr[512];
@@ -318,12 +389,26 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     if (!rc)
         rc = get_str(root, "metrics.token", c->metrics_token, sizeof c->metrics_token, path, err,
                      errsize);
+    if (!rc)
+        rc = get_str(root, "state_dir", c->state_dir, sizeof c->state_dir, path, err, errsize);
+    if (!rc)
+        rc = get_str(root, "store.url", c->store_url, sizeof c->store_url, path, err, errsize);
+    if (!rc && c->store_url[0] && strncmp(c->store_url, "sqlite:", 7) &&
+        strncmp(c->store_url, "postgres://", 11) && strncmp(c->store_url, "postgresql://", 13)) {
+        snprintf(err, errsize, "%s: store.url: must start sqlite: or postgres://", path);
+        rc = AIGW_EINVAL;
+    }
+    if (!rc && get(root, "log.bodies"))
+        c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
+    if (!rc)
+        rc = get_str(root, "redis.url", c->redis_url, sizeof c->redis_url, path, err, errsize);
     if (!rc && get(root, "metrics.enabled"))
         c->metrics_enabled = cJSON_IsTrue(get(root, "metrics.enabled"));
     if (!rc) {
         c->catalog_overrides = (cJSON *)get(root, "catalog.overrides");
         c->routing = (cJSON *)get(root, "routing");
         c->auth_keys = (cJSON *)get(root, "auth.api_keys");
+        c->cache = (cJSON *)get(root, "cache"); /* validated by the cache (cache/cache.c) */
         c->guardrails = (cJSON *)get(root, "guardrails");
         const cJSON *k;
         cJSON_ArrayForEach(k, c->auth_keys)
@@ -338,7 +423,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (rc) {
         cJSON_Delete(root);
-        c->catalog_overrides = c->routing = c->auth_keys = c->guardrails = NULL;
+        c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails = NULL;
         return rc;
     }
     /* Gateway keys are secrets like provider keys: never in a log line or an error body. */
@@ -348,6 +433,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         gw_redact_register(k->valuestring);
     }
     gw_redact_register(c->metrics_token[0] ? c->metrics_token : NULL);
+    redact_url_password(c->store_url);
     cJSON_Delete(c->root);
     c->root = root;
     return 0;

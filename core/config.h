@@ -36,19 +36,26 @@ struct gw_config {
     cJSON *catalog_overrides; /* array of entries, or NULL */
     cJSON *routing;           /* the routing object, validated by route.c */
     cJSON *auth_keys;         /* array of gateway API keys, or NULL (no client auth) */
+    cJSON *cache;             /* the cache object, validated by cache/cache.c, or NULL */
+    char redis_url[1024];     /* redis.url: the fleet's shared Redis; "" none */
     cJSON *guardrails;        /* array of guard entries (checked by guard/chain.c), or NULL */
     char guard_dir[1024];
     int metrics_enabled;
     char metrics_listen[256];
     char metrics_token[256];
     int metrics_max_models;
+    char state_dir[1024]; /* empty: AIGW_STATE_DIR */
+    char store_url[1024]; /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
+    int log_bodies;       /* request/response bodies in the request log */
+    int log_retention_days;
     char source[1024]; /* the file read, for messages */
     cJSON *root;       /* the parsed file, owns the cJSON pointers above */
 };
 
 struct gw_config_key {
     const char *key;  /* dotted path, e.g. "timeouts.connect_ms" */
-    const char *type; /* "string", "integer", "boolean", "object", "array" */
+    const char *type; /* "string", "integer", "number", "boolean", "object",
+                         "array" */
     const char *dflt; /* default as shown in docs */
     const char *help;
 };
@@ -62,5 +69,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
 /* Parses "host:port" / "[v6]:port" / ":port" into the config. */
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize);
 void gw_config_free(struct gw_config *c);
+/* The store URL in effect: store.url, else "sqlite:<state_dir or the installed one>/aigw.db".
+ * 0, or AIGW_ETOOBIG. */
+int gw_config_store_url(const struct gw_config *c, char *out, size_t size);
 
 #endif

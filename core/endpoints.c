@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proxy/local.h"
+#include "front/anthropic.h"
 #include "front/openai.h"
 #include "front/responses.h"
 
@@ -23,10 +24,21 @@ static const struct gw_endpoint table[] = {
      .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
     {.method = "DELETE", .path = "/v1/responses/", .prefix = 1, .auth = 1,
      .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
+    /* Anthropic Messages; Claude Code adds ?beta=true, which is not part of the path. */
+    {.method = "POST", .path = "/v1/messages", .auth = 1, .dialect = &gw_dialect_anthropic},
+    {.method = "POST", .path = "/v1/messages/count_tokens", .auth = 1,
+     .dialect = &gw_dialect_anthropic},
+    /* Anthropic clients (they send anthropic-version) get the list in Anthropic's shape. */
+    {.method = "GET", .path = "/v1/models", .auth = 1, .local = gw_local_models,
+     .error_dialect = &gw_dialect_anthropic, .when_header = "anthropic-version"},
+    {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models,
+     .error_dialect = &gw_dialect_anthropic, .when_header = "anthropic-version"},
     {.method = "GET", .path = "/v1/models", .auth = 1, .local = gw_local_models},
     {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models},
     {.method = "GET", .path = "/health", .local = gw_local_health},
     {.method = "GET", .path = "/ready", .local = gw_local_ready},
+    /* Claude Code's start-up probe (HEAD /). */
+    {.method = "GET", .path = "/", .local = gw_local_health},
 };
 
 static int path_matches(const struct gw_endpoint *e, const char *path)

@@ -19,6 +19,7 @@ include tests/mockprov/local.mk
 include tests/e2e/local.mk
 include tests/fuzz/local.mk
 include tests/obs/local.mk
+include tests/counters/local.mk
 EXTRA_DIST += tests/fixtures tests/README.md
 include tests/loader/local.mk
 include tests/sdk/local.mk
@@ -26,4 +27,7 @@ include tests/docs/local.mk
 include tests/scripts/local.mk
 include tests/listen/local.mk
 include tests/compat/openai.mk
+include tests/store/local.mk
+include tests/compat/anthropic.mk
+include tests/cache/local.mk
 include tests/guard/local.mk

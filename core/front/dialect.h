@@ -85,6 +85,11 @@ struct gw_dialect {
      * type NULL: the dialect's type for status. Messages are redacted by the caller. */
     int (*error_body)(struct gw_buf *out, int status, const char *type, const char *code,
                       const char *param, const char *message);
+
+    /* Optional (NULL: OpenAI's shape as it is): GET /v1/models (single 0) and
+     * /v1/models/{id} (single 1) for this dialect's clients, rewritten from the OpenAI-shaped
+     * document aigw builds. 0 or negative. */
+    int (*models_body)(const char *openai, size_t n, int single, struct gw_buf *out);
 };
 
 void gw_parsed_free(struct gw_parsed *p);

@@ -23,7 +23,5 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_events.c \
 	core/front/responses_routes.c \
 	core/front/responses_doc.c \
-	core/front/responses_state.c \
-	core/front/responses_store.h \
-	core/front/responses_memstore.c \
-	core/front/responses_memstore.h
+	core/front/responses_state.c
+include core/front/anthropic.mk

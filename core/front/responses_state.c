@@ -8,11 +8,10 @@
 
 #include "front/render.h"
 #include "front/responses_int.h"
-#include "front/responses_memstore.h"
-#include "front/responses_store.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "plugin/errors.h"
+#include "store/store.h"
 
 #define TTL_S (30 * 86400) /* what OpenAI keeps a stored response for */
 #define CHAIN_MAX 10000    /* responses in one chain */
@@ -23,9 +22,14 @@ static struct gw_store *chosen;
 static pthread_once_t made_once = PTHREAD_ONCE_INIT;
 static struct gw_store *made;
 
+/* With no store chosen (tests, a gateway started without one), responses live in a private
+ * in-memory store for the life of the process. */
 static void make_store(void)
 {
-    made = gw_resp_memstore_new();
+    char err[256];
+    made = gw_store_open("memory:", NULL, err, sizeof err);
+    if (!made)
+        gw_logf(AIGW_LOG_ERROR, "responses", NULL, "no store for responses: %s", err);
 }
 
 void gw_responses_use_store(struct gw_store *st)

@@ -33,6 +33,9 @@ static int build_main(struct gw_call *c)
     case AIGW_OP_MODELS:
         fn = (d->capabilities & AIGW_CAP_MODELS) ? d->models_build : NULL;
         break;
+    case AIGW_OP_COUNT_TOKENS:
+        fn = (d->capabilities & AIGW_CAP_COUNT_TOKENS) ? d->build_request : NULL;
+        break;
     default:
         break;
     }
@@ -171,6 +174,9 @@ static int parse_json_step(struct gw_call *c)
         break;
     case AIGW_OP_MODELS:
         fn = d->models_parse;
+        break;
+    case AIGW_OP_COUNT_TOKENS:
+        fn = (d->capabilities & AIGW_CAP_COUNT_TOKENS) ? d->parse_response : NULL;
         break;
     default:
         break;

@@ -23,6 +23,7 @@
 #include "net/http.h"
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
+#include "proxy/cache_phase.h"
 #include "plugin/errors.h"
 #include "proxy/gateway.h"
 
@@ -114,6 +115,7 @@ enum MHD_Result gw_local_ready(struct gw_local_call *lc)
  * (malloc'd pointers are at least 8-aligned, so bit 0 is free). */
 struct models_conn {
     struct gw_front *front;
+    const struct gw_dialect *dialect; /* the list's shape (NULL: OpenAI's) */
     struct gw_models_wait *w;
     int64_t t0;
     int queued;
@@ -140,8 +142,9 @@ static void models_conn_free(struct models_conn *mc)
 }
 
 /* Answers from the catalog, the aliases and the live lists as they are now. */
-static enum MHD_Result models_respond(struct gw_front *f, struct MHD_Connection *conn,
-                                      const char *url, const char *rid, int64_t t0)
+static enum MHD_Result models_respond(struct gw_front *f, const struct gw_dialect *d,
+                                      struct MHD_Connection *conn, const char *url,
+                                      const char *rid, int64_t t0)
 {
     struct gw_live_snap snap = {0, NULL};
     gw_models_live_snapshot(f->live, &snap); /* out of memory: the catalog alone */
@@ -153,14 +156,23 @@ static enum MHD_Result models_respond(struct gw_front *f, struct MHD_Connection 
     else
         r = gw_models_get(f->gw, &snap, url + strlen("/v1/models/"), &b);
     gw_live_snap_free(&snap);
+    if (r == 0 && d && d->models_body) {
+        struct gw_buf shaped;
+        gw_buf_init(&shaped, 0);
+        r = d->models_body(b.ptr ? b.ptr : "", b.len, strcmp(url, "/v1/models") != 0, &shaped);
+        gw_buf_free(&b);
+        b = shaped;
+    }
     enum MHD_Result rc;
     int status = 200;
     if (r == 0) {
         rc = gw_respond_json(conn, 200, b.ptr, b.len, rid);
     } else if (r == AIGW_EINVAL) {
         status = 404;
-        rc = gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
-                              "no such model among the active providers", rid);
+        rc = d ? refuse(conn, d, 404, "not_found_error", "model_not_found",
+                        "no such model among the active providers", NULL, rid)
+               : gw_respond_error(conn, 404, "not_found_error", "model_not_found", "model",
+                                  "no such model among the active providers", rid);
     } else {
         status = 500;
         rc = gw_respond_error(conn, 500, NULL, NULL, NULL, "out of memory", rid);
@@ -184,7 +196,7 @@ enum MHD_Result gw_local_models(struct gw_local_call *lc)
         const char *slash = strchr(id, '/');
         /* No "vkey/" prefix: an alias or unknown; neither needs a server's list. */
         if (!slash || (size_t)(slash - id) >= sizeof vkey)
-            return models_respond(f, lc->conn, url, lc->rid, t0);
+            return models_respond(f, lc->dialect, lc->conn, url, lc->rid, t0);
         memcpy(vkey, id, (size_t)(slash - id));
         vkey[slash - id] = '\0';
         only = vkey;
@@ -192,9 +204,10 @@ enum MHD_Result gw_local_models(struct gw_local_call *lc)
     struct models_conn *mc = strlen(url) < sizeof mc->url ? calloc(1, sizeof *mc) : NULL;
     if (!mc || gw_models_live_begin(f->live, lc->conn, only, &mc->w) < 0 || !mc->w) {
         free(mc);
-        return models_respond(f, lc->conn, url, lc->rid, t0);
+        return models_respond(f, lc->dialect, lc->conn, url, lc->rid, t0);
     }
     mc->front = f;
+    mc->dialect = lc->dialect;
     mc->t0 = t0;
     gw_strlcpy(mc->rid, lc->rid, sizeof mc->rid);
     gw_strlcpy(mc->url, url, sizeof mc->url);
@@ -222,7 +235,7 @@ static enum MHD_Result models_run(struct gw_front *f, struct MHD_Connection *con
         return gw_respond_error(conn, 503, "service_unavailable_error", "shutting_down", NULL,
                                 "the gateway is shutting down", mc->rid);
     }
-    return models_respond(f, conn, mc->url, mc->rid, mc->t0);
+    return models_respond(f, mc->dialect, conn, mc->url, mc->rid, mc->t0);
 }
 
 /* ---- local endpoints that read a body ------------------------------------------------------ */
@@ -442,6 +455,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
+/* What each worker's loop drives besides its daemon and engine. */
+static int worker_setup(void *cls, struct gw_worker *w, unsigned idx)
+{
+    struct gw_front *f = cls;
+    (void)idx;
+    return gw_cache_worker_setup(f->gw, w);
+}
+
 int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size_t errsize)
 {
     struct gw_front *f = calloc(1, sizeof *f);
@@ -462,6 +483,8 @@ int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size
         .completed_cls = f,
         .metrics = metrics_handler,
         .metrics_cls = f,
+        .worker_setup = worker_setup,
+        .worker_setup_cls = f,
     };
     int rc = gw_http_start(&f->http, gw->cfg, &hs, err, errsize);
     if (rc < 0) {

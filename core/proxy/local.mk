@@ -7,7 +7,10 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/attempt.c \
 	core/proxy/authenticate.c \
 	core/proxy/authenticate.h \
+	core/proxy/cache_int.h \
 	core/proxy/cache_lookup.c \
+	core/proxy/cache_phase.h \
+	core/proxy/cache_shared.c \
 	core/proxy/deliver.c \
 	core/proxy/driver.c \
 	core/proxy/driver.h \

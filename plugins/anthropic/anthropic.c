@@ -1,7 +1,8 @@
 /*
  * anthropic.c - the Anthropic provider: descriptor, environment, endpoint and auth. The
  * Messages API translation lives in anthropic_{request,response,stream}.c (shared with
- * vertex-ai).
+ * vertex-ai). Serves chat and count_tokens (POST /v1/messages/count_tokens, answered by one
+ * usage chunk); a client that spoke Messages itself gets its own body forwarded.
  */
 #include <string.h>
 
@@ -24,10 +25,11 @@ static int build_request(struct aigw_call *call)
     const char *base = h->env("ANTHROPIC_BASE_URL");
     const char *version = h->env("ANTHROPIC_VERSION");
     cJSON *body = NULL;
+    const char *betas = NULL;
     size_t n;
     int rc;
 
-    if (call->op != AIGW_OP_CHAT)
+    if (call->op != AIGW_OP_CHAT && call->op != AIGW_OP_COUNT_TOKENS)
         return AIGW_ENOTSUP;
     if (!key || !base || !version)
         return AIGW_ECONFIG;
@@ -37,20 +39,27 @@ static int build_request(struct aigw_call *call)
         n--;
     if (n >= 3 && !memcmp(base + n - 3, "/v1", 3))
         n -= 3;
-    char *url = h->strf(call, "%.*s/v1/messages", (int)n, base);
+    char *url = h->strf(call, "%.*s/v1/messages%s", (int)n, base,
+                        call->op == AIGW_OP_COUNT_TOKENS ? "/count_tokens" : "");
     if (!url)
         return AIGW_ENOMEM;
 
-    if ((rc = anth_build_body(call, 0, &body)) != 0)
+    if ((rc = anth_body_for(call, 0, &body, &betas)) != 0)
         return rc;
+    if (call->op == AIGW_OP_COUNT_TOKENS && !anth_is_native(call))
+        anth_count_body(body); /* a chat client's request, counted */
     if ((rc = h->set_body_json(call, body)) != 0)
+        return rc;
+    /* The client's betas, when it spoke Messages itself: its features, on its own request. */
+    if (betas && (rc = h->add_header(call, "anthropic-beta", betas, 0)) != 0)
         return rc;
     if ((rc = h->set_method(call, "POST")) != 0 || (rc = h->set_url(call, url)) != 0 ||
         (rc = h->add_header(call, "x-api-key", key, AIGW_HDR_SECRET)) != 0 ||
         (rc = h->add_header(call, "anthropic-version", version, 0)) != 0 ||
         (rc = h->add_header(call, "content-type", "application/json", 0)) != 0)
         return rc;
-    if (call->stream && (rc = h->set_framing(call, AIGW_FRAMING_SSE)) != 0)
+    if (call->op == AIGW_OP_CHAT && call->stream &&
+        (rc = h->set_framing(call, AIGW_FRAMING_SSE)) != 0)
         return rc;
     return 0;
 }
@@ -82,7 +91,7 @@ static const struct aigw_provider provider = {
     .vkey = "anthropic",
     .version = "1.0.0",
     .capabilities = AIGW_CAP_CHAT | AIGW_CAP_STREAM | AIGW_CAP_TOOLS | AIGW_CAP_VISION |
-                    AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING,
+                    AIGW_CAP_JSON_SCHEMA | AIGW_CAP_REASONING | AIGW_CAP_COUNT_TOKENS,
     .stream_framing = AIGW_FRAMING_SSE,
     .env = env_table,
     .state_size = sizeof(struct anth_stream_state),

@@ -574,7 +574,7 @@ static int build(struct conv *cv, int for_vertex, cJSON *out)
     return 0;
 }
 
-int anth_build_body(struct aigw_call *call, int for_vertex, cJSON **out)
+static int translate_body(struct aigw_call *call, int for_vertex, cJSON **out)
 {
     struct conv cv = {call, 0, cJSON_CreateArray(), NULL, NULL, cJSON_CreateArray()};
     cJSON *o = cJSON_CreateObject();
@@ -597,4 +597,18 @@ int anth_build_body(struct aigw_call *call, int for_vertex, cJSON **out)
     }
     cJSON_Delete(cv.system);
     return rc;
+}
+
+int anth_body_for(struct aigw_call *call, int for_vertex, cJSON **out, const char **betas)
+{
+    if (betas)
+        *betas = NULL;
+    if (anth_is_native(call))
+        return anth_native_body(call, for_vertex, out, betas);
+    return translate_body(call, for_vertex, out);
+}
+
+int anth_build_body(struct aigw_call *call, int for_vertex, cJSON **out)
+{
+    return anth_body_for(call, for_vertex, out, NULL);
 }

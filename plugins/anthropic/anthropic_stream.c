@@ -75,6 +75,15 @@ static int emit_usage(struct aigw_call *call, struct anth_stream_state *st)
     return aigw_emit_usage(call, &u);
 }
 
+static int emit_piece(struct aigw_call *call, int type, const char *s)
+{
+    struct aigw_chunk c = aigw_chunk_init(type, 0);
+    if (!s || !s[0])
+        return 0;
+    c.text = aigw_bytes_of(s);
+    return call->host->emit(call, &c);
+}
+
 static int block_kind(const struct anth_stream_state *st, int index, int *tool)
 {
     if (index >= 0 && index < ANTH_MAX_BLOCKS) {
@@ -93,7 +102,11 @@ static int on_block_start(struct aigw_call *call, struct anth_stream_state *st, 
     int index = cJSON_IsNumber(idx) ? (int)idx->valuedouble : -1;
     int kind = BLOCK_OTHER, tool = 0, rc = 0;
 
-    if (is(type, "text")) {
+    if (is(type, "text") && st->native && cJSON_GetObjectItemCaseSensitive(cb, "citations")) {
+        /* A text block that will carry citations: the native client gets it as it is. */
+        kind = BLOCK_TEXT;
+        rc = anth_emit_extra(call, ANTH_EXTRA_BLOCK_START, ev);
+    } else if (is(type, "text")) {
         const char *t = jstr(cb, "text");
         kind = BLOCK_TEXT;
         if (t && t[0])
@@ -103,6 +116,14 @@ static int on_block_start(struct aigw_call *call, struct anth_stream_state *st, 
         kind = BLOCK_THINKING;
         if (t && t[0])
             rc = aigw_emit_reasoning(call, 0, t, strlen(t));
+        if (!rc && (t = jstr(cb, "signature")) && t[0])
+            rc = emit_piece(call, AIGW_CHUNK_REASONING_SIGNATURE, t);
+    } else if (is(type, "redacted_thinking")) {
+        const char *d = jstr(cb, "data");
+        if (d && d[0])
+            rc = emit_piece(call, AIGW_CHUNK_REASONING_REDACTED, d);
+    } else if (!is(type, "tool_use") && st->native) {
+        rc = anth_emit_extra(call, ANTH_EXTRA_BLOCK_START, ev); /* server tools, newer blocks */
     } else if (is(type, "tool_use")) {
         const char *id = jstr(cb, "id");
         const char *name = jstr(cb, "name");
@@ -134,12 +155,17 @@ static int on_block_delta(struct aigw_call *call, struct anth_stream_state *st, 
         return aigw_emit_text(call, 0, t, strlen(t));
     if (is(dtype, "thinking_delta") && (t = jstr(d, "thinking")) && t[0])
         return aigw_emit_reasoning(call, 0, t, strlen(t));
-    if (is(dtype, "input_json_delta") && kind == BLOCK_TOOL && (t = jstr(d, "partial_json")) &&
-        t[0]) {
+    if (is(dtype, "input_json_delta") && kind == BLOCK_TOOL) {
+        if (!(t = jstr(d, "partial_json")) || !t[0])
+            return 0;
         st->tool_args_seen = 1;
         return aigw_emit_tool_call(call, 0, tool, NULL, NULL, t, strlen(t));
     }
-    /* signature_delta and citations_delta have no OpenAI counterpart. */
+    if (is(dtype, "signature_delta"))
+        return emit_piece(call, AIGW_CHUNK_REASONING_SIGNATURE, jstr(d, "signature"));
+    /* citations, server-tool input, newer deltas: only a native client can take them */
+    if (st->native && !is(dtype, "text_delta") && !is(dtype, "thinking_delta"))
+        return anth_emit_extra(call, ANTH_EXTRA_BLOCK_DELTA, ev);
     return 0;
 }
 
@@ -148,12 +174,16 @@ static int on_block_stop(struct aigw_call *call, struct anth_stream_state *st, c
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ev, "index");
     int tool, kind = block_kind(st, cJSON_IsNumber(idx) ? (int)idx->valuedouble : -1, &tool);
 
+    int rc = 0;
     /* A tool without parameters streams no JSON at all; OpenAI clients expect an object. */
     if (kind == BLOCK_TOOL && !st->tool_args_seen) {
         st->tool_args_seen = 1;
-        return aigw_emit_tool_call(call, 0, tool, NULL, NULL, "{}", 2);
+        rc = aigw_emit_tool_call(call, 0, tool, NULL, NULL, "{}", 2);
     }
-    return 0;
+    /* Block boundaries, for a native client (two text blocks stay two). */
+    if (!rc && st->native)
+        rc = anth_emit_extra(call, ANTH_EXTRA_BLOCK_STOP, ev);
+    return rc;
 }
 
 static int on_error(struct aigw_call *call, struct anth_stream_state *st, const cJSON *ev)
@@ -182,6 +212,10 @@ int anth_stream_event(struct aigw_call *call, struct anth_stream_state *st,
 
     if (st->done)
         return AIGW_DONE;
+    if (!st->native_known) {
+        st->native_known = 1;
+        st->native = anth_is_native(call);
+    }
     if (!f->data.len)
         return 0; /* comment-only or empty event */
     ev = call->host->json_parse(call, f->data);
@@ -212,9 +246,12 @@ int anth_stream_event(struct aigw_call *call, struct anth_stream_state *st,
     if (is(type, "content_block_stop"))
         return on_block_stop(call, st, ev);
     if (is(type, "message_delta")) {
-        const char *reason = jstr(cJSON_GetObjectItemCaseSensitive(ev, "delta"), "stop_reason");
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(ev, "delta");
+        const char *reason = jstr(delta, "stop_reason");
         if (reason && !st->finished) {
             st->finished = 1;
+            if (st->native && (rc = anth_emit_stop(call, delta)) != 0)
+                return rc;
             rc = aigw_emit_finish(call, 0, anth_finish_from_reason(call, aigw_bytes_of(reason)));
             if (rc)
                 return rc;

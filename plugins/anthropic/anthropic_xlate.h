@@ -48,9 +48,13 @@ struct anth_stream_state {
     int64_t cache_creation;
     unsigned have;     /* bit 0 input, 1 output, 2 cache_read, 3 cache_creation */
     int usage_emitted; /* the current counts were emitted */
+    int native;        /* the client speaks Messages too: anth_is_native() at the first frame */
+    int native_known;
 };
 
-/* Build the Messages API request body from call->body (call->model is the upstream model id).
+/* Build the Messages API request body from call->body (call->model is the upstream model id);
+ * when the client spoke Messages itself (anth_is_native), its own body (anth_native_body,
+ * anthropic_beta left in the body for Vertex, dropped otherwise).
  * for_vertex = 0: "model" is set. for_vertex = 1: no "model" key, and
  * "anthropic_version":"vertex-2023-10-16" is put in the body (Vertex takes the model from the
  * URL and the version from the body). "stream" follows call->stream.
@@ -62,6 +66,9 @@ struct anth_stream_state {
  * non-function tools), AIGW_ENOMEM. When the client gave no max_tokens, uses
  * host->env("ANTHROPIC_MAX_TOKENS") (4096 when unset) plus any thinking budget. */
 int anth_build_body(struct aigw_call *call, int for_vertex, cJSON **out);
+/* The same, but the client's own Messages body when anth_is_native() (see below); *betas as
+ * for anth_native_body (always NULL for the translated body). */
+int anth_body_for(struct aigw_call *call, int for_vertex, cJSON **out, const char **betas);
 
 /* A 2xx non-stream Messages response: emits META, TEXT, REASONING, TOOL_CALL, FINISH, USAGE.
  * Returns 0, or AIGW_EPROTO on a body that is not a Messages response. */
@@ -83,6 +90,44 @@ int anth_stream_end(struct aigw_call *call, struct anth_stream_state *st);
  * 529 overloaded_error -> status 503, retryable; 429 -> retryable with retry-after;
  * 5xx -> retryable. Strings live in call memory. Returns 0. */
 int anth_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err);
+
+/* ---- the client speaks Messages too (call->inbound "anthropic", SDK 1.2) ----------------
+ *
+ * Its own body is forwarded, the model replaced, so cache_control, thinking signatures,
+ * redacted thinking, documents, citations and server tools survive; and the answer carries,
+ * besides the normalized chunks, what they cannot: the private "anthropic.*" EXTRA chunks the
+ * Anthropic dialect reads (core/front/anthropic.h: the exact stop_reason, block boundaries,
+ * citations, server-tool blocks). Signature and redacted-thinking chunks are emitted for every
+ * client (other renderers ignore them). */
+
+#define ANTH_EXTRA_STOP "anthropic.stop"
+#define ANTH_EXTRA_BLOCK "anthropic.block"
+#define ANTH_EXTRA_BLOCK_START "anthropic.block_start"
+#define ANTH_EXTRA_BLOCK_DELTA "anthropic.block_delta"
+#define ANTH_EXTRA_BLOCK_STOP "anthropic.block_stop"
+
+/* 1 when the call's client spoke the Messages API and its body may be forwarded. */
+int anth_is_native(const struct aigw_call *call);
+
+/* The client's Messages body for this target: model replaced (for_vertex: removed, with
+ * Vertex's anthropic_version), "stream" as the call streams, and for AIGW_OP_COUNT_TOKENS only
+ * the fields count_tokens takes. The client's anthropic-beta values travel in the body as
+ * "anthropic_beta" (Vertex reads them there); unless for_vertex they are taken out and
+ * returned in *betas (comma-joined, call memory; NULL when none) for the header. 0 or
+ * AIGW_ENOMEM. */
+int anth_native_body(struct aigw_call *call, int for_vertex, cJSON **out, const char **betas);
+
+/* A translated Messages body cut to what count_tokens accepts (same list as the native one). */
+void anth_count_body(cJSON *body);
+
+/* A count_tokens answer {"input_tokens":N} -> one USAGE chunk (prompt_tokens N). */
+int anth_count_parse(struct aigw_call *call, struct aigw_bytes body);
+
+/* An "anthropic.*" EXTRA chunk (value borrowed). */
+int anth_emit_extra(struct aigw_call *call, const char *name, const cJSON *value);
+/* ANTH_EXTRA_STOP from the stop_reason / stop_sequence members of holder (a message or a
+ * message_delta's delta); nothing when it has no stop_reason. */
+int anth_emit_stop(struct aigw_call *call, const cJSON *holder);
 
 /* ---- internal: shared by the translation files, not part of the plugin interface ---- */
 

@@ -142,6 +142,8 @@ enum aigw_capability {
     AIGW_CAP_IMAGES = 1u << 6,
     AIGW_CAP_REASONING = 1u << 7,
     AIGW_CAP_MODELS = 1u << 8, /* can list its models live (models_build/models_parse) */
+    AIGW_CAP_COUNT_TOKENS = 1u << 9, /* 1.2: build_request and parse_response also serve
+                                        AIGW_OP_COUNT_TOKENS (call->op says which) */
 };
 
 /* ---- response framing --------------------------------------------------------------------- */

@@ -25,3 +25,4 @@ tests_front_test_responses_state_SOURCES = tests/front/test_responses_state.c
 tests_front_test_responses_state_CFLAGS = $(TEST_CFLAGS)
 tests_front_test_responses_state_LDADD = $(RESP_TEST_LIBS)
 endif
+include tests/front/anthropic.mk

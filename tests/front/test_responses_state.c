@@ -1,4 +1,4 @@
-/* Responses state against the in-memory store: chains, owners, expiry, pagination, delete. */
+/* Responses state against an in-memory store: chains, owners, expiry, pagination, delete. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -6,22 +6,23 @@
 
 #include <criterion/criterion.h>
 
-#include "front/responses_memstore.h"
 #include "resp_util.h"
+#include "store/store.h"
 
 static struct gw_store *st;
 
 static void setup(void)
 {
-    st = gw_resp_memstore_new();
-    cr_assert_not_null(st);
+    char err[256];
+    st = gw_store_open("memory:", NULL, err, sizeof err);
+    cr_assert_not_null(st, "%s", err);
     gw_responses_use_store(st); /* what parse reads chains from and renders keep into */
 }
 
 static void teardown(void)
 {
     gw_responses_use_store(NULL);
-    gw_resp_memstore_free(st);
+    gw_store_close(st);
 }
 
 static const char *bearer(void *ud, const char *name)

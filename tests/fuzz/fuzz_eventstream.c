@@ -1,10 +1,6 @@
 /*
- * libFuzzer target for core/eventstream.c. Build (from the source tree):
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isdk -Icore \
- *       $(pkg-config --cflags libcjson) tests/fuzz/fuzz_eventstream.c core/eventstream.c \
- *       core/buf.c -o fuzz_eventstream
- *   ./fuzz_eventstream -max_len=4096
+ * libFuzzer target for plugin/eventstream.c. Run it under libFuzzer with
+ * `tests/fuzz/run-libfuzzer SECONDS eventstream` (builds tests/fuzz/lf_eventstream).
  *
  * The first input byte picks a piece size; the rest is fed whole and then in pieces of that
  * size, and both runs must agree on the frames seen and on the final result, because the

@@ -1,8 +1,8 @@
 /*
- * libFuzzer target for core/framing.c (SSE, NDJSON and JSON sequences). Build like
- * fuzz_eventstream.c, with core/framing.c core/eventstream.c core/buf.c. The first byte picks
- * the framing (bit 0: NDJSON, else bit 1: JSON_SEQ, else SSE) and a piece size; whole and
- * piecewise feeding must see the same frames and end the same way.
+ * libFuzzer target for plugin/framing.c (SSE, NDJSON and JSON sequences);
+ * tests/fuzz/run-libfuzzer runs it. The first byte picks the framing (bit 0: NDJSON, else
+ * bit 1: JSON_SEQ, else SSE) and a piece size; whole and piecewise feeding must see the same
+ * frames and end the same way.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,8 +1,7 @@
 /*
  * libFuzzer target for client-facing parsers: request validation (every route kind) and the
- * config dialect (comments, trailing commas, ${VAR}). Build like fuzz_eventstream.c with
- * core/request.c core/utf8.c core/jsonc.c core/buf.c and -lcjson. Any input must give a
- * result or a clean error, never a crash or a leak.
+ * config dialect (comments, trailing commas, ${VAR}); tests/fuzz/run-libfuzzer runs it. Any
+ * input must give a result or a clean error, never a crash or a leak.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -26,10 +26,23 @@ tests_fuzz_fuzz_catalog_LDADD = $(FUZZ_LIBS) -lm
 tests_fuzz_fuzz_listen_SOURCES = tests/fuzz/fuzz_listen.c tests/fuzz/driver.c
 tests_fuzz_fuzz_listen_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_listen_LDADD = $(FUZZ_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_cache
+tests_fuzz_fuzz_cache_SOURCES = tests/fuzz/fuzz_cache.c tests/fuzz/driver.c
+tests_fuzz_fuzz_cache_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_cache_LDADD = $(FUZZ_LIBS)
 check_PROGRAMS += tests/fuzz/fuzz_traceparent
 tests_fuzz_fuzz_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c tests/fuzz/driver.c
 tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
+# The admin key API's JSON bodies, through the handler and a SQLite store.
+check_PROGRAMS += tests/fuzz/fuzz_admin_keys
+tests_fuzz_fuzz_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_keys_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_admin_keys_LDADD = $(FUZZ_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_resp
+tests_fuzz_fuzz_resp_SOURCES = tests/fuzz/fuzz_resp.c tests/fuzz/driver.c
+tests_fuzz_fuzz_resp_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_resp_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -78,9 +91,30 @@ tests_fuzz_lf_responses_SOURCES = tests/fuzz/fuzz_responses.c
 tests_fuzz_lf_responses_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_responses_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_responses_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_cache
+tests_fuzz_lf_cache_SOURCES = tests/fuzz/fuzz_cache.c
+tests_fuzz_lf_cache_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_cache_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_cache_LDADD = core/libgwcore.la
 noinst_PROGRAMS += tests/fuzz/lf_traceparent
 tests_fuzz_lf_traceparent_SOURCES = tests/fuzz/fuzz_traceparent.c
 tests_fuzz_lf_traceparent_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_traceparent_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_traceparent_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_resp
+tests_fuzz_lf_resp_SOURCES = tests/fuzz/fuzz_resp.c
+tests_fuzz_lf_resp_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_resp_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_resp_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_admin_keys
+tests_fuzz_lf_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c
+tests_fuzz_lf_admin_keys_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_admin_keys_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_admin_keys_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_anthropic
+tests_fuzz_lf_anthropic_SOURCES = tests/fuzz/fuzz_anthropic.c tests/front/anth_check.c \
+	tests/front/anth_check.h
+tests_fuzz_lf_anthropic_CFLAGS = $(LF_CFLAGS) -I$(top_srcdir)/tests
+tests_fuzz_lf_anthropic_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_anthropic_LDADD = core/libgwcore.la
 endif

@@ -1,0 +1,113 @@
+/*
+ * anthropic_render - the renderer's state, shared by its two files: anthropic_render.c (chunks
+ * -> content blocks: which block is open, tool calls in order, the stop reason, usage) and
+ * anthropic_events.c (a block opened, extended, closed: as SSE events for a stream, into the
+ * message object otherwise; message_start / message_delta / message_stop; the document).
+ * Private to the Anthropic dialect.
+ *
+ * Threading: one renderer per request, one thread at a time.
+ */
+#ifndef GW_FRONT_ANTHROPIC_RENDER_H
+#define GW_FRONT_ANTHROPIC_RENDER_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "aigw/plugin.h"
+#include "front/anthropic.h"
+#include "lib/buf.h"
+
+#define ANTH_MAX_TOOLS 128
+
+enum anth_block { ANTH_B_NONE = 0, ANTH_B_TEXT, ANTH_B_THINKING, ANTH_B_TOOL, ANTH_B_RAW };
+
+enum anth_tool_state { ANTH_T_PENDING = 0, ANTH_T_OPEN, ANTH_T_CLOSED };
+
+/* Whether a tool's arguments form a whole JSON value yet (so the next tool may start). */
+struct anth_json_scan {
+    int depth;
+    int in_str;
+    int esc;
+    int opened;
+    int complete;
+};
+
+struct anth_tool {
+    int seen;
+    int state; /* enum anth_tool_state */
+    char id[GW_ANTH_NAME_MAX + 1];
+    char *name;         /* the client's tool name */
+    struct gw_buf args; /* arguments not sent yet */
+    struct anth_json_scan scan;
+};
+
+/* A content chunk held back while a tool call's arguments are still arriving. */
+struct anth_held {
+    int type;
+    char *text;
+    size_t len;
+};
+
+#define ANTH_MAX_HELD 65536
+#define ANTH_MAX_HELD_BYTES ((size_t)16 << 20)
+
+struct anth_render {
+    const struct gw_anth_ctx *ctx;
+    int stream;
+    int count_tokens;
+    char id[96];
+    char *model;
+    int started; /* message_start went out (streams) */
+    int ended;
+    int late_pieces; /* tool argument pieces that came after their block closed */
+
+    /* The open block. */
+    int open;       /* enum anth_block */
+    int open_index; /* its index in content */
+    int open_tool;  /* tool slot of an open tool block */
+    int signed_;    /* an open thinking block got its signature */
+    int raw_text;   /* the open block is a text block the plugin opened (citations) */
+    int next_index;
+    int tool_blocks; /* tool_use blocks emitted */
+
+    struct anth_held *held; /* in arrival order */
+    int nheld, cap_held;
+    size_t held_bytes;
+
+    struct anth_tool tools[ANTH_MAX_TOOLS];
+    int order[ANTH_MAX_TOOLS]; /* tool slots by first appearance */
+    int norder;
+
+    int finish;        /* enum aigw_finish; 0 until the upstream said */
+    char *stop_reason; /* the upstream's own (the anthropic plugin's private channel) */
+    char *stop_sequence;
+
+    struct aigw_usage usage;
+    int have_usage;
+    int64_t start_input;          /* input_tokens that message_start announced */
+    int64_t out_ascii, out_other; /* output characters, for an estimate when none is reported */
+
+    /* Non-streams: the content array being built, and the open block's text. */
+    cJSON *content;
+    cJSON *cur;
+    struct gw_buf text;
+    struct gw_buf sig;
+};
+
+/* anthropic_events.c */
+int anth_ev_message_start(struct anth_render *r, struct gw_buf *out);
+/* Opens a block of kind with its content_block head (borrowed; "index" is added for streams).
+ * Non-streams keep a copy of head as the block being built. */
+int anth_ev_open(struct anth_render *r, struct gw_buf *out, int kind, const cJSON *head);
+/* A delta on the open block: dtype is text_delta, thinking_delta, signature_delta or
+ * input_json_delta with field/p/n, or raw (a whole delta object, borrowed) when dtype NULL. */
+int anth_ev_delta(struct anth_render *r, struct gw_buf *out, const char *dtype, const char *field,
+                  const char *p, size_t n, const cJSON *raw);
+int anth_ev_close(struct anth_render *r, struct gw_buf *out);
+/* message_delta + message_stop (streams) or the message object. */
+int anth_ev_finish(struct anth_render *r, struct gw_buf *out, const char *stop_reason);
+/* count_tokens: {"input_tokens": N}. */
+int anth_ev_count(struct anth_render *r, struct gw_buf *out);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * store_ledger - one row per settled request, keyed by request id. The writer inserts with
+ * ON CONFLICT DO NOTHING ... RETURNING, and adds to the per-key, per-day running totals only
+ * the rows that were really inserted, in the same transaction: a replayed settlement can
+ * neither count twice in the ledger nor in the totals budget checks read.
+ */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "aigw/plugin.h"
+#include "lib/buf.h"
+
+#define LEDGER_COLS 10
+#define LEDGER_CHUNK 100
+
+int gw_store_ledger_add(struct gw_store *s, const struct gw_ledger_entry *e)
+{
+    if (!e || !e->request_id[0])
+        return AIGW_EINVAL;
+    struct store_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return AIGW_ENOMEM;
+    op->kind = OP_LEDGER;
+    op->link.bytes = sizeof *op;
+    struct gw_ledger_entry *l = &op->u.ledger;
+    *l = *e;
+    l->request_id[sizeof l->request_id - 1] = '\0';
+    l->key_id[sizeof l->key_id - 1] = '\0';
+    l->model[sizeof l->model - 1] = '\0';
+    l->provider[sizeof l->provider - 1] = '\0';
+    gw_sql_clean_inplace(l->request_id);
+    gw_sql_clean_inplace(l->model);
+    gw_sql_clean_inplace(l->provider);
+    gw_sql_clean_inplace(l->key_id);
+    if (!l->ts_ms)
+        l->ts_ms = gw_store_now_ms();
+    return gw_store_enqueue_op(s, op);
+}
+
+static int64_t nonneg(int64_t v)
+{
+    return v > 0 ? v : 0;
+}
+
+struct inserted {
+    struct store_op **ops;
+    size_t n;
+    unsigned char *hit;
+};
+
+static int mark(void *ctx, int ncol, const char *const *v, const size_t *len)
+{
+    (void)len;
+    struct inserted *in = ctx;
+    if (ncol < 1 || !v[0])
+        return 0;
+    for (size_t i = 0; i < in->n; i++) {
+        if (!in->hit[i] && !strcmp(in->ops[i]->u.ledger.request_id, v[0])) {
+            in->hit[i] = 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+struct day_total {
+    char key_id[GW_KEY_ID_LEN + 4];
+    int64_t day, nusd, requests;
+};
+
+static int add_total(struct day_total *t, size_t *nt, const struct gw_ledger_entry *e)
+{
+    int64_t day = e->ts_ms / 86400000;
+    int64_t cost = e->cost_usd < 0 ? 0 : gw_usd_to_nusd(e->cost_usd);
+    for (size_t i = 0; i < *nt; i++) {
+        if (t[i].day == day && !strcmp(t[i].key_id, e->key_id)) {
+            t[i].nusd += cost;
+            t[i].requests++;
+            return 0;
+        }
+    }
+    gw_strlcpy(t[*nt].key_id, e->key_id, sizeof t[*nt].key_id);
+    t[*nt].day = day;
+    t[*nt].nusd = cost;
+    t[*nt].requests = 1;
+    (*nt)++;
+    return 0;
+}
+
+static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops, size_t n,
+                        unsigned char *hit, int64_t deadline)
+{
+    struct gw_sql_param p[LEDGER_CHUNK * LEDGER_COLS];
+    struct gw_buf b;
+    gw_buf_init(&b, 1u << 20);
+    int rc = gw_buf_append_str(&b, "INSERT INTO aigw_ledger (request_id, key_id, ts_ms, model,"
+                                   " provider, input_tokens, output_tokens, cached_tokens,"
+                                   " reasoning_tokens, cost_nusd) VALUES ");
+    if (!rc)
+        rc = gw_sql_values(&b, (int)n, LEDGER_COLS);
+    if (!rc)
+        rc = gw_buf_append_str(&b, " ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+    for (size_t i = 0; i < n; i++) {
+        const struct gw_ledger_entry *e = &ops[i]->u.ledger;
+        struct gw_sql_param *q = p + i * LEDGER_COLS;
+        q[0] = gw_sql_text(e->request_id);
+        q[1] = gw_sql_text(e->key_id);
+        q[2] = gw_sql_int(e->ts_ms);
+        q[3] = gw_sql_text(e->model);
+        q[4] = gw_sql_text(e->provider);
+        q[5] = gw_sql_int(nonneg(e->input_tokens));
+        q[6] = gw_sql_int(nonneg(e->output_tokens));
+        q[7] = gw_sql_int(nonneg(e->cached_tokens));
+        q[8] = gw_sql_int(nonneg(e->reasoning_tokens));
+        q[9] = e->cost_usd < 0 ? gw_sql_null() : gw_sql_int(gw_usd_to_nusd(e->cost_usd));
+    }
+    struct inserted in = {ops, n, hit};
+    if (!rc)
+        rc = s->ops->exec(c, b.ptr, p, (int)n * LEDGER_COLS, mark, &in, deadline);
+    gw_buf_free(&b);
+    return rc;
+}
+
+int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops,
+                          size_t n, int64_t deadline)
+{
+    unsigned char *hit = calloc(n, 1);
+    struct day_total *t = calloc(n, sizeof *t);
+    int rc = hit && t ? 0 : AIGW_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i += LEDGER_CHUNK) {
+        size_t k = n - i < LEDGER_CHUNK ? n - i : LEDGER_CHUNK;
+        /* the same id twice in one statement: only its first row may count */
+        rc = insert_chunk(s, c, ops + i, k, hit + i, deadline);
+    }
+    size_t nt = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (hit[i])
+            add_total(t, &nt, &ops[i]->u.ledger);
+    /* the per-day totals in one statement per 64 (key, day) pairs, unique by construction */
+    struct gw_sql_param p[64 * 4];
+    for (size_t i = 0; !rc && i < nt; i += 64) {
+        size_t k = nt - i < 64 ? nt - i : 64;
+        for (size_t j = 0; j < k; j++) {
+            p[4 * j] = gw_sql_text(t[i + j].key_id);
+            p[4 * j + 1] = gw_sql_int(t[i + j].day);
+            p[4 * j + 2] = gw_sql_int(t[i + j].nusd);
+            p[4 * j + 3] = gw_sql_int(t[i + j].requests);
+        }
+        struct gw_buf b;
+        gw_buf_init(&b, 1u << 16);
+        rc = gw_buf_append_str(&b, "INSERT INTO aigw_key_spend (key_id, day, cost_nusd, requests)"
+                                   " VALUES ");
+        if (!rc)
+            rc = gw_sql_values(&b, (int)k, 4);
+        if (!rc)
+            rc = gw_buf_append_str(&b, " ON CONFLICT (key_id, day) DO UPDATE SET"
+                                       " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
+                                       " requests = aigw_key_spend.requests + excluded.requests");
+        if (!rc)
+            rc = s->ops->exec(c, b.ptr, p, (int)k * 4, NULL, NULL, deadline);
+        gw_buf_free(&b);
+    }
+    free(hit);
+    free(t);
+    return rc;
+}

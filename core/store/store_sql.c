@@ -1,0 +1,211 @@
+/* store_sql - parameter and value helpers, the reader pool, transactions (see store_int.h). */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aigw/plugin.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/utf8.h"
+
+int64_t gw_store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t gw_store_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct gw_sql_param gw_sql_int(int64_t v)
+{
+    return (struct gw_sql_param){.type = GW_SQL_INT, .i = v};
+}
+
+struct gw_sql_param gw_sql_text(const char *s)
+{
+    if (!s)
+        return (struct gw_sql_param){.type = GW_SQL_NULL};
+    return (struct gw_sql_param){.type = GW_SQL_TEXT, .s = s, .len = strlen(s)};
+}
+
+struct gw_sql_param gw_sql_null(void)
+{
+    return (struct gw_sql_param){.type = GW_SQL_NULL};
+}
+
+char *gw_sql_clean_dup(const char *p, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    while (n) {
+        size_t bad = gw_utf8_invalid_at(p, n);
+        size_t good = bad == (size_t)-1 ? n : bad;
+        /* NUL is valid UTF-8 but no database TEXT holds it */
+        for (size_t i = 0; i < good; i++)
+            out[o++] = p[i] ? p[i] : '?';
+        if (bad == (size_t)-1)
+            break;
+        out[o++] = '?';
+        p += bad + 1;
+        n -= bad + 1;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int64_t gw_sql_i64(const char *v)
+{
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+void gw_sql_str(char *dst, size_t size, const char *v)
+{
+    gw_strlcpy(dst, v ? v : "", size);
+}
+
+int64_t gw_usd_to_nusd(double usd)
+{
+    if (!(usd >= 0) || usd > 9.0e9)
+        return usd > 0 ? INT64_MAX / 2 : 0;
+    return llround(usd * STORE_NUSD);
+}
+
+double gw_nusd_to_usd(int64_t n)
+{
+    return (double)n / STORE_NUSD;
+}
+
+/* Holds a reader within the deadline: first a free one, else waits on the first. */
+static struct store_reader *reader_take(struct gw_store *s, int64_t deadline)
+{
+    for (int i = 0; i < STORE_READERS; i++)
+        if (pthread_mutex_trylock(&s->readers[i].mu) == 0)
+            return &s->readers[i];
+    /* timedlock counts in CLOCK_REALTIME; the deadline is monotonic: convert the remainder */
+    int64_t left = deadline - gw_store_mono_ms();
+    if (left <= 0)
+        return NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    static _Atomic unsigned rr;
+    struct store_reader *r = &s->readers[rr++ % STORE_READERS];
+    return pthread_mutex_timedlock(&r->mu, &ts) == 0 ? r : NULL;
+}
+
+int64_t gw_store_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void gw_store_observe(struct gw_store *s, const char *op, int64_t start_us, int rc)
+{
+    if (!s->o.on_op)
+        return;
+    const char *error = rc == 0 ? NULL : rc == GW_STORE_EUNAVAIL ? "timeout" : "error";
+    s->o.on_op(s->o.on_op_ud, s->ops->name, op, gw_store_mono_us() - start_us, error);
+}
+
+static int read_once(struct gw_store *s,
+                     int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t), void *ctx)
+{
+    int64_t now = gw_store_mono_ms(), deadline = now + s->o.read_timeout_ms;
+    if (now < s->read_down_until)
+        return GW_STORE_EUNAVAIL;
+    struct store_reader *r = reader_take(s, deadline);
+    if (!r)
+        return GW_STORE_EUNAVAIL;
+    int rc = GW_STORE_EUNAVAIL;
+    /* one reconnect per call: a connection the database dropped while idle is normal */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!r->conn) {
+            char err[256];
+            if (s->ops->connect(s, 1, deadline, &r->conn, err, sizeof err) != 0) {
+                r->conn = NULL;
+                gw_logf(AIGW_LOG_WARN, "store", NULL, "reader connect: %s", err);
+                rc = GW_STORE_EUNAVAIL;
+                break;
+            }
+        }
+        rc = fn(s, r->conn, ctx, deadline);
+        if (rc != GW_STORE_EUNAVAIL)
+            break;
+        s->ops->disconnect(r->conn);
+        r->conn = NULL;
+        if (gw_store_mono_ms() >= deadline)
+            break;
+    }
+    if (rc == AIGW_EINTERNAL && r->conn)
+        gw_logf(AIGW_LOG_WARN, "store", NULL, "read: %s", s->ops->errmsg(r->conn));
+    if (rc == GW_STORE_EUNAVAIL)
+        s->read_down_until = gw_store_mono_ms() + STORE_READ_BACKOFF_MS;
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+int gw_store_read(struct gw_store *s, const char *op,
+                  int (*fn)(struct gw_store *, struct gw_sql_conn *, void *, int64_t), void *ctx)
+{
+    int64_t t0 = gw_store_mono_us();
+    int rc = read_once(s, fn, ctx);
+    /* "not found" is an answer, not a failure */
+    gw_store_observe(s, op, t0, rc == GW_STORE_ENOTFOUND || rc > 0 ? 0 : rc);
+    return rc;
+}
+
+int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64_t deadline)
+{
+    const char *sql = !strcmp(what, "begin")    ? s->ops->begin_sql
+                      : !strcmp(what, "commit") ? "COMMIT"
+                                                : "ROLLBACK";
+    return s->ops->exec(c, sql, NULL, 0, NULL, NULL, deadline);
+}
+
+int gw_sql_values(struct gw_buf *b, int rows, int cols)
+{
+    int rc = 0, n = 1;
+    for (int r = 0; !rc && r < rows; r++) {
+        rc = gw_buf_append_str(b, r ? ", (" : "(");
+        for (int c = 0; !rc && c < cols; c++)
+            rc = gw_buf_printf(b, c ? ", $%d" : "$%d", n++);
+        if (!rc)
+            rc = gw_buf_append_str(b, ")");
+    }
+    return rc;
+}
+
+void gw_sql_clean_inplace(char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        size_t bad = gw_utf8_invalid_at(s, n);
+        size_t good = bad == (size_t)-1 ? n : bad;
+        for (size_t i = 0; i < good; i++)
+            if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+                s[i] = '?';
+        if (bad == (size_t)-1)
+            break;
+        s[bad] = '?';
+        s += bad + 1;
+        n -= bad + 1;
+    }
+}
