@@ -272,33 +272,3 @@ const char *gw_guard_outcome_name(int o)
                                                         "retry", "deny",  "fail_closed"};
     return o >= 0 && o < GW_GUARD_O_COUNT ? names[o] : "none";
 }
-
-int gw_guard_metrics_render(const struct gw_guard_chain *c, struct gw_buf *out)
-{
-    int rc = 0;
-    if (!c || !c->n)
-        return 0;
-    rc = gw_buf_append_str(out, "# HELP aigw_guardrail_outcomes_total Requests by guardrail "
-                                "entry, stage and outcome.\n"
-                                "# TYPE aigw_guardrail_outcomes_total counter\n");
-    for (size_t i = 0; !rc && i < c->n; i++) {
-        for (int s = 0; s < 2; s++) {
-            if (!(c->entries[i].stages & (s ? AIGW_GUARD_OUTPUT : AIGW_GUARD_INPUT)))
-                continue;
-            for (int o = GW_GUARD_O_ALLOW; !rc && o < GW_GUARD_O_COUNT; o++) {
-                char idx[24];
-                gw_fmt_i64(idx, sizeof idx, (int64_t)i);
-                /* Names are [a-z0-9-]: nothing to escape. */
-                rc = gw_buf_append_strs(out, "aigw_guardrail_outcomes_total{guard=\"",
-                                        c->entries[i].name, "\",entry=\"", idx, "\",stage=\"",
-                                        s ? "output" : "input", "\",outcome=\"",
-                                        gw_guard_outcome_name(o), "\"} ", NULL);
-                if (!rc)
-                    rc = gw_buf_append_i64(out, (int64_t)atomic_load(&c->entries[i].counts[s][o]));
-                if (!rc)
-                    rc = gw_buf_append(out, "\n", 1);
-            }
-        }
-    }
-    return rc;
-}

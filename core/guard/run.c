@@ -85,6 +85,13 @@ void gw_guard_run_free(struct gw_guard_run *run)
     free(run);
 }
 
+int gw_guard_run_outcome(const struct gw_guard_run *run, size_t i, unsigned stage)
+{
+    if (!run || i >= run->chain->n)
+        return GW_GUARD_O_NONE;
+    return run->hx[i].outcome[stage == AIGW_GUARD_INPUT ? 0 : 1];
+}
+
 void gw_guard_note(struct gw_guard_hctx *h, unsigned stage, int outcome)
 {
     int s = stage == AIGW_GUARD_INPUT ? 0 : 1;
