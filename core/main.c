@@ -238,7 +238,7 @@ int main(int argc, char **argv)
     /* Guardrails are security controls: one that cannot be loaded as configured stops the
      * start, like any other config error. */
     struct gw_guard_chain *guards = NULL;
-    char gdir_buf[1100];
+    char gdir_buf[4200];
     const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
     if (gw_guard_chain_load(&guards, cfg.guardrails, gdir, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",

@@ -179,6 +179,10 @@ int gw_guard_chain_load(struct gw_guard_chain **out, const cJSON *guardrails, co
         *out = NULL;
         return 0;
     }
+    if (!dir) { /* gw_guard_dir() found the name too long */
+        snprintf(err, errsize, "guardrails: the guard directory's name is too long");
+        return AIGW_EINVAL;
+    }
     if (!cJSON_IsArray(guardrails)) {
         snprintf(err, errsize, "guardrails: must be an array of {name, stage, config, fail_open}");
         return AIGW_EINVAL;
@@ -207,7 +211,7 @@ int gw_guard_chain_load(struct gw_guard_chain **out, const cJSON *guardrails, co
     i = 0;
     cJSON_ArrayForEach(e, guardrails)
     {
-        int rc = add_entry(c, e, i++, dir ? dir : ".", err, errsize);
+        int rc = add_entry(c, e, i++, dir, err, errsize);
         if (rc) {
             gw_guard_chain_free(c);
             return rc;
@@ -267,34 +271,4 @@ const char *gw_guard_outcome_name(int o)
     static const char *const names[GW_GUARD_O_COUNT] = {"none",  "allow", "rewrite",    "fail_open",
                                                         "retry", "deny",  "fail_closed"};
     return o >= 0 && o < GW_GUARD_O_COUNT ? names[o] : "none";
-}
-
-int gw_guard_metrics_render(const struct gw_guard_chain *c, struct gw_buf *out)
-{
-    int rc = 0;
-    if (!c || !c->n)
-        return 0;
-    rc = gw_buf_append_str(out, "# HELP aigw_guardrail_outcomes_total Requests by guardrail "
-                                "entry, stage and outcome.\n"
-                                "# TYPE aigw_guardrail_outcomes_total counter\n");
-    for (size_t i = 0; !rc && i < c->n; i++) {
-        for (int s = 0; s < 2; s++) {
-            if (!(c->entries[i].stages & (s ? AIGW_GUARD_OUTPUT : AIGW_GUARD_INPUT)))
-                continue;
-            for (int o = GW_GUARD_O_ALLOW; !rc && o < GW_GUARD_O_COUNT; o++) {
-                char idx[24];
-                gw_fmt_i64(idx, sizeof idx, (int64_t)i);
-                /* Names are [a-z0-9-]: nothing to escape. */
-                rc = gw_buf_append_strs(out, "aigw_guardrail_outcomes_total{guard=\"",
-                                        c->entries[i].name, "\",entry=\"", idx, "\",stage=\"",
-                                        s ? "output" : "input", "\",outcome=\"",
-                                        gw_guard_outcome_name(o), "\"} ", NULL);
-                if (!rc)
-                    rc = gw_buf_append_i64(out, (int64_t)atomic_load(&c->entries[i].counts[s][o]));
-                if (!rc)
-                    rc = gw_buf_append(out, "\n", 1);
-            }
-        }
-    }
-    return rc;
 }

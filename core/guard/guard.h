@@ -30,7 +30,9 @@
  *       RETRY (never on streams): see gw_guard_retry_body().
  *   v = gw_guard_on_end(run, emit, ud)                        the upstream answer is complete
  *   gw_guard_on_error(run, &err)                              an upstream error, before render
- *   gw_guard_summary(run, &buf); gw_guard_run_free(run)       request log; counts outcomes
+ *   gw_guard_summary(run, &buf)                               the request log's entry
+ *   gw_guard_run_outcome(run, i, stage) for each entry        -> gw_metrics_guard()
+ *   gw_guard_run_free(run)                                    also counts into the chain
  */
 #ifndef GW_GUARD_H
 #define GW_GUARD_H
@@ -85,9 +87,10 @@ struct gw_guard_run;
 const char *gw_guard_dir(const char *cfg, const char *plugin_dir, char *buf, size_t size);
 
 /* Builds the chain from the `guardrails` array (NULL or empty: *out = NULL, no guards).
- * Loads each named guard from dir, checks its config against the guard's schema and creates
- * the instance. On failure: negative, *out untouched, and "guardrails[i] (name): reason" in
- * err. Call on the main thread. */
+ * Loads each named guard from dir (NULL, as gw_guard_dir gives for a name too long, is an
+ * error), checks its config against the guard's schema and creates the instance. On failure:
+ * negative, *out untouched, and "guardrails[i] (name): reason" in err. Call on the main
+ * thread. */
 int gw_guard_chain_load(struct gw_guard_chain **out, const cJSON *guardrails, const char *dir,
                         char *err, size_t errsize);
 void gw_guard_chain_free(struct gw_guard_chain *chain);
@@ -101,8 +104,7 @@ const char *gw_guard_chain_entry(const struct gw_guard_chain *chain, size_t i, u
 /* The requests entry i ended with `outcome` at `stage` (AIGW_GUARD_INPUT / _OUTPUT). */
 uint64_t gw_guard_chain_count(const struct gw_guard_chain *chain, size_t i, unsigned stage,
                               int outcome);
-/* Appends aigw_guardrail_outcomes_total{guard,entry,stage,outcome} in exposition format. */
-int gw_guard_metrics_render(const struct gw_guard_chain *chain, struct gw_buf *out);
+/* "allow", "rewrite", "fail_open", "retry", "deny", "fail_closed" ("none" for NONE). */
 const char *gw_guard_outcome_name(int outcome);
 
 /* ---- one request ---------------------------------------------------------------------------- */
@@ -120,6 +122,9 @@ struct gw_guard_run *gw_guard_run_new(const struct gw_guard_chain *chain,
                                       const struct gw_guard_run_opts *opts);
 /* Counts the run's outcomes into the chain and frees it. */
 void gw_guard_run_free(struct gw_guard_run *run);
+/* Entry i's outcome for this request at stage (AIGW_GUARD_INPUT / _OUTPUT): the heaviest it
+ * reached, GW_GUARD_O_NONE when it did not run there. For the request's metrics and log. */
+int gw_guard_run_outcome(const struct gw_guard_run *run, size_t i, unsigned stage);
 
 int gw_guard_on_request(struct gw_guard_run *run, cJSON *body);
 /* 1 when an input guard edited the request. */

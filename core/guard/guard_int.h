@@ -159,7 +159,7 @@ struct gw_guard_run {
 /* Calls entry i's hook `hook` (the args are the hook's), settling the result: notes the
  * outcome, applies fail_open, records the run's verdict. Returns ALLOW to go on with the next
  * entry, or DENY / FAILED / PENDING / RETRY. For text hooks, text receives the edits. */
-int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b, void *c);
+int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b);
 
 /* Applies run->edits to buf (the text the hook saw); maps *pos (a position in the old text,
  * when not NULL) to the new one: edits before it shift it, an edit spanning it moves it to the

@@ -85,6 +85,13 @@ void gw_guard_run_free(struct gw_guard_run *run)
     free(run);
 }
 
+int gw_guard_run_outcome(const struct gw_guard_run *run, size_t i, unsigned stage)
+{
+    if (!run || i >= run->chain->n)
+        return GW_GUARD_O_NONE;
+    return run->hx[i].outcome[stage == AIGW_GUARD_INPUT ? 0 : 1];
+}
+
 void gw_guard_note(struct gw_guard_hctx *h, unsigned stage, int outcome)
 {
     int s = stage == AIGW_GUARD_INPUT ? 0 : 1;
@@ -223,7 +230,7 @@ static int settle(struct gw_guard_run *run, size_t i, int hook, int rc)
     }
 }
 
-int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b, void *c)
+int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b)
 {
     struct gw_guard_hctx *h = &run->hx[i];
     const struct aigw_guard *d = &run->chain->entries[i].mod->desc;
@@ -256,7 +263,6 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
         rc = d->on_error(&h->pub, (const struct aigw_error *)a, (struct aigw_guard_text *)b);
         break;
     }
-    (void)c;
     run->hook = GW_HOOK_NONE;
     run->cur = NULL;
     h->pub.fetched = NULL;
@@ -344,7 +350,7 @@ int gw_guard_on_request(struct gw_guard_run *run, cJSON *body)
         run->req_next = i;
         if (!(c->entries[i].stages & AIGW_GUARD_INPUT) || run->hx[i].skip)
             continue;
-        int v = gw_guard_call(run, i, GW_HOOK_REQUEST, body, NULL, NULL);
+        int v = gw_guard_call(run, i, GW_HOOK_REQUEST, body, NULL);
         if (v != GW_GUARD_ALLOW)
             return v;
     }

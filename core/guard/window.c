@@ -151,7 +151,7 @@ static int stage(struct gw_guard_run *run, struct gw_guard_stream *s, size_t i, 
                                         st->sent,
                                         final,
                                         see};
-            int v = gw_guard_call(run, i, GW_HOOK_DELTA, &t, NULL, NULL);
+            int v = gw_guard_call(run, i, GW_HOOK_DELTA, &t, NULL);
             if (v != GW_GUARD_ALLOW)
                 return v;
             if (run->hx[i].skip) /* it failed open just now */
@@ -265,7 +265,7 @@ static int run_final(struct gw_guard_run *run, int choice, int finish, size_t fr
         if (ch->overflow) {
             v = gw_guard_fail(run, i, GW_HOOK_FINAL, "the answer is too large to judge");
         } else {
-            v = gw_guard_call(run, i, GW_HOOK_FINAL, &a, NULL, NULL);
+            v = gw_guard_call(run, i, GW_HOOK_FINAL, &a, NULL);
         }
         if (v == GW_GUARD_PENDING) {
             run->wait_choice = choice;
@@ -495,7 +495,7 @@ int gw_guard_on_error(struct gw_guard_run *run, struct aigw_error *err)
         struct aigw_guard_text t = {
             AIGW_ABI_VERSION, sizeof t, 0, 0,      {"", 0}, {msg.ptr ? msg.ptr : "", msg.len},
             msg.len,          0,        1, msg.len};
-        int v = gw_guard_call(run, i, GW_HOOK_ERROR, err, &t, NULL);
+        int v = gw_guard_call(run, i, GW_HOOK_ERROR, err, &t);
         if (v == GW_GUARD_FAILED) {
             withheld = 1; /* it could not vouch for the message: none of it goes out */
             break;
