@@ -38,6 +38,8 @@ struct gw_config {
     cJSON *auth_keys;         /* array of gateway API keys, or NULL (no client auth) */
     cJSON *cache;             /* the cache object, validated by cache/cache.c, or NULL */
     char redis_url[1024];     /* redis.url: the fleet's shared Redis; "" none */
+    cJSON *guardrails;        /* array of guard entries (checked by guard/chain.c), or NULL */
+    char guard_dir[1024];
     int metrics_enabled;
     char metrics_listen[256];
     char metrics_token[256];
@@ -52,7 +54,8 @@ struct gw_config {
 
 struct gw_config_key {
     const char *key;  /* dotted path, e.g. "timeouts.connect_ms" */
-    const char *type; /* "string", "integer", "boolean", "object", "array" */
+    const char *type; /* "string", "integer", "number", "boolean", "object",
+                         "array" */
     const char *dflt; /* default as shown in docs */
     const char *help;
 };

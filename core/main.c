@@ -14,7 +14,9 @@
 
 #include "catalog/catalog.h"
 #include "obs/metrics.h"
+#include "obs/otel.h"
 #include "config.h"
+#include "guard/guard.h"
 #include "proxy/gateway.h"
 #include "net/http.h"
 #include "proxy/accept.h"
@@ -193,6 +195,19 @@ int main(int argc, char **argv)
                 gw_now_ms() - t0);
     }
     int exit_code = 0;
+    /* Guardrails are security controls: one that cannot be loaded as configured stops the
+     * start, like any other config error. */
+    struct gw_guard_chain *guards = NULL;
+    char gdir_buf[1100];
+    const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
+    if (gw_guard_chain_load(&guards, cfg.guardrails, gdir, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
+                cfg.source[0] ? ": " : "", err);
+        exit_code = 2;
+        goto out_plugins;
+    }
+    if (guards)
+        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(guards), gdir);
     if (cat && cfg.catalog_overrides &&
         gw_catalog_merge(cat, cfg.catalog_overrides, cfg.source, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
@@ -210,6 +225,26 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     gw_metrics_init(cat, cfg.metrics_max_models);
+    /* Tracing: judged by --check-config too; started before any worker exists (requests read
+     * the tracer without a lock), stopped after they are gone. */
+    struct gw_otel_config oc;
+    gw_otel_config_init(&oc);
+    int orc = gw_otel_config_parse(&oc, cJSON_GetObjectItem(cfg.root, "otel"), NULL, err,
+                                   sizeof err);
+    if (orc < 0) {
+        int in_file = !strncmp(err, "otel", 4) && cfg.source[0];
+        fprintf(stderr, "aigw: config error: %s%s%s\n", in_file ? cfg.source : "",
+                in_file ? ": " : "", err);
+    } else if (!check && (orc = gw_otel_start(&oc)) < 0) {
+        fprintf(stderr, "aigw: cannot start the trace exporter (%d)\n", orc);
+    } else if (oc.enabled && !check) {
+        GW_INFO("tracing: spans to %s, sample ratio %g", oc.url, oc.sample_ratio);
+    }
+    gw_otel_config_free(&oc);
+    if (orc < 0) {
+        exit_code = 2;
+        goto out_plugins;
+    }
     struct gw_gateway gw;
     if (gw_gateway_init(&gw, &cfg, &plugins, cat, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
@@ -259,7 +294,8 @@ int main(int argc, char **argv)
     }
     atomic_store(&gw.shutting_down, 1);
     gw_http_quiesce(http);
-    int64_t left = gw_gateway_drain(&gw, gw_now_ms() + cfg.shutdown_grace_ms);
+    int64_t grace_end = gw_now_ms() + cfg.shutdown_grace_ms;
+    int64_t left = gw_gateway_drain(&gw, grace_end);
     if (left)
         GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
     /* Cancel what is left (the workers' engines, then the shared one): their streams end with
@@ -270,8 +306,14 @@ int main(int argc, char **argv)
     gw_gateway_drain(&gw, gw_now_ms() + 2000);
     gw_front_stop(front);
     gw_gateway_free(&gw);
+    /* Every span is submitted now (the workers are gone): what is queued goes out within
+     * what is left of the grace, 5 s at most. */
+    int64_t otel_ms = grace_end - gw_now_ms();
+    gw_otel_stop(otel_ms < 0 ? 0 : otel_ms > 5000 ? 5000 : otel_ms);
     GW_INFO("stopped");
 out_plugins:
+    gw_otel_stop(0); /* an early exit: nothing to send */
+    gw_guard_chain_free(guards);
     gw_metrics_free();
     gw_catalog_free(cat);
     gw_plugins_unload(&plugins);

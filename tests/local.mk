@@ -30,3 +30,4 @@ include tests/compat/openai.mk
 include tests/store/local.mk
 include tests/compat/anthropic.mk
 include tests/cache/local.mk
+include tests/guard/local.mk

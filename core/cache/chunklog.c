@@ -224,7 +224,7 @@ static int get_record(struct reader *r, struct aigw_chunk *c, struct aigw_usage 
             if (v[i] < -1)
                 return AIGW_EPROTO;
         }
-        aigw_usage_init(u); /* the size prefix of SDK 1.2, then the counts */
+        aigw_usage_init(u); /* the 1.2 size prefix, as every usage the lifetime sees has */
         u->prompt_tokens = v[0];
         u->completion_tokens = v[1];
         u->cached_tokens = v[2];

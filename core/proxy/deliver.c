@@ -44,6 +44,8 @@ static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
     case AIGW_CHUNK_TOOL_CALL:
     case AIGW_CHUNK_REFUSAL:
         r->attempt_last_us = now_us();
+        if (c->type == AIGW_CHUNK_TEXT && c->choice == 0 && gw_otel_capturing(r->aspan))
+            gw_buf_append(&r->trace_out, c->text.ptr, c->text.len); /* capped: the rest goes */
         if (!r->attempt_first_us) {
             r->attempt_first_us = r->attempt_last_us;
             const struct gw_target *t = &r->route.targets[r->target];

@@ -39,6 +39,7 @@ struct gw_gateway {
     pthread_mutex_t drain_lock;
     pthread_cond_t drain_cond;
     int64_t started_unix;
+    int freed; /* gw_gateway_free ran: its locks are gone */
 };
 
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,

@@ -75,6 +75,7 @@ struct gw_req {
     char resp_id[96];
     char resp_model[128];
     int finish;
+    struct gw_buf trace_out; /* the attempt's answer text, when content is captured */
     char tried[TRIED_MAX];
     size_t tried_len;
     double cost;

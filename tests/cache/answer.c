@@ -20,11 +20,17 @@ static long long num_of(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
 }
 
+/* Appends s to the string in dst (size bytes), cut to fit, always terminated. */
 static void append(char *dst, size_t size, const char *s)
 {
-    size_t have = strlen(dst);
-    if (s)
-        gw_strlcpy(dst + have, s, size - have);
+    size_t used = strlen(dst);
+    if (!s || used + 1 >= size)
+        return;
+    size_t n = strlen(s);
+    if (n > size - used - 1)
+        n = size - used - 1;
+    memcpy(dst + used, s, n);
+    dst[used + n] = '\0';
 }
 
 static void usage_of(const cJSON *u, struct answer *a)

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "aigw/plugin.h"
+#include "usage.h"
 #include "cache/chunklog.h"
 
 #define MAXC 32
@@ -114,12 +115,7 @@ static void record_all(struct gw_cache_rec *rec)
     c.extra = cites;
     gw_cache_rec_add(rec, &c);
     cJSON_Delete(cites);
-    struct aigw_usage u;
-    aigw_usage_init(&u);
-    u.prompt_tokens = 120;
-    u.completion_tokens = 45;
-    u.cached_tokens = 100;
-    u.reasoning_tokens = 30;
+    struct aigw_usage u = USAGE(120, 45, 100, -1, 30);
     c = aigw_chunk_init(AIGW_CHUNK_USAGE, 0);
     c.usage = &u;
     gw_cache_rec_add(rec, &c);
