@@ -210,6 +210,10 @@ static int get_record(struct reader *r, struct aigw_chunk *c, struct aigw_usage 
         get_int(r, &c->finish) < 0 || get_bytes(r, &c->id) < 0 || get_bytes(r, &c->name) < 0 ||
         get_bytes(r, &c->text) < 0)
         return AIGW_EPROTO;
+    /* What the recorder never keeps is never replayed, whoever wrote the log. */
+    if (c->finish > AIGW_FINISH_FUNCTION_CALL ||
+        (type == AIGW_CHUNK_FINISH && c->finish == AIGW_FINISH_CONTENT_FILTER))
+        return AIGW_EPROTO;
     if (type == AIGW_CHUNK_USAGE) {
         int64_t v[5];
         for (int i = 0; i < 5; i++) {

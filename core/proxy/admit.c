@@ -42,8 +42,8 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
+#include "plugin/usage.h"
 #include "proxy/counters_loop.h"
-#include "proxy/usage.h"
 #include "store/store.h"
 
 #define SHORT_ANSWER_TOKENS 16 /* the least answer worth a budget grant */

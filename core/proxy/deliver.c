@@ -15,7 +15,7 @@
 #include "front/respond.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
-#include "proxy/usage.h"
+#include "plugin/usage.h"
 
 struct chunk_write {
     struct gw_req *r;

@@ -24,7 +24,7 @@
 #include "obs/metrics.h"
 #include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
-#include "proxy/usage.h"
+#include "plugin/usage.h"
 #include "store/store.h"
 
 int64_t gw_now_ms(void)

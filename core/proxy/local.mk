@@ -24,6 +24,4 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/models_live.c \
 	core/proxy/models_live.h \
 	core/proxy/req_int.h \
-	core/proxy/route_phase.c \
-	core/proxy/usage.c \
-	core/proxy/usage.h
+	core/proxy/route_phase.c
