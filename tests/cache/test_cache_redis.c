@@ -47,6 +47,10 @@ static struct e2e_gw *replica(struct mock *m, const struct redissvc *rs)
                         NULL);
 }
 
+/* Each worker holds two Redis connections: the cache's and the limit counters'. A wait for
+ * "every replica connected" counts both, or it can end while a cache connection is still down. */
+#define CONNS_PER_REPLICA 2
+
 static const char *cache_header(struct e2e_resp *r)
 {
     const char *v = e2e_resp_header(r, "X-Gateway-Cache");
@@ -66,7 +70,7 @@ Test(cache_redis, two_replicas_share_answers)
     start_redis(&rs);
     struct mock *m = chat_mock();
     struct e2e_gw *a = replica(m, &rs), *b = replica(m, &rs);
-    cr_assert_eq(redissvc_wait_clients(&rs, 2, 5000), 0, "%s", e2e_gw_log(a));
+    cr_assert_eq(redissvc_wait_clients(&rs, 2 * CONNS_PER_REPLICA, 5000), 0, "%s", e2e_gw_log(a));
 
     struct e2e_resp *r1 = e2e_post(a, "/v1/chat/completions", ASK(1), NULL);
     cr_assert_str_eq(cache_header(r1), "miss", "%s", r1->body);
@@ -104,7 +108,7 @@ Test(cache_redis, redis_killed_turns_hits_into_misses_with_no_error)
     start_redis(&rs);
     struct mock *m = chat_mock();
     struct e2e_gw *a = replica(m, &rs), *b = replica(m, &rs);
-    cr_assert_eq(redissvc_wait_clients(&rs, 2, 5000), 0);
+    cr_assert_eq(redissvc_wait_clients(&rs, 2 * CONNS_PER_REPLICA, 5000), 0);
     struct e2e_resp *r = e2e_post(a, "/v1/chat/completions", ASK(1), NULL);
     e2e_resp_free(r);
     cr_assert_eq(redissvc_wait_keys(&rs, 1, 5000), 0);
@@ -138,7 +142,8 @@ Test(cache_redis, redis_killed_turns_hits_into_misses_with_no_error)
 
     /* Back: once the replicas reconnect (with backoff), answers are shared again. */
     cr_assert_eq(redissvc_restart(&rs), 0);
-    cr_assert_eq(redissvc_wait_clients(&rs, 2, 15000), 0, "both replicas reconnected");
+    cr_assert_eq(redissvc_wait_clients(&rs, 2 * CONNS_PER_REPLICA, 15000), 0,
+                 "both replicas reconnected");
     r = e2e_post(a, "/v1/chat/completions", ASK(3), NULL);
     cr_assert_str_eq(cache_header(r), "miss");
     e2e_resp_free(r);
@@ -158,7 +163,7 @@ Test(cache_redis, a_silent_redis_costs_a_lookup_its_deadline_not_the_request)
     start_redis(&rs);
     struct mock *m = chat_mock();
     struct e2e_gw *a = replica(m, &rs);
-    cr_assert_eq(redissvc_wait_clients(&rs, 1, 5000), 0);
+    cr_assert_eq(redissvc_wait_clients(&rs, CONNS_PER_REPLICA, 5000), 0);
     redissvc_pause(&rs, 1);
     struct e2e_resp *r = e2e_post(a, "/v1/chat/completions", ASK(7), NULL);
     cr_assert_eq(r->status, 200, "%s", r->body);
