@@ -51,6 +51,8 @@ static const struct gw_config_key keys[] = {
     {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},
     {"catalog.overrides", "array", "[]", "entries that add to or replace catalog entries"},
     {"routing", "object", "", "routing strategy, targets, aliases, retries (see ROUTING)"},
+    {"guardrails", "array", "[]", "guard plugins run on requests and answers, in order (see GUARDRAILS)"},
+    {"guard_dir", "string", "", "directory of guard plugins (default: guards/ in the plugin directory)"},
     {"auth", "object", "", "client authentication"},
     {"auth.api_keys", "array", "[]", "gateway keys clients must send as Bearer; empty: no auth"},
     {"auth.required", "boolean", "false",
@@ -58,10 +60,6 @@ static const struct gw_config_key keys[] = {
     {"admin", "object", "", "the admin API under /admin/ (see ADMIN API in aigw(8))"},
     {"admin.key", "string", "", "admin bearer token (else AIGW_ADMIN_KEY); none: no admin API"},
     {"admin.allow", "array", "[]", "client addresses (CIDR) that may call /admin/; empty: any"},
-    {"redis", "object", "", "counters shared by every replica (rate limits, budgets)"},
-    {"redis.url", "string", "", "Redis URL (redis: scheme, host, port, db); empty: in process"},
-    {"redis.timeout_ms", "integer", "50", "deadline of one admission; later: decided locally"},
-    {"redis.replicas", "integer", "0", "replicas for the fallback share of a limit; 0: observed"},
     {"limits", "object", "", "how rate limits and budgets are enforced"},
     {"limits.budget_fail_open", "boolean", "false",
      "Redis down: admit budgeted keys on a local share (else 503)"},
@@ -72,6 +70,33 @@ static const struct gw_config_key keys[] = {
     {"metrics.listen", "string", "", "serve metrics on this address instead of the main port"},
     {"metrics.token", "string", "", "bearer token required to scrape /metrics"},
     {"metrics.max_models", "integer", "200", "distinct model labels before folding into \"other\""},
+    {"otel", "object", "", "OpenTelemetry tracing (see TRACING); off without an endpoint"},
+    {"otel.enabled", "boolean", "", "false: no tracing; unset: on when an endpoint is known"},
+    {"otel.endpoint", "string", "", "collector OTLP/HTTP base URL; empty: none (or the variable)"},
+    {"otel.headers", "object", "", "extra headers on every export POST: name -> value (secrets)"},
+    {"otel.sample_ratio", "number", "1", "share of new traces recorded, 0 to 1"},
+    {"otel.service_name", "string", "aigw", "the service.name resource attribute"},
+    {"otel.capture_content", "boolean", "false", "record messages on attempt spans (redacted)"},
+    {"otel.content_max_bytes", "integer", "16384", "cap on each captured content attribute"},
+    {"otel.queue_size", "integer", "2048", "spans waiting to be sent; more are dropped"},
+    {"otel.batch_size", "integer", "512", "spans per export POST"},
+    {"otel.batch_interval_ms", "integer", "5000", "longest wait before a partial batch is sent"},
+    {"otel.timeout_ms", "integer", "10000", "deadline of one export POST"},
+    {"redis", "object", "", "the Redis a fleet of gateways shares"},
+    {"redis.url", "string", "", "the shared Redis, a redis: URL; empty: none"},
+    {"redis.timeout_ms", "integer", "50", "deadline of one admission; later: decided locally"},
+    {"redis.replicas", "integer", "0", "replicas for the fallback share of a limit; 0: observed"},
+    {"cache", "object", "", "the exact response cache (see RESPONSE CACHE)"},
+    {"cache.enabled", "boolean", "false", "answer a request seen before from the cache"},
+    {"cache.ttl_s", "integer", "3600", "how long an answer is kept, in seconds"},
+    {"cache.max_bytes", "integer", "67108864", "memory the in-memory cache holds at most"},
+    {"cache.max_entry_bytes", "integer", "1048576", "the largest answer kept"},
+    {"cache.redis", "boolean", "false", "keep answers in the Redis of redis.url, for every replica"},
+    {"cache.redis_timeout_ms", "integer", "50", "a Redis lookup not answered by then is a miss"},
+    {"cache.scope", "string", "key", "\"key\": one cache per gateway key; \"global\": one for all"},
+    {"cache.endpoints", "array",
+     "[\"chat\", \"completions\", \"messages\", \"responses\", \"embeddings\"]",
+     "the endpoints whose answers are cached"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -135,7 +160,8 @@ void gw_config_free(struct gw_config *c)
 {
     cJSON_Delete(c->root);
     c->root = NULL;
-    c->catalog_overrides = c->routing = c->auth_keys = c->admin_allow = NULL;
+    c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails =
+        c->admin_allow = NULL;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
@@ -186,6 +212,8 @@ static int type_ok(const cJSON *v, const char *type)
         return cJSON_IsString(v);
     if (!strcmp(type, "integer"))
         return cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble;
+    if (!strcmp(type, "number"))
+        return cJSON_IsNumber(v);
     if (!strcmp(type, "boolean"))
         return cJSON_IsBool(v);
     if (!strcmp(type, "object"))
@@ -196,7 +224,8 @@ static int type_ok(const cJSON *v, const char *type)
 }
 
 /* Checks every key of obj against the table; `prefix` is the dotted path of obj. Subtrees
- * whose owner validates them (routing, catalog.overrides) are not descended into. */
+ * whose owner validates them (routing, catalog.overrides, otel.headers) are not descended
+ * into. */
 static int check_keys(const cJSON *obj, const char *prefix, const char *file, char *err,
                       size_t errsize)
 {
@@ -214,7 +243,8 @@ static int check_keys(const cJSON *obj, const char *prefix, const char *file, ch
             snprintf(err, errsize, "%s: %s: expected %s", file, dotted, k->type);
             return AIGW_EINVAL;
         }
-        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing")) {
+        if (cJSON_IsObject(it) && !strcmp(k->type, "object") && strcmp(dotted, "routing") &&
+            strcmp(dotted, "otel.headers")) {
             int rc = check_keys(it, dotted, file, err, errsize);
             if (rc)
                 return rc;
@@ -363,6 +393,12 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     if (!rc)
         rc = get_str(root, "plugin_dir", c->plugin_dir, sizeof c->plugin_dir, path, err, errsize);
     if (!rc)
+        rc = get_str(root, "guard_dir", c->guard_dir, sizeof c->guard_dir, path, err, errsize);
+    if (!rc && get(root, "guardrails") && !cJSON_IsArray(get(root, "guardrails"))) {
+        snprintf(err, errsize, "%s: guardrails: expected array", path);
+        rc = AIGW_EINVAL;
+    }
+    if (!rc)
         rc = get_str(root, "catalog.path", c->catalog_path, sizeof c->catalog_path, path, err,
                      errsize);
     if (!rc)
@@ -401,6 +437,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->routing = (cJSON *)get(root, "routing");
         c->auth_keys = (cJSON *)get(root, "auth.api_keys");
         c->admin_allow = (cJSON *)get(root, "admin.allow");
+        c->cache = (cJSON *)get(root, "cache"); /* validated by the cache (cache/cache.c) */
+        c->guardrails = (cJSON *)get(root, "guardrails");
         const cJSON *k;
         cJSON_ArrayForEach(k, c->auth_keys)
         {
@@ -414,7 +452,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     }
     if (rc) {
         cJSON_Delete(root);
-        c->catalog_overrides = c->routing = c->auth_keys = c->admin_allow = NULL;
+        c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails =
+            c->admin_allow = NULL;
         return rc;
     }
     /* Gateway keys are secrets like provider keys: never in a log line or an error body. */

@@ -36,6 +36,10 @@ struct gw_config {
     cJSON *catalog_overrides; /* array of entries, or NULL */
     cJSON *routing;           /* the routing object, validated by route.c */
     cJSON *auth_keys;         /* array of gateway API keys, or NULL (no client auth) */
+    cJSON *cache;             /* the cache object, validated by cache/cache.c, or NULL */
+    char redis_url[1024];     /* redis.url: the fleet's shared Redis; "" none; may hold a password */
+    cJSON *guardrails;        /* array of guard entries (checked by guard/chain.c), or NULL */
+    char guard_dir[1024];
     int metrics_enabled;
     char metrics_listen[256];
     char metrics_token[256];
@@ -47,7 +51,6 @@ struct gw_config {
     int auth_required;         /* a key on every inference request, even with no key stored */
     char admin_key[256];       /* empty: AIGW_ADMIN_KEY; neither: no admin API */
     cJSON *admin_allow;        /* CIDR strings, or NULL (any address) */
-    char redis_url[1024];      /* empty: in-process counters; may hold a password */
     int64_t redis_timeout_ms;  /* admission deadline */
     int64_t redis_replicas;    /* fallback share divisor; 0: observed */
     int budget_fail_open;      /* Redis down: budgets admitted on a local share */
@@ -58,7 +61,8 @@ struct gw_config {
 
 struct gw_config_key {
     const char *key;  /* dotted path, e.g. "timeouts.connect_ms" */
-    const char *type; /* "string", "integer", "boolean", "object", "array" */
+    const char *type; /* "string", "integer", "number", "boolean", "object",
+                         "array" */
     const char *dflt; /* default as shown in docs */
     const char *help;
 };

@@ -14,6 +14,8 @@ include core/catalog/local.mk
 include core/obs/local.mk
 include core/store/local.mk
 include core/admin/local.mk
+include core/cache/local.mk
+include core/guard/local.mk
 core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(SQLITE_CFLAGS) $(PQ_CFLAGS)
 core_libgwcore_la_LIBADD = $(MHD_LIBS) $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(LTDL_LIBS) \

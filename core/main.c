@@ -18,7 +18,9 @@
 #include "catalog/catalog.h"
 #include "front/responses.h"
 #include "obs/metrics.h"
+#include "obs/otel.h"
 #include "config.h"
+#include "guard/guard.h"
 #include "proxy/gateway.h"
 #include "net/http.h"
 #include "proxy/accept.h"
@@ -199,11 +201,13 @@ int main(int argc, char **argv)
     if (state_dir && snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", state_dir) >=
                          (int)sizeof cfg.state_dir) {
         fprintf(stderr, "aigw: --state-dir: too long\n");
+        gw_config_free(&cfg);
         return 2;
     }
     char store_url[1100];
     if (gw_config_store_url(&cfg, store_url, sizeof store_url) < 0) {
         fprintf(stderr, "aigw: the store URL is too long\n");
+        gw_config_free(&cfg);
         return 2;
     }
     if (keys_cmd) {
@@ -213,6 +217,7 @@ int main(int argc, char **argv)
     }
     if (gw_admin_configure(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
+        gw_config_free(&cfg);
         return 2;
     }
     if (listen && gw_config_set_listen(&cfg, listen, err, sizeof err) < 0) {
@@ -254,6 +259,19 @@ int main(int argc, char **argv)
                 gw_now_ms() - t0);
     }
     int exit_code = 0;
+    /* Guardrails are security controls: one that cannot be loaded as configured stops the
+     * start, like any other config error. */
+    struct gw_guard_chain *guards = NULL;
+    char gdir_buf[4200];
+    const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
+    if (gw_guard_chain_load(&guards, cfg.guardrails, gdir, err, sizeof err) < 0) {
+        fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
+                cfg.source[0] ? ": " : "", err);
+        exit_code = 2;
+        goto out_plugins;
+    }
+    if (guards)
+        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(guards), gdir);
     if (cat && cfg.catalog_overrides &&
         gw_catalog_merge(cat, cfg.catalog_overrides, cfg.source, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
@@ -271,6 +289,26 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     gw_metrics_init(cat, cfg.metrics_max_models);
+    /* Tracing: judged by --check-config too; started before any worker exists (requests read
+     * the tracer without a lock), stopped after they are gone. */
+    struct gw_otel_config oc;
+    gw_otel_config_init(&oc);
+    int orc = gw_otel_config_parse(&oc, cJSON_GetObjectItem(cfg.root, "otel"), NULL, err,
+                                   sizeof err);
+    if (orc < 0) {
+        int in_file = !strncmp(err, "otel", 4) && cfg.source[0];
+        fprintf(stderr, "aigw: config error: %s%s%s\n", in_file ? cfg.source : "",
+                in_file ? ": " : "", err);
+    } else if (!check && (orc = gw_otel_start(&oc)) < 0) {
+        fprintf(stderr, "aigw: cannot start the trace exporter (%d)\n", orc);
+    } else if (oc.enabled && !check) {
+        GW_INFO("tracing: spans to %s, sample ratio %g", oc.url, oc.sample_ratio);
+    }
+    gw_otel_config_free(&oc);
+    if (orc < 0) {
+        exit_code = 2;
+        goto out_plugins;
+    }
     struct gw_gateway gw;
     if (gw_gateway_init(&gw, &cfg, &plugins, cat, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
@@ -361,7 +399,8 @@ int main(int argc, char **argv)
     }
     atomic_store(&gw.shutting_down, 1);
     gw_http_quiesce(http);
-    int64_t left = gw_gateway_drain(&gw, gw_now_ms() + cfg.shutdown_grace_ms);
+    int64_t grace_end = gw_now_ms() + cfg.shutdown_grace_ms;
+    int64_t left = gw_gateway_drain(&gw, grace_end);
     if (left)
         GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
     /* Cancel what is left (the workers' engines, then the shared one): their streams end with
@@ -373,6 +412,10 @@ int main(int argc, char **argv)
     gw_front_stop(front); /* the workers' counters go with their loops */
     gw_counters_shared_free(counters);
     gw_gateway_free(&gw);
+    /* Every span is submitted now (the workers are gone): what is queued goes out within
+     * what is left of the grace, 5 s at most. */
+    int64_t otel_ms = grace_end - gw_now_ms();
+    gw_otel_stop(otel_ms < 0 ? 0 : otel_ms > 5000 ? 5000 : otel_ms);
     /* Last: every ledger and log row of the requests above is queued by now. */
     gw_responses_use_store(NULL);
     if (gw_store_flush(store, 5000) < 0)
@@ -381,6 +424,8 @@ int main(int argc, char **argv)
     gw_store_close(store);
     GW_INFO("stopped");
 out_plugins:
+    gw_otel_stop(0); /* an early exit: nothing to send */
+    gw_guard_chain_free(guards);
     gw_metrics_free();
     gw_catalog_free(cat);
     gw_plugins_unload(&plugins);

@@ -20,3 +20,4 @@ include plugins/cohere/local.mk
 include plugins/ollama/local.mk
 include plugins/bedrock/local.mk
 include plugins/replicate/local.mk
+include plugins/guards/local.mk

@@ -31,4 +31,6 @@ include tests/store/local.mk
 include tests/admin/local.mk
 include tests/browser/local.mk
 include tests/compat/anthropic.mk
+include tests/cache/local.mk
+include tests/guard/local.mk
 include tests/gov/local.mk

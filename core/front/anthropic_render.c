@@ -10,6 +10,7 @@
  * early); it goes out once every call is whole, or at the end.
  */
 #include "front/anthropic_render.h"
+#include "plugin/usage.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -449,16 +450,7 @@ static void merge_usage(struct anth_render *r, const struct aigw_usage *u)
 {
     if (!u)
         return;
-    if (u->prompt_tokens >= 0)
-        r->usage.prompt_tokens = u->prompt_tokens;
-    if (u->completion_tokens >= 0)
-        r->usage.completion_tokens = u->completion_tokens;
-    if (u->cached_tokens >= 0)
-        r->usage.cached_tokens = u->cached_tokens;
-    if (u->cache_write_tokens >= 0)
-        r->usage.cache_write_tokens = u->cache_write_tokens;
-    if (u->reasoning_tokens >= 0)
-        r->usage.reasoning_tokens = u->reasoning_tokens;
+    gw_usage_merge(&r->usage, u);
     r->have_usage = 1;
 }
 

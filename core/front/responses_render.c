@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "front/render.h"
+#include "plugin/usage.h"
 #include "front/responses_int.h"
 #include "lib/crypto.h"
 #include "lib/redact.h"
@@ -314,16 +315,7 @@ static void merge_usage(struct gw_resp_render *r, const struct aigw_usage *u)
 {
     if (!u)
         return;
-    if (u->prompt_tokens >= 0)
-        r->usage.prompt_tokens = u->prompt_tokens;
-    if (u->completion_tokens >= 0)
-        r->usage.completion_tokens = u->completion_tokens;
-    if (u->cached_tokens >= 0)
-        r->usage.cached_tokens = u->cached_tokens;
-    if (u->cache_write_tokens >= 0)
-        r->usage.cache_write_tokens = u->cache_write_tokens;
-    if (u->reasoning_tokens >= 0)
-        r->usage.reasoning_tokens = u->reasoning_tokens;
+    gw_usage_merge(&r->usage, u);
     r->have_usage = 1;
 }
 

@@ -7,6 +7,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
 	core/lib/headers.h \
+	core/lib/jschema.c \
+	core/lib/jschema.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \
 	core/lib/log.c \

@@ -1,4 +1,5 @@
-/* metrics - label interning, series storage and the update hooks (see metrics.h). */
+/* metrics - label interning, the state's lifetime and the request hooks (see metrics.h).
+ * The series table and the per-thread value shards are metrics_series.c's. */
 #include "obs/metrics.h"
 
 #include <math.h>
@@ -39,13 +40,13 @@ _Static_assert(DIM_COUNT <= 8, "metrics_int.h keeps dim_count[8]");
 #define MODEL_HISTOGRAM_PAIRS 256
 /* Histograms by store backend and operation. */
 #define STORE_HISTOGRAM_VALUES (64 * GW_M_SERIES_VALUES_MAX)
-#define GW_M_RESERVE (GW_MF_COUNT * GW_M_SERIES_VALUES_MAX)
 
 #define STATIC_LABEL(str)                                                                          \
     {                                                                                              \
         0, DIM_STATIC, sizeof str - 1, str                                                         \
     }
-static const struct gw_m_label L_OTHER = STATIC_LABEL("other");
+/* Not static: the series table folds into it (metrics_series.c). */
+const struct gw_m_label gw_m_other = STATIC_LABEL("other");
 static const struct gw_m_label L_NONE = STATIC_LABEL("none");
 static const struct gw_m_label L_FIRST = STATIC_LABEL("first");
 static const struct gw_m_label L_RETRY = STATIC_LABEL("retry");
@@ -83,15 +84,6 @@ static uint64_t str_hash(int dim, const char *s, size_t n)
         h *= 1099511628211ull;
     }
     return h;
-}
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
 }
 
 static size_t pow2_at_least(size_t n)
@@ -145,7 +137,7 @@ static const struct gw_m_label *label_insert(struct gw_metrics *m, int dim, cons
 static const struct gw_m_label *reserved(const char *s, size_t n)
 {
     if (n == 5 && memcmp(s, "other", 5) == 0)
-        return &L_OTHER;
+        return &gw_m_other;
     if (n == 4 && memcmp(s, "none", 4) == 0)
         return &L_NONE;
     return NULL;
@@ -166,7 +158,7 @@ static const struct gw_m_label *intern(struct gw_metrics *m, int dim, const char
         !gw_redact_contains_secret(s, n) && (l = label_insert(m, dim, s, n, h)))
         m->dim_count[dim]++;
     pthread_mutex_unlock(&m->lock);
-    return l ? l : &L_OTHER;
+    return l ? l : &gw_m_other;
 }
 
 /* 1 when s (n bytes, n >= 1) only holds bytes of the set. */
@@ -205,7 +197,7 @@ static const struct gw_m_label *provider_label(struct gw_metrics *m, const char 
         return &L_NONE;
     size_t n = strnlen(p, 65);
     if (n > 64 || !lower(p, n))
-        return &L_OTHER;
+        return &gw_m_other;
     return intern(m, DIM_PROVIDER, p, n, MAX_PROVIDERS);
 }
 
@@ -216,13 +208,13 @@ static const struct gw_m_label *route_label(const char *route)
     for (size_t i = 0; i < sizeof L_ROUTES / sizeof L_ROUTES[0]; i++)
         if (strcmp(route, L_ROUTES[i].s) == 0)
             return &L_ROUTES[i];
-    return &L_OTHER;
+    return &gw_m_other;
 }
 
 static const struct gw_m_label *status_label(struct gw_metrics *m, int status)
 {
     if (status < 100 || status > 599)
-        return &L_OTHER;
+        return &gw_m_other;
     const struct gw_m_label *l =
         atomic_load_explicit(&m->status_cache[status - 100], memory_order_acquire);
     if (l)
@@ -240,7 +232,7 @@ static const struct gw_m_label *outcome_label(struct gw_metrics *m, const char *
         return &L_NONE;
     size_t n = strnlen(o, 49);
     if (n > 48 || !only(o, n, "_-."))
-        return &L_OTHER;
+        return &gw_m_other;
     return intern(m, DIM_OUTCOME, o, n, MAX_OUTCOMES);
 }
 
@@ -268,7 +260,7 @@ static const struct gw_m_label *model_label(struct gw_metrics *m, const char *pr
     if (e) {
         size_t en = strnlen(e->id, GW_M_LABEL_MAX + 1);
         if (en > GW_M_LABEL_MAX || !printable(e->id, en) || reserved(e->id, en))
-            return &L_OTHER;
+            return &gw_m_other;
         uint64_t eh = str_hash(DIM_MODEL, e->id, en);
         if ((l = label_find(m, DIM_MODEL, e->id, en, eh)))
             return l;
@@ -276,21 +268,21 @@ static const struct gw_m_label *model_label(struct gw_metrics *m, const char *pr
         if (!(l = label_find(m, DIM_MODEL, e->id, en, eh)))
             l = label_insert(m, DIM_MODEL, e->id, en, eh);
         pthread_mutex_unlock(&m->lock);
-        return l ? l : &L_OTHER;
+        return l ? l : &gw_m_other;
     }
     /* Unknown: a model id charset keeps prompt-like text out, and a name that carries a
      * registered secret (a key pasted into "model") is never shown. */
     if (n > GW_M_LABEL_MAX || !only(model, n, "-_.:/@+") ||
         atomic_load_explicit(&m->unknown_models, memory_order_relaxed) >= m->max_models ||
         gw_redact_contains_secret(model, n))
-        return &L_OTHER;
+        return &gw_m_other;
     pthread_mutex_lock(&m->lock);
     if (!(l = label_find(m, DIM_MODEL, model, n, h)) &&
         atomic_load_explicit(&m->unknown_models, memory_order_relaxed) < m->max_models &&
         (l = label_insert(m, DIM_MODEL, model, n, h)))
         atomic_fetch_add_explicit(&m->unknown_models, 1, memory_order_relaxed);
     pthread_mutex_unlock(&m->lock);
-    return l ? l : &L_OTHER;
+    return l ? l : &gw_m_other;
 }
 
 int gw_metrics_allow_model(const char *model)
@@ -314,128 +306,6 @@ int gw_metrics_allow_model(const char *model)
     }
     pthread_mutex_unlock(&m->lock);
     return rc;
-}
-
-/* ---- series ------------------------------------------------------------------------------- */
-
-static uint64_t series_hash(int family, const struct gw_m_label *const *lab, int nl)
-{
-    uint64_t h = mix((uint64_t)family + 1);
-    for (int i = 0; i < nl; i++)
-        h = mix(h ^ (uint64_t)(uintptr_t)lab[i]);
-    return h;
-}
-
-static struct gw_m_series *series_find(struct gw_metrics *m, int family,
-                                       const struct gw_m_label *const *lab, int nl, uint64_t h)
-{
-    size_t mask = m->nsslots - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct gw_m_series *s = atomic_load_explicit(&m->sslots[i], memory_order_acquire);
-        if (!s)
-            return NULL;
-        if (s->hash != h || s->family != family)
-            continue;
-        int k = 0;
-        while (k < nl && s->lab[k] == lab[k])
-            k++;
-        if (k == nl)
-            return s;
-    }
-}
-
-/* Lock held. limit: series allowed in all. */
-static struct gw_m_series *series_insert(struct gw_metrics *m, int family,
-                                         const struct gw_m_label *const *lab, int nl, uint64_t h,
-                                         size_t limit)
-{
-    size_t count = atomic_load_explicit(&m->nlist, memory_order_relaxed);
-    if (count >= limit)
-        return NULL;
-    const struct gw_m_family_desc *f = &gw_m_families[family];
-    size_t nv = f->type == GW_MT_HISTOGRAM ? (size_t)f->nle + 2 : 1;
-    if (m->nvalues + nv > m->max_values + (limit > m->max_series ? GW_M_RESERVE : 0))
-        return NULL;
-    struct gw_m_series *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->hash = h;
-    s->family = family;
-    s->off = (uint32_t)m->nvalues;
-    m->nvalues += nv;
-    memcpy(s->lab, lab, (size_t)nl * sizeof lab[0]);
-    size_t mask = m->nsslots - 1, i = h & mask;
-    while (atomic_load_explicit(&m->sslots[i], memory_order_relaxed))
-        i = (i + 1) & mask;
-    m->list[count] = s;
-    atomic_store_explicit(&m->nlist, count + 1, memory_order_release);
-    atomic_store_explicit(&m->sslots[i], s, memory_order_release);
-    return s;
-}
-
-/* The series of this label set, created on first use. Past max_series a new label set is
- * counted in the family's all-"other" series, which always has room: totals stay right. */
-static struct gw_m_series *series_get(struct gw_metrics *m, int family,
-                                      const struct gw_m_label *const *lab)
-{
-    int nl = gw_m_families[family].nlabels;
-    uint64_t h = series_hash(family, lab, nl);
-    struct gw_m_series *s = series_find(m, family, lab, nl, h);
-    if (s)
-        return s;
-    pthread_mutex_lock(&m->lock);
-    if (!(s = series_find(m, family, lab, nl, h)) &&
-        !(s = series_insert(m, family, lab, nl, h, m->max_series))) {
-        const struct gw_m_label *other[GW_M_MAX_LABELS] = {&L_OTHER, &L_OTHER, &L_OTHER, &L_OTHER};
-        h = series_hash(family, other, nl);
-        if (!(s = series_find(m, family, other, nl, h)))
-            s = series_insert(m, family, other, nl, h, m->max_series + GW_MF_COUNT);
-    }
-    pthread_mutex_unlock(&m->lock);
-    return s;
-}
-
-/* This thread's value array. Threads take shards in turn on first use. */
-static _Atomic uint64_t *my_shard(struct gw_metrics *m)
-{
-    static atomic_uint next;
-    static _Thread_local int mine = -1;
-    if (mine < 0)
-        mine = (int)(atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % GW_M_SHARDS);
-    return m->shard[mine];
-}
-
-uint64_t gw_m_value(const struct gw_metrics *m, uint32_t off)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < GW_M_SHARDS; k++)
-        v += atomic_load_explicit(&m->shard[k][off], memory_order_relaxed);
-    return v;
-}
-
-static void add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v)
-{
-    struct gw_m_series *s = series_get(m, family, lab);
-    if (s)
-        atomic_fetch_add_explicit(&my_shard(m)[s->off], v, memory_order_relaxed);
-}
-
-/* One observation of x (in the family's unit) into the histogram series of lab. */
-static void observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab,
-                    int64_t x)
-{
-    const struct gw_m_family_desc *f = &gw_m_families[family];
-    struct gw_m_series *s = series_get(m, family, lab);
-    if (!s)
-        return;
-    if (x < 0)
-        x = 0;
-    int i = 0;
-    while (i < f->nle && x > f->le[i])
-        i++;
-    _Atomic uint64_t *v = my_shard(m) + s->off;
-    atomic_fetch_add_explicit(&v[0], (uint64_t)x, memory_order_relaxed);
-    atomic_fetch_add_explicit(&v[1 + i], 1, memory_order_relaxed);
 }
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
@@ -525,10 +395,10 @@ void gw_metrics_request(const char *route, const char *provider, const char *mod
     const struct gw_m_label *p = provider_label(m, provider);
     const struct gw_m_label *lab[4] = {route_label(route), p, model_label(m, provider, model),
                                        status_label(m, status)};
-    add(m, GW_MF_REQUESTS, lab, 1);
-    observe(m, GW_MF_DURATION, &p, duration_ms);
+    gw_m_add(m, GW_MF_REQUESTS, lab, 1);
+    gw_m_observe(m, GW_MF_DURATION, &p, duration_ms);
     if (ttfb_ms >= 0)
-        observe(m, GW_MF_TTFB, &p, ttfb_ms);
+        gw_m_observe(m, GW_MF_TTFB, &p, ttfb_ms);
 }
 
 void gw_metrics_attempt(const char *provider, const char *outcome, int retry, int fallback)
@@ -540,7 +410,7 @@ void gw_metrics_attempt(const char *provider, const char *outcome, int retry, in
                                        fallback ? &L_FALLBACK
                                        : retry  ? &L_RETRY
                                                 : &L_FIRST};
-    add(m, GW_MF_ATTEMPTS, lab, 1);
+    gw_m_add(m, GW_MF_ATTEMPTS, lab, 1);
 }
 
 void gw_metrics_retry(const char *provider, const char *reason, int fallback)
@@ -549,7 +419,7 @@ void gw_metrics_retry(const char *provider, const char *reason, int fallback)
     if (!m)
         return;
     const struct gw_m_label *lab[2] = {provider_label(m, provider), outcome_label(m, reason)};
-    add(m, fallback ? GW_MF_FALLBACKS : GW_MF_RETRIES, lab, 1);
+    gw_m_add(m, fallback ? GW_MF_FALLBACKS : GW_MF_RETRIES, lab, 1);
 }
 
 void gw_metrics_usage(const char *provider, const char *model, const struct aigw_usage *u,
@@ -562,11 +432,11 @@ void gw_metrics_usage(const char *provider, const char *model, const struct aigw
                                        NULL};
     if (u && u->prompt_tokens >= 0) {
         lab[2] = &L_INPUT;
-        observe(m, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
+        gw_m_observe(m, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
     }
     if (u && u->completion_tokens >= 0) {
         lab[2] = &L_OUTPUT;
-        observe(m, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
+        gw_m_observe(m, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
     }
     if (u) {
         const int64_t counts[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
@@ -575,28 +445,12 @@ void gw_metrics_usage(const char *provider, const char *model, const struct aigw
             if (counts[i] < 0)
                 continue;
             lab[2] = &L_KIND[i];
-            add(m, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
+            gw_m_add(m, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
         }
     }
     /* A billion dollars for one request is no price but garbage, and would wrap the sum. */
     if (cost_usd >= 0 && cost_usd < 1e9)
-        add(m, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
-}
-
-void gw_metrics_active(int delta)
-{
-    struct gw_metrics *m = gw_m_get();
-    if (m)
-        atomic_fetch_add_explicit(&my_shard(m)[GW_M_OFF_ACTIVE], (uint64_t)(int64_t)delta,
-                                  memory_order_relaxed);
-}
-
-void gw_metrics_streams(int delta)
-{
-    struct gw_metrics *m = gw_m_get();
-    if (m)
-        atomic_fetch_add_explicit(&my_shard(m)[GW_M_OFF_STREAMS], (uint64_t)(int64_t)delta,
-                                  memory_order_relaxed);
+        gw_m_add(m, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
 }
 
 void gw_metrics_breaker(const char *provider, const char *model, int state)
@@ -606,11 +460,7 @@ void gw_metrics_breaker(const char *provider, const char *model, int state)
         return;
     const struct gw_m_label *lab[2] = {provider_label(m, provider),
                                        model_label(m, provider, model)};
-    struct gw_m_series *s = series_get(m, GW_MF_BREAKER, lab);
-    /* A gauge that is set, not added to: it lives in shard 0 alone (changes are rare). */
-    if (s)
-        atomic_store_explicit(&m->shard[0][s->off], (uint64_t)(state < 0 ? 0 : state),
-                              memory_order_relaxed);
+    gw_m_set(m, GW_MF_BREAKER, lab, state);
 }
 
 /* ---- for metrics_ops.c -------------------------------------------------------------------- */
@@ -623,7 +473,7 @@ static const struct gw_m_label *key_label(struct gw_metrics *m, const char *k)
         return &L_NONE;
     size_t n = strnlen(k, 65);
     if (n > 64 || !only(k, n, "-_.:"))
-        return &L_OTHER;
+        return &gw_m_other;
     return intern(m, DIM_KEY, k, n, MAX_KEYS);
 }
 
@@ -633,7 +483,7 @@ static const struct gw_m_label *name_label(struct gw_metrics *m, const char *s)
         return &L_NONE;
     size_t n = strnlen(s, 65);
     if (n > 64 || !only(s, n, "-_.:/"))
-        return &L_OTHER;
+        return &gw_m_other;
     return intern(m, DIM_NAME, s, n, MAX_NAMES);
 }
 
@@ -658,25 +508,6 @@ const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *
         if (kind >= GW_ML_TOKEN_KIND &&
             kind < GW_ML_TOKEN_KIND + (int)(sizeof L_KIND / sizeof L_KIND[0]))
             return &L_KIND[kind - GW_ML_TOKEN_KIND];
-        return &L_OTHER;
+        return &gw_m_other;
     }
-}
-
-void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v)
-{
-    add(m, family, lab, v);
-}
-
-void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x)
-{
-    observe(m, family, lab, x);
-}
-
-void gw_m_set(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t v)
-{
-    struct gw_m_series *s = series_get(m, family, lab);
-    /* A gauge that is set, not added to: it lives in shard 0 alone (changes are rare). */
-    if (s)
-        atomic_store_explicit(&m->shard[0][s->off], (uint64_t)(v < 0 ? 0 : v),
-                              memory_order_relaxed);
 }

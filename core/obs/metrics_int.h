@@ -1,5 +1,6 @@
 /*
- * metrics_int - what metrics.c (storage and updates) shares with metrics_render.c.
+ * metrics_int - what metrics.c (labels, lifetime, hooks), metrics_series.c (series and
+ * shards), metrics_ops.c and metrics_render.c share.
  *
  * Storage: two fixed-size open-addressing tables sized once at init. Labels interns every
  * label value (per dimension, each dimension capped); series maps (family, interned label
@@ -99,6 +100,8 @@ struct gw_m_series {
 #define GW_M_OFF_ACTIVE 0
 #define GW_M_OFF_STREAMS 1
 #define GW_M_OFF_FIRST 2
+/* Values past max_values kept for the all-"other" series of every family. */
+#define GW_M_RESERVE (GW_MF_COUNT * GW_M_SERIES_VALUES_MAX)
 
 struct gw_metrics {
     pthread_mutex_t lock; /* inserts only */
@@ -132,6 +135,9 @@ struct gw_metrics {
 uint64_t gw_m_value(const struct gw_metrics *m, uint32_t off);
 
 extern const struct gw_m_family_desc gw_m_families[GW_MF_COUNT];
+
+/* The label every refused value folds into ("other"); the series table folds into it too. */
+extern const struct gw_m_label gw_m_other;
 
 /* The state set by gw_metrics_init, or NULL. */
 struct gw_metrics *gw_m_get(void);

@@ -256,7 +256,7 @@ int gw_otel_traceparent(const struct gw_span *s, char *out)
 
 const char *gw_otel_tracestate(const struct gw_span *s, size_t *len)
 {
-    if (!s || !s->recording || !s->state) {
+    if (!s || !s->state) {
         if (len)
             *len = 0;
         return NULL;
@@ -273,6 +273,11 @@ void gw_otel_attempt_first_token(struct gw_span *s)
     gw_span_add_event(s, "aigw.first_token", 0);
     gw_span_set_double(s, "gen_ai.response.time_to_first_chunk",
                        (double)gw_span_elapsed_ns(s) / 1e9);
+}
+
+int gw_otel_capturing(const struct gw_span *s)
+{
+    return s && s->recording && g.capture;
 }
 
 void gw_otel_content(struct gw_span *s, int output, const char *json, size_t n)

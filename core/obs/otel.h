@@ -118,6 +118,9 @@ const char *gw_otel_tracestate(const struct gw_span *s, size_t *len);
 /* The first content chunk arrived: the "aigw.first_token" event and
  * gen_ai.response.time_to_first_chunk (seconds since the attempt began). Once per span. */
 void gw_otel_attempt_first_token(struct gw_span *s);
+/* 1 when s records message content (capture_content is on and s is recording): only then
+ * is the JSON text for gw_otel_content worth building. */
+int gw_otel_capturing(const struct gw_span *s);
 /* Message content, only when capture_content is on: output 0 for the request's messages
  * (gen_ai.input.messages), 1 for the answer (gen_ai.output.messages); JSON text, redacted,
  * then cut to content_max_bytes. */

@@ -209,7 +209,7 @@ static const char *known[] = {"enabled",           "endpoint",     "headers",
 
 /* The file; has says what it set (the variables fill the rest). */
 struct has {
-    int enabled, ratio, service;
+    int enabled, ratio, service, queue, batch, interval, timeout;
 };
 
 static int parse_file(struct gw_otel_config *c, const cJSON *o, struct has *has, char *err,
@@ -247,10 +247,13 @@ static int parse_file(struct gw_otel_config *c, const cJSON *o, struct has *has,
         gw_strlcpy(c->service_name, v->valuestring, sizeof c->service_name);
         has->service = 1;
     }
+    /* "" is unset (the sample config lists every key with its default): the variables
+     * decide. */
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "endpoint"))) {
         if (!cJSON_IsString(v))
             return fail(err, errsize, "otel.endpoint", "expected string");
-        int rc = set_url(c, v->valuestring, 1, "otel.endpoint", err, errsize);
+        int rc =
+            !*v->valuestring ? 0 : set_url(c, v->valuestring, 1, "otel.endpoint", err, errsize);
         if (rc)
             return rc;
     }
@@ -276,16 +279,16 @@ static int parse_file(struct gw_otel_config *c, const cJSON *o, struct has *has,
     c->content_max_bytes = rc ? (int64_t)d : c->content_max_bytes;
     if ((rc = get_number(o, "queue_size", 1, 1000000, &d, 1, err, errsize)) < 0)
         return rc;
-    c->queue_size = rc ? (int)d : c->queue_size;
+    c->queue_size = (has->queue = rc) ? (int)d : c->queue_size;
     if ((rc = get_number(o, "batch_size", 1, 100000, &d, 1, err, errsize)) < 0)
         return rc;
-    c->batch_size = rc ? (int)d : c->batch_size;
+    c->batch_size = (has->batch = rc) ? (int)d : c->batch_size;
     if ((rc = get_number(o, "batch_interval_ms", 1, 600000, &d, 1, err, errsize)) < 0)
         return rc;
-    c->batch_interval_ms = rc ? (int64_t)d : c->batch_interval_ms;
+    c->batch_interval_ms = (has->interval = rc) ? (int64_t)d : c->batch_interval_ms;
     if ((rc = get_number(o, "timeout_ms", 1, 600000, &d, 1, err, errsize)) < 0)
         return rc;
-    c->timeout_ms = rc ? (int64_t)d : c->timeout_ms;
+    c->timeout_ms = (has->timeout = rc) ? (int64_t)d : c->timeout_ms;
     return 0;
 }
 
@@ -331,17 +334,18 @@ static int parse_env(struct gw_otel_config *c, const char *(*env)(const char *),
         rc = fail(err, errsize, "OTEL_SERVICE_NAME", "longer than 255 bytes");
     if (!rc && !has->ratio)
         rc = env_sampler(c, env, err, errsize);
+    /* Read (and judged) even when the file's key wins, which it does, as for the rest. */
     double d;
     if (!rc && (rc = env_number(env, "OTEL_BSP_MAX_QUEUE_SIZE", 1, 1000000, &d, err, errsize)) > 0)
-        c->queue_size = (int)d, rc = 0;
+        c->queue_size = has->queue ? c->queue_size : (int)d, rc = 0;
     if (!rc &&
         (rc = env_number(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1, 100000, &d, err, errsize)) > 0)
-        c->batch_size = (int)d, rc = 0;
+        c->batch_size = has->batch ? c->batch_size : (int)d, rc = 0;
     if (!rc && (rc = env_number(env, "OTEL_BSP_SCHEDULE_DELAY", 1, 600000, &d, err, errsize)) > 0)
-        c->batch_interval_ms = (int64_t)d, rc = 0;
+        c->batch_interval_ms = has->interval ? c->batch_interval_ms : (int64_t)d, rc = 0;
     if (!rc &&
         (rc = env_number(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 1, 600000, &d, err, errsize)) > 0)
-        c->timeout_ms = (int64_t)d, rc = 0;
+        c->timeout_ms = has->timeout ? c->timeout_ms : (int64_t)d, rc = 0;
     return rc;
 }
 
@@ -353,7 +357,7 @@ static const char *process_env(const char *name)
 int gw_otel_config_parse(struct gw_otel_config *c, const cJSON *otel,
                          const char *(*env)(const char *name), char *err, size_t errsize)
 {
-    struct has has = {0, 0, 0};
+    struct has has = {0};
     int rc = 0;
     if (!env)
         env = process_env;

@@ -1,4 +1,5 @@
-/* trace - W3C trace context and span records (see trace.h). */
+/* trace - span records: allocation and recycling, attributes, events, status (see trace.h).
+ * The W3C trace context and id generation are in trace_context.c. */
 #include "obs/trace.h"
 
 #include <math.h>
@@ -10,226 +11,6 @@
 
 #include "aigw/plugin.h"
 #include "lib/buf.h"
-#include "lib/crypto.h"
-
-/* ---- W3C trace context --------------------------------------------------------------------- */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1; /* uppercase is invalid in traceparent */
-}
-
-/* n hex digits into n/2 bytes; -1 on a non-hex digit. *nonzero: any byte was not zero. */
-static int unhex(const char *s, size_t n, uint8_t *out, int *nonzero)
-{
-    int any = 0;
-    for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i / 2] = (uint8_t)(hi << 4 | lo);
-        any |= out[i / 2];
-    }
-    *nonzero = any != 0;
-    return 0;
-}
-
-int gw_traceparent_parse(const char *s, size_t n, struct gw_trace_ctx *out)
-{
-    if (!s || n < GW_TRACEPARENT_LEN)
-        return AIGW_EINVAL;
-    uint8_t version, flags, tid[GW_TRACE_ID_LEN], sid[GW_SPAN_ID_LEN];
-    int nz_tid, nz_sid, nz;
-    if (unhex(s, 2, &version, &nz) < 0 || version == 0xff || s[2] != '-' || s[35] != '-' ||
-        s[52] != '-')
-        return AIGW_EINVAL;
-    /* Version 00 is exactly this long; a later version may append fields after a '-'. */
-    if (version == 0 ? n != GW_TRACEPARENT_LEN : n > GW_TRACEPARENT_LEN && s[55] != '-')
-        return AIGW_EINVAL;
-    if (unhex(s + 3, 32, tid, &nz_tid) < 0 || unhex(s + 36, 16, sid, &nz_sid) < 0 ||
-        unhex(s + 53, 2, &flags, &nz) < 0 || !nz_tid || !nz_sid)
-        return AIGW_EINVAL;
-    memcpy(out->trace_id, tid, sizeof tid);
-    memcpy(out->span_id, sid, sizeof sid);
-    /* Only the sampled bit is ours to act on; others are not passed on as ours. */
-    out->flags = flags & GW_TRACE_FLAG_SAMPLED;
-    out->state = NULL;
-    out->state_len = 0;
-    return 0;
-}
-
-static int lcalpha(char c)
-{
-    return c >= 'a' && c <= 'z';
-}
-
-static int keychar(char c)
-{
-    return lcalpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/';
-}
-
-static int keychars(const char *k, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!keychar(k[i]))
-            return 0;
-    return 1;
-}
-
-/* W3C key: simple-key (lcalpha, then up to 255 key chars), or tenant@system (tenant: lcalpha
- * or digit then up to 240; system: lcalpha then up to 13). */
-static int key_ok(const char *k, size_t n)
-{
-    const char *at = memchr(k, '@', n);
-    if (!at)
-        return n >= 1 && n <= 256 && lcalpha(k[0]) && keychars(k + 1, n - 1);
-    size_t tn = (size_t)(at - k), sn = n - tn - 1;
-    return tn >= 1 && tn <= 241 && sn >= 1 && sn <= 14 &&
-           (lcalpha(k[0]) || (k[0] >= '0' && k[0] <= '9')) && keychars(k + 1, tn - 1) &&
-           lcalpha(at[1]) && keychars(at + 2, sn - 1);
-}
-
-/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr excludes ',' and '='. */
-static int value_ok(const char *v, size_t n)
-{
-    if (n < 1 || n > 256 || v[n - 1] == ' ')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (c < 0x20 || c > 0x7e || c == ',' || c == '=')
-            return 0;
-    }
-    return 1;
-}
-
-#define TRACESTATE_MEMBERS_MAX 32
-
-int gw_tracestate_parse(const char *s, size_t n, struct gw_trace_ctx *ctx)
-{
-    ctx->state = NULL;
-    ctx->state_len = 0;
-    if (!s)
-        return AIGW_EINVAL;
-    const char *keys[TRACESTATE_MEMBERS_MAX];
-    size_t klens[TRACESTATE_MEMBERS_MAX];
-    int members = 0;
-    size_t keep = 0; /* bytes of the members that fit in GW_TRACESTATE_MAX */
-    size_t i = 0;
-    while (i <= n) {
-        size_t start = i;
-        while (i < n && s[i] != ',')
-            i++;
-        size_t a = start, b = i; /* the member, OWS trimmed */
-        while (a < b && (s[a] == ' ' || s[a] == '\t'))
-            a++;
-        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-            b--;
-        if (a < b) {
-            const char *eq = memchr(s + a, '=', b - a);
-            if (!eq || members == TRACESTATE_MEMBERS_MAX)
-                return AIGW_EINVAL;
-            size_t kn = (size_t)(eq - (s + a));
-            if (!key_ok(s + a, kn) || !value_ok(eq + 1, b - a - kn - 1))
-                return AIGW_EINVAL;
-            for (int k = 0; k < members; k++)
-                if (klens[k] == kn && !memcmp(keys[k], s + a, kn))
-                    return AIGW_EINVAL; /* keys are unique */
-            keys[members] = s + a;
-            klens[members++] = kn;
-            /* b only grows: the members that fit are a prefix. */
-            if (b - (size_t)(keys[0] - s) <= GW_TRACESTATE_MAX)
-                keep = b;
-        }
-        i++;
-    }
-    if (!members)
-        return AIGW_EINVAL;
-    /* Dropping members from the right is what the spec asks when a list must be cut. */
-    size_t first = (size_t)(keys[0] - s);
-    if (keep <= first)
-        return AIGW_EINVAL; /* not even the first member fits */
-    ctx->state = s + first;
-    ctx->state_len = keep - first;
-    return 0;
-}
-
-void gw_traceparent_format(const uint8_t trace_id[GW_TRACE_ID_LEN],
-                           const uint8_t span_id[GW_SPAN_ID_LEN], uint8_t flags, char *out)
-{
-    memcpy(out, "00-", 3);
-    gw_hex(trace_id, GW_TRACE_ID_LEN, out + 3);
-    out[35] = '-';
-    gw_hex(span_id, GW_SPAN_ID_LEN, out + 36);
-    out[52] = '-';
-    gw_hex(&flags, 1, out + 53);
-    out[GW_TRACEPARENT_LEN] = '\0';
-}
-
-int gw_trace_ratio_sampled(double ratio, const uint8_t trace_id[GW_TRACE_ID_LEN])
-{
-    if (!(ratio > 0))
-        return 0;
-    if (ratio >= 1)
-        return 1;
-    /* The last 7 bytes are the random part W3C level 2 guarantees; sampled when they fall
-     * under ratio * 2^56 (the same rule OpenTelemetry's consistent samplers use). */
-    uint64_t r = 0;
-    for (int i = 9; i < GW_TRACE_ID_LEN; i++)
-        r = r << 8 | trace_id[i];
-    /* Compared as integers: 56 bits do not fit a double's mantissa. */
-    return r < (uint64_t)(ratio * 72057594037927936.0);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** (Blackman and Vigna), one state per thread. */
-static uint64_t next64(void)
-{
-    static _Thread_local uint64_t st[4];
-    static _Thread_local unsigned left;
-    if (!left) {
-        do
-            gw_random_bytes(st, sizeof st);
-        while (!(st[0] | st[1] | st[2] | st[3]));
-        left = 65536;
-    }
-    left--;
-    uint64_t r = rotl(st[1] * 5, 7) * 9, t = st[1] << 17;
-    st[2] ^= st[0];
-    st[3] ^= st[1];
-    st[1] ^= st[2];
-    st[0] ^= st[3];
-    st[2] ^= t;
-    st[3] = rotl(st[3], 45);
-    return r;
-}
-
-void gw_trace_new_trace_id(uint8_t out[GW_TRACE_ID_LEN])
-{
-    uint64_t a, b;
-    do {
-        a = next64();
-        b = next64();
-    } while (!(a | b));
-    memcpy(out, &a, 8);
-    memcpy(out + 8, &b, 8);
-}
-
-void gw_trace_new_span_id(uint8_t out[GW_SPAN_ID_LEN])
-{
-    uint64_t a;
-    do
-        a = next64();
-    while (!a);
-    memcpy(out, &a, 8);
-}
 
 int64_t gw_trace_now_ns(void)
 {
@@ -266,8 +47,11 @@ static struct {
 
 /* base: a span of the same request whose wall-clock start this one derives its own from (one
  * clock read fewer; clock_gettime is not cheap on every virtual machine), or NULL. */
+#define SPAN_HEAD offsetof(struct gw_span, start_ns) /* what a span not recording has */
+
+/* extra: bytes after the head of a span not recording (its tracestate). */
 static struct gw_span *span_alloc(int recording, const char *name, int kind,
-                                  const struct gw_span *base)
+                                  const struct gw_span *base, size_t extra)
 {
     struct gw_span *s = NULL;
     if (recording) {
@@ -278,11 +62,11 @@ static struct gw_span *span_alloc(int recording, const char *name, int kind,
         }
         pthread_mutex_unlock(&cache.mu);
     }
-    if (!s && !(s = malloc(recording ? sizeof *s : offsetof(struct gw_span, start_ns))))
+    if (!s && !(s = malloc(recording ? sizeof *s : SPAN_HEAD + extra)))
         return NULL;
     /* Only the header is cleared: names, attributes, events and the pool are read up to
      * their counts. */
-    memset(s, 0, recording ? offsetof(struct gw_span, name) : offsetof(struct gw_span, start_ns));
+    memset(s, 0, recording ? offsetof(struct gw_span, name) : SPAN_HEAD);
     s->recording = (uint8_t)(recording != 0);
     s->kind = kind;
     if (!recording)
@@ -307,6 +91,29 @@ static const char *pool_copy(struct gw_span *s, const char *v, size_t n)
     return p;
 }
 
+/* Keeps the tracestate the span passes on: in the pool, or in the extra bytes span_alloc
+ * gave a span not recording (n + 1 of them). */
+static void keep_state(struct gw_span *s, const char *state, size_t n)
+{
+    if (!state || !n || n > GW_TRACESTATE_MAX)
+        return;
+    if (s->recording) {
+        if ((s->state = pool_copy(s, state, n)))
+            s->state_len = n;
+        return;
+    }
+    char *p = (char *)s + SPAN_HEAD;
+    memcpy(p, state, n);
+    p[n] = '\0';
+    s->state = p;
+    s->state_len = n;
+}
+
+static size_t state_room(const char *state, size_t n)
+{
+    return state && n && n <= GW_TRACESTATE_MAX ? n + 1 : 0;
+}
+
 struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, const char *name,
                               int kind)
 {
@@ -319,7 +126,8 @@ struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, c
         gw_trace_new_trace_id(tid);
         sampled = gw_trace_ratio_sampled(ratio, tid);
     }
-    struct gw_span *s = span_alloc(sampled, name, kind, NULL);
+    struct gw_span *s = span_alloc(sampled, name, kind, NULL,
+                                   parent ? state_room(parent->state, parent->state_len) : 0);
     if (!s)
         return NULL;
     memcpy(s->trace_id, tid, sizeof tid);
@@ -329,9 +137,7 @@ struct gw_span *gw_span_start(const struct gw_trace_ctx *parent, double ratio, c
         memcpy(s->parent_id, parent->span_id, GW_SPAN_ID_LEN);
         s->has_parent = 1;
         s->parent_remote = 1;
-        if (s->recording && parent->state && parent->state_len <= GW_TRACESTATE_MAX &&
-            (s->state = pool_copy(s, parent->state, parent->state_len)))
-            s->state_len = parent->state_len;
+        keep_state(s, parent->state, parent->state_len);
     }
     return s;
 }
@@ -340,7 +146,8 @@ struct gw_span *gw_span_child(const struct gw_span *parent, const char *name, in
 {
     if (!parent)
         return NULL;
-    struct gw_span *s = span_alloc(parent->recording, name, kind, parent);
+    struct gw_span *s = span_alloc(parent->recording, name, kind, parent,
+                                   state_room(parent->state, parent->state_len));
     if (!s)
         return NULL;
     memcpy(s->trace_id, parent->trace_id, GW_TRACE_ID_LEN);
@@ -348,9 +155,7 @@ struct gw_span *gw_span_child(const struct gw_span *parent, const char *name, in
     gw_trace_new_span_id(s->span_id);
     s->has_parent = 1;
     s->flags = parent->flags;
-    if (s->recording && parent->state &&
-        (s->state = pool_copy(s, parent->state, parent->state_len)))
-        s->state_len = parent->state_len;
+    keep_state(s, parent->state, parent->state_len);
     return s;
 }
 
@@ -359,8 +164,8 @@ void gw_span_context(const struct gw_span *s, struct gw_trace_ctx *out)
     memcpy(out->trace_id, s->trace_id, GW_TRACE_ID_LEN);
     memcpy(out->span_id, s->span_id, GW_SPAN_ID_LEN);
     out->flags = s->flags;
-    out->state = s->recording ? s->state : NULL;
-    out->state_len = s->recording ? s->state_len : 0;
+    out->state = s->state;
+    out->state_len = s->state_len;
 }
 
 /* The longest prefix of at most max bytes that does not end inside a UTF-8 sequence. */

@@ -6,8 +6,9 @@
  * (a malloc of 3 KiB per span, freed on another thread, cost more than the rest of tracing).
  * Nothing grows past its cap: an attribute that does not fit is dropped and counted (OTLP
  * droppedAttributesCount). A span that is not recording (its trace is not sampled) is a short block
- * with ids only: it still gives the upstream a traceparent, with the sampled flag off, so the whole
- * trace makes one decision.
+ * with ids and tracestate only: it still gives the upstream a traceparent, with the sampled flag
+ * off, so the whole trace makes one decision, and the tracestate W3C says to pass on whatever it
+ * is.
  *
  * Attribute keys and event names are never copied: pass string literals (or strings that
  * outlive the span). Values are copied, cut at GW_SPAN_STR_MAX bytes on a UTF-8 boundary.
@@ -80,6 +81,8 @@ struct gw_span {
     uint8_t flags;         /* trace-flags sent on: GW_TRACE_FLAG_SAMPLED or 0 */
     uint8_t recording;     /* the fields after this block exist */
     int kind;
+    const char *state; /* tracestate: in the pool, or after this block when not recording */
+    size_t state_len;
     /* ---- recording spans only ---- */
     int64_t start_ns, end_ns; /* Unix epoch ns; end 0 until gw_span_end */
     int64_t start_mono_ns;    /* durations come from the monotonic clock */
@@ -87,8 +90,6 @@ struct gw_span {
     int nattrs, nevents;
     uint32_t dropped_attrs, dropped_events;
     const char *status_msg; /* in the pool, or NULL */
-    const char *state;      /* tracestate, in the pool, or NULL */
-    size_t state_len;
     char *big[GW_SPAN_BIG_MAX];
     size_t pool_used;
     /* ---- not cleared: read only up to the counts above ---- */

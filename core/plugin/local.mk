@@ -19,4 +19,6 @@ core_libgwcore_la_SOURCES += \
 	core/plugin/payload.c \
 	core/plugin/payload.h \
 	core/plugin/plugin_loader.c \
-	core/plugin/plugin_loader.h
+	core/plugin/plugin_loader.h \
+	core/plugin/usage.c \
+	core/plugin/usage.h

@@ -23,6 +23,7 @@
 #include "net/http.h"
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
+#include "proxy/cache_phase.h"
 #include "plugin/errors.h"
 #include "proxy/counters_loop.h"
 #include "proxy/gateway.h"
@@ -480,7 +481,8 @@ static int worker_setup(void *cls, struct gw_worker *w, unsigned idx)
 {
     struct gw_front *f = cls;
     (void)idx;
-    return gw_counters_loop_setup(f->gw, w);
+    int rc = gw_cache_worker_setup(f->gw, w);
+    return rc < 0 ? rc : gw_counters_loop_setup(f->gw, w);
 }
 
 int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size_t errsize)

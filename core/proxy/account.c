@@ -95,6 +95,8 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
         gw_buf_printf(&b, ",\"cost_usd\":%.8f", r->cost);
     else
         gw_buf_append_str(&b, ",\"cost_usd\":null");
+    if (r->cache_status)
+        gw_log_json_field(&b, "cache", r->cache_status);
     if (error_type)
         gw_log_json_field(&b, "error", error_type);
     gw_buf_append_str(&b, "}");
@@ -106,6 +108,12 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
 void gw_account_cost(struct gw_req *r)
 {
     r->cost_known = 0;
+    if (r->cache_hit) {
+        /* Replayed from the response cache: no upstream was paid for this answer. */
+        r->cost = 0;
+        r->cost_known = 1;
+        return;
+    }
     if (!r->route.n || !r->gw->catalog || !r->have_usage)
         return;
     const struct gw_target *t = &r->route.targets[r->target];

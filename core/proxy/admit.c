@@ -42,8 +42,8 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
+#include "plugin/usage.h"
 #include "proxy/counters_loop.h"
-#include "proxy/usage.h"
 #include "store/store.h"
 
 #define SHORT_ANSWER_TOKENS 16 /* the least answer worth a budget grant */
@@ -275,15 +275,8 @@ static void admitted(void *ud, const struct gw_admit_result *res)
     r->rl_requests = res->requests;
     r->rl_tokens = res->tokens;
     const char *kid = r->key->id;
-    if (res->degraded) {
+    if (res->degraded) /* the counters log it too, a line a second at most */
         gw_metrics_degraded(degraded_name(res));
-        gw_logf(AIGW_LOG_WARN, "limits", r->request_id, "key %s: decided without Redis (%s): %s",
-                kid,
-                res->degraded == GW_DEGRADED_DOWN      ? "down"
-                : res->degraded == GW_DEGRADED_TIMEOUT ? "timeout"
-                                                       : "error",
-                degraded_name(res));
-    }
     if (res->status == GW_ADMIT_OK) {
         r->resv = res->reservation;
         if (res->granted_micros > 0 && r->parsed.op == AIGW_OP_CHAT) {

@@ -39,6 +39,7 @@ static int limits(void *ud, struct gw_xfer_req *xr)
     /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
      * credential fetch, which is not the model call). */
     if (r->aspan && !c->credential_step && gw_otel_traceparent(r->aspan, r->tp_value) == 0) {
+        gw_otel_attempt_url(r->aspan, xr->url); /* the model call's host, not the token's */
         r->tp_header.name = (char *)"traceparent";
         r->tp_header.value = r->tp_value;
         r->tp_header.flags = 0;
@@ -77,6 +78,41 @@ static double number_or_nan(const cJSON *body, const char *name)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* Message content, only when the operator asked for it (otel.capture_content): what the
+ * internal (OpenAI chat) request holds, and the answer's text as an assistant message. The
+ * span redacts and caps both. */
+#define CAPTURE_MAX (1u << 20) /* otel.content_max_bytes' own limit */
+
+static void capture_input(struct gw_req *r)
+{
+    gw_buf_free(&r->trace_out);
+    gw_buf_init(&r->trace_out, CAPTURE_MAX);
+    const cJSON *body = r->parsed.body, *m = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    if (!m) /* embeddings' input, images' prompt */
+        m = cJSON_GetObjectItemCaseSensitive(body, "input");
+    if (!m)
+        m = cJSON_GetObjectItemCaseSensitive(body, "prompt");
+    char *json = m ? cJSON_PrintUnformatted(m) : NULL;
+    if (json)
+        gw_otel_content(r->aspan, 0, json, strlen(json));
+    free(json);
+}
+
+static void capture_output(struct gw_req *r, const char *finish)
+{
+    cJSON *arr = cJSON_CreateArray(), *msg = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, msg);
+    cJSON_AddStringToObject(msg, "role", "assistant");
+    cJSON_AddStringToObject(msg, "content", r->trace_out.ptr ? r->trace_out.ptr : "");
+    if (finish)
+        cJSON_AddStringToObject(msg, "finish_reason", finish);
+    char *json = cJSON_PrintUnformatted(arr);
+    if (json)
+        gw_otel_content(r->aspan, 1, json, strlen(json));
+    free(json);
+    cJSON_Delete(arr);
+}
+
 /* The attempt's client span, and the traceparent its upstream request carries. */
 static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
 {
@@ -93,7 +129,7 @@ static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
         .operation = r->parsed.legacy ? "text_completion" : operation_name(r->parsed.op),
         .provider = t->plugin->desc.vkey,
         .model = t->model,
-        .url = r->call->url,
+        .url = r->call->credential_step ? NULL : r->call->url,
         .attempt = r->attempts,
         .stream = r->parsed.stream,
         .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : -1,
@@ -101,6 +137,8 @@ static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
         .top_p = number_or_nan(body, "top_p"),
     };
     r->aspan = gw_otel_attempt_begin(r->span, &a);
+    if (gw_otel_capturing(r->aspan))
+        capture_input(r);
 }
 
 /* The attempt's span ends with what its upstream said. Before a retry starts another. */
@@ -115,6 +153,11 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
     if (!r->aspan)
         return;
     const char *fin = r->finish ? gw_finish_name(r->finish) : NULL;
+    /* The answer's price: account prices it again at the end, the same way. */
+    if (ok && r->have_usage)
+        gw_account_cost(r);
+    if (ok && gw_otel_capturing(r->aspan))
+        capture_output(r, fin);
     struct gw_otel_attempt_end e = {
         .http_status = c ? c->status : 0,
         .failure_class = ok ? NULL : outcome,
@@ -123,7 +166,7 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
         .finish_reasons = fin ? &fin : NULL,
         .nfinish = fin ? 1 : 0,
         .usage = ok && r->have_usage ? &r->usage : NULL,
-        .cost_usd = -1,
+        .cost_usd = ok && r->have_usage && r->cost_known ? r->cost : -1,
     };
     gw_otel_attempt_end(r->aspan, &e);
     r->aspan = NULL;

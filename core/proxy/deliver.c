@@ -15,7 +15,7 @@
 #include "front/respond.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
-#include "proxy/usage.h"
+#include "plugin/usage.h"
 
 struct chunk_write {
     struct gw_req *r;
@@ -44,6 +44,8 @@ static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
     case AIGW_CHUNK_TOOL_CALL:
     case AIGW_CHUNK_REFUSAL:
         r->attempt_last_us = now_us();
+        if (c->type == AIGW_CHUNK_TEXT && c->choice == 0 && gw_otel_capturing(r->aspan))
+            gw_buf_append(&r->trace_out, c->text.ptr, c->text.len); /* capped: the rest goes */
         if (!r->attempt_first_us) {
             r->attempt_first_us = r->attempt_last_us;
             const struct gw_target *t = &r->route.targets[r->target];
@@ -74,7 +76,10 @@ static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 {
     struct gw_req *r = ud;
-    note_for_trace(r, chunk);
+    if (r->cache_rec)
+        gw_cache_record_chunk(r, chunk); /* the response cache keeps the answer as it goes */
+    if (!r->cache_hit)
+        note_for_trace(r, chunk); /* a replay has no target nor upstream timing */
     if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage) {
         gw_usage_merge(&r->usage, chunk->usage);
         r->have_usage = 1;
@@ -132,6 +137,8 @@ void gw_deliver_finish(struct gw_req *r, int rc)
         r->retry_after_ms = r->call->error.retry_after_ms;
     struct outcome_write w = {r, rc, 200};
     gw_relay_close(&r->relay, write_outcome, &w);
+    if (r->cache_rec)
+        gw_cache_record_finish(r, rc); /* kept when it is a whole, successful answer */
     const char *etype = NULL;
     if (rc < 0)
         etype = gw_error_type_for_status(gw_status_for_code(rc));
@@ -148,6 +155,8 @@ static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)
     ssize_t n = gw_relay_read(&r->relay, buf, max, &unpause);
     if (unpause && r->driver_ready)
         gw_driver_unpause(&r->driver);
+    else if (unpause && r->cache_hit)
+        gw_cache_replay_resume(r); /* a cached stream longer than the relay goes on */
     if (n == -1)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == -2)
@@ -168,6 +177,8 @@ static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
     }
     if (r->parsed.dropped_tools[0])
         MHD_add_response_header(resp, "X-Gateway-Dropped-Tools", r->parsed.dropped_tools);
+    if (r->cache_status)
+        MHD_add_response_header(resp, "X-Gateway-Cache", r->cache_status);
     gw_admit_headers(r, resp); /* X-Gateway-Key-Id, x-ratelimit-* */
 }
 

@@ -22,8 +22,9 @@
 
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
-#include "proxy/usage.h"
+#include "plugin/usage.h"
 #include "store/store.h"
 
 int64_t gw_now_ms(void)
@@ -49,6 +50,8 @@ static void req_free(struct gw_req *r)
     }
     gw_otel_abandon(r->aspan);
     gw_otel_abandon(r->span);
+    gw_buf_free(&r->trace_out);
+    gw_cache_req_free(r);
     gw_account_release(r);
     if (r->key)
         gw_key_unref(r->key);
@@ -128,6 +131,7 @@ static const char *request_header(void *ud, const char *name)
     return MHD_lookup_connection_value(ud, MHD_HEADER_KIND, name);
 }
 
+static enum MHD_Result after_admit(struct gw_req *r);
 static enum MHD_Result proceed(struct gw_req *r);
 
 /* The phases from parse to admit, run once the whole body is in. */
@@ -160,14 +164,26 @@ static enum MHD_Result start(struct gw_req *r)
         return r->answer;
     if (admit > 0)
         return MHD_YES; /* the counters answer later: gw_req_run goes on then */
+    return after_admit(r);
+}
+
+/* The cache lookup: once admitted, at once or when the counters answered (in the access
+ * handler either way, where MHD lets a response be queued). */
+static enum MHD_Result after_admit(struct gw_req *r)
+{
+    int cached = gw_phase_cache_lookup(r);
+    if (cached < 0)
+        return r->answer;
+    if (cached > 0)
+        return MHD_YES; /* the shared cache answers later: gw_req_run goes on then */
     return proceed(r);
 }
 
-/* From the cache lookup to the first attempt: once admitted, at once or when the counters
- * answered (in the access handler either way, where MHD lets a response be queued). */
+/* From route to the first attempt: after a cache miss, at once or once the shared cache
+ * answered. */
 static enum MHD_Result proceed(struct gw_req *r)
 {
-    if (gw_phase_cache_lookup(r) < 0 || gw_phase_route(r) < 0)
+    if (gw_phase_route(r) < 0)
         return r->answer;
     r->render = r->dialect->render_new(&r->parsed, r->route.targets[0].model, r->request_id);
     if (!r->render)
@@ -198,9 +214,13 @@ enum MHD_Result gw_req_run(struct gw_req *r)
     int admitted = r->admit_wait == 2; /* resumed by the counters' answer */
     if (admitted)
         r->admit_wait = 0;
+    int looked_up = r->cache_wait == 2; /* resumed by the shared cache's answer */
     pthread_mutex_unlock(&r->relay.lock);
-    if (!r->started || admitted) {
-        enum MHD_Result rc = !r->started ? start(r) : proceed(r);
+    if (!r->started || admitted || looked_up) {
+        enum MHD_Result rc = !r->started                    ? start(r)
+                             : admitted                     ? after_admit(r)
+                             : gw_phase_cache_resume(r) < 0 ? r->answer
+                                                            : proceed(r);
         pthread_mutex_lock(&r->relay.lock);
         int queued = r->queued;
         pthread_mutex_unlock(&r->relay.lock);
@@ -251,16 +271,23 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
     rc = gw_upstream_init(&gw->upstream);
     if (rc < 0)
         snprintf(err, errsize, "cannot start the shared upstream engine");
+    if (rc == 0 && (rc = gw_cache_gw_new(gw, err, errsize)) < 0) {
+        gw_upstream_free(gw->upstream);
+        gw->upstream = NULL;
+        gw_router_free(&gw->router);
+    }
     return rc;
 }
 
 void gw_gateway_free(struct gw_gateway *gw)
 {
+    gw_cache_gw_free(gw);
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
     gw_router_free(&gw->router);
     pthread_mutex_destroy(&gw->drain_lock);
     pthread_cond_destroy(&gw->drain_cond);
+    gw->freed = 1;
 }
 
 void gw_gateway_enter(struct gw_gateway *gw)
@@ -270,6 +297,10 @@ void gw_gateway_enter(struct gw_gateway *gw)
 
 void gw_gateway_leave(struct gw_gateway *gw)
 {
+    if (gw->freed) {
+        GW_ERROR("a request ended after the gateway was freed: fix the stop order in main.c");
+        abort();
+    }
     if (atomic_fetch_sub(&gw->inflight, 1) == 1) {
         pthread_mutex_lock(&gw->drain_lock);
         pthread_cond_broadcast(&gw->drain_cond);
@@ -279,6 +310,12 @@ void gw_gateway_leave(struct gw_gateway *gw)
 
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms)
 {
+    /* Locking a destroyed mutex is undefined (glibc happens to allow it): a stop sequence that
+     * drains after freeing is a bug, and every shutdown test would now end in this abort. */
+    if (gw->freed) {
+        GW_ERROR("gateway drained after it was freed: fix the stop order in main.c");
+        abort();
+    }
     pthread_mutex_lock(&gw->drain_lock);
     while (atomic_load(&gw->inflight) > 0 && gw_now_ms() < deadline_ms) {
         struct timespec ts;

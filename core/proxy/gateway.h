@@ -22,6 +22,7 @@
 #include "plugin/plugin_loader.h"
 #include "route/route.h"
 
+struct gw_cache_gw;
 struct gw_catalog;
 struct gw_upstream;
 struct gw_req;
@@ -35,6 +36,7 @@ struct gw_gateway {
     struct gw_catalog *catalog;
     struct gw_router router;
     struct gw_upstream *upstream;
+    struct gw_cache_gw *cache; /* the response cache (proxy/cache_phase.h); NULL when off */
     atomic_llong inflight;
     atomic_int shutting_down;
     pthread_mutex_t drain_lock;
@@ -46,6 +48,7 @@ struct gw_gateway {
     struct gw_store *store;
     struct gw_counters_shared *counters;
     struct gw_counters_loop *counters_loops; /* counters_loop.c: one per worker */
+    int freed; /* gw_gateway_free ran: its locks are gone */
 };
 
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,

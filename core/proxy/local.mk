@@ -7,7 +7,10 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/attempt.c \
 	core/proxy/authenticate.c \
 	core/proxy/authenticate.h \
+	core/proxy/cache_int.h \
 	core/proxy/cache_lookup.c \
+	core/proxy/cache_phase.h \
+	core/proxy/cache_shared.c \
 	core/proxy/counters_loop.c \
 	core/proxy/counters_loop.h \
 	core/proxy/deliver.c \
@@ -21,6 +24,4 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/models_live.c \
 	core/proxy/models_live.h \
 	core/proxy/req_int.h \
-	core/proxy/route_phase.c \
-	core/proxy/usage.c \
-	core/proxy/usage.h
+	core/proxy/route_phase.c

@@ -76,6 +76,7 @@ struct gw_req {
     char resp_id[96];
     char resp_model[128];
     int finish;
+    struct gw_buf trace_out; /* the attempt's answer text, when content is captured */
     char tried[TRIED_MAX];
     size_t tried_len;
     double cost;
@@ -88,6 +89,16 @@ struct gw_req {
     struct gw_reservation resv;   /* what account settles, exactly once */
     struct gw_rl_window rl_requests, rl_tokens; /* x-ratelimit-* (limit 0: none) */
     int no_retry;                 /* x-should-retry: false (an exhausted budget) */
+    /* Response cache (cache_lookup.c). cache_wait is guarded by relay.lock. */
+    int cache_hit;            /* answered from the cache: no upstream call, cost 0 */
+    const char *cache_status; /* X-Gateway-Cache: "hit", "miss", "bypass"; NULL: not cached */
+    int cache_wait;           /* 1: a shared-cache lookup is out; 2: its answer is in */
+    int cache_failed;         /* the shared cache did not answer (down, late, bad value) */
+    unsigned char cache_key[32];
+    struct gw_cache_rec *cache_rec; /* records the answer to keep; NULL: nothing to keep */
+    struct gw_cache_val *cache_val; /* a hit being replayed (or waiting to be) */
+    size_t cache_pos;               /* how far the replay got */
+    int cache_replaying;            /* paused for the client to drain the relay */
 };
 
 void gw_req_unref(struct gw_req *r);
@@ -103,6 +114,15 @@ void gw_admit_abandon(struct gw_req *r);
 void gw_admit_headers(struct gw_req *r, struct MHD_Response *resp);
 int gw_phase_cache_lookup(struct gw_req *r); /* cache_lookup.c: an exact answer kept earlier */
 int gw_phase_route(struct gw_req *r);        /* route_phase.c: the ordered targets */
+
+/* cache_lookup.c. The lookup phase returns 1 when the shared cache answers later: the
+ * connection sleeps, and once cache_wait is 2, gw_phase_cache_resume goes on (0: a miss,
+ * route next; negative: answered). */
+int gw_phase_cache_resume(struct gw_req *r);
+void gw_cache_record_chunk(struct gw_req *r, const struct aigw_chunk *c); /* deliver's sink */
+void gw_cache_record_finish(struct gw_req *r, int rc); /* keeps a whole successful answer */
+void gw_cache_replay_resume(struct gw_req *r); /* the client drained a paused replay */
+void gw_cache_req_free(struct gw_req *r);
 
 /* attempt.c: starts attempt number r->attempts+1 on r->target. 0, or negative (nothing was
  * started and nothing called back). */

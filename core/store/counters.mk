@@ -8,7 +8,9 @@ core_libgwcore_la_SOURCES += \
 	core/store/counters_mem.c \
 	core/store/counters_redis.c \
 	core/store/redis.c \
+	core/store/redis_cmd.c \
 	core/store/redis.h \
+	core/store/redis_int.h \
 	core/store/redis_resp.c \
 	core/store/redis_resp.h \
 	core/store/redis_url.c

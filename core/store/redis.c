@@ -1,4 +1,6 @@
-/* redis - a Redis client on a worker loop (see redis.h). */
+/* redis - a Redis client on a worker loop (see redis.h): the connection's lifetime (connect,
+ * handshake, backoff, drop), reading and matching replies, deadlines. Queueing a command is
+ * redis_cmd.c's. */
 #include "store/redis.h"
 
 #include <errno.h>
@@ -14,39 +16,7 @@
 #include "aigw/plugin.h"
 #include "lib/buf.h"
 #include "lib/log.h"
-
-enum { ST_IDLE, ST_CONNECTING, ST_HANDSHAKE, ST_READY };
-
-struct pending {
-    struct pending *next;
-    gw_redis_cb cb; /* NULL once answered with ETIMEDOUT: the reply is then dropped */
-    void *ud;
-    int64_t deadline;
-    int64_t sent_at;
-    int handshake; /* 1: AUTH/SELECT (expects +OK), 2: the final PING, 3: SCRIPT LOAD */
-    const struct gw_redis_script *script; /* EVALSHA: re-sent as EVAL on NOSCRIPT */
-    char *cmd;                            /* the EVALSHA as sent (for that re-send) */
-    size_t cmdlen;
-};
-
-struct gw_redis {
-    struct gw_redis_addr addr;
-    struct gw_redis_opts o;
-    int ep;
-    int fd;
-    int state;
-    int want_out; /* EPOLLOUT registered */
-    int broken;   /* errno of a failed write: the connection is dropped on the next turn */
-    int was_up;   /* for logging transitions only */
-    struct gw_buf out;
-    struct gw_resp_reader *rd;
-    struct pending *head, *tail;
-    size_t npending;
-    int64_t conn_deadline;
-    int64_t next_attempt;
-    int64_t backoff;
-    uint64_t rng;
-};
+#include "store/redis_int.h"
 
 int64_t gw_redis_now_ms(void)
 {
@@ -127,7 +97,7 @@ static void drop(struct gw_redis *r, int status, const char *why)
     }
 }
 
-static void flush_out(struct gw_redis *r)
+void gw_redis_flush_out(struct gw_redis *r)
 {
     while (r->out.len > 0) {
         ssize_t n = send(r->fd, r->out.ptr, r->out.len, MSG_NOSIGNAL);
@@ -149,7 +119,7 @@ static void flush_out(struct gw_redis *r)
         set_events(r, 0);
 }
 
-static struct pending *push(struct gw_redis *r, gw_redis_cb cb, void *ud, int64_t deadline)
+struct pending *gw_redis_push(struct gw_redis *r, gw_redis_cb cb, void *ud, int64_t deadline)
 {
     struct pending *p = calloc(1, sizeof *p);
     if (!p)
@@ -183,7 +153,7 @@ static void on_connected(struct gw_redis *r)
             lens[1] = lens[2];
         }
         rc |= gw_resp_format(&r->out, argc, argv, lens);
-        struct pending *p = push(r, NULL, NULL, r->conn_deadline);
+        struct pending *p = gw_redis_push(r, NULL, NULL, r->conn_deadline);
         rc |= p ? 0 : -1;
         if (p)
             p->handshake = 1;
@@ -193,7 +163,7 @@ static void on_connected(struct gw_redis *r)
         const char *argv[2] = {"SELECT", db};
         size_t lens[2] = {6, n};
         rc |= gw_resp_format(&r->out, 2, argv, lens);
-        struct pending *p = push(r, NULL, NULL, r->conn_deadline);
+        struct pending *p = gw_redis_push(r, NULL, NULL, r->conn_deadline);
         rc |= p ? 0 : -1;
         if (p)
             p->handshake = 1;
@@ -203,7 +173,7 @@ static void on_connected(struct gw_redis *r)
         const char *argv[3] = {"SCRIPT", "LOAD", sc->src};
         size_t lens[3] = {6, 4, sc->len};
         rc |= gw_resp_format(&r->out, 3, argv, lens);
-        struct pending *p = push(r, NULL, NULL, r->conn_deadline);
+        struct pending *p = gw_redis_push(r, NULL, NULL, r->conn_deadline);
         rc |= p ? 0 : -1;
         if (p)
             p->handshake = 3; /* any answer: EVAL covers a refused load */
@@ -211,13 +181,13 @@ static void on_connected(struct gw_redis *r)
     const char *ping[1] = {"PING"};
     size_t plen[1] = {4};
     rc |= gw_resp_format(&r->out, 1, ping, plen);
-    struct pending *p = push(r, NULL, NULL, r->conn_deadline);
+    struct pending *p = gw_redis_push(r, NULL, NULL, r->conn_deadline);
     if (!p || rc != 0) {
         drop(r, GW_REDIS_EDOWN, "out of memory during the handshake");
         return;
     }
     p->handshake = 2;
-    flush_out(r);
+    gw_redis_flush_out(r);
 }
 
 static void start_connect(struct gw_redis *r)
@@ -274,14 +244,14 @@ static int resend_as_eval(struct gw_redis *r, struct pending *old)
     rc = rc ? rc : gw_buf_append(&r->out, old->script->src, old->script->len);
     rc = rc ? rc : gw_buf_append(&r->out, "\r\n", 2);
     rc = rc ? rc : gw_buf_append(&r->out, old->cmd + skip, old->cmdlen - skip);
-    struct pending *p = rc ? NULL : push(r, old->cb, old->ud, old->deadline);
+    struct pending *p = rc ? NULL : gw_redis_push(r, old->cb, old->ud, old->deadline);
     if (!p) {
         r->out.len = before;
         return rc ? rc : AIGW_ENOMEM;
     }
     old->cb = NULL; /* the new entry answers the caller */
     STAT(r, noscript);
-    flush_out(r);
+    gw_redis_flush_out(r);
     return 0;
 }
 
@@ -397,7 +367,7 @@ static void on_io(struct gw_redis *r, uint32_t events)
             return;
     }
     if ((events & EPOLLOUT) && r->fd >= 0)
-        flush_out(r);
+        gw_redis_flush_out(r);
 }
 
 /* Commands past their deadline are answered now; their replies will be dropped. */
@@ -487,77 +457,6 @@ size_t gw_redis_pending(const struct gw_redis *r)
 int gw_redis_fd(const struct gw_redis *r)
 {
     return r->ep;
-}
-
-static int submit(struct gw_redis *r, int argc, const char *const *argv, const size_t *lens,
-                  int64_t deadline, gw_redis_cb cb, void *ud, const struct gw_redis_script *s)
-{
-    if (!gw_redis_ready(r))
-        return GW_REDIS_EDOWN;
-    if (deadline <= gw_redis_now_ms())
-        return GW_REDIS_ETIMEDOUT;
-    if (r->npending >= r->o.max_pending)
-        return AIGW_ETOOBIG;
-    size_t before = r->out.len;
-    int rc = gw_resp_format(&r->out, argc, argv, lens);
-    if (rc != 0) {
-        r->out.len = before;
-        return rc;
-    }
-    char *copy = NULL;
-    size_t n = r->out.len - before;
-    if (s && !(copy = malloc(n))) {
-        r->out.len = before;
-        return AIGW_ENOMEM;
-    }
-    if (copy)
-        memcpy(copy, r->out.ptr + before, n);
-    struct pending *p = push(r, cb, ud, deadline);
-    if (!p) {
-        free(copy);
-        r->out.len = before;
-        return AIGW_ENOMEM;
-    }
-    p->script = s;
-    p->cmd = copy;
-    p->cmdlen = n;
-    /* The bytes are queued: a failed send is handled on the next turn (timeout 0), so the
-     * callback never runs inside this call. */
-    if (!r->want_out)
-        flush_out(r);
-    return 0;
-}
-
-int gw_redis_command(struct gw_redis *r, int argc, const char *const *argv, const size_t *lens,
-                     int64_t deadline_ms, gw_redis_cb cb, void *ud)
-{
-    if (argc < 1 || !cb)
-        return AIGW_EINVAL;
-    return submit(r, argc, argv, lens, deadline_ms, cb, ud, NULL);
-}
-
-#define EVAL_MAX_ARGS 32
-
-int gw_redis_eval(struct gw_redis *r, const struct gw_redis_script *s, int nkeys, int argc,
-                  const char *const *argv, const size_t *lens, int64_t deadline_ms, gw_redis_cb cb,
-                  void *ud)
-{
-    if (!cb || nkeys < 0 || nkeys > argc || argc > EVAL_MAX_ARGS - 3)
-        return AIGW_EINVAL;
-    const char *av[EVAL_MAX_ARGS];
-    size_t al[EVAL_MAX_ARGS];
-    char nk[16];
-    av[0] = "EVALSHA";
-    al[0] = 7;
-    av[1] = s->sha;
-    al[1] = 40;
-    al[2] = gw_fmt_i64(nk, sizeof nk, nkeys);
-    av[2] = nk;
-    for (int i = 0; i < argc; i++) {
-        av[3 + i] = argv[i];
-        al[3 + i] = lens[i];
-    }
-    return submit(r, argc + 3, av, al, deadline_ms, cb, ud, s);
 }
 
 int gw_redis_new(const struct gw_redis_addr *a, const struct gw_redis_opts *o,

@@ -696,4 +696,236 @@ static inline int64_t aigw_json_count(const cJSON *obj, const char *key)
 }
 #endif
 
+/* ---- guard plugins (1.2) ---- */
+/*
+ * A guard checks what passes through the gateway and may stop or rewrite it: the client's
+ * request after parsing and before routing, the answer's text as it streams, the final answer,
+ * and upstream errors. A guard is a shared object (the same SDK, ABI and build as a provider)
+ * that exports
+ *
+ *     const struct aigw_guard *aigw_guard_entry(void);
+ *
+ * instead of, or beside, aigw_plugin_entry. The operator lists guards in the config's
+ * `guardrails` array ({name, stage, config, fail_open}); the host loads <guard dir>/<name>.so,
+ * validates the entry's config against config_schema, and calls create() once per entry, so
+ * the same guard may appear twice with different configs. The chain runs in list order and
+ * stops at the first deny.
+ *
+ * The ABI, threading and memory rules of providers apply, plus:
+ *   - create() and destroy() run on the main thread; the instance is read-only afterwards.
+ *     Hooks run on any thread, concurrently for different requests, never for the same one.
+ *   - Hooks do no I/O and never block. A guard that needs a service (a moderation API, a DLP
+ *     endpoint) returns host->fetch(): the host makes the HTTP call with the guard's deadline
+ *     and calls the same hook again with g->fetched set. A call that fails or times out is a
+ *     failure of the guard (see fail_open below); the hook only ever sees a real response.
+ *   - A hook returns an enum aigw_guard_verdict or a negative AIGW_E* code. A negative code, a
+ *     verdict the hook may not give, or a failed fetch is a failure of the guard: the request
+ *     (or the stream) is refused unless the entry says "fail_open": true, in which case the
+ *     guard is skipped for this request (and the failure counted).
+ *   - Reasons given to deny() and retry() reach the client and the log: they must never quote
+ *     the matched text (a secret, a card number). Say what was found, not what it was.
+ *   - The request is the internal OpenAI chat-shaped cJSON body (messages, model, ...; or the
+ *     embeddings / images body for those operations); on_request may edit it in place with
+ *     cJSON functions and then returns AIGW_GUARD_REWRITE.
+ *   - Answer text reaches on_answer_delta through a bounded window (struct aigw_guard_text):
+ *     the host holds back the last `window` bytes of each text stream (and whatever a guard
+ *     asks to hold with t->hold, up to the host's cap) so a pattern split across deltas is
+ *     seen whole before any byte of it is sent. Edits go through host->replace(). Each guard
+ *     sees the text the guards before it in the chain let through, so a guard that decides
+ *     only on what it holds whole gives the same answer however the deltas were cut.
+ *   - The guard kind arrived whole in 1.2: a guard declares AIGW_ABI_VERSION of 1.2 or later
+ *     (this block is hidden from a plugin that sets AIGW_TARGET_MINOR below 2), and the host
+ *     refuses a guard declaring an older minor.
+ */
+#if AIGW_TARGET_MINOR >= 2
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AIGW_GUARD_ENTRY_SYMBOL "aigw_guard_entry"
+#define AIGW_GUARD_HOST_HAS(host, member) AIGW_HAS_MEMBER(host, struct aigw_guard_host, member)
+
+enum aigw_guard_verdict {
+    AIGW_GUARD_ALLOW = 0,   /* nothing to say */
+    AIGW_GUARD_DENY = 1,    /* return host->deny(...): stops the chain, the client gets an error */
+    AIGW_GUARD_REWRITE = 2, /* the request was edited, or edits were recorded with replace() */
+    AIGW_GUARD_RETRY = 3,   /* return host->retry(...) from on_answer_final */
+    AIGW_GUARD_PENDING = 4, /* return host->fetch(...): called again once the response is in */
+};
+
+/* Where a hook runs; the descriptor's `stages` says which a guard implements. */
+enum aigw_guard_stage {
+    AIGW_GUARD_INPUT = 1u << 0,  /* on_request */
+    AIGW_GUARD_OUTPUT = 1u << 1, /* on_answer_delta, on_answer_final, on_error */
+};
+
+struct aigw_guard_host;
+
+/* A service call a hook asks the host to make. Everything is copied by fetch(). */
+struct aigw_guard_fetch {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    const char *method;          /* "POST" when NULL */
+    const char *url;             /* http:// or https:// */
+    const char *const *headers;  /* "Name: value" lines, NULL-terminated; never logged */
+    struct aigw_bytes body;
+    int64_t timeout_ms;          /* the deadline from now; the host caps it (see aigw.json(5)) */
+};
+
+/* The response to a fetch, as the re-called hook sees it in g->fetched. */
+struct aigw_guard_fetched {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    int status;             /* the HTTP status (any: interpreting it is the guard's job) */
+    struct aigw_bytes body; /* capped by the host; valid until the hook returns */
+    int64_t elapsed_ms;
+};
+
+/* What every hook receives: one guard entry's view of one request. */
+struct aigw_guard_ctx {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    const struct aigw_guard_host *host;
+    void *instance;      /* what create() stored for this config entry */
+    void *state;         /* state_size zeroed bytes, one per entry per request */
+    const char *name;    /* the guard's name as configured */
+    int stage;           /* enum aigw_guard_stage of the running hook */
+    int op;              /* enum aigw_op of the request */
+    int stream;          /* the client asked for a stream */
+    int attempt;         /* 0; 1 for the answer to a retry asked by host->retry() */
+    const char *model;   /* the model the client asked for */
+    const char *inbound; /* the client's dialect: "openai", "anthropic", "responses" */
+    const char *request_id;
+    const struct aigw_guard_fetched *fetched; /* the response when re-called after fetch() */
+};
+
+/* One stream of answer text (per choice and kind) as on_answer_delta and on_error see it. */
+struct aigw_guard_text {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    int choice;
+    int kind;                 /* AIGW_CHUNK_TEXT, _REASONING or _REFUSAL; 0: an error message */
+    struct aigw_bytes before; /* the last bytes this guard passed on, just before text (64 or
+                                 more, up to the largest window of the chain): context for
+                                 look-behind (word boundaries), read-only */
+    struct aigw_bytes text;   /* what this guard has not passed on yet, in whole characters (a
+                                 UTF-8 sequence a delta cut waits for its end); the newest
+                                 delta is at its end */
+    size_t fresh;             /* how many of text's last bytes this call added */
+    uint64_t offset;          /* how many bytes of this stream it passed on before text */
+    int final;                /* 1: nothing follows (the choice finished, the stream ended, or
+                                 the host's hold cap was reached): treat the end as the end */
+    size_t hold;              /* in: text.len; out: lower it to keep text[hold..] back (a
+                                 match that may still grow); the host passes on at most
+                                 text.len - window bytes anyway, and everything when final */
+};
+
+/* The whole answer of one choice, after the chain's edits, for on_answer_final. */
+struct aigw_guard_answer {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    int choice;
+    struct aigw_bytes text; /* the choice's content text as the client gets it */
+    int finish;             /* enum aigw_finish; AIGW_FINISH_NONE when the stream just ended */
+    int tool_calls;         /* tool calls in the choice */
+    int sent;               /* 1: streamed, the text already reached the client */
+};
+
+struct aigw_guard_host {
+    uint32_t abi_version;
+    uint32_t struct_size;
+
+    /* Log lines carry the guard's name and the request id (g may be NULL in create()). Never
+     * log matched text. */
+    void (*log)(const struct aigw_guard_ctx *g, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+    int64_t (*now_ms)(void); /* monotonic milliseconds */
+    /* Per-request memory, freed when the request ends. NULL on failure or over the cap. */
+    void *(*alloc)(struct aigw_guard_ctx *g, size_t size);
+    /* Records why the request (or answer) is refused and returns AIGW_GUARD_DENY:
+     *     return g->host->deny(g, "%s found in message %d", "payment card number", i);
+     * The client gets 400 with code "guardrail_blocked", the guard's name and this reason. */
+    int (*deny)(struct aigw_guard_ctx *g, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
+    /* Inside on_answer_delta / on_error: replace text[off, off+len) of the current
+     * aigw_guard_text with `with` (copied). Edits of one hook must not overlap; they apply in
+     * order of offset after the hook returns (the next guard sees the result). 0, or
+     * AIGW_EINVAL (out of range, overlapping, wrong hook), AIGW_ENOMEM. */
+    int (*replace)(struct aigw_guard_ctx *g, size_t off, size_t len, const char *with,
+                   size_t with_len);
+    /* From on_answer_final: asks the host to send the request once more with the answer and
+     * this note appended as a user message. Returns AIGW_GUARD_RETRY, or AIGW_GUARD_DENY
+     * (the note becoming the reason) when the answer was streamed or already retried. */
+    int (*retry)(struct aigw_guard_ctx *g, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
+    /* From on_request or on_answer_final: the host makes this call and calls the hook again
+     * with g->fetched. Returns AIGW_GUARD_PENDING, or a negative code (bad request, another
+     * fetch already made by this hook, called from a hook that may not wait). */
+    int (*fetch)(struct aigw_guard_ctx *g, const struct aigw_guard_fetch *req);
+    /* From create(): a value (a service key from the config) the host masks in every log line
+     * and error body from now on. */
+    void (*secret)(const char *value);
+    /* An environment variable, NULL when unset or empty. */
+    const char *(*env)(const char *name);
+    /* The JSON Schema subset aigw.json(5) documents (the one config_schema is written in):
+     * schema_check returns 0 when schema keeps to it, schema_validate 0 when doc satisfies
+     * schema; else AIGW_EINVAL with "path: reason" in err (paths name members, never values). */
+    int (*schema_check)(const cJSON *schema, char *err, size_t errsize);
+    int (*schema_validate)(const cJSON *schema, const cJSON *doc, char *err, size_t errsize);
+};
+
+struct aigw_guard {
+    uint32_t abi_version; /* AIGW_ABI_VERSION */
+    uint32_t struct_size; /* sizeof(struct aigw_guard) as the plugin saw it */
+
+    const char *name;          /* [a-z0-9-]+; the config's `name` and the file's base name */
+    const char *version;       /* the guard's own version string */
+    const char *description;   /* one line for operators */
+    /* A JSON Schema for the entry's `config`, in the subset aigw.json(5) documents (type,
+     * properties, required, items, enum, additionalProperties, minimum/maximum,
+     * minLength/maxLength, minItems/maxItems). The host checks the config against it before
+     * create(), so create() sees only well-shaped configs. NULL: any object. */
+    const char *config_schema;
+    unsigned stages;   /* enum aigw_guard_stage: the hooks implemented */
+    size_t state_size; /* zeroed per-request bytes for each entry (g->state) */
+    size_t window;     /* look-back in bytes on_answer_delta needs; the host caps it */
+
+    /* Builds one instance from an entry's config (NULL when absent). On failure: a negative
+     * code and a one-line reason in err naming the key, e.g. "patterns[2]: missing )". */
+    int (*create)(const struct aigw_guard_host *host, const cJSON *config, void **instance,
+                  char *err, size_t errsize);
+    void (*destroy)(void *instance);
+
+    /* After parsing, before routing: ALLOW, DENY, REWRITE (request edited) or PENDING. */
+    int (*on_request)(struct aigw_guard_ctx *g, cJSON *request);
+    /* Each text delta, inside the window: ALLOW, REWRITE (replace() used) or DENY. */
+    int (*on_answer_delta)(struct aigw_guard_ctx *g, struct aigw_guard_text *t);
+    /* Once per choice, after its last delta: ALLOW, DENY, RETRY or PENDING. */
+    int (*on_answer_final)(struct aigw_guard_ctx *g, const struct aigw_guard_answer *a);
+    /* An upstream error about to reach the client: ALLOW, or REWRITE after replace() on the
+     * message (e.g. a provider echoing the prompt). Other verdicts count as ALLOW. */
+    int (*on_error)(struct aigw_guard_ctx *g, const struct aigw_error *err,
+                    struct aigw_guard_text *message);
+};
+
+/* The one symbol a guard exports (define it with AIGW_EXPORT). */
+typedef const struct aigw_guard *(*aigw_guard_entry_fn)(void);
+AIGW_EXPORT const struct aigw_guard *aigw_guard_entry(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AIGW_TARGET_MINOR >= 2 */
+
 #endif /* AIGW_PLUGIN_H */

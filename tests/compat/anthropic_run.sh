@@ -1,7 +1,8 @@
 #!/bin/sh
 # The official `@anthropic-ai/sdk` npm client(s) against aigw's /v1/messages: aigw (with a
 # gateway key) in front of the mock provider on loopback, serving an OpenAI-wire and an
-# Anthropic upstream; anthropic_messages.mjs once per pinned client version (package.json).
+# Anthropic upstream; anthropic_messages.mjs (and anthropic_cache.mjs against a second aigw
+# with the response cache on) once per pinned client version (package.json).
 # Skipped (77) where node or the installed modules are absent: `npm ci` in tests/compat.
 set -u
 src=${AIGW_TEST_SRCDIR:-.}
@@ -12,11 +13,13 @@ command -v node >/dev/null 2>&1 || { echo "SKIP: node is not installed"; exit 77
     { echo "SKIP: run 'npm ci' in tests/compat first"; exit 77; }
 
 tmp=$(mktemp -d)
-mpid= gpid=
+mpid= gpid= cpid=
 cleanup() {
     [ -n "$gpid" ] && kill "$gpid" 2>/dev/null
+    [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
     [ -n "$mpid" ] && kill "$mpid" 2>/dev/null
     [ -n "$gpid" ] && wait "$gpid" 2>/dev/null
+    [ -n "$cpid" ] && wait "$cpid" 2>/dev/null
     [ -n "$mpid" ] && wait "$mpid" 2>/dev/null
     rm -rf "$tmp"
 }
@@ -57,6 +60,16 @@ OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="$mock/v1" ANTHROPIC_API_KEY=sk-ant-com
 gpid=$!
 wait_file "$tmp/gw.port" || { echo "aigw did not start"; cat "$tmp/gw.log"; exit 1; }
 url="http://127.0.0.1:$(cat "$tmp/gw.port")"
+# A second aigw with the response cache on (anthropic_cache.mjs).
+printf '{"auth": {"api_keys": ["gw-compat-key-123456"]}, "cache": {"enabled": true}}\n' \
+    >"$tmp/cache.json"
+OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="$mock/v1" ANTHROPIC_API_KEY=sk-ant-compat \
+    ANTHROPIC_BASE_URL="$mock" \
+    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/cgw.port" --config "$tmp/cache.json" \
+    --plugin-dir "${AIGW_TEST_PLUGIN_DIR:-$b/plugins/.libs}" >"$tmp/cgw.log" 2>&1 &
+cpid=$!
+wait_file "$tmp/cgw.port" || { echo "aigw (cache) did not start"; cat "$tmp/cgw.log"; exit 1; }
+cache_url="http://127.0.0.1:$(cat "$tmp/cgw.port")"
 
 status=0
 for m in $(cd "$here" && node -e '
@@ -66,6 +79,8 @@ for m in $(cd "$here" && node -e '
     v=$(node -e "console.log(require('$here/node_modules/$m/package.json').version)" 2>/dev/null)
     echo "# $m ($v)"
     (cd "$here" && AIGW_URL="$url" ANTHROPIC_MODULE="$m" node anthropic_messages.mjs) || status=1
+    (cd "$here" && AIGW_CACHE_URL="$cache_url" ANTHROPIC_MODULE="$m" node anthropic_cache.mjs) ||
+        status=1
 done
-[ $status -eq 0 ] || { echo "---- aigw log"; tail -n 40 "$tmp/gw.log"; }
+[ $status -eq 0 ] || { echo "---- aigw log"; tail -n 40 "$tmp/gw.log"; tail -n 40 "$tmp/cgw.log"; }
 exit $status

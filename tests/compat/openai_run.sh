@@ -1,6 +1,7 @@
 #!/bin/sh
-# The official `openai` npm client(s) against aigw's /v1/responses: aigw in front of the mock
-# provider on loopback, openai_responses.mjs once per pinned client version (package.json).
+# The official `openai` npm client(s) against aigw's /v1/responses and its response cache: aigw
+# in front of the mock provider on loopback, openai_responses.mjs (and openai_cache.mjs against
+# a second aigw with the cache on) once per pinned client version (package.json).
 # Skipped (77) where node or the installed modules are absent: `npm ci` in tests/compat.
 set -u
 src=${AIGW_TEST_SRCDIR:-.}
@@ -11,11 +12,13 @@ command -v node >/dev/null 2>&1 || { echo "SKIP: node is not installed"; exit 77
     { echo "SKIP: run 'npm ci' in tests/compat first"; exit 77; }
 
 tmp=$(mktemp -d)
-mpid= gpid=
+mpid= gpid= cpid=
 cleanup() {
     [ -n "$gpid" ] && kill "$gpid" 2>/dev/null
+    [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
     [ -n "$mpid" ] && kill "$mpid" 2>/dev/null
     [ -n "$gpid" ] && wait "$gpid" 2>/dev/null
+    [ -n "$cpid" ] && wait "$cpid" 2>/dev/null
     [ -n "$mpid" ] && wait "$mpid" 2>/dev/null
     rm -rf "$tmp"
 }
@@ -34,6 +37,8 @@ chat='"method":"POST","path":"/v1/chat/completions"'
 "$b/tests/mockprov/mockprov" --port-file "$tmp/mock.port" --fixtures "$src/tests/fixtures" \
     --route "{$chat,\"match_body\":{\"model\":\"gpt-patch\"},\"body_file\":\"responses-inbound/upstream/openai_stream_patch.sse\"}" \
     --route "{$chat,\"match_body\":{\"model\":\"gpt-tools\"},\"body_file\":\"openai/stream_tools.sse\"}" \
+    --route "{$chat,\"match_body\":{\"model\":\"gpt-cache-tools\",\"stream\":true},\"body_file\":\"openai/stream_tools.sse\"}" \
+    --route "{$chat,\"match_body\":{\"model\":\"gpt-cache-tools\"},\"body_file\":\"openai/chat_tools.json\"}" \
     --route "{$chat,\"match_body\":{\"stream\":true},\"body_file\":\"openai/stream_text.sse\"}" \
     --route "{$chat,\"body_file\":\"openai/chat.json\"}" >"$tmp/mock.log" 2>&1 &
 mpid=$!
@@ -44,6 +49,14 @@ OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="http://127.0.0.1:$(cat "$tmp/mock.port
 gpid=$!
 wait_file "$tmp/gw.port" || { echo "aigw did not start"; cat "$tmp/gw.log"; exit 1; }
 url="http://127.0.0.1:$(cat "$tmp/gw.port")"
+# A second aigw with the response cache on (openai_cache.mjs).
+echo '{"cache": {"enabled": true}}' >"$tmp/cache.json"
+OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="http://127.0.0.1:$(cat "$tmp/mock.port")/v1" \
+    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/cgw.port" --config "$tmp/cache.json" \
+    --plugin-dir "${AIGW_TEST_PLUGIN_DIR:-$b/plugins/.libs}" >"$tmp/cgw.log" 2>&1 &
+cpid=$!
+wait_file "$tmp/cgw.port" || { echo "aigw (cache) did not start"; cat "$tmp/cgw.log"; exit 1; }
+cache_url="http://127.0.0.1:$(cat "$tmp/cgw.port")"
 
 status=0
 for m in $(cd "$here" && node -e '
@@ -54,6 +67,8 @@ for m in $(cd "$here" && node -e '
         sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$here/node_modules/$m/package.json")
     echo "# $m ($v)"
     (cd "$here" && AIGW_URL="$url" OPENAI_MODULE="$m" node openai_responses.mjs) || status=1
+    (cd "$here" && AIGW_CACHE_URL="$cache_url" OPENAI_MODULE="$m" node openai_cache.mjs) ||
+        status=1
 done
-[ $status -eq 0 ] || { echo "---- aigw log"; tail -n 40 "$tmp/gw.log"; }
+[ $status -eq 0 ] || { echo "---- aigw log"; tail -n 40 "$tmp/gw.log"; tail -n 40 "$tmp/cgw.log"; }
 exit $status

@@ -5,8 +5,9 @@ and etc/aigw.service.in to the code they describe.
 The lists come from the code itself: provider variables from `aigw --list-providers
 --format=json` (the plugins' env tables), config keys from the key table in core/config.c,
 routing keys from gw_router_init in core/route.c, options from main.c, endpoints and headers
-from http.c / gateway.c, access-log fields from gateway.c. Every problem is printed; the exit
-status is 1 when there is any.
+from http.c / gateway.c, access-log fields from gateway.c, metric families from
+core/obs/metrics_render.c, span attribute names from core/obs/otel.c. Every problem is
+printed; the exit status is 1 when there is any.
 
 Given an aigw binary and its plugin directory, every configuration example in
 aigw.json.5 (each key's "Example:" and the EXAMPLES blocks) is also run through
@@ -288,6 +289,26 @@ def lookup(obj, dotted):
     return True, obj
 
 
+def commented(sample_text, dotted):
+    """A key the sample shows commented out, as `// "leaf": value,` inside its parent's
+    object (for keys whose mere presence changes what aigw does, such as otel keys that
+    win over OTEL_* variables): (True, value) or (False, None)."""
+    parent, _, leaf = dotted.rpartition(".")
+    text = sample_text
+    if parent:
+        m = re.search(r'"%s"\s*:\s*\{' % re.escape(parent.rpartition(".")[2]), text)
+        if not m:
+            return False, None
+        text = text[m.end():]
+    m = re.search(r'^\s*//\s*"%s"\s*:\s*(.+?),?\s*$' % re.escape(leaf), text, re.M)
+    if not m:
+        return False, None
+    try:
+        return True, json.loads(m.group(1))
+    except ValueError:
+        return False, None
+
+
 # ---- the checks -------------------------------------------------------------------------
 
 def check_env(srcdir, providers, man8):
@@ -346,6 +367,7 @@ def check_env(srcdir, providers, man8):
 def check_config(srcdir, man5, man8, sample):
     keys = config_keys(os.path.join(srcdir, "core/config.c"))
     paras = tagged_paragraphs(man5)
+    sample_text = read(os.path.join(srcdir, "etc/aigw.json.sample"))
     for key, typ, dflt in keys:
         body = paras.get(key)
         if body is None:
@@ -358,6 +380,10 @@ def check_config(srcdir, man5, man8, sample):
             if "Example:" not in body:
                 problem("aigw.json.5: %s has no 'Example:'" % key)
         found, v = lookup(sample, key)
+        shown = False
+        if not found:
+            found, v = commented(sample_text, key)
+            shown = found
         if not found:
             problem("aigw.json.sample: key %s is missing" % key)
             continue
@@ -365,13 +391,22 @@ def check_config(srcdir, man5, man8, sample):
         ok = True
         if typ == "integer":
             ok = isinstance(v, int) and not isinstance(v, bool) and v == int(dflt)
+        elif typ == "number":
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v == float(dflt)
+        elif typ == "boolean" and not dflt:
+            # No fixed default (it depends on other settings): set, it would change what
+            # the sample does, so it may only be shown.
+            ok = isinstance(v, bool) and shown
         elif typ == "boolean":
             ok = isinstance(v, bool) and v == (dflt == "true")
         elif typ == "string":
             ok = v == dflt
         elif typ == "array":
             ok = v == json.loads(dflt or "[]")
-        if not ok:
+        if not ok and typ == "boolean" and not dflt:
+            problem("aigw.json.sample: %s has no fixed default: show it commented out"
+                    % key)
+        elif not ok:
             problem("aigw.json.sample: %s is %s, the default is %s"
                     % (key, json.dumps(v), dflt or '""'))
     top, lits, strategies = routing_keys(srcdir)
@@ -380,7 +415,6 @@ def check_config(srcdir, man5, man8, sample):
                 "docs_check.py" % (top, strategies))
     routing_sec = section_text(man8, "ROUTING") or ""
     man5_routing = subsection_text(man5, "KEYS", "Routing")
-    sample_text = read(os.path.join(srcdir, "etc/aigw.json.sample"))
     for k in top:
         dotted = "routing." + k
         if dotted not in paras:
@@ -468,6 +502,30 @@ def check_aigw8(srcdir, man8, man5_text):
             problem("aigw.8: SIGNALS lacks %s" % s)
 
 
+def check_observability(srcdir, man8):
+    """Every metric family of core/obs/metrics_render.c is in aigw.8 METRICS, every span
+    attribute and event name of core/obs/otel.c in TRACING. Returns (metrics, names)."""
+    render = read(os.path.join(srcdir, "core/obs/metrics_render.c"))
+    families = sorted(set(re.findall(r"\[GW_MF_\w+\]\s*=\s*\{\s*\"([a-z_]+)\"", render)))
+    if "aigw_requests_total" not in families:
+        problem("core/obs/metrics_render.c: no metric families found (%s); update "
+                "docs_check.py" % families)
+    metrics = section_text(man8, "METRICS") or ""
+    for f in families:
+        if not has_word(metrics, f):
+            problem("aigw.8: METRICS lacks %s" % f)
+    otel = read(os.path.join(srcdir, "core/obs/otel.c"))
+    names = sorted(set(re.findall(r"\"((?:gen_ai|aigw|http|url|server|error)\.[a-z_.]+)\"",
+                                  otel)))
+    if "gen_ai.request.model" not in names:
+        problem("core/obs/otel.c: no span attributes found (%s); update docs_check.py" % names)
+    tracing = section_text(man8, "TRACING") or ""
+    for n in names:
+        if not has_word(tracing, n):
+            problem("aigw.8: TRACING lacks the span attribute or event %s" % n)
+    return len(families), len(names)
+
+
 def check_unit(srcdir, opts):
     unit = read(os.path.join(srcdir, "etc/aigw.service.in"))
     for d in ("DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict",
@@ -542,13 +600,14 @@ def main():
     nvars = check_env(srcdir, providers, man8)
     nkeys, nroute = check_config(srcdir, man5, man8, sample)
     check_aigw8(srcdir, man8, man5_text)
+    nmetrics, nspan = check_observability(srcdir, man8)
     check_unit(srcdir, long_options(os.path.join(srcdir, "core/main.c")))
     nex = check_examples(sys.argv[3], sys.argv[4], man5_text, man5) if len(sys.argv) == 5 else 0
     for p in problems:
         print("FAIL: " + p)
     print("docs_check: %d providers, %d variables, %d config keys, %d routing keys and values, "
-          "%d config examples checked, %d problems"
-          % (len(providers), nvars, nkeys, nroute, nex, len(problems)))
+          "%d metric families, %d span names, %d config examples checked, %d problems"
+          % (len(providers), nvars, nkeys, nroute, nmetrics, nspan, nex, len(problems)))
     return 1 if problems else 0
 
 

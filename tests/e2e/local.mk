@@ -47,7 +47,7 @@ if BUILD_TESTS
 check_PROGRAMS += tests/e2e/test_routing
 TESTS += tests/e2e/test_routing
 tests_e2e_test_routing_SOURCES = tests/e2e/test_routing.c tests/e2e/test_routing_strategy.c \
-	tests/e2e/test_routing.h
+	tests/e2e/test_routing_util.c tests/e2e/test_routing.h
 tests_e2e_test_routing_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_routing_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_routing_DEPENDENCIES = aigw$(EXEEXT)
@@ -83,4 +83,17 @@ tests_e2e_test_responses_SOURCES = tests/e2e/test_responses.c
 tests_e2e_test_responses_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_responses_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_responses_DEPENDENCIES = aigw$(EXEEXT)
+endif
+
+# Tracing end to end: a streamed chat with a fallback gives one server span and two attempt
+# spans at the test OTLP receiver, the upstream gets each attempt's traceparent, an incoming
+# trace is continued, an unsampled one exported nowhere, and a dead collector costs nothing.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_tracing
+TESTS += tests/e2e/test_tracing
+tests_e2e_test_tracing_SOURCES = tests/e2e/test_tracing.c tests/e2e/test_routing_util.c \
+	tests/e2e/test_routing.h
+tests_e2e_test_tracing_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_tracing_LDADD = tests/otlprecv/libotlprecv.la $(E2E_LIBS)
+EXTRA_tests_e2e_test_tracing_DEPENDENCIES = aigw$(EXEEXT)
 endif

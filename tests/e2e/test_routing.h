@@ -16,6 +16,11 @@
 /* Route answers (the JSON members after name/method/path). */
 #define RT_500 "\"status\":500,\"body_file\":\"mock/error_500.json\""
 
+/* A config: fallback over openai, groq, xai with short back-offs. */
+#define FALLBACK3                                                                                  \
+    "{\"routing\":{\"strategy\":\"fallback\",\"targets\":[\"openai\",\"groq\",\"xai\"],"           \
+    "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20}}}"
+
 /* A mock with no routes yet. */
 struct mock *rt_mock(void);
 /* Adds a route for vkey's chat endpoint answering `answer` (JSON members). */

@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 
+#include "cache/chunklog.h"
 #include "front/request.h"
 
 #define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]"
@@ -79,4 +80,19 @@ Test(fuzz_findings, request_integer_fields_keep_their_range)
     cr_assert_str_eq(e.param, "seed");
     cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\"," MSGS ",\"n\":0}", &e), 0);
     cr_assert(strstr(e.message, "between 1 and 128"), "%s", e.message);
+}
+
+/* cache: a chunk log (as another replica could hand it back through Redis) with a
+ * content-filtered finish passed the check, though the recorder never keeps one, and its
+ * chunks could not be recorded again. The log's check now refuses what the recorder never
+ * writes: a filtered finish, a finish reason the enum lacks. */
+Test(fuzz_findings, cache_log_with_a_filtered_or_unknown_finish_is_refused)
+{
+    /* "AGC1", then FINISH (type 6), choice 0, tool index 0, finish F, empty id/name/text. */
+    unsigned char log[] = {'A', 'G', 'C', '1', 6, 0, 0, 4, 0, 0, 0};
+    cr_assert_eq(gw_cache_log_check(log, sizeof log), AIGW_EPROTO, "content_filter");
+    log[7] = 99;
+    cr_assert_eq(gw_cache_log_check(log, sizeof log), AIGW_EPROTO, "no such finish");
+    log[7] = 1;
+    cr_assert_eq(gw_cache_log_check(log, sizeof log), 0, "stop is a whole answer's finish");
 }

@@ -117,7 +117,7 @@ int gov_redis_wait_clients(const struct redis_srv *srv, int n, int timeout_ms)
         if (redis_srv_call(srv, &rep, "INFO", "clients", NULL) == 0) {
             const char *p = strstr(rep.str, "connected_clients:");
             /* The probe's own connection is one of them. */
-            if (p && atoi(p + strlen("connected_clients:")) - 1 >= n)
+            if (p && (int)strtol(p + strlen("connected_clients:"), NULL, 10) - 1 >= n)
                 return 0;
         }
     }

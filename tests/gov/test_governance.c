@@ -78,7 +78,7 @@ Test(governance, keys_are_required_once_one_exists_and_limit_their_requests)
     assert_header(r, "Retry-After", NULL);
     assert_header(r, "X-Gateway-Key-Id", k.id);
     assert_header(r, "x-ratelimit-remaining-requests", "0");
-    cr_assert_gt(atoi(e2e_resp_header(r, "Retry-After")), 0);
+    cr_assert_gt(strtol(e2e_resp_header(r, "Retry-After"), NULL, 10), 0);
     e2e_resp_free(r);
     cr_assert_eq(mock_request_count(m), 3, "refused requests never reach the provider");
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
@@ -239,8 +239,8 @@ Test(governance, rpm_is_exact_across_two_replicas_sharing_redis)
     cr_assert_eq(ok, 10, "exactly the limit is admitted across both replicas (%d)", ok);
     cr_assert_eq(limited, N - 10);
     cr_assert_eq(mock_request_count(m), 10);
-    cr_assert_null(strstr(e2e_gw_log(rs.gw[0]), "decided without Redis"));
-    cr_assert_null(strstr(e2e_gw_log(rs.gw[1]), "decided without Redis"));
+    cr_assert_null(strstr(e2e_gw_log(rs.gw[0]), "made without Redis"));
+    cr_assert_null(strstr(e2e_gw_log(rs.gw[1]), "made without Redis"));
     replicas_stop(&rs);
     mock_stop(m);
 }
@@ -363,7 +363,7 @@ Test(governance, redis_down_follows_the_failure_policy_and_recovers)
     cr_assert_eq(r->status, 503, "budget with Redis down: %d %s", r->status, r->body);
     assert_header(r, "Retry-After", NULL);
     e2e_resp_free(r);
-    cr_assert_eq(e2e_gw_wait_log(rs.gw[0], "decided without Redis", 5000), 0,
+    cr_assert_eq(e2e_gw_wait_log(rs.gw[0], "decisions made without Redis", 5000), 0,
                  "each degraded decision is logged");
     cr_assert_eq(redis_srv_restart(&rs.srv), 0);
     int64_t t0 = gov_now_ms();
@@ -464,5 +464,59 @@ Test(governance, anthropic_clients_use_x_api_key_and_get_anthropic_errors)
     assert_header(r, "Retry-After", NULL);
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(governance, tokens_are_reserved_then_settled_to_the_real_usage_once)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = gov_gw(m, NULL, NULL, "");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"tpm\",\"tpm\":1000}", &k);
+    /* The estimate: "user" + "hi" and the JSON around them, 9 bytes / 4 + 1 = 3 prompt
+     * tokens, plus max_tokens 100: 103 reserved. The mock answers 14 + 17 = 31 tokens. */
+    const char *body = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":100,"
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    const char *auth = e2e_strf("Authorization: Bearer %s", k.token);
+    const char *want[] = {"897", "866", "835"};
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", body, auth);
+        cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+        assert_header(r, "x-ratelimit-limit-tokens", "1000");
+        /* Each earlier request counts its real 31 tokens, not its 103 reserved, and once. */
+        assert_header(r, "x-ratelimit-remaining-tokens", want[i]);
+        e2e_resp_free(r);
+    }
+    /* Asking for more than the whole limit can never pass: no retry helps. */
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                  "{\"model\":\"gpt-4o-mini\",\"max_tokens\":5000,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                                  auth);
+    cr_assert_eq(r->status, 429, "%d %s", r->status, r->body);
+    assert_header(r, "x-should-retry", "false");
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(governance, admin_allow_limits_the_client_addresses)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = gov_gw(m, NULL, NULL, "\"admin\":{\"allow\":[\"10.0.0.0/8\",\"::1\"]}");
+    struct e2e_resp *r = gov_admin(gw, "GET", "/admin/keys", NULL);
+    cr_assert_eq(r->status, 403, "127.0.0.1 is not in the list: %d", r->status);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    gw = gov_gw(m, NULL, NULL, "\"admin\":{\"allow\":[\"127.0.0.0/8\"]}");
+    r = gov_admin(gw, "GET", "/admin/keys", NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    const char *args[] = {"--check-config", NULL};
+    char *out = NULL;
+    cr_assert_eq(e2e_aigw_run("{\"admin\":{\"allow\":[\"10.0.0.0/33\"]}}", NULL, args, &out, 15000),
+                 2, "a bad CIDR block is a config error: %s", out);
+    cr_assert(strstr(out, "admin.allow"), "%s", out);
+    free(out);
     mock_stop(m);
 }

@@ -176,6 +176,50 @@ Test(otel_config, the_standard_variables_fill_what_the_file_leaves)
     gw_otel_config_free(&c);
 }
 
+Test(otel_config, the_file_wins_over_the_batch_variables_and_an_empty_endpoint_is_unset)
+{
+    const char *vars[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                          "http://env:4318",
+                          "OTEL_BSP_MAX_QUEUE_SIZE",
+                          "64",
+                          "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                          "8",
+                          "OTEL_BSP_SCHEDULE_DELAY",
+                          "100",
+                          "OTEL_EXPORTER_OTLP_TIMEOUT",
+                          "200",
+                          NULL};
+    struct gw_otel_config c;
+    char err[256] = "";
+    /* The sample config's otel object: every key at its default, the endpoint empty. */
+    cr_assert_eq(parse(&c,
+                       "{\"endpoint\":\"\",\"headers\":{},\"capture_content\":false,"
+                       "\"content_max_bytes\":16384}",
+                       vars, err),
+                 0, "%s", err);
+    cr_assert_eq(c.enabled, 1, "the variable's endpoint counts");
+    cr_assert_str_eq(c.url, "http://env:4318/v1/traces");
+    cr_assert_eq(c.queue_size, 64);
+    cr_assert_eq(c.batch_size, 8);
+    cr_assert_eq(c.batch_interval_ms, 100);
+    cr_assert_eq(c.timeout_ms, 200);
+    gw_otel_config_free(&c);
+    cr_assert_eq(parse(&c,
+                       "{\"queue_size\":2048,\"batch_size\":512,\"batch_interval_ms\":5000,"
+                       "\"timeout_ms\":10000}",
+                       vars, err),
+                 0, "%s", err);
+    cr_assert_eq(c.queue_size, 2048);
+    cr_assert_eq(c.batch_size, 512);
+    cr_assert_eq(c.batch_interval_ms, 5000);
+    cr_assert_eq(c.timeout_ms, 10000);
+    gw_otel_config_free(&c);
+    /* Empty and no variable: off, not an error. */
+    cr_assert_eq(parse(&c, "{\"endpoint\":\"\"}", NULL, err), 0, "%s", err);
+    cr_assert_eq(c.enabled, 0);
+    gw_otel_config_free(&c);
+}
+
 Test(otel_config, no_lookup_function_reads_the_process_environment)
 {
     /* Criterion runs each test in its own process: setenv stays here. */

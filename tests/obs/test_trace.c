@@ -269,6 +269,22 @@ Test(span, an_unsampled_parent_gives_ids_but_records_nothing)
     gw_span_end(k);
     gw_span_free(k);
     gw_span_free(s);
+    /* The tracestate goes on unsampled too (W3C: passed on whatever the decision), copied
+     * out of the header it came in. */
+    char in[] = "rojo=1,congo=t61rcWkgMzE";
+    cr_assert_eq(state(in, &c), 0);
+    s = gw_span_start(&c, 1.0, "POST", GW_SPAN_SERVER);
+    memset(in, 'x', sizeof in - 1);
+    k = gw_span_child(s, "chat", GW_SPAN_CLIENT);
+    cr_assert_eq(k->recording, 0);
+    cr_assert_eq(k->state_len, strlen("rojo=1,congo=t61rcWkgMzE"));
+    cr_assert_eq(memcmp(k->state, "rojo=1,congo=t61rcWkgMzE", k->state_len), 0);
+    struct gw_trace_ctx out;
+    gw_span_context(k, &out);
+    cr_assert_eq(out.state_len, k->state_len);
+    cr_assert_eq(out.flags, 0);
+    gw_span_free(k);
+    gw_span_free(s);
     /* A new trace at ratio 0 is not sampled either. */
     s = gw_span_start(NULL, 0.0, "POST", GW_SPAN_SERVER);
     cr_assert_eq(s->recording, 0);

@@ -33,6 +33,8 @@ long long fx_sql_int(const char *sql);
 /* Holds the database's write lock (or a table lock on aigw_log) until fx_unblock_writes. */
 void fx_block_writes(void);
 void fx_unblock_writes(void);
+/* 1 when fx_outage and fx_drop_connections can do something for this backend. */
+int fx_outage_supported(void);
 /* Makes the database refuse every connection (on) or accept them again (off), dropping the
  * ones open: 0, or -1 when the backend has no such thing (a local file). */
 int fx_outage(int on);

@@ -148,3 +148,8 @@ int fx_outage(int on)
     admin_exec("ALTER DATABASE ", " ALLOW_CONNECTIONS true");
     return 0;
 }
+
+int fx_outage_supported(void)
+{
+    return 1;
+}

@@ -129,3 +129,8 @@ int fx_drop_connections(void)
 {
     return -1;
 }
+
+int fx_outage_supported(void)
+{
+    return 0;
+}

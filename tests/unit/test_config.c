@@ -99,6 +99,32 @@ Test(config, every_documented_key_is_in_the_table_once)
     cr_assert_gt(n, 20);
 }
 
+Test(config, otel_keys_a_number_type_and_headers_left_to_their_owner)
+{
+    struct gw_config c;
+    char err[512];
+    /* Header names are the operator's (otel.c judges them), so no "unknown key" for them. */
+    int rc = load("{\"otel\":{\"endpoint\":\"http://127.0.0.1:4318\",\"sample_ratio\":0.25,"
+                  "\"headers\":{\"x-honeycomb-team\":\"v\",\"Authorization\":\"Basic x\"},"
+                  "\"service_name\":\"gw\",\"enabled\":true,\"capture_content\":false,"
+                  "\"content_max_bytes\":100,\"queue_size\":10,\"batch_size\":5,"
+                  "\"batch_interval_ms\":50,\"timeout_ms\":1000}}",
+                  &c, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert_not_null(cJSON_GetObjectItem(cJSON_GetObjectItem(c.root, "otel"), "headers"));
+    gw_config_free(&c);
+    cr_assert_eq(load("{\"otel\":{\"sample_ratio\":1}}", &c, err, sizeof err), 0, "%s", err);
+    gw_config_free(&c);
+    cr_assert_lt(load("{\"otel\":{\"sample_ratio\":\"0.5\"}}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "otel.sample_ratio: expected number"), "%s", err);
+    cr_assert_lt(load("{\"otel\":{\"queue_size\":2.5}}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "otel.queue_size: expected integer"), "%s", err);
+    cr_assert_lt(load("{\"otel\":{\"headers\":[\"x\"]}}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "otel.headers: expected object"), "%s", err);
+    cr_assert_lt(load("{\"otel\":{\"endpiont\":\"http://x\"}}", &c, err, sizeof err), 0);
+    cr_assert(strstr(err, "otel.endpiont: unknown key"), "%s", err);
+}
+
 Test(config, store_url_and_state_dir)
 {
     struct gw_config c;

@@ -3,8 +3,8 @@
  * of each count wins), kept by the lifetime for accounting whatever the dialect renders.
  * Threading: plain data.
  */
-#ifndef GW_PROXY_USAGE_H
-#define GW_PROXY_USAGE_H
+#ifndef GW_PLUGIN_USAGE_H
+#define GW_PLUGIN_USAGE_H
 
 #include "aigw/plugin.h"
 

@@ -1,5 +1,5 @@
 /* usage - token counts (see usage.h). */
-#include "proxy/usage.h"
+#include "plugin/usage.h"
 
 void gw_usage_init(struct aigw_usage *u)
 {
