@@ -88,6 +88,11 @@ struct gw_tstats;
 /* A table of `cap` slots (rounded up to a power of two). window: latency samples kept (1 to
  * GW_LAT_WINDOW_MAX); min_samples: how many make a target warm. */
 int gw_tstats_new(struct gw_tstats **out, size_t cap, int window, int min_samples);
+/* Another holder (a reloaded router): the table goes when the last one frees it. */
+struct gw_tstats *gw_tstats_ref(struct gw_tstats *t);
+/* 1 when t keeps this latency window and warm threshold (a router may share it). */
+int gw_tstats_fits(const struct gw_tstats *t, int window, int min_samples);
+/* Drops one holder's reference; the last frees the table. NULL is ignored. */
 void gw_tstats_free(struct gw_tstats *t);
 /* The slot of (plugin, model). With insert, a new slot is made when there is none (the
  * provider's slot, model "", when the table is full); without, the provider's slot stands in
