@@ -78,6 +78,9 @@ struct gw_store_stats {
 };
 /* Counters for the metrics layer; no I/O. */
 void gw_store_stats(struct gw_store *s, struct gw_store_stats *out);
+/* log.bodies and log.retention_days from now on (a config reload); any thread. Rows already
+ * queued keep what they were queued with. */
+void gw_store_set_log_opts(struct gw_store *s, int bodies, int retention_days);
 
 /* ---- gateway keys ---------------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #define GW_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -120,6 +121,8 @@ struct gw_store {
     int memory;   /* "memory:": a private in-memory SQLite database, gone at close */
     struct gw_sql_conn *anchor; /* memory: keeps the database alive while the writer reconnects */
     struct gw_store_opts o;
+    /* o.log_bodies and o.log_retention_days as a config reload changes them (any thread). */
+    atomic_int log_bodies, log_retention_days;
     unsigned char pepper[32];
 
     pthread_mutex_t mu;

@@ -63,7 +63,7 @@ int gw_store_log_put(struct gw_store *s, const struct gw_log_row *r)
     struct gw_log_row *w = &it->row;
     w->request_body = w->response_body = NULL;
     w->request_body_len = w->response_body_len = 0;
-    if (s->o.log_bodies) {
+    if (atomic_load(&s->log_bodies)) {
         w->request_body = body_copy(r->request_body, r->request_body_len, s->o.log_body_cap,
                                     &w->request_body_len);
         w->response_body = body_copy(r->response_body, r->response_body_len, s->o.log_body_cap,
@@ -362,8 +362,9 @@ int gw_store_retention_step(struct gw_store *s, struct gw_sql_conn *c, int64_t n
                             int64_t deadline)
 {
     int more = 0;
-    if (s->o.log_retention_days > 0) {
-        int64_t cutoff = now_ms - (int64_t)s->o.log_retention_days * 86400000;
+    int days = atomic_load(&s->log_retention_days);
+    if (days > 0) {
+        int64_t cutoff = now_ms - (int64_t)days * 86400000;
         more = delete_batch(s, c,
                             "DELETE FROM aigw_log WHERE request_id IN (SELECT request_id FROM"
                             " aigw_log WHERE ts_ms < $1 LIMIT $2) RETURNING request_id",
