@@ -100,6 +100,13 @@ static const struct gw_config_key keys[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const cJSON *get(const cJSON *root, const char *dotted);
+
+const cJSON *gw_config_get(const cJSON *root, const char *dotted)
+{
+    return root ? get(root, dotted) : NULL;
+}
+
 const struct gw_config_key *gw_config_keys(void)
 {
     return keys;
@@ -162,6 +169,25 @@ void gw_config_free(struct gw_config *c)
     c->root = NULL;
     c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails =
         c->admin_allow = NULL;
+}
+
+int gw_config_dup(struct gw_config *dst, const struct gw_config *src)
+{
+    *dst = *src;
+    dst->root = NULL;
+    dst->catalog_overrides = dst->routing = dst->auth_keys = dst->cache = dst->guardrails =
+        dst->admin_allow = NULL;
+    if (!src->root)
+        return 0;
+    if (!(dst->root = cJSON_Duplicate(src->root, 1)))
+        return AIGW_ENOMEM;
+    dst->catalog_overrides = (cJSON *)get(dst->root, "catalog.overrides");
+    dst->routing = (cJSON *)get(dst->root, "routing");
+    dst->auth_keys = (cJSON *)get(dst->root, "auth.api_keys");
+    dst->admin_allow = (cJSON *)get(dst->root, "admin.allow");
+    dst->cache = (cJSON *)get(dst->root, "cache");
+    dst->guardrails = (cJSON *)get(dst->root, "guardrails");
+    return 0;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)

@@ -4,7 +4,8 @@
  * (config.c) that drives parsing, validation, --check-config and the docs test; unknown keys
  * are errors that name the file and the key.
  *
- * Threading: built on the main thread at startup, read-only afterwards.
+ * Threading: built on one thread (at startup; a reload builds a new one, proxy/reload.c),
+ * read-only once in use.
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -76,6 +77,10 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
 /* Parses "host:port" / "[v6]:port" / ":port" into the config. */
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize);
 void gw_config_free(struct gw_config *c);
+/* The member at a dotted path ("log.level") of a parsed file, or NULL. */
+const cJSON *gw_config_get(const cJSON *root, const char *dotted);
+/* A deep copy (its own parsed file) that dst owns: 0, or AIGW_ENOMEM. */
+int gw_config_dup(struct gw_config *dst, const struct gw_config *src);
 /* The store URL in effect: store.url, else "sqlite:<state_dir or the installed one>/aigw.db".
  * 0, or AIGW_ETOOBIG. */
 int gw_config_store_url(const struct gw_config *c, char *out, size_t size);

@@ -24,7 +24,10 @@
 #include "proxy/gateway.h"
 #include "net/http.h"
 #include "proxy/accept.h"
+#include "proxy/reload.h"
+#include "proxy/snapshot.h"
 #include "net/upstream.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "plugin/plugin_loader.h"
 #include "store/counters.h"
@@ -260,18 +263,9 @@ int main(int argc, char **argv)
     }
     int exit_code = 0;
     /* Guardrails are security controls: one that cannot be loaded as configured stops the
-     * start, like any other config error. */
-    struct gw_guard_chain *guards = NULL;
+     * start, like any other config error (the gateway's first snapshot loads them). */
     char gdir_buf[4200];
     const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
-    if (gw_guard_chain_load(&guards, cfg.guardrails, gdir, err, sizeof err) < 0) {
-        fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
-                cfg.source[0] ? ": " : "", err);
-        exit_code = 2;
-        goto out_plugins;
-    }
-    if (guards)
-        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(guards), gdir);
     if (cat && cfg.catalog_overrides &&
         gw_catalog_merge(cat, cfg.catalog_overrides, cfg.source, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
@@ -310,12 +304,21 @@ int main(int argc, char **argv)
         goto out_plugins;
     }
     struct gw_gateway gw;
-    if (gw_gateway_init(&gw, &cfg, &plugins, cat, err, sizeof err) < 0) {
+    if (gw_gateway_init(&gw, &cfg, &plugins, cat, gdir, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
                 cfg.source[0] ? ": " : "", err);
         exit_code = 2;
         goto out_plugins;
     }
+    /* What a reload (SIGHUP, POST /admin/config/reload) re-reads and re-applies. */
+    if (config_path)
+        gw_strlcpy(gw.config_path, config_path, sizeof gw.config_path);
+    gw_strlcpy(gw.plugin_dir, dir, sizeof gw.plugin_dir);
+    gw.cli_log_level = level ? cfg.log_level : -1;
+    struct gw_snap *first = gw_snap_acquire(&gw);
+    if (first->guards)
+        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(first->guards), gdir);
+    gw_snap_release(first);
     if (check) {
         printf("aigw: configuration OK (%zu providers active)\n",
                gw_plugins_active_count(&plugins));
@@ -384,22 +387,28 @@ int main(int argc, char **argv)
             rename(tmp, port_file);
         }
     }
+    int sig = 0;
     for (;;) {
-        int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            GW_INFO("SIGHUP: reopening log files");
+            /* This is a normal thread (sigwait, no handler): the reload runs right here. A
+             * bad file changes nothing; gw_gateway_reload logs why. */
+            GW_INFO("SIGHUP: reloading the configuration and reopening log files");
+            struct gw_reload_result rr;
+            gw_gateway_reload(&gw, &rr);
             gw_log_reopen();
             continue;
         }
-        GW_INFO("signal %d: draining in-flight requests (up to %" PRId64 " ms)", sig,
-                cfg.shutdown_grace_ms);
         break;
     }
+    struct gw_snap *last = gw_snap_acquire(&gw); /* shutdown.grace_ms as last reloaded */
+    int64_t grace_ms = last->cfg.shutdown_grace_ms;
+    gw_snap_release(last);
+    GW_INFO("signal %d: draining in-flight requests (up to %" PRId64 " ms)", sig, grace_ms);
     atomic_store(&gw.shutting_down, 1);
     gw_http_quiesce(http);
-    int64_t grace_end = gw_now_ms() + cfg.shutdown_grace_ms;
+    int64_t grace_end = gw_now_ms() + grace_ms;
     int64_t left = gw_gateway_drain(&gw, grace_end);
     if (left)
         GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
@@ -425,7 +434,6 @@ int main(int argc, char **argv)
     GW_INFO("stopped");
 out_plugins:
     gw_otel_stop(0); /* an early exit: nothing to send */
-    gw_guard_chain_free(guards);
     gw_metrics_free();
     gw_catalog_free(cat);
     gw_plugins_unload(&plugins);

@@ -194,17 +194,13 @@ static void overlay(cJSON *d, const struct gw_config *c)
     set(d, "admin.key", cJSON_CreateString(c->admin_key));
 }
 
-int gw_admin_config_handle(const struct gw_config *c, const char *method, const char *path,
-                           struct gw_buf *out, int *status)
+/* Every key's default, then the file as read (its ${VAR}s expanded), member by member, then
+ * what the struct holds after flags and defaults. */
+static cJSON *effective(const struct gw_config *c)
 {
-    if (path && *path && *path != '?' && strcmp(path, "/"))
-        return gw_admin_fail(out, status, 404, "not_found", NULL, "no such admin route");
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return gw_admin_fail(out, status, 405, "method_not_allowed", NULL, "use GET");
     cJSON *eff = cJSON_CreateObject();
     for (const struct gw_config_key *k = gw_config_keys(); k && k->key; k++)
         set(eff, k->key, typed_default(k));
-    /* the file as read (its ${VAR}s expanded), member by member over the defaults */
     const cJSON *m;
     cJSON_ArrayForEach(m, c->root)
     {
@@ -224,10 +220,52 @@ int gw_admin_config_handle(const struct gw_config *c, const char *method, const 
         }
     }
     overlay(eff, c);
+    return eff;
+}
+
+int gw_admin_config_handle(const struct gw_config *c, const char *method, const char *path,
+                           struct gw_buf *out, int *status)
+{
+    return gw_admin_config_view(c, c, 0, NULL, NULL, method, path, out, status);
+}
+
+int gw_admin_config_view(const struct gw_config *running, const struct gw_config *now,
+                         uint64_t generation, const char *const *restart_keys,
+                         const char *pending_keys, const char *method, const char *path,
+                         struct gw_buf *out, int *status)
+{
+    if (path && *path && *path != '?' && strcmp(path, "/"))
+        return gw_admin_fail(out, status, 404, "not_found", NULL, "no such admin route");
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return gw_admin_fail(out, status, 405, "method_not_allowed", NULL, "use GET");
+    cJSON *eff = effective(now);
+    if (running != now) {
+        /* What a reload cannot apply is what the process started with. */
+        cJSON *run = effective(running);
+        for (const char *const *k = restart_keys; k && *k; k++) {
+            const cJSON *was = gw_config_get(run, *k);
+            if (was)
+                set(eff, *k, cJSON_Duplicate(was, 1));
+        }
+        cJSON_Delete(run);
+    }
+    /* What a reloaded file changed of those, waiting for a restart: "a, b" -> ["a", "b"]. */
+    cJSON *pending = cJSON_CreateArray();
+    for (const char *p = pending_keys; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char k[128];
+        snprintf(k, sizeof k, "%.*s", (int)(n < sizeof k ? n : sizeof k - 1), p);
+        cJSON_AddItemToArray(pending, cJSON_CreateString(k));
+        p += n;
+        p += strspn(p, ", ");
+    }
     gw_admin_mask_secrets(eff);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "object", "config");
-    cJSON_AddStringToObject(doc, "source", c->source);
+    cJSON_AddStringToObject(doc, "source", now->source);
+    if (generation)
+        cJSON_AddNumberToObject(doc, "generation", (double)generation);
+    cJSON_AddItemToObject(doc, "needs_restart", pending);
     cJSON_AddItemToObject(doc, "config", eff);
     return gw_admin_emit(out, status, 200, doc);
 }

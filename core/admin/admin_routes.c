@@ -8,7 +8,10 @@
 #include "admin/admin_status.h"
 #include "admin/admin_util.h"
 #include "aigw/plugin.h"
+#include "lib/redact.h"
 #include "proxy/gateway.h"
+#include "proxy/reload.h"
+#include "proxy/snapshot.h"
 
 static const char *const names[] = {"key",   "model",  "provider", "status",  "since",
                                     "until", "cursor", "limit",    "group_by"};
@@ -74,11 +77,51 @@ int gw_admin_route_usage(const struct gw_admin_req *q, struct gw_admin_resp *a)
 int gw_admin_route_providers(const struct gw_admin_req *q, struct gw_admin_resp *a)
 {
     struct gw_gateway *gw = q->gw;
-    return gw_admin_providers_handle(gw ? gw->plugins : NULL, gw ? &gw->router : NULL, q->store,
-                                     q->method, q->rest, a->out, &a->status);
+    struct gw_snap *snap = gw ? gw_snap_acquire(gw) : NULL; /* the router in effect now */
+    int rc = gw_admin_providers_handle(gw ? gw->plugins : NULL, snap ? &snap->router : NULL,
+                                       q->store, q->method, q->rest, a->out, &a->status);
+    gw_snap_release(snap);
+    return rc;
+}
+
+/* POST /admin/config/reload: what SIGHUP does, with the outcome as the answer. */
+static int reload(const struct gw_admin_req *q, struct gw_admin_resp *a)
+{
+    if (strcmp(q->method, "POST"))
+        return gw_admin_fail(a->out, &a->status, 405, "method_not_allowed", NULL, "use POST");
+    if (!q->gw)
+        return gw_admin_fail(a->out, &a->status, 404, "not_found", NULL, "no such admin route");
+    struct gw_reload_result rr;
+    if (gw_gateway_reload(q->gw, &rr) < 0) {
+        char msg[sizeof rr.error];
+        gw_redact(rr.error, strlen(rr.error), msg, sizeof msg);
+        return gw_admin_fail(a->out, &a->status, 400, "invalid_config", NULL, msg);
+    }
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "object", "config.reload");
+    cJSON_AddBoolToObject(doc, "reloaded", 1);
+    cJSON_AddNumberToObject(doc, "generation", (double)rr.generation);
+    cJSON *pending = cJSON_AddArrayToObject(doc, "needs_restart");
+    for (const char *p = rr.restart; *p;) {
+        size_t n = strcspn(p, ",");
+        char k[128];
+        snprintf(k, sizeof k, "%.*s", (int)(n < sizeof k ? n : sizeof k - 1), p);
+        cJSON_AddItemToArray(pending, cJSON_CreateString(k));
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return gw_admin_emit(a->out, &a->status, 200, doc);
 }
 
 int gw_admin_route_config(const struct gw_admin_req *q, struct gw_admin_resp *a)
 {
-    return gw_admin_config_handle(q->cfg, q->method, q->rest, a->out, &a->status);
+    if (!strcmp(q->rest, "/reload"))
+        return reload(q, a);
+    if (!q->gw)
+        return gw_admin_config_handle(q->cfg, q->method, q->rest, a->out, &a->status);
+    struct gw_snap *snap = gw_snap_acquire(q->gw);
+    int rc = gw_admin_config_view(q->cfg, &snap->cfg, snap->generation, gw_reload_restart_keys(),
+                                  snap->needs_restart, q->method, q->rest, a->out, &a->status);
+    gw_snap_release(snap);
+    return rc;
 }

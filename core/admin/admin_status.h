@@ -18,6 +18,8 @@
 #ifndef GW_ADMIN_STATUS_H
 #define GW_ADMIN_STATUS_H
 
+#include <stdint.h>
+
 #include "config.h"
 #include "lib/buf.h"
 #include "plugin/plugin_loader.h"
@@ -31,6 +33,14 @@ int gw_admin_providers_handle(const struct gw_plugins *ps, struct gw_router *r, 
 /* path: what follows "/admin/config" (""). */
 int gw_admin_config_handle(const struct gw_config *c, const char *method, const char *path,
                            struct gw_buf *out, int *status);
+/* The same for a reloadable process: now (the current snapshot's configuration) for what a
+ * reload applies, running (the startup one) for restart_keys (NULL-terminated);
+ * pending_keys ("a, b"; NULL: none) are listed under "needs_restart": the keys the last
+ * reloaded file changed that wait for a restart. generation: the snapshot's (0: not shown). */
+int gw_admin_config_view(const struct gw_config *running, const struct gw_config *now,
+                         uint64_t generation, const char *const *restart_keys,
+                         const char *pending_keys, const char *method, const char *path,
+                         struct gw_buf *out, int *status);
 /* Replaces every secret in doc by "***", in place (exposed for tests and the reload report). */
 void gw_admin_mask_secrets(cJSON *doc);
 

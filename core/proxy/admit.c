@@ -30,6 +30,7 @@
  * OpenAI's x-ratelimit-* headers for the limits the key has.
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -353,7 +354,7 @@ int gw_phase_admit(struct gw_req *r)
                       "the key's limits cannot be checked right now; retry");
     }
     int64_t prompt = prompt_estimate(r->parsed.body);
-    int64_t cap = r->gw->cfg->max_reserve_tokens;
+    int64_t cap = r->snap->cfg.max_reserve_tokens;
     int64_t asked = asked_max_tokens(r->parsed.body);
     int64_t out = r->parsed.op != AIGW_OP_CHAT ? 0 : asked >= 0 && asked < cap ? asked : cap;
     struct gw_admit_req q = {

@@ -5,6 +5,7 @@
  * budget and breakers), or the final outcome handed to deliver.
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@
 static int limits(void *ud, struct gw_xfer_req *xr)
 {
     struct gw_req *r = ud;
-    const struct gw_config *cfg = r->gw->cfg;
+    const struct gw_config *cfg = &r->snap->cfg;
     const struct gw_call *c = r->call;
     xr->connect_timeout_ms = cfg->connect_timeout_ms;
     xr->first_byte_timeout_ms = cfg->first_byte_timeout_ms;
@@ -244,7 +245,7 @@ static void transport_error(struct gw_call *c, int result)
 
 static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
 {
-    return gw_route_backoff_ms(&r->gw->router, r->attempts, e ? e->retry_after_ms : -1);
+    return gw_route_backoff_ms(&r->snap->router, r->attempts, e ? e->retry_after_ms : -1);
 }
 
 static int should_retry(struct gw_req *r, int rc)
@@ -258,8 +259,8 @@ static int should_retry(struct gw_req *r, int rc)
         retryable = 1;
     if (!retryable || atomic_load(&r->gw->shutting_down))
         return 0;
-    return gw_relay_uncommitted(&r->relay) && r->attempts < r->gw->router.max_attempts &&
-           gw_route_retry_allowed(&r->gw->router);
+    return gw_relay_uncommitted(&r->relay) && r->attempts < r->snap->router.max_attempts &&
+           gw_route_retry_allowed(&r->snap->router);
 }
 
 static void on_done(void *ud, int result, int rc)
@@ -305,14 +306,14 @@ static void on_done(void *ud, int result, int rc)
     /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */
     int64_t first = gw_relay_first_byte_ms(&r->relay);
     int64_t end = r->parsed.stream && first ? first : gw_now_ms();
-    gw_route_report_status(&r->gw->router, t, status, end - r->attempt_ms);
+    gw_route_report_status(&r->snap->router, t, status, end - r->attempt_ms);
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
     if (should_retry(r, rc)) {
         /* The next target whose circuit breaker lets a call through; backing off only when
          * a target is tried again. None left: the last error is the answer. */
-        int next = gw_route_next(&r->gw->router, &r->route, r->target);
+        int next = gw_route_next(&r->snap->router, &r->route, r->target);
         struct aigw_error saved = c->error;
         if (next >= 0) {
             int64_t delay = next <= r->target ? backoff_delay(r, &c->error) : 0;
@@ -348,7 +349,7 @@ static int beat(void *ud, struct gw_buf *out)
 static void on_idle(void *ud)
 {
     struct gw_req *r = ud;
-    int64_t hb = r->parsed.stream ? r->gw->cfg->heartbeat_ms : 0;
+    int64_t hb = r->parsed.stream ? r->snap->cfg.heartbeat_ms : 0;
     if (gw_relay_tick(&r->relay, hb, beat, r))
         gw_driver_cancel(&r->driver);
 }

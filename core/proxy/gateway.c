@@ -24,6 +24,7 @@
 #include "obs/metrics.h"
 #include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 #include "plugin/usage.h"
 #include "store/store.h"
 
@@ -53,6 +54,7 @@ static void req_free(struct gw_req *r)
     gw_buf_free(&r->trace_out);
     gw_cache_req_free(r);
     gw_account_release(r);
+    gw_snap_release(r->snap);
     if (r->key)
         gw_key_unref(r->key);
     gw_parsed_free(&r->parsed);
@@ -79,6 +81,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     if (!r)
         return NULL;
     r->gw = gw;
+    /* Its configuration for good: a reload from now on concerns the requests after it. */
+    r->snap = gw_snap_acquire(gw);
     r->key = key;
     r->conn = conn;
     atomic_init(&r->refs, 1); /* the MHD side; the upstream side takes one when it starts */
@@ -89,8 +93,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     gw_strlcpy(r->request_id, request_id, sizeof r->request_id);
     if (x_provider)
         gw_strlcpy(r->x_provider, x_provider, sizeof r->x_provider);
-    gw_buf_init(&r->body, (size_t)gw->cfg->max_body_bytes);
-    gw_relay_init(&r->relay, conn, (size_t)gw->cfg->stream_buffer_bytes);
+    gw_buf_init(&r->body, (size_t)r->snap->cfg.max_body_bytes);
+    gw_relay_init(&r->relay, conn, (size_t)r->snap->cfg.stream_buffer_bytes);
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     gw_usage_init(&r->usage);
@@ -141,7 +145,7 @@ static enum MHD_Result start(struct gw_req *r)
     if (r->too_big) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than %lld bytes",
-                 (long long)r->gw->cfg->max_body_bytes);
+                 (long long)r->snap->cfg.max_body_bytes);
         return gw_deliver_fail(r, 413, "invalid_request_error", "request_too_large", NULL, msg);
     }
     struct gw_front_err ferr;
@@ -254,28 +258,42 @@ void gw_req_completed(struct gw_req *r, int client_aborted)
 /* ---- the gateway object ------------------------------------------------------------------ */
 
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
-                    struct gw_catalog *cat, char *err, size_t errsize)
+                    struct gw_catalog *cat, const char *guard_dir, char *err, size_t errsize)
 {
     memset(gw, 0, sizeof *gw);
     gw->cfg = cfg;
     gw->plugins = ps;
     gw->catalog = cat;
     gw->started_unix = (int64_t)time(NULL);
+    gw->cli_log_level = -1;
     atomic_init(&gw->inflight, 0);
     atomic_init(&gw->shutting_down, 0);
+    atomic_init(&gw->snap, NULL);
+    atomic_init(&gw->snap_epoch, 0);
+    atomic_init(&gw->snap_readers[0], 0);
+    atomic_init(&gw->snap_readers[1], 0);
     pthread_mutex_init(&gw->drain_lock, NULL);
     pthread_cond_init(&gw->drain_cond, NULL);
-    int rc = gw_router_init(&gw->router, cfg->routing, ps, cat, err, errsize);
+    pthread_mutex_init(&gw->reload_lock, NULL);
+    struct gw_snap *snap = NULL;
+    int rc = gw_snap_new(&snap, cfg, ps, cat, NULL, guard_dir, err, errsize);
     if (rc < 0)
-        return rc;
+        goto fail;
+    gw_snap_publish(gw, snap);
     rc = gw_upstream_init(&gw->upstream);
     if (rc < 0)
         snprintf(err, errsize, "cannot start the shared upstream engine");
     if (rc == 0 && (rc = gw_cache_gw_new(gw, err, errsize)) < 0) {
         gw_upstream_free(gw->upstream);
         gw->upstream = NULL;
-        gw_router_free(&gw->router);
     }
+    if (rc == 0)
+        return 0;
+    gw_snap_publish(gw, NULL);
+fail:
+    pthread_mutex_destroy(&gw->reload_lock);
+    pthread_mutex_destroy(&gw->drain_lock);
+    pthread_cond_destroy(&gw->drain_cond);
     return rc;
 }
 
@@ -284,7 +302,8 @@ void gw_gateway_free(struct gw_gateway *gw)
     gw_cache_gw_free(gw);
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
-    gw_router_free(&gw->router);
+    gw_snap_publish(gw, NULL); /* every request has let go of it: this frees it */
+    pthread_mutex_destroy(&gw->reload_lock);
     pthread_mutex_destroy(&gw->drain_lock);
     pthread_cond_destroy(&gw->drain_cond);
     gw->freed = 1;

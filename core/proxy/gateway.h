@@ -29,12 +29,23 @@ struct gw_req;
 struct gw_store;
 struct gw_counters_shared;
 struct gw_counters_loop;
+struct gw_snap;
 
 struct gw_gateway {
+    /* The startup configuration: what a reload does not change (the listen address, threads,
+     * directories, store, cache, metrics). Everything a reload swaps is read from a request's
+     * snapshot instead (proxy/snapshot.h: config, router, guardrails). */
     struct gw_config *cfg;
     struct gw_plugins *plugins;
     struct gw_catalog *catalog;
-    struct gw_router router;
+    _Atomic(struct gw_snap *) snap; /* the current snapshot: gw_snap_acquire, never directly */
+    atomic_uint snap_epoch;
+    atomic_long snap_readers[2];
+    /* Reloads (proxy/reload.h): one at a time; what they re-read and re-apply. */
+    pthread_mutex_t reload_lock;
+    char config_path[1024]; /* "" when aigw runs without a config file */
+    char plugin_dir[1024];  /* in effect (flag, environment, config or default) */
+    int cli_log_level;      /* --log-level, which wins over the file's; -1: not given */
     struct gw_upstream *upstream;
     struct gw_cache_gw *cache; /* the response cache (proxy/cache_phase.h); NULL when off */
     atomic_llong inflight;
@@ -51,8 +62,11 @@ struct gw_gateway {
     int freed; /* gw_gateway_free ran: its locks are gone */
 };
 
+/* Builds the first snapshot from cfg; guard_dir: where the config's guardrails are loaded
+ * from (gw_guard_dir()); a guard that cannot be loaded as configured is an error, like any
+ * other config error. */
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
-                    struct gw_catalog *cat, char *err, size_t errsize);
+                    struct gw_catalog *cat, const char *guard_dir, char *err, size_t errsize);
 void gw_gateway_free(struct gw_gateway *gw);
 /* Waits until no request is in flight or deadline_ms passes; returns the count left. */
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms);

@@ -29,8 +29,11 @@
 #define TICK_MS 250
 #define TRIED_MAX 512
 
+struct gw_snap;
+
 struct gw_req {
     struct gw_gateway *gw;
+    struct gw_snap *snap; /* its configuration, start to end (a reference; proxy/snapshot.h) */
     struct MHD_Connection *conn;
     atomic_int refs;
     const struct gw_dialect *dialect;
