@@ -51,3 +51,11 @@ include tests/unit/eventstream.mk
 
 include tests/unit/metrics.mk
 include tests/unit/route.mk
+# The reloadable configuration's snapshots: concurrent readers against a publisher.
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_snapshot
+TESTS += tests/unit/test_snapshot
+tests_unit_test_snapshot_SOURCES = tests/unit/test_snapshot.c
+tests_unit_test_snapshot_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_snapshot_LDADD = $(TEST_LIBS)
+endif
