@@ -43,6 +43,8 @@ static const struct gw_config_key keys[] = {
      "JSON access log file (the diagnostic log when empty; \"off\": none)"},
     {"log.bodies", "boolean", "false", "keep request and response bodies in the request log"},
     {"log.retention_days", "integer", "30", "request-log rows kept this many days; 0: forever"},
+    {"log.queue_rows", "integer", "10000",
+     "request-log rows waiting for the writer; when full the oldest are dropped"},
     {"state_dir", "string", "", "directory of aigw's state; empty: the installed one"},
     {"store", "object", "", "the state store: gateway keys, spend ledger, request log"},
     {"store.url", "string", "", "sqlite:PATH or a postgres: URL; empty: a file in state_dir"},
@@ -131,6 +133,7 @@ void gw_config_defaults(struct gw_config *c)
     c->metrics_enabled = 1;
     c->metrics_max_models = 200;
     c->log_retention_days = 30;
+    c->log_queue_rows = 10000;
     c->redis_timeout_ms = 50;
     c->max_reserve_tokens = 4096;
 }
@@ -389,6 +392,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);
     INT("log.retention_days", log_retention_days, 0, 36500);
+    INT("log.queue_rows", log_queue_rows, 1, 1000000);
     INT("redis.timeout_ms", redis_timeout_ms, 1, 60000);
     INT("redis.replicas", redis_replicas, 0, 10000);
     INT("limits.max_reserve_tokens", max_reserve_tokens, 1, 10000000);

@@ -49,6 +49,7 @@ struct gw_config {
     char store_url[1024]; /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
     int log_bodies;       /* request/response bodies in the request log */
     int log_retention_days;
+    int log_queue_rows;   /* request-log rows waiting for the store's writer, at most */
     int auth_required;         /* a key on every inference request, even with no key stored */
     char admin_key[256];       /* empty: AIGW_ADMIN_KEY; neither: no admin API */
     cJSON *admin_allow;        /* CIDR strings, or NULL (any address) */

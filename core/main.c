@@ -330,6 +330,7 @@ int main(int argc, char **argv)
     struct gw_store_opts so = {
         .log_bodies = cfg.log_bodies,
         .log_retention_days = cfg.log_retention_days,
+        .log_queue_rows = cfg.log_queue_rows,
         .on_op = store_op,
     };
     struct gw_store *store = gw_store_open(store_url, &so, err, sizeof err);

@@ -22,7 +22,7 @@
 static const char *const restart_keys[] = {
     "listen",   "max_connections", "threads", "state_dir", "store",    "plugin_dir",
     "catalog",  "metrics",         "otel",    "redis",     "cache",    "admin",
-    "log.file", "log.access_log",  "limits.budget_fail_open", NULL,
+    "log.file", "log.access_log", "log.queue_rows",  "limits.budget_fail_open", NULL,
 };
 
 const char *const *gw_reload_restart_keys(void)
@@ -95,6 +95,7 @@ static void keep_running(struct gw_config *nc, const struct gw_config *run)
     nc->redis_timeout_ms = run->redis_timeout_ms;
     nc->redis_replicas = run->redis_replicas;
     nc->budget_fail_open = run->budget_fail_open;
+    nc->log_queue_rows = run->log_queue_rows;
 }
 
 static int reload_locked(struct gw_gateway *gw, struct gw_reload_result *res)
