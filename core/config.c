@@ -41,6 +41,7 @@ static const struct gw_config_key keys[] = {
     {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
     {"log.access_log", "string", "",
      "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.requests", "boolean", "true", "write a request-log row for every request"},
     {"log.bodies", "boolean", "false", "keep request and response bodies in the request log"},
     {"log.retention_days", "integer", "30", "request-log rows kept this many days; 0: forever"},
     {"log.queue_rows", "integer", "10000",
@@ -134,6 +135,7 @@ void gw_config_defaults(struct gw_config *c)
     c->metrics_max_models = 200;
     c->log_retention_days = 30;
     c->log_queue_rows = 10000;
+    c->log_requests = 1;
     c->redis_timeout_ms = 50;
     c->max_reserve_tokens = 4096;
 }
@@ -458,6 +460,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->auth_required = cJSON_IsTrue(get(root, "auth.required"));
     if (!rc && get(root, "limits.budget_fail_open"))
         c->budget_fail_open = cJSON_IsTrue(get(root, "limits.budget_fail_open"));
+    if (!rc && get(root, "log.requests"))
+        c->log_requests = cJSON_IsTrue(get(root, "log.requests"));
     if (!rc && get(root, "log.bodies"))
         c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
     if (!rc && get(root, "metrics.enabled"))

@@ -47,6 +47,7 @@ struct gw_config {
     int metrics_max_models;
     char state_dir[1024]; /* empty: AIGW_STATE_DIR */
     char store_url[1024]; /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
+    int log_requests;     /* a request-log row per request (the ledger is kept either way) */
     int log_bodies;       /* request/response bodies in the request log */
     int log_retention_days;
     int log_queue_rows;   /* request-log rows waiting for the store's writer, at most */

@@ -7,6 +7,7 @@
  * in the spend ledger. The request log joins here.
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -185,7 +186,7 @@ static void ledger(struct gw_req *r)
  * the request's are freed once parsed, the answer's leave through the relay). */
 static void log_row(struct gw_req *r, int status, const char *error_type)
 {
-    if (!r->gw->store)
+    if (!r->gw->store || !r->snap->cfg.log_requests)
         return;
     const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
     const struct aigw_usage *u = &r->usage;
