@@ -5,6 +5,7 @@
  * the rows that were kept are the newest, the rest are counted in aigw_log_dropped_total on
  * /metrics, kept + dropped is exactly the number of requests, and what was held while the
  * database was locked never passed the queue's cap (plus the one batch the writer had taken).
+ * And log.requests: false writes no rows until a reload turns it on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,56 @@ Test(log_overflow, a_burst_past_the_queue_drops_the_oldest_counts_them_and_never
         cr_assert(has_row(db, e2e_strf("burst-%03d", i)), "burst-%03d (among the newest) lost", i);
     cr_assert_not(has_row(db, e2e_strf("burst-%03d", BURST / 2)), "an old row outlived the cap");
 
+    sqlite3_close(db);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* log.requests false writes no rows, and a reload turns it back on: the row of the request
+ * after the reload arrives, the one before never does (one writer, rows in order). */
+Test(log_overflow, log_requests_false_writes_no_rows_until_a_reload_turns_it_on)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    char dir[] = "/tmp/aigw-nolog.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *path = e2e_strf("%s/aigw.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"threads\":1,\"log\":{\"requests\":false}}", f);
+    cr_assert_eq(fclose(f), 0);
+    const char *env[] = {"OPENAI_API_KEY=sk-upstream",
+                         e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), "AIGW_ADMIN_KEY=" ADMIN,
+                         NULL};
+    const char *args[] = {"--state-dir", dir, "--config", path, NULL};
+    struct e2e_gw *gw = e2e_gw_start_opts(&(struct e2e_gw_opts){.env = env, .args = args});
+    struct e2e_resp *r = chat(gw, "while-off");
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"threads\":1,\"log\":{\"requests\":true}}", f);
+    cr_assert_eq(fclose(f), 0);
+    r = e2e_request("POST", e2e_strf("%s/admin/config/reload", e2e_gw_url(gw)), "",
+                    "Authorization: Bearer " ADMIN, 10000);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    r = chat(gw, "while-on");
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(e2e_strf("%s/aigw.db", dir), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    long long deadline = now_ms() + 10000;
+    while (!has_row(db, "while-on") && now_ms() < deadline)
+        usleep(10000); /* polling a condition with a deadline: the writer's commit */
+    cr_assert(has_row(db, "while-on"), "the row after the reload never came");
+    cr_assert_not(has_row(db, "while-off"), "a row was written with log.requests false");
+    cr_assert_eq(sql_int(db, "SELECT COUNT(*) FROM aigw_log"), 1);
     sqlite3_close(db);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
