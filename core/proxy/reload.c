@@ -20,9 +20,11 @@
 #include "store/store.h"
 
 static const char *const restart_keys[] = {
-    "listen",   "max_connections", "threads", "state_dir", "store",    "plugin_dir",
-    "catalog",  "metrics",         "otel",    "redis",     "cache",    "admin",
-    "log.file", "log.access_log", "log.queue_rows",  "limits.budget_fail_open", NULL,
+    "listen",   "max_connections", "threads",        "state_dir",
+    "store",    "plugin_dir",      "catalog",        "metrics",
+    "otel",     "redis",           "cache",          "admin",
+    "log.file", "log.access_log",  "log.queue_rows", "limits.budget_fail_open",
+    NULL,
 };
 
 const char *const *gw_reload_restart_keys(void)
@@ -55,8 +57,8 @@ static int check_rest(const struct gw_config *c, char *err, size_t errsize)
     return rc;
 }
 
-static void note_restart(const struct gw_config *running, const struct gw_config *file,
-                         char *out, size_t size)
+static void note_restart(const struct gw_config *running, const struct gw_config *file, char *out,
+                         size_t size)
 {
     size_t o = 0;
     out[0] = '\0';
@@ -161,8 +163,8 @@ int gw_gateway_reload(struct gw_gateway *gw, struct gw_reload_result *res)
                  res->generation, res->error);
         return rc;
     }
-    GW_INFO("config reloaded from %s: generation %" PRIu64 " serves new requests",
-            gw->config_path, res->generation);
+    GW_INFO("config reloaded from %s: generation %" PRIu64 " serves new requests", gw->config_path,
+            res->generation);
     if (res->restart[0])
         GW_WARN("config reload: %s changed and needs a restart (not applied)", res->restart);
     return 0;

@@ -22,8 +22,8 @@ int gw_snap_new(struct gw_snap **out, const struct gw_config *cfg, const struct 
         free(s);
         return rc;
     }
-    rc = gw_router_init_keep(&s->router, s->cfg.routing, ps, cat, prev ? &prev->router : NULL,
-                             err, errsize);
+    rc = gw_router_init_keep(&s->router, s->cfg.routing, ps, cat, prev ? &prev->router : NULL, err,
+                             errsize);
     if (rc < 0) {
         gw_config_free(&s->cfg);
         free(s);

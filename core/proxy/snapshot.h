@@ -33,8 +33,8 @@ struct gw_plugins;
 
 struct gw_snap {
     atomic_long refs;
-    uint64_t generation;    /* 1 at startup, +1 per applied reload */
-    struct gw_config cfg;   /* its own copy (owns the parsed file) */
+    uint64_t generation;  /* 1 at startup, +1 per applied reload */
+    struct gw_config cfg; /* its own copy (owns the parsed file) */
     struct gw_router router;
     /* The guardrail chain, built with the snapshot and freed with it (NULL: no guards). The
      * request lifetime reads it from the request's snapshot, so a reload swaps guards with

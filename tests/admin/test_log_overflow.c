@@ -122,8 +122,8 @@ Test(log_overflow, a_burst_past_the_queue_drops_the_oldest_counts_them_and_never
     /* Bounded: what was held while locked is the queue (CAP) plus the batch the writer had
      * taken before it found the lock; the burst itself was never held. */
     long long burst_rows = rows - 1;
-    cr_log_info("burst %d, queue %d: %lld rows kept, %lld dropped, slowest request %lld ms",
-                BURST, CAP, burst_rows, dropped, worst);
+    cr_log_info("burst %d, queue %d: %lld rows kept, %lld dropped, slowest request %lld ms", BURST,
+                CAP, burst_rows, dropped, worst);
     cr_assert_leq(burst_rows, CAP + 100, "%lld rows were held for a locked database", burst_rows);
     cr_assert_geq(dropped, BURST - CAP - 100);
     /* The oldest were dropped: the newest CAP are all there, the middle of the burst is not. */

@@ -23,7 +23,8 @@
     "{\"threads\":1,\"routing\":{\"strategy\":\"fallback\",\"targets\":[\"openai\",\"groq\"],"     \
     "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20}}}"
 /* single: groq only */
-#define CFG_SINGLE_GROQ "{\"threads\":1,\"routing\":{\"strategy\":\"single\",\"targets\":[\"groq\"]}}"
+#define CFG_SINGLE_GROQ                                                                            \
+    "{\"threads\":1,\"routing\":{\"strategy\":\"single\",\"targets\":[\"groq\"]}}"
 
 struct rl {
     struct mock *m;
@@ -59,14 +60,11 @@ static void start(struct rl *t, const char *config)
     cr_assert_not_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof t->path, "%s/aigw.json", t->dir);
     write_config(t, config);
-    const char *env[] = {"OPENAI_API_KEY=sk-test-openai",
-                         e2e_strf("OPENAI_BASE_URL=%s/openai/v1", mock_url(t->m)),
-                         "GROQ_API_KEY=gsk-test",
-                         e2e_strf("GROQ_BASE_URL=%s/groq/v1", mock_url(t->m)),
-                         "XAI_API_KEY=xai-test",
-                         e2e_strf("XAI_BASE_URL=%s/xai/v1", mock_url(t->m)),
-                         "AIGW_ADMIN_KEY=" ADMIN,
-                         NULL};
+    const char *env[] = {
+        "OPENAI_API_KEY=sk-test-openai", e2e_strf("OPENAI_BASE_URL=%s/openai/v1", mock_url(t->m)),
+        "GROQ_API_KEY=gsk-test",         e2e_strf("GROQ_BASE_URL=%s/groq/v1", mock_url(t->m)),
+        "XAI_API_KEY=xai-test",          e2e_strf("XAI_BASE_URL=%s/xai/v1", mock_url(t->m)),
+        "AIGW_ADMIN_KEY=" ADMIN,         NULL};
     const char *args[] = {"--config", t->path, NULL};
     t->gw = e2e_gw_start_opts(&(struct e2e_gw_opts){.env = env, .args = args});
 }
@@ -83,8 +81,8 @@ static void stop(struct rl *t)
 
 static struct e2e_resp *reload_call(struct rl *t, const char *auth)
 {
-    return e2e_request("POST", e2e_strf("%s/admin/config/reload", e2e_gw_url(t->gw)), "",
-                       auth, 10000);
+    return e2e_request("POST", e2e_strf("%s/admin/config/reload", e2e_gw_url(t->gw)), "", auth,
+                       10000);
 }
 
 static struct e2e_resp *admin_get(struct rl *t, const char *path)
@@ -95,8 +93,7 @@ static struct e2e_resp *admin_get(struct rl *t, const char *path)
 
 static const char *error_message(struct e2e_resp *r)
 {
-    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(e2e_resp_json(r), "error"),
-                                         "message");
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(e2e_resp_json(r), "error"), "message");
     return cJSON_IsString(m) ? m->valuestring : "";
 }
 
@@ -148,8 +145,7 @@ Test(reload, a_stream_survives_sighup_and_the_next_request_uses_the_new_strategy
     cr_assert_eq(cJSON_GetObjectItem(doc, "generation")->valuedouble, 2);
     const cJSON *strategy = cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "config"), "routing"), "strategy");
-    cr_assert(cJSON_IsString(strategy) && !strcmp(strategy->valuestring, "single"), "%s",
-              r->body);
+    cr_assert(cJSON_IsString(strategy) && !strcmp(strategy->valuestring, "single"), "%s", r->body);
     e2e_resp_free(r);
     stop(&t);
 }
