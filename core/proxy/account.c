@@ -182,8 +182,8 @@ static void ledger(struct gw_req *r)
                 rc == GW_STORE_EFULL ? "the store's queue is full" : "refused");
 }
 
-/* The request log's row: every proxied request, keyed or not (bodies are not kept yet:
- * the request's are freed once parsed, the answer's leave through the relay). */
+/* The request log's row: every proxied request, keyed or not; with log.bodies, the request's
+ * body and the answer as sent (each cut to GW_LOG_BODY_KEEP here, then by the store). */
 static void log_row(struct gw_req *r, int status, const char *error_type)
 {
     if (!r->gw->store || !r->snap->cfg.log_requests)
@@ -222,6 +222,12 @@ static void log_row(struct gw_req *r, int status, const char *error_type)
     row.ttfb_ms = first ? first - r->start_ms : -1;
     if (error_type)
         gw_strlcpy(row.error_code, error_type, sizeof row.error_code);
+    if (r->log_bodies) { /* the store copies, cuts and redacts them */
+        row.request_body = r->log_req.ptr;
+        row.request_body_len = r->log_req.len;
+        row.response_body = r->log_resp.ptr;
+        row.response_body_len = r->log_resp.len;
+    }
     gw_store_log_put(r->gw->store, &row);
 }
 

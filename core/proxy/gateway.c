@@ -62,6 +62,8 @@ static void req_free(struct gw_req *r)
         r->dialect->render_free(r->render);
     gw_relay_free(&r->relay);
     gw_buf_free(&r->body);
+    gw_buf_free(&r->log_req);
+    gw_buf_free(&r->log_resp);
     free(r);
     gw_gateway_leave(gw);
 }
@@ -95,6 +97,9 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
         gw_strlcpy(r->x_provider, x_provider, sizeof r->x_provider);
     gw_buf_init(&r->body, (size_t)r->snap->cfg.max_body_bytes);
     gw_relay_init(&r->relay, conn, (size_t)r->snap->cfg.stream_buffer_bytes);
+    r->log_bodies = r->snap->cfg.log_bodies && r->snap->cfg.log_requests && gw->store;
+    gw_buf_init(&r->log_req, GW_LOG_BODY_KEEP);
+    gw_buf_init(&r->log_resp, GW_LOG_BODY_KEEP);
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     gw_usage_init(&r->usage);
@@ -142,6 +147,9 @@ static enum MHD_Result proceed(struct gw_req *r);
 static enum MHD_Result start(struct gw_req *r)
 {
     r->started = 1;
+    if (r->log_bodies && r->body.len) /* before the parse frees it; the store redacts it */
+        gw_buf_append(&r->log_req, r->body.ptr,
+                      r->body.len < GW_LOG_BODY_KEEP ? r->body.len : GW_LOG_BODY_KEEP);
     if (r->too_big) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than %lld bytes",

@@ -27,6 +27,8 @@
 #include "store/counters.h"
 
 #define TICK_MS 250
+/* log.bodies: the bytes of each body kept for the request log (the store cuts and redacts). */
+#define GW_LOG_BODY_KEEP (16u << 10)
 #define TRIED_MAX 512
 
 struct gw_snap;
@@ -102,7 +104,15 @@ struct gw_req {
     struct gw_cache_val *cache_val; /* a hit being replayed (or waiting to be) */
     size_t cache_pos;               /* how far the replay got */
     int cache_replaying;            /* paused for the client to drain the relay */
+    /* log.bodies (account.c): the request's body and the answer as sent, each its first
+     * GW_LOG_BODY_KEEP bytes; only when the snapshot keeps bodies. */
+    int log_bodies;
+    struct gw_buf log_req, log_resp;
 };
+
+/* log.bodies: appends the part of out past `before` (what was just rendered for the client)
+ * to the request's kept answer, up to its cap. Relay lock held. */
+void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before);
 
 void gw_req_unref(struct gw_req *r);
 
