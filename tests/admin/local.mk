@@ -30,11 +30,11 @@ tests_fuzz_lf_admin_query_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_admin_query_LDADD = core/libgwcore.la
 endif
 # The request log's queue overflowing while the database is locked, through the real aigw:
-# no request waits, the oldest rows go, aigw_log_dropped_total counts them.
+# no request waits, the oldest rows go, aigw_log_dropped_total counts them; log.bodies.
 if BUILD_TESTS
 check_PROGRAMS += tests/admin/test_log_overflow
 TESTS += tests/admin/test_log_overflow
-tests_admin_test_log_overflow_SOURCES = tests/admin/test_log_overflow.c
+tests_admin_test_log_overflow_SOURCES = tests/admin/test_log_overflow.c tests/admin/test_log_bodies.c
 tests_admin_test_log_overflow_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_admin_test_log_overflow_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_admin_test_log_overflow_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
