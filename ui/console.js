@@ -493,6 +493,28 @@
   async function loadConfig() {
     const d = await api('/admin/config');
     $('config-json').textContent = JSON.stringify(d.config, null, 2);
+    $('config-meta').textContent = 'Read from ' + (d.source || '(no file)') +
+      (d.generation ? '; configuration ' + d.generation + ' serves new requests' : '');
+    const pending = Array.isArray(d.needs_restart) ? d.needs_restart : [];
+    $('config-pending').hidden = pending.length === 0;
+    $('config-pending').textContent = 'Changed in the file, applied at the next restart: ' +
+      pending.join(', ');
+  }
+
+  /* POST /admin/config/reload; its outcome (the file's error included) is shown as text. */
+  async function reloadConfig() {
+    const out = $('config-reload-result');
+    out.textContent = 'Reloading…';
+    try {
+      const d = await api('/admin/config/reload', { method: 'POST', body: '' });
+      out.textContent = 'Reloaded: configuration ' + d.generation + ' serves new requests.' +
+        (d.needs_restart && d.needs_restart.length
+          ? ' Needs a restart: ' + d.needs_restart.join(', ') + '.' : '');
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) throw e;
+      out.textContent = 'Refused, nothing changed: ' + e.message;
+    }
+    await loadConfig();
   }
 
   /* ---- wiring ---------------------------------------------------------------------- */
@@ -517,6 +539,7 @@
     $('log-detail-close').addEventListener('click', () => { $('log-detail').hidden = true; });
     $('log-detail-h').setAttribute('tabindex', '-1');
     $('key-form').addEventListener('submit', submitKey);
+    $('config-reload-form').addEventListener('submit', run(reloadConfig));
     $('key-cancel').addEventListener('click', resetKeyForm);
     $('key-secret-done').addEventListener('click', () => {
       $('key-secret-value').textContent = '';

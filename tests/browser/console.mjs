@@ -1,7 +1,8 @@
 // Drives the console in headless Chromium (Debian's, never a downloaded one): sign in, the
 // overview's charts drawn with data, the request log filtered and a row opened, usage,
 // a key created (its secret shown once) and revoked, providers and config; a screenshot of
-// each page; no console errors; the script injected through a request never ran.
+// each page; the config reloaded from its page; no console errors; the script injected
+// through a request never ran.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -170,6 +171,13 @@ try {
   const cfg = await page.textContent('#config-json');
   assert.ok(cfg.includes('"key": "***"'), 'the admin key is masked');
   assert.equal(cfg.includes(adminKey), false);
+  assert.match(await page.textContent('#config-meta'), /configuration 1 serves/);
+  // reloaded from the page (the file unchanged): the next configuration serves
+  await page.click('#config-reload-form button[type=submit]');
+  await page.waitForFunction(() =>
+    /^Reloaded: configuration 2 serves/.test(document.getElementById('config-reload-result').textContent));
+  await page.waitForFunction(() =>
+    /configuration 2 serves/.test(document.getElementById('config-meta').textContent));
   await shot('config');
 
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'injected script ran');
