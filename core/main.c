@@ -395,8 +395,9 @@ int main(int argc, char **argv)
         if (sig == SIGHUP) {
             /* This is a normal thread (sigwait, no handler): the reload runs right here. A
              * bad file changes nothing; gw_gateway_reload logs why. */
-            GW_INFO("SIGHUP: %s", config_path ? "reloading the configuration and reopening log files"
-                                              : "no config file to reload; reopening log files");
+            GW_INFO("SIGHUP: %s", config_path
+                                      ? "reloading the configuration and reopening log files"
+                                      : "no config file to reload; reopening log files");
             struct gw_reload_result rr;
             if (config_path)
                 gw_gateway_reload(&gw, &rr);
