@@ -115,3 +115,14 @@ tests_guard_bench_guard_SOURCES = tests/guard/bench_guard.c
 tests_guard_bench_guard_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 tests_guard_bench_guard_LDADD = core/libgwcore.la
 endif
+
+# End to end: the real aigw with a guardrails chain, clients of each dialect, the mock provider
+# recording what reached the upstream (and, from test_example_guard.sh, the out-of-tree guard).
+if BUILD_TESTS
+check_PROGRAMS += tests/guard/test_guard_e2e
+TESTS += tests/guard/test_guard_e2e
+tests_guard_test_guard_e2e_SOURCES = tests/guard/test_guard_e2e.c
+tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS)
+EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
+endif
