@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
+#include "store/store.h"
 
 /* ---- the gateway's chain ------------------------------------------------------------------ */
 
@@ -151,20 +152,44 @@ static int request_stage(struct gw_req *r)
     return -1;
 }
 
+/* The guards a gateway key names in its metadata ({"guardrails": ["name", ...]}): the
+ * entries with keys_only that run for its requests. Names no entry has are ignored. */
+#define KEY_GUARDS_MAX GW_GUARD_MAX_ENTRIES
+
+static cJSON *key_guards(const struct gw_req *r, const char *names[KEY_GUARDS_MAX + 1])
+{
+    size_t n = 0;
+    names[0] = NULL;
+    cJSON *meta = r->key && r->key->metadata_json ? cJSON_Parse(r->key->metadata_json) : NULL;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "guardrails"), *it;
+    if (!cJSON_IsArray(list))
+        list = NULL;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (cJSON_IsString(it) && n < KEY_GUARDS_MAX)
+            names[n++] = it->valuestring;
+    }
+    names[n] = NULL;
+    return meta;
+}
+
 int gw_phase_guard(struct gw_req *r)
 {
     r->guards = guards_acquire(r->gw);
     if (!r->guards || !r->guards->chain)
         return 0;
-    const char *model = r->parsed.model;
+    const char *named[KEY_GUARDS_MAX + 1];
+    cJSON *meta = key_guards(r, named);
     struct gw_guard_run_opts o = {
         .op = r->parsed.op,
         .stream = r->parsed.stream,
-        .model = model,
+        .model = r->parsed.model,
         .inbound = r->dialect->name,
         .request_id = r->request_id,
+        .named = named,
     };
     r->guard = gw_guard_run_new(r->guards->chain, &o);
+    cJSON_Delete(meta);
     if (!r->guard) {
         gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
         return -1;

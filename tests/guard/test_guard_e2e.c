@@ -11,15 +11,18 @@
  *   - a guard's service call: a deny from the service, and a deadline that passes (fail
  *     closed by default, fail_open skips the guard);
  *   - json-schema's one retry with the validation error appended (not streamed);
- *   - outcomes in /metrics and the access log, never the matched text.
+ *   - outcomes in /metrics and the access log, never the matched text;
+ *   - an entry with keys_only runs for the gateway keys that name it in their metadata.
  *
  * The out-of-tree example guard is run here too, by test_example_guard.sh, which builds it
  * against the installed SDK and names its directory in AIGW_EXAMPLE_GUARD_DIR (the test is
  * skipped without it).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -504,6 +507,63 @@ Test(guard_e2e, json_schema_asks_once_more_with_the_validation_error)
     cr_assert_str_eq(jstr(cJSON_GetArrayItem(msgs, 2), "role"), "user");
     mock_req_free(q);
     stop(gw, m);
+}
+
+/* ---- guards a gateway key names ------------------------------------------------------------ */
+
+/* A key made on the command line in dir's store; its token (static). */
+static const char *make_key(const char *dir, const char *name, const char *metadata)
+{
+    const char *args[] = {"--state-dir", dir,          "keys",   "create", "--name",
+                          name,          "--metadata", metadata, NULL};
+    char *out = NULL;
+    cr_assert_eq(e2e_aigw_run(NULL, NULL, args, &out, 15000), 0, "%s", out);
+    const char *tok = strstr(out, "\"aigw_");
+    cr_assert_not_null(tok, "%s", out);
+    size_t n = strcspn(tok + 1, "\"");
+    char *token = e2e_strf("%.*s", (int)n, tok + 1);
+    free(out);
+    return token;
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            unlink(e2e_strf("%s/%s", dir, de->d_name));
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+Test(guard_e2e, a_gateway_key_names_the_guards_kept_for_it)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    char *dir = e2e_strf("/tmp/aigw-guard-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    const char *plain = make_key(dir, "plain", "{\"team\":\"a\"}");
+    const char *strict = make_key(dir, "strict", "{\"guardrails\":[\"word-filter\",\"nope\"]}");
+    const char *cfg = e2e_strf("{\"guard_dir\":\"%s\",\"store\":{\"url\":\"sqlite:%s/aigw.db\"},"
+                               "\"guardrails\":[{\"name\":\"word-filter\",\"keys_only\":true,"
+                               "\"config\":{\"words\":[\"forbidden fruit\"]}}]}",
+                               guard_dir(), dir);
+    struct e2e_gw *gw = e2e_gw_start(cfg, "OPENAI_API_KEY=sk-test-openai",
+                                     e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+    const char *body = "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"the forbidden fruit\"}]}";
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/chat/completions", body, e2e_strf("Authorization: Bearer %s", plain));
+    cr_assert_eq(r->status, 200, "a key that names no guard: %s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", body, e2e_strf("Authorization: Bearer %s", strict));
+    cr_assert_eq(r->status, 400, "%s", r->body);
+    cr_assert_str_eq(jstr(get(e2e_resp_json(r), "error"), "code"), "guardrail_blocked");
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 1);
+    stop(gw, m);
+    remove_dir(dir);
 }
 
 /* ---- the out-of-tree example, built by test_example_guard.sh -------------------------------- */
