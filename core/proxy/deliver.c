@@ -154,7 +154,7 @@ void gw_deliver_finish(struct gw_req *r, int rc)
     const char *etype = NULL;
     struct aigw_error gerr;
     if (gw_deliver_guard_error(r, &gerr))
-        etype = gerr.code;
+        etype = gerr.type; /* as a refusal before the answer logs it (gw_deliver_fail) */
     else if (rc < 0)
         etype = gw_error_type_for_status(gw_status_for_code(rc));
     else if (r->call && r->call->has_error)
