@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "plugin/usage.h"
 
 static void answer_fetched(struct gw_req *r);
 
@@ -46,8 +47,13 @@ int gw_deliver_guard_chunk(struct gw_req *r, const struct aigw_chunk *chunk)
 {
     if (r->guard_stop)
         return AIGW_EINTERNAL;
-    if (r->guard_retry)
+    if (r->guard_retry) { /* the rest is not the client's, but its usage was paid for */
+        if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage) {
+            gw_usage_merge(&r->usage, chunk->usage);
+            r->have_usage = 1;
+        }
         return 0;
+    }
     return verdict(r, gw_guard_on_chunk(r->guard, chunk, gw_deliver_emit, r));
 }
 
@@ -72,6 +78,18 @@ static void answer_fetched(struct gw_req *r)
         gw_cache_replay_resume(r);
 }
 
+/* Adds u's known counts into *into (an unknown count in both stays unknown). */
+static void usage_add(struct aigw_usage *into, const struct aigw_usage *u)
+{
+    int64_t *a[] = {&into->prompt_tokens, &into->completion_tokens, &into->cached_tokens,
+                    &into->cache_write_tokens, &into->reasoning_tokens};
+    const int64_t b[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
+                         u->cache_write_tokens, u->reasoning_tokens};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+        if (b[i] >= 0)
+            *a[i] = (*a[i] > 0 ? *a[i] : 0) + b[i];
+}
+
 /* Sends the request again after RETRY: the run appended the answer and the guard's note. */
 static int retry(struct gw_req *r)
 {
@@ -87,6 +105,12 @@ static int retry(struct gw_req *r)
     r->render = render;
     r->guard_retry = 0;
     r->guard_no_native = 1; /* the appended messages exist only in the internal request */
+    if (r->have_usage) {    /* the refused answer was paid for: its usage counts at the end */
+        usage_add(&r->guard_usage, &r->usage);
+        r->guard_have_usage = 1;
+    }
+    gw_usage_init(&r->usage);
+    r->have_usage = 0;
     gw_account_tried(r, t->plugin->desc.vkey, "guardrail_retry");
     gw_logf(AIGW_LOG_INFO, "guard", r->request_id, "an answer failed a guardrail; asking again");
     atomic_fetch_add(&r->refs, 1); /* the new attempt's upstream side */
@@ -115,6 +139,11 @@ int gw_deliver_guard_end(struct gw_req *r, int *rc)
         return 1;
     if (r->guard_retry || r->guard_stop)
         *rc = AIGW_EINTERNAL; /* not a whole answer: the cache keeps none of it */
+    if (r->guard_have_usage) {
+        usage_add(&r->usage, &r->guard_usage);
+        r->have_usage = 1;
+        r->guard_have_usage = 0;
+    }
     return 0;
 }
 

@@ -97,6 +97,7 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     gw_usage_init(&r->usage);
+    gw_usage_init(&r->guard_usage);
     if (gw_otel_on()) {
         /* The client's trace context, continued (W3C trace context). */
         size_t tpl = 0, tsl = 0;

@@ -110,6 +110,8 @@ struct gw_req {
     int guard_no_native;  /* the request was rewritten: never forward the client's own body */
     int guard_finish_due; /* the answer ended while a final hook waited: finish on its resume */
     int guard_finish_rc;
+    struct aigw_usage guard_usage; /* what answers a guard sent back used (paid for too) */
+    int guard_have_usage;
 };
 
 void gw_req_unref(struct gw_req *r);

@@ -506,6 +506,11 @@ Test(guard_e2e, json_schema_asks_once_more_with_the_validation_error)
     cr_assert_str_eq(jstr(cJSON_GetArrayItem(msgs, 1), "content"), "sure, here it is");
     cr_assert_str_eq(jstr(cJSON_GetArrayItem(msgs, 2), "role"), "user");
     mock_req_free(q);
+    /* Both answers were paid for: the log counts both attempts' tokens. */
+    cr_assert_eq(e2e_gw_wait_log(gw, "openai:ok,openai:guardrail_retry,openai:ok", 5000), 0, "%s",
+                 e2e_gw_log(gw));
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"prompt_tokens\":10,\"completion_tokens\":6", 5000), 0, "%s",
+                 e2e_gw_log(gw));
     stop(gw, m);
 }
 
