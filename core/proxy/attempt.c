@@ -251,6 +251,8 @@ static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
 static int should_retry(struct gw_req *r, int rc)
 {
     struct gw_call *c = r->call;
+    if (r->guard_stop)
+        return 0; /* a guardrail refused the answer: another target's would be judged alike */
     int retryable = (rc == 0 && c->has_error && c->error.retryable);
     /* An error event before anything reached the client is as good as a failed status:
      * another target may answer, unless the event names a client error. */

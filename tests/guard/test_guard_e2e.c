@@ -54,13 +54,20 @@ static const char *tguard_path(void)
     return e2e_strf("%s/tests/guard/.libs/tguard.so", b ? b : ".");
 }
 
-static struct e2e_gw *gw_for(struct mock *m, const char *guardrails)
+/* aigw with the chain (and more config members, or ""). */
+static struct e2e_gw *gw_with(struct mock *m, const char *guardrails, const char *more)
 {
-    const char *cfg = e2e_strf("{\"guard_dir\":\"%s\",\"guardrails\":%s}", guard_dir(), guardrails);
+    const char *cfg =
+        e2e_strf("{\"guard_dir\":\"%s\",\"guardrails\":%s%s}", guard_dir(), guardrails, more);
     return e2e_gw_start(cfg, "OPENAI_API_KEY=sk-test-openai",
                         e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
                         "ANTHROPIC_API_KEY=sk-ant-test-gateway",
                         e2e_strf("ANTHROPIC_BASE_URL=%s", mock_url(m)), NULL);
+}
+
+static struct e2e_gw *gw_for(struct mock *m, const char *guardrails)
+{
+    return gw_with(m, guardrails, "");
 }
 
 static void stop(struct e2e_gw *gw, struct mock *m)
@@ -384,6 +391,59 @@ Test(guard_e2e, a_deny_mid_stream_ends_it_with_an_error_event)
     e2e_resp_free(r);
     /* The attempt did nothing wrong: the access log says a guardrail ended it. */
     cr_assert_eq(e2e_gw_wait_log(gw, "openai:guardrail", 5000), 0, "%s", e2e_gw_log(gw));
+    stop(gw, m);
+}
+
+/* The response cache records what the guards let through: a hit replays the redacted answer,
+ * and an answer a guard refused is not kept. */
+Test(guard_e2e, the_cache_keeps_only_what_the_guards_let_through)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m,
+                                &(struct mock_route){
+                                    .method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .match_body = "{\"messages\":[{\"content\":\"card?\"}]}",
+                                    .headers = "Content-Type: text/event-stream",
+                                    .body = OAI_CHUNK("your card 4111 11")
+                                        OAI_CHUNK("11 1111 1111 is on file") OAI_END,
+                                    .chunking = "events",
+                                }),
+                 0);
+    cr_assert_eq(mock_add_route(m,
+                                &(struct mock_route){
+                                    .method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .headers = "Content-Type: text/event-stream",
+                                    .body = OAI_CHUNK("the forbidden fr") OAI_CHUNK("uit") OAI_END,
+                                    .chunking = "events",
+                                }),
+                 0);
+    struct e2e_gw *gw = gw_with(m,
+                                "[{\"name\":\"pii\",\"config\":{\"apply_to\":\"output\"}},"
+                                "{\"name\":\"word-filter\",\"config\":{\"words\":[\"forbidden "
+                                "fruit\"]}}]",
+                                ",\"cache\":{\"enabled\":true}");
+    const char *card = "{\"model\":\"openai/gpt-4o-mini\",\"stream\":true,\"messages\":"
+                       "[{\"role\":\"user\",\"content\":\"card?\"}]}";
+    for (int i = 0; i < 2; i++) {
+        struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", card, NULL, NULL);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cache"), i ? "hit" : "miss");
+        cr_assert_str_eq(e2e_resp_text(r), "your card [CARD] is on file", "%s", r->body);
+        cr_assert_null(strstr(r->body, "4111"), "%s", r->body);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(mock_request_count(m), 1, "the second answer came from the cache");
+    const char *fruit = "{\"model\":\"openai/gpt-4o-mini\",\"stream\":true,\"messages\":"
+                        "[{\"role\":\"user\",\"content\":\"fruit?\"}]}";
+    for (int i = 0; i < 2; i++) {
+        struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", fruit, NULL, NULL);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cache"), "miss", "refused: not kept");
+        cr_assert_not_null(strstr(r->body, "guardrail_blocked"), "%s", r->body);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(mock_request_count(m), 3, "%d", mock_request_count(m));
     stop(gw, m);
 }
 
