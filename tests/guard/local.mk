@@ -117,12 +117,13 @@ tests_guard_bench_guard_LDADD = core/libgwcore.la
 endif
 
 # End to end: the real aigw with a guardrails chain, clients of each dialect, the mock provider
-# recording what reached the upstream (and, from test_example_guard.sh, the out-of-tree guard).
+# recording what reached the upstream (and, from test_example_guard.sh, the out-of-tree guard);
+# SQLite to read the request log's rows a run left.
 if BUILD_TESTS
 check_PROGRAMS += tests/guard/test_guard_e2e
 TESTS += tests/guard/test_guard_e2e
 tests_guard_test_guard_e2e_SOURCES = tests/guard/test_guard_e2e.c
-tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS)
-tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS)
+tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
 endif

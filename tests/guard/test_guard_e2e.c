@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 
 #include "e2e/e2e.h"
 
@@ -627,7 +628,28 @@ Test(guard_e2e, a_gateway_key_names_the_guards_kept_for_it)
     cr_assert_str_eq(jstr(get(e2e_resp_json(r), "error"), "code"), "guardrail_blocked");
     e2e_resp_free(r);
     cr_assert_eq(mock_request_count(m), 1);
-    stop(gw, m);
+    stop(gw, m); /* the store's queue is written by the end of a graceful stop */
+
+    /* The request log's rows: the outcome and the guard that refused, nothing matched. */
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(e2e_strf("%s/aigw.db", dir), &db, SQLITE_OPEN_READONLY, NULL),
+                 SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT status, guardrail, error_code FROM aigw_log "
+                                    "ORDER BY ts_ms, status",
+                                    -1, &st, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 200);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 1), "");
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 400);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 1), "deny:word-filter");
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 2), "invalid_request_error");
+    cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
     remove_dir(dir);
 }
 
