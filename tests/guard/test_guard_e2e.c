@@ -575,6 +575,81 @@ Test(guard_e2e, json_schema_asks_once_more_with_the_validation_error)
     stop(gw, m);
 }
 
+/* A final-answer hook that asks a service: the answer waits for it (the upstream paused), then
+ * goes out whole, or ends with the guard's refusal. */
+Test(guard_e2e, a_final_hook_waits_for_its_service_call)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "check",
+                                                        .method = "POST",
+                                                        .path = "/check",
+                                                        .body = "ok",
+                                                        .body_delay_ms = 200}),
+                 0);
+    cr_assert_eq(
+        mock_add_route(m,
+                       &(struct mock_route){
+                           .method = "POST",
+                           .path = "/v1/chat/completions",
+                           .headers = "Content-Type: text/event-stream",
+                           .body = OAI_CHUNK("one ") OAI_CHUNK("two ") OAI_CHUNK("three") OAI_END,
+                           .chunking = "events",
+                       }),
+        0);
+    const char *chain = e2e_strf("[{\"name\":\"tguard\",\"path\":\"%s\",\"config\":"
+                                 "{\"final\":\"fetch\",\"word\":\"judge-me\",\"url\":\"%s/check\","
+                                 "\"timeout_ms\":3000}}]",
+                                 tguard_path(), mock_url(m));
+    struct e2e_gw *gw = gw_for(m, chain);
+    const char *ask = "{\"model\":\"openai/gpt-4o-mini\",\"stream\":true,\"messages\":"
+                      "[{\"role\":\"user\",\"content\":\"count\"}]}";
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", ask, NULL, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_text(r), "one two three", "%s", r->body);
+    cr_assert(e2e_resp_done(r), "%s", r->body);
+    cr_assert_null(strstr(r->body, "error"), "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_route_hits(m, "check"), 1);
+
+    /* The service says no: the stream (its text sent) ends with the refusal, and a document
+     * not streamed is the 400. */
+    mock_clear_routes(m);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "check",
+                                                        .method = "POST",
+                                                        .path = "/check",
+                                                        .body = "deny"}),
+                 0);
+    cr_assert_eq(mock_add_route(m,
+                                &(struct mock_route){
+                                    .method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .match_body = "{\"stream\":true}",
+                                    .headers = "Content-Type: text/event-stream",
+                                    .body = OAI_CHUNK("one ") OAI_CHUNK("two") OAI_END,
+                                    .chunking = "events",
+                                }),
+                 0);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .headers = "Content-Type: "
+                                                                   "application/json",
+                                                        .body = DOC("one two")}),
+                 0);
+    r = e2e_stream(gw, "/v1/chat/completions", ask, NULL, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_geq(r->n_events, 2);
+    const cJSON *e = get(e2e_resp_event_json(r, r->n_events - 2), "error");
+    cr_assert_str_eq(jstr(e, "code"), "guardrail_blocked", "%s", r->body);
+    cr_assert_not_null(strstr(jstr(e, "message"), "the service said no"), "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", HELLO, NULL);
+    cr_assert_eq(r->status, 400, "%s", r->body);
+    cr_assert_str_eq(jstr(get(e2e_resp_json(r), "error"), "code"), "guardrail_blocked");
+    cr_assert_null(strstr(r->body, "one two"), "%s", r->body);
+    e2e_resp_free(r);
+    stop(gw, m);
+}
+
 /* ---- guards a gateway key names ------------------------------------------------------------ */
 
 /* A key made on the command line in dir's store; its token (static). */
