@@ -314,8 +314,9 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
         gw_upstream_free(gw->upstream);
         gw->upstream = NULL;
         gw_router_free(&gw->router);
-        gw_gateway_guards_free(gw);
     }
+    if (rc < 0)
+        gw_gateway_guards_free(gw);
     return rc;
 }
 
