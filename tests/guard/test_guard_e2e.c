@@ -9,9 +9,12 @@
  *   - a card number the upstream streams across chunks is redacted in the client's stream
  *     (chat SSE, Anthropic SSE), and a deny mid-stream ends it with the dialect's error event;
  *   - a guard's service call: a deny from the service, and a deadline that passes (fail
- *     closed by default, fail_open skips the guard);
+ *     closed by default, fail_open skips the guard); a final-answer hook's call, the answer
+ *     waiting for it;
+ *   - the response cache keeps only what the guards let through;
  *   - json-schema's one retry with the validation error appended (not streamed);
- *   - outcomes in /metrics and the access log, never the matched text;
+ *   - an upstream error quoting the prompt is redacted by on_error;
+ *   - outcomes in /metrics, the access log and the request log, never the matched text;
  *   - an entry with keys_only runs for the gateway keys that name it in their metadata.
  *
  * The out-of-tree example guard is run here too, by test_example_guard.sh, which builds it
@@ -31,6 +34,8 @@
 
 #define AHDR "anthropic-version: 2023-06-01\nx-api-key: client-key-ignored"
 #define CARD "4111 1111 1111 1111"
+#define HELLO                                                                                      \
+    "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -395,6 +400,30 @@ Test(guard_e2e, a_deny_mid_stream_ends_it_with_an_error_event)
     stop(gw, m);
 }
 
+/* An upstream error that quotes the prompt: the output guards' on_error redacts it. */
+Test(guard_e2e, an_upstream_error_message_is_redacted)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m,
+                                &(struct mock_route){
+                                    .method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .status = 400,
+                                    .headers = "Content-Type: application/json",
+                                    .body = "{\"error\":{\"message\":\"cannot send to "
+                                            "ann@example.com\",\"type\":\"invalid_request_"
+                                            "error\",\"param\":null,\"code\":null}}",
+                                }),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "[{\"name\":\"pii\",\"config\":{\"apply_to\":\"output\"}}]");
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", HELLO, NULL);
+    cr_assert_eq(r->status, 400, "%s", r->body);
+    cr_assert_str_eq(jstr(get(e2e_resp_json(r), "error"), "message"), "cannot send to [EMAIL]",
+                     "%s", r->body);
+    e2e_resp_free(r);
+    stop(gw, m);
+}
+
 /* The response cache records what the guards let through: a hit replays the redacted answer,
  * and an answer a guard refused is not kept. */
 Test(guard_e2e, the_cache_keeps_only_what_the_guards_let_through)
@@ -457,9 +486,6 @@ static const char *tguard_fetch(struct mock *m, const char *path, int timeout_ms
                     "\"timeout_ms\":%d}}]",
                     tguard_path(), fail_open ? "true" : "false", mock_url(m), path, timeout_ms);
 }
-
-#define HELLO                                                                                      \
-    "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
 
 Test(guard_e2e, a_guard_asks_a_service_and_it_says_no)
 {
