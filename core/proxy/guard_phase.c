@@ -133,14 +133,13 @@ static void request_fetched(struct gw_req *r)
 static int request_stage(struct gw_req *r)
 {
     int v = gw_guard_on_request(r->guard, r->parsed.body);
-    if (v == GW_GUARD_PENDING) {
+    while (v == GW_GUARD_PENDING) {
         r->guard_wait = 1;
         if (gw_guard_fetch_start(r, request_fetched) == 0)
             return 1;
         r->guard_wait = 0;
-        v = gw_guard_on_request(r->guard, r->parsed.body); /* settles the failed call */
-        if (v == GW_GUARD_PENDING)
-            v = AIGW_EINTERNAL;
+        /* The call failed at once: settles it (fail_open goes on, maybe to another call). */
+        v = gw_guard_on_request(r->guard, r->parsed.body);
     }
     if (gw_guard_rewrote(r->guard))
         r->guard_no_native = 1; /* what the guards let through is what the upstream sees */
