@@ -65,6 +65,11 @@ struct gw_guard_chain;
 /* Installs chain (owned from now on; NULL: no guards) for the requests that start from now
  * on; the one it replaces is freed once the last request holding it ends. Main thread. */
 void gw_gateway_swap_guards(struct gw_gateway *gw, struct gw_guard_chain *chain);
+/* The chain in force now, with a reference for the caller (a request takes one when it
+ * starts), or NULL when there are no guards; gw_guards_release gives it back (any thread). */
+struct gw_guards *gw_gateway_guards(struct gw_gateway *gw);
+void gw_guards_release(struct gw_guards *g);
+const struct gw_guard_chain *gw_guards_chain(const struct gw_guards *g);
 void gw_gateway_free(struct gw_gateway *gw);
 /* Waits until no request is in flight or deadline_ms passes; returns the count left. */
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms);

@@ -32,10 +32,10 @@ struct gw_guards {
     struct gw_guards *retired; /* swapped out, freed by the main thread once unused */
 };
 
-static struct gw_guards *guards_acquire(struct gw_gateway *gw)
+struct gw_guards *gw_gateway_guards(struct gw_gateway *gw)
 {
     pthread_mutex_lock(&gw->guards_lock);
-    struct gw_guards *g = gw->guards;
+    struct gw_guards *g = gw->guards && gw->guards->chain ? gw->guards : NULL;
     if (g)
         atomic_fetch_add(&g->refs, 1);
     pthread_mutex_unlock(&gw->guards_lock);
@@ -44,10 +44,15 @@ static struct gw_guards *guards_acquire(struct gw_gateway *gw)
 
 /* Chains are freed on the main thread only (libltdl is not thread-safe): a request dropping
  * the last reference of a retired chain leaves it for the next swap or gw_gateway_free. */
-static void guards_release(struct gw_guards *g)
+void gw_guards_release(struct gw_guards *g)
 {
     if (g)
         atomic_fetch_sub(&g->refs, 1);
+}
+
+const struct gw_guard_chain *gw_guards_chain(const struct gw_guards *g)
+{
+    return g ? g->chain : NULL;
 }
 
 static void guards_free(struct gw_guards *g)
@@ -99,7 +104,7 @@ void gw_gateway_swap_guards(struct gw_gateway *gw, struct gw_guard_chain *chain)
     g->retired = old; /* old's own retired list hangs off it */
     gw->guards = g;
     pthread_mutex_unlock(&gw->guards_lock);
-    guards_release(old); /* the gateway's reference */
+    gw_guards_release(old); /* the gateway's reference */
     guards_reap(gw, 0);
 }
 
@@ -174,8 +179,8 @@ static cJSON *key_guards(const struct gw_req *r, const char *names[KEY_GUARDS_MA
 
 int gw_phase_guard(struct gw_req *r)
 {
-    r->guards = guards_acquire(r->gw);
-    if (!r->guards || !r->guards->chain)
+    r->guards = gw_gateway_guards(r->gw);
+    if (!r->guards)
         return 0;
     const char *named[KEY_GUARDS_MAX + 1];
     cJSON *meta = key_guards(r, named);
@@ -352,7 +357,7 @@ void gw_guard_req_free(struct gw_req *r)
 {
     gw_guard_run_free(r->guard); /* counts the run into its chain */
     r->guard = NULL;
-    guards_release(r->guards);
+    gw_guards_release(r->guards);
     r->guards = NULL;
 }
 

@@ -54,6 +54,13 @@ TESTS += tests/guard/test_chain
 tests_guard_test_chain_SOURCES = tests/guard/test_chain.c $(GUARD_TEST_SOURCES)
 tests_guard_test_chain_CFLAGS = $(TEST_CFLAGS)
 tests_guard_test_chain_LDADD = $(TEST_LIBS)
+
+# The gateway's chain swapped under a request that holds the old one (a reload).
+check_PROGRAMS += tests/guard/test_guard_swap
+TESTS += tests/guard/test_guard_swap
+tests_guard_test_guard_swap_SOURCES = tests/guard/test_guard_swap.c $(GUARD_TEST_SOURCES)
+tests_guard_test_guard_swap_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_guard_swap_LDADD = $(TEST_LIBS)
 endif
 
 # One program per built-in guard, plus the JSON Schema subset the json-schema guard and the
