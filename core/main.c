@@ -262,8 +262,7 @@ int main(int argc, char **argv)
                 gw_now_ms() - t0);
     }
     int exit_code = 0;
-    /* Guardrails are security controls: one that cannot be loaded as configured stops the
-     * start, like any other config error (the gateway's first snapshot loads them). */
+    /* Where the guardrails are loaded from (by the gateway, and by every reload). */
     char gdir_buf[4200];
     const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
     if (cat && cfg.catalog_overrides &&
@@ -315,10 +314,6 @@ int main(int argc, char **argv)
         gw_strlcpy(gw.config_path, config_path, sizeof gw.config_path);
     gw_strlcpy(gw.plugin_dir, dir, sizeof gw.plugin_dir);
     gw.cli_log_level = level ? cfg.log_level : -1;
-    struct gw_snap *first = gw_snap_acquire(&gw);
-    if (first->guards)
-        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(first->guards), gdir);
-    gw_snap_release(first);
     if (check) {
         printf("aigw: configuration OK (%zu providers active)\n",
                gw_plugins_active_count(&plugins));

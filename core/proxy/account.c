@@ -98,6 +98,10 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
         gw_buf_append_str(&b, ",\"cost_usd\":null");
     if (r->cache_status)
         gw_log_json_field(&b, "cache", r->cache_status);
+    if (r->guard) { /* what each guard ended on: names and outcomes, never what matched */
+        gw_buf_append_str(&b, ",\"guardrails\":");
+        gw_guard_summary(r->guard, &b);
+    }
     if (error_type)
         gw_log_json_field(&b, "error", error_type);
     gw_buf_append_str(&b, "}");
@@ -222,9 +226,12 @@ static void log_row(struct gw_req *r, int status, const char *error_type)
     row.ttfb_ms = first ? first - r->start_ms : -1;
     if (error_type)
         gw_strlcpy(row.error_code, error_type, sizeof row.error_code);
+    const char *word;
+    gw_guard_req_outcome(r, row.guardrail, sizeof row.guardrail, &word);
     if (r->log_bodies) { /* the store copies, cuts and redacts them */
-        row.request_body = r->log_req.ptr;
-        row.request_body_len = r->log_req.len;
+        /* A body a guardrail rewrote (PII masked, say) is not kept as the client sent it. */
+        row.request_body = r->guard_no_native ? NULL : r->log_req.ptr;
+        row.request_body_len = r->guard_no_native ? 0 : r->log_req.len;
         row.response_body = r->log_resp.ptr;
         row.response_body_len = r->log_resp.len;
     }
@@ -238,11 +245,16 @@ void gw_account_close(struct gw_req *r, int status, const char *error_type)
     if (r->key && r->have_usage)
         gw_metrics_key_usage(r->key->id, &r->usage, r->cost_known ? r->cost : -1);
     request_metrics(r, status);
+    gw_guard_req_metrics(r);
     access_log(r, status, error_type);
     log_row(r, status, error_type);
+    char guardrail[64];
+    const char *gword = NULL;
+    gw_guard_req_outcome(r, guardrail, sizeof guardrail, &gword);
     struct gw_otel_request_end e = {
         .status = status,
         .dialect = r->dialect ? r->dialect->name : NULL,
+        .guardrail = gword,
         .error_type = error_type,
         .attempts = r->attempts,
     };

@@ -30,6 +30,7 @@ struct gw_store;
 struct gw_counters_shared;
 struct gw_counters_loop;
 struct gw_snap;
+struct gw_guards;
 
 struct gw_gateway {
     /* The startup configuration: what a reload does not change (the listen address, threads,
@@ -59,6 +60,12 @@ struct gw_gateway {
     struct gw_store *store;
     struct gw_counters_shared *counters;
     struct gw_counters_loop *counters_loops; /* counters_loop.c: one per worker */
+    /* The guardrail chain in force (proxy/guard_phase.c), and the retired ones still held.
+     * Each snapshot holds a reference on the chain of its configuration, and a request takes
+     * one from its snapshot and keeps that chain to its end, so a reload swaps guards with
+     * routing, atomically. guards_lock guards the pointer only. NULL: no guards. */
+    struct gw_guards *guards;
+    pthread_mutex_t guards_lock;
     int freed; /* gw_gateway_free ran: its locks are gone */
 };
 
@@ -67,6 +74,20 @@ struct gw_gateway {
  * other config error. */
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
                     struct gw_catalog *cat, const char *guard_dir, char *err, size_t errsize);
+struct gw_guard_chain;
+/* Installs chain (owned from now on; NULL: no guards) as the gateway's current one; the one
+ * it replaces is freed once nothing holds it (at a later swap or gw_gateway_free). Requests
+ * take their chain from their snapshot, so a reload swaps, then publishes a snapshot holding
+ * the new chain (proxy/reload.c). One thread at a time: main, or a reload under reload_lock
+ * (libltdl, which loads and frees the guard modules, is not thread-safe). */
+void gw_gateway_swap_guards(struct gw_gateway *gw, struct gw_guard_chain *chain);
+/* The chain in force now, with a reference for the caller (a request takes one when it
+ * starts), or NULL when there are no guards; gw_guards_release gives it back (any thread). */
+struct gw_guards *gw_gateway_guards(struct gw_gateway *gw);
+void gw_guards_release(struct gw_guards *g);
+/* Another reference on g (a request taking its snapshot's chain); NULL for NULL. */
+struct gw_guards *gw_guards_ref(struct gw_guards *g);
+const struct gw_guard_chain *gw_guards_chain(const struct gw_guards *g);
 void gw_gateway_free(struct gw_gateway *gw);
 /* Waits until no request is in flight or deadline_ms passes; returns the count left. */
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms);

@@ -118,26 +118,40 @@ static int reload_locked(struct gw_gateway *gw, struct gw_reload_result *res)
         note_restart(gw->cfg, &nc, res->restart, sizeof res->restart);
         keep_running(&nc, gw->cfg);
     }
-    struct gw_snap *next = NULL;
+    /* The guard chain first (its modules loaded, its entries checked), then the snapshot. Both
+     * happen under reload_lock, as does every other load or free of guard modules while
+     * serving: libltdl is not thread-safe. */
+    struct gw_guard_chain *chain = NULL;
+    char e[768] = "";
     if (rc == 0) {
         char gbuf[4200];
         const char *gdir = gw_guard_dir(nc.guard_dir, gw->plugin_dir, gbuf, sizeof gbuf);
+        rc = gw_guard_chain_load(&chain, nc.guardrails, gdir, e, sizeof e);
+    }
+    struct gw_snap *next = NULL;
+    if (rc == 0) {
         struct gw_snap *prev = gw_snap_acquire(gw);
-        char e[768] = "";
-        rc = gw_snap_new(&next, &nc, gw->plugins, gw->catalog, prev, gdir, e, sizeof e);
+        rc = gw_snap_new(&next, &nc, gw->plugins, gw->catalog, prev, NULL, e, sizeof e);
         gw_snap_release(prev);
         if (rc < 0)
-            snprintf(res->error, sizeof res->error, "%.500s: %.500s", nc.source,
-                     e[0] ? e : "out of memory");
+            gw_guard_chain_free(chain);
     }
+    if (rc < 0 && !res->error[0])
+        snprintf(res->error, sizeof res->error, "%.500s: %.500s", nc.source,
+                 e[0] ? e : "out of memory");
     if (rc < 0) {
         gw_config_free(&nc);
         return rc == AIGW_ENOMEM ? rc : AIGW_EINVAL;
     }
     snprintf(next->needs_restart, sizeof next->needs_restart, "%s", res->restart);
     res->generation = next->generation;
-    /* What lives outside the snapshot follows it at once: one atomic store each. */
+    /* The new chain becomes the gateway's and the snapshot's (still private) reference, then
+     * the snapshot is published: requests see new routing and new guards together. The old
+     * chain is freed by a later swap once its last request is gone. */
+    gw_gateway_swap_guards(gw, chain);
+    next->guards = gw_gateway_guards(gw);
     gw_snap_publish(gw, next);
+    /* What lives outside the snapshot follows it at once: one atomic store each. */
     gw_log_set_level(nc.log_level);
     if (gw->store)
         gw_store_set_log_opts(gw->store, nc.log_bodies, nc.log_retention_days);

@@ -5,33 +5,30 @@
 #include <stdlib.h>
 
 #include "aigw/plugin.h"
-#include "guard/guard.h"
 #include "proxy/gateway.h"
 
 int gw_snap_new(struct gw_snap **out, const struct gw_config *cfg, const struct gw_plugins *ps,
-                const struct gw_catalog *cat, const struct gw_snap *prev, const char *guard_dir,
+                const struct gw_catalog *cat, const struct gw_snap *prev, struct gw_guards *guards,
                 char *err, size_t errsize)
 {
     struct gw_snap *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        gw_guards_release(guards);
         return AIGW_ENOMEM;
+    }
+    s->guards = guards;
     atomic_init(&s->refs, 1);
     s->generation = prev ? prev->generation + 1 : 1;
     int rc = gw_config_dup(&s->cfg, cfg);
     if (rc < 0) {
+        gw_guards_release(guards);
         free(s);
         return rc;
     }
     rc = gw_router_init_keep(&s->router, s->cfg.routing, ps, cat, prev ? &prev->router : NULL, err,
                              errsize);
     if (rc < 0) {
-        gw_config_free(&s->cfg);
-        free(s);
-        return rc;
-    }
-    rc = gw_guard_chain_load(&s->guards, s->cfg.guardrails, guard_dir, err, errsize);
-    if (rc < 0) {
-        gw_router_free(&s->router);
+        gw_guards_release(guards);
         gw_config_free(&s->cfg);
         free(s);
         return rc;
@@ -44,7 +41,7 @@ void gw_snap_release(struct gw_snap *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
-    gw_guard_chain_free(s->guards);
+    gw_guards_release(s->guards);
     gw_router_free(&s->router);
     gw_config_free(&s->cfg);
     free(s);

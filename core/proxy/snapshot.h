@@ -27,7 +27,7 @@
 #include "route/route.h"
 
 struct gw_gateway;
-struct gw_guard_chain;
+struct gw_guards;
 struct gw_catalog;
 struct gw_plugins;
 
@@ -36,20 +36,22 @@ struct gw_snap {
     uint64_t generation;  /* 1 at startup, +1 per applied reload */
     struct gw_config cfg; /* its own copy (owns the parsed file) */
     struct gw_router router;
-    /* The guardrail chain, built with the snapshot and freed with it (NULL: no guards). The
-     * request lifetime reads it from the request's snapshot, so a reload swaps guards with
-     * routing, atomically; the chain needs no reference count of its own. */
-    struct gw_guard_chain *guards;
+    /* A reference on the gateway's guardrail chain of this configuration (NULL: no guards):
+     * a request takes its own from here (proxy/guard_phase.c), so a reload swaps guards with
+     * routing, atomically. Chains are freed by the gateway on one thread (libltdl), never by
+     * the last release, which may be a worker's. */
+    struct gw_guards *guards;
     /* Keys the file changed that only a restart applies ("a, b"; "" none), as the reload
      * that built this snapshot reported them (GET /admin/config lists them). */
     char needs_restart[512];
 };
 
-/* Builds a snapshot from cfg (copied): its router (sharing prev's breaker and latency table
- * when prev is given) and its guard chain, loaded from guard_dir. The caller holds the one
- * reference. 0, or a negative AIGW_E* code with the reason ("routing.x: ...") in err. */
+/* Builds a snapshot from cfg (copied) and its router (sharing prev's breaker and latency
+ * table when prev is given); guards: a reference (gw_gateway_guards) that moves to the
+ * snapshot, even when this fails. The caller holds the one reference. 0, or a negative
+ * AIGW_E* code with the reason ("routing.x: ...") in err. */
 int gw_snap_new(struct gw_snap **out, const struct gw_config *cfg, const struct gw_plugins *ps,
-                const struct gw_catalog *cat, const struct gw_snap *prev, const char *guard_dir,
+                const struct gw_catalog *cat, const struct gw_snap *prev, struct gw_guards *guards,
                 char *err, size_t errsize);
 
 /* The current snapshot, with a reference the caller gives back with gw_snap_release. gw is

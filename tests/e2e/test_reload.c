@@ -4,7 +4,7 @@
  * while the next request follows the new one (seen by which provider's mock route gets it); a
  * broken file is refused with its reason, by signal and by the admin call, and the old
  * configuration keeps serving; the admin call needs the admin key; keys only a restart
- * applies are reported, not applied; client keys change without a restart.
+ * applies are reported, not applied; client keys and guardrails change without a restart.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -265,5 +265,56 @@ Test(reload, client_keys_change_without_a_restart)
     cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
     e2e_resp_free(r);
     cr_assert_null(strstr(e2e_gw_log(t.gw), "client-key-0123456789"), "a key reached the log");
+    stop(&t);
+}
+
+/* Guardrails are swapped with the rest: a word the new file's guard denies is refused from
+ * the reload on, with the routing that came with it; a stream that started before it, on the
+ * old configuration (no guard), ends intact although its answer holds nothing denied anyway;
+ * a reload back without the guard lets the word through again. */
+Test(reload, guardrails_change_with_the_routing)
+{
+    struct rl t;
+    start(&t, CFG_FALLBACK);
+    const char *b = getenv("AIGW_TEST_BUILDDIR");
+    const char *gdir = e2e_strf("%s/plugins/guards/.libs", b ? b : ".");
+    const char *ask = "{\"model\":\"m1\",\"messages\":[{\"role\":\"user\",\"content\":\"a "
+                      "forbidden fruit\"}]}";
+    struct e2e_resp *r = rt_post(t.gw, ask, NULL);
+    cr_assert_eq(r->status, 200, "no guard yet: %d %s", r->status, r->body);
+    e2e_resp_free(r);
+
+    struct e2e_stream *s = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(t.gw)),
+                                            RT_STREAM, NULL, &(struct e2e_stream_opts){0});
+    cr_assert_eq(e2e_stream_wait_events(s, 2, 10000), 0, "the stream did not start");
+    write_config(&t, e2e_strf("{\"threads\":1,\"guard_dir\":\"%s\",\"guardrails\":[{\"name\":"
+                              "\"word-filter\",\"config\":{\"words\":[\"forbidden fruit\"]}}],"
+                              "\"routing\":{\"strategy\":\"single\",\"targets\":[\"groq\"]}}",
+                              gdir));
+    r = reload_call(&t, "Authorization: Bearer " ADMIN);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_active_requests(t.m), 1, "the stream ended before the reload was done");
+
+    int groq = rt_hits(t.m, "groq");
+    r = rt_post(t.gw, ask, NULL);
+    cr_assert_eq(r->status, 400, "the new guard refuses: %d %s", r->status, r->body);
+    cr_assert(strstr(error_message(r), "word-filter"), "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(rt_hits(t.m, "groq"), groq, "a refused request reaches no provider");
+    chat_goes_to(&t, "groq"); /* and the routing came with it */
+
+    r = e2e_stream_finish(s, 20000);
+    cr_assert_eq(r->curl_code, 0, "the stream broke: %s", r->error);
+    cr_assert(e2e_resp_done(r), "no [DONE]:\n%s", r->body);
+    cr_assert_str_eq(e2e_resp_text(r), RT_TEXT);
+    e2e_resp_free(r);
+
+    write_config(&t, CFG_FALLBACK);
+    cr_assert_eq(e2e_gw_signal(t.gw, SIGHUP), 0);
+    rt_log_has(t.gw, "generation 3 serves new requests");
+    r = rt_post(t.gw, ask, NULL);
+    cr_assert_eq(r->status, 200, "the guard is gone again: %d %s", r->status, r->body);
+    e2e_resp_free(r);
     stop(&t);
 }
