@@ -28,6 +28,8 @@ static const struct gw_config_key keys[] = {
     {"timeouts.connect_ms", "integer", "10000", "connecting to a provider"},
     {"timeouts.first_byte_ms", "integer", "120000", "from sending to the first response byte"},
     {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
+    {"timeouts.first_byte_total_ms", "integer", "180000",
+     "a request's whole wait for its answer to start, across every attempt; 0 off"},
     {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
     {"stream", "object", "", "streaming relay settings"},
     {"stream.heartbeat_ms", "integer", "15000",
@@ -115,6 +117,7 @@ void gw_config_defaults(struct gw_config *c)
     c->threads = 0;
     c->connect_timeout_ms = 10000;
     c->first_byte_timeout_ms = 120000;
+    c->first_byte_total_ms = 180000;
     c->idle_timeout_ms = 120000;
     c->request_timeout_ms = 600000;
     c->heartbeat_ms = 15000;
@@ -357,6 +360,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("timeouts.connect_ms", connect_timeout_ms, 1, 3600000);
     INT("timeouts.first_byte_ms", first_byte_timeout_ms, 1, 3600000);
     INT("timeouts.idle_ms", idle_timeout_ms, 1, 3600000);
+    INT("timeouts.first_byte_total_ms", first_byte_total_ms, 0, 3600000);
     INT("timeouts.request_ms", request_timeout_ms, 1, 86400000);
     INT("stream.heartbeat_ms", heartbeat_ms, 0, 3600000);
     INT("stream.buffer_bytes", stream_buffer_bytes, 4096, 64 << 20);

@@ -22,6 +22,7 @@ struct gw_config {
     int threads;
     int64_t connect_timeout_ms;
     int64_t first_byte_timeout_ms;
+    int64_t first_byte_total_ms; /* across all attempts, until the answer starts; 0: none */
     int64_t idle_timeout_ms;
     int64_t request_timeout_ms; /* non-streaming only: streams never get a total deadline */
     int64_t heartbeat_ms;
