@@ -70,7 +70,7 @@ tests_fuzz_test_fuzz_findings_SOURCES = tests/fuzz/test_fuzz_findings.c
 tests_fuzz_test_fuzz_findings_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_test_fuzz_findings_LDADD = $(TEST_LIBS)
 endif
-EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds tests/fuzz/run-libfuzzer
+EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds tests/fuzz/run-libfuzzer tests/fuzz/dicts
 
 # libFuzzer builds of the same targets (./configure CC=clang --enable-fuzzing): no driver.c,
 # libFuzzer's own main. Everything they link is built with its coverage hooks (SAN_CFLAGS).
