@@ -275,8 +275,8 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
         char ra[24];
         snprintf(ra, sizeof ra, "%lld", (long long)(wait_s > 0 ? wait_s : 1));
         return fail_ra(lc, 429, "too_many_failures",
-                       "too many failed admin authentications from this address; retry later",
-                       t0, ra);
+                       "too many failed admin authentications from this address; retry later", t0,
+                       ra);
     }
     if (!gw_token_matches(cfg->admin_key, MHD_lookup_connection_value(lc->conn, MHD_HEADER_KIND,
                                                                       "Authorization"))) {

@@ -373,9 +373,9 @@ int gw_admin_key_usage(struct gw_store *s, const char *id, struct gw_buf *out, i
         cJSON_AddItemToObject(o, "providers", list_json(k->providers, k->n_providers));
         cJSON_AddItemToObject(o, "rpm", num_or_null(k->rpm, 0));
         cJSON_AddItemToObject(o, "tpm", num_or_null(k->tpm, 0));
-        cJSON_AddItemToObject(o, "budget_usd", k->budget_usd < 0
-                                                   ? cJSON_CreateNull()
-                                                   : cJSON_CreateNumber(k->budget_usd));
+        cJSON_AddItemToObject(o, "budget_usd",
+                              k->budget_usd < 0 ? cJSON_CreateNull()
+                                                : cJSON_CreateNumber(k->budget_usd));
         cJSON_AddStringToObject(o, "budget_period", gw_budget_period_str(k->budget_period));
         cJSON_AddNumberToObject(o, "spend_usd", k->spend_usd);
         double left = k->budget_usd - k->spend_usd;

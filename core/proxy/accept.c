@@ -68,9 +68,8 @@ static int conn_has_header(void *ud, const char *name)
 /* An error answer in d's shape (OpenAI's when NULL), with one extra header when hname is set
  * (Allow, Retry-After). */
 static enum MHD_Result refuse_with(struct MHD_Connection *conn, const struct gw_dialect *d,
-                                   int status, const char *type, const char *code,
-                                   const char *msg, const char *hname, const char *hvalue,
-                                   const char *rid)
+                                   int status, const char *type, const char *code, const char *msg,
+                                   const char *hname, const char *hvalue, const char *rid)
 {
     struct gw_buf b;
     gw_buf_init(&b, 0);
@@ -92,8 +91,8 @@ static enum MHD_Result refuse_with(struct MHD_Connection *conn, const struct gw_
     return rc;
 }
 
-static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_dialect *d,
-                              int status, const char *type, const char *code, const char *msg,
+static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_dialect *d, int status,
+                              const char *type, const char *code, const char *msg,
                               const char *allow, const char *rid)
 {
     return refuse_with(conn, d, status, type, code, msg, "Allow", allow, rid);
