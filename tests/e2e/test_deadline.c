@@ -200,3 +200,24 @@ Test(budget, zero_is_off)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* A plain answer whose body began inside the budget is read to its end, however slowly it
+ * comes: cutting it would waste a finished generation. */
+Test(budget, a_plain_answer_arriving_slowly_is_never_cut)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+                                        "\"chunking\":\"bytes:64\",\"chunk_delay_ms\":100,"
+                                        "\"body_file\":\"openai/chat.json\"}"),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "{\"timeouts\":{\"first_byte_total_ms\":300}}");
+    int64_t t0 = now_ms();
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT "}", NULL);
+    int64_t took = now_ms() - t0;
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_gt(took, 300, "the answer outlived the budget (%lld ms)", (long long)took);
+    cr_assert_eq(mock_request_count(m), 1);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
