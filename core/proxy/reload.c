@@ -20,10 +20,24 @@
 #include "store/store.h"
 
 static const char *const restart_keys[] = {
-    "listen",   "max_connections", "threads",        "state_dir",
-    "store",    "plugin_dir",      "catalog",        "metrics",
-    "otel",     "redis",           "cache",          "admin",
-    "log.file", "log.access_log",  "log.queue_rows", "limits.budget_fail_open",
+    "listen",
+    "max_connections",
+    "threads",
+    "state_dir",
+    "store",
+    "plugin_dir",
+    "catalog",
+    "metrics",
+    "otel",
+    "redis",
+    "cache",
+    "admin",
+    "log.file",
+    "log.access_log",
+    "log.queue_rows",
+    "limits.budget_fail_open",
+    "auth.max_failures",
+    "auth.failure_window_s",
     NULL,
 };
 
@@ -98,6 +112,8 @@ static void keep_running(struct gw_config *nc, const struct gw_config *run)
     nc->redis_replicas = run->redis_replicas;
     nc->budget_fail_open = run->budget_fail_open;
     nc->log_queue_rows = run->log_queue_rows;
+    nc->auth_max_failures = run->auth_max_failures;
+    nc->auth_failure_window_s = run->auth_failure_window_s;
 }
 
 static int reload_locked(struct gw_gateway *gw, struct gw_reload_result *res)

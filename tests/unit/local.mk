@@ -59,3 +59,12 @@ tests_unit_test_snapshot_SOURCES = tests/unit/test_snapshot.c
 tests_unit_test_snapshot_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_snapshot_LDADD = $(TEST_LIBS)
 endif
+
+# Failed authentications per client address (proxy/authfail.c).
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_authfail
+TESTS += tests/unit/test_authfail
+tests_unit_test_authfail_SOURCES = tests/unit/test_authfail.c
+tests_unit_test_authfail_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_authfail_LDADD = $(TEST_LIBS)
+endif
