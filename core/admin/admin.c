@@ -20,6 +20,7 @@
 #include "front/respond.h"
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "net/peer.h"
 #include "plugin/errors.h"
 #include "proxy/accept.h"
 #include "proxy/authenticate.h"
@@ -139,29 +140,6 @@ int gw_admin_configure(struct gw_config *cfg, char *err, size_t errsize)
 
 /* ---- client addresses ------------------------------------------------------------------- */
 
-/* The client's address as 16 bytes (IPv4 mapped into IPv6 for the failure table) and its
- * family's own bytes for admin.allow. */
-static int client_addr(struct MHD_Connection *conn, int *family, unsigned char raw[16])
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    memset(raw, 0, 16);
-    if (!sa)
-        return -1;
-    if (sa->sa_family == AF_INET) {
-        *family = AF_INET;
-        memcpy(raw, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        *family = AF_INET6;
-        memcpy(raw, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-        return 0;
-    }
-    return -1;
-}
-
 static int cidr_match(const struct cidr *c, int family, const unsigned char *raw)
 {
     if (c->family != family)
@@ -274,7 +252,7 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
         return fail(lc, 404, "unknown_route", "no such endpoint", t0);
     int family = 0;
     unsigned char raw[16];
-    if (client_addr(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
+    if (gw_peer_of(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
         return fail(lc, 403, "admin_address_refused", "the admin API is not open to this address",
                     t0);
     /* The console's files hold no secret and sign in by themselves: served before the key

@@ -68,3 +68,10 @@ tests_unit_test_authfail_SOURCES = tests/unit/test_authfail.c
 tests_unit_test_authfail_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_authfail_LDADD = $(TEST_LIBS)
 endif
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_peer
+TESTS += tests/unit/test_peer
+tests_unit_test_peer_SOURCES = tests/unit/test_peer.c
+tests_unit_test_peer_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_peer_LDADD = $(TEST_LIBS)
+endif
