@@ -81,6 +81,7 @@ struct gw_req {
     size_t tried_len;
     double cost;
     int cost_known;
+    int recorded; /* the ledger and log rows are queued */
 
     /* Governance (admit.c, account.c). admit_wait is guarded by relay.lock. */
     struct gw_key *key;           /* the gateway key presented (a reference), or NULL */
@@ -139,6 +140,9 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type,
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
 void gw_account_cost(struct gw_req *r);
 void gw_account_close(struct gw_req *r, int status, const char *error_type);
+/* The request's ledger and log rows, once (gw_account_close does it when nobody did before).
+ * first_ms: the relay's first byte time (0: none); may run under the relay's lock. */
+void gw_account_record(struct gw_req *r, int status, const char *error_type, int64_t first_ms);
 /* The reservation given back unused (a request freed before it settled); no-op after. */
 void gw_account_release(struct gw_req *r);
 
