@@ -215,6 +215,7 @@ static void log_entry(struct gw_req *r, int status, const char *error_type, int6
     row->cost_usd = r->cost_known ? r->cost : -1;
     row->latency_ms = now - r->start_ms;
     row->ttfb_ms = first ? first - r->start_ms : -1;
+    row->cache_hit = r->cache_hit;
     if (error_type)
         gw_strlcpy(row->error_code, error_type, sizeof row->error_code);
 }

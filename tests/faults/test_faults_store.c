@@ -323,3 +323,31 @@ Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180)
     mock_stop(m);
     pgsvc_stop();
 }
+
+/* ---- what the soak found ----------------------------------------------------------------- */
+
+Test(faults, the_request_log_marks_cache_hits, .timeout = 60)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    char *dir = gov_dir();
+    const char *path = e2e_strf("%s/aigw.db", dir);
+    struct e2e_gw *gw =
+        flt_gw(m, e2e_strf("sqlite:%s", path), NULL, 0, "\"cache\":{\"enabled\":true}");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"cached\",\"budget_usd\":10}", &k);
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *r = gov_chat(gw, k.token);
+        cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cache"), i ? "hit" : "miss");
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    cr_assert_eq(flt_sqlite_int(path, "SELECT COUNT(*) FROM aigw_log WHERE cache_hit = 1"), 2,
+                 "both hits are logged as hits");
+    cr_assert_eq(flt_sqlite_int(path, "SELECT COUNT(*) FROM aigw_ledger"), 1,
+                 "only the miss was paid for");
+    cr_assert_eq(flt_sqlite_int(path, "SELECT SUM(cache_hits) FROM aigw_usage_daily"), 2,
+                 "and the daily rollup counts them");
+    gov_dir_remove(dir);
+    mock_stop(m);
+}
