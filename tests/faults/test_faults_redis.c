@@ -402,7 +402,7 @@ static void budget_burst(int redis)
         s[i] = e2e_stream_start(CHAT_URL(gw[i % n]), GOV_CHAT, auth,
                                 &(struct e2e_stream_opts){.timeout_ms = 30000});
     double told = 0, most = 0;
-    int ok = 0;
+    int ok = 0, exhausted = 0, busy = 0;
     for (int i = 0; i < N; i++) {
         struct e2e_resp *r = e2e_stream_finish(s[i], 30000);
         if (r->status == 200) {
@@ -412,6 +412,17 @@ static void budget_burst(int redis)
             ok++;
         } else {
             cr_assert_eq(r->status, 429, "%d %s", r->status, r->body);
+            const cJSON *e = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+            const cJSON *code = cJSON_GetObjectItem(e, "code");
+            if (cJSON_IsString(code) && !strcmp(code->valuestring, "insufficient_quota")) {
+                exhausted++;
+            } else {
+                /* money left, reserved by requests in flight: retry, never "give up" */
+                cr_assert_str_eq(code->valuestring, "budget_in_use", "%s", r->body);
+                cr_assert_null(e2e_resp_header(r, "x-should-retry"));
+                cr_assert(e2e_resp_header(r, "Retry-After"));
+                busy++;
+            }
         }
         e2e_resp_free(r);
     }
@@ -420,8 +431,14 @@ static void budget_burst(int redis)
     const char *db = e2e_strf("%s/shared.db", dir);
     double ledger = flt_sqlite_real(
         db, e2e_strf("SELECT SUM(cost_nusd) / 1e9 FROM aigw_ledger WHERE key_id = '%s'", k.id));
-    fprintf(stderr, "faults: budget %s: $%.3f budget, %d of %d served, $%.6f spent\n",
-            redis ? "two replicas + redis" : "one replica", budget, ok, N, ledger);
+    fprintf(stderr,
+            "faults: budget %s: $%.3f budget, %d of %d served, $%.6f spent; refused %d as "
+            "exhausted, %d as reserved by requests in flight\n",
+            redis ? "two replicas + redis" : "one replica", budget, ok, N, ledger, exhausted, busy);
+    /* An answer costs FLT_COST: while another fits, the budget is not exhausted. */
+    if (budget - told >= FLT_COST)
+        cr_assert_eq(exhausted, 0, "told insufficient_quota with $%.3f of $%.3f left",
+                     budget - told, budget);
     cr_assert_gt(ok, 0);
     cr_assert_leq(told, budget + most + 1e-9,
                   "spent %.6f: over the budget by more than one "
