@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,11 @@ Test(faults, aigw_killed_mid_load_loses_no_answered_request, .timeout = 120)
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     assert_sqlite_rows(e2e_strf("%s/aigw.db", dir), k.id, &l, "sigkill");
+    /* the killed process's spool was written and removed, and so was the restarted one's */
+    glob_t g;
+    cr_assert_eq(glob(e2e_strf("%s/aigw.db-spool.*", dir), 0, NULL, &g), GLOB_NOMATCH,
+                 "a spool file is left: %s", g.gl_pathc ? g.gl_pathv[0] : "");
+    globfree(&g);
     flt_load_free(&l);
     gov_dir_remove(dir);
     mock_stop(m);
@@ -266,9 +272,12 @@ Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180)
     PQfinish(c);
     const char *store = e2e_strf("%sfaults", pgsvc_base_url());
     struct mock *m = e2e_mock("openai_chat");
+    /* the state directory holds the replicas' spool files (nothing of the installed one) */
+    char *dir = gov_dir();
+    const char *extra = e2e_strf("\"state_dir\":\"%s\"", dir);
     struct e2e_gw *gw[2];
     for (int i = 0; i < 2; i++)
-        gw[i] = flt_gw(m, store, NULL, 0, "");
+        gw[i] = flt_gw(m, store, NULL, 0, extra);
     struct gov_key k;
     gov_key_create(gw[0], "{\"name\":\"pg\",\"rpm\":100000}", &k);
     struct flt_load l = {.urls = {CHAT_URL(gw[0]), CHAT_URL(gw[1])},
@@ -320,6 +329,7 @@ Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180)
     cr_assert_eq(log, (long long)l.ndone, "and in the request log once");
     cr_assert_eq(spend, logged, "spend is the sum of the logged costs");
     flt_load_free(&l);
+    gov_dir_remove(dir);
     mock_stop(m);
     pgsvc_stop();
 }
