@@ -40,6 +40,8 @@ struct gw_req {
     char x_provider[65];
     struct gw_buf body;
     int too_big;
+    int64_t body_seen;   /* body bytes received so far */
+    int64_t body_expect; /* Content-Length; -1: none (chunked) */
     int started;
     enum MHD_Result answer; /* what the phase that answered early gave MHD */
 

@@ -270,6 +270,19 @@ static struct counts read_counts(const struct redis_srv *srv, const char *id)
     return c;
 }
 
+/* Sends the headers and part of the body, and leaves in the same breath: the close arrives
+ * with the data. */
+static void leave_during_upload(int port, const char *token)
+{
+    const char *req = e2e_strf("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                               "Content-Length: 500\r\n\r\n{\"model\":\"gpt-4o-mini\",",
+                               token);
+    int fd = e2e_raw_send(port, req, 5);
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
+}
+
 /* Sends the whole request and leaves at once: gone while its key is being checked. */
 static void leave_at_once(int port, const char *token)
 {
@@ -313,6 +326,14 @@ Test(faults, a_client_leaving_at_every_phase_releases_its_reservation_once, .tim
         cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
         e2e_resp_free(r);
     }
+    /* 0. During the upload: never admitted, and the request must not linger (it held a
+     * shutdown's drain until libmicrohttpd's 120 s connection timeout). */
+    for (int i = 0; i < 3; i++)
+        leave_during_upload(e2e_gw_port(gw), k.token);
+    int64_t t1 = gov_now_ms();
+    while (flt_metric(gw, "aigw_active_requests") > 0 && gov_now_ms() - t1 < 10000)
+        ;
+    cr_assert_eq(flt_metric(gw, "aigw_active_requests"), 0, "cut uploads are over");
     /* 1. During authentication: the request sent whole, the client gone before any answer.
      * Whether aigw notices before or after the upstream call, the count below holds. */
     for (int i = 0; i < 3; i++)
@@ -355,7 +376,8 @@ Test(faults, a_client_leaving_at_every_phase_releases_its_reservation_once, .tim
         c = read_counts(&srv, k.id);
     } while ((c.live || c.tokens != want_tokens) && gov_now_ms() - t0 < 15000);
     fprintf(stderr,
-            "faults: disconnects: %ld completed, 3 gone during auth, %ld during the limit "
+            "faults: disconnects: %ld completed, 3 gone during the upload, 3 during auth, %ld "
+            "during the limit "
             "check, %ld mid-stream; %ld reached the provider: live %ld, tokens %ld (want %ld), "
             "requests %ld, resv %lld\n",
             done, released, cut, upstream, c.live, c.tokens, want_tokens, c.requests, c.resv);
