@@ -261,7 +261,13 @@ static long long pg_int(PGconn *c, const char *sql)
     return v;
 }
 
-Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180)
+/* Runs after the case even when an assertion ended it: no server is left behind. */
+static void pg_fini(void)
+{
+    pgsvc_stop();
+}
+
+Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180, .fini = pg_fini)
 {
     if (!pgsvc_available())
         cr_skip_test("PostgreSQL server binaries are not installed");
@@ -331,7 +337,6 @@ Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180)
     flt_load_free(&l);
     gov_dir_remove(dir);
     mock_stop(m);
-    pgsvc_stop();
 }
 
 /* ---- what the soak found ----------------------------------------------------------------- */
