@@ -14,10 +14,6 @@
 #include "lib/redact.h"
 
 #define CONFIG_FILE_CAP (4u << 20)
-/* Where an installed aigw keeps its state: the systemd unit's StateDirectory=aigw. */
-#ifndef AIGW_STATE_DIR
-#define AIGW_STATE_DIR "/var/lib/aigw"
-#endif
 
 static const struct gw_config_key keys[] = {
     {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},

@@ -15,6 +15,11 @@
 
 #include <cjson/cJSON.h>
 
+/* Where an installed aigw keeps its state: the systemd unit's StateDirectory=aigw. */
+#ifndef AIGW_STATE_DIR
+#define AIGW_STATE_DIR "/var/lib/aigw"
+#endif
+
 struct gw_config {
     char listen_host[256];
     int listen_port;

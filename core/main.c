@@ -149,6 +149,12 @@ static void store_op(void *ud, const char *backend, const char *op, int64_t us, 
         sync_log_dropped();
 }
 
+static void store_drop(void *ud, const char *what, int64_t n)
+{
+    (void)ud;
+    gw_metrics_log_dropped(what, n);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -329,7 +335,18 @@ int main(int argc, char **argv)
         .log_retention_days = cfg.log_retention_days,
         .log_queue_rows = cfg.log_queue_rows,
         .on_op = store_op,
+        .on_drop = store_drop,
     };
+    /* Ledger and log rows are spooled on this machine's disk until committed, so that a
+     * killed gateway loses none: beside a SQLite file, or in the state directory. */
+    char spool[1300];
+    if (!strncmp(store_url, "sqlite:", 7))
+        snprintf(spool, sizeof spool, "%s-spool",
+                 store_url + 7 + (strncmp(store_url + 7, "//", 2) ? 0 : 2));
+    else
+        snprintf(spool, sizeof spool, "%s/postgres-spool",
+                 cfg.state_dir[0] ? cfg.state_dir : AIGW_STATE_DIR);
+    so.spool_prefix = spool;
     struct gw_store *store = gw_store_open(store_url, &so, err, sizeof err);
     atomic_store(&metrics_store, store);
     if (!store) {

@@ -34,3 +34,4 @@ include tests/compat/anthropic.mk
 include tests/cache/local.mk
 include tests/guard/local.mk
 include tests/gov/local.mk
+include tests/faults/local.mk

@@ -296,6 +296,13 @@ static void admitted(void *ud, const struct gw_admit_result *res)
         r->retry_after_ms = 1000;
         refuse(r, 503, "service_unavailable_error", "budget_unavailable", NULL,
                "the key's budget cannot be checked right now; retry");
+    } else if (res->limit == GW_LIMIT_BUDGET && res->budget_busy) {
+        /* Not exhausted: the rest is reserved by this key's requests in flight. Saying
+         * insufficient_quota (do not retry) would make clients give up on money left. */
+        gw_metrics_rate_limited(kid, "budget");
+        r->retry_after_ms = res->retry_after_ms;
+        refuse(r, 429, "rate_limit_exceeded", "budget_in_use", NULL,
+               "this key's remaining budget is reserved by its requests in flight; retry");
     } else if (res->limit == GW_LIMIT_BUDGET) {
         gw_metrics_budget_exceeded(kid);
         r->no_retry = 1;

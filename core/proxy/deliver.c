@@ -135,7 +135,19 @@ struct outcome_write {
     int final_status;
 };
 
-/* Under the relay's lock: the outcome rendered, and the status the client will see. */
+/* The error type the log and the metrics give the outcome (NULL: none). */
+static const char *outcome_type(struct gw_req *r, int rc)
+{
+    struct aigw_error gerr;
+    if (gw_deliver_guard_error(r, &gerr))
+        return gerr.type; /* as a refusal before the answer logs it (gw_deliver_fail) */
+    if (rc < 0)
+        return gw_error_type_for_status(gw_status_for_code(rc));
+    return r->call && r->call->has_error ? r->call->error.type : NULL;
+}
+
+/* Under the relay's lock: the outcome rendered, the status the client will see, and the
+ * request's ledger and log rows queued before the end of the answer can leave. */
 static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committed)
 {
     struct outcome_write *w = ud;
@@ -147,6 +159,7 @@ static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committ
     if (!committed)
         r->status = status;
     w->final_status = committed ? 200 : r->status;
+    gw_account_record(r, w->final_status, outcome_type(r, w->rc), r->relay.first_byte_ms);
     return rc;
 }
 
@@ -163,15 +176,7 @@ void gw_deliver_finish(struct gw_req *r, int rc)
     gw_relay_close(&r->relay, write_outcome, &w);
     if (r->cache_rec)
         gw_cache_record_finish(r, rc); /* kept when it is a whole, successful answer */
-    const char *etype = NULL;
-    struct aigw_error gerr;
-    if (gw_deliver_guard_error(r, &gerr))
-        etype = gerr.type; /* as a refusal before the answer logs it (gw_deliver_fail) */
-    else if (rc < 0)
-        etype = gw_error_type_for_status(gw_status_for_code(rc));
-    else if (r->call && r->call->has_error)
-        etype = r->call->error.type;
-    gw_account_close(r, w.final_status, etype);
+    gw_account_close(r, w.final_status, outcome_type(r, rc));
 }
 
 static ssize_t content_reader(void *cls, uint64_t pos, char *buf, size_t max)

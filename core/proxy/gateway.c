@@ -105,6 +105,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     gw_buf_init(&r->log_resp, GW_LOG_BODY_KEEP);
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    r->body_expect = cl ? strtoll(cl, NULL, 10) : -1;
     gw_usage_init(&r->usage);
     gw_usage_init(&r->guard_usage);
     if (gw_otel_on()) {
@@ -127,6 +129,7 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
 
 int gw_req_body(struct gw_req *r, const char *p, size_t n)
 {
+    r->body_seen += (int64_t)n;
     if (r->too_big)
         return AIGW_ETOOBIG;
     int rc = gw_buf_append(&r->body, p, n);
@@ -135,6 +138,11 @@ int gw_req_body(struct gw_req *r, const char *p, size_t n)
         gw_buf_free(&r->body); /* nothing more is kept once the cap is hit */
     }
     return rc;
+}
+
+int gw_req_body_short(const struct gw_req *r)
+{
+    return r->body_expect > r->body_seen;
 }
 
 /* ---- the phases, in order ------------------------------------------------------------- */

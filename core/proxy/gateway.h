@@ -107,6 +107,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
                           const char *x_provider, struct gw_key *key);
 /* Appends body bytes; 0, or AIGW_ETOOBIG once the body passes the cap. */
 int gw_req_body(struct gw_req *r, const char *p, size_t n);
+/* 1 while fewer body bytes arrived than Content-Length announced. */
+int gw_req_body_short(const struct gw_req *r);
 /* The final access-handler call(s): starts the request, later queues the response. */
 enum MHD_Result gw_req_run(struct gw_req *r);
 /* MHD_OPTION_NOTIFY_COMPLETED. */

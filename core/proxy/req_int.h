@@ -46,6 +46,8 @@ struct gw_req {
     char x_provider[65];
     struct gw_buf body;
     int too_big;
+    int64_t body_seen;   /* body bytes received so far */
+    int64_t body_expect; /* Content-Length; -1: none (chunked) */
     int started;
     enum MHD_Result answer; /* what the phase that answered early gave MHD */
 
@@ -94,6 +96,7 @@ struct gw_req {
     size_t tried_len;
     double cost;
     int cost_known;
+    int recorded; /* the ledger and log rows are queued */
 
     /* Governance (admit.c, account.c). admit_wait is guarded by relay.lock. */
     struct gw_key *key;           /* the gateway key presented (a reference), or NULL */
@@ -199,6 +202,9 @@ int gw_deliver_guard_error(struct gw_req *r, struct aigw_error *err);
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
 void gw_account_cost(struct gw_req *r);
 void gw_account_close(struct gw_req *r, int status, const char *error_type);
+/* The request's ledger and log rows, once (gw_account_close does it when nobody did before).
+ * first_ms: the relay's first byte time (0: none); may run under the relay's lock. */
+void gw_account_record(struct gw_req *r, int status, const char *error_type, int64_t first_ms);
 /* The reservation given back unused (a request freed before it settled); no-op after. */
 void gw_account_release(struct gw_req *r);
 

@@ -148,6 +148,13 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
     }
     if (gw_store_writer_start(s, err, errsize))
         goto fail;
+    if (s->o.spool_prefix && *s->o.spool_prefix) {
+        char why[512];
+        /* after the writer started: the rows it replays are written at once */
+        if (gw_store_spool_open(s, s->o.spool_prefix, why, sizeof why) != 0)
+            gw_logf(AIGW_LOG_WARN, "store", NULL, "%s; running without a spool", why);
+    }
+    s->o.spool_prefix = NULL; /* the caller's string */
     return s;
 fail:
     store_free(s);
@@ -159,6 +166,7 @@ void gw_store_close(struct gw_store *s)
     if (!s)
         return;
     gw_store_writer_stop(s);
+    gw_store_spool_close(s);
     store_free(s);
 }
 
