@@ -120,33 +120,10 @@ static int list_providers(const struct gw_plugins *ps, int json)
     return 0;
 }
 
-/* The request log's dropped rows as a metric: the store counts them (a full queue drops its
- * oldest rows, never blocking a request); every write batch, which follows any burst that
- * overflowed the queue, brings aigw_log_dropped_total up to the store's count. */
-static _Atomic(struct gw_store *) metrics_store;
-static atomic_uint_least64_t log_dropped_seen;
-
-static void sync_log_dropped(void)
-{
-    struct gw_store *s = atomic_load(&metrics_store);
-    if (!s)
-        return;
-    struct gw_store_stats st;
-    gw_store_stats(s, &st);
-    uint_least64_t prev = atomic_load(&log_dropped_seen);
-    while (st.log_dropped > prev &&
-           !atomic_compare_exchange_weak(&log_dropped_seen, &prev, st.log_dropped))
-        ;
-    if (st.log_dropped > prev)
-        gw_metrics_log_dropped("request_log", (int64_t)(st.log_dropped - prev));
-}
-
 static void store_op(void *ud, const char *backend, const char *op, int64_t us, const char *error)
 {
     (void)ud;
     gw_metrics_store(backend, op, us, error);
-    if (!strcmp(op, "write"))
-        sync_log_dropped();
 }
 
 static void store_drop(void *ud, const char *what, int64_t n)
@@ -348,7 +325,6 @@ int main(int argc, char **argv)
                  cfg.state_dir[0] ? cfg.state_dir : AIGW_STATE_DIR);
     so.spool_prefix = spool;
     struct gw_store *store = gw_store_open(store_url, &so, err, sizeof err);
-    atomic_store(&metrics_store, store);
     if (!store) {
         GW_ERROR("cannot open the state store%s%s: %s",
                  strncmp(store_url, "sqlite:", 7) ? "" : " ",
@@ -366,7 +342,6 @@ int main(int argc, char **argv)
     struct gw_counters_shared *counters = NULL;
     if (gw_counters_shared_new(&cc, &counters, err, sizeof err) < 0) {
         GW_ERROR("redis.url: %s", err);
-        atomic_store(&metrics_store, NULL);
         gw_store_close(store);
         gw_gateway_free(&gw);
         exit_code = 1;
@@ -382,7 +357,6 @@ int main(int argc, char **argv)
         GW_ERROR("%s", err);
         gw_responses_use_store(NULL);
         gw_counters_shared_free(counters);
-        atomic_store(&metrics_store, NULL);
         gw_store_close(store);
         gw_gateway_free(&gw);
         exit_code = 1;
@@ -447,7 +421,6 @@ int main(int argc, char **argv)
     gw_responses_use_store(NULL);
     if (gw_store_flush(store, 5000) < 0)
         GW_WARN("the state store did not take every queued write before the deadline");
-    atomic_store(&metrics_store, NULL);
     gw_store_close(store);
     GW_INFO("stopped");
 out_plugins:
