@@ -246,7 +246,9 @@ static int type_ok(const cJSON *v, const char *type)
     if (!strcmp(type, "string"))
         return cJSON_IsString(v);
     if (!strcmp(type, "integer"))
-        return cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble;
+        /* range first: casting a double past int64_t's range is undefined */
+        return cJSON_IsNumber(v) && v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18 &&
+               v->valuedouble == (double)(int64_t)v->valuedouble;
     if (!strcmp(type, "number"))
         return cJSON_IsNumber(v);
     if (!strcmp(type, "boolean"))

@@ -41,8 +41,9 @@ static int get_int(const cJSON *obj, const char *key, int64_t min, int64_t max, 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max) {
+    /* range first: casting a double past int64_t's range is undefined */
+    if (!cJSON_IsNumber(v) || v->valuedouble < (double)min || v->valuedouble > (double)max ||
+        v->valuedouble != (double)(int64_t)v->valuedouble) {
         char why[96];
         snprintf(why, sizeof why, "must be an integer between %lld and %lld", (long long)min,
                  (long long)max);

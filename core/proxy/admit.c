@@ -172,7 +172,9 @@ static int64_t asked_max_tokens(const cJSON *body)
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "max_completion_tokens");
     if (!cJSON_IsNumber(m))
         m = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
-    return cJSON_IsNumber(m) && m->valuedouble >= 0 ? (int64_t)m->valuedouble : -1;
+    if (!cJSON_IsNumber(m) || !(m->valuedouble >= 0))
+        return -1;
+    return m->valuedouble < 1e15 ? (int64_t)m->valuedouble : (int64_t)1e15; /* no UB cast */
 }
 
 static void set_number(cJSON *o, const char *name, int64_t v)

@@ -182,7 +182,9 @@ static void trace_attempt_begin(struct gw_req *r, const struct gw_target *t)
         .url = r->call->credential_step ? NULL : r->call->url,
         .attempt = r->attempts,
         .stream = r->parsed.stream,
-        .max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : -1,
+        .max_tokens = cJSON_IsNumber(mt) && mt->valuedouble >= 0 && mt->valuedouble < 1e15
+                          ? (int64_t)mt->valuedouble
+                          : -1,
         .temperature = number_or_nan(body, "temperature"),
         .top_p = number_or_nan(body, "top_p"),
     };

@@ -66,6 +66,26 @@ Test(config, unknown_key_and_wrong_type_name_the_key)
     cr_assert(strstr(err, "log.level"), "%s", err);
 }
 
+/* A number past int64_t's range is a wrong type, not a cast with undefined behaviour (the
+ * config libFuzzer target found it: "timeout_ms": 1999...9 reached (int64_t)2e34). */
+Test(config, integers_past_int64_range_are_refused)
+{
+    struct gw_config c;
+    char err[512];
+    const char *texts[] = {
+        "{\"otel\":{\"timeout_ms\":19999999999999999999999999999999999}}",
+        "{\"max_body_bytes\":-1e300}",
+        "{\"timeouts\":{\"idle_ms\":9.3e18}}",
+        "{\"cache\":{\"ttl_s\":1e30}}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        cr_assert_lt(load(texts[i], &c, err, sizeof err), 0, "%s", texts[i]);
+        cr_assert(strstr(err, "expected integer") || strstr(err, "must be"), "%s: %s", texts[i],
+                  err);
+        gw_config_free(&c);
+    }
+}
+
 Test(config, unset_variable_is_an_error)
 {
     unsetenv("AIGW_TEST_NOPE");
