@@ -64,6 +64,14 @@ static void setup(void)
     }
 }
 
+/* The one 5xx allowed: a store read past its deadline (2 s) on a starved machine is answered
+ * 503 store_unavailable, by design. Anything else from the 5xx range is a finding. */
+static int store_timed_out(const cJSON *doc, int status)
+{
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "code");
+    return status == 503 && cJSON_IsString(c) && !strcmp(c->valuestring, "store_unavailable");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!store)
@@ -86,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (gw_admin_keys_handle(store, method, path, "{\"name\":\"n\"}", 12, &out, &status) != 0)
         abort();
     cJSON *doc = cJSON_ParseWithLength(out.ptr ? out.ptr : "", out.len);
-    if (!doc || status < 200 || status >= 500)
+    if (!doc || status < 200 || (status >= 500 && !store_timed_out(doc, status)))
         abort();
     if (status >= 400) {
         const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");
