@@ -35,6 +35,31 @@ Test(arena, cap_and_alignment)
     gw_arena_free(&a);
 }
 
+/* Blocks start small and grow: allocations of every size across many blocks stay apart,
+ * zeroed and aligned, and a one-off large one leaves the current block in use. */
+Test(arena, growing_blocks_keep_every_allocation)
+{
+    struct gw_arena a;
+    gw_arena_init(&a, 1 << 20);
+    unsigned char *p[300];
+    size_t len[300];
+    for (int i = 0; i < 300; i++) {
+        len[i] = (size_t)(i * 37 % 700) + 1;
+        if (i == 150)
+            len[i] = 9000; /* larger than any block */
+        p[i] = gw_arena_alloc(&a, len[i]);
+        cr_assert_not_null(p[i]);
+        cr_assert_eq((uintptr_t)p[i] % 16, 0);
+        for (size_t k = 0; k < len[i]; k++)
+            cr_assert_eq(p[i][k], 0);
+        memset(p[i], i & 0xff, len[i]);
+    }
+    for (int i = 0; i < 300; i++)
+        for (size_t k = 0; k < len[i]; k++)
+            cr_assert_eq(p[i][k], i & 0xff, "allocation %d byte %zu", i, k);
+    gw_arena_free(&a);
+}
+
 Test(buf, printf_in_place_grows_and_keeps_the_cap)
 {
     struct gw_buf b;
