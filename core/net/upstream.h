@@ -62,6 +62,8 @@ struct gw_xfer_req {
     int64_t idle_timeout_ms;
     int64_t total_timeout_ms; /* 0: none */
     int64_t idle_notify_ms;   /* 0: no on_idle */
+    long recv_buffer;         /* curl's receive buffer in bytes, held while the transfer
+                                 lasts; 0: 16 KiB (curl takes 1 KiB at least) */
 };
 
 int gw_upstream_init(struct gw_upstream **out);

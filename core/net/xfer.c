@@ -140,8 +140,9 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    /* curl allocates this per transfer: 16 KiB keeps 10,000 held streams affordable. */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 16384L);
+    /* Held by the handle for the whole transfer: a stream asks for less (see limits() in
+     * proxy/attempt.c). */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, x->req.recv_buffer > 0 ? x->req.recv_buffer : 16384L);
     /* Expect: 100-continue costs a round trip for bodies over 1 KiB; providers don't need it. */
     x->hdrs = curl_slist_append(x->hdrs, "Expect:");
     for (const struct gw_header *h = x->req.headers; h; h = h->next) {

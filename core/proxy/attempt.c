@@ -24,6 +24,8 @@
 
 /* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
  * only connect, first-byte and idle deadlines, and heartbeats every tick. */
+#define STREAM_RECV_BUFFER 2048L
+
 static int limits(void *ud, struct gw_xfer_req *xr)
 {
     struct gw_req *r = ud;
@@ -33,8 +35,12 @@ static int limits(void *ud, struct gw_xfer_req *xr)
     xr->first_byte_timeout_ms = cfg->first_byte_timeout_ms;
     xr->idle_timeout_ms = cfg->idle_timeout_ms;
     xr->total_timeout_ms = r->parsed.stream ? 0 : cfg->request_timeout_ms;
-    if (c->framing != AIGW_FRAMING_JSON && !c->credential_step)
+    if (c->framing != AIGW_FRAMING_JSON && !c->credential_step) {
         xr->total_timeout_ms = 0;
+        /* A stream's events come a few hundred bytes at a time, and its transfer may be held
+         * for minutes: 2 KiB (not 16) of receive buffer per held stream. */
+        xr->recv_buffer = STREAM_RECV_BUFFER;
+    }
     xr->idle_notify_ms = TICK_MS;
     /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
      * credential fetch, which is not the model call). */
