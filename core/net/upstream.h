@@ -64,6 +64,8 @@ struct gw_xfer_req {
     int64_t idle_notify_ms;   /* 0: no on_idle */
     long recv_buffer;         /* curl's receive buffer in bytes, held while the transfer
                                  lasts; 0: 16 KiB (curl takes 1 KiB at least) */
+    int body_borrowed;        /* 1: body stays valid until on_done has returned, and the
+                                 transfer uses it in place; 0: it is copied */
 };
 
 int gw_upstream_init(struct gw_upstream **out);

@@ -41,7 +41,8 @@ void gw_xfer_unref(struct gw_xfer *x)
     if (x->easy)
         gw_upstream_easy_put(x->u, x->easy);
     curl_slist_free_all(x->hdrs);
-    free(x->body);
+    if (x->body_owned)
+        free(x->body);
     free(x->method);
     free(x->url);
     free(x);

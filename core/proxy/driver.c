@@ -34,6 +34,10 @@ int gw_driver_send(struct gw_driver *d, int64_t delay_ms)
         .headers = c->headers,
         .body = c->body,
         .body_len = c->body_len,
+        /* In the call's arena, which lives until the call is freed: after this transfer's
+         * on_done (the next attempt's start, or the request's end). A copy was one more
+         * request body held by every stream for its whole life. */
+        .body_borrowed = 1,
         .delay_ms = delay_ms + c->delay_ms,
     };
     int rc = d->ops->limits(d->ud, &xr);
