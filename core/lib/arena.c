@@ -9,6 +9,7 @@ struct gw_arena_block {
     struct gw_arena_block *next;
     size_t size;
     size_t used;
+    int single; /* holds one large allocation alone (behind the head): gw_arena_drop */
     _Alignas(16) unsigned char data[];
 };
 
@@ -54,9 +55,10 @@ void *gw_arena_alloc(struct gw_arena *a, size_t n)
             return NULL;
         b->size = size;
         b->used = 0;
+        b->single = a->head && need > step;
         /* A large one-off allocation goes behind the current block so the current block's
          * free space stays usable for the small ones that follow. */
-        if (a->head && need > step) {
+        if (b->single) {
             b->next = a->head->next;
             a->head->next = b;
         } else {
@@ -69,6 +71,20 @@ void *gw_arena_alloc(struct gw_arena *a, size_t n)
     b->used += need;
     memset(p, 0, n);
     return p;
+}
+
+void gw_arena_drop(struct gw_arena *a, const void *p)
+{
+    for (struct gw_arena_block **pb = a->head ? &a->head->next : NULL; pb && *pb;
+         pb = &(*pb)->next) {
+        struct gw_arena_block *b = *pb;
+        if (b->single && (const void *)b->data == p) {
+            *pb = b->next;
+            a->used -= b->size + sizeof *b;
+            free(b);
+            return;
+        }
+    }
 }
 
 char *gw_arena_strndup(struct gw_arena *a, const char *p, size_t n)

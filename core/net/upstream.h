@@ -45,6 +45,9 @@ struct gw_xfer_ops {
     /* Body bytes. Return 0 to continue, 1 to pause (nothing consumed: the same bytes come
      * again after gw_upstream_unpause), negative to abort. */
     int (*on_data)(void *ud, const char *p, size_t n);
+    /* The request body was sent whole and will not be read again (the final response's
+     * headers are in): a body lent with body_borrowed may be freed now. May be NULL. */
+    void (*on_body_sent)(void *ud);
     /* No byte for idle_notify_ms while the response is open (heartbeats). May be NULL. */
     void (*on_idle)(void *ud);
     void (*on_done)(void *ud, int result);

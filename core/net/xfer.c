@@ -48,6 +48,19 @@ void gw_xfer_unref(struct gw_xfer *x)
     free(x);
 }
 
+/* A lent body curl has sent in full (redirects are off, so it is never sent again) goes back
+ * to its owner, who may free it while a long answer streams. */
+static void body_sent(struct gw_xfer *x)
+{
+    curl_off_t up = 0;
+    if (!x->body || x->body_owned || !x->ops->on_body_sent ||
+        curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK ||
+        up < (curl_off_t)x->req.body_len)
+        return;
+    x->body = NULL;
+    x->ops->on_body_sent(x->ud);
+}
+
 size_t gw_xfer_header_cb(char *p, size_t size, size_t n, void *ud)
 {
     struct gw_xfer *x = ud;
@@ -68,6 +81,7 @@ size_t gw_xfer_header_cb(char *p, size_t size, size_t n, void *ud)
                 x->result_override = GW_XFER_EABORT;
                 return 0;
             }
+            body_sent(x);
         }
         return len;
     }

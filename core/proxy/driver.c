@@ -110,6 +110,12 @@ static int on_data(void *ud, const char *p, size_t n)
     return 0;
 }
 
+static void on_body_sent(void *ud)
+{
+    struct gw_driver *d = ud;
+    gw_call_drop_body(d->call);
+}
+
 static void on_idle(void *ud)
 {
     struct gw_driver *d = ud;
@@ -150,6 +156,7 @@ static const struct gw_xfer_ops xfer_ops = {
     .on_header = on_header,
     .on_status = on_status,
     .on_data = on_data,
+    .on_body_sent = on_body_sent,
     .on_idle = on_idle,
     .on_done = on_done,
 };

@@ -266,6 +266,48 @@ Test(core, large_events_of_a_live_stream_arrive_whole)
     mock_stop(m);
 }
 
+/* A stream's request body is lent to curl and freed once it was sent whole: a prompt larger
+ * than curl sends with the headers (64 KiB) reaches the provider intact, twice in a row. */
+Test(core, a_large_prompt_reaches_the_provider_whole)
+{
+    struct mock *m = e2e_mock(NULL);
+    char *sse = big_events_sse();
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body = sse,
+                                               .chunking = "events",
+                                               .chunk_delay_ms = 5}),
+        0);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    size_t plen = 200000;
+    char *prompt = malloc(plen + 1);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < plen; i++)
+            prompt[i] = (char)('a' + (i * 7 + (size_t)round) % 26);
+        prompt[plen] = '\0';
+        char *body = e2e_strf("{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{"
+                              "\"role\":\"user\",\"content\":\"%s\"}]}",
+                              prompt);
+        struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", body, NULL, NULL);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cr_assert(e2e_resp_done(r));
+        e2e_resp_free(r);
+        const struct mock_req *q = mock_request(m, -1);
+        cr_assert_not_null(q);
+        const cJSON *msg = cJSON_GetArrayItem(cJSON_GetObjectItem(mock_req_json(q), "messages"), 0);
+        const cJSON *content = cJSON_GetObjectItem(msg, "content");
+        cr_assert(cJSON_IsString(content), "%.200s", mock_req_body(q));
+        cr_assert_str_eq(content->valuestring, prompt);
+        mock_req_free(q);
+    }
+    free(prompt);
+    free(sse);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(core, client_disconnect_cancels_the_upstream_transfer)
 {
     struct mock *m = e2e_mock(NULL);
