@@ -235,19 +235,8 @@ int main(int argc, char **argv)
                 gw_now_ms() - t0);
     }
     int exit_code = 0;
-    /* Guardrails are security controls: one that cannot be loaded as configured stops the
-     * start, like any other config error. */
-    struct gw_guard_chain *guards = NULL;
     char gdir_buf[4200];
     const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
-    if (gw_guard_chain_load(&guards, cfg.guardrails, gdir, err, sizeof err) < 0) {
-        fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
-                cfg.source[0] ? ": " : "", err);
-        exit_code = 2;
-        goto out_plugins;
-    }
-    if (guards)
-        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(guards), gdir);
     if (cat && cfg.catalog_overrides &&
         gw_catalog_merge(cat, cfg.catalog_overrides, cfg.source, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
@@ -286,7 +275,7 @@ int main(int argc, char **argv)
         goto out_plugins;
     }
     struct gw_gateway gw;
-    if (gw_gateway_init(&gw, &cfg, &plugins, cat, err, sizeof err) < 0) {
+    if (gw_gateway_init(&gw, &cfg, &plugins, cat, gdir, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s%s%s\n", cfg.source[0] ? cfg.source : "",
                 cfg.source[0] ? ": " : "", err);
         exit_code = 2;
@@ -397,7 +386,6 @@ int main(int argc, char **argv)
     GW_INFO("stopped");
 out_plugins:
     gw_otel_stop(0); /* an early exit: nothing to send */
-    gw_guard_chain_free(guards);
     gw_metrics_free();
     gw_catalog_free(cat);
     gw_plugins_unload(&plugins);

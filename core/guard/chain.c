@@ -23,7 +23,8 @@ const char *gw_guard_dir(const char *cfg, const char *plugin_dir, char *buf, siz
     return buf;
 }
 
-static const char *const entry_keys[] = {"name", "stage", "config", "fail_open", "path", NULL};
+static const char *const entry_keys[] = {"name",      "stage", "config", "fail_open",
+                                         "keys_only", "path",  NULL};
 
 static int entry_fail(char *err, size_t errsize, size_t i, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -103,6 +104,9 @@ static int check_entry(const cJSON *e, size_t i, char *err, size_t errsize)
     k = cJSON_GetObjectItemCaseSensitive(e, "fail_open");
     if (k && !cJSON_IsBool(k))
         return entry_fail(err, errsize, i, nm, "fail_open: must be true or false");
+    k = cJSON_GetObjectItemCaseSensitive(e, "keys_only");
+    if (k && !cJSON_IsBool(k))
+        return entry_fail(err, errsize, i, nm, "keys_only: must be true or false");
     k = cJSON_GetObjectItemCaseSensitive(e, "path");
     if (k && (!cJSON_IsString(k) || !k->valuestring[0] || strlen(k->valuestring) >= 4000))
         return entry_fail(err, errsize, i, nm, "path: must be a file name");
@@ -147,6 +151,7 @@ static int add_entry(struct gw_guard_chain *c, const cJSON *e, size_t i, const c
     en->mod = m;
     en->stages = want & m->desc.stages;
     en->fail_open = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "fail_open"));
+    en->keys_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "keys_only"));
     en->window = m->desc.window < GW_GUARD_WINDOW_CAP ? m->desc.window : GW_GUARD_WINDOW_CAP;
     char cerr[400] = "";
     gw_guard_host_creating(1);

@@ -115,6 +115,9 @@ struct gw_guard_run_opts {
     const char *model;      /* the model the client asked for */
     const char *inbound;    /* the dialect's name */
     const char *request_id; /* for log lines */
+    /* Names of the entries with keys_only that run for this request (the gateway key's
+     * metadata.guardrails), NULL-terminated, or NULL: none of them runs. */
+    const char *const *named;
 };
 
 /* NULL when out of memory (or chain is NULL). Strings in opts are copied. */

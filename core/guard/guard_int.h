@@ -41,6 +41,7 @@ struct gw_guard_entry {
     char name[GW_GUARD_NAME_MAX];
     unsigned stages; /* what runs: the entry's `stage` within what the guard implements */
     int fail_open;
+    int keys_only; /* runs only for a gateway key that names it (gw_guard_run_opts.named) */
     void *instance;
     int created;
     size_t window;

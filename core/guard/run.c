@@ -15,6 +15,14 @@ static char *dup_opt(struct gw_arena *a, const char *s)
     return gw_arena_strndup(a, s ? s : "", s ? strlen(s) : 0);
 }
 
+static int named(const char *const *names, const char *name)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        if (!strcmp(names[i], name))
+            return 1;
+    return 0;
+}
+
 struct gw_guard_run *gw_guard_run_new(const struct gw_guard_chain *chain,
                                       const struct gw_guard_run_opts *o)
 {
@@ -51,6 +59,8 @@ struct gw_guard_run *gw_guard_run_new(const struct gw_guard_chain *chain,
         h->pub.model = run->model;
         h->pub.inbound = run->inbound;
         h->pub.request_id = run->request_id;
+        /* An entry kept for the keys that name it sits this request out unless named. */
+        h->skip = e->keys_only && !named(o ? o->named : NULL, e->name);
         if (e->mod->desc.state_size &&
             !(h->pub.state = gw_arena_alloc(&run->arena, e->mod->desc.state_size))) {
             gw_guard_run_free(run);

@@ -97,6 +97,10 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
         gw_buf_append_str(&b, ",\"cost_usd\":null");
     if (r->cache_status)
         gw_log_json_field(&b, "cache", r->cache_status);
+    if (r->guard) { /* what each guard ended on: names and outcomes, never what matched */
+        gw_buf_append_str(&b, ",\"guardrails\":");
+        gw_guard_summary(r->guard, &b);
+    }
     if (error_type)
         gw_log_json_field(&b, "error", error_type);
     gw_buf_append_str(&b, "}");
@@ -221,6 +225,8 @@ static void log_row(struct gw_req *r, int status, const char *error_type)
     row.ttfb_ms = first ? first - r->start_ms : -1;
     if (error_type)
         gw_strlcpy(row.error_code, error_type, sizeof row.error_code);
+    const char *word;
+    gw_guard_req_outcome(r, row.guardrail, sizeof row.guardrail, &word);
     gw_store_log_put(r->gw->store, &row);
 }
 
@@ -231,11 +237,16 @@ void gw_account_close(struct gw_req *r, int status, const char *error_type)
     if (r->key && r->have_usage)
         gw_metrics_key_usage(r->key->id, &r->usage, r->cost_known ? r->cost : -1);
     request_metrics(r, status);
+    gw_guard_req_metrics(r);
     access_log(r, status, error_type);
     log_row(r, status, error_type);
+    char guardrail[64];
+    const char *gword = NULL;
+    gw_guard_req_outcome(r, guardrail, sizeof guardrail, &gword);
     struct gw_otel_request_end e = {
         .status = status,
         .dialect = r->dialect ? r->dialect->name : NULL,
+        .guardrail = gword,
         .error_type = error_type,
         .attempts = r->attempts,
     };

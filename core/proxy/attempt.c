@@ -199,7 +199,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     if (rc < 0)
         return rc;
     r->call->pub.inbound = r->dialect->name;
-    r->call->pub.inbound_body = r->parsed.native;
+    /* A request a guard rewrote goes as the guards left it: never the client's own body. */
+    r->call->pub.inbound_body = r->guard_no_native ? NULL : r->parsed.native;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
@@ -256,6 +257,8 @@ static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
 static int should_retry(struct gw_req *r, int rc)
 {
     struct gw_call *c = r->call;
+    if (r->guard_stop)
+        return 0; /* a guardrail refused the answer: another target's would be judged alike */
     int retryable = (rc == 0 && c->has_error && c->error.retryable);
     /* An error event before anything reached the client is as good as a failed status:
      * another target may answer, unless the event names a client error. */
@@ -282,7 +285,11 @@ static void on_done(void *ud, int result, int rc)
     const struct gw_target *t = &r->route.targets[r->target];
     char outcome[48];
     int status; /* for the router: enum gw_route_outcome or the upstream's HTTP status */
-    if (rc < 0) {
+    if (r->guard_stop) {
+        /* A guardrail stopped the answer: the target did nothing wrong. */
+        snprintf(outcome, sizeof outcome, "guardrail");
+        status = GW_ROUTE_OK;
+    } else if (rc < 0) {
         snprintf(outcome, sizeof outcome, "protocol_error");
         status = GW_ROUTE_EPROTO;
     } else if (c->has_error) {
@@ -342,6 +349,8 @@ static void on_done(void *ud, int result, int rc)
 static int gate(void *ud)
 {
     struct gw_req *r = ud;
+    if (r->gfetch)
+        return 1; /* a guard's call is out: the answer waits (the call's end unpauses) */
     return gw_relay_gate(&r->relay);
 }
 

@@ -73,7 +73,9 @@ static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
     }
 }
 
-int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
+/* A chunk the output guards let through (or every chunk, without guards): recorded for the
+ * cache only now, so the cache never keeps what a guard redacted or refused. */
+int gw_deliver_emit(void *ud, const struct aigw_chunk *chunk)
 {
     struct gw_req *r = ud;
     if (r->cache_rec)
@@ -88,12 +90,20 @@ int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
     return gw_relay_produce(&r->relay, write_chunk, &w);
 }
 
+int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
+{
+    struct gw_req *r = ud;
+    return r->guard ? gw_deliver_guard_chunk(r, chunk) : gw_deliver_emit(r, chunk);
+}
+
 /* The final outcome into the relay: the dialect's ending, its in-stream error after the first
  * byte, or its error document. Relay lock held. */
 static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status)
 {
     struct aigw_error err;
-    int failed = gw_outcome_error(r->call, rc, &err);
+    int failed = gw_deliver_guard_error(r, &err); /* a guard stopped the answer */
+    if (!failed && (failed = gw_outcome_error(r->call, rc, &err)) && r->guard)
+        gw_guard_on_error(r->guard, &err); /* output guards may redact its message */
     struct gw_buf *out = &r->relay.out;
     if (!failed) {
         *status = 200;
@@ -132,6 +142,8 @@ static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committ
  * callback. */
 void gw_deliver_finish(struct gw_req *r, int rc)
 {
+    if (r->guard && gw_deliver_guard_end(r, &rc) > 0)
+        return; /* a final hook waits for a call, or a retry went upstream */
     gw_account_cost(r);
     if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)
         r->retry_after_ms = r->call->error.retry_after_ms;
@@ -140,7 +152,10 @@ void gw_deliver_finish(struct gw_req *r, int rc)
     if (r->cache_rec)
         gw_cache_record_finish(r, rc); /* kept when it is a whole, successful answer */
     const char *etype = NULL;
-    if (rc < 0)
+    struct aigw_error gerr;
+    if (gw_deliver_guard_error(r, &gerr))
+        etype = gerr.type; /* as a refusal before the answer logs it (gw_deliver_fail) */
+    else if (rc < 0)
         etype = gw_error_type_for_status(gw_status_for_code(rc));
     else if (r->call && r->call->has_error)
         etype = r->call->error.type;

@@ -5,10 +5,12 @@
  *   authenticate  authenticate.c   who is calling (on the headers, before any body)
  *   parse         the dialect      the body -> the internal request (front/)
  *   admit         admit.c          limits and budgets
+ *   guard         guard_phase.c    the input guardrails (allow, deny, rewrite)
  *   cache lookup  cache_lookup.c   an exact answer kept earlier
  *   route         route_phase.c    the ordered targets
  *   attempt       attempt.c        upstream calls, retries and fallbacks
  *   relay         deliver.c        chunks rendered into the relay, the response queued
+ *                 deliver_guard.c  (through the output guardrails first)
  *   account       account.c        usage, cost, metrics, access log
  *
  * This file only sequences them and owns the request object's life (see gateway.h).
@@ -52,6 +54,7 @@ static void req_free(struct gw_req *r)
     gw_otel_abandon(r->span);
     gw_buf_free(&r->trace_out);
     gw_cache_req_free(r);
+    gw_guard_req_free(r);
     gw_account_release(r);
     if (r->key)
         gw_key_unref(r->key);
@@ -94,6 +97,7 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     gw_usage_init(&r->usage);
+    gw_usage_init(&r->guard_usage);
     if (gw_otel_on()) {
         /* The client's trace context, continued (W3C trace context). */
         size_t tpl = 0, tsl = 0;
@@ -132,6 +136,7 @@ static const char *request_header(void *ud, const char *name)
 }
 
 static enum MHD_Result after_admit(struct gw_req *r);
+static enum MHD_Result after_guards(struct gw_req *r);
 static enum MHD_Result proceed(struct gw_req *r);
 
 /* The phases from parse to admit, run once the whole body is in. */
@@ -167,9 +172,21 @@ static enum MHD_Result start(struct gw_req *r)
     return after_admit(r);
 }
 
-/* The cache lookup: once admitted, at once or when the counters answered (in the access
- * handler either way, where MHD lets a response be queued). */
+/* The input guards: once admitted, at once or when the counters answered (in the access
+ * handler either way, where MHD lets a response be queued). Before the cache: a rewritten
+ * request is what the cache keys and the upstream sees. */
 static enum MHD_Result after_admit(struct gw_req *r)
+{
+    int g = gw_phase_guard(r);
+    if (g < 0)
+        return r->answer;
+    if (g > 0)
+        return MHD_YES; /* a guard's service call answers later: gw_req_run goes on then */
+    return after_guards(r);
+}
+
+/* The cache lookup, once the guards let the request through. */
+static enum MHD_Result after_guards(struct gw_req *r)
 {
     int cached = gw_phase_cache_lookup(r);
     if (cached < 0)
@@ -215,12 +232,21 @@ enum MHD_Result gw_req_run(struct gw_req *r)
     if (admitted)
         r->admit_wait = 0;
     int looked_up = r->cache_wait == 2; /* resumed by the shared cache's answer */
+    int guarded = r->guard_wait == 2;   /* resumed by a guard's service call */
     pthread_mutex_unlock(&r->relay.lock);
-    if (!r->started || admitted || looked_up) {
-        enum MHD_Result rc = !r->started                    ? start(r)
-                             : admitted                     ? after_admit(r)
-                             : gw_phase_cache_resume(r) < 0 ? r->answer
-                                                            : proceed(r);
+    if (!r->started || admitted || looked_up || guarded) {
+        enum MHD_Result rc;
+        int g = 0;
+        if (!r->started)
+            rc = start(r);
+        else if (admitted)
+            rc = after_admit(r);
+        else if (guarded && (g = gw_phase_guard_resume(r)) != 0)
+            rc = g < 0 ? r->answer : MHD_YES; /* answered, or waits for another call */
+        else if (guarded)
+            rc = after_guards(r);
+        else
+            rc = gw_phase_cache_resume(r) < 0 ? r->answer : proceed(r);
         pthread_mutex_lock(&r->relay.lock);
         int queued = r->queued;
         pthread_mutex_unlock(&r->relay.lock);
@@ -254,7 +280,7 @@ void gw_req_completed(struct gw_req *r, int client_aborted)
 /* ---- the gateway object ------------------------------------------------------------------ */
 
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
-                    struct gw_catalog *cat, char *err, size_t errsize)
+                    struct gw_catalog *cat, const char *guard_dir, char *err, size_t errsize)
 {
     memset(gw, 0, sizeof *gw);
     gw->cfg = cfg;
@@ -265,9 +291,22 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
     atomic_init(&gw->shutting_down, 0);
     pthread_mutex_init(&gw->drain_lock, NULL);
     pthread_cond_init(&gw->drain_cond, NULL);
-    int rc = gw_router_init(&gw->router, cfg->routing, ps, cat, err, errsize);
+    pthread_mutex_init(&gw->guards_lock, NULL);
+    /* Guardrails are security controls: one that cannot be loaded as configured stops the
+     * start, like any other config error. */
+    struct gw_guard_chain *chain = NULL;
+    int rc = gw_guard_chain_load(&chain, cfg->guardrails, guard_dir, err, errsize);
     if (rc < 0)
         return rc;
+    if (chain) {
+        GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(chain), guard_dir);
+        gw_gateway_swap_guards(gw, chain);
+    }
+    rc = gw_router_init(&gw->router, cfg->routing, ps, cat, err, errsize);
+    if (rc < 0) {
+        gw_gateway_guards_free(gw);
+        return rc;
+    }
     rc = gw_upstream_init(&gw->upstream);
     if (rc < 0)
         snprintf(err, errsize, "cannot start the shared upstream engine");
@@ -276,6 +315,8 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
         gw->upstream = NULL;
         gw_router_free(&gw->router);
     }
+    if (rc < 0)
+        gw_gateway_guards_free(gw);
     return rc;
 }
 
@@ -285,6 +326,8 @@ void gw_gateway_free(struct gw_gateway *gw)
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
     gw_router_free(&gw->router);
+    gw_gateway_guards_free(gw);
+    pthread_mutex_destroy(&gw->guards_lock);
     pthread_mutex_destroy(&gw->drain_lock);
     pthread_cond_destroy(&gw->drain_cond);
     gw->freed = 1;

@@ -29,6 +29,7 @@ struct gw_req;
 struct gw_store;
 struct gw_counters_shared;
 struct gw_counters_loop;
+struct gw_guards;
 
 struct gw_gateway {
     struct gw_config *cfg;
@@ -48,11 +49,27 @@ struct gw_gateway {
     struct gw_store *store;
     struct gw_counters_shared *counters;
     struct gw_counters_loop *counters_loops; /* counters_loop.c: one per worker */
+    /* The guardrail chain (proxy/guard_phase.c): a request takes a reference when it starts
+     * and keeps that chain to its end, so a reload may swap in another one at any time
+     * (gw_gateway_swap_guards). guards_lock guards the pointer only. NULL: no guards. */
+    struct gw_guards *guards;
+    pthread_mutex_t guards_lock;
     int freed; /* gw_gateway_free ran: its locks are gone */
 };
 
+/* guard_dir: where the config's guardrails are loaded from (gw_guard_dir()); a guard that
+ * cannot be loaded as configured is an error, like any other config error. */
 int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plugins *ps,
-                    struct gw_catalog *cat, char *err, size_t errsize);
+                    struct gw_catalog *cat, const char *guard_dir, char *err, size_t errsize);
+struct gw_guard_chain;
+/* Installs chain (owned from now on; NULL: no guards) for the requests that start from now
+ * on; the one it replaces is freed once the last request holding it ends. Main thread. */
+void gw_gateway_swap_guards(struct gw_gateway *gw, struct gw_guard_chain *chain);
+/* The chain in force now, with a reference for the caller (a request takes one when it
+ * starts), or NULL when there are no guards; gw_guards_release gives it back (any thread). */
+struct gw_guards *gw_gateway_guards(struct gw_gateway *gw);
+void gw_guards_release(struct gw_guards *g);
+const struct gw_guard_chain *gw_guards_chain(const struct gw_guards *g);
 void gw_gateway_free(struct gw_gateway *gw);
 /* Waits until no request is in flight or deadline_ms passes; returns the count left. */
 int64_t gw_gateway_drain(struct gw_gateway *gw, int64_t deadline_ms);

@@ -1,4 +1,4 @@
-# core/proxy: one request's lifetime as named phases (accept, authenticate, admit, cache lookup, route, attempt, deliver, account), the upstream driver, local endpoints.
+# core/proxy: one request's lifetime as named phases (accept, authenticate, admit, guard, cache lookup, route, attempt, deliver, account), the upstream driver, local endpoints.
 core_libgwcore_la_SOURCES += \
 	core/proxy/accept.c \
 	core/proxy/accept.h \
@@ -14,10 +14,12 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/counters_loop.c \
 	core/proxy/counters_loop.h \
 	core/proxy/deliver.c \
+	core/proxy/deliver_guard.c \
 	core/proxy/driver.c \
 	core/proxy/driver.h \
 	core/proxy/gateway.c \
 	core/proxy/gateway.h \
+	core/proxy/guard_phase.c \
 	core/proxy/local.h \
 	core/proxy/models.c \
 	core/proxy/models.h \

@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "front/dialect.h"
+#include "guard/guard.h"
 #include "lib/buf.h"
 #include "net/relay.h"
 #include "net/upstream.h"
@@ -99,6 +100,18 @@ struct gw_req {
     struct gw_cache_val *cache_val; /* a hit being replayed (or waiting to be) */
     size_t cache_pos;               /* how far the replay got */
     int cache_replaying;            /* paused for the client to drain the relay */
+    /* Guardrails (guard_phase.c, deliver_guard.c). guard_wait is guarded by relay.lock. */
+    struct gw_guards *guards;      /* the chain this request started with (a reference) */
+    struct gw_guard_run *guard;    /* its pass through the chain, or NULL (no guards) */
+    struct gw_guard_fetch *gfetch; /* a guard's service call in flight, or NULL */
+    int guard_wait;       /* 1: the request stage waits for a service call; 2: it answered */
+    int guard_stop;       /* an output guard denied or failed: the answer ends with its error */
+    int guard_retry;      /* json-schema asked for another answer (not streamed) */
+    int guard_no_native;  /* the request was rewritten: never forward the client's own body */
+    int guard_finish_due; /* the answer ended while a final hook waited: finish on its resume */
+    int guard_finish_rc;
+    struct aigw_usage guard_usage; /* what answers a guard sent back used (paid for too) */
+    int guard_have_usage;
 };
 
 void gw_req_unref(struct gw_req *r);
@@ -112,6 +125,11 @@ int gw_phase_admit(struct gw_req *r);
 void gw_admit_abandon(struct gw_req *r);
 /* X-Gateway-Key-Id and the x-ratelimit-* headers of a keyed request's answer. */
 void gw_admit_headers(struct gw_req *r, struct MHD_Response *resp);
+/* guard_phase.c: the input guards, after admit and before the cache (they may rewrite what
+ * the cache keys and the upstream sees). 1: a guard waits for a service call (the connection
+ * sleeps; once guard_wait is 2, gw_phase_guard_resume goes on). */
+int gw_phase_guard(struct gw_req *r);
+int gw_phase_guard_resume(struct gw_req *r);
 int gw_phase_cache_lookup(struct gw_req *r); /* cache_lookup.c: an exact answer kept earlier */
 int gw_phase_route(struct gw_req *r);        /* route_phase.c: the ordered targets */
 
@@ -130,10 +148,32 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms);
 
 /* deliver.c */
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk); /* the call's sink */
-void gw_deliver_finish(struct gw_req *r, int rc);              /* the final outcome */
+int gw_deliver_emit(void *ud, const struct aigw_chunk *chunk);  /* past the guards: rendered */
+void gw_deliver_finish(struct gw_req *r, int rc);               /* the final outcome */
 enum MHD_Result gw_deliver_queue_locked(struct gw_req *r);      /* relay lock held */
 enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type,
                                 const char *code, const char *param, const char *message);
+
+/* guard_phase.c: the chain's reference, a guard's service call, and what the request log,
+ * metrics and span say about the guards. */
+void gw_guard_req_free(struct gw_req *r);
+void gw_gateway_guards_free(struct gw_gateway *gw); /* every chain, at the gateway's end */
+/* Starts the pending run's call; done(r) runs on this thread's engine once it answered, failed
+ * or timed out (the run knows which), holding a reference of its own on r. 0 or negative (the
+ * call failed at once: the run was told, done is not called). */
+int gw_guard_fetch_start(struct gw_req *r, void (*done)(struct gw_req *r));
+/* The heaviest outcome ("deny", "rewrite", ...) and, when a guard stopped the request, its
+ * name: "deny:pii". "" when no guard ran. */
+void gw_guard_req_outcome(const struct gw_req *r, char *out, size_t size, const char **word);
+void gw_guard_req_metrics(const struct gw_req *r);
+
+/* deliver_guard.c: the output guards between the call's chunks and the renderer. */
+int gw_deliver_guard_chunk(struct gw_req *r, const struct aigw_chunk *chunk);
+/* The answer ended (rc as for gw_deliver_finish): runs the final hooks. 1: finish later
+ * (a hook waits for a call, or another attempt was started for a retry); 0: finish now. */
+int gw_deliver_guard_end(struct gw_req *r, int *rc);
+/* The guard's error when it stopped the answer (its status and shape), else 0. */
+int gw_deliver_guard_error(struct gw_req *r, struct aigw_error *err);
 
 /* account.c */
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);

@@ -10,8 +10,8 @@
  * zeroed by the host) or in call memory, so every function is safe to run for different calls
  * concurrently.
  *
- * Build: compile anthropic_request.c, anthropic_response.c and anthropic_stream.c into the
- * plugin, with -I$(srcdir)/plugins/anthropic.
+ * Build: compile anthropic_request.c, anthropic_messages.c, anthropic_response.c and
+ * anthropic_stream.c into the plugin, with -I$(srcdir)/plugins/anthropic.
  */
 #ifndef AIGW_ANTHROPIC_XLATE_H
 #define AIGW_ANTHROPIC_XLATE_H

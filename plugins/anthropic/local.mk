@@ -1,5 +1,6 @@
 pkglib_LTLIBRARIES += plugins/anthropic.la
 plugins_anthropic_la_SOURCES = plugins/anthropic/anthropic.c plugins/anthropic/anthropic_request.c \
+	plugins/anthropic/anthropic_messages.c plugins/anthropic/anthropic_conv.h \
 	plugins/anthropic/anthropic_response.c plugins/anthropic/anthropic_stream.c \
 	plugins/anthropic/anthropic_xlate.h
 plugins_anthropic_la_CFLAGS = $(PLUGIN_CFLAGS)

@@ -3,7 +3,8 @@ plugins_vertex_ai_la_SOURCES = plugins/vertex-ai/vertex.c plugins/vertex-ai/vert
 	plugins/vertex-ai/vertex.h \
 	plugins/gemini/gemini_request.c plugins/gemini/gemini_response.c \
 	plugins/gemini/gemini_schema.c plugins/gemini/gemini_xlate.h \
-	plugins/anthropic/anthropic_request.c plugins/anthropic/anthropic_response.c \
+	plugins/anthropic/anthropic_request.c plugins/anthropic/anthropic_messages.c \
+	plugins/anthropic/anthropic_conv.h plugins/anthropic/anthropic_response.c \
 	plugins/anthropic/anthropic_stream.c plugins/anthropic/anthropic_xlate.h
 plugins_vertex_ai_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_vertex_ai_la_LDFLAGS = $(PLUGIN_LDFLAGS)

@@ -48,6 +48,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t e2e_now_ms(void)
+{
+    return now_ms();
+}
+
 /* Kept reachable for the life of the process, so leak checkers stay quiet without tests
  * having to free their env strings. */
 static char **strf_keep;

@@ -27,6 +27,7 @@
 #define AIGW_TEST_E2E_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -64,6 +65,8 @@ int e2e_gw_pid(const struct e2e_gw *gw);
 /* Everything aigw logged so far (stdout + stderr). Valid until the next call for this gw. */
 const char *e2e_gw_log(struct e2e_gw *gw);
 /* Wait until the log contains needle. 0, or -1 after timeout_ms. */
+/* CLOCK_MONOTONIC in milliseconds: deadlines of a test's own waits. */
+int64_t e2e_now_ms(void);
 int e2e_gw_wait_log(struct e2e_gw *gw, const char *needle, int timeout_ms);
 int e2e_gw_signal(struct e2e_gw *gw, int sig);
 /* Wait for aigw to exit by itself: its status (exit code, or 128 + signal number), or -1

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -476,6 +477,78 @@ Test(responses_e2e, stored_responses_chain_get_items_delete_and_owners)
     free(answer);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
+}
+
+/* A gateway started on a state store keeps responses there, not in its own memory: they
+ * outlive a restart, and another replica on the same store serves the chain. */
+Test(responses_e2e, stored_responses_live_in_the_state_store)
+{
+    struct mock *m = openai_mock();
+    char dir[] = "/tmp/aigw-resp-store.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *cfg = e2e_strf("{\"store\":{\"url\":\"sqlite:%s/state.db\"}}", dir);
+    const char *key = e2e_strf("OPENAI_API_KEY=" KEY),
+               *base = e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m));
+    const char *alice = "Authorization: Bearer alice-key";
+
+    struct e2e_gw *a = e2e_gw_start(cfg, key, base, NULL);
+    struct e2e_resp *r = e2e_post(a, "/v1/responses",
+                                  "{\"model\":\"gpt-4o-mini\",\"input\":\"Remember me\"}", alice);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    char *id = strdup(s_of(e2e_resp_json(r), "id"));
+    cr_assert_eq(e2e_gw_stop(a, 10000), 0);
+
+    /* a new process on the same store: the response is there, still only for its owner */
+    struct e2e_gw *b = e2e_gw_start(cfg, key, base, NULL);
+    struct e2e_gw *c = e2e_gw_start(cfg, key, base, NULL);
+    struct e2e_resp *g = e2e_get(b, e2e_strf("/v1/responses/%s", id), alice);
+    cr_assert_eq(g->status, 200, "%s\n%s", g->body, e2e_gw_log(b));
+    cr_assert(cJSON_Compare(e2e_resp_json(g), e2e_resp_json(r), 1), "the stored document");
+    e2e_resp_free(g);
+    g = e2e_get(b, e2e_strf("/v1/responses/%s", id), "Authorization: Bearer mallory-key");
+    cr_assert_eq(g->status, 404, "%s", g->body);
+    e2e_resp_free(g);
+
+    /* the chain continues on a second replica, whose upstream request carries turn one */
+    g = e2e_post(c, "/v1/responses",
+                 e2e_strf("{\"model\":\"gpt-4o-mini\",\"previous_response_id\":\"%s\","
+                          "\"input\":\"And now?\"}",
+                          id),
+                 alice);
+    cr_assert_eq(g->status, 200, "%s\n%s", g->body, e2e_gw_log(c));
+    cr_assert_eq(mock_wait_requests(m, 2, 5000), 0);
+    const struct mock_req *up = mock_request(m, 1);
+    const cJSON *msgs = cJSON_GetObjectItem(mock_req_json(up), "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 3, "%s", mock_req_body(up));
+    cr_assert_str_eq(s_of(cJSON_GetArrayItem(msgs, 0), "content"), "Remember me");
+    mock_req_free(up);
+    e2e_resp_free(g);
+
+    /* deleted through one replica: gone there at once, and on the other once the deleting
+     * replica's writer has committed (writes are batched off the request path) */
+    g = del(c, e2e_strf("/v1/responses/%s", id), alice);
+    cr_assert_eq(g->status, 200, "%s", g->body);
+    e2e_resp_free(g);
+    g = e2e_get(c, e2e_strf("/v1/responses/%s", id), alice);
+    cr_assert_eq(g->status, 404, "%s\n%s", g->body, e2e_gw_log(c));
+    e2e_resp_free(g);
+    int status = 0;
+    for (int64_t end = e2e_now_ms() + 5000; status != 404 && e2e_now_ms() < end;) {
+        g = e2e_get(b, e2e_strf("/v1/responses/%s", id), alice);
+        status = g->status;
+        e2e_resp_free(g);
+    }
+    cr_assert_eq(status, 404, "the other replica still serves a deleted response");
+
+    e2e_resp_free(r);
+    free(id);
+    cr_assert_eq(e2e_gw_stop(b, 10000), 0);
+    cr_assert_eq(e2e_gw_stop(c, 10000), 0);
+    mock_stop(m);
+    const char *files[] = {"state.db", "state.db-wal", "state.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        unlink(e2e_strf("%s/%s", dir, files[i]));
+    cr_assert_eq(rmdir(dir), 0, "only the store's files were left in %s", dir);
 }
 
 Test(responses_e2e, bad_request_and_upstream_error_are_openai_shaped)

@@ -64,7 +64,7 @@ static double run(const struct gw_guard_chain *c, long requests, int stream, int
     n = strlen(text);
     int64_t t0 = now_ns();
     for (long r = 0; r < requests; r++) {
-        struct gw_guard_run_opts o = {AIGW_OP_CHAT, stream, "gpt-4o", "openai", "bench"};
+        struct gw_guard_run_opts o = {AIGW_OP_CHAT, stream, "gpt-4o", "openai", "bench", NULL};
         struct gw_guard_run *run = c ? gw_guard_run_new(c, &o) : NULL;
         if (request_side) {
             cJSON *b = cJSON_Parse(body);

@@ -62,7 +62,7 @@ static void exercise(struct gw_guard_chain *c)
 {
     static const char text[] = "Hi bob@example.com, card 4111 1111 1111 1111, x sk-proj-"
                                "HgaKwVJ7faC9qEwjky40UVsWmflzdE1F8ResqEDu caf\xc3\xa9 {\"a\":1}";
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 1, "m", "openai", "fuzz"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 1, "m", "openai", "fuzz", NULL};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     cJSON *body = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":\"x bob@example.com "
                               "\xc3\xa9\"}],\"max_tokens\":99999}");

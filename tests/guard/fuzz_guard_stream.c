@@ -65,7 +65,7 @@ static int collect(void *ud, const struct aigw_chunk *c)
 
 static int feed(const char *p, size_t n, uint32_t seed, struct out *o)
 {
-    struct gw_guard_run_opts opts = {AIGW_OP_CHAT, 1, "m", "openai", "fuzz"};
+    struct gw_guard_run_opts opts = {AIGW_OP_CHAT, 1, "m", "openai", "fuzz", NULL};
     struct gw_guard_run *run = gw_guard_run_new(chain, &opts);
     int v = run ? gw_guard_on_request(run, NULL) : -1;
     for (size_t at = 0; v == GW_GUARD_ALLOW && at < n;) {

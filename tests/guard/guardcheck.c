@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     if (gw_guard_chain_load(&c, list, argv[1], err, sizeof err) < 0) {
         printf("config %s\n", err);
     } else if (c) {
-        struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "model", "openai", "guardcheck"};
+        struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "model", "openai", "guardcheck", NULL};
         struct gw_guard_run *run = gw_guard_run_new(c, &o);
         int v = run ? gw_guard_on_request(run, req) : -1;
         struct aigw_error e;

@@ -75,7 +75,7 @@ static void take_error(struct gw_guard_run *run, struct gh_result *r)
 
 void gh_request(struct gw_guard_chain *c, const char *body, char **out, struct gh_result *r)
 {
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "req-1"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "req-1", NULL};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     cJSON *j = cJSON_Parse(body);
     memset(r, 0, sizeof *r);
@@ -118,7 +118,7 @@ static int collect(void *ud, const struct aigw_chunk *c)
 void gh_answer(struct gw_guard_chain *c, const char *text, size_t n, const size_t *cuts,
                size_t ncuts, int stream, struct gh_result *r)
 {
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, stream, "m", "openai", "req-1"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, stream, "m", "openai", "req-1", NULL};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     struct sink s = {r, 0, 0};
     size_t at = 0;

@@ -54,6 +54,13 @@ TESTS += tests/guard/test_chain
 tests_guard_test_chain_SOURCES = tests/guard/test_chain.c $(GUARD_TEST_SOURCES)
 tests_guard_test_chain_CFLAGS = $(TEST_CFLAGS)
 tests_guard_test_chain_LDADD = $(TEST_LIBS)
+
+# The gateway's chain swapped under a request that holds the old one (a reload).
+check_PROGRAMS += tests/guard/test_guard_swap
+TESTS += tests/guard/test_guard_swap
+tests_guard_test_guard_swap_SOURCES = tests/guard/test_guard_swap.c $(GUARD_TEST_SOURCES)
+tests_guard_test_guard_swap_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_guard_swap_LDADD = $(TEST_LIBS)
 endif
 
 # One program per built-in guard, plus the JSON Schema subset the json-schema guard and the
@@ -114,4 +121,16 @@ check_PROGRAMS += tests/guard/bench_guard
 tests_guard_bench_guard_SOURCES = tests/guard/bench_guard.c
 tests_guard_bench_guard_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
 tests_guard_bench_guard_LDADD = core/libgwcore.la
+endif
+
+# End to end: the real aigw with a guardrails chain, clients of each dialect, the mock provider
+# recording what reached the upstream (and, from test_example_guard.sh, the out-of-tree guard);
+# SQLite to read the request log's rows a run left.
+if BUILD_TESTS
+check_PROGRAMS += tests/guard/test_guard_e2e
+TESTS += tests/guard/test_guard_e2e
+tests_guard_test_guard_e2e_SOURCES = tests/guard/test_guard_e2e.c
+tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
+EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
 endif

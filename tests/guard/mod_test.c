@@ -6,13 +6,15 @@
  * Config: {"request": "allow|deny|rewrite|fail|badverdict|fetch",
  *          "delta": "allow|redact|deny|fail|hold|pending",
  *          "final": "allow|deny|retry|fetch|fail|check",
- *          "error": "allow|redact|fail", "word": "...", "mark": "..."}
+ *          "error": "allow|redact|fail", "word": "...", "mark": "...",
+ *          "url": "http://...", "timeout_ms": n}
  *   rewrite  appends mark to the request's "marks" array
  *   redact   replaces each whole occurrence of word with "[X]" (a partial one at the end waits)
  *   deny     denies when word occurs (request: in the JSON text; delta/final: in the text)
  *   hold     holds everything from the first occurrence of word on, until final
- *   fetch    asks for a call to http://127.0.0.1:9/check with the word; on the answer, denies
- *            when the response body is "deny"
+ *   fetch    asks for a call to url (default http://127.0.0.1:9/check) with the word, with a
+ *            deadline of timeout_ms (default 99999); on the answer, denies when the response
+ *            body is "deny"
  *   check    (final) denies unless the answer is exactly word
  */
 #include <stdio.h>
@@ -28,6 +30,8 @@
 struct tg {
     char request[16], delta[16], final[16], error[16];
     char word[64], mark[32];
+    char url[256];
+    long long timeout_ms;
 };
 
 struct tstate {
@@ -52,6 +56,9 @@ static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **i
     cfg_str(cfg, "error", t->error, sizeof t->error, "allow");
     cfg_str(cfg, "word", t->word, sizeof t->word, "secret");
     cfg_str(cfg, "mark", t->mark, sizeof t->mark, "m");
+    cfg_str(cfg, "url", t->url, sizeof t->url, "http://127.0.0.1:9/check");
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(cfg, "timeout_ms");
+    t->timeout_ms = cJSON_IsNumber(to) ? (long long)to->valuedouble : 99999;
     if (!strcmp(t->word, "refuse")) {
         snprintf(err, errsize, "word: refuse is refused");
         free(t);
@@ -72,9 +79,8 @@ static void destroy(void *instance)
 static int fetch_check(struct aigw_guard_ctx *g, const struct tg *t)
 {
     static const char *const headers[] = {"Authorization: Bearer tg-KEY-123456", NULL};
-    struct aigw_guard_fetch f = {
-        AIGW_ABI_VERSION,           sizeof f, NULL, "http://127.0.0.1:9/check", headers,
-        {t->word, strlen(t->word)}, 99999};
+    struct aigw_guard_fetch f = {AIGW_ABI_VERSION,           sizeof f,     NULL, t->url, headers,
+                                 {t->word, strlen(t->word)}, t->timeout_ms};
     if (g->fetched)
         return g->fetched->body.len == 4 && !memcmp(g->fetched->body.ptr, "deny", 4)
                    ? g->host->deny(g, "the service said no (status %d)", g->fetched->status)
@@ -187,7 +193,8 @@ static const char schema[] =
     "\"request\":{\"type\":\"string\"},\"delta\":{\"type\":\"string\"},"
     "\"final\":{\"type\":\"string\"},\"error\":{\"type\":\"string\"},"
     "\"word\":{\"type\":\"string\",\"minLength\":1},\"mark\":{\"type\":\"string\"},"
-    "\"key\":{\"type\":\"string\"}}}";
+    "\"key\":{\"type\":\"string\"},\"url\":{\"type\":\"string\"},"
+    "\"timeout_ms\":{\"type\":\"integer\"}}}";
 
 #if BAD == 4
 #define NAME "someone-else"

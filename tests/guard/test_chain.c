@@ -41,7 +41,7 @@ static char *module(const char *name)
 
 static struct gw_guard_run *run_new(struct gw_guard_chain *c, int stream)
 {
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, stream, "gpt-x", "openai", "req-9"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, stream, "gpt-x", "openai", "req-9", NULL};
     struct gw_guard_run *r = gw_guard_run_new(c, &o);
     cr_assert_not_null(r);
     return r;
@@ -86,6 +86,31 @@ Test(chain, entry_shape_errors)
                      "guardrails[0] (tguard): config: must be an object");
     cr_assert_str_eq(load_err("[{\"name\":\"tguard\",\"fail_open\":\"yes\"}]"),
                      "guardrails[0] (tguard): fail_open: must be true or false");
+    cr_assert_str_eq(load_err("[{\"name\":\"tguard\",\"keys_only\":1}]"),
+                     "guardrails[0] (tguard): keys_only: must be true or false");
+}
+
+/* An entry with keys_only sits a request out unless the run's opts name it. */
+Test(chain, keys_only_entries_run_when_named)
+{
+    struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"keys_only\":true,\"config\":"
+                                     "{\"request\":\"deny\",\"word\":\"w\"}}]");
+    cJSON *body = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":\"w\"}]}");
+    struct gw_guard_run *r = run_new(c, 0);
+    cr_assert_eq(gw_guard_on_request(r, body), GW_GUARD_ALLOW);
+    cr_assert_eq(gw_guard_run_outcome(r, 0, AIGW_GUARD_INPUT), GW_GUARD_O_NONE);
+    gw_guard_run_free(r);
+    const char *other[] = {"pii", NULL}, *named[] = {"pii", "tguard", NULL};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r", other};
+    r = gw_guard_run_new(c, &o);
+    cr_assert_eq(gw_guard_on_request(r, body), GW_GUARD_ALLOW);
+    gw_guard_run_free(r);
+    o.named = named;
+    r = gw_guard_run_new(c, &o);
+    cr_assert_eq(gw_guard_on_request(r, body), GW_GUARD_DENY);
+    gw_guard_run_free(r);
+    cJSON_Delete(body);
+    gw_guard_chain_free(c);
 }
 
 Test(chain, guard_errors_name_the_entry)
@@ -396,7 +421,7 @@ Test(chain, other_operations_pass_the_output_stage)
 {
     struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"deny\","
                                      "\"final\":\"deny\"}}]");
-    struct gw_guard_run_opts o = {AIGW_OP_EMBEDDINGS, 0, "e", "openai", "r"};
+    struct gw_guard_run_opts o = {AIGW_OP_EMBEDDINGS, 0, "e", "openai", "r", NULL};
     struct gw_guard_run *r = gw_guard_run_new(c, &o);
     struct gw_buf out;
     gw_buf_init(&out, 4096);

@@ -3,7 +3,8 @@
 # into a temporary prefix, build sdk/example/guard against the *installed* SDK with nothing but
 # pkg-config, and check that aigw loads it (--check-config, from the default guard directory
 # and from guard_dir), that a request with its word is denied and one without is not (through
-# tests/guard/guardcheck, the chain's request stage), and that a bad config is refused with a
+# tests/guard/guardcheck, the chain's request stage, then through a running aigw: the
+# example_guard case of tests/guard/test_guard_e2e), and that a bad config is refused with a
 # reason. The built-in guards must be installed beside it.
 #
 # Runs from `make check`; exit 77 (skip) only when a tool the path needs is absent.
@@ -90,6 +91,14 @@ if run_check '{"guardrails": [{"name": "no-such-guard"}]}'; then
 fi
 grep -q "guardrails\[0\] (no-such-guard): .*no-such-guard.so: not a loadable shared object" \
     "$tmp/check.log" || fail "no reason for the missing guard: $(cat "$tmp/check.log")"
+
+# --- 5. a running aigw loads it and denies a request (tests/guard/test_guard_e2e) -----------
+e2e="$builddir/tests/guard/test_guard_e2e"
+[ -x "$e2e" ] || fail "$e2e not built"
+AIGW_EXAMPLE_GUARD_DIR=$tmp/guards "$e2e" --filter 'guard_e2e/the_example_guard_*' \
+    >"$tmp/e2e.log" 2>&1 || { cat "$tmp/e2e.log"; fail "the example guard in a running aigw"; }
+grep -q "Tested: 1 | Passing: 1 | Failing: 0" "$tmp/e2e.log" ||
+    { cat "$tmp/e2e.log"; fail "the running-aigw case did not run"; }
 
 echo "PASS: installed SDK, out-of-tree guard built, loaded, denying"
 exit 0

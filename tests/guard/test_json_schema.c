@@ -84,7 +84,7 @@ static int ignore(void *ud, const struct aigw_chunk *c)
 Test(json_schema, the_retry_note_quotes_the_schema)
 {
     struct gw_guard_chain *c = js(NULL);
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r", NULL};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0),
                       f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
@@ -111,7 +111,7 @@ Test(json_schema, the_retry_note_quotes_the_schema)
 Test(json_schema, tool_calls_alone_are_not_judged)
 {
     struct gw_guard_chain *c = js(NULL);
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r", NULL};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     struct aigw_chunk tc = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
     struct aigw_chunk f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);

@@ -178,7 +178,7 @@ Test(pii, apply_to_limits_the_stage)
 Test(pii, upstream_error_messages_are_scrubbed)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");
-    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r"};
+    struct gw_guard_run_opts o = {AIGW_OP_CHAT, 0, "m", "openai", "r", NULL};
     struct gw_guard_run *run = gw_guard_run_new(c, &o);
     struct aigw_error e;
     aigw_error_init(&e);
