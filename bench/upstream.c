@@ -221,8 +221,8 @@ static int serve(struct conn *c)
         if (!strncmp(c->in, "GET /count ", 11)) {
             char n[32];
             int k = snprintf(n, sizeof n, "%llu", (unsigned long long)atomic_load(&paced_sent));
-            snprintf(c->own, sizeof c->own, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s",
-                     k, n);
+            snprintf(c->own, sizeof c->own, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", k,
+                     n);
             c->out = c->own;
             c->outlen = strlen(c->own);
             memmove(c->in, c->in + hlen, c->inlen - hlen);
