@@ -28,6 +28,8 @@ static const struct gw_config_key keys[] = {
     {"timeouts.connect_ms", "integer", "10000", "connecting to a provider"},
     {"timeouts.first_byte_ms", "integer", "120000", "from sending to the first response byte"},
     {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
+    {"timeouts.first_byte_total_ms", "integer", "180000",
+     "a request's whole wait for its answer to start, across every attempt; 0 off"},
     {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
     {"stream", "object", "", "streaming relay settings"},
     {"stream.heartbeat_ms", "integer", "15000",
@@ -57,6 +59,9 @@ static const struct gw_config_key keys[] = {
     {"auth.api_keys", "array", "[]", "gateway keys clients must send as Bearer; empty: no auth"},
     {"auth.required", "boolean", "false",
      "every inference request needs a key, even before the store holds one"},
+    {"auth.max_failures", "integer", "10",
+     "wrong keys per client address per window before it gets 429; 0 no limit"},
+    {"auth.failure_window_s", "integer", "60", "the window auth.max_failures counts in"},
     {"admin", "object", "", "the admin API under /admin/ (see ADMIN API in aigw(8))"},
     {"admin.key", "string", "", "admin bearer token (else AIGW_ADMIN_KEY); none: no admin API"},
     {"admin.allow", "array", "[]", "client addresses (CIDR) that may call /admin/; empty: any"},
@@ -115,6 +120,7 @@ void gw_config_defaults(struct gw_config *c)
     c->threads = 0;
     c->connect_timeout_ms = 10000;
     c->first_byte_timeout_ms = 120000;
+    c->first_byte_total_ms = 180000;
     c->idle_timeout_ms = 120000;
     c->request_timeout_ms = 600000;
     c->heartbeat_ms = 15000;
@@ -122,6 +128,8 @@ void gw_config_defaults(struct gw_config *c)
     c->shutdown_grace_ms = 30000;
     c->log_level = AIGW_LOG_INFO;
     c->metrics_enabled = 1;
+    c->auth_max_failures = 10;
+    c->auth_failure_window_s = 60;
     c->metrics_max_models = 200;
     c->log_retention_days = 30;
     c->redis_timeout_ms = 50;
@@ -357,11 +365,14 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("timeouts.connect_ms", connect_timeout_ms, 1, 3600000);
     INT("timeouts.first_byte_ms", first_byte_timeout_ms, 1, 3600000);
     INT("timeouts.idle_ms", idle_timeout_ms, 1, 3600000);
+    INT("timeouts.first_byte_total_ms", first_byte_total_ms, 0, 3600000);
     INT("timeouts.request_ms", request_timeout_ms, 1, 86400000);
     INT("stream.heartbeat_ms", heartbeat_ms, 0, 3600000);
     INT("stream.buffer_bytes", stream_buffer_bytes, 4096, 64 << 20);
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);
+    INT("auth.max_failures", auth_max_failures, 0, 1000000);
+    INT("auth.failure_window_s", auth_failure_window_s, 1, 86400);
     INT("log.retention_days", log_retention_days, 0, 36500);
     INT("redis.timeout_ms", redis_timeout_ms, 1, 60000);
     INT("redis.replicas", redis_replicas, 0, 10000);

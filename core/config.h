@@ -22,6 +22,7 @@ struct gw_config {
     int threads;
     int64_t connect_timeout_ms;
     int64_t first_byte_timeout_ms;
+    int64_t first_byte_total_ms; /* across all attempts, until the answer starts; 0: none */
     int64_t idle_timeout_ms;
     int64_t request_timeout_ms; /* non-streaming only: streams never get a total deadline */
     int64_t heartbeat_ms;
@@ -49,6 +50,8 @@ struct gw_config {
     int log_bodies;       /* request/response bodies in the request log */
     int log_retention_days;
     int auth_required;         /* a key on every inference request, even with no key stored */
+    int auth_max_failures;     /* failed authentications per address per window; 0: no limit */
+    int auth_failure_window_s;
     char admin_key[256];       /* empty: AIGW_ADMIN_KEY; neither: no admin API */
     cJSON *admin_allow;        /* CIDR strings, or NULL (any address) */
     int64_t redis_timeout_ms;  /* admission deadline */

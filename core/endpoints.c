@@ -36,6 +36,8 @@ static const struct gw_endpoint table[] = {
      .error_dialect = &gw_dialect_anthropic, .when_header = "anthropic-version"},
     {.method = "GET", .path = "/v1/models", .auth = 1, .local = gw_local_models},
     {.method = "GET", .path = "/v1/models/", .prefix = 1, .auth = 1, .local = gw_local_models},
+    /* A gateway key's own limits, budget and spend (admin/admin.c). */
+    {.method = "GET", .path = "/v1/usage", .auth = 1, .local = gw_admin_usage_local},
     {.method = "GET", .path = "/health", .local = gw_local_health},
     {.method = "GET", .path = "/ready", .local = gw_local_ready},
     /* Claude Code's start-up probe (HEAD /). */
@@ -88,4 +90,9 @@ const struct gw_endpoint *gw_endpoint_find(const char *method, const char *path,
         }
     }
     return NULL;
+}
+
+const struct gw_endpoint *gw_endpoint_at(size_t i)
+{
+    return i < sizeof table / sizeof table[0] ? &table[i] : NULL;
 }

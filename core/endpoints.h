@@ -56,4 +56,7 @@ const struct gw_endpoint *gw_endpoint_find(const char *method, const char *path,
                                            int (*has_header)(void *ud, const char *name),
                                            void *ud, char *allow, size_t allow_size);
 
+/* Row i of the table, NULL past its end (tests walk it: every route, not a hand list). */
+const struct gw_endpoint *gw_endpoint_at(size_t i);
+
 #endif

@@ -23,6 +23,7 @@
 #include "proxy/gateway.h"
 #include "net/http.h"
 #include "proxy/accept.h"
+#include "proxy/authfail.h"
 #include "net/upstream.h"
 #include "lib/log.h"
 #include "plugin/plugin_loader.h"
@@ -191,6 +192,7 @@ int main(int argc, char **argv)
         gw_config_free(&cfg);
         return rc;
     }
+    gw_authfail_configure(cfg.auth_max_failures, cfg.auth_failure_window_s);
     if (gw_admin_configure(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "aigw: config error: %s\n", err);
         gw_config_free(&cfg);

@@ -21,11 +21,9 @@
 #include "plugin/errors.h"
 #include "proxy/accept.h"
 #include "proxy/authenticate.h"
+#include "proxy/authfail.h"
 #include "proxy/gateway.h"
 
-#define ADMIN_FAILS_MAX 10    /* failed authentications per address per window */
-#define ADMIN_FAILS_WINDOW 60 /* seconds */
-#define ADMIN_FAIL_SLOTS 256
 #define ADMIN_ALLOW_MAX 64
 
 /* ---- the routes --------------------------------------------------------------------------- */
@@ -52,6 +50,11 @@ static const struct {
 } routes[] = {
     {"/admin/keys", keys_route},
 };
+
+const char *gw_admin_route_at(size_t i)
+{
+    return i < sizeof routes / sizeof routes[0] ? routes[i].prefix : NULL;
+}
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
@@ -176,49 +179,6 @@ static int address_allowed(int family, const unsigned char *raw)
     return 0;
 }
 
-/* Failed authentications per address: a small table, an address's slot chosen by a hash
- * (a collision shares a slot, which only makes the limit stricter for both). */
-static struct {
-    unsigned char addr[16];
-    int64_t window;
-    int fails;
-} fails[ADMIN_FAIL_SLOTS];
-static pthread_mutex_t fails_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static size_t slot_of(const unsigned char *raw)
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ raw[i]) * 16777619u;
-    return h % ADMIN_FAIL_SLOTS;
-}
-
-/* 1 when the address has failed ADMIN_FAILS_MAX times in the current window. */
-static int too_many_fails(const unsigned char *raw)
-{
-    int64_t w = (int64_t)time(NULL) / ADMIN_FAILS_WINDOW;
-    size_t i = slot_of(raw);
-    pthread_mutex_lock(&fails_lock);
-    int over = fails[i].window == w && !memcmp(fails[i].addr, raw, 16) &&
-               fails[i].fails >= ADMIN_FAILS_MAX;
-    pthread_mutex_unlock(&fails_lock);
-    return over;
-}
-
-static void count_fail(const unsigned char *raw)
-{
-    int64_t w = (int64_t)time(NULL) / ADMIN_FAILS_WINDOW;
-    size_t i = slot_of(raw);
-    pthread_mutex_lock(&fails_lock);
-    if (fails[i].window != w || memcmp(fails[i].addr, raw, 16)) {
-        memcpy(fails[i].addr, raw, 16);
-        fails[i].window = w;
-        fails[i].fails = 0;
-    }
-    fails[i].fails++;
-    pthread_mutex_unlock(&fails_lock);
-}
-
 /* ---- the handler ------------------------------------------------------------------------ */
 
 static const char *arg_of(void *ud, const char *name)
@@ -253,13 +213,16 @@ static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-static enum MHD_Result answer(struct gw_local_call *lc, int status, const char *ctype,
-                              const char *body, size_t len, int64_t t0)
+/* retry_after: the Retry-After header's seconds, or NULL. */
+static enum MHD_Result answer_ra(struct gw_local_call *lc, int status, const char *ctype,
+                                 const char *body, size_t len, int64_t t0, const char *retry_after)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
+    if (retry_after)
+        MHD_add_response_header(resp, "Retry-After", retry_after);
     MHD_add_response_header(resp, "Content-Type", ctype ? ctype : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     gw_add_common_headers(resp, lc->rid);
@@ -269,15 +232,28 @@ static enum MHD_Result answer(struct gw_local_call *lc, int status, const char *
     return rc;
 }
 
-static enum MHD_Result fail(struct gw_local_call *lc, int status, const char *code,
-                            const char *message, int64_t t0)
+static enum MHD_Result answer(struct gw_local_call *lc, int status, const char *ctype,
+                              const char *body, size_t len, int64_t t0)
+{
+    return answer_ra(lc, status, ctype, body, len, t0, NULL);
+}
+
+static enum MHD_Result fail_ra(struct gw_local_call *lc, int status, const char *code,
+                               const char *message, int64_t t0, const char *retry_after)
 {
     struct gw_buf b;
     gw_buf_init(&b, 0);
     gw_error_json(&b, gw_error_type_for_status(status), code, NULL, message);
-    enum MHD_Result rc = answer(lc, status, NULL, b.ptr ? b.ptr : "{}", b.ptr ? b.len : 2, t0);
+    enum MHD_Result rc =
+        answer_ra(lc, status, NULL, b.ptr ? b.ptr : "{}", b.ptr ? b.len : 2, t0, retry_after);
     gw_buf_free(&b);
     return rc;
+}
+
+static enum MHD_Result fail(struct gw_local_call *lc, int status, const char *code,
+                            const char *message, int64_t t0)
+{
+    return fail_ra(lc, status, code, message, t0, NULL);
 }
 
 enum MHD_Result gw_admin_local(struct gw_local_call *lc)
@@ -294,12 +270,17 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
     if (client_addr(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
         return fail(lc, 403, "admin_address_refused", "the admin API is not open to this address",
                     t0);
-    if (too_many_fails(raw))
-        return fail(lc, 429, "too_many_failures",
-                    "too many failed admin authentications from this address; retry later", t0);
+    int64_t wait_s = 0;
+    if (gw_authfail_blocked(GW_AUTHFAIL_ADMIN, lc->conn, &wait_s)) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)(wait_s > 0 ? wait_s : 1));
+        return fail_ra(lc, 429, "too_many_failures",
+                       "too many failed admin authentications from this address; retry later", t0,
+                       ra);
+    }
     if (!gw_token_matches(cfg->admin_key, MHD_lookup_connection_value(lc->conn, MHD_HEADER_KIND,
                                                                       "Authorization"))) {
-        count_fail(raw);
+        gw_authfail_count(GW_AUTHFAIL_ADMIN, lc->conn);
         gw_logf(AIGW_LOG_WARN, "admin", lc->rid, "refused %s %s: bad or missing admin key",
                 lc->method, lc->url);
         return fail(lc, 401, "invalid_admin_key", "missing or invalid admin key", t0);
@@ -339,6 +320,26 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
         r = fail(lc, 500, "internal_error", "out of memory", t0);
     else
         r = answer(lc, a.status, a.content_type, out.ptr ? out.ptr : "", out.len, t0);
+    gw_buf_free(&out);
+    return r;
+}
+
+enum MHD_Result gw_admin_usage_local(struct gw_local_call *lc)
+{
+    int64_t t0 = gw_now_ms();
+    struct gw_gateway *gw = gw_front_gateway(lc->front);
+    if (!lc->key_id || !lc->key_id[0])
+        return fail(lc, 400, "no_gateway_key",
+                    "usage is kept per gateway key; this request presented none", t0);
+    if (!gw->store)
+        return fail(lc, 503, "store_unavailable", "no state store", t0);
+    struct gw_buf out;
+    gw_buf_init(&out, 1u << 20);
+    int status = 500;
+    /* One indexed read, like GET /v1/responses/{id}: cheap enough on a worker. */
+    int rc = gw_admin_key_usage(gw->store, lc->key_id, &out, &status);
+    enum MHD_Result r = rc < 0 ? fail(lc, 500, "internal_error", "out of memory", t0)
+                               : answer(lc, status, NULL, out.ptr ? out.ptr : "", out.len, t0);
     gw_buf_free(&out);
     return r;
 }

@@ -9,8 +9,8 @@
  * may be "${VAR}"), compared in constant time. With no admin key configured the API does not
  * exist: every /admin/ path answers 404, so nothing can be tried against it. admin.allow
  * (CIDR list) limits the client addresses (403 otherwise). Failed authentications are counted
- * per client address: past ADMIN_FAILS_MAX in a minute, that address gets 429 without its
- * token being checked.
+ * per client address (proxy/authfail.h): past auth.max_failures in auth.failure_window_s,
+ * that address gets 429 with Retry-After without its token being checked.
  *
  * Threading: gw_admin_configure on the main thread at startup; the handler on any HTTP
  * worker. Handlers block on the store (admin calls are rare; the worker's other connections
@@ -53,6 +53,13 @@ int gw_admin_configure(struct gw_config *cfg, char *err, size_t errsize);
 
 /* The local handler of every /admin/ row in endpoints.c. */
 enum MHD_Result gw_admin_local(struct gw_local_call *lc);
+
+/* GET /v1/usage: a gateway key's own usage (authenticated as any inference request). */
+enum MHD_Result gw_admin_usage_local(struct gw_local_call *lc);
+
+/* The path prefix of the router's route i ("/admin/keys"), NULL past the last (tests walk
+ * every route). */
+const char *gw_admin_route_at(size_t i);
 
 /* 1 when text ("a.b.c.d/n", "v6::/n", or one address) parses as a CIDR block. */
 int gw_admin_cidr_valid(const char *text);

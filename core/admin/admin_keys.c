@@ -355,3 +355,38 @@ int gw_admin_keys_handle(struct gw_store *s, const char *method, const char *pat
     OPENSSL_cleanse(token, sizeof token);
     return rc;
 }
+
+int gw_admin_key_usage(struct gw_store *s, const char *id, struct gw_buf *out, int *status)
+{
+    struct gw_key *k = NULL;
+    int rc = gw_store_key_get(s, id, &k);
+    if (rc)
+        return store_fail(out, status, rc, NULL);
+    /* The caller's own limits and spend; not its metadata (the operator's notes) nor anything
+     * about other keys. */
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "object", "gateway.key.usage");
+        cJSON_AddStringToObject(o, "key_id", k->id);
+        cJSON_AddStringToObject(o, "name", k->name);
+        cJSON_AddItemToObject(o, "models", list_json(k->models, k->n_models));
+        cJSON_AddItemToObject(o, "providers", list_json(k->providers, k->n_providers));
+        cJSON_AddItemToObject(o, "rpm", num_or_null(k->rpm, 0));
+        cJSON_AddItemToObject(o, "tpm", num_or_null(k->tpm, 0));
+        cJSON_AddItemToObject(o, "budget_usd",
+                              k->budget_usd < 0 ? cJSON_CreateNull()
+                                                : cJSON_CreateNumber(k->budget_usd));
+        cJSON_AddStringToObject(o, "budget_period", gw_budget_period_str(k->budget_period));
+        cJSON_AddNumberToObject(o, "spend_usd", k->spend_usd);
+        double left = k->budget_usd - k->spend_usd;
+        cJSON_AddItemToObject(o, "remaining_usd",
+                              k->budget_usd < 0 ? cJSON_CreateNull()
+                                                : cJSON_CreateNumber(left > 0 ? left : 0));
+        cJSON_AddItemToObject(o, "period_start", num_or_null(k->period_start, 1));
+        cJSON_AddItemToObject(o, "budget_reset_at", num_or_null(k->period_reset, 1));
+        cJSON_AddItemToObject(o, "expires_at", num_or_null(k->expires_at, 1));
+        cJSON_AddItemToObject(o, "last_used_at", num_or_null(k->last_used_at, 1));
+    }
+    gw_key_unref(k);
+    return emit(out, status, 200, o);
+}

@@ -36,4 +36,9 @@
 int gw_admin_keys_handle(struct gw_store *s, const char *method, const char *path, const char *body,
                          size_t len, struct gw_buf *out, int *status);
 
+/* GET /v1/usage: the calling gateway key's own limits, budget and spend in the current
+ * period (the key id comes from its authentication, never from the request). 0 or
+ * AIGW_ENOMEM, like gw_admin_keys_handle. (blocking: one indexed read) */
+int gw_admin_key_usage(struct gw_store *s, const char *id, struct gw_buf *out, int *status);
+
 #endif

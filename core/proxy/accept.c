@@ -23,6 +23,7 @@
 #include "net/http.h"
 #include "obs/metrics.h"
 #include "proxy/authenticate.h"
+#include "proxy/authfail.h"
 #include "proxy/cache_phase.h"
 #include "plugin/errors.h"
 #include "proxy/counters_loop.h"
@@ -64,9 +65,11 @@ static int conn_has_header(void *ud, const char *name)
 }
 
 /* An error before the lifetime began, in the endpoint's dialect (OpenAI's when unknown). */
-static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_dialect *d,
-                              int status, const char *type, const char *code, const char *msg,
-                              const char *allow, const char *rid)
+/* An error answer in d's shape (OpenAI's when NULL), with one extra header when hname is set
+ * (Allow, Retry-After). */
+static enum MHD_Result refuse_with(struct MHD_Connection *conn, const struct gw_dialect *d,
+                                   int status, const char *type, const char *code, const char *msg,
+                                   const char *hname, const char *hvalue, const char *rid)
 {
     struct gw_buf b;
     gw_buf_init(&b, 0);
@@ -80,12 +83,19 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_diale
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    if (allow)
-        MHD_add_response_header(resp, "Allow", allow);
+    if (hname && hvalue)
+        MHD_add_response_header(resp, hname, hvalue);
     gw_add_common_headers(resp, rid);
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_dialect *d, int status,
+                              const char *type, const char *code, const char *msg,
+                              const char *allow, const char *rid)
+{
+    return refuse_with(conn, d, status, type, code, msg, "Allow", allow, rid);
 }
 
 /* ---- local endpoints ----------------------------------------------------------------------- */
@@ -423,11 +433,25 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     const struct gw_dialect *d = e->dialect ? e->dialect : e->error_dialect;
     struct gw_auth auth;
     struct gw_key *key = NULL;
+    int64_t wait_s = 0;
+    if (e->auth && gw_authfail_blocked(GW_AUTHFAIL_KEY, conn, &wait_s)) {
+        /* Too many wrong keys from this address: its tokens are not even looked at. */
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)(wait_s > 0 ? wait_s : 1));
+        gw_logf(AIGW_LOG_INFO, "auth", rid, "refused %s %s: too many failed authentications",
+                method, url);
+        gw_access_log_simple(rid, method, url, 429, 0);
+        return refuse_with(conn, d, 429, "rate_limit_error", "too_many_auth_failures",
+                           "too many failed authentications from this address; retry later",
+                           "Retry-After", ra, rid);
+    }
     if (e->auth && gw_authenticate(f->gw, d, conn_header, conn, &auth, &key) < 0) {
         /* The reason and the key's public id for the operator; the client learns nothing. */
         gw_logf(AIGW_LOG_INFO, "auth", rid, "refused %s %s: %s%s%s", method, url, auth.reason,
                 auth.key_id[0] ? ", key " : "", auth.key_id);
         gw_access_log_simple(rid, method, url, auth.status, 0);
+        if (auth.status == 401 && strcmp(auth.reason, "missing"))
+            gw_authfail_count(GW_AUTHFAIL_KEY, conn); /* a wrong token, not a missing one */
         return refuse(conn, d, auth.status, auth.type, auth.code, auth.message, NULL, rid);
     }
     if (e->local) {

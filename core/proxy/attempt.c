@@ -22,10 +22,47 @@
 #include "proxy/driver.h"
 #include "plugin/exchange.h"
 
-/* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
- * only connect, first-byte and idle deadlines, and heartbeats every tick. */
+/* The first-byte budget (timeouts.first_byte_total_ms) is the client's whole wait for its
+ * answer to start, whatever the number of attempts: per-attempt deadlines alone let a stalled
+ * upstream hold a client for first_byte_ms (or idle_ms) times every retry. It covers every
+ * attempt, their backoff and a body that does not start after the headers; it ends once a
+ * stream's first byte reached the client, or a plain answer's body began to arrive (cutting
+ * a finished answer would waste it). Never a stream that already started. */
+static int fb_waiting(struct gw_req *r)
+{
+    if (!r->fb_deadline_ms || r->fb_spent)
+        return 0;
+    if (!r->parsed.stream && r->fb_body)
+        return 0;
+    return gw_relay_uncommitted(&r->relay);
+}
+
+static int fb_over(struct gw_req *r)
+{
+    return fb_waiting(r) && gw_now_ms() >= r->fb_deadline_ms;
+}
+
+/* The client's answer once the budget ran out: a 504 in its dialect's shape, not retried. */
+static void fb_error(struct gw_req *r)
+{
+    struct gw_call *c = r->call;
+    aigw_error_init(&c->error);
+    c->has_error = 1;
+    c->error_in_band = 0;
+    c->error.status = 504;
+    c->error.type = "timeout_error";
+    c->error.code = "first_byte_total_timeout";
+    c->error.message = "no upstream provider started an answer within the gateway's time "
+                       "budget (timeouts.first_byte_total_ms)";
+    c->error.retryable = 0;
+    r->fb_spent = 1;
+}
+
 #define STREAM_RECV_BUFFER 2048L
 
+/* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
+ * only connect, first-byte and idle deadlines, and heartbeats every tick. What is left of
+ * the first-byte budget caps the connect and first-byte deadlines. */
 static int limits(void *ud, struct gw_xfer_req *xr)
 {
     struct gw_req *r = ud;
@@ -34,6 +71,18 @@ static int limits(void *ud, struct gw_xfer_req *xr)
     xr->connect_timeout_ms = cfg->connect_timeout_ms;
     xr->first_byte_timeout_ms = cfg->first_byte_timeout_ms;
     xr->idle_timeout_ms = cfg->idle_timeout_ms;
+    r->fb_body = 0;
+    if (fb_waiting(r)) {
+        int64_t left = r->fb_deadline_ms - gw_now_ms() - (xr->delay_ms > 0 ? xr->delay_ms : 0);
+        if (left <= 0) {
+            r->fb_spent = 1;
+            return GW_XFER_ETIMEOUT_FIRST;
+        }
+        if (xr->connect_timeout_ms > left)
+            xr->connect_timeout_ms = left;
+        if (xr->first_byte_timeout_ms > left)
+            xr->first_byte_timeout_ms = left;
+    }
     xr->total_timeout_ms = r->parsed.stream ? 0 : cfg->request_timeout_ms;
     if (c->framing != AIGW_FRAMING_JSON && !c->credential_step) {
         xr->total_timeout_ms = 0;
@@ -201,6 +250,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     r->call->pub.inbound = r->dialect->name;
     /* A request a guard rewrote goes as the guards left it: never the client's own body. */
     r->call->pub.inbound_body = r->guard_no_native ? NULL : r->parsed.native;
+    if (r->attempts == 0 && r->gw->cfg->first_byte_total_ms > 0)
+        r->fb_deadline_ms = gw_now_ms() + r->gw->cfg->first_byte_total_ms;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
@@ -265,7 +316,7 @@ static int should_retry(struct gw_req *r, int rc)
     if (rc == 0 && c->has_error && c->error_in_band &&
         (c->error.status == 0 || gw_status_retryable(c->error.status)))
         retryable = 1;
-    if (!retryable || atomic_load(&r->gw->shutting_down))
+    if (!retryable || r->fb_spent || atomic_load(&r->gw->shutting_down))
         return 0;
     return gw_relay_uncommitted(&r->relay) && r->attempts < r->gw->router.max_attempts &&
            gw_route_retry_allowed(&r->gw->router);
@@ -275,6 +326,12 @@ static void on_done(void *ud, int result, int rc)
 {
     struct gw_req *r = ud;
     struct gw_call *c = r->call;
+    /* The budget cut this attempt (a cancel, a refused body) or was what its capped deadline
+     * ran into: the upstream is as late as a first-byte timeout says, for the router too. */
+    if (r->fb_spent && (result == GW_XFER_ECANCELLED || result == GW_XFER_EABORT))
+        result = GW_XFER_ETIMEOUT_FIRST;
+    else if (result != GW_XFER_OK && result != GW_XFER_ECANCELLED && fb_over(r))
+        r->fb_spent = 1;
     if (result != GW_XFER_OK) {
         if (result == GW_XFER_EABORT && c->has_error) {
             /* An in-band error stopped the transfer: keep the plugin's error. */
@@ -327,8 +384,12 @@ static void on_done(void *ud, int result, int rc)
          * a target is tried again. None left: the last error is the answer. */
         int next = gw_route_next(&r->gw->router, &r->route, r->target);
         struct aigw_error saved = c->error;
+        int64_t delay = next >= 0 && next <= r->target ? backoff_delay(r, &c->error) : 0;
+        if (next >= 0 && fb_waiting(r) && gw_now_ms() + delay >= r->fb_deadline_ms) {
+            next = -1; /* the budget ends before the next attempt would start */
+            r->fb_spent = 1;
+        }
         if (next >= 0) {
-            int64_t delay = next <= r->target ? backoff_delay(r, &c->error) : 0;
             gw_metrics_retry(t->plugin->desc.vkey, outcome, next != r->target);
             r->target = next;
             if (gw_attempt_start(r, delay) == 0)
@@ -341,6 +402,8 @@ static void on_done(void *ud, int result, int rc)
             c->error = saved;
         }
     }
+    if (r->fb_spent && r->call)
+        fb_error(r);
     gw_deliver_finish(r, rc);
     gw_req_unref(r); /* the upstream side is done */
 }
@@ -351,7 +414,15 @@ static int gate(void *ud)
     struct gw_req *r = ud;
     if (r->gfetch)
         return 1; /* a guard's call is out: the answer waits (the call's end unpauses) */
-    return gw_relay_gate(&r->relay);
+    int g = gw_relay_gate(&r->relay);
+    if (g != 0 || r->call->credential_step)
+        return g;
+    if (fb_over(r)) {
+        r->fb_spent = 1;
+        return -1;
+    }
+    r->fb_body = 1;
+    return 0;
 }
 
 static int beat(void *ud, struct gw_buf *out)
@@ -363,6 +434,11 @@ static int beat(void *ud, struct gw_buf *out)
 static void on_idle(void *ud)
 {
     struct gw_req *r = ud;
+    if (fb_over(r)) { /* headers came, the answer does not: the budget ends the wait */
+        r->fb_spent = 1;
+        gw_driver_cancel(&r->driver);
+        return;
+    }
     int64_t hb = r->parsed.stream ? r->gw->cfg->heartbeat_ms : 0;
     if (gw_relay_tick(&r->relay, hb, beat, r))
         gw_driver_cancel(&r->driver);

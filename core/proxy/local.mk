@@ -6,6 +6,8 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/admit.c \
 	core/proxy/attempt.c \
 	core/proxy/authenticate.c \
+	core/proxy/authfail.c \
+	core/proxy/authfail.h \
 	core/proxy/authenticate.h \
 	core/proxy/cache_int.h \
 	core/proxy/cache_lookup.c \

@@ -64,6 +64,13 @@ struct gw_req {
 
     int64_t start_ms;
     int64_t attempt_ms;
+    /* timeouts.first_byte_total_ms (attempt.c): when the wait for the answer to start runs
+     * out (monotonic ms, set by the first attempt; 0: no budget); fb_spent: it ran out and
+     * the answer is its 504; fb_body: the current step's body began (a plain JSON answer is
+     * arriving, so the budget no longer applies to it). Engine thread only. */
+    int64_t fb_deadline_ms;
+    int fb_spent;
+    int fb_body;
 
     /* Tracing (obs/otel.h; NULL when off): the request's server span, the current attempt's
      * client span, and what the attempt's end reports. */

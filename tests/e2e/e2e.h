@@ -133,6 +133,9 @@ struct e2e_resp *e2e_get(struct e2e_gw *gw, const char *path, const char *header
  * (0 when none came) and closes fd. */
 int e2e_raw_send(int port, const char *req, int timeout_s);
 int e2e_raw_status(int fd);
+/* Until the server has accept()ed fd's connection (port: the server's), or -1 past the
+ * deadline: a connection still in the listen backlog is reset when the listener closes. */
+int e2e_raw_wait_accepted(int fd, int port, int timeout_ms);
 
 /* ---- streaming client -------------------------------------------------------------------- */
 

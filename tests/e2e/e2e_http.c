@@ -4,7 +4,9 @@
  * a test can watch a stream, pause it like a slow reader, or drop it like a leaving client.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -604,6 +606,46 @@ int e2e_raw_send(int port, const char *req, int timeout_s)
     size_t len = strlen(req);
     cr_assert_eq(write(fd, req, len), (ssize_t)len);
     return fd;
+}
+
+/* The server side of fd's connection in /proc/net/tcp has an inode once the server accept()ed
+ * it; until then it sits in the listen backlog, where closing the listener resets it. */
+static int accepted(int port, int client_port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned lport, rport;
+        unsigned long inode;
+        if (sscanf(line, " %*d: %*8[0-9A-Fa-f]:%x %*8[0-9A-Fa-f]:%x %*x %*s %*s %*x %*d %*d %lu",
+                   &lport, &rport, &inode) == 3 &&
+            (int)lport == port && (int)rport == client_port && inode != 0)
+            found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+int e2e_raw_wait_accepted(int fd, int port, int timeout_ms)
+{
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    if (getsockname(fd, (struct sockaddr *)&me, &len) != 0)
+        return -1;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int a = accepted(port, ntohs(me.sin_port));
+        if (a != 0)
+            return a > 0 ? 0 : -1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+            return -1;
+        sched_yield();
+    }
 }
 
 int e2e_raw_status(int fd)

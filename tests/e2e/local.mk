@@ -97,3 +97,13 @@ tests_e2e_test_tracing_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_tracing_LDADD = tests/otlprecv/libotlprecv.la $(E2E_LIBS)
 EXTRA_tests_e2e_test_tracing_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# The first-byte budget across attempts (timeouts.first_byte_total_ms), in every dialect.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_deadline
+TESTS += tests/e2e/test_deadline
+tests_e2e_test_deadline_SOURCES = tests/e2e/test_deadline.c
+tests_e2e_test_deadline_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_deadline_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_deadline_DEPENDENCIES = aigw$(EXEEXT)
+endif

@@ -132,14 +132,15 @@ Test(core, a_finished_stream_is_sent_whole_a_live_one_chunked)
     struct mock *m = e2e_mock(NULL);
     /* The whole SSE body in one write, with a Content-Length: it is all in aigw's hands the
      * moment its first byte is. */
-    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "whole",
-                                                        .method = "POST",
-                                                        .path = "/v1/chat/completions",
-                                                        .match_body = "{\"model\":\"gpt-4o\"}",
-                                                        .headers = "Content-Type: text/event-stream",
-                                                        .body_file = "mock/stream_text.sse",
-                                                        .chunking = "whole"}),
-                 0);
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.name = "whole",
+                                               .method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .match_body = "{\"model\":\"gpt-4o\"}",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body_file = "mock/stream_text.sse",
+                                               .chunking = "whole"}),
+        0);
     add_stalling_stream(m);
     struct e2e_gw *gw = start_gw(m, NULL);
     struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions",
@@ -389,7 +390,8 @@ Test(core, max_connections_below_threads_starts_fewer_workers)
 
 Test(core, slow_client_does_not_grow_memory, .timeout = 60)
 {
-    /* 16 MiB of SSE (about 40 MiB once rendered) as fast as the mock can write it, to a client that stops reading. */
+    /* 16 MiB of SSE (about 40 MiB once rendered) as fast as the mock can write it, to a client that
+     * stops reading. */
     const char *ev = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"0123456789abcdef"
                      "0123456789abcdef0123456789abcdef0123456789abcdef\"}}]}\n\n";
     size_t evl = strlen(ev), total = 16u << 20, n = total / evl;
@@ -482,6 +484,8 @@ Test(core, request_completing_while_draining_is_refused)
     cr_assert_eq(e2e_stream_wait_events(s, 1, 10000), 0);
     /* Headers begun before the signal, finished after it. */
     int fd = e2e_raw_send(e2e_gw_port(gw), "GET /health HTTP/1.1\r\nHost: x\r\n", 10);
+    /* accepted before the signal: one still in the backlog is reset with the listener */
+    cr_assert_eq(e2e_raw_wait_accepted(fd, e2e_gw_port(gw), 10000), 0);
     cr_assert_eq(e2e_gw_signal(gw, SIGTERM), 0);
     cr_assert_eq(e2e_gw_wait_log(gw, "draining in-flight requests", 10000), 0);
     cr_assert_eq(write(fd, "\r\n", 2), 2);
@@ -559,13 +563,13 @@ Test(core, bad_input_gets_clear_openai_errors)
     char *hdr = malloc(20001);
     memset(hdr, 'b', 20000);
     hdr[20000] = '\0';
-    cr_assert_eq(raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n",
-                                           hdr)),
-                 431);
+    cr_assert_eq(
+        raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", hdr)),
+        431);
     hdr[11000] = '\0';
-    cr_assert_eq(raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n",
-                                           hdr)),
-                 200);
+    cr_assert_eq(
+        raw_status(port, e2e_strf("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", hdr)),
+        200);
     free(hdr);
     r = e2e_get(gw, "/health", NULL);
     cr_assert_eq(r->status, 200);

@@ -43,6 +43,18 @@ check_PROGRAMS += tests/fuzz/fuzz_resp
 tests_fuzz_fuzz_resp_SOURCES = tests/fuzz/fuzz_resp.c tests/fuzz/driver.c
 tests_fuzz_fuzz_resp_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_resp_LDADD = $(FUZZ_LIBS)
+# The admin key API's paths and query strings; the config file and the sections other
+# modules read; the OTLP encoder's input (spans from arbitrary bytes).
+check_PROGRAMS += tests/fuzz/fuzz_admin_path tests/fuzz/fuzz_config tests/fuzz/fuzz_otlp
+tests_fuzz_fuzz_admin_path_SOURCES = tests/fuzz/fuzz_admin_path.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_path_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_admin_path_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/driver.c
+tests_fuzz_fuzz_config_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_config_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_otlp_SOURCES = tests/fuzz/fuzz_otlp.c tests/fuzz/driver.c
+tests_fuzz_fuzz_otlp_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_otlp_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -58,7 +70,7 @@ tests_fuzz_test_fuzz_findings_SOURCES = tests/fuzz/test_fuzz_findings.c
 tests_fuzz_test_fuzz_findings_CFLAGS = $(TEST_CFLAGS)
 tests_fuzz_test_fuzz_findings_LDADD = $(TEST_LIBS)
 endif
-EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds tests/fuzz/run-libfuzzer
+EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/seeds tests/fuzz/run-libfuzzer tests/fuzz/dicts
 
 # libFuzzer builds of the same targets (./configure CC=clang --enable-fuzzing): no driver.c,
 # libFuzzer's own main. Everything they link is built with its coverage hooks (SAN_CFLAGS).
@@ -111,6 +123,19 @@ tests_fuzz_lf_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c
 tests_fuzz_lf_admin_keys_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_admin_keys_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_admin_keys_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_admin_path tests/fuzz/lf_config tests/fuzz/lf_otlp
+tests_fuzz_lf_admin_path_SOURCES = tests/fuzz/fuzz_admin_path.c
+tests_fuzz_lf_admin_path_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_admin_path_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_admin_path_LDADD = core/libgwcore.la
+tests_fuzz_lf_config_SOURCES = tests/fuzz/fuzz_config.c
+tests_fuzz_lf_config_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_config_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_config_LDADD = core/libgwcore.la
+tests_fuzz_lf_otlp_SOURCES = tests/fuzz/fuzz_otlp.c
+tests_fuzz_lf_otlp_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_otlp_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_otlp_LDADD = core/libgwcore.la
 noinst_PROGRAMS += tests/fuzz/lf_anthropic
 tests_fuzz_lf_anthropic_SOURCES = tests/fuzz/fuzz_anthropic.c tests/front/anth_check.c \
 	tests/front/anth_check.h

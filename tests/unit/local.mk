@@ -51,3 +51,11 @@ include tests/unit/eventstream.mk
 
 include tests/unit/metrics.mk
 include tests/unit/route.mk
+# Failed authentications per client address (proxy/authfail.c).
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_authfail
+TESTS += tests/unit/test_authfail
+tests_unit_test_authfail_SOURCES = tests/unit/test_authfail.c
+tests_unit_test_authfail_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_authfail_LDADD = $(TEST_LIBS)
+endif
