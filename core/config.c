@@ -14,10 +14,6 @@
 #include "lib/redact.h"
 
 #define CONFIG_FILE_CAP (4u << 20)
-/* Where an installed aigw keeps its state: the systemd unit's StateDirectory=aigw. */
-#ifndef AIGW_STATE_DIR
-#define AIGW_STATE_DIR "/var/lib/aigw"
-#endif
 
 static const struct gw_config_key keys[] = {
     {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},
@@ -43,8 +39,11 @@ static const struct gw_config_key keys[] = {
     {"log.file", "string", "", "diagnostic log file (stderr when empty); reopened on SIGHUP"},
     {"log.access_log", "string", "",
      "JSON access log file (the diagnostic log when empty; \"off\": none)"},
+    {"log.requests", "boolean", "true", "write a request-log row for every request"},
     {"log.bodies", "boolean", "false", "keep request and response bodies in the request log"},
     {"log.retention_days", "integer", "30", "request-log rows kept this many days; 0: forever"},
+    {"log.queue_rows", "integer", "10000",
+     "request-log rows waiting for the writer; when full the oldest are dropped"},
     {"state_dir", "string", "", "directory of aigw's state; empty: the installed one"},
     {"store", "object", "", "the state store: gateway keys, spend ledger, request log"},
     {"store.url", "string", "", "sqlite:PATH or a postgres: URL; empty: a file in state_dir"},
@@ -105,6 +104,13 @@ static const struct gw_config_key keys[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const cJSON *get(const cJSON *root, const char *dotted);
+
+const cJSON *gw_config_get(const cJSON *root, const char *dotted)
+{
+    return root ? get(root, dotted) : NULL;
+}
+
 const struct gw_config_key *gw_config_keys(void)
 {
     return keys;
@@ -132,6 +138,8 @@ void gw_config_defaults(struct gw_config *c)
     c->auth_failure_window_s = 60;
     c->metrics_max_models = 200;
     c->log_retention_days = 30;
+    c->log_queue_rows = 10000;
+    c->log_requests = 1;
     c->redis_timeout_ms = 50;
     c->max_reserve_tokens = 4096;
 }
@@ -170,6 +178,25 @@ void gw_config_free(struct gw_config *c)
     c->root = NULL;
     c->catalog_overrides = c->routing = c->auth_keys = c->cache = c->guardrails =
         c->admin_allow = NULL;
+}
+
+int gw_config_dup(struct gw_config *dst, const struct gw_config *src)
+{
+    *dst = *src;
+    dst->root = NULL;
+    dst->catalog_overrides = dst->routing = dst->auth_keys = dst->cache = dst->guardrails =
+        dst->admin_allow = NULL;
+    if (!src->root)
+        return 0;
+    if (!(dst->root = cJSON_Duplicate(src->root, 1)))
+        return AIGW_ENOMEM;
+    dst->catalog_overrides = (cJSON *)get(dst->root, "catalog.overrides");
+    dst->routing = (cJSON *)get(dst->root, "routing");
+    dst->auth_keys = (cJSON *)get(dst->root, "auth.api_keys");
+    dst->admin_allow = (cJSON *)get(dst->root, "admin.allow");
+    dst->cache = (cJSON *)get(dst->root, "cache");
+    dst->guardrails = (cJSON *)get(dst->root, "guardrails");
+    return 0;
 }
 
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize)
@@ -374,6 +401,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("auth.max_failures", auth_max_failures, 0, 1000000);
     INT("auth.failure_window_s", auth_failure_window_s, 1, 86400);
     INT("log.retention_days", log_retention_days, 0, 36500);
+    INT("log.queue_rows", log_queue_rows, 1, 1000000);
     INT("redis.timeout_ms", redis_timeout_ms, 1, 60000);
     INT("redis.replicas", redis_replicas, 0, 10000);
     INT("limits.max_reserve_tokens", max_reserve_tokens, 1, 10000000);
@@ -439,6 +467,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->auth_required = cJSON_IsTrue(get(root, "auth.required"));
     if (!rc && get(root, "limits.budget_fail_open"))
         c->budget_fail_open = cJSON_IsTrue(get(root, "limits.budget_fail_open"));
+    if (!rc && get(root, "log.requests"))
+        c->log_requests = cJSON_IsTrue(get(root, "log.requests"));
     if (!rc && get(root, "log.bodies"))
         c->log_bodies = cJSON_IsTrue(get(root, "log.bodies"));
     if (!rc && get(root, "metrics.enabled"))

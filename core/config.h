@@ -4,7 +4,8 @@
  * (config.c) that drives parsing, validation, --check-config and the docs test; unknown keys
  * are errors that name the file and the key.
  *
- * Threading: built on the main thread at startup, read-only afterwards.
+ * Threading: built on one thread (at startup; a reload builds a new one, proxy/reload.c),
+ * read-only once in use.
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -13,6 +14,11 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+
+/* Where an installed aigw keeps its state: the systemd unit's StateDirectory=aigw. */
+#ifndef AIGW_STATE_DIR
+#define AIGW_STATE_DIR "/var/lib/aigw"
+#endif
 
 struct gw_config {
     char listen_host[256];
@@ -47,8 +53,10 @@ struct gw_config {
     int metrics_max_models;
     char state_dir[1024]; /* empty: AIGW_STATE_DIR */
     char store_url[1024]; /* empty: sqlite:<state_dir>/aigw.db; may hold a password */
+    int log_requests;     /* a request-log row per request (the ledger is kept either way) */
     int log_bodies;       /* request/response bodies in the request log */
     int log_retention_days;
+    int log_queue_rows;   /* request-log rows waiting for the store's writer, at most */
     int auth_required;         /* a key on every inference request, even with no key stored */
     int auth_max_failures;     /* failed authentications per address per window; 0: no limit */
     int auth_failure_window_s;
@@ -79,6 +87,10 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
 /* Parses "host:port" / "[v6]:port" / ":port" into the config. */
 int gw_config_set_listen(struct gw_config *c, const char *s, char *err, size_t errsize);
 void gw_config_free(struct gw_config *c);
+/* The member at a dotted path ("log.level") of a parsed file, or NULL. */
+const cJSON *gw_config_get(const cJSON *root, const char *dotted);
+/* A deep copy (its own parsed file) that dst owns: 0, or AIGW_ENOMEM. */
+int gw_config_dup(struct gw_config *dst, const struct gw_config *src);
 /* The store URL in effect: store.url, else "sqlite:<state_dir or the installed one>/aigw.db".
  * 0, or AIGW_ETOOBIG. */
 int gw_config_store_url(const struct gw_config *c, char *out, size_t size);

@@ -43,6 +43,8 @@ static const struct gw_endpoint table[] = {
     /* Claude Code's start-up probe (HEAD /). */
     {.method = "GET", .path = "/", .local = gw_local_health},
     /* The admin API (admin/admin.c routes within it; it authenticates on its own). */
+    {.method = "GET", .path = "/admin", .local = gw_admin_local},  /* -> /admin/ */
+    {.method = "GET", .path = "/admin/", .local = gw_admin_local}, /* the console */
     {.method = "GET", .path = "/admin/", .prefix = 1, .local = gw_admin_local},
     {.method = "POST", .path = "/admin/", .prefix = 1, .local = gw_admin_local, .body = 1},
     {.method = "PATCH", .path = "/admin/", .prefix = 1, .local = gw_admin_local, .body = 1},

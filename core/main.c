@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,10 @@
 #include "net/http.h"
 #include "proxy/accept.h"
 #include "proxy/authfail.h"
+#include "proxy/reload.h"
+#include "proxy/snapshot.h"
 #include "net/upstream.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "plugin/plugin_loader.h"
 #include "store/counters.h"
@@ -116,10 +120,39 @@ static int list_providers(const struct gw_plugins *ps, int json)
     return 0;
 }
 
+/* The request log's dropped rows as a metric: the store counts them (a full queue drops its
+ * oldest rows, never blocking a request); every write batch, which follows any burst that
+ * overflowed the queue, brings aigw_log_dropped_total up to the store's count. */
+static _Atomic(struct gw_store *) metrics_store;
+static atomic_uint_least64_t log_dropped_seen;
+
+static void sync_log_dropped(void)
+{
+    struct gw_store *s = atomic_load(&metrics_store);
+    if (!s)
+        return;
+    struct gw_store_stats st;
+    gw_store_stats(s, &st);
+    uint_least64_t prev = atomic_load(&log_dropped_seen);
+    while (st.log_dropped > prev &&
+           !atomic_compare_exchange_weak(&log_dropped_seen, &prev, st.log_dropped))
+        ;
+    if (st.log_dropped > prev)
+        gw_metrics_log_dropped("request_log", (int64_t)(st.log_dropped - prev));
+}
+
 static void store_op(void *ud, const char *backend, const char *op, int64_t us, const char *error)
 {
     (void)ud;
     gw_metrics_store(backend, op, us, error);
+    if (!strcmp(op, "write"))
+        sync_log_dropped();
+}
+
+static void store_drop(void *ud, const char *what, int64_t n)
+{
+    (void)ud;
+    gw_metrics_log_dropped(what, n);
 }
 
 int main(int argc, char **argv)
@@ -237,6 +270,7 @@ int main(int argc, char **argv)
                 gw_now_ms() - t0);
     }
     int exit_code = 0;
+    /* Where the guardrails are loaded from (by the gateway, and by every reload). */
     char gdir_buf[4200];
     const char *gdir = gw_guard_dir(cfg.guard_dir, dir, gdir_buf, sizeof gdir_buf);
     if (cat && cfg.catalog_overrides &&
@@ -283,6 +317,11 @@ int main(int argc, char **argv)
         exit_code = 2;
         goto out_plugins;
     }
+    /* What a reload (SIGHUP, POST /admin/config/reload) re-reads and re-applies. */
+    if (config_path)
+        gw_strlcpy(gw.config_path, config_path, sizeof gw.config_path);
+    gw_strlcpy(gw.plugin_dir, dir, sizeof gw.plugin_dir);
+    gw.cli_log_level = level ? cfg.log_level : -1;
     if (check) {
         printf("aigw: configuration OK (%zu providers active)\n",
                gw_plugins_active_count(&plugins));
@@ -294,9 +333,22 @@ int main(int argc, char **argv)
     struct gw_store_opts so = {
         .log_bodies = cfg.log_bodies,
         .log_retention_days = cfg.log_retention_days,
+        .log_queue_rows = cfg.log_queue_rows,
         .on_op = store_op,
+        .on_drop = store_drop,
     };
+    /* Ledger and log rows are spooled on this machine's disk until committed, so that a
+     * killed gateway loses none: beside a SQLite file, or in the state directory. */
+    char spool[1300];
+    if (!strncmp(store_url, "sqlite:", 7))
+        snprintf(spool, sizeof spool, "%s-spool",
+                 store_url + 7 + (strncmp(store_url + 7, "//", 2) ? 0 : 2));
+    else
+        snprintf(spool, sizeof spool, "%s/postgres-spool",
+                 cfg.state_dir[0] ? cfg.state_dir : AIGW_STATE_DIR);
+    so.spool_prefix = spool;
     struct gw_store *store = gw_store_open(store_url, &so, err, sizeof err);
+    atomic_store(&metrics_store, store);
     if (!store) {
         GW_ERROR("cannot open the state store%s%s: %s",
                  strncmp(store_url, "sqlite:", 7) ? "" : " ",
@@ -314,6 +366,7 @@ int main(int argc, char **argv)
     struct gw_counters_shared *counters = NULL;
     if (gw_counters_shared_new(&cc, &counters, err, sizeof err) < 0) {
         GW_ERROR("redis.url: %s", err);
+        atomic_store(&metrics_store, NULL);
         gw_store_close(store);
         gw_gateway_free(&gw);
         exit_code = 1;
@@ -329,6 +382,7 @@ int main(int argc, char **argv)
         GW_ERROR("%s", err);
         gw_responses_use_store(NULL);
         gw_counters_shared_free(counters);
+        atomic_store(&metrics_store, NULL);
         gw_store_close(store);
         gw_gateway_free(&gw);
         exit_code = 1;
@@ -348,22 +402,31 @@ int main(int argc, char **argv)
             rename(tmp, port_file);
         }
     }
+    int sig = 0;
     for (;;) {
-        int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            GW_INFO("SIGHUP: reopening log files");
+            /* This is a normal thread (sigwait, no handler): the reload runs right here. A
+             * bad file changes nothing; gw_gateway_reload logs why. */
+            GW_INFO("SIGHUP: %s", config_path
+                                      ? "reloading the configuration and reopening log files"
+                                      : "no config file to reload; reopening log files");
+            struct gw_reload_result rr;
+            if (config_path)
+                gw_gateway_reload(&gw, &rr);
             gw_log_reopen();
             continue;
         }
-        GW_INFO("signal %d: draining in-flight requests (up to %" PRId64 " ms)", sig,
-                cfg.shutdown_grace_ms);
         break;
     }
+    struct gw_snap *last = gw_snap_acquire(&gw); /* shutdown.grace_ms as last reloaded */
+    int64_t grace_ms = last->cfg.shutdown_grace_ms;
+    gw_snap_release(last);
+    GW_INFO("signal %d: draining in-flight requests (up to %" PRId64 " ms)", sig, grace_ms);
     atomic_store(&gw.shutting_down, 1);
     gw_http_quiesce(http);
-    int64_t grace_end = gw_now_ms() + cfg.shutdown_grace_ms;
+    int64_t grace_end = gw_now_ms() + grace_ms;
     int64_t left = gw_gateway_drain(&gw, grace_end);
     if (left)
         GW_WARN("%" PRId64 " requests still in flight after the grace period; cancelling", left);
@@ -384,6 +447,7 @@ int main(int argc, char **argv)
     gw_responses_use_store(NULL);
     if (gw_store_flush(store, 5000) < 0)
         GW_WARN("the state store did not take every queued write before the deadline");
+    atomic_store(&metrics_store, NULL);
     gw_store_close(store);
     GW_INFO("stopped");
 out_plugins:

@@ -28,7 +28,10 @@ include tests/scripts/local.mk
 include tests/listen/local.mk
 include tests/compat/openai.mk
 include tests/store/local.mk
+include tests/admin/local.mk
+include tests/browser/local.mk
 include tests/compat/anthropic.mk
 include tests/cache/local.mk
 include tests/guard/local.mk
 include tests/gov/local.mk
+include tests/faults/local.mk

@@ -14,10 +14,13 @@
 #include <microhttpd.h>
 
 #include "admin/admin_keys.h"
+#include "admin/admin_routes.h"
+#include "admin/console.h"
 #include "aigw/plugin.h"
 #include "front/respond.h"
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "net/peer.h"
 #include "plugin/errors.h"
 #include "proxy/accept.h"
 #include "proxy/authenticate.h"
@@ -49,6 +52,10 @@ static const struct {
     int (*handle)(const struct gw_admin_req *q, struct gw_admin_resp *a);
 } routes[] = {
     {"/admin/keys", keys_route},
+    {"/admin/logs", gw_admin_route_logs},
+    {"/admin/usage", gw_admin_route_usage},
+    {"/admin/providers", gw_admin_route_providers},
+    {"/admin/config", gw_admin_route_config},
 };
 
 const char *gw_admin_route_at(size_t i)
@@ -133,29 +140,6 @@ int gw_admin_configure(struct gw_config *cfg, char *err, size_t errsize)
 
 /* ---- client addresses ------------------------------------------------------------------- */
 
-/* The client's address as 16 bytes (IPv4 mapped into IPv6 for the failure table) and its
- * family's own bytes for admin.allow. */
-static int client_addr(struct MHD_Connection *conn, int *family, unsigned char raw[16])
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    memset(raw, 0, 16);
-    if (!sa)
-        return -1;
-    if (sa->sa_family == AF_INET) {
-        *family = AF_INET;
-        memcpy(raw, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        *family = AF_INET6;
-        memcpy(raw, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-        return 0;
-    }
-    return -1;
-}
-
 static int cidr_match(const struct cidr *c, int family, const unsigned char *raw)
 {
     if (c->family != family)
@@ -225,6 +209,7 @@ static enum MHD_Result answer_ra(struct gw_local_call *lc, int status, const cha
         MHD_add_response_header(resp, "Retry-After", retry_after);
     MHD_add_response_header(resp, "Content-Type", ctype ? ctype : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     gw_add_common_headers(resp, lc->rid);
     enum MHD_Result rc = MHD_queue_response(lc->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -267,9 +252,17 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
         return fail(lc, 404, "unknown_route", "no such endpoint", t0);
     int family = 0;
     unsigned char raw[16];
-    if (client_addr(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
+    if (gw_peer_of(lc->conn, &family, raw) < 0 || !address_allowed(family, raw))
         return fail(lc, 403, "admin_address_refused", "the admin API is not open to this address",
                     t0);
+    /* The console's files hold no secret and sign in by themselves: served before the key
+     * check, to the addresses the API is open to. */
+    if (gw_console_path(lc->url) && (!strcmp(lc->method, "GET") || !strcmp(lc->method, "HEAD"))) {
+        int st = 0;
+        enum MHD_Result r = gw_console_serve(lc, &st) == MHD_YES ? MHD_YES : MHD_NO;
+        gw_access_log_simple(lc->rid, lc->method, lc->url, st, gw_now_ms() - t0);
+        return r;
+    }
     int64_t wait_s = 0;
     if (gw_authfail_blocked(GW_AUTHFAIL_ADMIN, lc->conn, &wait_s)) {
         char ra[24];
@@ -304,6 +297,7 @@ enum MHD_Result gw_admin_local(struct gw_local_call *lc)
     gw_buf_init(&out, 16u << 20);
     struct gw_admin_req q = {
         .store = gw->store,
+        .gw = gw,
         .cfg = cfg,
         .method = strcmp(lc->method, "HEAD") ? lc->method : "GET",
         .rest = lc->url + strlen(routes[i].prefix),

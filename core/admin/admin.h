@@ -26,10 +26,12 @@
 #include "lib/buf.h"
 
 struct gw_store;
+struct gw_gateway;
 
 /* What a route's handler gets. */
 struct gw_admin_req {
     struct gw_store *store;
+    struct gw_gateway *gw; /* the running gateway (router, plugins), for the status views */
     const struct gw_config *cfg;
     const char *method; /* "GET", "POST", ... (HEAD is answered as GET) */
     const char *rest;   /* the path after the route's prefix: "", "/{id}", ... */

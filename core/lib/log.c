@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 
 #define LINE_MAX_BYTES 8192
 
-static int log_level = AIGW_LOG_INFO;
+static atomic_int log_level = AIGW_LOG_INFO; /* a reload changes it while others log */
 static int log_fd = 2;
 static int access_fd = 2;
 static char *log_path;
@@ -28,9 +29,14 @@ static int open_append(const char *path)
     return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 }
 
+void gw_log_set_level(int level)
+{
+    atomic_store_explicit(&log_level, level, memory_order_relaxed);
+}
+
 int gw_log_init(int level, const char *log_file, const char *access_file)
 {
-    log_level = level;
+    gw_log_set_level(level);
     free(log_path);
     free(access_path);
     log_path = log_file && *log_file ? strdup(log_file) : NULL;
@@ -111,7 +117,7 @@ static void write_all(int fd, const char *p, size_t n)
 void gw_vlogf(int level, const char *who, const char *request_id, const char *fmt, va_list ap)
 {
     static const char *const names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
-    if (level > log_level)
+    if (level > atomic_load_explicit(&log_level, memory_order_relaxed))
         return;
     if (level < 0)
         level = 0;

@@ -15,6 +15,8 @@
 
 int gw_log_init(int level, const char *log_file, const char *access_file);
 int gw_log_reopen(void);
+/* The level from now on (a config reload); any thread. */
+void gw_log_set_level(int level);
 void gw_log_close(void);
 int gw_log_level_from_string(const char *s); /* -1 when unknown */
 

@@ -1,6 +1,8 @@
 /* redact - mask secrets in text bound for logs and clients (see redact.h). */
 #include "lib/redact.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,12 +11,16 @@
 
 static char *secrets[MAX_SECRETS];
 static size_t secret_lens[MAX_SECRETS];
-static size_t nsecrets;
+/* A reload registers the new file's secrets while other threads redact: an entry is written
+ * whole (and its first byte marked in starts) before the release store of the count that
+ * makes readers look at it. Entries are never removed while serving. */
+static atomic_size_t nsecrets;
+static pthread_mutex_t register_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Bytes that can start something to mask: the first byte of each registered secret and the
  * first letter (either case) of each credential prefix. Every other byte is copied in runs
  * without a comparison; this scan runs over every access-log line. */
-static unsigned char starts[256] = {
+static atomic_uchar starts[256] = {
     ['a'] = 1, ['A'] = 1, ['b'] = 1, ['B'] = 1, ['k'] = 1,
     ['K'] = 1, ['s'] = 1, ['S'] = 1, ['x'] = 1, ['X'] = 1,
 };
@@ -24,33 +30,36 @@ void gw_redact_register(const char *secret)
     if (!secret)
         return;
     size_t n = strlen(secret);
-    if (n < 4 || nsecrets >= MAX_SECRETS)
-        return;
-    for (size_t i = 0; i < nsecrets; i++)
-        if (secret_lens[i] == n && memcmp(secrets[i], secret, n) == 0)
-            return;
-    char *copy = strdup(secret);
-    if (!copy)
-        return;
-    secrets[nsecrets] = copy;
-    secret_lens[nsecrets] = n;
-    nsecrets++;
-    starts[(unsigned char)copy[0]] = 1;
+    pthread_mutex_lock(&register_lock);
+    size_t have = atomic_load_explicit(&nsecrets, memory_order_relaxed);
+    int known = n < 4 || have >= MAX_SECRETS;
+    for (size_t i = 0; !known && i < have; i++)
+        known = secret_lens[i] == n && memcmp(secrets[i], secret, n) == 0;
+    char *copy = known ? NULL : strdup(secret);
+    if (copy) {
+        secrets[have] = copy;
+        secret_lens[have] = n;
+        atomic_store_explicit(&starts[(unsigned char)copy[0]], 1, memory_order_relaxed);
+        atomic_store_explicit(&nsecrets, have + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&register_lock);
 }
 
 void gw_redact_reset(void)
 {
-    for (size_t i = 0; i < nsecrets; i++)
+    pthread_mutex_lock(&register_lock);
+    size_t have = atomic_load(&nsecrets);
+    atomic_store(&nsecrets, 0);
+    for (size_t i = 0; i < have; i++)
         free(secrets[i]);
-    nsecrets = 0;
+    pthread_mutex_unlock(&register_lock);
     /* Stale secret first bytes stay marked: a false start costs one comparison, not a leak. */
 }
 
 static size_t match_secret(const char *p, size_t left)
 {
-    if (!nsecrets)
-        return 0;
-    for (size_t i = 0; i < nsecrets; i++)
+    size_t have = atomic_load_explicit(&nsecrets, memory_order_acquire);
+    for (size_t i = 0; i < have; i++)
         if (secret_lens[i] <= left && memcmp(p, secrets[i], secret_lens[i]) == 0)
             return secret_lens[i];
     return 0;
@@ -115,7 +124,8 @@ size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
         return 0;
     for (size_t i = 0; i < n && o + 1 < dstsize;) {
         size_t run = i;
-        while (run < n && !starts[(unsigned char)src[run]])
+        while (run < n &&
+               !atomic_load_explicit(&starts[(unsigned char)src[run]], memory_order_relaxed))
             run++;
         if (run > i) {
             put(dst, dstsize, &o, src + i, run - i);

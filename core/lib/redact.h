@@ -5,8 +5,9 @@
  * gw_redact() first. Also masks things that look like credentials even when unregistered:
  * "Bearer <token>", "?key=" / "&key=" query values, and AWS signatures.
  *
- * Threading: register on the main thread before serving; gw_redact is then read-only and safe
- * from any thread.
+ * Threading: any thread. Registering (at startup, and by a reload for the new file's
+ * secrets) takes a lock; gw_redact never does and sees every secret registered before it
+ * started. gw_redact_reset is for tests, with nothing redacting at the same time.
  */
 #ifndef GW_REDACT_H
 #define GW_REDACT_H

@@ -4,6 +4,8 @@ core_libgwcore_la_SOURCES += \
 	core/net/http.h \
 	core/net/listen.c \
 	core/net/listen.h \
+	core/net/peer.c \
+	core/net/peer.h \
 	core/net/relay.c \
 	core/net/relay.h \
 	core/net/sockwatch.c \

@@ -1,11 +1,13 @@
 /* accept - the front door (see accept.h). */
 #include "proxy/accept.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -371,6 +373,18 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
     return serve_metrics(cls, conn, method, rid);
 }
 
+/* 1 when the client closed its side and nothing of it is left to read. */
+static int peer_left(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return 0;
+    char c;
+    ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* ---- the access handler ----------------------------------------------------------------- */
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -390,6 +404,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         if (*upload_data_size) {
             gw_req_body(req, upload_data, *upload_data_size);
             *upload_data_size = 0;
+            /* A client that sent part of its body and left: when its close arrived with the
+             * data, libmicrohttpd (0.9.75, epoll) never reads the end of the stream and keeps
+             * the request until its 120 s connection timeout, holding a shutdown's drain. While
+             * the body is short, ask the socket (one peek per partial chunk). */
+            if (gw_req_body_short(req) && peer_left(conn))
+                return MHD_NO;
             return MHD_YES;
         }
         return gw_req_run(req);

@@ -4,9 +4,12 @@
  * access-log line with what each attempt ended on; for a keyed request, its reservation
  * settled to the real tokens and cost (exactly once: gw_counters_settle ignores a second
  * call, and gw_account_release gives back what a request freed unsettled held) and its row
- * in the spend ledger. The request log joins here.
+ * in the spend ledger. The request log joins here. The ledger and log rows are queued (and
+ * spooled) before the end of the answer can leave (gw_account_record, from the relay's
+ * close): a client that got its answer finds it in both even if aigw is killed right after.
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -160,86 +163,105 @@ void gw_account_release(struct gw_req *r)
         gw_counters_release(c, &r->resv);
 }
 
-/* The spend ledger's row of a keyed request that reached an upstream (or the cache). */
-static void ledger(struct gw_req *r)
+/* The spend ledger's row of a keyed request that reached an upstream (or the cache): 1 when
+ * there is one. */
+static int ledger_entry(struct gw_req *r, struct gw_ledger_entry *e)
 {
-    if (!r->key || !r->gw->store || !r->route.n || !r->attempts)
-        return;
+    if (!r->key || !r->route.n || !r->attempts)
+        return 0;
     const struct gw_target *t = &r->route.targets[r->target];
     const struct aigw_usage *u = &r->usage;
-    struct gw_ledger_entry e;
-    memset(&e, 0, sizeof e);
-    gw_strlcpy(e.request_id, r->request_id, sizeof e.request_id);
-    gw_strlcpy(e.key_id, r->key->id, sizeof e.key_id);
-    gw_strlcpy(e.model, t->model, sizeof e.model);
-    gw_strlcpy(e.provider, t->plugin->desc.vkey, sizeof e.provider);
-    e.input_tokens = u->prompt_tokens;
-    e.output_tokens = u->completion_tokens;
-    e.cached_tokens = u->cached_tokens;
-    e.reasoning_tokens = u->reasoning_tokens;
-    e.cost_usd = r->cost_known ? r->cost : -1;
-    int rc = gw_store_ledger_add(r->gw->store, &e);
-    if (rc < 0)
-        gw_logf(AIGW_LOG_WARN, "ledger", r->request_id,
-                "key %s: spend not recorded (%s)", r->key->id,
-                rc == GW_STORE_EFULL ? "the store's queue is full" : "refused");
+    memset(e, 0, sizeof *e);
+    gw_strlcpy(e->request_id, r->request_id, sizeof e->request_id);
+    gw_strlcpy(e->key_id, r->key->id, sizeof e->key_id);
+    gw_strlcpy(e->model, t->model, sizeof e->model);
+    gw_strlcpy(e->provider, t->plugin->desc.vkey, sizeof e->provider);
+    e->input_tokens = u->prompt_tokens;
+    e->output_tokens = u->completion_tokens;
+    e->cached_tokens = u->cached_tokens;
+    e->reasoning_tokens = u->reasoning_tokens;
+    e->cost_usd = r->cost_known ? r->cost : -1;
+    return 1;
 }
 
-/* The request log's row: every proxied request, keyed or not (bodies are not kept yet:
- * the request's are freed once parsed, the answer's leave through the relay). */
-static void log_row(struct gw_req *r, int status, const char *error_type)
+/* The request log's row: every proxied request, keyed or not; with log.bodies, the request's
+ * body and the answer as sent (each cut to GW_LOG_BODY_KEEP here, then by the store). */
+static void log_entry(struct gw_req *r, int status, const char *error_type, int64_t first,
+                      struct gw_log_row *row)
 {
-    if (!r->gw->store)
-        return;
     const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
     const struct aigw_usage *u = &r->usage;
-    struct gw_log_row row;
-    memset(&row, 0, sizeof row);
+    memset(row, 0, sizeof *row);
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
-    int64_t now = gw_now_ms(), first = gw_relay_first_byte_ms(&r->relay);
-    row.ts_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - (now - r->start_ms);
-    gw_strlcpy(row.request_id, r->request_id, sizeof row.request_id);
+    int64_t now = gw_now_ms();
+    row->ts_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - (now - r->start_ms);
+    gw_strlcpy(row->request_id, r->request_id, sizeof row->request_id);
     if (r->key)
-        gw_strlcpy(row.key_id, r->key->id, sizeof row.key_id);
+        gw_strlcpy(row->key_id, r->key->id, sizeof row->key_id);
     if (r->dialect)
-        gw_strlcpy(row.dialect, r->dialect->name, sizeof row.dialect);
-    gw_strlcpy(row.endpoint, r->path, sizeof row.endpoint);
+        gw_strlcpy(row->dialect, r->dialect->name, sizeof row->dialect);
+    gw_strlcpy(row->endpoint, r->path, sizeof row->endpoint);
     if (r->parsed.model)
-        gw_strlcpy(row.model_asked, r->parsed.model, sizeof row.model_asked);
+        gw_strlcpy(row->model_asked, r->parsed.model, sizeof row->model_asked);
     if (t) {
-        gw_strlcpy(row.model_served, r->resp_model[0] ? r->resp_model : t->model,
-                   sizeof row.model_served);
-        gw_strlcpy(row.provider, t->plugin->desc.vkey, sizeof row.provider);
+        gw_strlcpy(row->model_served, r->resp_model[0] ? r->resp_model : t->model,
+                   sizeof row->model_served);
+        gw_strlcpy(row->provider, t->plugin->desc.vkey, sizeof row->provider);
     }
-    row.attempts = r->attempts;
-    gw_strlcpy(row.failures, r->tried, sizeof row.failures);
-    row.status = status;
-    row.stream = r->parsed.stream;
-    row.input_tokens = u->prompt_tokens;
-    row.output_tokens = u->completion_tokens;
-    row.cached_tokens = u->cached_tokens;
-    row.reasoning_tokens = u->reasoning_tokens;
-    row.cost_usd = r->cost_known ? r->cost : -1;
-    row.latency_ms = now - r->start_ms;
-    row.ttfb_ms = first ? first - r->start_ms : -1;
+    row->attempts = r->attempts;
+    gw_strlcpy(row->failures, r->tried, sizeof row->failures);
+    row->status = status;
+    row->stream = r->parsed.stream;
+    row->input_tokens = u->prompt_tokens;
+    row->output_tokens = u->completion_tokens;
+    row->cached_tokens = u->cached_tokens;
+    row->reasoning_tokens = u->reasoning_tokens;
+    row->cost_usd = r->cost_known ? r->cost : -1;
+    row->latency_ms = now - r->start_ms;
+    row->ttfb_ms = first ? first - r->start_ms : -1;
+    row->cache_hit = r->cache_hit;
     if (error_type)
-        gw_strlcpy(row.error_code, error_type, sizeof row.error_code);
+        gw_strlcpy(row->error_code, error_type, sizeof row->error_code);
     const char *word;
-    gw_guard_req_outcome(r, row.guardrail, sizeof row.guardrail, &word);
-    gw_store_log_put(r->gw->store, &row);
+    gw_guard_req_outcome(r, row->guardrail, sizeof row->guardrail, &word);
+    if (r->log_bodies) { /* the store copies, cuts and redacts them */
+        /* A body a guardrail rewrote (PII masked, say) is not kept as the client sent it. */
+        row->request_body = r->guard_no_native ? NULL : r->log_req.ptr;
+        row->request_body_len = r->guard_no_native ? 0 : r->log_req.len;
+        row->response_body = r->log_resp.ptr;
+        row->response_body_len = r->log_resp.len;
+    }
+}
+
+void gw_account_record(struct gw_req *r, int status, const char *error_type, int64_t first_ms)
+{
+    if (r->recorded || !r->gw->store)
+        return;
+    r->recorded = 1;
+    struct gw_ledger_entry e;
+    struct gw_log_row row;
+    int have_e = ledger_entry(r, &e);
+    int have_row = r->snap->cfg.log_requests; /* log.requests, as of the request's start */
+    if (have_row)
+        log_entry(r, status, error_type, first_ms, &row);
+    /* Together: spooled as one record, so a killed gateway leaves both rows or neither. */
+    int rc = gw_store_record(r->gw->store, have_e ? &e : NULL, have_row ? &row : NULL);
+    if (have_e && rc < 0)
+        gw_logf(AIGW_LOG_WARN, "ledger", r->request_id, "key %s: spend not recorded (%s)",
+                r->key->id, rc == GW_STORE_EFULL ? "the store's queue is full" : "refused");
 }
 
 void gw_account_close(struct gw_req *r, int status, const char *error_type)
 {
     settle(r, status);
-    ledger(r);
+    if (!r->recorded)
+        gw_account_record(r, status, error_type, gw_relay_first_byte_ms(&r->relay));
     if (r->key && r->have_usage)
         gw_metrics_key_usage(r->key->id, &r->usage, r->cost_known ? r->cost : -1);
     request_metrics(r, status);
     gw_guard_req_metrics(r);
     access_log(r, status, error_type);
-    log_row(r, status, error_type);
     char guardrail[64];
     const char *gword = NULL;
     gw_guard_req_outcome(r, guardrail, sizeof guardrail, &gword);

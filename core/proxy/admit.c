@@ -30,6 +30,7 @@
  * OpenAI's x-ratelimit-* headers for the limits the key has.
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -295,6 +296,13 @@ static void admitted(void *ud, const struct gw_admit_result *res)
         r->retry_after_ms = 1000;
         refuse(r, 503, "service_unavailable_error", "budget_unavailable", NULL,
                "the key's budget cannot be checked right now; retry");
+    } else if (res->limit == GW_LIMIT_BUDGET && res->budget_busy) {
+        /* Not exhausted: the rest is reserved by this key's requests in flight. Saying
+         * insufficient_quota (do not retry) would make clients give up on money left. */
+        gw_metrics_rate_limited(kid, "budget");
+        r->retry_after_ms = res->retry_after_ms;
+        refuse(r, 429, "rate_limit_exceeded", "budget_in_use", NULL,
+               "this key's remaining budget is reserved by its requests in flight; retry");
     } else if (res->limit == GW_LIMIT_BUDGET) {
         gw_metrics_budget_exceeded(kid);
         r->no_retry = 1;
@@ -353,7 +361,7 @@ int gw_phase_admit(struct gw_req *r)
                       "the key's limits cannot be checked right now; retry");
     }
     int64_t prompt = prompt_estimate(r->parsed.body);
-    int64_t cap = r->gw->cfg->max_reserve_tokens;
+    int64_t cap = r->snap->cfg.max_reserve_tokens;
     int64_t asked = asked_max_tokens(r->parsed.body);
     int64_t out = r->parsed.op != AIGW_OP_CHAT ? 0 : asked >= 0 && asked < cap ? asked : cap;
     struct gw_admit_req q = {

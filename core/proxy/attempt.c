@@ -5,6 +5,7 @@
  * budget and breakers), or the final outcome handed to deliver.
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ static void fb_error(struct gw_req *r)
 static int limits(void *ud, struct gw_xfer_req *xr)
 {
     struct gw_req *r = ud;
-    const struct gw_config *cfg = r->gw->cfg;
+    const struct gw_config *cfg = &r->snap->cfg;
     const struct gw_call *c = r->call;
     xr->connect_timeout_ms = cfg->connect_timeout_ms;
     xr->first_byte_timeout_ms = cfg->first_byte_timeout_ms;
@@ -250,8 +251,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     r->call->pub.inbound = r->dialect->name;
     /* A request a guard rewrote goes as the guards left it: never the client's own body. */
     r->call->pub.inbound_body = r->guard_no_native ? NULL : r->parsed.native;
-    if (r->attempts == 0 && r->gw->cfg->first_byte_total_ms > 0)
-        r->fb_deadline_ms = gw_now_ms() + r->gw->cfg->first_byte_total_ms;
+    if (r->attempts == 0 && r->snap->cfg.first_byte_total_ms > 0)
+        r->fb_deadline_ms = gw_now_ms() + r->snap->cfg.first_byte_total_ms;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
@@ -302,7 +303,7 @@ static void transport_error(struct gw_call *c, int result)
 
 static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
 {
-    return gw_route_backoff_ms(&r->gw->router, r->attempts, e ? e->retry_after_ms : -1);
+    return gw_route_backoff_ms(&r->snap->router, r->attempts, e ? e->retry_after_ms : -1);
 }
 
 static int should_retry(struct gw_req *r, int rc)
@@ -318,8 +319,8 @@ static int should_retry(struct gw_req *r, int rc)
         retryable = 1;
     if (!retryable || r->fb_spent || atomic_load(&r->gw->shutting_down))
         return 0;
-    return gw_relay_uncommitted(&r->relay) && r->attempts < r->gw->router.max_attempts &&
-           gw_route_retry_allowed(&r->gw->router);
+    return gw_relay_uncommitted(&r->relay) && r->attempts < r->snap->router.max_attempts &&
+           gw_route_retry_allowed(&r->snap->router);
 }
 
 static void on_done(void *ud, int result, int rc)
@@ -375,14 +376,14 @@ static void on_done(void *ud, int result, int rc)
     /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */
     int64_t first = gw_relay_first_byte_ms(&r->relay);
     int64_t end = r->parsed.stream && first ? first : gw_now_ms();
-    gw_route_report_status(&r->gw->router, t, status, end - r->attempt_ms);
+    gw_route_report_status(&r->snap->router, t, status, end - r->attempt_ms);
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
     if (should_retry(r, rc)) {
         /* The next target whose circuit breaker lets a call through; backing off only when
          * a target is tried again. None left: the last error is the answer. */
-        int next = gw_route_next(&r->gw->router, &r->route, r->target);
+        int next = gw_route_next(&r->snap->router, &r->route, r->target);
         struct aigw_error saved = c->error;
         int64_t delay = next >= 0 && next <= r->target ? backoff_delay(r, &c->error) : 0;
         if (next >= 0 && fb_waiting(r) && gw_now_ms() + delay >= r->fb_deadline_ms) {
@@ -439,7 +440,7 @@ static void on_idle(void *ud)
         gw_driver_cancel(&r->driver);
         return;
     }
-    int64_t hb = r->parsed.stream ? r->gw->cfg->heartbeat_ms : 0;
+    int64_t hb = r->parsed.stream ? r->snap->cfg.heartbeat_ms : 0;
     if (gw_relay_tick(&r->relay, hb, beat, r))
         gw_driver_cancel(&r->driver);
 }

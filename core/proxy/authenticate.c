@@ -10,6 +10,7 @@
 #include "front/dialect.h"
 #include "lib/crypto.h"
 #include "proxy/gateway.h"
+#include "proxy/snapshot.h"
 #include "store/store.h"
 
 /* The token a request carries: Authorization: Bearer, else x-api-key (what the Anthropic
@@ -89,21 +90,25 @@ int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
             return refuse(out, gw_key_auth_str(a));
         }
     }
-    const cJSON *keys = gw->cfg->auth_keys;
+    /* The static keys and auth.required are reloadable: the snapshot in effect now decides. */
+    struct gw_snap *snap = gw_snap_acquire(gw);
+    const cJSON *keys = snap->cfg.auth_keys;
     int have_static = keys && cJSON_GetArraySize(keys) > 0;
+    int ok = 0;
     if (have_static) {
-        int ok = 0;
         const cJSON *k;
         cJSON_ArrayForEach(k, keys)
         {
             /* Every key is compared, matched or not: no timing oracle on which one matched. */
             ok |= tok && gw_ct_streq(k->valuestring, tok);
         }
-        if (ok)
-            return 0;
     }
+    int auth_required = snap->cfg.auth_required;
+    gw_snap_release(snap);
+    if (ok)
+        return 0;
     int required =
-        have_static || gw->cfg->auth_required || (gw->store && gw_store_has_keys(gw->store));
+        have_static || auth_required || (gw->store && gw_store_has_keys(gw->store));
     if (!required)
         return 0;
     return refuse(out, tok ? "unknown static key" : "missing");

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "net/peer.h"
+
 #define BUCKETS 512
 #define WAYS 4 /* 2048 addresses tracked per kind, 64 KiB in all */
 
@@ -118,32 +120,14 @@ void gw_authfail_count_addr(enum gw_authfail_kind kind, const unsigned char addr
     pthread_mutex_unlock(&t->lock);
 }
 
+/* The table keys an address by its bytes and whether it is IPv6 (counted per /64). */
 static int conn_addr(struct MHD_Connection *conn, unsigned char raw[16], int *v6)
 {
-    const union MHD_ConnectionInfo *ci =
-        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    memset(raw, 0, 16);
-    if (!sa)
+    int family = 0;
+    if (gw_peer_of(conn, &family, raw) < 0)
         return -1;
-    if (sa->sa_family == AF_INET) {
-        *v6 = 0;
-        memcpy(raw, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const unsigned char *a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (!memcmp(a, mapped, 12)) { /* an IPv4 client on a dual-stack socket */
-            *v6 = 0;
-            memcpy(raw, a + 12, 4);
-        } else {
-            *v6 = 1;
-            memcpy(raw, a, 16);
-        }
-        return 0;
-    }
-    return -1;
+    *v6 = family == AF_INET6;
+    return 0;
 }
 
 int gw_authfail_blocked(enum gw_authfail_kind kind, struct MHD_Connection *conn,

@@ -22,10 +22,21 @@ struct chunk_write {
     const struct aigw_chunk *chunk;
 };
 
+void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before)
+{
+    if (!r->log_bodies || out->len <= before || r->log_resp.len >= GW_LOG_BODY_KEEP)
+        return;
+    size_t n = out->len - before, room = GW_LOG_BODY_KEEP - r->log_resp.len;
+    gw_buf_append(&r->log_resp, out->ptr + before, n < room ? n : room);
+}
+
 static int write_chunk(void *ud, struct gw_buf *out)
 {
     struct chunk_write *w = ud;
-    return w->r->dialect->render_chunk(w->r->render, w->chunk, out);
+    size_t before = out->len;
+    int rc = w->r->dialect->render_chunk(w->r->render, w->chunk, out);
+    gw_log_keep_sent(w->r, out, before);
+    return rc;
 }
 
 static int64_t now_us(void)
@@ -124,17 +135,31 @@ struct outcome_write {
     int final_status;
 };
 
-/* Under the relay's lock: the outcome rendered, and the status the client will see. */
+/* The error type the log and the metrics give the outcome (NULL: none). */
+static const char *outcome_type(struct gw_req *r, int rc)
+{
+    struct aigw_error gerr;
+    if (gw_deliver_guard_error(r, &gerr))
+        return gerr.type; /* as a refusal before the answer logs it (gw_deliver_fail) */
+    if (rc < 0)
+        return gw_error_type_for_status(gw_status_for_code(rc));
+    return r->call && r->call->has_error ? r->call->error.type : NULL;
+}
+
+/* Under the relay's lock: the outcome rendered, the status the client will see, and the
+ * request's ledger and log rows queued before the end of the answer can leave. */
 static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committed)
 {
     struct outcome_write *w = ud;
     struct gw_req *r = w->r;
     int status = 200;
-    (void)out;
+    size_t before = out->len;
     int rc = render_outcome(r, w->rc, (size_t)sent, &status);
+    gw_log_keep_sent(r, out, before);
     if (!committed)
         r->status = status;
     w->final_status = committed ? 200 : r->status;
+    gw_account_record(r, w->final_status, outcome_type(r, w->rc), r->relay.first_byte_ms);
     return rc;
 }
 
@@ -151,15 +176,7 @@ void gw_deliver_finish(struct gw_req *r, int rc)
     gw_relay_close(&r->relay, write_outcome, &w);
     if (r->cache_rec)
         gw_cache_record_finish(r, rc); /* kept when it is a whole, successful answer */
-    const char *etype = NULL;
-    struct aigw_error gerr;
-    if (gw_deliver_guard_error(r, &gerr))
-        etype = gerr.type; /* as a refusal before the answer logs it (gw_deliver_fail) */
-    else if (rc < 0)
-        etype = gw_error_type_for_status(gw_status_for_code(rc));
-    else if (r->call && r->call->has_error)
-        etype = r->call->error.type;
-    gw_account_close(r, w.final_status, etype);
+    gw_account_close(r, w.final_status, outcome_type(r, rc));
 }
 
 /* Bytes MHD reads from the relay at once for an unchunked stream; see below. */
@@ -265,10 +282,11 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type, 
     pthread_mutex_lock(&r->relay.lock);
     r->queued = 1;
     pthread_mutex_unlock(&r->relay.lock);
-    gw_account_close(r, status, type ? type : gw_error_type_for_status(status));
     struct gw_buf b;
     gw_buf_init(&b, 0);
     gw_error_document(r->dialect->error_body, &b, status, type, code, param, message);
+    gw_log_keep_sent(r, &b, 0); /* the row written now holds the answer too */
+    gw_account_close(r, status, type ? type : gw_error_type_for_status(status));
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         b.ptr ? b.len : 2, b.ptr ? b.ptr : (char *)"{}", MHD_RESPMEM_MUST_COPY);
     gw_buf_free(&b);

@@ -26,6 +26,7 @@
 #include "obs/metrics.h"
 #include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 #include "plugin/usage.h"
 #include "store/store.h"
 
@@ -56,6 +57,7 @@ static void req_free(struct gw_req *r)
     gw_cache_req_free(r);
     gw_guard_req_free(r);
     gw_account_release(r);
+    gw_snap_release(r->snap);
     if (r->key)
         gw_key_unref(r->key);
     gw_parsed_free(&r->parsed);
@@ -63,6 +65,8 @@ static void req_free(struct gw_req *r)
         r->dialect->render_free(r->render);
     gw_relay_free(&r->relay);
     gw_buf_free(&r->body);
+    gw_buf_free(&r->log_req);
+    gw_buf_free(&r->log_resp);
     free(r);
     gw_gateway_leave(gw);
 }
@@ -82,6 +86,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     if (!r)
         return NULL;
     r->gw = gw;
+    /* Its configuration for good: a reload from now on concerns the requests after it. */
+    r->snap = gw_snap_acquire(gw);
     r->key = key;
     r->conn = conn;
     atomic_init(&r->refs, 1); /* the MHD side; the upstream side takes one when it starts */
@@ -92,10 +98,15 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     gw_strlcpy(r->request_id, request_id, sizeof r->request_id);
     if (x_provider)
         gw_strlcpy(r->x_provider, x_provider, sizeof r->x_provider);
-    gw_buf_init(&r->body, (size_t)gw->cfg->max_body_bytes);
-    gw_relay_init(&r->relay, conn, (size_t)gw->cfg->stream_buffer_bytes);
+    gw_buf_init(&r->body, (size_t)r->snap->cfg.max_body_bytes);
+    gw_relay_init(&r->relay, conn, (size_t)r->snap->cfg.stream_buffer_bytes);
+    r->log_bodies = r->snap->cfg.log_bodies && r->snap->cfg.log_requests && gw->store;
+    gw_buf_init(&r->log_req, GW_LOG_BODY_KEEP);
+    gw_buf_init(&r->log_resp, GW_LOG_BODY_KEEP);
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    r->body_expect = cl ? strtoll(cl, NULL, 10) : -1;
     gw_usage_init(&r->usage);
     gw_usage_init(&r->guard_usage);
     if (gw_otel_on()) {
@@ -118,6 +129,7 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
 
 int gw_req_body(struct gw_req *r, const char *p, size_t n)
 {
+    r->body_seen += (int64_t)n;
     if (r->too_big)
         return AIGW_ETOOBIG;
     int rc = gw_buf_append(&r->body, p, n);
@@ -126,6 +138,11 @@ int gw_req_body(struct gw_req *r, const char *p, size_t n)
         gw_buf_free(&r->body); /* nothing more is kept once the cap is hit */
     }
     return rc;
+}
+
+int gw_req_body_short(const struct gw_req *r)
+{
+    return r->body_expect > r->body_seen;
 }
 
 /* ---- the phases, in order ------------------------------------------------------------- */
@@ -143,10 +160,13 @@ static enum MHD_Result proceed(struct gw_req *r);
 static enum MHD_Result start(struct gw_req *r)
 {
     r->started = 1;
+    if (r->log_bodies && r->body.len) /* before the parse frees it; the store redacts it */
+        gw_buf_append(&r->log_req, r->body.ptr,
+                      r->body.len < GW_LOG_BODY_KEEP ? r->body.len : GW_LOG_BODY_KEEP);
     if (r->too_big) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than %lld bytes",
-                 (long long)r->gw->cfg->max_body_bytes);
+                 (long long)r->snap->cfg.max_body_bytes);
         return gw_deliver_fail(r, 413, "invalid_request_error", "request_too_large", NULL, msg);
     }
     struct gw_front_err ferr;
@@ -287,36 +307,50 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
     gw->plugins = ps;
     gw->catalog = cat;
     gw->started_unix = (int64_t)time(NULL);
+    gw->cli_log_level = -1;
     atomic_init(&gw->inflight, 0);
     atomic_init(&gw->shutting_down, 0);
+    atomic_init(&gw->snap, NULL);
+    atomic_init(&gw->snap_epoch, 0);
+    atomic_init(&gw->snap_readers[0], 0);
+    atomic_init(&gw->snap_readers[1], 0);
     pthread_mutex_init(&gw->drain_lock, NULL);
     pthread_cond_init(&gw->drain_cond, NULL);
+    pthread_mutex_init(&gw->reload_lock, NULL);
     pthread_mutex_init(&gw->guards_lock, NULL);
     /* Guardrails are security controls: one that cannot be loaded as configured stops the
      * start, like any other config error. */
     struct gw_guard_chain *chain = NULL;
     int rc = gw_guard_chain_load(&chain, cfg->guardrails, guard_dir, err, errsize);
     if (rc < 0)
-        return rc;
+        goto fail;
     if (chain) {
         GW_INFO("guardrails: %zu entries from %s", gw_guard_chain_size(chain), guard_dir);
         gw_gateway_swap_guards(gw, chain);
     }
-    rc = gw_router_init(&gw->router, cfg->routing, ps, cat, err, errsize);
+    struct gw_snap *snap = NULL;
+    rc = gw_snap_new(&snap, cfg, ps, cat, NULL, gw_gateway_guards(gw), err, errsize);
     if (rc < 0) {
         gw_gateway_guards_free(gw);
-        return rc;
+        goto fail;
     }
+    gw_snap_publish(gw, snap);
     rc = gw_upstream_init(&gw->upstream);
     if (rc < 0)
         snprintf(err, errsize, "cannot start the shared upstream engine");
     if (rc == 0 && (rc = gw_cache_gw_new(gw, err, errsize)) < 0) {
         gw_upstream_free(gw->upstream);
         gw->upstream = NULL;
-        gw_router_free(&gw->router);
     }
-    if (rc < 0)
-        gw_gateway_guards_free(gw);
+    if (rc == 0)
+        return 0;
+    gw_snap_publish(gw, NULL);
+    gw_gateway_guards_free(gw);
+fail:
+    pthread_mutex_destroy(&gw->guards_lock);
+    pthread_mutex_destroy(&gw->reload_lock);
+    pthread_mutex_destroy(&gw->drain_lock);
+    pthread_cond_destroy(&gw->drain_cond);
     return rc;
 }
 
@@ -325,9 +359,10 @@ void gw_gateway_free(struct gw_gateway *gw)
     gw_cache_gw_free(gw);
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
-    gw_router_free(&gw->router);
-    gw_gateway_guards_free(gw);
+    gw_snap_publish(gw, NULL); /* every request has let go of it: this frees it */
+    gw_gateway_guards_free(gw);    /* then every chain, on this (the main) thread */
     pthread_mutex_destroy(&gw->guards_lock);
+    pthread_mutex_destroy(&gw->reload_lock);
     pthread_mutex_destroy(&gw->drain_lock);
     pthread_cond_destroy(&gw->drain_cond);
     gw->freed = 1;

@@ -1,8 +1,9 @@
 /*
  * guard_phase - the guardrail chain in the request's lifetime (guard/ is the service):
  *
- *   - the gateway's chain, counted: a request takes a reference when it starts and keeps that
- *     chain to its end, so gw_gateway_swap_guards (a reload) never pulls it from under one;
+ *   - the gateway's chain, counted: each configuration snapshot holds a reference on its
+ *     chain, and a request takes one from its snapshot and keeps that chain to its end, so a
+ *     reload (gw_gateway_swap_guards, then a new snapshot) never pulls it from under one;
  *   - the input stage, after admit and before the cache lookup: allow goes on, a rewrite
  *     changes the internal request (and the client's own body is no longer forwarded), a deny
  *     or a failure answers in the caller's dialect;
@@ -22,6 +23,7 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
+#include "proxy/snapshot.h"
 #include "store/store.h"
 
 /* ---- the gateway's chain ------------------------------------------------------------------ */
@@ -40,6 +42,13 @@ struct gw_guards *gw_gateway_guards(struct gw_gateway *gw)
         atomic_fetch_add(&g->refs, 1);
     pthread_mutex_unlock(&gw->guards_lock);
     return g;
+}
+
+struct gw_guards *gw_guards_ref(struct gw_guards *g)
+{
+    if (g && g->chain)
+        atomic_fetch_add(&g->refs, 1);
+    return g && g->chain ? g : NULL;
 }
 
 /* Chains are freed on the main thread only (libltdl is not thread-safe): a request dropping
@@ -179,7 +188,7 @@ static cJSON *key_guards(const struct gw_req *r, const char *names[KEY_GUARDS_MA
 
 int gw_phase_guard(struct gw_req *r)
 {
-    r->guards = gw_gateway_guards(r->gw);
+    r->guards = gw_guards_ref(r->snap->guards); /* its configuration's chain (snapshot.h) */
     if (!r->guards)
         return 0;
     const char *named[KEY_GUARDS_MAX + 1];

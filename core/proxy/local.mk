@@ -27,5 +27,9 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/models.h \
 	core/proxy/models_live.c \
 	core/proxy/models_live.h \
+	core/proxy/reload.c \
+	core/proxy/reload.h \
 	core/proxy/req_int.h \
-	core/proxy/route_phase.c
+	core/proxy/route_phase.c \
+	core/proxy/snapshot.c \
+	core/proxy/snapshot.h

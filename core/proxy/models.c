@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "proxy/gateway.h"
 #include "proxy/models_live.h"
+#include "proxy/snapshot.h"
 
 static void add_price(cJSON *o, const char *key, double usd)
 {
@@ -153,11 +154,13 @@ int gw_models_list(const struct gw_gateway *gw, const struct gw_live_snap *live,
             rc = list_provider(gw, p->desc.vkey, gw_live_snap_get(live, i), data);
     }
     const cJSON *a;
-    cJSON_ArrayForEach(a, gw->router.aliases)
+    struct gw_snap *snap = gw_snap_acquire(gw); /* the aliases in effect now */
+    cJSON_ArrayForEach(a, snap->router.aliases)
     {
         if (rc == 0)
             rc = add_item(data, model_json(gw, "alias", a->string, NULL, NULL, 0));
     }
+    gw_snap_release(snap);
     if (rc < 0) {
         cJSON_Delete(doc);
         return rc;
@@ -168,8 +171,10 @@ int gw_models_list(const struct gw_gateway *gw, const struct gw_live_snap *live,
 int gw_models_get(const struct gw_gateway *gw, const struct gw_live_snap *live, const char *id,
                   struct gw_buf *out)
 {
+    struct gw_snap *snap = gw_snap_acquire(gw);
     const cJSON *alias =
-        gw->router.aliases ? cJSON_GetObjectItemCaseSensitive(gw->router.aliases, id) : NULL;
+        snap->router.aliases ? cJSON_GetObjectItemCaseSensitive(snap->router.aliases, id) : NULL;
+    gw_snap_release(snap);
     if (alias)
         return emit(model_json(gw, "alias", id, NULL, NULL, 0), out);
     const char *slash = strchr(id, '/');

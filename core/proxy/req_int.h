@@ -28,10 +28,15 @@
 #include "store/counters.h"
 
 #define TICK_MS 250
+/* log.bodies: the bytes of each body kept for the request log (the store cuts and redacts). */
+#define GW_LOG_BODY_KEEP (16u << 10)
 #define TRIED_MAX 512
+
+struct gw_snap;
 
 struct gw_req {
     struct gw_gateway *gw;
+    struct gw_snap *snap; /* its configuration, start to end (a reference; proxy/snapshot.h) */
     struct MHD_Connection *conn;
     atomic_int refs;
     const struct gw_dialect *dialect;
@@ -41,6 +46,8 @@ struct gw_req {
     char x_provider[65];
     struct gw_buf body;
     int too_big;
+    int64_t body_seen;   /* body bytes received so far */
+    int64_t body_expect; /* Content-Length; -1: none (chunked) */
     int started;
     enum MHD_Result answer; /* what the phase that answered early gave MHD */
 
@@ -89,6 +96,7 @@ struct gw_req {
     size_t tried_len;
     double cost;
     int cost_known;
+    int recorded; /* the ledger and log rows are queued */
 
     /* Governance (admit.c, account.c). admit_wait is guarded by relay.lock. */
     struct gw_key *key;           /* the gateway key presented (a reference), or NULL */
@@ -119,7 +127,15 @@ struct gw_req {
     int guard_finish_rc;
     struct aigw_usage guard_usage; /* what answers a guard sent back used (paid for too) */
     int guard_have_usage;
+    /* log.bodies (account.c): the request's body and the answer as sent, each its first
+     * GW_LOG_BODY_KEEP bytes; only when the snapshot keeps bodies. */
+    int log_bodies;
+    struct gw_buf log_req, log_resp;
 };
+
+/* log.bodies: appends the part of out past `before` (what was just rendered for the client)
+ * to the request's kept answer, up to its cap. Relay lock held. */
+void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before);
 
 void gw_req_unref(struct gw_req *r);
 
@@ -186,6 +202,9 @@ int gw_deliver_guard_error(struct gw_req *r, struct aigw_error *err);
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
 void gw_account_cost(struct gw_req *r);
 void gw_account_close(struct gw_req *r, int status, const char *error_type);
+/* The request's ledger and log rows, once (gw_account_close does it when nobody did before).
+ * first_ms: the relay's first byte time (0: none); may run under the relay's lock. */
+void gw_account_record(struct gw_req *r, int status, const char *error_type, int64_t first_ms);
 /* The reservation given back unused (a request freed before it settled); no-op after. */
 void gw_account_release(struct gw_req *r);
 

@@ -4,6 +4,7 @@
  * (route/route.c does the choosing).
  */
 #include "proxy/req_int.h"
+#include "proxy/snapshot.h"
 
 static const char *request_header(void *ud, const char *name)
 {
@@ -23,8 +24,8 @@ int gw_phase_route(struct gw_req *r)
         .header = request_header,
         .header_ud = r->conn,
     };
-    gw_route_note_request(&r->gw->router);
-    if (gw_route(&r->gw->router, &rctx, &r->route, &err) < 0) {
+    gw_route_note_request(&r->snap->router);
+    if (gw_route(&r->snap->router, &rctx, &r->route, &err) < 0) {
         gw_deliver_fail(r, err.status, NULL, err.code, err.param, err.message);
         return AIGW_EINVAL;
     }

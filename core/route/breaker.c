@@ -16,6 +16,7 @@ struct gw_tstats {
     size_t max_used;
     int window, min_samples;
     pthread_mutex_t insert_lock;
+    atomic_int refs; /* routers sharing it: a reload's router keeps the health learnt so far */
 };
 
 int64_t gw_mono_ms(void)
@@ -154,6 +155,7 @@ int gw_tstats_new(struct gw_tstats **out, size_t cap, int window, int min_sample
     t->window = window < 1 ? 1 : window > GW_LAT_WINDOW_MAX ? GW_LAT_WINDOW_MAX : window;
     t->min_samples = min_samples < 1 ? 1 : min_samples > t->window ? t->window : min_samples;
     pthread_mutex_init(&t->insert_lock, NULL);
+    atomic_init(&t->refs, 1);
     for (size_t i = 0; i < c; i++) {
         struct gw_tstat *s = &t->slots[i];
         atomic_init(&s->ready, 0);
@@ -166,9 +168,22 @@ int gw_tstats_new(struct gw_tstats **out, size_t cap, int window, int min_sample
     return 0;
 }
 
+struct gw_tstats *gw_tstats_ref(struct gw_tstats *t)
+{
+    atomic_fetch_add(&t->refs, 1);
+    return t;
+}
+
+int gw_tstats_fits(const struct gw_tstats *t, int window, int min_samples)
+{
+    int w = window < 1 ? 1 : window > GW_LAT_WINDOW_MAX ? GW_LAT_WINDOW_MAX : window;
+    int m = min_samples < 1 ? 1 : min_samples > w ? w : min_samples;
+    return t->window == w && t->min_samples == m;
+}
+
 void gw_tstats_free(struct gw_tstats *t)
 {
-    if (!t)
+    if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
     for (size_t i = 0; i < t->cap; i++)
         pthread_mutex_destroy(&t->slots[i].lat_lock);
@@ -249,6 +264,13 @@ size_t gw_tstats_count(const struct gw_tstats *t)
     for (size_t i = 0; t && i < t->cap; i++)
         n += atomic_load(&((struct gw_tstats *)t)->slots[i].ready) ? 1 : 0;
     return n;
+}
+
+void gw_tstats_each(struct gw_tstats *t, void (*fn)(void *ud, struct gw_tstat *s), void *ud)
+{
+    for (size_t i = 0; t && i < t->cap; i++)
+        if (atomic_load_explicit(&t->slots[i].ready, memory_order_acquire))
+            fn(ud, &t->slots[i]);
 }
 
 /* ---- latency ---------------------------------------------------------------------------- */

@@ -88,6 +88,11 @@ struct gw_tstats;
 /* A table of `cap` slots (rounded up to a power of two). window: latency samples kept (1 to
  * GW_LAT_WINDOW_MAX); min_samples: how many make a target warm. */
 int gw_tstats_new(struct gw_tstats **out, size_t cap, int window, int min_samples);
+/* Another holder (a reloaded router): the table goes when the last one frees it. */
+struct gw_tstats *gw_tstats_ref(struct gw_tstats *t);
+/* 1 when t keeps this latency window and warm threshold (a router may share it). */
+int gw_tstats_fits(const struct gw_tstats *t, int window, int min_samples);
+/* Drops one holder's reference; the last frees the table. NULL is ignored. */
 void gw_tstats_free(struct gw_tstats *t);
 /* The slot of (plugin, model). With insert, a new slot is made when there is none (the
  * provider's slot, model "", when the table is full); without, the provider's slot stands in
@@ -96,6 +101,9 @@ struct gw_tstat *gw_tstats_get(struct gw_tstats *t, const void *plugin, const ch
                                int insert);
 /* Slots in use. */
 size_t gw_tstats_count(const struct gw_tstats *t);
+/* Calls fn for every slot in use, in table order (for the admin API's provider list). Slots
+ * inserted meanwhile may or may not be seen. */
+void gw_tstats_each(struct gw_tstats *t, void (*fn)(void *ud, struct gw_tstat *s), void *ud);
 
 /* Adds one successful attempt's latency. */
 void gw_tstat_add_latency(struct gw_tstats *t, struct gw_tstat *s, int64_t ms);

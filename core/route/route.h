@@ -22,7 +22,8 @@
  * The model sent to a target that does not pin one: the alias's model for that provider,
  * else the model with that provider's "vkey/" prefix removed, else the client's model.
  *
- * Threading: the configuration is built at startup and read-only afterwards. gw_route,
+ * Threading: a router is built on one thread (at startup, or by a reload: a new router, never
+ * a change to one in use) and read-only afterwards. gw_route,
  * gw_route_next, gw_route_report_status and the budget functions run on any thread at once; their
  * shared state is atomics and per-target locks (breaker.h), with no lock across targets.
  */
@@ -157,6 +158,12 @@ struct gw_router {
  * "routing.<key>: reason" in err. Providers named in targets must be loaded (active or not). */
 int gw_router_init(struct gw_router *r, const cJSON *routing, const struct gw_plugins *ps,
                    const struct gw_catalog *cat, char *err, size_t errsize);
+/* The same, for a reload: the new router shares prev's health table (breakers, latencies)
+ * when its latency window and min_samples are unchanged, so reloading does not close an open
+ * breaker or cool down a warm target. prev stays usable (requests still on it). */
+int gw_router_init_keep(struct gw_router *r, const cJSON *routing, const struct gw_plugins *ps,
+                        const struct gw_catalog *cat, const struct gw_router *prev, char *err,
+                        size_t errsize);
 /* Ordered targets for one request (targets have the op's capability). On failure err holds
  * the client's error: 400 bad X-Provider, 404 unknown model, 503 nothing available (no
  * provider, every target drained or its circuit breaker open). The first target is claimed:

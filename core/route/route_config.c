@@ -515,10 +515,15 @@ static int track_list(struct gw_router *r, struct gw_rtargets *l)
     return 0;
 }
 
-/* Pins a health slot for every configured (provider, model) and every provider. */
-static int track_all(struct gw_router *r)
+/* Pins a health slot for every configured (provider, model) and every provider; in keep's
+ * table when its latency settings are the same (a reload keeps breakers and latencies). */
+static int track_all(struct gw_router *r, struct gw_tstats *keep)
 {
-    int rc = gw_tstats_new(&r->stats, STATS_SLOTS, r->latency_window, r->latency_min_samples);
+    int rc = 0;
+    if (keep && gw_tstats_fits(keep, r->latency_window, r->latency_min_samples))
+        r->stats = gw_tstats_ref(keep);
+    else
+        rc = gw_tstats_new(&r->stats, STATS_SLOTS, r->latency_window, r->latency_min_samples);
     for (size_t i = 0; !rc && i < r->plugins->n; i++)
         if (!gw_tstats_get(r->stats, r->plugins->items[i], "", 1))
             rc = AIGW_ENOMEM;
@@ -535,6 +540,13 @@ static int track_all(struct gw_router *r)
 
 int gw_router_init(struct gw_router *r, const cJSON *routing, const struct gw_plugins *ps,
                    const struct gw_catalog *cat, char *err, size_t errsize)
+{
+    return gw_router_init_keep(r, routing, ps, cat, NULL, err, errsize);
+}
+
+int gw_router_init_keep(struct gw_router *r, const cJSON *routing, const struct gw_plugins *ps,
+                        const struct gw_catalog *cat, const struct gw_router *prev, char *err,
+                        size_t errsize)
 {
     static const struct gw_plugins none = {0};
     memset(r, 0, sizeof *r);
@@ -557,7 +569,7 @@ int gw_router_init(struct gw_router *r, const cJSON *routing, const struct gw_pl
     if (rc == AIGW_ENOMEM)
         snprintf(err, errsize, "routing: out of memory");
     if (!rc)
-        rc = track_all(r);
+        rc = track_all(r, prev ? prev->stats : NULL);
     if (rc) {
         gw_router_free(r);
         return rc == AIGW_ENOMEM ? rc : AIGW_EINVAL;

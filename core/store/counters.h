@@ -126,6 +126,8 @@ struct gw_admit_result {
     int limit;              /* enum gw_limit_kind: the limit that refused (LIMITED) */
     int degraded;           /* enum gw_degraded */
     int too_large;          /* this request alone is over the limit: waiting cannot help */
+    int budget_busy;        /* LIMITED on budget, yet not spent: requests in flight hold the
+                             * rest as reservations; retry once they settle (retry_after_ms) */
     int64_t retry_after_ms; /* LIMITED on rpm/tpm: when enough of the window frees; else -1 */
     struct gw_rl_window requests;
     struct gw_rl_window tokens;

@@ -290,6 +290,11 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
             if (avail <= 0 || granted < min) {
                 limit = GW_LIMIT_BUDGET;
                 granted = 0;
+                /* what is left is only reserved: not exhausted, busy */
+                if (budget - e->spent >= (min > 0 ? min : 1)) {
+                    res->budget_busy = 1;
+                    res->retry_after_ms = 1000;
+                }
             }
         }
     }

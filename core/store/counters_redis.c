@@ -85,7 +85,7 @@ static const char ADMIT_LUA[] =
     "elseif tpm > 0 and est > tpm then reason = 2; large = 1\n"
     "elseif tpm > 0 and utok + est > tpm then reason = 2; retry = free_at(tk, utok + est - tpm)\n"
     "end\n"
-    "local granted, avail = 0, -1\n"
+    "local granted, avail, busy = 0, -1, 0\n"
     "if budget > 0 then\n"
     "  local b = redis.call('HMGET', KEYS[2], 'spent', 'resv')\n"
     "  local spent, resv = tonumber(b[1]), tonumber(b[2]) or 0\n"
@@ -102,7 +102,10 @@ static const char ADMIT_LUA[] =
     "  avail = budget - spent - resv\n"
     "  if reason == 0 then\n"
     "    granted = math.min(want, avail)\n"
-    "    if avail <= 0 or granted < minm then reason = 3; granted = 0 end\n"
+    "    if avail <= 0 or granted < minm then reason = 3; granted = 0\n"
+    /* what is left is only reserved by requests in flight: busy, not exhausted */
+    "      if budget - spent >= math.max(minm, 1) then busy = 1 end\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "if reason == 0 then\n"
@@ -124,7 +127,7 @@ static const char ADMIT_LUA[] =
     "  end\n"
     "end\n"
     "return {reason == 0 and 1 or 0, reason, sec, now, ureq, empty_at(rq), utok, empty_at(tk), "
-    "retry, granted, avail, large}\n";
+    "retry, granted, avail, large, busy}\n";
 
 static const char SETTLE_LUA[] =
     "local function I(x) return string.format('%d', x) end\n"
@@ -279,10 +282,11 @@ static void window_out(struct gw_rl_window *w, int64_t limit, long long used, lo
 int gw_credis_parse(const struct gw_resp *v, const struct gw_admit_req *req,
                     struct gw_admit_result *res)
 {
-    long long a[12];
-    if (!v || v->type != GW_RESP_ARRAY || v->elements != 12)
+    long long a[13] = {0};
+    /* 12 from a script loaded by an older aigw of the fleet (no busy flag) */
+    if (!v || v->type != GW_RESP_ARRAY || (v->elements != 12 && v->elements != 13))
         return -1;
-    for (int i = 0; i < 12; i++) {
+    for (size_t i = 0; i < v->elements; i++) {
         if (!v->element[i] || v->element[i]->type != GW_RESP_INTEGER)
             return -1;
         a[i] = v->element[i]->integer;
@@ -297,6 +301,10 @@ int gw_credis_parse(const struct gw_resp *v, const struct gw_admit_req *req,
     res->retry_after_ms = -1;
     if ((a[1] == GW_LIMIT_RPM || a[1] == GW_LIMIT_TPM) && !res->too_large)
         res->retry_after_ms = a[8] > 0 ? a[8] : 1000; /* the window moved under us: a second */
+    if (a[1] == GW_LIMIT_BUDGET && a[12]) {
+        res->budget_busy = 1;
+        res->retry_after_ms = 1000;
+    }
     window_out(&res->requests, l->rpm, a[4], a[5]);
     window_out(&res->tokens, l->tpm, a[6], a[7]);
     res->granted_micros = a[9] > 0 ? a[9] : 0;

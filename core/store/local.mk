@@ -13,9 +13,11 @@ core_libgwcore_la_SOURCES += \
 	core/store/store_logw.c \
 	core/store/store_period.c \
 	core/store/store_pg.c \
+	core/store/store_queue.c \
 	core/store/store_resp.c \
 	core/store/store_schema.c \
 	core/store/store_sql.c \
+	core/store/store_spool.c \
 	core/store/store_sqlite.c \
 	core/store/store_usage.c \
 	core/store/store_writer.c

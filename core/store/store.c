@@ -112,6 +112,8 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
         return NULL;
     }
     opts_fill(&s->o, opts);
+    atomic_init(&s->log_bodies, s->o.log_bodies);
+    atomic_init(&s->log_retention_days, s->o.log_retention_days);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -146,6 +148,13 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
     }
     if (gw_store_writer_start(s, err, errsize))
         goto fail;
+    if (s->o.spool_prefix && *s->o.spool_prefix) {
+        char why[512];
+        /* after the writer started: the rows it replays are written at once */
+        if (gw_store_spool_open(s, s->o.spool_prefix, why, sizeof why) != 0)
+            gw_logf(AIGW_LOG_WARN, "store", NULL, "%s; running without a spool", why);
+    }
+    s->o.spool_prefix = NULL; /* the caller's string */
     return s;
 fail:
     store_free(s);
@@ -157,6 +166,7 @@ void gw_store_close(struct gw_store *s)
     if (!s)
         return;
     gw_store_writer_stop(s);
+    gw_store_spool_close(s);
     store_free(s);
 }
 
@@ -192,4 +202,10 @@ void gw_store_stats(struct gw_store *s, struct gw_store_stats *out)
     out->queued = s->logq.n + s->opq.n + s->log_busy.n + s->op_busy.n;
     pthread_mutex_unlock(&s->mu);
     gw_store_keycache_stats(s, &out->key_cache_hits, &out->key_cache_misses);
+}
+
+void gw_store_set_log_opts(struct gw_store *s, int bodies, int retention_days)
+{
+    atomic_store(&s->log_bodies, bodies);
+    atomic_store(&s->log_retention_days, retention_days < 0 ? 0 : retention_days);
 }

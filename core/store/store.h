@@ -43,13 +43,24 @@ struct gw_store_opts {
     int log_bodies;         /* keep request/response bodies in log rows (log.bodies) */
     size_t log_body_cap;    /* bytes kept of each body; 0: 16 KiB */
     int log_retention_days; /* log rows older than this are deleted in batches; 0: kept */
+    /* A path prefix on the machine's own disk ("<db>-spool" beside a SQLite file, or in the
+     * state directory): each ledger and log row is also appended to a file <prefix>.* when
+     * queued, so a process killed before its rows were committed loses none: the next store
+     * opened with the same prefix writes them. NULL: no spool (rows queued when the process
+     * dies are lost). */
+    const char *spool_prefix;
     /* Told of every database operation, from whichever thread ran it (a request thread on a
      * key-cache miss, the writer, an admin caller): backend "sqlite" or "postgres"; op
      * "key_lookup", "key_read", "spend_read", "log_query", "usage_query", "response_get",
      * "write" (one batch), "admin" (a key change), "retention"; its duration; error NULL, or
-     * "timeout" / "error". For gw_metrics_store; must not block. NULL: nobody. */
+     * "timeout" / "error", or what the database said: "disk_full", "locked", "io_error".
+     * For gw_metrics_store; must not block. NULL: nobody. */
     void (*on_op)(void *ud, const char *backend, const char *op, int64_t us, const char *error);
     void *on_op_ud;
+    /* Told of rows given up (queue full, refused by the database, closing): what is
+     * "request_log", "ledger" or "store_writes" (touches, stored responses); n rows. From
+     * whichever thread dropped them, never under a store lock; must not block. */
+    void (*on_drop)(void *ud, const char *what, int64_t n);
 };
 
 /* Opens the store at url, creating the schema or migrating it to this version. A sqlite file
@@ -78,6 +89,9 @@ struct gw_store_stats {
 };
 /* Counters for the metrics layer; no I/O. */
 void gw_store_stats(struct gw_store *s, struct gw_store_stats *out);
+/* log.bodies and log.retention_days from now on (a config reload); any thread. Rows already
+ * queued keep what they were queued with. */
+void gw_store_set_log_opts(struct gw_store *s, int bodies, int retention_days);
 
 /* ---- gateway keys ---------------------------------------------------------------------- */
 
@@ -232,6 +246,12 @@ struct gw_ledger_entry {
 };
 /* Queues the entry: 0, GW_STORE_EFULL, AIGW_EINVAL (no request id). No I/O. */
 int gw_store_ledger_add(struct gw_store *s, const struct gw_ledger_entry *e);
+struct gw_log_row;
+/* A request's ledger entry and log row together (either may be NULL), queued and spooled as
+ * one record: a process killed at any moment leaves both or neither. Returns what
+ * gw_store_ledger_add would for the entry. No I/O but the spool's append. */
+int gw_store_record(struct gw_store *s, const struct gw_ledger_entry *e,
+                    const struct gw_log_row *r);
 /* Committed spend of key_id in the period holding now (all time for none). (blocking) */
 int gw_store_key_spend(struct gw_store *s, const char *key_id, enum gw_budget_period p, int64_t now,
                        double *usd);

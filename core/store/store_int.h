@@ -15,6 +15,7 @@
 #define GW_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,9 @@ struct gw_store_ops {
     /* Several statements without parameters (schema). Same returns. */
     int (*script)(struct gw_sql_conn *c, const char *sql, int64_t deadline_ms);
     const char *(*errmsg)(struct gw_sql_conn *c);
+    /* The last failure in one word for metrics ("disk_full", "locked", "io_error"), or NULL
+     * to let the result code say "timeout" or "error". May be NULL. */
+    const char *(*reason)(struct gw_sql_conn *c);
     const char *begin_sql;        /* a transaction that will write */
     const char *migrate_lock_sql; /* serializes migrations across processes, or NULL */
 };
@@ -73,6 +77,7 @@ typedef int (*store_call_fn)(struct gw_store *s, struct gw_sql_conn *c, void *ct
 struct store_link {
     struct store_link *next;
     size_t bytes;
+    uint64_t spool; /* the spool file generation holding it; 0: not spooled */
 };
 
 struct store_op {
@@ -120,6 +125,8 @@ struct gw_store {
     int memory;   /* "memory:": a private in-memory SQLite database, gone at close */
     struct gw_sql_conn *anchor; /* memory: keeps the database alive while the writer reconnects */
     struct gw_store_opts o;
+    /* o.log_bodies and o.log_retention_days as a config reload changes them (any thread). */
+    atomic_int log_bodies, log_retention_days;
     unsigned char pepper[32];
 
     pthread_mutex_t mu;
@@ -135,6 +142,8 @@ struct gw_store {
     uint64_t log_enq, log_done, op_enq, op_done;
     size_t pending_resp; /* OP_RESP_PUT/DEL in opq + op_busy: get scans the queues only then */
     int64_t next_retention_ms;
+    int64_t write_warned_ms; /* the writer's last "write failed" line (writer thread only) */
+    uint64_t write_failed;   /* failed transactions since that line (writer thread only) */
     struct gw_store_stats st;
 
     struct store_reader readers[STORE_READERS];
@@ -142,6 +151,7 @@ struct gw_store {
      * costs one read deadline a second, not one per request. */
     _Atomic int64_t read_down_until;
     struct store_keycache *kc;
+    struct store_spool *spool; /* NULL: no spool directory */
 };
 
 /* ---- helpers (store_sql.c) ---- */
@@ -163,13 +173,24 @@ int gw_store_read(struct gw_store *s, const char *op,
 /* Reports one operation to opts.on_op (when set): rc 0 is success, GW_STORE_EUNAVAIL a
  * "timeout", anything else an "error". */
 void gw_store_observe(struct gw_store *s, const char *op, int64_t start_us, int rc);
+/* The same with the failure's own word (NULL: from rc). */
+void gw_store_observe_why(struct gw_store *s, const char *op, int64_t start_us, int rc,
+                          const char *why);
+/* Rows given up: counted by the caller, told to opts.on_drop here (no lock held). */
+void gw_store_dropped(struct gw_store *s, const char *what, uint64_t n);
 int64_t gw_store_mono_us(void);
 int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64_t deadline);
 /* USD <-> nano-dollars (rounded). */
 int64_t gw_usd_to_nusd(double usd);
 double gw_nusd_to_usd(int64_t n);
 
-/* ---- queues and the writer (store_writer.c) ---- */
+/* ---- queues (store_queue.c) and the writer (store_writer.c) ---- */
+
+void gw_store_list_push(struct store_list *l, struct store_link *it);
+struct store_link *gw_store_list_pop(struct store_list *l);
+int gw_store_list_unlink(struct store_list *l, struct store_link *it); /* 1 when found */
+/* A monotonic ms deadline as the timespec the store's conditions wait on. */
+void gw_store_wake_ts(struct timespec *ts, int64_t at_mono);
 
 int gw_store_writer_start(struct gw_store *s, char *err, size_t errsize);
 void gw_store_writer_stop(struct gw_store *s);
@@ -177,10 +198,30 @@ void gw_store_writer_stop(struct gw_store *s);
 int gw_store_enqueue_op(struct gw_store *s, struct store_op *op);
 /* Queues a log row (taken over), dropping the oldest rows past the caps. */
 void gw_store_enqueue_log(struct gw_store *s, struct store_log *it);
+/* Both, spooled as one record: the ledger op's result (the log row is always taken). */
+int gw_store_enqueue_pair(struct gw_store *s, struct store_op *op, struct store_log *it);
+/* Queue items made from the caller's rows (copied, cleaned, capped): NULL without memory. */
+struct store_op *gw_store_ledger_item(const struct gw_ledger_entry *e);
+struct store_log *gw_store_log_item(struct gw_store *s, const struct gw_log_row *r);
 /* Runs fn on the writer thread and waits (bounded by the read deadline while queued). */
 int gw_store_call(struct gw_store *s, store_call_fn fn, void *ctx);
 void gw_store_op_free(struct store_op *op);
 void gw_store_log_free_item(struct store_log *it);
+
+/* ---- the spool (store_spool.c) ---- */
+
+/* Opens a spool file of our own named prefix.* and queues again the rows of any such file
+ * whose process is gone. 0, or an error (err says why; the store then runs without one). */
+int gw_store_spool_open(struct gw_store *s, const char *prefix, char *err, size_t errsize);
+/* After the writer stopped: removes the files when every row is written, else keeps them. */
+void gw_store_spool_close(struct gw_store *s);
+/* Under s->mu: append a queued row; mark one done (committed or dropped); after a batch,
+ * empty or retire files whose rows are all done. */
+void gw_store_spool_ledger_locked(struct gw_store *s, struct store_op *op);
+void gw_store_spool_log_locked(struct gw_store *s, struct store_log *it);
+void gw_store_spool_pair_locked(struct gw_store *s, struct store_op *op, struct store_log *it);
+void gw_store_spool_done_locked(struct gw_store *s, struct store_link *it);
+void gw_store_spool_tidy_locked(struct gw_store *s);
 
 /* ---- per-part writer steps (inside the writer's transaction) ---- */
 

@@ -15,13 +15,11 @@
 #define LEDGER_COLS 10
 #define LEDGER_CHUNK 100
 
-int gw_store_ledger_add(struct gw_store *s, const struct gw_ledger_entry *e)
+struct store_op *gw_store_ledger_item(const struct gw_ledger_entry *e)
 {
-    if (!e || !e->request_id[0])
-        return AIGW_EINVAL;
     struct store_op *op = calloc(1, sizeof *op);
     if (!op)
-        return AIGW_ENOMEM;
+        return NULL;
     op->kind = OP_LEDGER;
     op->link.bytes = sizeof *op;
     struct gw_ledger_entry *l = &op->u.ledger;
@@ -36,7 +34,36 @@ int gw_store_ledger_add(struct gw_store *s, const struct gw_ledger_entry *e)
     gw_sql_clean_inplace(l->key_id);
     if (!l->ts_ms)
         l->ts_ms = gw_store_now_ms();
-    return gw_store_enqueue_op(s, op);
+    return op;
+}
+
+int gw_store_ledger_add(struct gw_store *s, const struct gw_ledger_entry *e)
+{
+    if (!e || !e->request_id[0])
+        return AIGW_EINVAL;
+    struct store_op *op = gw_store_ledger_item(e);
+    return op ? gw_store_enqueue_op(s, op) : AIGW_ENOMEM;
+}
+
+int gw_store_record(struct gw_store *s, const struct gw_ledger_entry *e, const struct gw_log_row *r)
+{
+    if (!e || !r)
+        return e ? gw_store_ledger_add(s, e) : r ? gw_store_log_put(s, r) : 0;
+    if (!e->request_id[0] || !r->request_id[0])
+        return AIGW_EINVAL;
+    struct store_op *op = gw_store_ledger_item(e);
+    struct store_log *it = gw_store_log_item(s, r);
+    if (!op || !it) {
+        /* as one at a time would: the log row is dropped (counted), the ledger refused */
+        gw_store_op_free(op);
+        gw_store_log_free_item(it);
+        pthread_mutex_lock(&s->mu);
+        s->st.log_dropped++;
+        pthread_mutex_unlock(&s->mu);
+        gw_store_dropped(s, "request_log", 1);
+        return AIGW_ENOMEM;
+    }
+    return gw_store_enqueue_pair(s, op, it);
 }
 
 static int64_t nonneg(int64_t v)

@@ -48,22 +48,16 @@ static char *body_copy(const char *p, size_t n, size_t cap, size_t *out_len)
 
 #define TERMINATE(a) ((a)[sizeof(a) - 1] = '\0', gw_sql_clean_inplace(a))
 
-int gw_store_log_put(struct gw_store *s, const struct gw_log_row *r)
+struct store_log *gw_store_log_item(struct gw_store *s, const struct gw_log_row *r)
 {
-    if (!r || !r->request_id[0])
-        return AIGW_EINVAL;
-    struct store_log *it = malloc(sizeof *it);
-    if (!it) {
-        pthread_mutex_lock(&s->mu);
-        s->st.log_dropped++;
-        pthread_mutex_unlock(&s->mu);
-        return 0;
-    }
+    struct store_log *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
     it->row = *r;
     struct gw_log_row *w = &it->row;
     w->request_body = w->response_body = NULL;
     w->request_body_len = w->response_body_len = 0;
-    if (s->o.log_bodies) {
+    if (atomic_load(&s->log_bodies)) {
         w->request_body = body_copy(r->request_body, r->request_body_len, s->o.log_body_cap,
                                     &w->request_body_len);
         w->response_body = body_copy(r->response_body, r->response_body_len, s->o.log_body_cap,
@@ -82,6 +76,21 @@ int gw_store_log_put(struct gw_store *s, const struct gw_log_row *r)
     if (!w->ts_ms)
         w->ts_ms = gw_store_now_ms();
     it->link.bytes = sizeof *it + w->request_body_len + w->response_body_len;
+    return it;
+}
+
+int gw_store_log_put(struct gw_store *s, const struct gw_log_row *r)
+{
+    if (!r || !r->request_id[0])
+        return AIGW_EINVAL;
+    struct store_log *it = gw_store_log_item(s, r);
+    if (!it) {
+        pthread_mutex_lock(&s->mu);
+        s->st.log_dropped++;
+        pthread_mutex_unlock(&s->mu);
+        gw_store_dropped(s, "request_log", 1);
+        return 0;
+    }
     gw_store_enqueue_log(s, it);
     return 0;
 }
@@ -362,8 +371,9 @@ int gw_store_retention_step(struct gw_store *s, struct gw_sql_conn *c, int64_t n
                             int64_t deadline)
 {
     int more = 0;
-    if (s->o.log_retention_days > 0) {
-        int64_t cutoff = now_ms - (int64_t)s->o.log_retention_days * 86400000;
+    int days = atomic_load(&s->log_retention_days);
+    if (days > 0) {
+        int64_t cutoff = now_ms - (int64_t)days * 86400000;
         more = delete_batch(s, c,
                             "DELETE FROM aigw_log WHERE request_id IN (SELECT request_id FROM"
                             " aigw_log WHERE ts_ms < $1 LIMIT $2) RETURNING request_id",

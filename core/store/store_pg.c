@@ -21,6 +21,7 @@
 struct gw_sql_conn {
     PGconn *pg;
     char err[256];
+    const char *reason; /* the last failure's word for metrics, or NULL */
 };
 
 static void quiet(void *arg, const char *message)
@@ -119,6 +120,22 @@ static int broken(struct gw_sql_conn *c)
     return PQstatus(c->pg) != CONNECTION_OK;
 }
 
+/* An SQL error by its SQLSTATE class: the server going away or out of room is no fault of
+ * the statement (retry it later, GW_STORE_EUNAVAIL); anything else is (AIGW_EINTERNAL). */
+static int classify(struct gw_sql_conn *c, const char *state)
+{
+    c->reason = NULL;
+    if (!state || strlen(state) != 5)
+        return AIGW_EINTERNAL;
+    if (!strncmp(state, "53", 2)) /* insufficient resources: disk full, out of memory */
+        c->reason = !strcmp(state, "53100") ? "disk_full" : "resources";
+    else if (!strncmp(state, "57", 2) || !strncmp(state, "08", 2)) /* shutdown, connection */
+        c->reason = "unavailable";
+    else if (!strncmp(state, "40", 2)) /* serialization failure, deadlock: retry */
+        c->reason = "locked";
+    return c->reason ? GW_STORE_EUNAVAIL : AIGW_EINTERNAL;
+}
+
 /* Sends what libpq buffered, then collects every result of the command. */
 static int finish(struct gw_sql_conn *c, gw_sql_row_fn row, void *ctx, int64_t deadline)
 {
@@ -169,7 +186,7 @@ static int finish(struct gw_sql_conn *c, gw_sql_row_fn row, void *ctx, int64_t d
         } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
             set_err(c, PQresultErrorMessage(res));
             if (!out)
-                out = AIGW_EINTERNAL;
+                out = classify(c, PQresultErrorField(res, PG_DIAG_SQLSTATE));
         }
         PQclear(res);
     }
@@ -230,6 +247,11 @@ static const char *pg_errmsg(struct gw_sql_conn *c)
     return c->err;
 }
 
+static const char *pg_reason(struct gw_sql_conn *c)
+{
+    return c->reason;
+}
+
 const struct gw_store_ops gw_store_pg_ops = {
     .name = "postgres",
     .connect = pg_connect,
@@ -237,6 +259,7 @@ const struct gw_store_ops gw_store_pg_ops = {
     .exec = pg_exec,
     .script = pg_script,
     .errmsg = pg_errmsg,
+    .reason = pg_reason,
     .begin_sql = "BEGIN",
     /* replicas starting together must not run the same migration twice */
     .migrate_lock_sql = "SELECT pg_advisory_xact_lock(7306215431)",

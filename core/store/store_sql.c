@@ -117,12 +117,24 @@ int64_t gw_store_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void gw_store_observe(struct gw_store *s, const char *op, int64_t start_us, int rc)
+void gw_store_observe_why(struct gw_store *s, const char *op, int64_t start_us, int rc,
+                          const char *why)
 {
     if (!s->o.on_op)
         return;
-    const char *error = rc == 0 ? NULL : rc == GW_STORE_EUNAVAIL ? "timeout" : "error";
+    const char *error = rc == 0 ? NULL : why ? why : rc == GW_STORE_EUNAVAIL ? "timeout" : "error";
     s->o.on_op(s->o.on_op_ud, s->ops->name, op, gw_store_mono_us() - start_us, error);
+}
+
+void gw_store_observe(struct gw_store *s, const char *op, int64_t start_us, int rc)
+{
+    gw_store_observe_why(s, op, start_us, rc, NULL);
+}
+
+void gw_store_dropped(struct gw_store *s, const char *what, uint64_t n)
+{
+    if (n && s->o.on_drop)
+        s->o.on_drop(s->o.on_op_ud, what, (int64_t)n);
 }
 
 static int read_once(struct gw_store *s,

@@ -28,6 +28,7 @@ struct gw_sql_conn {
     sqlite3_stmt *cache[STMT_CACHE];
     unsigned next_slot;
     char err[256];
+    int last_rc; /* the primary result code of the last failure */
 };
 
 static int busy_wait(void *ud, int count)
@@ -145,10 +146,15 @@ static int sq_connect(struct gw_store *s, int reader, int64_t deadline, struct g
 static int map_rc(struct gw_sql_conn *c, int rc)
 {
     snprintf(c->err, sizeof c->err, "%s", sqlite3_errmsg(c->db));
+    c->last_rc = rc & 0xff;
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_INTERRUPT:
+    /* The disk is full, or failed under us: the rows are fine, the file cannot take them
+     * now. Kept and retried like a lock, never dropped as bad rows. */
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
         return GW_STORE_EUNAVAIL;
     case SQLITE_NOMEM:
         return AIGW_ENOMEM;
@@ -272,6 +278,21 @@ static const char *sq_errmsg(struct gw_sql_conn *c)
     return c->err;
 }
 
+static const char *sq_reason(struct gw_sql_conn *c)
+{
+    switch (c->last_rc) {
+    case SQLITE_FULL:
+        return "disk_full";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "locked";
+    case SQLITE_IOERR:
+        return "io_error";
+    default:
+        return NULL;
+    }
+}
+
 const struct gw_store_ops gw_store_sqlite_ops = {
     .name = "sqlite",
     .connect = sq_connect,
@@ -279,6 +300,7 @@ const struct gw_store_ops gw_store_sqlite_ops = {
     .exec = sq_exec,
     .script = sq_script,
     .errmsg = sq_errmsg,
+    .reason = sq_reason,
     /* IMMEDIATE: take the write lock up front, or a read-then-write transaction fails with
      * SQLITE_BUSY_SNAPSHOT instead of waiting */
     .begin_sql = "BEGIN IMMEDIATE",

@@ -1,8 +1,9 @@
 /*
- * store_writer - the bounded queues and the one writer thread. Request threads only copy an
- * item into a list under s->mu; the writer takes up to a batch at a time and commits it in one
- * transaction. A dead database makes the writer reconnect with backoff while the log queue
- * keeps dropping its oldest rows: nothing ever waits for the database but the writer itself.
+ * store_writer - the one writer thread. Request threads only copy an item into a queue under
+ * s->mu (store_queue.c); the writer takes up to a batch at a time and commits it in one
+ * transaction. A dead, full or locked database makes the writer retry with backoff, keeping
+ * the batch (and the spool its rows are in), while the log queue keeps dropping its oldest
+ * rows: nothing ever waits for the database but the writer itself.
  */
 #include "store/store_int.h"
 
@@ -18,187 +19,46 @@
 #define BATCH_OPS 500
 #define RETENTION_EVERY_MS (10 * 60 * 1000)
 #define CLOSE_GRACE_MS 3000
+#define WRITE_WARN_MS 10000
 
-static void list_push(struct store_list *l, struct store_link *it)
-{
-    it->next = NULL;
-    if (l->tail)
-        l->tail->next = it;
-    else
-        l->head = it;
-    l->tail = it;
-    l->n++;
-    l->bytes += it->bytes;
-}
-
-static struct store_link *list_pop(struct store_list *l)
-{
-    struct store_link *it = l->head;
-    if (!it)
-        return NULL;
-    l->head = it->next;
-    if (!l->head)
-        l->tail = NULL;
-    l->n--;
-    l->bytes -= it->bytes;
-    it->next = NULL;
-    return it;
-}
-
-static int list_unlink(struct store_list *l, struct store_link *it)
-{
-    struct store_link *prev = NULL;
-    for (struct store_link *p = l->head; p; prev = p, p = p->next) {
-        if (p != it)
-            continue;
-        if (prev)
-            prev->next = p->next;
-        else
-            l->head = p->next;
-        if (l->tail == p)
-            l->tail = prev;
-        l->n--;
-        l->bytes -= p->bytes;
-        return 1;
-    }
-    return 0;
-}
-
-void gw_store_log_free_item(struct store_log *it)
-{
-    if (!it)
-        return;
-    free(it->row.request_body);
-    free(it->row.response_body);
-    free(it);
-}
-
-void gw_store_op_free(struct store_op *op)
-{
-    if (!op)
-        return;
-    if (op->kind == OP_RESP_PUT)
-        gw_stored_response_clear(&op->u.resp);
-    free(op);
-}
-
-static void wake_ts(struct timespec *ts, int64_t at_mono)
-{
-    ts->tv_sec = at_mono / 1000;
-    ts->tv_nsec = (at_mono % 1000) * 1000000;
-}
-
-void gw_store_enqueue_log(struct gw_store *s, struct store_log *it)
-{
-    struct store_link *dropped = NULL;
-    pthread_mutex_lock(&s->mu);
-    if (s->stop) {
-        s->st.log_dropped++;
-        pthread_mutex_unlock(&s->mu);
-        gw_store_log_free_item(it);
-        return;
-    }
-    /* make room by dropping the oldest: fresh rows are worth more than stale ones, and the
-     * request thread must not wait */
-    while (s->logq.n && (s->logq.n >= (size_t)s->o.log_queue_rows ||
-                         s->logq.bytes + it->link.bytes > s->o.log_queue_bytes)) {
-        struct store_link *old = list_pop(&s->logq);
-        old->next = dropped;
-        dropped = old;
-        s->st.log_dropped++;
-        s->log_done++;
-    }
-    list_push(&s->logq, &it->link);
-    s->log_enq++;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mu);
-    while (dropped) {
-        struct store_link *next = dropped->next;
-        gw_store_log_free_item((struct store_log *)dropped);
-        dropped = next;
-    }
-}
-
-int gw_store_enqueue_op(struct gw_store *s, struct store_op *op)
-{
-    pthread_mutex_lock(&s->mu);
-    if (s->stop || s->opq.n >= (size_t)s->o.ops_queue_rows ||
-        s->opq.bytes + op->link.bytes > s->o.ops_queue_bytes) {
-        s->st.ops_dropped++;
-        pthread_mutex_unlock(&s->mu);
-        gw_store_op_free(op);
-        return GW_STORE_EFULL;
-    }
-    if (op->kind == OP_RESP_PUT || op->kind == OP_RESP_DEL)
-        s->pending_resp++;
-    list_push(&s->opq, &op->link);
-    s->op_enq++;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mu);
-    return 0;
-}
-
-int gw_store_call(struct gw_store *s, store_call_fn fn, void *ctx)
-{
-    struct store_op *op = calloc(1, sizeof *op);
-    if (!op)
-        return AIGW_ENOMEM;
-    op->kind = OP_CALL;
-    op->u.call.fn = fn;
-    op->u.call.ctx = ctx;
-    /* a call waits behind the batches queued before it, so allow more than one read */
-    int64_t deadline = gw_store_mono_ms() + s->o.read_timeout_ms + STORE_WRITE_MS;
-    struct timespec ts;
-    wake_ts(&ts, deadline);
-    pthread_mutex_lock(&s->mu);
-    if (s->stop) {
-        pthread_mutex_unlock(&s->mu);
-        free(op);
-        return GW_STORE_EUNAVAIL;
-    }
-    list_push(&s->opq, &op->link);
-    s->op_enq++;
-    pthread_cond_signal(&s->wake);
-    while (op->u.call.state != 2) {
-        if (pthread_cond_timedwait(&s->done, &s->mu, &ts) != 0 && op->u.call.state == 0 &&
-            gw_store_mono_ms() >= deadline) {
-            /* still queued: take it back, the caller's ctx dies with this frame */
-            list_unlink(&s->opq, &op->link);
-            s->op_done++;
-            pthread_mutex_unlock(&s->mu);
-            free(op);
-            return GW_STORE_EUNAVAIL;
-        }
-    }
-    int rc = op->u.call.rc;
-    pthread_mutex_unlock(&s->mu);
-    free(op);
-    return rc;
-}
-
-/* Waits ms on the wake condition (so close interrupts it): 1 when stopping past its grace. */
+/* Waits ms, or until close is asked (the wake condition is also signalled by every row
+ * queued: those must not cut the wait short, or a dead database is retried in a busy loop).
+ * 1 when stopping past its grace. */
 static int backoff(struct gw_store *s, int64_t ms)
 {
+    int64_t until = gw_store_mono_ms() + ms;
     struct timespec ts;
-    wake_ts(&ts, gw_store_mono_ms() + ms);
+    gw_store_wake_ts(&ts, until);
     pthread_mutex_lock(&s->mu);
-    if (!s->stop)
+    while (!s->stop && gw_store_mono_ms() < until)
         pthread_cond_timedwait(&s->wake, &s->mu, &ts);
     int give_up = s->stop && gw_store_mono_ms() >= s->stop_deadline_ms;
     pthread_mutex_unlock(&s->mu);
     return give_up;
 }
 
-/* Makes sure the writer has a connection: 0, or 1 when it gave up (closing). */
+/* Makes sure the writer has a connection: 0, or 1 when it gave up (closing). One line for
+ * the first failure and then one every WRITE_WARN_MS, with the count meanwhile. */
 static int ensure_conn(struct gw_store *s)
 {
-    int64_t delay = 100;
+    int64_t delay = 100, warned = 0;
+    uint64_t failed = 0;
     while (!s->wconn) {
         char err[256] = "";
-        if (s->ops->connect(s, 0, gw_store_mono_ms() + 5000, &s->wconn, err, sizeof err) == 0)
+        if (s->ops->connect(s, 0, gw_store_mono_ms() + 5000, &s->wconn, err, sizeof err) == 0) {
+            if (failed)
+                gw_logf(AIGW_LOG_INFO, "store", NULL, "writer reconnected after %llu failures",
+                        (unsigned long long)failed);
             break;
+        }
         s->wconn = NULL;
-        gw_logf(AIGW_LOG_WARN, "store", NULL, "writer reconnect: %s", err);
+        failed++;
+        int64_t now = gw_store_mono_ms();
+        if (!warned || now - warned >= WRITE_WARN_MS) {
+            gw_logf(AIGW_LOG_WARN, "store", NULL, "writer reconnect (%llu failed so far): %s",
+                    (unsigned long long)failed, err);
+            warned = now;
+        }
         if (backoff(s, delay))
             return 1;
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
@@ -210,6 +70,26 @@ static void drop_conn(struct gw_store *s)
 {
     s->ops->disconnect(s->wconn);
     s->wconn = NULL;
+}
+
+/* Names a failed write in the log: at once for the first, then one line every WRITE_WARN_MS
+ * with the count meanwhile, and how many rows wait (a full disk or a held lock fails every
+ * retry; the rows stay queued, and spooled, until the database takes them). */
+static void write_failed(struct gw_store *s, int rc, const char *msg)
+{
+    s->write_failed++;
+    int64_t now = gw_store_mono_ms();
+    if (s->write_warned_ms && now - s->write_warned_ms < WRITE_WARN_MS)
+        return;
+    pthread_mutex_lock(&s->mu);
+    size_t waiting = s->logq.n + s->opq.n + s->log_busy.n + s->op_busy.n;
+    pthread_mutex_unlock(&s->mu);
+    gw_logf(AIGW_LOG_WARN, "store", NULL,
+            "%s write failed (%s), %llu time(s) since the last report; %zu rows %s", s->ops->name,
+            msg && *msg ? msg : "no answer", (unsigned long long)s->write_failed, waiting,
+            rc == GW_STORE_EUNAVAIL ? "kept queued, retrying" : "retried one by one");
+    s->write_warned_ms = now;
+    s->write_failed = 0;
 }
 
 /* Everything in one transaction: ledger rows together, then the other ops in queue order. */
@@ -244,25 +124,31 @@ static int write_tx(struct gw_store *s, struct store_log **logs, size_t nl, stru
     }
     if (!rc)
         rc = gw_sql_tx(s, c, "commit", deadline);
+    const char *why = NULL;
     if (rc) {
-        if (rc != GW_STORE_EUNAVAIL)
-            gw_logf(AIGW_LOG_WARN, "store", NULL, "write: %s", s->ops->errmsg(c));
+        /* said now: the rollback may overwrite the message */
+        why = s->ops->reason ? s->ops->reason(c) : NULL;
+        write_failed(s, rc, s->ops->errmsg(c));
         gw_sql_tx(s, c, "rollback", deadline);
         pthread_mutex_lock(&s->mu);
         s->st.write_errors++;
         pthread_mutex_unlock(&s->mu);
     }
-    gw_store_observe(s, "write", t0, rc);
+    gw_store_observe_why(s, "write", t0, rc, why);
     return rc;
 }
 
 /* Writes a batch, reconnecting as needed. A batch the database refuses for its content is
  * retried one item per transaction so one bad row cannot sink the others; what still fails is
- * dropped and counted. Returns how many log rows were dropped; *ops_bad likewise. */
+ * dropped and counted. Returns how many log rows were dropped; *ops_bad likewise, of which
+ * *ledger_bad ledger rows. *gave_up: closing past the grace with the database away, nothing
+ * written (spooled rows are then kept for the next start). */
 static size_t write_batch(struct gw_store *s, struct store_log **logs, size_t nl,
-                          struct store_op **ops, size_t no, size_t *ops_bad)
+                          struct store_op **ops, size_t no, size_t *ops_bad, size_t *ledger_bad,
+                          int *gave_up)
 {
-    *ops_bad = 0;
+    *ops_bad = *ledger_bad = 0;
+    *gave_up = 0;
     int64_t delay = 100;
     for (;;) {
         if (ensure_conn(s))
@@ -277,13 +163,33 @@ static size_t write_batch(struct gw_store *s, struct store_log **logs, size_t nl
             delay = delay * 2 > 5000 ? 5000 : delay * 2;
             continue;
         }
+        /* One at a time. The database going away meanwhile is no verdict on a row: the whole
+         * batch goes again once it is back (rows already in are skipped: every write is
+         * idempotent by its key). */
         size_t bad = 0;
-        for (size_t i = 0; i < nl; i++)
-            if (ensure_conn(s) || write_tx(s, &logs[i], 1, NULL, 0))
-                bad++;
-        for (size_t i = 0; i < no; i++)
-            if (ensure_conn(s) || write_tx(s, NULL, 0, &ops[i], 1))
+        int gone = 0;
+        *ops_bad = *ledger_bad = 0;
+        for (size_t i = 0; i < nl && !gone; i++) {
+            int r1 = ensure_conn(s) ? GW_STORE_EUNAVAIL : write_tx(s, &logs[i], 1, NULL, 0);
+            gone = r1 == GW_STORE_EUNAVAIL;
+            bad += r1 && !gone;
+        }
+        for (size_t i = 0; i < no && !gone; i++) {
+            int r1 = ensure_conn(s) ? GW_STORE_EUNAVAIL : write_tx(s, NULL, 0, &ops[i], 1);
+            gone = r1 == GW_STORE_EUNAVAIL;
+            if (r1 && !gone) {
                 (*ops_bad)++;
+                *ledger_bad += ops[i]->kind == OP_LEDGER;
+            }
+        }
+        if (gone) {
+            if (s->wconn)
+                drop_conn(s);
+            if (backoff(s, delay))
+                break;
+            delay = delay * 2 > 5000 ? 5000 : delay * 2;
+            continue;
+        }
         if (bad || *ops_bad)
             gw_logf(AIGW_LOG_ERROR, "store", NULL,
                     "dropped %zu log rows and %zu writes the %s"
@@ -291,7 +197,10 @@ static size_t write_batch(struct gw_store *s, struct store_log **logs, size_t nl
                     bad, *ops_bad, s->ops->name);
         return bad;
     }
+    *gave_up = 1;
     *ops_bad = no;
+    for (size_t i = 0; i < no; i++)
+        *ledger_bad += ops[i]->kind == OP_LEDGER;
     return nl;
 }
 
@@ -306,7 +215,7 @@ static void run_call(struct gw_store *s, struct store_op *op)
     }
     gw_store_observe(s, "admin", t0, rc == GW_STORE_ENOTFOUND || rc == AIGW_EINVAL ? 0 : rc);
     pthread_mutex_lock(&s->mu);
-    list_unlink(&s->op_busy, &op->link);
+    gw_store_list_unlink(&s->op_busy, &op->link);
     op->u.call.rc = rc;
     op->u.call.state = 2;
     s->op_done++;
@@ -339,21 +248,21 @@ static void take(struct gw_store *s, struct store_log **logs, size_t *nl, struct
     /* a call at the head runs now, alone: behind steady log traffic it would never run */
     struct store_op *head = (struct store_op *)s->opq.head;
     if (head && head->kind == OP_CALL) {
-        list_push(&s->op_busy, list_pop(&s->opq));
+        gw_store_list_push(&s->op_busy, gw_store_list_pop(&s->opq));
         ops[(*no)++] = head;
         head->u.call.state = 1;
         return;
     }
     while (*nl < BATCH_LOGS && s->logq.n) {
-        struct store_link *it = list_pop(&s->logq);
-        list_push(&s->log_busy, it);
+        struct store_link *it = gw_store_list_pop(&s->logq);
+        gw_store_list_push(&s->log_busy, it);
         logs[(*nl)++] = (struct store_log *)it;
     }
     while (*no < BATCH_OPS && s->opq.n) {
         struct store_op *op = (struct store_op *)s->opq.head;
         if (op->kind == OP_CALL)
             break; /* next time, alone, in its own transaction */
-        list_push(&s->op_busy, list_pop(&s->opq));
+        gw_store_list_push(&s->op_busy, gw_store_list_pop(&s->opq));
         ops[(*no)++] = op;
     }
 }
@@ -371,7 +280,8 @@ static void *writer_main(void *arg)
                 break;
             if (now < s->next_retention_ms) {
                 struct timespec ts;
-                wake_ts(&ts, s->next_retention_ms < now + 1000 ? s->next_retention_ms : now + 1000);
+                gw_store_wake_ts(&ts, s->next_retention_ms < now + 1000 ? s->next_retention_ms
+                                                                        : now + 1000);
                 pthread_cond_timedwait(&s->wake, &s->mu, &ts);
                 continue;
             }
@@ -387,21 +297,37 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
-        size_t ops_bad = 0, logs_bad = 0;
+        size_t ops_bad = 0, logs_bad = 0, ledger_bad = 0;
+        int gave_up = 0;
         if (nl || no)
-            logs_bad = write_batch(s, lv, nl, ov, no, &ops_bad);
+            logs_bad = write_batch(s, lv, nl, ov, no, &ops_bad, &ledger_bad, &gave_up);
         if (due)
             retention(s);
         pthread_mutex_lock(&s->mu);
-        s->st.log_written += nl - logs_bad;
+        if (gave_up) {
+            /* not dropped: what the spool holds is written at the next start */
+            for (size_t i = 0; i < nl; i++)
+                logs_bad -= lv[i]->link.spool != 0;
+            for (size_t i = 0; i < no; i++) {
+                ops_bad -= ov[i]->link.spool != 0;
+                ledger_bad -= ov[i]->link.spool != 0;
+            }
+        }
+        s->st.log_written += gave_up ? 0 : nl - logs_bad;
         s->st.log_dropped += logs_bad;
         s->st.ops_dropped += ops_bad;
         s->log_done += nl;
         s->op_done += no;
         struct store_link *lfree = s->log_busy.head, *ofree = s->op_busy.head;
-        for (size_t i = 0; i < no; i++)
+        for (size_t i = 0; i < no; i++) {
             if (ov[i]->kind == OP_RESP_PUT || ov[i]->kind == OP_RESP_DEL)
                 s->pending_resp--;
+            if (!gave_up)
+                gw_store_spool_done_locked(s, &ov[i]->link);
+        }
+        for (size_t i = 0; i < nl && !gave_up; i++)
+            gw_store_spool_done_locked(s, &lv[i]->link);
+        gw_store_spool_tidy_locked(s);
         memset(&s->log_busy, 0, sizeof s->log_busy);
         memset(&s->op_busy, 0, sizeof s->op_busy);
         pthread_cond_broadcast(&s->done);
@@ -416,16 +342,24 @@ static void *writer_main(void *arg)
             gw_store_op_free((struct store_op *)ofree);
             ofree = next;
         }
+        gw_store_dropped(s, "request_log", logs_bad);
+        gw_store_dropped(s, "ledger", ledger_bad);
+        gw_store_dropped(s, "store_writes", ops_bad - ledger_bad);
         pthread_mutex_lock(&s->mu);
     }
-    /* closing past the grace (or out of memory): what is left is dropped, and counted */
+    /* closing past the grace (or out of memory): what is left is dropped, and counted,
+     * unless the spool keeps it for the next start */
     struct store_link *it;
-    while ((it = list_pop(&s->logq))) {
-        s->st.log_dropped++;
+    uint64_t lost_logs = 0, lost_ledger = 0, lost_ops = 0;
+    while ((it = gw_store_list_pop(&s->logq))) {
+        if (!it->spool) {
+            s->st.log_dropped++;
+            lost_logs++;
+        }
         s->log_done++;
         gw_store_log_free_item((struct store_log *)it);
     }
-    while ((it = list_pop(&s->opq))) {
+    while ((it = gw_store_list_pop(&s->opq))) {
         struct store_op *op = (struct store_op *)it;
         s->op_done++;
         if (op->kind == OP_CALL) {
@@ -435,11 +369,17 @@ static void *writer_main(void *arg)
         }
         if (op->kind == OP_RESP_PUT || op->kind == OP_RESP_DEL)
             s->pending_resp--;
-        s->st.ops_dropped++;
+        if (!op->link.spool) {
+            s->st.ops_dropped++;
+            *(op->kind == OP_LEDGER ? &lost_ledger : &lost_ops) += 1;
+        }
         gw_store_op_free(op);
     }
     pthread_cond_broadcast(&s->done);
     pthread_mutex_unlock(&s->mu);
+    gw_store_dropped(s, "request_log", lost_logs);
+    gw_store_dropped(s, "ledger", lost_ledger);
+    gw_store_dropped(s, "store_writes", lost_ops);
     free(lv);
     free(ov);
     return NULL;

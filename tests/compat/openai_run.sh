@@ -4,59 +4,27 @@
 # a second aigw with the cache on) once per pinned client version (package.json).
 # Skipped (77) where node or the installed modules are absent: `npm ci` in tests/compat.
 set -u
-src=${AIGW_TEST_SRCDIR:-.}
-b=${AIGW_TEST_BUILDDIR:-.}
+. "${AIGW_TEST_SRCDIR:-.}/tests/scripts/harness.sh"
 here="$src/tests/compat"
 command -v node >/dev/null 2>&1 || { echo "SKIP: node is not installed"; exit 77; }
 [ -f "$here/node_modules/openai/package.json" ] ||
     { echo "SKIP: run 'npm ci' in tests/compat first"; exit 77; }
 
-tmp=$(mktemp -d)
-mpid= gpid= cpid=
-cleanup() {
-    [ -n "$gpid" ] && kill "$gpid" 2>/dev/null
-    [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
-    [ -n "$mpid" ] && kill "$mpid" 2>/dev/null
-    [ -n "$gpid" ] && wait "$gpid" 2>/dev/null
-    [ -n "$cpid" ] && wait "$cpid" 2>/dev/null
-    [ -n "$mpid" ] && wait "$mpid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-# wait_file FILE: until it is non-empty, for at most 15 s.
-wait_file() {
-    deadline=$(( $(date +%s) + 15 ))
-    while [ ! -s "$1" ]; do
-        [ "$(date +%s)" -ge "$deadline" ] && return 1
-        sleep 0.05
-    done
-}
-
 chat='"method":"POST","path":"/v1/chat/completions"'
-"$b/tests/mockprov/mockprov" --port-file "$tmp/mock.port" --fixtures "$src/tests/fixtures" \
+start_mock \
     --route "{$chat,\"match_body\":{\"model\":\"gpt-patch\"},\"body_file\":\"responses-inbound/upstream/openai_stream_patch.sse\"}" \
     --route "{$chat,\"match_body\":{\"model\":\"gpt-tools\"},\"body_file\":\"openai/stream_tools.sse\"}" \
     --route "{$chat,\"match_body\":{\"model\":\"gpt-cache-tools\",\"stream\":true},\"body_file\":\"openai/stream_tools.sse\"}" \
     --route "{$chat,\"match_body\":{\"model\":\"gpt-cache-tools\"},\"body_file\":\"openai/chat_tools.json\"}" \
     --route "{$chat,\"match_body\":{\"stream\":true},\"body_file\":\"openai/stream_text.sse\"}" \
-    --route "{$chat,\"body_file\":\"openai/chat.json\"}" >"$tmp/mock.log" 2>&1 &
-mpid=$!
-wait_file "$tmp/mock.port" || { echo "the mock did not start"; cat "$tmp/mock.log"; exit 1; }
-OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="http://127.0.0.1:$(cat "$tmp/mock.port")/v1" \
-    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/gw.port" --state-dir "$tmp/state" \
-    --plugin-dir "${AIGW_TEST_PLUGIN_DIR:-$b/plugins/.libs}" >"$tmp/gw.log" 2>&1 &
-gpid=$!
-wait_file "$tmp/gw.port" || { echo "aigw did not start"; cat "$tmp/gw.log"; exit 1; }
-url="http://127.0.0.1:$(cat "$tmp/gw.port")"
+    --route "{$chat,\"body_file\":\"openai/chat.json\"}"
+start_aigw gw OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="$mock/v1" --state-dir "$tmp/state"
+gw_url=$url
 # A second aigw with the response cache on (openai_cache.mjs).
 echo '{"cache": {"enabled": true}}' >"$tmp/cache.json"
-OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="http://127.0.0.1:$(cat "$tmp/mock.port")/v1" \
-    "$b/aigw" --listen 127.0.0.1:0 --port-file "$tmp/cgw.port" --config "$tmp/cache.json" \
-    --plugin-dir "${AIGW_TEST_PLUGIN_DIR:-$b/plugins/.libs}" >"$tmp/cgw.log" 2>&1 &
-cpid=$!
-wait_file "$tmp/cgw.port" || { echo "aigw (cache) did not start"; cat "$tmp/cgw.log"; exit 1; }
-cache_url="http://127.0.0.1:$(cat "$tmp/cgw.port")"
+start_aigw cgw OPENAI_API_KEY=sk-compat OPENAI_BASE_URL="$mock/v1" --config "$tmp/cache.json"
+cache_url=$url
+url=$gw_url
 
 status=0
 for m in $(cd "$here" && node -e '
@@ -70,5 +38,5 @@ for m in $(cd "$here" && node -e '
     (cd "$here" && AIGW_CACHE_URL="$cache_url" OPENAI_MODULE="$m" node openai_cache.mjs) ||
         status=1
 done
-[ $status -eq 0 ] || { echo "---- aigw log"; tail -n 40 "$tmp/gw.log"; tail -n 40 "$tmp/cgw.log"; }
+[ $status -eq 0 ] || show_logs gw cgw
 exit $status

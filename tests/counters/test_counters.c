@@ -199,7 +199,9 @@ CONTRACT(budget_grants_what_remains_then_refuses)
     struct gw_admit_result c = admit(f, 0, &q);
     cr_assert_eq(c.status, GW_ADMIT_LIMITED);
     cr_assert_eq(c.limit, GW_LIMIT_BUDGET);
-    cr_assert_eq(c.retry_after_ms, -1);
+    /* 800 of the 1000 are only reserved by a and b: not exhausted, retry once they settle */
+    cr_assert_eq(c.budget_busy, 1);
+    cr_assert_eq(c.retry_after_ms, 1000);
     struct gw_reservation ra = a.reservation;
     cr_assert_eq(gw_counters_settle(f->c[0], &ra, 10, 100), 0); /* 500 granted, 100 spent */
     struct gw_admit_result d = admit(f, 0, &q);
@@ -209,6 +211,18 @@ CONTRACT(budget_grants_what_remains_then_refuses)
     q.usd_min_micros = 0;
     struct gw_admit_result e = admit(f, 0, &q);
     cr_assert_eq(e.status, GW_ADMIT_LIMITED, "nothing left at all");
+    cr_assert_eq(e.budget_busy, 1, "but 700 of it only reserved");
+    /* Spent to the last micro-dollar (the ledger says so): exhausted, waiting cannot help. */
+    struct gw_admit_req x = req("k-spent");
+    x.limits.budget_micros = 1000;
+    x.limits.spent_micros = 1000;
+    x.limits.period = 20250101;
+    x.usd_micros = 50;
+    struct gw_admit_result g = admit(f, 0, &x);
+    cr_assert_eq(g.status, GW_ADMIT_LIMITED);
+    cr_assert_eq(g.limit, GW_LIMIT_BUDGET);
+    cr_assert_eq(g.budget_busy, 0);
+    cr_assert_eq(g.retry_after_ms, -1);
 }
 
 CONTRACT(budget_spend_counts_once)

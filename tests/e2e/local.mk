@@ -98,6 +98,18 @@ tests_e2e_test_tracing_LDADD = tests/otlprecv/libotlprecv.la $(E2E_LIBS)
 EXTRA_tests_e2e_test_tracing_DEPENDENCIES = aigw$(EXEEXT)
 endif
 
+# Reloading the configuration while serving: a stream in flight across SIGHUP, the next
+# request on the new routing, bad files refused, the admin call's key, restart-only keys.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_reload
+TESTS += tests/e2e/test_reload
+tests_e2e_test_reload_SOURCES = tests/e2e/test_reload.c tests/e2e/test_routing_util.c \
+	tests/e2e/test_routing.h
+tests_e2e_test_reload_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_reload_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_reload_DEPENDENCIES = aigw$(EXEEXT)
+endif
+
 # The first-byte budget across attempts (timeouts.first_byte_total_ms), in every dialect.
 if BUILD_TESTS
 check_PROGRAMS += tests/e2e/test_deadline

@@ -143,3 +143,16 @@ tests_fuzz_lf_anthropic_CFLAGS = $(LF_CFLAGS) -I$(top_srcdir)/tests
 tests_fuzz_lf_anthropic_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_anthropic_LDADD = core/libgwcore.la
 endif
+# The guardrail targets live with their tests (tests/guard/fuzz_guard_*.c); they load the
+# built guard plugins from $(AIGW_TEST_BUILDDIR)/plugins/guards/.libs (run-libfuzzer sets it).
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/lf_guard_config tests/fuzz/lf_guard_stream
+tests_fuzz_lf_guard_config_SOURCES = tests/guard/fuzz_guard_config.c
+tests_fuzz_lf_guard_config_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_guard_config_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_guard_config_LDADD = core/libgwcore.la
+tests_fuzz_lf_guard_stream_SOURCES = tests/guard/fuzz_guard_stream.c
+tests_fuzz_lf_guard_stream_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_guard_stream_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_guard_stream_LDADD = core/libgwcore.la
+endif

@@ -512,6 +512,16 @@ Test(governance, admin_allow_limits_the_client_addresses)
     cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    /* On a dual-stack listener an IPv4 client arrives as ::ffff:127.0.0.1; the IPv4 rule
+     * still admits it (it was refused: the address was compared as IPv6). */
+    const char *env[] = {"AIGW_ADMIN_KEY=" GOV_ADMIN, NULL};
+    const char *dual[] = {"--listen", "[::]:0", NULL};
+    gw = e2e_gw_start_opts(&(struct e2e_gw_opts){
+        .config = "{\"admin\":{\"allow\":[\"127.0.0.0/8\"]}}", .env = env, .args = dual});
+    r = gov_admin(gw, "GET", "/admin/keys", NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     const char *args[] = {"--check-config", NULL};
     char *out = NULL;
     cr_assert_eq(e2e_aigw_run("{\"admin\":{\"allow\":[\"10.0.0.0/33\"]}}", NULL, args, &out, 15000),

@@ -293,6 +293,29 @@ int pgsvc_start(void)
     return -1;
 }
 
+int pgsvc_restart(void)
+{
+    const char *colon = strrchr(url, ':');
+    int port = colon ? (int)strtol(colon + 1, NULL, 10) : 0;
+    if (pid <= 0 || port <= 0)
+        return -1;
+    /* Fast shutdown, as `systemctl restart` does: sessions are terminated (57P01) and what
+     * was acknowledged is kept. (An immediate shutdown would lose acknowledged commits here:
+     * this throwaway server runs with synchronous_commit=off.) */
+    kill(pid, SIGINT);
+    wait_exit(pid, now_ms() + STOP_MS);
+    pid = -1;
+    if (drainer_on) {
+        pthread_join(drainer, NULL);
+        drainer_on = 0;
+    }
+    if (log_fd >= 0) {
+        close(log_fd);
+        log_fd = -1;
+    }
+    return start_on(port) == 0 ? 0 : -1;
+}
+
 void pgsvc_stop(void)
 {
     if (pid > 0) {

@@ -18,6 +18,9 @@ int pgsvc_start(void);
 const char *pgsvc_base_url(void);
 /* The bin directory in use (for pg_dump). */
 const char *pgsvc_bindir(void);
+/* Stops the server (fast shutdown: sessions terminated) and starts it again on the same
+ * port and data: 0, or -1. */
+int pgsvc_restart(void);
 void pgsvc_stop(void);
 
 #endif

@@ -51,6 +51,15 @@ include tests/unit/eventstream.mk
 
 include tests/unit/metrics.mk
 include tests/unit/route.mk
+# The reloadable configuration's snapshots: concurrent readers against a publisher.
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_snapshot
+TESTS += tests/unit/test_snapshot
+tests_unit_test_snapshot_SOURCES = tests/unit/test_snapshot.c
+tests_unit_test_snapshot_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_snapshot_LDADD = $(TEST_LIBS)
+endif
+
 # Failed authentications per client address (proxy/authfail.c).
 if BUILD_TESTS
 check_PROGRAMS += tests/unit/test_authfail
@@ -58,4 +67,11 @@ TESTS += tests/unit/test_authfail
 tests_unit_test_authfail_SOURCES = tests/unit/test_authfail.c
 tests_unit_test_authfail_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_authfail_LDADD = $(TEST_LIBS)
+endif
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_peer
+TESTS += tests/unit/test_peer
+tests_unit_test_peer_SOURCES = tests/unit/test_peer.c
+tests_unit_test_peer_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_peer_LDADD = $(TEST_LIBS)
 endif

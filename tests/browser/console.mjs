@@ -1,0 +1,193 @@
+// Drives the console in headless Chromium (Debian's, never a downloaded one): sign in, the
+// overview's charts drawn with data, the request log filtered and a row opened, usage,
+// a key created (its secret shown once) and revoked, providers and config; a screenshot of
+// each page; the config reloaded from its page; no console errors; the script injected
+// through a request never ran.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.cwd(), 'package.json'));
+const { chromium } = require('playwright-core');
+
+const url = process.env.AIGW_URL;
+const adminKey = process.env.AIGW_ADMIN_KEY;
+const out = process.env.AIGW_OUT;
+const XSS = '<script>window.__xss=1</script>';
+
+async function post(body, headers) {
+  const r = await fetch(url + '/v1/chat/completions', {
+    method: 'POST', headers: Object.assign({ 'content-type': 'application/json' }, headers || {}),
+    body: JSON.stringify(body),
+  });
+  await r.text();
+  return r.status;
+}
+
+// Traffic: two providers, a stream, an upstream error, an unknown model, and attacker text
+// in metadata and in the model name.
+const msg = [{ role: 'user', content: 'hello' }];
+const seen = {};
+for (let i = 0; i < 6; i++) {
+  const s = await post({ model: 'gpt-4o-mini', messages: msg, metadata: { note: XSS } });
+  seen[s] = (seen[s] || 0) + 1;
+  await post({ model: 'groq/llama-3.3-70b-versatile', messages: msg });
+  await post({ model: 'gpt-4o-mini', stream: true, messages: msg });
+}
+assert.equal(await post({ model: 'broken-model', messages: msg }, { 'x-provider': 'openai' }) >= 500, true);
+assert.equal(await post({ model: XSS, messages: msg }) >= 400, true);
+assert.equal(seen[200], 6, 'the plain requests succeed');
+
+// The log is written off the request path: wait until every request is in it.
+const auth = { Authorization: 'Bearer ' + adminKey };
+for (let t = 0; ; t++) {
+  const d = await (await fetch(url + '/admin/logs?limit=1000', { headers: auth })).json();
+  if (d.data.length >= 20) break;
+  assert.ok(t < 100, 'the request log got ' + d.data.length + ' of 20 rows');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.AIGW_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+         '--no-first-run'],
+});
+const errors = [];
+let failed = 0;
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  page.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => errors.push('page: ' + e.message));
+  page.on('request', (r) => {
+    if (r.url().includes(adminKey)) errors.push('the admin key went into a URL: ' + r.url());
+    if (!r.url().startsWith(url)) errors.push('a request left the gateway: ' + r.url());
+  });
+  page.on('dialog', (d) => d.accept());
+  const shot = (name) => page.screenshot({ path: path.join(out, name + '.png'), fullPage: true });
+
+  const resp = await page.goto(url + '/admin/');
+  assert.equal(resp.status(), 200);
+  assert.match(resp.headers()['content-security-policy'], /script-src 'self'/);
+  assert.equal(resp.headers()['x-content-type-options'], 'nosniff');
+  await shot('signin');
+
+  // A wrong key is refused and nothing is shown.
+  await page.fill('#admin-key', 'wrong-key-wrong-key-wrong');
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await page.isVisible('#page-overview'), false);
+  // the browser reports the refused call itself; that one is expected, nothing else is
+  const refused = errors.filter((e) => / 401 /.test(e));
+  assert.equal(refused.length, errors.length, String(errors));
+  errors.length = 0;
+
+  await page.fill('#admin-key', adminKey);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('body[data-loaded="overview"]');
+  assert.equal(page.url().includes(adminKey), false);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('aigw_admin_key')), adminKey);
+  for (const id of ['chart-requests', 'chart-spend', 'chart-latency']) {
+    const points = Number(await page.getAttribute('#' + id, 'data-points'));
+    assert.ok(points > 1, id + ' has data points');
+    // the canvas has ink on it: uPlot drew the series
+    const ink = await page.evaluate((i) => {
+      const c = document.querySelector('#' + i + ' canvas');
+      if (!c) return -1;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let k = 3; k < d.length; k += 4) if (d[k]) n++;
+      return n;
+    }, id);
+    assert.ok(ink > 100, id + ' canvas is drawn (' + ink + ' pixels)');
+  }
+  const requests = await page.textContent('#overview-kpis div:first-child dd');
+  assert.equal(Number(requests.replace(/,/g, '')), 20, 'overview counts every request');
+  await shot('overview');
+
+  const go = async (name) => {
+    await page.evaluate(() => { delete document.body.dataset.loaded; });
+    await page.click('nav a[data-page="' + name + '"]');
+    await page.waitForSelector('body[data-loaded="' + name + '"]');
+  };
+
+  await go('logs');
+  assert.equal(await page.getAttribute('#logs-table', 'data-rows'), '20');
+  // the injected model name is shown as text, not run
+  const texts = await page.$$eval('#logs-table td', (tds) => tds.map((t) => t.textContent));
+  assert.ok(texts.includes(XSS), 'the model name is shown as text');
+  await page.selectOption('#logs-status', 'error');
+  await page.evaluate(() => { document.getElementById('logs-table').dataset.rows = ''; });
+  await page.click('#logs-form button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('logs-table').dataset.rows !== '');
+  const statuses = await page.$$eval('#logs-table tbody tr td:nth-child(6)',
+                                     (tds) => tds.map((t) => Number(t.textContent)));
+  assert.equal(statuses.length, 2, 'two errors: ' + statuses);
+  assert.ok(statuses.every((s) => s >= 400));
+  await page.click('#logs-table tbody tr:first-child button');
+  await page.waitForSelector('#log-detail:not([hidden])');
+  const detail = await page.textContent('#log-detail-fields');
+  assert.ok(detail.includes('status'));
+  await shot('logs');
+
+  await go('usage');
+  await page.selectOption('#usage-group', 'provider');
+  await page.click('#usage-form button[type=submit]');
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#usage-table tbody td:first-child')]
+      .some((td) => td.textContent === 'groq'));
+  await shot('usage');
+
+  await go('keys');
+  await page.fill('#key-name', 'browser-test');
+  await page.fill('#key-owner', 'qa');
+  await page.fill('#key-rpm', '60');
+  await page.fill('#key-budget', '5');
+  await page.selectOption('#key-period', 'monthly');
+  await page.click('#key-submit');
+  await page.waitForSelector('#key-secret:not([hidden])');
+  const secret = await page.textContent('#key-secret-value');
+  assert.match(secret, /^aigw_[A-Za-z0-9]+_[A-Za-z0-9]+$/);
+  const id = secret.split('_')[1];
+  await page.waitForSelector('#keys-table tr[data-key="' + id + '"]');
+  await shot('keys-secret');
+  await page.click('#key-secret-done');
+  assert.equal(await page.isVisible('#key-secret'), false);
+  assert.equal((await page.content()).includes(secret), false, 'the secret is shown once');
+  // the key works, then is revoked from the page and stops working
+  assert.equal(await post({ model: 'gpt-4o-mini', messages: msg },
+                          { Authorization: 'Bearer ' + secret }), 200);
+  await page.click('#keys-table tr[data-key="' + id + '"] button.danger');
+  await page.waitForSelector('#keys-table tr[data-key="' + id + '"][data-state="revoked"]');
+  assert.equal(await post({ model: 'gpt-4o-mini', messages: msg },
+                          { Authorization: 'Bearer ' + secret }), 401);
+  await shot('keys');
+
+  await go('providers');
+  const provs = await page.$$eval('#providers-table tbody tr', (trs) => trs.map((t) => t.dataset.provider));
+  assert.ok(provs.includes('openai') && provs.includes('groq'));
+  await shot('providers');
+
+  await go('config');
+  const cfg = await page.textContent('#config-json');
+  assert.ok(cfg.includes('"key": "***"'), 'the admin key is masked');
+  assert.equal(cfg.includes(adminKey), false);
+  assert.match(await page.textContent('#config-meta'), /configuration 1 serves/);
+  // reloaded from the page (the file unchanged): the next configuration serves
+  await page.click('#config-reload-form button[type=submit]');
+  await page.waitForFunction(() =>
+    /^Reloaded: configuration 2 serves/.test(document.getElementById('config-reload-result').textContent));
+  await page.waitForFunction(() =>
+    /configuration 2 serves/.test(document.getElementById('config-meta').textContent));
+  await shot('config');
+
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'injected script ran');
+  assert.deepEqual(errors, []);
+  console.log('ok: console pages, charts, log filter, key create/revoke; screenshots in ' + out);
+} catch (e) {
+  failed = 1;
+  console.error(e);
+  if (errors.length) console.error(errors);
+} finally {
+  await browser.close();
+}
+process.exit(failed);
