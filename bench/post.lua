@@ -1,10 +1,25 @@
 -- wrk script: a small non-streaming OpenAI chat request. BENCH_MODEL overrides the model
 -- (e.g. "anthropic/claude-3-5-haiku-latest" for the translation case); BENCH_KEY is the bearer
 -- token sent (a gateway key for the governance case).
+-- BENCH_DIALECT asks the same in another inbound dialect: "anthropic" (POST it to
+-- /v1/messages), "responses" or "responses-nostore" (to /v1/responses; the first keeps the
+-- answer as the API's default store:true does, the second sends store:false).
 local model = os.getenv("BENCH_MODEL") or "gpt-4o-mini"
+local dialect = os.getenv("BENCH_DIALECT") or "chat"
+local ask = "Say hello in one short sentence."
 wrk.method = "POST"
-wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user",' ..
-           '"content":"Say hello in one short sentence."}],"max_tokens":64}'
+if dialect == "anthropic" then
+    wrk.body = '{"model":"' .. model .. '","max_tokens":64,"messages":[{"role":"user",' ..
+               '"content":"' .. ask .. '"}]}'
+    wrk.headers["anthropic-version"] = "2023-06-01"
+elseif dialect == "responses" or dialect == "responses-nostore" then
+    local store = dialect == "responses" and "" or ',"store":false'
+    wrk.body = '{"model":"' .. model .. '","max_output_tokens":64,"input":"' .. ask .. '"' ..
+               store .. '}'
+else
+    wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user",' ..
+               '"content":"' .. ask .. '"}],"max_tokens":64}'
+end
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "bench")
 

@@ -5,9 +5,12 @@
  * "stream":true, with a 20-chunk SSE stream written in one go. With --hold a stream sends its
  * headers and first two chunks and then never ends (held-stream memory test). One epoll loop per
  * thread, each with its own SO_REUSEPORT listener, so it is never the bottleneck.
+ * --pace MS (with --hold): each held stream then gets one more chunk every MS milliseconds, as
+ * a model streams tokens; GET /count answers how many such chunks went out (the CPU-per-chunk
+ * case of bench/run).
  *
  *   cc -O2 -pthread -o upstream upstream.c
- *   upstream --port 18001 [--threads 2] [--hold]
+ *   upstream --port 18001 [--threads 2] [--hold [--pace MS]]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,11 +19,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INCAP 65536
@@ -36,7 +42,10 @@ static const char JSON_BODY[] =
 
 static char *json_resp, *sse_resp, *hold_resp;
 static size_t json_len, sse_len, hold_len;
-static int port = 18001, nthreads = 2, hold;
+static int port = 18001, nthreads = 2, hold, pace_ms;
+static char *pace_chunk; /* one more token chunk of a paced stream */
+static size_t pace_len;
+static atomic_ullong paced_sent;
 
 struct conn {
     int fd;
@@ -44,8 +53,46 @@ struct conn {
     const char *out; /* pending static response bytes */
     size_t outlen;
     int held;
+    int pidx;         /* index in its thread's paced list, -1 none */
+    uint64_t next_ms; /* when its next paced chunk is due */
+    char own[96];     /* a response of its own (GET /count) */
     char in[INCAP];
 };
+
+/* A thread's paced streams. */
+struct paced {
+    struct conn **v;
+    int n, cap;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void paced_add(struct paced *p, struct conn *c)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->v = realloc(p->v, (size_t)p->cap * sizeof *p->v);
+        if (!p->v)
+            abort();
+    }
+    c->pidx = p->n;
+    c->next_ms = now_ms() + (uint64_t)pace_ms;
+    p->v[p->n++] = c;
+}
+
+static void paced_del(struct paced *p, struct conn *c)
+{
+    if (c->pidx < 0)
+        return;
+    p->v[c->pidx] = p->v[--p->n];
+    p->v[c->pidx]->pidx = c->pidx;
+    c->pidx = -1;
+}
 
 static char *xstrdup_printf(size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -121,6 +168,9 @@ static void build(void)
     append(&hold_resp, &hold_len, &cap, hdr, sizeof hdr - 1);
     sse_chunk(&hold_resp, &hold_len, &cap, 0);
     sse_chunk(&hold_resp, &hold_len, &cap, 1); /* a proxy may hold back an empty role chunk */
+    cap = 0;
+    pace_len = 0;
+    sse_chunk(&pace_chunk, &pace_len, &cap, 7);
 }
 
 static const char *memcasemem(const char *h, size_t hl, const char *n)
@@ -168,6 +218,19 @@ static int serve(struct conn *c)
         if (c->inlen < hlen + blen)
             return 0;
         const char *body = c->in + hlen;
+        if (!strncmp(c->in, "GET /count ", 11)) {
+            char n[32];
+            int k = snprintf(n, sizeof n, "%llu", (unsigned long long)atomic_load(&paced_sent));
+            snprintf(c->own, sizeof c->own, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", k,
+                     n);
+            c->out = c->own;
+            c->outlen = strlen(c->own);
+            memmove(c->in, c->in + hlen, c->inlen - hlen);
+            c->inlen -= hlen;
+            if (flush_out(c) < 0)
+                return -1;
+            continue;
+        }
         int stream = memmem(body, blen, "\"stream\":true", 13) ||
                      memmem(body, blen, "\"stream\": true", 14);
         if (stream && hold) {
@@ -188,9 +251,38 @@ static int serve(struct conn *c)
     }
 }
 
+/* Sends the due chunk of every paced stream; returns ms until the next one is due. */
+static int pace_due(struct paced *p, int ep)
+{
+    uint64_t t = now_ms(), soon = UINT64_MAX;
+    for (int i = 0; i < p->n; i++) {
+        struct conn *c = p->v[i];
+        if (c->next_ms <= t && !c->outlen) {
+            ssize_t w = send(c->fd, pace_chunk, pace_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w == (ssize_t)pace_len)
+                atomic_fetch_add(&paced_sent, 1);
+            /* A partial chunk would break the stream: the client reads slower than the pace. */
+            else if (w > 0) {
+                c->out = pace_chunk + w;
+                c->outlen = pace_len - (size_t)w;
+                atomic_fetch_add(&paced_sent, 1);
+                struct epoll_event ce = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.ptr = c};
+                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ce);
+            }
+            c->next_ms += (uint64_t)pace_ms;
+            if (c->next_ms < t)
+                c->next_ms = t + (uint64_t)pace_ms; /* late: no burst to catch up */
+        }
+        if (c->next_ms < soon)
+            soon = c->next_ms;
+    }
+    return soon == UINT64_MAX ? -1 : (int)(soon > t ? soon - t : 0);
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
+    struct paced paced = {0};
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(ls, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
@@ -205,7 +297,8 @@ static void *worker(void *arg)
     epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
     struct epoll_event evs[256];
     for (;;) {
-        int n = epoll_wait(ep, evs, 256, -1);
+        int timeout = pace_ms ? pace_due(&paced, ep) : -1;
+        int n = epoll_wait(ep, evs, 256, timeout);
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
             if (!c) {
@@ -221,6 +314,7 @@ static void *worker(void *arg)
                     nc->inlen = 0;
                     nc->outlen = 0;
                     nc->held = 0;
+                    nc->pidx = -1;
                     struct epoll_event ce = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = nc};
                     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ce);
                 }
@@ -241,9 +335,12 @@ static void *worker(void *arg)
                     bad = 1;
                 else if (r > 0) {
                     c->inlen += (size_t)r;
+                    int was = c->held;
                     if (c->held)
                         c->inlen = 0; /* a held stream ignores anything further */
                     bad = serve(c) < 0;
+                    if (!bad && pace_ms && c->held && !was)
+                        paced_add(&paced, c);
                 }
             }
             if (!bad && c->outlen) {
@@ -252,6 +349,7 @@ static void *worker(void *arg)
                 epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ce);
             }
             if (bad) {
+                paced_del(&paced, c);
                 close(c->fd);
                 free(c);
             }
@@ -269,8 +367,10 @@ int main(int argc, char **argv)
             nthreads = (int)strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--hold"))
             hold = 1;
+        else if (!strcmp(argv[i], "--pace") && i + 1 < argc)
+            pace_ms = (int)strtol(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: upstream [--port N] [--threads N] [--hold]\n");
+            fprintf(stderr, "usage: upstream [--port N] [--threads N] [--hold [--pace MS]]\n");
             return 2;
         }
     }

@@ -9,10 +9,15 @@ struct gw_arena_block {
     struct gw_arena_block *next;
     size_t size;
     size_t used;
+    int single; /* holds one large allocation alone (behind the head): gw_arena_drop */
     _Alignas(16) unsigned char data[];
 };
 
-#define BLOCK_MIN 4096u
+/* Blocks (header included) start small and double with the arena up to BLOCK_MAX: a call's
+ * arenas hold a few hundred bytes (its URL, headers, model), and they live as long as its
+ * stream, so 4 KiB blocks from the start were 8 KiB of every held stream. */
+#define BLOCK_FIRST 256u
+#define BLOCK_MAX 4096u
 
 void gw_arena_init(struct gw_arena *a, size_t cap)
 {
@@ -40,7 +45,9 @@ void *gw_arena_alloc(struct gw_arena *a, size_t n)
         return NULL;
     struct gw_arena_block *b = a->head;
     if (!b || b->size - b->used < need) {
-        size_t size = need > BLOCK_MIN ? need : BLOCK_MIN;
+        size_t step = a->used < BLOCK_FIRST ? BLOCK_FIRST : a->used;
+        step = (step < BLOCK_MAX ? step : BLOCK_MAX) - sizeof *b;
+        size_t size = need > step ? need : step;
         if (a->used + size + sizeof *b > a->cap)
             return NULL;
         b = malloc(sizeof *b + size);
@@ -48,9 +55,10 @@ void *gw_arena_alloc(struct gw_arena *a, size_t n)
             return NULL;
         b->size = size;
         b->used = 0;
+        b->single = a->head && need > step;
         /* A large one-off allocation goes behind the current block so the current block's
          * free space stays usable for the small ones that follow. */
-        if (a->head && need > BLOCK_MIN) {
+        if (b->single) {
             b->next = a->head->next;
             a->head->next = b;
         } else {
@@ -63,6 +71,20 @@ void *gw_arena_alloc(struct gw_arena *a, size_t n)
     b->used += need;
     memset(p, 0, n);
     return p;
+}
+
+void gw_arena_drop(struct gw_arena *a, const void *p)
+{
+    for (struct gw_arena_block **pb = a->head ? &a->head->next : NULL; pb && *pb;
+         pb = &(*pb)->next) {
+        struct gw_arena_block *b = *pb;
+        if (b->single && (const void *)b->data == p) {
+            *pb = b->next;
+            a->used -= b->size + sizeof *b;
+            free(b);
+            return;
+        }
+    }
 }
 
 char *gw_arena_strndup(struct gw_arena *a, const char *p, size_t n)

@@ -22,6 +22,9 @@ struct gw_arena {
 void gw_arena_init(struct gw_arena *a, size_t cap);
 void gw_arena_free(struct gw_arena *a);
 void *gw_arena_alloc(struct gw_arena *a, size_t n); /* zeroed, 16-aligned; NULL past cap */
+/* Frees p now when it was a large allocation with a block of its own (past the first few
+ * KiB); otherwise it stays until gw_arena_free. p is not used again either way. */
+void gw_arena_drop(struct gw_arena *a, const void *p);
 char *gw_arena_strndup(struct gw_arena *a, const char *p, size_t n);
 char *gw_arena_vprintf(struct gw_arena *a, const char *fmt, va_list ap);
 char *gw_arena_printf(struct gw_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -147,8 +147,11 @@ int gw_upstream_start(struct gw_upstream *u, const struct gw_xfer_req *req,
     x->req.headers = req->headers; /* copied into the slist below, before returning */
     x->url = strdup(req->url);
     x->method = req->method ? strdup(req->method) : NULL;
-    if (req->body) {
+    if (req->body && req->body_borrowed) {
+        x->body = (char *)req->body;
+    } else if (req->body) {
         x->body = malloc(req->body_len + 1);
+        x->body_owned = 1;
         if (x->body) {
             memcpy(x->body, req->body, req->body_len);
             x->body[req->body_len] = '\0';

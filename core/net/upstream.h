@@ -45,6 +45,9 @@ struct gw_xfer_ops {
     /* Body bytes. Return 0 to continue, 1 to pause (nothing consumed: the same bytes come
      * again after gw_upstream_unpause), negative to abort. */
     int (*on_data)(void *ud, const char *p, size_t n);
+    /* The request body was sent whole and will not be read again (the final response's
+     * headers are in): a body lent with body_borrowed may be freed now. May be NULL. */
+    void (*on_body_sent)(void *ud);
     /* No byte for idle_notify_ms while the response is open (heartbeats). May be NULL. */
     void (*on_idle)(void *ud);
     void (*on_done)(void *ud, int result);
@@ -62,6 +65,10 @@ struct gw_xfer_req {
     int64_t idle_timeout_ms;
     int64_t total_timeout_ms; /* 0: none */
     int64_t idle_notify_ms;   /* 0: no on_idle */
+    long recv_buffer;         /* curl's receive buffer in bytes, held while the transfer
+                                 lasts; 0: 16 KiB (curl takes 1 KiB at least) */
+    int body_borrowed;        /* 1: body stays valid until on_done has returned, and the
+                                 transfer uses it in place; 0: it is copied */
 };
 
 int gw_upstream_init(struct gw_upstream **out);

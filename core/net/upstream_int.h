@@ -25,6 +25,7 @@ struct gw_xfer {
     CURL *easy;
     struct curl_slist *hdrs;
     char *body;
+    int body_owned; /* body is our copy (else the caller's: body_borrowed) */
     const struct gw_xfer_ops *ops;
     void *ud;
     struct gw_xfer_req req;

@@ -41,10 +41,24 @@ void gw_xfer_unref(struct gw_xfer *x)
     if (x->easy)
         gw_upstream_easy_put(x->u, x->easy);
     curl_slist_free_all(x->hdrs);
-    free(x->body);
+    if (x->body_owned)
+        free(x->body);
     free(x->method);
     free(x->url);
     free(x);
+}
+
+/* A lent body curl has sent in full (redirects are off, so it is never sent again) goes back
+ * to its owner, who may free it while a long answer streams. */
+static void body_sent(struct gw_xfer *x)
+{
+    curl_off_t up = 0;
+    if (!x->body || x->body_owned || !x->ops->on_body_sent ||
+        curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK ||
+        up < (curl_off_t)x->req.body_len)
+        return;
+    x->body = NULL;
+    x->ops->on_body_sent(x->ud);
 }
 
 size_t gw_xfer_header_cb(char *p, size_t size, size_t n, void *ud)
@@ -67,6 +81,7 @@ size_t gw_xfer_header_cb(char *p, size_t size, size_t n, void *ud)
                 x->result_override = GW_XFER_EABORT;
                 return 0;
             }
+            body_sent(x);
         }
         return len;
     }
@@ -140,8 +155,9 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    /* curl allocates this per transfer: 16 KiB keeps 10,000 held streams affordable. */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 16384L);
+    /* Held by the handle for the whole transfer: a stream asks for less (see limits() in
+     * proxy/attempt.c). */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, x->req.recv_buffer > 0 ? x->req.recv_buffer : 16384L);
     /* Expect: 100-continue costs a round trip for bodies over 1 KiB; providers don't need it. */
     x->hdrs = curl_slist_append(x->hdrs, "Expect:");
     for (const struct gw_header *h = x->req.headers; h; h = h->next) {

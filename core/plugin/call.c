@@ -42,6 +42,14 @@ int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *bo
     return 0;
 }
 
+void gw_call_drop_body(struct gw_call *c)
+{
+    if (c->body)
+        gw_arena_drop(&c->arena, c->body);
+    c->body = NULL;
+    c->body_len = 0;
+}
+
 void gw_call_set_inbound(struct gw_call *c, const char *dialect, const cJSON *native)
 {
     c->pub.inbound = dialect ? dialect : "openai";

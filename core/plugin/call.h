@@ -68,6 +68,8 @@ struct gw_call {
     int error_in_band; /* came as an ERROR chunk inside a 2xx response */
 };
 
+/* The built request body is no longer needed (sent whole): frees it when it is large. */
+void gw_call_drop_body(struct gw_call *c);
 int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *body,
                  const char *model, int stream, int include_usage);
 void gw_call_free(struct gw_call *c);

@@ -59,6 +59,8 @@ static void fb_error(struct gw_req *r)
     r->fb_spent = 1;
 }
 
+#define STREAM_RECV_BUFFER 2048L
+
 /* The deadlines of each step: a stream (or anything not a plain JSON answer) has no total,
  * only connect, first-byte and idle deadlines, and heartbeats every tick. What is left of
  * the first-byte budget caps the connect and first-byte deadlines. */
@@ -83,8 +85,12 @@ static int limits(void *ud, struct gw_xfer_req *xr)
             xr->first_byte_timeout_ms = left;
     }
     xr->total_timeout_ms = r->parsed.stream ? 0 : cfg->request_timeout_ms;
-    if (c->framing != AIGW_FRAMING_JSON && !c->credential_step)
+    if (c->framing != AIGW_FRAMING_JSON && !c->credential_step) {
         xr->total_timeout_ms = 0;
+        /* A stream's events come a few hundred bytes at a time, and its transfer may be held
+         * for minutes: 2 KiB (not 16) of receive buffer per held stream. */
+        xr->recv_buffer = STREAM_RECV_BUFFER;
+    }
     xr->idle_notify_ms = TICK_MS;
     /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
      * credential fetch, which is not the model call). */

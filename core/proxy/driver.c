@@ -34,6 +34,10 @@ int gw_driver_send(struct gw_driver *d, int64_t delay_ms)
         .headers = c->headers,
         .body = c->body,
         .body_len = c->body_len,
+        /* In the call's arena, which lives until the call is freed: after this transfer's
+         * on_done (the next attempt's start, or the request's end). A copy was one more
+         * request body held by every stream for its whole life. */
+        .body_borrowed = 1,
         .delay_ms = delay_ms + c->delay_ms,
     };
     int rc = d->ops->limits(d->ud, &xr);
@@ -106,6 +110,12 @@ static int on_data(void *ud, const char *p, size_t n)
     return 0;
 }
 
+static void on_body_sent(void *ud)
+{
+    struct gw_driver *d = ud;
+    gw_call_drop_body(d->call);
+}
+
 static void on_idle(void *ud)
 {
     struct gw_driver *d = ud;
@@ -146,6 +156,7 @@ static const struct gw_xfer_ops xfer_ops = {
     .on_header = on_header,
     .on_status = on_status,
     .on_data = on_data,
+    .on_body_sent = on_body_sent,
     .on_idle = on_idle,
     .on_done = on_done,
 };

@@ -287,7 +287,7 @@ static int admit(struct gw_router *r, const struct cands *cs, int n, const char 
         }
         struct gw_target *t = &out->targets[out->n++];
         t->plugin = c->plugin;
-        gw_strlcpy(t->model, c->model, sizeof t->model);
+        t->model = c->model;
         t->stat = c->stat;
         t->label = c->label;
     }

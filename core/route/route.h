@@ -71,7 +71,10 @@ enum gw_route_outcome {
 
 struct gw_target {
     struct gw_plugin *plugin;
-    char model[256];
+    /* The router's, the catalog's or the request's own string (its parsed body), never
+     * copied: valid while the request that routed lives. A copy here was half of a held
+     * stream's request struct (8 x 256 bytes). */
+    const char *model;
     struct gw_tstat *stat; /* its health slot (router-owned); NULL when untracked */
     const char *label;     /* the configured target's label (router-owned), or NULL */
 };

@@ -171,6 +171,144 @@ Test(core, a_finished_stream_is_sent_whole_a_live_one_chunked)
     mock_stop(m);
 }
 
+/* The SSE text of a live stream of three events of 5,000 characters each ('a', 'b', 'c'):
+ * each is larger than the stream's receive buffer and than the block MHD reads for an
+ * unchunked answer, so both are filled and refilled. */
+static char *big_events_sse(void)
+{
+    char *sse = malloc(3 * 5300 + 400);
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        n += (size_t)snprintf(sse + n, 400,
+                              "data: {\"id\":\"c1\",\"object\":\"chat.completion."
+                              "chunk\",\"created\":1,\"model\":\"gpt-4o-mini\","
+                              "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+        memset(sse + n, 'a' + i, 5000);
+        n += 5000;
+        n += (size_t)snprintf(sse + n, 400, "\"},\"finish_reason\":null}]}\n\n");
+    }
+    n += (size_t)snprintf(sse + n, 400,
+                          "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                          "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{},"
+                          "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+    return sse;
+}
+
+/* The delta contents of the SSE text p, concatenated (caller frees). */
+static char *sse_content(const char *p)
+{
+    char *all = calloc(1, strlen(p) + 1);
+    size_t n = 0;
+    for (const char *d = strstr(p, "data: {"); d; d = strstr(d + 6, "data: {")) {
+        const char *end = strstr(d, "\n\n");
+        cJSON *j = cJSON_ParseWithLength(d + 6, end ? (size_t)(end - d - 6) : strlen(d + 6));
+        cJSON *c = cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "delta"),
+            "content");
+        if (cJSON_IsString(c)) {
+            memcpy(all + n, c->valuestring, strlen(c->valuestring));
+            n += strlen(c->valuestring);
+        }
+        cJSON_Delete(j);
+    }
+    return all;
+}
+
+/* Events larger than the buffers a held stream keeps small arrive whole, to an HTTP/1.1
+ * client (chunked) and to an HTTP/1.0 one (no chunking: MHD reads its own blocks). */
+Test(core, large_events_of_a_live_stream_arrive_whole)
+{
+    struct mock *m = e2e_mock(NULL);
+    char *sse = big_events_sse();
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body = sse,
+                                               .chunking = "events",
+                                               .chunk_delay_ms = 20}),
+        0);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    char want[15001];
+    for (int i = 0; i < 15000; i++)
+        want[i] = (char)('a' + i / 5000);
+    want[15000] = '\0';
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", CHAT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert(e2e_resp_done(r));
+    cr_assert_str_eq(e2e_resp_text(r), want);
+    e2e_resp_free(r);
+
+    int fd =
+        e2e_raw_send(e2e_gw_port(gw),
+                     e2e_strf("POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\n"
+                              "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                              strlen(CHAT_STREAM), CHAT_STREAM),
+                     10);
+    size_t cap = 1 << 16, len = 0;
+    char *raw = malloc(cap);
+    ssize_t k;
+    while (len < cap - 1 && (k = read(fd, raw + len, cap - 1 - len)) > 0)
+        len += (size_t)k;
+    raw[len] = '\0';
+    close(fd);
+    cr_assert(strncmp(raw, "HTTP/1.", 7) == 0 && strstr(raw, " 200 "), "%.200s", raw);
+    char *body = strstr(raw, "\r\n\r\n");
+    cr_assert_not_null(body);
+    *body = '\0';
+    cr_assert_null(strstr(raw, "chunked"), "%s", raw);
+    char *got = sse_content(body + 4);
+    cr_assert_str_eq(got, want);
+    cr_assert_not_null(strstr(body + 4, "data: [DONE]"));
+    free(got);
+    free(raw);
+    free(sse);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A stream's request body is lent to curl and freed once it was sent whole: a prompt larger
+ * than curl sends with the headers (64 KiB) reaches the provider intact, twice in a row. */
+Test(core, a_large_prompt_reaches_the_provider_whole)
+{
+    struct mock *m = e2e_mock(NULL);
+    char *sse = big_events_sse();
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body = sse,
+                                               .chunking = "events",
+                                               .chunk_delay_ms = 5}),
+        0);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    size_t plen = 200000;
+    char *prompt = malloc(plen + 1);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < plen; i++)
+            prompt[i] = (char)('a' + (i * 7 + (size_t)round) % 26);
+        prompt[plen] = '\0';
+        char *body = e2e_strf("{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{"
+                              "\"role\":\"user\",\"content\":\"%s\"}]}",
+                              prompt);
+        struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", body, NULL, NULL);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cr_assert(e2e_resp_done(r));
+        e2e_resp_free(r);
+        const struct mock_req *q = mock_request(m, -1);
+        cr_assert_not_null(q);
+        const cJSON *msg = cJSON_GetArrayItem(cJSON_GetObjectItem(mock_req_json(q), "messages"), 0);
+        const cJSON *content = cJSON_GetObjectItem(msg, "content");
+        cr_assert(cJSON_IsString(content), "%.200s", mock_req_body(q));
+        cr_assert_str_eq(content->valuestring, prompt);
+        mock_req_free(q);
+    }
+    free(prompt);
+    free(sse);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(core, client_disconnect_cancels_the_upstream_transfer)
 {
     struct mock *m = e2e_mock(NULL);

@@ -31,7 +31,7 @@
 /* FALLBACK3 with tracing to endpoint, one worker (so one request's spans are handed to the
  * exporter before the next request's), a gateway key and prices for m1 (a catalog that
  * knows a model only at some providers would route it only to them). */
-static const char *config(const char *endpoint)
+static const char *config_interval(const char *endpoint, int batch_interval_ms)
 {
     const char *base = FALLBACK3;
     return e2e_strf(
@@ -39,8 +39,13 @@ static const char *config(const char *endpoint)
         "\"catalog\":{\"overrides\":["
         "{\"provider\":\"openai\",\"model\":\"m1\",\"mode\":\"chat\",\"in\":5,\"out\":10},"
         "{\"provider\":\"groq\",\"model\":\"m1\",\"mode\":\"chat\",\"in\":1,\"out\":2}]},"
-        "\"otel\":{\"endpoint\":\"%s\",\"batch_interval_ms\":50}}",
-        (int)strlen(base) - 1, base, endpoint);
+        "\"otel\":{\"endpoint\":\"%s\",\"batch_interval_ms\":%d}}",
+        (int)strlen(base) - 1, base, endpoint, batch_interval_ms);
+}
+
+static const char *config(const char *endpoint)
+{
+    return config_interval(endpoint, 50);
 }
 
 struct world {
@@ -390,9 +395,9 @@ Test(tracing, spans_still_queued_at_shutdown_are_sent)
     w.m = rt_mock();
     rt_add(w.m, "openai", RT_500);
     rt_ok(w.m, "groq");
-    /* A batch interval far past the test: only the shutdown sends them. */
-    const char *cfg = config(otlprecv_url(w.recv));
-    w.gw = rt_gw(w.m, e2e_strf("%.*s,\"batch_interval_ms\":600000}}", (int)strlen(cfg) - 2, cfg));
+    /* A batch interval far past the test: only the shutdown sends them. (Appending a second
+     * batch_interval_ms to config()'s left its 50 ms in force: the first key counts.) */
+    w.gw = rt_gw(w.m, config_interval(otlprecv_url(w.recv), 600000));
     struct e2e_resp *r = rt_post(w.gw, RT_CHAT, hdrs(IN_SAMPLED));
     cr_assert_eq(r->status, 200, "%s", r->body);
     e2e_resp_free(r);

@@ -190,8 +190,7 @@ const char *rf_first(struct gw_router *r, const struct rf_req *q)
 void rf_report(struct gw_router *r, const char *vkey, const char *model, int outcome, int n,
                int64_t latency_ms)
 {
-    struct gw_target t = {.plugin = rf_plugin(vkey)};
-    snprintf(t.model, sizeof t.model, "%s", model);
+    struct gw_target t = {.plugin = rf_plugin(vkey), .model = model};
     t.stat = gw_tstats_get(r->stats, t.plugin, model, 1);
     cr_assert_not_null(t.stat);
     for (int i = 0; i < n; i++)

@@ -35,6 +35,68 @@ Test(arena, cap_and_alignment)
     gw_arena_free(&a);
 }
 
+/* Blocks start small and grow: allocations of every size across many blocks stay apart,
+ * zeroed and aligned, and a one-off large one leaves the current block in use. */
+Test(arena, growing_blocks_keep_every_allocation)
+{
+    struct gw_arena a;
+    gw_arena_init(&a, 1 << 20);
+    unsigned char *p[300];
+    size_t len[300];
+    for (int i = 0; i < 300; i++) {
+        len[i] = (size_t)(i * 37 % 700) + 1;
+        if (i == 150)
+            len[i] = 9000; /* larger than any block */
+        p[i] = gw_arena_alloc(&a, len[i]);
+        cr_assert_not_null(p[i]);
+        cr_assert_eq((uintptr_t)p[i] % 16, 0);
+        for (size_t k = 0; k < len[i]; k++)
+            cr_assert_eq(p[i][k], 0);
+        memset(p[i], i & 0xff, len[i]);
+    }
+    for (int i = 0; i < 300; i++)
+        for (size_t k = 0; k < len[i]; k++)
+            cr_assert_eq(p[i][k], i & 0xff, "allocation %d byte %zu", i, k);
+    gw_arena_free(&a);
+}
+
+/* A large allocation with a block of its own goes back at once; anything else stays. */
+Test(arena, drop_frees_only_a_block_of_its_own)
+{
+    struct gw_arena a;
+    gw_arena_init(&a, 1 << 20);
+    char *small = gw_arena_strndup(&a, "kept", 4);
+    char *big = gw_arena_alloc(&a, 50000);
+    char *after = gw_arena_strndup(&a, "after", 5);
+    cr_assert(small && big && after);
+    memset(big, 'x', 50000);
+    size_t used = a.used;
+    gw_arena_drop(&a, big);
+    cr_assert_lt(a.used, used - 50000 + 1, "the big block was freed");
+    used = a.used;
+    gw_arena_drop(&a, small); /* shares a block: stays */
+    gw_arena_drop(&a, after);
+    cr_assert_eq(a.used, used);
+    cr_assert_str_eq(small, "kept");
+    cr_assert_str_eq(after, "after");
+    cr_assert_not_null(gw_arena_alloc(&a, 60000));
+    gw_arena_free(&a);
+
+    /* A small allocation that opened a block the next ones filled is not alone in it. */
+    gw_arena_init(&a, 1 << 20);
+    cr_assert_not_null(gw_arena_alloc(&a, 200));
+    char *first = gw_arena_alloc(&a, 100);      /* opens the second block */
+    char *next = gw_arena_alloc(&a, 112);       /* fills it */
+    cr_assert_not_null(gw_arena_alloc(&a, 16)); /* a third block: the second is behind it */
+    memset(next, 'n', 112);
+    used = a.used;
+    gw_arena_drop(&a, first);
+    cr_assert_eq(a.used, used);
+    for (int i = 0; i < 112; i++)
+        cr_assert_eq(next[i], 'n');
+    gw_arena_free(&a);
+}
+
 Test(buf, printf_in_place_grows_and_keeps_the_cap)
 {
     struct gw_buf b;
