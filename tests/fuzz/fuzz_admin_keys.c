@@ -5,7 +5,6 @@
  * error with a message), never a crash, a leak or a 5xx. Build with core/libgwcore and
  * -fsanitize=fuzzer for coverage-guided runs; `make check` runs it under driver.c.
  */
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,42 +14,18 @@
 
 #include "admin/admin_keys.h"
 #include "aigw/plugin.h"
+#include "fuzz_store.h"
 #include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct gw_store *store;
-static char dir[64];
 static char key_path[64], rotate_path[80];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(p);
-    return 0;
-}
-
-static void done(void)
-{
-    gw_store_close(store);
-    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/aigw-fuzz-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    char url[128], err[256];
-    snprintf(url, sizeof url, "sqlite:%s/aigw.db", dir);
-    store = gw_store_open(url, NULL, err, sizeof err);
-    if (!store) {
-        fprintf(stderr, "fuzz_admin_keys: %s\n", err);
-        abort();
-    }
-    atexit(done);
+    store = fuzz_store_open("fuzz_admin_keys");
+    char err[256];
     /* one key every update and rotation targets */
     char token[GW_KEY_TOKEN_SIZE];
     struct gw_key_spec spec = {0};
@@ -60,14 +35,6 @@ static void setup(void)
     snprintf(key_path, sizeof key_path, "/%s", k->id);
     snprintf(rotate_path, sizeof rotate_path, "/%s/rotate", k->id);
     gw_key_unref(k);
-}
-
-/* The one 5xx allowed: a store read past its deadline (2 s) on a starved machine is answered
- * 503 store_unavailable, by design. Anything else from the 5xx range is a finding. */
-static int store_timed_out(const cJSON *doc, int status)
-{
-    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "code");
-    return status == 503 && cJSON_IsString(c) && !strcmp(c->valuestring, "store_unavailable");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -86,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              &out, &status) != 0)
         abort();
     cJSON *doc = cJSON_ParseWithLength(out.ptr ? out.ptr : "", out.len);
-    if (!doc || status < 200 || (status >= 500 && !store_timed_out(doc, status)))
+    if (!doc || status < 200 || (status >= 500 && !fuzz_store_timed_out(doc, status)))
         abort();
     if (status >= 400) {
         const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message");

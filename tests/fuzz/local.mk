@@ -36,7 +36,8 @@ tests_fuzz_fuzz_traceparent_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_traceparent_LDADD = $(FUZZ_LIBS)
 # The admin key API's JSON bodies, through the handler and a SQLite store.
 check_PROGRAMS += tests/fuzz/fuzz_admin_keys
-tests_fuzz_fuzz_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c tests/fuzz/driver.c \
+	tests/fuzz/fuzz_store.c tests/fuzz/fuzz_store.h
 tests_fuzz_fuzz_admin_keys_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_admin_keys_LDADD = $(FUZZ_LIBS)
 check_PROGRAMS += tests/fuzz/fuzz_resp
@@ -46,7 +47,8 @@ tests_fuzz_fuzz_resp_LDADD = $(FUZZ_LIBS)
 # The admin key API's paths and query strings; the config file and the sections other
 # modules read; the OTLP encoder's input (spans from arbitrary bytes).
 check_PROGRAMS += tests/fuzz/fuzz_admin_path tests/fuzz/fuzz_config tests/fuzz/fuzz_otlp
-tests_fuzz_fuzz_admin_path_SOURCES = tests/fuzz/fuzz_admin_path.c tests/fuzz/driver.c
+tests_fuzz_fuzz_admin_path_SOURCES = tests/fuzz/fuzz_admin_path.c tests/fuzz/driver.c \
+	tests/fuzz/fuzz_store.c tests/fuzz/fuzz_store.h
 tests_fuzz_fuzz_admin_path_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_admin_path_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/driver.c
@@ -119,12 +121,14 @@ tests_fuzz_lf_resp_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_resp_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_resp_LDADD = core/libgwcore.la
 noinst_PROGRAMS += tests/fuzz/lf_admin_keys
-tests_fuzz_lf_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c
+tests_fuzz_lf_admin_keys_SOURCES = tests/fuzz/fuzz_admin_keys.c tests/fuzz/fuzz_store.c \
+	tests/fuzz/fuzz_store.h
 tests_fuzz_lf_admin_keys_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_admin_keys_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_admin_keys_LDADD = core/libgwcore.la
 noinst_PROGRAMS += tests/fuzz/lf_admin_path tests/fuzz/lf_config tests/fuzz/lf_otlp
-tests_fuzz_lf_admin_path_SOURCES = tests/fuzz/fuzz_admin_path.c
+tests_fuzz_lf_admin_path_SOURCES = tests/fuzz/fuzz_admin_path.c tests/fuzz/fuzz_store.c \
+	tests/fuzz/fuzz_store.h
 tests_fuzz_lf_admin_path_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_admin_path_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_admin_path_LDADD = core/libgwcore.la
