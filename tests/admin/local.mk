@@ -34,7 +34,8 @@ endif
 if BUILD_TESTS
 check_PROGRAMS += tests/admin/test_log_overflow
 TESTS += tests/admin/test_log_overflow
-tests_admin_test_log_overflow_SOURCES = tests/admin/test_log_overflow.c tests/admin/test_log_bodies.c
+tests_admin_test_log_overflow_SOURCES = tests/admin/test_log_overflow.c tests/admin/test_log_bodies.c \
+	tests/admin/dirwait.h
 tests_admin_test_log_overflow_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_admin_test_log_overflow_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_admin_test_log_overflow_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)

@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 
+#include "admin/dirwait.h"
 #include "e2e/e2e.h"
 
 #define ADMIN "admin-key-for-bodies-tests-0123"
@@ -37,16 +38,21 @@ static struct e2e_resp *admin(struct e2e_gw *gw, const char *method, const char 
                        "Authorization: Bearer " ADMIN, 10000);
 }
 
-/* The row of request id, once the writer has it (polled with a deadline). */
+static const char *state_dir; /* the gateway's --state-dir, where the writer commits */
+
+/* The row of request id, once the writer has it (or past a deadline). */
 static struct e2e_resp *row(struct e2e_gw *gw, const char *id)
 {
     long long deadline = now_ms() + 10000;
+    int w = dirwait_open(state_dir);
     for (;;) {
         struct e2e_resp *r = admin(gw, "GET", e2e_strf("/admin/logs/%s", id));
-        if (r->status == 200 || now_ms() > deadline)
+        if (r->status == 200 || now_ms() > deadline) {
+            close(w);
             return r;
+        }
         e2e_resp_free(r);
-        usleep(20000);
+        dirwait_wait(w, deadline);
     }
 }
 
@@ -61,6 +67,7 @@ Test(log_bodies, bodies_are_kept_as_sent_redacted_and_a_reload_turns_them_off)
     struct mock *m = e2e_mock("openai_chat");
     char dir[] = "/tmp/aigw-bodies.XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
+    state_dir = dir;
     const char *path = e2e_strf("%s/aigw.json", dir);
     write_file(path, "{\"threads\":1,\"log\":{\"bodies\":true}}");
     const char *env[] = {"OPENAI_API_KEY=" SECRET, e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),

@@ -16,6 +16,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
+#include "admin/dirwait.h"
 #include "e2e/e2e.h"
 
 #define ADMIN "admin-key-for-overflow-tests-01"
@@ -88,8 +89,9 @@ Test(log_overflow, a_burst_past_the_queue_drops_the_oldest_counts_them_and_never
     cr_assert_eq(sqlite3_open(e2e_strf("%s/aigw.db", dir), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 10000);
     long long deadline = now_ms() + 10000;
+    int w = dirwait_open(dir); /* the writer's commits show in the state directory */
     while (sql_int(db, "SELECT COUNT(*) FROM aigw_log") < 1 && now_ms() < deadline)
-        usleep(10000); /* polling a condition with a deadline: the writer's commit */
+        dirwait_wait(w, deadline);
     cr_assert_eq(sql_int(db, "SELECT COUNT(*) FROM aigw_log"), 1, "the first row never came");
 
     /* Lock the database against every other writer, then the burst. Each request must be
@@ -115,8 +117,9 @@ Test(log_overflow, a_burst_past_the_queue_drops_the_oldest_counts_them_and_never
         dropped = dropped_metric(gw);
         if (rows + dropped == BURST + 1)
             break;
-        usleep(20000);
+        dirwait_wait(w, deadline);
     } while (now_ms() < deadline);
+    close(w);
     cr_assert_eq(rows + dropped, BURST + 1, "rows %lld + dropped %lld != %d requests", rows,
                  dropped, BURST + 1);
     /* Bounded: what was held while locked is the queue (CAP) plus the batch the writer had
@@ -176,8 +179,10 @@ Test(log_overflow, log_requests_false_writes_no_rows_until_a_reload_turns_it_on)
     cr_assert_eq(sqlite3_open(e2e_strf("%s/aigw.db", dir), &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 10000);
     long long deadline = now_ms() + 10000;
+    int w = dirwait_open(dir); /* before the first check: no commit is missed */
     while (!has_row(db, "while-on") && now_ms() < deadline)
-        usleep(10000); /* polling a condition with a deadline: the writer's commit */
+        dirwait_wait(w, deadline);
+    close(w);
     cr_assert(has_row(db, "while-on"), "the row after the reload never came");
     cr_assert_not(has_row(db, "while-off"), "a row was written with log.requests false");
     cr_assert_eq(sql_int(db, "SELECT COUNT(*) FROM aigw_log"), 1);
