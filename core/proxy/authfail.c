@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -20,12 +21,16 @@ struct entry {
 
 struct table {
     pthread_mutex_t lock;
+    /* The window in which some address reached the limit (-1: none yet). Every request
+     * checks for a block; while no address is over in the current window, the check ends
+     * here without the lock. */
+    _Atomic int64_t blocked_window;
     struct entry e[BUCKETS][WAYS];
 };
 
 static struct table tables[2] = {
-    {.lock = PTHREAD_MUTEX_INITIALIZER},
-    {.lock = PTHREAD_MUTEX_INITIALIZER},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .blocked_window = -1},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .blocked_window = -1},
 };
 static int max_fails = 10;
 static int window_s = 60;
@@ -41,6 +46,7 @@ void gw_authfail_reset(void)
     for (int k = 0; k < 2; k++) {
         pthread_mutex_lock(&tables[k].lock);
         memset(tables[k].e, 0, sizeof tables[k].e);
+        atomic_store(&tables[k].blocked_window, -1);
         pthread_mutex_unlock(&tables[k].lock);
     }
 }
@@ -65,6 +71,12 @@ static struct entry *bucket(struct table *t, const unsigned char key[16])
     return t->e[h % BUCKETS];
 }
 
+static int none_blocked(enum gw_authfail_kind kind, int64_t window)
+{
+    const struct table *t = &tables[kind == GW_AUTHFAIL_ADMIN ? 0 : 1];
+    return atomic_load_explicit(&t->blocked_window, memory_order_relaxed) != window;
+}
+
 int gw_authfail_blocked_addr(enum gw_authfail_kind kind, const unsigned char addr[16], int v6,
                              int64_t now_s, int64_t *retry_after_s)
 {
@@ -74,6 +86,8 @@ int gw_authfail_blocked_addr(enum gw_authfail_kind kind, const unsigned char add
     key_of(addr, v6, key);
     int64_t w = now_s / window_s;
     struct table *t = &tables[kind == GW_AUTHFAIL_ADMIN ? 0 : 1];
+    if (none_blocked(kind, w))
+        return 0;
     int over = 0;
     pthread_mutex_lock(&t->lock);
     struct entry *b = bucket(t, key);
@@ -115,8 +129,8 @@ void gw_authfail_count_addr(enum gw_authfail_kind kind, const unsigned char addr
         hit->window = w;
         hit->fails = 0;
     }
-    if (hit->fails < max_fails)
-        hit->fails++;
+    if (hit->fails < max_fails && ++hit->fails == max_fails)
+        atomic_store(&t->blocked_window, w);
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -133,11 +147,12 @@ static int conn_addr(struct MHD_Connection *conn, unsigned char raw[16], int *v6
 int gw_authfail_blocked(enum gw_authfail_kind kind, struct MHD_Connection *conn,
                         int64_t *retry_after_s)
 {
+    int64_t now = (int64_t)time(NULL);
     unsigned char raw[16];
     int v6 = 0;
-    if (conn_addr(conn, raw, &v6) < 0)
+    if (!max_fails || none_blocked(kind, now / window_s) || conn_addr(conn, raw, &v6) < 0)
         return 0;
-    return gw_authfail_blocked_addr(kind, raw, v6, (int64_t)time(NULL), retry_after_s);
+    return gw_authfail_blocked_addr(kind, raw, v6, now, retry_after_s);
 }
 
 void gw_authfail_count(enum gw_authfail_kind kind, struct MHD_Connection *conn)
