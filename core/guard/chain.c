@@ -165,6 +165,7 @@ static int add_entry(struct gw_guard_chain *c, const cJSON *e, size_t i, const c
     en->created = 1;
     c->n++;
     c->stages |= en->stages;
+    c->has_keys_only |= en->keys_only;
     if (en->stages & AIGW_GUARD_OUTPUT) {
         c->has_delta |= m->desc.on_answer_delta != NULL;
         c->has_final |= m->desc.on_answer_final != NULL;
@@ -250,6 +251,11 @@ size_t gw_guard_chain_size(const struct gw_guard_chain *c)
 int gw_guard_chain_has(const struct gw_guard_chain *c, unsigned stage)
 {
     return c && (c->stages & stage) != 0;
+}
+
+int gw_guard_chain_keys_only(const struct gw_guard_chain *c)
+{
+    return c && c->has_keys_only;
 }
 
 const char *gw_guard_chain_entry(const struct gw_guard_chain *c, size_t i, unsigned *stages,

@@ -98,6 +98,8 @@ size_t gw_guard_chain_size(const struct gw_guard_chain *chain);
 /* Whether any entry runs at the stage (AIGW_GUARD_INPUT / _OUTPUT): the lifetime may skip
  * making a run, or the chunk filter, when not. */
 int gw_guard_chain_has(const struct gw_guard_chain *chain, unsigned stage);
+/* 1 when some entry has keys_only (then a request's key metadata names what runs). */
+int gw_guard_chain_keys_only(const struct gw_guard_chain *chain);
 /* Name, stage bits and fail_open of entry i (for --check-config and logs). */
 const char *gw_guard_chain_entry(const struct gw_guard_chain *chain, size_t i, unsigned *stages,
                                  int *fail_open);

@@ -56,6 +56,7 @@ struct gw_guard_chain {
     unsigned stages; /* union of the entries' */
     size_t window;   /* largest window of the output entries with a delta hook */
     int has_delta, has_final, has_error;
+    int has_keys_only; /* some entry runs only for the gateway keys that name it */
 };
 
 enum gw_guard_hook { GW_HOOK_NONE, GW_HOOK_REQUEST, GW_HOOK_DELTA, GW_HOOK_FINAL, GW_HOOK_ERROR };

@@ -173,7 +173,10 @@ static cJSON *key_guards(const struct gw_req *r, const char *names[KEY_GUARDS_MA
 {
     size_t n = 0;
     names[0] = NULL;
-    cJSON *meta = r->key && r->key->metadata_json ? cJSON_Parse(r->key->metadata_json) : NULL;
+    /* parsed only when some entry is keys_only: otherwise no name can change what runs */
+    cJSON *meta = r->key && r->key->metadata_json && gw_guard_chain_keys_only(r->guards->chain)
+                      ? cJSON_Parse(r->key->metadata_json)
+                      : NULL;
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "guardrails"), *it;
     if (!cJSON_IsArray(list))
         list = NULL;
