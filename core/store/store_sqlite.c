@@ -20,13 +20,20 @@
 #include "aigw/plugin.h"
 #include "lib/buf.h"
 
-#define STMT_CACHE 24
+#define STMT_CACHE 48 /* the writer's shapes (gw_sql_rows_exec) and the rest */
+
+/* A prepared statement kept by the caller's text ($n form), most recently used first. */
+struct stmt_slot {
+    char *sql;
+    size_t len;
+    sqlite3_stmt *st;
+};
 
 struct gw_sql_conn {
     sqlite3 *db;
     int64_t deadline; /* of the statement running, monotonic ms; 0: none */
-    sqlite3_stmt *cache[STMT_CACHE];
-    unsigned next_slot;
+    struct stmt_slot cache[STMT_CACHE];
+    int ncache;
     char err[256];
     int last_rc; /* the primary result code of the last failure */
 };
@@ -83,8 +90,10 @@ static void sq_disconnect(struct gw_sql_conn *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < STMT_CACHE; i++)
-        sqlite3_finalize(c->cache[i]);
+    for (int i = 0; i < c->ncache; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -175,26 +184,43 @@ static char *numbered(const char *sql)
     return out;
 }
 
+/* The statement for sql, from the cache or prepared into it. A hit costs a length check and
+ * a memcmp per slot tried, hot statements first: the writer runs one per row. */
 static sqlite3_stmt *prepare(struct gw_sql_conn *c, const char *sql, int *rc)
 {
-    char *text = numbered(sql);
+    size_t len = strlen(sql);
+    for (int i = 0; i < c->ncache; i++) {
+        struct stmt_slot *e = &c->cache[i];
+        if (e->len != len || memcmp(e->sql, sql, len))
+            continue;
+        struct stmt_slot hit = *e;
+        memmove(c->cache + 1, c->cache, (size_t)i * sizeof *c->cache);
+        c->cache[0] = hit;
+        return hit.st;
+    }
+    char *key = malloc(len + 1);
+    char *text = key ? numbered(sql) : NULL;
     if (!text) {
+        free(key);
         *rc = SQLITE_NOMEM;
         return NULL;
     }
     sqlite3_stmt *st = NULL;
-    for (int i = 0; i < STMT_CACHE && !st; i++)
-        if (c->cache[i] && !strcmp(sqlite3_sql(c->cache[i]), text))
-            st = c->cache[i];
-    if (!st) {
-        *rc = sqlite3_prepare_v2(c->db, text, -1, &st, NULL);
-        if (*rc == SQLITE_OK) {
-            unsigned slot = c->next_slot++ % STMT_CACHE;
-            sqlite3_finalize(c->cache[slot]);
-            c->cache[slot] = st;
-        }
-    }
+    *rc = sqlite3_prepare_v2(c->db, text, -1, &st, NULL);
     free(text);
+    if (*rc != SQLITE_OK) {
+        free(key);
+        return NULL;
+    }
+    memcpy(key, sql, len + 1);
+    if (c->ncache == STMT_CACHE) { /* the least recently used goes */
+        struct stmt_slot *old = &c->cache[--c->ncache];
+        sqlite3_finalize(old->st);
+        free(old->sql);
+    }
+    memmove(c->cache + 1, c->cache, (size_t)c->ncache * sizeof *c->cache);
+    c->cache[0] = (struct stmt_slot){key, len, st};
+    c->ncache++;
     return st;
 }
 
