@@ -94,6 +94,7 @@ static void store_free(struct gw_store *s)
     if (s->anchor)
         s->ops->disconnect(s->anchor);
     gw_store_keycache_free(s);
+    gw_sql_texts_free(s);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->done);

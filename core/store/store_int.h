@@ -118,6 +118,14 @@ struct store_reader {
 
 struct store_keycache;
 
+/* A multi-row statement text, built once per (prefix, rows) and kept for the store's life. */
+struct store_sql_text {
+    const char *prefix;
+    size_t rows;
+    char *sql;
+};
+#define STORE_SQL_TEXTS 48
+
 struct gw_store {
     const struct gw_store_ops *ops;
     char *target; /* sqlite: the file path (or a memory URI); postgres: the conninfo (holds a
@@ -152,6 +160,9 @@ struct gw_store {
     _Atomic int64_t read_down_until;
     struct store_keycache *kc;
     struct store_spool *spool; /* NULL: no spool directory */
+    /* gw_sql_rows_exec's texts (the writer thread's: only the writer inserts rows) */
+    struct store_sql_text texts[STORE_SQL_TEXTS];
+    size_t ntexts;
 };
 
 /* ---- helpers (store_sql.c) ---- */
@@ -289,6 +300,27 @@ extern const int64_t gw_store_hist_bounds[STORE_HIST_N - 1];
 int gw_store_hist_bucket(int64_t ms);
 /* Appends "($a, $b, ...), (...)" for rows x cols parameters numbered from 1. */
 int gw_sql_values(struct gw_buf *b, int rows, int cols);
+
+/* Many rows inserted by statements of a few fixed shapes: prefix, "($1, ...), (...)",
+ * suffix, with 1, 2, 4, ... up to STORE_STMT_ROWS rows each. The texts never vary with the
+ * batch's size, so they are built once, and SQLite's statement cache keeps each prepared
+ * (a text per batch size made it parse nearly every statement anew). Multi-row beats one
+ * prepared single-row statement per row on SQLite too (each statement pays for its cursors,
+ * its statement journal and its halt), and on PostgreSQL a statement is a round trip. */
+#define STORE_STMT_ROWS 32
+struct gw_sql_rows {
+    const char *prefix, *suffix; /* static strings: prefix is the text cache's key */
+    int cols;
+    const struct gw_sql_param *p; /* rows x cols */
+    size_t rows;
+    gw_sql_row_fn row; /* RETURNING rows, or NULL */
+    void *ctx;
+    size_t at, n; /* set while a statement runs: its first row and row count */
+};
+/* Writer thread only. 0, or the first failing statement's exec result. */
+int gw_sql_rows_exec(struct gw_store *s, struct gw_sql_conn *c, struct gw_sql_rows *q,
+                     int64_t deadline);
+void gw_sql_texts_free(struct gw_store *s);
 /* Replaces bytes that are not UTF-8 (and control bytes below 0x20 but tab) with '?'. */
 void gw_sql_clean_inplace(char *s);
 

@@ -73,17 +73,18 @@ static int64_t nonneg(int64_t v)
 
 struct inserted {
     struct store_op **ops;
-    size_t n;
     unsigned char *hit;
+    const struct gw_sql_rows *q;
 };
 
+/* A row the database took, among the statement's rows. */
 static int mark(void *ctx, int ncol, const char *const *v, const size_t *len)
 {
     (void)len;
     struct inserted *in = ctx;
     if (ncol < 1 || !v[0])
         return 0;
-    for (size_t i = 0; i < in->n; i++) {
+    for (size_t i = in->q->at; i < in->q->at + in->q->n; i++) {
         if (!in->hit[i] && !strcmp(in->ops[i]->u.ledger.request_id, v[0])) {
             in->hit[i] = 1;
             break;
@@ -116,19 +117,20 @@ static int add_total(struct day_total *t, size_t *nt, const struct gw_ledger_ent
     return 0;
 }
 
+static const char ledger_sql[] =
+    "INSERT INTO aigw_ledger (request_id, key_id, ts_ms, model, provider, input_tokens,"
+    " output_tokens, cached_tokens, reasoning_tokens, cost_nusd) VALUES ";
+static const char ledger_tail[] = " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+static const char spend_sql[] =
+    "INSERT INTO aigw_key_spend (key_id, day, cost_nusd, requests) VALUES ";
+static const char spend_tail[] = " ON CONFLICT (key_id, day) DO UPDATE SET"
+                                 " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
+                                 " requests = aigw_key_spend.requests + excluded.requests";
+
 static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops, size_t n,
                         unsigned char *hit, int64_t deadline)
 {
     struct gw_sql_param p[LEDGER_CHUNK * LEDGER_COLS];
-    struct gw_buf b;
-    gw_buf_init(&b, 1u << 20);
-    int rc = gw_buf_append_str(&b, "INSERT INTO aigw_ledger (request_id, key_id, ts_ms, model,"
-                                   " provider, input_tokens, output_tokens, cached_tokens,"
-                                   " reasoning_tokens, cost_nusd) VALUES ");
-    if (!rc)
-        rc = gw_sql_values(&b, (int)n, LEDGER_COLS);
-    if (!rc)
-        rc = gw_buf_append_str(&b, " ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
     for (size_t i = 0; i < n; i++) {
         const struct gw_ledger_entry *e = &ops[i]->u.ledger;
         struct gw_sql_param *q = p + i * LEDGER_COLS;
@@ -143,11 +145,15 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
         q[8] = gw_sql_int(nonneg(e->reasoning_tokens));
         q[9] = e->cost_usd < 0 ? gw_sql_null() : gw_sql_int(gw_usd_to_nusd(e->cost_usd));
     }
-    struct inserted in = {ops, n, hit};
-    if (!rc)
-        rc = s->ops->exec(c, b.ptr, p, (int)n * LEDGER_COLS, mark, &in, deadline);
-    gw_buf_free(&b);
-    return rc;
+    struct gw_sql_rows q = {.prefix = ledger_sql,
+                            .suffix = ledger_tail,
+                            .cols = LEDGER_COLS,
+                            .p = p,
+                            .rows = n,
+                            .row = mark};
+    struct inserted in = {ops, hit, &q};
+    q.ctx = &in;
+    return gw_sql_rows_exec(s, c, &q, deadline);
 }
 
 int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops,
@@ -165,7 +171,7 @@ int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct stor
     for (size_t i = 0; !rc && i < n; i++)
         if (hit[i])
             add_total(t, &nt, &ops[i]->u.ledger);
-    /* the per-day totals in one statement per 64 (key, day) pairs, unique by construction */
+    /* the per-day totals, 64 (key, day) pairs at a time, unique by construction */
     struct gw_sql_param p[64 * 4];
     for (size_t i = 0; !rc && i < nt; i += 64) {
         size_t k = nt - i < 64 ? nt - i : 64;
@@ -175,19 +181,9 @@ int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct stor
             p[4 * j + 2] = gw_sql_int(t[i + j].nusd);
             p[4 * j + 3] = gw_sql_int(t[i + j].requests);
         }
-        struct gw_buf b;
-        gw_buf_init(&b, 1u << 16);
-        rc = gw_buf_append_str(&b, "INSERT INTO aigw_key_spend (key_id, day, cost_nusd, requests)"
-                                   " VALUES ");
-        if (!rc)
-            rc = gw_sql_values(&b, (int)k, 4);
-        if (!rc)
-            rc = gw_buf_append_str(&b, " ON CONFLICT (key_id, day) DO UPDATE SET"
-                                       " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
-                                       " requests = aigw_key_spend.requests + excluded.requests");
-        if (!rc)
-            rc = s->ops->exec(c, b.ptr, p, (int)k * 4, NULL, NULL, deadline);
-        gw_buf_free(&b);
+        struct gw_sql_rows q = {
+            .prefix = spend_sql, .suffix = spend_tail, .cols = 4, .p = p, .rows = k};
+        rc = gw_sql_rows_exec(s, c, &q, deadline);
     }
     free(hit);
     free(t);

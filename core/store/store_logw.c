@@ -10,11 +10,10 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
-#include "lib/buf.h"
 #include "lib/redact.h"
 
 #define LOG_COLS 24
-#define LOG_CHUNK 40
+#define LOG_CHUNK 32 /* rows whose parameters are on the stack at once */
 #define RETENTION_BATCH 1000
 
 const int64_t gw_store_hist_bounds[STORE_HIST_N - 1] = {
@@ -152,23 +151,13 @@ static void roll_add(struct roll *g, size_t *ng, const struct gw_log_row *r)
         x->hist[1][gw_store_hist_bucket(r->ttfb_ms)]++;
 }
 
-/* One statement for many rows: prefix, "($1, ...), (...)", suffix. Each round trip counts on
- * a remote database, and the rows here are unique by construction, as a multi-row upsert
- * needs. */
+/* Upserts rows of unique keys (as a multi-row upsert needs: unique by construction here). */
 static int upsert(struct gw_store *s, struct gw_sql_conn *c, const char *prefix, int cols,
                   const struct gw_sql_param *p, int rows, const char *suffix, int64_t deadline)
 {
-    struct gw_buf b;
-    gw_buf_init(&b, 1u << 20);
-    int rc = gw_buf_append_str(&b, prefix);
-    if (!rc)
-        rc = gw_sql_values(&b, rows, cols);
-    if (!rc)
-        rc = gw_buf_append_str(&b, suffix);
-    if (!rc)
-        rc = s->ops->exec(c, b.ptr, p, rows * cols, NULL, NULL, deadline);
-    gw_buf_free(&b);
-    return rc;
+    struct gw_sql_rows q = {
+        .prefix = prefix, .suffix = suffix, .cols = cols, .p = p, .rows = (size_t)rows};
+    return gw_sql_rows_exec(s, c, &q, deadline);
 }
 
 #define DAILY_COLS 12
@@ -245,17 +234,26 @@ static int write_rollups(struct gw_store *s, struct gw_sql_conn *c, struct roll 
     return rc;
 }
 
+static const char log_sql[] =
+    "INSERT INTO aigw_log (request_id, ts_ms, key_id, dialect, endpoint, model_asked,"
+    " model_served, provider, attempts, failures, status, stream, input_tokens, output_tokens,"
+    " cached_tokens, reasoning_tokens, cost_nusd, latency_ms, ttfb_ms, cache_hit, guardrail,"
+    " error_code, request_body, response_body) VALUES ";
+static const char log_tail[] = " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+
 struct log_hits {
     struct store_log **rows;
-    size_t n;
     unsigned char *hit;
+    const struct gw_sql_rows *q;
 };
 
+/* A row the database took: marks it among the statement's rows (the same id twice in one
+ * statement comes back once, and only its first row counts). */
 static int mark(void *ctx, int ncol, const char *const *v, const size_t *len)
 {
     (void)len;
     struct log_hits *h = ctx;
-    for (size_t i = 0; ncol > 0 && v[0] && i < h->n; i++) {
+    for (size_t i = h->q->at; ncol > 0 && v[0] && i < h->q->at + h->q->n; i++) {
         if (!h->hit[i] && !strcmp(h->rows[i]->row.request_id, v[0])) {
             h->hit[i] = 1;
             break;
@@ -269,18 +267,6 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
 {
     struct gw_sql_param p[LOG_CHUNK * LOG_COLS];
     char *bodies[LOG_CHUNK * 2] = {0};
-    struct gw_buf b;
-    gw_buf_init(&b, 1u << 20);
-    int rc = gw_buf_append_str(&b, "INSERT INTO aigw_log (request_id, ts_ms, key_id, dialect,"
-                                   " endpoint, model_asked, model_served, provider, attempts,"
-                                   " failures, status, stream, input_tokens, output_tokens,"
-                                   " cached_tokens, reasoning_tokens, cost_nusd, latency_ms,"
-                                   " ttfb_ms, cache_hit, guardrail, error_code, request_body,"
-                                   " response_body) VALUES ");
-    if (!rc)
-        rc = gw_sql_values(&b, (int)n, LOG_COLS);
-    if (!rc)
-        rc = gw_buf_append_str(&b, " ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
     for (size_t i = 0; i < n; i++) {
         const struct gw_log_row *r = &rows[i]->row;
         struct gw_sql_param *q = p + i * LOG_COLS;
@@ -311,10 +297,11 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
         q[22] = gw_sql_text(bodies[2 * i]);
         q[23] = gw_sql_text(bodies[2 * i + 1]);
     }
-    struct log_hits h = {rows, n, hit};
-    if (!rc)
-        rc = s->ops->exec(c, b.ptr, p, (int)n * LOG_COLS, mark, &h, deadline);
-    gw_buf_free(&b);
+    struct gw_sql_rows q = {
+        .prefix = log_sql, .suffix = log_tail, .cols = LOG_COLS, .p = p, .rows = n, .row = mark};
+    struct log_hits h = {rows, hit, &q};
+    q.ctx = &h;
+    int rc = gw_sql_rows_exec(s, c, &q, deadline);
     for (size_t i = 0; i < 2 * n; i++)
         free(bodies[i]);
     return rc;

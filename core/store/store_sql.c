@@ -205,6 +205,55 @@ int gw_sql_values(struct gw_buf *b, int rows, int cols)
     return rc;
 }
 
+/* The text for rows rows of q's shape, built on first use. NULL: no memory. */
+static const char *rows_text(struct gw_store *s, const struct gw_sql_rows *q, size_t rows)
+{
+    for (size_t i = 0; i < s->ntexts; i++)
+        if (s->texts[i].prefix == q->prefix && s->texts[i].rows == rows)
+            return s->texts[i].sql;
+    if (s->ntexts == STORE_SQL_TEXTS)
+        return NULL; /* more shapes than any caller has: a bug, failed loudly by the caller */
+    struct gw_buf b;
+    gw_buf_init(&b, 1u << 20);
+    int rc = gw_buf_append_str(&b, q->prefix);
+    if (!rc)
+        rc = gw_sql_values(&b, (int)rows, q->cols);
+    if (!rc)
+        rc = gw_buf_append_str(&b, q->suffix);
+    char *sql = rc ? NULL : strdup(b.ptr);
+    gw_buf_free(&b);
+    if (!sql)
+        return NULL;
+    s->texts[s->ntexts++] = (struct store_sql_text){q->prefix, rows, sql};
+    return sql;
+}
+
+int gw_sql_rows_exec(struct gw_store *s, struct gw_sql_conn *c, struct gw_sql_rows *q,
+                     int64_t deadline)
+{
+    int rc = 0;
+    for (q->at = 0; !rc && q->at < q->rows; q->at += q->n) {
+        /* the largest power of two that fits: a few shapes, each prepared once */
+        size_t left = q->rows - q->at;
+        q->n = STORE_STMT_ROWS;
+        while (q->n > left)
+            q->n >>= 1;
+        const char *sql = rows_text(s, q, q->n);
+        if (!sql)
+            return AIGW_ENOMEM;
+        rc = s->ops->exec(c, sql, q->p + q->at * (size_t)q->cols, (int)q->n * q->cols, q->row,
+                          q->ctx, deadline);
+    }
+    return rc;
+}
+
+void gw_sql_texts_free(struct gw_store *s)
+{
+    for (size_t i = 0; i < s->ntexts; i++)
+        free(s->texts[i].sql);
+    s->ntexts = 0;
+}
+
 void gw_sql_clean_inplace(char *s)
 {
     size_t n = strlen(s);

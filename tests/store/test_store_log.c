@@ -334,3 +334,94 @@ Test(store_log, a_full_queue_drops_oldest_and_never_blocks)
     gw_log_row_free(&got);
     gw_store_close(s);
 }
+
+struct batch {
+    struct store_log **items;
+    size_t n;
+};
+
+static int write_batch(struct gw_store *s, struct gw_sql_conn *c, void *ctx)
+{
+    struct batch *b = ctx;
+    int64_t deadline = gw_store_mono_ms() + 10000;
+    int rc = gw_sql_tx(s, c, "begin", deadline);
+    if (!rc)
+        rc = gw_store_write_logs(s, c, b->items, b->n, deadline);
+    if (!rc)
+        rc = gw_sql_tx(s, c, "commit", deadline);
+    if (rc)
+        gw_sql_tx(s, c, "rollback", deadline);
+    return rc;
+}
+
+/* Batches of every size the writer's statement shapes split differently (1, 2, 4, ... 32
+ * rows a statement), each written as one batch, with the same request id twice in one batch
+ * (in one statement and across two) and again in a later batch: every row lands once, with
+ * the values of its first copy, and the rollups count exactly the rows inserted. */
+Test(store_log, any_batch_size_writes_every_row_once_and_counts_it_once)
+{
+    struct gw_store *s = fx_open(NULL);
+    static const size_t sizes[] = {1, 2, 3, 5, 31, 32, 33, 37, 63, 64, 65, 100, 257, 600};
+    int64_t base = 1700000000000, want_in = 0, want_out = 0;
+    int next = 0, unique = 0;
+    static char own[2000]; /* own[i]: row i went in under its own id, "batch-<i>" */
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        struct batch b = {calloc(sizes[k], sizeof *b.items), sizes[k]};
+        cr_assert_not_null(b.items);
+        for (size_t i = 0; i < b.n; i++) {
+            struct gw_log_row r = mix(next, base);
+            snprintf(r.request_id, sizeof r.request_id, "batch-%06d", next);
+            /* the id of a row 1 back (the same statement, or the one before), 19 back (an
+             * earlier statement) or of the batch before */
+            int back = i >= 1 && i % 3 == 0 ? 1 : i == 20 && b.n > 40 ? 19 : i == 2 && k ? 5 : 0;
+            int dup = back != 0;
+            if (dup) {
+                int j = next - back;
+                while (!own[j])
+                    j--;
+                snprintf(r.request_id, sizeof r.request_id, "batch-%06d", j);
+            }
+            own[next] = !dup;
+            r.input_tokens = dup ? 1000000 : 1 + next % 17; /* a counted copy would show */
+            if (!dup) {
+                unique++;
+                want_in += r.input_tokens;
+                want_out += r.output_tokens;
+            }
+            b.items[i] = gw_store_log_item(s, &r);
+            cr_assert_not_null(b.items[i]);
+            next++;
+        }
+        cr_assert_eq(gw_store_call(s, write_batch, &b), 0, "batch of %zu", b.n);
+        for (size_t i = 0; i < b.n; i++)
+            gw_store_log_free_item(b.items[i]);
+        free(b.items);
+        cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_log"), unique, "after %zu", sizes[k]);
+        cr_assert_eq(fx_sql_int("SELECT SUM(requests) FROM aigw_usage_daily"), unique);
+    }
+    cr_assert_eq(fx_sql_int("SELECT SUM(input_tokens) FROM aigw_log"), want_in);
+    cr_assert_eq(fx_sql_int("SELECT SUM(input_tokens) FROM aigw_usage_daily"), want_in);
+    cr_assert_eq(fx_sql_int("SELECT SUM(output_tokens) FROM aigw_usage_daily"), want_out);
+    cr_assert_eq(fx_sql_int("SELECT SUM(n) FROM aigw_usage_hist WHERE kind = 0"), unique);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_log WHERE input_tokens = 1000000"), 0);
+    gw_store_close(s);
+}
+
+/* The writer lets rows gather before a transaction, but a lone row, with nobody flushing,
+ * still lands (within STORE_LINGER_MS, give or take the scheduler), and so does a trickle. */
+Test(store_log, a_lone_row_lands_without_a_flush)
+{
+    struct gw_store *s = fx_open(NULL);
+    struct gw_log_row r = mix(1, 1700000000000);
+    cr_assert_eq(gw_store_log_put(s, &r), 0);
+    int ok;
+    FX_WAIT(ok, fx_sql_int("SELECT COUNT(*) FROM aigw_log") == 1, 5000);
+    cr_assert(ok, "a queued row was never written");
+    for (int i = 2; i < 5; i++) {
+        r = mix(i, 1700000000000);
+        cr_assert_eq(gw_store_log_put(s, &r), 0);
+        FX_WAIT(ok, fx_sql_int("SELECT COUNT(*) FROM aigw_log") == i, 5000);
+        cr_assert(ok, "row %d was never written", i);
+    }
+    gw_store_close(s);
+}
