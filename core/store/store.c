@@ -184,6 +184,7 @@ int gw_store_flush(struct gw_store *s, int timeout_ms)
     deadline_ts(&ts, deadline);
     pthread_mutex_lock(&s->mu);
     uint64_t want_log = s->log_enq, want_op = s->op_enq;
+    s->hurry++;
     pthread_cond_signal(&s->wake);
     int rc = 0;
     while (s->log_done < want_log || s->op_done < want_op) {
@@ -192,6 +193,7 @@ int gw_store_flush(struct gw_store *s, int timeout_ms)
             break;
         }
     }
+    s->hurry--;
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

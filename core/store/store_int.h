@@ -148,7 +148,9 @@ struct gw_store {
     struct store_list logq, opq;         /* waiting */
     struct store_list log_busy, op_busy; /* taken by the writer, not yet committed */
     uint64_t log_enq, log_done, op_enq, op_done;
-    size_t pending_resp; /* OP_RESP_PUT/DEL in opq + op_busy: get scans the queues only then */
+    int64_t first_enq_ms; /* when the queues last went from empty to not (monotonic) */
+    int hurry;            /* flushers and callers waiting: the writer must not linger */
+    size_t pending_resp;  /* OP_RESP_PUT/DEL in opq + op_busy: get scans the queues only then */
     int64_t next_retention_ms;
     int64_t write_warned_ms; /* the writer's last "write failed" line (writer thread only) */
     uint64_t write_failed;   /* failed transactions since that line (writer thread only) */
@@ -249,6 +251,13 @@ int gw_store_retention_step(struct gw_store *s, struct gw_sql_conn *c, int64_t n
 int gw_store_run_retention(struct gw_store *s, int64_t now_ms);
 /* Deadline of one writer transaction. */
 #define STORE_WRITE_MS 10000
+/* The writer lets rows gather up to STORE_LINGER_MS after the first is queued, or until
+ * STORE_LINGER_ROWS wait: a transaction's fixed part (begin, the rollups, the commit's WAL
+ * write) costs as much as tens of rows, so one per row would triple the cost of each.
+ * Producers wake it only when the queues go from empty to not, and when they reach
+ * STORE_LINGER_ROWS. Nobody waits for it meanwhile: a flush, a call or close cuts it short. */
+#define STORE_LINGER_MS 20
+#define STORE_LINGER_ROWS 128
 
 /* ---- schema (store_schema.c) ---- */
 

@@ -82,6 +82,21 @@ void gw_store_wake_ts(struct timespec *ts, int64_t at_mono)
     ts->tv_nsec = (at_mono % 1000) * 1000000;
 }
 
+/* Wakes the writer if this push matters to it (s->mu held): the queues went from empty to
+ * not (its linger starts), or reached a batch worth writing at once. before: rows waiting
+ * before the push. A signal per row would cost the request thread a futex call, the writer a
+ * wake-up, whenever the writer sleeps. */
+static void wake_locked(struct gw_store *s, size_t before)
+{
+    size_t after = s->logq.n + s->opq.n;
+    if (before == 0) {
+        s->first_enq_ms = gw_store_mono_ms();
+        pthread_cond_signal(&s->wake);
+    } else if (before < STORE_LINGER_ROWS && after >= STORE_LINGER_ROWS) {
+        pthread_cond_signal(&s->wake);
+    }
+}
+
 /* Makes room for it in the log queue by dropping the oldest rows: fresh rows are worth more
  * than stale ones, and the request thread must not wait. s->mu held; the dropped rows are
  * chained on *dropped for the caller to free unlocked. */
@@ -147,9 +162,10 @@ void gw_store_enqueue_log(struct gw_store *s, struct store_log *it)
     }
     log_room_locked(s, it, &dropped, &ndropped);
     gw_store_spool_log_locked(s, it);
+    size_t before = s->logq.n + s->opq.n;
     gw_store_list_push(&s->logq, &it->link);
     s->log_enq++;
-    pthread_cond_signal(&s->wake);
+    wake_locked(s, before);
     pthread_mutex_unlock(&s->mu);
     free_dropped(s, dropped, ndropped);
 }
@@ -165,8 +181,9 @@ int gw_store_enqueue_op(struct gw_store *s, struct store_op *op)
     op->link.spool = 0;
     if (op->kind == OP_LEDGER)
         gw_store_spool_ledger_locked(s, op);
+    size_t before = s->logq.n + s->opq.n;
     op_push_locked(s, op);
-    pthread_cond_signal(&s->wake);
+    wake_locked(s, before);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
@@ -185,10 +202,11 @@ int gw_store_enqueue_pair(struct gw_store *s, struct store_op *op, struct store_
     uint64_t ndropped = 0;
     log_room_locked(s, it, &dropped, &ndropped);
     gw_store_spool_pair_locked(s, op, it);
+    size_t before = s->logq.n + s->opq.n;
     op_push_locked(s, op);
     gw_store_list_push(&s->logq, &it->link);
     s->log_enq++;
-    pthread_cond_signal(&s->wake);
+    wake_locked(s, before);
     pthread_mutex_unlock(&s->mu);
     free_dropped(s, dropped, ndropped);
     return 0;
@@ -214,6 +232,7 @@ int gw_store_call(struct gw_store *s, store_call_fn fn, void *ctx)
     }
     gw_store_list_push(&s->opq, &op->link);
     s->op_enq++;
+    s->hurry++;
     pthread_cond_signal(&s->wake);
     while (op->u.call.state != 2) {
         if (pthread_cond_timedwait(&s->done, &s->mu, &ts) != 0 && op->u.call.state == 0 &&
@@ -221,12 +240,14 @@ int gw_store_call(struct gw_store *s, store_call_fn fn, void *ctx)
             /* still queued: take it back, the caller's ctx dies with this frame */
             gw_store_list_unlink(&s->opq, &op->link);
             s->op_done++;
+            s->hurry--;
             pthread_mutex_unlock(&s->mu);
             free(op);
             return GW_STORE_EUNAVAIL;
         }
     }
     int rc = op->u.call.rc;
+    s->hurry--;
     pthread_mutex_unlock(&s->mu);
     free(op);
     return rc;

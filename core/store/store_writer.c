@@ -267,6 +267,20 @@ static void take(struct gw_store *s, struct store_log **logs, size_t *nl, struct
     }
 }
 
+/* Lets rows gather (s->mu held; see STORE_LINGER_MS): 1 when it waited. */
+static int linger_locked(struct gw_store *s, int64_t now)
+{
+    if (s->stop || s->hurry || s->logq.n + s->opq.n >= STORE_LINGER_ROWS)
+        return 0;
+    int64_t until = s->first_enq_ms + STORE_LINGER_MS;
+    if (now >= until)
+        return 0;
+    struct timespec ts;
+    gw_store_wake_ts(&ts, until);
+    pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+    return 1;
+}
+
 static void *writer_main(void *arg)
 {
     struct gw_store *s = arg;
@@ -285,6 +299,8 @@ static void *writer_main(void *arg)
                 pthread_cond_timedwait(&s->wake, &s->mu, &ts);
                 continue;
             }
+        } else if (linger_locked(s, now)) {
+            continue;
         }
         if (s->stop && now >= s->stop_deadline_ms)
             break;
