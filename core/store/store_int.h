@@ -22,7 +22,7 @@
 #include "lib/buf.h"
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_READERS 3
 #define STORE_READ_BACKOFF_MS 1000
 #define STORE_NUSD 1000000000.0 /* nano-dollars per dollar */

@@ -8,6 +8,7 @@
 #include "aigw/plugin.h"
 #include "store/fixture.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 TestSuite(store_keys, .init = fx_setup, .fini = fx_teardown, .timeout = STORE_TEST_TIMEOUT);
 
@@ -27,7 +28,7 @@ Test(store_keys, open_creates_schema_and_reopens)
     struct gw_store *s = fx_open(NULL);
     cr_assert_str_eq(gw_store_backend(s), fx_backend);
     gw_store_close(s);
-    cr_assert_eq(fx_sql_int("SELECT version FROM aigw_schema"), 1);
+    cr_assert_eq(fx_sql_int("SELECT version FROM aigw_schema"), STORE_SCHEMA_VERSION);
     /* a second open migrates nothing and keeps the pepper: a key made before still works */
     s = fx_open(NULL);
     char token[GW_KEY_TOKEN_SIZE];

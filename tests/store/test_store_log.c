@@ -425,3 +425,32 @@ Test(store_log, a_lone_row_lands_without_a_flush)
     }
     gw_store_close(s);
 }
+
+static long long model_index_count(void)
+{
+    return fx_sql_int(strcmp(fx_backend, "sqlite")
+                          ? "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'aigw_log_model'"
+                          : "SELECT COUNT(*) FROM sqlite_master WHERE name = 'aigw_log_model'");
+}
+
+/* Schema step 2 on a database made by step 1 (the model index still there): the index goes,
+ * every row stays, and the model filter answers as before. */
+Test(store_log, a_version_1_database_migrates_and_keeps_its_rows)
+{
+    struct gw_store *s = fx_open(NULL);
+    int64_t base = 1700000000000;
+    put_mix(s, base);
+    size_t by_model = count(s, (struct gw_log_query){.model = models[1]});
+    gw_store_close(s);
+    cr_assert_eq(model_index_count(), 0);
+    cr_assert_eq(fx_sql("CREATE INDEX aigw_log_model ON aigw_log (model_served, ts_ms)"), 0);
+    cr_assert_eq(fx_sql("UPDATE aigw_schema SET version = 1"), 0);
+    cr_assert_eq(model_index_count(), 1);
+    s = fx_open(NULL);
+    cr_assert_eq(fx_sql_int("SELECT version FROM aigw_schema"), STORE_SCHEMA_VERSION);
+    cr_assert_eq(model_index_count(), 0);
+    cr_assert_eq(count(s, (struct gw_log_query){0}), NROWS);
+    cr_assert_eq(count(s, (struct gw_log_query){.model = models[1]}), by_model);
+    cr_assert_eq(by_model, NROWS / 3);
+    gw_store_close(s);
+}
