@@ -256,6 +256,14 @@ void gw_sql_texts_free(struct gw_store *s)
 
 void gw_sql_clean_inplace(char *s)
 {
+    /* ASCII, as nearly every field of a log row is, needs no UTF-8 check: one pass */
+    unsigned char *a = (unsigned char *)s;
+    for (; *a && *a < 0x80; a++)
+        if (*a < 0x20 && *a != '\t')
+            *a = '?';
+    if (!*a)
+        return;
+    s = (char *)a;
     size_t n = strlen(s);
     while (n) {
         size_t bad = gw_utf8_invalid_at(s, n);

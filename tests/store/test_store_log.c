@@ -265,6 +265,11 @@ Test(store_log, bad_text_is_stored_cleaned)
     struct gw_log_row r = mix(2, 1700000000000);
     snprintf(r.model_asked, sizeof r.model_asked, "gpt\xff\xfe-x\x01");
     snprintf(r.error_code, sizeof r.error_code, "\xc3");
+    /* control bytes before and after valid UTF-8, a tab kept; and plain ASCII with one */
+    snprintf(r.guardrail, sizeof r.guardrail,
+             "a\x02\tb\xc3\xa9"
+             "c\x03\xe2\x82\xac");
+    snprintf(r.failures, sizeof r.failures, "groq:timeout\x1f; openai:503\n");
     cr_assert_eq(gw_store_log_put(s, &r), 0);
     struct gw_log_row none = {0};
     cr_assert_eq(gw_store_log_put(s, &none), AIGW_EINVAL);
@@ -274,6 +279,9 @@ Test(store_log, bad_text_is_stored_cleaned)
     cr_assert_str_eq(got.model_asked, "gpt?"
                                       "?-x?");
     cr_assert_str_eq(got.error_code, "?");
+    cr_assert_str_eq(got.guardrail, "a?\tb\xc3\xa9"
+                                    "c?\xe2\x82\xac");
+    cr_assert_str_eq(got.failures, "groq:timeout?; openai:503?");
     gw_log_row_free(&got);
     gw_store_close(s);
 }
