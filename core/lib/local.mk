@@ -4,6 +4,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/arena.h \
 	core/lib/buf.c \
 	core/lib/buf.h \
+	core/lib/crc32c.c \
+	core/lib/crc32c.h \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
 	core/lib/headers.h \
