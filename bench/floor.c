@@ -52,8 +52,9 @@
 #define EASY_POOL 256
 #define MAX_THREADS 16
 
-/* Per fd of curl's: its state in the loop's epoll set (see sock_cb). */
-enum { S_OURS = 1, S_IN_SET = 2, S_WANTED = 4 };
+/* Per fd of curl's: its state in the loop's epoll set (see sock_cb), beside the epoll events
+ * it is registered for (EPOLLIN, EPOLLOUT: the low bits). */
+enum { S_OURS = 1 << 16, S_IN_SET = 1 << 17, S_WANTED = 1 << 18 };
 
 struct worker {
     pthread_t thread;
@@ -61,8 +62,7 @@ struct worker {
     struct MHD_Daemon *d;
     CURLM *multi;
     int64_t curl_deadline; /* ms, CLOCK_MONOTONIC; -1 none */
-    uint8_t *st;           /* per-fd socket state, grown on demand */
-    uint32_t *ev;          /* per-fd epoll events registered */
+    uint32_t *st;          /* per-fd socket state, grown on demand */
     size_t nst;
     CURL *pool[EASY_POOL];
     int npool;
@@ -126,32 +126,27 @@ static void resume(struct req *r)
 
 /* ---- curl side ------------------------------------------------------------------------- */
 
-static uint8_t *state(struct worker *w, int fd)
+static uint32_t *state(struct worker *w, int fd)
 {
-    if (fd < 0)
-        return NULL;
-    if ((size_t)fd >= w->nst) {
+    if (fd >= 0 && (size_t)fd >= w->nst) {
         size_t n = w->nst ? w->nst : 1024;
         while (n <= (size_t)fd)
             n *= 2;
-        uint8_t *st = realloc(w->st, n);
-        uint32_t *ev = st ? realloc(w->ev, n * sizeof *ev) : NULL;
-        if (st)
-            w->st = st;
-        if (!ev)
+        uint32_t *st = realloc(w->st, n * sizeof *st);
+        if (!st)
             return NULL;
-        memset(st + w->nst, 0, n - w->nst);
-        w->ev = ev;
+        memset(st + w->nst, 0, (n - w->nst) * sizeof *st);
+        w->st = st;
         w->nst = n;
     }
-    return &w->st[fd];
+    return fd >= 0 ? &w->st[fd] : NULL;
 }
 
 static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     (void)purpose;
     int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    uint8_t *s = state(ud, fd);
+    uint32_t *s = state(ud, fd);
     if (s)
         *s = S_OURS;
     return fd < 0 ? CURL_SOCKET_BAD : fd;
@@ -159,7 +154,7 @@ static curl_socket_t open_cb(void *ud, curlsocktype purpose, struct curl_sockadd
 
 static int close_cb(void *ud, curl_socket_t fd)
 {
-    uint8_t *s = state(ud, fd);
+    uint32_t *s = state(ud, fd);
     if (s)
         *s = 0; /* close() takes it out of the epoll set */
     return close(fd);
@@ -173,31 +168,27 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
     (void)e;
     (void)sockp;
     struct worker *w = ud;
-    uint8_t *s = state(w, fd);
+    uint32_t *s = state(w, fd);
     if (!s)
         return -1;
-    if (what == CURL_POLL_REMOVE) {
-        if (*s & S_OURS)
-            *s &= (uint8_t)~S_WANTED;
-        else {
-            epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL); /* curl may have closed it already */
-            *s = 0;
-        }
-        return 0;
-    }
-    struct epoll_event ev = {.events = 0, .data.fd = fd};
-    if (what & CURL_POLL_IN)
-        ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        ev.events |= EPOLLOUT;
-    if (!(*s & S_IN_SET)) {
-        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+    if (what == CURL_POLL_REMOVE && (*s & S_OURS)) {
+        *s &= ~(uint32_t)S_WANTED;
+    } else if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL); /* curl may have closed it already */
+        *s = 0;
+    } else {
+        struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+                                           (what & CURL_POLL_OUT ? EPOLLOUT : 0),
+                                 .data.fd = fd};
+        int rc = 0;
+        if (!(*s & S_IN_SET))
+            rc = epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
+        else if ((*s & 0xffff) != ev.events)
+            rc = epoll_ctl(w->ep, EPOLL_CTL_MOD, fd, &ev);
+        if (rc != 0)
             return -1;
-    } else if (w->ev[fd] != ev.events && epoll_ctl(w->ep, EPOLL_CTL_MOD, fd, &ev) != 0) {
-        return -1;
+        *s = (*s & S_OURS) | S_IN_SET | S_WANTED | ev.events;
     }
-    w->ev[fd] = ev.events;
-    *s |= S_IN_SET | S_WANTED;
     return 0;
 }
 
@@ -478,12 +469,6 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: floor --port N --upstream URL [--threads N]\n");
-    exit(2);
-}
-
 int main(int argc, char **argv)
 {
     int port = 0, nthreads = 2;
@@ -495,10 +480,12 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             nthreads = atoi(argv[++i]);
         else
-            usage();
+            port = -1, i = argc;
     }
-    if (port <= 0 || !upstream_url || nthreads < 1 || nthreads > MAX_THREADS)
-        usage();
+    if (port <= 0 || !upstream_url || nthreads < 1 || nthreads > MAX_THREADS) {
+        fprintf(stderr, "usage: floor --port N --upstream URL [--threads N]\n");
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     /* "Expect:" drops curl's 100-continue wait for bodies over 1 KiB, as aigw does. */
