@@ -27,6 +27,7 @@
  *
  *   cc -O2 -g -pthread -o floor floor.c $(pkg-config --cflags --libs libmicrohttpd libcurl)
  *   floor --port 18400 --upstream http://127.0.0.1:18401/v1/chat/completions [--threads 2]
+ *         [--pool BYTES]   (MHD's per-connection memory; default 16384, as aigw)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,7 +46,6 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
-#define POOL_BYTES (16 * 1024) /* MHD_OPTION_CONNECTION_MEMORY_LIMIT, as aigw */
 #define MAX_BODY (64u << 20)
 #define RELAY_HIGH (64 * 1024) /* curl pauses above this much unsent stream data */
 #define RELAY_LOW (16 * 1024)  /* ... and goes on below this */
@@ -81,6 +81,8 @@ struct req {
 };
 
 static const char *upstream_url;
+/* MHD_OPTION_CONNECTION_MEMORY_LIMIT: aigw's 16 KiB unless --pool says otherwise. */
+static size_t pool_bytes = 16 * 1024;
 static struct curl_slist *up_headers; /* the same for every transfer: built once */
 
 static int64_t now_ms(void)
@@ -479,11 +481,13 @@ int main(int argc, char **argv)
             upstream_url = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             nthreads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pool") && i + 1 < argc)
+            pool_bytes = (size_t)atol(argv[++i]);
         else
             port = -1, i = argc;
     }
     if (port <= 0 || !upstream_url || nthreads < 1 || nthreads > MAX_THREADS) {
-        fprintf(stderr, "usage: floor --port N --upstream URL [--threads N]\n");
+        fprintf(stderr, "usage: floor --port N --upstream URL [--threads N] [--pool BYTES]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -509,7 +513,7 @@ int main(int argc, char **argv)
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)(16384 / nthreads),
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_BYTES,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_bytes,
                                 MHD_OPTION_END);
         const union MHD_DaemonInfo *di =
             w->d ? MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
