@@ -23,7 +23,10 @@
  *     headers go out is sent as one body with a length (aigw does that too).
  *
  * No JSON, routing, headers beyond Content-Type, logging, timeouts or metrics: anything a
- * gateway adds is aigw's own cost. Used by bench/run (the "MHD+curl floor" column).
+ * gateway adds is aigw's own cost. Nor does it notice a client that leaves while its upstream
+ * is silent (MHD does not watch a suspended connection; aigw peeks at each one periodically):
+ * a long-running proxy must, but that is CPU over time per held stream, not per request.
+ * Used by bench/run (the "MHD+curl floor" column).
  *
  *   cc -O2 -g -pthread -o floor floor.c $(pkg-config --cflags --libs libmicrohttpd libcurl)
  *   floor --port 18400 --upstream http://127.0.0.1:18401/v1/chat/completions [--threads 2]
