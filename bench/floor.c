@@ -170,8 +170,7 @@ static int close_cb(void *ud, curl_socket_t fd)
  * would cost two epoll_ctl calls that any user of these libraries can avoid. */
 static int sock_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
-    (void)e;
-    (void)sockp;
+    (void)e, (void)sockp;
     struct worker *w = ud;
     uint32_t *s = state(w, fd);
     if (!s)
@@ -356,8 +355,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
 {
-    (void)url;
-    (void)version;
+    (void)url, (void)version;
     struct req *r = *con_cls;
     if (!r) {
         if (strcmp(method, "POST") != 0)
@@ -410,9 +408,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
-    (void)toe;
+    (void)cls, (void)conn, (void)toe;
     struct req *r = *con_cls;
     if (!r)
         return;
