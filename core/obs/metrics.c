@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "lib/pages.h"
 #include "lib/redact.h"
 #include "obs/metrics_int.h"
 
@@ -323,7 +324,7 @@ static void state_free(struct gw_metrics *m)
     free(m->sslots);
     free(m->list);
     for (int k = 0; k < GW_M_SHARDS; k++)
-        free(m->shard[k]);
+        gw_pages_free(m->shard[k], (m->max_values + GW_M_RESERVE) * sizeof(uint64_t));
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -360,7 +361,8 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     m->nvalues = GW_M_OFF_FIRST;
     int ok = m->lslots && m->sslots && m->list;
     for (int k = 0; k < GW_M_SHARDS; k++)
-        ok = (m->shard[k] = calloc(m->max_values + GW_M_RESERVE, sizeof(uint64_t))) && ok;
+        ok = (m->shard[k] = gw_pages_alloc((m->max_values + GW_M_RESERVE) * sizeof(uint64_t))) &&
+             ok;
     if (!ok) {
         state_free(m);
         return AIGW_ENOMEM;
