@@ -152,13 +152,43 @@ size_t gw_catalog_without_date(const char *id, size_t len)
 
 /* ---- lifetime ------------------------------------------------------------------------- */
 
+/* What `unit` points to while a table has no gw_price_more. */
+static const double unknown_units[GW_UNIT_COUNT] = {
+    GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN,
+    GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN};
+_Static_assert(GW_UNIT_COUNT == 7, "unknown_units lists every unit");
+
 static void price_init(struct gw_price *p)
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = p->cache_read = p->cache_write = GW_PRICE_UNKNOWN;
-    p->cache_write_1h = p->reasoning = GW_PRICE_UNKNOWN;
-    for (int i = 0; i < GW_UNIT_COUNT; i++)
-        p->unit[i] = GW_PRICE_UNKNOWN;
+    p->unit = unknown_units;
+}
+
+/* p's gw_price_more, made (all UNKNOWN) on first use; NULL when out of memory. */
+static struct gw_price_more *price_more(struct gw_price *p)
+{
+    if (!p->more) {
+        struct gw_price_more *x = calloc(1, sizeof *x);
+        if (!x)
+            return NULL;
+        x->cache_write_1h = x->reasoning = GW_PRICE_UNKNOWN;
+        for (int i = 0; i < GW_UNIT_COUNT; i++)
+            x->unit[i] = GW_PRICE_UNKNOWN;
+        p->more = x;
+        p->unit = x->unit;
+    }
+    return p->more;
+}
+
+static void price_release(struct gw_price *p)
+{
+    if (p->more) {
+        free(p->more->tiers);
+        free(p->more);
+    }
+    p->more = NULL;
+    p->unit = unknown_units;
 }
 
 void gw_catalog_model_init(struct gw_model *m)
@@ -169,17 +199,38 @@ void gw_catalog_model_init(struct gw_model *m)
 }
 
 /* Gives dst a heap copy of src's tiers (only dst's tiers and ntiers are written). */
-static int tiers_copy(struct gw_price *dst, const struct gw_price *src)
+static int tiers_copy(struct gw_price_more *dst, const struct gw_price_tier *tiers, int ntiers)
 {
     dst->tiers = NULL;
     dst->ntiers = 0;
-    if (!src->ntiers)
+    if (!ntiers)
         return 0;
-    size_t bytes = (size_t)src->ntiers * sizeof *src->tiers;
+    size_t bytes = (size_t)ntiers * sizeof *tiers;
     if (!(dst->tiers = malloc(bytes)))
         return AIGW_ENOMEM;
-    memcpy(dst->tiers, src->tiers, bytes);
-    dst->ntiers = src->ntiers;
+    memcpy(dst->tiers, tiers, bytes);
+    dst->ntiers = ntiers;
+    return 0;
+}
+
+/* dst becomes a deep copy of src; on failure dst holds nothing to release. */
+static int price_copy(struct gw_price *dst, const struct gw_price *src)
+{
+    *dst = *src;
+    dst->more = NULL;
+    dst->unit = unknown_units;
+    if (!src->more)
+        return 0;
+    struct gw_price_more *x = malloc(sizeof *x);
+    if (!x)
+        return AIGW_ENOMEM;
+    *x = *src->more;
+    if (tiers_copy(x, src->more->tiers, src->more->ntiers)) {
+        free(x);
+        return AIGW_ENOMEM;
+    }
+    dst->more = x;
+    dst->unit = x->unit;
     return 0;
 }
 
@@ -194,7 +245,7 @@ static void regions_free(struct gw_region_price *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].region);
-        free(v[i].price.tiers);
+        price_release(&v[i].price);
     }
     free(v);
 }
@@ -202,12 +253,10 @@ static void regions_free(struct gw_region_price *v, size_t n)
 void gw_catalog_model_release(struct gw_model *m)
 {
     free(m->id);
-    free(m->price.tiers);
+    price_release(&m->price);
     images_free(m->images, m->nimages);
     regions_free(m->regions, m->nregions);
     m->id = NULL;
-    m->price.tiers = NULL;
-    m->price.ntiers = 0;
     m->images = NULL;
     m->regions = NULL;
     m->nimages = m->nregions = 0;
@@ -220,9 +269,9 @@ int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src)
     dst->images = NULL;
     dst->regions = NULL;
     dst->nimages = dst->nregions = 0;
-    dst->price.tiers = NULL;
-    dst->price.ntiers = 0;
-    if (!(dst->id = strdup(src->id)) || tiers_copy(&dst->price, &src->price))
+    dst->price.more = NULL;
+    dst->price.unit = unknown_units;
+    if (!(dst->id = strdup(src->id)) || price_copy(&dst->price, &src->price))
         return AIGW_ENOMEM;
     if (src->nimages && !(dst->images = calloc(src->nimages, sizeof *dst->images)))
         return AIGW_ENOMEM;
@@ -236,11 +285,10 @@ int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src)
         return AIGW_ENOMEM;
     for (; dst->nregions < src->nregions; dst->nregions++) {
         struct gw_region_price *d = &dst->regions[dst->nregions];
-        d->price = src->regions[dst->nregions].price;
-        if (tiers_copy(&d->price, &src->regions[dst->nregions].price))
+        if (price_copy(&d->price, &src->regions[dst->nregions].price))
             return AIGW_ENOMEM;
         if (!(d->region = strdup(src->regions[dst->nregions].region))) {
-            free(d->price.tiers);
+            price_release(&d->price);
             return AIGW_ENOMEM;
         }
     }
@@ -285,9 +333,11 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
     char key[48];
     int n = 0;
     if (cJSON_IsNull(v)) {
-        free(p->tiers);
-        p->tiers = NULL;
-        p->ntiers = 0;
+        if (p->more) {
+            free(p->more->tiers);
+            p->more->tiers = NULL;
+            p->more->ntiers = 0;
+        }
         return 0;
     }
     if (!cJSON_IsArray(v))
@@ -322,12 +372,16 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
         if (n > 0 && x->above <= t[n - 1].above)
             return gw_catalog_fail(c, "tiers", "must be sorted by ascending \"above\"");
     }
-    struct gw_price parsed = {.tiers = t, .ntiers = n}, fresh;
-    if (tiers_copy(&fresh, &parsed))
+    struct gw_price_more fresh;
+    if (tiers_copy(&fresh, t, n) || (n && !price_more(p))) {
+        free(fresh.tiers);
         return AIGW_ENOMEM;
-    free(p->tiers);
-    p->tiers = fresh.tiers;
-    p->ntiers = fresh.ntiers;
+    }
+    if (p->more) {
+        free(p->more->tiers);
+        p->more->tiers = fresh.tiers;
+        p->more->ntiers = fresh.ntiers;
+    }
     return 0;
 }
 
@@ -337,19 +391,36 @@ static int price_field(struct gw_price *p, const cJSON *v, const struct gw_entry
     const char *k = v->string;
     if (!strchr("iocrpt", k[0]))
         return 0; /* most other keys, without a string of strcmp() calls */
-    double *slot = strcmp(k, "in") == 0               ? &p->in
-                   : strcmp(k, "out") == 0            ? &p->out
-                   : strcmp(k, "cache_read") == 0     ? &p->cache_read
-                   : strcmp(k, "cache_write") == 0    ? &p->cache_write
-                   : strcmp(k, "cache_write_1h") == 0 ? &p->cache_write_1h
-                   : strcmp(k, "reasoning") == 0      ? &p->reasoning
-                                                      : NULL;
-    for (int i = 0; !slot && i < GW_UNIT_COUNT; i++)
-        if (strcmp(k, unit_keys[i]) == 0)
-            slot = &p->unit[i];
+    double *slot = strcmp(k, "in") == 0            ? &p->in
+                   : strcmp(k, "out") == 0         ? &p->out
+                   : strcmp(k, "cache_read") == 0  ? &p->cache_read
+                   : strcmp(k, "cache_write") == 0 ? &p->cache_write
+                                                   : NULL;
     if (slot) {
         int rc = get_price(c, v, k, 1, slot);
         return rc ? rc : 1;
+    }
+    /* The rare ones live in p->more, made only for a price that is known. */
+    int which = strcmp(k, "cache_write_1h") == 0 ? GW_UNIT_COUNT
+                : strcmp(k, "reasoning") == 0    ? GW_UNIT_COUNT + 1
+                                                 : -1;
+    for (int i = 0; which < 0 && i < GW_UNIT_COUNT; i++)
+        if (strcmp(k, unit_keys[i]) == 0)
+            which = i;
+    if (which >= 0) {
+        double price;
+        int rc = get_price(c, v, k, 1, &price);
+        if (rc)
+            return rc;
+        if (price == GW_PRICE_UNKNOWN && !p->more)
+            return 1;
+        struct gw_price_more *x = price_more(p);
+        if (!x)
+            return AIGW_ENOMEM;
+        *(which == GW_UNIT_COUNT       ? &x->cache_write_1h
+          : which == GW_UNIT_COUNT + 1 ? &x->reasoning
+                                       : &x->unit[which]) = price;
+        return 1;
     }
     if (strcmp(k, "tiers") == 0) {
         int rc = parse_tiers(p, v, c);
