@@ -254,41 +254,52 @@ void gw_catalog_model_release(struct gw_model *m)
 {
     free(m->id);
     price_release(&m->price);
-    images_free(m->images, m->nimages);
-    regions_free(m->regions, m->nregions);
+    if (m->more) {
+        images_free(m->more->images, m->more->nimages);
+        regions_free(m->more->regions, m->more->nregions);
+        free(m->more);
+    }
     m->id = NULL;
-    m->images = NULL;
-    m->regions = NULL;
-    m->nimages = m->nregions = 0;
+    m->more = NULL;
+}
+
+/* m's gw_model_more, made (empty) on first use; NULL when out of memory. */
+static struct gw_model_more *model_more(struct gw_model *m)
+{
+    if (!m->more)
+        m->more = calloc(1, sizeof *m->more);
+    return m->more;
 }
 
 int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src)
 {
     *dst = *src;
     dst->id = NULL;
-    dst->images = NULL;
-    dst->regions = NULL;
-    dst->nimages = dst->nregions = 0;
+    dst->more = NULL;
     dst->price.more = NULL;
     dst->price.unit = unknown_units;
     if (!(dst->id = strdup(src->id)) || price_copy(&dst->price, &src->price))
         return AIGW_ENOMEM;
-    if (src->nimages && !(dst->images = calloc(src->nimages, sizeof *dst->images)))
+    const struct gw_model_more *s = src->more;
+    if (!s)
+        return 0;
+    struct gw_model_more *d = model_more(dst);
+    if (!d || (s->nimages && !(d->images = calloc(s->nimages, sizeof *d->images))))
         return AIGW_ENOMEM;
-    for (; dst->nimages < src->nimages; dst->nimages++) {
-        struct gw_image_price *d = &dst->images[dst->nimages];
-        d->usd = src->images[dst->nimages].usd;
-        if (!(d->variant = strdup(src->images[dst->nimages].variant)))
+    for (; d->nimages < s->nimages; d->nimages++) {
+        struct gw_image_price *di = &d->images[d->nimages];
+        di->usd = s->images[d->nimages].usd;
+        if (!(di->variant = strdup(s->images[d->nimages].variant)))
             return AIGW_ENOMEM;
     }
-    if (src->nregions && !(dst->regions = calloc(src->nregions, sizeof *dst->regions)))
+    if (s->nregions && !(d->regions = calloc(s->nregions, sizeof *d->regions)))
         return AIGW_ENOMEM;
-    for (; dst->nregions < src->nregions; dst->nregions++) {
-        struct gw_region_price *d = &dst->regions[dst->nregions];
-        if (price_copy(&d->price, &src->regions[dst->nregions].price))
+    for (; d->nregions < s->nregions; d->nregions++) {
+        struct gw_region_price *dr = &d->regions[d->nregions];
+        if (price_copy(&dr->price, &s->regions[d->nregions].price))
             return AIGW_ENOMEM;
-        if (!(d->region = strdup(src->regions[dst->nregions].region))) {
-            price_release(&d->price);
+        if (!(dr->region = strdup(s->regions[d->nregions].region))) {
+            price_release(&dr->price);
             return AIGW_ENOMEM;
         }
     }
@@ -477,9 +488,16 @@ static int parse_images(struct gw_model *m, const cJSON *v, const struct gw_entr
         images_free(arr, n);
         return rc;
     }
-    images_free(m->images, m->nimages);
-    m->images = arr;
-    m->nimages = n;
+    if (!n && !m->more)
+        return 0; /* null or {}: nothing to clear */
+    struct gw_model_more *x = model_more(m);
+    if (!x) {
+        images_free(arr, n);
+        return AIGW_ENOMEM;
+    }
+    images_free(x->images, x->nimages);
+    x->images = arr;
+    x->nimages = n;
     return 0;
 }
 
@@ -523,9 +541,16 @@ static int parse_regions(struct gw_model *m, const cJSON *v, const struct gw_ent
         regions_free(arr, n);
         return rc;
     }
-    regions_free(m->regions, m->nregions);
-    m->regions = arr;
-    m->nregions = n;
+    if (!n && !m->more)
+        return 0; /* null or {}: nothing to clear */
+    struct gw_model_more *x = model_more(m);
+    if (!x) {
+        regions_free(arr, n);
+        return AIGW_ENOMEM;
+    }
+    regions_free(x->regions, x->nregions);
+    x->regions = arr;
+    x->nregions = n;
     return 0;
 }
 

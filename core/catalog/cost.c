@@ -106,9 +106,9 @@ static const struct gw_image_price *variant(const struct gw_model *m, const char
         snprintf(key, sizeof key, "%s/%s", a, b);
     else
         snprintf(key, sizeof key, "%s", a);
-    for (size_t i = 0; i < m->nimages; i++)
-        if (strcasecmp(m->images[i].variant, key) == 0)
-            return &m->images[i];
+    for (size_t i = 0; m->more && i < m->more->nimages; i++)
+        if (strcasecmp(m->more->images[i].variant, key) == 0)
+            return &m->more->images[i];
     return NULL;
 }
 

@@ -224,18 +224,19 @@ Test(catalog, shipped_prices_are_the_files_for_every_entry)
         check_price(&m->price, e, what);
         more += m->price.more != NULL;
         const cJSON *img = cJSON_GetObjectItemCaseSensitive(e, "image_prices");
-        cr_assert_eq(m->nimages, (size_t)(cJSON_IsObject(img) ? cJSON_GetArraySize(img) : 0),
-                     "%s: image_prices", what);
+        const cJSON *reg = cJSON_GetObjectItemCaseSensitive(e, "regions");
+        size_t nimg = cJSON_IsObject(img) ? (size_t)cJSON_GetArraySize(img) : 0;
+        size_t nreg = cJSON_IsObject(reg) ? (size_t)cJSON_GetArraySize(reg) : 0;
+        cr_assert_eq(m->more != NULL, nimg || nreg, "%s: out-of-line fields", what);
+        cr_assert_eq(m->more ? m->more->nimages : 0, nimg, "%s: image_prices", what);
+        cr_assert_eq(m->more ? m->more->nregions : 0, nreg, "%s: regions", what);
         for (const cJSON *v = cJSON_IsObject(img) ? img->child : NULL; v; v = v->next) {
             size_t i = 0;
-            while (i < m->nimages && strcmp(m->images[i].variant, v->string) != 0)
+            while (i < nimg && strcmp(m->more->images[i].variant, v->string) != 0)
                 i++;
-            cr_assert(i < m->nimages && m->images[i].usd == v->valuedouble, "%s: image %s",
-                      what, v->string);
+            cr_assert(i < nimg && m->more->images[i].usd == v->valuedouble, "%s: image %s", what,
+                      v->string);
         }
-        const cJSON *reg = cJSON_GetObjectItemCaseSensitive(e, "regions");
-        cr_assert_eq(m->nregions, (size_t)(cJSON_IsObject(reg) ? cJSON_GetArraySize(reg) : 0),
-                     "%s: regions", what);
         for (const cJSON *r = cJSON_IsObject(reg) ? reg->child : NULL; r; r = r->next) {
             char rw[700];
             snprintf(rw, sizeof rw, "%s region %s", what, r->string);
@@ -384,8 +385,8 @@ Test(catalog, lists_and_regions)
     for (size_t i = 1; i < n; i++)
         cr_assert_lt(strcmp(names[i - 1], names[i]), 0);
     const struct gw_model *m = gw_catalog_get(cat, "azure-openai", "gpt-4o");
-    cr_assert_eq(m->nregions, 2);
-    cr_assert_str_eq(m->regions[0].region, "eu");
+    cr_assert(m->more && m->more->nregions == 2);
+    cr_assert_str_eq(m->more->regions[0].region, "eu");
     cr_assert(gw_model_price(m, "us")->out == 11);
     cr_assert(gw_model_price(m, "us")->cache_read < 0);
     cr_assert_eq(gw_model_price(m, "apac"), &m->price);
