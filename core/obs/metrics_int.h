@@ -118,7 +118,7 @@ struct gw_metrics {
     struct gw_m_series *_Atomic *sslots;
     size_t nsslots; /* a power of two */
     size_t max_series;
-    struct gw_m_series **list; /* insertion order, for render */
+    struct gw_m_series **list; /* insertion order, for render; gw_pages_alloc'ed */
     atomic_size_t nlist;
 
     /* gw_pages_alloc'ed (max_values + GW_M_RESERVE values each): all-zero bytes are a zero
