@@ -78,8 +78,8 @@ struct gw_price_tier {
 /* The fields few price tables have (950 of the 9,188 entries shipped): out of line, so an
  * entry without them is 72 bytes smaller (660 kB of the catalog). */
 struct gw_price_more {
-    double cache_write_1h; /* the same with Anthropic's 1-hour TTL (informational) */
-    double reasoning;      /* reasoning tokens when priced apart; UNKNOWN: at `out` */
+    double cache_write_1h;       /* the same with Anthropic's 1-hour TTL (informational) */
+    double reasoning;            /* reasoning tokens when priced apart; UNKNOWN: at `out` */
     struct gw_price_tier *tiers; /* ascending `above`; NULL when ntiers is 0 */
     int ntiers;
     double unit[GW_UNIT_COUNT]; /* USD per unit */
@@ -87,10 +87,10 @@ struct gw_price_more {
 
 /* One price table: the model's own, or one region's. */
 struct gw_price {
-    double in, out;     /* USD per 1M tokens */
-    double cache_read;  /* cached prompt tokens; UNKNOWN: charged at `in` */
-    double cache_write; /* prompt tokens written to the cache (5-minute TTL) */
-    const double *unit; /* GW_UNIT_COUNT prices per unit: more->unit, or all UNKNOWN */
+    double in, out;             /* USD per 1M tokens */
+    double cache_read;          /* cached prompt tokens; UNKNOWN: charged at `in` */
+    double cache_write;         /* prompt tokens written to the cache (5-minute TTL) */
+    const double *unit;         /* GW_UNIT_COUNT prices per unit: more->unit, or all UNKNOWN */
     struct gw_price_more *more; /* NULL: every field of it is UNKNOWN (no tiers) */
 };
 

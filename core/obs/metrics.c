@@ -364,8 +364,8 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     m->nvalues = GW_M_OFF_FIRST;
     int ok = m->lslots && m->sslots && m->list;
     for (int k = 0; k < GW_M_SHARDS; k++)
-        ok = (m->shard[k] = gw_pages_alloc((m->max_values + GW_M_RESERVE) * sizeof(uint64_t))) &&
-             ok;
+        ok =
+            (m->shard[k] = gw_pages_alloc((m->max_values + GW_M_RESERVE) * sizeof(uint64_t))) && ok;
     if (!ok) {
         state_free(m);
         return AIGW_ENOMEM;

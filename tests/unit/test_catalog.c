@@ -156,9 +156,9 @@ static double price_of(const cJSON *obj, const char *key)
  * line exactly when the file gives one of them. */
 static void check_price(const struct gw_price *p, const cJSON *obj, const char *what)
 {
-    static const char *const units[GW_UNIT_COUNT] = {"per_image", "per_second",
-                                                     "per_character", "per_query",
-                                                     "per_page", "per_request", "per_pixel"};
+    static const char *const units[GW_UNIT_COUNT] = {"per_image", "per_second", "per_character",
+                                                     "per_query", "per_page",   "per_request",
+                                                     "per_pixel"};
     cr_assert(p->in == price_of(obj, "in"), "%s: in", what);
     cr_assert(p->out == price_of(obj, "out"), "%s: out", what);
     cr_assert(p->cache_read == price_of(obj, "cache_read"), "%s: cache_read", what);
