@@ -1,4 +1,5 @@
 # core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, Retry-After.
+# pages: page-backed blocks for big sparse tables.
 core_libgwcore_la_SOURCES += \
 	core/lib/arena.c \
 	core/lib/arena.h \
@@ -15,6 +16,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/jsonc.h \
 	core/lib/log.c \
 	core/lib/log.h \
+	core/lib/pages.c \
+	core/lib/pages.h \
 	core/lib/redact.c \
 	core/lib/redact.h \
 	core/lib/reqerr.h \
