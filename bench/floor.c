@@ -470,22 +470,31 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* A whole decimal argument in [lo, hi], or -1. */
+static long num_arg(const char *s, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end || v < lo || v > hi ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
     int port = 0, nthreads = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc)
-            port = atoi(argv[++i]);
+            port = (int)num_arg(argv[++i], 1, 65535);
         else if (!strcmp(argv[i], "--upstream") && i + 1 < argc)
             upstream_url = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            nthreads = atoi(argv[++i]);
+            nthreads = (int)num_arg(argv[++i], 1, MAX_THREADS);
         else if (!strcmp(argv[i], "--pool") && i + 1 < argc)
-            pool_bytes = (size_t)atol(argv[++i]);
+            pool_bytes = (size_t)num_arg(argv[++i], 1024, 1L << 30);
         else
             port = -1, i = argc;
     }
-    if (port <= 0 || !upstream_url || nthreads < 1 || nthreads > MAX_THREADS) {
+    if (port <= 0 || !upstream_url || nthreads < 1 || pool_bytes == (size_t)-1) {
         fprintf(stderr, "usage: floor --port N --upstream URL [--threads N] [--pool BYTES]\n");
         return 2;
     }
