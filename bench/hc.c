@@ -11,6 +11,7 @@
  * response delays the next request on that connection).
  * --hold N opens N streams, waits for each one's first body byte, prints "held N", then keeps
  * them open until SIGTERM/SIGINT or -d seconds (gives up after 60 s: "held K (timeout)").
+ * Only a 200 answer is a held stream; error answers are counted apart ("held K refused R").
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,7 +34,7 @@
 enum { S_IDLE, S_HDR, S_CL, S_CSIZE, S_CDATA, S_CCRLF, S_CTRAIL, S_EOF };
 
 struct conn {
-    int fd, st, got_body, connected;
+    int fd, st, got_body, connected, status_ok;
     size_t hlen, left, sent, wantsend;
     uint64_t t_send, t_first;
     char hdr[8192];
@@ -186,7 +187,8 @@ static int feed(struct conn *c, const char *p, size_t n)
             p += used;
             n -= used;
             *e = 0;
-            if (strncmp(c->hdr, "HTTP/1.1 200", 12))
+            c->status_ok = !strncmp(c->hdr, "HTTP/1.1 200", 12);
+            if (!c->status_ok)
                 errors++;
             char *cl = strcasestr(c->hdr, "\r\ncontent-length:");
             if (strcasestr(c->hdr, "\r\ntransfer-encoding: chunked")) {
@@ -271,7 +273,7 @@ static char *slurp(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-    int conns = 1, holdn = 0;
+    int conns = 1, holdn = 0, refused = 0;
     double dur = 5, rate = 0;
     const char *bodyfile = NULL, *url = NULL;
     char extra[2048] = "";
@@ -405,8 +407,10 @@ int main(int argc, char **argv)
                 if (r > 0) {
                     int was = c->got_body;
                     bad = feed(c, buf, (size_t)r) < 0;
+                    /* an error answer (a refused upstream connection, say) is not a held
+                     * stream: counted apart, so the caller sees how many really are */
                     if (holdn && !was && c->got_body)
-                        held++;
+                        *(c->status_ok ? &held : &refused) += 1;
                     if (!bad && c->st == S_IDLE && !interval && !holdn)
                         start_req(c);
                 } else if (r == 0 || errno != EAGAIN) {
@@ -423,8 +427,11 @@ int main(int argc, char **argv)
                     errors++;
             }
         }
-        if (holdn && !announced && held >= holdn) {
-            printf("held %d\n", held);
+        if (holdn && !announced && held + refused >= holdn) {
+            if (refused)
+                printf("held %d refused %d\n", held, refused);
+            else
+                printf("held %d\n", held);
             fflush(stdout);
             announced = 1;
             tend = now_us() + (uint64_t)(dur * 1e6);

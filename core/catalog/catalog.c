@@ -26,6 +26,15 @@ struct slab {
     struct gw_model m[SLAB];
 };
 
+/* The ids of the file's entries, packed: a strdup each cost 149 kB more in malloc's chunk
+ * headers and rounding (9,188 ids of 23.5 bytes on average). Overrides strdup theirs. */
+#define POOL_BLOCK (64u << 10)
+struct pool {
+    struct pool *next;
+    size_t used, size;
+    char s[];
+};
+
 struct plist {
     const char *name;
     const struct gw_model **models; /* points into gw_catalog.sorted */
@@ -45,9 +54,11 @@ struct index {
 };
 
 struct gw_catalog {
-    struct gw_model **all;
-    size_t n, cap;
-    struct slab *slabs;
+    size_t n;
+    /* Oldest first: walking them is the entries in the order added (no array of pointers
+     * beside `sorted`; it cost 72 kB). */
+    struct slab *slabs, **tail;
+    struct pool *pool;
     char **names; /* interned provider and source names */
     size_t nnames, namecap;
     const char *recent[4];
@@ -86,21 +97,39 @@ static const char *intern(struct gw_catalog *cat, const char *s)
     return hit;
 }
 
+static char *pool_dup(struct gw_catalog *cat, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    struct pool *p = cat->pool;
+    if (!p || p->size - p->used < n) {
+        size_t size = n > POOL_BLOCK - sizeof *p ? n : POOL_BLOCK - sizeof *p;
+        if (!(p = malloc(sizeof *p + size)))
+            return NULL;
+        p->next = cat->pool;
+        p->used = 0;
+        p->size = size;
+        cat->pool = p;
+    }
+    char *d = memcpy(p->s + p->used, s, n);
+    p->used += n;
+    return d;
+}
+
+/* An entry of the catalog goes: its id unless the pool holds it. */
+static void release(struct gw_catalog *cat, struct gw_model *m)
+{
+    uintptr_t id = (uintptr_t)m->id;
+    for (const struct pool *p = cat->pool; p && m->id; p = p->next)
+        if (id >= (uintptr_t)p->s && id < (uintptr_t)p->s + p->size)
+            m->id = NULL;
+    gw_catalog_model_release(m);
+}
+
 /* Room for `more` entries, so that committing a merge cannot fail half way. */
 static int reserve(struct gw_catalog *cat, size_t more)
 {
     if (more > MAX_ENTRIES || cat->n + more > MAX_ENTRIES)
         return AIGW_ETOOBIG;
-    if (cat->n + more > cat->cap) {
-        size_t nc = cat->cap ? cat->cap : 1024;
-        while (nc < cat->n + more)
-            nc *= 2;
-        struct gw_model **nv = realloc(cat->all, nc * sizeof *nv);
-        if (!nv)
-            return AIGW_ENOMEM;
-        cat->all = nv;
-        cat->cap = nc;
-    }
     size_t room = 0;
     for (struct slab *s = cat->slabs; s; s = s->next)
         room += SLAB - s->used;
@@ -108,8 +137,8 @@ static int reserve(struct gw_catalog *cat, size_t more)
         struct slab *s = calloc(1, sizeof *s);
         if (!s)
             return AIGW_ENOMEM;
-        s->next = cat->slabs;
-        cat->slabs = s;
+        *cat->tail = s;
+        cat->tail = &s->next;
         room += SLAB;
     }
     return 0;
@@ -119,9 +148,8 @@ static struct gw_model *add_entry(struct gw_catalog *cat)
 {
     for (struct slab *s = cat->slabs; s; s = s->next)
         if (s->used < SLAB) {
-            struct gw_model *m = &s->m[s->used++];
-            cat->all[cat->n++] = m;
-            return m;
+            cat->n++;
+            return &s->m[s->used++];
         }
     return NULL; /* reserve() was not called */
 }
@@ -188,9 +216,11 @@ static int index_alloc(struct index *ix, size_t n, size_t nprov)
 static void index_fill(struct gw_catalog *cat, struct index *ix)
 {
     size_t mask = ix->nslots - 1;
-    size_t k = 1;
-    if (cat->n) /* an empty catalog has no array: memcpy from NULL is undefined */
-        memcpy(ix->sorted, cat->all, cat->n * sizeof *ix->sorted);
+    size_t k = 0;
+    for (const struct slab *s = cat->slabs; s; s = s->next)
+        for (size_t i = 0; i < s->used; i++)
+            ix->sorted[k++] = &s->m[i];
+    k = 1;
     while (k < cat->n && cmp_entry(&ix->sorted[k - 1], &ix->sorted[k]) < 0)
         k++;
     if (k < cat->n) /* the file comes sorted; overrides may not */
@@ -353,15 +383,17 @@ const struct gw_price *gw_model_price(const struct gw_model *m, const char *regi
 {
     if (!m)
         return NULL;
-    for (size_t i = 0; region && i < m->nregions; i++)
-        if (strcasecmp(m->regions[i].region, region) == 0)
-            return &m->regions[i].price;
+    for (size_t i = 0; region && m->more && i < m->more->nregions; i++)
+        if (strcasecmp(m->more->regions[i].region, region) == 0)
+            return &m->more->regions[i].price;
     return &m->price;
 }
 
 struct gw_catalog *gw_catalog_new(void)
 {
     struct gw_catalog *cat = calloc(1, sizeof *cat);
+    if (cat)
+        cat->tail = &cat->slabs;
     if (cat && index_alloc(&cat->ix, 0, 0) != 0) {
         free(cat);
         return NULL;
@@ -373,17 +405,22 @@ void gw_catalog_free(struct gw_catalog *cat)
 {
     if (!cat)
         return;
-    for (size_t i = 0; i < cat->n; i++)
-        gw_catalog_model_release(cat->all[i]);
+    for (struct slab *s = cat->slabs; s; s = s->next)
+        for (size_t i = 0; i < s->used; i++)
+            release(cat, &s->m[i]);
     while (cat->slabs) {
         struct slab *s = cat->slabs;
         cat->slabs = s->next;
         free(s);
     }
+    while (cat->pool) {
+        struct pool *p = cat->pool;
+        cat->pool = p->next;
+        free(p);
+    }
     for (size_t i = 0; i < cat->nnames; i++)
         free(cat->names[i]);
     free(cat->names);
-    free(cat->all);
     index_free(&cat->ix);
     free(cat);
 }
@@ -424,7 +461,7 @@ int gw_catalog_add(struct gw_catalog *cat, const cJSON *it, struct gw_entry_ctx 
         return rc;
     struct gw_model *m = add_entry(cat);
     gw_catalog_model_init(m);
-    if (!(m->provider = intern(cat, p->valuestring)) || !(m->id = strdup(id->valuestring)))
+    if (!(m->provider = intern(cat, p->valuestring)) || !(m->id = pool_dup(cat, id->valuestring)))
         return AIGW_ENOMEM;
     if ((rc = gw_catalog_apply(m, it, c, &source)) != 0)
         return rc;
@@ -552,7 +589,7 @@ int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *n
         for (size_t i = 0; i < np; i++) {
             struct gw_model *m = pend[i].target ? pend[i].target : add_entry(cat);
             if (pend[i].target)
-                gw_catalog_model_release(m);
+                release(cat, m);
             *m = pend[i].m;
         }
         free(pend);

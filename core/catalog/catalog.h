@@ -75,18 +75,23 @@ struct gw_price_tier {
     double in, out, cache_read, cache_write; /* USD per 1M tokens; UNKNOWN: the base price */
 };
 
-/* One price table: the model's own, or one region's. */
-struct gw_price {
-    double in, out;        /* USD per 1M tokens */
-    double cache_read;     /* cached prompt tokens; UNKNOWN: charged at `in` */
-    double cache_write;    /* prompt tokens written to the cache (5-minute TTL) */
-    double cache_write_1h; /* the same with Anthropic's 1-hour TTL (informational) */
-    double reasoning;      /* reasoning tokens when priced apart; UNKNOWN: at `out` */
-    /* Ascending `above`; NULL when ntiers is 0. Out of line: 4% of the entries have tiers,
-     * and a table inline cost every entry 160 bytes (1.4 MB of the 9,000-entry catalog). */
-    struct gw_price_tier *tiers;
+/* The fields few price tables have (950 of the 9,188 entries shipped): out of line, so an
+ * entry without them is 72 bytes smaller (660 kB of the catalog). */
+struct gw_price_more {
+    double cache_write_1h;       /* the same with Anthropic's 1-hour TTL (informational) */
+    double reasoning;            /* reasoning tokens when priced apart; UNKNOWN: at `out` */
+    struct gw_price_tier *tiers; /* ascending `above`; NULL when ntiers is 0 */
     int ntiers;
     double unit[GW_UNIT_COUNT]; /* USD per unit */
+};
+
+/* One price table: the model's own, or one region's. */
+struct gw_price {
+    double in, out;             /* USD per 1M tokens */
+    double cache_read;          /* cached prompt tokens; UNKNOWN: charged at `in` */
+    double cache_write;         /* prompt tokens written to the cache (5-minute TTL) */
+    const double *unit;         /* GW_UNIT_COUNT prices per unit: more->unit, or all UNKNOWN */
+    struct gw_price_more *more; /* NULL: every field of it is UNKNOWN (no tiers) */
 };
 
 struct gw_image_price {
@@ -97,6 +102,14 @@ struct gw_image_price {
 struct gw_region_price {
     char *region; /* "us", "eu", "us-east-1", ... */
     struct gw_price price;
+};
+
+/* What few entries have, out of line (24 bytes less for every other entry). */
+struct gw_model_more {
+    struct gw_image_price *images; /* per-variant image prices, sorted by variant */
+    size_t nimages;
+    struct gw_region_price *regions; /* sorted by region */
+    size_t nregions;
 };
 
 struct gw_model {
@@ -110,10 +123,7 @@ struct gw_model {
     char deprecated_on[11]; /* "YYYY-MM-DD" or "" */
     const char *source;     /* where the prices came from: "litellm", ..., "config" */
     struct gw_price price;
-    struct gw_image_price *images; /* per-variant image prices, sorted by variant */
-    size_t nimages;
-    struct gw_region_price *regions; /* sorted by region */
-    size_t nregions;
+    struct gw_model_more *more; /* NULL: no image variants, no regions (9,119 of 9,188) */
 };
 
 struct gw_catalog;

@@ -152,13 +152,43 @@ size_t gw_catalog_without_date(const char *id, size_t len)
 
 /* ---- lifetime ------------------------------------------------------------------------- */
 
+/* What `unit` points to while a table has no gw_price_more. */
+static const double unknown_units[GW_UNIT_COUNT] = {
+    GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN,
+    GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN, GW_PRICE_UNKNOWN};
+_Static_assert(GW_UNIT_COUNT == 7, "unknown_units lists every unit");
+
 static void price_init(struct gw_price *p)
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = p->cache_read = p->cache_write = GW_PRICE_UNKNOWN;
-    p->cache_write_1h = p->reasoning = GW_PRICE_UNKNOWN;
-    for (int i = 0; i < GW_UNIT_COUNT; i++)
-        p->unit[i] = GW_PRICE_UNKNOWN;
+    p->unit = unknown_units;
+}
+
+/* p's gw_price_more, made (all UNKNOWN) on first use; NULL when out of memory. */
+static struct gw_price_more *price_more(struct gw_price *p)
+{
+    if (!p->more) {
+        struct gw_price_more *x = calloc(1, sizeof *x);
+        if (!x)
+            return NULL;
+        x->cache_write_1h = x->reasoning = GW_PRICE_UNKNOWN;
+        for (int i = 0; i < GW_UNIT_COUNT; i++)
+            x->unit[i] = GW_PRICE_UNKNOWN;
+        p->more = x;
+        p->unit = x->unit;
+    }
+    return p->more;
+}
+
+static void price_release(struct gw_price *p)
+{
+    if (p->more) {
+        free(p->more->tiers);
+        free(p->more);
+    }
+    p->more = NULL;
+    p->unit = unknown_units;
 }
 
 void gw_catalog_model_init(struct gw_model *m)
@@ -169,17 +199,38 @@ void gw_catalog_model_init(struct gw_model *m)
 }
 
 /* Gives dst a heap copy of src's tiers (only dst's tiers and ntiers are written). */
-static int tiers_copy(struct gw_price *dst, const struct gw_price *src)
+static int tiers_copy(struct gw_price_more *dst, const struct gw_price_tier *tiers, int ntiers)
 {
     dst->tiers = NULL;
     dst->ntiers = 0;
-    if (!src->ntiers)
+    if (!ntiers)
         return 0;
-    size_t bytes = (size_t)src->ntiers * sizeof *src->tiers;
+    size_t bytes = (size_t)ntiers * sizeof *tiers;
     if (!(dst->tiers = malloc(bytes)))
         return AIGW_ENOMEM;
-    memcpy(dst->tiers, src->tiers, bytes);
-    dst->ntiers = src->ntiers;
+    memcpy(dst->tiers, tiers, bytes);
+    dst->ntiers = ntiers;
+    return 0;
+}
+
+/* dst becomes a deep copy of src; on failure dst holds nothing to release. */
+static int price_copy(struct gw_price *dst, const struct gw_price *src)
+{
+    *dst = *src;
+    dst->more = NULL;
+    dst->unit = unknown_units;
+    if (!src->more)
+        return 0;
+    struct gw_price_more *x = malloc(sizeof *x);
+    if (!x)
+        return AIGW_ENOMEM;
+    *x = *src->more;
+    if (tiers_copy(x, src->more->tiers, src->more->ntiers)) {
+        free(x);
+        return AIGW_ENOMEM;
+    }
+    dst->more = x;
+    dst->unit = x->unit;
     return 0;
 }
 
@@ -194,7 +245,7 @@ static void regions_free(struct gw_region_price *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].region);
-        free(v[i].price.tiers);
+        price_release(&v[i].price);
     }
     free(v);
 }
@@ -202,45 +253,53 @@ static void regions_free(struct gw_region_price *v, size_t n)
 void gw_catalog_model_release(struct gw_model *m)
 {
     free(m->id);
-    free(m->price.tiers);
-    images_free(m->images, m->nimages);
-    regions_free(m->regions, m->nregions);
+    price_release(&m->price);
+    if (m->more) {
+        images_free(m->more->images, m->more->nimages);
+        regions_free(m->more->regions, m->more->nregions);
+        free(m->more);
+    }
     m->id = NULL;
-    m->price.tiers = NULL;
-    m->price.ntiers = 0;
-    m->images = NULL;
-    m->regions = NULL;
-    m->nimages = m->nregions = 0;
+    m->more = NULL;
+}
+
+/* m's gw_model_more, made (empty) on first use; NULL when out of memory. */
+static struct gw_model_more *model_more(struct gw_model *m)
+{
+    if (!m->more)
+        m->more = calloc(1, sizeof *m->more);
+    return m->more;
 }
 
 int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src)
 {
     *dst = *src;
     dst->id = NULL;
-    dst->images = NULL;
-    dst->regions = NULL;
-    dst->nimages = dst->nregions = 0;
-    dst->price.tiers = NULL;
-    dst->price.ntiers = 0;
-    if (!(dst->id = strdup(src->id)) || tiers_copy(&dst->price, &src->price))
+    dst->more = NULL;
+    dst->price.more = NULL;
+    dst->price.unit = unknown_units;
+    if (!(dst->id = strdup(src->id)) || price_copy(&dst->price, &src->price))
         return AIGW_ENOMEM;
-    if (src->nimages && !(dst->images = calloc(src->nimages, sizeof *dst->images)))
+    const struct gw_model_more *s = src->more;
+    if (!s)
+        return 0;
+    struct gw_model_more *d = model_more(dst);
+    if (!d || (s->nimages && !(d->images = calloc(s->nimages, sizeof *d->images))))
         return AIGW_ENOMEM;
-    for (; dst->nimages < src->nimages; dst->nimages++) {
-        struct gw_image_price *d = &dst->images[dst->nimages];
-        d->usd = src->images[dst->nimages].usd;
-        if (!(d->variant = strdup(src->images[dst->nimages].variant)))
+    for (; d->nimages < s->nimages; d->nimages++) {
+        struct gw_image_price *di = &d->images[d->nimages];
+        di->usd = s->images[d->nimages].usd;
+        if (!(di->variant = strdup(s->images[d->nimages].variant)))
             return AIGW_ENOMEM;
     }
-    if (src->nregions && !(dst->regions = calloc(src->nregions, sizeof *dst->regions)))
+    if (s->nregions && !(d->regions = calloc(s->nregions, sizeof *d->regions)))
         return AIGW_ENOMEM;
-    for (; dst->nregions < src->nregions; dst->nregions++) {
-        struct gw_region_price *d = &dst->regions[dst->nregions];
-        d->price = src->regions[dst->nregions].price;
-        if (tiers_copy(&d->price, &src->regions[dst->nregions].price))
+    for (; d->nregions < s->nregions; d->nregions++) {
+        struct gw_region_price *dr = &d->regions[d->nregions];
+        if (price_copy(&dr->price, &s->regions[d->nregions].price))
             return AIGW_ENOMEM;
-        if (!(d->region = strdup(src->regions[dst->nregions].region))) {
-            free(d->price.tiers);
+        if (!(dr->region = strdup(s->regions[d->nregions].region))) {
+            price_release(&dr->price);
             return AIGW_ENOMEM;
         }
     }
@@ -285,9 +344,11 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
     char key[48];
     int n = 0;
     if (cJSON_IsNull(v)) {
-        free(p->tiers);
-        p->tiers = NULL;
-        p->ntiers = 0;
+        if (p->more) {
+            free(p->more->tiers);
+            p->more->tiers = NULL;
+            p->more->ntiers = 0;
+        }
         return 0;
     }
     if (!cJSON_IsArray(v))
@@ -322,12 +383,16 @@ static int parse_tiers(struct gw_price *p, const cJSON *v, const struct gw_entry
         if (n > 0 && x->above <= t[n - 1].above)
             return gw_catalog_fail(c, "tiers", "must be sorted by ascending \"above\"");
     }
-    struct gw_price parsed = {.tiers = t, .ntiers = n}, fresh;
-    if (tiers_copy(&fresh, &parsed))
+    struct gw_price_more fresh;
+    if (tiers_copy(&fresh, t, n) || (n && !price_more(p))) {
+        free(fresh.tiers);
         return AIGW_ENOMEM;
-    free(p->tiers);
-    p->tiers = fresh.tiers;
-    p->ntiers = fresh.ntiers;
+    }
+    if (p->more) {
+        free(p->more->tiers);
+        p->more->tiers = fresh.tiers;
+        p->more->ntiers = fresh.ntiers;
+    }
     return 0;
 }
 
@@ -337,19 +402,36 @@ static int price_field(struct gw_price *p, const cJSON *v, const struct gw_entry
     const char *k = v->string;
     if (!strchr("iocrpt", k[0]))
         return 0; /* most other keys, without a string of strcmp() calls */
-    double *slot = strcmp(k, "in") == 0               ? &p->in
-                   : strcmp(k, "out") == 0            ? &p->out
-                   : strcmp(k, "cache_read") == 0     ? &p->cache_read
-                   : strcmp(k, "cache_write") == 0    ? &p->cache_write
-                   : strcmp(k, "cache_write_1h") == 0 ? &p->cache_write_1h
-                   : strcmp(k, "reasoning") == 0      ? &p->reasoning
-                                                      : NULL;
-    for (int i = 0; !slot && i < GW_UNIT_COUNT; i++)
-        if (strcmp(k, unit_keys[i]) == 0)
-            slot = &p->unit[i];
+    double *slot = strcmp(k, "in") == 0            ? &p->in
+                   : strcmp(k, "out") == 0         ? &p->out
+                   : strcmp(k, "cache_read") == 0  ? &p->cache_read
+                   : strcmp(k, "cache_write") == 0 ? &p->cache_write
+                                                   : NULL;
     if (slot) {
         int rc = get_price(c, v, k, 1, slot);
         return rc ? rc : 1;
+    }
+    /* The rare ones live in p->more, made only for a price that is known. */
+    int which = strcmp(k, "cache_write_1h") == 0 ? GW_UNIT_COUNT
+                : strcmp(k, "reasoning") == 0    ? GW_UNIT_COUNT + 1
+                                                 : -1;
+    for (int i = 0; which < 0 && i < GW_UNIT_COUNT; i++)
+        if (strcmp(k, unit_keys[i]) == 0)
+            which = i;
+    if (which >= 0) {
+        double price;
+        int rc = get_price(c, v, k, 1, &price);
+        if (rc)
+            return rc;
+        if (price == GW_PRICE_UNKNOWN && !p->more)
+            return 1;
+        struct gw_price_more *x = price_more(p);
+        if (!x)
+            return AIGW_ENOMEM;
+        *(which == GW_UNIT_COUNT       ? &x->cache_write_1h
+          : which == GW_UNIT_COUNT + 1 ? &x->reasoning
+                                       : &x->unit[which]) = price;
+        return 1;
     }
     if (strcmp(k, "tiers") == 0) {
         int rc = parse_tiers(p, v, c);
@@ -406,9 +488,16 @@ static int parse_images(struct gw_model *m, const cJSON *v, const struct gw_entr
         images_free(arr, n);
         return rc;
     }
-    images_free(m->images, m->nimages);
-    m->images = arr;
-    m->nimages = n;
+    if (!n && !m->more)
+        return 0; /* null or {}: nothing to clear */
+    struct gw_model_more *x = model_more(m);
+    if (!x) {
+        images_free(arr, n);
+        return AIGW_ENOMEM;
+    }
+    images_free(x->images, x->nimages);
+    x->images = arr;
+    x->nimages = n;
     return 0;
 }
 
@@ -452,9 +541,16 @@ static int parse_regions(struct gw_model *m, const cJSON *v, const struct gw_ent
         regions_free(arr, n);
         return rc;
     }
-    regions_free(m->regions, m->nregions);
-    m->regions = arr;
-    m->nregions = n;
+    if (!n && !m->more)
+        return 0; /* null or {}: nothing to clear */
+    struct gw_model_more *x = model_more(m);
+    if (!x) {
+        regions_free(arr, n);
+        return AIGW_ENOMEM;
+    }
+    regions_free(x->regions, x->nregions);
+    x->regions = arr;
+    x->nregions = n;
     return 0;
 }
 

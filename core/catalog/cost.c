@@ -40,8 +40,8 @@ static int token_cost(const struct gw_price *p, int mode, const struct aigw_usag
     int64_t reasoning = clamp(u->reasoning_tokens, 0, completion);
 
     double in = p->in, outp = p->out, cr = p->cache_read, cw = p->cache_write;
-    for (int i = p->ntiers; i-- > 0;) {
-        const struct gw_price_tier *t = &p->tiers[i];
+    for (int i = p->more ? p->more->ntiers : 0; i-- > 0;) {
+        const struct gw_price_tier *t = &p->more->tiers[i];
         if (prompt > t->above) {
             in = known(t->in) ? t->in : in;
             outp = known(t->out) ? t->out : outp;
@@ -52,7 +52,7 @@ static int token_cost(const struct gw_price *p, int mode, const struct aigw_usag
     }
     cr = known(cr) ? cr : in;
     cw = known(cw) ? cw : in;
-    double rp = known(p->reasoning) ? p->reasoning : outp;
+    double rp = p->more && known(p->more->reasoning) ? p->more->reasoning : outp;
 
     /* A model with no token price at all has an unknown cost even for zero tokens. */
     if (!known(in) && !known(outp))
@@ -106,9 +106,9 @@ static const struct gw_image_price *variant(const struct gw_model *m, const char
         snprintf(key, sizeof key, "%s/%s", a, b);
     else
         snprintf(key, sizeof key, "%s", a);
-    for (size_t i = 0; i < m->nimages; i++)
-        if (strcasecmp(m->images[i].variant, key) == 0)
-            return &m->images[i];
+    for (size_t i = 0; m->more && i < m->more->nimages; i++)
+        if (strcasecmp(m->more->images[i].variant, key) == 0)
+            return &m->more->images[i];
     return NULL;
 }
 

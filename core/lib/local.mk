@@ -1,9 +1,12 @@
 # core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, Retry-After.
+# pages: page-backed blocks for big sparse tables.
 core_libgwcore_la_SOURCES += \
 	core/lib/arena.c \
 	core/lib/arena.h \
 	core/lib/buf.c \
 	core/lib/buf.h \
+	core/lib/crc32c.c \
+	core/lib/crc32c.h \
 	core/lib/crypto.c \
 	core/lib/crypto.h \
 	core/lib/headers.h \
@@ -13,6 +16,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/jsonc.h \
 	core/lib/log.c \
 	core/lib/log.h \
+	core/lib/pages.c \
+	core/lib/pages.h \
 	core/lib/redact.c \
 	core/lib/redact.h \
 	core/lib/reqerr.h \

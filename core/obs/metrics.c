@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "lib/pages.h"
 #include "lib/redact.h"
 #include "obs/metrics_int.h"
 
@@ -321,9 +322,9 @@ static void state_free(struct gw_metrics *m)
         free(m->list[i]);
     free(m->lslots);
     free(m->sslots);
-    free(m->list);
+    gw_pages_free(m->list, (m->max_series + GW_MF_COUNT) * sizeof m->list[0]);
     for (int k = 0; k < GW_M_SHARDS; k++)
-        free(m->shard[k]);
+        gw_pages_free(m->shard[k], (m->max_values + GW_M_RESERVE) * sizeof(uint64_t));
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -352,7 +353,10 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     m->nsslots = pow2_at_least(2 * (m->max_series + GW_MF_COUNT));
     m->lslots = calloc(m->nlslots, sizeof m->lslots[0]);
     m->sslots = calloc(m->nsslots, sizeof m->sslots[0]);
-    m->list = calloc(m->max_series + GW_MF_COUNT, sizeof m->list[0]);
+    /* Filled from the front as series appear: page-backed, only those pages are resident (a
+     * calloc from reused heap zeroes, hence commits, all 90 kB). The series stay reachable
+     * for leak checkers through sslots. */
+    m->list = gw_pages_alloc((m->max_series + GW_MF_COUNT) * sizeof m->list[0]);
     /* Histograms by provider only: their buckets are a small fixed extra; those by provider
      * and model have a budget that grows with max_models. */
     m->max_values = GW_M_OFF_FIRST + m->max_series + HISTOGRAM_VALUES + STORE_HISTOGRAM_VALUES +
@@ -360,7 +364,8 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     m->nvalues = GW_M_OFF_FIRST;
     int ok = m->lslots && m->sslots && m->list;
     for (int k = 0; k < GW_M_SHARDS; k++)
-        ok = (m->shard[k] = calloc(m->max_values + GW_M_RESERVE, sizeof(uint64_t))) && ok;
+        ok =
+            (m->shard[k] = gw_pages_alloc((m->max_values + GW_M_RESERVE) * sizeof(uint64_t))) && ok;
     if (!ok) {
         state_free(m);
         return AIGW_ENOMEM;

@@ -118,11 +118,12 @@ struct gw_metrics {
     struct gw_m_series *_Atomic *sslots;
     size_t nsslots; /* a power of two */
     size_t max_series;
-    struct gw_m_series **list; /* insertion order, for render */
+    struct gw_m_series **list; /* insertion order, for render; gw_pages_alloc'ed */
     atomic_size_t nlist;
 
-    /* Calloc'ed: all-zero bytes are a zero lock-free atomic, and untouched pages of a large
-     * arena are never committed. */
+    /* gw_pages_alloc'ed (max_values + GW_M_RESERVE values each): all-zero bytes are a zero
+     * lock-free atomic, and untouched pages of a large arena are never committed, whatever
+     * malloc's history (a calloc may come from reused heap and be zeroed, hence resident). */
     _Atomic uint64_t *shard[GW_M_SHARDS];
     size_t nvalues; /* under lock: values handed out */
     size_t max_values;

@@ -6,10 +6,13 @@
 #include <time.h>
 
 #include "aigw/plugin.h"
+#include "lib/pages.h"
 
 #define STATE_MASK 3u
 
 struct gw_tstats {
+    /* Page-backed and zero: a slot is initialised when it is taken, so the pages of slots
+     * never used (most of the 512 in a typical config) stay out of RSS (432 kB). */
     struct gw_tstat *slots;
     size_t cap;  /* power of two */
     size_t used; /* guarded by insert_lock */
@@ -145,7 +148,7 @@ int gw_tstats_new(struct gw_tstats **out, size_t cap, int window, int min_sample
     size_t c = 16;
     while (c < cap)
         c <<= 1;
-    t->slots = calloc(c, sizeof *t->slots);
+    t->slots = gw_pages_alloc(c * sizeof *t->slots);
     if (!t->slots) {
         free(t);
         return AIGW_ENOMEM;
@@ -156,14 +159,6 @@ int gw_tstats_new(struct gw_tstats **out, size_t cap, int window, int min_sample
     t->min_samples = min_samples < 1 ? 1 : min_samples > t->window ? t->window : min_samples;
     pthread_mutex_init(&t->insert_lock, NULL);
     atomic_init(&t->refs, 1);
-    for (size_t i = 0; i < c; i++) {
-        struct gw_tstat *s = &t->slots[i];
-        atomic_init(&s->ready, 0);
-        gw_breaker_init(&s->breaker);
-        pthread_mutex_init(&s->lat_lock, NULL);
-        atomic_init(&s->p50, -1);
-        atomic_init(&s->samples, 0);
-    }
     *out = t;
     return 0;
 }
@@ -186,9 +181,10 @@ void gw_tstats_free(struct gw_tstats *t)
     if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
         return;
     for (size_t i = 0; i < t->cap; i++)
-        pthread_mutex_destroy(&t->slots[i].lat_lock);
+        if (atomic_load_explicit(&t->slots[i].ready, memory_order_relaxed))
+            pthread_mutex_destroy(&t->slots[i].lat_lock);
     pthread_mutex_destroy(&t->insert_lock);
-    free(t->slots);
+    gw_pages_free(t->slots, t->cap * sizeof *t->slots);
     free(t);
 }
 
@@ -219,6 +215,11 @@ static struct gw_tstat *insert(struct gw_tstats *t, uint32_t h, const void *plug
     struct gw_tstat *s = probe(t, h, plugin, model, &free_at);
     if (!s && free_at && t->used < t->max_used) {
         s = free_at;
+        /* Readers look at nothing but `ready` until the release store below. */
+        gw_breaker_init(&s->breaker);
+        pthread_mutex_init(&s->lat_lock, NULL);
+        atomic_init(&s->p50, -1);
+        atomic_init(&s->samples, 0);
         s->hash = h;
         s->plugin = plugin;
         /* Longer ids than any provider uses share the truncated key; harmless. */

@@ -13,7 +13,7 @@
  * as long as it is open, so "not lockable" means "its process is alive". Two generations
  * at most: when the current file passes SPOOL_ROTATE bytes while rows are still pending it
  * is sealed and a new one started; the sealed one is deleted when its last row is done.
- * Records: a header (magic, kind, payload length, FNV-1a of the payload) and the payload
+ * Records: a header (magic, kind, payload length, CRC-32C of the payload) and the payload
  * (the row's struct as this build lays it out, then a log row's bodies); a torn last record
  * ends the replay. A file written by a build with another layout is left in place.
  *
@@ -34,6 +34,7 @@
 
 #include "aigw/plugin.h"
 #include "lib/buf.h"
+#include "lib/crc32c.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 
@@ -46,7 +47,7 @@ enum { REC_LEDGER = 1, REC_LOG = 2, REC_PAIR = 3 };
 
 /* The file header: a format name and the layout of the structs the records copy. */
 struct spool_head {
-    char name[8]; /* "AIGWSPL1" */
+    char name[8]; /* "AIGWSPL2": 2 sums records with CRC-32C (1: FNV-1a) */
     uint32_t ledger_size;
     uint32_t log_size;
 };
@@ -76,16 +77,17 @@ struct store_spool {
     int64_t warned_ms;
 };
 
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
+static uint32_t fnv1a(const void *p, size_t n)
 {
     const unsigned char *b = p;
+    uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 16777619u;
     return h;
 }
 
 static const struct spool_head head = {
-    {'A', 'I', 'G', 'W', 'S', 'P', 'L', '1'},
+    {'A', 'I', 'G', 'W', 'S', 'P', 'L', '2'},
     (uint32_t)sizeof(struct gw_ledger_entry),
     (uint32_t)sizeof(struct gw_log_row),
 };
@@ -142,13 +144,13 @@ static void append_locked(struct gw_store *s, struct store_link *it, uint32_t ki
     it->spool = 0;
     if (!sp || sp->cur.fd < 0)
         return;
-    struct spool_rec rec = {SPOOL_MAGIC, kind, 0, 2166136261u};
+    struct spool_rec rec = {SPOOL_MAGIC, kind, 0, 0};
     struct iovec v[5] = {{&rec, sizeof rec}};
     size_t total = sizeof rec;
     for (int i = 0; i < n && i < 4; i++) {
         v[i + 1] = parts[i];
         rec.len += (uint32_t)parts[i].iov_len;
-        rec.sum = fnv(rec.sum, parts[i].iov_base, parts[i].iov_len);
+        rec.sum = gw_crc32c(rec.sum, parts[i].iov_base, parts[i].iov_len);
         total += parts[i].iov_len;
     }
     ssize_t w = writev(sp->cur.fd, v, n + 1);
@@ -278,7 +280,11 @@ static long replay_file(struct gw_store *s, int fd)
         free(buf);
         return -1;
     }
-    if (memcmp(buf, &head, sizeof head)) {
+    /* version 1 differs from 2 only by its sum: a spool left by the build before is read */
+    struct spool_head v1 = head;
+    v1.name[7] = '1';
+    int old = !memcmp(buf, &v1, sizeof v1);
+    if (!old && memcmp(buf, &head, sizeof head)) {
         free(buf);
         return -1;
     }
@@ -289,7 +295,7 @@ static long replay_file(struct gw_store *s, int fd)
         memcpy(&rec, buf + off, sizeof rec);
         const char *p = buf + off + sizeof rec;
         if (rec.magic != SPOOL_MAGIC || rec.len > size - off - sizeof rec ||
-            fnv(2166136261u, p, rec.len) != rec.sum)
+            (old ? fnv1a(p, rec.len) : gw_crc32c(0, p, rec.len)) != rec.sum)
             break; /* torn: the process died in the middle of this one */
         if (rec.kind == REC_LEDGER && rec.len == sizeof(struct gw_ledger_entry)) {
             struct gw_ledger_entry e;

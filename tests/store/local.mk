@@ -4,6 +4,7 @@
 if BUILD_TESTS
 STORE_CASES = tests/store/test_store_keys.c tests/store/test_store_ledger.c \
 	tests/store/test_store_log.c tests/store/test_store_resp.c tests/store/test_store_outage.c \
+	tests/store/test_store_spool.c \
 	tests/store/fx_common.c \
 	tests/store/fixture.h
 check_PROGRAMS += tests/store/test_store_sqlite tests/store/test_store_pg

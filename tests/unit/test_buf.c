@@ -1,12 +1,15 @@
-/* buf and arena: hard caps hold. */
+/* buf and arena: hard caps hold. pages: zeroed, and resident only where written. */
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "aigw/plugin.h"
 #include "lib/arena.h"
 #include "lib/buf.h"
+#include "lib/pages.h"
 
 Test(buf, cap_is_enforced_and_content_kept)
 {
@@ -171,4 +174,24 @@ Test(arena, printf_into_the_current_block_or_a_new_one)
     cr_assert_eq(u[sizeof big - 1], '!');
     cr_assert_str_eq(s, "model/7", "earlier strings are untouched");
     gw_arena_free(&a);
+}
+
+/* What the metrics shards and the breaker table rely on: a page never written costs no RSS,
+ * and every byte reads as zero. (256 kB: too small for a transparent huge page.) */
+Test(pages, zeroed_and_resident_only_where_written)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 64 * pg;
+    unsigned char *p = gw_pages_alloc(n);
+    cr_assert_not_null(p);
+    cr_assert_eq((uintptr_t)p % pg, 0);
+    p[5 * pg + 7] = 1;
+    unsigned char vec[64];
+    cr_assert_eq(mincore(p, n, vec), 0);
+    for (size_t i = 0; i < 64; i++)
+        cr_assert_eq(vec[i] & 1, i == 5, "page %zu", i);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(p[i], i == 5 * pg + 7, "byte %zu", i);
+    gw_pages_free(p, n);
+    cr_assert_null(gw_pages_alloc(0));
+    gw_pages_free(NULL, 0);
 }

@@ -140,6 +140,117 @@ Test(catalog, shipped_every_entry_is_loaded)
     gw_catalog_free(cat);
 }
 
+static int ntiers(const struct gw_price *p)
+{
+    return p->more ? p->more->ntiers : 0;
+}
+
+/* The price at key in obj as the file says it: absent or null is unknown. */
+static double price_of(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : GW_PRICE_UNKNOWN;
+}
+
+/* Every field of one price table is bit for bit the file's, and the rare ones are out of
+ * line exactly when the file gives one of them. */
+static void check_price(const struct gw_price *p, const cJSON *obj, const char *what)
+{
+    static const char *const units[GW_UNIT_COUNT] = {"per_image", "per_second", "per_character",
+                                                     "per_query", "per_page",   "per_request",
+                                                     "per_pixel"};
+    cr_assert(p->in == price_of(obj, "in"), "%s: in", what);
+    cr_assert(p->out == price_of(obj, "out"), "%s: out", what);
+    cr_assert(p->cache_read == price_of(obj, "cache_read"), "%s: cache_read", what);
+    cr_assert(p->cache_write == price_of(obj, "cache_write"), "%s: cache_write", what);
+    double w1h = price_of(obj, "cache_write_1h"), rp = price_of(obj, "reasoning");
+    int rare = w1h >= 0 || rp >= 0;
+    cr_assert(p->unit != NULL, "%s: unit", what);
+    for (int i = 0; i < GW_UNIT_COUNT; i++) {
+        double u = price_of(obj, units[i]);
+        cr_assert(p->unit[i] == u, "%s: %s", what, units[i]);
+        rare |= u >= 0;
+    }
+    const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(obj, "tiers");
+    int n = cJSON_IsArray(tiers) ? cJSON_GetArraySize(tiers) : 0;
+    rare |= n > 0;
+    cr_assert_eq(p->more != NULL, rare, "%s: out-of-line fields", what);
+    if (!p->more)
+        return;
+    cr_assert(p->more->cache_write_1h == w1h, "%s: cache_write_1h", what);
+    cr_assert(p->more->reasoning == rp, "%s: reasoning", what);
+    cr_assert(p->unit == p->more->unit, "%s: unit", what);
+    cr_assert_eq(p->more->ntiers, n, "%s: tiers", what);
+    for (int i = 0; i < n; i++) {
+        const cJSON *t = cJSON_GetArrayItem(tiers, i);
+        const struct gw_price_tier *g = &p->more->tiers[i];
+        cr_assert(g->above == (int64_t)price_of(t, "above"), "%s: tier %d", what, i);
+        cr_assert(g->in == price_of(t, "in") && g->out == price_of(t, "out") &&
+                      g->cache_read == price_of(t, "cache_read") &&
+                      g->cache_write == price_of(t, "cache_write"),
+                  "%s: tier %d", what, i);
+    }
+}
+
+/* The compact entries hold exactly the file's prices, for every entry shipped. */
+Test(catalog, shipped_prices_are_the_files_for_every_entry)
+{
+    struct gw_catalog *cat = load_shipped();
+    char path[4096];
+    shipped_path(path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    cr_assert_gt(len, 0);
+    rewind(f);
+    char *text = malloc((size_t)len + 1);
+    cr_assert_not_null(text);
+    cr_assert_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+    text[len] = '\0';
+    fclose(f);
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    cr_assert_not_null(doc);
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(doc, "models");
+    size_t n = 0, more = 0;
+    for (const cJSON *e = models ? models->child : NULL; e; e = e->next, n++) {
+        const char *prov = cJSON_GetObjectItemCaseSensitive(e, "provider")->valuestring;
+        const char *id = cJSON_GetObjectItemCaseSensitive(e, "model")->valuestring;
+        char what[640];
+        snprintf(what, sizeof what, "%s/%s", prov, id);
+        const struct gw_model *m = gw_catalog_get(cat, prov, id);
+        cr_assert(m && strcmp(m->id, id) == 0 && strcmp(m->provider, prov) == 0, "%s", what);
+        check_price(&m->price, e, what);
+        more += m->price.more != NULL;
+        const cJSON *img = cJSON_GetObjectItemCaseSensitive(e, "image_prices");
+        const cJSON *reg = cJSON_GetObjectItemCaseSensitive(e, "regions");
+        size_t nimg = cJSON_IsObject(img) ? (size_t)cJSON_GetArraySize(img) : 0;
+        size_t nreg = cJSON_IsObject(reg) ? (size_t)cJSON_GetArraySize(reg) : 0;
+        cr_assert_eq(m->more != NULL, nimg || nreg, "%s: out-of-line fields", what);
+        cr_assert_eq(m->more ? m->more->nimages : 0, nimg, "%s: image_prices", what);
+        cr_assert_eq(m->more ? m->more->nregions : 0, nreg, "%s: regions", what);
+        for (const cJSON *v = cJSON_IsObject(img) ? img->child : NULL; v; v = v->next) {
+            size_t i = 0;
+            while (i < nimg && strcmp(m->more->images[i].variant, v->string) != 0)
+                i++;
+            cr_assert(i < nimg && m->more->images[i].usd == v->valuedouble, "%s: image %s", what,
+                      v->string);
+        }
+        for (const cJSON *r = cJSON_IsObject(reg) ? reg->child : NULL; r; r = r->next) {
+            char rw[700];
+            snprintf(rw, sizeof rw, "%s region %s", what, r->string);
+            const struct gw_price *rp = gw_model_price(m, r->string);
+            cr_assert(rp != &m->price, "%s", rw);
+            check_price(rp, r, rw);
+        }
+    }
+    cr_assert_eq(n, gw_catalog_size(cat));
+    cr_assert(more > 0 && more < n / 4, "%zu of %zu entries have rare prices", more, n);
+    cJSON_Delete(doc);
+    gw_catalog_free(cat);
+}
+
 Test(catalog, shipped_known_facts)
 {
     struct gw_catalog *cat = load_shipped();
@@ -154,9 +265,9 @@ Test(catalog, shipped_known_facts)
 
     m = gw_catalog_get(cat, "openai", "gpt-5.5");
     cr_assert_not_null(m);
-    cr_assert_eq(m->price.ntiers, 1);
-    cr_assert_eq(m->price.tiers[0].above, 272000);
-    cr_assert(m->price.tiers[0].in == 10 && m->price.tiers[0].out == 45);
+    cr_assert_eq(ntiers(&m->price), 1);
+    cr_assert_eq(m->price.more->tiers[0].above, 272000);
+    cr_assert(m->price.more->tiers[0].in == 10 && m->price.more->tiers[0].out == 45);
 
     m = gw_catalog_get(cat, "azure-openai", "gpt-5.5");
     cr_assert_not_null(m);
@@ -274,8 +385,8 @@ Test(catalog, lists_and_regions)
     for (size_t i = 1; i < n; i++)
         cr_assert_lt(strcmp(names[i - 1], names[i]), 0);
     const struct gw_model *m = gw_catalog_get(cat, "azure-openai", "gpt-4o");
-    cr_assert_eq(m->nregions, 2);
-    cr_assert_str_eq(m->regions[0].region, "eu");
+    cr_assert(m->more && m->more->nregions == 2);
+    cr_assert_str_eq(m->more->regions[0].region, "eu");
     cr_assert(gw_model_price(m, "us")->out == 11);
     cr_assert(gw_model_price(m, "us")->cache_read < 0);
     cr_assert_eq(gw_model_price(m, "apac"), &m->price);
@@ -347,7 +458,7 @@ Test(catalog, override_keyed_object_and_empty_catalog)
     cr_assert_eq(rc, 0, "%s", err);
     cr_assert_eq(gw_catalog_size(cat), 2);
     const struct gw_model *m = gw_catalog_get(cat, "my-vllm", "qwen3-32b");
-    cr_assert(m && m->price.ntiers == 1 && m->price.tiers[0].above == 32000);
+    cr_assert(m && ntiers(&m->price) == 1 && m->price.more->tiers[0].above == 32000);
     m = gw_catalog_get(cat, "openai", "gpt-4o");
     cr_assert(m && gw_model_price(m, "eu")->in == 2.75);
     gw_catalog_free(cat);
@@ -369,25 +480,25 @@ Test(catalog, tiers_survive_copies_replacements_and_failed_overrides)
     /* Changing another field copies the entry: both tier tables come along. */
     cr_assert_eq(merge(cat, "{'p/a':{'out':2.5}}", err, sizeof err), 0, "%s", err);
     const struct gw_model *m = gw_catalog_get(cat, "p", "a");
-    cr_assert(m && m->price.out == 2.5 && m->price.ntiers == 2);
-    cr_assert(m->price.tiers[1].above == 5000 && m->price.tiers[1].in == 4);
+    cr_assert(m && m->price.out == 2.5 && ntiers(&m->price) == 2);
+    cr_assert(m->price.more->tiers[1].above == 5000 && m->price.more->tiers[1].in == 4);
     const struct gw_price *eu = gw_model_price(m, "eu");
-    cr_assert(eu && eu->ntiers == 1 && eu->tiers[0].out == 9);
+    cr_assert(eu && ntiers(eu) == 1 && eu->more->tiers[0].out == 9);
     /* Replaced, then cleared. */
     cr_assert_eq(merge(cat, "{'p/a':{'tiers':[{'above':7,'in':8}]},'p/b':{'tiers':null}}", err,
                        sizeof err),
                  0, "%s", err);
     m = gw_catalog_get(cat, "p", "a");
-    cr_assert(m->price.ntiers == 1 && m->price.tiers[0].above == 7);
-    cr_assert_eq(gw_model_price(m, "eu")->ntiers, 1, "the region's own tiers stay");
+    cr_assert(ntiers(&m->price) == 1 && m->price.more->tiers[0].above == 7);
+    cr_assert_eq(ntiers(gw_model_price(m, "eu")), 1, "the region's own tiers stay");
     m = gw_catalog_get(cat, "p", "b");
-    cr_assert(m->price.ntiers == 0 && m->price.tiers == NULL);
+    cr_assert(ntiers(&m->price) == 0 && (!m->price.more || m->price.more->tiers == NULL));
     /* All or nothing: a bad second entry leaves the first's tiers as they were. */
     cr_assert_lt(merge(cat, "{'p/a':{'tiers':[{'above':1,'in':1}]},'p/b':{'inn':1}}", err,
                        sizeof err),
                  0);
     m = gw_catalog_get(cat, "p", "a");
-    cr_assert(m->price.ntiers == 1 && m->price.tiers[0].above == 7);
+    cr_assert(ntiers(&m->price) == 1 && m->price.more->tiers[0].above == 7);
     gw_catalog_free(cat);
 }
 

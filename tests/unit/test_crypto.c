@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "lib/crc32c.h"
 #include "lib/crypto.h"
 #include "lib/utf8.h"
 
@@ -86,4 +87,28 @@ Test(crypto, random_ids_are_hex_and_distinct)
         for (int j = 0; j < i; j++)
             cr_assert_str_neq(ids[i], ids[j]);
     }
+}
+
+/* CRC-32C: RFC 3720 B.4 vectors and the standard check value, by the CPU's instruction and by
+ * table, whole and in pieces of every split. */
+Test(crypto, crc32c_vectors_and_chaining)
+{
+    unsigned char zeros[32] = {0}, ones[32], inc[32];
+    memset(ones, 0xff, sizeof ones);
+    for (int i = 0; i < 32; i++)
+        inc[i] = (unsigned char)i;
+    cr_assert_eq(gw_crc32c(0, "123456789", 9), 0xe3069283u);
+    cr_assert_eq(gw_crc32c(0, zeros, 32), 0x8a9136aau);
+    cr_assert_eq(gw_crc32c(0, ones, 32), 0x62a8ab43u);
+    cr_assert_eq(gw_crc32c(0, inc, 32), 0x46dd794eu);
+    cr_assert_eq(gw_crc32c_portable(0, inc, 32), 0x46dd794eu);
+    cr_assert_eq(gw_crc32c(0, "", 0), 0);
+    unsigned char big[1031];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char)(i * 131 + 7);
+    uint32_t whole = gw_crc32c_portable(0, big, sizeof big);
+    cr_assert_eq(gw_crc32c(0, big, sizeof big), whole);
+    for (size_t cut = 0; cut <= 20; cut++)
+        cr_assert_eq(gw_crc32c(gw_crc32c(0, big, cut), big + cut, sizeof big - cut), whole,
+                     "split at %zu", cut);
 }

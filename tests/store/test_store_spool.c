@@ -1,0 +1,98 @@
+/*
+ * Store contract: spool files left by a stopped process are written on the next open, in the
+ * current format and in the one before it (an upgrade after a crash loses nothing), and a
+ * record whose sum does not match ends the replay there. The files are built by hand here,
+ * so this also pins the on-disk format.
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aigw/plugin.h"
+#include "lib/crc32c.h"
+#include "store/fixture.h"
+#include "store/store.h"
+
+TestSuite(store_spool, .init = fx_setup, .fini = fx_teardown, .timeout = STORE_TEST_TIMEOUT);
+
+struct head {
+    char name[8];
+    uint32_t ledger_size, log_size;
+};
+struct rec {
+    uint32_t magic, kind, len, sum;
+};
+
+static uint32_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+/* A spool file of version v ('1' or '2') holding ledger rows for rid[0..n), the record of
+ * index bad (if any) with a wrong sum. */
+static void write_spool(const char *path, char v, const char *const *rid, int n, int bad)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    struct head h = {{'A', 'I', 'G', 'W', 'S', 'P', 'L', v},
+                     sizeof(struct gw_ledger_entry),
+                     sizeof(struct gw_log_row)};
+    cr_assert_eq(fwrite(&h, sizeof h, 1, f), 1);
+    for (int i = 0; i < n; i++) {
+        struct gw_ledger_entry e;
+        memset(&e, 0, sizeof e);
+        snprintf(e.request_id, sizeof e.request_id, "%s", rid[i]);
+        snprintf(e.key_id, sizeof e.key_id, "key-spool");
+        snprintf(e.model, sizeof e.model, "gpt-4o-mini");
+        snprintf(e.provider, sizeof e.provider, "openai");
+        e.input_tokens = 10;
+        e.cost_usd = 0.25;
+        struct rec r = {0x53504c52u, 1, sizeof e, 0};
+        r.sum = v == '1' ? fnv1a(&e, sizeof e) : gw_crc32c(0, &e, sizeof e);
+        if (i == bad)
+            r.sum ^= 1;
+        cr_assert_eq(fwrite(&r, sizeof r, 1, f), 1);
+        cr_assert_eq(fwrite(&e, sizeof e, 1, f), 1);
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(store_spool, both_formats_are_replayed_and_a_bad_sum_ends_the_file)
+{
+    char dir[] = "/tmp/aigw-spool-XXXXXX", prefix[64], path[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(prefix, sizeof prefix, "%s/db-spool", dir);
+    const char *v1[] = {"old-1", "old-2"};
+    snprintf(path, sizeof path, "%s.dead1.1", prefix);
+    write_spool(path, '1', v1, 2, -1);
+    const char *v2[] = {"new-1", "new-2", "new-3"};
+    snprintf(path, sizeof path, "%s.dead2.1", prefix);
+    write_spool(path, '2', v2, 3, 1); /* new-2 is torn: new-2 and new-3 are not read */
+
+    struct gw_store_opts o = {.spool_prefix = prefix};
+    struct gw_store *s = fx_open(&o);
+    cr_assert_eq(gw_store_flush(s, 10000), 0);
+    double usd = -1;
+    int64_t rows = -1;
+    cr_assert_eq(gw_store_ledger_total(s, "key-spool", &usd, &rows), 0);
+    cr_assert_eq(rows, 3, "rows %lld", (long long)rows);
+    cr_assert_float_eq(usd, 0.75, 1e-9);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_ledger WHERE request_id IN"
+                            " ('old-1', 'old-2', 'new-1')"),
+                 3);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_ledger WHERE request_id = 'new-3'"), 0);
+    /* both replayed files are gone; the store's own is removed on a clean close */
+    gw_store_close(s);
+    snprintf(path, sizeof path, "%s.dead1.1", prefix);
+    cr_assert_neq(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s.dead2.1", prefix);
+    cr_assert_neq(access(path, F_OK), 0);
+    cr_assert_eq(rmdir(dir), 0, "the spool directory is not empty");
+}
