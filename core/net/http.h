@@ -42,7 +42,12 @@ void gw_http_quiesce(struct gw_http *h);
 void gw_http_cancel_transfers(struct gw_http *h);
 void gw_http_stop(struct gw_http *h);
 
-/* Sanitized copy of a client X-Request-ID into out (129 bytes), or a fresh id. */
-void gw_request_id(const char *in, char out[129]);
+/* A request's id, unique per request: the client's X-Request-ID (sanitized: letters, digits,
+ * "-_.:", at most GW_REQUEST_ID_CLIENT_MAX of them) then "." and 16 random hex digits; or,
+ * without one, 12 hex digits of the time in ms then 20 random ones (ids sort by time). At
+ * most GW_REQUEST_ID_SIZE - 1 characters: what the ledger and the request log keep. */
+#define GW_REQUEST_ID_SIZE 64
+#define GW_REQUEST_ID_CLIENT_MAX (GW_REQUEST_ID_SIZE - 1 - 17)
+void gw_request_id(const char *in, char out[GW_REQUEST_ID_SIZE]);
 
 #endif

@@ -133,7 +133,7 @@ struct models_conn {
     struct gw_models_wait *w;
     int64_t t0;
     int queued;
-    char rid[129];
+    char rid[GW_REQUEST_ID_SIZE];
     char url[1024];
 };
 
@@ -260,7 +260,7 @@ struct body_conn {
     const struct gw_endpoint *e;
     struct gw_buf body;
     int too_big;
-    char rid[129];
+    char rid[GW_REQUEST_ID_SIZE];
     char url[512];
     char method[16];
     char key_id[GW_KEY_ID_LEN + 4];
@@ -365,7 +365,7 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
     (void)upload_data;
     (void)upload_data_size;
     (void)con_cls;
-    char rid[129];
+    char rid[GW_REQUEST_ID_SIZE];
     gw_request_id(NULL, rid);
     if (strcmp(url, "/metrics"))
         return gw_respond_error(conn, 404, "not_found_error", "unknown_route", NULL,
@@ -414,7 +414,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         }
         return gw_req_run(req);
     }
-    char rid[129];
+    char rid[GW_REQUEST_ID_SIZE];
     gw_request_id(conn_header(conn, "X-Request-ID"), rid);
     /* Draining: no new connections are accepted, and a new request on a kept-alive one is
      * refused too; it could otherwise start after the router it needs has been freed. */

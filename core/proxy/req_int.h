@@ -18,6 +18,7 @@
 #include "front/dialect.h"
 #include "guard/guard.h"
 #include "lib/buf.h"
+#include "net/http.h"
 #include "net/relay.h"
 #include "net/upstream.h"
 #include "plugin/call.h"
@@ -42,7 +43,7 @@ struct gw_req {
     const struct gw_dialect *dialect;
     char method[8];
     char path[128];
-    char request_id[129];
+    char request_id[GW_REQUEST_ID_SIZE];
     char x_provider[65];
     struct gw_buf body;
     int too_big;

@@ -41,6 +41,17 @@ static struct e2e_resp *admin(struct e2e_gw *gw, const char *method, const char 
 static const char *state_dir; /* the gateway's --state-dir, where the writer commits */
 
 /* The row of request id, once the writer has it (or past a deadline). */
+/* The answer's request id (the gateway's own: the client's X-Request-ID starts it); frees r. */
+static const char *id_of(struct e2e_resp *r)
+{
+    static char id[64];
+    const char *h = e2e_resp_header(r, "X-Request-ID");
+    cr_assert(h && strlen(h) < sizeof id);
+    snprintf(id, sizeof id, "%s", h);
+    e2e_resp_free(r);
+    return id;
+}
+
 static struct e2e_resp *row(struct e2e_gw *gw, const char *id)
 {
     long long deadline = now_ms() + 10000;
@@ -79,8 +90,7 @@ Test(log_bodies, bodies_are_kept_as_sent_redacted_and_a_reload_turns_them_off)
                       "\"remember " SECRET " please\"}]}";
     struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", ask, "X-Request-ID: body-json");
     cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
-    e2e_resp_free(r);
-    r = row(gw, "body-json");
+    r = row(gw, id_of(r));
     cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
     const char *req = field(r, "request_body"), *resp = field(r, "response_body");
     cr_assert(req && strstr(req, "remember"), "request body: %s", r->body);
@@ -93,8 +103,7 @@ Test(log_bodies, bodies_are_kept_as_sent_redacted_and_a_reload_turns_them_off)
                  "\"content\":\"stream it\"}]}",
                  "X-Request-ID: body-stream");
     cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
-    e2e_resp_free(r);
-    r = row(gw, "body-stream");
+    r = row(gw, id_of(r));
     resp = field(r, "response_body");
     cr_assert(resp && strstr(resp, "data: ") && strstr(resp, "[DONE]"), "the SSE sent: %s",
               r->body);
@@ -104,8 +113,7 @@ Test(log_bodies, bodies_are_kept_as_sent_redacted_and_a_reload_turns_them_off)
     r = e2e_post(gw, "/v1/chat/completions", "{\"model\":\"gpt-4o-mini\"}",
                  "X-Request-ID: body-bad");
     cr_assert_eq(r->status, 400, "%d %s", r->status, r->body);
-    e2e_resp_free(r);
-    r = row(gw, "body-bad");
+    r = row(gw, id_of(r));
     resp = field(r, "response_body");
     cr_assert(resp && strstr(resp, "\"error\""), "the error sent: %s", r->body);
     cr_assert_str_eq(field(r, "request_body"), "{\"model\":\"gpt-4o-mini\"}");
@@ -117,8 +125,7 @@ Test(log_bodies, bodies_are_kept_as_sent_redacted_and_a_reload_turns_them_off)
     e2e_resp_free(r);
     r = e2e_post(gw, "/v1/chat/completions", ask, "X-Request-ID: body-off");
     cr_assert_eq(r->status, 200);
-    e2e_resp_free(r);
-    r = row(gw, "body-off");
+    r = row(gw, id_of(r));
     cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(e2e_resp_json(r), "request_body")), "%s", r->body);
     cr_assert(cJSON_IsNull(cJSON_GetObjectItem(e2e_resp_json(r), "response_body")), "%s", r->body);

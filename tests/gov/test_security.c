@@ -6,6 +6,7 @@
  * address (429 with Retry-After, counted apart, a missing key not counted); a gateway key
  * reads only its own stored responses and its own usage (GET /v1/usage).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "admin/admin.h"
 #include "endpoints.h"
 #include "gov/gov.h"
+#include "store/store.h"
 
 #define STATIC_KEY "static-gateway-key-0123"
 
@@ -328,5 +330,51 @@ Test(security, a_key_reads_only_its_own_usage)
     cr_assert_eq(r->status, 401, "%s", r->body);
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* The ledger and the request log are keyed by the request id, so a replay counts once. A
+ * client id repeated on purpose must not pass for a replay: each request's spend and row
+ * stay, and each answer carries an id of its own that starts with the client's. */
+Test(security, a_repeated_client_request_id_hides_no_spend_and_no_row)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    char *dir = gov_dir();
+    const char *db = e2e_strf("%s/aigw.db", dir);
+    struct e2e_gw *gw = gov_gw(m, e2e_strf("sqlite:%s", db), NULL, "");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"same-id\",\"budget_usd\":10}", &k);
+    double told = 0;
+    char seen[3][64];
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *r =
+            e2e_post(gw, "/v1/chat/completions", GOV_CHAT,
+                     e2e_strf("Authorization: Bearer %s\nX-Request-ID: repeat-me", k.token));
+        cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+        const char *id = e2e_resp_header(r, "X-Request-ID");
+        cr_assert(id && !strncmp(id, "repeat-me.", 10) && strlen(id) == 26, "id %s", id);
+        snprintf(seen[i], sizeof seen[i], "%s", id);
+        for (int j = 0; j < i; j++)
+            cr_assert_str_neq(seen[j], seen[i]);
+        told += strtod(e2e_resp_header(r, "X-Gateway-Cost"), NULL);
+        e2e_resp_free(r);
+    }
+    cr_assert_gt(told, 0);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    char err[256];
+    struct gw_store *st = gw_store_open(e2e_strf("sqlite:%s", db), NULL, err, sizeof err);
+    cr_assert(st, "%s", err);
+    double total = -1;
+    int64_t rows = 0;
+    cr_assert_eq(gw_store_ledger_total(st, k.id, &total, &rows), 0);
+    cr_assert_eq(rows, 3, "ledger rows: %lld", (long long)rows);
+    cr_assert(fabs(total - told) < 1e-9, "ledger %.10f vs told %.10f", total, told);
+    for (int i = 0; i < 3; i++) {
+        struct gw_log_row row;
+        cr_assert_eq(gw_store_log_get(st, seen[i], &row), 0, "no log row for %s", seen[i]);
+        gw_log_row_free(&row);
+    }
+    gw_store_close(st);
+    gov_dir_remove(dir);
     mock_stop(m);
 }
