@@ -180,6 +180,17 @@ static int sse_like(const struct gw_framer *f)
     return f->kind == AIGW_FRAMING_SSE || f->kind == AIGW_FRAMING_JSON_SEQ;
 }
 
+/* The index of the first '\n' or '\r' in p[0..n), or n. Two memchr calls instead of a loop
+ * over each byte: streamed answers are mostly long data lines, and the framer ran at five
+ * instructions a byte (callgrind: 5 % of a streamed request). */
+static size_t line_end(const char *p, size_t n)
+{
+    const char *lf = memchr(p, '\n', n);
+    size_t m = lf ? (size_t)(lf - p) : n;
+    const char *cr = memchr(p, '\r', m);
+    return cr ? (size_t)(cr - p) : m;
+}
+
 int gw_framer_feed(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn, void *ud)
 {
     if (f->kind == AIGW_FRAMING_EVENTSTREAM)
@@ -216,9 +227,7 @@ int gw_framer_feed(struct gw_framer *f, const char *p, size_t n, gw_frame_fn fn,
             }
         }
         /* Find the next line terminator: LF, CR or CRLF all end a line. */
-        size_t j = i;
-        while (j < n && p[j] != '\n' && p[j] != '\r')
-            j++;
+        size_t j = i + line_end(p + i, n - i);
         if (j == n) {
             int rc = gw_buf_append(&f->line, p + i, n - i);
             return rc;
