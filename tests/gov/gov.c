@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+
+#include "store/store.h"
 
 int64_t gov_now_ms(void)
 {
@@ -122,4 +125,17 @@ int gov_redis_wait_clients(const struct redis_srv *srv, int n, int timeout_ms)
         }
     }
     return -1;
+}
+
+void gov_ledger_assert(const char *db, const char *key_id, int64_t rows, double told, double tol)
+{
+    char err[256];
+    struct gw_store *st = gw_store_open(e2e_strf("sqlite:%s", db), NULL, err, sizeof err);
+    cr_assert(st, "%s", err);
+    double total = -1;
+    int64_t got = 0;
+    cr_assert_eq(gw_store_ledger_total(st, key_id, &total, &got), 0);
+    cr_assert_eq(got, rows, "ledger rows: %lld, want %lld", (long long)got, (long long)rows);
+    cr_assert(fabs(total - told) < tol, "ledger %.10f vs told %.10f", total, told);
+    gw_store_close(st);
 }

@@ -38,6 +38,9 @@ struct e2e_resp *gov_chat(struct e2e_gw *gw, const char *token);
 /* 1 when the file at path contains needle (binary safe). */
 int gov_file_has(const char *path, const char *needle);
 int64_t gov_now_ms(void);
+/* Opens the SQLite store at db (its gateways stopped) and asserts key_id's ledger: rows rows
+ * whose costs sum to told within tol. */
+void gov_ledger_assert(const char *db, const char *key_id, int64_t rows, double told, double tol);
 /* Waits (probing, each probe a round trip) until n clients besides the probe are connected
  * to srv. 0, or -1 after timeout_ms. */
 int gov_redis_wait_clients(const struct redis_srv *srv, int n, int timeout_ms);
