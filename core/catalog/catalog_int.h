@@ -53,6 +53,17 @@ size_t gw_catalog_without_date(const char *id, size_t len);   /* "-20250929", "@
 void gw_catalog_model_init(struct gw_model *m);
 void gw_catalog_model_release(struct gw_model *m);
 int gw_catalog_model_copy(struct gw_model *dst, const struct gw_model *src);
+/* The parts of catalog_model.c the entry parser builds on (catalog_entry.c). */
+void gw_catalog_price_init(struct gw_price *p);
+/* p's gw_price_more, made (all UNKNOWN) on first use; NULL when out of memory. */
+struct gw_price_more *gw_catalog_price_more(struct gw_price *p);
+/* m's gw_model_more, made (empty) on first use; NULL when out of memory. */
+struct gw_model_more *gw_catalog_model_more(struct gw_model *m);
+/* Gives dst a heap copy of tiers (only dst's tiers and ntiers are written): 0 or
+ * AIGW_ENOMEM. */
+int gw_catalog_tiers_copy(struct gw_price_more *dst, const struct gw_price_tier *tiers, int ntiers);
+void gw_catalog_images_free(struct gw_image_price *v, size_t n);
+void gw_catalog_regions_free(struct gw_region_price *v, size_t n);
 
 /* Applies every field present in obj to m, except provider and model. *source is set to the
  * entry's "source" string (borrowed from obj) when it has one. On error m may be partly
