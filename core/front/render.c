@@ -33,6 +33,21 @@ const char *gw_finish_name(int finish)
 int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";
+    char quoted[256];
+    if (n <= sizeof quoted - 2) {
+        /* A short string with nothing to escape (most tokens, ids, model names): quoted in
+         * one append rather than three. */
+        size_t i = 0;
+        while (i < n && (unsigned char)p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+            i++;
+        if (i == n) {
+            quoted[0] = '"';
+            if (n)
+                memcpy(quoted + 1, p, n);
+            quoted[n + 1] = '"';
+            return gw_buf_append(out, quoted, n + 2);
+        }
+    }
     int rc = gw_buf_append(out, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -214,6 +229,11 @@ int gw_render_open_event(struct gw_render *r, struct gw_buf *out, int idx)
     int rc = gw_buf_append(out, r->ev_head, r->ev_head_len);
     if (rc || idx < 0)
         return rc;
+    if (idx < 10) { /* nearly always: the choice and its comma in the same append */
+        char lead[] = ",\"choices\":[{\"index\":0,";
+        lead[sizeof lead - 3] = (char)('0' + idx);
+        return gw_buf_append(out, lead, sizeof lead - 1);
+    }
     rc = gw_render_member_i64(out, ",\"choices\":[{\"index\":", idx);
     return rc ? rc : gw_buf_append(out, ",", 1);
 }
@@ -245,6 +265,15 @@ static int close_event(struct gw_render *r, struct gw_buf *out, const char *fini
     return rc;
 }
 
+/* A delta event's end: "}," then close_event(r, out, NULL, 0), in one append. */
+static int close_delta(struct gw_render *r, struct gw_buf *out)
+{
+    static const char end[] = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    int rc = gw_buf_append(out, end, sizeof end - 1);
+    r->bytes_out = (int64_t)out->len;
+    return rc;
+}
+
 /* One delta event for choice idx. `field` is the delta key (content, reasoning_content,
  * refusal) with text; the role rides along on the choice's first event. */
 static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const char *field,
@@ -264,6 +293,18 @@ static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const c
         ch->started = 1;
         return rc ? rc : close_event(r, out, NULL, 0);
     }
+    char key[64];
+    size_t fl = field ? strlen(field) : 0;
+    if (!rc && ch->started && field && fl <= sizeof key - 12) {
+        /* The usual token event: its delta's opening and key in one append. */
+        memcpy(key, "\"delta\":{\"", 10);
+        memcpy(key + 10, field, fl);
+        memcpy(key + 10 + fl, "\":", 2);
+        rc = gw_buf_append(out, key, fl + 12);
+        if (!rc)
+            rc = gw_json_escape(out, p, n);
+        return rc ? rc : close_delta(r, out);
+    }
     if (!rc)
         rc = gw_buf_append_str(out, "\"delta\":{");
     if (!rc && !ch->started) {
@@ -279,9 +320,7 @@ static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const c
         if (!rc)
             rc = gw_json_escape(out, p, n);
     }
-    if (!rc)
-        rc = gw_buf_append_str(out, "},");
-    return rc ? rc : close_event(r, out, NULL, 0);
+    return rc ? rc : close_delta(r, out);
 }
 
 /* The first piece of a tool call fixes its id (the upstream's, or one made from the response
