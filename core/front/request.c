@@ -134,15 +134,30 @@ static int check_messages(const cJSON *msgs, struct gw_request_err *err)
     {
         if (!cJSON_IsObject(m))
             return fail(err, "messages", "every entry of 'messages' must be an object");
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        /* Its members in one walk (a conversation has many messages); the first of a name
+         * wins and a nameless member ends the walk, as cJSON's own lookup has it. */
+        const cJSON *role = NULL, *content = NULL, *tool_call_id = NULL, *tcs = NULL, *e;
+        cJSON_ArrayForEach(e, m)
+        {
+            const char *k = e->string;
+            if (!k)
+                break;
+            if (!strcmp(k, "role"))
+                role = role ? role : e;
+            else if (!strcmp(k, "content"))
+                content = content ? content : e;
+            else if (!strcmp(k, "tool_call_id"))
+                tool_call_id = tool_call_id ? tool_call_id : e;
+            else if (!strcmp(k, "tool_calls"))
+                tcs = tcs ? tcs : e;
+        }
         if (!cJSON_IsString(role))
             return fail(err, "messages.role", "every message needs a string 'role'");
         int known = 0;
-        for (int i = 0; roles[i]; i++)
-            known |= strcmp(role->valuestring, roles[i]) == 0;
+        for (int i = 0; roles[i] && !known; i++)
+            known = strcmp(role->valuestring, roles[i]) == 0;
         if (!known)
             return fail(err, "messages.role", "unknown message role '%s'", role->valuestring);
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         if (content && !cJSON_IsNull(content) && !cJSON_IsString(content) &&
             !cJSON_IsArray(content))
             return fail(err, "messages.content",
@@ -156,11 +171,9 @@ static int check_messages(const cJSON *msgs, struct gw_request_err *err)
                 return fail(err, "messages.content",
                             "every content part must be an object with a string 'type'");
         }
-        if (!strcmp(role->valuestring, "tool") &&
-            !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id")))
+        if (!strcmp(role->valuestring, "tool") && !cJSON_IsString(tool_call_id))
             return fail(err, "messages.tool_call_id",
                         "a 'tool' message needs a string 'tool_call_id'");
-        const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
         if (tcs && !cJSON_IsNull(tcs)) {
             if (!cJSON_IsArray(tcs))
                 return fail(err, "messages.tool_calls", "'tool_calls' must be an array");
