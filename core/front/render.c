@@ -30,6 +30,33 @@ const char *gw_finish_name(int finish)
     }
 }
 
+/* The bytes JSON strings escape: the controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
+/* How many leading bytes of p need no escape: eight at a time while no byte of the word is a
+ * control, '"' or '\\' (the any-byte tests below are exact; on a hit the byte loop finds
+ * which). Model text is mostly such runs. */
+static inline size_t plain_run(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+    }
+    while (i < n && !needs_escape[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+
 int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";
@@ -37,10 +64,7 @@ int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
     if (n <= sizeof quoted - 2) {
         /* A short string with nothing to escape (most tokens, ids, model names): quoted in
          * one append rather than three. */
-        size_t i = 0;
-        while (i < n && (unsigned char)p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
-            i++;
-        if (i == n) {
+        if (plain_run(p, n) == n) {
             quoted[0] = '"';
             if (n)
                 memcpy(quoted + 1, p, n);
@@ -51,9 +75,10 @@ int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
     int rc = gw_buf_append(out, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < n && !rc; i++) {
+        i += plain_run(p + i, n - i);
+        if (i == n)
+            break;
         unsigned char ch = (unsigned char)p[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
         rc = gw_buf_append(out, p + start, i - start);
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t elen = 2;
