@@ -224,10 +224,11 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
         setup_constant(e, x->u);
     /* Every option below is set on every transfer, to this transfer's value or curl's
      * default, so nothing of a kept handle's last transfer carries over. */
-    CURLU *parsed = parsed_url(x->u, x->url);
-    curl_easy_setopt(e, CURLOPT_CURLU, parsed);
-    if (!parsed)
-        curl_easy_setopt(e, CURLOPT_URL, x->url);
+    /* curl connects to and asks for the parsed form when it has one; the text, set too, is
+     * its idea of the transfer's URL (CURLINFO_EFFECTIVE_URL, a retry): without it a kept
+     * handle would go on naming its first transfer's URL. */
+    curl_easy_setopt(e, CURLOPT_CURLU, parsed_url(x->u, x->url));
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);

@@ -202,7 +202,7 @@ Test(upstream_reuse, dead_keepalive_retried_on_every_transfer)
      * second on, each one's kept-alive connection dies under it and curl retries once. Well
      * past curl's five retries per handle, every one must still succeed. */
     for (int i = 0; i < 12; i++)
-        cr_assert_eq(transfer(u, s.port, "POST", "/v1/chat", "{\"n\":1}"), 0,
+        cr_assert_eq(transfer(u, s.port, "POST", i % 2 ? "/odd" : "/even", "{\"n\":1}"), 0,
                      "transfer %d failed", i);
     gw_upstream_set_here(NULL);
     gw_upstream_free(u);
@@ -211,6 +211,12 @@ Test(upstream_reuse, dead_keepalive_retried_on_every_transfer)
     close(s.lfd);
     cr_assert_eq(s.accepted, 12);
     cr_assert_eq(s.nreq, 23); /* 12 answered, 11 dropped */
+    /* The retry of each (after the first) asks for its own URL, not its handle's last one. */
+    for (int r = 0; r < 23; r++) {
+        int i = (r + 1) / 2;
+        cr_assert_str_eq(s.line[r], i % 2 ? "POST /odd HTTP/1.1|{\"n\":1}"
+                                           : "POST /even HTTP/1.1|{\"n\":1}");
+    }
 }
 
 Test(upstream_reuse, kept_handle_carries_nothing_over)
