@@ -214,8 +214,8 @@ Test(upstream_reuse, dead_keepalive_retried_on_every_transfer)
     /* The retry of each (after the first) asks for its own URL, not its handle's last one. */
     for (int r = 0; r < 23; r++) {
         int i = (r + 1) / 2;
-        cr_assert_str_eq(s.line[r], i % 2 ? "POST /odd HTTP/1.1|{\"n\":1}"
-                                           : "POST /even HTTP/1.1|{\"n\":1}");
+        cr_assert_str_eq(s.line[r],
+                         i % 2 ? "POST /odd HTTP/1.1|{\"n\":1}" : "POST /even HTTP/1.1|{\"n\":1}");
     }
 }
 
