@@ -38,22 +38,32 @@ int64_t gw_upstream_now_ms(void)
 }
 
 
-CURL *gw_upstream_easy_get(struct gw_upstream *u)
+CURL *gw_upstream_easy_get(struct gw_upstream *u, int *configured)
 {
     CURL *e = NULL;
+    *configured = 0;
     pthread_mutex_lock(&u->pool_lock);
-    if (u->npool)
-        e = u->pool[--u->npool];
+    if (u->npool) {
+        u->npool--;
+        e = u->pool[u->npool];
+        *configured = u->pool_configured[u->npool];
+    }
     pthread_mutex_unlock(&u->pool_lock);
     return e ? e : curl_easy_init();
 }
 
-/* Only handles out of the multi handle come here (finish removed them). */
-void gw_upstream_easy_put(struct gw_upstream *u, CURL *e)
+/* Only handles out of the multi handle come here (finish removed them). libcurl 7.88 counts
+ * its retries of a request on a dead kept-alive connection (five at most) per handle, and only
+ * curl_easy_reset() zeroes the count: a handle whose transfer was retried, failed, paused or
+ * was cut short is reset; one that sent its request once and finished cleanly keeps its
+ * options (the reset and setting them again were 5k instructions a request). */
+void gw_upstream_easy_put(struct gw_upstream *u, CURL *e, int keep)
 {
-    curl_easy_reset(e);
+    if (!keep)
+        curl_easy_reset(e);
     pthread_mutex_lock(&u->pool_lock);
     if (u->npool < EASY_POOL_MAX) {
+        u->pool_configured[u->npool] = keep != 0;
         u->pool[u->npool++] = e;
         e = NULL;
     }
@@ -61,7 +71,6 @@ void gw_upstream_easy_put(struct gw_upstream *u, CURL *e)
     if (e)
         curl_easy_cleanup(e);
 }
-
 
 static void wake(struct gw_upstream *u)
 {
@@ -123,6 +132,7 @@ static void finish(struct gw_upstream *u, struct gw_xfer *x, int result)
         x->in_multi = 0;
     }
     list_del(u, x);
+    x->reusable = result == GW_XFER_OK && x->attempts == 1 && !x->was_paused;
     atomic_fetch_sub(&u->nactive, 1);
     atomic_fetch_sub(&total_active, 1);
     x->ops->on_done(x->ud, result);
@@ -549,6 +559,10 @@ void gw_upstream_free(struct gw_upstream *u)
     curl_multi_cleanup(u->multi); /* closes the cached connections through gw_upstream_close_cb */
     for (int i = 0; i < u->npool; i++)
         curl_easy_cleanup(u->pool[i]);
+    for (int i = 0; i < u->nurls; i++) { /* after the handles that point at them */
+        curl_url_cleanup(u->urls[i].h);
+        free(u->urls[i].text);
+    }
     gw_sockwatch_free(&u->sw);
     close(u->wake_fd);
     close(u->epfd);

@@ -17,6 +17,11 @@
 /* Easy handles kept for reuse: curl_easy_init + cleanup per request was 4% of the CPU under
  * load; a reset handle keeps its allocations. Beyond this many idle ones, they are freed. */
 #define EASY_POOL_MAX 256
+/* Parsed URLs kept per engine (CURLOPT_CURLU): curl then copies the parsed form instead of
+ * parsing the text on every transfer (5k instructions a request). A slot lives as long as
+ * the engine (handles point at it); past this many distinct URLs, the text is passed. */
+#define URL_CACHE_MAX 32
+
 enum msg_kind { MSG_START, MSG_CANCEL, MSG_UNPAUSE, MSG_CANCEL_ALL };
 
 struct gw_xfer {
@@ -40,6 +45,9 @@ struct gw_xfer {
     int done;
     int paused;
     int status_sent;
+    int was_paused;    /* paused at least once: its handle is reset before reuse */
+    int attempts;      /* requests curl began on a connection (CURLOPT_PREREQFUNCTION) */
+    int reusable;      /* finished cleanly: its handle keeps its options (see easy_put) */
     int result_override; /* our own deadline or abort reason */
     struct gw_xfer *prev, *next; /* active or delayed list */
 };
@@ -77,13 +85,24 @@ struct gw_upstream {
     unsigned cancels_asked, cancels_done;
     pthread_mutex_t pool_lock;
     CURL *pool[EASY_POOL_MAX];
+    unsigned char pool_configured[EASY_POOL_MAX];
     int npool;
+    /* Under pool_lock; entries never change once added, so curl may read them unlocked. */
+    struct {
+        uint64_t hash;
+        char *text;
+        CURLU *h;
+    } urls[URL_CACHE_MAX];
+    int nurls;
 };
 
 /* upstream.c: the engine's side, for the transfer's. */
 int64_t gw_upstream_now_ms(void);
-CURL *gw_upstream_easy_get(struct gw_upstream *u);
-void gw_upstream_easy_put(struct gw_upstream *u, CURL *e);
+/* A handle from the pool; *configured says it kept the options every transfer sets alike. */
+CURL *gw_upstream_easy_get(struct gw_upstream *u, int *configured);
+/* keep: the transfer finished cleanly and curl never retried it (see xfer.c), so the
+ * handle goes back with its options; else it is reset. */
+void gw_upstream_easy_put(struct gw_upstream *u, CURL *e, int keep);
 curl_socket_t gw_upstream_open_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
 int gw_upstream_close_cb(void *ud, curl_socket_t fd);
 

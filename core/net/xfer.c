@@ -39,7 +39,7 @@ void gw_xfer_unref(struct gw_xfer *x)
     if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
         return;
     if (x->easy)
-        gw_upstream_easy_put(x->u, x->easy);
+        gw_upstream_easy_put(x->u, x->easy, x->reusable);
     curl_slist_free_all(x->hdrs);
     if (x->body_owned)
         free(x->body);
@@ -122,6 +122,7 @@ size_t gw_xfer_write_cb(char *p, size_t size, size_t n, void *ud)
     int rc = x->ops->on_data(x->ud, p, len);
     if (rc == 1) {
         x->paused = 1;
+        x->was_paused = 1;
         return CURL_WRITEFUNC_PAUSE;
     }
     if (rc < 0) {
@@ -131,30 +132,108 @@ size_t gw_xfer_write_cb(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-int gw_xfer_setup_easy(struct gw_xfer *x)
+static uint64_t url_hash(const char *s)
 {
-    CURL *e = gw_upstream_easy_get(x->u);
-    if (!e)
-        return -1;
-    x->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The parsed form of url, kept for the engine's life (see URL_CACHE_MAX); NULL: pass the
+ * text. Any thread (the caller's, in gw_upstream_start). */
+static CURLU *parsed_url(struct gw_upstream *u, const char *url)
+{
+    uint64_t h = url_hash(url);
+    CURLU *found = NULL;
+    pthread_mutex_lock(&u->pool_lock);
+    for (int i = 0; i < u->nurls && !found; i++)
+        if (u->urls[i].hash == h && strcmp(u->urls[i].text, url) == 0)
+            found = u->urls[i].h;
+    int full = u->nurls >= URL_CACHE_MAX;
+    pthread_mutex_unlock(&u->pool_lock);
+    if (found || full)
+        return found;
+    /* The flags curl 7.88 parses CURLOPT_URL with (no CURLOPT_DISALLOW_USERNAME_IN_URL, no
+     * CURLOPT_PATH_AS_IS): the same URL results. A URL it rejects stays text, so curl fails
+     * the transfer as before. */
+    CURLU *p = curl_url();
+    char *text = strdup(url);
+    if (!p || !text ||
+        curl_url_set(p, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) !=
+            CURLUE_OK) {
+        curl_url_cleanup(p);
+        free(text);
+        return NULL;
+    }
+    pthread_mutex_lock(&u->pool_lock);
+    for (int i = 0; i < u->nurls && !found; i++) /* another thread may have added it */
+        if (u->urls[i].hash == h && strcmp(u->urls[i].text, url) == 0)
+            found = u->urls[i].h;
+    if (!found && u->nurls < URL_CACHE_MAX) {
+        u->urls[u->nurls].hash = h;
+        u->urls[u->nurls].text = text;
+        u->urls[u->nurls].h = p;
+        u->nurls++;
+        found = p;
+        p = NULL;
+        text = NULL;
+    }
+    pthread_mutex_unlock(&u->pool_lock);
+    curl_url_cleanup(p);
+    free(text);
+    return found;
+}
+
+/* Called by curl each time it is about to send the request on a connection: more than once
+ * means it retried on a fresh connection after a kept-alive one died (see easy_put). */
+static int prereq_cb(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+    (void)ip, (void)local_ip, (void)port, (void)local_port;
+    ((struct gw_xfer *)ud)->attempts++;
+    return CURL_PREREQFUNC_OK;
+}
+
+/* The options every transfer sets alike: a handle back from a clean transfer keeps them. */
+static void setup_constant(CURL *e, struct gw_upstream *u)
+{
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, gw_upstream_open_cb);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->u);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, u);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, gw_upstream_close_cb);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->u);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, u);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gw_xfer_header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_xfer_write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->req.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+}
+
+int gw_xfer_setup_easy(struct gw_xfer *x)
+{
+    int configured = 0;
+    CURL *e = gw_upstream_easy_get(x->u, &configured);
+    if (!e)
+        return -1;
+    x->easy = e;
+    if (!configured)
+        setup_constant(e, x->u);
+    /* Every option below is set on every transfer, to this transfer's value or curl's
+     * default, so nothing of a kept handle's last transfer carries over. */
+    /* curl connects to and asks for the parsed form when it has one; the text, set too, is
+     * its idea of the transfer's URL (CURLINFO_EFFECTIVE_URL, a retry): without it a kept
+     * handle would go on naming its first transfer's URL. */
+    curl_easy_setopt(e, CURLOPT_CURLU, parsed_url(x->u, x->url));
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)x->req.connect_timeout_ms);
     /* Held by the handle for the whole transfer: a stream asks for less (see limits() in
      * proxy/attempt.c). */
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, x->req.recv_buffer > 0 ? x->req.recv_buffer : 16384L);
@@ -182,11 +261,19 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
     if (x->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.body_len);
+    } else if (configured) {
+        /* A fresh handle has these defaults; a kept one may hold the last transfer's body. */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
+    const char *custom = NULL;
     if (strcmp(m, "GET") == 0 && !x->body)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     else if (strcmp(m, "POST") != 0)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+        custom = m;
+    if (custom || configured)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom);
     return 0;
 }
 

@@ -75,3 +75,9 @@ tests_unit_test_peer_SOURCES = tests/unit/test_peer.c
 tests_unit_test_peer_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_peer_LDADD = $(TEST_LIBS)
 endif
+
+check_PROGRAMS += tests/unit/test_upstream_reuse
+TESTS += tests/unit/test_upstream_reuse
+tests_unit_test_upstream_reuse_SOURCES = tests/unit/test_upstream_reuse.c
+tests_unit_test_upstream_reuse_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_upstream_reuse_LDADD = $(TEST_LIBS)
