@@ -5,6 +5,7 @@
 #include "catalog/cost.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +152,51 @@ int gw_cost_images_usd(const struct gw_model *m, const char *quality, const char
     return 0;
 }
 
+/* 10^digits for the digits gw_fixed_format takes: exact in a double. */
+static const double pow10_tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+
+int gw_fixed_format(double v, int digits, char *buf, size_t len)
+{
+    /* printf's %.Nf costs ~4k instructions (its exact multi-precision path); a cost is a
+     * small non-negative number. p = v * 10^digits is within 2^-53 relative of the exact
+     * product, so below 2^40 it is off by less than 2e-4: unless the exact product may sit
+     * on a half (where printf's exact rounding decides), rounding p gives printf's digits.
+     * Everything else (negative, -0, NaN, large, near a half) goes to snprintf itself. */
+    if (digits < 0 || digits > 10 || !buf)
+        return -1;
+    double p = v * pow10_tab[digits];
+    double f = p - floor(p);
+    if (!(v >= 0) || signbit(v) || !(p < 1099511627776.0) || fabs(f - 0.5) < 1e-3) {
+        int n = snprintf(buf, len, "%.*f", digits, v);
+        return n < 0 || (size_t)n >= len ? -1 : n;
+    }
+    uint64_t q = (uint64_t)p + (f > 0.5), scale = (uint64_t)pow10_tab[digits];
+    uint64_t ip = q / scale, fp = q % scale;
+    char tmp[40];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + ip % 10);
+    while ((ip /= 10));
+    if ((size_t)(n + (digits ? digits + 1 : 0)) >= len)
+        return -1;
+    for (int i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    if (digits) {
+        buf[n++] = '.';
+        for (int i = digits - 1; i >= 0; i--, fp /= 10)
+            buf[n + i] = (char)('0' + fp % 10);
+        n += digits;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 int gw_cost_format(double usd, char *buf, size_t len)
 {
     if (!buf || !isfinite(usd) || usd < 0)
         return -1;
-    int n = snprintf(buf, len, "%.10f", usd);
-    if (n < 0 || (size_t)n >= len)
+    int n = gw_fixed_format(usd, 10, buf, len);
+    if (n < 0)
         return -1;
     while (n > 1 && buf[n - 1] == '0')
         buf[--n] = '\0';

@@ -55,5 +55,8 @@ int gw_cost_images_usd(const struct gw_model *m, const char *quality, const char
  * decimals, no trailing zeros ("0.0042", "1.5", "0"). Returns the length, or -1 when it does
  * not fit. */
 int gw_cost_format(double usd, char *buf, size_t len);
+/* v as snprintf's "%.<digits>f" writes it, byte for byte (digits 0..10), without printf's
+ * cost for the usual small non-negative value; the length, or -1 if it does not fit. */
+int gw_fixed_format(double v, int digits, char *buf, size_t len);
 
 #endif

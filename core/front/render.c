@@ -30,15 +30,55 @@ const char *gw_finish_name(int finish)
     }
 }
 
+/* The bytes JSON strings escape: the controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
+/* How many leading bytes of p need no escape: eight at a time while no byte of the word is a
+ * control, '"' or '\\' (the any-byte tests below are exact; on a hit the byte loop finds
+ * which). Model text is mostly such runs. */
+static inline size_t plain_run(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+    }
+    while (i < n && !needs_escape[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+
 int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";
+    char quoted[256];
+    if (n <= sizeof quoted - 2) {
+        /* A short string with nothing to escape (most tokens, ids, model names): quoted in
+         * one append rather than three. */
+        if (plain_run(p, n) == n) {
+            quoted[0] = '"';
+            if (n)
+                memcpy(quoted + 1, p, n);
+            quoted[n + 1] = '"';
+            return gw_buf_append(out, quoted, n + 2);
+        }
+    }
     int rc = gw_buf_append(out, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < n && !rc; i++) {
+        i += plain_run(p + i, n - i);
+        if (i == n)
+            break;
         unsigned char ch = (unsigned char)p[i];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
         rc = gw_buf_append(out, p + start, i - start);
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t elen = 2;
@@ -124,6 +164,7 @@ void gw_render_free(struct gw_render *r)
         free_choice(&r->choices[i]);
     free(r->choices);
     free(r->model);
+    free(r->ev_head);
     cJSON_Delete(r->items);
     cJSON_Delete(r->extras);
     memset(r, 0, sizeof *r);
@@ -194,9 +235,30 @@ int gw_render_doc_head(const struct gw_render *r, struct gw_buf *out, const char
 int gw_render_open_event(struct gw_render *r, struct gw_buf *out, int idx)
 {
     r->id_fixed = 1;
-    int rc = gw_render_doc_head(r, out, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
+    if (!r->ev_head) {
+        /* id, model and created are fixed from here on, so every event of the stream opens
+         * with the same bytes: written once, copied after (rendering them each time, with
+         * two escapes, was ~2k instructions per event). */
+        struct gw_buf h;
+        gw_buf_init(&h, out->cap);
+        int rc = gw_render_doc_head(r, &h, "data: ",
+                                    r->legacy ? "text_completion" : "chat.completion.chunk");
+        if (rc) {
+            gw_buf_free(&h);
+            return rc;
+        }
+        char *p = gw_buf_steal(&h, &r->ev_head_len);
+        char *fit = realloc(p, r->ev_head_len + 1); /* held as long as the stream is */
+        r->ev_head = fit ? fit : p;
+    }
+    int rc = gw_buf_append(out, r->ev_head, r->ev_head_len);
     if (rc || idx < 0)
         return rc;
+    if (idx < 10) { /* nearly always: the choice and its comma in the same append */
+        char lead[] = ",\"choices\":[{\"index\":0,";
+        lead[sizeof lead - 3] = (char)('0' + idx);
+        return gw_buf_append(out, lead, sizeof lead - 1);
+    }
     rc = gw_render_member_i64(out, ",\"choices\":[{\"index\":", idx);
     return rc ? rc : gw_buf_append(out, ",", 1);
 }
@@ -228,6 +290,15 @@ static int close_event(struct gw_render *r, struct gw_buf *out, const char *fini
     return rc;
 }
 
+/* A delta event's end: "}," then close_event(r, out, NULL, 0), in one append. */
+static int close_delta(struct gw_render *r, struct gw_buf *out)
+{
+    static const char end[] = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    int rc = gw_buf_append(out, end, sizeof end - 1);
+    r->bytes_out = (int64_t)out->len;
+    return rc;
+}
+
 /* One delta event for choice idx. `field` is the delta key (content, reasoning_content,
  * refusal) with text; the role rides along on the choice's first event. */
 static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const char *field,
@@ -247,6 +318,18 @@ static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const c
         ch->started = 1;
         return rc ? rc : close_event(r, out, NULL, 0);
     }
+    char key[64];
+    size_t fl = field ? strlen(field) : 0;
+    if (!rc && ch->started && field && fl <= sizeof key - 12) {
+        /* The usual token event: its delta's opening and key in one append. */
+        memcpy(key, "\"delta\":{\"", 10);
+        memcpy(key + 10, field, fl);
+        memcpy(key + 10 + fl, "\":", 2);
+        rc = gw_buf_append(out, key, fl + 12);
+        if (!rc)
+            rc = gw_json_escape(out, p, n);
+        return rc ? rc : close_delta(r, out);
+    }
     if (!rc)
         rc = gw_buf_append_str(out, "\"delta\":{");
     if (!rc && !ch->started) {
@@ -262,9 +345,7 @@ static int delta_event(struct gw_render *r, struct gw_buf *out, int idx, const c
         if (!rc)
             rc = gw_json_escape(out, p, n);
     }
-    if (!rc)
-        rc = gw_buf_append_str(out, "},");
-    return rc ? rc : close_event(r, out, NULL, 0);
+    return rc ? rc : close_delta(r, out);
 }
 
 /* The first piece of a tool call fixes its id (the upstream's, or one made from the response

@@ -47,6 +47,8 @@ struct gw_render {
     char *model;
     int64_t created;
     int id_fixed; /* the first byte went out: id/model/created can no longer change */
+    char *ev_head; /* a stream event's opening ("data: {...,"model":..), once id_fixed */
+    size_t ev_head_len;
     int nchoices;
     struct gw_render_choice *choices;
     struct aigw_usage usage;

@@ -26,10 +26,9 @@ static int fail(struct gw_request_err *err, const char *param, const char *fmt, 
     return AIGW_EINVAL;
 }
 
-static int check_optional(const cJSON *body, const char *name, int (*ok)(const cJSON *),
-                          const char *what, struct gw_request_err *err)
+static int check_value(const cJSON *v, const char *name, int (*ok)(const cJSON *),
+                       const char *what, struct gw_request_err *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
     if (!v || cJSON_IsNull(v) || ok(v))
         return 0;
     char msg[160];
@@ -39,6 +38,47 @@ static int check_optional(const cJSON *body, const char *name, int (*ok)(const c
     err->code = NULL;
     snprintf(err->message, sizeof err->message, "%s", msg);
     return AIGW_EINVAL;
+}
+
+static int check_optional(const cJSON *body, const char *name, int (*ok)(const cJSON *),
+                          const char *what, struct gw_request_err *err)
+{
+    return check_value(cJSON_GetObjectItemCaseSensitive(body, name), name, ok, what, err);
+}
+
+/* The top-level members check_chat reads, found in one walk of the body: a lookup per name
+ * walked the member list twenty times per request (~2.6k instructions). The first member of
+ * a name wins, as with cJSON_GetObjectItemCaseSensitive. */
+enum {
+    F_MESSAGES, F_TOOLS, F_TOOL_CHOICE, F_TEMPERATURE, F_TOP_P, F_PRESENCE_PENALTY,
+    F_FREQUENCY_PENALTY, F_MAX_TOKENS, F_MAX_COMPLETION_TOKENS, F_N, F_SEED, F_TOP_LOGPROBS,
+    F_STOP, F_STREAM_OPTIONS, F_RESPONSE_FORMAT, F_LOGPROBS, F_PARALLEL_TOOL_CALLS, F_METADATA,
+    F_COUNT
+};
+
+static const char *const chat_fields[F_COUNT] = {
+    "messages", "tools", "tool_choice", "temperature", "top_p", "presence_penalty",
+    "frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs",
+    "stop", "stream_options", "response_format", "logprobs", "parallel_tool_calls", "metadata",
+};
+
+static void chat_members(const cJSON *body, const cJSON *v[F_COUNT])
+{
+    for (int i = 0; i < F_COUNT; i++)
+        v[i] = NULL;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, body)
+    {
+        const char *s = m->string;
+        if (!s)
+            break; /* where cJSON's own lookup stops too */
+        for (int i = 0; i < F_COUNT; i++)
+            if (s[0] == chat_fields[i][0] && !strcmp(s, chat_fields[i])) {
+                if (!v[i])
+                    v[i] = m;
+                break;
+            }
+    }
 }
 
 static int is_number(const cJSON *v)
@@ -94,15 +134,30 @@ static int check_messages(const cJSON *msgs, struct gw_request_err *err)
     {
         if (!cJSON_IsObject(m))
             return fail(err, "messages", "every entry of 'messages' must be an object");
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        /* Its members in one walk (a conversation has many messages); the first of a name
+         * wins and a nameless member ends the walk, as cJSON's own lookup has it. */
+        const cJSON *role = NULL, *content = NULL, *tool_call_id = NULL, *tcs = NULL, *e;
+        cJSON_ArrayForEach(e, m)
+        {
+            const char *k = e->string;
+            if (!k)
+                break;
+            if (!strcmp(k, "role"))
+                role = role ? role : e;
+            else if (!strcmp(k, "content"))
+                content = content ? content : e;
+            else if (!strcmp(k, "tool_call_id"))
+                tool_call_id = tool_call_id ? tool_call_id : e;
+            else if (!strcmp(k, "tool_calls"))
+                tcs = tcs ? tcs : e;
+        }
         if (!cJSON_IsString(role))
             return fail(err, "messages.role", "every message needs a string 'role'");
         int known = 0;
-        for (int i = 0; roles[i]; i++)
-            known |= strcmp(role->valuestring, roles[i]) == 0;
+        for (int i = 0; roles[i] && !known; i++)
+            known = strcmp(role->valuestring, roles[i]) == 0;
         if (!known)
             return fail(err, "messages.role", "unknown message role '%s'", role->valuestring);
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         if (content && !cJSON_IsNull(content) && !cJSON_IsString(content) &&
             !cJSON_IsArray(content))
             return fail(err, "messages.content",
@@ -116,11 +171,9 @@ static int check_messages(const cJSON *msgs, struct gw_request_err *err)
                 return fail(err, "messages.content",
                             "every content part must be an object with a string 'type'");
         }
-        if (!strcmp(role->valuestring, "tool") &&
-            !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id")))
+        if (!strcmp(role->valuestring, "tool") && !cJSON_IsString(tool_call_id))
             return fail(err, "messages.tool_call_id",
                         "a 'tool' message needs a string 'tool_call_id'");
-        const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
         if (tcs && !cJSON_IsNull(tcs)) {
             if (!cJSON_IsArray(tcs))
                 return fail(err, "messages.tool_calls", "'tool_calls' must be an array");
@@ -142,9 +195,8 @@ static int check_messages(const cJSON *msgs, struct gw_request_err *err)
     return 0;
 }
 
-static int check_tools(const cJSON *body, struct gw_request_err *err)
+static int check_tools(const cJSON *tools, const cJSON *tc, struct gw_request_err *err)
 {
-    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
     if (!tools || cJSON_IsNull(tools))
         return 0;
     if (!cJSON_IsArray(tools))
@@ -159,7 +211,6 @@ static int check_tools(const cJSON *body, struct gw_request_err *err)
         if (params && !cJSON_IsObject(params))
             return fail(err, "tools", "tool 'parameters' must be a JSON Schema object");
     }
-    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
     if (tc && !cJSON_IsNull(tc)) {
         if (cJSON_IsString(tc)) {
             const char *s = tc->valuestring;
@@ -176,35 +227,35 @@ static int check_tools(const cJSON *body, struct gw_request_err *err)
 
 static int check_chat(cJSON *body, struct gw_request_err *err)
 {
-    int rc = check_messages(cJSON_GetObjectItemCaseSensitive(body, "messages"), err);
+    const cJSON *v[F_COUNT];
+    chat_members(body, v);
+    int rc = check_messages(v[F_MESSAGES], err);
     if (rc)
         return rc;
-    if ((rc = check_tools(body, err)))
+    if ((rc = check_tools(v[F_TOOLS], v[F_TOOL_CHOICE], err)))
         return rc;
-    static const char *const numbers[] = {"temperature", "top_p", "presence_penalty",
-                                          "frequency_penalty", NULL};
-    for (int i = 0; numbers[i]; i++)
-        if ((rc = check_optional(body, numbers[i], is_number, "a number", err)))
+    for (int i = F_TEMPERATURE; i <= F_FREQUENCY_PENALTY; i++)
+        if ((rc = check_value(v[i], chat_fields[i], is_number, "a number", err)))
             return rc;
-    static const char *const ints[] = {"max_tokens", "max_completion_tokens", "n", "seed",
-                                       "top_logprobs", NULL};
-    for (int i = 0; ints[i]; i++)
-        if ((rc = check_optional(body, ints[i], is_int, "an integer", err)))
+    for (int i = F_MAX_TOKENS; i <= F_TOP_LOGPROBS; i++)
+        if ((rc = check_value(v[i], chat_fields[i], is_int, "an integer", err)))
             return rc;
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    const cJSON *n = v[F_N];
     if (is_int(n) && (n->valuedouble < 1 || n->valuedouble > MAX_N))
         return fail(err, "n", "'n' must be between 1 and 128");
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
+    const cJSON *mt = v[F_MAX_TOKENS];
     if (is_int(mt) && mt->valuedouble < 1)
         return fail(err, "max_tokens", "'max_tokens' must be at least 1");
-    if ((rc = check_optional(body, "stop", is_string_or_array, "a string or an array", err)) ||
-        (rc = check_optional(body, "stream_options", is_object, "an object", err)) ||
-        (rc = check_optional(body, "response_format", is_object, "an object", err)) ||
-        (rc = check_optional(body, "logprobs", is_bool, "a boolean", err)) ||
-        (rc = check_optional(body, "parallel_tool_calls", is_bool, "a boolean", err)) ||
-        (rc = check_optional(body, "metadata", is_object, "an object", err)))
+    if ((rc = check_value(v[F_STOP], "stop", is_string_or_array, "a string or an array", err)) ||
+        (rc = check_value(v[F_STREAM_OPTIONS], "stream_options", is_object, "an object", err)) ||
+        (rc = check_value(v[F_RESPONSE_FORMAT], "response_format", is_object, "an object",
+                          err)) ||
+        (rc = check_value(v[F_LOGPROBS], "logprobs", is_bool, "a boolean", err)) ||
+        (rc = check_value(v[F_PARALLEL_TOOL_CALLS], "parallel_tool_calls", is_bool,
+                          "a boolean", err)) ||
+        (rc = check_value(v[F_METADATA], "metadata", is_object, "an object", err)))
         return rc;
-    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(body, "response_format");
+    const cJSON *rf = v[F_RESPONSE_FORMAT];
     if (cJSON_IsObject(rf)) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(rf, "type");
         if (!cJSON_IsString(t))

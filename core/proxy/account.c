@@ -94,7 +94,10 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
         gw_buf_printf(&b, ",\"cached_tokens\":%" PRId64, u->cached_tokens);
     if (u->reasoning_tokens >= 0)
         gw_buf_printf(&b, ",\"reasoning_tokens\":%" PRId64, u->reasoning_tokens);
-    if (r->cost_known)
+    char cost[64];
+    if (r->cost_known && gw_fixed_format(r->cost, 8, cost, sizeof cost) >= 0)
+        gw_buf_append_strs(&b, ",\"cost_usd\":", cost, NULL);
+    else if (r->cost_known)
         gw_buf_printf(&b, ",\"cost_usd\":%.8f", r->cost);
     else
         gw_buf_append_str(&b, ",\"cost_usd\":null");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog/cost.h"
 #include "front/respond.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
@@ -258,7 +259,8 @@ enum MHD_Result gw_deliver_queue_locked(struct gw_req *r)
         status = r->status ? r->status : 500;
         if (status == 200 && r->cost_known) {
             char v[64];
-            snprintf(v, sizeof v, "%.8f", r->cost);
+            if (gw_fixed_format(r->cost, 8, v, sizeof v) < 0)
+                snprintf(v, sizeof v, "%.8f", r->cost); /* too large: cut, as it always was */
             MHD_add_response_header(resp, "X-Gateway-Cost", v);
         }
         if (status == 429 || status == 503) {

@@ -391,9 +391,10 @@ void gw_guard_req_outcome(const struct gw_req *r, char *out, size_t size, const 
     }
     *word = top == GW_GUARD_O_NONE ? NULL : metric_outcome(top);
     const char *by = gw_guard_blocked_by(r->guard);
-    if (!*word)
-        snprintf(out, size, "%s", "");
-    else if (by)
+    if (!*word) {
+        if (size) /* no guard acted (and none configured): no printf for an empty string */
+            out[0] = '\0';
+    } else if (by)
         snprintf(out, size, "%s:%s", *word, by);
     else
         snprintf(out, size, "%s", *word);

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,4 +319,45 @@ Test(cost, real_catalog_entries)
     cr_assert_eq(gw_cost_images_usd(m, "standard", "1024x1024", 1, &c), 0);
     assert_usd(c, 0.04);
     gw_catalog_free(real);
+}
+
+/* gw_fixed_format stands in for snprintf's "%.Nf" on the answer's X-Gateway-Cost header and
+ * the access log: every byte must match, halves and the values it hands back to snprintf
+ * included. The values are a fixed pseudo-random sweep (same every run) plus the edges. */
+static void same_as_printf(double v, int digits)
+{
+    char want[512], got[512];
+    int wn = snprintf(want, sizeof want, "%.*f", digits, v);
+    int gn = gw_fixed_format(v, digits, got, sizeof got);
+    cr_assert_eq(gn, wn, "%.17g at %d digits: length %d, printf %d", v, digits, gn, wn);
+    cr_assert_str_eq(got, want, "%.17g at %d digits", v, digits);
+}
+
+Test(cost, fixed_format_is_printf_byte_for_byte)
+{
+    static const double edge[] = {0,       -0.0,     1,         0.5,      0.125,     2.5,
+                                  1e-9,    5e-9,     4.9999999e-9, 0.000000015, 0.000000025,
+                                  -1e-12,  -3.25,    1e11,      1.0995e12, 1e13,  1e300,
+                                  INFINITY, -INFINITY, NAN,     0.99999999, 0.999999995,
+                                  9.999999995, 123.456789125, 0.0075, 0.00000042};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        for (int d = 0; d <= 10; d++)
+            same_as_printf(edge[i], d);
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+        double scale[] = {1e-6, 1e-3, 1, 1e3, 1e6};
+        v *= scale[i % 5];
+        same_as_printf(v, 8);
+        same_as_printf(v, 10);
+        /* the exact halves the rounding must leave to printf */
+        double half = (floor(v * 1e8) + 0.5) / 1e8;
+        same_as_printf(half, 8);
+        same_as_printf(nextafter(half, 0), 8);
+        same_as_printf(nextafter(half, 1e9), 8);
+    }
+    char small[4];
+    cr_assert_eq(gw_fixed_format(0.5, 8, small, sizeof small), -1);
+    cr_assert_eq(gw_fixed_format(1, 11, small, sizeof small), -1);
 }

@@ -264,3 +264,56 @@ Test(render, json_escape_controls)
     cr_assert_str_eq(b.ptr, "\"a\\u0001\\t\\\"\\\\\"");
     gw_buf_free(&b);
 }
+
+/* The escape skips plain bytes eight at a time: every byte that needs escaping must still be
+ * found at any position of a word, next to UTF-8 and DEL bytes (which pass as they are), in
+ * strings short and long (past the one-append path). Compared with the plain definition. */
+static void escape_by_hand(struct gw_buf *b, const char *p, size_t n)
+{
+    static const char hexd[] = "0123456789abcdef";
+    gw_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char e[7] = {'\\', 0, '0', '0', hexd[c >> 4], hexd[c & 15], 0};
+        if (c == '"' || c == '\\')
+            e[1] = (char)c, gw_buf_append(b, e, 2);
+        else if (c == '\n' || c == '\r' || c == '\t')
+            e[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't', gw_buf_append(b, e, 2);
+        else if (c < 0x20)
+            e[1] = 'u', gw_buf_append(b, e, 6);
+        else
+            gw_buf_append(b, p + i, 1);
+    }
+    gw_buf_append(b, "\"", 1);
+}
+
+Test(render, json_escape_finds_every_special_byte_at_every_position)
+{
+    static const unsigned char special[] = {'"', '\\', '\n', '\r', '\t', 0x00, 0x01, 0x1f};
+    static const unsigned char plain[] = {' ', 'a', '~', 0x7f, 0x80, 0xc3, 0xff, '!', '#', '['};
+    char s[600];
+    for (size_t len = 0; len <= 300; len += len < 40 ? 1 : 130) { /* 0-40, 170, 300 */
+        for (size_t i = 0; i < len; i++)
+            s[i] = (char)plain[(i * 7 + len) % sizeof plain];
+        for (size_t pos = 0; pos <= len; pos += pos < 20 || pos + 20 > len ? 1 : 7) {
+            for (size_t k = 0; k < sizeof special; k++) {
+                char t[sizeof s];
+                memcpy(t, s, len);
+                if (pos < len)
+                    t[pos] = (char)special[k];
+                struct gw_buf want, got;
+                gw_buf_init(&want, 0);
+                gw_buf_init(&got, 0);
+                escape_by_hand(&want, t, len);
+                cr_assert_eq(gw_json_escape(&got, t, len), 0);
+                cr_assert_eq(got.len, want.len, "len %zu pos %zu byte %#x", len, pos, special[k]);
+                cr_assert(!memcmp(got.ptr, want.ptr, want.len), "len %zu pos %zu byte %#x", len,
+                          pos, special[k]);
+                gw_buf_free(&want);
+                gw_buf_free(&got);
+                if (pos == len)
+                    break; /* no byte replaced: one check is enough */
+            }
+        }
+    }
+}
