@@ -73,6 +73,37 @@ Test(utf8, validation)
     cr_assert_eq(gw_utf8_invalid_at("abc\xe2\x82", 5), 3);        /* truncated */
 }
 
+/* The ASCII runs are skipped a word at a time: a bad or multi-byte sequence at every offset
+ * around the word boundaries, and a truncated one at the very end, is still found where the
+ * byte-wise scan finds it. */
+Test(utf8, every_offset_past_ascii_runs)
+{
+    static const struct {
+        const char *seq;
+        size_t len;
+        int bad;
+    } cases[] = {
+        {"\xc0\xaf", 2, 1}, {"\xed\xa0\x80", 3, 1}, {"\xff", 1, 1},
+        {"\xc3\xa9", 2, 0}, {"\xf0\x9f\x98\x80", 4, 0},
+    };
+    char buf[64];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t at = 0; at + cases[c].len + 3 <= sizeof buf; at++) {
+            memset(buf, 'a', sizeof buf);
+            memcpy(buf + at, cases[c].seq, cases[c].len);
+            size_t want = cases[c].bad ? at : (size_t)-1;
+            cr_assert_eq(gw_utf8_invalid_at(buf, sizeof buf), want, "case %zu at %zu", c, at);
+            /* cut inside the sequence: truncated, so invalid where it starts */
+            if (cases[c].len > 1)
+                cr_assert_eq(gw_utf8_invalid_at(buf, at + cases[c].len - 1), at,
+                             "case %zu cut at %zu", c, at);
+        }
+    }
+    memset(buf, 'a', sizeof buf);
+    for (size_t n = 0; n <= sizeof buf; n++)
+        cr_assert_eq(gw_utf8_invalid_at(buf, n), (size_t)-1);
+}
+
 /* Ids come from a per-thread pool refilled every 32 ids: across several refills every id is
  * 32 lowercase hex digits and none repeats (a pool served twice would repeat). */
 Test(crypto, random_ids_are_hex_and_distinct)
