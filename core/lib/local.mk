@@ -11,6 +11,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/crypto.h \
 	core/lib/headers.h \
 	core/lib/jschema.c \
+	core/lib/jsonarena.c \
+	core/lib/jsonarena.h \
 	core/lib/jschema.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \
