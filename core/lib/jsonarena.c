@@ -44,17 +44,16 @@ struct gw_jsonarena_mark gw_jsonarena_mark(const struct gw_jsonarena *a)
 
 void gw_jsonarena_rewind(struct gw_jsonarena *a, struct gw_jsonarena_mark m)
 {
-    /* The oldest block stays: a stream parses one event after another into it. */
-    while (a->head && a->head != m.block && a->head->prev) {
+    /* Even the first block goes: a held stream keeps no memory between its events (one
+     * malloc per event is still far fewer than cJSON's one per node). */
+    while (a->head && a->head != m.block) {
         struct gw_jsonarena_block *b = a->head;
         a->head = b->prev;
         a->used -= sizeof *b + b->size;
         free(b);
     }
-    if (!a->head)
-        return;
-    a->ptr = m.block ? m.ptr : a->head->data;
-    a->end = a->head->data + a->head->size;
+    a->ptr = a->head ? m.ptr : NULL;
+    a->end = a->head ? a->head->data + a->head->size : NULL;
 }
 
 static void *grow(struct gw_jsonarena *a, size_t n)
@@ -189,6 +188,12 @@ static char *parse_string(struct parser *ps)
     size_t skipped = 0;
     if (q > ps->end || *start != '"')
         return NULL;
+    /* Most strings have no escape: two memchr scans find that out. */
+    const unsigned char *quote = memchr(q, '"', (size_t)(ps->end - q));
+    if (!quote)
+        return NULL;
+    if (!memchr(q, '\\', (size_t)(quote - q)))
+        q = quote;
     while (q < ps->end && *q != '"') {
         if (*q == '\\') {
             if (q + 1 >= ps->end)

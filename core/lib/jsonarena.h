@@ -20,7 +20,7 @@
 struct gw_jsonarena_block;
 
 struct gw_jsonarena {
-    struct gw_jsonarena_block *head; /* newest block; the oldest is kept across rewinds */
+    struct gw_jsonarena_block *head; /* newest block */
     char *ptr, *end;                 /* free space in head */
     size_t used;                     /* bytes of blocks held */
     size_t cap;

@@ -1,4 +1,4 @@
-# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, Retry-After.
+# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, JSON in a rewindable arena (jsonarena), Retry-After.
 # pages: page-backed blocks for big sparse tables.
 core_libgwcore_la_SOURCES += \
 	core/lib/arena.c \
