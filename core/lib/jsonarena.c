@@ -82,7 +82,7 @@ static void *grow(struct gw_jsonarena *a, size_t n)
 /* Raw bytes (strings), unaligned. */
 static char *alloc_bytes(struct gw_jsonarena *a, size_t n)
 {
-    if ((size_t)(a->end - a->ptr) >= n && a->ptr) {
+    if (a->ptr && (size_t)(a->end - a->ptr) >= n) {
         char *p = a->ptr;
         a->ptr += n;
         return p;
