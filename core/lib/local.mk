@@ -1,4 +1,4 @@
-# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, Retry-After.
+# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, JSON in a rewindable arena (jsonarena), Retry-After.
 # pages: page-backed blocks for big sparse tables.
 core_libgwcore_la_SOURCES += \
 	core/lib/arena.c \
@@ -11,6 +11,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/crypto.h \
 	core/lib/headers.h \
 	core/lib/jschema.c \
+	core/lib/jsonarena.c \
+	core/lib/jsonarena.h \
 	core/lib/jschema.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \

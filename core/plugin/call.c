@@ -27,6 +27,7 @@ int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *bo
     c->pub.plugin_data = p ? p->plugin_data : NULL;
     gw_arena_init(&c->arena, 0);
     gw_arena_init(&c->keep, 0);
+    gw_jsonarena_init(&c->jsonmem, GW_JSON_CAP);
     c->pub.model = model ? gw_arena_strndup(&c->keep, model, strlen(model)) : NULL;
     if (model && !c->pub.model)
         return AIGW_ENOMEM;
@@ -56,16 +57,49 @@ void gw_call_set_inbound(struct gw_call *c, const char *dialect, const cJSON *na
     c->pub.inbound_body = native;
 }
 
+/* Plugins built for 1.0/1.1 were not told that parsed trees are read-only. */
+static int legacy_plugin(const struct gw_call *c)
+{
+    return c->plugin && AIGW_ABI_MINOR_OF(c->plugin->desc.abi_version) < 2;
+}
+
+cJSON *gw_call_json_parse(struct gw_call *c, const char *p, size_t n)
+{
+    if (!p)
+        return NULL;
+    if (!legacy_plugin(c))
+        return gw_jsonarena_parse(&c->jsonmem, p, n);
+    struct gw_json_node *node = gw_jsonarena_alloc(&c->jsonmem, sizeof *node);
+    cJSON *j = node ? cJSON_ParseWithLength(p, n) : NULL;
+    if (!j)
+        return NULL;
+    node->json = j;
+    node->next = c->json;
+    c->json = node;
+    return j;
+}
+
+struct gw_json_mark gw_call_json_mark(const struct gw_call *c)
+{
+    struct gw_json_mark m = {gw_jsonarena_mark(&c->jsonmem), c->json};
+    return m;
+}
+
+void gw_call_json_release(struct gw_call *c, struct gw_json_mark m)
+{
+    while (c->json && c->json != m.legacy) {
+        struct gw_json_node *n = c->json;
+        c->json = n->next;
+        cJSON_Delete(n->json);
+    }
+    gw_jsonarena_rewind(&c->jsonmem, m.mem);
+}
+
 static void free_json(struct gw_call *c)
 {
-    struct gw_json_node *n = c->json;
-    while (n) {
-        struct gw_json_node *next = n->next;
-        cJSON_Delete(n->json);
-        free(n);
-        n = next;
-    }
-    c->json = NULL;
+    struct gw_json_mark none = {{NULL, NULL}, NULL};
+    gw_call_json_release(c, none);
+    gw_jsonarena_free(&c->jsonmem);
 }
 
 void gw_call_clear_request(struct gw_call *c)

@@ -15,19 +15,31 @@
 #include "lib/arena.h"
 #include "lib/buf.h"
 #include "lib/headers.h"
+#include "lib/jsonarena.h"
 #include "plugin/framing.h"
 
 struct gw_plugin;
 
+/* A tree parsed with cJSON's own allocator for a plugin built before the read-only contract
+ * (ABI 1.0/1.1), which may take it apart: freed with cJSON_Delete. */
 struct gw_json_node {
     struct gw_json_node *next;
     cJSON *json;
+};
+
+/* Where the documents parsed so far end: released LIFO after each callback. */
+struct gw_json_mark {
+    struct gw_jsonarena_mark mem;
+    struct gw_json_node *legacy;
 };
 
 /* Where a call's chunks go (the renderer in the gateway, a recorder in tests). */
 typedef int (*gw_sink_fn)(void *ud, const struct aigw_chunk *chunk);
 
 #define GW_RESPONSE_BODY_CAP (32u << 20)
+/* Parsed trees of one call: a node is 64 bytes, so a body of floats (about 12 bytes each)
+ * within the response cap still fits, while `[0,0,...]` at 32x fails instead of taking 1 GiB. */
+#define GW_JSON_CAP ((size_t)GW_RESPONSE_BODY_CAP * 5)
 
 struct gw_call {
     struct aigw_call pub; /* first: plugins get &pub and the host casts back */
@@ -56,7 +68,8 @@ struct gw_call {
     int streaming; /* this step's 2xx body goes through the framer */
     int done;      /* the plugin returned AIGW_DONE */
 
-    struct gw_json_node *json; /* parsed documents freed with the call */
+    struct gw_jsonarena jsonmem; /* trees from host->json_parse (read-only, see plugin.h) */
+    struct gw_json_node *json;   /* legacy trees (in jsonmem) to cJSON_Delete */
 
     gw_sink_fn sink;
     void *sink_ud;
@@ -73,6 +86,11 @@ void gw_call_drop_body(struct gw_call *c);
 int gw_call_init(struct gw_call *c, struct gw_plugin *p, int op, const cJSON *body,
                  const char *model, int stream, int include_usage);
 void gw_call_free(struct gw_call *c);
+/* Parses a plugin's JSON into call memory (NULL on bad input or past GW_JSON_CAP). */
+cJSON *gw_call_json_parse(struct gw_call *c, const char *p, size_t n);
+struct gw_json_mark gw_call_json_mark(const struct gw_call *c);
+/* Frees the documents parsed after `m`. */
+void gw_call_json_release(struct gw_call *c, struct gw_json_mark m);
 /* The client's dialect name (static, e.g. "anthropic") and, when the target may forward it,
  * its own body (borrowed for the call; NULL otherwise). gw_call_init sets "openai" and NULL. */
 void gw_call_set_inbound(struct gw_call *c, const char *dialect, const cJSON *native);

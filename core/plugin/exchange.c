@@ -102,23 +102,12 @@ int gw_exchange_headers(struct gw_call *c, int status)
     return 0;
 }
 
-/* Frees the JSON documents a callback parsed, down to `mark`. */
-static void free_json_to(struct gw_call *c, struct gw_json_node *mark)
-{
-    while (c->json && c->json != mark) {
-        struct gw_json_node *n = c->json;
-        c->json = n->next;
-        cJSON_Delete(n->json);
-        free(n);
-    }
-}
-
 static int on_frame(void *ud, const struct aigw_frame *f)
 {
     struct gw_call *c = ud;
-    struct gw_json_node *mark = c->json;
+    struct gw_json_mark mark = gw_call_json_mark(c);
     int rc = c->plugin->desc.stream_event(&c->pub, f);
-    free_json_to(c, mark);
+    gw_call_json_release(c, mark);
     if (rc == AIGW_DONE) {
         c->done = 1;
         return 1;
@@ -274,9 +263,9 @@ static int end(struct gw_call *c)
     if (rc > 0)
         rc = 0;
     if (rc == 0 && d->stream_end && !c->has_error) {
-        struct gw_json_node *mark = c->json;
+        struct gw_json_mark mark = gw_call_json_mark(c);
         rc = d->stream_end(&c->pub);
-        free_json_to(c, mark);
+        gw_call_json_release(c, mark);
         if (rc > 0)
             rc = 0;
     }

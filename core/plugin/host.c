@@ -209,21 +209,7 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
 
 static cJSON *h_json_parse(struct aigw_call *call, struct aigw_bytes b)
 {
-    struct gw_call *c = gw_call_of(call);
-    if (!b.ptr)
-        return NULL;
-    cJSON *j = cJSON_ParseWithLength(b.ptr, b.len);
-    if (!j)
-        return NULL;
-    struct gw_json_node *n = malloc(sizeof *n);
-    if (!n) {
-        cJSON_Delete(j);
-        return NULL;
-    }
-    n->json = j;
-    n->next = c->json;
-    c->json = n;
-    return j;
+    return gw_call_json_parse(gw_call_of(call), b.ptr, b.len);
 }
 
 static char *h_json_print(struct aigw_call *call, const cJSON *json)

@@ -469,7 +469,7 @@ static int parse_images(struct aigw_call *call, const cJSON *root)
 
 int gw_oai_parse_response(struct aigw_call *call, struct aigw_bytes body)
 {
-    cJSON *root = call->host->json_parse(call, body);
+    const cJSON *root = call->host->json_parse(call, body);
     const cJSON *err;
 
     if (!cJSON_IsObject(root))
@@ -502,7 +502,7 @@ int gw_oai_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
 {
     struct aigw_bytes data = trim(frame->data);
     const cJSON *choices, *ch, *usage;
-    cJSON *root;
+    const cJSON *root;
     int pos = 0, rc;
 
     if (!data.ptr || data.len == 0 || data.ptr[0] == ':')

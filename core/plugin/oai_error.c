@@ -180,7 +180,7 @@ static int64_t retry_after_ms(struct aigw_call *call, int status)
 int gw_oai_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
 {
     int status = call->status;
-    cJSON *root = NULL;
+    const cJSON *root = NULL;
     char v[16];
 
     aigw_error_init(err);

@@ -162,7 +162,7 @@ static int emit_tool_calls(struct aigw_call *call, const cJSON *calls)
 
 int cohere_parse_chat(struct aigw_call *call, struct aigw_bytes body)
 {
-    cJSON *root = call->host->json_parse(call, body);
+    const cJSON *root = call->host->json_parse(call, body);
     const cJSON *msg, *part, *content;
     int rc;
 
@@ -249,7 +249,7 @@ int cohere_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     struct cohere_state *st = call->state;
     const cJSON *delta, *dmsg, *content;
     const char *type;
-    cJSON *ev;
+    const cJSON *ev;
     int rc;
 
     /* Cohere ends with its own data: [DONE]; ours is rendered by the host. */

@@ -166,7 +166,7 @@ static int emit_inband_error(struct aigw_call *call, struct gem_stream_state *st
 
 int gem_parse_response(struct aigw_call *call, struct gem_stream_state *st, struct aigw_bytes body)
 {
-    cJSON *root = call->host->json_parse(call, body);
+    const cJSON *root = call->host->json_parse(call, body);
     int rc;
     if (!cJSON_IsObject(root))
         return AIGW_EPROTO;
@@ -343,7 +343,7 @@ void gem_error_from_rpc(struct aigw_call *call, const cJSON *error, int http_sta
 int gem_map_error(struct aigw_call *call, const struct gem_stream_state *st, struct aigw_bytes body,
                   struct aigw_error *err)
 {
-    cJSON *root = call->host->json_parse(call, body);
+    const cJSON *root = call->host->json_parse(call, body);
     /* Without alt=sse Google streams a JSON array; an error can come wrapped the same way. */
     if (cJSON_IsArray(root))
         root = cJSON_GetArrayItem(root, 0);

@@ -202,7 +202,7 @@ static int stream_end(struct aigw_call *call)
 static int map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw_error *err)
 {
     struct vx_state *st = call->state;
-    cJSON *root = call->host->json_parse(call, body);
+    const cJSON *root = call->host->json_parse(call, body);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
     /* The OAuth token endpoint answers {"error":"invalid_grant",...}: a string, not an
      * object; no model family is chosen yet during the token step. */

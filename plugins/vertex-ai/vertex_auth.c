@@ -234,7 +234,7 @@ int vx_credentials_build(struct aigw_call *call)
 int vx_credentials_parse(struct aigw_call *call, struct aigw_bytes body,
                          struct aigw_credential *cred)
 {
-    cJSON *root = call->host->json_parse(call, body);
+    const cJSON *root = call->host->json_parse(call, body);
     const char *tok = nonempty_str(root, "access_token");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
     if (!tok) {

@@ -54,6 +54,11 @@
  *     by host->json_parse() belong to the call: inside stream_event() they are freed when that
  *     stream_event() returns (a long stream must not accumulate parsed events), elsewhere when
  *     the call ends. Keep what must outlive an event in call->state, or copy it with strndup.
+ *   - Trees from host->json_parse() are read-only (the host keeps them in call memory, not one
+ *     malloc per node): never cJSON_Delete them or any part, nor detach, replace, add or set
+ *     items, nor hand a part to set_body_json() or a tree you delete. Read them, print them,
+ *     or cJSON_Duplicate() what you need to change. (A plugin built for 1.0/1.1 still gets
+ *     trees it may take apart.) A body whose tree would pass the call's cap parses as NULL.
  *   - Memory from host->alloc/strf/strndup lives until the call ends, capped per call.
  *   - Plugins link the system libcjson and must never call cJSON_InitHooks().
  *
@@ -381,7 +386,7 @@ struct aigw_host {
     /* Hand one normalized chunk to the host. Returns 0 or a negative code (stop then). */
     int (*emit)(struct aigw_call *call, const struct aigw_chunk *chunk);
 
-    /* Parse JSON owned by the call. NULL on malformed input. */
+    /* Parse JSON owned by the call, read-only (see Memory rules). NULL on malformed input. */
     cJSON *(*json_parse)(struct aigw_call *call, struct aigw_bytes bytes);
     /* Serialize compactly into call memory. */
     char *(*json_print)(struct aigw_call *call, const cJSON *json);

@@ -57,6 +57,11 @@ tests_fuzz_fuzz_config_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_otlp_SOURCES = tests/fuzz/fuzz_otlp.c tests/fuzz/driver.c
 tests_fuzz_fuzz_otlp_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_otlp_LDADD = $(FUZZ_LIBS)
+# The arena JSON parser of host->json_parse, differential against libcjson.
+check_PROGRAMS += tests/fuzz/fuzz_jsonarena
+tests_fuzz_fuzz_jsonarena_SOURCES = tests/fuzz/fuzz_jsonarena.c tests/fuzz/driver.c
+tests_fuzz_fuzz_jsonarena_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_jsonarena_LDADD = $(FUZZ_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -140,6 +145,11 @@ tests_fuzz_lf_otlp_SOURCES = tests/fuzz/fuzz_otlp.c
 tests_fuzz_lf_otlp_CFLAGS = $(LF_CFLAGS)
 tests_fuzz_lf_otlp_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_otlp_LDADD = core/libgwcore.la
+noinst_PROGRAMS += tests/fuzz/lf_jsonarena
+tests_fuzz_lf_jsonarena_SOURCES = tests/fuzz/fuzz_jsonarena.c
+tests_fuzz_lf_jsonarena_CFLAGS = $(LF_CFLAGS)
+tests_fuzz_lf_jsonarena_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_jsonarena_LDADD = core/libgwcore.la
 noinst_PROGRAMS += tests/fuzz/lf_anthropic
 tests_fuzz_lf_anthropic_SOURCES = tests/fuzz/fuzz_anthropic.c tests/front/anth_check.c \
 	tests/front/anth_check.h

@@ -3,7 +3,8 @@
 set -e
 b=${AIGW_TEST_BUILDDIR:-.}
 s=${AIGW_TEST_SRCDIR:-.}
-for t in framing request eventstream catalog listen responses traceparent resp cache otlp; do
+for t in framing request eventstream catalog listen responses traceparent resp cache otlp \
+    jsonarena; do
     "$b/tests/fuzz/fuzz_$t" "$s/tests/fuzz/seeds/$t" "${AIGW_FUZZ_ROUNDS:-100000}"
 done
 # Every accepted body is a committed store write: fewer rounds keep this one to seconds.

@@ -45,6 +45,11 @@ TESTS += tests/unit/test_host
 tests_unit_test_host_SOURCES = tests/unit/test_host.c
 tests_unit_test_host_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_host_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/unit/test_host_json
+TESTS += tests/unit/test_host_json
+tests_unit_test_host_json_SOURCES = tests/unit/test_host_json.c
+tests_unit_test_host_json_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_host_json_LDADD = $(TEST_LIBS)
 endif
 
 include tests/unit/eventstream.mk
