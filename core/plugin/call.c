@@ -57,10 +57,11 @@ void gw_call_set_inbound(struct gw_call *c, const char *dialect, const cJSON *na
     c->pub.inbound_body = native;
 }
 
-/* Plugins built for 1.0/1.1 were not told that parsed trees are read-only. */
+/* Plugins declaring 1.0 to 1.2 were built before parsed trees became read-only (1.3): one
+ * that takes a tree apart must keep getting cJSON's own. */
 static int legacy_plugin(const struct gw_call *c)
 {
-    return c->plugin && AIGW_ABI_MINOR_OF(c->plugin->desc.abi_version) < 2;
+    return c->plugin && AIGW_ABI_MINOR_OF(c->plugin->desc.abi_version) < 3;
 }
 
 cJSON *gw_call_json_parse(struct gw_call *c, const char *p, size_t n)

@@ -57,8 +57,8 @@
  *   - Trees from host->json_parse() are read-only (the host keeps them in call memory, not one
  *     malloc per node): never cJSON_Delete them or any part, nor detach, replace, add or set
  *     items, nor hand a part to set_body_json() or a tree you delete. Read them, print them,
- *     or cJSON_Duplicate() what you need to change. (A plugin built for 1.0/1.1 still gets
- *     trees it may take apart.) A body whose tree would pass the call's cap parses as NULL.
+ *     or cJSON_Duplicate() what you need to change. (Since 1.3; a plugin declaring 1.0 to
+ *     1.2 still gets trees it may take apart.) A body whose tree would pass the call's cap parses as NULL.
  *   - Memory from host->alloc/strf/strndup lives until the call ends, capped per call.
  *   - Plugins link the system libcjson and must never call cJSON_InitHooks().
  *
@@ -87,7 +87,7 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 2 /* this header's minor */
+#define AIGW_ABI_MINOR 3 /* this header's minor */
 #define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
 
 /* The minor a plugin is built for. A plugin that must also load on older hosts defines it

@@ -1,7 +1,7 @@
 /* emitter - one provider source built three ways (tests/loader/local.mk): against the 1.1
  * header kept in tests/loader/abi-1.1 (a plugin nobody rebuilt), against this header with
  * AIGW_TARGET_MINOR=1 (a plugin that wants to load on 1.1 hosts too), and against this header
- * as is. Each must hand the host the same usage and errors; test_loader checks that it reads
+ * with AIGW_TARGET_MINOR=2 (a 1.2 plugin: prefixed usage and errors). Each must hand the host the same usage and errors; test_loader checks that it reads
  * them alike. build_request also reports what host->env answered, in request headers.
  *
  * The upstream "protocol": a 2xx body "ok" gets text, usage and a finish; "inband" gets an

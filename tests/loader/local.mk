@@ -58,7 +58,7 @@ tests_loader_emit_target_1_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_loader_emit_target_1_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
 tests_loader_emit_target_1_la_LIBADD = $(PLUGIN_LIBS)
 tests_loader_emit_v1_2_la_SOURCES = tests/loader/emitter.c tests/loader/module.h
-tests_loader_emit_v1_2_la_CPPFLAGS = $(AM_CPPFLAGS) -DEMITTER_VKEY='"loader-emit-v1-2"'
+tests_loader_emit_v1_2_la_CPPFLAGS = $(AM_CPPFLAGS) -DAIGW_TARGET_MINOR=2 -DEMITTER_VKEY='"loader-emit-v1-2"'
 tests_loader_emit_v1_2_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_loader_emit_v1_2_la_LDFLAGS = $(LOADER_MODULE_LDFLAGS)
 tests_loader_emit_v1_2_la_LIBADD = $(PLUGIN_LIBS)

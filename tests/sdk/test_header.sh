@@ -89,7 +89,7 @@ check "gcc -std=c99" gcc -std=c99 $strict -Wstrict-prototypes -Wmissing-prototyp
 check "gcc -std=c11" gcc -std=c11 $strict -Wstrict-prototypes -Wmissing-prototypes "$tmp/use.c"
 check "gcc -std=c11 -Wconversion -Wshadow" gcc -std=c11 $strict -Wconversion -Wshadow "$tmp/use.c"
 # A plugin that targets an older minor (to load on older hosts) builds as cleanly.
-for m in 0 1; do
+for m in 0 1 2; do
     check "gcc -std=c99 AIGW_TARGET_MINOR=$m" gcc -std=c99 $strict -DAIGW_TARGET_MINOR=$m \
         -Wstrict-prototypes -Wmissing-prototypes "$tmp/use.c"
 done

@@ -111,11 +111,12 @@ Test(host_json, a_tree_past_the_cap_fails_cleanly)
     cr_assert_eq(cJSON_GetArraySize(all), want);
 }
 
-/* The read-only contract is from 1.2 on: an older plugin may still detach and delete. */
-Test(host_json, an_abi_1_1_plugin_may_take_a_tree_apart)
+/* The read-only contract is from 1.3 on: a plugin declaring 1.2 (the newest before it) may
+ * still detach and delete. */
+Test(host_json, an_abi_1_2_plugin_may_take_a_tree_apart)
 {
     gw_call_free(&call);
-    plugin.desc.abi_version = AIGW_ABI_VERSION_OF(1, 1);
+    plugin.desc.abi_version = AIGW_ABI_VERSION_OF(1, 2);
     cr_assert_eq(gw_call_init(&call, &plugin, AIGW_OP_CHAT, NULL, "m", 1, 0), 0);
     cJSON *t = call.pub.host->json_parse(&call.pub, aigw_bytes_of("{\"a\":[1,2],\"b\":\"x\"}"));
     cr_assert_not_null(t);
