@@ -136,10 +136,16 @@ static int sq_connect(struct gw_store *s, int reader, int64_t deadline, struct g
      * stays consistent either way). */
     /* memory: connections share one cache with table locks; a reader reads through them
      * (read_uncommitted) instead of failing SQLITE_LOCKED while the writer holds one */
+    /* temp_store=MEMORY on the writer: a multi-row INSERT inside the batch's transaction
+     * keeps a statement journal (to undo itself alone), which past 64 KiB spills into a new
+     * unlinked temp file, statement after statement: an open, unlink and close and three
+     * pwrites each. It only ever serves a rollback within the open transaction, never a
+     * commit, so keeping it in memory (the pages one statement of <= 32 rows changes that
+     * were there before it, freed when it ends) changes nothing on disk. */
     const char *pragmas = reader && s->memory ? "PRAGMA query_only=1; PRAGMA read_uncommitted=1;"
                           : reader            ? "PRAGMA query_only=1; PRAGMA foreign_keys=0;"
                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                     " PRAGMA foreign_keys=0;";
+                                     " PRAGMA foreign_keys=0; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
     if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errsize, "sqlite %s: %s", path, msg ? msg : "pragma failed");
