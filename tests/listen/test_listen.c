@@ -234,12 +234,20 @@ Test(listen, ipv6_loopback_socket_is_ipv6_loopback_only)
         close(probe);
     if (!have_v6)
         cr_skip_test("no IPv6 loopback on this host");
-    int port;
-    int fd = open_ok("[::1]:0", &port);
-    cr_assert_eq(try_connect(AF_INET6, "::1", port), 0);
-    cr_assert_eq(try_connect(AF_INET, "127.0.0.1", port), ECONNREFUSED, "[::1]:%d answers on IPv4",
-                 port);
-    close(fd);
+    /* A port free on ::1 may be taken on 127.0.0.1 by another process (the numbers are per
+     * address): one answer on IPv4 can be a neighbour. A listener that took every interface
+     * answers on every port it gets, so three ports that all answer are the bug. */
+    int answered = 0, port = 0;
+    for (int i = 0; i < 3; i++) {
+        int fd = open_ok("[::1]:0", &port);
+        cr_assert_eq(try_connect(AF_INET6, "::1", port), 0);
+        int rc = try_connect(AF_INET, "127.0.0.1", port);
+        close(fd);
+        if (rc == ECONNREFUSED)
+            break;
+        answered++;
+    }
+    cr_assert_lt(answered, 3, "[::1] listeners answer on IPv4 (last port %d)", port);
 }
 
 Test(listen, a_taken_port_is_an_error_naming_the_address)

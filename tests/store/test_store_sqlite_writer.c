@@ -12,8 +12,11 @@ TestSuite(store_sqlite_writer, .init = fx_setup, .fini = fx_teardown,
 static int read_int(void *ctx, int ncol, const char *const *v, const size_t *len)
 {
     (void)len;
+    char *end = NULL;
     if (ncol > 0 && v[0])
-        *(long long *)ctx = atoll(v[0]);
+        *(long long *)ctx = strtoll(v[0], &end, 10);
+    if (end && *end)
+        *(long long *)ctx = -2; /* not a number: fails the test below */
     return 0;
 }
 

@@ -189,26 +189,39 @@ static int transfer(struct gw_upstream *u, int port, const char *method, const c
     return d.result;
 }
 
-Test(upstream_reuse, dead_keepalive_retried_on_every_transfer)
+/* A server (drop: it kills each kept-alive connection under the next request) on its
+ * thread, and an embedded engine on this one. */
+static struct gw_upstream *open_engine(struct server *s, pthread_t *t, int drop)
 {
-    struct server s;
-    server_start(&s, 1);
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, serve, &s), 0);
+    server_start(s, drop);
+    cr_assert_eq(pthread_create(t, NULL, serve, s), 0);
     struct gw_upstream *u = NULL;
     cr_assert_eq(gw_upstream_init_embedded(&u), 0);
     gw_upstream_set_here(u);
+    return u;
+}
+
+static void close_engine(struct gw_upstream *u, struct server *s, pthread_t t)
+{
+    gw_upstream_set_here(NULL);
+    gw_upstream_free(u);
+    s->stop = 1;
+    pthread_join(t, NULL);
+    close(s->lfd);
+}
+
+Test(upstream_reuse, dead_keepalive_retried_on_every_transfer)
+{
+    struct server s;
+    pthread_t t;
+    struct gw_upstream *u = open_engine(&s, &t, 1);
     /* Sequential transfers on one engine take the same pooled handle each time; from the
      * second on, each one's kept-alive connection dies under it and curl retries once. Well
      * past curl's five retries per handle, every one must still succeed. */
     for (int i = 0; i < 12; i++)
         cr_assert_eq(transfer(u, s.port, "POST", i % 2 ? "/odd" : "/even", "{\"n\":1}"), 0,
                      "transfer %d failed", i);
-    gw_upstream_set_here(NULL);
-    gw_upstream_free(u);
-    s.stop = 1;
-    pthread_join(t, NULL);
-    close(s.lfd);
+    close_engine(u, &s, t);
     cr_assert_eq(s.accepted, 12);
     cr_assert_eq(s.nreq, 23); /* 12 answered, 11 dropped */
     /* The retry of each (after the first) asks for its own URL, not its handle's last one. */
@@ -222,23 +235,15 @@ Test(upstream_reuse, dead_keepalive_retried_on_every_transfer)
 Test(upstream_reuse, kept_handle_carries_nothing_over)
 {
     struct server s;
-    server_start(&s, 0);
     pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, serve, &s), 0);
-    struct gw_upstream *u = NULL;
-    cr_assert_eq(gw_upstream_init_embedded(&u), 0);
-    gw_upstream_set_here(u);
+    struct gw_upstream *u = open_engine(&s, &t, 0);
     cr_assert_eq(transfer(u, s.port, "POST", "/a", "{\"x\":1}"), 0);
     cr_assert_eq(transfer(u, s.port, NULL, "/b", NULL), 0);
     cr_assert_eq(transfer(u, s.port, "DELETE", "/c?q=1", NULL), 0);
     cr_assert_eq(transfer(u, s.port, NULL, "/d", "{\"y\":22}"), 0);
     cr_assert_eq(transfer(u, s.port, "POST", "/a", "z"), 0);
     cr_assert_eq(transfer(u, s.port, "GET", "/e", NULL), 0);
-    gw_upstream_set_here(NULL);
-    gw_upstream_free(u);
-    s.stop = 1;
-    pthread_join(t, NULL);
-    close(s.lfd);
+    close_engine(u, &s, t);
     cr_assert_eq(s.nreq, 6);
     cr_assert_str_eq(s.line[0], "POST /a HTTP/1.1|{\"x\":1}");
     cr_assert_str_eq(s.line[1], "GET /b HTTP/1.1|");
