@@ -4,6 +4,7 @@
 
 #include "front/render.h"
 #include "front/responses_int.h"
+#include "lib/jsonprint.h"
 #include "lib/redact.h"
 
 static int str_member(struct gw_buf *out, const char *lead, const char *p, size_t n)
@@ -216,13 +217,9 @@ static char *echo_range(const cJSON *echo, const char *from, const char *to)
         on |= !strcmp(e->string, from);
         if (!on)
             continue;
-        char *v = cJSON_PrintUnformatted(e);
-        if (!v) {
-            rc = AIGW_ENOMEM;
-            break;
-        }
-        rc = gw_buf_append_strs(&b, ",\"", e->string, "\":", v, NULL);
-        free(v);
+        rc = gw_buf_append_strs(&b, ",\"", e->string, "\":", NULL);
+        if (!rc)
+            rc = gw_json_print(&b, e); /* cJSON's bytes, without a malloc and printf per key */
         if (!strcmp(e->string, to))
             break;
     }

@@ -1,4 +1,4 @@
-# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, JSON in a rewindable arena (jsonarena), Retry-After.
+# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, JSON in a rewindable arena (jsonarena), cJSON's printing without its allocations (jsonprint), Retry-After.
 # pages: page-backed blocks for big sparse tables.
 core_libgwcore_la_SOURCES += \
 	core/lib/arena.c \
@@ -13,6 +13,8 @@ core_libgwcore_la_SOURCES += \
 	core/lib/jschema.c \
 	core/lib/jsonarena.c \
 	core/lib/jsonarena.h \
+	core/lib/jsonprint.c \
+	core/lib/jsonprint.h \
 	core/lib/jschema.h \
 	core/lib/jsonc.c \
 	core/lib/jsonc.h \

@@ -179,7 +179,8 @@ Test(responses_state, a_finished_response_is_kept_only_when_asked, .init = setup
     for (int store = 0; store < 2; store++) {
         struct gw_parsed p;
         struct gw_front_err err;
-        const char *body = store ? "{\"model\":\"m\",\"input\":\"hi\"}"
+        const char *body = store ? "{\"model\":\"m\",\"input\":\"hi\",\"temperature\":0.7,"
+                                   "\"max_output_tokens\":64,\"metadata\":{\"k\":\"a\\nb\\u0001\"}}"
                                  : "{\"model\":\"m\",\"input\":\"hi\",\"store\":false}";
         cr_assert_eq(resolve(body, "k1", &p, &err), 0);
         void *r = gw_responses_render_new(&p, "m", "rid");
@@ -195,6 +196,18 @@ Test(responses_state, a_finished_response_is_kept_only_when_asked, .init = setup
             cr_assert_eq(g, 0);
             cr_assert_str_eq(row.response_json, out.ptr, "kept as answered");
             cr_assert(strstr(row.input_items_json, "\"hi\""));
+            /* The stored request is the echoed parameters with the model last, and the items
+             * as cJSON prints them: the bytes a copy of the tree and cJSON's print gave. */
+            const struct gw_resp_ctx *ctx = p.ctx;
+            cJSON *req = cJSON_Duplicate(ctx->echo, 1);
+            cJSON_AddStringToObject(req, "model", "m");
+            char *want = cJSON_PrintUnformatted(req), *items = cJSON_PrintUnformatted(ctx->input_items);
+            cr_assert_str_eq(row.request_json, want);
+            cr_assert_str_eq(row.input_items_json, items);
+            cr_assert(strstr(row.request_json, "\"temperature\":0.7"));
+            free(want);
+            free(items);
+            cJSON_Delete(req);
             cr_assert(row.expires_at > row.created_at);
             gw_stored_response_free(&row);
         } else {

@@ -3,7 +3,8 @@
  * same bytes parsed both ways must both fail or give the same tree, node by node (types,
  * valueint, the exact double, string bytes, keys, prev/next links) and the same printed text.
  * A second parse into a tiny arena must give the same tree or fail and leave the arena as it
- * was, and a rewind to a mark must leave a tree parsed before the mark intact.
+ * was, and a rewind to a mark must leave a tree parsed before the mark intact. The tree is
+ * also printed by core/lib/jsonprint.c, which must write cJSON_PrintUnformatted's bytes.
  * Coverage-guided: tests/fuzz/run-libfuzzer SECONDS jsonarena (the lf_jsonarena build).
  */
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/jsonarena.h"
+#include "lib/jsonprint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,6 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cJSON_Compare(ref, got, 1) != cJSON_Compare(ref, ref2, 1))
             abort();
         cJSON_Delete(ref2);
+        struct gw_buf b;
+        gw_buf_init(&b, 0);
+        if (!s1 || gw_json_print(&b, got) != 0 || strcmp(b.ptr, s1) != 0)
+            abort();
+        gw_buf_free(&b);
         free(s1);
         free(s2);
 

@@ -81,6 +81,11 @@ tests_unit_test_peer_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_peer_LDADD = $(TEST_LIBS)
 endif
 
+check_PROGRAMS += tests/unit/test_jsonprint
+TESTS += tests/unit/test_jsonprint
+tests_unit_test_jsonprint_SOURCES = tests/unit/test_jsonprint.c
+tests_unit_test_jsonprint_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_jsonprint_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/unit/test_upstream_reuse
 TESTS += tests/unit/test_upstream_reuse
 tests_unit_test_upstream_reuse_SOURCES = tests/unit/test_upstream_reuse.c
