@@ -4,6 +4,7 @@
  * message object, built block by block the way the SDKs accumulate a stream.
  */
 #include "front/anthropic_render.h"
+#include "lib/jsonprint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,16 +73,6 @@ static int ev_end(struct gw_buf *out)
     return gw_buf_append_str(out, "}\n\n");
 }
 
-static int json_value(struct gw_buf *out, const cJSON *v)
-{
-    char *s = cJSON_PrintUnformatted(v);
-    if (!s)
-        return AIGW_ENOMEM;
-    int rc = gw_buf_append_str(out, s);
-    free(s);
-    return rc;
-}
-
 int anth_ev_message_start(struct anth_render *r, struct gw_buf *out)
 {
     if (r->started)
@@ -138,7 +129,7 @@ int anth_ev_open(struct anth_render *r, struct gw_buf *out, int kind, const cJSO
     if (!rc)
         rc = gw_buf_append_str(out, ",\"content_block\":");
     if (!rc)
-        rc = json_value(out, head);
+        rc = gw_json_print(out, head);
     return rc ? rc : ev_end(out);
 }
 
@@ -194,7 +185,7 @@ int anth_ev_delta(struct anth_render *r, struct gw_buf *out, const char *dtype, 
     if (!rc)
         rc = gw_buf_append_str(out, ",\"delta\":");
     if (!rc && raw) {
-        rc = json_value(out, raw);
+        rc = gw_json_print(out, raw);
     } else if (!rc) {
         rc = gw_buf_append_strs(out, "{\"type\":\"", dtype, "\",\"", field, "\":", NULL);
         if (!rc)
@@ -325,7 +316,7 @@ int anth_ev_finish(struct anth_render *r, struct gw_buf *out, const char *stop_r
     if (!rc)
         rc = gw_buf_append_str(out, ",\"content\":");
     if (!rc)
-        rc = json_value(out, r->content);
+        rc = gw_json_print(out, r->content);
     if (!rc)
         rc = gw_buf_append(out, ",", 1);
     if (!rc)

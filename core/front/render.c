@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "lib/crypto.h"
+#include "lib/jsonprint.h"
 #include "plugin/errors.h"
 
 const char *gw_finish_name(int finish)
@@ -273,15 +274,13 @@ static int close_event(struct gw_render *r, struct gw_buf *out, const char *fini
         rc = gw_buf_append_str(out, "\"logprobs\":null,\"finish_reason\":null}]");
     if (!rc && with_extras && cJSON_GetArraySize(r->extras) > 0) {
         for (cJSON *e = ((cJSON *)r->extras)->child; e && !rc; e = e->next) {
-            char *v = cJSON_PrintUnformatted(e);
-            if (!v)
-                return AIGW_ENOMEM;
             rc = gw_buf_append(out, ",", 1);
             if (!rc)
                 rc = gw_json_escape(out, e->string, strlen(e->string));
             if (!rc)
-                rc = gw_buf_append_strs(out, ":", v, NULL);
-            free(v);
+                rc = gw_buf_append(out, ":", 1);
+            if (!rc)
+                rc = gw_json_print(out, e);
         }
     }
     if (!rc)

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "lib/jsonprint.h"
 #include "lib/redact.h"
 #include "plugin/errors.h"
 
@@ -49,17 +50,13 @@ static int usage_write(const struct gw_render *r, struct gw_buf *out)
 /* ,"key":<value> for a cJSON value (items and plugin extras, which are trees already). */
 static int member_json(struct gw_buf *out, const char *key, const cJSON *v)
 {
-    char *s = cJSON_PrintUnformatted(v);
-    if (!s)
-        return AIGW_ENOMEM;
     int rc = gw_buf_append(out, ",", 1);
     if (!rc)
         rc = gw_json_escape(out, key, strlen(key));
     if (!rc)
         rc = gw_buf_append(out, ":", 1);
     if (!rc)
-        rc = gw_buf_append_str(out, s);
-    free(s);
+        rc = gw_json_print(out, v);
     return rc;
 }
 

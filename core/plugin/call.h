@@ -21,7 +21,7 @@
 struct gw_plugin;
 
 /* A tree parsed with cJSON's own allocator for a plugin built before the read-only contract
- * (ABI 1.0/1.1), which may take it apart: freed with cJSON_Delete. */
+ * (ABI 1.0 to 1.2), which may take it apart: freed with cJSON_Delete. */
 struct gw_json_node {
     struct gw_json_node *next;
     cJSON *json;
