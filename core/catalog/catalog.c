@@ -17,57 +17,14 @@
 
 #define MAX_ENTRIES GW_CATALOG_MAX_ENTRIES
 #define MAX_ID GW_CATALOG_MAX_ID
-#define SLAB 1024
+#define SLAB GW_CATALOG_SLAB
 #define FNV_BASIS 0xcbf29ce484222325ull
-
-struct slab {
-    struct slab *next;
-    size_t used;
-    struct gw_model m[SLAB];
-};
-
-/* The ids of the file's entries, packed: a strdup each cost 149 kB more in malloc's chunk
- * headers and rounding (9,188 ids of 23.5 bytes on average). Overrides strdup theirs. */
+/* a block of the id pool (struct pool) */
 #define POOL_BLOCK (64u << 10)
-struct pool {
-    struct pool *next;
-    size_t used, size;
-    char s[];
-};
-
-struct plist {
-    const char *name;
-    const struct gw_model **models; /* points into gw_catalog.sorted */
-    size_t n;
-};
-
-/* Everything derived from the entries; rebuilt whole after a load or a merge. */
-struct index {
-    uint32_t *slots;    /* (vkey, id) -> position in `sorted` + 1; nslots: a power of two */
-    uint32_t *id_slots; /* lower(id) -> position + 1 of the first entry with that id */
-    uint32_t *id_next;  /* per position: the next position + 1 with the same id, or 0 */
-    size_t nslots;
-    const struct gw_model **sorted; /* by (provider, id) */
-    struct plist *plist;
-    const char **pnames;
-    size_t nplist;
-};
-
-struct gw_catalog {
-    size_t n;
-    /* Oldest first: walking them is the entries in the order added (no array of pointers
-     * beside `sorted`; it cost 72 kB). */
-    struct slab *slabs, **tail;
-    struct pool *pool;
-    char **names; /* interned provider and source names */
-    size_t nnames, namecap;
-    const char *recent[4];
-    struct index ix;
-};
 
 /* ---- entries ------------------------------------------------------------------------- */
 
-static const char *intern(struct gw_catalog *cat, const char *s)
+const char *gw_catalog_intern(struct gw_catalog *cat, const char *s)
 {
     /* Entries alternate between a handful of names (the provider, the source), so a tiny
      * most-recently-used list answers nearly every call without scanning. */
@@ -116,7 +73,7 @@ static char *pool_dup(struct gw_catalog *cat, const char *s)
 }
 
 /* An entry of the catalog goes: its id unless the pool holds it. */
-static void release(struct gw_catalog *cat, struct gw_model *m)
+void gw_catalog_release(struct gw_catalog *cat, struct gw_model *m)
 {
     uintptr_t id = (uintptr_t)m->id;
     for (const struct pool *p = cat->pool; p && m->id; p = p->next)
@@ -126,7 +83,7 @@ static void release(struct gw_catalog *cat, struct gw_model *m)
 }
 
 /* Room for `more` entries, so that committing a merge cannot fail half way. */
-static int reserve(struct gw_catalog *cat, size_t more)
+int gw_catalog_reserve(struct gw_catalog *cat, size_t more)
 {
     if (more > MAX_ENTRIES || cat->n + more > MAX_ENTRIES)
         return AIGW_ETOOBIG;
@@ -144,14 +101,14 @@ static int reserve(struct gw_catalog *cat, size_t more)
     return 0;
 }
 
-static struct gw_model *add_entry(struct gw_catalog *cat)
+struct gw_model *gw_catalog_add_entry(struct gw_catalog *cat)
 {
     for (struct slab *s = cat->slabs; s; s = s->next)
         if (s->used < SLAB) {
             cat->n++;
             return &s->m[s->used++];
         }
-    return NULL; /* reserve() was not called */
+    return NULL; /* gw_catalog_reserve() was not called */
 }
 
 /* ---- index --------------------------------------------------------------------------- */
@@ -165,7 +122,7 @@ static uint64_t fnv_lower(uint64_t h, const char *s)
     return h;
 }
 
-static uint64_t key_hash(const char *vkey, const char *id)
+uint64_t gw_catalog_key_hash(const char *vkey, const char *id)
 {
     uint64_t h = fnv_lower(FNV_BASIS, vkey);
     h ^= 0x1f;
@@ -181,7 +138,7 @@ static int cmp_entry(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-static void index_free(struct index *ix)
+void gw_catalog_index_free(struct index *ix)
 {
     free(ix->slots);
     free(ix->id_slots);
@@ -194,7 +151,7 @@ static void index_free(struct index *ix)
 
 /* Allocation first (may fail), then filling (cannot): a failed merge leaves nothing half
  * done. nprov bounds the number of distinct providers. */
-static int index_alloc(struct index *ix, size_t n, size_t nprov)
+int gw_catalog_index_alloc(struct index *ix, size_t n, size_t nprov)
 {
     memset(ix, 0, sizeof *ix);
     ix->nslots = 64;
@@ -207,13 +164,13 @@ static int index_alloc(struct index *ix, size_t n, size_t nprov)
     ix->plist = calloc(nprov ? nprov : 1, sizeof *ix->plist);
     ix->pnames = calloc(nprov ? nprov : 1, sizeof *ix->pnames);
     if (!ix->slots || !ix->id_slots || !ix->id_next || !ix->sorted || !ix->plist || !ix->pnames) {
-        index_free(ix);
+        gw_catalog_index_free(ix);
         return AIGW_ENOMEM;
     }
     return 0;
 }
 
-static void index_fill(struct gw_catalog *cat, struct index *ix)
+void gw_catalog_index_fill(struct gw_catalog *cat, struct index *ix)
 {
     size_t mask = ix->nslots - 1;
     size_t k = 0;
@@ -229,7 +186,7 @@ static void index_fill(struct gw_catalog *cat, struct index *ix)
      * lists its providers in sorted order. */
     for (k = cat->n; k-- > 0;) {
         const struct gw_model *m = ix->sorted[k];
-        size_t s = (size_t)key_hash(m->provider, m->id) & mask;
+        size_t s = (size_t)gw_catalog_key_hash(m->provider, m->id) & mask;
         while (ix->slots[s])
             s = (s + 1) & mask;
         ix->slots[s] = (uint32_t)k + 1;
@@ -264,7 +221,7 @@ const struct gw_model *gw_catalog_get(const struct gw_catalog *cat, const char *
         return NULL;
     size_t mask = cat->ix.nslots - 1;
     const struct gw_model *loose = NULL;
-    for (size_t s = (size_t)key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
+    for (size_t s = (size_t)gw_catalog_key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
         const struct gw_model *m = cat->ix.sorted[cat->ix.slots[s] - 1];
         if (strcasecmp(m->id, id) != 0 || strcasecmp(m->provider, vkey) != 0)
             continue;
@@ -394,7 +351,7 @@ struct gw_catalog *gw_catalog_new(void)
     struct gw_catalog *cat = calloc(1, sizeof *cat);
     if (cat)
         cat->tail = &cat->slabs;
-    if (cat && index_alloc(&cat->ix, 0, 0) != 0) {
+    if (cat && gw_catalog_index_alloc(&cat->ix, 0, 0) != 0) {
         free(cat);
         return NULL;
     }
@@ -407,7 +364,7 @@ void gw_catalog_free(struct gw_catalog *cat)
         return;
     for (struct slab *s = cat->slabs; s; s = s->next)
         for (size_t i = 0; i < s->used; i++)
-            release(cat, &s->m[i]);
+            gw_catalog_release(cat, &s->m[i]);
     while (cat->slabs) {
         struct slab *s = cat->slabs;
         cat->slabs = s->next;
@@ -421,21 +378,8 @@ void gw_catalog_free(struct gw_catalog *cat)
     for (size_t i = 0; i < cat->nnames; i++)
         free(cat->names[i]);
     free(cat->names);
-    index_free(&cat->ix);
+    gw_catalog_index_free(&cat->ix);
     free(cat);
-}
-
-/* The entry spelled exactly so, for overrides: a config naming "GPT-4o" adds an entry rather
- * than editing "gpt-4o". */
-static struct gw_model *get_exact(struct gw_catalog *cat, const char *vkey, const char *id)
-{
-    size_t mask = cat->ix.nslots - 1;
-    for (size_t s = (size_t)key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
-        const struct gw_model *m = cat->ix.sorted[cat->ix.slots[s] - 1];
-        if (strcmp(m->id, id) == 0 && strcmp(m->provider, vkey) == 0)
-            return (struct gw_model *)m;
-    }
-    return NULL;
 }
 
 /* ---- building ------------------------------------------------------------------------ */
@@ -457,25 +401,25 @@ int gw_catalog_add(struct gw_catalog *cat, const cJSON *it, struct gw_entry_ctx 
                                GW_CATALOG_MAX_ID);
     c->prov = p->valuestring;
     c->id = id->valuestring;
-    if ((rc = reserve(cat, 1)) != 0)
+    if ((rc = gw_catalog_reserve(cat, 1)) != 0)
         return rc;
-    struct gw_model *m = add_entry(cat);
+    struct gw_model *m = gw_catalog_add_entry(cat);
     gw_catalog_model_init(m);
-    if (!(m->provider = intern(cat, p->valuestring)) || !(m->id = pool_dup(cat, id->valuestring)))
+    if (!(m->provider = gw_catalog_intern(cat, p->valuestring)) || !(m->id = pool_dup(cat, id->valuestring)))
         return AIGW_ENOMEM;
     if ((rc = gw_catalog_apply(m, it, c, &source)) != 0)
         return rc;
-    return (m->source = intern(cat, source ? source : "catalog")) ? 0 : AIGW_ENOMEM;
+    return (m->source = gw_catalog_intern(cat, source ? source : "catalog")) ? 0 : AIGW_ENOMEM;
 }
 
 int gw_catalog_finish(struct gw_catalog *cat, const char *name, char *err, size_t errlen)
 {
     struct index ix;
-    int rc = index_alloc(&ix, cat->n, cat->nnames);
+    int rc = gw_catalog_index_alloc(&ix, cat->n, cat->nnames);
     if (rc)
         return gw_catalog_seterr(err, errlen, "%s: out of memory", name), rc;
-    index_fill(cat, &ix);
-    index_free(&cat->ix);
+    gw_catalog_index_fill(cat, &ix);
+    gw_catalog_index_free(&cat->ix);
     cat->ix = ix;
     for (size_t i = 1; i < cat->n; i++) {
         const struct gw_model *x = cat->ix.sorted[i - 1], *y = cat->ix.sorted[i];
@@ -484,125 +428,4 @@ int gw_catalog_finish(struct gw_catalog *cat, const char *name, char *err, size_
                                      x->id);
     }
     return 0;
-}
-
-/* ---- config overrides ---------------------------------------------------------------- */
-
-struct pending {
-    struct gw_model m;
-    struct gw_model *target; /* the entry it replaces, or NULL for a new one */
-};
-
-static void pending_free(struct pending *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        gw_catalog_model_release(&p[i].m);
-    free(p);
-}
-
-/* Resolves one override's provider and id, then applies it to a copy of its entry. */
-static int stage(struct gw_catalog *cat, const cJSON *it, int keyed, struct gw_entry_ctx *c,
-                 struct pending *pend, size_t *np, size_t *nnew)
-{
-    char pbuf[GW_CATALOG_MAX_NAME + 1];
-    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(it, "provider");
-    const cJSON *jm = cJSON_GetObjectItemCaseSensitive(it, "model");
-    const char *prov = cJSON_IsString(jp) ? jp->valuestring : NULL;
-    const char *id = cJSON_IsString(jm) ? jm->valuestring : NULL;
-    if (!cJSON_IsObject(it))
-        return gw_catalog_fail(c, NULL, "an entry must be a JSON object");
-    if (keyed) {
-        const char *slash = strchr(it->string, '/');
-        size_t pl = slash ? (size_t)(slash - it->string) : 0;
-        if (!slash || pl == 0 || pl > GW_CATALOG_MAX_NAME)
-            return gw_catalog_fail(c, NULL, "the key must be \"provider/model\"");
-        memcpy(pbuf, it->string, pl);
-        pbuf[pl] = '\0';
-        if ((prov && strcmp(prov, pbuf) != 0) || (id && strcmp(id, slash + 1) != 0))
-            return gw_catalog_fail(c, NULL, "\"provider\"/\"model\" disagree with the key");
-        prov = pbuf;
-        id = slash + 1;
-    }
-    if (!prov || !gw_catalog_valid_vkey(prov))
-        return gw_catalog_fail(c, "provider", "must be a lowercase provider name (vkey)");
-    if (!id || !gw_catalog_valid_id(id))
-        return gw_catalog_fail(c, "model",
-                               "must be a model id (1-%d bytes, no control "
-                               "characters)",
-                               GW_CATALOG_MAX_ID);
-    c->prov = prov;
-    c->id = id;
-    const char *ip = intern(cat, prov), *src = intern(cat, "config");
-    if (!ip || !src)
-        return AIGW_ENOMEM;
-    struct pending *p = NULL;
-    for (size_t i = 0; i < *np && !p; i++)
-        if (pend[i].m.provider == ip && strcmp(pend[i].m.id, id) == 0)
-            p = &pend[i]; /* named twice: the later override applies on top */
-    if (!p) {
-        p = &pend[(*np)++];
-        p->target = get_exact(cat, ip, id);
-        if (p->target) {
-            if (gw_catalog_model_copy(&p->m, p->target))
-                return AIGW_ENOMEM;
-        } else {
-            gw_catalog_model_init(&p->m);
-            p->m.provider = ip;
-            if (!(p->m.id = strdup(id)))
-                return AIGW_ENOMEM;
-            ++*nnew;
-        }
-    }
-    p->m.source = src;
-    return gw_catalog_apply(&p->m, it, c, NULL);
-}
-
-int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *name, char *err,
-                     size_t errlen)
-{
-    if (!cat || !entries)
-        return AIGW_EINVAL;
-    name = name ? name : "catalog overrides";
-    int keyed = cJSON_IsObject(entries);
-    if (!keyed && !cJSON_IsArray(entries))
-        return gw_catalog_seterr(err, errlen,
-                                 "%s: must be an array of entries or an object "
-                                 "{\"provider/model\": entry}",
-                                 name);
-    size_t n = (size_t)cJSON_GetArraySize(entries), np = 0, nnew = 0, k = 0;
-    if (n > MAX_ENTRIES)
-        return gw_catalog_seterr(err, errlen, "%s: more than %u entries", name, MAX_ENTRIES);
-    struct pending *pend = calloc(n ? n : 1, sizeof *pend);
-    int rc = pend ? 0 : AIGW_ENOMEM;
-    for (const cJSON *it = entries->child; it && !rc; it = it->next, k++) {
-        char where[96];
-        if (keyed)
-            snprintf(where, sizeof where, "\"%.80s\"", it->string);
-        else
-            snprintf(where, sizeof where, "[%zu]", k);
-        struct gw_entry_ctx c = {name, where, k, NULL, NULL, 1, err, errlen};
-        rc = stage(cat, it, keyed, &c, pend, &np, &nnew);
-    }
-    struct index ix;
-    if (!rc && !(rc = reserve(cat, nnew)) && !(rc = index_alloc(&ix, cat->n + nnew, cat->nnames))) {
-        /* Nothing below can fail. */
-        for (size_t i = 0; i < np; i++) {
-            struct gw_model *m = pend[i].target ? pend[i].target : add_entry(cat);
-            if (pend[i].target)
-                release(cat, m);
-            *m = pend[i].m;
-        }
-        free(pend);
-        index_fill(cat, &ix);
-        index_free(&cat->ix);
-        cat->ix = ix;
-        return 0;
-    }
-    if (rc == AIGW_ENOMEM)
-        gw_catalog_seterr(err, errlen, "%s: out of memory", name);
-    else if (rc == AIGW_ETOOBIG)
-        gw_catalog_seterr(err, errlen, "%s: the catalog would exceed %u entries", name,
-                          MAX_ENTRIES);
-    pending_free(pend, np);
-    return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * catalog_int - private to the catalog's three files; the public API is catalog.h.
- *   catalog.c        the store: entries, indexes, lookups, config overrides
+ *   catalog.c        the store: entries, indexes, lookups
+ *   catalog_merge.c  the config's overrides, applied all or nothing
  *   catalog_load.c   the file: reading it and walking its outer structure
  *   catalog_entry.c  one entry: JSON fields -> struct gw_model, lifetime, id forms
  * Threading: as catalog.h (build on one thread, then read-only).
@@ -9,6 +10,7 @@
 #define GW_CATALOG_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -75,5 +77,66 @@ int gw_catalog_apply(struct gw_model *m, const cJSON *obj, const struct gw_entry
 int gw_catalog_add(struct gw_catalog *cat, const cJSON *entry, struct gw_entry_ctx *c);
 /* After the last gw_catalog_add(): builds the indexes, refuses duplicate entries. */
 int gw_catalog_finish(struct gw_catalog *cat, const char *name, char *err, size_t errlen);
+
+/* ---- the store (catalog.c), for catalog_merge.c ----------------------------------------- */
+
+#define GW_CATALOG_SLAB 1024
+
+struct slab {
+    struct slab *next;
+    size_t used;
+    struct gw_model m[GW_CATALOG_SLAB];
+};
+
+/* The ids of the file's entries, packed: a strdup each cost 149 kB more in malloc's chunk
+ * headers and rounding (9,188 ids of 23.5 bytes on average). Overrides strdup theirs. */
+struct pool {
+    struct pool *next;
+    size_t used, size;
+    char s[];
+};
+
+struct plist {
+    const char *name;
+    const struct gw_model **models; /* points into gw_catalog.sorted */
+    size_t n;
+};
+
+/* Everything derived from the entries; rebuilt whole after a load or a merge. */
+struct index {
+    uint32_t *slots;    /* (vkey, id) -> position in `sorted` + 1; nslots: a power of two */
+    uint32_t *id_slots; /* lower(id) -> position + 1 of the first entry with that id */
+    uint32_t *id_next;  /* per position: the next position + 1 with the same id, or 0 */
+    size_t nslots;
+    const struct gw_model **sorted; /* by (provider, id) */
+    struct plist *plist;
+    const char **pnames;
+    size_t nplist;
+};
+
+struct gw_catalog {
+    size_t n;
+    /* Oldest first: walking them is the entries in the order added (no array of pointers
+     * beside `sorted`; it cost 72 kB). */
+    struct slab *slabs, **tail;
+    struct pool *pool;
+    char **names; /* interned provider and source names */
+    size_t nnames, namecap;
+    const char *recent[4];
+    struct index ix;
+};
+
+/* The one copy of a provider or source name (NULL when out of memory). */
+const char *gw_catalog_intern(struct gw_catalog *cat, const char *s);
+/* Room for `more` entries (AIGW_ETOOBIG past GW_CATALOG_MAX_ENTRIES); then add_entry takes a
+ * slot that cannot fail. */
+int gw_catalog_reserve(struct gw_catalog *cat, size_t more);
+struct gw_model *gw_catalog_add_entry(struct gw_catalog *cat);
+/* Frees what an entry owns (not the entry: slabs hold it). */
+void gw_catalog_release(struct gw_catalog *cat, struct gw_model *m);
+uint64_t gw_catalog_key_hash(const char *vkey, const char *id);
+int gw_catalog_index_alloc(struct index *ix, size_t n, size_t nprov);
+void gw_catalog_index_fill(struct gw_catalog *cat, struct index *ix);
+void gw_catalog_index_free(struct index *ix);
 
 #endif
