@@ -1,0 +1,188 @@
+/* route: the router's memo of each model's candidates (route_memo.c) answers exactly what
+ * the long way answers: per model, op and drawn list, never another's; a reloaded router
+ * answers from its own config; a request's own string is never kept. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "aigw/plugin.h"
+#include "route/route_int.h"
+#include "route_fixture.h"
+
+TestSuite(memo, .init = rf_setup, .fini = rf_teardown);
+
+/* A router built as a reload builds it: over prev, sharing its health table. */
+static void reload_router(struct gw_router *r, const char *json, const struct gw_router *prev,
+                          cJSON **keep)
+{
+    char err[512] = "";
+    *keep = json ? cJSON_Parse(json) : NULL;
+    int rc = gw_router_init_keep(r, *keep, &rf_plugins, rf_catalog, prev, err, sizeof err);
+    cr_assert_eq(rc, 0, "config rejected: %s", err);
+    r->clock_ms = prev->clock_ms;
+}
+
+Test(memo, two_models_or_two_ops_never_share_an_entry)
+{
+    struct gw_router r;
+    rf_router_ok(&r, NULL);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "gpt-4o"}),
+                         "azure-openai:gpt-4o,openai:gpt-4o", "round %d", round);
+        cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "gpt-4o-mini"}),
+                         "openai:gpt-4o-mini", "round %d", round);
+        cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "GPT-4O"}),
+                         "azure-openai:gpt-4o,openai:gpt-4o", "round %d", round);
+        cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "llama-3.3-70b"}),
+                         "fireworks:llama-3.3-70b,groq:llama-3.3-70b,together:llama-3.3-70b",
+                         "round %d", round);
+        cr_assert_str_eq(
+            rf_targets(&r, &(struct rf_req){.model = "llama-3.3-70b", .op = AIGW_OP_EMBEDDINGS}),
+            "openai:llama-3.3-70b", "round %d: the chat answer is not the embeddings one", round);
+        cr_assert_str_eq(
+            rf_targets(&r, &(struct rf_req){.model = "gpt-4o-mini", .op = AIGW_OP_EMBEDDINGS}),
+            "openai:gpt-4o-mini", "round %d", round);
+    }
+    /* Four chat models (two spellings of gpt-4o), one embeddings pair the catalog knows;
+     * openai:llama-3.3-70b is a guess and is not kept. */
+    cr_assert_eq(gw_route_memo_count(r.memo), 5);
+    gw_router_free(&r);
+}
+
+Test(memo, a_reloaded_router_answers_from_its_own_config)
+{
+    struct gw_router r1, r2, r3;
+    rf_router_ok(&r1, "{\"aliases\":{\"fast\":\"groq/llama-3.3-70b\"}}");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_str_eq(rf_targets(&r1, &(struct rf_req){.model = "fast"}), "groq:llama-3.3-70b");
+        cr_assert_str_eq(rf_targets(&r1, &(struct rf_req){.model = "llama-3.3-70b"}),
+                         "fireworks:llama-3.3-70b,groq:llama-3.3-70b,together:llama-3.3-70b");
+    }
+    cr_assert_eq(gw_route_memo_count(r1.memo), 2);
+    cJSON *c2, *c3;
+    reload_router(&r2, "{\"aliases\":{\"fast\":\"together/llama-3.3-70b\"},\"targets\":[\"groq\"]}",
+                  &r1, &c2);
+    cr_assert_eq(gw_route_memo_count(r2.memo), 0, "a reloaded router starts with no memo");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_str_eq(rf_targets(&r2, &(struct rf_req){.model = "fast"}),
+                         "together:llama-3.3-70b", "the new alias");
+        cr_assert_str_eq(rf_targets(&r2, &(struct rf_req){.model = "llama-3.3-70b"}),
+                         "groq:llama-3.3-70b", "the new targets");
+        cr_assert_str_eq(rf_targets(&r1, &(struct rf_req){.model = "fast"}), "groq:llama-3.3-70b",
+                         "requests still on the old router get its answer");
+    }
+    /* The health table is shared across the reload: a breaker opened on the old router's
+     * slot keeps the new router's memoized target out too. */
+    rf_report(&r1, "groq", "llama-3.3-70b", GW_ROUTE_ETRANSPORT, 5, 0);
+    struct gw_route_result out;
+    struct gw_request_err e;
+    cr_assert_lt(rf_route(&r2, &(struct rf_req){.model = "llama-3.3-70b"}, &out, &e), 0);
+    cr_assert_str_eq(e.code, "circuit_open");
+    /* A reload back to no routing at all: the catalog decides again, at once. */
+    reload_router(&r3, NULL, &r2, &c3);
+    cr_assert_str_eq(rf_targets(&r3, &(struct rf_req){.model = "llama-3.3-70b"}),
+                     "fireworks:llama-3.3-70b,together:llama-3.3-70b", "groq's breaker is open");
+    cr_assert_lt(rf_route(&r3, &(struct rf_req){.model = "fast"}, &out, &e), 0,
+                 "the alias is gone with the config that had it");
+    cr_assert_str_eq(e.code, "model_not_found");
+    gw_router_free(&r3);
+    gw_router_free(&r2);
+    gw_router_free(&r1);
+    cJSON_Delete(c2);
+    cJSON_Delete(c3);
+}
+
+Test(memo, only_pairs_config_or_catalog_know_are_kept_and_it_is_bounded)
+{
+    struct gw_router r;
+    rf_router_ok(&r, "{\"targets\":[\"groq\"]}");
+    cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "made-up-1"}), "groq:made-up-1");
+    cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "made-up-2"}), "groq:made-up-2");
+    cr_assert_eq(gw_route_memo_count(r.memo), 0, "a client's invented names are never kept");
+    gw_router_free(&r);
+
+    /* 300 aliases, each its own model name: more than the memo keeps. */
+    char json[300 * 48 + 64];
+    size_t len = (size_t)snprintf(json, sizeof json, "{\"aliases\":{");
+    for (int i = 0; i < 300; i++)
+        len += (size_t)snprintf(json + len, sizeof json - len, "%s\"a%d\":\"%s/llama-3.3-70b\"",
+                                i ? "," : "", i, i % 2 ? "groq" : "together");
+    snprintf(json + len, sizeof json - len, "}}");
+    rf_router_ok(&r, json);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 300; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "a%d", i);
+            cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = name}),
+                             i % 2 ? "groq:llama-3.3-70b" : "together:llama-3.3-70b",
+                             "round %d, %s", round, name);
+        }
+    cr_assert_eq(gw_route_memo_count(r.memo), 256, "full at its cap, and no further");
+    gw_router_free(&r);
+}
+
+Test(memo, a_request_string_is_copied_not_kept)
+{
+    struct gw_router r;
+    rf_router_ok(&r, NULL);
+    struct gw_route_result out;
+    struct gw_request_err e;
+    for (int i = 0; i < 2; i++) {
+        /* "vkey/model": the target's model is a piece of the request's string, which goes
+         * with the request; the memo's answer must point at its own copy. */
+        char *model = strdup(i ? "openai/gpt-4o-mini" : "openai/gpt-4o");
+        cr_assert_eq(rf_route(&r, &(struct rf_req){.model = model}, &out, &e), 0);
+        free(model);
+        model = strdup(i ? "openai/gpt-4o-mini" : "openai/gpt-4o");
+        cr_assert_eq(rf_route(&r, &(struct rf_req){.model = model}, &out, &e), 0);
+        free(model);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(out.targets[0].plugin->desc.vkey, "openai");
+        cr_assert_str_eq(out.targets[0].model, i ? "gpt-4o-mini" : "gpt-4o",
+                         "read after the request's string is freed (ASan watches)");
+    }
+    cr_assert_eq(gw_route_memo_count(r.memo), 2);
+    gw_router_free(&r);
+}
+
+Test(memo, rules_key_it_by_the_list_they_drew)
+{
+    struct gw_router r;
+    rf_router_ok(&r, "{\"strategy\":\"conditional\",\"rules\":["
+                     "{\"name\":\"premium\",\"when\":{\"header\":{\"name\":\"X-Tier\","
+                     "\"value\":\"premium\"}},\"targets\":[{\"provider\":\"groq\","
+                     "\"label\":\"fast-lane\"},\"together\"]}],"
+                     "\"targets\":[{\"provider\":\"fireworks\",\"label\":\"pool\"}]}");
+    for (int i = 0; i < 3; i++) {
+        struct gw_route_result out;
+        struct gw_request_err e;
+        cr_assert_eq(
+            rf_route(&r, &(struct rf_req){.model = "llama-3.3-70b", .headers = "X-Tier: premium"},
+                     &out, &e),
+            0);
+        cr_assert_eq(out.n, 2);
+        cr_assert_str_eq(out.label, "premium");
+        cr_assert_str_eq(out.targets[0].plugin->desc.vkey, "groq");
+        cr_assert_str_eq(out.targets[0].label, "fast-lane");
+        cr_assert_eq(rf_route(&r, &(struct rf_req){.model = "llama-3.3-70b"}, &out, &e), 0);
+        cr_assert_eq(out.n, 1, "no rule: the configured targets");
+        cr_assert_str_eq(out.targets[0].plugin->desc.vkey, "fireworks");
+        cr_assert_str_eq(out.label, "pool");
+    }
+    cr_assert_eq(gw_route_memo_count(r.memo), 2);
+    gw_router_free(&r);
+}
+
+Test(memo, a_provider_gone_inactive_is_left_out_at_once)
+{
+    struct gw_router r;
+    rf_router_ok(&r, NULL);
+    cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "llama-3.3-70b"}),
+                     "fireworks:llama-3.3-70b,groq:llama-3.3-70b,together:llama-3.3-70b");
+    rf_set_active("groq", 0);
+    cr_assert_str_eq(rf_targets(&r, &(struct rf_req){.model = "llama-3.3-70b"}),
+                     "fireworks:llama-3.3-70b,together:llama-3.3-70b");
+    gw_router_free(&r);
+}
