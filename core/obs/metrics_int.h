@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/memo.h"
+
 struct gw_catalog;
 
 #define GW_M_MAX_LABELS 4
@@ -105,6 +107,7 @@ struct gw_m_series {
 
 struct gw_metrics {
     pthread_mutex_t lock; /* inserts only */
+    uint64_t gen;         /* this state's number (from 1): stamps what memos keep of it */
     const struct gw_catalog *_Atomic cat;
     int max_models;
 
@@ -159,6 +162,11 @@ enum gw_m_label_kind {
     GW_ML_TOKEN_KIND,
 };
 const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s, const char *s2);
+/* GW_ML_PROVIDER (memo value 0) or GW_ML_MODEL (value 1) of a target's pair, from its memo
+ * when it holds this state's value; a value that is for good (an interned label naming exactly
+ * that string, never "other") is kept there. memo NULL: gw_m_label. */
+const struct gw_m_label *gw_m_pair_label(struct gw_metrics *m, int kind, const char *provider,
+                                         const char *model, struct gw_memo *memo);
 void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v);
 void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x);
 /* Sets a gauge (shard 0 holds it; negative values are stored as 0). */

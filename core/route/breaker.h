@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/memo.h"
+
 #define GW_TSTAT_MODEL_MAX 256
 #define GW_LAT_WINDOW_MAX 128
 
@@ -81,6 +83,10 @@ struct gw_tstat {
     int32_t lat[GW_LAT_WINDOW_MAX];
     atomic_llong p50;     /* median of the window; -1 while cold */
     atomic_llong samples; /* successful attempts ever recorded */
+    /* The metrics' label values of this pair, found once (obs/metrics.h, *_m hooks); only
+     * meaningful in a slot of a real pair (model not ""), which a target's stat is exactly:
+     * a target has its own pair's slot or its provider's. */
+    struct gw_memo metrics;
 };
 
 struct gw_tstats;

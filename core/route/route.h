@@ -87,6 +87,14 @@ struct gw_target {
     const char *label;     /* the configured target's label (router-owned), or NULL */
 };
 
+/* The memo of t's own (provider, model) pair for another module (the metrics' label values),
+ * or NULL when t has none: untracked, or sharing its provider's slot (a model neither config
+ * nor catalog knows). */
+static inline struct gw_memo *gw_target_memo(const struct gw_target *t)
+{
+    return t && t->stat && t->stat->model[0] ? &t->stat->metrics : NULL;
+}
+
 struct gw_route_result {
     struct gw_target targets[GW_ROUTE_MAX_TARGETS];
     int n;

@@ -186,3 +186,42 @@ Test(memo, a_provider_gone_inactive_is_left_out_at_once)
                      "fireworks:llama-3.3-70b,together:llama-3.3-70b");
     gw_router_free(&r);
 }
+
+/* The metrics keep a pair's label values in its health slot (gw_target_memo): a target must
+ * only ever get its own pair's slot, whichever way it was found, memo or not. */
+Test(memo, a_target_memo_is_its_own_pair_s_only)
+{
+    struct gw_router r;
+    rf_router_ok(&r, "{\"aliases\":{\"fast\":\"groq/llama-3.3-70b\",\"llama\":\"llama-3.3-70b\"},"
+                     "\"targets\":[\"together\",{\"provider\":\"openai\",\"model\":\"gpt-4o\"}]}");
+    const struct rf_req reqs[] = {
+        {.model = "fast"},
+        {.model = "llama"},
+        {.model = "gpt-4o-mini"},
+        {.model = "GPT-4O"},
+        {.model = "openai/gpt-4o"},
+        {.model = "invented"},
+        {.model = "gpt-4o", .x_provider = "anthropic"},
+        {.model = "claude-sonnet-4-5", .x_provider = "anthropic"},
+    };
+    int with = 0, without = 0;
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+            struct gw_route_result out;
+            struct gw_request_err e;
+            cr_assert_eq(rf_route(&r, &reqs[i], &out, &e), 0, "%s: %s", reqs[i].model, e.message);
+            for (int k = 0; k < out.n; k++) {
+                const struct gw_target *t = &out.targets[k];
+                if (!gw_target_memo(t)) {
+                    without++;
+                    continue;
+                }
+                with++;
+                cr_assert_eq(t->stat->plugin, t->plugin, "%s", reqs[i].model);
+                cr_assert_str_eq(t->stat->model, t->model, "%s", reqs[i].model);
+            }
+        }
+    cr_assert_gt(with, 0);
+    cr_assert_gt(without, 0, "an invented model shares its provider's slot: no memo");
+    gw_router_free(&r);
+}
