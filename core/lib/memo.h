@@ -1,7 +1,7 @@
 /*
  * memo - room in one module's record for what another module resolved about it, once: the
  * router's health slot of a (provider, model) pair keeps the pair's metric label values for
- * the metrics, which would otherwise hash both strings on every request. Two pointers, each
+ * the metrics, which would otherwise hash both strings on every request. Three pointers, each
  * stamped with the generation of the state it belongs to (its owner's count of states: a
  * value stamped by a replaced state reads as empty). All zero is empty.
  *
@@ -16,7 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define GW_MEMO_VALUES 2
+#define GW_MEMO_VALUES 3
 
 struct gw_memo {
     atomic_uint_least64_t gen[GW_MEMO_VALUES];

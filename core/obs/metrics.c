@@ -321,6 +321,11 @@ static void state_free(struct gw_metrics *m)
     size_t n = atomic_load_explicit(&m->nlist, memory_order_relaxed);
     for (size_t i = 0; m->list && i < n; i++)
         free(m->list[i]);
+    while (m->pairs) {
+        struct gw_m_pair *next = m->pairs->next;
+        free(m->pairs);
+        m->pairs = next;
+    }
     free(m->lslots);
     free(m->sslots);
     gw_pages_free(m->list, (m->max_series + GW_MF_COUNT) * sizeof m->list[0]);
@@ -411,9 +416,10 @@ void gw_metrics_request_memo(const char *route, struct gw_memo *memo, const char
                                        gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo),
                                        status_label(m, status)};
     gw_m_add(m, GW_MF_REQUESTS, lab, 1);
-    gw_m_observe(m, GW_MF_DURATION, &p, duration_ms);
+    struct gw_m_pair *pb = gw_m_pair(m, memo);
+    gw_m_pair_observe(m, pb, GW_MPS_DURATION, GW_MF_DURATION, &p, duration_ms);
     if (ttfb_ms >= 0)
-        gw_m_observe(m, GW_MF_TTFB, &p, ttfb_ms);
+        gw_m_pair_observe(m, pb, GW_MPS_TTFB, GW_MF_TTFB, &p, ttfb_ms);
 }
 
 void gw_metrics_attempt(const char *provider, const char *outcome, int retry, int fallback)
@@ -466,13 +472,14 @@ void gw_metrics_usage_memo(struct gw_memo *memo, const char *provider, const cha
     const struct gw_m_label *lab[3] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo),
                                        gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo),
                                        NULL};
+    struct gw_m_pair *pb = gw_m_pair(m, memo);
     if (u && u->prompt_tokens >= 0) {
         lab[2] = &L_INPUT;
-        gw_m_observe(m, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
+        gw_m_pair_observe(m, pb, GW_MPS_USAGE_IN, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
     }
     if (u && u->completion_tokens >= 0) {
         lab[2] = &L_OUTPUT;
-        gw_m_observe(m, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
+        gw_m_pair_observe(m, pb, GW_MPS_USAGE_OUT, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
     }
     if (u) {
         const int64_t counts[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
@@ -481,12 +488,12 @@ void gw_metrics_usage_memo(struct gw_memo *memo, const char *provider, const cha
             if (counts[i] < 0)
                 continue;
             lab[2] = &L_KIND[i];
-            gw_m_add(m, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
+            gw_m_pair_add(m, pb, GW_MPS_TOKENS + (int)i, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
         }
     }
     /* A billion dollars for one request is no price but garbage, and would wrap the sum. */
     if (cost_usd >= 0 && cost_usd < 1e9)
-        gw_m_add(m, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
+        gw_m_pair_add(m, pb, GW_MPS_COST, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
 }
 
 void gw_metrics_breaker(const char *provider, const char *model, int state)
@@ -562,4 +569,28 @@ const struct gw_m_label *gw_m_pair_label(struct gw_metrics *m, int kind, const c
     if (memo && l->dim == (i ? DIM_MODEL : DIM_PROVIDER) && s && !strcmp(l->s, s))
         gw_memo_put(memo, i, m->gen, l);
     return l;
+}
+
+/* Pair blocks a state makes at most: one per (provider, model) slot of the routers' health
+ * tables, which a reload that changes the latency settings makes anew. */
+#define MAX_PAIRS 4096
+
+struct gw_m_pair *gw_m_pair(struct gw_metrics *m, struct gw_memo *memo)
+{
+    if (!memo)
+        return NULL;
+    struct gw_m_pair *pb = (struct gw_m_pair *)gw_memo_get(memo, 2, m->gen);
+    /* Only labels kept for good make a block: its series are found once by them. */
+    if (pb || !gw_memo_get(memo, 0, m->gen) || !gw_memo_get(memo, 1, m->gen))
+        return pb;
+    pthread_mutex_lock(&m->lock);
+    pb = (struct gw_m_pair *)gw_memo_get(memo, 2, m->gen);
+    if (!pb && m->npairs < MAX_PAIRS && (pb = calloc(1, sizeof *pb))) {
+        pb->next = m->pairs;
+        m->pairs = pb;
+        m->npairs++;
+        gw_memo_put(memo, 2, m->gen, pb);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return pb;
 }

@@ -21,7 +21,7 @@ void gw_metrics_ttft_memo(struct gw_memo *memo, const char *provider, const char
         return;
     const struct gw_m_label *lab[2] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo),
                                        gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo)};
-    gw_m_observe(m, GW_MF_TTFT, lab, us);
+    gw_m_pair_observe(m, gw_m_pair(m, memo), GW_MPS_TTFT, GW_MF_TTFT, lab, us);
 }
 
 void gw_metrics_tpot(const char *provider, const char *model, int64_t first_us, int64_t last_us,
@@ -38,7 +38,8 @@ void gw_metrics_tpot_memo(struct gw_memo *memo, const char *provider, const char
         return;
     const struct gw_m_label *lab[2] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo),
                                        gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo)};
-    gw_m_observe(m, GW_MF_TPOT, lab, (last_us - first_us) / (output_tokens - 1));
+    gw_m_pair_observe(m, gw_m_pair(m, memo), GW_MPS_TPOT, GW_MF_TPOT, lab,
+                      (last_us - first_us) / (output_tokens - 1));
 }
 
 void gw_metrics_key_usage(const char *key_id, const struct aigw_usage *u, double cost_usd)

@@ -79,26 +79,38 @@ Test(metrics_memo, a_target_counts_as_the_plain_hooks_count)
     free(memoed);
 }
 
-Test(metrics_memo, two_pairs_never_share_values)
+/* Two pairs, interleaved, each with its memo: the text of the plain hooks. */
+static char *two_pairs(int memoed)
 {
     cr_assert_eq(gw_metrics_init(cat, 10), 0);
     struct gw_memo a = {0}, b = {0};
     for (int i = 0; i < 3; i++) {
-        one_request(&a, "openai", "gpt-4o");
-        one_request(&b, "anthropic", "claude-sonnet-4-5");
+        one_request(memoed ? &a : NULL, "openai", "gpt-4o");
+        one_request(memoed ? &b : NULL, "anthropic", "claude-sonnet-4-5");
     }
-    one_request(&b, "anthropic", "claude-sonnet-4-5");
+    one_request(memoed ? &b : NULL, "anthropic", "claude-sonnet-4-5");
     char *t = mt_render(NULL);
+    gw_metrics_free();
+    return t;
+}
+
+Test(metrics_memo, two_pairs_never_share_values)
+{
+    char *plain = two_pairs(0), *t = two_pairs(1);
+    cr_assert_str_eq(t, plain);
     mt_expect(t, "aigw_requests_total",
               "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
               "model=\"gpt-4o\",status=\"200\"} 3\n"
               "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"anthropic\","
               "model=\"claude-sonnet-4-5\",status=\"200\"} 4\n");
-    mt_expect(
-        t, "aigw_upstream_attempts_total",
-        "aigw_upstream_attempts_total{provider=\"openai\",outcome=\"ok\",attempt=\"first\"} 3\n"
-        "aigw_upstream_attempts_total{provider=\"anthropic\",outcome=\"ok\",attempt=\"first\"} "
-        "4\n");
+    mt_expect(t, "aigw_tokens_total",
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"prompt\"} 30\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o\",kind=\"completion\"} 12\n"
+              "aigw_tokens_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\","
+              "kind=\"prompt\"} 40\n"
+              "aigw_tokens_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\","
+              "kind=\"completion\"} 16\n");
+    free(plain);
     free(t);
 }
 
@@ -117,6 +129,12 @@ Test(metrics_memo, other_past_the_cap_is_looked_up_again)
               "model=\"other\",status=\"200\"} 1\n"
               "aigw_requests_total{route=\"/v1/chat/completions\",provider=\"openai\","
               "model=\"team-model\",status=\"200\"} 1\n");
+    mt_expect(t, "aigw_tokens_total",
+              "aigw_tokens_total{provider=\"openai\",model=\"other\",kind=\"prompt\"} 10\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"other\",kind=\"completion\"} 4\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"team-model\",kind=\"prompt\"} 10\n"
+              "aigw_tokens_total{provider=\"openai\",model=\"team-model\","
+              "kind=\"completion\"} 4\n");
     free(t);
 }
 
