@@ -80,9 +80,10 @@ struct gw_tstat {
     struct gw_breaker breaker;
     pthread_mutex_t lat_lock;
     int lat_n, lat_pos;
-    int32_t lat[GW_LAT_WINDOW_MAX];
-    atomic_llong p50;     /* median of the window; -1 while cold */
-    atomic_llong samples; /* successful attempts ever recorded */
+    int32_t lat[GW_LAT_WINDOW_MAX];        /* the window in arrival order (a ring) */
+    int32_t lat_sorted[GW_LAT_WINDOW_MAX]; /* the same lat_n values, ascending */
+    atomic_llong p50;                      /* median of the window; -1 while cold */
+    atomic_llong samples;                  /* successful attempts ever recorded */
     /* The metrics' label values of this pair, found once (obs/metrics.h, *_m hooks); only
      * meaningful in a slot of a real pair (model not ""), which a target's stat is exactly:
      * a target has its own pair's slot or its provider's. */
