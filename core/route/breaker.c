@@ -12,7 +12,7 @@
 
 struct gw_tstats {
     /* Page-backed and zero: a slot is initialised when it is taken, so the pages of slots
-     * never used (most of the 512 in a typical config) stay out of RSS (432 kB). */
+     * never used (most of the 512 in a typical config) stay out of RSS (712 kB). */
     struct gw_tstat *slots;
     size_t cap;  /* power of two */
     size_t used; /* guarded by insert_lock */

@@ -76,18 +76,20 @@ struct gw_tstat {
     atomic_int ready; /* 1 once the key below is written (release) */
     uint32_t hash;
     const void *plugin;
-    char model[GW_TSTAT_MODEL_MAX];
     struct gw_breaker breaker;
     pthread_mutex_t lat_lock;
     int lat_n, lat_pos;
-    int32_t lat[GW_LAT_WINDOW_MAX];        /* the window in arrival order (a ring) */
-    int32_t lat_sorted[GW_LAT_WINDOW_MAX]; /* the same lat_n values, ascending */
-    atomic_llong p50;                      /* median of the window; -1 while cold */
-    atomic_llong samples;                  /* successful attempts ever recorded */
-    /* The metrics' label values of this pair, found once (obs/metrics.h, *_m hooks); only
+    atomic_llong p50;     /* median of the window; -1 while cold */
+    atomic_llong samples; /* successful attempts ever recorded */
+    /* The metrics' label values of this pair, found once (obs/metrics.h, *_memo hooks); only
      * meaningful in a slot of a real pair (model not ""), which a target's stat is exactly:
      * a target has its own pair's slot or its provider's. */
     struct gw_memo metrics;
+    /* What taking a slot writes is above, what it does not below: the window's pages stay
+     * out of RSS until a target has latencies, the model's beyond its length. */
+    char model[GW_TSTAT_MODEL_MAX];
+    int32_t lat[GW_LAT_WINDOW_MAX];        /* the window in arrival order (a ring) */
+    int32_t lat_sorted[GW_LAT_WINDOW_MAX]; /* the same lat_n values, ascending */
 };
 
 struct gw_tstats;
