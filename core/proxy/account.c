@@ -128,7 +128,7 @@ void gw_account_cost(struct gw_req *r)
     if (!r->route.n || !r->gw->catalog || !r->have_usage)
         return;
     const struct gw_target *t = &r->route.targets[r->target];
-    const struct gw_model *m = gw_catalog_find(r->gw->catalog, t->plugin->desc.vkey, t->model);
+    const struct gw_model *m = gw_target_entry(t, r->gw->catalog);
     double usd = 0;
     if (m && gw_cost_usd(m, &r->usage, &usd) == 0) {
         r->cost = usd;

@@ -85,6 +85,10 @@ struct gw_tstat {
      * meaningful in a slot of a real pair (model not ""), which a target's stat is exactly:
      * a target has its own pair's slot or its provider's. */
     struct gw_memo metrics;
+    /* The catalog's entry for this pair (gw_pair_entry in route.h), stamped with the catalog's
+     * gw_catalog_gen; a stand-in when it has none. */
+    const void *_Atomic entry;
+    atomic_uint_least64_t entry_gen;
     /* What taking a slot writes is above, what it does not below: the window's pages stay
      * out of RSS until a target has latencies, the model's beyond its length. */
     char model[GW_TSTAT_MODEL_MAX];

@@ -48,6 +48,7 @@
 #include "route/retry_budget.h"
 
 struct gw_catalog;
+struct gw_model;
 struct gw_route_memo;
 struct gw_rule;
 
@@ -93,6 +94,17 @@ struct gw_target {
 static inline struct gw_memo *gw_target_memo(const struct gw_target *t)
 {
     return t && t->stat && t->stat->model[0] ? &t->stat->metrics : NULL;
+}
+
+/* gw_catalog_find(cat, p's vkey, model), found once per pair and catalog: kept in stat when
+ * that is the pair's own health slot (a target's or candidate's stat), else looked up. */
+const struct gw_model *gw_pair_entry(struct gw_tstat *stat, const struct gw_plugin *p,
+                                     const char *model, const struct gw_catalog *cat);
+/* The same for the target a request is on (prices for its cost and its key's limits). */
+static inline const struct gw_model *gw_target_entry(const struct gw_target *t,
+                                                     const struct gw_catalog *cat)
+{
+    return gw_pair_entry(t->stat, t->plugin, t->model, cat);
 }
 
 struct gw_route_result {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
+#include "catalog/catalog.h"
 #include "route/route_int.h"
 
 /* Models one router remembers, and the bytes they may take: a client cycling through the
@@ -143,4 +144,25 @@ size_t gw_route_memo_count(const struct gw_route_memo *m)
     size_t n = m->count;
     pthread_mutex_unlock((pthread_mutex_t *)&m->lock);
     return n;
+}
+
+/* What a slot keeps when the catalog has no entry for its pair. */
+static const char no_entry;
+
+const struct gw_model *gw_pair_entry(struct gw_tstat *stat, const struct gw_plugin *p,
+                                     const char *model, const struct gw_catalog *cat)
+{
+    if (!cat || !p || !model)
+        return NULL;
+    if (!stat || !stat->model[0] || stat->plugin != p) /* the provider's slot: not the pair's */
+        return gw_catalog_find(cat, p->desc.vkey, model);
+    uint64_t gen = gw_catalog_gen(cat);
+    if (atomic_load_explicit(&stat->entry_gen, memory_order_acquire) == gen) {
+        const void *e = atomic_load_explicit(&stat->entry, memory_order_relaxed);
+        return e == &no_entry ? NULL : e;
+    }
+    const struct gw_model *m = gw_catalog_find(cat, p->desc.vkey, model);
+    atomic_store_explicit(&stat->entry, m ? (const void *)m : &no_entry, memory_order_relaxed);
+    atomic_store_explicit(&stat->entry_gen, gen, memory_order_release);
+    return m;
 }

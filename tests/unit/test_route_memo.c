@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "aigw/plugin.h"
+#include "catalog/catalog.h"
 #include "route/route_int.h"
 #include "route_fixture.h"
 
@@ -223,5 +224,51 @@ Test(memo, a_target_memo_is_its_own_pair_s_only)
         }
     cr_assert_gt(with, 0);
     cr_assert_gt(without, 0, "an invented model shares its provider's slot: no memo");
+    gw_router_free(&r);
+}
+
+/* A pair's catalog entry (prices for cost, key limits and the cost strategy) is found once per
+ * pair and catalog, and is gw_catalog_find's answer whichever slot and catalog it is asked
+ * with. */
+Test(memo, a_pair_s_catalog_entry_is_the_catalog_s_answer)
+{
+    struct gw_router r;
+    rf_router_ok(&r, NULL);
+    struct gw_plugin *openai = rf_plugin("openai"), *groq = rf_plugin("groq");
+    struct gw_tstat *mini = gw_tstats_get(r.stats, openai, "gpt-4o-mini", 1);
+    struct gw_tstat *own = gw_tstats_get(r.stats, openai, "", 0);
+    const struct gw_model *want = gw_catalog_find(rf_catalog, "openai", "gpt-4o-mini");
+    cr_assert_not_null(want);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(gw_pair_entry(mini, openai, "gpt-4o-mini", rf_catalog), want);
+        /* The provider's own slot stands in for many models: never kept there. */
+        cr_assert_eq(gw_pair_entry(own, openai, "gpt-4o-mini", rf_catalog), want);
+        cr_assert_eq(gw_pair_entry(own, openai, "gpt-4o", rf_catalog),
+                     gw_catalog_find(rf_catalog, "openai", "gpt-4o"));
+        cr_assert_null(gw_pair_entry(own, openai, "made-up", rf_catalog));
+    }
+    struct gw_tstat *none = gw_tstats_get(r.stats, groq, "gpt-4o-mini", 1);
+    cr_assert_null(gw_pair_entry(none, groq, "gpt-4o-mini", rf_catalog));
+    cr_assert_null(gw_pair_entry(none, groq, "gpt-4o-mini", rf_catalog), "kept as none");
+
+    /* Another catalog (a new process's, a test's): its own entry, never the freed one's. */
+    static const char other[] = "{\"format\":\"aigw-catalog\",\"version\":1,\"models\":["
+                                "{\"provider\":\"groq\",\"model\":\"gpt-4o-mini\",\"in\":1,"
+                                "\"out\":2},"
+                                "{\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"in\":7,"
+                                "\"out\":8}]}";
+    struct gw_catalog *cat2;
+    char err[256];
+    cr_assert_eq(gw_catalog_parse(other, sizeof other - 1, "other", &cat2, err, sizeof err), 0,
+                 "%s", err);
+    gw_catalog_free(rf_catalog);
+    rf_catalog = cat2; /* the fixture frees it */
+    const struct gw_model *m = gw_pair_entry(mini, openai, "gpt-4o-mini", cat2);
+    cr_assert_not_null(m);
+    cr_assert_float_eq(m->price.in, 7, 1e-9);
+    m = gw_pair_entry(none, groq, "gpt-4o-mini", cat2);
+    cr_assert_not_null(m, "none in the old catalog is not none in this one");
+    cr_assert_float_eq(m->price.in, 1, 1e-9);
+    r.catalog = cat2;
     gw_router_free(&r);
 }
