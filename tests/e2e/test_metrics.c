@@ -3,8 +3,8 @@
  * Counters move exactly as requests, retries, upstream errors, tokens and cost happen; the
  * gauges follow a held stream; invented model names fold into "other" past metrics.max_models;
  * metrics.enabled, metrics.token and metrics.listen do what they say; neither the provider key
- * nor prompt text ever shows up; an inactive provider is unmapped yet still described; and `promtool check metrics` accepts a real scrape when
- * promtool is installed.
+ * nor prompt text ever shows up; an inactive provider is unmapped yet still described; and
+ * `promtool check metrics` accepts a real scrape when promtool is installed.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -293,9 +293,9 @@ Test(metrics_e2e, inactive_providers_are_unloaded_yet_described)
 {
     struct mock *m = e2e_mock("openai_chat");
     const char *admin = "admin-key-for-metrics-tests-0042";
-    struct e2e_gw *gw = e2e_gw_start(NULL, "OPENAI_API_KEY=" CANARY,
-                                     e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
-                                     e2e_strf("AIGW_ADMIN_KEY=%s", admin), NULL);
+    struct e2e_gw *gw =
+        e2e_gw_start(NULL, "OPENAI_API_KEY=" CANARY, e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+                     e2e_strf("AIGW_ADMIN_KEY=%s", admin), NULL);
     cr_assert(pid_maps(e2e_gw_pid(gw), "openai.so"), "the active provider is not mapped");
     cr_assert_not(pid_maps(e2e_gw_pid(gw), "anthropic.so"), "an inactive provider is mapped");
     cr_assert_not(pid_maps(e2e_gw_pid(gw), "groq.so"), "an inactive provider is mapped");

@@ -236,8 +236,8 @@ static void check_closed_but_described(struct gw_plugin *p)
     cr_assert_str_eq(e[1].default_value, "plain");
     cr_assert_str_eq(e[1].help, "\"decline\" makes init() refuse");
     cr_assert_null(e[2].name);
-    cr_assert(!p->desc.init && !p->desc.fini && !p->desc.build_request &&
-                  !p->desc.parse_response && !p->desc.stream_event && !p->desc.map_error,
+    cr_assert(!p->desc.init && !p->desc.fini && !p->desc.build_request && !p->desc.parse_response &&
+                  !p->desc.stream_event && !p->desc.map_error,
               "a callback still points into the closed module");
     cr_assert_null(gw_plugin_env(p, "LOADER_GOOD_MODE"));
     cr_assert_eq(gw_plugins_find(&ps, "loader-good"), p);
