@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lib/crypto.h"
+#include "lib/jsonprint.h"
 #include "lib/log.h"
 #include "lib/retry_after.h"
 #include "plugin/call.h"
@@ -121,17 +122,31 @@ static int h_set_body(struct aigw_call *call, const char *p, size_t n)
     return c->body ? 0 : AIGW_ENOMEM;
 }
 
+/* A plugin's JSON printed as cJSON_PrintUnformatted() would, without its malloc per call and
+ * its printf round trip per number. The tree is built from a request body of at most
+ * max_body_bytes (1 GiB at most) plus what the plugin adds; printing does not grow it. */
+#define PRINT_CAP ((size_t)2 << 30)
+
+static int print_json(const cJSON *json, struct gw_buf *b)
+{
+    gw_buf_init(b, PRINT_CAP);
+    int rc = gw_json_print(b, json);
+    if (rc == 0 && !b->ptr)
+        rc = gw_buf_append(b, "", 0);
+    return rc;
+}
+
 static int h_set_body_json(struct aigw_call *call, cJSON *json)
 {
     if (!json)
         return AIGW_EINVAL;
-    char *s = cJSON_PrintUnformatted(json);
+    struct gw_buf b;
+    int rc = print_json(json, &b);
     cJSON_Delete(json);
-    if (!s)
-        return AIGW_ENOMEM;
-    int rc = h_set_body(call, s, strlen(s));
-    free(s);
-    return rc;
+    if (rc == 0)
+        rc = h_set_body(call, b.ptr, b.len);
+    gw_buf_free(&b);
+    return rc < 0 ? rc : 0;
 }
 
 static int h_set_framing(struct aigw_call *call, int framing)
@@ -214,11 +229,11 @@ static cJSON *h_json_parse(struct aigw_call *call, struct aigw_bytes b)
 
 static char *h_json_print(struct aigw_call *call, const cJSON *json)
 {
-    char *s = cJSON_PrintUnformatted(json);
-    if (!s)
+    if (!json)
         return NULL;
-    char *r = h_strndup(call, s, strlen(s));
-    free(s);
+    struct gw_buf b;
+    char *r = print_json(json, &b) == 0 ? h_strndup(call, b.ptr, b.len) : NULL;
+    gw_buf_free(&b);
     return r;
 }
 

@@ -98,7 +98,71 @@ static void free_plugin(struct gw_plugin *p)
     free(p->env_values);
     free(p->cred_token);
     free(p->file);
+    free(p->kept);
     free(p);
+}
+
+static size_t str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static const char *str_keep(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = memcpy(*at, s, n);
+    *at += n;
+    return d;
+}
+
+/* An inactive provider is never called, yet its mapped code and relocated data stay resident
+ * (~30 kB each, and most of a deployment's plugins are inactive). Copies what describes it
+ * into one block the core owns, clears every pointer into the module, and closes it. On
+ * failure the module simply stays loaded, as before. */
+static void retire(struct gw_plugin *p)
+{
+    const struct aigw_provider *d = &p->desc;
+    size_t n = 0, bytes = str_size(d->name) + str_size(d->vkey) + str_size(d->version);
+    for (const struct aigw_env_var *e = d->env; e && e->name; e++, n++)
+        bytes += str_size(e->name) + str_size(e->default_value) + str_size(e->help);
+    size_t table = (n + 1) * sizeof(struct aigw_env_var);
+    char *block = malloc(table + bytes);
+    if (!block)
+        return;
+    struct aigw_env_var *env = (struct aigw_env_var *)(void *)block;
+    char *at = block + table;
+    for (size_t i = 0; i < n; i++) {
+        env[i].name = str_keep(&at, d->env[i].name);
+        env[i].flags = d->env[i].flags;
+        env[i].default_value = str_keep(&at, d->env[i].default_value);
+        env[i].help = str_keep(&at, d->env[i].help);
+    }
+    memset(&env[n], 0, sizeof env[n]);
+    /* Only the describing members survive; every callback is left NULL. */
+    struct aigw_provider keep;
+    memset(&keep, 0, sizeof keep);
+    keep.abi_version = d->abi_version;
+    keep.struct_size = d->struct_size;
+    keep.name = str_keep(&at, d->name);
+    keep.vkey = str_keep(&at, d->vkey);
+    keep.version = str_keep(&at, d->version);
+    keep.capabilities = d->capabilities;
+    keep.stream_framing = d->stream_framing;
+    keep.env = env;
+    keep.state_size = d->state_size;
+    p->desc = keep;
+    p->kept = block;
+    /* host->env answers only an active plugin's calls: the values (maybe secrets) can go. */
+    for (size_t i = 0; i < p->env_count; i++)
+        free(p->env_values[i]);
+    free(p->env_values);
+    p->env_values = NULL;
+    p->env_count = 0;
+    p->plugin_data = NULL;
+    lt_dlclose((lt_dlhandle)p->handle);
+    p->handle = NULL;
 }
 
 /* Reads the plugin's env table once, so requests never call getenv() and the plugin can
@@ -284,6 +348,8 @@ int gw_plugins_load(struct gw_plugins *ps, const char *dir)
         else
             GW_INFO("provider %s (%s %s): inactive, %s", p->desc.vkey, p->file,
                     p->desc.version ? p->desc.version : "", p->why);
+        if (!p->active)
+            retire(p);
     }
     gw_plugins_register_secrets(ps);
     return 0;

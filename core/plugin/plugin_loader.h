@@ -4,6 +4,9 @@
  * anything else, copies the descriptor into a zeroed struct of the host's size, activates a
  * provider when its environment says so and its init() agrees. Each plugin's env table is
  * read once, at load: host->env answers a plugin from its own snapshot and nothing else.
+ * An inactive provider's module is closed once activation is decided: its desc then holds
+ * only core-owned copies of the describing members (names, version, capabilities, env table)
+ * and NULL callbacks, and handle is NULL.
  *
  * Threading: load/unload on the main thread before/after serving. The table is read-only
  * while serving (the credential cache has its own lock).
@@ -20,7 +23,8 @@
 struct gw_plugin {
     struct aigw_provider desc; /* the plugin's descriptor, zero-extended to our size */
     char *file;                /* base name of the shared object */
-    void *handle;              /* lt_dlhandle */
+    void *handle;              /* lt_dlhandle; NULL once an inactive provider is closed */
+    void *kept;                /* inactive: the block desc's strings and env table live in */
     int active;
     char why[640];             /* why inactive: missing variables or init()'s reason */
     char missing[512];         /* names of the missing required variables, comma separated */

@@ -82,19 +82,22 @@ void gw_store_wake_ts(struct timespec *ts, int64_t at_mono)
     ts->tv_nsec = (at_mono % 1000) * 1000000;
 }
 
-/* Wakes the writer if this push matters to it (s->mu held): the queues went from empty to
- * not (its linger starts), or reached a batch worth writing at once. before: rows waiting
+/* Wakes the writer if this push matters to it (s->mu held): a queue went from empty to not
+ * (its linger starts; an op's is shorter than the logs' the writer may be sleeping out), or
+ * the rows reached a batch worth writing at once. logs, ops: rows waiting in each queue
  * before the push. A signal per row would cost the request thread a futex call, the writer a
  * wake-up, whenever the writer sleeps. */
-static void wake_locked(struct gw_store *s, size_t before)
+static void wake_locked(struct gw_store *s, size_t logs, size_t ops)
 {
-    size_t after = s->logq.n + s->opq.n;
-    if (before == 0) {
-        s->first_enq_ms = gw_store_mono_ms();
+    size_t before = logs + ops, after = s->logq.n + s->opq.n;
+    int64_t now = 0;
+    if (!logs && s->logq.n)
+        s->first_log_ms = now = gw_store_mono_ms();
+    if (!ops && s->opq.n)
+        s->first_op_ms = now ? now : gw_store_mono_ms();
+    if (before == 0 || (!ops && s->opq.n) ||
+        (before < STORE_LINGER_ROWS && after >= STORE_LINGER_ROWS))
         pthread_cond_signal(&s->wake);
-    } else if (before < STORE_LINGER_ROWS && after >= STORE_LINGER_ROWS) {
-        pthread_cond_signal(&s->wake);
-    }
 }
 
 /* Makes room for it in the log queue by dropping the oldest rows: fresh rows are worth more
@@ -162,10 +165,10 @@ void gw_store_enqueue_log(struct gw_store *s, struct store_log *it)
     }
     log_room_locked(s, it, &dropped, &ndropped);
     gw_store_spool_log_locked(s, it);
-    size_t before = s->logq.n + s->opq.n;
+    size_t logs = s->logq.n, ops = s->opq.n;
     gw_store_list_push(&s->logq, &it->link);
     s->log_enq++;
-    wake_locked(s, before);
+    wake_locked(s, logs, ops);
     pthread_mutex_unlock(&s->mu);
     free_dropped(s, dropped, ndropped);
 }
@@ -181,9 +184,9 @@ int gw_store_enqueue_op(struct gw_store *s, struct store_op *op)
     op->link.spool = 0;
     if (op->kind == OP_LEDGER)
         gw_store_spool_ledger_locked(s, op);
-    size_t before = s->logq.n + s->opq.n;
+    size_t logs = s->logq.n, ops = s->opq.n;
     op_push_locked(s, op);
-    wake_locked(s, before);
+    wake_locked(s, logs, ops);
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
@@ -202,11 +205,11 @@ int gw_store_enqueue_pair(struct gw_store *s, struct store_op *op, struct store_
     uint64_t ndropped = 0;
     log_room_locked(s, it, &dropped, &ndropped);
     gw_store_spool_pair_locked(s, op, it);
-    size_t before = s->logq.n + s->opq.n;
+    size_t logs = s->logq.n, ops = s->opq.n;
     op_push_locked(s, op);
     gw_store_list_push(&s->logq, &it->link);
     s->log_enq++;
-    wake_locked(s, before);
+    wake_locked(s, logs, ops);
     pthread_mutex_unlock(&s->mu);
     free_dropped(s, dropped, ndropped);
     return 0;

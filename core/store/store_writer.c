@@ -267,12 +267,20 @@ static void take(struct gw_store *s, struct store_log **logs, size_t *nl, struct
     }
 }
 
-/* Lets rows gather (s->mu held; see STORE_LINGER_MS): 1 when it waited. */
+int64_t gw_store_linger_until(size_t logs, int64_t first_log_ms, size_t ops, int64_t first_op_ms)
+{
+    int64_t until = logs ? first_log_ms + STORE_LINGER_LOG_MS : INT64_MAX;
+    if (ops && first_op_ms + STORE_LINGER_OPS_MS < until)
+        until = first_op_ms + STORE_LINGER_OPS_MS;
+    return until;
+}
+
+/* Lets rows gather (s->mu held; see STORE_LINGER_LOG_MS): 1 when it waited. */
 static int linger_locked(struct gw_store *s, int64_t now)
 {
     if (s->stop || s->hurry || s->logq.n + s->opq.n >= STORE_LINGER_ROWS)
         return 0;
-    int64_t until = s->first_enq_ms + STORE_LINGER_MS;
+    int64_t until = gw_store_linger_until(s->logq.n, s->first_log_ms, s->opq.n, s->first_op_ms);
     if (now >= until)
         return 0;
     struct timespec ts;

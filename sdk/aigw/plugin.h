@@ -470,7 +470,8 @@ struct aigw_provider {
     size_t state_size;    /* bytes of zeroed per-call state the host provides */
 
     /* Called once after activation. May set *plugin_data. Returns 0, or a negative code and a
-     * static reason in *why to decline (the provider then stays inactive). */
+     * static reason in *why to decline (the provider then stays inactive, and its shared
+     * object is unloaded: a declining init() must leave nothing pointing into it). */
     int (*init)(const struct aigw_host *host, void **plugin_data, const char **why);
     void (*fini)(void *plugin_data);
 

@@ -3,8 +3,8 @@
  * Counters move exactly as requests, retries, upstream errors, tokens and cost happen; the
  * gauges follow a held stream; invented model names fold into "other" past metrics.max_models;
  * metrics.enabled, metrics.token and metrics.listen do what they say; neither the provider key
- * nor prompt text ever shows up; and `promtool check metrics` accepts a real scrape when
- * promtool is installed.
+ * nor prompt text ever shows up; an inactive provider is unmapped yet still described; and
+ * `promtool check metrics` accepts a real scrape when promtool is installed.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -269,6 +269,82 @@ Test(metrics_e2e, invented_model_names_fold_into_other)
     free(t);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
+}
+
+/* Whether a file named /<file> is mapped into process pid. */
+static int pid_maps(int pid, const char *file)
+{
+    char line[1024], want[128];
+    snprintf(want, sizeof want, "/%s\n", file);
+    FILE *f = fopen(e2e_strf("/proc/%d/maps", pid), "r");
+    cr_assert_not_null(f);
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line), w = strlen(want);
+        found = n >= w && !strcmp(line + n - w, want);
+    }
+    fclose(f);
+    return found;
+}
+
+/* An inactive provider's module is closed at start, and the scrape, the admin API and the
+ * provider listing still describe it (from the core's copies). */
+Test(metrics_e2e, inactive_providers_are_unloaded_yet_described)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    const char *admin = "admin-key-for-metrics-tests-0042";
+    struct e2e_gw *gw =
+        e2e_gw_start(NULL, "OPENAI_API_KEY=" CANARY, e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+                     e2e_strf("AIGW_ADMIN_KEY=%s", admin), NULL);
+    cr_assert(pid_maps(e2e_gw_pid(gw), "openai.so"), "the active provider is not mapped");
+    cr_assert_not(pid_maps(e2e_gw_pid(gw), "anthropic.so"), "an inactive provider is mapped");
+    cr_assert_not(pid_maps(e2e_gw_pid(gw), "groq.so"), "an inactive provider is mapped");
+    char *t = scrape(gw);
+    expect_value(t, "aigw_plugin_active{vkey=\"openai\"}", 1);
+    expect_value(t, "aigw_plugin_active{vkey=\"anthropic\"}", 0);
+    expect_value(t, "aigw_plugin_active{vkey=\"xai\"}", 0);
+    free(t);
+    struct e2e_resp *r = e2e_request("GET", e2e_strf("%s/admin/providers", e2e_gw_url(gw)), NULL,
+                                     e2e_strf("Authorization: Bearer %s", admin), 10000);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    const cJSON *p, *anth = NULL;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(e2e_resp_json(r), "data"))
+    {
+        if (!strcmp(cJSON_GetObjectItem(p, "provider")->valuestring, "anthropic"))
+            anth = p;
+    }
+    cr_assert_not_null(anth, "%s", r->body);
+    cr_assert_str_eq(cJSON_GetObjectItem(anth, "name")->valuestring, "Anthropic");
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(anth, "active")));
+    cr_assert_str_eq(cJSON_GetObjectItem(anth, "inactive_reason")->valuestring,
+                     "missing ANTHROPIC_API_KEY");
+    const cJSON *version = cJSON_GetObjectItem(anth, "version");
+    cr_assert(cJSON_IsString(version) && version->valuestring[0], "%s", r->body);
+    e2e_resp_free(r);
+    post_ok(gw, "gpt-4o-mini", 200);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+    /* --list-providers --format=json: each inactive provider's env table, help lines included. */
+    const char *env[] = {"OPENAI_API_KEY=" CANARY, NULL};
+    const char *args[] = {"--list-providers", "--format=json", NULL};
+    char *out = NULL;
+    cr_assert_eq(e2e_aigw_run(NULL, env, args, &out, 10000), 0, "%s", out ? out : "");
+    cJSON *list = cJSON_Parse(out);
+    cr_assert_not_null(list, "%s", out);
+    anth = NULL;
+    cJSON_ArrayForEach(p, list)
+    {
+        if (!strcmp(cJSON_GetObjectItem(p, "vkey")->valuestring, "anthropic"))
+            anth = p;
+    }
+    cr_assert_not_null(anth, "%s", out);
+    cr_assert_str_eq(cJSON_GetObjectItem(anth, "status")->valuestring, "inactive");
+    const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItem(anth, "env"), 0);
+    cr_assert_str_eq(cJSON_GetObjectItem(e0, "name")->valuestring, "ANTHROPIC_API_KEY");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e0, "secret")));
+    cr_assert_gt(strlen(cJSON_GetObjectItem(e0, "help")->valuestring), 0);
+    cJSON_Delete(list);
+    free(out);
 }
 
 Test(metrics_e2e, disabled_is_404)

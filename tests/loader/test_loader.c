@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/redact.h"
 #include "plugin/call.h"
 #include "plugin/exchange.h"
 #include "plugin/host.h"
@@ -194,6 +195,96 @@ Test(loader, init_declining_keeps_provider_inactive_with_its_reason)
     cr_assert_str_eq(p->why, "declined: LOADER_GOOD_MODE says no");
     assert_logged("provider loader-good (good.so 1.2.3): inactive, declined: "
                   "LOADER_GOOD_MODE says no");
+}
+
+/* Whether <dir>/<file> is mapped into this process. */
+static int mapped(const char *file)
+{
+    char want[700], line[1024];
+    snprintf(want, sizeof want, "%s/%s\n", dir, file);
+    FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f, "/proc/self/maps: %s", strerror(errno));
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line), w = strlen(want);
+        found = n >= w && !strcmp(line + n - w, want);
+    }
+    fclose(f);
+    return found;
+}
+
+/* An inactive provider's module is closed, and what describes it still reads right (from the
+ * core's copies: a pointer left into the module would now fault or trip ASan). */
+static void check_closed_but_described(struct gw_plugin *p)
+{
+    cr_assert_not(mapped("good.so"), "an inactive provider's module is still mapped");
+    cr_assert_null(p->handle);
+    cr_assert_str_eq(p->file, "good.so");
+    cr_assert_str_eq(p->desc.vkey, "loader-good");
+    cr_assert_str_eq(p->desc.name, "Loader Good");
+    cr_assert_str_eq(p->desc.version, "1.2.3");
+    cr_assert_eq(p->desc.capabilities, AIGW_CAP_CHAT | AIGW_CAP_STREAM);
+    cr_assert_eq(p->desc.stream_framing, AIGW_FRAMING_SSE);
+    cr_assert_eq(p->desc.struct_size, sizeof(struct aigw_provider));
+    const struct aigw_env_var *e = p->desc.env;
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e[0].name, "LOADER_GOOD_KEY");
+    cr_assert_eq(e[0].flags, AIGW_ENV_REQUIRED | AIGW_ENV_SECRET);
+    cr_assert_null(e[0].default_value);
+    cr_assert_str_eq(e[0].help, "test credential");
+    cr_assert_str_eq(e[1].name, "LOADER_GOOD_MODE");
+    cr_assert_str_eq(e[1].default_value, "plain");
+    cr_assert_str_eq(e[1].help, "\"decline\" makes init() refuse");
+    cr_assert_null(e[2].name);
+    cr_assert(!p->desc.init && !p->desc.fini && !p->desc.build_request && !p->desc.parse_response &&
+                  !p->desc.stream_event && !p->desc.map_error,
+              "a callback still points into the closed module");
+    cr_assert_null(gw_plugin_env(p, "LOADER_GOOD_MODE"));
+    cr_assert_eq(gw_plugins_find(&ps, "loader-good"), p);
+    char list[64];
+    gw_plugins_active_list(&ps, list, sizeof list);
+    cr_assert_str_eq(list, "");
+}
+
+Test(loader, inactive_provider_is_closed_and_still_described)
+{
+    add("good");
+    cr_assert_eq(load(), 0);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_eq(p->active, 0);
+    check_closed_but_described(p);
+    cr_assert_str_eq(p->missing, "LOADER_GOOD_KEY");
+    cr_assert_str_eq(p->why, "missing LOADER_GOOD_KEY");
+}
+
+Test(loader, declined_provider_is_closed_and_its_secret_still_redacted)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    setenv("LOADER_GOOD_MODE", "decline", 1);
+    gw_redact_reset();
+    cr_assert_eq(load(), 0);
+    struct gw_plugin *p = ps.items[0];
+    cr_assert_eq(p->active, 0);
+    check_closed_but_described(p);
+    cr_assert_str_eq(p->why, "declined: LOADER_GOOD_MODE says no");
+    cr_assert(gw_redact_contains_secret(CANARY, strlen(CANARY)), "the key is not redacted");
+    /* Registering again reads the kept env table, not the module's. */
+    gw_redact_reset();
+    gw_plugins_register_secrets(&ps);
+    cr_assert(gw_redact_contains_secret(CANARY, strlen(CANARY)));
+    gw_redact_reset();
+}
+
+Test(loader, active_provider_stays_mapped)
+{
+    add("good");
+    setenv("LOADER_GOOD_KEY", CANARY, 1);
+    cr_assert_eq(load(), 0);
+    cr_assert_eq(ps.items[0]->active, 1);
+    cr_assert(mapped("good.so"), "the active provider's module is not mapped");
+    cr_assert_not_null(ps.items[0]->handle);
+    cr_assert_not_null(ps.items[0]->desc.build_request);
 }
 
 /* An older 1.x plugin: the host copies only struct_size bytes, so members the plugin did not

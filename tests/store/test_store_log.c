@@ -416,7 +416,7 @@ Test(store_log, any_batch_size_writes_every_row_once_and_counts_it_once)
 }
 
 /* The writer lets rows gather before a transaction, but a lone row, with nobody flushing,
- * still lands (within STORE_LINGER_MS, give or take the scheduler), and so does a trickle. */
+ * still lands (within STORE_LINGER_LOG_MS, give or take the scheduler), and so does a trickle. */
 Test(store_log, a_lone_row_lands_without_a_flush)
 {
     struct gw_store *s = fx_open(NULL);
@@ -432,6 +432,19 @@ Test(store_log, a_lone_row_lands_without_a_flush)
         cr_assert(ok, "row %d was never written", i);
     }
     gw_store_close(s);
+}
+
+/* Log rows linger long (nobody outside reads them before a flush); an op queued behind them
+ * (a ledger row, a stored response another replica may read) cuts the wait to its own. */
+Test(store_log, an_op_cuts_the_logs_linger_short)
+{
+    cr_assert_eq(gw_store_linger_until(0, 0, 0, 0), INT64_MAX);
+    cr_assert_eq(gw_store_linger_until(3, 1000, 0, 0), 1000 + STORE_LINGER_LOG_MS);
+    cr_assert_eq(gw_store_linger_until(0, 0, 1, 1100), 1100 + STORE_LINGER_OPS_MS);
+    cr_assert_eq(gw_store_linger_until(3, 1000, 1, 1100), 1100 + STORE_LINGER_OPS_MS);
+    /* an op older than the logs' deadline allows: the op's own deadline */
+    cr_assert_eq(gw_store_linger_until(3, 1000, 1, 900), 900 + STORE_LINGER_OPS_MS);
+    cr_assert_gt(STORE_LINGER_LOG_MS, STORE_LINGER_OPS_MS);
 }
 
 static long long model_index_count(void)
