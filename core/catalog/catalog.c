@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,11 +347,25 @@ const struct gw_price *gw_model_price(const struct gw_model *m, const char *regi
     return &m->price;
 }
 
+static atomic_uint_least64_t generations;
+
+uint64_t gw_catalog_next_gen(void)
+{
+    return atomic_fetch_add(&generations, 1) + 1;
+}
+
+uint64_t gw_catalog_gen(const struct gw_catalog *cat)
+{
+    return cat ? cat->gen : 0;
+}
+
 struct gw_catalog *gw_catalog_new(void)
 {
     struct gw_catalog *cat = calloc(1, sizeof *cat);
-    if (cat)
+    if (cat) {
         cat->tail = &cat->slabs;
+        cat->gen = gw_catalog_next_gen();
+    }
     if (cat && gw_catalog_index_alloc(&cat->ix, 0, 0) != 0) {
         free(cat);
         return NULL;

@@ -150,6 +150,9 @@ int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *n
                      size_t errlen);
 
 size_t gw_catalog_size(const struct gw_catalog *cat);
+/* A number no other catalog had, changed by every merge: what a memo of an entry found in it
+ * is stamped with (0 for NULL). */
+uint64_t gw_catalog_gen(const struct gw_catalog *cat);
 
 /* Exactly this (vkey, id); a case-insensitive match when no exact one exists. */
 const struct gw_model *gw_catalog_get(const struct gw_catalog *cat, const char *vkey,

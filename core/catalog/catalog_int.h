@@ -116,6 +116,7 @@ struct index {
 
 struct gw_catalog {
     size_t n;
+    uint64_t gen; /* gw_catalog_gen: new for every catalog and every merge */
     /* Oldest first: walking them is the entries in the order added (no array of pointers
      * beside `sorted`; it cost 72 kB). */
     struct slab *slabs, **tail;
@@ -135,6 +136,7 @@ struct gw_model *gw_catalog_add_entry(struct gw_catalog *cat);
 /* Frees what an entry owns (not the entry: slabs hold it). */
 void gw_catalog_release(struct gw_catalog *cat, struct gw_model *m);
 uint64_t gw_catalog_key_hash(const char *vkey, const char *id);
+uint64_t gw_catalog_next_gen(void); /* a number no catalog state had */
 int gw_catalog_index_alloc(struct index *ix, size_t n, size_t nprov);
 void gw_catalog_index_fill(struct gw_catalog *cat, struct index *ix);
 void gw_catalog_index_free(struct index *ix);

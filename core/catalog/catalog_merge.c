@@ -130,6 +130,7 @@ int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *n
         gw_catalog_index_fill(cat, &ix);
         gw_catalog_index_free(&cat->ix);
         cat->ix = ix;
+        cat->gen = gw_catalog_next_gen(); /* entries found before may have changed */
         return 0;
     }
     if (rc == AIGW_ENOMEM)

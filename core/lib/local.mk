@@ -20,6 +20,7 @@ core_libgwcore_la_SOURCES += \
 	core/lib/jsonc.h \
 	core/lib/log.c \
 	core/lib/log.h \
+	core/lib/memo.h \
 	core/lib/pages.c \
 	core/lib/pages.h \
 	core/lib/redact.c \

@@ -69,6 +69,7 @@ static const struct gw_m_label L_ROUTES[] = {
 };
 
 static struct gw_metrics *_Atomic g_state;
+static atomic_uint_least64_t g_states; /* states made so far: the next one's gen */
 
 struct gw_metrics *gw_m_get(void)
 {
@@ -320,6 +321,11 @@ static void state_free(struct gw_metrics *m)
     size_t n = atomic_load_explicit(&m->nlist, memory_order_relaxed);
     for (size_t i = 0; m->list && i < n; i++)
         free(m->list[i]);
+    while (m->pairs) {
+        struct gw_m_pair *next = m->pairs->next;
+        free(m->pairs);
+        m->pairs = next;
+    }
     free(m->lslots);
     free(m->sslots);
     gw_pages_free(m->list, (m->max_series + GW_MF_COUNT) * sizeof m->list[0]);
@@ -338,6 +344,7 @@ int gw_metrics_init(const struct gw_catalog *cat, int max_models)
     if (!m)
         return AIGW_ENOMEM;
     pthread_mutex_init(&m->lock, NULL);
+    m->gen = atomic_fetch_add(&g_states, 1) + 1;
     atomic_init(&m->cat, cat);
     m->max_models = max_models;
     atomic_init(&m->unknown_models, 0);
@@ -393,25 +400,41 @@ void gw_metrics_set_catalog(const struct gw_catalog *cat)
 void gw_metrics_request(const char *route, const char *provider, const char *model, int status,
                         int stream, int64_t duration_ms, int64_t ttfb_ms)
 {
+    gw_metrics_request_memo(route, NULL, provider, model, status, stream, duration_ms, ttfb_ms);
+}
+
+void gw_metrics_request_memo(const char *route, struct gw_memo *memo, const char *provider,
+                             const char *model, int status, int stream, int64_t duration_ms,
+                             int64_t ttfb_ms)
+{
     (void)stream; /* a stream's duration is its length: TTFB is the latency to watch there */
     struct gw_metrics *m = gw_m_get();
     if (!m)
         return;
-    const struct gw_m_label *p = provider_label(m, provider);
-    const struct gw_m_label *lab[4] = {route_label(route), p, model_label(m, provider, model),
+    const struct gw_m_label *p = gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo);
+    const struct gw_m_label *lab[4] = {route_label(route), p,
+                                       gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo),
                                        status_label(m, status)};
     gw_m_add(m, GW_MF_REQUESTS, lab, 1);
-    gw_m_observe(m, GW_MF_DURATION, &p, duration_ms);
+    struct gw_m_pair *pb = gw_m_pair(m, memo);
+    gw_m_pair_observe(m, pb, GW_MPS_DURATION, GW_MF_DURATION, &p, duration_ms);
     if (ttfb_ms >= 0)
-        gw_m_observe(m, GW_MF_TTFB, &p, ttfb_ms);
+        gw_m_pair_observe(m, pb, GW_MPS_TTFB, GW_MF_TTFB, &p, ttfb_ms);
 }
 
 void gw_metrics_attempt(const char *provider, const char *outcome, int retry, int fallback)
 {
+    gw_metrics_attempt_memo(NULL, provider, outcome, retry, fallback);
+}
+
+void gw_metrics_attempt_memo(struct gw_memo *memo, const char *provider, const char *outcome,
+                             int retry, int fallback)
+{
     struct gw_metrics *m = gw_m_get();
     if (!m)
         return;
-    const struct gw_m_label *lab[3] = {provider_label(m, provider), outcome_label(m, outcome),
+    const struct gw_m_label *lab[3] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, NULL, memo),
+                                       outcome_label(m, outcome),
                                        fallback ? &L_FALLBACK
                                        : retry  ? &L_RETRY
                                                 : &L_FIRST};
@@ -420,28 +443,43 @@ void gw_metrics_attempt(const char *provider, const char *outcome, int retry, in
 
 void gw_metrics_retry(const char *provider, const char *reason, int fallback)
 {
+    gw_metrics_retry_memo(NULL, provider, reason, fallback);
+}
+
+void gw_metrics_retry_memo(struct gw_memo *memo, const char *provider, const char *reason,
+                           int fallback)
+{
     struct gw_metrics *m = gw_m_get();
     if (!m)
         return;
-    const struct gw_m_label *lab[2] = {provider_label(m, provider), outcome_label(m, reason)};
+    const struct gw_m_label *lab[2] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, NULL, memo),
+                                       outcome_label(m, reason)};
     gw_m_add(m, fallback ? GW_MF_FALLBACKS : GW_MF_RETRIES, lab, 1);
 }
 
 void gw_metrics_usage(const char *provider, const char *model, const struct aigw_usage *u,
                       double cost_usd)
 {
+    gw_metrics_usage_memo(NULL, provider, model, u, cost_usd);
+}
+
+void gw_metrics_usage_memo(struct gw_memo *memo, const char *provider, const char *model,
+                           const struct aigw_usage *u, double cost_usd)
+{
     struct gw_metrics *m = gw_m_get();
     if (!m)
         return;
-    const struct gw_m_label *lab[3] = {provider_label(m, provider), model_label(m, provider, model),
+    const struct gw_m_label *lab[3] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo),
+                                       gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo),
                                        NULL};
+    struct gw_m_pair *pb = gw_m_pair(m, memo);
     if (u && u->prompt_tokens >= 0) {
         lab[2] = &L_INPUT;
-        gw_m_observe(m, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
+        gw_m_pair_observe(m, pb, GW_MPS_USAGE_IN, GW_MF_TOKEN_USAGE, lab, u->prompt_tokens);
     }
     if (u && u->completion_tokens >= 0) {
         lab[2] = &L_OUTPUT;
-        gw_m_observe(m, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
+        gw_m_pair_observe(m, pb, GW_MPS_USAGE_OUT, GW_MF_TOKEN_USAGE, lab, u->completion_tokens);
     }
     if (u) {
         const int64_t counts[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
@@ -450,12 +488,12 @@ void gw_metrics_usage(const char *provider, const char *model, const struct aigw
             if (counts[i] < 0)
                 continue;
             lab[2] = &L_KIND[i];
-            gw_m_add(m, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
+            gw_m_pair_add(m, pb, GW_MPS_TOKENS + (int)i, GW_MF_TOKENS, lab, (uint64_t)counts[i]);
         }
     }
     /* A billion dollars for one request is no price but garbage, and would wrap the sum. */
     if (cost_usd >= 0 && cost_usd < 1e9)
-        gw_m_add(m, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
+        gw_m_pair_add(m, pb, GW_MPS_COST, GW_MF_COST, lab, (uint64_t)llround(cost_usd * 1e9));
 }
 
 void gw_metrics_breaker(const char *provider, const char *model, int state)
@@ -515,4 +553,44 @@ const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *
             return &L_KIND[kind - GW_ML_TOKEN_KIND];
         return &gw_m_other;
     }
+}
+
+const struct gw_m_label *gw_m_pair_label(struct gw_metrics *m, int kind, const char *provider,
+                                         const char *model, struct gw_memo *memo)
+{
+    int i = kind == GW_ML_MODEL;
+    const struct gw_m_label *l = memo ? gw_memo_get(memo, i, m->gen) : NULL;
+    if (l)
+        return l;
+    const char *s = i ? model : provider;
+    l = i ? model_label(m, provider, model) : provider_label(m, provider);
+    /* Interned labels stay till the state goes, and the first look for exactly this string
+     * finds them: the value is for good. "other" and "none" are not (a cap, a later config). */
+    if (memo && l->dim == (i ? DIM_MODEL : DIM_PROVIDER) && s && !strcmp(l->s, s))
+        gw_memo_put(memo, i, m->gen, l);
+    return l;
+}
+
+/* Pair blocks a state makes at most: one per (provider, model) slot of the routers' health
+ * tables, which a reload that changes the latency settings makes anew. */
+#define MAX_PAIRS 4096
+
+struct gw_m_pair *gw_m_pair(struct gw_metrics *m, struct gw_memo *memo)
+{
+    if (!memo)
+        return NULL;
+    struct gw_m_pair *pb = (struct gw_m_pair *)gw_memo_get(memo, 2, m->gen);
+    /* Only labels kept for good make a block: its series are found once by them. */
+    if (pb || !gw_memo_get(memo, 0, m->gen) || !gw_memo_get(memo, 1, m->gen))
+        return pb;
+    pthread_mutex_lock(&m->lock);
+    pb = (struct gw_m_pair *)gw_memo_get(memo, 2, m->gen);
+    if (!pb && m->npairs < MAX_PAIRS && (pb = calloc(1, sizeof *pb))) {
+        pb->next = m->pairs;
+        m->pairs = pb;
+        m->npairs++;
+        gw_memo_put(memo, 2, m->gen, pb);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return pb;
 }

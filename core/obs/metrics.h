@@ -15,6 +15,7 @@
 
 #include "aigw/plugin.h"
 #include "lib/buf.h"
+#include "lib/memo.h"
 
 struct gw_gateway;
 struct gw_catalog;
@@ -91,6 +92,26 @@ int gw_metrics_allow_model(const char *model);
 /* A reloaded catalog. The old one must stay valid until every thread that may be inside a
  * gw_metrics_* call has left it (the same rule as for requests). */
 void gw_metrics_set_catalog(const struct gw_catalog *cat);
+
+/* ---- a target's hooks -------------------------------------------------------------------
+ * The same as the hooks above for a request's target, with its pair's memo: the router's
+ * health slot of exactly (provider, model) keeps one (route/breaker.h). The label values are
+ * found once per metrics state and kept there instead of hashing the two strings on every
+ * call; values that may still change ("other" past a cap) are found every time. memo NULL:
+ * the plain hook. A memo must never be handed a pair other than its own. */
+void gw_metrics_request_memo(const char *route, struct gw_memo *memo, const char *provider,
+                             const char *model, int status, int stream, int64_t duration_ms,
+                             int64_t ttfb_ms);
+void gw_metrics_attempt_memo(struct gw_memo *memo, const char *provider, const char *outcome,
+                             int retry, int fallback);
+void gw_metrics_retry_memo(struct gw_memo *memo, const char *provider, const char *reason,
+                           int fallback);
+void gw_metrics_usage_memo(struct gw_memo *memo, const char *provider, const char *model,
+                           const struct aigw_usage *u, double cost_usd);
+void gw_metrics_ttft_memo(struct gw_memo *memo, const char *provider, const char *model,
+                          int64_t us);
+void gw_metrics_tpot_memo(struct gw_memo *memo, const char *provider, const char *model,
+                          int64_t first_us, int64_t last_us, int64_t output_tokens);
 
 /* Appends s (n bytes, at most the first 128 used) escaped as an exposition-format label value:
  * backslash, double quote and newline escaped, other control and non-ASCII bytes as '?'. */

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/memo.h"
+
 struct gw_catalog;
 
 #define GW_M_MAX_LABELS 4
@@ -103,8 +105,28 @@ struct gw_m_series {
 /* Values past max_values kept for the all-"other" series of every family. */
 #define GW_M_RESERVE (GW_MF_COUNT * GW_M_SERIES_VALUES_MAX)
 
+/* The series of a target's pair that no other label varies, found once per pair (the pair's
+ * block, kept in its memo: value 2) instead of hashing the label set on every request. */
+enum gw_m_pair_series {
+    GW_MPS_DURATION,
+    GW_MPS_TTFB,
+    GW_MPS_TTFT,
+    GW_MPS_TPOT,
+    GW_MPS_USAGE_IN,
+    GW_MPS_USAGE_OUT,
+    GW_MPS_TOKENS, /* + the kind, as GW_ML_TOKEN_KIND */
+    GW_MPS_COST = GW_MPS_TOKENS + 5,
+    GW_MPS_COUNT
+};
+
+struct gw_m_pair {
+    struct gw_m_series *_Atomic s[GW_MPS_COUNT]; /* NULL until first used */
+    struct gw_m_pair *next;                      /* the state's list, for its free */
+};
+
 struct gw_metrics {
     pthread_mutex_t lock; /* inserts only */
+    uint64_t gen;         /* this state's number (from 1): stamps what memos keep of it */
     const struct gw_catalog *_Atomic cat;
     int max_models;
 
@@ -127,6 +149,9 @@ struct gw_metrics {
     _Atomic uint64_t *shard[GW_M_SHARDS];
     size_t nvalues; /* under lock: values handed out */
     size_t max_values;
+
+    struct gw_m_pair *pairs; /* under lock: every pair block made */
+    size_t npairs;           /* under lock */
 
     /* HTTP status 100..599 -> its label: the hot path skips snprintf and the hash. */
     const struct gw_m_label *_Atomic status_cache[500];
@@ -159,6 +184,20 @@ enum gw_m_label_kind {
     GW_ML_TOKEN_KIND,
 };
 const struct gw_m_label *gw_m_label(struct gw_metrics *m, int kind, const char *s, const char *s2);
+/* GW_ML_PROVIDER (memo value 0) or GW_ML_MODEL (value 1) of a target's pair, from its memo
+ * when it holds this state's value; a value that is for good (an interned label naming exactly
+ * that string, never "other") is kept there. memo NULL: gw_m_label. */
+const struct gw_m_label *gw_m_pair_label(struct gw_metrics *m, int kind, const char *provider,
+                                         const char *model, struct gw_memo *memo);
+/* The pair block of memo, made on first use once both of the pair's labels are kept there;
+ * NULL when memo is NULL, a label is not for good, or the state made its last block. */
+struct gw_m_pair *gw_m_pair(struct gw_metrics *m, struct gw_memo *memo);
+/* gw_m_add and gw_m_observe into series `which` (enum gw_m_pair_series) of pair block pb,
+ * whose labels are lab: found by lab the first time, from the block after. pb NULL: by lab. */
+void gw_m_pair_add(struct gw_metrics *m, struct gw_m_pair *pb, int which, int family,
+                   const struct gw_m_label *const *lab, uint64_t v);
+void gw_m_pair_observe(struct gw_metrics *m, struct gw_m_pair *pb, int which, int family,
+                       const struct gw_m_label *const *lab, int64_t x);
 void gw_m_add(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, uint64_t v);
 void gw_m_observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab, int64_t x);
 /* Sets a gauge (shard 0 holds it; negative values are stored as 0). */

@@ -11,23 +11,35 @@ static const struct gw_m_label *const NO_LABELS[1] = {NULL};
 
 void gw_metrics_ttft(const char *provider, const char *model, int64_t us)
 {
+    gw_metrics_ttft_memo(NULL, provider, model, us);
+}
+
+void gw_metrics_ttft_memo(struct gw_memo *memo, const char *provider, const char *model, int64_t us)
+{
     struct gw_metrics *m = gw_m_get();
     if (!m || us < 0)
         return;
-    const struct gw_m_label *lab[2] = {gw_m_label(m, GW_ML_PROVIDER, provider, NULL),
-                                       gw_m_label(m, GW_ML_MODEL, provider, model)};
-    gw_m_observe(m, GW_MF_TTFT, lab, us);
+    const struct gw_m_label *lab[2] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo),
+                                       gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo)};
+    gw_m_pair_observe(m, gw_m_pair(m, memo), GW_MPS_TTFT, GW_MF_TTFT, lab, us);
 }
 
 void gw_metrics_tpot(const char *provider, const char *model, int64_t first_us, int64_t last_us,
                      int64_t output_tokens)
 {
+    gw_metrics_tpot_memo(NULL, provider, model, first_us, last_us, output_tokens);
+}
+
+void gw_metrics_tpot_memo(struct gw_memo *memo, const char *provider, const char *model,
+                          int64_t first_us, int64_t last_us, int64_t output_tokens)
+{
     struct gw_metrics *m = gw_m_get();
     if (!m || output_tokens < 2 || first_us < 0 || last_us < first_us)
         return;
-    const struct gw_m_label *lab[2] = {gw_m_label(m, GW_ML_PROVIDER, provider, NULL),
-                                       gw_m_label(m, GW_ML_MODEL, provider, model)};
-    gw_m_observe(m, GW_MF_TPOT, lab, (last_us - first_us) / (output_tokens - 1));
+    const struct gw_m_label *lab[2] = {gw_m_pair_label(m, GW_ML_PROVIDER, provider, model, memo),
+                                       gw_m_pair_label(m, GW_ML_MODEL, provider, model, memo)};
+    gw_m_pair_observe(m, gw_m_pair(m, memo), GW_MPS_TPOT, GW_MF_TPOT, lab,
+                      (last_us - first_us) / (output_tokens - 1));
 }
 
 void gw_metrics_key_usage(const char *key_id, const struct aigw_usage *u, double cost_usd)

@@ -126,14 +126,10 @@ static void add(struct gw_metrics *m, int family, const struct gw_m_label *const
         atomic_fetch_add_explicit(&my_shard(m)[s->off], v, memory_order_relaxed);
 }
 
-/* One observation of x (in the family's unit) into the histogram series of lab. */
-static void observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab,
-                    int64_t x)
+/* One observation of x (in the family's unit) into histogram series s. */
+static void observe_in(struct gw_metrics *m, int family, struct gw_m_series *s, int64_t x)
 {
     const struct gw_m_family_desc *f = &gw_m_families[family];
-    struct gw_m_series *s = series_get(m, family, lab);
-    if (!s)
-        return;
     if (x < 0)
         x = 0;
     int i = 0;
@@ -142,6 +138,15 @@ static void observe(struct gw_metrics *m, int family, const struct gw_m_label *c
     _Atomic uint64_t *v = my_shard(m) + s->off;
     atomic_fetch_add_explicit(&v[0], (uint64_t)x, memory_order_relaxed);
     atomic_fetch_add_explicit(&v[1 + i], 1, memory_order_relaxed);
+}
+
+/* One observation of x into the histogram series of lab. */
+static void observe(struct gw_metrics *m, int family, const struct gw_m_label *const *lab,
+                    int64_t x)
+{
+    struct gw_m_series *s = series_get(m, family, lab);
+    if (s)
+        observe_in(m, family, s, x);
 }
 
 void gw_metrics_active(int delta)
@@ -176,4 +181,33 @@ void gw_m_set(struct gw_metrics *m, int family, const struct gw_m_label *const *
     if (s)
         atomic_store_explicit(&m->shard[0][s->off], (uint64_t)(v < 0 ? 0 : v),
                               memory_order_relaxed);
+}
+
+/* The block's series, found by lab once. A series, once found for a label set, is the one
+ * every later look finds (past the cap: the family's all-"other" one, for good too). */
+static struct gw_m_series *pair_series(struct gw_metrics *m, struct gw_m_pair *pb, int which,
+                                       int family, const struct gw_m_label *const *lab)
+{
+    struct gw_m_series *s = atomic_load_explicit(&pb->s[which], memory_order_acquire);
+    if (!s && (s = series_get(m, family, lab)))
+        atomic_store_explicit(&pb->s[which], s, memory_order_release);
+    return s;
+}
+
+void gw_m_pair_add(struct gw_metrics *m, struct gw_m_pair *pb, int which, int family,
+                   const struct gw_m_label *const *lab, uint64_t v)
+{
+    struct gw_m_series *s =
+        pb ? pair_series(m, pb, which, family, lab) : series_get(m, family, lab);
+    if (s)
+        atomic_fetch_add_explicit(&my_shard(m)[s->off], v, memory_order_relaxed);
+}
+
+void gw_m_pair_observe(struct gw_metrics *m, struct gw_m_pair *pb, int which, int family,
+                       const struct gw_m_label *const *lab, int64_t x)
+{
+    struct gw_m_series *s =
+        pb ? pair_series(m, pb, which, family, lab) : series_get(m, family, lab);
+    if (s)
+        observe_in(m, family, s, x);
 }

@@ -47,12 +47,13 @@ static void request_metrics(struct gw_req *r, int status)
     const struct gw_target *t = r->route.n ? &r->route.targets[r->target] : NULL;
     const char *vkey = t ? t->plugin->desc.vkey : NULL;
     const char *model = t ? t->model : r->parsed.model;
+    struct gw_memo *memo = gw_target_memo(t);
     if (t && r->have_usage)
-        gw_metrics_usage(vkey, model, &r->usage, r->cost_known ? r->cost : -1);
+        gw_metrics_usage_memo(memo, vkey, model, &r->usage, r->cost_known ? r->cost : -1);
     int64_t now = gw_now_ms();
     int64_t first = gw_relay_first_byte_ms(&r->relay);
-    gw_metrics_request(r->path, vkey, model, status, r->parsed.stream, now - r->start_ms,
-                       first ? first - r->start_ms : -1);
+    gw_metrics_request_memo(r->path, memo, vkey, model, status, r->parsed.stream, now - r->start_ms,
+                            first ? first - r->start_ms : -1);
 }
 
 static void access_log(struct gw_req *r, int status, const char *error_type)
@@ -127,7 +128,7 @@ void gw_account_cost(struct gw_req *r)
     if (!r->route.n || !r->gw->catalog || !r->have_usage)
         return;
     const struct gw_target *t = &r->route.targets[r->target];
-    const struct gw_model *m = gw_catalog_find(r->gw->catalog, t->plugin->desc.vkey, t->model);
+    const struct gw_model *m = gw_target_entry(t, r->gw->catalog);
     double usd = 0;
     if (m && gw_cost_usd(m, &r->usage, &usd) == 0) {
         r->cost = usd;

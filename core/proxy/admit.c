@@ -236,7 +236,7 @@ static int pricing_of(struct gw_req *r, int64_t prompt, struct pricing *p)
 {
     const struct gw_target *t = &r->route.targets[0];
     memset(p, 0, sizeof *p);
-    p->m = r->gw->catalog ? gw_catalog_find(r->gw->catalog, t->plugin->desc.vkey, t->model) : NULL;
+    p->m = gw_target_entry(t, r->gw->catalog);
     p->prompt = prompt;
     double million = 0;
     if (!p->m || price(p->m, prompt, 0, &p->in_usd) < 0)

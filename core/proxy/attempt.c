@@ -206,8 +206,8 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
     const struct gw_call *c = r->call;
     int ok = !strcmp(outcome, "ok");
     if (ok && r->attempt_first_us && r->usage.completion_tokens > 0)
-        gw_metrics_tpot(t->plugin->desc.vkey, t->model, r->attempt_first_us, r->attempt_last_us,
-                        r->usage.completion_tokens);
+        gw_metrics_tpot_memo(gw_target_memo(t), t->plugin->desc.vkey, t->model, r->attempt_first_us,
+                             r->attempt_last_us, r->usage.completion_tokens);
     if (!r->aspan)
         return;
     const char *fin = r->finish ? gw_finish_name(r->finish) : NULL;
@@ -373,8 +373,8 @@ static void on_done(void *ud, int result, int rc)
     }
     gw_account_tried(r, t->plugin->desc.vkey, outcome);
     trace_attempt_end(r, outcome);
-    gw_metrics_attempt(t->plugin->desc.vkey, outcome, r->attempts > 1 && r->target == 0,
-                       r->target != 0);
+    gw_metrics_attempt_memo(gw_target_memo(t), t->plugin->desc.vkey, outcome,
+                            r->attempts > 1 && r->target == 0, r->target != 0);
     /* Streams: time to the first byte (their length is the prompt's doing, not the target's). */
     int64_t first = gw_relay_first_byte_ms(&r->relay);
     int64_t end = r->parsed.stream && first ? first : gw_now_ms();
@@ -393,7 +393,8 @@ static void on_done(void *ud, int result, int rc)
             r->fb_spent = 1;
         }
         if (next >= 0) {
-            gw_metrics_retry(t->plugin->desc.vkey, outcome, next != r->target);
+            gw_metrics_retry_memo(gw_target_memo(t), t->plugin->desc.vkey, outcome,
+                                  next != r->target);
             r->target = next;
             if (gw_attempt_start(r, delay) == 0)
                 return;

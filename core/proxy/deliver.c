@@ -61,8 +61,8 @@ static void note_for_trace(struct gw_req *r, const struct aigw_chunk *c)
         if (!r->attempt_first_us) {
             r->attempt_first_us = r->attempt_last_us;
             const struct gw_target *t = &r->route.targets[r->target];
-            gw_metrics_ttft(t->plugin->desc.vkey, t->model,
-                            r->attempt_first_us - r->attempt_ms * 1000);
+            gw_metrics_ttft_memo(gw_target_memo(t), t->plugin->desc.vkey, t->model,
+                                 r->attempt_first_us - r->attempt_ms * 1000);
             gw_otel_attempt_first_token(r->aspan);
         }
         break;
@@ -126,8 +126,8 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
         return r->dialect->render_stream_error(r->render, &err, out);
     }
     *status = gw_error_status(&err);
-    return gw_error_document(r->dialect->error_body, out, *status, err.type, err.code,
-                             err.param, err.message);
+    return gw_error_document(r->dialect->error_body, out, *status, err.type, err.code, err.param,
+                             err.message);
 }
 
 struct outcome_write {
@@ -302,4 +302,3 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type, 
     r->answer = rc;
     return rc;
 }
-

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/memo.h"
+
 #define GW_TSTAT_MODEL_MAX 256
 #define GW_LAT_WINDOW_MAX 128
 
@@ -74,13 +76,24 @@ struct gw_tstat {
     atomic_int ready; /* 1 once the key below is written (release) */
     uint32_t hash;
     const void *plugin;
-    char model[GW_TSTAT_MODEL_MAX];
     struct gw_breaker breaker;
     pthread_mutex_t lat_lock;
     int lat_n, lat_pos;
-    int32_t lat[GW_LAT_WINDOW_MAX];
     atomic_llong p50;     /* median of the window; -1 while cold */
     atomic_llong samples; /* successful attempts ever recorded */
+    /* The metrics' label values of this pair, found once (obs/metrics.h, *_memo hooks); only
+     * meaningful in a slot of a real pair (model not ""), which a target's stat is exactly:
+     * a target has its own pair's slot or its provider's. */
+    struct gw_memo metrics;
+    /* The catalog's entry for this pair (gw_pair_entry in route.h), stamped with the catalog's
+     * gw_catalog_gen; a stand-in when it has none. */
+    const void *_Atomic entry;
+    atomic_uint_least64_t entry_gen;
+    /* What taking a slot writes is above, what it does not below: the window's pages stay
+     * out of RSS until a target has latencies, the model's beyond its length. */
+    char model[GW_TSTAT_MODEL_MAX];
+    int32_t lat[GW_LAT_WINDOW_MAX];        /* the window in arrival order (a ring) */
+    int32_t lat_sorted[GW_LAT_WINDOW_MAX]; /* the same lat_n values, ascending */
 };
 
 struct gw_tstats;

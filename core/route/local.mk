@@ -8,6 +8,7 @@ core_libgwcore_la_SOURCES += \
 	core/route/route.h \
 	core/route/route_config.c \
 	core/route/route_int.h \
+	core/route/route_memo.c \
 	core/route/route_router.c \
 	core/route/strategy.c \
 	core/route/strategy.h \

@@ -8,14 +8,16 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
-#include "lib/buf.h"
 #include "catalog/catalog.h"
+#include "lib/buf.h"
 #include "lib/log.h"
+#include "route/route_int.h"
 #include "route/strategy.h"
 
 struct cands {
     struct gw_cand v[GW_ROUTE_MAX_CANDIDATES];
     int n;
+    int unknown; /* a candidate's pair is known to neither config nor catalog */
 };
 
 static unsigned cap_for_op(int op)
@@ -110,6 +112,7 @@ static void add(struct gw_router *r, struct cands *cs, int op, struct gw_plugin 
     c->model = model;
     c->weight = rt ? rt->weight : 1;
     c->label = rt ? rt->label : NULL;
+    cs->unknown |= !known;
     /* Client-invented model names share the provider's slot, so they cannot fill the table. */
     c->stat = rt && rt->stat ? rt->stat : gw_tstats_get(r->stats, p, model, known);
 }
@@ -203,15 +206,49 @@ static int x_provider(struct gw_router *r, const struct gw_route_ctx *ctx, struc
     return 0;
 }
 
+/* The router's memo of what candidates() found for (model, op, chosen), or -1. Used only
+ * while every target in it can still take the op: a provider that went inactive sends the
+ * request the long way, which leaves it out. */
+static int memo_get(struct gw_router *r, const struct gw_route_ctx *ctx, const void *chosen,
+                    struct cands *cs)
+{
+    int n = 0;
+    int bypass = gw_route_memo_get(r->memo, ctx->model, ctx->op, chosen, cs->v, &n);
+    if (bypass < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (!usable(cs->v[i].plugin, ctx->op))
+            return -1;
+    cs->n = n;
+    return bypass;
+}
+
+/* Remembers a list only the config and catalog decided: a model a client made up (its pair
+ * is unknown) is never kept, so clients cannot fill the memo with invented names. */
+static void memo_put(struct gw_router *r, const struct gw_route_ctx *ctx, const void *chosen,
+                     int bypass, const struct cands *cs)
+{
+    if (cs->n > 0 && !cs->unknown)
+        gw_route_memo_put(r->memo, ctx->model, ctx->op, chosen, bypass, cs->v, cs->n);
+}
+
 /* Steps 2 to 7 of route.h. *label: the rule's or variant's. Returns 1 when the strategy is
- * bypassed (a provider prefix), 0 otherwise, or negative with err set. */
+ * bypassed (a provider prefix), 0 otherwise, or negative with err set. The answer depends on
+ * the model, the op and the list a rule or variant drew (none without them): the router's
+ * memo keeps it under that key. */
 static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struct cands *cs,
                       const char **label, struct gw_request_err *err)
 {
+    int plain = !r->nrules && !r->nvariants;
+    int rc = plain ? memo_get(r, ctx, NULL, cs) : -1;
+    if (rc >= 0)
+        return rc;
     const char *model = ctx->model, *rest;
     struct gw_plugin *pp = prefixed(r, model, &rest);
     if (pp) {
         add(r, cs, ctx->op, pp, rest, NULL, catalog_id(r, pp, rest) != NULL);
+        if (plain)
+            memo_put(r, ctx, NULL, 1, cs);
         return 1;
     }
     const struct gw_rtargets *chosen = NULL;
@@ -231,6 +268,9 @@ static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struc
             what = "the drawn variant";
         }
     }
+    const void *drawn = chosen;
+    if (!plain && (rc = memo_get(r, ctx, drawn, cs)) >= 0)
+        return rc;
     const struct gw_alias *alias = chosen ? NULL : find_alias(r, model);
     if (alias) {
         chosen = &alias->targets;
@@ -243,6 +283,7 @@ static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struc
                         "none of the targets of %s%s%s%s for model '%.128s' is active and "
                         "serves this endpoint",
                         what, *label ? " '" : "", *label ? *label : "", *label ? "'" : "", model);
+        memo_put(r, ctx, drawn, 0, cs);
         return 0;
     }
     add_list(r, cs, ctx, &r->targets, 1);
@@ -259,6 +300,7 @@ static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struc
         return fail(err, 503, "no_provider", NULL,
                     "no provider is active: set a provider's environment variables");
     }
+    memo_put(r, ctx, drawn, 0, cs);
     return 0;
 }
 
@@ -309,6 +351,7 @@ int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_rout
         c.model = "";
     struct cands cs;
     cs.n = 0;
+    cs.unknown = 0;
     const char *label = NULL;
     int rc;
     if (c.x_provider && *c.x_provider) {

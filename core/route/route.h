@@ -22,8 +22,15 @@
  * The model sent to a target that does not pin one: the alias's model for that provider,
  * else the model with that provider's "vkey/" prefix removed, else the client's model.
  *
+ * A router finds a model's candidates (steps 2 to 7, before the strategy and the breakers)
+ * once and keeps them in its memo (route_memo.c), per model, op and the list a rule or
+ * variant drew; models known to neither the config nor the catalog are not kept. A reload
+ * builds a new router with an empty memo. Providers are activated once, at load: one that is
+ * inactive now (tests switch them off) is left out at once; the memo never adds one.
+ *
  * Threading: a router is built on one thread (at startup, or by a reload: a new router, never
- * a change to one in use) and read-only afterwards. gw_route,
+ * a change to one in use) and read-only afterwards but for its memo (lock-free reads, inserts
+ * under its own lock). gw_route,
  * gw_route_next, gw_route_report_status and the budget functions run on any thread at once; their
  * shared state is atomics and per-target locks (breaker.h), with no lock across targets.
  */
@@ -41,6 +48,8 @@
 #include "route/retry_budget.h"
 
 struct gw_catalog;
+struct gw_model;
+struct gw_route_memo;
 struct gw_rule;
 
 #define GW_ROUTE_MAX_TARGETS 8     /* per request, after ordering */
@@ -78,6 +87,25 @@ struct gw_target {
     struct gw_tstat *stat; /* its health slot (router-owned); NULL when untracked */
     const char *label;     /* the configured target's label (router-owned), or NULL */
 };
+
+/* The memo of t's own (provider, model) pair for another module (the metrics' label values),
+ * or NULL when t has none: untracked, or sharing its provider's slot (a model neither config
+ * nor catalog knows). */
+static inline struct gw_memo *gw_target_memo(const struct gw_target *t)
+{
+    return t && t->stat && t->stat->model[0] ? &t->stat->metrics : NULL;
+}
+
+/* gw_catalog_find(cat, p's vkey, model), found once per pair and catalog: kept in stat when
+ * that is the pair's own health slot (a target's or candidate's stat), else looked up. */
+const struct gw_model *gw_pair_entry(struct gw_tstat *stat, const struct gw_plugin *p,
+                                     const char *model, const struct gw_catalog *cat);
+/* The same for the target a request is on (prices for its cost and its key's limits). */
+static inline const struct gw_model *gw_target_entry(const struct gw_target *t,
+                                                     const struct gw_catalog *cat)
+{
+    return gw_pair_entry(t->stat, t->plugin, t->model, cat);
+}
 
 struct gw_route_result {
     struct gw_target targets[GW_ROUTE_MAX_TARGETS];
@@ -150,6 +178,9 @@ struct gw_router {
     int latency_window, latency_min_samples;
 
     struct gw_tstats *stats;
+    /* Each model's candidates as this router found them (route_memo.c): a reload's new
+     * router starts without, so no answer outlives the config it came from. */
+    struct gw_route_memo *memo;
     struct gw_retry_budget budget;
     int64_t (*clock_ms)(void); /* monotonic ms; tests replace it */
 };

@@ -75,6 +75,8 @@ int gw_router_init_keep(struct gw_router *r, const cJSON *routing, const struct 
         snprintf(err, errsize, "routing: out of memory");
     if (!rc)
         rc = track_all(r, prev ? prev->stats : NULL);
+    if (!rc && (rc = gw_route_memo_new(&r->memo)) == AIGW_ENOMEM)
+        snprintf(err, errsize, "routing: out of memory");
     if (rc) {
         gw_router_free(r);
         return rc == AIGW_ENOMEM ? rc : AIGW_EINVAL;
@@ -102,6 +104,8 @@ void gw_router_free(struct gw_router *r)
     }
     free(r->variants);
     gw_tstats_free(r->stats);
+    gw_route_memo_free(r->memo);
+    r->memo = NULL;
     r->alias_v = NULL;
     r->aliases = NULL;
     r->rules = NULL;

@@ -166,7 +166,7 @@ static double price_key(const struct gw_cand *c)
 /* The blended price: 3 input to 1 output token, the usual mix of chat traffic. */
 static double blended_price(const struct gw_catalog *cat, const struct gw_cand *c)
 {
-    const struct gw_model *m = cat ? gw_catalog_find(cat, c->plugin->desc.vkey, c->model) : NULL;
+    const struct gw_model *m = gw_pair_entry(c->stat, c->plugin, c->model, cat);
     if (!m || m->price.in < 0 || m->price.out < 0)
         return -1;
     return (3 * m->price.in + m->price.out) / 4;

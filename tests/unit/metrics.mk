@@ -7,7 +7,8 @@ METRICS_SRC =
 
 check_PROGRAMS += tests/unit/test_metrics
 TESTS += tests/unit/test_metrics
-tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c tests/unit/metrics_text.c \
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c tests/unit/test_metrics_memo.c \
+	tests/unit/metrics_text.c \
 	tests/unit/metrics_text.h $(METRICS_SRC)
 tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_metrics_LDADD = $(TEST_LIBS)

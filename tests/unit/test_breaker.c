@@ -1,5 +1,6 @@
 /* breaker: the state machine on its own, the slot table, latency medians, the retry budget. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,6 +159,49 @@ Test(tstats, median_of_a_rolling_window)
     gw_tstat_add_latency(t, s, 900);
     cr_assert_eq(gw_tstat_p50(s), 900, "window of 5: 30 20 900 900 900");
     gw_tstats_free(t);
+}
+
+/* The lower median of the last `window` values of v[0..n), the long way. */
+static int64_t naive_p50(const int64_t *v, int n, int window)
+{
+    int64_t w[GW_LAT_WINDOW_MAX];
+    int k = n < window ? n : window;
+    for (int i = 0; i < k; i++)
+        w[i] = v[n - k + i] < 0 ? 0 : v[n - k + i] > INT32_MAX ? INT32_MAX : v[n - k + i];
+    for (int i = 1; i < k; i++) /* insertion sort */
+        for (int j = i; j > 0 && w[j - 1] > w[j]; j--) {
+            int64_t x = w[j];
+            w[j] = w[j - 1];
+            w[j - 1] = x;
+        }
+    return w[(k - 1) / 2];
+}
+
+Test(tstats, the_median_is_the_window_s_whatever_the_values)
+{
+    const int windows[] = {1, 2, 5, 32, GW_LAT_WINDOW_MAX};
+    uint64_t seed = 88172645463325252ull;
+    for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
+        int window = windows[wi], min_samples = window > 3 ? 3 : 1;
+        struct gw_tstats *t;
+        cr_assert_eq(gw_tstats_new(&t, 16, window, min_samples), 0);
+        int p;
+        struct gw_tstat *s = gw_tstats_get(t, &p, "m", 1);
+        static int64_t v[3000];
+        for (int n = 0; n < 3000; n++) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            /* Few distinct values (ties), some out of range on either side. */
+            v[n] = n % 97 == 0   ? -5
+                   : n % 89 == 0 ? (int64_t)INT32_MAX + 7
+                                 : (int64_t)(seed % (n < 1500 ? 8 : 100000));
+            gw_tstat_add_latency(t, s, v[n]);
+            int64_t want = n + 1 >= min_samples ? naive_p50(v, n + 1, window) : -1;
+            cr_assert_eq(gw_tstat_p50(s), want, "window %d, value %d", window, n);
+        }
+        gw_tstats_free(t);
+    }
 }
 
 struct inserter {
