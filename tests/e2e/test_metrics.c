@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 
 #include "e2e/e2e.h"
+#include "maps.h"
 
 #define CANARY "sk-CANARY-metrics-9d41c7"
 #define PROMPT_CANARY "PROMPT-CANARY-zebra-quartz"
@@ -274,17 +275,11 @@ Test(metrics_e2e, invented_model_names_fold_into_other)
 /* Whether a file named /<file> is mapped into process pid. */
 static int pid_maps(int pid, const char *file)
 {
-    char line[1024], want[128];
-    snprintf(want, sizeof want, "/%s\n", file);
-    FILE *f = fopen(e2e_strf("/proc/%d/maps", pid), "r");
-    cr_assert_not_null(f);
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) {
-        size_t n = strlen(line), w = strlen(want);
-        found = n >= w && !strcmp(line + n - w, want);
-    }
-    fclose(f);
-    return found;
+    char want[128];
+    snprintf(want, sizeof want, "/%s", file);
+    int r = test_maps_file(e2e_strf("%d", pid), want);
+    cr_assert_geq(r, 0, "/proc/%d/maps cannot be read", pid);
+    return r;
 }
 
 /* An inactive provider's module is closed at start, and the scrape, the admin API and the

@@ -21,6 +21,7 @@
 #include "plugin/exchange.h"
 #include "plugin/host.h"
 #include "plugin/plugin_loader.h"
+#include "maps.h"
 
 #define CANARY "sk-LOADER-CANARY-5150"
 
@@ -200,17 +201,11 @@ Test(loader, init_declining_keeps_provider_inactive_with_its_reason)
 /* Whether <dir>/<file> is mapped into this process. */
 static int mapped(const char *file)
 {
-    char want[700], line[1024];
-    snprintf(want, sizeof want, "%s/%s\n", dir, file);
-    FILE *f = fopen("/proc/self/maps", "r");
-    cr_assert_not_null(f, "/proc/self/maps: %s", strerror(errno));
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) {
-        size_t n = strlen(line), w = strlen(want);
-        found = n >= w && !strcmp(line + n - w, want);
-    }
-    fclose(f);
-    return found;
+    char want[700];
+    snprintf(want, sizeof want, "%s/%s", dir, file);
+    int r = test_maps_file("self", want);
+    cr_assert_geq(r, 0, "/proc/self/maps: %s", strerror(errno));
+    return r;
 }
 
 /* An inactive provider's module is closed, and what describes it still reads right (from the

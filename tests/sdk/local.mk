@@ -14,4 +14,4 @@ tests_sdk_test_json_getters_LDADD = $(CJSON_LIBS) $(CRITERION_LIBS)
 endif
 EXTRA_DIST += tests/sdk/test_header.sh tests/sdk/test_install.sh tests/sdk/test_list_providers.sh \
 	tests/sdk/upstream.py
-EXTRA_DIST += tests/usage.h
+EXTRA_DIST += tests/usage.h tests/maps.h
