@@ -222,7 +222,8 @@ const struct gw_model *gw_catalog_get(const struct gw_catalog *cat, const char *
         return NULL;
     size_t mask = cat->ix.nslots - 1;
     const struct gw_model *loose = NULL;
-    for (size_t s = (size_t)gw_catalog_key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
+    for (size_t s = (size_t)gw_catalog_key_hash(vkey, id) & mask; cat->ix.slots[s];
+         s = (s + 1) & mask) {
         const struct gw_model *m = cat->ix.sorted[cat->ix.slots[s] - 1];
         if (strcasecmp(m->id, id) != 0 || strcasecmp(m->provider, vkey) != 0)
             continue;
@@ -420,7 +421,8 @@ int gw_catalog_add(struct gw_catalog *cat, const cJSON *it, struct gw_entry_ctx 
         return rc;
     struct gw_model *m = gw_catalog_add_entry(cat);
     gw_catalog_model_init(m);
-    if (!(m->provider = gw_catalog_intern(cat, p->valuestring)) || !(m->id = pool_dup(cat, id->valuestring)))
+    if (!(m->provider = gw_catalog_intern(cat, p->valuestring)) ||
+        !(m->id = pool_dup(cat, id->valuestring)))
         return AIGW_ENOMEM;
     if ((rc = gw_catalog_apply(m, it, c, &source)) != 0)
         return rc;

@@ -14,7 +14,8 @@
 static struct gw_model *get_exact(struct gw_catalog *cat, const char *vkey, const char *id)
 {
     size_t mask = cat->ix.nslots - 1;
-    for (size_t s = (size_t)gw_catalog_key_hash(vkey, id) & mask; cat->ix.slots[s]; s = (s + 1) & mask) {
+    for (size_t s = (size_t)gw_catalog_key_hash(vkey, id) & mask; cat->ix.slots[s];
+         s = (s + 1) & mask) {
         const struct gw_model *m = cat->ix.sorted[cat->ix.slots[s] - 1];
         if (strcmp(m->id, id) == 0 && strcmp(m->provider, vkey) == 0)
             return (struct gw_model *)m;
@@ -105,7 +106,8 @@ int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *n
                                  name);
     size_t n = (size_t)cJSON_GetArraySize(entries), np = 0, nnew = 0, k = 0;
     if (n > GW_CATALOG_MAX_ENTRIES)
-        return gw_catalog_seterr(err, errlen, "%s: more than %u entries", name, GW_CATALOG_MAX_ENTRIES);
+        return gw_catalog_seterr(err, errlen, "%s: more than %u entries", name,
+                                 GW_CATALOG_MAX_ENTRIES);
     struct pending *pend = calloc(n ? n : 1, sizeof *pend);
     int rc = pend ? 0 : AIGW_ENOMEM;
     for (const cJSON *it = entries->child; it && !rc; it = it->next, k++) {
@@ -118,7 +120,8 @@ int gw_catalog_merge(struct gw_catalog *cat, const cJSON *entries, const char *n
         rc = stage(cat, it, keyed, &c, pend, &np, &nnew);
     }
     struct index ix;
-    if (!rc && !(rc = gw_catalog_reserve(cat, nnew)) && !(rc = gw_catalog_index_alloc(&ix, cat->n + nnew, cat->nnames))) {
+    if (!rc && !(rc = gw_catalog_reserve(cat, nnew)) &&
+        !(rc = gw_catalog_index_alloc(&ix, cat->n + nnew, cat->nnames))) {
         /* Nothing below can fail. */
         for (size_t i = 0; i < np; i++) {
             struct gw_model *m = pend[i].target ? pend[i].target : gw_catalog_add_entry(cat);

@@ -1,7 +1,7 @@
 /* render - chunks to OpenAI JSON (see render.h). */
 #include "front/render.h"
-#include "plugin/usage.h"
 #include "front/render_int.h"
+#include "plugin/usage.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -33,9 +33,8 @@ const char *gw_finish_name(int finish)
 
 /* The bytes JSON strings escape: the controls, '"' and '\\'. */
 static const unsigned char needs_escape[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['\\'] = 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
 };
 
 /* How many leading bytes of p need no escape: eight at a time while no byte of the word is a
@@ -215,7 +214,7 @@ int gw_render_member_i64(struct gw_buf *out, const char *lead, int64_t v)
 }
 
 int gw_render_doc_head(const struct gw_render *r, struct gw_buf *out, const char *lead,
-                    const char *object)
+                       const char *object)
 {
     int rc = gw_buf_append_str(out, lead);
     if (!rc)
@@ -242,8 +241,8 @@ int gw_render_open_event(struct gw_render *r, struct gw_buf *out, int idx)
          * two escapes, was ~2k instructions per event). */
         struct gw_buf h;
         gw_buf_init(&h, out->cap);
-        int rc = gw_render_doc_head(r, &h, "data: ",
-                                    r->legacy ? "text_completion" : "chat.completion.chunk");
+        int rc = gw_render_doc_head(
+            r, &h, "data: ", r->legacy ? "text_completion" : "chat.completion.chunk");
         if (rc) {
             gw_buf_free(&h);
             return rc;
@@ -264,12 +263,12 @@ int gw_render_open_event(struct gw_render *r, struct gw_buf *out, int idx)
     return rc ? rc : gw_buf_append(out, ",", 1);
 }
 
-static int close_event(struct gw_render *r, struct gw_buf *out, const char *finish,
-                       int with_extras)
+static int close_event(struct gw_render *r, struct gw_buf *out, const char *finish, int with_extras)
 {
     int rc;
     if (finish)
-        rc = gw_buf_append_strs(out, "\"logprobs\":null,\"finish_reason\":\"", finish, "\"}]", NULL);
+        rc =
+            gw_buf_append_strs(out, "\"logprobs\":null,\"finish_reason\":\"", finish, "\"}]", NULL);
     else
         rc = gw_buf_append_str(out, "\"logprobs\":null,\"finish_reason\":null}]");
     if (!rc && with_extras && cJSON_GetArraySize(r->extras) > 0) {

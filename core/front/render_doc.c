@@ -30,15 +30,15 @@ static int usage_write(const struct gw_render *r, struct gw_buf *out)
         rc = gw_render_member_i64(out, ",\"total_tokens\":", p + c);
     if (!rc && (u->cached_tokens >= 0 || u->cache_write_tokens >= 0)) {
         rc = gw_render_member_i64(out, ",\"prompt_tokens_details\":{\"cached_tokens\":",
-                        u->cached_tokens > 0 ? u->cached_tokens : 0);
+                                  u->cached_tokens > 0 ? u->cached_tokens : 0);
         if (!rc && u->cache_write_tokens >= 0)
             rc = gw_render_member_i64(out, ",\"cache_write_tokens\":", u->cache_write_tokens);
         if (!rc)
             rc = gw_buf_append(out, "}", 1);
     }
     if (!rc && u->reasoning_tokens >= 0) {
-        rc = gw_render_member_i64(out, ",\"completion_tokens_details\":{\"reasoning_tokens\":",
-                        u->reasoning_tokens);
+        rc = gw_render_member_i64(
+            out, ",\"completion_tokens_details\":{\"reasoning_tokens\":", u->reasoning_tokens);
         if (!rc)
             rc = gw_buf_append(out, "}", 1);
     }

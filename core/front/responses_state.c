@@ -47,8 +47,8 @@ struct gw_store *gw_responses_store(void)
     return made;
 }
 
-void gw_resp_owner(const char *key_id, const char *(*header)(void *ud, const char *name),
-                   void *ud, char out[GW_RESP_ID_MAX])
+void gw_resp_owner(const char *key_id, const char *(*header)(void *ud, const char *name), void *ud,
+                   char out[GW_RESP_ID_MAX])
 {
     if (key_id && *key_id) {
         /* A gateway key: its public id, the same on every replica and after a rotation. */

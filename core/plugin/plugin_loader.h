@@ -26,8 +26,8 @@ struct gw_plugin {
     void *handle;              /* lt_dlhandle; NULL once an inactive provider is closed */
     void *kept;                /* inactive: the block desc's strings and env table live in */
     int active;
-    char why[640];             /* why inactive: missing variables or init()'s reason */
-    char missing[512];         /* names of the missing required variables, comma separated */
+    char why[640];     /* why inactive: missing variables or init()'s reason */
+    char missing[512]; /* names of the missing required variables, comma separated */
     void *plugin_data;
     int initialized;
     /* What host->env answers this plugin: one value per entry of desc.env, read at load (the

@@ -8,20 +8,20 @@
 #include "proxy/snapshot.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
-#include "lib/log.h"
 #include "front/render.h"
+#include "lib/log.h"
 #include "obs/metrics.h"
 #include "plugin/errors.h"
-#include "proxy/driver.h"
 #include "plugin/exchange.h"
+#include "proxy/driver.h"
 
 /* The first-byte budget (timeouts.first_byte_total_ms) is the client's whole wait for its
  * answer to start, whatever the number of attempts: per-attempt deadlines alone let a stalled

@@ -42,9 +42,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "route/breaker.h"
-#include "plugin/plugin_loader.h"
 #include "lib/reqerr.h"
+#include "plugin/plugin_loader.h"
+#include "route/breaker.h"
 #include "route/retry_budget.h"
 
 struct gw_catalog;

@@ -201,7 +201,8 @@ Test(responses_state, a_finished_response_is_kept_only_when_asked, .init = setup
             const struct gw_resp_ctx *ctx = p.ctx;
             cJSON *req = cJSON_Duplicate(ctx->echo, 1);
             cJSON_AddStringToObject(req, "model", "m");
-            char *want = cJSON_PrintUnformatted(req), *items = cJSON_PrintUnformatted(ctx->input_items);
+            char *want = cJSON_PrintUnformatted(req),
+                 *items = cJSON_PrintUnformatted(ctx->input_items);
             cr_assert_str_eq(row.request_json, want);
             cr_assert_str_eq(row.input_items_json, items);
             cr_assert(strstr(row.request_json, "\"temperature\":0.7"));

@@ -17,11 +17,11 @@
 
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "maps.h"
 #include "plugin/call.h"
 #include "plugin/exchange.h"
 #include "plugin/host.h"
 #include "plugin/plugin_loader.h"
-#include "maps.h"
 
 #define CANARY "sk-LOADER-CANARY-5150"
 
