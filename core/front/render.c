@@ -31,90 +31,9 @@ const char *gw_finish_name(int finish)
     }
 }
 
-/* The bytes JSON strings escape: the controls, '"' and '\\'. */
-static const unsigned char needs_escape[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
-};
-
-/* How many leading bytes of p need no escape: eight at a time while no byte of the word is a
- * control, '"' or '\\' (the any-byte tests below are exact; on a hit the byte loop finds
- * which). Model text is mostly such runs. */
-static inline size_t plain_run(const char *p, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w, q, b;
-        memcpy(&w, p + i, 8);
-        q = w ^ (ones * '"');
-        b = w ^ (ones * '\\');
-        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
-            break;
-    }
-    while (i < n && !needs_escape[(unsigned char)p[i]])
-        i++;
-    return i;
-}
-
 int gw_json_escape(struct gw_buf *out, const char *p, size_t n)
 {
-    static const char hexd[] = "0123456789abcdef";
-    char quoted[256];
-    if (n <= sizeof quoted - 2) {
-        /* A short string with nothing to escape (most tokens, ids, model names): quoted in
-         * one append rather than three. */
-        if (plain_run(p, n) == n) {
-            quoted[0] = '"';
-            if (n)
-                memcpy(quoted + 1, p, n);
-            quoted[n + 1] = '"';
-            return gw_buf_append(out, quoted, n + 2);
-        }
-    }
-    int rc = gw_buf_append(out, "\"", 1);
-    size_t start = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        i += plain_run(p + i, n - i);
-        if (i == n)
-            break;
-        unsigned char ch = (unsigned char)p[i];
-        rc = gw_buf_append(out, p + start, i - start);
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t elen = 2;
-        switch (ch) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hexd[ch >> 4];
-            esc[5] = hexd[ch & 15];
-            elen = 6;
-        }
-        if (!rc)
-            rc = gw_buf_append(out, esc, elen);
-        start = i + 1;
-    }
-    if (!rc)
-        rc = gw_buf_append(out, p + start, n - start);
-    if (!rc)
-        rc = gw_buf_append(out, "\"", 1);
-    return rc;
+    return gw_json_quote(out, p, n, 0);
 }
 
 int gw_render_init(struct gw_render *r, int op, int stream, int include_usage, int legacy,

@@ -70,7 +70,7 @@ int gw_render_end(struct gw_render *r, struct gw_buf *out);
 /* A stream that fails after its first byte: an error event, then [DONE]. */
 int gw_render_stream_error(struct gw_render *r, const struct aigw_error *err,
                            struct gw_buf *out);
-/* Appends a JSON string literal (quoted, escaped) for p/n. */
+/* Appends a JSON string literal (quoted, escaped) for p/n: lib/jsonprint.h's gw_json_quote. */
 int gw_json_escape(struct gw_buf *out, const char *p, size_t n);
 const char *gw_finish_name(int finish);
 

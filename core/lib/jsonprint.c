@@ -4,57 +4,107 @@
 #include "aigw/plugin.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-int gw_json_print_string(struct gw_buf *out, const char *s)
+/* The bytes JSON strings escape: the controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* How many leading bytes of p need no escape: eight at a time while no byte of the word is a
+ * control, '"' or '\\' (the any-byte tests below are exact; on a hit the byte loop finds
+ * which). Model text is mostly such runs. */
+static inline size_t plain_run(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, p + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+    }
+    while (i < n && !needs_escape[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+
+/* The short escape of ch ('n' for a newline), or 0 when it takes \u00xx. cJSON writes \b and
+ * \f short; the answers aigw renders have always written them long. */
+static char short_escape(unsigned char ch, int cjson)
+{
+    switch (ch) {
+    case '"':
+        return '"';
+    case '\\':
+        return '\\';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    case '\b':
+        return cjson ? 'b' : 0;
+    case '\f':
+        return cjson ? 'f' : 0;
+    default:
+        return 0;
+    }
+}
+
+int gw_json_quote(struct gw_buf *out, const char *p, size_t n, int cjson)
 {
     static const char hexd[] = "0123456789abcdef";
-    if (!s)
-        return gw_buf_append(out, "\"\"", 2);
-    int rc = gw_buf_append(out, "\"", 1);
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\')
-            continue;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t n = 2;
-        switch (*p) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hexd[*p >> 4];
-            esc[5] = hexd[*p & 15];
-            n = 6;
+    char quoted[256];
+    if (n <= sizeof quoted - 2) {
+        /* A short string with nothing to escape (most tokens, ids, model names): quoted in
+         * one append rather than three. */
+        if (plain_run(p, n) == n) {
+            quoted[0] = '"';
+            if (n)
+                memcpy(quoted + 1, p, n);
+            quoted[n + 1] = '"';
+            return gw_buf_append(out, quoted, n + 2);
         }
-        rc = gw_buf_append(out, run, (size_t)((const char *)p - run));
+    }
+    int rc = gw_buf_append(out, "\"", 1);
+    size_t start = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        i += plain_run(p + i, n - i);
+        if (i == n)
+            break;
+        unsigned char ch = (unsigned char)p[i];
+        rc = gw_buf_append(out, p + start, i - start);
+        char esc[6] = {'\\', short_escape(ch, cjson), 0, 0, 0, 0};
+        size_t elen = 2;
+        if (!esc[1]) {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hexd[ch >> 4];
+            esc[5] = hexd[ch & 15];
+            elen = 6;
+        }
         if (!rc)
-            rc = gw_buf_append(out, esc, n);
-        run = (const char *)p + 1;
+            rc = gw_buf_append(out, esc, elen);
+        start = i + 1;
     }
     if (!rc)
-        rc = gw_buf_append_str(out, run);
-    return rc ? rc : gw_buf_append(out, "\"", 1);
+        rc = gw_buf_append(out, p + start, n - start);
+    if (!rc)
+        rc = gw_buf_append(out, "\"", 1);
+    return rc;
+}
+
+int gw_json_print_string(struct gw_buf *out, const char *s)
+{
+    if (!s)
+        return gw_buf_append(out, "\"\"", 2);
+    return gw_json_quote(out, s, strlen(s), 1);
 }
 
 /* What cJSON itself prints: a non-integral number ("%1.15g", checked by reading it back, else
