@@ -61,6 +61,9 @@ struct gw_store_ops {
     const char *(*reason)(struct gw_sql_conn *c);
     const char *begin_sql;        /* a transaction that will write */
     const char *migrate_lock_sql; /* serializes migrations across processes, or NULL */
+    /* One row, one integer: every row the connection has changed so far, or NULL where a
+     * statement's RETURNING is as cheap as asking (see gw_sql_take_begin) */
+    const char *changes_sql;
 };
 
 extern const struct gw_store_ops gw_store_sqlite_ops;
@@ -120,7 +123,7 @@ struct store_keycache;
 
 /* A multi-row statement text, built once per (prefix, rows) and kept for the store's life. */
 struct store_sql_text {
-    const char *prefix;
+    const char *prefix, *suffix;
     size_t rows;
     char *sql;
 };
@@ -194,6 +197,16 @@ void gw_store_observe_why(struct gw_store *s, const char *op, int64_t start_us, 
 void gw_store_dropped(struct gw_store *s, const char *what, uint64_t n);
 int64_t gw_store_mono_us(void);
 int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64_t deadline);
+/* Inserts rows that are nearly always new and learns which ones the database took (hit[i]
+ * = 1), for rollups that must count each row once. On SQLite a RETURNING clause makes a
+ * multi-row insert buffer its results in a temporary table: about a quarter of the log
+ * writer's instructions per row. So insert(ctx, 0) first puts the rows in without it, inside
+ * a savepoint, and the connection's change count says whether the database took all n; if
+ * not (a replayed row, an id repeated), the savepoint is rolled back and insert(ctx, 1)
+ * inserts them again with RETURNING, marking hit itself. A backend without a cheap count
+ * (changes_sql NULL) gets insert(ctx, 1) at once. 0 or the failing statement's result. */
+int gw_sql_insert_counted(struct gw_store *s, struct gw_sql_conn *c, size_t n, unsigned char *hit,
+                          int (*insert)(void *ctx, int returning), void *ctx, int64_t deadline);
 /* USD <-> nano-dollars (rounded). */
 int64_t gw_usd_to_nusd(double usd);
 double gw_nusd_to_usd(int64_t n);
@@ -328,7 +341,7 @@ int gw_sql_values(struct gw_buf *b, int rows, int cols);
  * its statement journal and its halt), and on PostgreSQL a statement is a round trip. */
 #define STORE_STMT_ROWS 32
 struct gw_sql_rows {
-    const char *prefix, *suffix; /* static strings: prefix is the text cache's key */
+    const char *prefix, *suffix; /* static strings: with rows, the text cache's key */
     int cols;
     const struct gw_sql_param *p; /* rows x cols */
     size_t rows;

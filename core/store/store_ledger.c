@@ -121,14 +121,16 @@ static const char ledger_sql[] =
     "INSERT INTO aigw_ledger (request_id, key_id, ts_ms, model, provider, input_tokens,"
     " output_tokens, cached_tokens, reasoning_tokens, cost_nusd) VALUES ";
 static const char ledger_tail[] = " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+static const char ledger_tail_counted[] = " ON CONFLICT (request_id) DO NOTHING";
 static const char spend_sql[] =
     "INSERT INTO aigw_key_spend (key_id, day, cost_nusd, requests) VALUES ";
 static const char spend_tail[] = " ON CONFLICT (key_id, day) DO UPDATE SET"
                                  " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
                                  " requests = aigw_key_spend.requests + excluded.requests";
 
+/* tail: ledger_tail (each row taken is marked in hit) or ledger_tail_counted (none marked) */
 static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops, size_t n,
-                        unsigned char *hit, int64_t deadline)
+                        unsigned char *hit, const char *tail, int64_t deadline)
 {
     struct gw_sql_param p[LEDGER_CHUNK * LEDGER_COLS];
     for (size_t i = 0; i < n; i++) {
@@ -146,14 +148,35 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
         q[9] = e->cost_usd < 0 ? gw_sql_null() : gw_sql_int(gw_usd_to_nusd(e->cost_usd));
     }
     struct gw_sql_rows q = {.prefix = ledger_sql,
-                            .suffix = ledger_tail,
+                            .suffix = tail,
                             .cols = LEDGER_COLS,
                             .p = p,
                             .rows = n,
-                            .row = mark};
+                            .row = tail == ledger_tail ? mark : NULL};
     struct inserted in = {ops, hit, &q};
     q.ctx = &in;
     return gw_sql_rows_exec(s, c, &q, deadline);
+}
+
+struct ledger_batch {
+    struct gw_store *s;
+    struct gw_sql_conn *c;
+    struct store_op **ops;
+    size_t n;
+    unsigned char *hit;
+    int64_t deadline;
+};
+
+static int insert_rows(void *ctx, int returning)
+{
+    struct ledger_batch *b = ctx;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < b->n; i += LEDGER_CHUNK) {
+        size_t k = b->n - i < LEDGER_CHUNK ? b->n - i : LEDGER_CHUNK;
+        rc = insert_chunk(b->s, b->c, b->ops + i, k, b->hit + i,
+                          returning ? ledger_tail : ledger_tail_counted, b->deadline);
+    }
+    return rc;
 }
 
 int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops,
@@ -162,11 +185,9 @@ int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct stor
     unsigned char *hit = calloc(n, 1);
     struct day_total *t = calloc(n, sizeof *t);
     int rc = hit && t ? 0 : AIGW_ENOMEM;
-    for (size_t i = 0; !rc && i < n; i += LEDGER_CHUNK) {
-        size_t k = n - i < LEDGER_CHUNK ? n - i : LEDGER_CHUNK;
-        /* the same id twice in one statement: only its first row may count */
-        rc = insert_chunk(s, c, ops + i, k, hit + i, deadline);
-    }
+    struct ledger_batch b = {s, c, ops, n, hit, deadline};
+    if (!rc)
+        rc = gw_sql_insert_counted(s, c, n, hit, insert_rows, &b, deadline);
     size_t nt = 0;
     for (size_t i = 0; !rc && i < n; i++)
         if (hit[i])

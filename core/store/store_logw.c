@@ -240,6 +240,7 @@ static const char log_sql[] =
     " cached_tokens, reasoning_tokens, cost_nusd, latency_ms, ttfb_ms, cache_hit, guardrail,"
     " error_code, request_body, response_body) VALUES ";
 static const char log_tail[] = " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+static const char log_tail_counted[] = " ON CONFLICT (request_id) DO NOTHING";
 
 struct log_hits {
     struct store_log **rows;
@@ -262,8 +263,9 @@ static int mark(void *ctx, int ncol, const char *const *v, const size_t *len)
     return 0;
 }
 
+/* tail: log_tail (each row taken is marked in hit) or log_tail_counted (nothing marked) */
 static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_log **rows,
-                        size_t n, unsigned char *hit, int64_t deadline)
+                        size_t n, unsigned char *hit, const char *tail, int64_t deadline)
 {
     struct gw_sql_param p[LOG_CHUNK * LOG_COLS];
     char *bodies[LOG_CHUNK * 2] = {0};
@@ -297,13 +299,38 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
         q[22] = gw_sql_text(bodies[2 * i]);
         q[23] = gw_sql_text(bodies[2 * i + 1]);
     }
-    struct gw_sql_rows q = {
-        .prefix = log_sql, .suffix = log_tail, .cols = LOG_COLS, .p = p, .rows = n, .row = mark};
+    struct gw_sql_rows q = {.prefix = log_sql,
+                            .suffix = tail,
+                            .cols = LOG_COLS,
+                            .p = p,
+                            .rows = n,
+                            .row = tail == log_tail ? mark : NULL};
     struct log_hits h = {rows, hit, &q};
     q.ctx = &h;
     int rc = gw_sql_rows_exec(s, c, &q, deadline);
     for (size_t i = 0; i < 2 * n; i++)
         free(bodies[i]);
+    return rc;
+}
+
+struct log_batch {
+    struct gw_store *s;
+    struct gw_sql_conn *c;
+    struct store_log **rows;
+    size_t n;
+    unsigned char *hit;
+    int64_t deadline;
+};
+
+static int insert_rows(void *ctx, int returning)
+{
+    struct log_batch *b = ctx;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < b->n; i += LOG_CHUNK) {
+        size_t k = b->n - i < LOG_CHUNK ? b->n - i : LOG_CHUNK;
+        rc = insert_chunk(b->s, b->c, b->rows + i, k, b->hit + i,
+                          returning ? log_tail : log_tail_counted, b->deadline);
+    }
     return rc;
 }
 
@@ -313,10 +340,9 @@ int gw_store_write_logs(struct gw_store *s, struct gw_sql_conn *c, struct store_
     unsigned char *hit = calloc(n, 1);
     struct roll *g = calloc(n, sizeof *g);
     int rc = hit && g ? 0 : AIGW_ENOMEM;
-    for (size_t i = 0; !rc && i < n; i += LOG_CHUNK) {
-        size_t k = n - i < LOG_CHUNK ? n - i : LOG_CHUNK;
-        rc = insert_chunk(s, c, rows + i, k, hit + i, deadline);
-    }
+    struct log_batch b = {s, c, rows, n, hit, deadline};
+    if (!rc)
+        rc = gw_sql_insert_counted(s, c, n, hit, insert_rows, &b, deadline);
     size_t ng = 0;
     for (size_t i = 0; !rc && i < n; i++)
         if (hit[i])

@@ -192,6 +192,42 @@ int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64
     return s->ops->exec(c, sql, NULL, 0, NULL, NULL, deadline);
 }
 
+static int read_count(void *ctx, int ncol, const char *const *val, const size_t *len)
+{
+    (void)len;
+    if (ncol > 0)
+        *(int64_t *)ctx = gw_sql_i64(val[0]);
+    return 0;
+}
+
+int gw_sql_insert_counted(struct gw_store *s, struct gw_sql_conn *c, size_t n, unsigned char *hit,
+                          int (*insert)(void *ctx, int returning), void *ctx, int64_t deadline)
+{
+    const char *count = s->ops->changes_sql;
+    if (!count)
+        return insert(ctx, 1);
+    int64_t before = -1, after = -1;
+    int rc = s->ops->exec(c, "SAVEPOINT aigw_counted", NULL, 0, NULL, NULL, deadline);
+    if (!rc)
+        rc = s->ops->exec(c, count, NULL, 0, read_count, &before, deadline);
+    if (!rc)
+        rc = insert(ctx, 0);
+    if (!rc)
+        rc = s->ops->exec(c, count, NULL, 0, read_count, &after, deadline);
+    if (rc)
+        return rc; /* the caller's transaction rolls back, savepoint and all */
+    int all = before >= 0 && after - before == (int64_t)n;
+    if (!all)
+        rc = s->ops->exec(c, "ROLLBACK TO aigw_counted", NULL, 0, NULL, NULL, deadline);
+    if (!rc)
+        rc = s->ops->exec(c, "RELEASE aigw_counted", NULL, 0, NULL, NULL, deadline);
+    if (!rc && all)
+        memset(hit, 1, n);
+    else if (!rc)
+        rc = insert(ctx, 1);
+    return rc;
+}
+
 int gw_sql_values(struct gw_buf *b, int rows, int cols)
 {
     int rc = 0, n = 1;
@@ -209,7 +245,8 @@ int gw_sql_values(struct gw_buf *b, int rows, int cols)
 static const char *rows_text(struct gw_store *s, const struct gw_sql_rows *q, size_t rows)
 {
     for (size_t i = 0; i < s->ntexts; i++)
-        if (s->texts[i].prefix == q->prefix && s->texts[i].rows == rows)
+        if (s->texts[i].prefix == q->prefix && s->texts[i].suffix == q->suffix &&
+            s->texts[i].rows == rows)
             return s->texts[i].sql;
     if (s->ntexts == STORE_SQL_TEXTS)
         return NULL; /* more shapes than any caller has: a bug, failed loudly by the caller */
@@ -224,7 +261,7 @@ static const char *rows_text(struct gw_store *s, const struct gw_sql_rows *q, si
     gw_buf_free(&b);
     if (!sql)
         return NULL;
-    s->texts[s->ntexts++] = (struct store_sql_text){q->prefix, rows, sql};
+    s->texts[s->ntexts++] = (struct store_sql_text){q->prefix, q->suffix, rows, sql};
     return sql;
 }
 

@@ -337,4 +337,6 @@ const struct gw_store_ops gw_store_sqlite_ops = {
      * SQLITE_BUSY_SNAPSHOT instead of waiting */
     .begin_sql = "BEGIN IMMEDIATE",
     .migrate_lock_sql = NULL,
+    /* total_changes(), not changes(): the count survives the statements in between */
+    .changes_sql = "SELECT total_changes()",
 };
