@@ -1,8 +1,16 @@
 /*
  * store_spool - the write queues' copy on disk. Every ledger row and request-log row is
- * appended to a spool file when it is queued (one write(2), no fsync: the page cache outlives
- * a killed process, which is the failure this covers; an OS crash is SQLite's and
- * PostgreSQL's own business), and the file is emptied once everything in it is committed.
+ * appended to a spool file when it is queued (no fsync: the page cache outlives a killed
+ * process, which is the failure this covers; an OS crash is SQLite's and PostgreSQL's own
+ * business), and the file is emptied once everything in it is committed.
+ *
+ * Appending is a copy into the file's pages through a shared mapping of its first
+ * SPOOL_MAP bytes, where the filesystem reserves those blocks for good (see seg_map), and a
+ * pwritev(2) elsewhere or past the mapping: a system call for every row, under s->mu, was
+ * 3.6 % of aigw's CPU at 64 connections with the request log on. Every record is followed by
+ * an end mark (a zeroed record header), written before the record's own header, so a replay
+ * stops after the last whole record and never reads on into rows of the file's past:
+ * emptying the file only marks its start.
  * A process that dies leaves its spool behind; the next store opened on the same spool
  * directory (this process restarted, or another replica) queues its rows again. Writes are
  * idempotent by request id (ON CONFLICT DO NOTHING, rollups only for rows inserted), so a
@@ -24,11 +32,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -40,6 +52,7 @@
 
 #define SPOOL_MAGIC 0x53504c52u /* "RLPS" */
 #define SPOOL_ROTATE (4u << 20)
+#define SPOOL_MAP SPOOL_ROTATE        /* bytes mapped (and reserved on disk) per file */
 #define SPOOL_REPLAY_MAX (512u << 20) /* a file larger than this is not read back */
 #define SPOOL_WARN_MS 10000
 
@@ -61,6 +74,7 @@ struct spool_rec {
 
 struct spool_seg {
     int fd;
+    char *map; /* its first SPOOL_MAP bytes, or NULL: written with pwritev */
     uint64_t gen;
     long pending; /* rows in it not yet committed or dropped */
     off_t bytes;
@@ -92,17 +106,36 @@ static const struct spool_head head = {
     (uint32_t)sizeof(struct gw_log_row),
 };
 
+/* A store into a mapped page the filesystem cannot back (a full disk) is a SIGBUS, not an
+ * error code. So the file is mapped only where fallocate reserves its blocks for good:
+ * ext4, xfs and tmpfs (not a copy-on-write filesystem, which needs new blocks for every
+ * write). Anywhere else, or when a step fails, rows are written with pwritev. */
+static void seg_map(struct spool_seg *g)
+{
+    struct statfs fs;
+    if (fstatfs(g->fd, &fs) != 0 || !(fs.f_type == EXT4_SUPER_MAGIC ||
+                                      fs.f_type == XFS_SUPER_MAGIC || fs.f_type == TMPFS_MAGIC))
+        return;
+    if (posix_fallocate(g->fd, 0, SPOOL_MAP) != 0)
+        return;
+    void *m = mmap(NULL, SPOOL_MAP, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
+    if (m != MAP_FAILED)
+        g->map = m;
+}
+
 static int seg_open(struct store_spool *sp, struct spool_seg *g, char *err, size_t errsize)
 {
     g->gen = sp->next_gen++;
     snprintf(g->path, sizeof g->path, "%s/%s.%s.%llu", sp->dir, sp->base, sp->token,
              (unsigned long long)g->gen);
-    g->fd = open(g->path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    g->map = NULL;
+    g->fd = open(g->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (g->fd < 0) {
         snprintf(err, errsize, "cannot create %s: %s", g->path, strerror(errno));
         return -1;
     }
-    if (flock(g->fd, LOCK_EX | LOCK_NB) != 0 || write(g->fd, &head, sizeof head) != sizeof head) {
+    if (flock(g->fd, LOCK_EX | LOCK_NB) != 0 ||
+        pwrite(g->fd, &head, sizeof head, 0) != (ssize_t)sizeof head) {
         snprintf(err, errsize, "cannot write %s: %s", g->path, strerror(errno));
         close(g->fd);
         unlink(g->path);
@@ -111,7 +144,20 @@ static int seg_open(struct store_spool *sp, struct spool_seg *g, char *err, size
     }
     g->pending = 0;
     g->bytes = sizeof head;
+    seg_map(g);
     return 0;
+}
+
+/* Closes the file, leaving it where it is (its rows wait for the next start). */
+static void seg_close(struct spool_seg *g)
+{
+    if (g->fd < 0)
+        return;
+    if (g->map)
+        munmap(g->map, SPOOL_MAP);
+    g->map = NULL;
+    close(g->fd);
+    g->fd = -1;
 }
 
 static void seg_drop(struct spool_seg *g)
@@ -119,8 +165,7 @@ static void seg_drop(struct spool_seg *g)
     if (g->fd < 0)
         return;
     unlink(g->path);
-    close(g->fd);
-    g->fd = -1;
+    seg_close(g);
 }
 
 static void warn_locked(struct gw_store *s, const char *what)
@@ -136,6 +181,24 @@ static void warn_locked(struct gw_store *s, const char *what)
             strerror(errno), (unsigned long long)sp->errors);
 }
 
+/* The record at g->bytes, end mark first and its own header last: a process killed at any
+ * point leaves either a zeroed header there (the replay ends before it) or the whole
+ * record followed by an end mark. */
+static void copy_record(struct spool_seg *g, const struct iovec *v, int n, size_t total)
+{
+    char *at = g->map + g->bytes;
+    memset(at + total, 0, sizeof(struct spool_rec));
+    atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps this order; x86 does */
+    size_t off = v[0].iov_len;
+    for (int i = 1; i < n; i++) {
+        if (v[i].iov_len)
+            memcpy(at + off, v[i].iov_base, v[i].iov_len);
+        off += v[i].iov_len;
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    memcpy(at, v[0].iov_base, v[0].iov_len);
+}
+
 /* One record from its pieces (at most 4). The row is marked spooled when it is all on disk. */
 static void append_locked(struct gw_store *s, struct store_link *it, uint32_t kind,
                           const struct iovec *parts, int n)
@@ -144,8 +207,9 @@ static void append_locked(struct gw_store *s, struct store_link *it, uint32_t ki
     it->spool = 0;
     if (!sp || sp->cur.fd < 0)
         return;
+    static const struct spool_rec end = {0, 0, 0, 0};
     struct spool_rec rec = {SPOOL_MAGIC, kind, 0, 0};
-    struct iovec v[5] = {{&rec, sizeof rec}};
+    struct iovec v[6] = {{&rec, sizeof rec}};
     size_t total = sizeof rec;
     for (int i = 0; i < n && i < 4; i++) {
         v[i + 1] = parts[i];
@@ -153,13 +217,20 @@ static void append_locked(struct gw_store *s, struct store_link *it, uint32_t ki
         rec.sum = gw_crc32c(rec.sum, parts[i].iov_base, parts[i].iov_len);
         total += parts[i].iov_len;
     }
-    ssize_t w = writev(sp->cur.fd, v, n + 1);
-    if (w != (ssize_t)total) {
-        /* a torn record would end every later replay: take it back */
-        if (w > 0 && ftruncate(sp->cur.fd, sp->cur.bytes) != 0)
-            sp->cur.bytes += w; /* cannot: the replay stops there, nothing worse */
-        warn_locked(s, sp->cur.path);
-        return;
+    struct spool_seg *g = &sp->cur;
+    if (g->map && (size_t)g->bytes + total + sizeof end <= SPOOL_MAP) {
+        copy_record(g, v, n + 1, total);
+    } else {
+        v[n + 1] = (struct iovec){(void *)&end, sizeof end};
+        ssize_t w = pwritev(g->fd, v, n + 2, g->bytes);
+        if (w != (ssize_t)(total + sizeof end)) {
+            /* A torn record ends every replay there until the next record overwrites it.
+             * Cut it off where that cannot shrink the mapped part (a SIGBUS) */
+            if (w > 0 && (!g->map || g->bytes >= (off_t)SPOOL_MAP))
+                (void)!ftruncate(g->fd, g->bytes);
+            warn_locked(s, g->path);
+            return;
+        }
     }
     sp->cur.bytes += (off_t)total;
     sp->cur.pending++;
@@ -224,9 +295,16 @@ void gw_store_spool_tidy_locked(struct gw_store *s)
         return;
     if (sp->old.fd >= 0 && sp->old.pending <= 0)
         seg_drop(&sp->old);
-    if (sp->cur.pending <= 0) {
-        if (sp->cur.bytes > (off_t)sizeof head && ftruncate(sp->cur.fd, sizeof head) == 0)
-            sp->cur.bytes = sizeof head;
+    if (sp->cur.pending <= 0 && sp->cur.bytes > (off_t)sizeof head) {
+        /* emptied: an end mark where the first record goes; a file written past its
+         * mapping loses that part (and never the mapped part: a SIGBUS) */
+        struct spool_seg *g = &sp->cur;
+        static const struct spool_rec end = {0, 0, 0, 0};
+        int ok = g->map ? (memcpy(g->map + sizeof head, &end, sizeof end),
+                           g->bytes <= (off_t)SPOOL_MAP || ftruncate(g->fd, SPOOL_MAP) == 0)
+                        : ftruncate(g->fd, sizeof head) == 0;
+        if (ok)
+            g->bytes = sizeof head;
     } else if (sp->cur.bytes > (off_t)SPOOL_ROTATE && sp->old.fd < 0) {
         struct spool_seg next;
         char err[256];
@@ -424,10 +502,8 @@ void gw_store_spool_close(struct gw_store *s)
         gw_logf(AIGW_LOG_WARN, "store", NULL,
                 "%ld ledger and log rows not written yet are kept in %s for the next start", left,
                 sp->dir);
-        if (sp->old.fd >= 0)
-            close(sp->old.fd);
-        if (sp->cur.fd >= 0)
-            close(sp->cur.fd);
+        seg_close(&sp->old);
+        seg_close(&sp->cur);
     } else {
         seg_drop(&sp->old);
         seg_drop(&sp->cur);

@@ -2,13 +2,15 @@
  * Store contract: spool files left by a stopped process are written on the next open, in the
  * current format and in the one before it (an upgrade after a crash loses nothing), and a
  * record whose sum does not match ends the replay there. The files are built by hand here,
- * so this also pins the on-disk format.
+ * so this also pins the on-disk format. And a process that dies with rows queued leaves
+ * them all to the next one, and nothing of what its spool held before it was emptied.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aigw/plugin.h"
@@ -95,4 +97,100 @@ Test(store_spool, both_formats_are_replayed_and_a_bad_sum_ends_the_file)
     snprintf(path, sizeof path, "%s.dead2.1", prefix);
     cr_assert_neq(access(path, F_OK), 0);
     cr_assert_eq(rmdir(dir), 0, "the spool directory is not empty");
+}
+
+/* A log row of fixed shape (every record the same size) */
+static struct gw_log_row shaped(const char *id)
+{
+    struct gw_log_row r = {0};
+    r.ts_ms = 1700000000000;
+    snprintf(r.request_id, sizeof r.request_id, "%s", id);
+    snprintf(r.dialect, sizeof r.dialect, "openai");
+    snprintf(r.endpoint, sizeof r.endpoint, "/v1/chat/completions");
+    snprintf(r.model_asked, sizeof r.model_asked, "gpt-4o-mini");
+    snprintf(r.provider, sizeof r.provider, "openai");
+    r.attempts = 1;
+    r.status = 200;
+    r.input_tokens = 10;
+    return r;
+}
+
+#define MANY_ROWS 3500 /* past the spool's 4 MiB mapping: both ways of appending */
+
+/* The child: past rows queued while the database's writes are held, then committed (the
+ * spool emptied); then killed rows queued the same way, and the process gone without
+ * closing anything, as after a SIGKILL. */
+static void die_with_rows_queued(const char *prefix, int past, int killed)
+{
+    char err[256], id[64];
+    struct gw_store_opts o = {.spool_prefix = prefix};
+    struct gw_store *s = gw_store_open(fx_url(), &o, err, sizeof err);
+    if (!s)
+        _exit(2);
+    fx_block_writes(); /* all of them in the spool at once, then committed together */
+    for (int i = 0; i < past; i++) {
+        snprintf(id, sizeof id, "past-%d", 1000 + i);
+        struct gw_log_row r = shaped(id);
+        if (gw_store_log_put(s, &r) != 0)
+            _exit(3);
+    }
+    fx_unblock_writes();
+    if (gw_store_flush(s, 30000) != 0)
+        _exit(4);
+    fx_block_writes();
+    for (int i = 0; i < killed; i++) {
+        snprintf(id, sizeof id, "kill-%d", 1000 + i); /* the same length as the past ids */
+        struct gw_log_row r = shaped(id);
+        if (gw_store_log_put(s, &r) != 0)
+            _exit(5);
+    }
+    _exit(0);
+}
+
+/* Runs the child, deletes what it committed (as retention does), opens a store on its spool
+ * and checks what the replay wrote. */
+static void replay_of_dead(int past, int killed)
+{
+    char dir[] = "/tmp/aigw-spool-XXXXXX", prefix[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(prefix, sizeof prefix, "%s/db-spool", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        die_with_rows_queued(prefix, past, killed);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_log WHERE request_id LIKE 'past-%'"), past);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_log WHERE request_id LIKE 'kill-%'"), 0);
+    cr_assert_eq(fx_sql("DELETE FROM aigw_log"), 0);
+
+    struct gw_store_opts o = {.spool_prefix = prefix};
+    struct gw_store *s = fx_open(&o);
+    cr_assert_eq(gw_store_flush(s, 30000), 0);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_log WHERE request_id LIKE 'kill-%'"),
+                 killed);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_log WHERE request_id LIKE 'past-%'"), 0);
+    gw_store_close(s);
+    cr_assert_eq(rmdir(dir), 0, "the spool directory is not empty");
+}
+
+Test(store_spool, a_dead_process_leaves_all_its_queued_rows)
+{
+    replay_of_dead(0, MANY_ROWS);
+}
+
+/* One row queued where many were before: a replay that read on past it, into the emptied
+ * file's old records (the next one begins where it ends), would bring deleted rows back.
+ * Fewer than fill a spool file: a fuller one is replaced by a new file while it drains. */
+Test(store_spool, a_dead_process_leaves_none_of_what_its_spool_held_before)
+{
+    replay_of_dead(1000, 1);
+}
+
+/* Nothing queued after the file was emptied: it replays as empty. */
+Test(store_spool, a_dead_process_with_nothing_queued_leaves_nothing)
+{
+    replay_of_dead(1000, 0);
 }
