@@ -51,8 +51,13 @@
 #include "lib/log.h"
 
 #define SPOOL_MAGIC 0x53504c52u /* "RLPS" */
-#define SPOOL_ROTATE (4u << 20)
-#define SPOOL_MAP SPOOL_ROTATE        /* bytes mapped (and reserved on disk) per file */
+/* A file's first SPOOL_MAP bytes are mapped, and the pages it has touched count in aigw's
+ * RSS (two files' worth at most): 1 MiB, about 800 log rows. It is replaced once it passes
+ * SPOOL_ROTATE bytes with rows still pending, half the mapping, so the rows queued before
+ * the writer next looks still fit in it. A new file every 400 rows, under a load that
+ * never lets the spool empty, costs a few system calls. */
+#define SPOOL_MAP (1u << 20)
+#define SPOOL_ROTATE (SPOOL_MAP / 2)
 #define SPOOL_REPLAY_MAX (512u << 20) /* a file larger than this is not read back */
 #define SPOOL_WARN_MS 10000
 

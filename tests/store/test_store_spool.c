@@ -115,7 +115,7 @@ static struct gw_log_row shaped(const char *id)
     return r;
 }
 
-#define MANY_ROWS 3500 /* past the spool's 4 MiB mapping: both ways of appending */
+#define MANY_ROWS 3500 /* past the spool's 1 MiB mapping: both ways of appending */
 
 /* The child: past rows queued while the database's writes are held, then committed (the
  * spool emptied); then killed rows queued the same way, and the process gone without
@@ -186,11 +186,11 @@ Test(store_spool, a_dead_process_leaves_all_its_queued_rows)
  * Fewer than fill a spool file: a fuller one is replaced by a new file while it drains. */
 Test(store_spool, a_dead_process_leaves_none_of_what_its_spool_held_before)
 {
-    replay_of_dead(1000, 1);
+    replay_of_dead(350, 1);
 }
 
 /* Nothing queued after the file was emptied: it replays as empty. */
 Test(store_spool, a_dead_process_with_nothing_queued_leaves_nothing)
 {
-    replay_of_dead(1000, 0);
+    replay_of_dead(350, 0);
 }
