@@ -20,7 +20,8 @@
  * beside a SQLite file), each held with flock(LOCK_EX) by its owner for
  * as long as it is open, so "not lockable" means "its process is alive". Two generations
  * at most: when the current file passes SPOOL_ROTATE bytes while rows are still pending it
- * is sealed and a new one started; the sealed one is deleted when its last row is done.
+ * is sealed and a new one started; the sealed one, when its last row is done, is emptied
+ * and kept as the next new one if it is mapped, else deleted.
  * Records: a header (magic, kind, payload length, CRC-32C of the payload) and the payload
  * (the row's struct as this build lays it out, then a log row's bodies); a torn last record
  * ends the replay. A file written by a build with another layout is left in place.
@@ -92,6 +93,7 @@ struct store_spool {
     char token[24];
     uint64_t next_gen;
     struct spool_seg cur, old;
+    struct spool_seg spare; /* a drained mapped file kept for the next rotation */
     uint64_t errors;
     int64_t warned_ms;
 };
@@ -293,30 +295,55 @@ void gw_store_spool_done_locked(struct gw_store *s, struct store_link *it)
     it->spool = 0;
 }
 
+/* Empties g: an end mark where the first record goes; a file written past its mapping
+ * loses that part (never the mapped part: a SIGBUS). 0, or -1 when it could not. */
+static int seg_empty(struct spool_seg *g)
+{
+    static const struct spool_rec end = {0, 0, 0, 0};
+    if (g->bytes <= (off_t)sizeof head)
+        return 0;
+    int ok = g->map ? (memcpy(g->map + sizeof head, &end, sizeof end),
+                       g->bytes <= (off_t)SPOOL_MAP || ftruncate(g->fd, SPOOL_MAP) == 0)
+                    : ftruncate(g->fd, sizeof head) == 0;
+    if (!ok)
+        return -1;
+    g->bytes = sizeof head;
+    return 0;
+}
+
 void gw_store_spool_tidy_locked(struct gw_store *s)
 {
     struct store_spool *sp = s->spool;
     if (!sp || sp->cur.fd < 0)
         return;
-    if (sp->old.fd >= 0 && sp->old.pending <= 0)
-        seg_drop(&sp->old);
-    if (sp->cur.pending <= 0 && sp->cur.bytes > (off_t)sizeof head) {
-        /* emptied: an end mark where the first record goes; a file written past its
-         * mapping loses that part (and never the mapped part: a SIGBUS) */
-        struct spool_seg *g = &sp->cur;
-        static const struct spool_rec end = {0, 0, 0, 0};
-        int ok = g->map ? (memcpy(g->map + sizeof head, &end, sizeof end),
-                           g->bytes <= (off_t)SPOOL_MAP || ftruncate(g->fd, SPOOL_MAP) == 0)
-                        : ftruncate(g->fd, sizeof head) == 0;
-        if (ok)
-            g->bytes = sizeof head;
+    if (sp->old.fd >= 0 && sp->old.pending <= 0) {
+        /* A mapped file is kept for the next rotation: its pages are resident already,
+         * where a new file's would each be faulted in again (and the RSS stays two
+         * mappings' worth). Its rows are all done, so its name no longer matters. */
+        if (sp->old.map && sp->spare.fd < 0 && seg_empty(&sp->old) == 0) {
+            sp->spare = sp->old;
+            sp->old.fd = -1;
+            sp->old.map = NULL;
+        } else {
+            seg_drop(&sp->old);
+        }
+    }
+    if (sp->cur.pending <= 0) {
+        seg_empty(&sp->cur);
     } else if (sp->cur.bytes > (off_t)SPOOL_ROTATE && sp->old.fd < 0) {
         struct spool_seg next;
         char err[256];
-        if (seg_open(sp, &next, err, sizeof err) == 0) {
-            sp->old = sp->cur;
-            sp->cur = next;
+        if (sp->spare.fd >= 0) {
+            next = sp->spare;
+            next.gen = sp->next_gen++;
+            next.pending = 0;
+            sp->spare.fd = -1;
+            sp->spare.map = NULL;
+        } else if (seg_open(sp, &next, err, sizeof err) != 0) {
+            return;
         }
+        sp->old = sp->cur;
+        sp->cur = next;
     }
 }
 
@@ -463,7 +490,7 @@ int gw_store_spool_open(struct gw_store *s, const char *prefix, char *err, size_
     struct store_spool *sp = calloc(1, sizeof *sp);
     if (!sp)
         return AIGW_ENOMEM;
-    sp->cur.fd = sp->old.fd = -1;
+    sp->cur.fd = sp->old.fd = sp->spare.fd = -1;
     sp->next_gen = 1;
     unsigned char rnd[8];
     gw_random_bytes(rnd, sizeof rnd);
@@ -509,9 +536,11 @@ void gw_store_spool_close(struct gw_store *s)
                 sp->dir);
         seg_close(&sp->old);
         seg_close(&sp->cur);
+        seg_drop(&sp->spare);
     } else {
         seg_drop(&sp->old);
         seg_drop(&sp->cur);
+        seg_drop(&sp->spare);
     }
     free(sp);
     s->spool = NULL;
