@@ -197,16 +197,28 @@ void gw_store_observe_why(struct gw_store *s, const char *op, int64_t start_us, 
 void gw_store_dropped(struct gw_store *s, const char *what, uint64_t n);
 int64_t gw_store_mono_us(void);
 int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64_t deadline);
-/* Inserts rows that are nearly always new and learns which ones the database took (hit[i]
- * = 1), for rollups that must count each row once. On SQLite a RETURNING clause makes a
- * multi-row insert buffer its results in a temporary table: about a quarter of the log
- * writer's instructions per row. So insert(ctx, 0) first puts the rows in without it, inside
- * a savepoint, and the connection's change count says whether the database took all n; if
- * not (a replayed row, an id repeated), the savepoint is rolled back and insert(ctx, 1)
- * inserts them again with RETURNING, marking hit itself. A backend without a cheap count
- * (changes_sql NULL) gets insert(ctx, 1) at once. 0 or the failing statement's result. */
-int gw_sql_insert_counted(struct gw_store *s, struct gw_sql_conn *c, size_t n, unsigned char *hit,
-                          int (*insert)(void *ctx, int returning), void *ctx, int64_t deadline);
+/* Rows to insert, for gw_sql_insert_counted: rows points to the caller's array of n row
+ * pointers (each caller knows their type), hit to n flags. */
+struct gw_sql_batch {
+    struct gw_store *s;
+    struct gw_sql_conn *c;
+    const void *rows;
+    size_t n;
+    unsigned char *hit;
+    int64_t deadline;
+};
+/* Inserts rows [at, at + k) of b (k <= the caller's chunk), with a RETURNING clause whose
+ * rows set hit, or without one. 0 or the statement's exec result. */
+typedef int (*gw_sql_insert_fn)(const struct gw_sql_batch *b, size_t at, size_t k, int returning);
+/* Inserts rows that are nearly always new, chunk rows a statement, and learns which ones the
+ * database took (hit[i] = 1), for rollups that must count each row once. On SQLite a
+ * RETURNING clause makes a multi-row insert buffer its results in a temporary table: about a
+ * quarter of the log writer's instructions per row. So the rows first go in without it,
+ * inside a savepoint, and the connection's change count says whether the database took all
+ * of them; if not (a replayed row, an id repeated), the savepoint is rolled back and they
+ * are inserted again with RETURNING. A backend without a cheap count (changes_sql NULL)
+ * uses RETURNING at once. 0 or the failing statement's result. */
+int gw_sql_insert_counted(const struct gw_sql_batch *b, size_t chunk, gw_sql_insert_fn insert);
 /* USD <-> nano-dollars (rounded). */
 int64_t gw_usd_to_nusd(double usd);
 double gw_nusd_to_usd(int64_t n);

@@ -72,7 +72,7 @@ static int64_t nonneg(int64_t v)
 }
 
 struct inserted {
-    struct store_op **ops;
+    struct store_op *const *ops;
     unsigned char *hit;
     const struct gw_sql_rows *q;
 };
@@ -128,10 +128,13 @@ static const char spend_tail[] = " ON CONFLICT (key_id, day) DO UPDATE SET"
                                  " cost_nusd = aigw_key_spend.cost_nusd + excluded.cost_nusd,"
                                  " requests = aigw_key_spend.requests + excluded.requests";
 
-/* tail: ledger_tail (each row taken is marked in hit) or ledger_tail_counted (none marked) */
-static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops, size_t n,
-                        unsigned char *hit, const char *tail, int64_t deadline)
+/* A gw_sql_insert_fn: with returning, each row taken is marked in hit (the same id twice in
+ * one statement comes back once: only its first row counts) */
+static int insert_chunk(const struct gw_sql_batch *b, size_t at, size_t n, int returning)
 {
+    struct store_op *const *ops = (struct store_op *const *)b->rows + at;
+    unsigned char *hit = b->hit + at;
+    const char *tail = returning ? ledger_tail : ledger_tail_counted;
     struct gw_sql_param p[LEDGER_CHUNK * LEDGER_COLS];
     for (size_t i = 0; i < n; i++) {
         const struct gw_ledger_entry *e = &ops[i]->u.ledger;
@@ -155,28 +158,7 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
                             .row = tail == ledger_tail ? mark : NULL};
     struct inserted in = {ops, hit, &q};
     q.ctx = &in;
-    return gw_sql_rows_exec(s, c, &q, deadline);
-}
-
-struct ledger_batch {
-    struct gw_store *s;
-    struct gw_sql_conn *c;
-    struct store_op **ops;
-    size_t n;
-    unsigned char *hit;
-    int64_t deadline;
-};
-
-static int insert_rows(void *ctx, int returning)
-{
-    struct ledger_batch *b = ctx;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < b->n; i += LEDGER_CHUNK) {
-        size_t k = b->n - i < LEDGER_CHUNK ? b->n - i : LEDGER_CHUNK;
-        rc = insert_chunk(b->s, b->c, b->ops + i, k, b->hit + i,
-                          returning ? ledger_tail : ledger_tail_counted, b->deadline);
-    }
-    return rc;
+    return gw_sql_rows_exec(b->s, b->c, &q, b->deadline);
 }
 
 int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct store_op **ops,
@@ -185,9 +167,9 @@ int gw_store_write_ledger(struct gw_store *s, struct gw_sql_conn *c, struct stor
     unsigned char *hit = calloc(n, 1);
     struct day_total *t = calloc(n, sizeof *t);
     int rc = hit && t ? 0 : AIGW_ENOMEM;
-    struct ledger_batch b = {s, c, ops, n, hit, deadline};
+    struct gw_sql_batch b = {s, c, ops, n, hit, deadline};
     if (!rc)
-        rc = gw_sql_insert_counted(s, c, n, hit, insert_rows, &b, deadline);
+        rc = gw_sql_insert_counted(&b, LEDGER_CHUNK, insert_chunk);
     size_t nt = 0;
     for (size_t i = 0; !rc && i < n; i++)
         if (hit[i])

@@ -243,7 +243,7 @@ static const char log_tail[] = " ON CONFLICT (request_id) DO NOTHING RETURNING r
 static const char log_tail_counted[] = " ON CONFLICT (request_id) DO NOTHING";
 
 struct log_hits {
-    struct store_log **rows;
+    struct store_log *const *rows;
     unsigned char *hit;
     const struct gw_sql_rows *q;
 };
@@ -263,10 +263,12 @@ static int mark(void *ctx, int ncol, const char *const *v, const size_t *len)
     return 0;
 }
 
-/* tail: log_tail (each row taken is marked in hit) or log_tail_counted (nothing marked) */
-static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_log **rows,
-                        size_t n, unsigned char *hit, const char *tail, int64_t deadline)
+/* A gw_sql_insert_fn: with returning, each row taken is marked in hit */
+static int insert_chunk(const struct gw_sql_batch *b, size_t at, size_t n, int returning)
 {
+    struct store_log *const *rows = (struct store_log *const *)b->rows + at;
+    unsigned char *hit = b->hit + at;
+    const char *tail = returning ? log_tail : log_tail_counted;
     struct gw_sql_param p[LOG_CHUNK * LOG_COLS];
     char *bodies[LOG_CHUNK * 2] = {0};
     for (size_t i = 0; i < n; i++) {
@@ -307,30 +309,9 @@ static int insert_chunk(struct gw_store *s, struct gw_sql_conn *c, struct store_
                             .row = tail == log_tail ? mark : NULL};
     struct log_hits h = {rows, hit, &q};
     q.ctx = &h;
-    int rc = gw_sql_rows_exec(s, c, &q, deadline);
+    int rc = gw_sql_rows_exec(b->s, b->c, &q, b->deadline);
     for (size_t i = 0; i < 2 * n; i++)
         free(bodies[i]);
-    return rc;
-}
-
-struct log_batch {
-    struct gw_store *s;
-    struct gw_sql_conn *c;
-    struct store_log **rows;
-    size_t n;
-    unsigned char *hit;
-    int64_t deadline;
-};
-
-static int insert_rows(void *ctx, int returning)
-{
-    struct log_batch *b = ctx;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < b->n; i += LOG_CHUNK) {
-        size_t k = b->n - i < LOG_CHUNK ? b->n - i : LOG_CHUNK;
-        rc = insert_chunk(b->s, b->c, b->rows + i, k, b->hit + i,
-                          returning ? log_tail : log_tail_counted, b->deadline);
-    }
     return rc;
 }
 
@@ -340,9 +321,9 @@ int gw_store_write_logs(struct gw_store *s, struct gw_sql_conn *c, struct store_
     unsigned char *hit = calloc(n, 1);
     struct roll *g = calloc(n, sizeof *g);
     int rc = hit && g ? 0 : AIGW_ENOMEM;
-    struct log_batch b = {s, c, rows, n, hit, deadline};
+    struct gw_sql_batch b = {s, c, rows, n, hit, deadline};
     if (!rc)
-        rc = gw_sql_insert_counted(s, c, n, hit, insert_rows, &b, deadline);
+        rc = gw_sql_insert_counted(&b, LOG_CHUNK, insert_chunk);
     size_t ng = 0;
     for (size_t i = 0; !rc && i < n; i++)
         if (hit[i])

@@ -200,31 +200,40 @@ static int read_count(void *ctx, int ncol, const char *const *val, const size_t 
     return 0;
 }
 
-int gw_sql_insert_counted(struct gw_store *s, struct gw_sql_conn *c, size_t n, unsigned char *hit,
-                          int (*insert)(void *ctx, int returning), void *ctx, int64_t deadline)
+static int insert_all(const struct gw_sql_batch *b, size_t chunk, gw_sql_insert_fn insert,
+                      int returning)
 {
+    int rc = 0;
+    for (size_t at = 0; !rc && at < b->n; at += chunk)
+        rc = insert(b, at, b->n - at < chunk ? b->n - at : chunk, returning);
+    return rc;
+}
+
+int gw_sql_insert_counted(const struct gw_sql_batch *b, size_t chunk, gw_sql_insert_fn insert)
+{
+    struct gw_store *s = b->s;
     const char *count = s->ops->changes_sql;
     if (!count)
-        return insert(ctx, 1);
+        return insert_all(b, chunk, insert, 1);
     int64_t before = -1, after = -1;
-    int rc = s->ops->exec(c, "SAVEPOINT aigw_counted", NULL, 0, NULL, NULL, deadline);
+    int rc = s->ops->exec(b->c, "SAVEPOINT aigw_counted", NULL, 0, NULL, NULL, b->deadline);
     if (!rc)
-        rc = s->ops->exec(c, count, NULL, 0, read_count, &before, deadline);
+        rc = s->ops->exec(b->c, count, NULL, 0, read_count, &before, b->deadline);
     if (!rc)
-        rc = insert(ctx, 0);
+        rc = insert_all(b, chunk, insert, 0);
     if (!rc)
-        rc = s->ops->exec(c, count, NULL, 0, read_count, &after, deadline);
+        rc = s->ops->exec(b->c, count, NULL, 0, read_count, &after, b->deadline);
     if (rc)
         return rc; /* the caller's transaction rolls back, savepoint and all */
-    int all = before >= 0 && after - before == (int64_t)n;
+    int all = before >= 0 && after - before == (int64_t)b->n;
     if (!all)
-        rc = s->ops->exec(c, "ROLLBACK TO aigw_counted", NULL, 0, NULL, NULL, deadline);
+        rc = s->ops->exec(b->c, "ROLLBACK TO aigw_counted", NULL, 0, NULL, NULL, b->deadline);
     if (!rc)
-        rc = s->ops->exec(c, "RELEASE aigw_counted", NULL, 0, NULL, NULL, deadline);
+        rc = s->ops->exec(b->c, "RELEASE aigw_counted", NULL, 0, NULL, NULL, b->deadline);
     if (!rc && all)
-        memset(hit, 1, n);
+        memset(b->hit, 1, b->n);
     else if (!rc)
-        rc = insert(ctx, 1);
+        rc = insert_all(b, chunk, insert, 1);
     return rc;
 }
 
