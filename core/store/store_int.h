@@ -62,7 +62,7 @@ struct gw_store_ops {
     const char *begin_sql;        /* a transaction that will write */
     const char *migrate_lock_sql; /* serializes migrations across processes, or NULL */
     /* One row, one integer: every row the connection has changed so far, or NULL where a
-     * statement's RETURNING is as cheap as asking (see gw_sql_take_begin) */
+     * statement's RETURNING is as cheap as asking (see gw_sql_insert_counted) */
     const char *changes_sql;
 };
 
@@ -121,13 +121,14 @@ struct store_reader {
 
 struct store_keycache;
 
-/* A multi-row statement text, built once per (prefix, rows) and kept for the store's life. */
+/* A multi-row statement text, built once per (prefix, suffix, rows) and kept for the store's
+ * life. */
 struct store_sql_text {
     const char *prefix, *suffix;
     size_t rows;
     char *sql;
 };
-#define STORE_SQL_TEXTS 48
+#define STORE_SQL_TEXTS 64 /* 7 statement families x 6 sizes today */
 
 struct gw_store {
     const struct gw_store_ops *ops;

@@ -195,7 +195,9 @@ static void copy_record(struct spool_seg *g, const struct iovec *v, int n, size_
 {
     char *at = g->map + g->bytes;
     memset(at + total, 0, sizeof(struct spool_rec));
-    atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps this order; x86 does */
+    /* A process dies between two instructions, so whoever reads the file after it sees its
+     * stores in program order: only the compiler could reorder them. */
+    atomic_signal_fence(memory_order_seq_cst);
     size_t off = v[0].iov_len;
     for (int i = 1; i < n; i++) {
         if (v[i].iov_len)
