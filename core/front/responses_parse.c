@@ -67,6 +67,29 @@ static void echo(cJSON *e, const cJSON *req, const char *k, cJSON *dflt)
     }
 }
 
+/* {"effort":null,"summary":null} and {"format":{"type":"text"}}, built (a cJSON_Parse of
+ * each was 7k of a Responses request's instructions) */
+static cJSON *reasoning_default(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && (!cJSON_AddNullToObject(o, "effort") || !cJSON_AddNullToObject(o, "summary"))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *text_default(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *f = o ? cJSON_AddObjectToObject(o, "format") : NULL;
+    if (o && (!f || !cJSON_AddStringToObject(f, "type", "text"))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 static cJSON *make_echo(const cJSON *req)
 {
     cJSON *e = cJSON_CreateObject();
@@ -77,11 +100,11 @@ static cJSON *make_echo(const cJSON *req)
     echo(e, req, "max_tool_calls", NULL);
     echo(e, req, "parallel_tool_calls", cJSON_CreateTrue());
     echo(e, req, "previous_response_id", NULL);
-    echo(e, req, "reasoning", cJSON_Parse("{\"effort\":null,\"summary\":null}"));
+    echo(e, req, "reasoning", reasoning_default());
     echo(e, req, "service_tier", cJSON_CreateString("default"));
     echo(e, req, "store", cJSON_CreateTrue());
     echo(e, req, "temperature", cJSON_CreateNumber(1));
-    echo(e, req, "text", cJSON_Parse("{\"format\":{\"type\":\"text\"}}"));
+    echo(e, req, "text", text_default());
     echo(e, req, "tool_choice", cJSON_CreateString("auto"));
     echo(e, req, "tools", cJSON_CreateArray());
     echo(e, req, "top_logprobs", cJSON_CreateNumber(0));
