@@ -201,9 +201,9 @@ static char *stored_request(const struct gw_resp_render *r)
         b.ptr[0] = '{'; /* in place of the first run's comma */
     else if (!rc)
         rc = gw_buf_append(&b, "{", 1);
-    if (!rc)
+    if (!rc && r->model)
         rc = gw_buf_append_str(&b, members ? ",\"model\":" : "\"model\":");
-    if (!rc)
+    if (!rc && r->model)
         rc = gw_json_print_string(&b, r->model);
     if (!rc)
         rc = gw_buf_append(&b, "}", 1);
