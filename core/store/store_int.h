@@ -182,6 +182,8 @@ struct gw_sql_param gw_sql_null(void);
 /* Copies n bytes as valid UTF-8 without NUL (bad bytes become '?'): malloc'd or NULL. */
 char *gw_sql_clean_dup(const char *p, size_t n);
 int64_t gw_sql_i64(const char *v); /* NULL: 0 */
+/* A gw_sql_row_fn: the first column of a row into *(int64_t *)ctx. */
+int gw_sql_read_i64(void *ctx, int ncol, const char *const *val, const size_t *len);
 void gw_sql_str(char *dst, size_t size, const char *v);
 /* Runs fn(conn) on a reader connection (reconnecting when needed) within the read deadline;
  * op names it for opts.on_op. */

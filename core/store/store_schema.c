@@ -74,14 +74,6 @@ static const char *const steps[STORE_SCHEMA_VERSION] = {
     "DROP INDEX IF EXISTS aigw_log_model;",
 };
 
-static int read_int(void *ctx, int ncol, const char *const *val, const size_t *len)
-{
-    (void)len;
-    if (ncol > 0)
-        *(int64_t *)ctx = gw_sql_i64(val[0]);
-    return 0;
-}
-
 static int read_text(void *ctx, int ncol, const char *const *val, const size_t *len)
 {
     (void)len;
@@ -141,7 +133,7 @@ static int migrate_tx(struct gw_store *s, struct gw_sql_conn *c, char *err, size
     if (rc)
         return rc;
     int64_t version = -1;
-    rc = o->exec(c, "SELECT COALESCE(MAX(version), 0) FROM aigw_schema", NULL, 0, read_int,
+    rc = o->exec(c, "SELECT COALESCE(MAX(version), 0) FROM aigw_schema", NULL, 0, gw_sql_read_i64,
                  &version, deadline);
     if (rc)
         return rc;

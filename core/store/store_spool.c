@@ -107,6 +107,9 @@ static uint32_t fnv1a(const void *p, size_t n)
     return h;
 }
 
+/* A zeroed record header: where a replay stops */
+static const struct spool_rec end_mark = {0, 0, 0, 0};
+
 static const struct spool_head head = {
     {'A', 'I', 'G', 'W', 'S', 'P', 'L', '2'},
     (uint32_t)sizeof(struct gw_ledger_entry),
@@ -194,7 +197,7 @@ static void warn_locked(struct gw_store *s, const char *what)
 static void copy_record(struct spool_seg *g, const struct iovec *v, int n, size_t total)
 {
     char *at = g->map + g->bytes;
-    memset(at + total, 0, sizeof(struct spool_rec));
+    memcpy(at + total, &end_mark, sizeof end_mark);
     /* A process dies between two instructions, so whoever reads the file after it sees its
      * stores in program order: only the compiler could reorder them. */
     atomic_signal_fence(memory_order_seq_cst);
@@ -216,7 +219,6 @@ static void append_locked(struct gw_store *s, struct store_link *it, uint32_t ki
     it->spool = 0;
     if (!sp || sp->cur.fd < 0)
         return;
-    static const struct spool_rec end = {0, 0, 0, 0};
     struct spool_rec rec = {SPOOL_MAGIC, kind, 0, 0};
     struct iovec v[6] = {{&rec, sizeof rec}};
     size_t total = sizeof rec;
@@ -227,12 +229,12 @@ static void append_locked(struct gw_store *s, struct store_link *it, uint32_t ki
         total += parts[i].iov_len;
     }
     struct spool_seg *g = &sp->cur;
-    if (g->map && (size_t)g->bytes + total + sizeof end <= SPOOL_MAP) {
+    if (g->map && (size_t)g->bytes + total + sizeof end_mark <= SPOOL_MAP) {
         copy_record(g, v, n + 1, total);
     } else {
-        v[n + 1] = (struct iovec){(void *)&end, sizeof end};
+        v[n + 1] = (struct iovec){(void *)&end_mark, sizeof end_mark};
         ssize_t w = pwritev(g->fd, v, n + 2, g->bytes);
-        if (w != (ssize_t)(total + sizeof end)) {
+        if (w != (ssize_t)(total + sizeof end_mark)) {
             /* A torn record ends every replay there until the next record overwrites it.
              * Cut it off where that cannot shrink the mapped part (a SIGBUS) */
             if (w > 0 && (!g->map || g->bytes >= (off_t)SPOOL_MAP))
@@ -301,10 +303,9 @@ void gw_store_spool_done_locked(struct gw_store *s, struct store_link *it)
  * loses that part (never the mapped part: a SIGBUS). 0, or -1 when it could not. */
 static int seg_empty(struct spool_seg *g)
 {
-    static const struct spool_rec end = {0, 0, 0, 0};
     if (g->bytes <= (off_t)sizeof head)
         return 0;
-    int ok = g->map ? (memcpy(g->map + sizeof head, &end, sizeof end),
+    int ok = g->map ? (memcpy(g->map + sizeof head, &end_mark, sizeof end_mark),
                        g->bytes <= (off_t)SPOOL_MAP || ftruncate(g->fd, SPOOL_MAP) == 0)
                     : ftruncate(g->fd, sizeof head) == 0;
     if (!ok)

@@ -192,7 +192,7 @@ int gw_sql_tx(struct gw_store *s, struct gw_sql_conn *c, const char *what, int64
     return s->ops->exec(c, sql, NULL, 0, NULL, NULL, deadline);
 }
 
-static int read_count(void *ctx, int ncol, const char *const *val, const size_t *len)
+int gw_sql_read_i64(void *ctx, int ncol, const char *const *val, const size_t *len)
 {
     (void)len;
     if (ncol > 0)
@@ -218,11 +218,11 @@ int gw_sql_insert_counted(const struct gw_sql_batch *b, size_t chunk, gw_sql_ins
     int64_t before = -1, after = -1;
     int rc = s->ops->exec(b->c, "SAVEPOINT aigw_counted", NULL, 0, NULL, NULL, b->deadline);
     if (!rc)
-        rc = s->ops->exec(b->c, count, NULL, 0, read_count, &before, b->deadline);
+        rc = s->ops->exec(b->c, count, NULL, 0, gw_sql_read_i64, &before, b->deadline);
     if (!rc)
         rc = insert_all(b, chunk, insert, 0);
     if (!rc)
-        rc = s->ops->exec(b->c, count, NULL, 0, read_count, &after, b->deadline);
+        rc = s->ops->exec(b->c, count, NULL, 0, gw_sql_read_i64, &after, b->deadline);
     if (rc)
         return rc; /* the caller's transaction rolls back, savepoint and all */
     int all = before >= 0 && after - before == (int64_t)b->n;
