@@ -14,7 +14,7 @@
 #include "aigw/plugin.h"
 #include "lib/buf.h"
 #include "lib/crypto.h"
-#include "lib/utf8.h"
+#include "front/body.h"
 
 #define MODEL_MAX 256
 #define STOP_MAX 4 /* chat's limit on stop sequences */
@@ -358,16 +358,13 @@ int gw_anth_parse(const struct gw_inbound *in, struct gw_parsed *out, struct gw_
     static const char suffix[] = "/count_tokens";
     memset(err, 0, sizeof *err);
     out->dialect = &gw_dialect_anthropic;
-    size_t bad = gw_utf8_invalid_at(in->body ? in->body : "", in->len);
-    if (bad != (size_t)-1)
-        return fail(err, NULL, "the request body is not valid UTF-8 (byte offset %zu)", bad);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(in->body ? in->body : "", in->len, &end, 0);
-    if (!root) {
-        size_t off = end && in->body && end >= in->body ? (size_t)(end - in->body) : 0;
-        return fail(err, NULL, "the request body is not valid JSON (error at byte offset %zu)",
-                    off);
-    }
+    cJSON *root;
+    struct gw_body_err be;
+    int prc = gw_body_parse(in->body, in->len, &root, &be);
+    if (prc == AIGW_EINVAL)
+        return fail(err, NULL, "%s", be.message);
+    if (prc)
+        return prc;
     struct gw_anth_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         cJSON_Delete(root);

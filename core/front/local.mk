@@ -1,5 +1,7 @@
 # core/front: inbound dialects: parse a client body into the internal request, render chunks into the dialect.
 core_libgwcore_la_SOURCES += \
+	core/front/body.c \
+	core/front/body.h \
 	core/front/dialect.c \
 	core/front/dialect.h \
 	core/front/openai.c \

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
-#include "lib/utf8.h"
+#include "front/body.h"
 
 #define MAX_MESSAGES 100000
 #define MAX_N 128
@@ -352,23 +352,15 @@ int gw_request_parse(int kind, const char *body, size_t n, struct gw_parsed *out
 {
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
-    size_t bad = gw_utf8_invalid_at(body, n);
-    if (bad != (size_t)-1) {
-        err->status = 400;
-        err->code = "invalid_utf8";
-        snprintf(err->message, sizeof err->message,
-                 "the request body is not valid UTF-8 (byte offset %zu)", bad);
-        return AIGW_EINVAL;
-    }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, n, &end, 0);
-    if (!root) {
-        size_t off = end && end >= body ? (size_t)(end - body) : 0;
-        err->status = 400;
-        err->code = "invalid_json";
-        snprintf(err->message, sizeof err->message,
-                 "the request body is not valid JSON (error at byte offset %zu)", off);
-        return AIGW_EINVAL;
+    cJSON *root;
+    struct gw_body_err be;
+    int prc = gw_body_parse(body, n, &root, &be);
+    if (prc) {
+        err->status = prc == AIGW_EINVAL ? 400 : 500;
+        err->code = be.code;
+        snprintf(err->message, sizeof err->message, "%s",
+                 prc == AIGW_EINVAL ? be.message : "out of memory reading the request body");
+        return prc;
     }
     int rc = 0;
     if (!cJSON_IsObject(root)) {

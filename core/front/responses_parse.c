@@ -7,7 +7,7 @@
 
 #include "front/responses.h"
 #include "lib/crypto.h"
-#include "lib/utf8.h"
+#include "front/body.h"
 
 #define METADATA_MAX_PAIRS 16
 
@@ -355,20 +355,13 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struc
 {
     memset(err, 0, sizeof *err);
     out->dialect = &gw_responses_dialect;
-    size_t bad = gw_utf8_invalid_at(in->body, in->len);
-    if (bad != (size_t)-1) {
-        gw_resp_fail(err, NULL, "invalid_utf8",
-                     "the request body is not valid UTF-8 (byte offset %zu)", bad);
-        return AIGW_EINVAL;
-    }
-    const char *end = NULL;
-    cJSON *req = cJSON_ParseWithLengthOpts(in->body, in->len, &end, 0);
-    if (!req) {
-        size_t off = end && end >= in->body ? (size_t)(end - in->body) : 0;
-        gw_resp_fail(err, NULL, "invalid_json",
-                     "the request body is not valid JSON (error at byte offset %zu)", off);
-        return AIGW_EINVAL;
-    }
+    cJSON *req;
+    struct gw_body_err be;
+    int prc = gw_body_parse(in->body, in->len, &req, &be);
+    if (prc == AIGW_EINVAL)
+        return gw_resp_fail(err, NULL, be.code, "%s", be.message);
+    if (prc)
+        return prc;
     if (!cJSON_IsObject(req)) {
         cJSON_Delete(req);
         return gw_resp_fail(err, NULL, NULL, "the request body must be a JSON object");

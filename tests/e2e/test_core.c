@@ -502,6 +502,46 @@ Test(core, request_completing_while_draining_is_refused)
 }
 
 /* Sends raw bytes and returns the status code of the answer (0 on none). */
+/* A body naming a member twice is refused in every dialect before anything is decided on it:
+ * the gateway reads the first "model" and a provider's parser may keep the last, so a key
+ * allowed only the cheap model would otherwise be answered by the dear one. Nothing reaches
+ * the upstream. */
+Test(core, a_repeated_key_is_refused_in_every_dialect_and_never_sent)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, NULL);
+    static const struct {
+        const char *path, *body, *type_at;
+    } cases[] = {
+        {"/v1/chat/completions",
+         "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+         "\"model\":\"gpt-4o\"}",
+         "error"},
+        {"/v1/messages",
+         "{\"model\":\"gpt-4o-mini\",\"max_tokens\":8,\"messages\":[{\"role\":\"user\","
+         "\"content\":\"Hi\"}],\"messages\":[{\"role\":\"user\",\"content\":\"other\"}]}",
+         "error"},
+        {"/v1/responses", "{\"model\":\"gpt-4o-mini\",\"input\":\"Hi\",\"input\":\"other\"}",
+         "error"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct e2e_resp *r = e2e_post(gw, cases[i].path, cases[i].body, NULL);
+        cr_assert_eq(r->status, 400, "%s: %s", cases[i].path, r->body);
+        const cJSON *e = cJSON_GetObjectItem(e2e_resp_json(r), cases[i].type_at);
+        cr_assert_str_eq(cJSON_GetObjectItem(e, "type")->valuestring, "invalid_request_error");
+        cr_assert(strstr(cJSON_GetObjectItem(e, "message")->valuestring, "repeats the key"),
+                  "%s", r->body);
+        e2e_resp_free(r);
+    }
+    /* The same bodies without the repeat are answered from the upstream. */
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 1);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 static int raw_status(int port, const char *req)
 {
     return e2e_raw_status(e2e_raw_send(port, req, 10));

@@ -1,0 +1,36 @@
+/*
+ * body - the client's request body as every inbound dialect reads it: valid UTF-8, one JSON
+ * value with nothing after it but whitespace, and no object that names a member twice.
+ *
+ * Why the last rule: the gateway reads a member once (cJSON finds the first of two names),
+ * while a provider's parser commonly keeps the last. {"model":"cheap",...,"model":"dear"}
+ * would be admitted, limited and priced as "cheap" and answered by "dear", and a second
+ * "messages" would reach the provider past the guards that read the first. RFC 8259 leaves
+ * such objects to each reader; a gateway that decides on what it reads must refuse them.
+ *
+ * Threading: stateless.
+ */
+#ifndef GW_FRONT_BODY_H
+#define GW_FRONT_BODY_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct gw_body_err {
+    const char *code; /* "invalid_utf8", "invalid_json" or "duplicate_key" */
+    char message[512];
+};
+
+/* Parses p[0..n) into *out (the caller's, freed with cJSON_Delete). On a body the rules
+ * above refuse: AIGW_EINVAL, *out NULL, and err says why, naming the byte offset or the
+ * repeated key and where it is ("messages[2].content[0]"). AIGW_ENOMEM when out of memory. */
+int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err);
+
+/* The first object in the tree (depth first, members in order) that names a member twice:
+ * its second such member, or NULL. A full-depth walk; objects past 16 members are checked by
+ * hashing, so a large object costs linear time. *oom is set when a hash table could not be
+ * had (the walk then stops and returns NULL). */
+const cJSON *gw_body_repeated_key(const cJSON *root, int *oom);
+
+#endif

@@ -1,0 +1,148 @@
+/* body: what every dialect refuses before reading a client's body (core/front/body.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "aigw/plugin.h"
+#include "front/body.h"
+
+static int parse(const char *text, struct gw_body_err *e)
+{
+    cJSON *root = NULL;
+    int rc = gw_body_parse(text, strlen(text), &root, e);
+    if (rc == 0)
+        cr_assert_not_null(root);
+    else
+        cr_assert_null(root);
+    cJSON_Delete(root);
+    return rc;
+}
+
+Test(body, a_repeated_key_anywhere_is_refused_and_named_with_where_it_is)
+{
+    static const struct {
+        const char *body, *message;
+    } cases[] = {
+        {"{\"model\":\"cheap\",\"messages\":[],\"model\":\"dear\"}",
+         "the request body repeats the key \"model\"; a key may appear only once in an object"},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"content\":\"b\"}]}",
+         "the request body repeats the key \"content\" in messages[0]; a key may appear only "
+         "once in an object"},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"},"
+         "{\"type\":\"text\",\"text\":\"a\",\"text\":\"b\"}]}]}",
+         "the request body repeats the key \"text\" in messages[0].content[1]; a key may appear "
+         "only once in an object"},
+        {"[{},{\"a\":{\"b\":1,\"b\":2}}]",
+         "the request body repeats the key \"b\" in [1].a; a key may appear only once in an "
+         "object"},
+        /* Names are compared as cJSON reads them: "\u0000x" ends where "model" does, so both
+         * are the "model" the gateway would look up. */
+        {"{\"model\\u0000x\":\"dear\",\"model\":\"cheap\"}",
+         "the request body repeats the key \"model\"; a key may appear only once in an object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gw_body_err e;
+        cr_assert_eq(parse(cases[i].body, &e), AIGW_EINVAL, "%s", cases[i].body);
+        cr_assert_str_eq(e.code, "duplicate_key");
+        cr_assert_str_eq(e.message, cases[i].message);
+    }
+}
+
+Test(body, names_that_differ_only_in_case_or_by_level_are_not_repeats)
+{
+    struct gw_body_err e;
+    cr_assert_eq(
+        parse("{\"model\":\"a\",\"Model\":\"b\",\"m\":{\"model\":\"c\"},\"l\":[{\"model\":1},"
+              "{\"model\":2}]}",
+              &e),
+        0);
+    cr_assert_eq(parse("{}", &e), 0);
+    cr_assert_eq(parse("[1,2,2,\"x\",\"x\"]", &e), 0);
+}
+
+/* Objects past 16 members are checked through a hash table: a repeat found at either end,
+ * and none reported among 5,000 distinct names. */
+Test(body, large_objects_are_checked_whole)
+{
+    enum { N = 5000 };
+    size_t cap = N * 24 + 64;
+    char *text = malloc(cap);
+    for (int dup_at = -1; dup_at < 2; dup_at++) {
+        size_t len = (size_t)snprintf(text, cap, "{");
+        for (int i = 0; i < N; i++)
+            len += (size_t)snprintf(text + len, cap - len, "%s\"k%d\":%d", i ? "," : "", i, i);
+        if (dup_at == 0) /* the first name again, last */
+            len += (size_t)snprintf(text + len, cap - len, ",\"k0\":0");
+        else if (dup_at == 1) /* the last name again, last */
+            len += (size_t)snprintf(text + len, cap - len, ",\"k%d\":0", N - 1);
+        snprintf(text + len, cap - len, "}");
+        struct gw_body_err e;
+        int rc = parse(text, &e);
+        if (dup_at < 0) {
+            cr_assert_eq(rc, 0);
+        } else {
+            cr_assert_eq(rc, AIGW_EINVAL);
+            cr_assert(strstr(e.message, dup_at ? "\"k4999\"" : "\"k0\""), "%s", e.message);
+        }
+    }
+    free(text);
+}
+
+Test(body, bytes_after_the_value_are_refused_but_whitespace_is_not)
+{
+    struct gw_body_err e;
+    cr_assert_eq(parse("{\"model\":\"m\"} \r\n\t", &e), 0);
+    cr_assert_eq(parse("{\"model\":\"m\"}{\"model\":\"n\"}", &e), AIGW_EINVAL);
+    cr_assert_str_eq(e.code, "invalid_json");
+    cr_assert_str_eq(e.message, "the request body is not valid JSON (more after the value, at "
+                                "byte offset 13)");
+    cr_assert_eq(parse("{\"model\":\"m\"}\n x", &e), AIGW_EINVAL);
+    cr_assert(strstr(e.message, "byte offset 15"), "%s", e.message);
+    /* A NUL after the value is more too (cJSON would stop reading there). */
+    cJSON *root = NULL;
+    cr_assert_eq(gw_body_parse("{}\0{}", 5, &root, &e), AIGW_EINVAL);
+    cr_assert_null(root);
+}
+
+Test(body, utf8_and_syntax_errors_keep_their_codes)
+{
+    struct gw_body_err e;
+    cr_assert_eq(parse("{\"model\":\"m\xff\"}", &e), AIGW_EINVAL);
+    cr_assert_str_eq(e.code, "invalid_utf8");
+    cr_assert_str_eq(e.message, "the request body is not valid UTF-8 (byte offset 11)");
+    cr_assert_eq(parse("{\"model\":", &e), AIGW_EINVAL);
+    cr_assert_str_eq(e.code, "invalid_json");
+    cr_assert(strstr(e.message, "not valid JSON (error at byte offset"), "%s", e.message);
+    cJSON *root = NULL;
+    cr_assert_eq(gw_body_parse(NULL, 0, &root, &e), AIGW_EINVAL);
+    cr_assert_str_eq(e.code, "invalid_json");
+}
+
+/* The message goes out as JSON: a long key or path is cut at a character's boundary. */
+Test(body, a_long_name_is_cut_between_characters)
+{
+    char key[400], text[1200];
+    size_t k = 0;
+    key[k++] = 'a';       /* so that 64 bytes of the name end inside a character */
+    while (k + 2 < 300) { /* "é" is two bytes: 65 bytes of it would end mid-character */
+        key[k++] = (char)0xc3;
+        key[k++] = (char)0xa9;
+    }
+    key[k] = '\0';
+    snprintf(text, sizeof text, "{\"x\":{\"%s\":{\"%s\":1,\"%s\":2}}}", key, key, key);
+    struct gw_body_err e;
+    cr_assert_eq(parse(text, &e), AIGW_EINVAL);
+    cr_assert_str_eq(e.code, "duplicate_key");
+    size_t n = strlen(e.message);
+    for (size_t i = 0; i < n;) { /* every sequence complete */
+        unsigned char c = (unsigned char)e.message[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xe0 ? 3 : 2;
+        cr_assert(c < 0x80 || c == 0xc3, "byte %zu: %02x", i, c);
+        cr_assert_leq(i + len, n, "cut sequence at %zu: %s", i, e.message);
+        if (len == 2)
+            cr_assert_eq((unsigned char)e.message[i + 1], 0xa9);
+        i += len;
+    }
+}
