@@ -6,6 +6,7 @@ core_libgwcore_la_SOURCES += \
 	core/net/listen.h \
 	core/net/peer.c \
 	core/net/peer.h \
+	core/net/proxyenv.c \
 	core/net/relay.c \
 	core/net/relay.h \
 	core/net/sockwatch.c \

@@ -110,6 +110,9 @@ int gw_upstream_close_cb(void *ud, curl_socket_t fd);
 size_t gw_xfer_header_cb(char *p, size_t size, size_t n, void *ud);
 size_t gw_xfer_write_cb(char *p, size_t size, size_t n, void *ud);
 int gw_xfer_setup_easy(struct gw_xfer *x);
+/* proxyenv.c: sets CURLOPT_PROXY and CURLOPT_NOPROXY on e to what curl would read from the
+ * environment for url, without its getenv calls per transfer. */
+void gw_proxyenv_apply(CURL *e, const char *url);
 int gw_xfer_map_curl(struct gw_xfer *x, CURLcode rc);
 
 #endif

@@ -229,6 +229,7 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
      * handle would go on naming its first transfer's URL. */
     curl_easy_setopt(e, CURLOPT_CURLU, parsed_url(x->u, x->url));
     curl_easy_setopt(e, CURLOPT_URL, x->url);
+    gw_proxyenv_apply(e, x->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);

@@ -542,6 +542,47 @@ Test(core, a_repeated_key_is_refused_in_every_dialect_and_never_sent)
     mock_stop(m);
 }
 
+/* aigw hands curl the proxy its environment names, read once (core/net/proxyenv.c), by curl's
+ * own rules: no_proxy before NO_PROXY, http_proxy and never HTTP_PROXY for an http URL, then
+ * all_proxy before ALL_PROXY. `proxy` receives a request through it in absolute form. The
+ * test's variables come first in the environment, ahead of e2e's own ALL_PROXY/NO_PROXY. */
+static void proxy_case(struct mock *proxy, struct mock *direct, const char *base,
+                       const char *const env[3], int via_proxy)
+{
+    int before_p = mock_request_count(proxy), before_d = mock_request_count(direct);
+    struct e2e_gw *gw = e2e_gw_start(NULL, env[0], env[1], env[2], "OPENAI_API_KEY=" CANARY,
+                                     e2e_strf("OPENAI_BASE_URL=%s/v1", base), NULL);
+    e2e_resp_free(e2e_post(gw, "/v1/chat/completions", CHAT, NULL));
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    cr_assert_eq(mock_request_count(proxy) - before_p, via_proxy, "%s %s", env[0], env[1]);
+    cr_assert_eq(mock_request_count(direct) - before_d, !via_proxy, "%s %s", env[0], env[1]);
+    if (via_proxy) {
+        const struct mock_req *q = mock_request(proxy, before_p);
+        cr_assert(strstr(mock_req_path(q), e2e_strf("%s/v1/chat/completions", base)), "%s",
+                  mock_req_path(q));
+        mock_req_free(q);
+    }
+}
+
+Test(core, the_environment_proxy_is_the_one_curl_would_pick)
+{
+    struct mock *proxy = e2e_mock("openai_chat"), *direct = e2e_mock("openai_chat");
+    const char *p = mock_url(proxy), *d = mock_url(direct);
+    const char *env1[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=other.invalid",
+                           "X_UNUSED=1"};
+    proxy_case(proxy, direct, d, env1, 1);
+    const char *env2[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=127.0.0.1", "X_UNUSED=1"};
+    proxy_case(proxy, direct, d, env2, 0);
+    /* HTTP_PROXY is never read; all_proxy is, before e2e's ALL_PROXY. */
+    const char *env3[3] = {e2e_strf("HTTP_PROXY=%s", d), e2e_strf("all_proxy=%s", p),
+                           "no_proxy=other.invalid"};
+    proxy_case(proxy, direct, "http://api.example.invalid", env3, 1);
+    const char *env4[3] = {e2e_strf("HTTP_PROXY=%s", p), "http_proxy=", "X_UNUSED=1"};
+    proxy_case(proxy, direct, d, env4, 0); /* empty is unset; NO_PROXY covers 127.0.0.1 */
+    mock_stop(proxy);
+    mock_stop(direct);
+}
+
 static int raw_status(int port, const char *req)
 {
     return e2e_raw_status(e2e_raw_send(port, req, 10));
