@@ -106,12 +106,12 @@ int gw_oai_usage_from_json(const cJSON *obj, struct aigw_usage *u)
         u->prompt_tokens = v, found = 1;
     if (jint_key(obj, "completion_tokens", &v) == 0 || jint_key(obj, "output_tokens", &v) == 0)
         u->completion_tokens = v, found = 1;
-    d = aigw_json_get(obj, "prompt_tokens_details");
+    d = jget(obj, "prompt_tokens_details");
     if (jint_key(d, "cached_tokens", &v) == 0)
         u->cached_tokens = v, found = 1;
     else if (jint_key(obj, "prompt_cache_hit_tokens", &v) == 0) /* DeepSeek */
         u->cached_tokens = v, found = 1;
-    d = aigw_json_get(obj, "completion_tokens_details");
+    d = jget(obj, "completion_tokens_details");
     if (jint_key(d, "reasoning_tokens", &v) == 0)
         u->reasoning_tokens = v, found = 1;
     /* Embeddings report only prompt + total; a total alone still says something was used. */
@@ -208,11 +208,11 @@ static int emit_content_parts(struct aigw_call *call, int choice, const cJSON *p
     int rc;
     cJSON_ArrayForEach(p, parts)
     {
-        const char *type = aigw_json_str(p, "type");
+        const char *type = jstr(p, "type");
         if (cJSON_IsString(p)) {
             rc = emit_piece(call, AIGW_CHUNK_TEXT, choice, p->valuestring);
         } else if (type && strcmp(type, "thinking") == 0) {
-            const cJSON *th = aigw_json_get(p, "thinking");
+            const cJSON *th = jget(p, "thinking");
             rc = 0;
             if (cJSON_IsString(th))
                 rc = emit_piece(call, AIGW_CHUNK_REASONING, choice, th->valuestring);
@@ -220,11 +220,11 @@ static int emit_content_parts(struct aigw_call *call, int choice, const cJSON *p
                 cJSON_ArrayForEach(t, th)
                 {
                     if ((rc = emit_piece(call, AIGW_CHUNK_REASONING, choice,
-                                         aigw_json_str(t, "text"))))
+                                         jstr(t, "text"))))
                         break;
                 }
         } else {
-            rc = emit_piece(call, AIGW_CHUNK_TEXT, choice, aigw_json_str(p, "text"));
+            rc = emit_piece(call, AIGW_CHUNK_TEXT, choice, jstr(p, "text"));
         }
         if (rc)
             return rc;
@@ -235,12 +235,12 @@ static int emit_content_parts(struct aigw_call *call, int choice, const cJSON *p
 /* reasoning / content / refusal of a message or a delta. Empty strings say nothing. */
 static int emit_message_text(struct aigw_call *call, int choice, const cJSON *m)
 {
-    const cJSON *content = aigw_json_get(m, "content");
-    const char *r = aigw_json_str(m, "reasoning_content");
+    const cJSON *content = jget(m, "content");
+    const char *r = jstr(m, "reasoning_content");
     int rc = 0;
 
     if (!r || !*r)
-        r = aigw_json_str(m, "reasoning");
+        r = jstr(m, "reasoning");
     if ((rc = emit_piece(call, AIGW_CHUNK_REASONING, choice, r)))
         return rc;
     if (cJSON_IsString(content))
@@ -249,16 +249,16 @@ static int emit_message_text(struct aigw_call *call, int choice, const cJSON *m)
         rc = emit_content_parts(call, choice, content);
     if (rc)
         return rc;
-    return emit_piece(call, AIGW_CHUNK_REFUSAL, choice, aigw_json_str(m, "refusal"));
+    return emit_piece(call, AIGW_CHUNK_REFUSAL, choice, jstr(m, "refusal"));
 }
 
 /* One tool call (whole, or a stream piece). Arguments given as an object (some OpenAI-alikes)
  * are serialized. */
 static int emit_tool_call(struct aigw_call *call, int choice, int index, const cJSON *tc, int whole)
 {
-    const cJSON *fn = aigw_json_get(tc, "function");
-    const cJSON *args = aigw_json_get(fn, "arguments");
-    const char *id = aigw_json_str(tc, "id"), *name = aigw_json_str(fn, "name"), *a = NULL;
+    const cJSON *fn = jget(tc, "function");
+    const cJSON *args = jget(fn, "arguments");
+    const char *id = jstr(tc, "id"), *name = jstr(fn, "name"), *a = NULL;
     struct aigw_chunk c;
 
     if (cJSON_IsString(args))
@@ -291,7 +291,7 @@ static int choice_index(const cJSON *ch, int pos)
 
 static int emit_meta_json(struct aigw_call *call, const cJSON *root)
 {
-    const char *id = aigw_json_str(root, "id"), *model = aigw_json_str(root, "model");
+    const char *id = jstr(root, "id"), *model = jstr(root, "model");
     int64_t created = 0;
     struct aigw_chunk c;
 
@@ -324,7 +324,7 @@ static int emit_inband_error(struct aigw_call *call, struct aigw_bytes body)
 static int parse_chat(struct aigw_call *call, const cJSON *root)
 {
     static const char *const extras[] = {"citations", "search_results"};
-    const cJSON *choices = aigw_json_get(root, "choices"), *ch, *tc, *usage;
+    const cJSON *choices = jget(root, "choices"), *ch, *tc, *usage;
     int pos = 0, rc;
     size_t i;
 
@@ -334,35 +334,35 @@ static int parse_chat(struct aigw_call *call, const cJSON *root)
         return rc;
     cJSON_ArrayForEach(ch, choices)
     {
-        const cJSON *msg = aigw_json_get(ch, "message");
+        const cJSON *msg = jget(ch, "message");
         int choice = choice_index(ch, pos), t = 0;
         if (!cJSON_IsObject(ch))
             return AIGW_EPROTO;
         if (cJSON_IsObject(msg)) {
             if ((rc = emit_message_text(call, choice, msg)))
                 return rc;
-            cJSON_ArrayForEach(tc, aigw_json_get(msg, "tool_calls"))
+            cJSON_ArrayForEach(tc, jget(msg, "tool_calls"))
             {
                 if ((rc = emit_tool_call(call, choice, t++, tc, 1)))
                     return rc;
             }
-        } else if (cJSON_IsString(aigw_json_get(ch, "text"))) { /* legacy completions shape */
-            if ((rc = emit_piece(call, AIGW_CHUNK_TEXT, choice, aigw_json_str(ch, "text"))))
+        } else if (cJSON_IsString(jget(ch, "text"))) { /* legacy completions shape */
+            if ((rc = emit_piece(call, AIGW_CHUNK_TEXT, choice, jstr(ch, "text"))))
                 return rc;
         } else {
             return AIGW_EPROTO;
         }
-        if ((rc = emit_finish_json(call, choice, aigw_json_get(ch, "finish_reason"))))
+        if ((rc = emit_finish_json(call, choice, jget(ch, "finish_reason"))))
             return rc;
         pos++;
     }
-    usage = aigw_json_get(root, "usage");
+    usage = jget(root, "usage");
     if (!cJSON_IsObject(usage))
-        usage = aigw_json_get(aigw_json_get(root, "x_groq"), "usage");
+        usage = jget(jget(root, "x_groq"), "usage");
     if ((rc = emit_usage_json(call, usage)))
         return rc;
     for (i = 0; i < sizeof extras / sizeof extras[0]; i++) {
-        const cJSON *v = aigw_json_get(root, extras[i]);
+        const cJSON *v = jget(root, extras[i]);
         struct aigw_chunk c;
         if (!present(v))
             continue;
@@ -401,14 +401,14 @@ static double *decode_b64_vector(struct aigw_call *call, const char *s, size_t *
 
 static int parse_embeddings(struct aigw_call *call, const cJSON *root)
 {
-    const cJSON *data = aigw_json_get(root, "data"), *item, *x;
+    const cJSON *data = jget(root, "data"), *item, *x;
     int pos = 0, rc;
 
     if (!cJSON_IsArray(data))
         return AIGW_EPROTO;
     cJSON_ArrayForEach(item, data)
     {
-        const cJSON *emb = aigw_json_get(item, "embedding");
+        const cJSON *emb = jget(item, "embedding");
         struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_EMBEDDING, choice_index(item, pos));
         double *v;
         size_t n = 0;
@@ -437,12 +437,12 @@ static int parse_embeddings(struct aigw_call *call, const cJSON *root)
             return rc;
         pos++;
     }
-    return emit_usage_json(call, aigw_json_get(root, "usage"));
+    return emit_usage_json(call, jget(root, "usage"));
 }
 
 static int parse_images(struct aigw_call *call, const cJSON *root)
 {
-    const cJSON *data = aigw_json_get(root, "data"), *item;
+    const cJSON *data = jget(root, "data"), *item;
     int pos = 0, rc;
 
     if (!cJSON_IsArray(data))
@@ -450,7 +450,7 @@ static int parse_images(struct aigw_call *call, const cJSON *root)
     cJSON_ArrayForEach(item, data)
     {
         struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_IMAGE, choice_index(item, pos));
-        const char *url = aigw_json_str(item, "url"), *b64 = aigw_json_str(item, "b64_json");
+        const char *url = jstr(item, "url"), *b64 = jstr(item, "b64_json");
         if (b64 && *b64) {
             c.text = aigw_bytes_of(b64);
             c.is_b64 = 1;
@@ -459,12 +459,12 @@ static int parse_images(struct aigw_call *call, const cJSON *root)
         } else {
             return AIGW_EPROTO;
         }
-        c.name = aigw_bytes_of(aigw_json_str(item, "revised_prompt"));
+        c.name = aigw_bytes_of(jstr(item, "revised_prompt"));
         if ((rc = emit_chunk(call, &c)))
             return rc;
         pos++;
     }
-    return emit_usage_json(call, aigw_json_get(root, "usage"));
+    return emit_usage_json(call, jget(root, "usage"));
 }
 
 int gw_oai_parse_response(struct aigw_call *call, struct aigw_bytes body)
@@ -474,8 +474,8 @@ int gw_oai_parse_response(struct aigw_call *call, struct aigw_bytes body)
 
     if (!cJSON_IsObject(root))
         return AIGW_EPROTO;
-    err = aigw_json_get(root, "error");
-    if (present(err) && !aigw_json_get(root, "choices") && !aigw_json_get(root, "data"))
+    err = jget(root, "error");
+    if (present(err) && !jget(root, "choices") && !jget(root, "data"))
         return emit_inband_error(call, body);
     switch (call->op) {
     case AIGW_OP_CHAT:
@@ -515,34 +515,34 @@ int gw_oai_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     root = call->host->json_parse(call, data);
     if (!cJSON_IsObject(root))
         return AIGW_EPROTO;
-    if (present(aigw_json_get(root, "error")) || bytes_eq(frame->event, "error")) {
+    if (present(jget(root, "error")) || bytes_eq(frame->event, "error")) {
         rc = emit_inband_error(call, data);
         return rc < 0 ? rc : AIGW_DONE;
     }
     /* Identity once, from the first chunk that has one: nothing was emitted before it. */
     if (gw_call_of(call)->chunks_emitted == 0 && (rc = emit_meta_json(call, root)))
         return rc;
-    choices = aigw_json_get(root, "choices");
+    choices = jget(root, "choices");
     cJSON_ArrayForEach(ch, choices)
     {
-        const cJSON *delta = aigw_json_get(ch, "delta"), *tc;
+        const cJSON *delta = jget(ch, "delta"), *tc;
         int choice = choice_index(ch, pos), t = 0;
         if (cJSON_IsObject(delta)) {
             if ((rc = emit_message_text(call, choice, delta)))
                 return rc;
-            cJSON_ArrayForEach(tc, aigw_json_get(delta, "tool_calls"))
+            cJSON_ArrayForEach(tc, jget(delta, "tool_calls"))
             {
                 if ((rc = emit_tool_call(call, choice, choice_index(tc, t), tc, 0)))
                     return rc;
                 t++;
             }
         }
-        if ((rc = emit_finish_json(call, choice, aigw_json_get(ch, "finish_reason"))))
+        if ((rc = emit_finish_json(call, choice, jget(ch, "finish_reason"))))
             return rc;
         pos++;
     }
-    usage = aigw_json_get(root, "usage");
+    usage = jget(root, "usage");
     if (!cJSON_IsObject(usage))
-        usage = aigw_json_get(aigw_json_get(root, "x_groq"), "usage");
+        usage = jget(jget(root, "x_groq"), "usage");
     return emit_usage_json(call, usage);
 }

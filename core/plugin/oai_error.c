@@ -78,33 +78,33 @@ static const char *code_text(struct aigw_call *call, const cJSON *v)
 
 static void fill_from_json(struct aigw_call *call, const cJSON *root, struct aigw_error *err)
 {
-    const cJSON *e = aigw_json_get(root, "error");
+    const cJSON *e = jget(root, "error");
 
     if (cJSON_IsObject(e)) {
-        err->message = json_text(call, aigw_json_get(e, "message"));
-        err->type = json_text(call, aigw_json_get(e, "type"));
-        err->code = code_text(call, aigw_json_get(e, "code"));
-        err->param = json_text(call, aigw_json_get(e, "param"));
+        err->message = json_text(call, jget(e, "message"));
+        err->type = json_text(call, jget(e, "type"));
+        err->code = code_text(call, jget(e, "code"));
+        err->param = json_text(call, jget(e, "param"));
         if (!err->code)
-            err->code = code_text(call, aigw_json_get(aigw_json_get(e, "innererror"), "code"));
+            err->code = code_text(call, jget(jget(e, "innererror"), "code"));
     } else if (cJSON_IsString(e)) { /* HF / Ollama / xAI ({"code","error"}) / old Together */
         err->message = json_text(call, e);
-        err->code = code_text(call, aigw_json_get(root, "code"));
+        err->code = code_text(call, jget(root, "code"));
     }
     if (!err->message) { /* Mistral {"object":"error","message",...}, HF {"message"} */
-        err->message = json_text(call, aigw_json_get(root, "message"));
+        err->message = json_text(call, jget(root, "message"));
         if (err->message) {
-            err->type = err->type ? err->type : json_text(call, aigw_json_get(root, "type"));
-            err->code = err->code ? err->code : code_text(call, aigw_json_get(root, "code"));
-            err->param = err->param ? err->param : json_text(call, aigw_json_get(root, "param"));
+            err->type = err->type ? err->type : json_text(call, jget(root, "type"));
+            err->code = err->code ? err->code : code_text(call, jget(root, "code"));
+            err->param = err->param ? err->param : json_text(call, jget(root, "param"));
         }
     }
     if (!err->message) /* FastAPI / AI21 / Mistral 401 / RFC 7807 */
-        err->message = json_text(call, aigw_json_get(root, "detail"));
+        err->message = json_text(call, jget(root, "detail"));
     if (!err->message) /* Apigee-style gateway faults (Fireworks) */
-        err->message = json_text(call, aigw_json_get(aigw_json_get(root, "fault"), "faultstring"));
+        err->message = json_text(call, jget(jget(root, "fault"), "faultstring"));
     if (!err->message)
-        err->message = json_text(call, aigw_json_get(root, "title"));
+        err->message = json_text(call, jget(root, "title"));
 }
 
 static int header_str(struct aigw_call *call, const char *name, char *out, size_t size)

@@ -242,6 +242,27 @@ Test(openai, stream_without_include_usage_hides_usage)
     ph_free(c);
 }
 
+/* An upstream event that names a member twice is read at its first occurrence, as
+ * cJSON_GetObjectItemCaseSensitive reads it (the host's own lookups must not differ), and a
+ * member whose name only starts alike is not taken for it. */
+Test(openai, stream_event_members_are_read_at_their_first_occurrence)
+{
+    static const char sse[] =
+        "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":"
+        "{\"contents\":\"no\",\"content\":\"A\",\"content\":\"B\"},\"finish_reason\":null,"
+        "\"finish_reason\":\"length\"}],\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"C\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+        "\"usage\":{\"prompt_tokens\":3,\"prompt_tokens\":4,\"completion_tokens\":1}}\n\n"
+        "data: [DONE]\n\n";
+    struct ph_call *c = ph_begin("openai", AIGW_OP_CHAT, STREAM_REQ);
+    cr_assert_eq(ph_respond(c, 200, SSE_HDR, sse, sizeof sse - 1, 0), 0);
+    cr_assert_str_eq(ph_stream_text(c), "A");
+    cr_assert_str_eq(ph_stream_finish(c), "stop");
+    cr_assert_eq(num(ph_usage(c), "prompt_tokens"), 3);
+    ph_free(c);
+}
+
 Test(openai, stream_inband_error)
 {
     struct ph_call *c = ph_begin("openai", AIGW_OP_CHAT, STREAM_REQ);
