@@ -61,7 +61,8 @@ static int build(struct aigw_call *call, const char *path)
     const char *key = h->env("AZURE_FOUNDRY_API_KEY");
     const char *base = h->env("AZURE_FOUNDRY_BASE_URL");
     const char *version = h->env("AZURE_FOUNDRY_API_VERSION");
-    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 1};
+    /* Top-level edits only (a max_tokens rename): the host may share the client's values. */
+    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 1, 1};
     size_t n;
     char *url, *v;
     cJSON *body;

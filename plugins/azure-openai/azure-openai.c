@@ -75,7 +75,8 @@ static int build(struct aigw_call *call, const char *path)
     const char *version = h->env("AZURE_OPENAI_API_VERSION");
     const char *dep = deployment_for(call);
     int v1, rc;
-    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 0};
+    /* Top-level edits only (the model, a max_tokens rename): the host may share the values. */
+    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 0, 1};
     char *url;
     cJSON *body;
 

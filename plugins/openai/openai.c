@@ -55,7 +55,8 @@ static int start(struct aigw_call *call, const char *method, const char *path)
 static int send_body(struct aigw_call *call, const char *path)
 {
     const struct aigw_host *h = call->host;
-    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 1};
+    /* Top-level edits only (a max_tokens rename): the host may share the client's values. */
+    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 1, 1};
     cJSON *body;
     int rc;
 

@@ -37,7 +37,8 @@
  *     1.0 or 1.1 keeps the old layout, and the host reads it by the minor the plugin
  *     declares), scoped host->env to the plugin's own table, and appended
  *     AIGW_OP_COUNT_TOKENS, the REASONING_SIGNATURE / REASONING_REDACTED chunks,
- *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ.
+ *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ; 1.3 made host->json_parse's
+ *     trees read-only; 1.4 appended aigw_oai_opts.top_level_only.
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -87,7 +88,7 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 3 /* this header's minor */
+#define AIGW_ABI_MINOR 4 /* this header's minor */
 #define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
 
 /* The minor a plugin is built for. A plugin that must also load on older hosts defines it
@@ -339,6 +340,14 @@ struct aigw_oai_opts {
     int send_include_usage;
     /* 1: put the upstream model id in the body's "model" (0 leaves it out: Azure deployments). */
     int set_model;
+#if AIGW_TARGET_MINOR >= 4
+    /* 1.4: 1 promises that the plugin only adds, replaces, renames or removes members of the
+     * returned body's top level, never anything inside one, before set_body_json(): the host
+     * then shares the client's member values rather than copying the whole request (a deep
+     * copy and its free were 3 % of a chat request's instructions). 0: a deep copy to edit
+     * at will. A host older than 1.4 ignores it and copies. */
+    int top_level_only;
+#endif
 };
 
 struct aigw_host {

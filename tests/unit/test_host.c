@@ -5,6 +5,7 @@
  * the layout rule that lets a plugin built against 1.1 see that a 1.0 host lacks them.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 
 #include "plugin/call.h"
 #include "plugin/host.h"
+#include "plugin/oai_compat.h"
 #include "front/render.h"
 #include "lib/retry_after.h"
 
@@ -56,13 +58,13 @@ static const char *client_view(int rc, int *status)
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-Test(host_abi, table_is_1_3_and_has_the_1_1_members)
+Test(host_abi, table_is_1_4_and_has_the_1_1_members)
 {
     const struct aigw_host *h = gw_host();
     cr_assert_eq(AIGW_ABI_MAJOR, 1);
-    cr_assert_eq(AIGW_ABI_MINOR, 3);
-    cr_assert_eq(h->abi_version, 0x10003u);
-    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 3));
+    cr_assert_eq(AIGW_ABI_MINOR, 4);
+    cr_assert_eq(h->abi_version, 0x10004u);
+    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 4));
     cr_assert_eq(h->struct_size, sizeof(struct aigw_host));
     cr_assert(AIGW_HOST_HAS(h, fail_code));
     cr_assert(AIGW_HOST_HAS(h, retry_after_ms));
@@ -73,7 +75,7 @@ Test(host_abi, table_is_1_3_and_has_the_1_1_members)
 /* 1.2: the call's struct_size covers inbound and inbound_body, and they are always set. */
 Test(host_abi, call_shows_the_1_2_members, .init = setup, .fini = teardown)
 {
-    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 3));
+    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 4));
     cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound));
     cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound_body));
     cr_assert_str_eq(call.pub.inbound, "openai");
@@ -381,4 +383,94 @@ Test(retry_after_parse, http_dates_in_all_three_forms)
     cr_assert_eq(parse("250", "Sun, 06 Nov 1994 08:49:37 GMT", RFC_EXAMPLE_UNIX - 90), 250);
     /* An invalid one does not hide it. */
     cr_assert_eq(parse("x", "Sun, 06 Nov 1994 08:49:37 GMT", RFC_EXAMPLE_UNIX - 90), 90000);
+}
+
+/* ---- oai_request_body: a copy to edit at will, or (1.4) the top level over shared values --- */
+
+static const char OAI_BODY[] =
+    "{\"model\":\"client/m\",\"messages\":[{\"role\":\"developer\",\"content\":\"be \\u00e9\"},"
+    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}],\"max_tokens\":64,"
+    "\"temperature\":0.5,\"stream\":false,\"stream_options\":{\"include_usage\":false,\"x\":1},"
+    "\"logprobs\":null,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+    "\"parameters\":{}}}],\"user\":\"u\",\"n\":1,\"seed\":-0,\"top_p\":1e-7,"
+    "\"big\":123456789012345678,\"logit_bias\":{\"50256\":-100},\"parallel_tool_calls\":true}";
+
+static char *build_print(const cJSON *client, int stream, int usage, int set_model,
+                         const char *const *drop, int top_level_only, size_t opts_size)
+{
+    struct gw_call c;
+    cr_assert_eq(gw_call_init(&c, NULL, AIGW_OP_CHAT, client, "up-model", stream, usage), 0);
+    struct aigw_oai_opts o = {AIGW_ABI_VERSION, (uint32_t)opts_size, drop, usage, set_model,
+                              top_level_only};
+    cJSON *body = gw_oai_request_body(&c.pub, &o);
+    cr_assert_not_null(body);
+    /* What a 1.4 plugin promising top-level edits may do: rename, replace, add, remove. */
+    cJSON *mt = cJSON_DetachItemFromObjectCaseSensitive(body, "max_tokens");
+    cr_assert_not_null(mt);
+    cr_assert(cJSON_AddItemToObject(body, "max_completion_tokens", mt));
+    cr_assert(cJSON_ReplaceItemInObjectCaseSensitive(body, "user", cJSON_CreateString("v")));
+    cJSON_DeleteItemFromObjectCaseSensitive(body, "tools");
+    cr_assert_not_null(cJSON_AddStringToObject(body, "extra", "e"));
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    gw_call_free(&c);
+    return text;
+}
+
+/* The shared top level prints what the deep copy prints, under every option, and neither the
+ * edits nor the delete touch the client's request (a fallback builds from it again). ASan
+ * sees a double free or a use after free of a shared value. */
+Test(host_oai_body, the_top_level_over_shared_values_prints_as_the_copy)
+{
+    cJSON *client = cJSON_Parse(OAI_BODY);
+    cr_assert_not_null(client);
+    char *before = cJSON_PrintUnformatted(client);
+    static const char *const drop[] = {"logprobs", "stream_options", "n", NULL};
+    for (int v = 0; v < 16; v++) {
+        int stream = v & 1, usage = (v >> 1) & 1, set_model = (v >> 2) & 1;
+        const char *const *d = (v >> 3) & 1 ? drop : NULL;
+        char *deep = build_print(client, stream, usage, set_model, d, 0,
+                                 sizeof(struct aigw_oai_opts));
+        char *shallow = build_print(client, stream, usage, set_model, d, 1,
+                                    sizeof(struct aigw_oai_opts));
+        cr_assert_str_eq(shallow, deep, "variant %d", v);
+        char *after = cJSON_PrintUnformatted(client);
+        cr_assert_str_eq(after, before, "variant %d", v);
+        free(after);
+        free(deep);
+        free(shallow);
+    }
+    free(before);
+    cJSON_Delete(client);
+}
+
+/* A plugin built for 1.3 has no top_level_only: whatever lies past its struct_size is not
+ * read, and it gets a copy of its own to take apart. */
+Test(host_oai_body, a_1_3_sized_options_struct_gets_a_deep_copy)
+{
+    cJSON *client = cJSON_Parse(OAI_BODY);
+    struct gw_call c;
+    cr_assert_eq(gw_call_init(&c, NULL, AIGW_OP_CHAT, client, "up-model", 0, 0), 0);
+    struct aigw_oai_opts o = {AIGW_ABI_VERSION, (uint32_t)offsetof(struct aigw_oai_opts,
+                                                                   top_level_only),
+                              NULL, 1, 1, 1};
+    cJSON *body = gw_oai_request_body(&c.pub, &o);
+    cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    cr_assert_eq(msgs->type & cJSON_IsReference, 0);
+    /* Edited inside, as a 1.3 plugin may: the client's request stays as it was. */
+    cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(msgs, 0), "role");
+    cr_assert(cJSON_SetValuestring(role, "system"));
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(client, "messages"), 0),
+                         "role")
+                         ->valuestring,
+                     "developer");
+    o.struct_size = sizeof o;
+    cJSON *shared = gw_oai_request_body(&c.pub, &o);
+    cr_assert_neq(cJSON_GetObjectItemCaseSensitive(shared, "messages")->type & cJSON_IsReference,
+                  0);
+    cJSON_Delete(shared);
+    cJSON_Delete(body);
+    gw_call_free(&c);
+    cJSON_Delete(client);
 }
