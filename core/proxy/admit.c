@@ -10,12 +10,12 @@
  *      token estimate (TPM) and, with a budget, a USD grant. The estimate is the prompt's
  *      bytes / 4 (the strings of the messages, input, prompt and tools: no tokenizer runs
  *      here, and settlement corrects it to the real count) plus max_tokens capped at
- *      limits.max_reserve_tokens (the cap itself when the request names none).
+ *      limits.max_reserve_tokens (the cap itself when the request names none), times n.
  *   3. budget: the wanted grant is the catalog price of the first target at that estimate,
  *      the least useful one the price of a short answer (16 tokens); whatever is granted,
  *      max_tokens (or max_completion_tokens, and the native body's own field) is clamped so
- *      that one answer cannot cost more than the grant. A model with no catalog price cannot
- *      be used under a budget (403): its spend could not be counted.
+ *      that one answer, all n of its choices, cannot cost more than the grant. A model with
+ *      no catalog price cannot be used under a budget (403): its spend could not be counted.
  *
  * The admission is asynchronous: the access handler returns with the connection asleep and
  * the counters' callback runs later on the same worker loop. Admitted: admit_wait = 2 and the
@@ -177,6 +177,17 @@ static int64_t asked_max_tokens(const cJSON *body)
     return m->valuedouble < 1e15 ? (int64_t)m->valuedouble : (int64_t)1e15; /* no UB cast */
 }
 
+/* How many answers one request asks for: OpenAI's n (validated 1 to 128 by the dialect), 1
+ * when absent. Each choice is an answer of up to max_tokens, billed whole, so the estimate,
+ * the grant and the clamp all count choices. */
+static int64_t asked_choices(const cJSON *body)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(body, "n");
+    if (!cJSON_IsNumber(n) || !(n->valuedouble >= 1))
+        return 1;
+    return n->valuedouble < 1e6 ? (int64_t)n->valuedouble : (int64_t)1e6; /* no UB cast */
+}
+
 static void set_number(cJSON *o, const char *name, int64_t v)
 {
     cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -286,7 +297,8 @@ static void admitted(void *ud, const struct gw_admit_result *res)
             struct pricing p;
             if (pricing_of(r, prompt_estimate(r->parsed.body), &p) == 0 && p.out_usd > 0) {
                 double left = (double)res->granted_micros / 1e6 - p.in_usd;
-                int64_t out = left > 0 ? (int64_t)floor(left / p.out_usd) : 0;
+                double per = p.out_usd * (double)asked_choices(r->parsed.body);
+                int64_t out = left > 0 ? (int64_t)floor(left / per) : 0;
                 clamp_output(r, out > 0 ? out : 1);
             }
         }
@@ -366,6 +378,7 @@ int gw_phase_admit(struct gw_req *r)
     int64_t cap = r->snap->cfg.max_reserve_tokens;
     int64_t asked = asked_max_tokens(r->parsed.body);
     int64_t out = r->parsed.op != AIGW_OP_CHAT ? 0 : asked >= 0 && asked < cap ? asked : cap;
+    int64_t choices = r->parsed.op == AIGW_OP_CHAT ? asked_choices(r->parsed.body) : 1;
     struct gw_admit_req q = {
         .key_id = k->id,
         .limits =
@@ -373,7 +386,7 @@ int gw_phase_admit(struct gw_req *r)
                 .rpm = k->rpm > 0 ? k->rpm : 0,
                 .tpm = k->tpm > 0 ? k->tpm : 0,
             },
-        .tokens = prompt + out,
+        .tokens = prompt + out * choices,
     };
     if (budget) {
         struct pricing p;
@@ -392,8 +405,8 @@ int gw_phase_admit(struct gw_req *r)
             q.limits.period_end = k->period_reset;
         }
         int64_t small = out < SHORT_ANSWER_TOKENS ? out : SHORT_ANSWER_TOKENS;
-        q.usd_micros = micros(p.in_usd + p.out_usd * (double)out);
-        q.usd_min_micros = micros(p.in_usd + p.out_usd * (double)small);
+        q.usd_micros = micros(p.in_usd + p.out_usd * (double)(out * choices));
+        q.usd_min_micros = micros(p.in_usd + p.out_usd * (double)(small * choices));
         if (q.usd_micros <= 0)
             q.usd_micros = q.usd_min_micros = 1; /* a free model still needs budget left */
     }

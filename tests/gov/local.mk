@@ -32,3 +32,14 @@ tests_gov_test_canary_LDADD = tests/otlprecv/libotlprecv.la $(E2E_LIBS) \
 	tests/counters/libcharness.la core/libgwcore.la $(CRITERION_LIBS)
 EXTRA_tests_gov_test_canary_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
 endif
+
+# Spend past a budget: n choices reserved and clamped together.
+if BUILD_TESTS
+check_PROGRAMS += tests/gov/test_spend
+TESTS += tests/gov/test_spend
+tests_gov_test_spend_SOURCES = tests/gov/test_spend.c tests/gov/gov.c tests/gov/gov.h
+tests_gov_test_spend_CFLAGS = $(TEST_CFLAGS)
+tests_gov_test_spend_LDADD = $(E2E_LIBS) tests/counters/libcharness.la core/libgwcore.la \
+	$(CRITERION_LIBS)
+EXTRA_tests_gov_test_spend_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
+endif
