@@ -448,9 +448,15 @@ static void on_idle(void *ud)
         gw_driver_cancel(&r->driver);
 }
 
+static void after_data(void *ud)
+{
+    gw_deliver_release_request(ud);
+}
+
 static const struct gw_driver_ops driver_ops = {
     .limits = limits,
     .gate = gate,
     .idle = on_idle,
+    .after_data = after_data,
     .done = on_done,
 };

@@ -102,6 +102,34 @@ int gw_deliver_emit(void *ud, const struct aigw_chunk *chunk)
     return gw_relay_produce(&r->relay, write_chunk, &w);
 }
 
+/* Everything of obj but its "model" member. */
+static void keep_only_model(cJSON *obj)
+{
+    if (!cJSON_IsObject(obj))
+        return;
+    for (cJSON *m = obj->child, *next; m; m = next) {
+        next = m->next;
+        if (!m->string || strcmp(m->string, "model") != 0)
+            cJSON_Delete(cJSON_DetachItemViaPointer(obj, m));
+    }
+}
+
+/* A held stream kept the whole parsed request for its life: with a realistic prompt (115 KB
+ * of chat messages) that and its parse were most of the 304 KiB a held stream cost, and an
+ * Anthropic request, parsed and translated, 432 KiB. Once the client has bytes of the answer
+ * nothing reads the trees again: no retry or fallback follows (gateway.c), the renderers and
+ * the Responses store keep copies of what they echo, and the plugin has parsed the events it
+ * had. The "model" member stays: the log row, the metrics, the targets and the renderer may
+ * point into its string. Not with guards, whose final hooks may read the request. */
+void gw_deliver_release_request(struct gw_req *r)
+{
+    if (r->request_released || !r->parsed.stream || r->guard || !r->relay.committed)
+        return;
+    r->request_released = 1;
+    keep_only_model(r->parsed.body);
+    keep_only_model(r->parsed.native);
+}
+
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 {
     struct gw_req *r = ud;

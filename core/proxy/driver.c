@@ -104,6 +104,8 @@ static int on_data(void *ud, const char *p, size_t n)
         d->data_rc = rc;
         return rc;
     }
+    if (d->ops->after_data)
+        d->ops->after_data(d->ud);
     /* An in-band error or the provider's end marker: stop reading. */
     if (d->call->has_error || d->call->done)
         return d->call->has_error ? -1 : 0;

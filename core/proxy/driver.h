@@ -29,6 +29,9 @@ struct gw_driver_ops {
     int (*gate)(void *ud);
     /* No byte for idle_notify_ms (heartbeats, noticing a client that left). May be NULL. */
     void (*idle)(void *ud);
+    /* The exchange has taken a piece of the body, and the plugin's callbacks for it have
+     * returned (nothing of the call is borrowed any more). May be NULL. */
+    void (*after_data)(void *ud);
     /* The call ended: result is the last transfer's GW_XFER_* (or a refused step's code), rc
      * the exchange's (0 or negative AIGW_E*; meaningful when result is GW_XFER_OK). Exactly
      * once per successful gw_driver_send chain; the driver is not touched after it. */

@@ -98,6 +98,7 @@ struct gw_req {
     double cost;
     int cost_known;
     int recorded; /* the ledger and log rows are queued */
+    int request_released; /* gw_deliver_release_request cut the parsed request down */
 
     /* Governance (admit.c, account.c). admit_wait is guarded by relay.lock. */
     struct gw_key *key;           /* the gateway key presented (a reference), or NULL */
@@ -174,6 +175,9 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms);
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk); /* the call's sink */
 int gw_deliver_emit(void *ud, const struct aigw_chunk *chunk);  /* past the guards: rendered */
 void gw_deliver_finish(struct gw_req *r, int rc);               /* the final outcome */
+/* A stream the client has had bytes of is never tried again: its request trees are cut to
+ * their "model" member (see deliver.c). Engine thread, outside the plugin's callbacks. */
+void gw_deliver_release_request(struct gw_req *r);
 enum MHD_Result gw_deliver_queue_locked(struct gw_req *r);      /* relay lock held */
 enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type,
                                 const char *code, const char *param, const char *message);

@@ -38,7 +38,8 @@
  *     declares), scoped host->env to the plugin's own table, and appended
  *     AIGW_OP_COUNT_TOKENS, the REASONING_SIGNATURE / REASONING_REDACTED chunks,
  *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ; 1.3 made host->json_parse's
- *     trees read-only; 1.4 appended aigw_oai_opts.top_level_only.
+ *     trees read-only; 1.4 appended aigw_oai_opts.top_level_only and cut a stream's
+ *     call->body and inbound_body to "model" once the client has had bytes of it.
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -51,6 +52,11 @@
  * Memory rules
  *   - Arguments are borrowed for the duration of the callback. Strings handed to the host
  *     (URLs, headers, bodies) are copied by the host.
+ *   - call->body and call->inbound_body are whole while a request is built and a whole
+ *     answer parsed. In a stream, once the client has had bytes of the answer (no retry can
+ *     follow), the host cuts both down to their "model" member between two stream_event()
+ *     calls, so read what a stream needs of the request before its first event, and keep
+ *     no pointer into them across callbacks. (Since 1.4.)
  *   - cJSON objects given to host->set_body_json() become the host's. cJSON objects returned
  *     by host->json_parse() belong to the call: inside stream_event() they are freed when that
  *     stream_event() returns (a long stream must not accumulate parsed events), elsewhere when
