@@ -211,6 +211,10 @@ static void setup_constant(CURL *e, struct gw_upstream *u)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    /* The rest of a body past the first send goes through an upload buffer the handle keeps
+     * until the transfer ends: 64 KiB by default, held for a whole stream once a prompt is
+     * over about 64 KB. 16 KiB, curl's least, costs a few more sends of a large prompt. */
+    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 }
 
 int gw_xfer_setup_easy(struct gw_xfer *x)
