@@ -2,11 +2,12 @@
  * account - the last phase: what a request cost and who hears about it. Usage (kept by the
  * lifetime as the upstream reports it) priced by the catalog, the request's metrics, and its
  * access-log line with what each attempt ended on; for a keyed request, its reservation
- * settled to the real tokens and cost (exactly once: gw_counters_settle ignores a second
- * call, and gw_account_release gives back what a request freed unsettled held) and its row
- * in the spend ledger. The request log joins here. The ledger and log rows are queued (and
- * spooled) before the end of the answer can leave (gw_account_record, from the relay's
- * close): a client that got its answer finds it in both even if aigw is killed right after.
+ * settled to the real tokens and cost (an answer cut short: what it sent; exactly once:
+ * gw_counters_settle ignores a second call, and gw_account_release gives back what a request
+ * freed unsettled held) and its row in the spend ledger. The request log joins here. The
+ * ledger and log rows are queued (and spooled) before the end of the answer can leave
+ * (gw_account_record, from the relay's close): a client that got its answer finds it in both
+ * even if aigw is killed right after.
  */
 #include "proxy/req_int.h"
 #include "proxy/snapshot.h"
@@ -23,6 +24,7 @@
 #include "front/respond.h"
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "plugin/usage.h"
 #include "proxy/counters_loop.h"
 #include "store/store.h"
 
@@ -116,6 +118,16 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     gw_buf_free(&b);
 }
 
+/* u priced by the catalog entry of the request's target: 0 and *usd set, or negative. */
+static int price(struct gw_req *r, const struct aigw_usage *u, double *usd)
+{
+    if (!r->route.n || !r->gw->catalog)
+        return GW_COST_UNKNOWN;
+    const struct gw_target *t = &r->route.targets[r->target];
+    const struct gw_model *m = gw_target_entry(t, r->gw->catalog);
+    return m ? gw_cost_usd(m, u, usd) : GW_COST_UNKNOWN;
+}
+
 void gw_account_cost(struct gw_req *r)
 {
     r->cost_known = 0;
@@ -125,19 +137,55 @@ void gw_account_cost(struct gw_req *r)
         r->cost_known = 1;
         return;
     }
-    if (!r->route.n || !r->gw->catalog || !r->have_usage)
-        return;
-    const struct gw_target *t = &r->route.targets[r->target];
-    const struct gw_model *m = gw_target_entry(t, r->gw->catalog);
     double usd = 0;
-    if (m && gw_cost_usd(m, &r->usage, &usd) == 0) {
+    if (r->have_usage && price(r, &r->usage, &usd) == 0) {
         r->cost = usd;
         r->cost_known = 1;
     }
 }
 
-/* Moves the reservation to what the request really used. Usage unknown after an answer was
- * sent: the reservation stands (a stream without a usage report must not be free). */
+/* The usage a provider reports is final only when its exchange ended cleanly: OpenAI's comes
+ * after the last token, Anthropic's message_start counts one output token and message_delta
+ * the rest. A client that reads part of an answer and leaves before that (or an upstream that
+ * cuts or fails mid-stream) was sent tokens nobody reported: priced by the report alone such
+ * an answer cost its prompt (or, with no report, nothing in the ledger while the counters
+ * kept the reservation, which a restart forgave). The provider bills what it generated until
+ * the client went away, so the answer is priced as what it sent: the reported prompt (else
+ * admission's estimate) and the reported output or the content sent at 4 bytes a token,
+ * whichever is more, through the same catalog price. Not the whole reservation: an honest
+ * client that stops an answer early would pay for max_tokens it never got. The estimate
+ * stays within what admission reserved and never under what was reported. */
+void gw_account_charge_sent(struct gw_req *r, int failed)
+{
+    if (r->cache_hit || !r->resv.state || !gw_relay_first_byte_ms(&r->relay))
+        return; /* nothing was sent, or nothing was reserved: settled by the report */
+    if (r->have_usage && !failed)
+        return;
+    struct aigw_usage u = r->usage;
+    if (!r->have_usage)
+        gw_usage_init(&u);
+    int64_t told = u.completion_tokens > 0 ? u.completion_tokens : 0;
+    int64_t sent = (r->sent_bytes + 3) / 4;
+    if (sent > r->resv_out)
+        sent = r->resv_out;
+    if (u.prompt_tokens <= 0)
+        u.prompt_tokens = r->resv_prompt;
+    u.completion_tokens = sent > told ? sent : told;
+    double told_usd = r->cost_known ? r->cost : 0, usd = 0;
+    if (price(r, &u, &usd) == 0) {
+        double cap = (double)r->resv.micros / 1e6;
+        if (r->resv.micros > 0 && usd > cap)
+            usd = cap;
+        r->cost = usd > told_usd ? usd : told_usd;
+        r->cost_known = 1;
+    }
+    r->usage = u; /* the ledger, the log and the counters tell the same tokens */
+    r->have_usage = 1;
+}
+
+/* Moves the reservation to what the request really used (for an answer cut short, what
+ * gw_account_charge_sent priced). Usage unknown after an answer was sent: the reservation
+ * stands (a stream without a usage report must not be free). */
 static void settle(struct gw_req *r, int status)
 {
     if (!r->resv.state)

@@ -379,6 +379,8 @@ int gw_phase_admit(struct gw_req *r)
     int64_t asked = asked_max_tokens(r->parsed.body);
     int64_t out = r->parsed.op != AIGW_OP_CHAT ? 0 : asked >= 0 && asked < cap ? asked : cap;
     int64_t choices = r->parsed.op == AIGW_OP_CHAT ? asked_choices(r->parsed.body) : 1;
+    r->resv_prompt = prompt; /* what a cut answer is charged from (account.c) */
+    r->resv_out = out * choices;
     struct gw_admit_req q = {
         .key_id = k->id,
         .limits =

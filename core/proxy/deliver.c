@@ -31,12 +31,29 @@ void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before)
     gw_buf_append(&r->log_resp, out->ptr + before, n < room ? n : room);
 }
 
+/* The answer's own bytes in a chunk: what the provider bills as output when it is cut short. */
+static size_t content_bytes(const struct aigw_chunk *c)
+{
+    switch (c->type) {
+    case AIGW_CHUNK_TEXT:
+    case AIGW_CHUNK_REASONING:
+    case AIGW_CHUNK_REFUSAL:
+        return c->text.len;
+    case AIGW_CHUNK_TOOL_CALL:
+        return c->name.len + c->text.len;
+    default:
+        return 0;
+    }
+}
+
 static int write_chunk(void *ud, struct gw_buf *out)
 {
     struct chunk_write *w = ud;
     size_t before = out->len;
     int rc = w->r->dialect->render_chunk(w->r->render, w->chunk, out);
     gw_log_keep_sent(w->r, out, before);
+    if (rc == 0 && !w->r->cache_hit)
+        w->r->sent_bytes += (int64_t)content_bytes(w->chunk);
     return rc;
 }
 
@@ -199,6 +216,7 @@ void gw_deliver_finish(struct gw_req *r, int rc)
     if (r->guard && gw_deliver_guard_end(r, &rc) > 0)
         return; /* a final hook waits for a call, or a retry went upstream */
     gw_account_cost(r);
+    gw_account_charge_sent(r, outcome_type(r, rc) != NULL);
     if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)
         r->retry_after_ms = r->call->error.retry_after_ms;
     struct outcome_write w = {r, rc, 200};

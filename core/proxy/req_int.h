@@ -99,12 +99,17 @@ struct gw_req {
     int cost_known;
     int recorded; /* the ledger and log rows are queued */
     int request_released; /* gw_deliver_release_request cut the parsed request down */
+    /* Bytes of answer content rendered for the client (text, reasoning, refusal, tool-call
+     * names and arguments): what a cut answer is charged for (deliver.c, account.c). */
+    int64_t sent_bytes;
 
     /* Governance (admit.c, account.c). admit_wait is guarded by relay.lock. */
     struct gw_key *key;           /* the gateway key presented (a reference), or NULL */
     struct gw_admit_op *admit_op; /* the admission out on this worker's counters, or NULL */
     int admit_wait;               /* 1: an admission is out; 2: admitted, go on */
     struct gw_reservation resv;   /* what account settles, exactly once */
+    int64_t resv_prompt;          /* the prompt tokens admission estimated for it */
+    int64_t resv_out;             /* and the output tokens it reserved (all choices) */
     struct gw_rl_window rl_requests, rl_tokens; /* x-ratelimit-* (limit 0: none) */
     int no_retry;                 /* x-should-retry: false (an exhausted budget) */
     /* Response cache (cache_lookup.c). cache_wait is guarded by relay.lock. */
@@ -206,6 +211,10 @@ int gw_deliver_guard_error(struct gw_req *r, struct aigw_error *err);
 /* account.c */
 void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
 void gw_account_cost(struct gw_req *r);
+/* After gw_account_cost, before the rows: an answer the client got part of, whose usage is
+ * missing or not final (failed: the exchange did not end cleanly), is priced from what was
+ * sent (gw_req.sent_bytes), in the counters and the ledger alike. */
+void gw_account_charge_sent(struct gw_req *r, int failed);
 void gw_account_close(struct gw_req *r, int status, const char *error_type);
 /* The request's ledger and log rows, once (gw_account_close does it when nobody did before).
  * first_ms: the relay's first byte time (0: none); may run under the relay's lock. */

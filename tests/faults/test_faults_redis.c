@@ -29,6 +29,10 @@
 #define EST 103
 /* What the mock's answer really used: 14 prompt + 17 completion tokens. */
 #define USED 31
+/* A stream cut after "Hello" and " from" (the mock stalls there): the prompt's estimate and
+ * the text it sent at 4 bytes a token. */
+#define CUT_TEXT "Hello from"
+#define CUT ((EST - 100) + ((long)sizeof CUT_TEXT - 1 + 3) / 4)
 
 static void need_redis(void)
 {
@@ -295,17 +299,26 @@ static void leave_at_once(int port, const char *token)
     close(fd);
 }
 
+/* Leaves (nonzero) on the event that carries ud's text. */
+static int leave_on(void *ud, int index, const char *data)
+{
+    (void)index;
+    return strstr(data, (const char *)ud) != NULL;
+}
+
 Test(faults, a_client_leaving_at_every_phase_releases_its_reservation_once, .timeout = 120)
 {
     need_redis();
     struct mock *m = mock_start(NULL);
     cr_assert(m);
-    /* Streams drip (a chunk each 300 ms): a client can leave in the middle. */
+    /* Streams drip (a chunk each 300 ms) and stall after the role, "Hello" and " from": a
+     * client can leave in the middle, having been sent a known part of the answer. */
     cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
                                                         .path = "/v1/chat/completions",
                                                         .match_body = "{\"stream\":true}",
                                                         .body_file = "mock/stream_text.sse",
-                                                        .chunk_delay_ms = 300}),
+                                                        .chunk_delay_ms = 300,
+                                                        .stall_after_chunks = 3}),
                  0);
     cr_assert_eq(mock_load_scenario(m, "openai_chat"), 0);
     struct redis_srv srv;
@@ -353,26 +366,27 @@ Test(faults, a_client_leaving_at_every_phase_releases_its_reservation_once, .tim
         e2e_resp_free(r);
     }
     flt_proxy_delay(px, 0);
-    /* 3. Mid-stream: after the first events, before the usage. The reservation stands. */
+    /* 3. Mid-stream: on the last text the upstream sends, before the usage. It costs what
+     * it sent. */
     for (int i = 0; i < 2; i++, cut++) {
-        struct e2e_stream *s = e2e_stream_start(CHAT_URL(gw), STREAM100, auth,
-                                                &(struct e2e_stream_opts){.timeout_ms = 20000});
-        if (e2e_stream_wait_events(s, 2, 10000) != 0) {
-            struct e2e_resp *r = e2e_stream_finish(s, 10000);
-            cr_assert_fail("the stream did not start: %d %s", r->status, r->body);
-        }
-        e2e_stream_abort(s);
-        e2e_resp_free(e2e_stream_finish(s, 10000));
+        struct e2e_stream *s =
+            e2e_stream_start(CHAT_URL(gw), STREAM100, auth,
+                             &(struct e2e_stream_opts){
+                                 .on_event = leave_on, .ud = (void *)" from", .timeout_ms = 20000});
+        struct e2e_resp *r = e2e_stream_finish(s, 15000);
+        cr_assert(r->status == 200 && r->aborted, "the client left mid-stream: %d %s", r->status,
+                  r->body);
+        e2e_resp_free(r);
     }
     /* Settlements are asynchronous: wait until nothing is live and the window adds up. Each
      * request that reached the provider (a complete answer) counts what it used, each cut
-     * stream its reservation, everything else nothing: each once. */
+     * stream its prompt and the text it was sent, everything else nothing: each once. */
     long upstream, want_tokens;
     int64_t t0 = gov_now_ms();
     struct counts c;
     do {
         upstream = mock_request_count(m);
-        want_tokens = USED * (upstream - cut) + EST * cut;
+        want_tokens = USED * (upstream - cut) + CUT * cut;
         c = read_counts(&srv, k.id);
     } while ((c.live || c.tokens != want_tokens) && gov_now_ms() - t0 < 15000);
     fprintf(stderr,
@@ -383,8 +397,8 @@ Test(faults, a_client_leaving_at_every_phase_releases_its_reservation_once, .tim
             done, released, cut, upstream, c.live, c.tokens, want_tokens, c.requests, c.resv);
     cr_assert_eq(c.live, 0, "no reservation left live");
     cr_assert_eq(c.tokens, want_tokens,
-                 "tokens: completed count their use, released nothing, cut streams their "
-                 "reservation, each once (%ld, want %ld)",
+                 "tokens: completed count their use, released nothing, cut streams what they "
+                 "sent, each once (%ld, want %ld)",
                  c.tokens, want_tokens);
     cr_assert_geq(c.requests, upstream, "admitted requests stay counted in RPM");
     cr_assert_leq(c.requests, done + 3 + released + cut);

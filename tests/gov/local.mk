@@ -33,7 +33,7 @@ tests_gov_test_canary_LDADD = tests/otlprecv/libotlprecv.la $(E2E_LIBS) \
 EXTRA_tests_gov_test_canary_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
 endif
 
-# Spend past a budget: n choices reserved and clamped together.
+# Spend past a budget: n choices reserved together, streams cut before their usage report.
 if BUILD_TESTS
 check_PROGRAMS += tests/gov/test_spend
 TESTS += tests/gov/test_spend

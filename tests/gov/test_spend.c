@@ -1,8 +1,11 @@
 /*
- * Spend that must not slip past a budget: what admission reserves for requests that ask
- * for several choices. The real aigw in front of the mock provider, keys and spend through
- * the admin API.
+ * Spend that must not slip past a budget: what admission reserves and what the ledger
+ * records, for requests that ask for several choices, and for streams cut before the
+ * provider's usage report arrives (an OpenAI stream's report comes last; an Anthropic
+ * stream's message_start counts one output token, message_delta the rest). The real aigw in
+ * front of the mock provider, keys and spend through the admin API.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +20,48 @@
     "\"mode\":\"chat\",\"in\":1000,\"out\":1000},{\"provider\":\"anthropic\",\"model\":"           \
     "\"claude-3-5-haiku-20241022\",\"mode\":\"chat\",\"in\":1000,\"out\":1000}]}"
 
-static struct e2e_gw *spend_gw(struct mock *m)
+/* The price of a token, either way, in USD. */
+#define TOKEN_USD 0.001
+
+/* store: a store URL, or NULL for aigw's own temp store. */
+static struct e2e_gw *spend_gw_at(struct mock *m, const char *store)
 {
     const char *src = getenv("AIGW_TEST_SRCDIR");
-    return e2e_gw_start(e2e_strf("{\"threads\":1,%s}", PRICES), "OPENAI_API_KEY=sk-upstream",
+    return e2e_gw_start(e2e_strf("{\"threads\":1,%s%s}", PRICES,
+                                 store ? e2e_strf(",\"store\":{\"url\":\"%s\"}", store) : ""),
+                        "OPENAI_API_KEY=sk-upstream",
                         e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
                         "ANTHROPIC_API_KEY=sk-ant-upstream",
                         e2e_strf("ANTHROPIC_BASE_URL=%s", mock_url(m)), "AIGW_ADMIN_KEY=" GOV_ADMIN,
                         e2e_strf("AIGW_CATALOG=%s/catalog/models.json", src ? src : "."), NULL);
+}
+
+static struct e2e_gw *spend_gw(struct mock *m)
+{
+    return spend_gw_at(m, NULL);
+}
+
+/* The key's committed spend (the ledger, through the admin API). */
+static double spend_of(struct e2e_gw *gw, const char *id)
+{
+    struct e2e_resp *r = gov_admin(gw, "GET", e2e_strf("/admin/keys/%s", id), NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    const cJSON *s = cJSON_GetObjectItem(e2e_resp_json(r), "spend_usd");
+    cr_assert(cJSON_IsNumber(s), "%s", r->body);
+    double v = s->valuedouble;
+    e2e_resp_free(r);
+    return v;
+}
+
+/* Probes (each a round trip) until the spend reaches at least want; the last value read. The
+ * ledger's writer commits in batches, so the row lands a moment after the answer. */
+static double spend_reaching(struct e2e_gw *gw, const char *id, double want, int timeout_ms)
+{
+    int64_t t0 = e2e_now_ms();
+    double v = spend_of(gw, id);
+    while (v < want && e2e_now_ms() - t0 < timeout_ms)
+        v = spend_of(gw, id);
+    return v;
 }
 
 Test(spend, every_choice_of_n_is_reserved_and_clamped_against_the_budget)
@@ -64,4 +101,160 @@ Test(spend, every_choice_of_n_is_reserved_and_clamped_against_the_budget)
     cr_assert_eq(mock_request_count(m), 1, "the refused request never reached the provider");
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
+}
+
+/* ---- streams cut before their usage report ---------------------------------------------- */
+
+/* What the mock sends of a recorded stream before it stalls: its first `chunks` events. */
+struct cut_fixture {
+    int64_t content_bytes; /* the answer's text in them, decoded (what the client is sent) */
+    int64_t prompt_tokens; /* the prompt tokens they report; 0: none */
+    int64_t output_tokens; /* the output tokens they report; 0: none */
+};
+
+static void cut_fixture_read(const char *name, int chunks, struct cut_fixture *f)
+{
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+    const char *path = e2e_strf("%s/tests/fixtures/%s", src ? src : ".", name);
+    FILE *fp = fopen(path, "rb");
+    cr_assert(fp, "%s", path);
+    memset(f, 0, sizeof *f);
+    char line[8192];
+    int seen = 0;
+    while (seen < chunks && fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "data: ", 6))
+            continue; /* one data line per event, in both recordings */
+        seen++;
+        cJSON *j = cJSON_Parse(line + 6);
+        if (!j)
+            continue; /* [DONE] */
+        const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
+        const cJSON *text = cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "delta"), "content");
+        const cJSON *delta = cJSON_GetObjectItem(j, "delta"); /* Anthropic's text_delta */
+        if (!cJSON_IsString(text))
+            text = cJSON_GetObjectItem(delta, "text");
+        if (cJSON_IsString(text))
+            f->content_bytes += (int64_t)strlen(text->valuestring);
+        const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "message"), "usage");
+        const cJSON *in = cJSON_GetObjectItem(u, "input_tokens");
+        const cJSON *out = cJSON_GetObjectItem(u, "output_tokens");
+        if (cJSON_IsNumber(in))
+            f->prompt_tokens = (int64_t)in->valuedouble;
+        if (cJSON_IsNumber(out))
+            f->output_tokens = (int64_t)out->valuedouble;
+        cJSON_Delete(j);
+    }
+    fclose(fp);
+    cr_assert_eq(seen, chunks, "%s has fewer than %d events", path, chunks);
+    cr_assert_gt(f->content_bytes, 0, "%s: no answer text in its first %d events", path, chunks);
+}
+
+struct cut_case {
+    const char *route; /* the mock's route: the recording, stalled after some events */
+    const char *fixture;
+    int chunks; /* events the mock sends before it stalls */
+    const char *path;
+    int anthropic;
+    const char *last; /* a word of the last text the mock sends: the client leaves on it */
+};
+
+/* Leaves (returns nonzero) on the event that carries the last text the upstream sends. */
+static int leave_on(void *ud, int index, const char *data)
+{
+    (void)index;
+    return strstr(data, (const char *)ud) != NULL;
+}
+
+/* The request's prompt: "hi", with max_tokens 100, so the reservation is its prompt estimate
+ * and 100 output tokens. The estimate is the prompt's bytes / 4 + 1; counted here from the
+ * strings alone, it is short by the few separators admission counts too. */
+#define CUT_BODY(model)                                                                            \
+    "{\"model\":\"" model "\",\"stream\":true,\"max_tokens\":100,"                                 \
+    "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+#define CUT_MAX_TOKENS 100
+#define CUT_PROMPT_BYTES (sizeof "user" - 1 + sizeof "hi" - 1)
+
+/* The client reads the answer up to where the upstream stalls and leaves: the ledger, and
+ * after a restart the key's spend, hold the prompt and the text it was sent (4 bytes a token
+ * when the provider did not count it), not the prompt alone nor the whole reservation. */
+static void cut_stream(const struct cut_case *c, const char *body)
+{
+    struct cut_fixture f;
+    cut_fixture_read(c->fixture, c->chunks, &f);
+    int64_t sent = (f.content_bytes + 3) / 4;
+    int64_t out = sent > f.output_tokens ? sent : f.output_tokens;
+    /* Without a reported prompt: admission's estimate, within two tokens of this. */
+    int64_t prompt = f.prompt_tokens > 0 ? f.prompt_tokens : (int64_t)CUT_PROMPT_BYTES / 4 + 1;
+    double tol = f.prompt_tokens > 0 ? TOKEN_USD / 2 : 2.5 * TOKEN_USD;
+    double want = (double)(prompt + out) * TOKEN_USD;
+    double prompt_only = (double)(prompt + f.output_tokens) * TOKEN_USD;
+    double reserved = (double)(prompt + CUT_MAX_TOKENS) * TOKEN_USD;
+    cr_assert_gt(want - prompt_only, 2 * tol, "the recording's text is long enough to tell");
+
+    char *dir = gov_dir();
+    const char *db = e2e_strf("%s/aigw.db", dir);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, c->route), 0);
+    struct e2e_gw *gw = spend_gw_at(m, e2e_strf("sqlite:%s", db));
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"cut\",\"budget_usd\":5}", &k);
+    struct e2e_resp *r =
+        e2e_stream(gw, c->path, body,
+                   c->anthropic ? e2e_strf("anthropic-version: 2023-06-01\nx-api-key: %s", k.token)
+                                : e2e_strf("Authorization: Bearer %s", k.token),
+                   &(struct e2e_stream_opts){
+                       .on_event = leave_on, .ud = (void *)c->last, .timeout_ms = 15000});
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    cr_assert(r->aborted, "the client left mid-stream: %s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_wait_disconnects(m, 1, 10000), 0, "aigw cancelled the upstream");
+    double spent = spend_reaching(gw, k.id, want - tol, 10000);
+    cr_assert(spent > prompt_only + tol, "a cut answer costs more than its prompt ($%g): $%g",
+              prompt_only, spent);
+    cr_assert(fabs(spent - want) <= tol,
+              "%lld prompt + %lld output tokens sent ($%g) were charged $%g", (long long)prompt,
+              (long long)out, want, spent);
+    cr_assert(spent < reserved / 2, "not its whole reservation ($%g): $%g", reserved, spent);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+
+    /* The ledger itself carries it (the counters are reseeded from it at a start). */
+    gov_ledger_assert(db, k.id, 1, spent, 1e-6);
+    gw = spend_gw_at(m, e2e_strf("sqlite:%s", db));
+    double again = spend_of(gw, k.id);
+    cr_assert(fabs(again - spent) < 1e-6, "after a restart: $%g, before: $%g", again, spent);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+    gov_dir_remove(dir);
+}
+
+Test(spend, an_openai_stream_cut_before_its_usage_costs_the_text_it_sent, .timeout = 60)
+{
+    /* Four events: the role, then "Lisbon", " sits on", " the Tagus ..."; no usage. */
+    struct cut_case c = {
+        .route = "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+                 "\"body_file\":\"openai/stream_text.sse\",\"chunking\":\"events\","
+                 "\"stall_after_chunks\":4}",
+        .fixture = "openai/stream_text.sse",
+        .chunks = 4,
+        .path = "/v1/chat/completions",
+        .last = "Tagus",
+    };
+    cut_stream(&c, CUT_BODY("gpt-4o-mini"));
+}
+
+Test(spend, an_anthropic_stream_left_after_message_start_costs_the_text_it_sent, .timeout = 60)
+{
+    /* Six events: message_start (its usage: the prompt and 2 output tokens), the block's
+     * start, a ping and three text deltas; message_delta's count never comes. */
+    struct cut_case c = {
+        .route = "{\"method\":\"POST\",\"path\":\"/v1/messages\","
+                 "\"body_file\":\"anthropic/stream_text.sse\",\"chunking\":\"events\","
+                 "\"stall_after_chunks\":6}",
+        .fixture = "anthropic/stream_text.sse",
+        .chunks = 6,
+        .path = "/v1/messages",
+        .anthropic = 1,
+        .last = "August",
+    };
+    cut_stream(&c, CUT_BODY("claude-3-5-haiku-20241022"));
 }
