@@ -23,8 +23,9 @@ static int build_request(struct aigw_call *call)
 {
     const struct aigw_host *h = call->host;
     const char *base = h->env("EXAMPLE_BASE_URL"), *key = h->env("EXAMPLE_API_KEY");
-    /* No fields to drop; ask for usage in streams; put the upstream model id in "model". */
-    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 1};
+    /* No fields to drop; ask for usage in streams; put the upstream model id in "model"; the
+     * body is passed on unedited, so the host may share the client's values (1.4). */
+    struct aigw_oai_opts opts = {AIGW_ABI_VERSION, sizeof opts, NULL, 1, 1, 1};
     size_t n;
     char *url;
     cJSON *body;
