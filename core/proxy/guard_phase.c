@@ -201,6 +201,8 @@ static int request_stage(struct gw_req *r)
         r->guard_no_native = 1; /* what the guards let through is what the upstream sees */
     if (v == GW_GUARD_ALLOW)
         return 0;
+    if (v == GW_GUARD_DENY)
+        gw_buf_free(&r->log_req); /* log.bodies: what a guard matched is never stored */
     if (v == GW_GUARD_DENY || v == GW_GUARD_FAILED)
         return refuse(r);
     gw_deliver_fail(r, 500, NULL, NULL, NULL, "a guardrail could not run");

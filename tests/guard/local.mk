@@ -138,7 +138,7 @@ EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard
 check_PROGRAMS += tests/guard/test_guard_native
 TESTS += tests/guard/test_guard_native
 tests_guard_test_guard_native_SOURCES = tests/guard/test_guard_native.c
-tests_guard_test_guard_native_CFLAGS = $(TEST_CFLAGS)
-tests_guard_test_guard_native_LDADD = $(E2E_LIBS)
+tests_guard_test_guard_native_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_guard_test_guard_native_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_guard_test_guard_native_DEPENDENCIES = aigw$(EXEEXT)
 endif

@@ -8,13 +8,16 @@
  *   - each such text with a blocked phrase gets the 400 and reaches no upstream;
  *   - PII in one is redacted, and the rewritten request goes translated (never the client's
  *     own body with the number in it);
- *   - a request whose texts are clean still goes native, the billing block and all.
+ *   - a request whose texts are clean still goes native, the billing block and all;
+ *   - with log.bodies, a request an input guard refused is logged without its body.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include "e2e/e2e.h"
 
@@ -127,4 +130,40 @@ Test(guard_native, pii_in_a_documents_context_never_reaches_the_upstream)
     cr_assert_not_null(strstr(mock_req_body(q), "hi"), "%s", mock_req_body(q));
     mock_req_free(q);
     stop(gw, m);
+}
+
+/* The request log with log.bodies: a request an input guard refused is kept without its body,
+ * as a rewritten one is: what a guard matched is never stored. */
+Test(guard_native, a_refused_requests_body_is_not_kept_in_the_request_log)
+{
+    struct mock *m = e2e_mock(NULL);
+    char *dir = e2e_strf("/tmp/aigw-guardlog-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    const char *cfg = e2e_strf("{\"guard_dir\":\"%s\",\"store\":{\"url\":\"sqlite:%s/aigw.db\"},"
+                               "\"log\":{\"bodies\":true},\"guardrails\":%s}",
+                               guard_dir(), dir, WORDS);
+    struct e2e_gw *gw = e2e_gw_start(cfg, "ANTHROPIC_API_KEY=sk-ant-test-gateway",
+                                     e2e_strf("ANTHROPIC_BASE_URL=%s", mock_url(m)), NULL);
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/messages",
+                 M "\"messages\":[{\"role\":\"user\",\"content\":\"the forbidden fruit\"}]}", AHDR);
+    cr_assert_eq(r->status, 400, "%s", r->body);
+    e2e_resp_free(r);
+    stop(gw, m); /* the store's queue is written by the end of a graceful stop */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open_v2(e2e_strf("%s/aigw.db", dir), &db, SQLITE_OPEN_READONLY, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT status, request_body FROM aigw_log", -1, &st, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 400);
+    const char *body = (const char *)sqlite3_column_text(st, 1);
+    cr_assert(!body || !strstr(body, "forbidden"), "the matched text was stored: %s", body);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    unlink(e2e_strf("%s/aigw.db", dir));
+    unlink(e2e_strf("%s/aigw.db-wal", dir));
+    unlink(e2e_strf("%s/aigw.db-shm", dir));
+    rmdir(dir);
 }
