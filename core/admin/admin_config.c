@@ -9,6 +9,7 @@
 #include "admin/admin_status.h"
 #include "admin/admin_util.h"
 #include "aigw/plugin.h"
+#include "lib/buf.h"
 
 #define MASK "***"
 
@@ -48,11 +49,39 @@ static void mask_all(cJSON *it)
     }
 }
 
-/* "scheme://user:pass@host" -> "scheme://user:***@host"; "password=x" (libpq keyword form)
- * -> "password=***". 1 when s changed (into out). */
+/* "password=x" -> "password=***", every one in s (a URL's query: up to the next & or #; the
+ * libpq keyword form: up to the next space), into out. 1 when something was masked, 0 when
+ * not, -1 when out is too small. */
+static int mask_password_params(const char *s, int url, char *out, size_t size)
+{
+    size_t o = 0;
+    int found = 0;
+    const char *p = s, *pw;
+    if (!strstr(s, "password="))
+        return 0; /* nothing to mask: however long s is, it stays */
+    while ((pw = strstr(p, "password="))) {
+        const char *v = pw + 9, *end = v + strcspn(v, url ? "&#" : " ");
+        int w = snprintf(out + o, size - o, "%.*s%s", (int)(v - p), p, MASK);
+        if (w < 0 || (size_t)w >= size - o)
+            return -1;
+        o += (size_t)w;
+        p = end;
+        found = 1;
+    }
+    int w = snprintf(out + o, size - o, "%s", p);
+    if (w < 0 || (size_t)w >= size - o)
+        return -1;
+    return found;
+}
+
+/* "scheme://user:pass@host" -> "scheme://user:***@host", and every "password=x" in a URL's
+ * query or the libpq keyword form -> "password=***" (a URL may carry both). 1 when s changed
+ * (into out), 0 when not, -1 when it holds a secret that does not fit out. */
 static int mask_url(const char *s, char *out, size_t size)
 {
+    char tmp[2048];
     const char *sch = strstr(s, "://");
+    int changed = 0;
     if (sch) {
         const char *auth = sch + 3;
         const char *end = auth + strcspn(auth, "/?#");
@@ -63,17 +92,19 @@ static int mask_url(const char *s, char *out, size_t size)
         if (at) {
             const char *colon = memchr(auth, ':', (size_t)(at - auth));
             const char *cut = colon ? colon + 1 : auth;
-            int w = snprintf(out, size, "%.*s%s%s", (int)(cut - s), s, MASK, at);
-            return w > 0 && (size_t)w < size;
+            int w = snprintf(tmp, sizeof tmp, "%.*s%s%s", (int)(cut - s), s, MASK, at);
+            if (w < 0 || (size_t)w >= sizeof tmp)
+                return -1;
+            s = tmp;
+            changed = 1;
         }
     }
-    const char *pw = strstr(s, "password=");
-    if (pw) {
-        const char *end = pw + 9 + strcspn(pw + 9, " ");
-        int w = snprintf(out, size, "%.*s%s%s", (int)(pw + 9 - s), s, MASK, end);
-        return w > 0 && (size_t)w < size;
-    }
-    return 0;
+    int m = mask_password_params(s, sch != NULL, out, size);
+    if (m < 0)
+        return -1;
+    if (!m && changed && gw_strlcpy(out, s, size) >= size)
+        return -1;
+    return m || changed;
 }
 
 void gw_admin_mask_secrets(cJSON *doc)
@@ -90,9 +121,10 @@ void gw_admin_mask_secrets(cJSON *doc)
         }
         if (cJSON_IsString(c)) {
             char m[2048];
-            if (mask_url(c->valuestring, m, sizeof m))
+            int r = mask_url(c->valuestring, m, sizeof m);
+            if (r > 0)
                 cJSON_SetValuestring(c, m);
-            else if (strstr(c->valuestring, "://") && strchr(c->valuestring, '@'))
+            else if (r < 0)
                 cJSON_SetValuestring(c, MASK); /* too long to rewrite: hide it all */
         } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
             gw_admin_mask_secrets(c);

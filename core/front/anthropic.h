@@ -99,6 +99,9 @@ struct gw_anth_conv {
     struct gw_front_err *err;
     cJSON *messages; /* the internal messages array being filled */
     int oom;         /* sticky: an allocation failed somewhere */
+    /* What the native body carries to the model and messages do not (strings), or NULL:
+     * the input guardrails must read it too (struct gw_parsed's native_only). */
+    cJSON *unseen;
 };
 
 /* system (string or text blocks) -> a leading system message. 0 or negative with err. */

@@ -1,7 +1,9 @@
 /*
  * anthropic_content - Anthropic system, messages and content blocks -> internal chat messages
  * (see anthropic.h). What chat cannot carry is dropped here and survives only on the native
- * path: cache_control, thinking and redacted thinking, server-tool blocks, citations.
+ * path: cache_control, thinking and redacted thinking, server-tool blocks, citations. Every
+ * text so dropped that the model would read is listed in cv->unseen, for the input guardrails:
+ * a native target gets it, so they must see it.
  */
 #include "front/anthropic.h"
 
@@ -75,6 +77,58 @@ static void join(struct gw_anth_conv *cv, struct gw_buf *b, const char *sep, con
         cv->oom = 1;
 }
 
+/* ---- what only the native body carries ------------------------------------------------ */
+
+/* A text dropped here that a native target still gets: kept for the input guardrails. */
+static void unseen_str(struct gw_anth_conv *cv, const char *s)
+{
+    if (!s || !*s)
+        return;
+    if (!cv->unseen && !(cv->unseen = cJSON_CreateArray())) {
+        cv->oom = 1;
+        return;
+    }
+    put_str(cv, cv->unseen, NULL, s);
+}
+
+/* Members that never hold text the model reads as such: ids, opaque or encrypted blobs. */
+static int opaque_member(const cJSON *parent, const char *k)
+{
+    static const char *const names[] = {"type",
+                                        "id",
+                                        "tool_use_id",
+                                        "signature",
+                                        "cache_control",
+                                        "encrypted_content",
+                                        "encrypted_index",
+                                        "media_type",
+                                        NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(k, names[i]))
+            return 1;
+    /* base64 payloads (images, PDFs) and redacted thinking: not text */
+    return !strcmp(k, "data") &&
+           (is(str(parent, "type"), "base64") || is(str(parent, "type"), "redacted_thinking"));
+}
+
+/* Every string in a block this code does not translate (thinking, server-tool blocks, MCP
+ * results, block types newer than this code): the native path forwards it whole. */
+static void unseen_block(struct gw_anth_conv *cv, const cJSON *v, int depth)
+{
+    const cJSON *c;
+    if (cJSON_IsString(v)) {
+        unseen_str(cv, v->valuestring);
+        return;
+    }
+    if (depth > CJSON_NESTING_LIMIT) /* cJSON's parser stops there: never reached */
+        return;
+    cJSON_ArrayForEach(c, v)
+    {
+        if (!(c->string && cJSON_IsObject(v) && opaque_member(v, c->string)))
+            unseen_block(cv, c, depth + 1);
+    }
+}
+
 static cJSON *message(struct gw_anth_conv *cv, const char *role)
 {
     cJSON *m = put(cv, cv->messages, NULL, cJSON_CreateObject());
@@ -101,6 +155,8 @@ int gw_anth_system(struct gw_anth_conv *cv, const cJSON *system)
             }
             if (strncmp(t, BILLING_PREFIX, strlen(BILLING_PREFIX)) != 0)
                 join(cv, &text, "\n", t);
+            else
+                unseen_str(cv, t); /* a client can write anything after the prefix */
         }
     } else {
         return bad(cv, "system", "system: must be a string or an array of text blocks");
@@ -180,6 +236,7 @@ static void document_block(struct gw_anth_conv *cv, cJSON *parts, const cJSON *b
 {
     const cJSON *src = get(block, "source");
     const char *type = str(src, "type"), *title = str(block, "title");
+    unseen_str(cv, str(block, "context")); /* the model reads it; chat has no place for it */
     if (is(type, "base64") && str(src, "data")) {
         const char *mime = str(src, "media_type") ? str(src, "media_type") : "application/pdf";
         char *url = data_url(mime, str(src, "data"));
@@ -232,6 +289,8 @@ static void content_texts(struct gw_anth_conv *cv, cJSON *parts, const cJSON *co
             text_part(cv, parts, str(b, "text"));
         else if (is(type, "image"))
             image_block(cv, parts, b);
+        else
+            unseen_block(cv, b, 0);
     }
 }
 
@@ -288,6 +347,8 @@ static int tool_result(struct gw_anth_conv *cv, const cJSON *b, cJSON *later)
                 search_result_block(cv, tmp, x);
             cJSON_ArrayForEach(t, tmp) join(cv, &text, "\n", str(t, "text"));
             cJSON_Delete(tmp);
+        } else {
+            unseen_block(cv, x, 0);
         }
     }
     cJSON *m = message(cv, "tool");
@@ -345,7 +406,8 @@ static int user_message(struct gw_anth_conv *cv, const cJSON *content)
             document_block(cv, parts, b);
         else if (is(type, "search_result"))
             search_result_block(cv, parts, b);
-        /* thinking, server-tool results and newer blocks: the native path only */
+        else if (!is(type, "tool_result"))
+            unseen_block(cv, b, 0); /* server-tool results and newer blocks: native only */
     }
     while (cJSON_GetArraySize(later) > 0)
         put(cv, parts, NULL, cJSON_DetachItemFromArray(later, 0));
@@ -402,7 +464,8 @@ static int assistant_message(struct gw_anth_conv *cv, const cJSON *content)
             join(cv, &text, "", str(b, "text")); /* split only where citations were */
         else if (is(type, "tool_use") && (rc = tool_use(cv, b, &calls)) != 0)
             break;
-        /* thinking and redacted_thinking are Anthropic's: the native path replays them */
+        else if (!is(type, "text") && !is(type, "tool_use"))
+            unseen_block(cv, b, 0); /* thinking, server tools: the native path replays them */
     }
     if (!rc && (text.len || calls)) {
         cJSON *m = message(cv, "assistant");
@@ -455,6 +518,8 @@ int gw_anth_messages(struct gw_anth_conv *cv, const cJSON *messages)
                     break;
                 if (is(str(b, "type"), "text"))
                     join(cv, &t, "\n", str(b, "text"));
+                else
+                    unseen_block(cv, b, 0);
             }
             if (!rc && t.len)
                 put_str(cv, message(cv, "system"), "content", t.ptr);

@@ -324,7 +324,7 @@ static int translate(const struct gw_inbound *in, cJSON *root, struct gw_parsed 
 {
     int rc;
     cJSON *body = cJSON_CreateObject();
-    struct gw_anth_conv cv = {ctx, err, cJSON_CreateArray(), 0};
+    struct gw_anth_conv cv = {ctx, err, cJSON_CreateArray(), 0, NULL};
     if (!body || !cv.messages || add(body, "model", cJSON_CreateString(str(root, "model")))) {
         cJSON_Delete(body);
         cJSON_Delete(cv.messages);
@@ -333,8 +333,11 @@ static int translate(const struct gw_inbound *in, cJSON *root, struct gw_parsed 
     out->body = body;
     if (add(body, "messages", cv.messages))
         return AIGW_ENOMEM;
-    if ((rc = gw_anth_system(&cv, get(root, "system"))) != 0 ||
-        (rc = gw_anth_messages(&cv, get(root, "messages"))) != 0)
+    rc = gw_anth_system(&cv, get(root, "system"));
+    if (!rc)
+        rc = gw_anth_messages(&cv, get(root, "messages"));
+    out->native_only = cv.unseen; /* freed with out */
+    if (rc)
         return rc;
     if (cJSON_GetArraySize(cv.messages) == 0)
         return fail(err, "messages", "messages: no message has any content");

@@ -12,4 +12,6 @@ void gw_parsed_free(struct gw_parsed *p)
     p->body = NULL;
     cJSON_Delete(p->native);
     p->native = NULL;
+    cJSON_Delete(p->native_only);
+    p->native_only = NULL;
 }

@@ -143,6 +143,47 @@ static void request_fetched(struct gw_req *r)
     pthread_mutex_unlock(&r->relay.lock);
 }
 
+/* The texts only the client's own body carries (front/dialect.h's native_only), as one more
+ * user message while the input guards run: what a native target would be sent, they read.
+ * 0, or AIGW_ENOMEM. */
+static int extra_add(struct gw_req *r)
+{
+    const cJSON *t;
+    cJSON *msgs = cJSON_GetObjectItemCaseSensitive(r->parsed.body, "messages");
+    if (!cJSON_GetArraySize(r->parsed.native_only) || !cJSON_IsArray(msgs))
+        return 0;
+    cJSON *m = cJSON_CreateObject(), *parts = cJSON_AddArrayToObject(m, "content");
+    if (!parts || !cJSON_AddStringToObject(m, "role", "user")) {
+        cJSON_Delete(m);
+        return AIGW_ENOMEM;
+    }
+    cJSON_ArrayForEach(t, r->parsed.native_only)
+    {
+        cJSON *p = cJSON_CreateObject();
+        if (!cJSON_AddItemToArray(parts, p) || !cJSON_AddStringToObject(p, "type", "text") ||
+            !cJSON_AddStringToObject(p, "text", t->valuestring)) {
+            cJSON_Delete(m);
+            return AIGW_ENOMEM;
+        }
+    }
+    if (!cJSON_AddItemToArray(msgs, m)) {
+        cJSON_Delete(m);
+        return AIGW_ENOMEM;
+    }
+    r->guard_extra = m;
+    return 0;
+}
+
+/* The guards are done with the request: the extra message goes (a guard's edit of it too: a
+ * rewritten request is forwarded translated, where those texts do not exist). */
+static void extra_drop(struct gw_req *r)
+{
+    cJSON *msgs = cJSON_GetObjectItemCaseSensitive(r->parsed.body, "messages");
+    if (r->guard_extra && msgs)
+        cJSON_Delete(cJSON_DetachItemViaPointer(msgs, r->guard_extra));
+    r->guard_extra = NULL;
+}
+
 /* One pass of the request hooks, from where the chain stopped. */
 static int request_stage(struct gw_req *r)
 {
@@ -155,10 +196,13 @@ static int request_stage(struct gw_req *r)
         /* The call failed at once: settles it (fail_open goes on, maybe to another call). */
         v = gw_guard_on_request(r->guard, r->parsed.body);
     }
+    extra_drop(r);
     if (gw_guard_rewrote(r->guard))
         r->guard_no_native = 1; /* what the guards let through is what the upstream sees */
     if (v == GW_GUARD_ALLOW)
         return 0;
+    if (v == GW_GUARD_DENY)
+        gw_buf_free(&r->log_req); /* log.bodies: what a guard matched is never stored */
     if (v == GW_GUARD_DENY || v == GW_GUARD_FAILED)
         return refuse(r);
     gw_deliver_fail(r, 500, NULL, NULL, NULL, "a guardrail could not run");
@@ -212,6 +256,10 @@ int gw_phase_guard(struct gw_req *r)
     }
     if (!gw_guard_chain_has(r->guards->chain, AIGW_GUARD_INPUT))
         return 0;
+    if (extra_add(r) < 0) {
+        gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
+        return -1;
+    }
     return request_stage(r);
 }
 

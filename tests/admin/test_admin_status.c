@@ -165,3 +165,23 @@ Test(admin_status, masking_catches_secrets_by_name_and_in_urls)
     free(s);
     cJSON_Delete(d);
 }
+
+Test(admin_status, masking_catches_a_password_in_a_urls_query)
+{
+    /* libpq takes the password as a query parameter too, with or without a user before @. */
+    cJSON *d = cJSON_Parse(
+        "{\"store\":{\"url\":\"postgresql://aigw@db:5432/aigw?password=q-SECRET&sslmode=require\"},"
+        "\"b\":\"postgres://u:u-SECRET@db/x?sslmode=require&password=r-SECRET#f\","
+        "\"c\":\"postgres://db/x?password=s-SECRET\",\"d\":\"host=db password=t-SECRET "
+        "password=v-SECRET\"}");
+    gw_admin_mask_secrets(d);
+    char *s = cJSON_PrintUnformatted(d);
+    cr_assert_null(strstr(s, "SECRET"), "%s", s);
+    cr_assert_not_null(strstr(s, "postgresql://***@db:5432/aigw?password=***&sslmode=require"),
+                       "%s", s);
+    cr_assert_not_null(strstr(s, "postgres://u:***@db/x?sslmode=require&password=***#f"), "%s", s);
+    cr_assert_not_null(strstr(s, "postgres://db/x?password=***"), "%s", s);
+    cr_assert_not_null(strstr(s, "host=db password=*** password=***"), "%s", s);
+    free(s);
+    cJSON_Delete(d);
+}

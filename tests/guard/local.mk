@@ -133,4 +133,12 @@ tests_guard_test_guard_e2e_SOURCES = tests/guard/test_guard_e2e.c
 tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
+
+# Guards see what a native target is sent: every text of the client's own body.
+check_PROGRAMS += tests/guard/test_guard_native
+TESTS += tests/guard/test_guard_native
+tests_guard_test_guard_native_SOURCES = tests/guard/test_guard_native.c
+tests_guard_test_guard_native_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_guard_test_guard_native_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
+EXTRA_tests_guard_test_guard_native_DEPENDENCIES = aigw$(EXEEXT)
 endif
