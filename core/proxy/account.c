@@ -237,7 +237,8 @@ static int ledger_entry(struct gw_req *r, struct gw_ledger_entry *e)
 }
 
 /* The request log's row: every proxied request, keyed or not; with log.bodies, the request's
- * body and the answer as sent (each cut to GW_LOG_BODY_KEEP here, then by the store). */
+ * body and the answer as sent (each GW_LOG_BODY_TAKE bytes at most: the store redacts them,
+ * then cuts them to its cap). */
 static void log_entry(struct gw_req *r, int status, const char *error_type, int64_t first,
                       struct gw_log_row *row)
 {

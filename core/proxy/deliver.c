@@ -25,9 +25,9 @@ struct chunk_write {
 
 void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before)
 {
-    if (!r->log_bodies || out->len <= before || r->log_resp.len >= GW_LOG_BODY_KEEP)
+    if (!r->log_bodies || out->len <= before || r->log_resp.len >= GW_LOG_BODY_TAKE)
         return;
-    size_t n = out->len - before, room = GW_LOG_BODY_KEEP - r->log_resp.len;
+    size_t n = out->len - before, room = GW_LOG_BODY_TAKE - r->log_resp.len;
     gw_buf_append(&r->log_resp, out->ptr + before, n < room ? n : room);
 }
 

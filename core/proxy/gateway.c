@@ -101,8 +101,8 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
     gw_buf_init(&r->body, (size_t)r->snap->cfg.max_body_bytes);
     gw_relay_init(&r->relay, conn, (size_t)r->snap->cfg.stream_buffer_bytes);
     r->log_bodies = r->snap->cfg.log_bodies && r->snap->cfg.log_requests && gw->store;
-    gw_buf_init(&r->log_req, GW_LOG_BODY_KEEP);
-    gw_buf_init(&r->log_resp, GW_LOG_BODY_KEEP);
+    gw_buf_init(&r->log_req, GW_LOG_BODY_TAKE);
+    gw_buf_init(&r->log_resp, GW_LOG_BODY_TAKE);
     r->start_ms = gw_now_ms();
     r->retry_after_ms = -1;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -162,7 +162,7 @@ static enum MHD_Result start(struct gw_req *r)
     r->started = 1;
     if (r->log_bodies && r->body.len) /* before the parse frees it; the store redacts it */
         gw_buf_append(&r->log_req, r->body.ptr,
-                      r->body.len < GW_LOG_BODY_KEEP ? r->body.len : GW_LOG_BODY_KEEP);
+                      r->body.len < GW_LOG_BODY_TAKE ? r->body.len : GW_LOG_BODY_TAKE);
     if (r->too_big) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than %lld bytes",

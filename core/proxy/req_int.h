@@ -27,10 +27,13 @@
 #include "proxy/gateway.h"
 #include "route/route.h"
 #include "store/counters.h"
+#include "store/store.h"
 
 #define TICK_MS 250
-/* log.bodies: the bytes of each body kept for the request log (the store cuts and redacts). */
+/* log.bodies: the bytes of each body kept for the request log, and the margin past them the
+ * store redacts before it cuts (store.h). */
 #define GW_LOG_BODY_KEEP (16u << 10)
+#define GW_LOG_BODY_TAKE (GW_LOG_BODY_KEEP + GW_STORE_BODY_MARGIN)
 #define TRIED_MAX 512
 
 struct gw_snap;
@@ -136,7 +139,8 @@ struct gw_req {
     struct aigw_usage guard_usage; /* what answers a guard sent back used (paid for too) */
     int guard_have_usage;
     /* log.bodies (account.c): the request's body and the answer as sent, each its first
-     * GW_LOG_BODY_KEEP bytes; only when the snapshot keeps bodies. */
+     * GW_LOG_BODY_TAKE bytes (the store redacts, then keeps GW_LOG_BODY_KEEP); only when the
+     * snapshot keeps bodies. */
     int log_bodies;
     struct gw_buf log_req, log_resp;
 };

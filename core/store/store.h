@@ -283,13 +283,16 @@ struct gw_log_row {
     int cache_hit;
     char guardrail[64];  /* outcome, "" when none ran */
     char error_code[64]; /* "" on success */
-    /* Bodies: read only on put (copied, capped to opts.log_body_cap, redacted by the writer,
-     * dropped unless opts.log_bodies); malloc'd in rows the store returns. */
+    /* Bodies: read only on put (redacted, then cut to opts.log_body_cap, before anything is
+     * queued or spooled; dropped unless opts.log_bodies); malloc'd in rows the store returns.
+     * Pass up to GW_STORE_BODY_MARGIN bytes past the cap: a secret the cut would split is
+     * then found whole and masked. */
     char *request_body;
     size_t request_body_len;
     char *response_body;
     size_t response_body_len;
 };
+#define GW_STORE_BODY_MARGIN 4096
 /* Queues the row; never blocks and never fails for the caller: a full queue drops its oldest
  * row (counted in log_dropped). 0, or AIGW_EINVAL for a row without request id. */
 int gw_store_log_put(struct gw_store *s, const struct gw_log_row *r);

@@ -29,19 +29,29 @@ int gw_store_hist_bucket(int64_t ms)
     return i;
 }
 
+/* A body as the queue, the crash spool and the database keep it: redacted (registered
+ * secrets, bearer tokens) before anything is written anywhere, then cut to cap at a
+ * character's start. Redacting first finds a secret that straddles the cut whole (the caller
+ * passes up to GW_STORE_BODY_MARGIN bytes past cap); cutting first stored its first half. */
 static char *body_copy(const char *p, size_t n, size_t cap, size_t *out_len)
 {
     *out_len = 0;
     if (!p || !n)
         return NULL;
-    if (n > cap)
-        n = cap;
-    char *c = malloc(n + 1);
+    if (n > cap + GW_STORE_BODY_MARGIN)
+        n = cap + GW_STORE_BODY_MARGIN;
+    size_t room = n + 256; /* as body_clean: masks may be longer than what they hide */
+    char *c = malloc(room);
     if (!c)
         return NULL;
-    memcpy(c, p, n);
-    c[n] = '\0';
-    *out_len = n;
+    size_t m = gw_redact(p, n, c, room);
+    if (m > cap) {
+        m = cap;
+        while (m > 0 && ((unsigned char)c[m] & 0xC0) == 0x80)
+            m--; /* not inside a UTF-8 sequence */
+    }
+    c[m] = '\0';
+    *out_len = m;
     return c;
 }
 

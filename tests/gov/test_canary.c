@@ -214,6 +214,20 @@ Test(canary, no_secret_appears_in_any_file_log_metric_span_or_answer, .timeout =
     keep(&x, call(&x, "GET", "/v1/usage", NULL, bearer));
     keep(&x, call(&x, "GET", "/v1/models", NULL, bearer));
 
+    /* log.bodies keeps a body's first 16 KiB: a secret pasted into a prompt across that cut
+     * must be masked whole, not half stored (and the crash spool holds what the store was
+     * given, so masking happens before the row is queued). */
+    const char *head = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"";
+    size_t pad = (16u << 10) - strlen(head) - 12; /* the secret starts 12 bytes before the cut */
+    char *filler = malloc(pad + 1);
+    memset(filler, 'a', pad);
+    filler[pad] = '\0';
+    r = call(&x, "POST", "/v1/chat/completions",
+             e2e_strf("%s%s" STATIC " and " UPSTREAM " then more\"}]}", head, filler), bearer);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    keep(&x, r);
+    free(filler);
+
     /* Wrong keys: a stored key's id with a wrong secret, a near-miss static key, none. */
     keep(&x, call(&x, "POST", "/v1/chat/completions", chat("hi", 0),
                   e2e_strf("Authorization: Bearer aigw_%s_%sX", id, secret)));
