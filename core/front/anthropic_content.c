@@ -79,7 +79,9 @@ static void join(struct gw_anth_conv *cv, struct gw_buf *b, const char *sep, con
 
 /* ---- what only the native body carries ------------------------------------------------ */
 
-/* A text dropped here that a native target still gets: kept for the input guardrails. */
+/* A text dropped here that a native target still gets: kept for the input guardrails, by
+ * reference (s lives in the client's tree, kept as the parsed request's native; copying every
+ * thinking block of a long history cost every request, with or without guards). */
 static void unseen_str(struct gw_anth_conv *cv, const char *s)
 {
     if (!s || !*s)
@@ -88,7 +90,7 @@ static void unseen_str(struct gw_anth_conv *cv, const char *s)
         cv->oom = 1;
         return;
     }
-    put_str(cv, cv->unseen, NULL, s);
+    put(cv, cv->unseen, NULL, cJSON_CreateStringReference(s));
 }
 
 /* Members that never hold text the model reads as such: ids, opaque or encrypted blobs. */

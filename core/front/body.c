@@ -62,7 +62,9 @@ static const cJSON *repeated_in(const cJSON *obj, int *oom)
     return hit;
 }
 
-const cJSON *gw_body_repeated_key(const cJSON *v, int *oom)
+/* The first object in the tree (depth first, members in order) that names a member twice:
+ * its second such member, or NULL. *oom is set when a hash table could not be had. */
+static const cJSON *repeated_key(const cJSON *v, int *oom)
 {
     if (!v || !(cJSON_IsObject(v) || cJSON_IsArray(v)))
         return NULL;
@@ -73,7 +75,7 @@ const cJSON *gw_body_repeated_key(const cJSON *v, int *oom)
     }
     /* cJSON's parser stops at CJSON_NESTING_LIMIT levels, which bounds this recursion. */
     for (const cJSON *c = v->child; c; c = c->next) {
-        const cJSON *hit = gw_body_repeated_key(c, oom);
+        const cJSON *hit = repeated_key(c, oom);
         if (hit || *oom)
             return hit;
     }
@@ -81,16 +83,19 @@ const cJSON *gw_body_repeated_key(const cJSON *v, int *oom)
 }
 
 /* Writes where the object holding `target` sits below v into path (len bytes used), as
- * "messages[2]" ("" for v itself). 1 when found; the path is cut, not overrun, when long. */
+ * "messages[2]" ("" for v itself). 1 when found; a long path is cut, never inside a character
+ * (it goes out as JSON). */
 static int path_to(const cJSON *v, const cJSON *target, char *path, size_t len)
 {
     size_t i = 0;
     for (const cJSON *c = v->child; c; c = c->next, i++) {
         int w;
-        if (cJSON_IsObject(v))
-            w = snprintf(path + len, PATH_MAX_LEN - len, "%s%s", len ? "." : "",
-                         c->string ? c->string : "");
-        else
+        if (cJSON_IsObject(v)) {
+            const char *name = c->string ? c->string : "";
+            size_t dot = len ? 1 : 0, room = PATH_MAX_LEN - 1 - len;
+            size_t nl = room > dot ? gw_utf8_cut(name, strlen(name), room - dot) : 0;
+            w = snprintf(path + len, PATH_MAX_LEN - len, "%s%.*s", dot ? "." : "", (int)nl, name);
+        } else
             w = snprintf(path + len, PATH_MAX_LEN - len, "[%zu]", i);
         size_t next = w < 0 ? len : len + (size_t)w;
         if (next >= PATH_MAX_LEN)
@@ -104,20 +109,6 @@ static int path_to(const cJSON *v, const cJSON *target, char *path, size_t len)
         path[len] = '\0';
     }
     return 0;
-}
-
-/* Ends s before a UTF-8 sequence that a cut left unfinished (the message goes out as JSON). */
-static void trim_partial_utf8(char *s)
-{
-    size_t len = strlen(s), i = len, cont = 0;
-    while (i > 0 && cont < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-        i--, cont++;
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)s[i - 1];
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (need > 1 && cont + 1 < need)
-        s[i - 1] = '\0';
 }
 
 int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
@@ -156,7 +147,7 @@ int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
         return AIGW_EINVAL;
     }
     int oom = 0;
-    const cJSON *dup = gw_body_repeated_key(root, &oom);
+    const cJSON *dup = repeated_key(root, &oom);
     if (oom) {
         cJSON_Delete(root);
         return AIGW_ENOMEM;
@@ -165,9 +156,8 @@ int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
         char path[PATH_MAX_LEN] = "";
         char key[65];
         path_to(root, dup, path, 0);
-        snprintf(key, sizeof key, "%s", dup->string);
-        trim_partial_utf8(path);
-        trim_partial_utf8(key);
+        snprintf(key, sizeof key, "%.*s",
+                 (int)gw_utf8_cut(dup->string, strlen(dup->string), sizeof key - 1), dup->string);
         err->code = "duplicate_key";
         snprintf(err->message, sizeof err->message,
                  "the request body repeats the key \"%s\"%s%s; a key may appear only once in "

@@ -24,13 +24,9 @@ struct gw_body_err {
 
 /* Parses p[0..n) into *out (the caller's, freed with cJSON_Delete). On a body the rules
  * above refuse: AIGW_EINVAL, *out NULL, and err says why, naming the byte offset or the
- * repeated key and where it is ("messages[2].content[0]"). AIGW_ENOMEM when out of memory. */
+ * repeated key and where it is ("messages[2].content[0]"). AIGW_ENOMEM when out of memory.
+ * The repeat check walks the whole tree; an object past 16 members is checked by hashing, so
+ * a large object costs linear time. */
 int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err);
-
-/* The first object in the tree (depth first, members in order) that names a member twice:
- * its second such member, or NULL. A full-depth walk; objects past 16 members are checked by
- * hashing, so a large object costs linear time. *oom is set when a hash table could not be
- * had (the walk then stops and returns NULL). */
-const cJSON *gw_body_repeated_key(const cJSON *root, int *oom);
 
 #endif

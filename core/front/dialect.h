@@ -54,9 +54,9 @@ struct gw_parsed {
     /* The client's own body, kept when a target that speaks the dialect natively may forward
      * it (fidelity: cache_control, signatures, citations); owned, may be NULL. */
     cJSON *native;
-    /* Texts the native body carries to the model that body does not (a JSON array of
-     * strings, owned, or NULL): dropped by the translation, they still reach a native target,
-     * so the input guardrails read them too. */
+    /* Texts the native body carries to the model that body does not (a JSON array, owned, or
+     * NULL, of string references into native): dropped by the translation, they still reach a
+     * native target, so the input guardrails read them too. */
     cJSON *native_only;
     /* Tools the dialect dropped because no target can run them (comma-separated names, for
      * the X-Gateway-Dropped-Tools header and the log); "" when none. */

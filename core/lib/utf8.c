@@ -49,3 +49,14 @@ size_t gw_utf8_invalid_at(const char *s, size_t n)
     }
     return (size_t)-1;
 }
+
+size_t gw_utf8_cut(const char *p, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    size_t k = max;
+    /* Step back over continuation bytes, then drop the lead byte whose sequence is cut. */
+    while (k > 0 && ((unsigned char)p[k] & 0xc0) == 0x80)
+        k--;
+    return k;
+}

@@ -1,4 +1,5 @@
-/* utf8 - strict UTF-8 validation of client bodies (no overlongs, no surrogates). */
+/* utf8 - strict UTF-8 validation of client bodies (no overlongs, no surrogates), and cuts
+ * that keep a text valid. */
 #ifndef GW_UTF8_H
 #define GW_UTF8_H
 
@@ -6,5 +7,8 @@
 
 /* Returns (size_t)-1 when valid, else the byte offset of the first invalid sequence. */
 size_t gw_utf8_invalid_at(const char *p, size_t n);
+/* The longest prefix of p[0..n) of at most max bytes that does not end inside a UTF-8
+ * sequence (n when n <= max): where text that goes out as JSON may be cut. */
+size_t gw_utf8_cut(const char *p, size_t n, size_t max);
 
 #endif

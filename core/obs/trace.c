@@ -11,6 +11,7 @@
 
 #include "aigw/plugin.h"
 #include "lib/buf.h"
+#include "lib/utf8.h"
 
 int64_t gw_trace_now_ns(void)
 {
@@ -168,24 +169,12 @@ void gw_span_context(const struct gw_span *s, struct gw_trace_ctx *out)
     out->state_len = s->state_len;
 }
 
-/* The longest prefix of at most max bytes that does not end inside a UTF-8 sequence. */
-static size_t utf8_cut(const char *v, size_t n, size_t max)
-{
-    if (n <= max)
-        return n;
-    size_t k = max;
-    /* Step back over continuation bytes, then drop the lead byte whose sequence is cut. */
-    while (k > 0 && ((unsigned char)v[k] & 0xc0) == 0x80)
-        k--;
-    return k;
-}
-
 void gw_span_set_name(struct gw_span *s, const char *name)
 {
     if (!s || !s->recording)
         return;
     size_t n = name ? strlen(name) : 0;
-    n = utf8_cut(name ? name : "", n, sizeof s->name - 1);
+    n = gw_utf8_cut(name ? name : "", n, sizeof s->name - 1);
     memcpy(s->name, name ? name : "", n);
     s->name[n] = '\0';
 }
@@ -223,7 +212,7 @@ void gw_span_set_str(struct gw_span *s, const char *key, const char *v, size_t n
     struct gw_span_attr *a = slot(s, key);
     if (!a)
         return;
-    n = utf8_cut(v, n, GW_SPAN_STR_MAX);
+    n = gw_utf8_cut(v, n, GW_SPAN_STR_MAX);
     const char *p = pool_copy(s, v, n);
     if (!p) {
         unslot(s, a);
@@ -281,7 +270,7 @@ void gw_span_set_strs(struct gw_span *s, const char *key, const char *const *v, 
     for (int i = 0; i < n && count < GW_SPAN_STRS_MAX; i++) {
         if (!v[i])
             continue;
-        size_t len = utf8_cut(v[i], strlen(v[i]), GW_SPAN_STR_MAX);
+        size_t len = gw_utf8_cut(v[i], strlen(v[i]), GW_SPAN_STR_MAX);
         if (!pool_copy(s, v[i], len)) {
             s->pool_used = start;
             unslot(s, a);
@@ -308,7 +297,7 @@ void gw_span_set_big(struct gw_span *s, const char *key, const char *v, size_t n
             s->dropped_attrs++;
         return;
     }
-    n = utf8_cut(v, n, cap);
+    n = gw_utf8_cut(v, n, cap);
     char *p = malloc(n + 1);
     if (!p) {
         unslot(s, a);
@@ -342,7 +331,7 @@ void gw_span_set_status(struct gw_span *s, int status, const char *msg)
     s->status_msg = NULL;
     /* Only an error carries a description (OTLP says so for the other codes too). */
     if (msg && status == GW_SPAN_ERROR)
-        s->status_msg = pool_copy(s, msg, utf8_cut(msg, strlen(msg), GW_SPAN_STR_MAX));
+        s->status_msg = pool_copy(s, msg, gw_utf8_cut(msg, strlen(msg), GW_SPAN_STR_MAX));
 }
 
 int64_t gw_span_elapsed_ns(const struct gw_span *s)

@@ -145,6 +145,8 @@ void gw_deliver_release_request(struct gw_req *r)
     r->request_released = 1;
     keep_only_model(r->parsed.body);
     keep_only_model(r->parsed.native);
+    cJSON_Delete(r->parsed.native_only); /* references into what native just lost */
+    r->parsed.native_only = NULL;
 }
 
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)

@@ -11,6 +11,7 @@
 
 #include "aigw/plugin.h"
 #include "lib/redact.h"
+#include "lib/utf8.h"
 
 #define LOG_COLS 24
 #define LOG_CHUNK 32 /* rows whose parameters are on the stack at once */
@@ -44,12 +45,7 @@ static char *body_copy(const char *p, size_t n, size_t cap, size_t *out_len)
     char *c = malloc(room);
     if (!c)
         return NULL;
-    size_t m = gw_redact(p, n, c, room);
-    if (m > cap) {
-        m = cap;
-        while (m > 0 && ((unsigned char)c[m] & 0xC0) == 0x80)
-            m--; /* not inside a UTF-8 sequence */
-    }
+    size_t m = gw_utf8_cut(c, gw_redact(p, n, c, room), cap);
     c[m] = '\0';
     *out_len = m;
     return c;
