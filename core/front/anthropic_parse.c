@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
+#include "front/body.h"
 #include "lib/buf.h"
 #include "lib/crypto.h"
-#include "front/body.h"
 
 #define MODEL_MAX 256
 #define STOP_MAX 4 /* chat's limit on stop sequences */
@@ -143,16 +143,6 @@ static int remember_name(struct gw_anth_ctx *ctx, const char *client, const char
     return 0;
 }
 
-static void note_dropped(struct gw_parsed *out, const char *name)
-{
-    size_t len = strlen(out->dropped_tools), n = strlen(name);
-    if (len + n + 2 > sizeof out->dropped_tools)
-        return;
-    if (len)
-        out->dropped_tools[len++] = ',';
-    memcpy(out->dropped_tools + len, name, n + 1);
-}
-
 /* A custom tool -> a function tool; Anthropic's server tools (a versioned type) cannot run
  * anywhere else: left out of the chat request and named in dropped_tools. */
 static int one_tool(const cJSON *t, cJSON *arr, struct gw_parsed *out, struct gw_anth_ctx *ctx,
@@ -164,7 +154,7 @@ static int one_tool(const cJSON *t, cJSON *arr, struct gw_parsed *out, struct gw
     if (!cJSON_IsObject(t))
         return fail(err, "tools", "tools: every tool must be an object");
     if (type && strcmp(type, "custom") != 0) {
-        note_dropped(out, name ? name : type);
+        gw_parsed_note_dropped(out->dropped_tools, sizeof out->dropped_tools, name ? name : type);
         return 0;
     }
     if (!name || !*name)

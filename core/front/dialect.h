@@ -99,5 +99,8 @@ struct gw_dialect {
 };
 
 void gw_parsed_free(struct gw_parsed *p);
+/* Adds a dropped tool's name to a gw_parsed.dropped_tools list of size bytes: once, as a
+ * header-safe token ("unknown" when empty); past the cap it is left out. */
+void gw_parsed_note_dropped(char *list, size_t size, const char *name);
 
 #endif

@@ -63,19 +63,6 @@ int gw_resp_flat_name(const struct gw_resp_ctx *ctx, const char *ns, const char 
     return 0;
 }
 
-static void dropped_add(char *dropped, size_t size, const char *type)
-{
-    size_t n = strlen(type), have = strlen(dropped);
-    for (const char *p = dropped; (p = strstr(p, type)); p += n)
-        if ((p == dropped || p[-1] == ',') && (p[n] == ',' || !p[n]))
-            return; /* named once */
-    if (have + (have ? 1 : 0) + n + 1 > size)
-        return; /* the header is capped; the log line has the same list */
-    if (have)
-        dropped[have++] = ',';
-    memcpy(dropped + have, type, n + 1);
-}
-
 static int add_map(struct gw_resp_ctx *ctx, const char *flat, const char *ns, const char *name,
                    int kind)
 {
@@ -318,8 +305,8 @@ int gw_resp_tools_parse(const cJSON *req, cJSON *body, struct gw_resp_ctx *ctx, 
                     (!strcmp(ity->valuestring, "function") || !strcmp(ity->valuestring, "custom")))
                     rc = add_tool(it, ns->valuestring, out, ctx, err);
                 else
-                    dropped_add(dropped, dropped_size,
-                                cJSON_IsString(ity) ? ity->valuestring : "unknown");
+                    gw_parsed_note_dropped(dropped, dropped_size,
+                                           cJSON_IsString(ity) ? ity->valuestring : "unknown");
                 if (rc)
                     return rc;
             }
@@ -328,7 +315,7 @@ int gw_resp_tools_parse(const cJSON *req, cJSON *body, struct gw_resp_ctx *ctx, 
              * computer_use_preview, mcp, local_shell, ...) run only on OpenAI's servers, and a
              * type this gateway does not know is no better: dropped and named, never an
              * error (Codex sends web_search on every request). */
-            dropped_add(dropped, dropped_size, ty);
+            gw_parsed_note_dropped(dropped, dropped_size, ty);
         }
         if (rc)
             return rc;

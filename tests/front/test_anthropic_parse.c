@@ -180,6 +180,21 @@ Test(anthropic_parse, server_tools_dropped_and_named)
     gw_parsed_free(&p);
 }
 
+/* The names go into the X-Gateway-Dropped-Tools header: a comma or CR/LF in one once went
+ * there as sent. */
+Test(anthropic_parse, dropped_tool_names_are_header_tokens)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"max_tokens\":5,\"tools\":[{\"type\":"
+                       "\"bash_20250124\",\"name\":\"a,b\\r\\nX: 1\"},{\"type\":\"x_1\","
+                       "\"name\":\"\"},{\"type\":\"x_2\",\"name\":\"\"}],"
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    cr_assert_eq(at_parse(body, NULL, NULL, &p, &err), 0, "%s", err.message);
+    cr_assert_str_eq(p.dropped_tools, "a_b__X:_1,unknown");
+    gw_parsed_free(&p);
+}
+
 Test(anthropic_parse, forcing_a_server_tool_forces_nothing_on_chat)
 {
     struct gw_parsed p;

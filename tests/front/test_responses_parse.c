@@ -180,6 +180,21 @@ Test(responses_parse, only_builtin_tools_leave_no_tools_and_no_tool_choice)
     ru_parsed_free(&p);
 }
 
+/* An empty tool type once spun the parse forever (strstr of "" matches everywhere, and the
+ * walk advanced by its length); a name with a comma or CR/LF split the list or the header. */
+Test(responses_parse, dropped_tool_names_are_tokens_and_empty_ends, .timeout = 30)
+{
+    const char *req = "{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"\"},"
+                      "{\"type\":\"\"},{\"type\":\"a,b\\r\\nX-Evil: 1\"},"
+                      "{\"type\":\"namespace\",\"name\":\"n\",\"tools\":[{\"type\":\"\"},"
+                      "{\"type\":\"web_search\"}]}]}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    parse_str(req, &p, &err, 0);
+    cr_assert_str_eq(p.dropped_tools, "unknown,a_b__X-Evil:_1,web_search");
+    ru_parsed_free(&p);
+}
+
 Test(responses_parse, json_object_format_and_unknown_previous_id)
 {
     struct gw_parsed p;
