@@ -154,10 +154,14 @@ void gw_account_cost(struct gw_req *r)
  * admission's estimate) and the reported output or the content sent at 4 bytes a token,
  * whichever is more, through the same catalog price. Not the whole reservation: an honest
  * client that stops an answer early would pay for max_tokens it never got. The estimate
- * stays within what admission reserved and never under what was reported. */
+ * stays within what admission reserved and never under what was reported. A whole answer
+ * without a report is priced the same way. */
 void gw_account_charge_sent(struct gw_req *r, int failed)
 {
-    if (r->cache_hit || !r->resv.state || !gw_relay_first_byte_ms(&r->relay))
+    /* A whole chat answer sent in one piece is "sent" too: a provider that leaves its usage
+     * out of it (some OpenAI-compatible servers do) would otherwise answer for free. */
+    int sent_whole = !r->parsed.stream && !failed && r->parsed.op == AIGW_OP_CHAT;
+    if (r->cache_hit || !r->resv.state || !(gw_relay_first_byte_ms(&r->relay) || sent_whole))
         return; /* nothing was sent, or nothing was reserved: settled by the report */
     if (r->have_usage && !failed)
         return;

@@ -218,7 +218,8 @@ void gw_account_tried(struct gw_req *r, const char *vkey, const char *outcome);
 void gw_account_cost(struct gw_req *r);
 /* After gw_account_cost, before the rows: an answer the client got part of, whose usage is
  * missing or not final (failed: the exchange did not end cleanly), is priced from what was
- * sent (gw_req.sent_bytes), in the counters and the ledger alike. */
+ * sent (gw_req.sent_bytes), in the counters and the ledger alike; so is a whole chat answer
+ * without a usage report. */
 void gw_account_charge_sent(struct gw_req *r, int failed);
 void gw_account_close(struct gw_req *r, int status, const char *error_type);
 /* The request's ledger and log rows, once (gw_account_close does it when nobody did before).

@@ -258,3 +258,54 @@ Test(spend, an_anthropic_stream_left_after_message_start_costs_the_text_it_sent,
     };
     cut_stream(&c, CUT_BODY("claude-3-5-haiku-20241022"));
 }
+
+/* ---- an answer whose provider reports no usage ------------------------------------------- */
+
+/* A whole, non-streamed answer without a usage object (some OpenAI-compatible servers omit
+ * it) was recorded in the ledger at no cost, so such a provider's answers never reached a
+ * budget. It costs its prompt (admission's estimate) and its text at 4 bytes a token, as a
+ * stream without a report does. */
+Test(spend, a_whole_answer_without_usage_costs_its_prompt_and_text, .timeout = 60)
+{
+    /* 200 bytes of answer: 50 output tokens at 4 bytes a token. */
+    char text[201];
+    memset(text, 'x', 200);
+    for (int i = 0; i < 200; i += 10)
+        text[i] = ' ';
+    text[200] = '\0';
+    cJSON *doc = cJSON_Parse("{\"id\":\"chatcmpl-nousage\",\"object\":\"chat.completion\","
+                             "\"created\":1735689600,\"model\":\"gpt-4o-mini\",\"choices\":"
+                             "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+                             "\"finish_reason\":\"stop\"}]}");
+    cJSON *msg =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "choices"), 0), "message");
+    cJSON_ReplaceItemInObject(msg, "content", cJSON_CreateString(text));
+    cJSON *route = cJSON_Parse("{\"method\":\"POST\",\"path\":\"/v1/chat/completions\"}");
+    cJSON_AddItemToObject(route, "body", doc);
+    char *route_s = cJSON_PrintUnformatted(route);
+    cJSON_Delete(route);
+
+    char *dir = gov_dir();
+    const char *db = e2e_strf("%s/aigw.db", dir);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, route_s), 0);
+    free(route_s);
+    struct e2e_gw *gw = spend_gw_at(m, e2e_strf("sqlite:%s", db));
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"nousage\",\"budget_usd\":5}", &k);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                  "{\"model\":\"gpt-4o-mini\",\"max_tokens\":1000,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                                  e2e_strf("Authorization: Bearer %s", k.token));
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    int64_t prompt = (int64_t)CUT_PROMPT_BYTES / 4 + 1, out = 200 / 4;
+    double want = (double)(prompt + out) * TOKEN_USD, tol = 2.5 * TOKEN_USD;
+    double spent = spend_reaching(gw, k.id, want - tol, 10000);
+    cr_assert(fabs(spent - want) <= tol, "%lld prompt + %lld output tokens ($%g) were charged $%g",
+              (long long)prompt, (long long)out, want, spent);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    gov_ledger_assert(db, k.id, 1, spent, 1e-6);
+    mock_stop(m);
+    gov_dir_remove(dir);
+}
