@@ -1,4 +1,5 @@
 /* request: every bad input gets a 400 that names the field; good input is normalized. */
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -33,35 +34,73 @@ Test(request, invalid_utf8)
 Test(request, missing_and_ill_typed_fields_name_the_param)
 {
     struct gw_request_err e;
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &e),
+                 0);
     cr_assert_str_eq(e.param, "model");
     cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\"}", &e), 0);
     cr_assert_str_eq(e.param, "messages");
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
-                                      "\"content\":\"x\"}],\"temperature\":\"hot\"}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT,
+                       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"x\"}],\"temperature\":\"hot\"}",
+                       &e),
+                 0);
     cr_assert_str_eq(e.param, "temperature");
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"wizard\","
-                                      "\"content\":\"x\"}]}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT,
+                       "{\"model\":\"m\",\"messages\":[{\"role\":\"wizard\","
+                       "\"content\":\"x\"}]}",
+                       &e),
+                 0);
     cr_assert_str_eq(e.param, "messages.role");
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\","
-                                      "\"content\":\"x\"}]}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT,
+                       "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\","
+                       "\"content\":\"x\"}]}",
+                       &e),
+                 0);
     cr_assert_str_eq(e.param, "messages.tool_call_id");
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
-                                      "\"content\":\"x\"}],\"n\":0}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT,
+                       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"x\"}],\"n\":0}",
+                       &e),
+                 0);
     cr_assert_str_eq(e.param, "n");
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
-                                      "\"content\":\"x\"}],\"stream\":\"yes\"}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT,
+                       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"x\"}],\"stream\":\"yes\"}",
+                       &e),
+                 0);
     cr_assert_str_eq(e.param, "stream");
     cr_assert_lt(parse(GW_ROUTE_CHAT, "[1,2]", &e), 0);
     cr_assert_eq(e.status, 400);
+}
+
+/* A token cap under 1 was refused as max_tokens but passed on as max_completion_tokens, for
+ * the provider to refuse in its own words (and admission to reserve no output for it). */
+Test(request, a_token_cap_under_one_is_refused_by_either_name)
+{
+    static const char *const fields[] = {"max_tokens", "max_completion_tokens"};
+    static const char *const values[] = {"0", "-3"};
+    for (int f = 0; f < 2; f++)
+        for (int v = 0; v < 2; v++) {
+            char body[256];
+            snprintf(body, sizeof body,
+                     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+                     "\"x\"}],\"%s\":%s}",
+                     fields[f], values[v]);
+            struct gw_request_err e;
+            cr_assert_lt(parse(GW_ROUTE_CHAT, body, &e), 0, "%s", body);
+            cr_assert_eq(e.status, 400);
+            cr_assert_str_eq(e.param, fields[f]);
+            cr_assert(strstr(e.message, "at least 1"), "%s", e.message);
+        }
 }
 
 Test(request, valid_chat_with_stream_and_usage)
 {
     struct gw_parsed p;
     struct gw_request_err e;
-    const char *b = "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-                    "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}";
+    const char *b =
+        "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+        "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}";
     cr_assert_eq(gw_request_parse(GW_ROUTE_CHAT, b, strlen(b), &p, &e), 0, "%s", e.message);
     cr_assert_eq(p.stream, 1);
     cr_assert_eq(p.include_usage, 1);
@@ -91,7 +130,9 @@ Test(request, embeddings_and_images)
     cr_assert_eq(parse(GW_ROUTE_EMBEDDINGS, "{\"model\":\"e\",\"input\":[\"a\",\"b\"]}", &e), 0);
     cr_assert_lt(parse(GW_ROUTE_EMBEDDINGS, "{\"model\":\"e\",\"input\":[]}", &e), 0);
     cr_assert_str_eq(e.param, "input");
-    cr_assert_lt(parse(GW_ROUTE_EMBEDDINGS, "{\"model\":\"e\",\"input\":\"a\",\"encoding_format\":\"hex\"}", &e), 0);
+    cr_assert_lt(parse(GW_ROUTE_EMBEDDINGS,
+                       "{\"model\":\"e\",\"input\":\"a\",\"encoding_format\":\"hex\"}", &e),
+                 0);
     cr_assert_str_eq(e.param, "encoding_format");
     cr_assert_eq(parse(GW_ROUTE_IMAGES, "{\"model\":\"i\",\"prompt\":\"a cat\",\"n\":2}", &e), 0);
     cr_assert_lt(parse(GW_ROUTE_IMAGES, "{\"model\":\"i\"}", &e), 0);
