@@ -87,6 +87,38 @@ Test(pii, every_text_of_a_request)
     gw_guard_chain_free(c);
 }
 
+/* Tool descriptions reach the model as messages do: they were not read. */
+Test(pii, tool_descriptions_and_their_parameters)
+{
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"types\":[\"email\"]}}]");
+    expect_request(c,
+                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{"
+                   "\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":"
+                   "\"mail a@example.com\",\"parameters\":{\"type\":\"object\",\"properties\":"
+                   "{\"to\":{\"type\":\"string\",\"description\":\"b@example.com\"},"
+                   "\"description\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
+                   "\"description\":\"c@example.com\"}}}}}}]}",
+                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{"
+                   "\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":"
+                   "\"mail [EMAIL]\",\"parameters\":{\"type\":\"object\",\"properties\":"
+                   "{\"to\":{\"type\":\"string\",\"description\":\"[EMAIL]\"},"
+                   "\"description\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
+                   "\"description\":\"[EMAIL]\"}}}}}}]}");
+    struct gw_guard_chain *b = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");
+    struct gh_result r;
+    gh_request(b,
+               "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"tools\":[{"
+               "\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":"
+               "\"card 4111111111111111\"}}]}",
+               NULL, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_DENY);
+    cr_assert_str_eq(r.error, "request blocked by guardrail 'pii': payment card number in "
+                              "tools[0].function.description");
+    gh_result_free(&r);
+    gw_guard_chain_free(b);
+    gw_guard_chain_free(c);
+}
+
 Test(pii, block_names_the_kind_and_place_never_the_value)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");

@@ -62,6 +62,51 @@ static int visit_content(cJSON *content, const char *where, gg_text_fn fn, void 
     return 0;
 }
 
+/* The "description" strings of a JSON Schema (its properties', items', ...), at most
+ * SCHEMA_DEPTH levels down: the model reads them as it reads the tool's own description. */
+#define SCHEMA_DEPTH 32
+
+static int visit_schema(cJSON *schema, const char *where, int depth, gg_text_fn fn, void *ud)
+{
+    int rc;
+    cJSON *it;
+    if (depth > SCHEMA_DEPTH || !(cJSON_IsObject(schema) || cJSON_IsArray(schema)))
+        return 0;
+    cJSON_ArrayForEach(it, schema)
+    {
+        if (cJSON_IsObject(schema) && it->string && !strcmp(it->string, "description") &&
+            cJSON_IsString(it)) {
+            if ((rc = fn(ud, it, where)))
+                return rc;
+        } else if ((rc = visit_schema(it, where, depth + 1, fn, ud))) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* What the model is told of each tool: its description and its parameters' descriptions
+ * (a tool description is a way into the prompt, as a message is). */
+static int visit_tools(cJSON *tools, gg_text_fn fn, void *ud)
+{
+    char path[160];
+    int i = 0, rc;
+    cJSON *t;
+    cJSON_ArrayForEach(t, tools)
+    {
+        cJSON *fnc = cJSON_GetObjectItemCaseSensitive(t, "function");
+        cJSON *desc = cJSON_GetObjectItemCaseSensitive(fnc, "description");
+        snprintf(path, sizeof path, "tools[%d].function.description", i);
+        if (cJSON_IsString(desc) && (rc = fn(ud, desc, path)))
+            return rc;
+        snprintf(path, sizeof path, "tools[%d].function.parameters", i++);
+        if ((rc = visit_schema(cJSON_GetObjectItemCaseSensitive(fnc, "parameters"), path, 0, fn,
+                               ud)))
+            return rc;
+    }
+    return 0;
+}
+
 int gg_request_texts(cJSON *req, gg_text_fn fn, void *ud)
 {
     char path[160];
@@ -83,6 +128,8 @@ int gg_request_texts(cJSON *req, gg_text_fn fn, void *ud)
         }
         i++;
     }
+    if ((rc = visit_tools(cJSON_GetObjectItemCaseSensitive(req, "tools"), fn, ud)))
+        return rc;
     cJSON *input = cJSON_GetObjectItemCaseSensitive(req, "input");
     if (cJSON_IsString(input) && (rc = fn(ud, input, "input")))
         return rc;

@@ -38,8 +38,9 @@ void gg_str_free(struct gg_str *s);
 /* Called for each text: item is a cJSON string (replace its value with cJSON_SetValuestring);
  * where is its path, e.g. "messages[2].content[0].text". Non-zero stops the walk and is
  * returned. Texts visited: messages[].content (a string, or the parts' "text"),
- * messages[].tool_calls[].function.arguments, "input" (a string or an array of strings:
- * embeddings), "prompt" (images, legacy completions). */
+ * messages[].tool_calls[].function.arguments, tools[].function.description and every
+ * "description" string in tools[].function.parameters, "input" (a string or an array of
+ * strings: embeddings), "prompt" (images, legacy completions). */
 typedef int (*gg_text_fn)(void *ud, cJSON *item, const char *where);
 int gg_request_texts(cJSON *req, gg_text_fn fn, void *ud);
 
