@@ -1,7 +1,6 @@
 /* body - the client's request body: UTF-8, one JSON value, no repeated key (see body.h). */
 #include "front/body.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +9,27 @@
 #include "lib/utf8.h"
 
 /* Up to this many members, comparing every pair (120 strcmp at most, no allocation) is
- * cheaper than hashing; requests' objects are nearly all this small. */
+ * cheaper than sorting; requests' objects are nearly all this small. */
 #define PAIRWISE_MAX 16
 #define PATH_MAX_LEN 200
 
-static uint64_t name_hash(const char *s)
+/* A member and where it stands in its object. */
+struct member_at {
+    const char *name;
+    size_t pos;
+};
+
+static int by_name_then_pos(const void *a, const void *b)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
+    const struct member_at *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* The second member of obj named like an earlier one, or NULL. */
+/* The second member of obj named like an earlier one (the first such in document order), or
+ * NULL. Large objects are sorted, not hashed: the names are the client's, and a hash table
+ * keyed by them can be flooded (a body whose thousands of names all land in one run of
+ * slots held a worker for seconds per megabyte); sorting is n log n whatever they are. */
 static const cJSON *repeated_in(const cJSON *obj, int *oom)
 {
     size_t n = 0;
@@ -37,29 +44,30 @@ static const cJSON *repeated_in(const cJSON *obj, int *oom)
                     return a;
         return NULL;
     }
-    size_t cap = 64;
-    while (cap < 2 * n)
-        cap <<= 1;
-    const cJSON **slot = calloc(cap, sizeof *slot);
-    if (!slot) {
+    struct member_at *v = malloc(n * sizeof *v);
+    if (!v) {
         *oom = 1;
         return NULL;
     }
-    const cJSON *hit = NULL;
-    for (const cJSON *m = obj->child; m && !hit; m = m->next) {
-        if (!m->string)
-            continue;
-        size_t i = (size_t)name_hash(m->string) & (cap - 1);
-        for (; slot[i]; i = (i + 1) & (cap - 1))
-            if (strcmp(slot[i]->string, m->string) == 0) {
-                hit = m;
-                break;
-            }
-        if (!hit)
-            slot[i] = m;
-    }
-    free(slot);
-    return hit;
+    size_t k = 0, i = 0;
+    for (const cJSON *m = obj->child; m; m = m->next, i++)
+        if (m->string)
+            v[k++] = (struct member_at){m->string, i};
+    qsort(v, k, sizeof *v, by_name_then_pos);
+    /* In a run of one name, its second entry is the first repeat of it; the earliest of
+     * those across names is the one the document repeats first. */
+    size_t first = (size_t)-1;
+    for (size_t j = 1; j < k; j++)
+        if (!strcmp(v[j].name, v[j - 1].name) && (j < 2 || strcmp(v[j - 1].name, v[j - 2].name)))
+            if (v[j].pos < first)
+                first = v[j].pos;
+    free(v);
+    if (first == (size_t)-1)
+        return NULL;
+    const cJSON *m = obj->child;
+    for (i = 0; i < first; i++)
+        m = m->next;
+    return m;
 }
 
 /* The first object in the tree (depth first, members in order) that names a member twice:
