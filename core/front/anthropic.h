@@ -66,7 +66,7 @@ struct gw_anth_ctx {
     /* Tool names that had to change for chat providers (too long, or characters outside
      * [a-zA-Z0-9_-]), so tool_use blocks name the client's tool again. */
     struct gw_anth_name_map *names;
-    int nnames;
+    int nnames, names_cap;
 };
 
 void gw_anth_ctx_free(void *ctx);

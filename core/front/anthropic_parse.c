@@ -126,19 +126,24 @@ static int dup_member(cJSON *out, const cJSON *root, const char *from, const cha
     return absent(v) ? 0 : add(out, to, cJSON_Duplicate(v, 1));
 }
 
-/* Remembers a tool name that changed for chat, so answers name the client's tool. */
+/* Remembers a tool name that changed for chat, so answers name the client's tool. Not
+ * looked up first: a name repeated in tools maps the same way each time, and the lookup
+ * made a request with tens of thousands of long names quadratic (9 s for 6 MB). */
 static int remember_name(struct gw_anth_ctx *ctx, const char *client, const char *mapped)
 {
-    if (gw_anth_client_name(ctx, mapped, strlen(mapped)))
-        return 0;
-    struct gw_anth_name_map *n = realloc(ctx->names, sizeof *n * (size_t)(ctx->nnames + 1));
-    if (!n)
+    if (ctx->nnames == ctx->names_cap) {
+        int cap = ctx->names_cap ? 2 * ctx->names_cap : 8;
+        struct gw_anth_name_map *n = realloc(ctx->names, sizeof *n * (size_t)cap);
+        if (!n)
+            return AIGW_ENOMEM;
+        ctx->names = n;
+        ctx->names_cap = cap;
+    }
+    struct gw_anth_name_map *n = &ctx->names[ctx->nnames];
+    n->client = strdup(client);
+    if (!n->client)
         return AIGW_ENOMEM;
-    ctx->names = n;
-    n[ctx->nnames].client = strdup(client);
-    if (!n[ctx->nnames].client)
-        return AIGW_ENOMEM;
-    gw_strlcpy(n[ctx->nnames].mapped, mapped, sizeof n[ctx->nnames].mapped);
+    gw_strlcpy(n->mapped, mapped, sizeof n->mapped);
     ctx->nnames++;
     return 0;
 }
