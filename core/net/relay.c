@@ -15,7 +15,7 @@ void gw_relay_init(struct gw_relay *r, struct MHD_Connection *conn, size_t cap)
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->lock, NULL);
     /* The hard cap leaves room above the high-water mark for the one write in progress. */
-    gw_buf_init(&r->out, cap * 2 + 65536);
+    gw_buf_init(&r->out, cap + GW_RELAY_WRITE_MAX);
     r->high = cap;
     r->low = cap / 4;
     r->conn = conn;
@@ -106,6 +106,10 @@ int gw_relay_produce(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *o
     pthread_mutex_lock(&r->lock);
     size_t before = r->out.len;
     int rc = write(ud, &r->out);
+    if (rc < 0 && r->out.len > before) {
+        r->out.len = before;
+        r->out.ptr[before] = '\0';
+    }
     if (r->out.len > before) {
         int64_t now = now_ms();
         if (!r->committed) {

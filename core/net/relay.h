@@ -22,6 +22,11 @@
 
 struct MHD_Connection;
 
+/* What one write may add above the high-water mark: an upstream event is at most 4 MiB
+ * (plugin/framing.h's GW_FRAMER_DEFAULT_CAP), and rendered in any dialect it stays within
+ * twice that. A write past it fails and adds nothing. */
+#define GW_RELAY_WRITE_MAX (8u << 20)
+
 struct gw_relay {
     pthread_mutex_t lock;
     struct gw_buf out;     /* bytes for the client, not yet taken */
@@ -42,7 +47,8 @@ struct gw_relay {
 /* ---- the producer's side: each takes the lock itself ------------------------------------ */
 
 /* write(ud, out) under the lock; when it added bytes, the first ever commit the relay and the
- * consumer is woken. Returns write's result. */
+ * consumer is woken. A write that fails adds nothing (what it had appended is taken back: the
+ * client never gets half an event). Returns write's result. */
 int gw_relay_produce(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *out), void *ud);
 /* Before producing more: 0 go on, 1 pause the producer (above the high-water mark; the
  * consumer asks for the unpause), -1 the consumer left. */

@@ -17,6 +17,7 @@
 #include "obs/metrics.h"
 #include "plugin/errors.h"
 #include "plugin/usage.h"
+#include "proxy/snapshot.h"
 
 struct chunk_write {
     struct gw_req *r;
@@ -30,6 +31,10 @@ void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before)
     size_t n = out->len - before, room = GW_LOG_BODY_TAKE - r->log_resp.len;
     gw_buf_append(&r->log_resp, out->ptr + before, n < room ? n : room);
 }
+
+/* One upstream event, rendered, must fit in one relay write (net/relay.h). */
+_Static_assert(GW_RELAY_WRITE_MAX >= 2 * GW_FRAMER_DEFAULT_CAP,
+               "a relay write holds an upstream event rendered in any dialect");
 
 /* The answer's own bytes in a chunk: what the provider bills as output when it is cut short. */
 static size_t content_bytes(const struct aigw_chunk *c)
@@ -51,8 +56,10 @@ static int write_chunk(void *ud, struct gw_buf *out)
     struct chunk_write *w = ud;
     size_t before = out->len;
     int rc = w->r->dialect->render_chunk(w->r->render, w->chunk, out);
+    if (rc < 0)
+        return rc; /* the relay takes back what it appended */
     gw_log_keep_sent(w->r, out, before);
-    if (rc == 0 && !w->r->cache_hit)
+    if (!w->r->cache_hit)
         w->r->sent_bytes += (int64_t)content_bytes(w->chunk);
     return rc;
 }
@@ -164,9 +171,29 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
     if (!failed && (failed = gw_outcome_error(r->call, rc, &err)) && r->guard)
         gw_guard_on_error(r->guard, &err); /* output guards may redact its message */
     struct gw_buf *out = &r->relay.out;
-    if (!failed) {
+    if (!failed && r->parsed.stream) {
         *status = 200;
         return r->dialect->render_end(r->render, out);
+    }
+    if (!failed) {
+        /* A whole answer is written at once, and may be larger than the stream buffer's cap
+         * (an embeddings batch, a long answer): it may take what the upstream's answer may
+         * (GW_RESPONSE_BODY_CAP) twice over, plus what it echoes of the request. Past that,
+         * an error, never a 200 with a cut document. */
+        size_t before = out->len, cap = out->cap;
+        out->cap = 2 * (size_t)GW_RESPONSE_BODY_CAP + (size_t)r->snap->cfg.max_body_bytes;
+        int wrc = r->dialect->render_end(r->render, out);
+        out->cap = cap;
+        if (wrc != AIGW_ETOOBIG) {
+            *status = 200;
+            return wrc;
+        }
+        out->len = before;
+        aigw_error_init(&err);
+        err.status = 502;
+        err.type = "upstream_error";
+        err.code = "response_too_large";
+        err.message = "the provider's answer is larger than the gateway can relay";
     }
     if (r->parsed.stream && bytes_sent > 0) {
         *status = 200;

@@ -313,6 +313,117 @@ Test(core, a_large_prompt_reaches_the_provider_whole)
     mock_stop(m);
 }
 
+/* A whole answer past the stream buffer's hard cap (2 x stream.buffer_bytes + 64 KiB, 576
+ * KiB by default) was rendered into it, failed, and went out as a 200 with an empty body: an
+ * embeddings batch of a few dozen vectors, or a long chat answer. Both arrive whole. */
+Test(core, a_whole_answer_larger_than_the_stream_buffer_arrives_whole)
+{
+    enum { VECTORS = 64, DIMS = 1536 };
+    size_t ecap = (size_t)VECTORS * DIMS * 12 + 4096, elen = 0;
+    char *emb = malloc(ecap);
+    elen += (size_t)snprintf(emb, ecap, "{\"object\":\"list\",\"data\":[");
+    for (int v = 0; v < VECTORS; v++) {
+        elen += (size_t)snprintf(emb + elen, ecap - elen,
+                                 "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":[",
+                                 v ? "," : "", v);
+        for (int d = 0; d < DIMS; d++)
+            elen += (size_t)snprintf(emb + elen, ecap - elen, "%s-0.0%07d", d ? "," : "",
+                                     (v * DIMS + d) % 9999991);
+        elen += (size_t)snprintf(emb + elen, ecap - elen, "]}");
+    }
+    elen += (size_t)snprintf(emb + elen, ecap - elen,
+                             "],\"model\":\"text-embedding-3-small\",\"usage\":{"
+                             "\"prompt_tokens\":64,\"total_tokens\":64}}");
+    cr_assert_lt(elen, ecap);
+    cr_assert_gt(elen, 1u << 20, "the answer is larger than the relay's hard cap");
+    /* a chat answer of 1.5 MB of text */
+    size_t tlen = 1500000;
+    char *text = malloc(tlen + 1);
+    for (size_t i = 0; i < tlen; i++)
+        text[i] = (char)('a' + i % 26);
+    text[tlen] = '\0';
+    char *chat =
+        e2e_strf("{\"id\":\"chatcmpl-big\",\"object\":\"chat.completion\",\"created\":1,"
+                 "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                 "\"assistant\",\"content\":\"%s\"},\"finish_reason\":\"stop\"}],\"usage\":"
+                 "{\"prompt_tokens\":1,\"completion_tokens\":375000,\"total_tokens\":375001}}",
+                 text);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/embeddings",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = emb}),
+                 0);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = chat}),
+                 0);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/embeddings",
+                 "{\"model\":\"text-embedding-3-small\",\"input\":[\"a\",\"b\"]}", NULL);
+    cr_assert_eq(r->status, 200, "%.300s", r->body);
+    cJSON *j = e2e_resp_json(r);
+    cr_assert_not_null(j, "%zu bytes: %.200s", strlen(r->body), r->body);
+    cJSON *data = cJSON_GetObjectItem(j, "data");
+    cr_assert_eq(cJSON_GetArraySize(data), VECTORS);
+    cr_assert_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(data, VECTORS - 1), "embedding")),
+        DIMS);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%.300s", r->body);
+    j = e2e_resp_json(r);
+    cr_assert_not_null(j, "%zu bytes: %.200s", strlen(r->body), r->body);
+    const cJSON *content = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message"),
+        "content");
+    cr_assert(cJSON_IsString(content) && !strcmp(content->valuestring, text));
+    e2e_resp_free(r);
+    free(text);
+    free(emb);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* One event of a live stream larger than the stream buffer's hard cap (a provider that sends
+ * a long tool call's arguments, or a whole answer, in one event) arrives whole too. */
+Test(core, an_event_larger_than_the_stream_buffer_arrives_whole)
+{
+    size_t tlen = 800000;
+    char *text = malloc(tlen + 1);
+    for (size_t i = 0; i < tlen; i++)
+        text[i] = (char)('a' + i % 26);
+    text[tlen] = '\0';
+    char *sse = e2e_strf(
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":"
+        "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":"
+        "\"%s\"},\"finish_reason\":null}]}\n\ndata: {\"id\":\"c1\",\"object\":"
+        "\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":"
+        "0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        text);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body = sse,
+                                               .chunking = "events"}),
+        0);
+    struct e2e_gw *gw = start_gw(m, NULL);
+    struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions", CHAT_STREAM, NULL, NULL);
+    cr_assert_eq(r->status, 200, "%.300s", r->body);
+    cr_assert(e2e_resp_done(r), "%.300s", r->body);
+    char *got = sse_content(r->body);
+    cr_assert(!strcmp(got, text), "%zu of %zu bytes: %.300s", strlen(got), tlen, r->body);
+    free(got);
+    e2e_resp_free(r);
+    free(text);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(core, client_disconnect_cancels_the_upstream_transfer)
 {
     struct mock *m = e2e_mock(NULL);
@@ -529,8 +640,8 @@ Test(core, a_repeated_key_is_refused_in_every_dialect_and_never_sent)
         cr_assert_eq(r->status, 400, "%s: %s", cases[i].path, r->body);
         const cJSON *e = cJSON_GetObjectItem(e2e_resp_json(r), cases[i].type_at);
         cr_assert_str_eq(cJSON_GetObjectItem(e, "type")->valuestring, "invalid_request_error");
-        cr_assert(strstr(cJSON_GetObjectItem(e, "message")->valuestring, "repeats the key"),
-                  "%s", r->body);
+        cr_assert(strstr(cJSON_GetObjectItem(e, "message")->valuestring, "repeats the key"), "%s",
+                  r->body);
         e2e_resp_free(r);
     }
     /* The same bodies without the repeat are answered from the upstream. */
@@ -568,8 +679,7 @@ Test(core, the_environment_proxy_is_the_one_curl_would_pick)
 {
     struct mock *proxy = e2e_mock("openai_chat"), *direct = e2e_mock("openai_chat");
     const char *p = mock_url(proxy), *d = mock_url(direct);
-    const char *env1[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=other.invalid",
-                           "X_UNUSED=1"};
+    const char *env1[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=other.invalid", "X_UNUSED=1"};
     proxy_case(proxy, direct, d, env1, 1);
     const char *env2[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=127.0.0.1", "X_UNUSED=1"};
     proxy_case(proxy, direct, d, env2, 0);

@@ -569,3 +569,61 @@ Test(responses_e2e, bad_request_and_upstream_error_are_openai_shaped)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* The stream's last events (output_text.done, output_item.done, response.completed) each
+ * carry the whole answer: past the stream buffer's old hard cap (576 KiB) they failed, and
+ * a long answer ended in response.failed. 1 MB of answer, streamed and as a document. */
+Test(responses_e2e, a_long_answer_is_whole_in_the_stream_and_the_document)
+{
+    size_t tlen = 1000000;
+    char *text = malloc(tlen + 1);
+    for (size_t i = 0; i < tlen; i++)
+        text[i] = (char)('a' + i % 26);
+    text[tlen] = '\0';
+    char *sse = e2e_strf(
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":"
+        "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":"
+        "\"%s\"},\"finish_reason\":null}]}\n\ndata: {\"id\":\"c1\",\"object\":"
+        "\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":"
+        "0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
+        "\"completion_tokens\":250000,\"total_tokens\":250001}}\n\ndata: [DONE]\n\n",
+        text);
+    char *doc =
+        e2e_strf("{\"id\":\"chatcmpl-big\",\"object\":\"chat.completion\",\"created\":1,\"model\":"
+                 "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                 "\"content\":\"%s\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
+                 "\"completion_tokens\":250000,\"total_tokens\":250001}}",
+                 text);
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .match_body = "{\"stream\":true}",
+                                               .headers = "Content-Type: text/event-stream",
+                                               .body = sse,
+                                               .chunking = "events"}),
+        0);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = doc}),
+                 0);
+    struct e2e_gw *gw = gw_for("OPENAI", m, "/v1");
+    struct e2e_resp *r =
+        e2e_stream(gw, "/v1/responses",
+                   "{\"model\":\"gpt-4o-mini\",\"input\":\"x\",\"stream\":true}", NULL, NULL);
+    const cJSON *last = check_stream(r, "response.completed");
+    const cJSON *msg = output_of_type(last, "message", 0);
+    const cJSON *part = cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "content"), 0);
+    cr_assert(!strcmp(s_of(part, "text"), text), "the completed response holds the answer");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/responses", "{\"model\":\"gpt-4o-mini\",\"input\":\"x\"}", NULL);
+    cr_assert_eq(r->status, 200, "%.300s", r->body);
+    msg = output_of_type(e2e_resp_json(r), "message", 0);
+    part = cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "content"), 0);
+    cr_assert(!strcmp(s_of(part, "text"), text), "%.300s", r->body);
+    e2e_resp_free(r);
+    free(text);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
