@@ -140,3 +140,42 @@ Test(secret_scan, config_errors)
         gh_chain_err("[{\"name\":\"secret-scan\",\"config\":{\"min_length\":8}}]"),
         "guardrails[0] (secret-scan): config.min_length: the value must be at least 16");
 }
+
+/* Every token start inside a run used to walk the run to its end (and measure its entropy):
+ * "NAME=NAME=...", "a/b/c/...", a repetitive base64-looking run were quadratic, 800 KB held
+ * a worker for 59 s. 1.2 MB of each now passes at once (the timeout is a hang guard; the old
+ * code needs minutes), and a key at the end of such a run is still found where it starts. */
+static char *repeat(const char *unit, size_t times, const char *tail)
+{
+    size_t ul = strlen(unit), tl = strlen(tail);
+    char *s = malloc(ul * times + tl + 1);
+    for (size_t i = 0; i < times; i++)
+        memcpy(s + i * ul, unit, ul);
+    memcpy(s + ul * times, tail, tl + 1);
+    return s;
+}
+
+Test(secret_scan, long_runs_with_many_starts_cost_one_pass, .timeout = 60)
+{
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"secret-scan\"}]");
+    static const char *const units[] = {"key=", "ab/", "aB1/", "aB1+", "Ab.1=", "x-y+"};
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        char *s = repeat(units[u], 1200000 / strlen(units[u]), "");
+        expect_input(c, s, s);
+        free(s);
+    }
+    /* The run's entropy is low; only the token after its last '/' is random. */
+    char *s = repeat("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz/", 3, RANDOM);
+    char *want = repeat("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz/", 3, "[SECRET]");
+    expect_input(c, s, want);
+    free(s);
+    free(want);
+    /* The first start whose token passes: 13 "ab/" and the key have 4.04 bits a character,
+     * 14 of them 3.98. */
+    s = repeat("ab/", 20, RANDOM " and " RANDOM);
+    want = repeat("ab/", 7, "[SECRET] and [SECRET]");
+    expect_input(c, s, want);
+    free(s);
+    free(want);
+    gw_guard_chain_free(c);
+}

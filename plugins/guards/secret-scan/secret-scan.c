@@ -130,15 +130,21 @@ static double shannon(const char *s, size_t n)
     return h;
 }
 
-/* Which classes of characters s has: 1 lower, 2 upper, 4 digit. */
+/* Which class a character is of: 1 lower, 2 upper, 4 digit, 0 none. */
+static unsigned class_of(int c)
+{
+    return (c >= 'a' && c <= 'z')   ? 1u
+           : (c >= 'A' && c <= 'Z') ? 2u
+           : (c >= '0' && c <= '9') ? 4u
+                                    : 0u;
+}
+
+/* Which classes of characters s has. */
 static unsigned classes(const char *s, size_t n)
 {
     unsigned c = 0;
     for (size_t i = 0; i < n; i++)
-        c |= (s[i] >= 'a' && s[i] <= 'z')   ? 1u
-             : (s[i] >= 'A' && s[i] <= 'Z') ? 2u
-             : (s[i] >= '0' && s[i] <= '9') ? 4u
-                                            : 0u;
+        c |= class_of((unsigned char)s[i]);
     return c;
 }
 
@@ -147,6 +153,117 @@ static int mixed(const char *s, size_t n)
 {
     unsigned c = classes(s, n);
     return (c & 3) && (c & 4);
+}
+
+/* ---- the runs a scan has measured ----------------------------------------------------------
+ * Tokens start after any byte that is not a token byte, '+', '/' and '=' included, and each
+ * start used to walk its run to the end: the b64 run (for a token still growing at the end of
+ * a stream), the base64 run, and the entropy of that run. A long run with many starts
+ * ("NAME=NAME=...", "a/b/c/...") was quadratic: 800 KB held a worker for 59 s. The scan now
+ * measures each run once, in the matcher's scratch: where it ends, and, for the base64 run,
+ * which of its starts begin a high-entropy token (one right-to-left pass keeps the counts of
+ * every suffix). */
+
+struct runs {
+    const char *s;
+    size_t n;
+    size_t any_from, any_end;   /* b64 bytes or '.': the token may still grow past them */
+    size_t base_from, base_end; /* token bytes, '+', '/' */
+    size_t pad_end;             /* base_end past its '=' padding */
+    unsigned char *pass;        /* bit j: an entropy token starting at base_from + j passes */
+    size_t pass_size;           /* bytes allocated */
+};
+
+static void runs_free(void *p)
+{
+    struct runs *r = p;
+    if (r)
+        free(r->pass);
+    free(r);
+}
+
+static double xlog2x(unsigned c)
+{
+    return c ? (double)c * log2((double)c) : 0;
+}
+
+/* The end of the b64-or-dot run that i is in. */
+static size_t any_end(struct runs *r, const char *s, size_t n, size_t i)
+{
+    if (r->s == s && r->n == n && i >= r->any_from && i < r->any_end)
+        return r->any_end;
+    size_t e = i;
+    while (e < n && (b64((unsigned char)s[e]) || s[e] == '.'))
+        e++;
+    if (r->s != s || r->n != n)
+        r->base_from = r->base_end = 0; /* another text: forget its base64 run */
+    r->s = s;
+    r->n = n;
+    r->any_from = i;
+    r->any_end = e;
+    return e;
+}
+
+/* Measures the base64 run from i: its end, its padding, and which of its starts pass the
+ * entropy test. 0, or AIGW_ENOMEM. */
+static int base_measure(const struct ss *c, struct runs *r, const char *s, size_t n, size_t i)
+{
+    size_t e = i;
+    while (e < n && (tok((unsigned char)s[e]) || s[e] == '+' || s[e] == '/'))
+        e++; /* base64 proper, '=' only as padding (not "NAME=value") */
+    size_t pad = e;
+    while (pad < n && s[pad] == '=')
+        pad++;
+    size_t bytes = (pad - i + 7) / 8;
+    if (bytes > r->pass_size) {
+        unsigned char *p = realloc(r->pass, bytes);
+        if (!p)
+            return AIGW_ENOMEM;
+        r->pass = p;
+        r->pass_size = bytes;
+    }
+    memset(r->pass, 0, bytes);
+    if (r->s != s || r->n != n)
+        r->any_from = r->any_end = 0; /* another text: forget its b64 run */
+    r->s = s;
+    r->n = n;
+    r->base_from = i;
+    r->base_end = e;
+    r->pad_end = pad;
+    if (!(c->detect & D_ENTROPY) || pad - i < c->min_length)
+        return 0;
+    unsigned count[256] = {0}, cls = 0;
+    double sum = 0; /* the sum of count * log2(count): the entropy is log2(len) - sum / len */
+    for (size_t j = pad; j-- > i;) {
+        unsigned char ch = (unsigned char)s[j];
+        sum += xlog2x(count[ch] + 1) - xlog2x(count[ch]);
+        count[ch]++;
+        cls |= class_of(ch);
+        size_t len = pad - j;
+        int start = j == i || !(tok((unsigned char)s[j - 1]) || s[j - 1] == '.');
+        if (!start || !tok(ch) || len < c->min_length || cls != 7)
+            continue;
+        double h = log2((double)len) - sum / (double)len;
+        if (fabs(h - c->entropy) < 1e-9)
+            h = shannon(s + j, len); /* on the edge: the exact sum decides */
+        if (h >= c->entropy)
+            r->pass[(j - i) / 8] |= (unsigned char)(1u << ((j - i) % 8));
+    }
+    return 0;
+}
+
+/* The end of i's base64 run with its padding, and whether a high-entropy token starts at i:
+ * 1 yes, 0 no, or AIGW_ENOMEM. */
+static int base_at(const struct ss *c, struct runs *r, const char *s, size_t n, size_t i,
+                   size_t *pad_end)
+{
+    if (!(r->s == s && r->n == n && i >= r->base_from && i < r->base_end)) {
+        int rc = base_measure(c, r, s, n, i);
+        if (rc)
+            return rc;
+    }
+    *pad_end = r->pad_end;
+    return (r->pass[(i - r->base_from) / 8] >> ((i - r->base_from) % 8)) & 1;
 }
 
 /* The end of the END line of a key block whose header ends at hdr: 0 when not (yet) there. */
@@ -178,9 +295,9 @@ static int private_key(const struct ss *c, const char *s, size_t n, size_t i, in
     return 1;
 }
 
-/* What starts at i: 1 match (end set), 2 partial, 0 nothing. */
-static int at(const struct ss *c, const char *s, size_t n, size_t i, int final, size_t *end,
-              const char **what)
+/* What starts at i: 1 match (end set), 2 partial, 0 nothing, or AIGW_ENOMEM. */
+static int at(const struct ss *c, void **scratch, const char *s, size_t n, size_t i, int final,
+              size_t *end, const char **what)
 {
     int p = i ? (unsigned char)s[i - 1] : 0, r;
     if ((c->detect & D_PRIVATE) && s[i] == '-' && (r = private_key(c, s, n, i, final, end))) {
@@ -189,15 +306,14 @@ static int at(const struct ss *c, const char *s, size_t n, size_t i, int final, 
     }
     if ((tok(p) || p == '.') || !tok((unsigned char)s[i]))
         return 0; /* inside a token, or not at one */
-    size_t run = i, k = i, tk = i;
-    while (run < n && (b64((unsigned char)s[run]) || s[run] == '.'))
-        run++;
-    if (run >= n && !final)
+    size_t k = 0, tk = i;
+    if (!*scratch && !(*scratch = calloc(1, sizeof(struct runs))))
+        return AIGW_ENOMEM;
+    if (any_end(*scratch, s, n, i) >= n && !final)
         return 2; /* the token may go on: decide when it ends */
-    while (k < n && (tok((unsigned char)s[k]) || s[k] == '+' || s[k] == '/'))
-        k++; /* base64 proper, '=' only as padding (not "NAME=value") */
-    while (k < n && s[k] == '=')
-        k++;
+    int entropic = base_at(c, *scratch, s, n, i, &k);
+    if (entropic < 0)
+        return entropic;
     while (tk < n && (tok((unsigned char)s[tk]) || s[tk] == '.'))
         tk++; /* base64url segments joined by dots (JWT, SendGrid) */
     while (tk > i && s[tk - 1] == '.')
@@ -229,8 +345,7 @@ static int at(const struct ss *c, const char *s, size_t n, size_t i, int final, 
             return 1;
         }
     }
-    if ((c->detect & D_ENTROPY) && k - i >= c->min_length && classes(s + i, k - i) == 7 &&
-        shannon(s + i, k - i) >= c->entropy) {
+    if (entropic) {
         *end = k;
         *what = "high-entropy token";
         return 1;
@@ -242,11 +357,12 @@ static int find(const void *inst, const char *s, size_t n, size_t from, int fina
                 struct gg_match *m, void **scratch)
 {
     const struct ss *c = inst;
-    (void)scratch;
     for (size_t i = from; i < n; i++) {
         size_t end = 0;
         const char *what = "secret";
-        int r = at(c, s, n, i, final, &end, &what);
+        int r = at(c, scratch, s, n, i, final, &end, &what);
+        if (r < 0)
+            return r;
         if (!r)
             continue;
         m->start = i;
@@ -290,6 +406,7 @@ static int create(const struct aigw_guard_host *host, const cJSON *cfg, void **i
     c->min_length = (size_t)gg_cfg_num(cfg, "min_length", 32);
     c->entropy = gg_cfg_num(cfg, "entropy", 4.0);
     c->m.find = find;
+    c->m.scratch_free = runs_free;
     c->m.inst = c;
     c->m.redact = strcmp(gg_cfg_str(cfg, "action", "redact"), "block") != 0;
     *instance = c;
