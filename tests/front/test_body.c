@@ -214,3 +214,44 @@ Test(body, names_chosen_to_collide_cost_no_more_than_any_others, .timeout = 60)
     cr_assert_eq(parse(text, &e), 0, "%s", e.message);
     free(text);
 }
+
+/* An 8 MiB body of small values parsed into 345 MB of tree: past GW_BODY_MAX_VALUES values a
+ * body is refused before it is parsed, and quotes, brackets and commas inside strings (escaped
+ * quotes too) are not counted. */
+Test(body, more_values_than_the_cap_are_refused_before_parsing)
+{
+    size_t n = GW_BODY_MAX_VALUES, cap = 2 * n + 256 + 5 * (n / 3 + 10);
+    char *text = malloc(cap);
+    for (int extra = 0; extra < 2; extra++) {
+        /* {"model":"m","stop":[0,...]}: the object, two members, the array and its items */
+        size_t items = n - 3 + (size_t)extra, len = 0; /* n values, then n + 1 */
+        len += (size_t)snprintf(text, cap, "{\"model\":\"m\",\"stop\":[");
+        for (size_t i = 0; i < items; i++) {
+            text[len++] = i ? ',' : '0';
+            if (i)
+                text[len++] = '0';
+        }
+        snprintf(text + len, cap - len, "]}");
+        struct gw_body_err e;
+        int rc = parse(text, &e);
+        if (!extra) {
+            cr_assert_eq(rc, 0, "%s", e.message);
+        } else {
+            cr_assert_eq(rc, AIGW_EINVAL);
+            cr_assert_str_eq(e.code, "too_many_values");
+            cr_assert(strstr(e.message, "1000000"), "%s", e.message);
+        }
+    }
+    /* A string full of what would count outside one: "[,{\"" a third of a million times. */
+    size_t len = (size_t)snprintf(text, cap, "{\"model\":\"m\",\"content\":\"");
+    for (size_t i = 0; i < n / 3 + 10; i++) {
+        memcpy(text + len, "[,{\\\"", 5);
+        len += 5;
+    }
+    len += (size_t)snprintf(text + len, cap - len, "\",\"x\":\"a\\\\\\\"b\"}");
+    struct gw_body_err e;
+    cJSON *root = NULL;
+    cr_assert_eq(gw_body_parse(text, len, &root, &e), 0, "%s", e.message);
+    cJSON_Delete(root);
+    free(text);
+}
