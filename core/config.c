@@ -18,6 +18,8 @@
 static const struct gw_config_key keys[] = {
     {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},
     {"max_body_bytes", "integer", "8388608", "largest request body accepted (413 above)"},
+    {"max_body_bytes_total", "integer", "1073741824",
+     "request bodies held at once, arriving or unparsed (503 above)"},
     {"max_connections", "integer", "16384", "simultaneous client connections"},
     {"threads", "integer", "0", "HTTP worker threads; 0 means one per core"},
     {"timeouts", "object", "", "upstream deadlines"},
@@ -122,6 +124,7 @@ void gw_config_defaults(struct gw_config *c)
     snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
     c->listen_port = 8080;
     c->max_body_bytes = 8 * 1024 * 1024;
+    c->max_body_bytes_total = (int64_t)1 << 30;
     c->max_connections = 16384;
     c->threads = 0;
     c->connect_timeout_ms = 10000;
@@ -389,6 +392,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
         c->field = v;                                                                              \
     } while (0)
     INT("max_body_bytes", max_body_bytes, 1024, (int64_t)1 << 30);
+    INT("max_body_bytes_total", max_body_bytes_total, 1024, (int64_t)1 << 40);
     INT("max_connections", max_connections, 1, 1000000);
     INT("threads", threads, 0, 1024);
     INT("timeouts.connect_ms", connect_timeout_ms, 1, 3600000);

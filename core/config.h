@@ -24,6 +24,7 @@ struct gw_config {
     char listen_host[256];
     int listen_port;
     int64_t max_body_bytes;
+    int64_t max_body_bytes_total; /* every request body held at once */
     int max_connections;
     int threads;
     int64_t connect_timeout_ms;

@@ -433,6 +433,9 @@ int gw_metrics_render(const struct gw_gateway *gw, struct gw_buf *out)
           m ? (long long)(int64_t)gw_m_value(m, GW_M_OFF_ACTIVE) : 0);
     gauge(&o, "aigw_streams_active", "Streaming responses held open to clients.",
           m ? (long long)(int64_t)gw_m_value(m, GW_M_OFF_STREAMS) : 0);
+    gauge(&o, "aigw_request_body_bytes",
+          "Bytes of request bodies held, arriving or not yet parsed (max_body_bytes_total).",
+          gw ? (long long)atomic_load(&gw->body_bytes) : 0);
     gauge(&o, "aigw_upstream_transfers",
           "Upstream transfers in flight (each holds an upstream connection or stream).",
           gw && gw->upstream ? (long long)gw_upstream_active(gw->upstream) : 0);

@@ -370,6 +370,12 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type, 
     enum MHD_Result rc = MHD_NO;
     if (resp) {
         MHD_add_response_header(resp, "Content-Type", "application/json");
+        if ((status == 429 || status == 503) && r->retry_after_ms >= 0) {
+            char v[32];
+            int64_t sec = r->retry_after_ms > 0 ? (r->retry_after_ms + 999) / 1000 : 1;
+            snprintf(v, sizeof v, "%" PRId64, sec);
+            MHD_add_response_header(resp, "Retry-After", v);
+        }
         add_gateway_headers(r, resp); /* a keyed request's answer names its key */
         rc = MHD_queue_response(r->conn, (unsigned)status, resp);
         MHD_destroy_response(resp);

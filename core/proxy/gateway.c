@@ -24,10 +24,10 @@
 
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "plugin/usage.h"
 #include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
 #include "proxy/snapshot.h"
-#include "plugin/usage.h"
 #include "store/store.h"
 
 int64_t gw_now_ms(void)
@@ -38,6 +38,15 @@ int64_t gw_now_ms(void)
 }
 
 /* ---- lifetime ------------------------------------------------------------------------ */
+
+/* Frees the raw body and gives back what it counted against max_body_bytes_total. */
+static void body_release(struct gw_req *r)
+{
+    gw_buf_free(&r->body);
+    if (r->body_held)
+        atomic_fetch_sub(&r->gw->body_bytes, (long long)r->body_held);
+    r->body_held = 0;
+}
 
 static void req_free(struct gw_req *r)
 {
@@ -64,7 +73,7 @@ static void req_free(struct gw_req *r)
     if (r->render)
         r->dialect->render_free(r->render);
     gw_relay_free(&r->relay);
-    gw_buf_free(&r->body);
+    body_release(r);
     gw_buf_free(&r->log_req);
     gw_buf_free(&r->log_resp);
     free(r);
@@ -78,9 +87,8 @@ void gw_req_unref(struct gw_req *r)
 }
 
 struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
-                          const struct gw_dialect *dialect,
-                          const char *method, const char *path, const char *request_id,
-                          const char *x_provider, struct gw_key *key)
+                          const struct gw_dialect *dialect, const char *method, const char *path,
+                          const char *request_id, const char *x_provider, struct gw_key *key)
 {
     struct gw_req *r = calloc(1, sizeof *r);
     if (!r)
@@ -116,11 +124,11 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
         if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "traceparent",
                                           strlen("traceparent"), &tp, &tpl) != MHD_YES)
             tp = NULL;
-        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "tracestate",
-                                          strlen("tracestate"), &ts, &tsl) != MHD_YES)
+        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "tracestate", strlen("tracestate"),
+                                          &ts, &tsl) != MHD_YES)
             ts = NULL;
-        r->span = gw_otel_request_begin(tp, tpl, ts, tsl, method, path, path, strlen(path),
-                                        request_id);
+        r->span =
+            gw_otel_request_begin(tp, tpl, ts, tsl, method, path, path, strlen(path), request_id);
     }
     gw_gateway_enter(gw);
     gw_metrics_active(1);
@@ -130,12 +138,21 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
 int gw_req_body(struct gw_req *r, const char *p, size_t n)
 {
     r->body_seen += (int64_t)n;
-    if (r->too_big)
+    if (r->too_big || r->too_busy)
         return AIGW_ETOOBIG;
+    /* Each body has its cap, and all of them together theirs: thousands of connections
+     * each sending max_body_bytes slowly would otherwise hold what the machine has. */
+    int64_t held = atomic_fetch_add(&r->gw->body_bytes, (long long)n) + (int64_t)n;
+    r->body_held += (int64_t)n;
+    if (held > r->snap->cfg.max_body_bytes_total) {
+        r->too_busy = 1;
+        body_release(r);
+        return AIGW_ETOOBIG;
+    }
     int rc = gw_buf_append(&r->body, p, n);
     if (rc == AIGW_ETOOBIG) {
         r->too_big = 1;
-        gw_buf_free(&r->body); /* nothing more is kept once the cap is hit */
+        body_release(r); /* nothing more is kept once the cap is hit */
     }
     return rc;
 }
@@ -163,6 +180,12 @@ static enum MHD_Result start(struct gw_req *r)
     if (r->log_bodies && r->body.len) /* before the parse frees it; the store redacts it */
         gw_buf_append(&r->log_req, r->body.ptr,
                       r->body.len < GW_LOG_BODY_TAKE ? r->body.len : GW_LOG_BODY_TAKE);
+    if (r->too_busy) {
+        r->retry_after_ms = 1000;
+        return gw_deliver_fail(r, 503, "service_unavailable_error", "server_busy", NULL,
+                               "the gateway holds as many request bodies as it may "
+                               "(max_body_bytes_total); retry");
+    }
     if (r->too_big) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than %lld bytes",
@@ -181,9 +204,9 @@ static enum MHD_Result start(struct gw_req *r)
         .key_id = r->key ? r->key->id : NULL,
     };
     if (r->dialect->parse(&in, &r->parsed, &ferr) < 0)
-        return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code,
-                               ferr.param, ferr.message);
-    gw_buf_free(&r->body); /* parsed: the raw bytes are not needed any more */
+        return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code, ferr.param,
+                               ferr.message);
+    body_release(r); /* parsed: the raw bytes are not needed any more */
     int admit = gw_phase_admit(r);
     if (admit < 0)
         return r->answer;
@@ -309,6 +332,7 @@ int gw_gateway_init(struct gw_gateway *gw, struct gw_config *cfg, struct gw_plug
     gw->started_unix = (int64_t)time(NULL);
     gw->cli_log_level = -1;
     atomic_init(&gw->inflight, 0);
+    atomic_init(&gw->body_bytes, 0);
     atomic_init(&gw->shutting_down, 0);
     atomic_init(&gw->snap, NULL);
     atomic_init(&gw->snap_epoch, 0);
@@ -359,8 +383,8 @@ void gw_gateway_free(struct gw_gateway *gw)
     gw_cache_gw_free(gw);
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
-    gw_snap_publish(gw, NULL); /* every request has let go of it: this frees it */
-    gw_gateway_guards_free(gw);    /* then every chain, on this (the main) thread */
+    gw_snap_publish(gw, NULL);  /* every request has let go of it: this frees it */
+    gw_gateway_guards_free(gw); /* then every chain, on this (the main) thread */
     pthread_mutex_destroy(&gw->guards_lock);
     pthread_mutex_destroy(&gw->reload_lock);
     pthread_mutex_destroy(&gw->drain_lock);

@@ -50,6 +50,8 @@ struct gw_gateway {
     struct gw_upstream *upstream;
     struct gw_cache_gw *cache; /* the response cache (proxy/cache_phase.h); NULL when off */
     atomic_llong inflight;
+    /* Bytes of request bodies held, arriving or not yet parsed (max_body_bytes_total). */
+    atomic_llong body_bytes;
     atomic_int shutting_down;
     pthread_mutex_t drain_lock;
     pthread_cond_t drain_cond;

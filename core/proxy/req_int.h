@@ -50,6 +50,8 @@ struct gw_req {
     char x_provider[65];
     struct gw_buf body;
     int too_big;
+    int too_busy;        /* every body held at once would pass max_body_bytes_total */
+    int64_t body_held;   /* what this request counts in gw->body_bytes */
     int64_t body_seen;   /* body bytes received so far */
     int64_t body_expect; /* Content-Length; -1: none (chunked) */
     int started;

@@ -424,6 +424,74 @@ Test(core, an_event_larger_than_the_stream_buffer_arrives_whole)
     mock_stop(m);
 }
 
+/* The gauge aigw_request_body_bytes from /metrics (-1 when absent). */
+static long long body_bytes_held(struct e2e_gw *gw)
+{
+    struct e2e_resp *r = e2e_get(gw, "/metrics", NULL);
+    const char *at = r->body ? strstr(r->body, "\naigw_request_body_bytes ") : NULL;
+    long long v = at ? atoll(at + sizeof "\naigw_request_body_bytes " - 1) : -1;
+    e2e_resp_free(r);
+    return v;
+}
+
+/* Every body had a cap, and all of them together none: thousands of connections each
+ * sending max_body_bytes slowly could hold what the machine has. With max_body_bytes_total
+ * at 1 MiB, a 900 kB body mostly sent leaves no room for a 300 kB one (503, Retry-After),
+ * and once it is in and parsed, the room is back. */
+Test(core, request_bodies_held_at_once_have_a_cap)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, "{\"max_body_bytes_total\":1048576}");
+    size_t big = 900000, small = 300000;
+    char *pad = malloc(big + 1);
+    memset(pad, 'a', big);
+    pad[big] = '\0';
+    const char *head = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"";
+    const char *tail = "\"}]}";
+    size_t blen = strlen(head) + big + strlen(tail);
+    /* 800 kB of the big body, the rest held back */
+    char *req = e2e_strf("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         "application/json\r\nContent-Length: %zu\r\n\r\n%s%.*s",
+                         blen, head, 800000, pad);
+    int fd = e2e_raw_send(e2e_gw_port(gw), req, 30);
+    cr_assert_geq(fd, 0);
+    int64_t t0 = e2e_now_ms();
+    long long held = body_bytes_held(gw);
+    while (held < 800000 && e2e_now_ms() - t0 < 10000)
+        held = body_bytes_held(gw);
+    cr_assert_geq(held, 800000, "the first body's bytes are counted: %lld", held);
+    pad[small] = '\0';
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/chat/completions",
+                 e2e_strf("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":"
+                          "\"%s\"}]}",
+                          pad),
+                 NULL);
+    cr_assert_eq(r->status, 503, "%d %.200s", r->status, r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "Retry-After"), "1");
+    const cJSON *err = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+    cr_assert_str_eq(cJSON_GetObjectItem(err, "code")->valuestring, "server_busy");
+    e2e_resp_free(r);
+    /* the rest of the big body: it is answered, and its bytes are given back */
+    pad[small] = 'a';
+    char *rest = e2e_strf("%.*s%s", (int)(big - 800000), pad, tail);
+    cr_assert_eq(write(fd, rest, strlen(rest)), (ssize_t)strlen(rest));
+    cr_assert_eq(e2e_raw_status(fd), 200);
+    cr_assert_eq(body_bytes_held(gw), 0);
+    pad[small] = '\0';
+    r = e2e_post(gw, "/v1/chat/completions",
+                 e2e_strf("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                          "\"content\":\"%s\"}]}",
+                          pad),
+                 NULL);
+    cr_assert_eq(r->status, 200, "%d %.200s", r->status, r->body);
+    e2e_resp_free(r);
+    free(pad);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(core, client_disconnect_cancels_the_upstream_transfer)
 {
     struct mock *m = e2e_mock(NULL);
