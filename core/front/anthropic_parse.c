@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "aigw/plugin.h"
-#include "front/body.h"
 #include "lib/buf.h"
 #include "lib/crypto.h"
+#include "front/body.h"
 
 #define MODEL_MAX 256
 #define STOP_MAX 4 /* chat's limit on stop sequences */

@@ -26,8 +26,8 @@ static int fail(struct gw_request_err *err, const char *param, const char *fmt, 
     return AIGW_EINVAL;
 }
 
-static int check_value(const cJSON *v, const char *name, int (*ok)(const cJSON *), const char *what,
-                       struct gw_request_err *err)
+static int check_value(const cJSON *v, const char *name, int (*ok)(const cJSON *),
+                       const char *what, struct gw_request_err *err)
 {
     if (!v || cJSON_IsNull(v) || ok(v))
         return 0;
@@ -50,46 +50,16 @@ static int check_optional(const cJSON *body, const char *name, int (*ok)(const c
  * walked the member list twenty times per request (~2.6k instructions). The first member of
  * a name wins, as with cJSON_GetObjectItemCaseSensitive. */
 enum {
-    F_MESSAGES,
-    F_TOOLS,
-    F_TOOL_CHOICE,
-    F_TEMPERATURE,
-    F_TOP_P,
-    F_PRESENCE_PENALTY,
-    F_FREQUENCY_PENALTY,
-    F_MAX_TOKENS,
-    F_MAX_COMPLETION_TOKENS,
-    F_N,
-    F_SEED,
-    F_TOP_LOGPROBS,
-    F_STOP,
-    F_STREAM_OPTIONS,
-    F_RESPONSE_FORMAT,
-    F_LOGPROBS,
-    F_PARALLEL_TOOL_CALLS,
-    F_METADATA,
+    F_MESSAGES, F_TOOLS, F_TOOL_CHOICE, F_TEMPERATURE, F_TOP_P, F_PRESENCE_PENALTY,
+    F_FREQUENCY_PENALTY, F_MAX_TOKENS, F_MAX_COMPLETION_TOKENS, F_N, F_SEED, F_TOP_LOGPROBS,
+    F_STOP, F_STREAM_OPTIONS, F_RESPONSE_FORMAT, F_LOGPROBS, F_PARALLEL_TOOL_CALLS, F_METADATA,
     F_COUNT
 };
 
 static const char *const chat_fields[F_COUNT] = {
-    "messages",
-    "tools",
-    "tool_choice",
-    "temperature",
-    "top_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "max_tokens",
-    "max_completion_tokens",
-    "n",
-    "seed",
-    "top_logprobs",
-    "stop",
-    "stream_options",
-    "response_format",
-    "logprobs",
-    "parallel_tool_calls",
-    "metadata",
+    "messages", "tools", "tool_choice", "temperature", "top_p", "presence_penalty",
+    "frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed", "top_logprobs",
+    "stop", "stream_options", "response_format", "logprobs", "parallel_tool_calls", "metadata",
 };
 
 static void chat_members(const cJSON *body, const cJSON *v[F_COUNT])
@@ -124,7 +94,8 @@ static int is_int(const cJSON *v)
     if (!cJSON_IsNumber(v))
         return 0;
     double d = v->valuedouble;
-    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(long long)d;
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+           d == (double)(long long)d;
 }
 
 static int is_bool(const cJSON *v)
@@ -149,8 +120,8 @@ static int is_string_or_object(const cJSON *v)
 
 static int check_messages(const cJSON *msgs, struct gw_request_err *err)
 {
-    static const char *const roles[] = {"system", "developer", "user", "assistant",
-                                        "tool",   "function",  NULL};
+    static const char *const roles[] = {"system", "developer", "user", "assistant", "tool",
+                                        "function", NULL};
     if (!cJSON_IsArray(msgs))
         return fail(err, "messages", "'messages' must be an array of messages");
     int n = cJSON_GetArraySize(msgs);
@@ -278,10 +249,11 @@ static int check_chat(cJSON *body, struct gw_request_err *err)
         return fail(err, "max_completion_tokens", "'max_completion_tokens' must be at least 1");
     if ((rc = check_value(v[F_STOP], "stop", is_string_or_array, "a string or an array", err)) ||
         (rc = check_value(v[F_STREAM_OPTIONS], "stream_options", is_object, "an object", err)) ||
-        (rc = check_value(v[F_RESPONSE_FORMAT], "response_format", is_object, "an object", err)) ||
-        (rc = check_value(v[F_LOGPROBS], "logprobs", is_bool, "a boolean", err)) ||
-        (rc = check_value(v[F_PARALLEL_TOOL_CALLS], "parallel_tool_calls", is_bool, "a boolean",
+        (rc = check_value(v[F_RESPONSE_FORMAT], "response_format", is_object, "an object",
                           err)) ||
+        (rc = check_value(v[F_LOGPROBS], "logprobs", is_bool, "a boolean", err)) ||
+        (rc = check_value(v[F_PARALLEL_TOOL_CALLS], "parallel_tool_calls", is_bool,
+                          "a boolean", err)) ||
         (rc = check_value(v[F_METADATA], "metadata", is_object, "an object", err)))
         return rc;
     const cJSON *rf = v[F_RESPONSE_FORMAT];
@@ -345,7 +317,8 @@ static int check_embeddings(const cJSON *body, struct gw_request_err *err)
     cJSON_ArrayForEach(e, in)
     {
         if (!cJSON_IsString(e) && !cJSON_IsNumber(e) && !cJSON_IsArray(e))
-            return fail(err, "input", "'input' items must be strings or token arrays");
+            return fail(err, "input",
+                        "'input' items must be strings or token arrays");
     }
     int rc = check_optional(body, "dimensions", is_int, "an integer", err);
     if (rc)
@@ -369,9 +342,8 @@ static int check_images(const cJSON *body, struct gw_request_err *err)
     if (!rc && is_int(n) && (n->valuedouble < 1 || n->valuedouble > 10))
         return fail(err, "n", "'n' must be between 1 and 10");
     const cJSON *rf = cJSON_GetObjectItemCaseSensitive(body, "response_format");
-    if (!rc && rf &&
-        !(cJSON_IsString(rf) &&
-          (!strcmp(rf->valuestring, "url") || !strcmp(rf->valuestring, "b64_json"))))
+    if (!rc && rf && !(cJSON_IsString(rf) && (!strcmp(rf->valuestring, "url") ||
+                                              !strcmp(rf->valuestring, "b64_json"))))
         return fail(err, "response_format", "'response_format' must be url or b64_json");
     return rc;
 }
@@ -438,10 +410,12 @@ int gw_request_parse(int kind, const char *body, size_t n, struct gw_parsed *out
     out->model = cJSON_IsString(model) ? model->valuestring : "";
     out->stream = (out->op == AIGW_OP_CHAT) && cJSON_IsTrue(stream);
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
-    out->include_usage =
-        out->stream && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    out->include_usage = out->stream &&
+                         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     return 0;
 out:
     cJSON_Delete(root);
     return rc;
 }
+
+

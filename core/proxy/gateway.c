@@ -24,10 +24,10 @@
 
 #include "lib/log.h"
 #include "obs/metrics.h"
-#include "plugin/usage.h"
 #include "proxy/cache_phase.h"
 #include "proxy/req_int.h"
 #include "proxy/snapshot.h"
+#include "plugin/usage.h"
 #include "store/store.h"
 
 int64_t gw_now_ms(void)
@@ -87,8 +87,9 @@ void gw_req_unref(struct gw_req *r)
 }
 
 struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
-                          const struct gw_dialect *dialect, const char *method, const char *path,
-                          const char *request_id, const char *x_provider, struct gw_key *key)
+                          const struct gw_dialect *dialect,
+                          const char *method, const char *path, const char *request_id,
+                          const char *x_provider, struct gw_key *key)
 {
     struct gw_req *r = calloc(1, sizeof *r);
     if (!r)
@@ -124,11 +125,11 @@ struct gw_req *gw_req_new(struct gw_gateway *gw, struct MHD_Connection *conn,
         if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "traceparent",
                                           strlen("traceparent"), &tp, &tpl) != MHD_YES)
             tp = NULL;
-        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "tracestate", strlen("tracestate"),
-                                          &ts, &tsl) != MHD_YES)
+        if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, "tracestate",
+                                          strlen("tracestate"), &ts, &tsl) != MHD_YES)
             ts = NULL;
-        r->span =
-            gw_otel_request_begin(tp, tpl, ts, tsl, method, path, path, strlen(path), request_id);
+        r->span = gw_otel_request_begin(tp, tpl, ts, tsl, method, path, path, strlen(path),
+                                        request_id);
     }
     gw_gateway_enter(gw);
     gw_metrics_active(1);
@@ -204,8 +205,8 @@ static enum MHD_Result start(struct gw_req *r)
         .key_id = r->key ? r->key->id : NULL,
     };
     if (r->dialect->parse(&in, &r->parsed, &ferr) < 0)
-        return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code, ferr.param,
-                               ferr.message);
+        return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code,
+                               ferr.param, ferr.message);
     body_release(r); /* parsed: the raw bytes are not needed any more */
     int admit = gw_phase_admit(r);
     if (admit < 0)
@@ -383,8 +384,8 @@ void gw_gateway_free(struct gw_gateway *gw)
     gw_cache_gw_free(gw);
     gw_upstream_free(gw->upstream);
     gw->upstream = NULL;
-    gw_snap_publish(gw, NULL);  /* every request has let go of it: this frees it */
-    gw_gateway_guards_free(gw); /* then every chain, on this (the main) thread */
+    gw_snap_publish(gw, NULL); /* every request has let go of it: this frees it */
+    gw_gateway_guards_free(gw);    /* then every chain, on this (the main) thread */
     pthread_mutex_destroy(&gw->guards_lock);
     pthread_mutex_destroy(&gw->reload_lock);
     pthread_mutex_destroy(&gw->drain_lock);

@@ -708,8 +708,8 @@ Test(core, a_repeated_key_is_refused_in_every_dialect_and_never_sent)
         cr_assert_eq(r->status, 400, "%s: %s", cases[i].path, r->body);
         const cJSON *e = cJSON_GetObjectItem(e2e_resp_json(r), cases[i].type_at);
         cr_assert_str_eq(cJSON_GetObjectItem(e, "type")->valuestring, "invalid_request_error");
-        cr_assert(strstr(cJSON_GetObjectItem(e, "message")->valuestring, "repeats the key"), "%s",
-                  r->body);
+        cr_assert(strstr(cJSON_GetObjectItem(e, "message")->valuestring, "repeats the key"),
+                  "%s", r->body);
         e2e_resp_free(r);
     }
     /* The same bodies without the repeat are answered from the upstream. */
@@ -747,7 +747,8 @@ Test(core, the_environment_proxy_is_the_one_curl_would_pick)
 {
     struct mock *proxy = e2e_mock("openai_chat"), *direct = e2e_mock("openai_chat");
     const char *p = mock_url(proxy), *d = mock_url(direct);
-    const char *env1[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=other.invalid", "X_UNUSED=1"};
+    const char *env1[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=other.invalid",
+                           "X_UNUSED=1"};
     proxy_case(proxy, direct, d, env1, 1);
     const char *env2[3] = {e2e_strf("http_proxy=%s", p), "no_proxy=127.0.0.1", "X_UNUSED=1"};
     proxy_case(proxy, direct, d, env2, 0);

@@ -34,40 +34,24 @@ Test(request, invalid_utf8)
 Test(request, missing_and_ill_typed_fields_name_the_param)
 {
     struct gw_request_err e;
-    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &e), 0);
     cr_assert_str_eq(e.param, "model");
     cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\"}", &e), 0);
     cr_assert_str_eq(e.param, "messages");
-    cr_assert_lt(parse(GW_ROUTE_CHAT,
-                       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
-                       "\"content\":\"x\"}],\"temperature\":\"hot\"}",
-                       &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                                      "\"content\":\"x\"}],\"temperature\":\"hot\"}", &e), 0);
     cr_assert_str_eq(e.param, "temperature");
-    cr_assert_lt(parse(GW_ROUTE_CHAT,
-                       "{\"model\":\"m\",\"messages\":[{\"role\":\"wizard\","
-                       "\"content\":\"x\"}]}",
-                       &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"wizard\","
+                                      "\"content\":\"x\"}]}", &e), 0);
     cr_assert_str_eq(e.param, "messages.role");
-    cr_assert_lt(parse(GW_ROUTE_CHAT,
-                       "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\","
-                       "\"content\":\"x\"}]}",
-                       &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\","
+                                      "\"content\":\"x\"}]}", &e), 0);
     cr_assert_str_eq(e.param, "messages.tool_call_id");
-    cr_assert_lt(parse(GW_ROUTE_CHAT,
-                       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
-                       "\"content\":\"x\"}],\"n\":0}",
-                       &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                                      "\"content\":\"x\"}],\"n\":0}", &e), 0);
     cr_assert_str_eq(e.param, "n");
-    cr_assert_lt(parse(GW_ROUTE_CHAT,
-                       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
-                       "\"content\":\"x\"}],\"stream\":\"yes\"}",
-                       &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_CHAT, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                                      "\"content\":\"x\"}],\"stream\":\"yes\"}", &e), 0);
     cr_assert_str_eq(e.param, "stream");
     cr_assert_lt(parse(GW_ROUTE_CHAT, "[1,2]", &e), 0);
     cr_assert_eq(e.status, 400);
@@ -98,9 +82,8 @@ Test(request, valid_chat_with_stream_and_usage)
 {
     struct gw_parsed p;
     struct gw_request_err e;
-    const char *b =
-        "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-        "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}";
+    const char *b = "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                    "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}";
     cr_assert_eq(gw_request_parse(GW_ROUTE_CHAT, b, strlen(b), &p, &e), 0, "%s", e.message);
     cr_assert_eq(p.stream, 1);
     cr_assert_eq(p.include_usage, 1);
@@ -130,9 +113,7 @@ Test(request, embeddings_and_images)
     cr_assert_eq(parse(GW_ROUTE_EMBEDDINGS, "{\"model\":\"e\",\"input\":[\"a\",\"b\"]}", &e), 0);
     cr_assert_lt(parse(GW_ROUTE_EMBEDDINGS, "{\"model\":\"e\",\"input\":[]}", &e), 0);
     cr_assert_str_eq(e.param, "input");
-    cr_assert_lt(parse(GW_ROUTE_EMBEDDINGS,
-                       "{\"model\":\"e\",\"input\":\"a\",\"encoding_format\":\"hex\"}", &e),
-                 0);
+    cr_assert_lt(parse(GW_ROUTE_EMBEDDINGS, "{\"model\":\"e\",\"input\":\"a\",\"encoding_format\":\"hex\"}", &e), 0);
     cr_assert_str_eq(e.param, "encoding_format");
     cr_assert_eq(parse(GW_ROUTE_IMAGES, "{\"model\":\"i\",\"prompt\":\"a cat\",\"n\":2}", &e), 0);
     cr_assert_lt(parse(GW_ROUTE_IMAGES, "{\"model\":\"i\"}", &e), 0);
