@@ -429,7 +429,10 @@ static long long body_bytes_held(struct e2e_gw *gw)
 {
     struct e2e_resp *r = e2e_get(gw, "/metrics", NULL);
     const char *at = r->body ? strstr(r->body, "\naigw_request_body_bytes ") : NULL;
-    long long v = at ? atoll(at + sizeof "\naigw_request_body_bytes " - 1) : -1;
+    char *end = NULL;
+    long long v = at ? strtoll(at + sizeof "\naigw_request_body_bytes " - 1, &end, 10) : -1;
+    if (at && (!end || (*end != '\n' && *end != '\0')))
+        v = -1;
     e2e_resp_free(r);
     return v;
 }
