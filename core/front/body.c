@@ -119,11 +119,9 @@ static int path_to(const cJSON *v, const cJSON *target, char *path, size_t len)
     return 0;
 }
 
-/* The values of a JSON text, roughly (each ',', '[' and '{' outside a string begins one), counted
- * up to max + 1: the parsed tree is about 80 bytes a value whatever the text, so a body of
- * small values ("[0,0,0,...]") would cost 40 times its size in memory. Strings are skipped
- * with memchr, so a text-heavy body costs little more than its bytes' reading. */
-static size_t count_values(const char *p, size_t n, size_t max)
+/* Each ',', '[' and '{' outside a string begins a value. Strings are skipped with memchr, so
+ * a text-heavy body costs little more than its bytes' reading. */
+size_t gw_body_count_values(const char *p, size_t n, size_t max)
 {
     const char *e = p + n;
     size_t count = 1;
@@ -162,7 +160,7 @@ int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
                  "the request body is not valid UTF-8 (byte offset %zu)", bad);
         return AIGW_EINVAL;
     }
-    if (count_values(p, n, GW_BODY_MAX_VALUES) > GW_BODY_MAX_VALUES) {
+    if (gw_body_count_values(p, n, GW_BODY_MAX_VALUES) > GW_BODY_MAX_VALUES) {
         err->code = "too_many_values";
         snprintf(err->message, sizeof err->message,
                  "the request body holds more than %d JSON values; send fewer items (or "

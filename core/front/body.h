@@ -36,4 +36,10 @@ struct gw_body_err {
  * a large object costs n log n whatever its names. */
 int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err);
 
+/* The values of the JSON text p[0..n), roughly, counted up to max + 1 (no more work past
+ * that): the parsed tree is about 80 bytes a value whatever the text, so a body of small
+ * values ("[0,0,0,...]") would cost 40 times its size in memory. Any text: what is not JSON
+ * counts as what it looks like. */
+size_t gw_body_count_values(const char *p, size_t n, size_t max);
+
 #endif

@@ -1,8 +1,10 @@
 /* dialect - what every dialect shares (see dialect.h). */
 #include "front/dialect.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "front/body.h"
 #include "lib/buf.h"
 
 void gw_parsed_free(struct gw_parsed *p)
@@ -48,4 +50,53 @@ void gw_parsed_note_dropped(char *list, size_t size, const char *name)
     if (have)
         list[have++] = ',';
     memcpy(list + have, tok, n + 1);
+}
+
+/* Adds the values of a string (or of the texts of a parts array) to *sum. */
+static void embedded_add(const cJSON *v, size_t *sum)
+{
+    const cJSON *part;
+    if (cJSON_IsString(v)) {
+        *sum += gw_body_count_values(v->valuestring, strlen(v->valuestring), GW_BODY_MAX_VALUES);
+        return;
+    }
+    cJSON_ArrayForEach(part, v)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t))
+            *sum +=
+                gw_body_count_values(t->valuestring, strlen(t->valuestring), GW_BODY_MAX_VALUES);
+    }
+}
+
+int gw_parsed_check_embedded(const struct gw_parsed *p, struct gw_front_err *err)
+{
+    /* The body's own values were counted before it was parsed; these are strings, whose
+     * JSON the anthropic, gemini and bedrock plugins parse into trees of their own. */
+    size_t sum = 0;
+    const cJSON *m, *tc;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(p->body, "messages"))
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (cJSON_IsString(role) && !strcmp(role->valuestring, "tool"))
+            embedded_add(cJSON_GetObjectItemCaseSensitive(m, "content"), &sum);
+        cJSON_ArrayForEach(tc, cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
+        {
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+            embedded_add(cJSON_GetObjectItemCaseSensitive(fn, "arguments"), &sum);
+        }
+        if (sum > GW_BODY_MAX_VALUES)
+            break;
+    }
+    if (sum <= GW_BODY_MAX_VALUES)
+        return 0;
+    memset(err, 0, sizeof *err);
+    err->status = 400;
+    err->code = "too_many_values";
+    err->param = "messages";
+    snprintf(err->message, sizeof err->message,
+             "the request's tool calls and tool results hold more than %d JSON values; send "
+             "less (or split the request)",
+             GW_BODY_MAX_VALUES);
+    return AIGW_EINVAL;
 }

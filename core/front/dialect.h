@@ -102,5 +102,9 @@ void gw_parsed_free(struct gw_parsed *p);
 /* Adds a dropped tool's name to a gw_parsed.dropped_tools list of size bytes: once, as a
  * header-safe token ("unknown" when empty); past the cap it is left out. */
 void gw_parsed_note_dropped(char *list, size_t size, const char *name);
+/* The JSON a target's plugin parses out of the request's strings (tool calls' arguments, tool
+ * results, for providers that take them as objects) counts against GW_BODY_MAX_VALUES too:
+ * 0, or AIGW_EINVAL with err filled (400 too_many_values). */
+int gw_parsed_check_embedded(const struct gw_parsed *p, struct gw_front_err *err);
 
 #endif

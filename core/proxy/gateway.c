@@ -204,7 +204,8 @@ static enum MHD_Result start(struct gw_req *r)
         .header_ud = r->conn,
         .key_id = r->key ? r->key->id : NULL,
     };
-    if (r->dialect->parse(&in, &r->parsed, &ferr) < 0)
+    if (r->dialect->parse(&in, &r->parsed, &ferr) < 0 ||
+        gw_parsed_check_embedded(&r->parsed, &ferr) < 0)
         return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code,
                                ferr.param, ferr.message);
     body_release(r); /* parsed: the raw bytes are not needed any more */

@@ -495,6 +495,38 @@ Test(core, request_bodies_held_at_once_have_a_cap)
     mock_stop(m);
 }
 
+/* JSON inside a tool result counts against the body's value cap (the anthropic, gemini and
+ * bedrock plugins parse it into a tree): refused in the caller's dialect, never sent. */
+Test(core, json_in_a_tool_result_counts_against_the_value_cap)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = start_gw(m, NULL);
+    size_t values = 1000010, n = 0;
+    char *zeros = malloc(2 * values + 2);
+    zeros[n++] = '[';
+    for (size_t i = 0; i + 1 < values; i++) {
+        zeros[n++] = '0';
+        zeros[n++] = i + 2 < values ? ',' : ']';
+    }
+    zeros[n] = '\0';
+    struct e2e_resp *r = e2e_post(
+        gw, "/v1/chat/completions",
+        e2e_strf("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":"
+                 "\"x\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c1\",\"type\":"
+                 "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},{\"role\":"
+                 "\"tool\",\"tool_call_id\":\"c1\",\"content\":\"%s\"}]}",
+                 zeros),
+        NULL);
+    cr_assert_eq(r->status, 400, "%d %.200s", r->status, r->body);
+    const cJSON *err = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+    cr_assert_str_eq(cJSON_GetObjectItem(err, "code")->valuestring, "too_many_values");
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 0, "nothing reached the provider");
+    free(zeros);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(core, client_disconnect_cancels_the_upstream_transfer)
 {
     struct mock *m = e2e_mock(NULL);

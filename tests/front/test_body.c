@@ -8,6 +8,7 @@
 
 #include "aigw/plugin.h"
 #include "front/body.h"
+#include "front/dialect.h"
 
 static int parse(const char *text, struct gw_body_err *e)
 {
@@ -254,4 +255,57 @@ Test(body, more_values_than_the_cap_are_refused_before_parsing)
     cr_assert_eq(gw_body_parse(text, len, &root, &e), 0, "%s", e.message);
     cJSON_Delete(root);
     free(text);
+}
+
+/* The JSON inside strings escaped the count: the anthropic, gemini and bedrock plugins parse
+ * tool calls' arguments and tool results into trees, so an 8 MiB "[0,0,...]" as a tool
+ * result cost 345 MB there. Those strings count against the cap together. */
+static char *zeros(size_t values)
+{
+    char *s = malloc(2 * values + 2);
+    size_t n = 0;
+    s[n++] = '[';
+    for (size_t i = 0; i + 1 < values; i++) {
+        s[n++] = '0';
+        s[n++] = i + 2 < values ? ',' : ']';
+    }
+    s[n] = '\0';
+    return s;
+}
+
+Test(body, json_in_tool_strings_counts_against_the_cap)
+{
+    size_t half = GW_BODY_MAX_VALUES / 2 + 10;
+    char *a = zeros(half), *b = zeros(half), *small = zeros(1000);
+    for (int over = 0; over < 2; over++) {
+        cJSON *body = cJSON_CreateObject(), *msgs = cJSON_AddArrayToObject(body, "messages");
+        cJSON *asst = cJSON_CreateObject(), *calls = cJSON_AddArrayToObject(asst, "tool_calls");
+        cJSON_AddStringToObject(asst, "role", "assistant");
+        cJSON *call = cJSON_CreateObject(), *fn = cJSON_AddObjectToObject(call, "function");
+        cJSON_AddStringToObject(fn, "arguments", a);
+        cJSON_AddItemToArray(calls, call);
+        cJSON_AddItemToArray(msgs, asst);
+        cJSON *tool = cJSON_CreateObject(), *parts = cJSON_AddArrayToObject(tool, "content");
+        cJSON_AddStringToObject(tool, "role", "tool");
+        cJSON *part = cJSON_CreateObject();
+        cJSON_AddStringToObject(part, "type", "text");
+        cJSON_AddStringToObject(part, "text", over ? b : small);
+        cJSON_AddItemToArray(parts, part);
+        cJSON_AddItemToArray(msgs, tool);
+        struct gw_parsed p = {.body = body};
+        struct gw_front_err e;
+        int rc = gw_parsed_check_embedded(&p, &e);
+        if (!over) {
+            cr_assert_eq(rc, 0, "%s", e.message);
+        } else {
+            cr_assert_eq(rc, AIGW_EINVAL);
+            cr_assert_eq(e.status, 400);
+            cr_assert_str_eq(e.code, "too_many_values");
+            cr_assert(strstr(e.message, "tool"), "%s", e.message);
+        }
+        cJSON_Delete(body);
+    }
+    free(a);
+    free(b);
+    free(small);
 }
