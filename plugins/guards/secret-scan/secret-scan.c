@@ -187,18 +187,24 @@ static double xlog2x(unsigned c)
     return c ? (double)c * log2((double)c) : 0;
 }
 
+/* Points the memory at the text s[0, n): what was measured of another text is forgotten. */
+static void runs_text(struct runs *r, const char *s, size_t n)
+{
+    if (r->s == s && r->n == n)
+        return;
+    r->s = s;
+    r->n = n;
+    r->any_from = r->any_end = r->base_from = r->base_end = 0;
+}
+
 /* The end of the b64-or-dot run that i is in. */
 static size_t any_end(struct runs *r, const char *s, size_t n, size_t i)
 {
-    if (r->s == s && r->n == n && i >= r->any_from && i < r->any_end)
+    if (i >= r->any_from && i < r->any_end)
         return r->any_end;
     size_t e = i;
     while (e < n && (b64((unsigned char)s[e]) || s[e] == '.'))
         e++;
-    if (r->s != s || r->n != n)
-        r->base_from = r->base_end = 0; /* another text: forget its base64 run */
-    r->s = s;
-    r->n = n;
     r->any_from = i;
     r->any_end = e;
     return e;
@@ -223,10 +229,6 @@ static int base_measure(const struct ss *c, struct runs *r, const char *s, size_
         r->pass_size = bytes;
     }
     memset(r->pass, 0, bytes);
-    if (r->s != s || r->n != n)
-        r->any_from = r->any_end = 0; /* another text: forget its b64 run */
-    r->s = s;
-    r->n = n;
     r->base_from = i;
     r->base_end = e;
     r->pad_end = pad;
@@ -257,7 +259,7 @@ static int base_measure(const struct ss *c, struct runs *r, const char *s, size_
 static int base_at(const struct ss *c, struct runs *r, const char *s, size_t n, size_t i,
                    size_t *pad_end)
 {
-    if (!(r->s == s && r->n == n && i >= r->base_from && i < r->base_end)) {
+    if (!(i >= r->base_from && i < r->base_end)) {
         int rc = base_measure(c, r, s, n, i);
         if (rc)
             return rc;
@@ -309,6 +311,7 @@ static int at(const struct ss *c, void **scratch, const char *s, size_t n, size_
     size_t k = 0, tk = i;
     if (!*scratch && !(*scratch = calloc(1, sizeof(struct runs))))
         return AIGW_ENOMEM;
+    runs_text(*scratch, s, n);
     if (any_end(*scratch, s, n, i) >= n && !final)
         return 2; /* the token may go on: decide when it ends */
     int entropic = base_at(c, *scratch, s, n, i, &k);
