@@ -69,6 +69,7 @@ Test(metrics, exact_text_after_updates)
     struct gw_plugin *items[] = {&p1, &p2};
     struct gw_plugins ps = {items, 2};
     struct gw_gateway gw = {.plugins = &ps, .started_unix = 1700000000};
+    atomic_store(&gw.body_bytes, 4096);
     char *t = mt_render(&gw);
 
     mt_expect(t, "aigw_requests_total",
@@ -154,6 +155,7 @@ Test(metrics, exact_text_after_updates)
     mt_expect(t, "aigw_active_requests", "aigw_active_requests 1\n");
     mt_expect(t, "aigw_streams_active", "aigw_streams_active 1\n");
     mt_expect(t, "aigw_upstream_transfers", "aigw_upstream_transfers 0\n");
+    mt_expect(t, "aigw_request_body_bytes", "aigw_request_body_bytes 4096\n");
     mt_expect(t, "aigw_plugin_active",
               "aigw_plugin_active{vkey=\"openai\"} 1\naigw_plugin_active{vkey=\"anthropic\"} 0\n");
     char want[256];
@@ -166,8 +168,8 @@ Test(metrics, exact_text_after_updates)
     cr_assert(strstr(t, "# TYPE aigw_request_duration_seconds histogram\n"));
     cr_assert(strstr(t, "# TYPE aigw_circuit_breaker_state gauge\n"));
     cr_assert_eq(mt_count_lines(t, "# HELP "), mt_count_lines(t, "# TYPE "));
-    /* 15 families, and the 17 of metrics_ops.c (test_metrics_ops.c checks their text). */
-    cr_assert_eq(mt_count_lines(t, "# TYPE "), 15 + 17);
+    /* 16 families, and the 17 of metrics_ops.c (test_metrics_ops.c checks their text). */
+    cr_assert_eq(mt_count_lines(t, "# TYPE "), 16 + 17);
     free(t);
     gw_metrics_free();
     gw_catalog_free(cat);
