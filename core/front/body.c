@@ -119,32 +119,50 @@ static int path_to(const cJSON *v, const cJSON *target, char *path, size_t len)
     return 0;
 }
 
-/* Each ',', '[' and '{' outside a string begins a value. Strings are skipped with memchr, so
- * a text-heavy body costs little more than its bytes' reading. */
-size_t gw_body_count_values(const char *p, size_t n, size_t max)
+/* Walks a JSON text: counts its values (each ',', '[' and '{' outside a string begins one) up
+ * to max + 1, and the "\u0000" escapes in its strings into *nuls; when fix is not NULL (a
+ * copy of p), writes "\ufffd" over each of those at the same offset. Strings go by memchr,
+ * escapes in order, so a text-heavy body costs little more than its bytes' reading. */
+static size_t walk(const char *p, size_t n, size_t max, char *fix, size_t *nuls)
 {
-    const char *e = p + n;
+    const char *s = p, *e = p + n;
     size_t count = 1;
+    *nuls = 0;
     while (p < e && count <= max) {
         char c = *p++;
-        if (c == ',' || c == '[' || c == '{') {
+        if (c == ',' || c == '[' || c == '{')
             count++;
-        } else if (c == '"') {
-            for (;;) { /* to the closing quote: one after an even run of backslashes */
-                const char *q = memchr(p, '"', (size_t)(e - p));
-                if (!q)
-                    return count; /* unterminated: the parser says so */
-                const char *b = q;
-                while (b > p && b[-1] == '\\')
-                    b--;
+        if (c != '"')
+            continue;
+        for (;;) { /* to the closing quote: the first one no backslash escapes */
+            const char *q = memchr(p, '"', (size_t)(e - p)), *b;
+            if (!q)
+                return count; /* unterminated: the parser says so */
+            while (p < q && (b = memchr(p, '\\', (size_t)(q - p)))) {
+                if (e - b >= 6 && !memcmp(b + 1, "u0000", 5)) {
+                    (*nuls)++;
+                    if (fix)
+                        memcpy(fix + (b - s), "\\ufffd", 6);
+                }
+                p = b + 2; /* past the escaped character (a quote, when it is q) */
+            }
+            if (p <= q) {
                 p = q + 1;
-                if (((q - b) & 1) == 0)
-                    break;
+                break;
             }
         }
     }
     return count;
 }
+
+size_t gw_body_count_values(const char *p, size_t n, size_t max)
+{
+    size_t nuls;
+    return walk(p, n, max, NULL, &nuls);
+}
+
+/* The checks after the value count, on the text as it is parsed. */
+static int parse_checked(const char *p, size_t n, cJSON **out, struct gw_body_err *err);
 
 int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
 {
@@ -160,7 +178,8 @@ int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
                  "the request body is not valid UTF-8 (byte offset %zu)", bad);
         return AIGW_EINVAL;
     }
-    if (gw_body_count_values(p, n, GW_BODY_MAX_VALUES) > GW_BODY_MAX_VALUES) {
+    size_t nuls;
+    if (walk(p, n, GW_BODY_MAX_VALUES, NULL, &nuls) > GW_BODY_MAX_VALUES) {
         err->code = "too_many_values";
         snprintf(err->message, sizeof err->message,
                  "the request body holds more than %d JSON values; send fewer items (or "
@@ -168,6 +187,23 @@ int gw_body_parse(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
                  GW_BODY_MAX_VALUES);
         return AIGW_EINVAL;
     }
+    if (!nuls)
+        return parse_checked(p, n, out, err);
+    /* cJSON keeps strings NUL-terminated: "abc\u0000def" would be read, checked by the
+     * guards and sent on as "abc", the rest of the text (a tool's output read from
+     * /proc/<pid>/cmdline, a binary file) silently gone. U+FFFD stands in for the NUL. */
+    char *fixed = malloc(n);
+    if (!fixed)
+        return AIGW_ENOMEM;
+    memcpy(fixed, p, n);
+    walk(p, n, GW_BODY_MAX_VALUES, fixed, &nuls);
+    int rc = parse_checked(fixed, n, out, err);
+    free(fixed);
+    return rc;
+}
+
+static int parse_checked(const char *p, size_t n, cJSON **out, struct gw_body_err *err)
+{
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(p, n, &end, 0);
     if (!root) {
