@@ -58,6 +58,25 @@ int64_t e2e_now_ms(void)
 static char **strf_keep;
 static size_t strf_n;
 
+char *e2e_letters(size_t n)
+{
+    char *s = e2e_strf("%*s", (int)n, "");
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + i % 26);
+    return s;
+}
+
+char *e2e_chat_sse_one_event(const char *text, const char *usage)
+{
+    return e2e_strf(
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":"
+        "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":"
+        "\"%s\"},\"finish_reason\":null}]}\n\ndata: {\"id\":\"c1\",\"object\":"
+        "\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":"
+        "0,\"delta\":{},\"finish_reason\":\"stop\"}]%s%s}\n\ndata: [DONE]\n\n",
+        text, usage ? ",\"usage\":" : "", usage ? usage : "");
+}
+
 char *e2e_strf(const char *fmt, ...)
 {
     va_list ap;

@@ -35,6 +35,11 @@
 
 /* printf into memory that lives until the process exits (for env strings and configs). */
 char *e2e_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* n bytes of 'a' to 'z' over and over, in e2e_strf's memory: a long answer's text. */
+char *e2e_letters(size_t n);
+/* An OpenAI chat stream that sends text in one event, then its finish (with "usage": usage
+ * when usage, a JSON object, is not NULL) and [DONE]; in e2e_strf's memory. */
+char *e2e_chat_sse_one_event(const char *text, const char *usage);
 
 /* mock_start (ephemeral loopback port) + mock_load_scenario(scenario) unless NULL; asserts. */
 struct mock *e2e_mock(const char *scenario);

@@ -337,11 +337,7 @@ Test(core, a_whole_answer_larger_than_the_stream_buffer_arrives_whole)
     cr_assert_lt(elen, ecap);
     cr_assert_gt(elen, 1u << 20, "the answer is larger than the relay's hard cap");
     /* a chat answer of 1.5 MB of text */
-    size_t tlen = 1500000;
-    char *text = malloc(tlen + 1);
-    for (size_t i = 0; i < tlen; i++)
-        text[i] = (char)('a' + i % 26);
-    text[tlen] = '\0';
+    char *text = e2e_letters(1500000);
     char *chat =
         e2e_strf("{\"id\":\"chatcmpl-big\",\"object\":\"chat.completion\",\"created\":1,"
                  "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
@@ -381,7 +377,6 @@ Test(core, a_whole_answer_larger_than_the_stream_buffer_arrives_whole)
         "content");
     cr_assert(cJSON_IsString(content) && !strcmp(content->valuestring, text));
     e2e_resp_free(r);
-    free(text);
     free(emb);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
@@ -392,17 +387,8 @@ Test(core, a_whole_answer_larger_than_the_stream_buffer_arrives_whole)
 Test(core, an_event_larger_than_the_stream_buffer_arrives_whole)
 {
     size_t tlen = 800000;
-    char *text = malloc(tlen + 1);
-    for (size_t i = 0; i < tlen; i++)
-        text[i] = (char)('a' + i % 26);
-    text[tlen] = '\0';
-    char *sse = e2e_strf(
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":"
-        "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":"
-        "\"%s\"},\"finish_reason\":null}]}\n\ndata: {\"id\":\"c1\",\"object\":"
-        "\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":"
-        "0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-        text);
+    char *text = e2e_letters(tlen);
+    char *sse = e2e_chat_sse_one_event(text, NULL);
     struct mock *m = e2e_mock(NULL);
     cr_assert_eq(
         mock_add_route(m, &(struct mock_route){.method = "POST",
@@ -419,7 +405,6 @@ Test(core, an_event_larger_than_the_stream_buffer_arrives_whole)
     cr_assert(!strcmp(got, text), "%zu of %zu bytes: %.300s", strlen(got), tlen, r->body);
     free(got);
     e2e_resp_free(r);
-    free(text);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }

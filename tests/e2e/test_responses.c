@@ -575,19 +575,9 @@ Test(responses_e2e, bad_request_and_upstream_error_are_openai_shaped)
  * a long answer ended in response.failed. 1 MB of answer, streamed and as a document. */
 Test(responses_e2e, a_long_answer_is_whole_in_the_stream_and_the_document)
 {
-    size_t tlen = 1000000;
-    char *text = malloc(tlen + 1);
-    for (size_t i = 0; i < tlen; i++)
-        text[i] = (char)('a' + i % 26);
-    text[tlen] = '\0';
-    char *sse = e2e_strf(
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":"
-        "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":"
-        "\"%s\"},\"finish_reason\":null}]}\n\ndata: {\"id\":\"c1\",\"object\":"
-        "\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":"
-        "0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
-        "\"completion_tokens\":250000,\"total_tokens\":250001}}\n\ndata: [DONE]\n\n",
-        text);
+    char *text = e2e_letters(1000000);
+    char *sse = e2e_chat_sse_one_event(
+        text, "{\"prompt_tokens\":1,\"completion_tokens\":250000,\"total_tokens\":250001}");
     char *doc =
         e2e_strf("{\"id\":\"chatcmpl-big\",\"object\":\"chat.completion\",\"created\":1,\"model\":"
                  "\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
@@ -623,7 +613,6 @@ Test(responses_e2e, a_long_answer_is_whole_in_the_stream_and_the_document)
     part = cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "content"), 0);
     cr_assert(!strcmp(s_of(part, "text"), text), "%.300s", r->body);
     e2e_resp_free(r);
-    free(text);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
