@@ -170,6 +170,7 @@ struct runs {
     size_t any_from, any_end;   /* b64 bytes or '.': the token may still grow past them */
     size_t base_from, base_end; /* token bytes, '+', '/' */
     size_t pad_end;             /* base_end past its '=' padding */
+    int pass_ready;             /* pass holds this run's verdicts */
     unsigned char *pass;        /* bit j: an entropy token starting at base_from + j passes */
     size_t pass_size;           /* bytes allocated */
 };
@@ -210,17 +211,19 @@ static size_t any_end(struct runs *r, const char *s, size_t n, size_t i)
     return e;
 }
 
-/* Measures the base64 run from i: its end, its padding, and which of its starts pass the
- * entropy test. 0, or AIGW_ENOMEM. */
-static int base_measure(const struct ss *c, struct runs *r, const char *s, size_t n, size_t i)
+/* The entropy test of the token s[i, i + len). */
+static int entropic(const struct ss *c, const char *s, size_t len)
 {
-    size_t e = i;
-    while (e < n && (tok((unsigned char)s[e]) || s[e] == '+' || s[e] == '/'))
-        e++; /* base64 proper, '=' only as padding (not "NAME=value") */
-    size_t pad = e;
-    while (pad < n && s[pad] == '=')
-        pad++;
-    size_t bytes = (pad - i + 7) / 8;
+    return len >= c->min_length && classes(s, len) == 7 && shannon(s, len) >= c->entropy;
+}
+
+/* Which starts of the run at r->base_from pass the entropy test, as bits in r->pass: one
+ * right-to-left pass keeps the counts of every suffix. Wanted only when a start past the
+ * first is asked about (its first start's token did not pass, or another match ended inside
+ * the run). 0, or AIGW_ENOMEM. */
+static int base_verdicts(const struct ss *c, struct runs *r, const char *s)
+{
+    size_t i = r->base_from, pad = r->pad_end, bytes = (pad - i + 7) / 8;
     if (bytes > r->pass_size) {
         unsigned char *p = realloc(r->pass, bytes);
         if (!p)
@@ -229,11 +232,9 @@ static int base_measure(const struct ss *c, struct runs *r, const char *s, size_
         r->pass_size = bytes;
     }
     memset(r->pass, 0, bytes);
-    r->base_from = i;
-    r->base_end = e;
-    r->pad_end = pad;
-    if (!(c->detect & D_ENTROPY) || pad - i < c->min_length)
-        return 0;
+    r->pass_ready = 1;
+    if (!(c->detect & D_ENTROPY) || pad - i < c->min_length || classes(s + i, pad - i) != 7)
+        return 0; /* a suffix has no class its run lacks */
     unsigned count[256] = {0}, cls = 0;
     double sum = 0; /* the sum of count * log2(count): the entropy is log2(len) - sum / len */
     for (size_t j = pad; j-- > i;) {
@@ -255,16 +256,29 @@ static int base_measure(const struct ss *c, struct runs *r, const char *s, size_
 }
 
 /* The end of i's base64 run with its padding, and whether a high-entropy token starts at i:
- * 1 yes, 0 no, or AIGW_ENOMEM. */
+ * 1 yes, 0 no, or AIGW_ENOMEM. The run's first start is judged directly (a base64 blob is
+ * then one pass of counting); the others from the run's verdicts. */
 static int base_at(const struct ss *c, struct runs *r, const char *s, size_t n, size_t i,
                    size_t *pad_end)
 {
     if (!(i >= r->base_from && i < r->base_end)) {
-        int rc = base_measure(c, r, s, n, i);
-        if (rc)
-            return rc;
+        size_t e = i;
+        while (e < n && (tok((unsigned char)s[e]) || s[e] == '+' || s[e] == '/'))
+            e++; /* base64 proper, '=' only as padding (not "NAME=value") */
+        size_t pad = e;
+        while (pad < n && s[pad] == '=')
+            pad++;
+        r->base_from = i;
+        r->base_end = e;
+        r->pad_end = pad;
+        r->pass_ready = 0;
+        *pad_end = pad;
+        return (c->detect & D_ENTROPY) && entropic(c, s + i, pad - i);
     }
     *pad_end = r->pad_end;
+    int rc = r->pass_ready ? 0 : base_verdicts(c, r, s);
+    if (rc)
+        return rc;
     return (r->pass[(i - r->base_from) / 8] >> ((i - r->base_from) % 8)) & 1;
 }
 
