@@ -293,6 +293,14 @@ static void add_gateway_headers(struct gw_req *r, struct MHD_Response *resp)
     gw_admit_headers(r, resp); /* X-Gateway-Key-Id, x-ratelimit-* */
 }
 
+/* Retry-After in whole seconds, at least 1 (ms < 0: not known). */
+static void add_retry_after(struct MHD_Response *resp, int64_t ms)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%" PRId64, ms > 0 ? (ms + 999) / 1000 : (int64_t)1);
+    MHD_add_response_header(resp, "Retry-After", v);
+}
+
 /* Queues the response once the outcome (or the first stream byte) is known. Lock held. */
 enum MHD_Result gw_deliver_queue_locked(struct gw_req *r)
 {
@@ -338,12 +346,8 @@ enum MHD_Result gw_deliver_queue_locked(struct gw_req *r)
                 snprintf(v, sizeof v, "%.8f", r->cost); /* too large: cut, as it always was */
             MHD_add_response_header(resp, "X-Gateway-Cost", v);
         }
-        if (status == 429 || status == 503) {
-            char v[32];
-            int64_t s = r->retry_after_ms >= 0 ? (r->retry_after_ms + 999) / 1000 : 1;
-            snprintf(v, sizeof v, "%" PRId64, s > 0 ? s : 1);
-            MHD_add_response_header(resp, "Retry-After", v);
-        }
+        if (status == 429 || status == 503)
+            add_retry_after(resp, r->retry_after_ms);
     }
     add_gateway_headers(r, resp);
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -370,12 +374,8 @@ enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type, 
     enum MHD_Result rc = MHD_NO;
     if (resp) {
         MHD_add_response_header(resp, "Content-Type", "application/json");
-        if ((status == 429 || status == 503) && r->retry_after_ms >= 0) {
-            char v[32];
-            int64_t sec = r->retry_after_ms > 0 ? (r->retry_after_ms + 999) / 1000 : 1;
-            snprintf(v, sizeof v, "%" PRId64, sec);
-            MHD_add_response_header(resp, "Retry-After", v);
-        }
+        if ((status == 429 || status == 503) && r->retry_after_ms >= 0)
+            add_retry_after(resp, r->retry_after_ms);
         add_gateway_headers(r, resp); /* a keyed request's answer names its key */
         rc = MHD_queue_response(r->conn, (unsigned)status, resp);
         MHD_destroy_response(resp);
