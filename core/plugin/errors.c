@@ -132,6 +132,26 @@ const char *gw_message_for_code(int code)
     }
 }
 
+/* s with its secrets masked: s itself when it has none, else a copy in the call's memory. */
+static const char *scrub(struct gw_call *c, const char *s)
+{
+    if (!s)
+        return NULL;
+    char clean[1024];
+    size_t n = strlen(s), m = gw_redact(s, n, clean, sizeof clean);
+    if (m == n && memcmp(clean, s, n) == 0)
+        return s;
+    const char *copy = gw_arena_strndup(&c->keep, clean, m);
+    return copy ? copy : GW_REDACTED;
+}
+
+void gw_error_scrub(struct gw_call *c)
+{
+    c->error.type = scrub(c, c->error.type);
+    c->error.code = scrub(c, c->error.code);
+    c->error.param = scrub(c, c->error.param);
+}
+
 int gw_outcome_error(const struct gw_call *c, int rc, struct aigw_error *err)
 {
     aigw_error_init(err);

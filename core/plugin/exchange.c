@@ -144,6 +144,7 @@ static void fill_error_defaults(struct gw_call *c, int mapped)
                           : "the upstream provider reported an error during the response";
     if (http && !mapped && gw_status_retryable(c->status))
         e->retryable = 1;
+    gw_error_scrub(c);
 }
 
 static int parse_json_step(struct gw_call *c)

@@ -206,6 +206,7 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
             c->error.message = keep_str(c, e.message);
             c->has_error = 1;
             c->error_in_band = 1;
+            gw_error_scrub(c); /* an error event may echo the request, key and all */
         }
         return 0;
     }

@@ -1,0 +1,121 @@
+/*
+ * test_upstream - an upstream (or something answering on its base URL) that answers badly,
+ * seen from each inbound dialect (OpenAI chat, Anthropic Messages, Responses), streamed and
+ * not: what it echoes of the provider key never reaches the client, a stream cut short is an
+ * error in the client's dialect (never a clean end), bytes that are not UTF-8 never reach a
+ * client's JSON.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "e2e/e2e.h"
+
+#define CANARY "sk-CANARY-upstream-5e1d0b77"
+#define AHDR "anthropic-version: 2023-06-01\n"
+/* Retries on, breakers off: a retry after bytes went out would show as a second request. */
+#define CONFIG                                                                                     \
+    "{\"routing\":{\"retry\":{\"max_attempts\":3,\"backoff_ms\":1,\"backoff_max_ms\":2},"          \
+    "\"circuit_breaker\":{\"failure_threshold\":0}}}"
+
+static struct e2e_gw *start_gw(struct mock *m)
+{
+    return e2e_gw_start(CONFIG, "OPENAI_API_KEY=" CANARY,
+                        e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+}
+
+static void route(struct mock *m, int status, const char *headers, const char *body)
+{
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .status = status,
+                                                        .headers = headers,
+                                                        .body = body}),
+                 0);
+}
+
+enum dialect { CHAT, MESSAGES, RESPONSES };
+
+static struct e2e_resp *ask(struct e2e_gw *gw, enum dialect d, int stream)
+{
+    const char *tail = stream ? ",\"stream\":true}" : "}";
+    switch (d) {
+    case CHAT:
+        return e2e_post(gw, "/v1/chat/completions",
+                        e2e_strf("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                                 "\"content\":\"Hi\"}]%s",
+                                 tail),
+                        NULL);
+    case MESSAGES:
+        return e2e_post(gw, "/v1/messages",
+                        e2e_strf("{\"model\":\"gpt-4o-mini\",\"max_tokens\":16,\"messages\":[{"
+                                 "\"role\":\"user\",\"content\":\"Hi\"}]%s",
+                                 tail),
+                        AHDR);
+    default:
+        return e2e_post(
+            gw, "/v1/responses",
+            e2e_strf("{\"model\":\"gpt-4o-mini\",\"store\":false,\"input\":\"Hi\"%s", tail), NULL);
+    }
+}
+
+static const char *const dialect_name[] = {"chat", "messages", "responses"};
+
+/* ---- secrets ------------------------------------------------------------------------------ */
+
+/* A proxy or a provider that echoes the request into an error's code, param or type: none of
+ * them may carry the key to the client, whatever the dialect, streamed or not. */
+Test(upstream, a_key_echoed_in_error_fields_is_masked)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, 401, "Content-Type: application/json",
+          "{\"error\":{\"message\":\"Incorrect API key provided: " CANARY "\","
+          "\"type\":\"Bearer " CANARY "\",\"param\":\"" CANARY "\",\"code\":\"" CANARY "\"}}");
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        for (int stream = 0; stream < 2; stream++) {
+            struct e2e_resp *r = ask(gw, (enum dialect)d, stream);
+            cr_assert_eq(r->status, 401, "%s: %d %s", dialect_name[d], r->status, r->body);
+            cr_assert_null(strstr(r->body, CANARY), "%s stream=%d: %s", dialect_name[d], stream,
+                           r->body);
+            cr_assert_null(strstr(r->headers, CANARY));
+            e2e_resp_free(r);
+        }
+    }
+    cr_assert_null(strstr(e2e_gw_log(gw), CANARY), "the canary is in aigw's log");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+#define EV_HEL                                                                                     \
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\","         \
+    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n"
+#define EV_LO                                                                                      \
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\","         \
+    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n"
+#define EV_STOP                                                                                    \
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\","         \
+    "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+#define SSE "Content-Type: text/event-stream"
+
+/* The same, in an error event after the stream started: the in-stream error of each
+ * dialect. */
+Test(upstream, a_key_echoed_in_an_error_event_is_masked)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, 200, SSE,
+          EV_HEL "data: {\"error\":{\"message\":\"bad key " CANARY "\",\"type\":\"" CANARY
+                 "\",\"param\":\"" CANARY "\",\"code\":\"" CANARY "\"}}\n\n");
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        struct e2e_resp *r = ask(gw, (enum dialect)d, 1);
+        cr_assert_eq(r->status, 200, "%s: %d %s", dialect_name[d], r->status, r->body);
+        cr_assert(strstr(r->body, "Hel"), "%s: %s", dialect_name[d], r->body);
+        cr_assert_null(strstr(r->body, CANARY), "%s: %s", dialect_name[d], r->body);
+        e2e_resp_free(r);
+    }
+    cr_assert_null(strstr(e2e_gw_log(gw), CANARY), "the canary is in aigw's log");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
