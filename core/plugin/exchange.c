@@ -105,6 +105,7 @@ int gw_exchange_headers(struct gw_call *c, int status)
 static int on_frame(void *ud, const struct aigw_frame *f)
 {
     struct gw_call *c = ud;
+    c->framed = 1;
     struct gw_json_mark mark = gw_call_json_mark(c);
     int rc = c->plugin->desc.stream_event(&c->pub, f);
     gw_call_json_release(c, mark);
@@ -270,6 +271,11 @@ static int end(struct gw_call *c)
         if (rc > 0)
             rc = 0;
     }
+    /* A 2xx stream without a single event, or an OpenAI-wire stream that ended with neither
+     * a finish_reason nor [DONE], was cut off (a proxy's timeout, a server gone): never a
+     * whole answer, whatever the plugin made of it. */
+    if (rc == 0 && !c->has_error && (!c->framed || (c->oai_stream && !c->oai_ended)))
+        rc = AIGW_EPROTO;
     if (c->has_error)
         fill_error_defaults(c, 1);
     return rc;

@@ -119,3 +119,89 @@ Test(upstream, a_key_echoed_in_an_error_event_is_masked)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* ---- streams that end early --------------------------------------------------------------- */
+
+/* The last event of a stream in the client's dialect says it failed, and nothing says it
+ * ended well. */
+static void expect_stream_failed(enum dialect d, struct e2e_resp *r)
+{
+    cr_assert_eq(r->status, 200, "%s: %d %s", dialect_name[d], r->status, r->body);
+    cr_assert(strstr(r->body, "Hel"), "%s: the text that came is relayed: %s", dialect_name[d],
+              r->body);
+    switch (d) {
+    case CHAT:
+        cr_assert_null(strstr(r->body, "\"finish_reason\":\"stop\""), "%s", r->body);
+        cr_assert(r->n_events >= 2 && strstr(r->events[r->n_events - 2], "\"error\""), "%s",
+                  r->body);
+        break;
+    case MESSAGES:
+        cr_assert_null(strstr(r->body, "message_stop"), "%s", r->body);
+        cr_assert(strstr(r->body, "event: error\n"), "%s", r->body);
+        break;
+    default:
+        cr_assert_null(strstr(r->body, "response.completed"), "%s", r->body);
+        cr_assert(strstr(r->body, "event: response.failed\n"), "%s", r->body);
+        break;
+    }
+}
+
+/* An OpenAI-wire stream that ends (cleanly, at the HTTP level) with neither a finish_reason
+ * nor [DONE] was cut off: a proxy's timeout, a crashed server. Telling the client it ended
+ * with "stop" hands it half an answer as a whole one. Never retried: bytes went out. */
+Test(upstream, a_stream_cut_before_its_end_is_an_error)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, 200, SSE, EV_HEL EV_LO);
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        struct e2e_resp *r = ask(gw, (enum dialect)d, 1);
+        expect_stream_failed((enum dialect)d, r);
+        e2e_resp_free(r);
+        cr_assert_eq(mock_request_count(m), d + 1, "%s: not retried once bytes went out",
+                     dialect_name[d]);
+    }
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* Nothing at all in a 200 event stream: an error before anything was sent, in the client's
+ * dialect, never an empty answer that "ended well". */
+Test(upstream, an_empty_stream_is_an_error)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, 200, SSE, ": keep-alive\n\n");
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        struct e2e_resp *r = ask(gw, (enum dialect)d, 1);
+        cr_assert_eq(r->status, 502, "%s: %d %s", dialect_name[d], r->status, r->body);
+        cJSON *j = e2e_resp_json(r);
+        cr_assert_not_null(j, "%s: %s", dialect_name[d], r->body);
+        if (d == MESSAGES)
+            cr_assert_str_eq(cJSON_GetObjectItem(j, "type")->valuestring, "error");
+        cr_assert(cJSON_IsObject(cJSON_GetObjectItem(j, "error")), "%s", r->body);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A finish_reason without [DONE] (Perplexity, Together, some servers) or [DONE] after it is a
+ * whole answer: the check above must not refuse it. */
+Test(upstream, a_stream_with_a_finish_but_no_done_is_whole)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, 200, SSE, EV_HEL EV_LO EV_STOP);
+    struct e2e_gw *gw = start_gw(m);
+    struct e2e_resp *r = ask(gw, CHAT, 1);
+    cr_assert_eq(r->status, 200);
+    cr_assert_str_eq(e2e_resp_text(r), "Hello");
+    cr_assert(e2e_resp_done(r));
+    cr_assert_null(strstr(r->body, "\"error\""), "%s", r->body);
+    e2e_resp_free(r);
+    r = ask(gw, MESSAGES, 1);
+    cr_assert(strstr(r->body, "message_stop"), "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
