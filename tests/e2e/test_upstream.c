@@ -205,3 +205,75 @@ Test(upstream, a_stream_with_a_finish_but_no_done_is_whole)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* ---- bytes that are not UTF-8 ------------------------------------------------------------ */
+
+/* 1 when s[0..n) is UTF-8 (no overlongs, no surrogates), as a strict JSON reader wants it. */
+static int is_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i], need, cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, min = 0x10000;
+        else
+            return 0;
+        if (n - i <= need)
+            return 0;
+        cp = c & (0x3fu >> need);
+        for (unsigned k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* A provider's text with bytes that are not UTF-8 (a broken tokenizer, a bad proxy): the
+ * client's JSON stays UTF-8 (Python's SDKs decode each line strictly), the bad bytes become
+ * U+FFFD and the rest of the text is kept. */
+Test(upstream, text_that_is_not_utf8_reaches_the_client_as_utf8)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route(m, &(struct mock_route){.method = "POST",
+                                               .path = "/v1/chat/completions",
+                                               .match_body = "{\"stream\":true}",
+                                               .headers = SSE,
+                                               .body = EV_HEL
+                                               "data: {\"choices\":[{\"index\":0,\"delta\":{"
+                                               "\"content\":\"a\xff\xfe"
+                                               "b\xc3\"}}]}\n\n" EV_STOP "data: [DONE]\n\n"}),
+        0);
+    route(m, 200, "Content-Type: application/json",
+          "{\"id\":\"c2\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{"
+          "\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hel a\xff\xfe"
+          "b\xc3\"},\"finish_reason\":\"stop\"}]}");
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        for (int stream = 0; stream < 2; stream++) {
+            struct e2e_resp *r = ask(gw, (enum dialect)d, stream);
+            cr_assert_eq(r->status, 200, "%s: %d %s", dialect_name[d], r->status, r->body);
+            cr_assert(is_utf8((const unsigned char *)r->body, r->body_len),
+                      "%s stream=%d: not UTF-8: %s", dialect_name[d], stream, r->body);
+            cr_assert(strstr(r->body, "a\xef\xbf\xbd\xef\xbf\xbd"
+                                      "b\xef\xbf\xbd"),
+                      "%s stream=%d: %s", dialect_name[d], stream, r->body);
+            e2e_resp_free(r);
+        }
+    }
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
