@@ -335,6 +335,12 @@ static void on_done(void *ud, int result, int rc)
         result = GW_XFER_ETIMEOUT_FIRST;
     else if (result != GW_XFER_OK && result != GW_XFER_ECANCELLED && fb_over(r))
         r->fb_spent = 1;
+    if (result == GW_XFER_EABORT && !c->has_error && r->driver.data_rc < 0) {
+        /* The exchange refused the body (an event that is not JSON, a line past the framer's
+         * cap): the upstream's protocol error, not a broken connection, and not retried. */
+        result = GW_XFER_OK;
+        rc = r->driver.data_rc;
+    }
     if (result != GW_XFER_OK) {
         if (result == GW_XFER_EABORT && c->has_error) {
             /* An in-band error stopped the transfer: keep the plugin's error. */

@@ -277,3 +277,22 @@ Test(upstream, text_that_is_not_utf8_reaches_the_client_as_utf8)
     mock_stop(m);
 }
 
+/* ---- an answer the gateway cannot read ---------------------------------------------------- */
+
+/* An event that is not JSON is the upstream's protocol error, told as such (not "the
+ * connection broke"), and not retried: the same upstream would send the same bytes. */
+Test(upstream, an_event_that_is_not_json_is_a_protocol_error)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, 200, SSE, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\n\n" EV_STOP);
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        struct e2e_resp *r = ask(gw, (enum dialect)d, 1);
+        cr_assert_eq(r->status, 502, "%s: %d %s", dialect_name[d], r->status, r->body);
+        cr_assert(strstr(r->body, "could not understand"), "%s: %s", dialect_name[d], r->body);
+        e2e_resp_free(r);
+        cr_assert_eq(mock_request_count(m), d + 1, "%s: retried", dialect_name[d]);
+    }
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
