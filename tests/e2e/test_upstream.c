@@ -296,3 +296,54 @@ Test(upstream, an_event_that_is_not_json_is_a_protocol_error)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* A long error message in a script that is not ASCII (3000 'é', 6000 bytes: past every cap
+ * on a message) and one with a stray byte: the client's error document or event is UTF-8,
+ * never a character cut in two. */
+Test(upstream, a_long_or_broken_error_message_stays_utf8)
+{
+    struct mock *m = e2e_mock(NULL);
+    char msg[6001];
+    for (int i = 0; i < 3000; i++)
+        memcpy(msg + 2 * i, "\xc3\xa9", 2);
+    msg[6000] = '\0';
+    cr_assert_eq(
+        mock_add_route(
+            m, &(struct mock_route){.method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .times = 6,
+                                    .status = 400,
+                                    .headers = "Content-Type: application/json",
+                                    .body = e2e_strf("{\"error\":{\"message\":\"%s\"}}", msg)}),
+        0);
+    cr_assert_eq(
+        mock_add_route(
+            m, &(struct mock_route){.method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .headers = SSE,
+                                    .body = e2e_strf(EV_HEL "data: {\"error\":{\"message\":"
+                                                            "\"%s\",\"code\":\"x\377y\"}}\n\n",
+                                                     msg)}),
+        0);
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        for (int stream = 0; stream < 2; stream++) {
+            struct e2e_resp *r = ask(gw, (enum dialect)d, stream);
+            cr_assert_eq(r->status, 400, "%s: %d %s", dialect_name[d], r->status, r->body);
+            cr_assert(strstr(r->body, "\xc3\xa9\xc3\xa9"), "%s: %s", dialect_name[d], r->body);
+            cr_assert(is_utf8((const unsigned char *)r->body, r->body_len),
+                      "%s stream=%d: not UTF-8: %s", dialect_name[d], stream, r->body);
+            e2e_resp_free(r);
+        }
+    }
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        struct e2e_resp *r = ask(gw, (enum dialect)d, 1);
+        cr_assert_eq(r->status, 200, "%s: %d %s", dialect_name[d], r->status, r->body);
+        cr_assert(strstr(r->body, "\xc3\xa9\xc3\xa9"), "%s: %s", dialect_name[d], r->body);
+        cr_assert(is_utf8((const unsigned char *)r->body, r->body_len), "%s: not UTF-8: %s",
+                  dialect_name[d], r->body);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
