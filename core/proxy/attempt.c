@@ -315,9 +315,10 @@ static int should_retry(struct gw_req *r, int rc)
         return 0; /* a guardrail refused the answer: another target's would be judged alike */
     int retryable = (rc == 0 && c->has_error && c->error.retryable);
     /* An error event before anything reached the client is as good as a failed status:
-     * another target may answer, unless the event names a client error. */
+     * another target may answer, unless the event names a client error (by its status, or
+     * by its type when it has none: the status the client will get). */
     if (rc == 0 && c->has_error && c->error_in_band &&
-        (c->error.status == 0 || gw_status_retryable(c->error.status)))
+        gw_status_retryable(gw_error_status(&c->error)))
         retryable = 1;
     if (!retryable || r->fb_spent || atomic_load(&r->gw->shutting_down))
         return 0;

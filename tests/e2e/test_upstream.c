@@ -347,3 +347,40 @@ Test(upstream, a_long_or_broken_error_message_stays_utf8)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* ---- retries ------------------------------------------------------------------------------ */
+
+/* A 200 whose body is an error that names a client error (a model the provider does not
+ * know) is answered in its status (400) and not retried: another attempt gets the same. An
+ * error of the server's own is retried. */
+Test(upstream, an_error_object_in_a_200_is_retried_only_when_it_may_pass)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(
+                     m, &(struct mock_route){.method = "POST",
+                                             .path = "/v1/chat/completions",
+                                             .match_body = "{\"stream\":true}",
+                                             .headers = SSE,
+                                             .body = "data: {\"error\":{\"message\":\"overloaded\","
+                                                     "\"type\":\"server_error\"}}\n\n"}),
+                 0);
+    route(m, 200, "Content-Type: application/json",
+          "{\"error\":{\"message\":\"model not found\",\"type\":\"invalid_request_error\","
+          "\"code\":\"model_not_found\"}}");
+    struct e2e_gw *gw = start_gw(m);
+    for (int d = CHAT; d <= RESPONSES; d++) {
+        int before = mock_request_count(m);
+        struct e2e_resp *r = ask(gw, (enum dialect)d, 0);
+        cr_assert_eq(r->status, 400, "%s: %d %s", dialect_name[d], r->status, r->body);
+        e2e_resp_free(r);
+        cr_assert_eq(mock_request_count(m), before + 1, "%s: a client error was retried",
+                     dialect_name[d]);
+    }
+    int before = mock_request_count(m);
+    struct e2e_resp *r = ask(gw, CHAT, 1);
+    cr_assert_eq(r->status, 502, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), before + 3, "a server error is retried (3 attempts)");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
