@@ -58,31 +58,46 @@ static int one_of(const char *s, const char *const *list)
     return 0;
 }
 
-/* The members the response object repeats from the request, in its order, each with the bytes
+/* The members the response object repeats from the request, in its order: ,"k": and the bytes
  * cJSON prints for its default (a null in the request means the default too). */
+#define ECHO(k, d) ",\"" k "\":", sizeof(",\"" k "\":") - 1, d, sizeof(d) - 1
 static const struct {
-    const char *key, *dflt;
+    const char *member;
+    size_t mlen;
+    const char *dflt;
+    size_t dlen;
 } echoed[] = {
-    {"instructions", "null"},
-    {"max_output_tokens", "null"},
-    {"max_tool_calls", "null"},
-    {"parallel_tool_calls", "true"}, /* ECHO_MID: the run after output starts here */
-    {"previous_response_id", "null"},
-    {"reasoning", "{\"effort\":null,\"summary\":null}"},
-    {"service_tier", "\"default\""},
-    {"store", "true"},
-    {"temperature", "1"},
-    {"text", "{\"format\":{\"type\":\"text\"}}"},
-    {"tool_choice", "\"auto\""},
-    {"tools", "[]"},
-    {"top_logprobs", "0"},
-    {"top_p", "1"},
-    {"truncation", "\"disabled\""},
-    {"user", "null"}, /* ECHO_TAIL: the run after usage */
-    {"metadata", "{}"},
+    {ECHO("instructions", "null")},
+    {ECHO("max_output_tokens", "null")},
+    {ECHO("max_tool_calls", "null")},
+    {ECHO("parallel_tool_calls", "true")}, /* ECHO_MID: the run after output starts here */
+    {ECHO("previous_response_id", "null")},
+    {ECHO("reasoning", "{\"effort\":null,\"summary\":null}")},
+    {ECHO("service_tier", "\"default\"")},
+    {ECHO("store", "true")},
+    {ECHO("temperature", "1")},
+    {ECHO("text", "{\"format\":{\"type\":\"text\"}}")},
+    {ECHO("tool_choice", "\"auto\"")},
+    {ECHO("tools", "[]")},
+    {ECHO("top_logprobs", "0")},
+    {ECHO("top_p", "1")},
+    {ECHO("truncation", "\"disabled\"")},
+    {ECHO("user", "null")}, /* ECHO_TAIL: the run after usage */
+    {ECHO("metadata", "{}")},
 };
+#undef ECHO
 #define ECHO_MID 3
 #define ECHO_TAIL 15
+
+/* req's member named by the n bytes at k, NULL when absent or null (as get()). The body
+ * refused repeated keys, so the first is the only one. */
+static const cJSON *member(const cJSON *req, const char *k, size_t n)
+{
+    for (const cJSON *m = req->child; m; m = m->next)
+        if (m->string[0] == k[0] && !strncmp(m->string, k, n) && !m->string[n])
+            return cJSON_IsNull(m) ? NULL : m;
+    return NULL;
+}
 
 /* The echo printed once, straight from the request's values: building it as a tree, then
  * printing and freeing that tree, was 30k instructions, an eighth of a Responses request's. */
@@ -96,10 +111,10 @@ static int make_echo(const cJSON *req, struct gw_resp_ctx *ctx)
             ctx->echo_mid = b.len;
         else if (i == ECHO_TAIL)
             ctx->echo_tail = b.len;
-        const cJSON *v = get(req, echoed[i].key);
-        rc = gw_buf_append_strs(&b, ",\"", echoed[i].key, "\":", NULL);
+        const cJSON *v = member(req, echoed[i].member + 2, echoed[i].mlen - 4);
+        rc = gw_buf_append(&b, echoed[i].member, echoed[i].mlen);
         if (!rc)
-            rc = v ? gw_json_print(&b, v) : gw_buf_append_str(&b, echoed[i].dflt);
+            rc = v ? gw_json_print(&b, v) : gw_buf_append(&b, echoed[i].dflt, echoed[i].dlen);
     }
     if (rc) {
         gw_buf_free(&b);
