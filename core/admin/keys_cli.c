@@ -25,7 +25,8 @@ static const char usage[] =
     "        --rpm N|unlimited --tpm N|unlimited --budget USD|none\n"
     "        --period none|daily|weekly|monthly --expires UNIX-SECONDS|never\n";
 
-/* "a,b,c" as a JSON array of strings; "any" as null. */
+/* "a,b,c" as a JSON array of strings; "any" as null. Every item goes, whatever its length:
+ * the API judges it (one dropped here would leave the key allowed less than asked). */
 static cJSON *csv_array(const char *v)
 {
     if (!strcmp(v, "any"))
@@ -35,11 +36,15 @@ static cJSON *csv_array(const char *v)
     while (a && *p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char item[256];
-        if (n && n < sizeof item) {
-            memcpy(item, p, n);
-            item[n] = '\0';
-            cJSON_AddItemToArray(a, cJSON_CreateString(item));
+        if (n) {
+            char *item = strndup(p, n);
+            cJSON *s = item ? cJSON_CreateString(item) : NULL;
+            free(item);
+            if (!s || !cJSON_AddItemToArray(a, s)) {
+                cJSON_Delete(s);
+                cJSON_Delete(a);
+                return NULL;
+            }
         }
         p += n + (comma != NULL);
     }

@@ -372,3 +372,18 @@ Test(admin_keys, a_nul_escape_is_refused_not_cut)
     cJSON_Delete(a.doc);
     gw_store_close(s);
 }
+
+/* A glob the API refuses (over 200 bytes) must be refused on the command line too, not
+ * dropped from the list: a key allowed fewer models (or, alone, none) than asked. */
+Test(admin_keys, the_command_line_drops_no_glob)
+{
+    char *out = NULL, glob[301];
+    memset(glob, 'g', 300);
+    glob[300] = '\0';
+    char *arg = malloc(400);
+    snprintf(arg, 400, "gpt-4o,%s", glob);
+    cr_assert_eq(cli(&out, 4, "keys", "create", "--models", arg), 1, "%s", out);
+    free(out);
+    free(arg);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
+}
