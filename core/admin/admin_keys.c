@@ -80,7 +80,12 @@ static cJSON *key_json(const struct gw_key *k, const char *token)
     cJSON_AddItemToObject(o, "period_start", num_or_null(k->period_start, 1));
     cJSON_AddItemToObject(o, "budget_reset_at", num_or_null(k->period_reset, 1));
     cJSON_AddItemToObject(o, "expires_at", num_or_null(k->expires_at, 1));
-    cJSON_AddStringToObject(o, "state", k->state == GW_KEY_ACTIVE ? "active" : "revoked");
+    /* what authentication says of it now: an expired key is refused like a revoked one */
+    int expired = k->expires_at > 0 && (int64_t)time(NULL) >= k->expires_at;
+    cJSON_AddStringToObject(o, "state",
+                            k->state != GW_KEY_ACTIVE ? "revoked"
+                            : expired                 ? "expired"
+                                                      : "active");
     cJSON_AddNumberToObject(o, "created_at", (double)k->created_at);
     cJSON_AddNumberToObject(o, "updated_at", (double)k->updated_at);
     cJSON_AddItemToObject(o, "revoked_at", num_or_null(k->revoked_at, 1));

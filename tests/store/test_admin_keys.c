@@ -342,8 +342,16 @@ Test(admin_keys, a_key_cannot_be_created_already_expired)
     cr_assert_eq(ok.status, 201);
     char path[64];
     snprintf(path, sizeof path, "/%s", str(&ok, "id"));
+    cr_assert_str_eq(str(&ok, "state"), "active");
     struct answer p = call(s, "PATCH", path, now_body("expires_at", -1));
     cr_assert_eq(p.status, 200);
+    /* refused from now on, and shown so: not "active" */
+    cr_assert_str_eq(str(&p, "state"), "expired");
+    cJSON_Delete(p.doc);
+    p = call(s, "GET", "", NULL);
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(get(&p, "data"), 0), "state")->valuestring,
+        "expired");
     cJSON_Delete(p.doc);
     cJSON_Delete(ok.doc);
     ok = call(s, "POST", "", "{\"expires_at\":null}");
