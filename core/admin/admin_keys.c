@@ -197,9 +197,16 @@ static int parse_body(const char *body, size_t len, int rotate, int create, stru
         fail(out, status, 400, "invalid_value", NULL, "text may not contain \\u0000");
         return 1;
     }
-    b->root = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(b->root)) {
-        fail(out, status, 400, "invalid_json", NULL, "the body must be a JSON object");
+    const char *end = NULL;
+    b->root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    /* cJSON stops after the first value: anything but white space after it is refused, not
+     * dropped (as the inference endpoints do) */
+    size_t at = b->root && end >= body && end <= body + len ? (size_t)(end - body) : len;
+    while (at < len &&
+           (body[at] == ' ' || body[at] == '\t' || body[at] == '\r' || body[at] == '\n'))
+        at++;
+    if (!cJSON_IsObject(b->root) || at < len) {
+        fail(out, status, 400, "invalid_json", NULL, "the body must be one JSON object");
         return 1;
     }
     const cJSON *it;

@@ -395,3 +395,23 @@ Test(admin_keys, the_command_line_drops_no_glob)
     free(arg);
     cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
 }
+
+/* cJSON stops after the first value: what follows it must not be dropped in silence (the
+ * limits in a second object would never apply). */
+Test(admin_keys, content_after_the_object_is_refused)
+{
+    struct gw_store *s = fx_open(NULL);
+    const char *bodies[] = {"{\"name\":\"a\"} {\"rpm\":5}", "{\"name\":\"a\"},\"rpm\":5}",
+                            "{\"name\":\"a\"}x"};
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        struct answer a = call(s, "POST", "", bodies[i]);
+        cr_assert_eq(a.status, 400, "case %zu: %d", i, a.status);
+        cr_assert_str_eq(err_field(&a, "code"), "invalid_json", "case %zu", i);
+        cJSON_Delete(a.doc);
+    }
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
+    struct answer a = call(s, "POST", "", "{\"name\":\"a\"} \r\n\t");
+    cr_assert_eq(a.status, 201, "white space after it is fine");
+    cJSON_Delete(a.doc);
+    gw_store_close(s);
+}
