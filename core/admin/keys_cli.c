@@ -90,7 +90,7 @@ static int fields(int argc, char **argv, int i, int rotate, cJSON *body)
         } else if (!strcmp(name, "name") || !strcmp(name, "owner")) {
             item = cJSON_CreateString(v);
         } else if (!strcmp(name, "metadata")) {
-            item = cJSON_Parse(v);
+            item = cJSON_ParseWithOpts(v, NULL, 1); /* all of it, not its first value */
         } else if (!strcmp(name, "models") || !strcmp(name, "providers")) {
             item = csv_array(v);
         } else if (!strcmp(name, "rpm") || !strcmp(name, "tpm")) {

@@ -393,6 +393,9 @@ Test(admin_keys, the_command_line_drops_no_glob)
     cr_assert_eq(cli(&out, 4, "keys", "create", "--models", arg), 1, "%s", out);
     free(out);
     free(arg);
+    /* nor is what follows a --metadata object dropped */
+    cr_assert_eq(cli(&out, 4, "keys", "create", "--metadata", "{\"team\":\"a\"} x"), 2, "%s", out);
+    free(out);
     cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
 }
 
