@@ -47,7 +47,12 @@ struct gw_resp_tool {
 struct gw_resp_ctx {
     char id[GW_RESP_ID_MAX]; /* resp_...: minted at parse so storage and render agree */
     int64_t created_at;
-    cJSON *echo;        /* request fields the response object repeats, in its order */
+    /* The request fields the response object repeats, printed once as runs of ,"k":v in its
+     * order: [0, echo_mid) before model, [echo_mid, echo_tail) after output, [echo_tail,
+     * echo_len) after usage. */
+    char *echo;
+    size_t echo_mid, echo_tail, echo_len;
+    char *instructions; /* the system message, NULL for none: never inherited through a chain */
     cJSON *input_items; /* this turn's input as items, each with an id (input_items, chain) */
     struct gw_resp_tool *tools;
     int ntools;

@@ -289,7 +289,7 @@ void *gw_responses_render_new(const struct gw_parsed *p, const char *model, cons
     r->open = -1;
     r->model = strdup(model ? model : p->model ? p->model : "");
     aigw_usage_init(&r->usage);
-    if (!r->ctx || !r->model || gw_resp_echo_init(r)) {
+    if (!r->ctx || !r->model) {
         gw_responses_render_free(r);
         return NULL;
     }
@@ -305,9 +305,6 @@ void gw_responses_render_free(void *p)
         item_free(&r->items[i]);
     free(r->items);
     free(r->model);
-    free(r->echo_head);
-    free(r->echo_mid);
-    free(r->echo_tail);
     free(r);
 }
 

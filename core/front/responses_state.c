@@ -186,16 +186,15 @@ static char *printed(const cJSON *item)
     return gw_buf_steal(&b, NULL);
 }
 
-/* The stored request: the echoed parameters with "model" last, the bytes cJSON prints for a
- * copy of echo with the model added. The answer has printed the echo already, as three runs
- * of ,"k":v in the echo's order (gw_resp_echo_init): joined, without the first comma, they
- * are the object's members (a copy, a print and a free per stored answer were 10 % of a
- * Responses request's instructions; printing the echo a second time, 3 %). */
+/* The stored request: the echoed parameters with "model" last, the bytes cJSON prints for the
+ * echo's members with the model added. The parse printed the echo as runs of ,"k":v in its
+ * order (struct gw_resp_ctx): without the first comma, they are the object's members (a copy,
+ * a print and a free per stored answer were 10 % of a Responses request's instructions). */
 static char *stored_request(const struct gw_resp_render *r)
 {
     struct gw_buf b;
     gw_buf_init(&b, 0);
-    int rc = gw_buf_append_strs(&b, r->echo_head, r->echo_mid, r->echo_tail, NULL);
+    int rc = gw_buf_append(&b, r->ctx->echo, r->ctx->echo_len);
     int members = !rc && b.len > 0;
     if (members)
         b.ptr[0] = '{'; /* in place of the first run's comma */
