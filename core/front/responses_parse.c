@@ -259,12 +259,17 @@ static int check_include(const cJSON *req, struct gw_resp_ctx *ctx, struct gw_fr
     return 0;
 }
 
+/* resp_ + 48 hex digits, the time's first: the stored responses' id index then takes each new
+ * one at its end. With 48 random digits each insert read and wrote a random page of it, and
+ * the writer spent 21 us of system time per stored response at 13k requests/s. The 36 random
+ * digits left keep ids unguessable; another key's response is not found anyway. */
 static void mint_id(char out[GW_RESP_ID_MAX])
 {
-    char a[33], b[33];
+    char t[13], a[33], b[33];
+    gw_time_hex(t);
     gw_random_hex(a);
     gw_random_hex(b);
-    snprintf(out, GW_RESP_ID_MAX, "resp_%s%.16s", a, b);
+    snprintf(out, GW_RESP_ID_MAX, "resp_%s%s%.4s", t, a, b);
 }
 
 int gw_resp_build_messages(struct gw_parsed *p, const cJSON *chain, struct gw_front_err *err)
