@@ -54,6 +54,10 @@ struct gw_resp_render {
     int open;    /* the item receiving deltas, or -1 */
     struct aigw_usage usage;
     int have_usage;
+    /* A text delta event's bytes up to its text, for the item (index + 1; 0: none) and part it
+     * was made for: a message streams hundreds of deltas into one part. */
+    struct gw_buf dhead;
+    int dhead_item, dhead_part;
 };
 
 /* The response object as of now; status "in_progress" writes no output and null usage. error

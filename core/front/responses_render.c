@@ -305,6 +305,7 @@ void gw_responses_render_free(void *p)
         item_free(&r->items[i]);
     free(r->items);
     free(r->model);
+    gw_buf_free(&r->dhead);
     free(r);
 }
 
