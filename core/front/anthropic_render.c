@@ -79,6 +79,7 @@ void *gw_anth_render_new(const struct gw_parsed *p, const char *model, const cha
     r->start_input = -1;
     gw_buf_init(&r->text, 0);
     gw_buf_init(&r->sig, 0);
+    gw_buf_init(&r->dhead, 0);
     r->content = r->stream ? NULL : cJSON_CreateArray();
     if (!r->model || (!r->stream && !r->content)) {
         gw_anth_render_free(r);
@@ -111,6 +112,7 @@ void gw_anth_render_free(void *p)
     cJSON_Delete(r->content);
     gw_buf_free(&r->text);
     gw_buf_free(&r->sig);
+    gw_buf_free(&r->dhead);
     free(r);
 }
 

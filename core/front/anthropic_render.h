@@ -96,6 +96,12 @@ struct anth_render {
     cJSON *cur;
     struct gw_buf text;
     struct gw_buf sig;
+
+    /* Streams: a delta event's bytes up to its string, for the block index and delta type it
+     * was made for (dhead_type NULL: none); a block streams hundreds of deltas. */
+    struct gw_buf dhead;
+    int dhead_index;
+    const char *dhead_type;
 };
 
 /* anthropic_events.c */
