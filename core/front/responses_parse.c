@@ -5,9 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "front/body.h"
 #include "front/responses.h"
 #include "lib/crypto.h"
-#include "front/body.h"
+#include "lib/utf8.h"
 
 #define METADATA_MAX_PAIRS 16
 
@@ -305,7 +306,9 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     if (prev && gw_strlcpy(ctx->previous_id, prev->valuestring, sizeof ctx->previous_id) >=
                     sizeof ctx->previous_id)
         return gw_resp_fail(err, "previous_response_id", "previous_response_not_found",
-                            "Previous response with id '%.80s' not found.", prev->valuestring);
+                            "Previous response with id '%.*s' not found.",
+                            (int)gw_utf8_cut(prev->valuestring, strlen(prev->valuestring), 80),
+                            prev->valuestring);
     const cJSON *input = get(req, "input");
     cJSON *empty = NULL;
     if (!input && !prev)
