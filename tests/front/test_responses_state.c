@@ -366,3 +366,44 @@ Test(responses_state, a_chain_too_large_to_hold_is_refused, .init = setup, .fini
     cr_assert_str_eq(err.param, "previous_response_id");
     cr_assert(strstr(err.message, "too large"), "%s", err.message);
 }
+
+/* Item ids are unique, as OpenAI's are: clients key items by id (dedup, input_items' `after`
+ * cursor), so a response's minted input ids must not repeat its output's. */
+Test(responses_state, input_and_output_items_never_share_an_id, .init = setup, .fini = teardown)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                       "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\","
+                       "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
+                       "\"c1\",\"output\":\"1\"}],\"tools\":[{\"type\":\"function\",\"name\":"
+                       "\"f\"}]}";
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    void *r = gw_responses_render_new(&p, "m", "rid");
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    c.text = aigw_bytes_of("hello");
+    cr_assert_eq(gw_responses_render_chunk(r, &c, &out), 0);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
+    t.id = aigw_bytes_of("c2");
+    t.name = aigw_bytes_of("f");
+    t.text = aigw_bytes_of("{}");
+    cr_assert_eq(gw_responses_render_chunk(r, &t, &out), 0);
+    cr_assert_eq(gw_responses_render_end(r, &out), 0);
+    cJSON *doc = cJSON_Parse(out.ptr);
+    const cJSON *outputs = cJSON_GetObjectItem(doc, "output");
+    cr_assert_geq(cJSON_GetArraySize(outputs), 2, "%s", out.ptr);
+    const struct gw_resp_ctx *ctx = p.ctx;
+    const cJSON *in, *o;
+    cJSON_ArrayForEach(in, ctx->input_items)
+    {
+        const char *iid = cJSON_GetObjectItem(in, "id")->valuestring;
+        cJSON_ArrayForEach(o, outputs)
+            cr_assert_str_neq(iid, cJSON_GetObjectItem(o, "id")->valuestring, "%s", out.ptr);
+    }
+    cJSON_Delete(doc);
+    gw_buf_free(&out);
+    gw_responses_render_free(r);
+    ru_parsed_free(&p);
+}
