@@ -121,6 +121,7 @@ cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_fr
         char id[GW_RESP_ID_MAX];
         if (!str_of(it, "id")) {
             snprintf(id, sizeof id, "%s%.40s%04x", id_prefix(type), hex, (unsigned)i & 0xffff);
+            cJSON_DeleteItemFromObjectCaseSensitive(it, "id"); /* a null one: one "id" only */
             cJSON_AddStringToObject(it, "id", id);
         }
         i++;

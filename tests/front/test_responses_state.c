@@ -407,3 +407,26 @@ Test(responses_state, input_and_output_items_never_share_an_id, .init = setup, .
     gw_responses_render_free(r);
     ru_parsed_free(&p);
 }
+
+/* An input item whose "id" is null (or not a string) gets a minted one in its place: one
+ * "id" member, the one input_items' first_id and last_id name. */
+Test(responses_state, an_input_item_with_a_null_id_gets_one_id, .init = setup, .fini = teardown)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"input\":[{\"type\":\"message\",\"role\":\"user\","
+                       "\"content\":\"hi\",\"id\":null},{\"role\":\"user\",\"content\":\"yo\","
+                       "\"id\":7}]}";
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    const struct gw_resp_ctx *ctx = p.ctx;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ctx->input_items)
+    {
+        int ids = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, it) ids += !strcmp(m->string, "id");
+        cr_assert_eq(ids, 1, "one id member");
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(it, "id")));
+    }
+    ru_parsed_free(&p);
+}
