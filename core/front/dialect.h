@@ -65,6 +65,10 @@ struct gw_parsed {
      * fields); freed by the dialect's ctx_free. */
     void *ctx;
     const struct gw_dialect *dialect;
+    /* An input guardrail changed the request (set before any renderer is made): what the
+     * client sent holds what a guard matched, so a dialect keeps none of it (Responses'
+     * store). */
+    int guard_rewrote;
 };
 
 struct gw_dialect {

@@ -285,6 +285,14 @@ void *gw_responses_render_new(const struct gw_parsed *p, const char *model, cons
     if (!r)
         return NULL;
     r->ctx = p->ctx;
+    if (r->ctx && p->guard_rewrote) {
+        /* What a guard matched is never stored (as in the request log): the answer says
+         * store false, so the client knows it cannot be continued. */
+        r->ctx->store = 0;
+        cJSON *no = cJSON_CreateFalse();
+        if (no && !cJSON_ReplaceItemInObjectCaseSensitive(r->ctx->echo, "store", no))
+            cJSON_Delete(no);
+    }
     r->stream = p->stream;
     r->open = -1;
     r->model = strdup(model ? model : p->model ? p->model : "");

@@ -197,8 +197,10 @@ static int request_stage(struct gw_req *r)
         v = gw_guard_on_request(r->guard, r->parsed.body);
     }
     extra_drop(r);
-    if (gw_guard_rewrote(r->guard))
+    if (gw_guard_rewrote(r->guard)) {
         r->guard_no_native = 1; /* what the guards let through is what the upstream sees */
+        r->parsed.guard_rewrote = 1;
+    }
     if (v == GW_GUARD_ALLOW)
         return 0;
     if (v == GW_GUARD_DENY)
