@@ -52,6 +52,7 @@ struct gw_resp_ctx {
      * echo_len) after usage. */
     char *echo;
     size_t echo_mid, echo_tail, echo_len;
+    size_t echo_store, echo_store_len; /* where the echo's "store" value is, and its length */
     char *instructions; /* the system message, NULL for none: never inherited through a chain */
     cJSON *input_items; /* this turn's input as items, each with an id (input_items, chain) */
     struct gw_resp_tool *tools;
@@ -69,6 +70,8 @@ extern const struct gw_dialect gw_responses_dialect;
 int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
                        struct gw_front_err *err);
 void gw_responses_ctx_free(void *ctx);
+/* Keep nothing of this request, and say so in the echo ("store":false). 0 or AIGW_ENOMEM. */
+int gw_resp_echo_unstore(struct gw_resp_ctx *ctx);
 /* Items -> chat messages appended to msgs (instructions excluded). 0 or negative + err. */
 int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items, cJSON *msgs,
                               struct gw_front_err *err);

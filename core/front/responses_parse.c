@@ -10,6 +10,7 @@
 #include "lib/buf.h"
 #include "lib/crypto.h"
 #include "lib/jsonprint.h"
+#include "lib/utf8.h"
 
 #define METADATA_MAX_PAIRS 16
 
@@ -87,6 +88,7 @@ static const struct {
 };
 #undef ECHO
 #define ECHO_MID 3
+#define ECHO_STORE 7
 #define ECHO_TAIL 15
 
 /* req's member named by the n bytes at k, NULL when absent or null (as get()). The body
@@ -113,14 +115,40 @@ static int make_echo(const cJSON *req, struct gw_resp_ctx *ctx)
             ctx->echo_tail = b.len;
         const cJSON *v = member(req, echoed[i].member + 2, echoed[i].mlen - 4);
         rc = gw_buf_append(&b, echoed[i].member, echoed[i].mlen);
+        size_t at = b.len;
         if (!rc)
             rc = v ? gw_json_print(&b, v) : gw_buf_append(&b, echoed[i].dflt, echoed[i].dlen);
+        if (i == ECHO_STORE) {
+            ctx->echo_store = at;
+            ctx->echo_store_len = b.len - at;
+        }
     }
     if (rc) {
         gw_buf_free(&b);
         return rc;
     }
     ctx->echo = gw_buf_steal(&b, &ctx->echo_len);
+    return 0;
+}
+
+int gw_resp_echo_unstore(struct gw_resp_ctx *ctx)
+{
+    ctx->store = 0;
+    static const char no[] = "false";
+    size_t at = ctx->echo_store, old = ctx->echo_store_len, n = sizeof no - 1;
+    if (!ctx->echo || (old == n && !memcmp(ctx->echo + at, no, n)))
+        return 0;
+    char *e = malloc(ctx->echo_len - old + n + 1);
+    if (!e)
+        return AIGW_ENOMEM;
+    memcpy(e, ctx->echo, at);
+    memcpy(e + at, no, n);
+    memcpy(e + at + n, ctx->echo + at + old, ctx->echo_len - at - old + 1);
+    free(ctx->echo);
+    ctx->echo = e;
+    ctx->echo_len = ctx->echo_len - old + n;
+    ctx->echo_tail = ctx->echo_tail - old + n; /* "store" is in the middle run */
+    ctx->echo_store_len = n;
     return 0;
 }
 
@@ -321,7 +349,9 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     if (prev && gw_strlcpy(ctx->previous_id, prev->valuestring, sizeof ctx->previous_id) >=
                     sizeof ctx->previous_id)
         return gw_resp_fail(err, "previous_response_id", "previous_response_not_found",
-                            "Previous response with id '%.80s' not found.", prev->valuestring);
+                            "Previous response with id '%.*s' not found.",
+                            (int)gw_utf8_cut(prev->valuestring, strlen(prev->valuestring), 80),
+                            prev->valuestring);
     const cJSON *input = get(req, "input");
     cJSON *empty = NULL;
     if (!input && !prev)

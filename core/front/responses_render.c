@@ -285,6 +285,12 @@ void *gw_responses_render_new(const struct gw_parsed *p, const char *model, cons
     if (!r)
         return NULL;
     r->ctx = p->ctx;
+    /* What a guard matched is never stored (as in the request log): the answer says store
+     * false, so the client knows it cannot be continued. */
+    if (r->ctx && p->guard_rewrote && gw_resp_echo_unstore(r->ctx)) {
+        free(r);
+        return NULL;
+    }
     r->stream = p->stream;
     r->open = -1;
     r->model = strdup(model ? model : p->model ? p->model : "");
