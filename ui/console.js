@@ -412,7 +412,7 @@
     for (const k of all) {
       const active = k.state === 'active';
       const actions = el('td', null);
-      if (active) {
+      if (k.state !== 'revoked') { /* an expired key can still be edited, rotated, revoked */
         actions.appendChild(el('button', { type: 'button', className: 'secondary',
           onclick: () => editKey(k), 'aria-label': 'Edit ' + k.id }, 'Edit'));
         actions.appendChild(document.createTextNode(' '));

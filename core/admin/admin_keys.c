@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
@@ -79,7 +80,12 @@ static cJSON *key_json(const struct gw_key *k, const char *token)
     cJSON_AddItemToObject(o, "period_start", num_or_null(k->period_start, 1));
     cJSON_AddItemToObject(o, "budget_reset_at", num_or_null(k->period_reset, 1));
     cJSON_AddItemToObject(o, "expires_at", num_or_null(k->expires_at, 1));
-    cJSON_AddStringToObject(o, "state", k->state == GW_KEY_ACTIVE ? "active" : "revoked");
+    /* what authentication says of it now: an expired key is refused like a revoked one */
+    int expired = k->expires_at > 0 && (int64_t)time(NULL) >= k->expires_at;
+    cJSON_AddStringToObject(o, "state",
+                            k->state != GW_KEY_ACTIVE ? "revoked"
+                            : expired                 ? "expired"
+                                                      : "active");
     cJSON_AddNumberToObject(o, "created_at", (double)k->created_at);
     cJSON_AddNumberToObject(o, "updated_at", (double)k->updated_at);
     cJSON_AddItemToObject(o, "revoked_at", num_or_null(k->revoked_at, 1));
@@ -158,7 +164,25 @@ static int json_field(const cJSON *it, int want_array, char **printed)
     return *printed ? 0 : -1;
 }
 
-static int parse_body(const char *body, size_t len, int rotate, struct gw_key_spec *sp,
+/* 1 when a JSON string in p holds the escape \u0000: cJSON would end the C string there and
+ * keep only what comes before it ("ab\u0000cd" stored as "ab"). */
+static int nul_escape(const char *p, size_t n)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && p[i] == '\\' && i + 1 < n) {
+            if (p[i + 1] == 'u' && n - i >= 6 && !memcmp(p + i + 2, "0000", 4))
+                return 1;
+            i++; /* the escaped character, whatever it is */
+        }
+    }
+    return 0;
+}
+
+/* create: a new key (an expiry must then lie ahead). */
+static int parse_body(const char *body, size_t len, int rotate, int create, struct gw_key_spec *sp,
                       struct body *b, struct gw_buf *out, int *status)
 {
     memset(sp, 0, sizeof *sp);
@@ -169,9 +193,20 @@ static int parse_body(const char *body, size_t len, int rotate, struct gw_key_sp
     }
     if (!body || !len)
         return 0;
-    b->root = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(b->root)) {
-        fail(out, status, 400, "invalid_json", NULL, "the body must be a JSON object");
+    if (nul_escape(body, len)) {
+        fail(out, status, 400, "invalid_value", NULL, "text may not contain \\u0000");
+        return 1;
+    }
+    const char *end = NULL;
+    b->root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    /* cJSON stops after the first value: anything but white space after it is refused, not
+     * dropped (as the inference endpoints do) */
+    size_t at = b->root && end >= body && end <= body + len ? (size_t)(end - body) : len;
+    while (at < len &&
+           (body[at] == ' ' || body[at] == '\t' || body[at] == '\r' || body[at] == '\n'))
+        at++;
+    if (!cJSON_IsObject(b->root) || at < len) {
+        fail(out, status, 400, "invalid_json", NULL, "the body must be one JSON object");
         return 1;
     }
     const cJSON *it;
@@ -217,6 +252,8 @@ static int parse_body(const char *body, size_t len, int rotate, struct gw_key_sp
         } else if (!strcmp(f, "expires_at")) {
             if (int_field(it, 0, (int64_t)1 << 40, &v))
                 return bad_field(out, status, f, "must be unix seconds, or null");
+            if (create && !cJSON_IsNull(it) && v <= (int64_t)time(NULL))
+                return bad_field(out, status, f, "is in the past: the key could never be used");
             sp->set |= GW_KEYF_EXPIRES;
             sp->expires_at = v;
         } else {
@@ -331,7 +368,7 @@ int gw_admin_keys_handle(struct gw_store *s, const char *method, const char *pat
     }
     struct gw_key_spec spec;
     struct body b;
-    if (parse_body(body, len, rotate, &spec, &b, out, status)) {
+    if (parse_body(body, len, rotate, !id[0], &spec, &b, out, status)) {
         body_free(&b);
         return out->len ? 0 : AIGW_ENOMEM;
     }

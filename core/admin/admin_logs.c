@@ -278,6 +278,7 @@ int gw_admin_usage_handle(struct gw_store *s, const char *method, const char *pa
     for (size_t i = 0; i < rep.n; i++)
         cJSON_AddItemToArray(data, usage_json(&rep.rows[i]));
     cJSON_AddItemToObject(doc, "total", usage_json(&rep.total));
+    cJSON_AddBoolToObject(doc, "truncated", rep.truncated != 0);
     gw_usage_report_free(&rep);
     return gw_admin_emit(out, status, 200, doc);
 }

@@ -25,7 +25,8 @@ static const char usage[] =
     "        --rpm N|unlimited --tpm N|unlimited --budget USD|none\n"
     "        --period none|daily|weekly|monthly --expires UNIX-SECONDS|never\n";
 
-/* "a,b,c" as a JSON array of strings; "any" as null. */
+/* "a,b,c" as a JSON array of strings; "any" as null. Every item goes, whatever its length:
+ * the API judges it (one dropped here would leave the key allowed less than asked). */
 static cJSON *csv_array(const char *v)
 {
     if (!strcmp(v, "any"))
@@ -35,11 +36,15 @@ static cJSON *csv_array(const char *v)
     while (a && *p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char item[256];
-        if (n && n < sizeof item) {
-            memcpy(item, p, n);
-            item[n] = '\0';
-            cJSON_AddItemToArray(a, cJSON_CreateString(item));
+        if (n) {
+            char *item = strndup(p, n);
+            cJSON *s = item ? cJSON_CreateString(item) : NULL;
+            free(item);
+            if (!s || !cJSON_AddItemToArray(a, s)) {
+                cJSON_Delete(s);
+                cJSON_Delete(a);
+                return NULL;
+            }
         }
         p += n + (comma != NULL);
     }
@@ -85,7 +90,7 @@ static int fields(int argc, char **argv, int i, int rotate, cJSON *body)
         } else if (!strcmp(name, "name") || !strcmp(name, "owner")) {
             item = cJSON_CreateString(v);
         } else if (!strcmp(name, "metadata")) {
-            item = cJSON_Parse(v);
+            item = cJSON_ParseWithOpts(v, NULL, 1); /* all of it, not its first value */
         } else if (!strcmp(name, "models") || !strcmp(name, "providers")) {
             item = csv_array(v);
         } else if (!strcmp(name, "rpm") || !strcmp(name, "tpm")) {

@@ -179,21 +179,37 @@ int anth_ev_delta(struct anth_render *r, struct gw_buf *out, const char *dtype, 
 {
     if (!r->stream)
         return delta_doc(r, dtype, p, n, raw);
-    int rc = ev_begin(out, "content_block_delta");
-    if (!rc)
-        rc = i64(out, ",\"index\":", r->open_index);
-    if (!rc)
-        rc = gw_buf_append_str(out, ",\"delta\":");
-    if (!rc && raw) {
-        rc = gw_json_print(out, raw);
-    } else if (!rc) {
-        rc = gw_buf_append_strs(out, "{\"type\":\"", dtype, "\",\"", field, "\":", NULL);
+    if (raw) {
+        int rc = ev_begin(out, "content_block_delta");
         if (!rc)
-            rc = gw_anth_json_str(out, p ? p : "", p ? n : 0);
+            rc = i64(out, ",\"index\":", r->open_index);
         if (!rc)
-            rc = gw_buf_append(out, "}", 1);
+            rc = gw_buf_append_str(out, ",\"delta\":");
+        if (!rc)
+            rc = gw_json_print(out, raw);
+        return rc ? rc : ev_end(out);
     }
-    return rc ? rc : ev_end(out);
+    /* The bytes before the string are the same for every delta of a block and type: made
+     * once, then copied (they were a dozen appends a delta). */
+    if (!r->dhead_type || r->dhead_index != r->open_index || strcmp(r->dhead_type, dtype)) {
+        struct gw_buf *h = &r->dhead;
+        gw_buf_reset(h);
+        r->dhead_type = NULL;
+        int rc = ev_begin(h, "content_block_delta");
+        if (!rc)
+            rc = i64(h, ",\"index\":", r->open_index);
+        if (!rc)
+            rc = gw_buf_append_strs(h, ",\"delta\":{\"type\":\"", dtype, "\",\"", field,
+                                    "\":", NULL);
+        if (rc)
+            return rc;
+        r->dhead_index = r->open_index;
+        r->dhead_type = dtype;
+    }
+    int rc = gw_buf_append(out, r->dhead.ptr, r->dhead.len);
+    if (!rc)
+        rc = gw_anth_json_str(out, p ? p : "", p ? n : 0);
+    return rc ? rc : gw_buf_append(out, "}}\n\n", 4);
 }
 
 static int set_str(cJSON *o, const char *k, const struct gw_buf *b)

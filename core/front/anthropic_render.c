@@ -79,8 +79,7 @@ void *gw_anth_render_new(const struct gw_parsed *p, const char *model, const cha
     r->start_input = -1;
     gw_buf_init(&r->text, 0);
     gw_buf_init(&r->sig, 0);
-    for (int i = 0; i < ANTH_MAX_TOOLS; i++)
-        gw_buf_init(&r->tools[i].args, 0);
+    gw_buf_init(&r->dhead, 0);
     r->content = r->stream ? NULL : cJSON_CreateArray();
     if (!r->model || (!r->stream && !r->content)) {
         gw_anth_render_free(r);
@@ -98,10 +97,12 @@ void gw_anth_render_free(void *p)
         gw_logf(AIGW_LOG_WARN, "anthropic", NULL,
                 "%d tool argument piece(s) arrived after their block closed and were dropped",
                 r->late_pieces);
-    for (int i = 0; i < ANTH_MAX_TOOLS; i++) {
+    for (int i = 0; i < r->ntools; i++) {
         free(r->tools[i].name);
         gw_buf_free(&r->tools[i].args);
     }
+    free(r->tools);
+    free(r->order);
     for (int i = 0; i < r->nheld; i++)
         free(r->held[i].text);
     free(r->held);
@@ -111,10 +112,36 @@ void gw_anth_render_free(void *p)
     cJSON_Delete(r->content);
     gw_buf_free(&r->text);
     gw_buf_free(&r->sig);
+    gw_buf_free(&r->dhead);
     free(r);
 }
 
 /* ---- tools ---------------------------------------------------------------------------- */
+
+/* Slot i (below ANTH_MAX_TOOLS), allocating the slots up to it; NULL when out of memory. */
+static struct anth_tool *tool_slot(struct anth_render *r, int i)
+{
+    if (i < r->ntools)
+        return &r->tools[i];
+    int n = r->ntools ? r->ntools : 4;
+    while (n <= i)
+        n *= 2;
+    if (n > ANTH_MAX_TOOLS)
+        n = ANTH_MAX_TOOLS;
+    struct anth_tool *t = realloc(r->tools, (size_t)n * sizeof *t);
+    if (!t)
+        return NULL;
+    r->tools = t;
+    int *o = realloc(r->order, (size_t)n * sizeof *o);
+    if (!o)
+        return NULL; /* the larger tools block is kept; ntools says what is in use */
+    r->order = o;
+    memset(t + r->ntools, 0, (size_t)(n - r->ntools) * sizeof *t);
+    for (int k = r->ntools; k < n; k++)
+        gw_buf_init(&t[k].args, 0);
+    r->ntools = n;
+    return &t[i];
+}
 
 static int tool_open(struct anth_render *r, struct gw_buf *out, int slot)
 {
@@ -275,7 +302,9 @@ static int on_tool(struct anth_render *r, const struct aigw_chunk *c, struct gw_
 {
     if (c->tool_index < 0 || c->tool_index >= ANTH_MAX_TOOLS)
         return AIGW_EINVAL;
-    struct anth_tool *t = &r->tools[c->tool_index];
+    struct anth_tool *t = tool_slot(r, c->tool_index);
+    if (!t)
+        return AIGW_ENOMEM;
     if (!t->seen) {
         const char *name = c->name.ptr ? c->name.ptr : "";
         const char *client = gw_anth_client_name(r->ctx, name, c->name.len);

@@ -75,8 +75,11 @@ struct anth_render {
     int nheld, cap_held;
     size_t held_bytes;
 
-    struct anth_tool tools[ANTH_MAX_TOOLS];
-    int order[ANTH_MAX_TOOLS]; /* tool slots by first appearance */
+    /* Tool slots by the upstream's tool index, grown as indexes arrive (most answers call no
+     * tool: 128 slots inline were 18 KiB of every request, zeroed, and held by a stream). */
+    struct anth_tool *tools;
+    int ntools; /* slots allocated */
+    int *order; /* tool slots by first appearance; as many as tools */
     int norder;
 
     int finish;        /* enum aigw_finish; 0 until the upstream said */
@@ -93,6 +96,12 @@ struct anth_render {
     cJSON *cur;
     struct gw_buf text;
     struct gw_buf sig;
+
+    /* Streams: a delta event's bytes up to its string, for the block index and delta type it
+     * was made for (dhead_type NULL: none); a block streams hundreds of deltas. */
+    struct gw_buf dhead;
+    int dhead_index;
+    const char *dhead_type;
 };
 
 /* anthropic_events.c */

@@ -65,6 +65,10 @@ struct gw_parsed {
      * fields); freed by the dialect's ctx_free. */
     void *ctx;
     const struct gw_dialect *dialect;
+    /* An input guardrail changed a text of the request, a redaction, not only a number such
+     * as max_tokens (set before any renderer is made; Responses requests only): what the
+     * client sent holds what a guard matched, so the dialect keeps none of it. */
+    int guard_rewrote;
 };
 
 struct gw_dialect {

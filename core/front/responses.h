@@ -47,7 +47,13 @@ struct gw_resp_tool {
 struct gw_resp_ctx {
     char id[GW_RESP_ID_MAX]; /* resp_...: minted at parse so storage and render agree */
     int64_t created_at;
-    cJSON *echo;        /* request fields the response object repeats, in its order */
+    /* The request fields the response object repeats, printed once as runs of ,"k":v in its
+     * order: [0, echo_mid) before model, [echo_mid, echo_tail) after output, [echo_tail,
+     * echo_len) after usage. */
+    char *echo;
+    size_t echo_mid, echo_tail, echo_len;
+    size_t echo_store, echo_store_len; /* where the echo's "store" value is, and its length */
+    char *instructions; /* the system message, NULL for none: never inherited through a chain */
     cJSON *input_items; /* this turn's input as items, each with an id (input_items, chain) */
     struct gw_resp_tool *tools;
     int ntools;
@@ -64,6 +70,8 @@ extern const struct gw_dialect gw_responses_dialect;
 int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
                        struct gw_front_err *err);
 void gw_responses_ctx_free(void *ctx);
+/* Keep nothing of this request, and say so in the echo ("store":false). 0 or AIGW_ENOMEM. */
+int gw_resp_echo_unstore(struct gw_resp_ctx *ctx);
 /* Items -> chat messages appended to msgs (instructions excluded). 0 or negative + err. */
 int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items, cJSON *msgs,
                               struct gw_front_err *err);

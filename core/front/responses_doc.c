@@ -176,7 +176,7 @@ int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out, c
     else if (!rc)
         rc = gw_buf_append_str(out, ",\"incomplete_details\":null");
     if (!rc)
-        rc = gw_buf_append_str(out, r->echo_head);
+        rc = gw_buf_append(out, r->ctx->echo, r->ctx->echo_mid);
     if (!rc)
         rc = cstr_member(out, ",\"model\":", r->model);
     if (!rc)
@@ -197,43 +197,14 @@ int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out, c
     if (!rc)
         rc = gw_buf_append(out, "]", 1);
     if (!rc)
-        rc = gw_buf_append_str(out, r->echo_mid);
+        rc = gw_buf_append(out, r->ctx->echo + r->ctx->echo_mid,
+                           r->ctx->echo_tail - r->ctx->echo_mid);
     if (!rc && progress)
         rc = gw_buf_append_str(out, ",\"usage\":null");
     else if (!rc)
         rc = usage_write(r, out);
     if (!rc)
-        rc = gw_buf_append_str(out, r->echo_tail);
+        rc = gw_buf_append(out, r->ctx->echo + r->ctx->echo_tail,
+                           r->ctx->echo_len - r->ctx->echo_tail);
     return rc ? rc : gw_buf_append(out, "}", 1);
-}
-
-/* ,"k":<v>... for the echo keys from..to (inclusive) in ctx->echo's order. */
-static char *echo_range(const cJSON *echo, const char *from, const char *to)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    int on = 0, rc = gw_buf_append(&b, "", 0);
-    for (const cJSON *e = echo ? echo->child : NULL; e && !rc; e = e->next) {
-        on |= !strcmp(e->string, from);
-        if (!on)
-            continue;
-        rc = gw_buf_append_strs(&b, ",\"", e->string, "\":", NULL);
-        if (!rc)
-            rc = gw_json_print(&b, e); /* cJSON's bytes, without a malloc and printf per key */
-        if (!strcmp(e->string, to))
-            break;
-    }
-    if (rc) {
-        gw_buf_free(&b);
-        return NULL;
-    }
-    return gw_buf_steal(&b, NULL);
-}
-
-int gw_resp_echo_init(struct gw_resp_render *r)
-{
-    r->echo_head = echo_range(r->ctx->echo, "instructions", "max_tool_calls");
-    r->echo_mid = echo_range(r->ctx->echo, "parallel_tool_calls", "truncation");
-    r->echo_tail = echo_range(r->ctx->echo, "user", "metadata");
-    return r->echo_head && r->echo_mid && r->echo_tail ? 0 : AIGW_ENOMEM;
 }

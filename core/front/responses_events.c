@@ -109,12 +109,12 @@ int gw_resp_ev_part(struct gw_resp_render *r, struct gw_buf *out, const struct g
     return rc ? rc : gw_resp_ev_close(r, out);
 }
 
-/* output_text / refusal / reasoning_summary_text .delta (p, n) or .done (the whole part) */
-int gw_resp_ev_part_text(struct gw_resp_render *r, struct gw_buf *out,
-                         const struct gw_resp_item *it, int idx, const char *p, size_t n)
+/* An output_text / refusal / reasoning_summary_text event's opening bytes, up to ,"<key>": */
+static int part_text_head(struct gw_resp_render *r, struct gw_buf *out,
+                          const struct gw_resp_item *it, int idx, int done)
 {
     const struct gw_resp_part *pt = &it->parts[idx];
-    int reasoning = it->kind == GW_RESP_REASONING, done = p == NULL;
+    int reasoning = it->kind == GW_RESP_REASONING;
     const char *type = reasoning ? (done ? "response.reasoning_summary_text.done"
                                          : "response.reasoning_summary_text.delta")
                        : pt->refusal
@@ -125,11 +125,35 @@ int gw_resp_ev_part_text(struct gw_resp_render *r, struct gw_buf *out,
         rc = gw_resp_ev_item(out, it);
     if (!rc)
         rc = gw_resp_ev_index(out, reasoning ? "summary_index" : "content_index", idx);
-    if (!rc && done)
-        rc = gw_resp_ev_text(out, pt->refusal && !reasoning ? "refusal" : "text", pt->text.ptr,
-                             pt->text.len);
-    else if (!rc)
-        rc = gw_resp_ev_text(out, "delta", p, n);
+    const char *key = !done ? "delta" : pt->refusal && !reasoning ? "refusal" : "text";
+    return rc ? rc : gw_buf_append_strs(out, ",\"", key, "\":", NULL);
+}
+
+/* output_text / refusal / reasoning_summary_text .delta (p, n) or .done (the whole part). A
+ * delta's opening bytes are made once per part and copied after (a dozen appends each). */
+int gw_resp_ev_part_text(struct gw_resp_render *r, struct gw_buf *out,
+                         const struct gw_resp_item *it, int idx, const char *p, size_t n)
+{
+    const struct gw_resp_part *pt = &it->parts[idx];
+    int reasoning = it->kind == GW_RESP_REASONING, done = p == NULL;
+    int rc = 0, item = (int)(it - r->items) + 1;
+    if (done) {
+        rc = part_text_head(r, out, it, idx, 1);
+        if (!rc)
+            rc = gw_json_escape(out, pt->text.ptr ? pt->text.ptr : "", pt->text.len);
+    } else {
+        if (r->dhead_item != item || r->dhead_part != idx) {
+            gw_buf_reset(&r->dhead);
+            r->dhead_item = 0;
+            if ((rc = part_text_head(r, &r->dhead, it, idx, 0)))
+                return rc;
+            r->dhead_item = item;
+            r->dhead_part = idx;
+        }
+        rc = gw_buf_append(out, r->dhead.ptr, r->dhead.len);
+        if (!rc)
+            rc = gw_json_escape(out, p, n);
+    }
     if (!rc && !reasoning && !pt->refusal)
         rc = gw_buf_append_str(out, ",\"logprobs\":[]");
     return rc ? rc : gw_resp_ev_close(r, out);

@@ -54,8 +54,10 @@ struct gw_resp_render {
     int open;    /* the item receiving deltas, or -1 */
     struct aigw_usage usage;
     int have_usage;
-    /* The request's echo, printed once: before model, after output, after usage. */
-    char *echo_head, *echo_mid, *echo_tail;
+    /* A text delta event's bytes up to its text, for the item (index + 1; 0: none) and part it
+     * was made for: a message streams hundreds of deltas into one part. */
+    struct gw_buf dhead;
+    int dhead_item, dhead_part;
 };
 
 /* The response object as of now; status "in_progress" writes no output and null usage. error
@@ -67,8 +69,6 @@ int gw_resp_write_item(const struct gw_resp_render *r, const struct gw_resp_item
                        struct gw_buf *out, int final);
 /* A custom tool call's raw input from the {"input": ...} arguments the upstream produced. */
 char *gw_resp_custom_input(const char *args, size_t len);
-/* The echo strings of r from its ctx. 0 or AIGW_ENOMEM. */
-int gw_resp_echo_init(struct gw_resp_render *r);
 /* Keeps a finished response when the request asked to (store: true and a store bound). */
 void gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len);
 

@@ -75,6 +75,10 @@ cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_fr
     if (!items)
         return NULL;
     const char *hex = strncmp(resp_id, "resp_", 5) ? resp_id : resp_id + 5;
+    /* The output's items take the id's first 40 digits and their index (responses_render.c);
+     * input items take its last 40, so an input item never has an output item's id. */
+    size_t hexlen = strlen(hex);
+    hex += hexlen > 40 ? hexlen - 40 : 0;
     if (cJSON_IsString(input)) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddItemToArray(items, m);
@@ -117,6 +121,7 @@ cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_fr
         char id[GW_RESP_ID_MAX];
         if (!str_of(it, "id")) {
             snprintf(id, sizeof id, "%s%.40s%04x", id_prefix(type), hex, (unsigned)i & 0xffff);
+            cJSON_DeleteItemFromObjectCaseSensitive(it, "id"); /* a null one: one "id" only */
             cJSON_AddStringToObject(it, "id", id);
         }
         i++;

@@ -285,11 +285,17 @@ void *gw_responses_render_new(const struct gw_parsed *p, const char *model, cons
     if (!r)
         return NULL;
     r->ctx = p->ctx;
+    /* What a guard matched is never stored (as in the request log): the answer says store
+     * false, so the client knows it cannot be continued. */
+    if (r->ctx && p->guard_rewrote && gw_resp_echo_unstore(r->ctx)) {
+        free(r);
+        return NULL;
+    }
     r->stream = p->stream;
     r->open = -1;
     r->model = strdup(model ? model : p->model ? p->model : "");
     aigw_usage_init(&r->usage);
-    if (!r->ctx || !r->model || gw_resp_echo_init(r)) {
+    if (!r->ctx || !r->model) {
         gw_responses_render_free(r);
         return NULL;
     }
@@ -305,9 +311,7 @@ void gw_responses_render_free(void *p)
         item_free(&r->items[i]);
     free(r->items);
     free(r->model);
-    free(r->echo_head);
-    free(r->echo_mid);
-    free(r->echo_tail);
+    gw_buf_free(&r->dhead);
     free(r);
 }
 

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "front/body.h"
 #include "front/render.h"
 #include "front/responses_int.h"
 #include "lib/crypto.h"
@@ -16,6 +17,9 @@
 
 #define TTL_S (30 * 86400) /* what OpenAI keeps a stored response for */
 #define CHAIN_MAX 10000    /* responses in one chain */
+/* The stored JSON one chain may read: it is all in memory at once, then parsed, then built
+ * into the upstream request (about three times its size at the peak). */
+#define CHAIN_BYTES ((size_t)64 << 20)
 
 /* ---- where responses are kept, and whose they are --------------------------------------- */
 
@@ -103,6 +107,7 @@ static int load_chain(struct gw_resp_ctx *ctx, cJSON *items, struct gw_front_err
     if (!recs)
         return AIGW_ENOMEM;
     int n = 0, rc = 0;
+    size_t bytes = 0, values = 0;
     char id[GW_RESP_ID_MAX];
     gw_strlcpy(id, ctx->previous_id, sizeof id);
     while (id[0]) {
@@ -120,8 +125,24 @@ static int load_chain(struct gw_resp_ctx *ctx, cJSON *items, struct gw_front_err
             rc = AIGW_EINTERNAL;
             break;
         }
+        free(recs[n].request_json); /* the echo: no part of the conversation */
+        recs[n].request_json = NULL;
+        const char *in = recs[n].input_items_json ? recs[n].input_items_json : "";
+        size_t inlen = strlen(in);
+        size_t v = gw_body_count_values(in, inlen, GW_BODY_MAX_VALUES - values);
+        values += v;
+        bytes += inlen + (recs[n].response_json ? strlen(recs[n].response_json) : 0);
         gw_strlcpy(id, recs[n].previous_id, sizeof id);
         n++;
+        /* The client's input is where values can be many and small (the body rule's reason);
+         * what was answered is text the renderer wrote. */
+        if (bytes > CHAIN_BYTES || values > GW_BODY_MAX_VALUES) {
+            rc = gw_resp_fail(err, "previous_response_id", NULL,
+                              "the response chain is too large to continue (more than %zu MiB "
+                              "or %d JSON values stored); start a new conversation",
+                              CHAIN_BYTES >> 20, GW_BODY_MAX_VALUES);
+            break;
+        }
     }
     for (int i = n - 1; i >= 0 && !rc; i--) {
         rc = append_items(items, recs[i].input_items_json, NULL);
@@ -186,16 +207,15 @@ static char *printed(const cJSON *item)
     return gw_buf_steal(&b, NULL);
 }
 
-/* The stored request: the echoed parameters with "model" last, the bytes cJSON prints for a
- * copy of echo with the model added. The answer has printed the echo already, as three runs
- * of ,"k":v in the echo's order (gw_resp_echo_init): joined, without the first comma, they
- * are the object's members (a copy, a print and a free per stored answer were 10 % of a
- * Responses request's instructions; printing the echo a second time, 3 %). */
+/* The stored request: the echoed parameters with "model" last, the bytes cJSON prints for the
+ * echo's members with the model added. The parse printed the echo as runs of ,"k":v in its
+ * order (struct gw_resp_ctx): without the first comma, they are the object's members (a copy,
+ * a print and a free per stored answer were 10 % of a Responses request's instructions). */
 static char *stored_request(const struct gw_resp_render *r)
 {
     struct gw_buf b;
     gw_buf_init(&b, 0);
-    int rc = gw_buf_append_strs(&b, r->echo_head, r->echo_mid, r->echo_tail, NULL);
+    int rc = gw_buf_append(&b, r->ctx->echo, r->ctx->echo_len);
     int members = !rc && b.len > 0;
     if (members)
         b.ptr[0] = '{'; /* in place of the first run's comma */
@@ -240,10 +260,21 @@ void gw_resp_keep(const struct gw_resp_render *r, const char *response_json, siz
 
 /* ---- the stored-response routes --------------------------------------------------------- */
 
+/* id as an error may quote it: its first 80 bytes, printable ASCII as every id minted here
+ * is, '?' for any other byte. A path can hold any bytes, and JSON must be UTF-8. */
+static const char *shown(const char *id, char out[81])
+{
+    size_t i = 0;
+    for (; id[i] && i < 80; i++)
+        out[i] = id[i] >= 0x20 && id[i] < 0x7f ? id[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
 static int missing(struct gw_buf *out, int *status, const char *id)
 {
-    char msg[160];
-    snprintf(msg, sizeof msg, "No response found with id '%.80s'.", id);
+    char msg[160], s[81];
+    snprintf(msg, sizeof msg, "No response found with id '%s'.", shown(id, s));
     *status = 404;
     return gw_error_json(out, "invalid_request_error", NULL, NULL, msg);
 }

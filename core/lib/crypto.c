@@ -1,8 +1,10 @@
 /* crypto - libcrypto wrappers (see crypto.h). */
 #include "lib/crypto.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -160,6 +162,17 @@ void gw_random_bytes(void *out, size_t n)
     } else if (RAND_bytes(out, (int)n) != 1) {
         memset(out, 0, n);
     }
+}
+
+void gw_time_hex(char out[13])
+{
+    static const char hex[] = "0123456789abcdef";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 11; i >= 0; i--, ms >>= 4)
+        out[i] = hex[ms & 15];
+    out[12] = '\0';
 }
 
 void gw_random_hex(char out[33])

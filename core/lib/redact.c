@@ -106,6 +106,31 @@ static size_t prefix_token(const char *p, size_t left, int at_start, size_t *ski
     return 0;
 }
 
+static int alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A gateway key, "aigw_" + a 12-character public id + "_" + the secret (store/store.h): the
+ * secret's length at p + *skip, or 0. Only its hash is kept, so it is never registered;
+ * its shape is what gives it away. The public id stays readable. */
+static size_t gateway_key(const char *p, size_t left, size_t *skip)
+{
+    const size_t pl = 5 + 12 + 1;
+    if (left <= pl || memcmp(p, "aigw_", 5) || p[pl - 1] != '_')
+        return 0;
+    for (size_t i = 5; i < pl - 1; i++)
+        if (!alnum(p[i]))
+            return 0;
+    size_t t = 0;
+    while (pl + t < left && alnum(p[pl + t]))
+        t++;
+    if (t < 4)
+        return 0;
+    *skip = pl;
+    return t;
+}
+
 static void put(char *dst, size_t dstsize, size_t *o, const char *s, size_t n)
 {
     if (*o >= dstsize)
@@ -154,6 +179,8 @@ size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
         }
         size_t skip = 0;
         size_t t = prefix_token(src + i, n - i, i == 0, &skip);
+        if (!t)
+            t = gateway_key(src + i, n - i, &skip);
         if (t) {
             put(dst, dstsize, &o, src + i, skip);
             put(dst, dstsize, &o, GW_REDACTED, sizeof GW_REDACTED - 1);

@@ -3,7 +3,8 @@
  * knows (provider keys from env variables flagged SECRET, gateway keys) is registered here at
  * startup; every log line and every error message sent to a client passes through
  * gw_redact() first. Also masks things that look like credentials even when unregistered:
- * "Bearer <token>", "?key=" / "&key=" query values, and AWS signatures.
+ * "Bearer <token>", "?key=" / "&key=" query values, AWS signatures, and the secret part of
+ * an "aigw_<id>_<secret>" gateway key.
  *
  * Threading: any thread. Registering (at startup, and by a reload for the new file's
  * secrets) takes a lock; gw_redact never does and sees every secret registered before it

@@ -31,20 +31,6 @@ struct gw_http {
     int port;
 };
 
-/* 12 hex digits of the wall clock's milliseconds: ids made later sort later, so the store's
- * request_id index takes each new id at its end instead of on a random page (the log writer
- * spent half its time writing index pages to the WAL with fully random ids). */
-static void time_hex(char out[13])
-{
-    static const char hex[] = "0123456789abcdef";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    for (int i = 11; i >= 0; i--, ms >>= 4)
-        out[i] = hex[ms & 15];
-    out[12] = '\0';
-}
-
 void gw_request_id(const char *in, char out[GW_REQUEST_ID_SIZE])
 {
     char rnd[33];
@@ -65,7 +51,9 @@ void gw_request_id(const char *in, char out[GW_REQUEST_ID_SIZE])
         out[o + 16] = '\0';
         return;
     }
-    time_hex(out);
+    /* the time first: the request log's and the ledger's request_id index (the log writer
+     * spent half its time writing index pages to the WAL with fully random ids) */
+    gw_time_hex(out);
     memcpy(out + 12, rnd, 20);
     out[32] = '\0';
 }

@@ -184,6 +184,27 @@ static void extra_drop(struct gw_req *r)
     r->guard_extra = NULL;
 }
 
+/* FNV-1a over every string under v (with its member name), each ended by a byte no UTF-8
+ * text has: whether a rewrite changed a text (a redaction), not only a number such as the
+ * max_tokens max-size sets or adds. */
+static uint64_t texts_hash(const cJSON *v, uint64_t h)
+{
+    for (; v; v = v->next) {
+        if (cJSON_IsString(v)) {
+            const char *s[2] = {v->string, v->valuestring};
+            for (int k = 0; k < 2; k++) {
+                for (const unsigned char *p = (const unsigned char *)s[k]; p && *p; p++)
+                    h = (h ^ *p) * 1099511628211u;
+                h = (h ^ 0xffu) * 1099511628211u;
+            }
+        }
+        h = texts_hash(v->child, h);
+    }
+    return h;
+}
+
+#define TEXTS_SEED 14695981039346656037u
+
 /* One pass of the request hooks, from where the chain stopped. */
 static int request_stage(struct gw_req *r)
 {
@@ -197,8 +218,11 @@ static int request_stage(struct gw_req *r)
         v = gw_guard_on_request(r->guard, r->parsed.body);
     }
     extra_drop(r);
-    if (gw_guard_rewrote(r->guard))
+    if (gw_guard_rewrote(r->guard)) {
         r->guard_no_native = 1; /* what the guards let through is what the upstream sees */
+        r->parsed.guard_rewrote =
+            r->guard_texts && (texts_hash(r->parsed.body, TEXTS_SEED) | 1) != r->guard_texts;
+    }
     if (v == GW_GUARD_ALLOW)
         return 0;
     if (v == GW_GUARD_DENY)
@@ -256,6 +280,10 @@ int gw_phase_guard(struct gw_req *r)
     }
     if (!gw_guard_chain_has(r->guards->chain, AIGW_GUARD_INPUT))
         return 0;
+    /* Responses keeps what the client sent unless a guard changed a text of it (its store
+     * must not hold what a guard matched); only that dialect pays for the hash. */
+    if (!strcmp(r->dialect->name, "responses"))
+        r->guard_texts = texts_hash(r->parsed.body, TEXTS_SEED) | 1;
     if (extra_add(r) < 0) {
         gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
         return -1;

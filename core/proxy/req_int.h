@@ -135,6 +135,7 @@ struct gw_req {
     int guard_stop;       /* an output guard denied or failed: the answer ends with its error */
     int guard_retry;      /* json-schema asked for another answer (not streamed) */
     int guard_no_native;  /* the request was rewritten: never forward the client's own body */
+    uint64_t guard_texts; /* Responses: its texts' hash before the input guards (guard_phase) */
     cJSON *guard_extra;   /* in parsed.body while input guards run: the native-only texts */
     int guard_finish_due; /* the answer ended while a final hook waited: finish on its resume */
     int guard_finish_rc;

@@ -349,7 +349,8 @@ struct gw_usage_row {
 struct gw_usage_report {
     struct gw_usage_row *rows; /* ordered by group */
     size_t n;
-    struct gw_usage_row total; /* group "total" */
+    struct gw_usage_row total; /* group "total": every group, shown or not */
+    int truncated;             /* 1: more groups than rows (the busiest are shown) */
 };
 /* From the daily rollup (day granularity), never from raw rows. (blocking) */
 int gw_store_usage(struct gw_store *s, const struct gw_usage_query *q, struct gw_usage_report *out);

@@ -115,6 +115,10 @@ static int check_spec(const struct gw_key_spec *sp, struct spec_cols *c, char *e
             rc = AIGW_ENOMEM;
         else if (strlen(c->metadata) > META_CAP)
             rc = fail(err, errsize, "metadata is larger than 16 KiB");
+        /* cJSON passes bytes through: PostgreSQL would refuse the row, and an answer
+         * showing it would not be JSON */
+        else if (gw_utf8_invalid_at(c->metadata, strlen(c->metadata)) != (size_t)-1)
+            rc = fail(err, errsize, "metadata must be UTF-8 text");
         cJSON_Delete(m);
     }
     if (!rc && (set & GW_KEYF_MODELS))

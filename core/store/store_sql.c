@@ -52,9 +52,13 @@ char *gw_sql_clean_dup(const char *p, size_t n)
     while (n) {
         size_t bad = gw_utf8_invalid_at(p, n);
         size_t good = bad == (size_t)-1 ? n : bad;
+        /* A run is copied whole, then its NULs found by memchr: a stored Responses row is
+         * kilobytes of JSON, and a byte at a time was a fifth of the writer's work for it. */
+        memcpy(out + o, p, good);
         /* NUL is valid UTF-8 but no database TEXT holds it */
-        for (size_t i = 0; i < good; i++)
-            out[o++] = p[i] ? p[i] : '?';
+        for (char *z = out + o, *end = z + good; (z = memchr(z, '\0', (size_t)(end - z))); z++)
+            *z = '?';
+        o += good;
         if (bad == (size_t)-1)
             break;
         out[o++] = '?';

@@ -14,7 +14,9 @@
 #include "aigw/plugin.h"
 #include "lib/buf.h"
 
-#define USAGE_MAX_GROUPS 100000
+/* Groups a report shows: the busiest, when there are more (one client inventing a model name
+ * per request makes as many groups as requests); the totals still count every one. */
+#define USAGE_MAX_GROUPS 10000
 
 struct ugroup {
     struct gw_usage_row row;
@@ -26,7 +28,8 @@ struct usage_ctx {
     const struct gw_usage_query *q;
     struct ugroup *g;
     size_t n, cap;
-    struct ugroup total;
+    struct ugroup total; /* before gw_store_usage: the groups not kept only */
+    int truncated;
     int64_t first_day, last_day;
 };
 
@@ -57,10 +60,24 @@ static int sum_row(void *ctx, int ncol, const char *const *v, const size_t *len)
     struct usage_ctx *u = ctx;
     if (ncol < 10)
         return AIGW_EINTERNAL;
+    if (u->n == USAGE_MAX_GROUPS) {
+        /* rows come busiest first: the rest only count in the totals */
+        struct gw_usage_row *t = &u->total.row;
+        t->requests += gw_sql_i64(v[1]);
+        t->errors += gw_sql_i64(v[2]);
+        t->input_tokens += gw_sql_i64(v[3]);
+        t->output_tokens += gw_sql_i64(v[4]);
+        t->cached_tokens += gw_sql_i64(v[5]);
+        t->reasoning_tokens += gw_sql_i64(v[6]);
+        u->total.nusd += gw_sql_i64(v[7]);
+        t->cache_hits += gw_sql_i64(v[8]);
+        u->truncated = 1;
+        return 0;
+    }
     if (u->n == u->cap) {
         size_t cap = u->cap ? u->cap * 2 : 64;
         if (cap > USAGE_MAX_GROUPS)
-            return AIGW_ETOOBIG;
+            cap = USAGE_MAX_GROUPS;
         struct ugroup *g = realloc(u->g, cap * sizeof *g);
         if (!g)
             return AIGW_ENOMEM;
@@ -125,9 +142,11 @@ static int do_usage(struct gw_store *s, struct gw_sql_conn *c, void *ctx, int64_
     snprintf(sql, sizeof sql,
              "SELECT %s, SUM(requests), SUM(errors), SUM(input_tokens), SUM(output_tokens),"
              " SUM(cached_tokens), SUM(reasoning_tokens), SUM(cost_nusd), SUM(cache_hits), 0"
-             " FROM aigw_usage_daily WHERE day >= $1 AND day <= $2%s GROUP BY %s",
+             " FROM aigw_usage_daily WHERE day >= $1 AND day <= $2%s GROUP BY %s"
+             " ORDER BY 2 DESC",
              col, kf, col);
     u->n = 0;
+    u->truncated = 0;
     memset(&u->total, 0, sizeof u->total);
     int rc = s->ops->exec(c, sql, p, np, sum_row, u, deadline);
     if (rc)
@@ -205,6 +224,7 @@ int gw_store_usage(struct gw_store *s, const struct gw_usage_query *q, struct gw
     snprintf(t->row.group, sizeof t->row.group, "total");
     finish(t);
     out->total = t->row;
+    out->truncated = u.truncated;
     if (u.n) {
         out->rows = malloc(u.n * sizeof *out->rows);
         if (!out->rows) {

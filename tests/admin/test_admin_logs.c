@@ -361,3 +361,51 @@ Test(admin_logs, times_parse_in_every_documented_form)
     cr_assert_eq(gw_admin_query_arg("ab=1&b=2", "b", v, sizeof v), 1);
     cr_assert_str_eq(v, "2");
 }
+
+/* One key asking for a new made-up model name per request makes as many groups as requests.
+ * The report must still answer: the busiest groups, flagged as cut, and exact totals. */
+Test(admin_logs, usage_with_more_groups_than_shown_keeps_the_busiest_and_exact_totals)
+{
+    struct gw_store *s = fx_open(NULL);
+    long long day = (long long)time(NULL) / 86400 - 1;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70000)"
+             " INSERT INTO aigw_usage_daily SELECT %lld, 'keyAAAAAAAAA', 'made-up-' || i,"
+             " 'openai', 1, 1, 2, 3, 0, 0, 5, 0 FROM n",
+             day);
+    cr_assert_eq(fx_sql(sql), 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO aigw_usage_daily VALUES (%lld, 'keyBBBBBBBBB', 'gpt-4o-mini', 'openai',"
+             " 1000, 0, 10, 10, 0, 0, 1000000, 0)",
+             day);
+    cr_assert_eq(fx_sql(sql), 0);
+    struct answer a;
+    CALL(a, gw_admin_usage_handle, s, "GET", "?group_by=model");
+    cr_assert_eq(a.status, 200, "%.300s", a.text);
+    cr_assert(cJSON_IsTrue(field(a.doc, "truncated")), "the cut is said");
+    int n = list_size(&a), busiest = 0;
+    cr_assert(n > 0 && n < 70001, "%d groups", n);
+    const cJSON *row, *prev = NULL;
+    cJSON_ArrayForEach(row, field(a.doc, "data"))
+    {
+        busiest |= !strcmp(field(row, "group")->valuestring, "gpt-4o-mini");
+        if (prev)
+            cr_assert_lt(
+                strcmp(field(prev, "group")->valuestring, field(row, "group")->valuestring), 0,
+                "still in group order");
+        prev = row;
+    }
+    cr_assert(busiest, "the busiest group is among those shown");
+    const cJSON *t = field(a.doc, "total");
+    cr_assert_eq(field(t, "requests")->valuedouble, 71000, "totals count every group");
+    cr_assert_eq(field(t, "errors")->valuedouble, 70000);
+    cr_assert_eq(field(t, "input_tokens")->valuedouble, 140010);
+    answer_free(&a);
+    CALL(a, gw_admin_usage_handle, s, "GET", "?group_by=key");
+    cr_assert_eq(a.status, 200);
+    cr_assert(cJSON_IsFalse(field(a.doc, "truncated")));
+    cr_assert_eq(list_size(&a), 2);
+    answer_free(&a);
+    gw_store_close(s);
+}

@@ -551,6 +551,65 @@ Test(responses_e2e, stored_responses_live_in_the_state_store)
     cr_assert_eq(rmdir(dir), 0, "only the store's files were left in %s", dir);
 }
 
+/* An input guardrail that rewrote a request's text (a card number redacted before the
+ * provider saw it) leaves none of it in the response store, as none of it in the request log:
+ * the answer says store false, and GET, input_items and previous_response_id find nothing. A
+ * guard that only set a number (max-size's max_tokens) changes nothing of what is kept. */
+Test(responses_e2e, a_request_a_guard_rewrote_is_not_stored)
+{
+    struct mock *m = openai_mock();
+    const char *cfg = e2e_strf("{\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":"
+                               "[{\"name\":\"pii\",\"config\":{\"action\":\"redact\"}},"
+                               "{\"name\":\"max-size\",\"config\":{\"max_tokens\":900}}]}",
+                               getenv("AIGW_TEST_BUILDDIR"));
+    struct e2e_gw *gw = e2e_gw_start(cfg, "OPENAI_API_KEY=" KEY,
+                                     e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+    const char *alice = "Authorization: Bearer alice-key";
+    struct e2e_resp *r = e2e_post(
+        gw, "/v1/responses",
+        "{\"model\":\"gpt-4o-mini\",\"input\":\"My card is 4111 1111 1111 1111, charge it.\"}",
+        alice);
+    cr_assert_eq(r->status, 200, "%s\n%s", r->body, e2e_gw_log(gw));
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    const struct mock_req *up = mock_request(m, 0);
+    cr_assert(!strstr(mock_req_body(up), "4111"), "the guard rewrote it: %s", mock_req_body(up));
+    mock_req_free(up);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(e2e_resp_json(r), "store")), "%s", r->body);
+    const char *id = s_of(e2e_resp_json(r), "id");
+    static const char *const tails[] = {"", "/input_items"};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        struct e2e_resp *g = e2e_get(gw, e2e_strf("/v1/responses/%s%s", id, tails[i]), alice);
+        cr_assert_eq(g->status, 404, "%s", g->body);
+        cr_assert(!strstr(g->body, "4111"));
+        e2e_resp_free(g);
+    }
+    struct e2e_resp *c = e2e_post(gw, "/v1/responses",
+                                  e2e_strf("{\"model\":\"gpt-4o-mini\",\"previous_response_id\":"
+                                           "\"%s\",\"input\":\"And?\"}",
+                                           id),
+                                  alice);
+    cr_assert_eq(c->status, 400, "%s", c->body);
+    e2e_resp_free(c);
+    /* a request whose texts the guards let through is kept, max_tokens set or not */
+    c = e2e_post(gw, "/v1/responses", "{\"model\":\"gpt-4o-mini\",\"input\":\"Nothing here.\"}",
+                 alice);
+    cr_assert_eq(c->status, 200, "%s", c->body);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e2e_resp_json(c), "store")), "%s", c->body);
+    cr_assert_eq(mock_wait_requests(m, 2, 5000), 0);
+    up = mock_request(m, 1);
+    cr_assert_eq(cJSON_GetObjectItem(mock_req_json(up), "max_tokens")->valueint, 900,
+                 "max-size rewrote it: %s", mock_req_body(up));
+    mock_req_free(up);
+    struct e2e_resp *g =
+        e2e_get(gw, e2e_strf("/v1/responses/%s", s_of(e2e_resp_json(c), "id")), alice);
+    cr_assert_eq(g->status, 200, "%s", g->body);
+    e2e_resp_free(g);
+    e2e_resp_free(c);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 Test(responses_e2e, bad_request_and_upstream_error_are_openai_shaped)
 {
     struct mock *m = e2e_mock("openai_chat");

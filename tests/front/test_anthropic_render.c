@@ -240,6 +240,61 @@ Test(anthropic_render, long_tool_name_maps_back)
     gw_parsed_free(&p);
 }
 
+/* Tool slots are allocated as indexes arrive: far-apart indexes, the highest first, each keep
+ * their own arguments, in the order they came, in the stream and in the message alike. */
+Test(anthropic_render, sparse_tool_indexes_keep_their_own_arguments)
+{
+    static const char script[] =
+        "[{\"tool\":{\"index\":127,\"id\":\"c127\",\"name\":\"Read\",\"args\":\"{\\\"a\\\":\"}},"
+        "{\"tool\":{\"index\":0,\"id\":\"c0\",\"name\":\"Bash\",\"args\":\"{\\\"b\\\":\"}},"
+        "{\"tool\":{\"index\":9,\"id\":\"c9\",\"name\":\"Grep\",\"args\":\"{\\\"c\\\":3}\"}},"
+        "{\"tool\":{\"index\":127,\"args\":\"1}\"}},{\"tool\":{\"index\":0,\"args\":\"2}\"}},"
+        "{\"finish\":\"tool_calls\"}]";
+    static const char *const names[] = {"Read", "Bash", "Grep"}, *const keys[] = {"a", "b", "c"};
+    for (int stream = 0; stream < 2; stream++) {
+        struct gw_parsed p;
+        struct gw_front_err err;
+        cr_assert_eq(at_parse(stream ? STREAM_REQ : DOC_REQ, NULL, NULL, &p, &err), 0);
+        size_t n;
+        char *out = at_render_script(&p, script, &n);
+        struct at_stream st;
+        char why[256];
+        cJSON *doc = NULL;
+        if (stream) {
+            cr_assert_eq(at_check_sse(out, n, &st, why, sizeof why), 0, "%s", why);
+            doc = st.message;
+        } else {
+            doc = cJSON_ParseWithLength(out, n);
+            cr_assert_eq(at_check_message(doc, why, sizeof why), 0, "%s\n%s", why, out);
+        }
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(doc, "content");
+        cr_assert_eq(cJSON_GetArraySize(content), 3, "%s", out);
+        for (int i = 0; i < 3; i++) {
+            const cJSON *b = cJSON_GetArrayItem(content, i);
+            cr_assert_str_eq(jstr(b, "name"), names[i]);
+            cr_assert_eq(num(cJSON_GetObjectItemCaseSensitive(b, "input"), keys[i]), i + 1, "%s",
+                         out);
+        }
+        cJSON_Delete(doc);
+        free(out);
+        gw_parsed_free(&p);
+    }
+    /* 128 is past the last slot: refused, nothing written past the slots */
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(at_parse(DOC_REQ, NULL, NULL, &p, &err), 0);
+    void *r = gw_dialect_anthropic.render_new(&p, "m", "req_test");
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
+    c.tool_index = 128;
+    c.name = aigw_bytes_of("Read");
+    cr_assert_eq(gw_dialect_anthropic.render_chunk(r, &c, &out), AIGW_EINVAL);
+    gw_dialect_anthropic.render_free(r);
+    gw_buf_free(&out);
+    gw_parsed_free(&p);
+}
+
 Test(anthropic_render, count_tokens_answer)
 {
     struct gw_parsed p;

@@ -1,7 +1,9 @@
 /* Responses parse: golden requests -> the internal chat request, and every refusal. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -74,6 +76,44 @@ Test(responses_parse, golden_simple_string_input)
 Test(responses_parse, golden_items_tools_custom_namespace_builtins)
 {
     golden("tools");
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A response id is resp_ and 48 hex digits, the first 12 the milliseconds it was made at: the
+ * stored responses' id index takes new ids at its end (random ids made each insert read and
+ * write a random page of it). The rest is random: two ids of one millisecond differ. */
+Test(responses_parse, response_ids_start_with_the_time_and_end_random)
+{
+    static const char body[] = "{\"model\":\"m\",\"input\":\"hi\"}";
+    char first[64] = "";
+    for (int i = 0; i < 2; i++) {
+        struct gw_parsed p;
+        struct gw_front_err err;
+        uint64_t t0 = now_ms();
+        cr_assert_eq(ru_parse(body, sizeof body - 1, &p, &err), 0, "%s", err.message);
+        uint64_t t1 = now_ms();
+        const char *id = ((struct gw_resp_ctx *)p.ctx)->id;
+        cr_assert_eq(strlen(id), 53, "%s", id);
+        cr_assert_eq(strncmp(id, "resp_", 5), 0);
+        cr_assert_eq(strspn(id + 5, "0123456789abcdef"), 48, "%s", id);
+        char ms[13];
+        memcpy(ms, id + 5, 12);
+        ms[12] = '\0';
+        uint64_t at = strtoull(ms, NULL, 16);
+        cr_assert(at >= t0 && at <= t1, "%s: %llu not in [%llu, %llu]", id,
+                  (unsigned long long)at, (unsigned long long)t0, (unsigned long long)t1);
+        if (i)
+            cr_assert_str_neq(id + 17, first + 17, "the random part repeats");
+        else
+            snprintf(first, sizeof first, "%s", id);
+        ru_parsed_free(&p);
+    }
 }
 
 Test(responses_parse, tool_map_goes_both_ways)

@@ -264,6 +264,8 @@ static cJSON *check_events(const cJSON *list)
             cr_assert_eq(n_of(d, "output_index"), open, "%s output_index", type);
             cr_assert(is(s_of(d, "item_id"), cJSON_GetArrayItem(item_ids, open)->valuestring),
                       "%s item_id is the item's id", type);
+            if (is(type, "response.content_part.added"))
+                gw_buf_reset(&text); /* a part's text is its own, not the item's so far */
             if (is(type, "response.output_text.delta"))
                 gw_buf_append_str(&text, s_of(d, "delta"));
             if (is(type, "response.output_text.done"))
@@ -366,6 +368,14 @@ Test(responses_render, golden_reasoning_text_and_three_kinds_of_call)
 Test(responses_render, golden_interleaved_calls_come_out_whole_and_ordered)
 {
     golden("interleaved");
+}
+
+/* Deltas into several parts and items in turn: text, a refusal part, text again, a reasoning
+ * item, a new message. Each delta names its own item, part and kind (the render keeps a
+ * delta's opening bytes per part). */
+Test(responses_render, golden_deltas_move_between_parts_and_items)
+{
+    golden("parts");
 }
 
 Test(responses_render, golden_length_is_incomplete)

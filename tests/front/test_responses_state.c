@@ -6,6 +6,8 @@
 
 #include <criterion/criterion.h>
 
+#include "front/body.h"
+#include "lib/utf8.h"
 #include "resp_util.h"
 #include "store/store.h"
 
@@ -196,19 +198,22 @@ Test(responses_state, a_finished_response_is_kept_only_when_asked, .init = setup
             cr_assert_eq(g, 0);
             cr_assert_str_eq(row.response_json, out.ptr, "kept as answered");
             cr_assert(strstr(row.input_items_json, "\"hi\""));
-            /* The stored request is the echoed parameters with the model last, and the items
-             * as cJSON prints them: the bytes a copy of the tree and cJSON's print gave. */
+            /* The stored request is the echoed parameters, the client's where it sent them
+             * and the defaults elsewhere, with the model last; the items as cJSON prints
+             * them. */
             const struct gw_resp_ctx *ctx = p.ctx;
-            cJSON *req = cJSON_Duplicate(ctx->echo, 1);
-            cJSON_AddStringToObject(req, "model", "m");
-            char *want = cJSON_PrintUnformatted(req),
-                 *items = cJSON_PrintUnformatted(ctx->input_items);
-            cr_assert_str_eq(row.request_json, want);
+            char *items = cJSON_PrintUnformatted(ctx->input_items);
+            cr_assert_str_eq(
+                row.request_json,
+                "{\"instructions\":null,\"max_output_tokens\":64,\"max_tool_calls\":null,"
+                "\"parallel_tool_calls\":true,\"previous_response_id\":null,"
+                "\"reasoning\":{\"effort\":null,\"summary\":null},\"service_tier\":\"default\","
+                "\"store\":true,\"temperature\":0.7,\"text\":{\"format\":{\"type\":\"text\"}},"
+                "\"tool_choice\":\"auto\",\"tools\":[],\"top_logprobs\":0,\"top_p\":1,"
+                "\"truncation\":\"disabled\",\"user\":null,\"metadata\":{\"k\":\"a\\nb\\u0001\"},"
+                "\"model\":\"m\"}");
             cr_assert_str_eq(row.input_items_json, items);
-            cr_assert(strstr(row.request_json, "\"temperature\":0.7"));
-            free(want);
             free(items);
-            cJSON_Delete(req);
             cr_assert(row.expires_at > row.created_at);
             gw_stored_response_free(&row);
         } else {
@@ -244,4 +249,187 @@ Test(responses_state, owner_is_the_gateway_key_id_when_one_was_presented)
     gw_resp_owner("AAAAAAAAAAAA", arg_of, h2, b);
     cr_assert_str_eq(a, "AAAAAAAAAAAA", "the key's public id owns it");
     cr_assert_str_eq(a, b, "a rotated secret still owns what the key stored");
+}
+
+/* An id an error quotes back comes from the path (any bytes) or the body: the error is still
+ * UTF-8, as JSON must be, whatever it held, and however a long one is cut. */
+Test(responses_state, an_id_quoted_in_an_error_is_valid_utf8, .init = setup, .fini = teardown)
+{
+    static const char *const ids[] = {"\xff\xfe", "resp_\xc3", "resp_\xe2\x82", "\xc0\xaf"};
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        for (int route = 0; route < 3; route++) {
+            int status = 0;
+            gw_buf_reset(&out);
+            int rc = route == 0   ? gw_responses_get(st, owner("k1"), ids[i], &out, &status)
+                     : route == 1 ? gw_responses_delete(st, owner("k1"), ids[i], &out, &status)
+                                  : gw_responses_input_items_list(st, owner("k1"), ids[i], NULL,
+                                                                  NULL, &out, &status);
+            cr_assert_eq(rc, 0);
+            cr_assert_eq(status, 404);
+            cr_assert_eq(gw_utf8_invalid_at(out.ptr, out.len), (size_t)-1, "id %zu route %d: %s", i,
+                         route, out.ptr);
+            cJSON *j = cJSON_Parse(out.ptr);
+            cr_assert(cJSON_IsObject(cJSON_GetObjectItem(j, "error")), "%s", out.ptr);
+            cJSON_Delete(j);
+        }
+    }
+    gw_buf_free(&out);
+    /* a previous_response_id too long to be one, of two-byte characters: cut at a boundary */
+    char body[512];
+    for (int odd = 0; odd < 2; odd++) {
+        size_t n = (size_t)snprintf(
+            body, sizeof body, "{\"model\":\"m\",\"input\":\"x\",\"previous_response_id\":\"%s",
+            odd ? "a" : "");
+        for (int k = 0; k < 50; k++)
+            n += (size_t)snprintf(body + n, sizeof body - n, "\xc3\xa9");
+        snprintf(body + n, sizeof body - n, "\"}");
+        struct gw_parsed p;
+        struct gw_front_err err;
+        cr_assert_eq(resolve(body, "k1", &p, &err), AIGW_EINVAL);
+        cr_assert_str_eq(err.code, "previous_response_not_found");
+        cr_assert_eq(gw_utf8_invalid_at(err.message, strlen(err.message)), (size_t)-1, "%s",
+                     err.message);
+        ru_parsed_free(&p);
+    }
+}
+
+/* "[{...,"n":[0,0,...]}]": one input item carrying `values` small values. */
+static char *heavy_items(int values)
+{
+    static const char head[] = "[{\"type\":\"message\",\"role\":\"user\",\"content\":\"x\",\"n\":[";
+    size_t n = sizeof head - 1 + 2 * (size_t)values + 8;
+    char *s = malloc(n);
+    cr_assert_not_null(s);
+    memcpy(s, head, sizeof head - 1);
+    size_t at = sizeof head - 1;
+    for (int i = 0; i < values; i++) {
+        s[at++] = '0';
+        s[at++] = ',';
+    }
+    at--; /* the last comma */
+    memcpy(s + at, "]}]", 4);
+    return s;
+}
+
+/* "[{"type":"message","role":"user","content":"xxx..."}]" of about `bytes` bytes. */
+static char *big_items(size_t bytes)
+{
+    static const char head[] = "[{\"type\":\"message\",\"role\":\"user\",\"content\":\"";
+    char *s = malloc(bytes + sizeof head + 8);
+    cr_assert_not_null(s);
+    memcpy(s, head, sizeof head - 1);
+    memset(s + sizeof head - 1, 'x', bytes);
+    memcpy(s + sizeof head - 1 + bytes, "\"}]", 4);
+    return s;
+}
+
+static void chain_of(const char *prefix, int n, const char *in)
+{
+    char id[GW_RESP_ID_MAX], prev[GW_RESP_ID_MAX] = "";
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%s%d", prefix, i);
+        put(id, "k1", prev, in, "{\"output\":[]}", 0);
+        gw_strlcpy(prev, id, sizeof prev);
+    }
+}
+
+static int chain_from(const char *id, struct gw_front_err *err)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"previous_response_id\":\"%s\",\"input\":\"x\"}",
+             id);
+    struct gw_parsed p;
+    int rc = resolve(body, "k1", &p, err);
+    ru_parsed_free(&p);
+    return rc;
+}
+
+/* A chain is read whole into memory to be sent upstream: its stored input is held to the
+ * values a request body may carry, and the chain's stored bytes to a cap, so a long or heavy
+ * conversation is a 400 that names previous_response_id, never the gateway's memory. */
+Test(responses_state, a_chain_too_large_to_hold_is_refused, .init = setup, .fini = teardown)
+{
+    char *heavy = heavy_items(GW_BODY_MAX_VALUES / 3);
+    chain_of("resp_v", 4, heavy);
+    free(heavy);
+    struct gw_front_err err;
+    cr_assert_eq(chain_from("resp_v1", &err), 0, "two thirds of a body's values: %s", err.message);
+    cr_assert_eq(chain_from("resp_v3", &err), AIGW_EINVAL, "four thirds of a body's values");
+    cr_assert_eq(err.status, 400);
+    cr_assert_str_eq(err.param, "previous_response_id");
+    cr_assert(strstr(err.message, "too large"), "%s", err.message);
+
+    char *big = big_items((size_t)15 << 20);
+    chain_of("resp_b", 5, big);
+    free(big);
+    cr_assert_eq(chain_from("resp_b2", &err), 0, "45 MiB: %s", err.message);
+    cr_assert_eq(chain_from("resp_b4", &err), AIGW_EINVAL, "75 MiB");
+    cr_assert_str_eq(err.param, "previous_response_id");
+    cr_assert(strstr(err.message, "too large"), "%s", err.message);
+}
+
+/* Item ids are unique, as OpenAI's are: clients key items by id (dedup, input_items' `after`
+ * cursor), so a response's minted input ids must not repeat its output's. */
+Test(responses_state, input_and_output_items_never_share_an_id, .init = setup, .fini = teardown)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                       "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\","
+                       "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
+                       "\"c1\",\"output\":\"1\"}],\"tools\":[{\"type\":\"function\",\"name\":"
+                       "\"f\"}]}";
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    void *r = gw_responses_render_new(&p, "m", "rid");
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    c.text = aigw_bytes_of("hello");
+    cr_assert_eq(gw_responses_render_chunk(r, &c, &out), 0);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
+    t.id = aigw_bytes_of("c2");
+    t.name = aigw_bytes_of("f");
+    t.text = aigw_bytes_of("{}");
+    cr_assert_eq(gw_responses_render_chunk(r, &t, &out), 0);
+    cr_assert_eq(gw_responses_render_end(r, &out), 0);
+    cJSON *doc = cJSON_Parse(out.ptr);
+    const cJSON *outputs = cJSON_GetObjectItem(doc, "output");
+    cr_assert_geq(cJSON_GetArraySize(outputs), 2, "%s", out.ptr);
+    const struct gw_resp_ctx *ctx = p.ctx;
+    const cJSON *in, *o;
+    cJSON_ArrayForEach(in, ctx->input_items)
+    {
+        const char *iid = cJSON_GetObjectItem(in, "id")->valuestring;
+        cJSON_ArrayForEach(o, outputs)
+            cr_assert_str_neq(iid, cJSON_GetObjectItem(o, "id")->valuestring, "%s", out.ptr);
+    }
+    cJSON_Delete(doc);
+    gw_buf_free(&out);
+    gw_responses_render_free(r);
+    ru_parsed_free(&p);
+}
+
+/* An input item whose "id" is null (or not a string) gets a minted one in its place: one
+ * "id" member, the one input_items' first_id and last_id name. */
+Test(responses_state, an_input_item_with_a_null_id_gets_one_id, .init = setup, .fini = teardown)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"input\":[{\"type\":\"message\",\"role\":\"user\","
+                       "\"content\":\"hi\",\"id\":null},{\"role\":\"user\",\"content\":\"yo\","
+                       "\"id\":7}]}";
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    const struct gw_resp_ctx *ctx = p.ctx;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ctx->input_items)
+    {
+        int ids = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, it) ids += !strcmp(m->string, "id");
+        cr_assert_eq(ids, 1, "one id member");
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(it, "id")));
+    }
+    ru_parsed_free(&p);
 }

@@ -331,6 +331,95 @@ Test(governance, revocation_on_one_replica_locks_the_key_out_on_the_other_within
     mock_stop(m);
 }
 
+/* The status of a chat with token, the answer freed. */
+static int chat_status(struct e2e_gw *gw, const char *token)
+{
+    struct e2e_resp *r = gov_chat(gw, token);
+    int st = r->status;
+    e2e_resp_free(r);
+    return st;
+}
+
+static void patch(struct e2e_gw *gw, const char *id, const char *body)
+{
+    struct e2e_resp *r = gov_admin(gw, "PATCH", e2e_strf("/admin/keys/%s", id), body);
+    cr_assert_eq(r->status, 200, "PATCH %s: %d %s", body, r->status, r->body);
+    e2e_resp_free(r);
+}
+
+Test(governance, every_change_to_a_key_holds_from_its_next_request)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw = gov_gw(m, NULL, NULL, "");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"changing\",\"budget_usd\":1}", &k);
+    cr_assert_eq(chat_status(gw, k.token), 200);
+    /* a budget lowered below what is spent already ($0.031) */
+    patch(gw, k.id, "{\"budget_usd\":0.01}");
+    struct e2e_resp *r = gov_chat(gw, k.token);
+    cr_assert_eq(r->status, 429, "%d %s", r->status, r->body);
+    cr_assert_str_eq(error_field(r, "code"), "insufficient_quota", "%s", r->body);
+    e2e_resp_free(r);
+    patch(gw, k.id, "{\"budget_usd\":null,\"models\":[\"claude-*\"]}");
+    cr_assert_eq(chat_status(gw, k.token), 403, "the new allowlist holds");
+    patch(gw, k.id, "{\"models\":null}");
+    cr_assert_eq(chat_status(gw, k.token), 200);
+    /* rotated with no grace: the old secret is refused at once, the new one admitted */
+    r = gov_admin(gw, "POST", e2e_strf("/admin/keys/%s/rotate", k.id), "{\"grace_seconds\":0}");
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    char fresh[128];
+    snprintf(fresh, sizeof fresh, "%s", cJSON_GetObjectItem(e2e_resp_json(r), "key")->valuestring);
+    e2e_resp_free(r);
+    cr_assert_eq(chat_status(gw, k.token), 401);
+    cr_assert_eq(chat_status(gw, fresh), 200);
+    /* expired now, then given a future again */
+    patch(gw, k.id, e2e_strf("{\"expires_at\":%lld}", (long long)(gov_now_ms() / 1000) - 1));
+    cr_assert_eq(chat_status(gw, fresh), 401);
+    patch(gw, k.id, "{\"expires_at\":null}");
+    cr_assert_eq(chat_status(gw, fresh), 200);
+    /* revoked: refused, and what it spent stays on the books */
+    r = gov_admin(gw, "DELETE", e2e_strf("/admin/keys/%s", k.id), NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(chat_status(gw, fresh), 401);
+    r = gov_admin(gw, "GET", e2e_strf("/admin/keys/%s", k.id), NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    cr_assert_float_eq(cJSON_GetObjectItem(e2e_resp_json(r), "spend_usd")->valuedouble, 4 * 0.031,
+                       1e-6, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 4, "refused requests never reach the provider");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(governance, a_rotation_on_one_replica_refuses_the_old_secret_on_the_other_within_2s)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct replicas rs;
+    replicas_start(&rs, m, 0, "");
+    struct gov_key k;
+    gov_key_create(rs.gw[0], "{\"name\":\"rotated\"}", &k);
+    cr_assert_eq(chat_status(rs.gw[1], k.token), 200, "the other replica knows the key");
+    struct e2e_resp *r = gov_admin(rs.gw[0], "POST", e2e_strf("/admin/keys/%s/rotate", k.id), "{}");
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    char fresh[128];
+    snprintf(fresh, sizeof fresh, "%s", cJSON_GetObjectItem(e2e_resp_json(r), "key")->valuestring);
+    e2e_resp_free(r);
+    int64_t t0 = gov_now_ms(), locked = -1;
+    while (gov_now_ms() - t0 < 2000) {
+        int st = chat_status(rs.gw[1], k.token);
+        if (st == 401) {
+            locked = gov_now_ms() - t0;
+            break;
+        }
+        cr_assert_eq(st, 200);
+    }
+    cr_assert_geq(locked, 0, "the old secret still admitted 2 s after the rotation");
+    cr_assert_eq(chat_status(rs.gw[1], fresh), 200, "the new secret is");
+    replicas_stop(&rs);
+    mock_stop(m);
+}
+
 Test(governance, redis_down_follows_the_failure_policy_and_recovers)
 {
     struct mock *m = e2e_mock("openai_chat");

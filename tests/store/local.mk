@@ -11,6 +11,7 @@ check_PROGRAMS += tests/store/test_store_sqlite tests/store/test_store_pg
 TESTS += tests/store/test_store_sqlite tests/store/test_store_pg
 tests_store_test_store_sqlite_SOURCES = $(STORE_CASES) tests/store/fx_sqlite.c \
 	tests/store/test_store_memory.c tests/store/test_store_sqlite_writer.c \
+	tests/store/test_store_clean.c \
 	tests/store/main_sqlite.c
 tests_store_test_store_sqlite_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_store_test_store_sqlite_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)

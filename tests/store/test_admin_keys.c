@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -308,6 +309,112 @@ Test(admin_keys, a_field_given_twice_counts_once_the_last)
     cr_assert_eq(cJSON_GetArraySize(get(&a, "models")), 1);
     cr_assert_str_eq(cJSON_GetArrayItem(get(&a, "models"), 0)->valuestring, "b");
     cr_assert(cJSON_IsNull(get(&a, "metadata")));
+    cJSON_Delete(a.doc);
+    gw_store_close(s);
+}
+
+/* A body with one member: name = now + delta seconds (a few live at once, each its own). */
+static const char *now_body(const char *name, long long delta)
+{
+    static char bufs[4][160];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "{\"%s\":%lld}", name, (long long)time(NULL) + delta);
+    return b;
+}
+
+/* A key created already expired could never be used: a slip (a date in the past, a stale
+ * script) the operator must hear about, not a 201 with a dead secret. */
+Test(admin_keys, a_key_cannot_be_created_already_expired)
+{
+    struct gw_store *s = fx_open(NULL);
+    const char *bodies[] = {"{\"name\":\"late\",\"expires_at\":1}",
+                            "{\"name\":\"late\",\"expires_at\":0}", now_body("expires_at", -5)};
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        struct answer a = call(s, "POST", "", bodies[i]);
+        cr_assert_eq(a.status, 400, "case %zu: %d", i, a.status);
+        cr_assert_str_eq(err_field(&a, "param"), "expires_at", "case %zu", i);
+        cJSON_Delete(a.doc);
+    }
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
+    /* the future and null are fine; a PATCH may still end a key now */
+    struct answer ok = call(s, "POST", "", now_body("expires_at", 3600));
+    cr_assert_eq(ok.status, 201);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", str(&ok, "id"));
+    cr_assert_str_eq(str(&ok, "state"), "active");
+    struct answer p = call(s, "PATCH", path, now_body("expires_at", -1));
+    cr_assert_eq(p.status, 200);
+    /* refused from now on, and shown so: not "active" */
+    cr_assert_str_eq(str(&p, "state"), "expired");
+    cJSON_Delete(p.doc);
+    p = call(s, "GET", "", NULL);
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(get(&p, "data"), 0), "state")->valuestring,
+        "expired");
+    cJSON_Delete(p.doc);
+    cJSON_Delete(ok.doc);
+    ok = call(s, "POST", "", "{\"expires_at\":null}");
+    cr_assert_eq(ok.status, 201);
+    cJSON_Delete(ok.doc);
+    gw_store_close(s);
+}
+
+/* JSON's \u0000 ends a C string: "ab\u0000cd" must be refused, not stored as "ab". */
+Test(admin_keys, a_nul_escape_is_refused_not_cut)
+{
+    struct gw_store *s = fx_open(NULL);
+    const char *bodies[] = {"{\"name\":\"ab\\u0000cd\"}", "{\"owner\":\"\\u0000\"}",
+                            "{\"models\":[\"gpt-4o\\u0000*\"]}",
+                            "{\"metadata\":{\"note\":\"x\\u0000y\"}}"};
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        struct answer a = call(s, "POST", "", bodies[i]);
+        cr_assert_eq(a.status, 400, "case %zu: %d", i, a.status);
+        cJSON_Delete(a.doc);
+    }
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
+    /* an escaped backslash before "u0000" is ordinary text */
+    struct answer a = call(s, "POST", "", "{\"name\":\"a\\\\u0000b\"}");
+    cr_assert_eq(a.status, 201);
+    cr_assert_str_eq(str(&a, "name"), "a\\u0000b");
+    cJSON_Delete(a.doc);
+    gw_store_close(s);
+}
+
+/* A glob the API refuses (over 200 bytes) must be refused on the command line too, not
+ * dropped from the list: a key allowed fewer models (or, alone, none) than asked. */
+Test(admin_keys, the_command_line_drops_no_glob)
+{
+    char *out = NULL, glob[301];
+    memset(glob, 'g', 300);
+    glob[300] = '\0';
+    char *arg = malloc(400);
+    snprintf(arg, 400, "gpt-4o,%s", glob);
+    cr_assert_eq(cli(&out, 4, "keys", "create", "--models", arg), 1, "%s", out);
+    free(out);
+    free(arg);
+    /* nor is what follows a --metadata object dropped */
+    cr_assert_eq(cli(&out, 4, "keys", "create", "--metadata", "{\"team\":\"a\"} x"), 2, "%s", out);
+    free(out);
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
+}
+
+/* cJSON stops after the first value: what follows it must not be dropped in silence (the
+ * limits in a second object would never apply). */
+Test(admin_keys, content_after_the_object_is_refused)
+{
+    struct gw_store *s = fx_open(NULL);
+    const char *bodies[] = {"{\"name\":\"a\"} {\"rpm\":5}", "{\"name\":\"a\"},\"rpm\":5}",
+                            "{\"name\":\"a\"}x"};
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        struct answer a = call(s, "POST", "", bodies[i]);
+        cr_assert_eq(a.status, 400, "case %zu: %d", i, a.status);
+        cr_assert_str_eq(err_field(&a, "code"), "invalid_json", "case %zu", i);
+        cJSON_Delete(a.doc);
+    }
+    cr_assert_eq(fx_sql_int("SELECT COUNT(*) FROM aigw_keys"), 0, "nothing was created");
+    struct answer a = call(s, "POST", "", "{\"name\":\"a\"} \r\n\t");
+    cr_assert_eq(a.status, 201, "white space after it is fine");
     cJSON_Delete(a.doc);
     gw_store_close(s);
 }

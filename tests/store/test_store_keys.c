@@ -217,6 +217,10 @@ Test(store_keys, bad_specs_are_refused_and_change_nothing)
         {{.set = GW_KEYF_PROVIDERS, .providers_json = "[\"\"]"}, "providers"},
         {{.set = GW_KEYF_METADATA, .metadata_json = "[1]"}, "metadata"},
         {{.set = GW_KEYF_METADATA, .metadata_json = "{broken"}, "metadata"},
+        /* not UTF-8: PostgreSQL would refuse the row (a 500), SQLite would keep it and every
+         * answer showing it would be invalid JSON */
+        {{.set = GW_KEYF_METADATA, .metadata_json = "{\"note\":\"caf\xe9\"}"}, "metadata"},
+        {{.set = GW_KEYF_METADATA, .metadata_json = "{\"\xff\":1}"}, "metadata"},
         {{.set = GW_KEYF_RPM, .rpm = -5}, "rpm"},
         {{.set = GW_KEYF_TPM, .tpm = -2}, "tpm"},
         {{.set = GW_KEYF_BUDGET, .budget_usd = -3}, "budget_usd"},

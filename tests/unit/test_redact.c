@@ -90,3 +90,19 @@ Test(redact, a_cut_never_splits_a_character)
     char out[16];
     cr_assert_eq(gw_redact("\xc3\xa9\xc3\xa9", 4, out, sizeof out), 4);
 }
+
+/* A gateway key ("aigw_" + 12-character public id + "_" + secret) is masked by its shape
+ * wherever it turns up (a prompt, a client's body, an upstream error): its secret is never
+ * registered anywhere, as only its hash is kept. The public id stays, to say whose it was. */
+Test(redact, gateway_key_secrets_by_shape)
+{
+    cr_assert_str_eq(
+        red("my key is aigw_AbCdEfGh1234_0123456789abcdefghijABCDEFGHIJ0123456789xyz, ok"),
+        "my key is aigw_AbCdEfGh1234_[REDACTED], ok");
+    cr_assert_str_eq(red("{\"api_key\":\"aigw_AbCdEfGh1234_S3cr3tS3cr3tS3cr3t\"}"),
+                     "{\"api_key\":\"aigw_AbCdEfGh1234_[REDACTED]\"}");
+    /* not that shape: left alone */
+    cr_assert_str_eq(red("aigw_keys table"), "aigw_keys table");
+    cr_assert_str_eq(red("aigw_AbCdEfGh1234 alone"), "aigw_AbCdEfGh1234 alone");
+    cr_assert_str_eq(red("aigw_AbCdEfGh1234_ab"), "aigw_AbCdEfGh1234_ab");
+}
