@@ -142,6 +142,20 @@ static void put(char *dst, size_t dstsize, size_t *o, const char *s, size_t n)
     *o += n;
 }
 
+/* Output cut at the buffer's end keeps whole UTF-8 characters: the text goes into JSON and
+ * log lines, where half a character makes the whole document invalid. */
+static size_t whole_chars(const char *p, size_t n)
+{
+    size_t k = n, back = 0;
+    while (k > 0 && back < 3 && ((unsigned char)p[k - 1] & 0xc0) == 0x80)
+        k--, back++;
+    if (k == 0 || (unsigned char)p[k - 1] < 0xc0)
+        return n;
+    unsigned char lead = (unsigned char)p[k - 1];
+    size_t need = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : 1;
+    return back < need ? k - 1 : n;
+}
+
 size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
 {
     size_t o = 0;
@@ -175,6 +189,8 @@ size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize)
         }
         dst[o++] = src[i++];
     }
+    if (o + 1 >= dstsize)
+        o = whole_chars(dst, o);
     dst[o] = '\0';
     return o;
 }

@@ -20,8 +20,8 @@
 /* Values shorter than 4 bytes are not registered (they would mask ordinary words). */
 void gw_redact_register(const char *secret);
 void gw_redact_reset(void);
-/* Copies src (n bytes) into dst (dstsize, always NUL-terminated), masking secrets. Returns the
- * length written. */
+/* Copies src (n bytes) into dst (dstsize, always NUL-terminated), masking secrets; cut at
+ * dst's end, it keeps whole UTF-8 characters. Returns the length written. */
 size_t gw_redact(const char *src, size_t n, char *dst, size_t dstsize);
 /* 1 when s contains a registered secret. */
 int gw_redact_contains_secret(const char *s, size_t n);

@@ -60,3 +60,22 @@ size_t gw_utf8_cut(const char *p, size_t n, size_t max)
         k--;
     return k;
 }
+
+size_t gw_utf8_repair(const char *p, size_t n, char *out)
+{
+    size_t o = 0;
+    while (n) {
+        size_t k = gw_utf8_invalid_at(p, n);
+        if (k == (size_t)-1)
+            k = n;
+        memcpy(out + o, p, k);
+        o += k;
+        if (k == n)
+            break;
+        memcpy(out + o, "\xef\xbf\xbd", 3);
+        o += 3;
+        p += k + 1;
+        n -= k + 1;
+    }
+    return o;
+}

@@ -126,6 +126,9 @@ void gw_call_clear_response(struct gw_call *c)
         gw_framer_free(&c->framer);
     c->streaming = 0;
     c->done = 0;
+    c->framed = 0;
+    c->oai_stream = 0;
+    c->oai_ended = 0;
 }
 
 void gw_call_free(struct gw_call *c)

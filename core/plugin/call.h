@@ -67,6 +67,11 @@ struct gw_call {
     struct gw_framer framer;
     int streaming; /* this step's 2xx body goes through the framer */
     int done;      /* the plugin returned AIGW_DONE */
+    int framed;    /* a frame of this step's stream reached the plugin */
+    /* The host's OpenAI-wire stream parser read this step's events (oai_stream), and saw
+     * the stream's end in them: a finish_reason or [DONE] (oai_ended). */
+    int oai_stream;
+    int oai_ended;
 
     struct gw_jsonarena jsonmem; /* trees from host->json_parse (read-only, see plugin.h) */
     struct gw_json_node *json;   /* legacy trees (in jsonmem) to cJSON_Delete */

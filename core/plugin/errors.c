@@ -1,12 +1,14 @@
 /* errors - OpenAI-shaped error documents (see errors.h). */
 #include "plugin/errors.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "lib/redact.h"
+#include "lib/utf8.h"
 #include "plugin/call.h"
 
 static cJSON *str_or_null(const char *s)
@@ -130,6 +132,42 @@ const char *gw_message_for_code(int code)
     default:
         return "internal gateway error";
     }
+}
+
+/* s made UTF-8 (bad bytes as U+FFFD): s itself when it is, else a copy in the call's memory.
+ * Every dialect writes these strings into JSON as they are. */
+static const char *utf8(struct gw_call *c, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (!n || gw_utf8_invalid_at(s, n) == (size_t)-1)
+        return s;
+    char *fixed = n < SIZE_MAX / 3 ? gw_arena_alloc(&c->keep, 3 * n + 1) : NULL;
+    if (!fixed)
+        return "error";
+    fixed[gw_utf8_repair(s, n, fixed)] = '\0';
+    return fixed;
+}
+
+/* s with its secrets masked: s itself when it has none, else a copy in the call's memory. */
+static const char *scrub(struct gw_call *c, const char *s)
+{
+    s = utf8(c, s);
+    if (!s)
+        return NULL;
+    char clean[1024];
+    size_t n = strlen(s), m = gw_redact(s, n, clean, sizeof clean);
+    if (m == n && memcmp(clean, s, n) == 0)
+        return s;
+    const char *copy = gw_arena_strndup(&c->keep, clean, m);
+    return copy ? copy : GW_REDACTED;
+}
+
+void gw_error_scrub(struct gw_call *c)
+{
+    c->error.type = scrub(c, c->error.type);
+    c->error.code = scrub(c, c->error.code);
+    c->error.param = scrub(c, c->error.param);
+    c->error.message = utf8(c, c->error.message); /* redacted where it is written */
 }
 
 int gw_outcome_error(const struct gw_call *c, int rc, struct aigw_error *err)

@@ -22,6 +22,9 @@ struct gw_call;
  * or the plugin's refusal), else the call's own error. 1 with *err filled when it failed, 0
  * when it succeeded. */
 int gw_outcome_error(const struct gw_call *c, int rc, struct aigw_error *err);
+/* Masks secrets in the call's error type, code and param (what the upstream said, relayed to
+ * the client as is by every dialect; the message is redacted where it is written). */
+void gw_error_scrub(struct gw_call *c);
 /* The status a client should see for err (err->status, else derived from type). */
 int gw_error_status(const struct aigw_error *err);
 /* The default error.type for an HTTP status. */

@@ -105,6 +105,7 @@ int gw_exchange_headers(struct gw_call *c, int status)
 static int on_frame(void *ud, const struct aigw_frame *f)
 {
     struct gw_call *c = ud;
+    c->framed = 1;
     struct gw_json_mark mark = gw_call_json_mark(c);
     int rc = c->plugin->desc.stream_event(&c->pub, f);
     gw_call_json_release(c, mark);
@@ -144,6 +145,7 @@ static void fill_error_defaults(struct gw_call *c, int mapped)
                           : "the upstream provider reported an error during the response";
     if (http && !mapped && gw_status_retryable(c->status))
         e->retryable = 1;
+    gw_error_scrub(c);
 }
 
 static int parse_json_step(struct gw_call *c)
@@ -269,6 +271,11 @@ static int end(struct gw_call *c)
         if (rc > 0)
             rc = 0;
     }
+    /* A 2xx stream without a single event, or an OpenAI-wire stream that ended with neither
+     * a finish_reason nor [DONE], was cut off (a proxy's timeout, a server gone): never a
+     * whole answer, whatever the plugin made of it. */
+    if (rc == 0 && !c->has_error && (!c->framed || (c->oai_stream && !c->oai_ended)))
+        rc = AIGW_EPROTO;
     if (c->has_error)
         fill_error_defaults(c, 1);
     return rc;

@@ -2,6 +2,7 @@
 #include "plugin/host.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "lib/jsonprint.h"
 #include "lib/log.h"
 #include "lib/retry_after.h"
+#include "lib/utf8.h"
 #include "plugin/call.h"
 #include "plugin/errors.h"
 #include "plugin/oai_compat.h"
@@ -183,6 +185,35 @@ static const char *keep_str(struct gw_call *c, const char *s)
     return s ? gw_arena_strndup(&c->keep, s, strlen(s)) : NULL;
 }
 
+/* *b made UTF-8 when it is not (the bad bytes as U+FFFD), in *owned (the caller frees it):
+ * every renderer writes these bytes into JSON as they are. */
+static int utf8_fix(struct aigw_bytes *b, char **owned)
+{
+    if (!b->ptr || !b->len || gw_utf8_invalid_at(b->ptr, b->len) == (size_t)-1)
+        return 0;
+    if (b->len > SIZE_MAX / 3 || !(*owned = malloc(3 * b->len)))
+        return AIGW_ENOMEM;
+    b->len = gw_utf8_repair(b->ptr, b->len, *owned);
+    b->ptr = *owned;
+    return 0;
+}
+
+/* The chunk's text, name and id made UTF-8, then to the sink. */
+static int sink_utf8(struct gw_call *c, struct aigw_chunk *ch)
+{
+    char *own[3] = {NULL, NULL, NULL};
+    int rc = utf8_fix(&ch->text, &own[0]);
+    if (!rc)
+        rc = utf8_fix(&ch->name, &own[1]);
+    if (!rc)
+        rc = utf8_fix(&ch->id, &own[2]);
+    if (!rc)
+        rc = c->sink ? c->sink(c->sink_ud, ch) : 0;
+    for (int i = 0; i < 3; i++)
+        free(own[i]);
+    return rc;
+}
+
 static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
 {
     struct gw_call *c = gw_call_of(call);
@@ -206,6 +237,7 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
             c->error.message = keep_str(c, e.message);
             c->has_error = 1;
             c->error_in_band = 1;
+            gw_error_scrub(c); /* an error event may echo the request, key and all */
         }
         return 0;
     }
@@ -219,7 +251,7 @@ static int h_emit(struct aigw_call *call, const struct aigw_chunk *chunk)
         ch.usage = &usage;
     }
     c->chunks_emitted++;
-    return c->sink ? c->sink(c->sink_ud, &ch) : 0;
+    return sink_utf8(c, &ch);
 }
 
 static cJSON *h_json_parse(struct aigw_call *call, struct aigw_bytes b)

@@ -556,10 +556,13 @@ int gw_oai_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     const cJSON *root;
     int pos = 0, rc;
 
+    gw_call_of(call)->oai_stream = 1;
     if (!data.ptr || data.len == 0 || data.ptr[0] == ':')
         return 0;
-    if (bytes_eq(data, "[DONE]"))
+    if (bytes_eq(data, "[DONE]")) {
+        gw_call_of(call)->oai_ended = 1;
         return AIGW_DONE;
+    }
     /* HF router providers send `event: ping` keep-alives with odd payloads. */
     if (bytes_eq(frame->event, "ping"))
         return 0;
@@ -588,6 +591,8 @@ int gw_oai_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
                 t++;
             }
         }
+        if (cJSON_IsString(jget(ch, "finish_reason")))
+            gw_call_of(call)->oai_ended = 1;
         if ((rc = emit_finish_json(call, choice, jget(ch, "finish_reason"))))
             return rc;
         pos++;

@@ -13,6 +13,7 @@
 #include "plugin/call.h"
 #include "plugin/oai_int.h"
 #include "lib/retry_after.h"
+#include "lib/utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -60,8 +61,8 @@ static const char *json_text(struct aigw_call *call, const cJSON *v)
         return NULL;
     if (!(s = call->host->json_print(call, v)))
         return NULL;
-    n = strlen(s);
-    return call->host->strndup(call, s, n > MAX_ERROR_MESSAGE ? MAX_ERROR_MESSAGE : n);
+    n = gw_utf8_cut(s, strlen(s), MAX_ERROR_MESSAGE); /* never half a character */
+    return call->host->strndup(call, s, n);
 }
 
 /* error.code may be a string ("rate_limit_exceeded", Azure "429") or a number (Perplexity). */

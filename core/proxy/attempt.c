@@ -315,9 +315,10 @@ static int should_retry(struct gw_req *r, int rc)
         return 0; /* a guardrail refused the answer: another target's would be judged alike */
     int retryable = (rc == 0 && c->has_error && c->error.retryable);
     /* An error event before anything reached the client is as good as a failed status:
-     * another target may answer, unless the event names a client error. */
+     * another target may answer, unless the event names a client error (by its status, or
+     * by its type when it has none: the status the client will get). */
     if (rc == 0 && c->has_error && c->error_in_band &&
-        (c->error.status == 0 || gw_status_retryable(c->error.status)))
+        gw_status_retryable(gw_error_status(&c->error)))
         retryable = 1;
     if (!retryable || r->fb_spent || atomic_load(&r->gw->shutting_down))
         return 0;
@@ -335,6 +336,12 @@ static void on_done(void *ud, int result, int rc)
         result = GW_XFER_ETIMEOUT_FIRST;
     else if (result != GW_XFER_OK && result != GW_XFER_ECANCELLED && fb_over(r))
         r->fb_spent = 1;
+    if (result == GW_XFER_EABORT && !c->has_error && r->driver.data_rc < 0) {
+        /* The exchange refused the body (an event that is not JSON, a line past the framer's
+         * cap): the upstream's protocol error, not a broken connection, and not retried. */
+        result = GW_XFER_OK;
+        rc = r->driver.data_rc;
+    }
     if (result != GW_XFER_OK) {
         if (result == GW_XFER_EABORT && c->has_error) {
             /* An in-band error stopped the transfer: keep the plugin's error. */

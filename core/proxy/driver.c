@@ -40,6 +40,7 @@ int gw_driver_send(struct gw_driver *d, int64_t delay_ms)
         .body_borrowed = 1,
         .delay_ms = delay_ms + c->delay_ms,
     };
+    d->data_rc = 0; /* this step's body has not been refused */
     int rc = d->ops->limits(d->ud, &xr);
     if (rc < 0)
         return rc;

@@ -119,3 +119,14 @@ tests_e2e_test_deadline_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_deadline_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_deadline_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# An upstream that answers badly, seen from each dialect: secrets it echoes, streams cut
+# short or empty, bytes that are not UTF-8.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_upstream
+TESTS += tests/e2e/test_upstream
+tests_e2e_test_upstream_SOURCES = tests/e2e/test_upstream.c
+tests_e2e_test_upstream_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_upstream_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_upstream_DEPENDENCIES = aigw$(EXEEXT)
+endif

@@ -39,8 +39,9 @@ cJSON *oc_request_is(struct ph_call *c, const char *url, int framing, const char
 cJSON *oc_chat(struct ph_call *c, const char *fixture, const cJSON **choice);
 
 /* A chat stream for model (asking include_usage when usage) fed the fixture (or body) whole,
- * then split at every byte: both client outputs must be the same (created aside). Returns the
- * whole run; the caller frees it. */
+ * then split at every byte: both client outputs must be the same (created aside), and both
+ * exchanges end alike (0, or AIGW_EPROTO for a stream cut short). Returns the whole run; the
+ * caller frees it. */
 struct ph_call *oc_stream(const char *vkey, const char *model, int usage, const char *fixture);
 struct ph_call *oc_stream_body(const char *vkey, const char *model, int usage, const char *body,
                                size_t len);
@@ -48,6 +49,9 @@ struct ph_call *oc_stream_body(const char *vkey, const char *model, int usage, c
 /* The client saw exactly one finish for choice 0, it was `finish`, and the stream ended with
  * data: [DONE]. */
 void oc_stream_end_is(struct ph_call *c, const char *finish);
+/* The stream was cut before its end (no finish_reason, no [DONE]): the client saw no finish,
+ * and an error event, then data: [DONE]. */
+void oc_stream_end_cut(struct ph_call *c);
 /* Number of usage-bearing chunks the client saw (0 unless include_usage). */
 int oc_usage_chunks(struct ph_call *c);
 void oc_usage_is(const cJSON *usage, int prompt, int completion, int total);
@@ -76,7 +80,7 @@ void oc_no_secret(struct ph_call *c);
  *   {"model": "...",
  *    "chat":    [{"fixture", "model"?, "content"?, "reasoning"?, "finish", "usage"?: [p, c, t],
  *                 "tool_calls"?: [{"id"?, "name", "arguments"}]}],
- *    "streams": [same],
+ *    "streams": [same, or "cut": true for a stream that ends before its finish],
  *    "errors":  [{"status", "headers"?: {...}, "fixture", "client_status", "type", "retryable",
  *                 "retry_after_ms"}],
  *    "conformance": {"folder", "model", "jsonl_done"?, "reasoning_out"?, "images"?,
@@ -84,7 +88,8 @@ void oc_no_secret(struct ph_call *c);
  *
  * An absent string is not checked; "content": null means JSON null (an answer that only calls
  * tools); absent "tool_calls" means none. Streams run with and without include_usage: exactly
- * one finish, [DONE], and one usage chunk (with exactly "usage") only when asked.
+ * one finish, [DONE], and one usage chunk (with exactly "usage") only when asked; a cut one
+ * ends with an error event and [DONE], no finish.
  */
 /* tests/fixtures/<vkey>/expect.json, parsed; the caller deletes it. */
 cJSON *oc_expectations(const char *vkey);

@@ -104,6 +104,21 @@ Test(utf8, every_offset_past_ascii_runs)
         cr_assert_eq(gw_utf8_invalid_at(buf, n), (size_t)-1);
 }
 
+Test(utf8, repair)
+{
+    char out[64];
+    size_t n = gw_utf8_repair("h\xc3\xa9", 3, out);
+    cr_assert_eq(n, 3, "valid text is copied as it is");
+    cr_assert_eq(memcmp(out, "h\xc3\xa9", 3), 0);
+    n = gw_utf8_repair("a\377\376b\303", 5, out); /* two stray bytes, a cut sequence */
+    cr_assert_eq(n, 11);
+    cr_assert_eq(memcmp(out, "a\357\277\275\357\277\275b\357\277\275", 11), 0);
+    cr_assert_eq(gw_utf8_invalid_at(out, n), (size_t)-1);
+    /* A surrogate: its three bytes start no valid sequence, each becomes U+FFFD (3 x 3). */
+    cr_assert_eq(gw_utf8_repair("\xed\xa0\x80", 3, out), 9);
+    cr_assert_eq(gw_utf8_repair("", 0, out), 0);
+}
+
 /* Ids come from a per-thread pool refilled every 32 ids: across several refills every id is
  * 32 lowercase hex digits and none repeats (a pool served twice would repeat). */
 Test(crypto, random_ids_are_hex_and_distinct)

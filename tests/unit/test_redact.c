@@ -68,6 +68,29 @@ Test(redact, long_clean_line_is_copied_exactly)
     cr_assert_str_eq(out, in);
 }
 
+/* Cut at the buffer's end, the output keeps whole UTF-8 characters (2, 3 and 4 bytes, cut at
+ * each of their bytes); a text that fits is not touched. */
+Test(redact, a_cut_never_splits_a_character)
+{
+    static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (size_t c = 0; c < 3; c++) {
+        size_t w = strlen(chars[c]);
+        for (size_t pad = 0; pad < w; pad++) {
+            char in[64] = "", out[16];
+            memset(in, '.', pad);
+            for (size_t k = 0; k < 8; k++)
+                memcpy(in + pad + k * w, chars[c], w);
+            size_t n = gw_redact(in, strlen(in), out, sizeof out);
+            cr_assert_eq(out[n], '\0');
+            cr_assert_eq((n - pad) % w, 0, "char %zu pad %zu: cut inside a character (%zu)", c, pad,
+                         n);
+            cr_assert_geq(n, sizeof out - 1 - w, "no more than the cut character is dropped");
+        }
+    }
+    char out[16];
+    cr_assert_eq(gw_redact("\xc3\xa9\xc3\xa9", 4, out, sizeof out), 4);
+}
+
 /* A gateway key ("aigw_" + 12-character public id + "_" + secret) is masked by its shape
  * wherever it turns up (a prompt, a client's body, an upstream error): its secret is never
  * registered anywhere, as only its hash is kept. The public id stays, to say whose it was. */
