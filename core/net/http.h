@@ -42,12 +42,13 @@ void gw_http_quiesce(struct gw_http *h);
 void gw_http_cancel_transfers(struct gw_http *h);
 void gw_http_stop(struct gw_http *h);
 
-/* A request's id, unique per request: the client's X-Request-ID (sanitized: letters, digits,
- * "-_.:", at most GW_REQUEST_ID_CLIENT_MAX of them) then "." and 16 random hex digits; or,
- * without one, 12 hex digits of the time in ms then 20 random ones (ids sort by time). At
- * most GW_REQUEST_ID_SIZE - 1 characters: what the ledger and the request log keep. */
+/* A request's id, unique per request, starting with 12 hex digits of the time in ms (ids sort
+ * by time): then 20 random hex digits; or, with the client's X-Request-ID, "." and that id
+ * (sanitized: letters, digits, "-_.:", at most GW_REQUEST_ID_CLIENT_MAX of them, a UUID
+ * whole), "." and 12 random hex digits. At most GW_REQUEST_ID_SIZE - 1 characters: what the
+ * ledger and the request log keep. */
 #define GW_REQUEST_ID_SIZE 64
-#define GW_REQUEST_ID_CLIENT_MAX (GW_REQUEST_ID_SIZE - 1 - 17)
+#define GW_REQUEST_ID_CLIENT_MAX (GW_REQUEST_ID_SIZE - 1 - 12 - 1 - 1 - 12)
 void gw_request_id(const char *in, char out[GW_REQUEST_ID_SIZE]);
 
 #endif

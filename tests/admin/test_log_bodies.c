@@ -41,7 +41,7 @@ static struct e2e_resp *admin(struct e2e_gw *gw, const char *method, const char 
 static const char *state_dir; /* the gateway's --state-dir, where the writer commits */
 
 /* The row of request id, once the writer has it (or past a deadline). */
-/* The answer's request id (the gateway's own: the client's X-Request-ID starts it); frees r. */
+/* The answer's request id (the gateway's own: the client's X-Request-ID is inside it); frees r. */
 static const char *id_of(struct e2e_resp *r)
 {
     static char id[64];

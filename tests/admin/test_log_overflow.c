@@ -42,11 +42,12 @@ static long long sql_int(sqlite3 *db, const char *sql)
     return v;
 }
 
-/* The row of the one request sent with X-Request-ID: id (the gateway's id starts with it). */
+/* The row of the one request sent with X-Request-ID: id (the gateway's id holds it between
+ * the time and its own random digits). */
 static int has_row(sqlite3 *db, const char *id)
 {
     char sql[160];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM aigw_log WHERE request_id LIKE '%s.%%'", id);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM aigw_log WHERE request_id LIKE '%%.%s.%%'", id);
     return sql_int(db, sql) == 1;
 }
 
