@@ -5,6 +5,7 @@ core_libgwcore_la_SOURCES += \
 	core/front/anthropic_dialect.c \
 	core/front/anthropic_errors.c \
 	core/front/anthropic_events.c \
+	core/front/anthropic_extra.c \
 	core/front/anthropic_ids.c \
 	core/front/anthropic_models.c \
 	core/front/anthropic_parse.c \

@@ -176,7 +176,7 @@ static int tool_flush(struct anth_render *r, struct gw_buf *out)
     return rc;
 }
 
-static int first_pending(const struct anth_render *r)
+int anth_first_pending(const struct anth_render *r)
 {
     for (int i = 0; i < r->norder; i++)
         if (r->tools[r->order[i]].state == ANTH_T_PENDING)
@@ -185,7 +185,7 @@ static int first_pending(const struct anth_render *r)
 }
 
 /* Closes whatever block is open (a tool's held arguments first). */
-static int close_open(struct anth_render *r, struct gw_buf *out)
+int anth_close_open(struct anth_render *r, struct gw_buf *out)
 {
     int rc = 0;
     if (r->open == ANTH_B_NONE)
@@ -208,32 +208,32 @@ static int close_open(struct anth_render *r, struct gw_buf *out)
 }
 
 /* Every tool still held, each as one whole block. */
-static int flush_tools(struct anth_render *r, struct gw_buf *out)
+int anth_flush_tools(struct anth_render *r, struct gw_buf *out)
 {
     int rc = 0, slot;
-    while (!rc && (slot = first_pending(r)) >= 0) {
-        if ((rc = close_open(r, out)) == 0 && (rc = tool_open(r, out, slot)) == 0)
+    while (!rc && (slot = anth_first_pending(r)) >= 0) {
+        if ((rc = anth_close_open(r, out)) == 0 && (rc = tool_open(r, out, slot)) == 0)
             rc = tool_flush(r, out);
     }
-    return rc ? rc : close_open(r, out);
+    return rc ? rc : anth_close_open(r, out);
 }
 
 /* After a tool piece: send what may go out now, and move on to the next tool once the open
  * one's arguments are whole. */
-static int pump(struct anth_render *r, struct gw_buf *out)
+int anth_pump(struct anth_render *r, struct gw_buf *out)
 {
     int rc = 0;
     for (;;) {
-        int next = first_pending(r);
+        int next = anth_first_pending(r);
         if (r->open == ANTH_B_TOOL) {
             if ((rc = tool_flush(r, out)) != 0)
                 return rc;
             if (next < 0 || !r->tools[r->open_tool].scan.complete)
                 return 0;
-            if ((rc = close_open(r, out)) != 0)
+            if ((rc = anth_close_open(r, out)) != 0)
                 return rc;
         } else if (next >= 0) {
-            if ((rc = close_open(r, out)) != 0 || (rc = tool_open(r, out, next)) != 0)
+            if ((rc = anth_close_open(r, out)) != 0 || (rc = tool_open(r, out, next)) != 0)
                 return rc;
         } else {
             return 0;
@@ -327,7 +327,7 @@ static int on_tool(struct anth_render *r, const struct aigw_chunk *c, struct gw_
         scan_json(&t->scan, c->text.ptr, c->text.len);
         count_out(r, c->text.ptr, c->text.len);
     }
-    int rc = pump(r, out);
+    int rc = anth_pump(r, out);
     if (!rc && r->nheld && !unfinished_tool(r))
         rc = release(r, out);
     return rc;
@@ -335,9 +335,9 @@ static int on_tool(struct anth_render *r, const struct aigw_chunk *c, struct gw_
 
 /* ---- text, thinking, redacted --------------------------------------------------------- */
 
-static int open_simple(struct anth_render *r, struct gw_buf *out, int kind)
+int anth_open_simple(struct anth_render *r, struct gw_buf *out, int kind)
 {
-    int rc = flush_tools(r, out);
+    int rc = anth_flush_tools(r, out);
     if (rc)
         return rc;
     cJSON *head = cJSON_CreateObject();
@@ -360,7 +360,7 @@ static int on_text(struct anth_render *r, const struct aigw_chunk *c, struct gw_
     if (!c->text.len)
         return 0; /* never an empty delta (nor a block for nothing) */
     if (r->open != ANTH_B_TEXT && !(r->open == ANTH_B_RAW && r->raw_text))
-        rc = open_simple(r, out, ANTH_B_TEXT);
+        rc = anth_open_simple(r, out, ANTH_B_TEXT);
     count_out(r, c->text.ptr, c->text.len);
     return rc ? rc : anth_ev_delta(r, out, "text_delta", "text", c->text.ptr, c->text.len, NULL);
 }
@@ -372,7 +372,7 @@ static int on_thinking(struct anth_render *r, const struct aigw_chunk *c, struct
         return 0;
     /* A signed block is finished: more thinking is a new block (interleaved thinking). */
     if (r->open != ANTH_B_THINKING || r->signed_)
-        rc = open_simple(r, out, ANTH_B_THINKING);
+        rc = anth_open_simple(r, out, ANTH_B_THINKING);
     count_out(r, c->text.ptr, c->text.len);
     return rc ? rc
               : anth_ev_delta(r, out, "thinking_delta", "thinking", c->text.ptr, c->text.len, NULL);
@@ -385,7 +385,7 @@ static int on_signature(struct anth_render *r, const struct aigw_chunk *c, struc
         return 0;
     /* Thinking shown as "omitted" still comes as a block with its signature. */
     if (r->open != ANTH_B_THINKING || r->signed_)
-        rc = open_simple(r, out, ANTH_B_THINKING);
+        rc = anth_open_simple(r, out, ANTH_B_THINKING);
     r->signed_ = 1;
     return rc ? rc
               : anth_ev_delta(r, out, "signature_delta", "signature", c->text.ptr, c->text.len,
@@ -396,7 +396,7 @@ static int on_redacted(struct anth_render *r, const struct aigw_chunk *c, struct
 {
     if (!c->text.len)
         return 0;
-    int rc = flush_tools(r, out);
+    int rc = anth_flush_tools(r, out);
     char *data = strndup(c->text.ptr ? c->text.ptr : "", c->text.len);
     cJSON *head = cJSON_CreateObject();
     if (!rc && (!data || !head || !cJSON_AddStringToObject(head, "type", "redacted_thinking") ||
@@ -408,68 +408,6 @@ static int on_redacted(struct anth_render *r, const struct aigw_chunk *c, struct
         rc = anth_ev_close(r, out);
     free(data);
     cJSON_Delete(head);
-    return rc;
-}
-
-/* ---- the anthropic plugin's private channel ------------------------------------------- */
-
-static int name_is(const struct aigw_chunk *c, const char *s)
-{
-    return c->name.len == strlen(s) && !memcmp(c->name.ptr, s, c->name.len);
-}
-
-static char *dup_str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
-}
-
-/* A block the plugin hands over as it is: never one the chunk types carry (their deltas and
- * signatures would not follow), always one with a type. */
-static int raw_block_ok(const cJSON *b)
-{
-    const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "type"));
-    return cJSON_IsObject(b) && t && strcmp(t, "thinking") && strcmp(t, "redacted_thinking") &&
-           strcmp(t, "tool_use");
-}
-
-static int on_extra(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out)
-{
-    const cJSON *x = c->extra;
-    int rc = 0;
-    if (!c->name.ptr || !x)
-        return 0;
-    if (name_is(c, GW_ANTH_EXTRA_STOP)) {
-        free(r->stop_reason);
-        free(r->stop_sequence);
-        r->stop_reason = dup_str(x, "stop_reason");
-        r->stop_sequence = dup_str(x, "stop_sequence");
-    } else if (name_is(c, GW_ANTH_EXTRA_BLOCK) && raw_block_ok(x)) {
-        if (!(rc = flush_tools(r, out)) && !(rc = anth_ev_open(r, out, ANTH_B_RAW, x)))
-            rc = anth_ev_close(r, out);
-    } else if (name_is(c, GW_ANTH_EXTRA_BLOCK_START)) {
-        const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "content_block");
-        if (raw_block_ok(b) && !(rc = flush_tools(r, out)))
-            rc = anth_ev_open(r, out, ANTH_B_RAW, b);
-    } else if (name_is(c, GW_ANTH_EXTRA_BLOCK_DELTA)) {
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(x, "delta");
-        const char *dt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "type"));
-        int text_open = r->open == ANTH_B_TEXT || (r->open == ANTH_B_RAW && r->raw_text);
-        if (!dt)
-            return 0;
-        if (!strcmp(dt, "citations_delta")) {
-            if (!text_open) /* a citation belongs to a text block: its own, if need be */
-                rc = open_simple(r, out, ANTH_B_TEXT);
-        } else if (r->open != ANTH_B_RAW || r->raw_text) {
-            return 0; /* anything else only extends a block the plugin opened itself */
-        }
-        if (!rc)
-            rc = anth_ev_delta(r, out, NULL, NULL, NULL, 0, d);
-    } else if (name_is(c, GW_ANTH_EXTRA_BLOCK_STOP)) {
-        rc = close_open(r, out);
-        if (!rc && first_pending(r) >= 0)
-            rc = pump(r, out);
-    }
     return rc;
 }
 
@@ -526,7 +464,7 @@ int gw_anth_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf *out
     if (c->type == AIGW_CHUNK_TOOL_CALL)
         return on_tool(r, c, out);
     if (c->type == AIGW_CHUNK_EXTRA)
-        return on_extra(r, c, out);
+        return anth_on_extra(r, c, out);
     if (c->text.len && (r->nheld || unfinished_tool(r)))
         return hold(r, c);
     return on_content(r, c, out);
@@ -578,11 +516,11 @@ int gw_anth_render_end(void *p, struct gw_buf *out)
     }
     int rc = anth_ev_message_start(r, out);
     if (!rc)
-        rc = flush_tools(r, out);
+        rc = anth_flush_tools(r, out);
     if (!rc && r->nheld) {
         rc = release(r, out);
         if (!rc)
-            rc = flush_tools(r, out);
+            rc = anth_flush_tools(r, out);
     }
     if (!rc)
         rc = anth_ev_finish(r, out, stop_reason(r));

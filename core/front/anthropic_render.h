@@ -104,6 +104,21 @@ struct anth_render {
     const char *dhead_type;
 };
 
+/* anthropic_render.c: the block machine the private channel drives too */
+/* The first tool slot waiting to be announced, or -1. */
+int anth_first_pending(const struct anth_render *r);
+/* Ends the open block, if any. */
+int anth_close_open(struct anth_render *r, struct gw_buf *out);
+/* Sends every tool call that is waiting, whole, and leaves no block open. */
+int anth_flush_tools(struct anth_render *r, struct gw_buf *out);
+/* Moves on from a finished tool block to the next waiting one and what was held back. */
+int anth_pump(struct anth_render *r, struct gw_buf *out);
+/* Opens a text or thinking block after the waiting tools. */
+int anth_open_simple(struct anth_render *r, struct gw_buf *out, int kind);
+
+/* anthropic_extra.c: a chunk of the anthropic plugin's private channel. */
+int anth_on_extra(struct anth_render *r, const struct aigw_chunk *c, struct gw_buf *out);
+
 /* anthropic_events.c */
 int anth_ev_message_start(struct anth_render *r, struct gw_buf *out);
 /* Opens a block of kind with its content_block head (borrowed; "index" is added for streams).

@@ -15,6 +15,7 @@ core_libgwcore_la_SOURCES += \
 	core/plugin/oai_compat.c \
 	core/plugin/oai_compat.h \
 	core/plugin/oai_error.c \
+	core/plugin/oai_request.c \
 	core/plugin/oai_int.h \
 	core/plugin/payload.c \
 	core/plugin/payload.h \
