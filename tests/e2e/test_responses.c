@@ -268,6 +268,9 @@ Test(responses_e2e, codex_session_through_openai_wire)
     cr_assert(found);
     const cJSON *so = cJSON_GetObjectItem(mock_req_json(up), "stream_options");
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(so, "include_usage")));
+    /* Codex's conversation id, which keeps OpenAI's prompt cache hitting between turns */
+    cr_assert_str_eq(s_of(mock_req_json(up), "prompt_cache_key"),
+                     "0e2e0000-0000-7000-8000-000000000001", "%s", mock_req_body(up));
     mock_req_free(up);
     mock_stop(m);
 }
