@@ -69,8 +69,9 @@ int gw_resp_write_item(const struct gw_resp_render *r, const struct gw_resp_item
                        struct gw_buf *out, int final);
 /* A custom tool call's raw input from the {"input": ...} arguments the upstream produced. */
 char *gw_resp_custom_input(const char *args, size_t len);
-/* Keeps a finished response when the request asked to (store: true and a store bound). */
-void gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len);
+/* Keeps a finished response when the request asked to (store: true and a store bound): 0
+ * when kept or not asked, negative when the store refused it (too large, its queue full). */
+int gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len);
 
 /* ---- the stream's events (responses_events.c): each appends one whole event to out ---- */
 int gw_resp_ev_open(struct gw_resp_render *r, struct gw_buf *out, const char *type);

@@ -395,8 +395,13 @@ int gw_responses_render_end(void *p, struct gw_buf *out)
     struct gw_buf doc;
     gw_buf_init(&doc, 0);
     rc = gw_resp_write_response(r, &doc, status, NULL);
-    if (!rc)
-        gw_resp_keep(r, doc.ptr, doc.len);
+    if (!rc && gw_resp_keep(r, doc.ptr, doc.len) < 0 && gw_resp_echo_unstore(r->ctx) == 0) {
+        /* Not kept (over the store's 16 MiB, or its write queue full): the final document
+         * says "store": false, rather than hand out an id that GET, input_items,
+         * previous_response_id and item_reference would not find. */
+        gw_buf_reset(&doc);
+        rc = gw_resp_write_response(r, &doc, status, NULL);
+    }
     if (!rc && r->stream) {
         const char *type =
             !strcmp(status, "completed") ? "response.completed" : "response.incomplete";

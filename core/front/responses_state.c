@@ -237,12 +237,12 @@ static char *stored_request(const struct gw_resp_render *r)
     return gw_buf_steal(&b, NULL);
 }
 
-void gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len)
+int gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len)
 {
     const struct gw_resp_ctx *ctx = r->ctx;
     (void)len;
     if (!ctx->store || !ctx->st)
-        return;
+        return 0;
     struct gw_stored_response row;
     memset(&row, 0, sizeof row);
     gw_strlcpy(row.id, ctx->id, sizeof row.id);
@@ -259,6 +259,7 @@ void gw_resp_keep(const struct gw_resp_render *r, const char *response_json, siz
         gw_logf(AIGW_LOG_WARN, "responses", NULL, "response %s was not stored (%d)", ctx->id, rc);
     free(row.request_json);
     free(row.input_items_json);
+    return rc;
 }
 
 /* ---- the stored-response routes --------------------------------------------------------- */

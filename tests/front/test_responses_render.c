@@ -13,6 +13,7 @@
 
 #include "plugin/framing.h"
 #include "resp_util.h"
+#include "store/store.h"
 
 /* ---- driving the renderer from a script ------------------------------------------------- */
 
@@ -486,4 +487,44 @@ Test(responses_render, error_body_is_openai_shaped)
                      "found.\",\"type\":\"invalid_request_error\",\"param\":"
                      "\"previous_response_id\",\"code\":\"previous_response_not_found\"}}");
     gw_buf_free(&out);
+}
+
+/* A response the store refuses (over its 16 MiB: here the input alone) is answered with
+ * "store": false in the final document, streamed or not, instead of an id that GET and
+ * previous_response_id would not find. */
+Test(responses_render, a_response_the_store_refused_says_store_false, .timeout = 60)
+{
+    size_t big = (16u << 20) + 1;
+    char *body = malloc(big + 64);
+    cr_assert_not_null(body);
+    int n = snprintf(body, 64, "{\"model\":\"m\",\"input\":\"");
+    memset(body + n, 'x', big);
+    memcpy(body + n + big, "\"}", 3);
+    for (int stream = 0; stream < 2; stream++) {
+        struct gw_parsed p;
+        struct gw_front_err err;
+        cr_assert_eq(ru_parse(body, strlen(body), &p, &err), 0, "%s", err.message);
+        p.stream = stream;
+        void *r = gw_responses_render_new(&p, "m", "rid");
+        struct gw_buf out;
+        gw_buf_init(&out, 0);
+        struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+        c.text = aigw_bytes_of("hello");
+        cr_assert_eq(gw_responses_render_chunk(r, &c, &out), 0);
+        cr_assert_eq(gw_responses_render_end(r, &out), 0);
+        cJSON *l = stream ? frames(out.ptr, 0) : NULL;
+        cJSON *doc = stream ? cJSON_Duplicate(terminal_response(l), 1) : cJSON_Parse(out.ptr);
+        cr_assert_not_null(doc);
+        cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(doc, "store")), "stream %d", stream);
+        struct gw_stored_response row;
+        cr_assert_eq(gw_store_response_get(gw_responses_store(), ((struct gw_resp_ctx *)p.ctx)->id,
+                                           "", &row),
+                     GW_STORE_ENOTFOUND);
+        cJSON_Delete(doc);
+        cJSON_Delete(l);
+        gw_buf_free(&out);
+        gw_responses_render_free(r);
+        ru_parsed_free(&p);
+    }
+    free(body);
 }
