@@ -102,6 +102,10 @@ static int replay(struct gw_req *r, struct gw_cache_val *v)
     gw_cache_log_model(v->data, v->len, model, sizeof model);
     r->cache_hit = 1;
     r->cache_status = "hit";
+    /* A keyed request with an allowlist or a budget was routed when it was admitted: no
+     * target answers a hit, so none is named in its headers, log rows and provider metrics. */
+    r->route.n = 0;
+    r->route.label[0] = '\0';
     if (r->cache_rec) {
         gw_cache_rec_free(r->cache_rec); /* nothing new to keep */
         free(r->cache_rec);
