@@ -633,3 +633,25 @@ Test(cache_e2e, a_keyed_hit_names_no_provider_and_counts_no_provider_tokens)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* Cache-Control is a list (RFC 9110 5.3): sent as two field lines, it means both. A client
+ * (or a proxy on its way) that adds no-store on a line of its own still keeps nothing. */
+Test(cache_e2e, a_directive_on_a_second_cache_control_line_counts)
+{
+    struct mock *m = chat_mock();
+    struct e2e_gw *gw = gw_on(m, ON);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", ASK(""),
+                                  "Cache-Control: max-age=0\nCache-Control: no-store");
+    cr_assert_str_eq(cache_header(r), "miss", "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", ASK(""), NULL);
+    cr_assert_str_eq(cache_header(r), "miss", "no-store kept nothing");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", ASK(""),
+                 "Cache-Control: max-age=0\nCache-Control: no-cache");
+    cr_assert_str_eq(cache_header(r), "bypass", "no-cache skips the lookup");
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 3);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
