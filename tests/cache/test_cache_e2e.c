@@ -603,9 +603,11 @@ static const char *key_token(struct e2e_gw *gw, const char *body)
 Test(cache_e2e, a_keyed_hit_names_no_provider_and_counts_no_provider_tokens)
 {
     struct mock *m = chat_mock();
-    struct e2e_gw *gw =
-        e2e_gw_start(ON, "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
-                     "AIGW_ADMIN_KEY=" ADMIN, NULL);
+    struct e2e_gw *gw = e2e_gw_start(
+        "{\"cache\":{\"enabled\":true},\"catalog\":{\"overrides\":[{\"provider\":"
+        "\"openai\",\"model\":\"gpt-4o-mini\",\"mode\":\"chat\",\"in\":1,\"out\":1}]}}",
+        "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" ADMIN, NULL);
     /* An allowlist: the key's requests are routed as they are admitted. */
     const char *auth = key_token(gw, "{\"name\":\"cache-test\",\"models\":[\"gpt-4o*\"]}");
     struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
@@ -628,6 +630,17 @@ Test(cache_e2e, a_keyed_hit_names_no_provider_and_counts_no_provider_tokens)
                                 "kind=\"prompt\"} 81\n"),
               "%s", met->body);
     e2e_resp_free(met);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
+    /* A budget routes at admission too: its hit is the same, and costs nothing. */
+    auth = key_token(gw, "{\"name\":\"cache-budget\",\"budget_usd\":10}");
+    a = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    b = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cr_assert_null(e2e_resp_header(b, "X-Gateway-Provider"));
+    cr_assert_str_eq(e2e_resp_header(b, "X-Gateway-Cost"), "0.00000000");
+    cr_assert_eq(mock_request_count(m), 2);
     e2e_resp_free(a);
     e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
