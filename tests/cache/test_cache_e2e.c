@@ -668,3 +668,43 @@ Test(cache_e2e, a_directive_on_a_second_cache_control_line_counts)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* A keyed request with an allowlist is routed as it is admitted; routing is where a circuit
+ * breaker refuses a paused target. The cache comes first for it too (aigw.json(5)): a hit
+ * needs no healthy provider, so an outage does not turn a key's cached answers into 503s. */
+Test(cache_e2e, a_keyed_hit_needs_no_healthy_provider)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route_json(m, e2e_strf("{\"method\":\"POST\",\"times\":1,\"body\":%s}", chat_doc)),
+        0);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"status\":500,"
+                                        "\"body_file\":\"openai/error_500.json\"}"),
+                 0);
+    struct e2e_gw *gw = e2e_gw_start(
+        "{\"cache\":{\"enabled\":true},\"routing\":{\"max_attempts\":1,\"circuit_breaker\":{"
+        "\"failure_threshold\":1,\"cooldown_ms\":600000}}}",
+        "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" ADMIN, NULL);
+    const char *auth = key_token(gw, "{\"name\":\"cache-test\",\"models\":[\"gpt-4o*\"]}");
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    cr_assert_eq(a->status, 200, "%s", a->body);
+    e2e_resp_free(a);
+    /* Another question fails upstream: the target's breaker opens. */
+    struct e2e_resp *f = e2e_post(gw, "/v1/chat/completions", ASK(",\"seed\":7"), auth);
+    cr_assert_eq(f->status, 500, "%s", f->body);
+    e2e_resp_free(f);
+    f = e2e_post(gw, "/v1/chat/completions", ASK(",\"seed\":8"), auth);
+    cr_assert_eq(f->status, 503, "the breaker is open: %s", f->body);
+    cr_assert(strstr(f->body, "circuit_open"), "%s", f->body);
+    e2e_resp_free(f);
+    int asked = mock_request_count(m);
+    struct e2e_resp *b = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_eq(b->status, 200, "%s", b->body);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cr_assert_eq(mock_request_count(m), asked);
+    e2e_resp_free(b);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
