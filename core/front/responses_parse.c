@@ -155,8 +155,9 @@ int gw_resp_echo_unstore(struct gw_resp_ctx *ctx)
 static int check_types(const cJSON *req, struct gw_front_err *err)
 {
     static const char *const strings[] = {
-        "instructions",     "previous_response_id", "user",         "truncation",
-        "prompt_cache_key", "safety_identifier",    "service_tier", NULL};
+        "instructions", "previous_response_id", "user",
+        "truncation",   "prompt_cache_key",     "prompt_cache_retention",
+        "service_tier", "safety_identifier",    NULL};
     static const char *const numbers[] = {"temperature", "top_p", NULL};
     static const char *const bools[] = {"stream", "store", "parallel_tool_calls", "background",
                                         NULL};
@@ -224,7 +225,8 @@ static int check_metadata(const cJSON *req, struct gw_front_err *err)
     return 0;
 }
 
-/* text.format -> response_format; reasoning.effort -> reasoning_effort. */
+/* text.format -> response_format; reasoning.effort -> reasoning_effort; text.verbosity ->
+ * verbosity. */
 static int map_text_reasoning(const cJSON *req, cJSON *body, struct gw_front_err *err)
 {
     const cJSON *fmt = get(get(req, "text"), "format");
@@ -267,6 +269,13 @@ static int map_text_reasoning(const cJSON *req, cJSON *body, struct gw_front_err
                             "xhigh");
     if (effort)
         cJSON_AddStringToObject(body, "reasoning_effort", effort->valuestring);
+    static const char *const verbosities[] = {"low", "medium", "high", NULL};
+    const cJSON *vb = get(get(req, "text"), "verbosity");
+    if (vb && (!cJSON_IsString(vb) || !one_of(vb->valuestring, verbosities)))
+        return gw_resp_fail(err, "text.verbosity", NULL,
+                            "'text.verbosity' must be low, medium or high");
+    if (vb)
+        cJSON_AddStringToObject(body, "verbosity", vb->valuestring);
     return 0;
 }
 
@@ -374,8 +383,10 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
                                   err)) ||
         (rc = map_text_reasoning(req, body, err)))
         return rc;
-    /* With a previous_response_id the messages are built once the chain is read. */
-    if (!prev && (rc = gw_resp_build_messages(out, NULL, err)))
+    /* With a previous_response_id or item references, the messages are built once what they
+     * name is read (gw_responses_resolve). */
+    ctx->nrefs = gw_resp_count_refs(ctx->input_items);
+    if (!prev && !ctx->nrefs && (rc = gw_resp_build_messages(out, NULL, err)))
         return rc;
     const cJSON *v;
     if ((v = get(req, "max_output_tokens")))
@@ -386,6 +397,14 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
         cJSON_AddNumberToObject(body, "top_p", v->valuedouble);
     if ((v = get(req, "user")))
         cJSON_AddStringToObject(body, "user", v->valuestring);
+    /* Chat completions takes these under the same names. Codex's prompt_cache_key (its
+     * conversation id) is what keeps OpenAI's prompt cache hitting turn after turn; plugins
+     * drop what their provider refuses, as for a chat client's. */
+    static const char *const same[] = {"prompt_cache_key", "prompt_cache_retention",
+                                       "safety_identifier", "service_tier", NULL};
+    for (int i = 0; same[i]; i++)
+        if ((v = get(req, same[i])))
+            cJSON_AddStringToObject(body, same[i], v->valuestring);
     out->stream = cJSON_IsTrue(get(req, "stream"));
     if (out->stream) {
         /* the terminal event carries usage: ask every upstream for it */

@@ -280,8 +280,6 @@ Test(responses_parse, refusals_name_the_field)
          "input", NULL, AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\"}]}",
          "input", NULL, AIGW_EINVAL},
-        {"{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\",\"id\":\"rs_1\"}]}", "input",
-         "unsupported", AIGW_ENOTSUP},
         {"{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
          "\"input_image\",\"file_id\":\"file-1\"}]}]}",
          "input", "unsupported", AIGW_ENOTSUP},
@@ -389,4 +387,33 @@ Test(responses_parse, conformance_recorded_codex_request)
     cr_assert_str_eq(cJSON_GetObjectItem(p.body, "tool_choice")->valuestring, "auto");
     ru_parsed_free(&p);
     gw_buf_free(&b);
+}
+
+/* Members chat completions takes under the same names reach the upstream request: Codex's
+ * prompt_cache_key (its conversation id) keeps OpenAI's prompt cache hitting between turns. */
+Test(responses_parse, same_named_members_and_verbosity_reach_the_chat_body)
+{
+    const char *body = "{\"model\":\"m\",\"input\":\"x\",\"prompt_cache_key\":\"conv-1\","
+                       "\"prompt_cache_retention\":\"24h\",\"safety_identifier\":\"u-9\","
+                       "\"service_tier\":\"flex\",\"text\":{\"verbosity\":\"low\"}}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(ru_parse(body, strlen(body), &p, &err), 0, "%s", err.message);
+    static const char *const want[][2] = {{"prompt_cache_key", "conv-1"},
+                                          {"prompt_cache_retention", "24h"},
+                                          {"safety_identifier", "u-9"},
+                                          {"service_tier", "flex"},
+                                          {"verbosity", "low"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItem(p.body, want[i][0]);
+        cr_assert(cJSON_IsString(v) && !strcmp(v->valuestring, want[i][1]), "%s", want[i][0]);
+    }
+    ru_parsed_free(&p);
+    const char *bad[] = {"{\"model\":\"m\",\"input\":\"x\",\"text\":{\"verbosity\":\"loud\"}}",
+                         "{\"model\":\"m\",\"input\":\"x\",\"prompt_cache_retention\":24}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(ru_parse(bad[i], strlen(bad[i]), &p, &err), AIGW_EINVAL, "%s", bad[i]);
+        cr_assert_eq(err.status, 400);
+        ru_parsed_free(&p);
+    }
 }
