@@ -5,7 +5,9 @@
  *   1. allowlists: the key's model globs and provider globs are checked on the routed
  *      targets (so an alias is judged by what it resolves to: a target passes when a model
  *      glob admits its model or "provider/model"); disallowed targets are dropped, and with
- *      none left the answer is 403 naming what the key allows.
+ *      none left the answer is 403 naming what the key allows. The targets are planned,
+ *      circuit breakers left out: the response cache comes first, and the route phase
+ *      applies the breakers after a miss (route_phase.c).
  *   2. limits: one gw_counters_admit on the worker's counters reserves the request (RPM), its
  *      token estimate (TPM) and, with a budget, a USD grant. The estimate is the prompt's
  *      bytes / 4 (the strings of the messages, input, prompt and tools: no tokenizer runs
@@ -351,7 +353,7 @@ int gw_phase_admit(struct gw_req *r)
     int budget = k->budget_usd >= 0;
     int limited = k->rpm >= 0 || k->tpm >= 0 || budget;
     if (k->models || k->providers || budget) {
-        if (gw_phase_route(r) < 0)
+        if (gw_phase_route_plan(r) < 0)
             return AIGW_EINVAL;
         if (filter_targets(r) < 0)
             return AIGW_EINVAL;

@@ -32,6 +32,26 @@ static const char *header(struct gw_req *r, const char *name)
     return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
 }
 
+/* Every Cache-Control and X-Gateway-Cache field line counts: Cache-Control is a list (RFC
+ * 9110 5.3), so a directive on a line of its own (a proxy adds one) means what it says. */
+static enum MHD_Result add_directives(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct gw_cache_directives *d = cls, one;
+    if (!key || !value)
+        return MHD_YES;
+    if (!strcasecmp(key, "Cache-Control"))
+        gw_cache_directives(value, NULL, &one);
+    else if (!strcasecmp(key, "X-Gateway-Cache"))
+        gw_cache_directives(NULL, value, &one);
+    else
+        return MHD_YES;
+    d->no_lookup |= one.no_lookup;
+    d->no_store |= one.no_store;
+    return MHD_YES;
+}
+
 /* Whose cache this request reads: "" under scope global. Under scope key, the gateway key's
  * public id when the caller presented one; else the static key presented, as a hash (the
  * secret is never kept, and the cache key hashes it again): the same credential the
@@ -102,6 +122,10 @@ static int replay(struct gw_req *r, struct gw_cache_val *v)
     gw_cache_log_model(v->data, v->len, model, sizeof model);
     r->cache_hit = 1;
     r->cache_status = "hit";
+    /* A keyed request with an allowlist or a budget was routed when it was admitted: no
+     * target answers a hit, so none is named in its headers, log rows and provider metrics. */
+    r->route.n = 0;
+    r->route.label[0] = '\0';
     if (r->cache_rec) {
         gw_cache_rec_free(r->cache_rec); /* nothing new to keep */
         free(r->cache_rec);
@@ -191,8 +215,9 @@ int gw_phase_cache_lookup(struct gw_req *r)
     };
     if (gw_cache_key(&in, r->cache_key) < 0)
         return 0; /* cannot be keyed (out of memory): served uncached */
-    struct gw_cache_directives d;
-    gw_cache_directives(header(r, "Cache-Control"), header(r, "X-Gateway-Cache"), &d);
+    struct gw_cache_directives d = {0, 0};
+    if (r->conn)
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_directives, &d);
     if (!d.no_store) {
         r->cache_rec = malloc(sizeof *r->cache_rec);
         if (r->cache_rec)

@@ -172,6 +172,8 @@ int gw_phase_guard(struct gw_req *r);
 int gw_phase_guard_resume(struct gw_req *r);
 int gw_phase_cache_lookup(struct gw_req *r); /* cache_lookup.c: an exact answer kept earlier */
 int gw_phase_route(struct gw_req *r);        /* route_phase.c: the ordered targets */
+/* route_phase.c: a keyed request's targets at admission, breakers left to gw_phase_route. */
+int gw_phase_route_plan(struct gw_req *r);
 
 /* cache_lookup.c. The lookup phase returns 1 when the shared cache answers later: the
  * connection sleeps, and once cache_wait is 2, gw_phase_cache_resume goes on (0: a miss,

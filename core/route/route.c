@@ -304,41 +304,78 @@ static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struc
     return 0;
 }
 
-/* Leaves out targets whose breaker is open, claims the first, copies up to the result's
- * size. 0, or negative with err set when every target is open. */
-static int admit(struct gw_router *r, const struct cands *cs, int n, const char *model,
+/* Why no target of a request may be asked: the breakers that are open. */
+struct open_list {
+    int64_t wait;
+    char text[256];
+    size_t len;
+};
+
+/* 1 when t may be asked now (first: it would be asked at once, so it may take the half-open
+ * probe); else 0 with t noted in o. */
+static int breaker_lets(struct gw_router *r, struct gw_tstat *stat, const struct gw_plugin *plugin,
+                        const char *model, int first, int64_t now, struct open_list *o)
+{
+    struct gw_breaker *b = stat ? &stat->breaker : NULL;
+    if (!b || gw_breaker_allow(b, &r->breaker, now, first))
+        return 1;
+    int64_t w = gw_breaker_wait_ms(b, now);
+    o->wait = w > 0 && w < o->wait ? w : o->wait;
+    int k = snprintf(o->text + o->len, sizeof o->text - o->len, "%s%s:%.64s", o->len ? ", " : "",
+                     plugin->desc.vkey, model);
+    if (k > 0 && (size_t)k < sizeof o->text - o->len)
+        o->len += (size_t)k;
+    return 0;
+}
+
+static int all_open(struct gw_request_err *err, const char *model, const struct open_list *o)
+{
+    return fail(err, 503, "circuit_open", NULL,
+                "every target for model '%.128s' failed repeatedly and is paused (circuit "
+                "breaker open: %s); try again in %" PRId64 " s",
+                model, o->text, o->wait == INT64_MAX ? 1 : (o->wait + 999) / 1000);
+}
+
+/* Leaves out targets whose breaker is open (unless plan), claims the first, copies up to the
+ * result's size. 0, or negative with err set when every target is open. */
+static int admit(struct gw_router *r, const struct cands *cs, int n, const char *model, int plan,
                  struct gw_route_result *out, struct gw_request_err *err)
 {
     int64_t now = r->clock_ms();
-    int64_t wait = INT64_MAX;
-    char open[256];
-    size_t len = 0;
-    open[0] = '\0';
+    struct open_list o = {INT64_MAX, "", 0};
     for (int i = 0; i < n && out->n < GW_ROUTE_MAX_TARGETS; i++) {
         const struct gw_cand *c = &cs->v[i];
-        struct gw_breaker *b = c->stat ? &c->stat->breaker : NULL;
-        /* The first one admitted is attempted at once: it may take the half-open probe. */
-        if (b && !gw_breaker_allow(b, &r->breaker, now, out->n == 0)) {
-            int64_t w = gw_breaker_wait_ms(b, now);
-            wait = w > 0 && w < wait ? w : wait;
-            int k = snprintf(open + len, sizeof open - len, "%s%s:%.64s", len ? ", " : "",
-                             c->plugin->desc.vkey, c->model);
-            if (k > 0 && (size_t)k < sizeof open - len)
-                len += (size_t)k;
+        if (!plan && !breaker_lets(r, c->stat, c->plugin, c->model, out->n == 0, now, &o))
             continue;
-        }
         struct gw_target *t = &out->targets[out->n++];
         t->plugin = c->plugin;
         t->model = c->model;
         t->stat = c->stat;
         t->label = c->label;
     }
-    if (out->n)
-        return 0;
-    return fail(err, 503, "circuit_open", NULL,
-                "every target for model '%.128s' failed repeatedly and is paused (circuit "
-                "breaker open: %s); try again in %" PRId64 " s",
-                model, open, wait == INT64_MAX ? 1 : (wait + 999) / 1000);
+    return out->n ? 0 : all_open(err, model, &o);
+}
+
+int gw_route_claim(struct gw_router *r, struct gw_route_result *res, const char *model,
+                   struct gw_request_err *err)
+{
+    memset(err, 0, sizeof *err);
+    int64_t now = r->clock_ms();
+    struct open_list o = {INT64_MAX, "", 0};
+    int keep[GW_ROUTE_MAX_TARGETS], kept = 0;
+    for (int i = 0; i < res->n && i < GW_ROUTE_MAX_TARGETS; i++) {
+        const struct gw_target *t = &res->targets[i];
+        if (breaker_lets(r, t->stat, t->plugin, t->model, kept == 0, now, &o))
+            keep[kept++] = i;
+    }
+    if (!kept)
+        return all_open(err, model ? model : "", &o);
+    for (int i = 0; i < kept; i++)
+        res->targets[i] = res->targets[keep[i]];
+    res->n = kept;
+    if (!res->label[0] && res->targets[0].label)
+        gw_strlcpy(res->label, res->targets[0].label, sizeof res->label);
+    return 0;
 }
 
 int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_route_result *out,
@@ -373,10 +410,10 @@ int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_rout
                             : "every target for model '%.128s' is drained (weight 0)",
                         c.model);
     }
-    rc = admit(r, &cs, n, c.model, out, err);
+    rc = admit(r, &cs, n, c.model, c.plan, out, err);
     if (rc < 0)
         return rc;
-    if (!label)
+    if (!label && !c.plan) /* a plan's first target may yet be left out: gw_route_claim */
         label = out->targets[0].label;
     if (label)
         gw_strlcpy(out->label, label, sizeof out->label);

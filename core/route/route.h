@@ -123,6 +123,10 @@ struct gw_route_ctx {
     /* A request header by name (case-insensitive), or NULL. */
     const char *(*header)(void *ud, const char *name);
     void *header_ud;
+    /* 1: the targets in order, every breaker ignored and no probe claimed (a keyed request's
+     * allowlist and price are judged before the response cache, which needs no healthy
+     * target); gw_route_claim applies the breakers once a provider is really asked. */
+    int plan;
 };
 
 /* A configured target. plugin NULL: `model` is a model name, resolved through the catalog
@@ -201,6 +205,11 @@ int gw_router_init_keep(struct gw_router *r, const cJSON *routing, const struct 
  * when its breaker is half-open, this request is the probe. */
 int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_route_result *out,
              struct gw_request_err *err);
+/* The breakers on a planned result (gw_route_ctx.plan), in place: targets whose breaker is
+ * open are left out and the first left is claimed, as gw_route does. 0, or 503 circuit_open
+ * in err when every target is open (res then unchanged). */
+int gw_route_claim(struct gw_router *r, struct gw_route_result *res, const char *model,
+                   struct gw_request_err *err);
 /* After the attempt on targets[current] failed: the index of the target to try next - the
  * next in order (wrapping around) whose circuit breaker lets a call through, claiming a
  * half-open probe - or -1 when none does. The gateway backs off before the attempt when the

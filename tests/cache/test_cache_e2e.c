@@ -4,7 +4,8 @@
  * streamed or not, whichever way the stored answer came, in the OpenAI chat, Responses and
  * Anthropic Messages dialects (each read as its SDKs read it); two gateway keys never share an
  * answer under scope "key"; the request's headers skip the lookup or the store; only whole,
- * successful answers are kept; a hit costs $0 in the log and counts in the metrics.
+ * successful answers are kept; a hit costs $0 in the log and counts in the metrics, and a
+ * keyed hit names no provider nor counts its replayed usage as a provider's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +575,135 @@ Test(cache_e2e, a_replayed_stream_longer_than_the_relay_goes_at_the_clients_pace
     cr_assert_gt(b->body_len, 300000, "far larger than the relay");
     cr_assert_eq(mock_request_count(m), 1);
     e2e_resp_free(a);
+    e2e_resp_free(b);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- a gateway key's hits --------------------------------------------------------------- */
+
+#define ADMIN "admin-key-for-cache-tests-0123456789"
+
+/* A key made through the admin API from body: its Authorization header (e2e_strf's). */
+static const char *key_token(struct e2e_gw *gw, const char *body)
+{
+    struct e2e_resp *r = e2e_request("POST", e2e_strf("%s/admin/keys", e2e_gw_url(gw)), body,
+                                     "Authorization: Bearer " ADMIN, 10000);
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    const cJSON *key = cJSON_GetObjectItem(e2e_resp_json(r), "key");
+    cr_assert(cJSON_IsString(key), "%s", r->body);
+    const char *tok = e2e_strf("Authorization: Bearer %s", key->valuestring);
+    e2e_resp_free(r);
+    return tok;
+}
+
+/* A keyed request is routed when it is admitted (its allowlist is judged on the targets),
+ * before the cache: its hit must still name no provider, count no provider tokens and no
+ * provider request, as an anonymous hit does (aigw(8), the access log's "cache"). */
+Test(cache_e2e, a_keyed_hit_names_no_provider_and_counts_no_provider_tokens)
+{
+    struct mock *m = chat_mock();
+    struct e2e_gw *gw = e2e_gw_start(
+        "{\"cache\":{\"enabled\":true},\"catalog\":{\"overrides\":[{\"provider\":"
+        "\"openai\",\"model\":\"gpt-4o-mini\",\"mode\":\"chat\",\"in\":1,\"out\":1}]}}",
+        "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" ADMIN, NULL);
+    /* An allowlist: the key's requests are routed as they are admitted. */
+    const char *auth = key_token(gw, "{\"name\":\"cache-test\",\"models\":[\"gpt-4o*\"]}");
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    cr_assert_str_eq(e2e_resp_header(a, "X-Gateway-Provider"), "openai");
+    struct e2e_resp *b = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cr_assert_eq(mock_request_count(m), 1);
+    cr_assert_null(e2e_resp_header(b, "X-Gateway-Provider"), "no provider answered the hit");
+    cr_assert_null(e2e_resp_header(b, "X-Gateway-Attempts"));
+    cr_assert_not_null(e2e_resp_header(b, "X-Gateway-Key-Id"), "still the key's answer");
+    cr_assert_eq(e2e_gw_wait_log(gw,
+                                 "\"provider\":null,\"model\":\"gpt-4o-mini\","
+                                 "\"stream\":false,\"attempts\":0",
+                                 5000),
+                 0, "%s", e2e_gw_log(gw));
+    /* The provider reported 81 prompt tokens once: the hit's replayed usage is no report. */
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    cr_assert(strstr(met->body, "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o-mini\","
+                                "kind=\"prompt\"} 81\n"),
+              "%s", met->body);
+    e2e_resp_free(met);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
+    /* A budget routes at admission too: its hit is the same, and costs nothing. */
+    auth = key_token(gw, "{\"name\":\"cache-budget\",\"budget_usd\":10}");
+    a = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    b = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cr_assert_null(e2e_resp_header(b, "X-Gateway-Provider"));
+    cr_assert_str_eq(e2e_resp_header(b, "X-Gateway-Cost"), "0.00000000");
+    cr_assert_eq(mock_request_count(m), 2);
+    e2e_resp_free(a);
+    e2e_resp_free(b);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* Cache-Control is a list (RFC 9110 5.3): sent as two field lines, it means both. A client
+ * (or a proxy on its way) that adds no-store on a line of its own still keeps nothing. */
+Test(cache_e2e, a_directive_on_a_second_cache_control_line_counts)
+{
+    struct mock *m = chat_mock();
+    struct e2e_gw *gw = gw_on(m, ON);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", ASK(""),
+                                  "Cache-Control: max-age=0\nCache-Control: no-store");
+    cr_assert_str_eq(cache_header(r), "miss", "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", ASK(""), NULL);
+    cr_assert_str_eq(cache_header(r), "miss", "no-store kept nothing");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/chat/completions", ASK(""),
+                 "Cache-Control: max-age=0\nCache-Control: no-cache");
+    cr_assert_str_eq(cache_header(r), "bypass", "no-cache skips the lookup");
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 3);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A keyed request with an allowlist is routed as it is admitted; routing is where a circuit
+ * breaker refuses a paused target. The cache comes first for it too (aigw.json(5)): a hit
+ * needs no healthy provider, so an outage does not turn a key's cached answers into 503s. */
+Test(cache_e2e, a_keyed_hit_needs_no_healthy_provider)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route_json(m, e2e_strf("{\"method\":\"POST\",\"times\":1,\"body\":%s}", chat_doc)),
+        0);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"status\":500,"
+                                        "\"body_file\":\"openai/error_500.json\"}"),
+                 0);
+    struct e2e_gw *gw = e2e_gw_start(
+        "{\"cache\":{\"enabled\":true},\"routing\":{\"max_attempts\":1,\"circuit_breaker\":{"
+        "\"failure_threshold\":1,\"cooldown_ms\":600000}}}",
+        "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" ADMIN, NULL);
+    const char *auth = key_token(gw, "{\"name\":\"cache-test\",\"models\":[\"gpt-4o*\"]}");
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_str_eq(cache_header(a), "miss", "%s", a->body);
+    cr_assert_eq(a->status, 200, "%s", a->body);
+    e2e_resp_free(a);
+    /* Another question fails upstream: the target's breaker opens. */
+    struct e2e_resp *f = e2e_post(gw, "/v1/chat/completions", ASK(",\"seed\":7"), auth);
+    cr_assert_eq(f->status, 500, "%s", f->body);
+    e2e_resp_free(f);
+    f = e2e_post(gw, "/v1/chat/completions", ASK(",\"seed\":8"), auth);
+    cr_assert_eq(f->status, 503, "the breaker is open: %s", f->body);
+    cr_assert(strstr(f->body, "circuit_open"), "%s", f->body);
+    e2e_resp_free(f);
+    int asked = mock_request_count(m);
+    struct e2e_resp *b = e2e_post(gw, "/v1/chat/completions", ASK(""), auth);
+    cr_assert_eq(b->status, 200, "%s", b->body);
+    cr_assert_str_eq(cache_header(b), "hit", "%s", b->body);
+    cr_assert_eq(mock_request_count(m), asked);
     e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);

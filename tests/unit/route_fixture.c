@@ -158,6 +158,7 @@ int rf_route(struct gw_router *r, const struct rf_req *q, struct gw_route_result
         .body = body,
         .header = find_header,
         .header_ud = (void *)q->headers,
+        .plan = q->plan,
     };
     int rc = gw_route(r, &ctx, out, e);
     cJSON_Delete(body);

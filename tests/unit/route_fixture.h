@@ -36,6 +36,7 @@ struct rf_req {
     const char *body;    /* JSON; default {"model":..., "messages":[]} */
     const char *headers; /* "Name: value" lines */
     int op;              /* 0: chat */
+    int plan;            /* gw_route_ctx.plan */
 };
 
 /* Routes one request; *e gets the error. Returns gw_route's result. */

@@ -402,6 +402,38 @@ Test(health, every_target_open_fails_fast_with_a_503)
     gw_router_free(&r);
 }
 
+/* A keyed request is planned at admission and claims its target only after a cache miss: a
+ * plan neither skips an open target nor takes a half-open probe; the claim does both. */
+Test(health, a_plan_ignores_breakers_and_the_claim_applies_them)
+{
+    struct gw_router r;
+    rf_router_ok(&r, "{\"targets\":[\"groq\",\"together\"],"
+                     "\"circuit_breaker\":{\"failure_threshold\":1,\"cooldown_ms\":1000}}");
+    struct rf_req plan = {.model = "llama-3.3-70b", .plan = 1};
+    struct gw_route_result out;
+    struct gw_request_err e;
+    rf_report(&r, "groq", "llama-3.3-70b", 500, 1, 5);
+    cr_assert_eq(rf_route(&r, &plan, &out, &e), 0);
+    cr_assert_eq(out.n, 2, "a plan keeps the open target");
+    cr_assert_eq(gw_route_claim(&r, &out, "llama-3.3-70b", &e), 0);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.targets[0].plugin->desc.vkey, "together");
+    rf_report(&r, "together", "llama-3.3-70b", 500, 1, 5);
+    cr_assert_eq(rf_route(&r, &plan, &out, &e), 0, "planned with every breaker open");
+    cr_assert_lt(gw_route_claim(&r, &out, "llama-3.3-70b", &e), 0);
+    cr_assert_str_eq(e.code, "circuit_open");
+    cr_assert_eq(out.n, 2, "a refused claim leaves the plan as it was");
+    rf_now += 1000;
+    for (int i = 0; i < 3; i++) /* cache hits: planned, never claimed */
+        cr_assert_eq(rf_route(&r, &plan, &out, &e), 0);
+    cr_assert_eq(gw_route_claim(&r, &out, "llama-3.3-70b", &e), 0, "the probe is still free");
+    cr_assert_str_eq(out.targets[0].plugin->desc.vkey, "groq");
+    cr_assert_eq(rf_route(&r, &plan, &out, &e), 0);
+    cr_assert_eq(gw_route_claim(&r, &out, "llama-3.3-70b", &e), 0);
+    cr_assert_str_eq(out.targets[0].plugin->desc.vkey, "together", "groq's probe is out");
+    gw_router_free(&r);
+}
+
 Test(health, breakers_are_per_model)
 {
     struct gw_router r;
