@@ -285,9 +285,11 @@
       const v = $('logs-' + f).value.trim();
       if (v) p.set(f, v);
     }
+    /* a datetime-local value has no zone and Date.parse would read it in the browser's:
+     * these are UTC, like the Time (UTC) column they are typed from */
     for (const f of ['since', 'until']) {
       const v = $('logs-' + f).value;
-      if (v) p.set(f, String(Date.parse(v)));
+      if (v) p.set(f, String(Date.parse(v + 'Z')));
     }
     return p;
   }

@@ -55,7 +55,9 @@ const browser = await chromium.launch({
 const errors = [];
 let failed = 0;
 try {
-  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  // an operator far from UTC: what the page shows and takes as UTC must be UTC
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 },
+                                                 timezoneId: 'Pacific/Auckland' })).newPage();
   page.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
   page.on('pageerror', (e) => errors.push('page: ' + e.message));
   page.on('request', (r) => {
@@ -115,6 +117,32 @@ try {
   // the injected model name is shown as text, not run
   const texts = await page.$$eval('#logs-table td', (tds) => tds.map((t) => t.textContent));
   assert.ok(texts.includes(XSS), 'the model name is shown as text');
+  // a filter holding characters a URL escapes ('=', '+', '<', '/', '&') finds its own row
+  // and only it
+  const filterRows = async () => {
+    await page.evaluate(() => { document.getElementById('logs-table').dataset.rows = ''; });
+    await page.click('#logs-form button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('logs-table').dataset.rows !== '');
+    return page.$$eval('#logs-table tbody tr', (trs) => trs.map((t) =>
+      (t.cells.length > 1 ? t.cells[3] : t.cells[0]).textContent));
+  };
+  await page.fill('#logs-model', XSS);
+  assert.deepEqual(await filterRows(), [XSS], 'the filter by the injected model name');
+  await page.fill('#logs-model', 'a+b=c&d');
+  assert.deepEqual(await filterRows(), ['No request matches.'], 'a model no request named');
+  await page.fill('#logs-model', '');
+  // Since / Until are read in UTC, like the Time (UTC) column they are typed from
+  assert.equal((await filterRows()).length, 20);
+  const times = await page.$$eval('#logs-table tbody tr td:first-child',
+                                  (tds) => tds.map((t) => Date.parse(t.textContent.replace(' ', 'T'))));
+  const minute = (ms) => new Date(ms).toISOString().slice(0, 16);
+  await page.fill('#logs-since', minute(Math.max(...times) + 60e3));
+  assert.deepEqual(await filterRows(), ['No request matches.'], 'since after the newest row');
+  await page.fill('#logs-since', minute(Math.min(...times)));
+  await page.fill('#logs-until', minute(Math.max(...times) + 60e3));
+  assert.equal((await filterRows()).length, 20, 'since the oldest row, until after the newest');
+  await page.fill('#logs-since', '');
+  await page.fill('#logs-until', '');
   await page.selectOption('#logs-status', 'error');
   await page.evaluate(() => { document.getElementById('logs-table').dataset.rows = ''; });
   await page.click('#logs-form button[type=submit]');
