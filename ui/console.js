@@ -40,6 +40,12 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
+  /* A failed action, said on the page (a refused key has already signed out). Every
+   * promise a click starts ends here: a rejection nobody catches shows nothing. */
+  function report(e) {
+    if (!(e instanceof ApiError && e.status === 401)) showError(e.message);
+  }
+
   async function api(path, opts) {
     const key = sessionStorage.getItem(KEY);
     const init = Object.assign({ method: 'GET', headers: {}, cache: 'no-store',
@@ -307,7 +313,7 @@
     if (!more && !d.data.length) emptyRow(tb, cols.length, 'No request matches.');
     for (const r of d.data) {
       const open = el('button', { type: 'button', className: 'secondary',
-                                  onclick: () => showLog(r.request_id),
+                                  onclick: () => showLog(r.request_id).catch(report),
                                   'aria-label': 'Details of request ' + r.request_id },
                       r.request_id);
       tb.appendChild(el('tr', null,
@@ -325,6 +331,7 @@
   }
 
   async function showLog(id) {
+    showError('');
     const r = await api('/admin/logs/' + encodeURIComponent(id));
     const dl = $('log-detail-fields');
     clear(dl);

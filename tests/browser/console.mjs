@@ -155,6 +155,21 @@ try {
   await page.waitForSelector('#log-detail:not([hidden])');
   const detail = await page.textContent('#log-detail-fields');
   assert.ok(detail.includes('status'));
+  // a detail the API refuses (the row aged out, the store is busy) is said, not swallowed
+  await page.click('#log-detail-close');
+  await page.route('**/admin/logs/*', (r) => r.fulfill({ status: 503,
+    contentType: 'application/json',
+    body: '{"error":{"message":"the store did not answer in time; retry"}}' }));
+  await page.click('#logs-table tbody tr:first-child button');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await page.textContent('#error'), 'the store did not answer in time; retry');
+  assert.equal(await page.isVisible('#log-detail'), false);
+  await page.unroute('**/admin/logs/*');
+  // the browser reports the refused call itself; that one is expected, nothing else is
+  assert.deepEqual(errors.filter((e) => !/ 503 /.test(e)), []);
+  errors.length = 0;
+  await page.click('#logs-table tbody tr:first-child button');
+  await page.waitForSelector('#log-detail:not([hidden])');
   await shot('logs');
 
   await go('usage');
