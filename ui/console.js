@@ -124,8 +124,25 @@
     }
   }
 
+  /* Signing out (or a refused key) leaves nothing read with the key on the page: not a new
+   * key's secret, which would show again at the next sign in on this tab, nor request
+   * bodies, rows or the configuration. */
+  function forget() {
+    hideSecret();
+    $('log-detail').hidden = true;
+    for (const id of ['log-detail-fields', 'log-detail-req', 'log-detail-resp', 'overview-kpis',
+                      'config-json', 'config-meta'])
+      clear($(id));
+    for (const t of document.querySelectorAll('.table-wrap table')) {
+      clear(t.tHead);
+      clear(t.tBodies[0]);
+    }
+    resetKeyForm();
+  }
+
   function signOut(why) {
     sessionStorage.removeItem(KEY);
+    forget();
     for (const c of Object.values(charts)) c.destroy();
     for (const k of Object.keys(charts)) delete charts[k];
     show();
@@ -355,6 +372,11 @@
 
   /* ---- keys ------------------------------------------------------------------------ */
 
+  function hideSecret() {
+    $('key-secret-value').textContent = '';
+    $('key-secret').hidden = true;
+  }
+
   function showSecret(token) {
     $('key-secret-value').textContent = token;
     $('key-secret').hidden = false;
@@ -550,10 +572,7 @@
     $('key-form').addEventListener('submit', submitKey);
     $('config-reload-form').addEventListener('submit', run(reloadConfig));
     $('key-cancel').addEventListener('click', resetKeyForm);
-    $('key-secret-done').addEventListener('click', () => {
-      $('key-secret-value').textContent = '';
-      $('key-secret').hidden = true;
-    });
+    $('key-secret-done').addEventListener('click', hideSecret);
     show();
   });
 })();

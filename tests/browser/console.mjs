@@ -196,6 +196,20 @@ try {
   await page.click('#key-secret-done');
   assert.equal(await page.isVisible('#key-secret'), false);
   assert.equal((await page.content()).includes(secret), false, 'the secret is shown once');
+  // signing out while a new secret shows takes it off the page: the next one to sign in
+  // on this tab does not see it
+  await page.fill('#key-name', 'signed-out');
+  await page.click('#key-submit');
+  await page.waitForSelector('#key-secret:not([hidden])');
+  const secret2 = await page.textContent('#key-secret-value');
+  await page.click('#signout');
+  await page.waitForSelector('#signin:not([hidden])');
+  assert.equal((await page.content()).includes(secret2), false, 'the secret is gone at sign out');
+  await page.fill('#admin-key', adminKey);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('body[data-loaded="keys"]');
+  assert.equal(await page.isVisible('#key-secret'), false);
+  assert.equal((await page.content()).includes(secret2), false, 'the secret is shown once');
   // the key works, then is revoked from the page and stops working
   assert.equal(await post({ model: 'gpt-4o-mini', messages: msg },
                           { Authorization: 'Bearer ' + secret }), 200);
