@@ -293,6 +293,7 @@
       el('td', { className: 'num' }, fmt.ms(r.latency_p95_ms)),
       el('td', { className: 'num' }, fmt.ms(r.ttfb_p50_ms)),
       el('td', { className: 'num' }, fmt.ms(r.ttfb_p95_ms)));
+    $('usage-note').hidden = !u.truncated;
     if (!u.data.length) emptyRow(tb, cols.length, 'No requests in this period.');
     for (const r of u.data) tb.appendChild(row(r, false));
     tb.appendChild(row(u.total, true));
@@ -425,15 +426,22 @@
     }
   }
 
+  /* At most KEYS_MAX keys (10 calls): more would make the page too slow to use. Past that the
+   * page says so; the rest are in the API and `aigw keys`. */
+  const KEYS_MAX = 10000;
+
   async function loadKeys() {
     const all = [];
-    let after = '';
-    for (let i = 0; i < 10; i++) {
+    let after = '', more = false;
+    do {
       const d = await api('/admin/keys?limit=1000' + (after ? '&after=' + encodeURIComponent(after) : ''));
       all.push(...d.data);
-      if (!d.has_more || !d.last_id) break;
+      more = d.has_more && !!d.last_id;
       after = d.last_id;
-    }
+    } while (more && all.length < KEYS_MAX);
+    $('keys-note').hidden = !more;
+    $('keys-note').textContent = 'Showing the first ' + fmt.int(all.length) + ' keys (by id); ' +
+      'the others are in GET /admin/keys and aigw keys list.';
     const cols = [{ label: 'Id' }, { label: 'Name' }, { label: 'Owner' }, { label: 'State' },
                   { label: 'Models' }, { label: 'RPM', num: 1 }, { label: 'TPM', num: 1 },
                   { label: 'Budget', num: 1 }, { label: 'Spend', num: 1 },

@@ -179,6 +179,18 @@ try {
     [...document.querySelectorAll('#usage-table tbody td:first-child')]
       .some((td) => td.textContent === 'groq'));
   await shot('usage');
+  // more groups than the API lists (it keeps the 10,000 busiest): the page says so
+  assert.equal(await page.isVisible('#usage-note'), false);
+  await page.route('**/admin/usage?*', async (r) => {
+    const real = await r.fetch();
+    const d = await real.json();
+    d.truncated = true;
+    await r.fulfill({ response: real, json: d });
+  });
+  await page.click('#usage-form button[type=submit]');
+  await page.waitForSelector('#usage-note:not([hidden])');
+  assert.match(await page.textContent('#usage-note'), /busiest/);
+  await page.unroute('**/admin/usage?*');
 
   await go('keys');
   await page.fill('#key-name', 'browser-test');
@@ -218,6 +230,25 @@ try {
   assert.equal(await post({ model: 'gpt-4o-mini', messages: msg },
                           { Authorization: 'Bearer ' + secret }), 401);
   await shot('keys');
+
+  // more keys than the page loads (10 pages of 1,000): it says so rather than leaving
+  // the rest out unsaid, and the page stays responsive with 10,000 rows
+  await page.route('**/admin/keys?*', (r) => {
+    const after = new URL(r.request().url()).searchParams.get('after') || '';
+    const base = after ? Number(after.slice(1)) + 1 : 0;
+    const data = Array.from({ length: 1000 }, (_, i) => ({
+      id: 'k' + String(base + i).padStart(6, '0'), name: 'n', owner: 'o', models: null,
+      rpm: null, tpm: null, budget_usd: null, budget_period: 'none', spend_usd: 0,
+      state: 'active', last_used_at: null }));
+    return r.fulfill({ json: { object: 'list', data, first_id: data[0].id,
+                               last_id: data[999].id, has_more: true } });
+  });
+  assert.equal(await page.isVisible('#keys-note'), false);
+  await go('providers');
+  await go('keys');
+  assert.equal(await page.$$eval('#keys-table tbody tr', (t) => t.length), 10000);
+  assert.match(await page.textContent('#keys-note'), /first 10,000 keys/);
+  await page.unroute('**/admin/keys?*');
 
   await go('providers');
   const provs = await page.$$eval('#providers-table tbody tr', (trs) => trs.map((t) => t.dataset.provider));
