@@ -410,6 +410,7 @@
   async function keyAction(what, k) {
     if (what === 'revoke' && !window.confirm('Revoke key ' + k.id + '? Clients using it stop at once.'))
       return;
+    showError('');
     try {
       if (what === 'revoke') {
         await api('/admin/keys/' + encodeURIComponent(k.id), { method: 'DELETE' });
@@ -476,6 +477,7 @@
 
   async function submitKey(ev) {
     ev.preventDefault();
+    showError('');
     const id = $('key-id').value;
     const num = (v) => (v.trim() === '' ? null : Number(v));
     const models = $('key-models').value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -569,6 +571,7 @@
     window.addEventListener('hashchange', show);
     const run = (f) => (ev) => {
       if (ev) ev.preventDefault();
+      showError(''); /* an earlier failure does not stand beside this answer */
       f().catch((e) => { if (!(e instanceof ApiError && e.status === 401)) showError(e.message); });
     };
     $('overview-form').addEventListener('submit', run(loadOverview));

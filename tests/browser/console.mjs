@@ -193,6 +193,13 @@ try {
   await page.unroute('**/admin/usage?*');
 
   await go('keys');
+  // a refused form is said; the error goes once the next try succeeds
+  await page.fill('#key-name', 'n'.repeat(200));
+  await page.click('#key-submit');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /at most 127 bytes/);
+  assert.deepEqual(errors.filter((e) => !/ 400 /.test(e)), []);
+  errors.length = 0;
   await page.fill('#key-name', 'browser-test');
   await page.fill('#key-owner', 'qa');
   await page.fill('#key-rpm', '60');
@@ -201,6 +208,7 @@ try {
   await page.click('#key-submit');
   await page.waitForSelector('#key-secret:not([hidden])');
   const secret = await page.textContent('#key-secret-value');
+  assert.equal(await page.isVisible('#error'), false, 'the earlier error is gone');
   assert.match(secret, /^aigw_[A-Za-z0-9]+_[A-Za-z0-9]+$/);
   const id = secret.split('_')[1];
   await page.waitForSelector('#keys-table tr[data-key="' + id + '"]');
