@@ -301,7 +301,9 @@
 
   /* ---- request log ----------------------------------------------------------------- */
 
-  let logsCursor = '';
+  /* The next page continues the listing shown: its filters as they were applied, not as the
+   * form holds them now (a cursor from one filter under another skips or repeats rows). */
+  let logsCursor = '', logsParams = null;
 
   function logsQuery() {
     const p = new URLSearchParams({ limit: '100' });
@@ -319,9 +321,11 @@
   }
 
   async function loadLogs(more) {
-    const p = logsQuery();
+    const p = more && logsParams ? new URLSearchParams(logsParams) : logsQuery();
+    const asked = new URLSearchParams(p);
     if (more && logsCursor) p.set('cursor', logsCursor);
     const d = await api('/admin/logs?' + p);
+    if (!more) logsParams = asked;
     const cols = [{ label: 'Time (UTC)' }, { label: 'Request id' }, { label: 'Key' },
                   { label: 'Model' }, { label: 'Provider' }, { label: 'Status', num: 1 },
                   { label: 'Stream' }, { label: 'Tokens in / out', num: 1 },

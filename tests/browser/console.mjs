@@ -143,6 +143,21 @@ try {
   assert.equal((await filterRows()).length, 20, 'since the oldest row, until after the newest');
   await page.fill('#logs-since', '');
   await page.fill('#logs-until', '');
+  // Next page continues the listing it was given for, even when a filter was changed
+  // since (and not applied): pages of 5 rows from the real API
+  await page.route('**/admin/logs?*', (r) =>
+    r.continue({ url: r.request().url().replace('limit=100', 'limit=5') }));
+  assert.equal((await filterRows()).length, 5);
+  await page.selectOption('#logs-status', 'error');
+  await page.evaluate(() => { document.getElementById('logs-table').dataset.rows = ''; });
+  await page.click('#logs-more');
+  await page.waitForFunction(() => document.getElementById('logs-table').dataset.rows !== '');
+  const ids = await page.$$eval('#logs-table tbody tr td:nth-child(2)',
+                                (tds) => tds.map((t) => t.textContent));
+  assert.equal(ids.length, 10, 'two pages of the unfiltered listing');
+  assert.equal(new Set(ids).size, 10);
+  await page.unroute('**/admin/logs?*');
+  await page.selectOption('#logs-status', '');
   await page.selectOption('#logs-status', 'error');
   await page.evaluate(() => { document.getElementById('logs-table').dataset.rows = ''; });
   await page.click('#logs-form button[type=submit]');
