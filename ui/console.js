@@ -388,7 +388,16 @@
     $('key-secret-done').focus();
   }
 
+  /* The form's fields, by the body field each one sets. */
+  const KEY_FIELDS = { name: 'key-name', owner: 'key-owner', models: 'key-models', rpm: 'key-rpm',
+                       tpm: 'key-tpm', budget_usd: 'key-budget', budget_period: 'key-period' };
+  /* The fields as editKey filled them: a save sends only what differs. Sending them all would
+   * turn a key allowed no model (models []: the form shows it empty) into one allowed any
+   * (null), and undo a limit changed elsewhere since the form was filled. */
+  let keyFilled = null;
+
   function resetKeyForm() {
+    keyFilled = null;
     $('key-form').reset();
     $('key-id').value = '';
     $('key-form-legend').textContent = 'Create a key';
@@ -405,6 +414,8 @@
     $('key-tpm').value = k.tpm === null ? '' : k.tpm;
     $('key-budget').value = k.budget_usd === null ? '' : k.budget_usd;
     $('key-period').value = k.budget_period;
+    keyFilled = {};
+    for (const [f, input] of Object.entries(KEY_FIELDS)) keyFilled[f] = $(input).value;
     $('key-form-legend').textContent = 'Edit key ' + k.id;
     $('key-submit').textContent = 'Save changes';
     $('key-cancel').hidden = false;
@@ -469,7 +480,7 @@
       tb.appendChild(el('tr', { dataset: { key: k.id, state: k.state } },
         el('td', null, k.id), el('td', null, k.name), el('td', null, k.owner),
         el('td', { className: active ? 'ok' : 'bad' }, k.state),
-        el('td', null, k.models ? k.models.join(', ') : 'any'),
+        el('td', null, !k.models ? 'any' : k.models.length ? k.models.join(', ') : 'none'),
         el('td', { className: 'num' }, k.rpm === null ? '∞' : fmt.int(k.rpm)),
         el('td', { className: 'num' }, k.tpm === null ? '∞' : fmt.int(k.tpm)),
         el('td', { className: 'num' }, k.budget_usd === null ? '—'
@@ -491,8 +502,13 @@
       rpm: num($('key-rpm').value), tpm: num($('key-tpm').value),
       budget_usd: num($('key-budget').value), budget_period: $('key-period').value,
     };
+    if (id && keyFilled)
+      for (const [f, input] of Object.entries(KEY_FIELDS))
+        if ($(input).value === keyFilled[f]) delete body[f];
     try {
-      if (id) {
+      if (id && !Object.keys(body).length) {
+        status('Key ' + id + ': nothing changed.');
+      } else if (id) {
         await api('/admin/keys/' + encodeURIComponent(id), { method: 'PATCH', body });
         status('Key ' + id + ' saved.');
       } else {

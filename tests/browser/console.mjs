@@ -134,7 +134,7 @@ try {
   // Since / Until are read in UTC, like the Time (UTC) column they are typed from
   assert.equal((await filterRows()).length, 20);
   const times = await page.$$eval('#logs-table tbody tr td:first-child',
-                                  (tds) => tds.map((t) => Date.parse(t.textContent.replace(' ', 'T'))));
+    (tds) => tds.map((t) => Date.parse(t.textContent.replace(' ', 'T'))));
   const minute = (ms) => new Date(ms).toISOString().slice(0, 16);
   await page.fill('#logs-since', minute(Math.max(...times) + 60e3));
   assert.deepEqual(await filterRows(), ['No request matches.'], 'since after the newest row');
@@ -252,6 +252,27 @@ try {
   await page.waitForSelector('#keys-table tr[data-key="' + id + '"][data-state="revoked"]');
   assert.equal(await post({ model: 'gpt-4o-mini', messages: msg },
                           { Authorization: 'Bearer ' + secret }), 401);
+  // editing a key sends what the form changed and nothing else: a key allowed no model
+  // (models []) stays so when renamed, and a limit set elsewhere meanwhile is kept
+  const api = async (method, p, body) => {
+    const r = await fetch(url + p, {
+      method, headers: Object.assign({ 'content-type': 'application/json' }, auth),
+      body: body ? JSON.stringify(body) : undefined });
+    return r.json();
+  };
+  const frozen = await api('POST', '/admin/keys', { name: 'frozen', models: [], rpm: 10 });
+  await go('providers');
+  await go('keys');
+  const row = '#keys-table tr[data-key="' + frozen.id + '"] ';
+  assert.equal(await page.textContent(row + 'td:nth-child(5)'), 'none');
+  await page.click(row + 'button[aria-label^="Edit"]');
+  assert.equal(await page.inputValue('#key-name'), 'frozen');
+  await api('PATCH', '/admin/keys/' + frozen.id, { rpm: 20 });
+  await page.fill('#key-name', 'frozen-renamed');
+  await page.click('#key-submit');
+  await page.waitForSelector(row + 'td:nth-child(2):text-is("frozen-renamed")');
+  const after = await api('GET', '/admin/keys/' + frozen.id);
+  assert.deepEqual([after.name, after.models, after.rpm], ['frozen-renamed', [], 20]);
   await shot('keys');
 
   // more keys than the page loads (10 pages of 1,000): it says so rather than leaving
