@@ -425,6 +425,11 @@
   async function keyAction(what, k) {
     if (what === 'revoke' && !window.confirm('Revoke key ' + k.id + '? Clients using it stop at once.'))
       return;
+    /* grace 0: the secret clients hold stops working at once, as a revoke does (a rotation
+     * with a grace period is the API's or aigw keys rotate --grace) */
+    if (what === 'rotate' && !window.confirm('Rotate key ' + k.id + '? Its current secret ' +
+                                             'stops working at once; clients need the new one.'))
+      return;
     showError('');
     try {
       if (what === 'revoke') {

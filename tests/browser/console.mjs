@@ -64,7 +64,9 @@ try {
     if (r.url().includes(adminKey)) errors.push('the admin key went into a URL: ' + r.url());
     if (!r.url().startsWith(url)) errors.push('a request left the gateway: ' + r.url());
   });
-  page.on('dialog', (d) => d.accept());
+  const dialogs = [];
+  let answer = true;
+  page.on('dialog', (d) => { dialogs.push(d.message()); return answer ? d.accept() : d.dismiss(); });
   const shot = (name) => page.screenshot({ path: path.join(out, name + '.png'), fullPage: true });
 
   const resp = await page.goto(url + '/admin/');
@@ -273,6 +275,21 @@ try {
   await page.waitForSelector(row + 'td:nth-child(2):text-is("frozen-renamed")');
   const after = await api('GET', '/admin/keys/' + frozen.id);
   assert.deepEqual([after.name, after.models, after.rpm], ['frozen-renamed', [], 20]);
+  // Rotate ends the current secret at once: it asks first, and a No changes nothing
+  answer = false;
+  dialogs.length = 0;
+  await page.click(row + 'button[aria-label^="Rotate"]');
+  assert.equal(dialogs.length, 1, 'rotate asks first');
+  assert.match(dialogs[0], /stops working at once/);
+  answer = true;
+  assert.equal(await page.isVisible('#key-secret'), false);
+  const still = await api('GET', '/admin/keys/' + frozen.id);
+  assert.equal(still.updated_at, after.updated_at, 'the key was not rotated');
+  await page.click(row + 'button[aria-label^="Rotate"]');
+  await page.waitForSelector('#key-secret:not([hidden])');
+  const rotated = await page.textContent('#key-secret-value');
+  assert.ok(rotated.startsWith('aigw_' + frozen.id + '_') && rotated !== frozen.key);
+  await page.click('#key-secret-done');
   await shot('keys');
 
   // more keys than the page loads (10 pages of 1,000): it says so rather than leaving
