@@ -174,8 +174,9 @@
     charts[id] = new uPlot(o, [xs].concat(series.map((s) => s.data)), host);
   }
 
-  /* The last 24 hours from the raw log (at most 5,000 rows, bucketed); longer periods from
-   * the daily rollups. */
+  /* The last 24 hours from the raw log (at most 5,000 rows, bucketed), its totals too when
+   * that is every request: the rollups count whole UTC days, so theirs would add the rest of
+   * yesterday. Longer periods from the daily rollups. */
   async function overviewSeries(days) {
     const since = Date.now() - days * 86400e3;
     if (days > 1) {
@@ -200,8 +201,25 @@
       if (!d.has_more) { cursor = ''; break; }
       cursor = d.next_cursor;
     }
-    const u = await api('/admin/usage?group_by=day&since=' + Math.floor(since));
-    if (!rows.length) return { total: u.total, xs: [], note: '' };
+    const q = (a, p) => {
+      if (!a.length) return null;
+      const s = a.slice().sort((m, n) => m - n);
+      return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+    };
+    let total;
+    if (cursor) {
+      total = (await api('/admin/usage?group_by=day&since=' + Math.floor(since))).total;
+    } else {
+      const sum = (f) => rows.reduce((a, r) => a + (r[f] || 0), 0);
+      const errors = rows.filter((r) => r.status >= 400).length;
+      total = { requests: rows.length, errors, error_rate: rows.length ? errors / rows.length : null,
+                cost_usd: sum('cost_usd'), input_tokens: sum('input_tokens'),
+                output_tokens: sum('output_tokens'),
+                latency_p50_ms: q(rows.map((r) => r.latency_ms), 0.5),
+                latency_p95_ms: q(rows.map((r) => r.latency_ms), 0.95),
+                ttfb_p50_ms: q(rows.filter((r) => r.ttfb_ms !== null).map((r) => r.ttfb_ms), 0.5) };
+    }
+    if (!rows.length) return { total, xs: [], note: '' };
     const t0 = rows[rows.length - 1].ts_ms, t1 = rows[0].ts_ms;
     const step = Math.max(1000, Math.ceil((t1 - t0 + 1) / 48 / 1000) * 1000);
     const buckets = new Map();
@@ -215,11 +233,6 @@
       x.lat.push(r.latency_ms);
       if (r.ttfb_ms !== null) x.ttfb.push(r.ttfb_ms);
     }
-    const q = (a, p) => {
-      if (!a.length) return null;
-      const s = a.slice().sort((m, n) => m - n);
-      return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-    };
     /* every bucket from the first to the last (at least 30), empty ones as zero, so a
      * burst shows as a rise and fall rather than one dot */
     const last = Math.floor(t1 / step) * step;
@@ -229,10 +242,11 @@
     for (let k = first; k <= last; k += step) keys.push(k);
     const get = (f) => keys.map((k) => f(buckets.get(k) || empty));
     return {
-      total: u.total,
+      total,
       note: 'Charts from the latest ' + rows.length + ' requests' +
             (cursor ? ' (more exist)' : '') + ', in ' + step / 1000 + ' s buckets; ' +
-            'totals from the daily rollups.',
+            (cursor ? 'totals from the daily rollups, yesterday and today (UTC).'
+                    : 'totals from these requests.'),
       xs: keys.map((k) => k / 1000),
       req: get((b) => b.req), err: get((b) => b.err), cost: get((b) => b.cost),
       p50: get((b) => q(b.lat, 0.5)), p95: get((b) => q(b.lat, 0.95)),

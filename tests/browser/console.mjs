@@ -107,6 +107,23 @@ try {
   const requests = await page.textContent('#overview-kpis div:first-child dd');
   assert.equal(Number(requests.replace(/,/g, '')), 20, 'overview counts every request');
   await shot('overview');
+  // the daily rollups count whole UTC days: yesterday's traffic (added here to the rollups'
+  // answer) is not in the last 24 hours' figures, which come from the requests themselves
+  await page.route('**/admin/usage?*', async (r) => {
+    const real = await r.fetch();
+    const d = await real.json();
+    d.total.requests += 1000;
+    d.total.errors += 900;
+    d.total.cost_usd += 50;
+    await r.fulfill({ response: real, json: d });
+  });
+  await page.evaluate(() => { document.getElementById('overview-kpis').textContent = ''; });
+  await page.click('#overview-form button[type=submit]');
+  await page.waitForSelector('#overview-kpis div');
+  const kpi = async (n) => page.textContent('#overview-kpis div:nth-child(' + n + ') dd');
+  assert.deepEqual([await kpi(1), await kpi(2)], ['20', '2'], 'requests and errors in 24 hours');
+  assert.ok(!(await kpi(4)).startsWith('$50'), 'spend in 24 hours');
+  await page.unroute('**/admin/usage?*');
 
   const go = async (name) => {
     await page.evaluate(() => { delete document.body.dataset.loaded; });
