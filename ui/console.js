@@ -165,6 +165,8 @@
     const o = {
       width, height: 220,
       scales: { x: { time: true } },
+      /* UTC, like every other time on the page (uPlot's default is the browser's zone) */
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
       series: [{}].concat(series.map((s, i) => ({
         label: s.label, stroke: colors[i % colors.length], width: 2,
         points: { show: xs.length < 60 }, spanGaps: true, value: (u, v) => (v === null ? '—' : opts.fmt(v)),

@@ -107,6 +107,20 @@ try {
   const requests = await page.textContent('#overview-kpis div:first-child dd');
   assert.equal(Number(requests.replace(/,/g, '')), 20, 'overview counts every request');
   await shot('overview');
+  // the charts' time axis is in UTC like every other time on the page: the legend's time
+  // of the newest bucket is the newest request's UTC hour and minute
+  const over = await page.$('#chart-requests .u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
+  const legend = await page.textContent('#chart-requests .u-legend .u-series:first-child .u-value');
+  const m = legend.match(/(\d+):(\d\d)(?::\d\d)?\s*(am|pm)?/i);
+  assert.ok(m, 'the legend shows a time: ' + legend);
+  const hm = (Number(m[1]) % 12 + (/pm/i.test(m[3] || '') ? 12 : 0)) * 60 + Number(m[2]);
+  const newest = new Date((await (await fetch(url + '/admin/logs?limit=1',
+                                              { headers: auth })).json()).data[0].ts_ms);
+  const want = newest.getUTCHours() * 60 + newest.getUTCMinutes();
+  assert.ok(Math.abs(hm - want) <= 1, 'chart time ' + legend + ' is UTC ' + newest.toISOString());
+  await page.mouse.move(0, 0);
   // the daily rollups count whole UTC days: yesterday's traffic (added here to the rollups'
   // answer) is not in the last 24 hours' figures, which come from the requests themselves
   await page.route('**/admin/usage?*', async (r) => {
