@@ -2,7 +2,10 @@
 // overview's charts drawn with data, the request log filtered and a row opened, usage,
 // a key created (its secret shown once) and revoked, providers and config; a screenshot of
 // each page; the config reloaded from its page; no console errors; the script injected
-// through a request never ran.
+// through a request never ran. It runs in a zone far from UTC (Pacific/Auckland) and also
+// checks: times in UTC, errors said and cleared, Next page, key edits sending only changes,
+// rotate asking first, sign out clearing a secret, and notes when rows are left out (some
+// of these with the API's answer altered through page.route).
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
