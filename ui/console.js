@@ -182,11 +182,14 @@
   async function overviewSeries(days) {
     const since = Date.now() - days * 86400e3;
     if (days > 1) {
-      const u = await api('/admin/usage?group_by=day&since=' + Math.floor(since));
+      /* the rollups count every whole day the period touches: from midnight days - 1 ago,
+       * so that it is days UTC days, today included */
+      const from = Math.floor(Date.now() / 86400e3) * 86400e3 - (days - 1) * 86400e3;
+      const u = await api('/admin/usage?group_by=day&since=' + from);
       const rows = u.data;
       return {
         total: u.total,
-        note: 'Daily figures from the rollups.',
+        note: 'Daily figures from the rollups: the last ' + days + ' UTC days, today included.',
         xs: rows.map((r) => Date.parse(r.group + 'T00:00:00Z') / 1000),
         req: rows.map((r) => r.requests), err: rows.map((r) => r.errors),
         cost: rows.map((r) => r.cost_usd),

@@ -141,6 +141,18 @@ try {
   assert.deepEqual([await kpi(1), await kpi(2)], ['20', '2'], 'requests and errors in 24 hours');
   assert.ok(!(await kpi(4)).startsWith('$50'), 'spend in 24 hours');
   await page.unroute('**/admin/usage?*');
+  // 'Last 7 days' is 7 UTC days, today included: the rollups count each whole day the
+  // period touches, so the page asks from midnight six days ago (not now - 7 x 24 h,
+  // which touched eight)
+  const asked = page.waitForRequest('**/admin/usage?*');
+  const sixAgo = () => Math.floor(Date.now() / 86400e3) * 86400e3 - 6 * 86400e3;
+  const before = sixAgo();
+  await page.selectOption('#overview-period', '7');
+  await page.click('#overview-form button[type=submit]');
+  const since = Number(new URL((await asked).url()).searchParams.get('since'));
+  assert.ok(since === before || since === sixAgo(), 'since ' + new Date(since).toISOString());
+  await page.waitForSelector('#overview-note:text-matches("7 UTC days")');
+  await page.selectOption('#overview-period', '1');
 
   const go = async (name) => {
     await page.evaluate(() => { delete document.body.dataset.loaded; });
