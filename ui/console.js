@@ -40,6 +40,12 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
+  /* A failed action, said on the page (a refused key has already signed out). Every
+   * promise a click starts ends here: a rejection nobody catches shows nothing. */
+  function report(e) {
+    if (!(e instanceof ApiError && e.status === 401)) showError(e.message);
+  }
+
   async function api(path, opts) {
     const key = sessionStorage.getItem(KEY);
     const init = Object.assign({ method: 'GET', headers: {}, cache: 'no-store',
@@ -118,8 +124,25 @@
     }
   }
 
+  /* Signing out (or a refused key) leaves nothing read with the key on the page: not a new
+   * key's secret, which would show again at the next sign in on this tab, nor request
+   * bodies, rows or the configuration. */
+  function forget() {
+    hideSecret();
+    $('log-detail').hidden = true;
+    for (const id of ['log-detail-fields', 'log-detail-req', 'log-detail-resp', 'overview-kpis',
+                      'config-json', 'config-meta'])
+      clear($(id));
+    for (const t of document.querySelectorAll('.table-wrap table')) {
+      clear(t.tHead);
+      clear(t.tBodies[0]);
+    }
+    resetKeyForm();
+  }
+
   function signOut(why) {
     sessionStorage.removeItem(KEY);
+    forget();
     for (const c of Object.values(charts)) c.destroy();
     for (const k of Object.keys(charts)) delete charts[k];
     show();
@@ -142,6 +165,8 @@
     const o = {
       width, height: 220,
       scales: { x: { time: true } },
+      /* UTC, like every other time on the page (uPlot's default is the browser's zone) */
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
       series: [{}].concat(series.map((s, i) => ({
         label: s.label, stroke: colors[i % colors.length], width: 2,
         points: { show: xs.length < 60 }, spanGaps: true, value: (u, v) => (v === null ? '—' : opts.fmt(v)),
@@ -151,16 +176,20 @@
     charts[id] = new uPlot(o, [xs].concat(series.map((s) => s.data)), host);
   }
 
-  /* The last 24 hours from the raw log (at most 5,000 rows, bucketed); longer periods from
-   * the daily rollups. */
+  /* The last 24 hours from the raw log (at most 5,000 rows, bucketed), its totals too when
+   * that is every request: the rollups count whole UTC days, so theirs would add the rest of
+   * yesterday. Longer periods from the daily rollups. */
   async function overviewSeries(days) {
     const since = Date.now() - days * 86400e3;
     if (days > 1) {
-      const u = await api('/admin/usage?group_by=day&since=' + Math.floor(since));
+      /* the rollups count every whole day the period touches: from midnight days - 1 ago,
+       * so that it is days UTC days, today included */
+      const from = Math.floor(Date.now() / 86400e3) * 86400e3 - (days - 1) * 86400e3;
+      const u = await api('/admin/usage?group_by=day&since=' + from);
       const rows = u.data;
       return {
         total: u.total,
-        note: 'Daily figures from the rollups.',
+        note: 'Daily figures from the rollups: the last ' + days + ' UTC days, today included.',
         xs: rows.map((r) => Date.parse(r.group + 'T00:00:00Z') / 1000),
         req: rows.map((r) => r.requests), err: rows.map((r) => r.errors),
         cost: rows.map((r) => r.cost_usd),
@@ -177,8 +206,25 @@
       if (!d.has_more) { cursor = ''; break; }
       cursor = d.next_cursor;
     }
-    const u = await api('/admin/usage?group_by=day&since=' + Math.floor(since));
-    if (!rows.length) return { total: u.total, xs: [], note: '' };
+    const q = (a, p) => {
+      if (!a.length) return null;
+      const s = a.slice().sort((m, n) => m - n);
+      return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+    };
+    let total;
+    if (cursor) {
+      total = (await api('/admin/usage?group_by=day&since=' + Math.floor(since))).total;
+    } else {
+      const sum = (f) => rows.reduce((a, r) => a + (r[f] || 0), 0);
+      const errors = rows.filter((r) => r.status >= 400).length;
+      total = { requests: rows.length, errors, error_rate: rows.length ? errors / rows.length : null,
+                cost_usd: sum('cost_usd'), input_tokens: sum('input_tokens'),
+                output_tokens: sum('output_tokens'),
+                latency_p50_ms: q(rows.map((r) => r.latency_ms), 0.5),
+                latency_p95_ms: q(rows.map((r) => r.latency_ms), 0.95),
+                ttfb_p50_ms: q(rows.filter((r) => r.ttfb_ms !== null).map((r) => r.ttfb_ms), 0.5) };
+    }
+    if (!rows.length) return { total, xs: [], note: '' };
     const t0 = rows[rows.length - 1].ts_ms, t1 = rows[0].ts_ms;
     const step = Math.max(1000, Math.ceil((t1 - t0 + 1) / 48 / 1000) * 1000);
     const buckets = new Map();
@@ -192,11 +238,6 @@
       x.lat.push(r.latency_ms);
       if (r.ttfb_ms !== null) x.ttfb.push(r.ttfb_ms);
     }
-    const q = (a, p) => {
-      if (!a.length) return null;
-      const s = a.slice().sort((m, n) => m - n);
-      return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-    };
     /* every bucket from the first to the last (at least 30), empty ones as zero, so a
      * burst shows as a rise and fall rather than one dot */
     const last = Math.floor(t1 / step) * step;
@@ -206,10 +247,11 @@
     for (let k = first; k <= last; k += step) keys.push(k);
     const get = (f) => keys.map((k) => f(buckets.get(k) || empty));
     return {
-      total: u.total,
+      total,
       note: 'Charts from the latest ' + rows.length + ' requests' +
             (cursor ? ' (more exist)' : '') + ', in ' + step / 1000 + ' s buckets; ' +
-            'totals from the daily rollups.',
+            (cursor ? 'totals from the daily rollups, yesterday and today (UTC).'
+                    : 'totals from these requests.'),
       xs: keys.map((k) => k / 1000),
       req: get((b) => b.req), err: get((b) => b.err), cost: get((b) => b.cost),
       p50: get((b) => q(b.lat, 0.5)), p95: get((b) => q(b.lat, 0.95)),
@@ -270,6 +312,7 @@
       el('td', { className: 'num' }, fmt.ms(r.latency_p95_ms)),
       el('td', { className: 'num' }, fmt.ms(r.ttfb_p50_ms)),
       el('td', { className: 'num' }, fmt.ms(r.ttfb_p95_ms)));
+    $('usage-note').hidden = !u.truncated;
     if (!u.data.length) emptyRow(tb, cols.length, 'No requests in this period.');
     for (const r of u.data) tb.appendChild(row(r, false));
     tb.appendChild(row(u.total, true));
@@ -277,7 +320,9 @@
 
   /* ---- request log ----------------------------------------------------------------- */
 
-  let logsCursor = '';
+  /* The next page continues the listing shown: its filters as they were applied, not as the
+   * form holds them now (a cursor from one filter under another skips or repeats rows). */
+  let logsCursor = '', logsParams = null;
 
   function logsQuery() {
     const p = new URLSearchParams({ limit: '100' });
@@ -285,17 +330,21 @@
       const v = $('logs-' + f).value.trim();
       if (v) p.set(f, v);
     }
+    /* a datetime-local value has no zone and Date.parse would read it in the browser's:
+     * these are UTC, like the Time (UTC) column they are typed from */
     for (const f of ['since', 'until']) {
       const v = $('logs-' + f).value;
-      if (v) p.set(f, String(Date.parse(v)));
+      if (v) p.set(f, String(Date.parse(v + 'Z')));
     }
     return p;
   }
 
   async function loadLogs(more) {
-    const p = logsQuery();
+    const p = more && logsParams ? new URLSearchParams(logsParams) : logsQuery();
+    const asked = new URLSearchParams(p);
     if (more && logsCursor) p.set('cursor', logsCursor);
     const d = await api('/admin/logs?' + p);
+    if (!more) logsParams = asked;
     const cols = [{ label: 'Time (UTC)' }, { label: 'Request id' }, { label: 'Key' },
                   { label: 'Model' }, { label: 'Provider' }, { label: 'Status', num: 1 },
                   { label: 'Stream' }, { label: 'Tokens in / out', num: 1 },
@@ -305,7 +354,7 @@
     if (!more && !d.data.length) emptyRow(tb, cols.length, 'No request matches.');
     for (const r of d.data) {
       const open = el('button', { type: 'button', className: 'secondary',
-                                  onclick: () => showLog(r.request_id),
+                                  onclick: () => showLog(r.request_id).catch(report),
                                   'aria-label': 'Details of request ' + r.request_id },
                       r.request_id);
       tb.appendChild(el('tr', null,
@@ -323,6 +372,7 @@
   }
 
   async function showLog(id) {
+    showError('');
     const r = await api('/admin/logs/' + encodeURIComponent(id));
     const dl = $('log-detail-fields');
     clear(dl);
@@ -346,13 +396,27 @@
 
   /* ---- keys ------------------------------------------------------------------------ */
 
+  function hideSecret() {
+    $('key-secret-value').textContent = '';
+    $('key-secret').hidden = true;
+  }
+
   function showSecret(token) {
     $('key-secret-value').textContent = token;
     $('key-secret').hidden = false;
     $('key-secret-done').focus();
   }
 
+  /* The form's fields, by the body field each one sets. */
+  const KEY_FIELDS = { name: 'key-name', owner: 'key-owner', models: 'key-models', rpm: 'key-rpm',
+                       tpm: 'key-tpm', budget_usd: 'key-budget', budget_period: 'key-period' };
+  /* The fields as editKey filled them: a save sends only what differs. Sending them all would
+   * turn a key allowed no model (models []: the form shows it empty) into one allowed any
+   * (null), and undo a limit changed elsewhere since the form was filled. */
+  let keyFilled = null;
+
   function resetKeyForm() {
+    keyFilled = null;
     $('key-form').reset();
     $('key-id').value = '';
     $('key-form-legend').textContent = 'Create a key';
@@ -369,6 +433,8 @@
     $('key-tpm').value = k.tpm === null ? '' : k.tpm;
     $('key-budget').value = k.budget_usd === null ? '' : k.budget_usd;
     $('key-period').value = k.budget_period;
+    keyFilled = {};
+    for (const [f, input] of Object.entries(KEY_FIELDS)) keyFilled[f] = $(input).value;
     $('key-form-legend').textContent = 'Edit key ' + k.id;
     $('key-submit').textContent = 'Save changes';
     $('key-cancel').hidden = false;
@@ -378,6 +444,12 @@
   async function keyAction(what, k) {
     if (what === 'revoke' && !window.confirm('Revoke key ' + k.id + '? Clients using it stop at once.'))
       return;
+    /* grace 0: the secret clients hold stops working at once, as a revoke does (a rotation
+     * with a grace period is the API's or aigw keys rotate --grace) */
+    if (what === 'rotate' && !window.confirm('Rotate key ' + k.id + '? Its current secret ' +
+                                             'stops working at once; clients need the new one.'))
+      return;
+    showError('');
     try {
       if (what === 'revoke') {
         await api('/admin/keys/' + encodeURIComponent(k.id), { method: 'DELETE' });
@@ -394,15 +466,22 @@
     }
   }
 
+  /* At most KEYS_MAX keys (10 calls): more would make the page too slow to use. Past that the
+   * page says so; the rest are in the API and `aigw keys`. */
+  const KEYS_MAX = 10000;
+
   async function loadKeys() {
     const all = [];
-    let after = '';
-    for (let i = 0; i < 10; i++) {
+    let after = '', more = false;
+    do {
       const d = await api('/admin/keys?limit=1000' + (after ? '&after=' + encodeURIComponent(after) : ''));
       all.push(...d.data);
-      if (!d.has_more || !d.last_id) break;
+      more = d.has_more && !!d.last_id;
       after = d.last_id;
-    }
+    } while (more && all.length < KEYS_MAX);
+    $('keys-note').hidden = !more;
+    $('keys-note').textContent = 'Showing the first ' + fmt.int(all.length) + ' keys (by id); ' +
+      'the others are in GET /admin/keys and aigw keys list.';
     const cols = [{ label: 'Id' }, { label: 'Name' }, { label: 'Owner' }, { label: 'State' },
                   { label: 'Models' }, { label: 'RPM', num: 1 }, { label: 'TPM', num: 1 },
                   { label: 'Budget', num: 1 }, { label: 'Spend', num: 1 },
@@ -425,7 +504,7 @@
       tb.appendChild(el('tr', { dataset: { key: k.id, state: k.state } },
         el('td', null, k.id), el('td', null, k.name), el('td', null, k.owner),
         el('td', { className: active ? 'ok' : 'bad' }, k.state),
-        el('td', null, k.models ? k.models.join(', ') : 'any'),
+        el('td', null, !k.models ? 'any' : k.models.length ? k.models.join(', ') : 'none'),
         el('td', { className: 'num' }, k.rpm === null ? '∞' : fmt.int(k.rpm)),
         el('td', { className: 'num' }, k.tpm === null ? '∞' : fmt.int(k.tpm)),
         el('td', { className: 'num' }, k.budget_usd === null ? '—'
@@ -437,6 +516,7 @@
 
   async function submitKey(ev) {
     ev.preventDefault();
+    showError('');
     const id = $('key-id').value;
     const num = (v) => (v.trim() === '' ? null : Number(v));
     const models = $('key-models').value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -446,8 +526,13 @@
       rpm: num($('key-rpm').value), tpm: num($('key-tpm').value),
       budget_usd: num($('key-budget').value), budget_period: $('key-period').value,
     };
+    if (id && keyFilled)
+      for (const [f, input] of Object.entries(KEY_FIELDS))
+        if ($(input).value === keyFilled[f]) delete body[f];
     try {
-      if (id) {
+      if (id && !Object.keys(body).length) {
+        status('Key ' + id + ': nothing changed.');
+      } else if (id) {
         await api('/admin/keys/' + encodeURIComponent(id), { method: 'PATCH', body });
         status('Key ' + id + ' saved.');
       } else {
@@ -530,6 +615,7 @@
     window.addEventListener('hashchange', show);
     const run = (f) => (ev) => {
       if (ev) ev.preventDefault();
+      showError(''); /* an earlier failure does not stand beside this answer */
       f().catch((e) => { if (!(e instanceof ApiError && e.status === 401)) showError(e.message); });
     };
     $('overview-form').addEventListener('submit', run(loadOverview));
@@ -541,10 +627,7 @@
     $('key-form').addEventListener('submit', submitKey);
     $('config-reload-form').addEventListener('submit', run(reloadConfig));
     $('key-cancel').addEventListener('click', resetKeyForm);
-    $('key-secret-done').addEventListener('click', () => {
-      $('key-secret-value').textContent = '';
-      $('key-secret').hidden = true;
-    });
+    $('key-secret-done').addEventListener('click', hideSecret);
     show();
   });
 })();
