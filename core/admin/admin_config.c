@@ -49,33 +49,49 @@ static void mask_all(cJSON *it)
     }
 }
 
-/* "password=x" -> "password=***", every one in s (a URL's query: up to the next & or #; the
- * libpq keyword form: up to the next space), into out. 1 when something was masked, 0 when
- * not, -1 when out is too small. */
-static int mask_password_params(const char *s, int url, char *out, size_t size)
+/* "password=x" -> "password=***", and so for every parameter a secret's name names (token=,
+ * api_key=, key=, sslpassword=, ...: secret_name), everywhere in s: a URL's query (up to the
+ * next &, ; or #) or the libpq keyword form (up to the next space); into out. Any such name is
+ * masked, not a list of schemes' own: a collector's ?api_key= or Google's ?key= in a base URL
+ * is as secret as libpq's password. 1 when something was masked, 0 when not, -1 when out is
+ * too small. */
+static int mask_secret_params(const char *s, int url, char *out, size_t size)
 {
+    const char *seps = url ? "?&;" : " \t";
     size_t o = 0;
     int found = 0;
-    const char *p = s, *pw;
-    if (!strstr(s, "password="))
-        return 0; /* nothing to mask: however long s is, it stays */
-    while ((pw = strstr(p, "password="))) {
-        const char *v = pw + 9, *end = v + strcspn(v, url ? "&#" : " ");
+    const char *p = s; /* copied to out up to here */
+    for (const char *eq = strchr(s, '='); eq; eq = *eq ? strchr(eq + 1, '=') : NULL) {
+        const char *name = eq;
+        while (name > s && !strchr(seps, name[-1]) && name[-1] != '=')
+            name--;
+        if ((name > s && !strchr(seps, name[-1])) || (url && name == s) || name == eq ||
+            eq - name >= 64)
+            continue;
+        char n[64];
+        memcpy(n, name, (size_t)(eq - name));
+        n[eq - name] = '\0';
+        if (!secret_name(n))
+            continue;
+        const char *v = eq + 1, *end = v + strcspn(v, url ? "&#;" : " \t");
         int w = snprintf(out + o, size - o, "%.*s%s", (int)(v - p), p, MASK);
         if (w < 0 || (size_t)w >= size - o)
             return -1;
         o += (size_t)w;
         p = end;
+        eq = end; /* the next name starts after this value */
         found = 1;
     }
+    if (!found)
+        return 0; /* nothing to mask: however long s is, it stays */
     int w = snprintf(out + o, size - o, "%s", p);
     if (w < 0 || (size_t)w >= size - o)
         return -1;
-    return found;
+    return 1;
 }
 
-/* "scheme://user:pass@host" -> "scheme://user:***@host", and every "password=x" in a URL's
- * query or the libpq keyword form -> "password=***" (a URL may carry both). 1 when s changed
+/* "scheme://user:pass@host" -> "scheme://user:***@host", and every secret parameter in a URL's
+ * query or the libpq keyword form -> "name=***" (a URL may carry both). 1 when s changed
  * (into out), 0 when not, -1 when it holds a secret that does not fit out. */
 static int mask_url(const char *s, char *out, size_t size)
 {
@@ -99,7 +115,7 @@ static int mask_url(const char *s, char *out, size_t size)
             changed = 1;
         }
     }
-    int m = mask_password_params(s, sch != NULL, out, size);
+    int m = mask_secret_params(s, sch != NULL, out, size);
     if (m < 0)
         return -1;
     if (!m && changed && gw_strlcpy(out, s, size) >= size)

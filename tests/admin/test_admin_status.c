@@ -185,3 +185,25 @@ Test(admin_status, masking_catches_a_password_in_a_urls_query)
     free(s);
     cJSON_Delete(d);
 }
+
+/* Not only libpq's password: any parameter a secret's name names (a collector's ?api_key=,
+ * Google's ?key=, a ?token=, libpq's sslpassword), while the others stay readable. */
+Test(admin_status, masking_catches_any_secret_parameter_in_a_url)
+{
+    cJSON *d = cJSON_Parse(
+        "{\"otel\":{\"endpoint\":\"https://collector:4318/v1/traces?api_key=a-SECRET&x=1\"},"
+        "\"b\":\"https://generativelanguage.example/v1beta?alt=sse&key=AIza-SECRET\","
+        "\"c\":\"rediss://cache:6380/0?token=t-SECRET;db=2\","
+        "\"d\":\"host=db sslpassword=w-SECRET dbname=x\","
+        "\"e\":\"https://h/a=b?monkey=banana&access_token=z-SECRET==#frag\"}");
+    gw_admin_mask_secrets(d);
+    char *s = cJSON_PrintUnformatted(d);
+    cr_assert_null(strstr(s, "SECRET"), "%s", s);
+    cr_assert_not_null(strstr(s, "/v1/traces?api_key=***&x=1"), "%s", s);
+    cr_assert_not_null(strstr(s, "v1beta?alt=sse&key=***"), "%s", s);
+    cr_assert_not_null(strstr(s, "/0?token=***;db=2"), "%s", s);
+    cr_assert_not_null(strstr(s, "host=db sslpassword=*** dbname=x"), "%s", s);
+    cr_assert_not_null(strstr(s, "https://h/a=b?monkey=banana&access_token=***#frag"), "%s", s);
+    free(s);
+    cJSON_Delete(d);
+}
