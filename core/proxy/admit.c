@@ -456,12 +456,18 @@ int gw_phase_admit(struct gw_req *r)
 
 int gw_admit_fit(struct gw_req *r)
 {
-    if (!r->key || r->resv.micros <= 0 || r->target <= 0 || r->target >= r->route.n)
-        return 0; /* no grant, or the first target, which admission clamped for */
+    /* The first target with nothing paid yet: admission clamped for it. */
+    if (!r->key || r->resv.micros <= 0 || r->target >= r->route.n ||
+        (r->target <= 0 && !r->guard_have_usage))
+        return 0;
     struct pricing p;
-    if (pricing_at(r, r->target, r->resv_prompt, &p) < 0)
+    if (pricing_at(r, r->target, prompt_estimate(r->parsed.body), &p) < 0)
         return 0; /* unreachable: unpriced targets were dropped */
-    double left = (double)r->resv.micros / 1e6 - p.in_usd;
+    /* answers a guardrail sent back, paid for all the same */
+    double paid = 0;
+    if (r->guard_have_usage && gw_cost_usd(p.m, &r->guard_usage, &paid) < 0)
+        paid = 0;
+    double left = (double)r->resv.micros / 1e6 - paid - p.in_usd;
     int64_t out = 0;
     if (left > 0 && r->parsed.op == AIGW_OP_CHAT && p.out_usd > 0)
         out = (int64_t)floor(left / (p.out_usd * (double)asked_choices(r->parsed.body)));
@@ -469,8 +475,10 @@ int gw_admit_fit(struct gw_req *r)
         return 0; /* input only, or free output: the prompt fits */
     if (out < 1) {
         gw_logf(AIGW_LOG_INFO, "limits", r->request_id,
-                "key %s: target %s/%s costs more than the request's grant; not tried", r->key->id,
-                r->route.targets[r->target].plugin->desc.vkey, r->route.targets[r->target].model);
+                "key %s: an answer of %s/%s costs more than what is left of the request's "
+                "grant; not asked",
+                r->key->id, r->route.targets[r->target].plugin->desc.vkey,
+                r->route.targets[r->target].model);
         return AIGW_ETOOBIG;
     }
     clamp_output(r, out);

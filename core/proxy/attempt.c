@@ -405,9 +405,11 @@ static void on_done(void *ud, int result, int rc)
         if (next >= 0) {
             gw_metrics_retry_memo(gw_target_memo(t), t->plugin->desc.vkey, outcome,
                                   next != r->target);
+            int prev = r->target;
             r->target = next;
             if (gw_attempt_start(r, delay) == 0)
                 return;
+            r->target = prev; /* the answer is this attempt's: its rows name its target */
         }
         /* Could not start another attempt: report the last upstream error. */
         c = r->call;

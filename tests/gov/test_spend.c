@@ -411,8 +411,70 @@ Test(spend, a_fallback_beyond_the_grant_is_not_tried, .timeout = 60)
     cr_assert(strstr(r->body, "error"), "%s", r->body);
     e2e_resp_free(r);
     cr_assert_eq(mock_route_hits(m, "groq"), 0, "a target costing more than the grant was tried");
-    cr_assert_eq(e2e_gw_wait_log(gw, "costs more than the request's grant", 5000), 0, "%s",
+    cr_assert_eq(e2e_gw_wait_log(gw, "costs more than what is left of the request's grant", 5000),
+                 0, "%s", e2e_gw_log(gw));
+    /* The answer is the first target's error: its log line names that target. */
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"provider\":\"openai\",\"model\":\"cheap\"", 5000), 0, "%s",
                  e2e_gw_log(gw));
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- a guardrail's retry ------------------------------------------------------------------ */
+
+/* An answer from the mock: content (JSON-escaped) and its completion tokens. */
+#define RETRY_DOC(content, out)                                                                    \
+    "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","       \
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" content "\"},"  \
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":" #out      \
+    ",\"total_tokens\":" #out "}}"
+
+/* json-schema's retry is a second answer, paid for like the first: together they stay within
+ * the one grant. Here the first answer used 400 of the 500 tokens granted ($0.405 of about
+ * $0.505), so the second may not be asked for 500 more. */
+Test(spend, a_guardrail_retry_answers_within_what_the_first_answer_left, .timeout = 60)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "first",
+                                                        .method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .times = 1,
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = RETRY_DOC("sure", 400)}),
+                 0);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "second",
+                                                        .method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = RETRY_DOC("{\\\"city\\\":1}", 3)}),
+                 0);
+    const char *b = getenv("AIGW_TEST_BUILDDIR");
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+    struct e2e_gw *gw = e2e_gw_start(
+        e2e_strf("{\"threads\":1,%s,\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":"
+                 "[{\"name\":\"json-schema\",\"config\":{\"schema\":{\"type\":\"object\","
+                 "\"required\":[\"city\"]},\"on_failure\":\"retry\"}}]}",
+                 PRICES, b ? b : "."),
+        "OPENAI_API_KEY=sk-upstream", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" GOV_ADMIN,
+        e2e_strf("AIGW_CATALOG=%s/catalog/models.json", src ? src : "."), NULL);
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"retry\",\"budget_usd\":1}", &k);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                  "{\"model\":\"gpt-4o-mini\",\"max_tokens\":500,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                                  e2e_strf("Authorization: Bearer %s", k.token));
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 2, "the guard asked once more");
+    const struct mock_req *up = mock_request(m, 1);
+    const cJSON *mt = cJSON_GetObjectItem(mock_req_json(up), "max_tokens");
+    cr_assert(cJSON_IsNumber(mt) && mt->valuedouble >= 1, "%s", mock_req_body(up));
+    double grant = (CUT_PROMPT_BYTES / 4 + 4 + 500) * TOKEN_USD, first = (5 + 400) * TOKEN_USD;
+    cr_assert(first + mt->valuedouble * TOKEN_USD <= grant,
+              "after $%g, the retry may answer %g tokens more: $%g against a grant of about $%g",
+              first, mt->valuedouble, first + mt->valuedouble * TOKEN_USD, grant);
+    mock_req_free(up);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
