@@ -288,6 +288,11 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
             e->period = l->period;
             e->spent = l->spent_micros > 0 ? l->spent_micros : 0;
             e->resv = 0;
+        } else if (l->spent_micros > e->spent) {
+            /* Both are spend known to be done, so the larger holds: the ledger has what this
+             * table never counted (the fleet's spend while Redis was back, between two
+             * outages; another process's; a settlement that found no entry). */
+            e->spent = l->spent_micros;
         }
         avail = budget - e->spent - e->resv;
         if (limit == GW_LIMIT_NONE) {

@@ -100,6 +100,9 @@ static const char ADMIT_LUA[] =
     "    resv = 0\n"
     "    redis.call('HSET', KEYS[2], 'resv', '0')\n"
     "  end\n"
+    /* both are spend known to be done: the ledger may hold what this counter missed (a
+     * request that ended after its period did, a settlement given up) */
+    "  if seed > spent then spent = seed; redis.call('HSET', KEYS[2], 'spent', I(seed)) end\n"
     "  redis.call('EXPIRE', KEYS[2], I(bttl))\n"
     "  avail = budget - spent - resv\n"
     "  if reason == 0 then\n"

@@ -378,6 +378,39 @@ CONTRACT(new_period_starts_from_the_ledger)
     cr_assert_eq(c.granted_micros, 750);
 }
 
+/* A request admitted just before a period ended settles after it: its grant is given back to
+ * the old period and its cost counted there, while the ledger dates its row (and the key's
+ * spend in the new period) by when it ended. Whatever the ledger's spend says is spent, the
+ * new period's counter never stays below. */
+CONTRACT(a_period_never_counts_less_than_the_ledger)
+{
+    struct gw_admit_req q = req("k-straddle");
+    q.limits.budget_micros = 1000;
+    q.limits.period = 100;
+    q.limits.period_end = 200;
+    q.usd_micros = 600;
+    struct gw_admit_result a = admit(f, 0, &q);
+    cr_assert_eq(a.status, GW_ADMIT_OK);
+    struct gw_reservation r = a.reservation;
+    q.limits.period = 200; /* the next period begins, with nothing in the ledger yet */
+    q.limits.period_end = 0;
+    q.usd_micros = 100;
+    struct gw_admit_result b = admit(f, 1, &q);
+    cr_assert_eq(b.status, GW_ADMIT_OK);
+    cr_assert_eq(b.granted_micros, 100);
+    cr_assert_eq(gw_counters_settle(f->c[0], &r, 10, 600), 0);
+    /* The straddler's 600 reached the ledger, dated in the new period. */
+    q.limits.spent_micros = 600;
+    q.usd_micros = 400;
+    struct gw_admit_result c = admit(f, 1, &q);
+    cr_assert_eq(c.status, GW_ADMIT_LIMITED, "granted %lld with 600 spent and 100 reserved",
+                 (long long)c.granted_micros);
+    q.usd_micros = 300;
+    c = admit(f, 1, &q);
+    cr_assert_eq(c.status, GW_ADMIT_OK);
+    cr_assert_eq(c.granted_micros, 300);
+}
+
 CONTRACT(no_limits_admits_without_counting)
 {
     struct gw_admit_req q = req("k-free");
@@ -545,5 +578,36 @@ Test(counters_mem, an_idle_budget_keeps_its_spend_while_the_table_has_room)
         refused += rc == AIGW_ETOOBIG;
     }
     cr_assert_eq(refused, 70 - 64, "a full table of 64 makes room by evicting every idle key");
+    gw_cmem_free(m);
+}
+
+/* The local shares Redis' fallback decides on keep their entries between outages: the spend
+ * the ledger reports at the next outage (everything committed while Redis was back) is
+ * newer than what this table counted in the last one, and must not be ignored. */
+Test(counters_mem, a_later_outage_starts_from_the_ledgers_newer_spend)
+{
+    struct gw_cmem *m;
+    cr_assert_eq(gw_cmem_new(64, &m), 0);
+    int64_t t0 = 1700000000000;
+    struct gw_admit_req q;
+    memset(&q, 0, sizeof q);
+    q.key_id = "k-outages";
+    q.limits.budget_micros = 1000;
+    q.usd_micros = q.usd_min_micros = 100;
+    struct gw_admit_result res;
+    /* The first outage, on half the budget: 100 granted, 100 spent. */
+    cr_assert_eq(gw_cmem_admit(m, &q, 2, 1, 60000, t0, &res), 0);
+    cr_assert_eq(res.status, GW_ADMIT_OK);
+    gw_cmem_settle(m, &res.reservation, 10, 100, t0 + 1000);
+    /* Redis came back and the fleet spent up to 900; the next outage's share is 950. */
+    q.limits.spent_micros = 900;
+    cr_assert_eq(gw_cmem_admit(m, &q, 2, 2, 60000, t0 + 600000, &res), 0);
+    cr_assert_eq(res.status, GW_ADMIT_LIMITED, "granted %lld with 900 of 1000 spent",
+                 (long long)res.granted_micros);
+    cr_assert_eq(res.budget_remaining_micros, 50);
+    q.usd_micros = q.usd_min_micros = 50;
+    cr_assert_eq(gw_cmem_admit(m, &q, 2, 3, 60000, t0 + 600001, &res), 0);
+    cr_assert_eq(res.status, GW_ADMIT_OK);
+    cr_assert_eq(res.granted_micros, 50);
     gw_cmem_free(m);
 }
