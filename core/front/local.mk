@@ -25,5 +25,6 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_events.c \
 	core/front/responses_routes.c \
 	core/front/responses_doc.c \
-	core/front/responses_state.c
+	core/front/responses_state.c \
+	core/front/responses_refs.c
 include core/front/anthropic.mk

@@ -55,6 +55,7 @@ struct gw_resp_ctx {
     size_t echo_store, echo_store_len; /* where the echo's "store" value is, and its length */
     char *instructions; /* the system message, NULL for none: never inherited through a chain */
     cJSON *input_items; /* this turn's input as items, each with an id (input_items, chain) */
+    int nrefs;          /* item_reference items among them, until resolved */
     struct gw_resp_tool *tools;
     int ntools;
     int store;          /* keep this response (the API's default) */
@@ -77,6 +78,13 @@ int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items,
                               struct gw_front_err *err);
 /* A copy of the request's input as items (a string becomes one user message), ids minted. */
 cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_front_err *err);
+/* item_reference (responses_refs.c): */
+/* The item_reference items among items. */
+int gw_resp_count_refs(const cJSON *items);
+/* Each item_reference of ctx->input_items (and of native's "input", when given) replaced by a
+ * copy of the stored item it names, read with ctx->key_id from ctx->st. 0, or negative with
+ * err filled (404 for an item not found). */
+int gw_resp_resolve_refs(struct gw_resp_ctx *ctx, cJSON *native, struct gw_front_err *err);
 /* instructions (never inherited through a chain), then chain (NULL for none), then this turn's
  * items, as the request's messages. */
 int gw_resp_build_messages(struct gw_parsed *p, const cJSON *chain, struct gw_front_err *err);
@@ -112,9 +120,11 @@ struct gw_store *gw_responses_store(void);
  * has already accepted it. */
 void gw_resp_owner(const char *key_id, const char *(*header)(void *ud, const char *name),
                    void *ud, char out[GW_RESP_ID_MAX]);
-/* Run by parse (which follows authentication): binds the request to the caller's key and store, and
- * when it names a previous_response_id, rebuilds its messages (and its native body) from the stored
- * chain. An unknown, expired or foreign id is a 400 previous_response_not_found. */
+/* Run by parse (which follows authentication): binds the request to the caller's key and store,
+ * replaces item_reference items by the stored items they name (an unknown, expired or foreign
+ * one is a 404), and when it names a previous_response_id, rebuilds its messages (and its
+ * native body) from the stored chain. An unknown, expired or foreign previous_response_id is a
+ * 400 previous_response_not_found. */
 int gw_responses_resolve(struct gw_parsed *p, struct gw_store *st, const char *key_id,
                          struct gw_front_err *err);
 /* GET /v1/responses/{id}, GET /v1/responses/{id}/input_items (query arguments limit, order,

@@ -75,10 +75,6 @@ cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_fr
     if (!items)
         return NULL;
     const char *hex = strncmp(resp_id, "resp_", 5) ? resp_id : resp_id + 5;
-    /* The output's items take the id's first 40 digits and their index (responses_render.c);
-     * input items take its last 40, so an input item never has an output item's id. */
-    size_t hexlen = strlen(hex);
-    hex += hexlen > 40 ? hexlen - 40 : 0;
     if (cJSON_IsString(input)) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddItemToArray(items, m);
@@ -119,8 +115,16 @@ cJSON *gw_resp_input_items(const cJSON *input, const char *resp_id, struct gw_fr
             type = "message";
         }
         char id[GW_RESP_ID_MAX];
+        if (!strcmp(type, "item_reference") && !str_of(it, "id")) {
+            cJSON_Delete(items);
+            gw_resp_fail(err, "input", NULL, "an item_reference needs the 'id' of the item");
+            return NULL;
+        }
         if (!str_of(it, "id")) {
-            snprintf(id, sizeof id, "%s%.40s%04x", id_prefix(type), hex, (unsigned)i & 0xffff);
+            /* The response's 48 digits, then 5 of index (GW_RESP_MAX_ITEMS): output items
+             * have 4 (responses_render.c), so an input item never has an output item's id,
+             * and an item_reference finds either by its response (responses_refs.c). */
+            snprintf(id, sizeof id, "%s%.48s%05x", id_prefix(type), hex, (unsigned)i);
             cJSON_DeleteItemFromObjectCaseSensitive(it, "id"); /* a null one: one "id" only */
             cJSON_AddStringToObject(it, "id", id);
         }
@@ -397,10 +401,8 @@ int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items,
             rc = add_output(&cv, it);
         else if (!strcmp(type, "reasoning"))
             continue; /* only OpenAI can read it back: it rides in the native body */
-        else if (!strcmp(type, "item_reference"))
-            rc = gw_resp_fail(err, "input", "unsupported",
-                              "item_reference is not supported: send the item itself, or chain "
-                              "with previous_response_id");
+        else if (!strcmp(type, "item_reference")) /* gw_responses_resolve replaced each */
+            rc = gw_resp_fail(err, "input", NULL, "an item_reference was not read back");
         else if (in_list(type, hosted_items))
             continue;
         else

@@ -374,8 +374,10 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
                                   err)) ||
         (rc = map_text_reasoning(req, body, err)))
         return rc;
-    /* With a previous_response_id the messages are built once the chain is read. */
-    if (!prev && (rc = gw_resp_build_messages(out, NULL, err)))
+    /* With a previous_response_id or item references, the messages are built once what they
+     * name is read (gw_responses_resolve). */
+    ctx->nrefs = gw_resp_count_refs(ctx->input_items);
+    if (!prev && !ctx->nrefs && (rc = gw_resp_build_messages(out, NULL, err)))
         return rc;
     const cJSON *v;
     if ((v = get(req, "max_output_tokens")))

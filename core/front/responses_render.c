@@ -49,7 +49,9 @@ static struct gw_resp_item *item_new(struct gw_resp_render *r, int kind)
     it->kind = kind;
     it->tool_index = -1;
     it->output_index = -1;
-    snprintf(it->id, sizeof it->id, "%s%.40s%04x", kind_prefix(kind), r->ctx->id + 5,
+    /* The response's 48 digits, then 4 of index (GW_RESP_MAX_OUTPUT): an item_reference
+     * finds the response by its item's id (responses_refs.c). */
+    snprintf(it->id, sizeof it->id, "%s%.48s%04x", kind_prefix(kind), r->ctx->id + 5,
              (unsigned)r->nitems);
     for (int i = 0; i < GW_RESP_MAX_PARTS; i++)
         gw_buf_init(&it->parts[i].text, 0);

@@ -166,14 +166,17 @@ int gw_responses_resolve(struct gw_parsed *p, struct gw_store *st, const char *k
     struct gw_resp_ctx *ctx = p->ctx;
     ctx->st = st;
     gw_strlcpy(ctx->key_id, key_id ? key_id : "", sizeof ctx->key_id);
+    int rc = ctx->nrefs ? gw_resp_resolve_refs(ctx, p->native, err) : 0;
+    if (rc)
+        return rc;
     if (!ctx->previous_id[0])
-        return 0;
+        return ctx->nrefs ? gw_resp_build_messages(p, NULL, err) : 0;
     if (!st)
         return not_found(err, ctx->previous_id);
     cJSON *chain = cJSON_CreateArray();
     if (!chain)
         return AIGW_ENOMEM;
-    int rc = load_chain(ctx, chain, err);
+    rc = load_chain(ctx, chain, err);
     if (!rc)
         rc = gw_resp_build_messages(p, chain, err);
     if (!rc && p->native) {

@@ -161,19 +161,23 @@ void gw_account_charge_sent(struct gw_req *r, int failed)
     /* A whole chat answer sent in one piece is "sent" too: a provider that leaves its usage
      * out of it (some OpenAI-compatible servers do) would otherwise answer for free. */
     int sent_whole = !r->parsed.stream && !failed && r->parsed.op == AIGW_OP_CHAT;
-    if (r->cache_hit || !r->resv.state || !(gw_relay_first_byte_ms(&r->relay) || sent_whole))
-        return; /* nothing was sent, or nothing was reserved: settled by the report */
+    if (r->cache_hit || !(gw_relay_first_byte_ms(&r->relay) || sent_whole))
+        return; /* nothing was sent: settled by the report */
     if (r->have_usage && !failed)
         return;
+    /* Without a reservation (no key, or a key without limits) the ledger still needs the
+     * cost: a spend report that left out every answer a client interrupted (Esc in Claude
+     * Code) before an OpenAI-wire usage report would count none of them. */
     struct aigw_usage u = r->usage;
     if (!r->have_usage)
         gw_usage_init(&u);
     int64_t told = u.completion_tokens > 0 ? u.completion_tokens : 0;
     int64_t sent = (r->sent_bytes + 3) / 4;
-    if (sent > r->resv_out)
+    if (r->resv.state && sent > r->resv_out)
         sent = r->resv_out;
     if (u.prompt_tokens <= 0)
-        u.prompt_tokens = r->resv_prompt;
+        u.prompt_tokens =
+            r->resv_prompt > 0 ? r->resv_prompt : gw_admit_prompt_estimate(r->parsed.body);
     u.completion_tokens = sent > told ? sent : told;
     double told_usd = r->cost_known ? r->cost : 0, usd = 0;
     if (price(r, &u, &usd) == 0) {

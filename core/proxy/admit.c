@@ -156,8 +156,7 @@ static int64_t string_bytes(const cJSON *v, int depth)
     return n;
 }
 
-/* Prompt tokens, roughly: bytes / 4 of what the model reads. */
-static int64_t prompt_estimate(const cJSON *body)
+int64_t gw_admit_prompt_estimate(const cJSON *body)
 {
     static const char *const fields[] = {"messages", "input", "prompt", "tools", NULL};
     int64_t bytes = 0;
@@ -317,7 +316,7 @@ static void admitted(void *ud, const struct gw_admit_result *res)
         r->resv = res->reservation;
         if (res->granted_micros > 0 && r->parsed.op == AIGW_OP_CHAT) {
             struct pricing p;
-            if (pricing_of(r, prompt_estimate(r->parsed.body), &p) == 0 && p.out_usd > 0) {
+            if (pricing_of(r, gw_admit_prompt_estimate(r->parsed.body), &p) == 0 && p.out_usd > 0) {
                 double left = (double)res->granted_micros / 1e6 - p.in_usd;
                 double per = p.out_usd * (double)asked_choices(r->parsed.body);
                 int64_t out = left > 0 ? (int64_t)floor(left / per) : 0;
@@ -396,7 +395,7 @@ int gw_phase_admit(struct gw_req *r)
         return refuse(r, 503, "service_unavailable_error", "limits_unavailable", NULL,
                       "the key's limits cannot be checked right now; retry");
     }
-    int64_t prompt = prompt_estimate(r->parsed.body);
+    int64_t prompt = gw_admit_prompt_estimate(r->parsed.body);
     int64_t cap = r->snap->cfg.max_reserve_tokens;
     int64_t asked = asked_max_tokens(r->parsed.body);
     int64_t out = r->parsed.op != AIGW_OP_CHAT ? 0 : asked >= 0 && asked < cap ? asked : cap;
@@ -461,7 +460,7 @@ int gw_admit_fit(struct gw_req *r)
         (r->target <= 0 && !r->guard_have_usage))
         return 0;
     struct pricing p;
-    if (pricing_at(r, r->target, prompt_estimate(r->parsed.body), &p) < 0)
+    if (pricing_at(r, r->target, gw_admit_prompt_estimate(r->parsed.body), &p) < 0)
         return 0; /* unreachable: unpriced targets were dropped */
     /* answers a guardrail sent back, paid for all the same */
     double paid = 0;

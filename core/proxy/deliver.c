@@ -150,6 +150,10 @@ void gw_deliver_release_request(struct gw_req *r)
     if (r->request_released || !r->parsed.stream || r->guard || !r->relay.committed)
         return;
     r->request_released = 1;
+    /* What a cut answer's prompt is charged at when the provider never says (account.c):
+     * admission estimated it for a limited key, nobody yet for any other. */
+    if (r->resv_prompt <= 0)
+        r->resv_prompt = gw_admit_prompt_estimate(r->parsed.body);
     keep_only_model(r->parsed.body);
     keep_only_model(r->parsed.native);
     cJSON_Delete(r->parsed.native_only); /* references into what native just lost */

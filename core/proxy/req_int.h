@@ -113,7 +113,7 @@ struct gw_req {
     struct gw_admit_op *admit_op; /* the admission out on this worker's counters, or NULL */
     int admit_wait;               /* 1: an admission is out; 2: admitted, go on */
     struct gw_reservation resv;   /* what account settles, exactly once */
-    int64_t resv_prompt;          /* the prompt tokens admission estimated for it */
+    int64_t resv_prompt;          /* the prompt tokens estimated for it (0: not yet) */
     int64_t resv_out;             /* and the output tokens it reserved (all choices) */
     struct gw_rl_window rl_requests, rl_tokens; /* x-ratelimit-* (limit 0: none) */
     int no_retry;                 /* x-should-retry: false (an exhausted budget) */
@@ -159,6 +159,8 @@ void gw_req_unref(struct gw_req *r);
 /* admit.c: allowlists, limits and budgets. 1: the counters answer later (the connection
  * sleeps; once admit_wait is 2, gw_req_run goes on from the cache lookup). */
 int gw_phase_admit(struct gw_req *r);
+/* Prompt tokens, roughly: bytes / 4 of the strings the model reads (at least 1). */
+int64_t gw_admit_prompt_estimate(const cJSON *body);
 /* The client left while an admission was out: cancels it (on the worker that admitted). */
 void gw_admit_abandon(struct gw_req *r);
 /* Before an attempt on a fallback target, or a guardrail's retry: lowers max_tokens so that

@@ -132,5 +132,25 @@ await check('unknown previous_response_id is previous_response_not_found', async
             e.param === 'previous_response_id');
 });
 
+await check('item_reference reads earlier items back; another key gets NotFoundError', async () => {
+    const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'One' });
+    const items = await client.responses.inputItems.list(first.id);
+    const refs = [
+        { type: 'item_reference', id: items.data[0].id },
+        { type: 'item_reference', id: first.output[0].id },
+    ];
+    const second = await client.responses.create({
+        model: 'gpt-4o-mini', input: [...refs, { role: 'user', content: 'Two' }],
+    });
+    assert.equal(second.status, 'completed');
+    const kept = await client.responses.inputItems.list(second.id, { order: 'asc' });
+    assert.equal(kept.data.length, 3);
+    assert.equal(kept.data[0].content[0].text, 'One');
+    assert.equal(kept.data[1].content[0].text, first.output_text);
+    await assert.rejects(
+        other.responses.create({ model: 'gpt-4o-mini', input: refs }),
+        (e) => e instanceof mod.NotFoundError && e.param === 'input');
+});
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

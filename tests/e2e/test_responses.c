@@ -524,6 +524,34 @@ Test(responses_e2e, stored_responses_live_in_the_state_store)
     mock_req_free(up);
     e2e_resp_free(g);
 
+    /* an item_reference (the Vercel AI SDK's way with store on) to turn one's answer, read
+     * from the store on the other replica; another key gets OpenAI's 404 */
+    const char *ref = e2e_strf(
+        "{\"model\":\"gpt-4o-mini\",\"input\":[{\"type\":\"item_reference\",\"id\":\"%s\"},"
+        "{\"role\":\"user\",\"content\":\"And then?\"}]}",
+        s_of(output_of_type(e2e_resp_json(r), "message", 0), "id"));
+    g = e2e_post(c, "/v1/responses", ref, "Authorization: Bearer mallory-key");
+    cr_assert_eq(g->status, 404, "%s", g->body);
+    const cJSON *e = cJSON_GetObjectItem(e2e_resp_json(g), "error");
+    cr_assert_str_eq(s_of(e, "type"), "invalid_request_error", "%s", g->body);
+    cr_assert_str_eq(s_of(e, "param"), "input", "%s", g->body);
+    e2e_resp_free(g);
+    g = e2e_post(c, "/v1/responses", ref, alice);
+    cr_assert_eq(g->status, 200, "%s\n%s", g->body, e2e_gw_log(c));
+    cr_assert_eq(mock_wait_requests(m, 3, 5000), 0);
+    up = mock_request(m, 2);
+    msgs = cJSON_GetObjectItem(mock_req_json(up), "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2, "%s", mock_req_body(up));
+    cr_assert_str_eq(s_of(cJSON_GetArrayItem(msgs, 0), "role"), "assistant");
+    cr_assert_str_eq(
+        s_of(cJSON_GetArrayItem(msgs, 0), "content"),
+        s_of(cJSON_GetArrayItem(
+                 cJSON_GetObjectItem(output_of_type(e2e_resp_json(r), "message", 0), "content"), 0),
+             "text"),
+        "%s", mock_req_body(up));
+    mock_req_free(up);
+    e2e_resp_free(g);
+
     /* deleted through one replica: gone there at once, and on the other once the deleting
      * replica's writer has committed (writes are batched off the request path) */
     g = del(c, e2e_strf("/v1/responses/%s", id), alice);

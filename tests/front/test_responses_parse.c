@@ -280,8 +280,6 @@ Test(responses_parse, refusals_name_the_field)
          "input", NULL, AIGW_EINVAL},
         {"{\"model\":\"m\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\"}]}",
          "input", NULL, AIGW_EINVAL},
-        {"{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\",\"id\":\"rs_1\"}]}", "input",
-         "unsupported", AIGW_ENOTSUP},
         {"{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
          "\"input_image\",\"file_id\":\"file-1\"}]}]}",
          "input", "unsupported", AIGW_ENOTSUP},

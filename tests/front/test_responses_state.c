@@ -433,3 +433,145 @@ Test(responses_state, an_input_item_with_a_null_id_gets_one_id, .init = setup, .
     }
     ru_parsed_free(&p);
 }
+
+/* ---- item_reference --------------------------------------------------------------------- */
+
+/* Answers body for key with "hello" and a call of f, keeping the response; its output. */
+static cJSON *answered(const char *body, const char *key)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(resolve(body, key, &p, &err), 0, "%s", err.message);
+    void *r = gw_responses_render_new(&p, "m", "rid");
+    struct gw_buf out;
+    gw_buf_init(&out, 0);
+    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    c.text = aigw_bytes_of("hello");
+    cr_assert_eq(gw_responses_render_chunk(r, &c, &out), 0);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
+    t.id = aigw_bytes_of("c9");
+    t.name = aigw_bytes_of("f");
+    t.text = aigw_bytes_of("{\"a\":1}");
+    cr_assert_eq(gw_responses_render_chunk(r, &t, &out), 0);
+    cr_assert_eq(gw_responses_render_end(r, &out), 0);
+    cJSON *doc = cJSON_Parse(out.ptr);
+    cr_assert_not_null(doc);
+    /* the input items as stored, for their minted ids */
+    cJSON_AddItemToObject(doc, "test_input",
+                          cJSON_Duplicate(((struct gw_resp_ctx *)p.ctx)->input_items, 1));
+    gw_buf_free(&out);
+    gw_responses_render_free(r);
+    ru_parsed_free(&p);
+    return doc;
+}
+
+static const char *item_id(const cJSON *doc, const char *array, int i)
+{
+    return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, array), i), "id")
+        ->valuestring;
+}
+
+/* What the Vercel AI SDK sends with store on: earlier items by id. Output items and input
+ * items minted here are read back whole, in the input's order, and become the messages. */
+Test(responses_state, item_references_are_read_back_from_the_store, .init = setup, .fini = teardown)
+{
+    cJSON *first = answered("{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"q1\"}],"
+                            "\"tools\":[{\"type\":\"function\",\"name\":\"f\"}]}",
+                            "k1");
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],\"input\":["
+             "{\"type\":\"item_reference\",\"id\":\"%s\"},{\"type\":\"item_reference\",\"id\":"
+             "\"%s\"},{\"type\":\"item_reference\",\"id\":\"%s\"},{\"type\":"
+             "\"function_call_output\",\"call_id\":\"c9\",\"output\":\"2\"}]}",
+             item_id(first, "test_input", 0), item_id(first, "output", 0),
+             item_id(first, "output", 1));
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    const struct gw_resp_ctx *ctx = p.ctx;
+    for (int i = 0; i < 3; i++) {
+        const cJSON *want = i == 0
+                                ? cJSON_GetArrayItem(cJSON_GetObjectItem(first, "test_input"), 0)
+                                : cJSON_GetArrayItem(cJSON_GetObjectItem(first, "output"), i - 1);
+        cr_assert(cJSON_Compare(cJSON_GetArrayItem(ctx->input_items, i), want, 1), "item %d", i);
+    }
+    cJSON *msgs = cJSON_GetObjectItem(p.body, "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 3, "user, assistant with its call, tool");
+    cJSON *a = cJSON_GetArrayItem(msgs, 1);
+    cr_assert_str_eq(cJSON_GetObjectItem(a, "content")->valuestring, "hello");
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(a, "tool_calls"), 0), "id")
+            ->valuestring,
+        "c9");
+    /* A target that speaks Responses would get the items, not the references. */
+    char *native = cJSON_PrintUnformatted(p.native);
+    cr_assert_null(strstr(native, "item_reference"), "%s", native);
+    free(native);
+    ru_parsed_free(&p);
+    cJSON_Delete(first);
+}
+
+/* Another key's item, an expired, deleted or unknown one, and ids not minted here are a 404
+ * naming the id, as OpenAI answers; an item_reference without an id is a 400. */
+Test(responses_state, an_item_reference_not_found_is_a_404, .init = setup, .fini = teardown)
+{
+    cJSON *first = answered("{\"model\":\"m\",\"input\":\"q1\"}", "k1");
+    char other[GW_RESP_ID_MAX], deleted[GW_RESP_ID_MAX];
+    gw_strlcpy(other, item_id(first, "output", 0), sizeof other);
+    cJSON *gone = answered("{\"model\":\"m\",\"input\":\"q2\"}", "k1");
+    gw_strlcpy(deleted, item_id(gone, "output", 0), sizeof deleted);
+    cr_assert_eq(
+        gw_store_response_delete(st, cJSON_GetObjectItem(gone, "id")->valuestring, owner("k1")), 0);
+    char unknown[GW_RESP_ID_MAX];
+    snprintf(unknown, sizeof unknown, "%s", other);
+    unknown[10] = unknown[10] == '0' ? '1' : '0'; /* same shape, another response */
+    const char *cases[][2] = {
+        {other, "k2"}, {deleted, "k1"}, {unknown, "k1"}, {"msg_abc", "k1"}, {"rs_0123", "k1"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"x\"},{\"type\":"
+                 "\"item_reference\",\"id\":\"%s\"}]}",
+                 cases[i][0]);
+        struct gw_parsed p;
+        struct gw_front_err err;
+        cr_assert_eq(resolve(body, cases[i][1], &p, &err), AIGW_EINVAL, "%s", cases[i][0]);
+        cr_assert_eq(err.status, 404, "%s", cases[i][0]);
+        cr_assert_str_eq(err.param, "input");
+        cr_assert(strstr(err.message, cases[i][0]), "%s", err.message);
+        ru_parsed_free(&p);
+    }
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(
+        resolve("{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\"}]}", "k1", &p, &err),
+        AIGW_EINVAL);
+    cr_assert_eq(err.status, 400, "%s", err.message);
+    ru_parsed_free(&p);
+    cJSON_Delete(first);
+    cJSON_Delete(gone);
+}
+
+/* A request whose items were read back is kept with the items themselves: a chain through it
+ * needs no reference resolved again. */
+Test(responses_state, a_response_with_references_is_kept_with_the_items, .init = setup,
+     .fini = teardown)
+{
+    cJSON *first = answered("{\"model\":\"m\",\"input\":\"q1\"}", "k1");
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\",\"id\":\"%s\"},"
+             "{\"role\":\"user\",\"content\":\"q2\"}]}",
+             item_id(first, "output", 0));
+    cJSON *second = answered(body, "k1");
+    struct gw_stored_response row;
+    cr_assert_eq(gw_store_response_get(st, cJSON_GetObjectItem(second, "id")->valuestring,
+                                       owner("k1"), &row),
+                 0);
+    cr_assert_null(strstr(row.input_items_json, "item_reference"), "%s", row.input_items_json);
+    cr_assert(strstr(row.input_items_json, "hello"), "%s", row.input_items_json);
+    gw_stored_response_free(&row);
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+}

@@ -156,6 +156,7 @@ struct cut_case {
     const char *path;
     int anthropic;
     const char *last; /* a word of the last text the mock sends: the client leaves on it */
+    const char *key;  /* the key's JSON; NULL: one with a budget */
 };
 
 /* Leaves (returns nonzero) on the event that carries the last text the upstream sends. */
@@ -197,7 +198,7 @@ static void cut_stream(const struct cut_case *c, const char *body)
     cr_assert_eq(mock_add_route_json(m, c->route), 0);
     struct e2e_gw *gw = spend_gw_at(m, e2e_strf("sqlite:%s", db));
     struct gov_key k;
-    gov_key_create(gw, "{\"name\":\"cut\",\"budget_usd\":5}", &k);
+    gov_key_create(gw, c->key ? c->key : "{\"name\":\"cut\",\"budget_usd\":5}", &k);
     struct e2e_resp *r =
         e2e_stream(gw, c->path, body,
                    c->anthropic ? e2e_strf("anthropic-version: 2023-06-01\nx-api-key: %s", k.token)
@@ -259,6 +260,37 @@ Test(spend, an_anthropic_stream_left_after_message_start_costs_the_text_it_sent,
     cut_stream(&c, CUT_BODY("claude-3-5-haiku-20241022"));
 }
 
+/* A key without limits reserves nothing; the ledger still holds what its cut answers cost
+ * (an OpenAI stream's was recorded at no cost, an Anthropic one's as its prompt alone). */
+Test(spend, a_cut_stream_on_a_key_without_limits_costs_the_text_it_sent, .timeout = 60)
+{
+    struct cut_case c[2] = {
+        {
+            .route = "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+                     "\"body_file\":\"openai/stream_text.sse\",\"chunking\":\"events\","
+                     "\"stall_after_chunks\":4}",
+            .fixture = "openai/stream_text.sse",
+            .chunks = 4,
+            .path = "/v1/chat/completions",
+            .last = "Tagus",
+            .key = "{\"name\":\"free\"}",
+        },
+        {
+            .route = "{\"method\":\"POST\",\"path\":\"/v1/messages\","
+                     "\"body_file\":\"anthropic/stream_text.sse\",\"chunking\":\"events\","
+                     "\"stall_after_chunks\":6}",
+            .fixture = "anthropic/stream_text.sse",
+            .chunks = 6,
+            .path = "/v1/messages",
+            .anthropic = 1,
+            .last = "August",
+            .key = "{\"name\":\"free\"}",
+        },
+    };
+    cut_stream(&c[0], CUT_BODY("gpt-4o-mini"));
+    cut_stream(&c[1], CUT_BODY("claude-3-5-haiku-20241022"));
+}
+
 /* ---- an answer whose provider reports no usage ------------------------------------------- */
 
 /* A whole, non-streamed answer without a usage object (some OpenAI-compatible servers omit
@@ -291,21 +323,28 @@ Test(spend, a_whole_answer_without_usage_costs_its_prompt_and_text, .timeout = 6
     cr_assert_eq(mock_add_route_json(m, route_s), 0);
     free(route_s);
     struct e2e_gw *gw = spend_gw_at(m, e2e_strf("sqlite:%s", db));
-    struct gov_key k;
-    gov_key_create(gw, "{\"name\":\"nousage\",\"budget_usd\":5}", &k);
-    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
-                                  "{\"model\":\"gpt-4o-mini\",\"max_tokens\":1000,"
-                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-                                  e2e_strf("Authorization: Bearer %s", k.token));
-    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
-    e2e_resp_free(r);
+    /* a key with a budget, and one without limits (which reserves nothing) */
+    struct gov_key k[2];
+    double spent[2];
+    gov_key_create(gw, "{\"name\":\"nousage\",\"budget_usd\":5}", &k[0]);
+    gov_key_create(gw, "{\"name\":\"nousage-free\"}", &k[1]);
     int64_t prompt = (int64_t)CUT_PROMPT_BYTES / 4 + 1, out = 200 / 4;
     double want = (double)(prompt + out) * TOKEN_USD, tol = 2.5 * TOKEN_USD;
-    double spent = spend_reaching(gw, k.id, want - tol, 10000);
-    cr_assert(fabs(spent - want) <= tol, "%lld prompt + %lld output tokens ($%g) were charged $%g",
-              (long long)prompt, (long long)out, want, spent);
+    for (int i = 0; i < 2; i++) {
+        struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                      "{\"model\":\"gpt-4o-mini\",\"max_tokens\":1000,"
+                                      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                                      e2e_strf("Authorization: Bearer %s", k[i].token));
+        cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+        e2e_resp_free(r);
+        spent[i] = spend_reaching(gw, k[i].id, want - tol, 10000);
+        cr_assert(fabs(spent[i] - want) <= tol,
+                  "key %d: %lld prompt + %lld output tokens ($%g) were charged $%g", i,
+                  (long long)prompt, (long long)out, want, spent[i]);
+    }
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
-    gov_ledger_assert(db, k.id, 1, spent, 1e-6);
+    for (int i = 0; i < 2; i++)
+        gov_ledger_assert(db, k[i].id, 1, spent[i], 1e-6);
     mock_stop(m);
     gov_dir_remove(dir);
 }
