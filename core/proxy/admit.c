@@ -468,10 +468,10 @@ int gw_admit_fit(struct gw_req *r)
         paid = 0;
     double left = (double)r->resv.micros / 1e6 - paid - p.in_usd;
     int64_t out = 0;
-    if (left > 0 && r->parsed.op == AIGW_OP_CHAT && p.out_usd > 0)
-        out = (int64_t)floor(left / (p.out_usd * (double)asked_choices(r->parsed.body)));
-    else if (left >= 0)
+    if (left >= 0 && (r->parsed.op != AIGW_OP_CHAT || p.out_usd <= 0))
         return 0; /* input only, or free output: the prompt fits */
+    if (left > 0)
+        out = (int64_t)floor(left / (p.out_usd * (double)asked_choices(r->parsed.body)));
     if (out < 1) {
         gw_logf(AIGW_LOG_INFO, "limits", r->request_id,
                 "key %s: an answer of %s/%s costs more than what is left of the request's "
