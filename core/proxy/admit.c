@@ -244,9 +244,10 @@ static int price(const struct gw_model *m, int64_t prompt, int64_t out, double *
     return gw_cost_usd(m, &u, usd);
 }
 
-static int pricing_of(struct gw_req *r, int64_t prompt, struct pricing *p)
+/* The price of the prompt and of one output token at target i. */
+static int pricing_at(struct gw_req *r, int i, int64_t prompt, struct pricing *p)
 {
-    const struct gw_target *t = &r->route.targets[0];
+    const struct gw_target *t = &r->route.targets[i];
     memset(p, 0, sizeof *p);
     p->m = gw_target_entry(t, r->gw->catalog);
     p->prompt = prompt;
@@ -258,6 +259,27 @@ static int pricing_of(struct gw_req *r, int64_t prompt, struct pricing *p)
     if (price(p->m, prompt, 1000000, &million) < 0)
         return GW_COST_UNKNOWN;
     p->out_usd = (million - p->in_usd) / 1e6;
+    return 0;
+}
+
+static int pricing_of(struct gw_req *r, int64_t prompt, struct pricing *p)
+{
+    return pricing_at(r, 0, prompt, p);
+}
+
+/* Under a budget, a target without a catalog price is dropped like one the key may not use:
+ * its answer's cost could be counted nowhere (the ledger would say null). 0 when one is left. */
+static int drop_unpriced(struct gw_req *r, int64_t prompt)
+{
+    struct gw_route_result *rt = &r->route;
+    struct pricing p;
+    int kept = 0;
+    for (int i = 0; i < rt->n; i++)
+        if (pricing_at(r, i, prompt, &p) == 0)
+            rt->targets[kept++] = rt->targets[i];
+    if (!kept)
+        return -1;
+    rt->n = kept;
     return 0;
 }
 
@@ -393,7 +415,8 @@ int gw_phase_admit(struct gw_req *r)
     };
     if (budget) {
         struct pricing p;
-        if (r->parsed.op == AIGW_OP_IMAGES || pricing_of(r, prompt, &p) < 0) {
+        if (r->parsed.op == AIGW_OP_IMAGES || drop_unpriced(r, prompt) < 0 ||
+            pricing_of(r, prompt, &p) < 0) {
             char msg[400];
             snprintf(msg, sizeof msg,
                      "model '%.200s' has no price in the catalog; a key with a budget can only "
@@ -430,6 +453,37 @@ int gw_phase_admit(struct gw_req *r)
                       "the key's limits cannot be checked right now; retry");
     }
     return 1;
+}
+
+int gw_admit_fit(struct gw_req *r)
+{
+    /* The first target with nothing paid yet: admission clamped for it. */
+    if (!r->key || r->resv.micros <= 0 || r->target >= r->route.n ||
+        (r->target <= 0 && !r->guard_have_usage))
+        return 0;
+    struct pricing p;
+    if (pricing_at(r, r->target, gw_admit_prompt_estimate(r->parsed.body), &p) < 0)
+        return 0; /* unreachable: unpriced targets were dropped */
+    /* answers a guardrail sent back, paid for all the same */
+    double paid = 0;
+    if (r->guard_have_usage && gw_cost_usd(p.m, &r->guard_usage, &paid) < 0)
+        paid = 0;
+    double left = (double)r->resv.micros / 1e6 - paid - p.in_usd;
+    int64_t out = 0;
+    if (left >= 0 && (r->parsed.op != AIGW_OP_CHAT || p.out_usd <= 0))
+        return 0; /* input only, or free output: the prompt fits */
+    if (left > 0)
+        out = (int64_t)floor(left / (p.out_usd * (double)asked_choices(r->parsed.body)));
+    if (out < 1) {
+        gw_logf(AIGW_LOG_INFO, "limits", r->request_id,
+                "key %s: an answer of %s/%s costs more than what is left of the request's "
+                "grant; not asked",
+                r->key->id, r->route.targets[r->target].plugin->desc.vkey,
+                r->route.targets[r->target].model);
+        return AIGW_ETOOBIG;
+    }
+    clamp_output(r, out);
+    return 0;
 }
 
 void gw_admit_abandon(struct gw_req *r)

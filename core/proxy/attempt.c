@@ -234,6 +234,9 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
 int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
 {
     const struct gw_target *t = &r->route.targets[r->target];
+    int rc = gw_admit_fit(r); /* before the last call is freed: its error may still answer */
+    if (rc < 0)
+        return rc;
     if (r->call) {
         gw_call_free(r->call);
     } else {
@@ -246,8 +249,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
         gw_driver_init(&r->driver, r->call, gw_upstream_here(r->gw->upstream), &driver_ops, r);
         r->driver_ready = 1;
     }
-    int rc = gw_call_init(r->call, t->plugin, r->parsed.op, r->parsed.body, t->model,
-                          r->parsed.stream, r->parsed.include_usage);
+    rc = gw_call_init(r->call, t->plugin, r->parsed.op, r->parsed.body, t->model, r->parsed.stream,
+                      r->parsed.include_usage);
     if (rc < 0)
         return rc;
     r->call->pub.inbound = r->dialect->name;
@@ -402,9 +405,11 @@ static void on_done(void *ud, int result, int rc)
         if (next >= 0) {
             gw_metrics_retry_memo(gw_target_memo(t), t->plugin->desc.vkey, outcome,
                                   next != r->target);
+            int prev = r->target;
             r->target = next;
             if (gw_attempt_start(r, delay) == 0)
                 return;
+            r->target = prev; /* the answer is this attempt's: its rows name its target */
         }
         /* Could not start another attempt: report the last upstream error. */
         c = r->call;

@@ -115,8 +115,10 @@ static int retry(struct gw_req *r)
     gw_logf(AIGW_LOG_INFO, "guard", r->request_id, "an answer failed a guardrail; asking again");
     atomic_fetch_add(&r->refs, 1); /* the new attempt's upstream side */
     int rc = gw_attempt_start(r, 0);
-    if (rc < 0)
+    if (rc < 0) { /* not asked again (nothing left of the grant, say): the check failed */
         atomic_fetch_sub(&r->refs, 1);
+        r->guard_retry = 1;
+    }
     return rc;
 }
 

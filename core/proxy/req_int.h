@@ -163,6 +163,10 @@ int gw_phase_admit(struct gw_req *r);
 int64_t gw_admit_prompt_estimate(const cJSON *body);
 /* The client left while an admission was out: cancels it (on the worker that admitted). */
 void gw_admit_abandon(struct gw_req *r);
+/* Before an attempt on a fallback target, or a guardrail's retry: lowers max_tokens so that
+ * its answer, at its target's price, fits in what is left of the grant admission priced at
+ * the first target. 0, or AIGW_ETOOBIG when not even one output token fits (not tried). */
+int gw_admit_fit(struct gw_req *r);
 /* X-Gateway-Key-Id and the x-ratelimit-* headers of a keyed request's answer. */
 void gw_admit_headers(struct gw_req *r, struct MHD_Response *resp);
 /* guard_phase.c: the input guards, after admit and before the cache (they may rewrite what

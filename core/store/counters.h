@@ -18,7 +18,8 @@
  * usd_micros, whatever the remaining budget allows, so the caller can clamp max_tokens to the
  * grant and no single answer can cross the budget. Settlement moves the grant to the real
  * cost. The period's counter starts from the ledger's spend (spent_micros) when it does not
- * exist yet (a new period, a restart, an expired Redis key).
+ * exist yet (a new period, a restart, an expired Redis key), and is raised to it when the
+ * ledger knows more (a request that ended after its period did is dated in the next one).
  *
  * Backends: with no redis_url, one in-process table shared by every worker of the process
  * (exact on one machine). With redis_url, every replica shares counters in Redis: each

@@ -12,7 +12,7 @@
 #include "store/counters_int.h"
 
 #define WIN GW_COUNTERS_WINDOW
-#define IDLE_MS 120000 /* an entry this idle, holding no reservation, may be evicted */
+#define IDLE_MS 120000 /* an entry this idle, holding no reservation, may be evicted (below) */
 
 struct cres {
     struct cres *prev, *next;
@@ -145,17 +145,21 @@ static void expire_res(struct centry *e, int64_t now)
     e->min_expiry = min;
 }
 
-static int evictable(const struct centry *e, int64_t now)
+/* A budget's counter is the spend on this machine, which the ledger only seeds: seeded
+ * again after an eviction it forgets what was spent since the key record was read (a
+ * record the store could not refresh keeps its old spend). So it goes only when the table
+ * is full (`pressure`), after the idle entries holding no budget. */
+static int evictable(const struct centry *e, int64_t now, int pressure)
 {
-    return e->nres == 0 && now - e->last_ms >= IDLE_MS;
+    return e->nres == 0 && now - e->last_ms >= IDLE_MS && (!e->budget_on || pressure);
 }
 
-static void sweep_bucket(struct gw_cmem *m, size_t i, int64_t now)
+static void sweep_bucket(struct gw_cmem *m, size_t i, int64_t now, int pressure)
 {
     for (struct centry **pp = &m->b[i]; *pp;) {
         struct centry *e = *pp;
         expire_res(e, now);
-        if (evictable(e, now)) {
+        if (evictable(e, now, pressure)) {
             *pp = e->next;
             free_entry(e);
             m->n--;
@@ -233,12 +237,13 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
     uint32_t h = hash_key(req->key_id);
     int64_t sec = now / 1000;
     pthread_mutex_lock(&m->lock);
-    sweep_bucket(m, m->hand, now);
+    sweep_bucket(m, m->hand, now, 0);
     m->hand = (m->hand + 1) & (m->nb - 1);
     struct centry *e = find(m, req->key_id, h);
     if (!e) {
-        for (size_t i = 0; m->n >= m->max && i < m->nb; i++)
-            sweep_bucket(m, i, now);
+        for (int pressure = 0; pressure < 2 && m->n >= m->max; pressure++)
+            for (size_t i = 0; m->n >= m->max && i < m->nb; i++)
+                sweep_bucket(m, i, now, pressure);
         if (m->n >= m->max || !(e = calloc(1, sizeof *e))) {
             int full = m->n >= m->max;
             pthread_mutex_unlock(&m->lock);
@@ -283,6 +288,11 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
             e->period = l->period;
             e->spent = l->spent_micros > 0 ? l->spent_micros : 0;
             e->resv = 0;
+        } else if (l->spent_micros > e->spent) {
+            /* Both are spend known to be done, so the larger holds: the ledger has what this
+             * table never counted (the fleet's spend while Redis was back, between two
+             * outages; another process's; a settlement that found no entry). */
+            e->spent = l->spent_micros;
         }
         avail = budget - e->spent - e->resv;
         if (limit == GW_LIMIT_NONE) {

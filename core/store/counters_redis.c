@@ -38,6 +38,8 @@ static const char ADMIT_LUA[] =
     "local want, minm = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
     "local ttl, tomb, bttl, period = tonumber(ARGV[9]), tonumber(ARGV[10]), "
     "tonumber(ARGV[11]), ARGV[12]\n"
+    /* released before it ran (its connection dropped, the release came on the next): no */
+    "if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {0, 0} end\n"
     /* reservations past their time give their grant back (their replica died) */
     "local bexists = redis.call('EXISTS', KEYS[2]) == 1\n"
     "for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', I(now), 'LIMIT', 0, "
@@ -98,6 +100,9 @@ static const char ADMIT_LUA[] =
     "    resv = 0\n"
     "    redis.call('HSET', KEYS[2], 'resv', '0')\n"
     "  end\n"
+    /* both are spend known to be done: the ledger may hold what this counter missed (a
+     * request that ended after its period did, a settlement given up) */
+    "  if seed > spent then spent = seed; redis.call('HSET', KEYS[2], 'spent', I(seed)) end\n"
     "  redis.call('EXPIRE', KEYS[2], I(bttl))\n"
     "  avail = budget - spent - resv\n"
     "  if reason == 0 then\n"
@@ -340,9 +345,13 @@ static void on_admit(void *ud, int status, const struct gw_resp *v)
         return;
     }
     const struct gw_limits *l = &op->req.limits;
-    if (status == GW_REDIS_ETIMEDOUT && (l->tpm > 0 || l->budget_micros > 0)) {
-        /* The script may still run (it is on the wire): release what it would reserve. It
-         * runs after the admission on the same connection, or finds nothing. */
+    if ((status == GW_REDIS_ETIMEDOUT || status == GW_REDIS_EDOWN) &&
+        (l->tpm > 0 || l->budget_micros > 0)) {
+        /* The script may still run, or have run (it was on the wire; a dropped connection's
+         * last commands still run from the server's socket buffer): release what it would
+         * reserve. After a deadline the release runs after the admission on the same
+         * connection; after a drop it is sent on the next one, and the admission script
+         * refuses an id already released, so either order leaves nothing reserved. */
         struct gw_reservation r = {.id = op->id,
                                    .origin = c->s->replica,
                                    .slot = -1,

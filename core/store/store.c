@@ -11,6 +11,8 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
+#define SPOOL_REPLAY_WAIT_MS 10000 /* how long an open waits for a replayed spool to commit */
+
 int gw_store_default_url(const char *state_dir, char *out, size_t size)
 {
     int n = snprintf(out, size, "sqlite:%s/aigw.db", state_dir && *state_dir ? state_dir : ".");
@@ -154,6 +156,14 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
         /* after the writer started: the rows it replays are written at once */
         if (gw_store_spool_open(s, s->o.spool_prefix, why, sizeof why) != 0)
             gw_logf(AIGW_LOG_WARN, "store", NULL, "%s; running without a spool", why);
+        /* Budgets start from the committed spend when a key is first seen, which may be the
+         * first request: a stopped process's spend is committed before that, or its key
+         * could spend it again. Nothing replayed: no wait. */
+        if (gw_store_flush(s, SPOOL_REPLAY_WAIT_MS) != 0)
+            gw_logf(AIGW_LOG_WARN, "store", NULL,
+                    "rows of a stopped process not all written after %d s; budgets may start "
+                    "below their spend until they are",
+                    SPOOL_REPLAY_WAIT_MS / 1000);
     }
     s->o.spool_prefix = NULL; /* the caller's string */
     return s;

@@ -377,6 +377,39 @@ CONTRACT(new_period_starts_from_the_ledger)
     cr_assert_eq(c.granted_micros, 750);
 }
 
+/* A request admitted just before a period ended settles after it: its grant is given back to
+ * the old period and its cost counted there, while the ledger dates its row (and the key's
+ * spend in the new period) by when it ended. Whatever the ledger's spend says is spent, the
+ * new period's counter never stays below. */
+CONTRACT(a_period_never_counts_less_than_the_ledger)
+{
+    struct gw_admit_req q = req("k-straddle");
+    q.limits.budget_micros = 1000;
+    q.limits.period = 100;
+    q.limits.period_end = 200;
+    q.usd_micros = 600;
+    struct gw_admit_result a = admit(f, 0, &q);
+    cr_assert_eq(a.status, GW_ADMIT_OK);
+    struct gw_reservation r = a.reservation;
+    q.limits.period = 200; /* the next period begins, with nothing in the ledger yet */
+    q.limits.period_end = 0;
+    q.usd_micros = 100;
+    struct gw_admit_result b = admit(f, 1, &q);
+    cr_assert_eq(b.status, GW_ADMIT_OK);
+    cr_assert_eq(b.granted_micros, 100);
+    cr_assert_eq(gw_counters_settle(f->c[0], &r, 10, 600), 0);
+    /* The straddler's 600 reached the ledger, dated in the new period. */
+    q.limits.spent_micros = 600;
+    q.usd_micros = 400;
+    struct gw_admit_result c = admit(f, 1, &q);
+    cr_assert_eq(c.status, GW_ADMIT_LIMITED, "granted %lld with 600 spent and 100 reserved",
+                 (long long)c.granted_micros);
+    q.usd_micros = 300;
+    c = admit(f, 1, &q);
+    cr_assert_eq(c.status, GW_ADMIT_OK);
+    cr_assert_eq(c.granted_micros, 300);
+}
+
 CONTRACT(no_limits_admits_without_counting)
 {
     struct gw_admit_req q = req("k-free");

@@ -256,6 +256,32 @@ Test(failover, late_reply_leaves_no_phantom_reservation)
     fix_fini(&f);
 }
 
+/* The connection is dropped (no reply within redis.stall_ms) while an admission waits: Redis
+ * still runs it from its socket buffer once it thaws, and the grant it reserved for nobody
+ * must be given back, as after a deadline, not held until the reservation's TTL. */
+Test(failover, admission_lost_with_its_connection_leaves_no_phantom_reservation)
+{
+    struct gw_counters_cfg cfg = fast_cfg();
+    struct fix f;
+    init(&f, &cfg);
+    struct gw_admit_req q = req("k-dropped");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 1000;
+    redis_srv_pause(&f.srv, 1);
+    struct gw_admit_result a = admit_dl(&f, 0, &q, 3000); /* the stall (300 ms) comes first */
+    cr_assert_eq(a.status, GW_ADMIT_UNAVAILABLE);
+    cr_assert_eq(a.degraded, GW_DEGRADED_DOWN);
+    redis_srv_pause(&f.srv, 0);
+    cr_assert(drive_until(f.c, 2, first_back, &f, 10000));
+    cr_assert(drive_until(f.c, 2, settle_resent, &f, 10000));
+    struct gw_admit_result b = admit(&f, 0, &q);
+    cr_assert_eq(b.degraded, GW_DEGRADED_NO);
+    cr_assert_eq(b.status, GW_ADMIT_OK, "the lost admission still holds the budget (busy %d)",
+                 b.budget_busy);
+    cr_assert_eq(b.granted_micros, 1000);
+    fix_fini(&f);
+}
+
 static int two_replicas_seen(void *arg)
 {
     return stats(arg, 0).replicas == 2 && stats(arg, 1).replicas == 2;

@@ -348,3 +348,172 @@ Test(spend, a_whole_answer_without_usage_costs_its_prompt_and_text, .timeout = 6
     mock_stop(m);
     gov_dir_remove(dir);
 }
+
+/* ---- a fallback to a pricier target ------------------------------------------------------ */
+
+/* An alias whose first target is cheap ($0.001 a token) and fails, and whose fallback costs a
+ * hundred times more per output token ($0.1), $10 a token either way, or has no price. */
+#define FB_PRICES                                                                                  \
+    "\"catalog\":{\"overrides\":[{\"provider\":\"openai\",\"model\":\"cheap\",\"mode\":\"chat\","  \
+    "\"in\":1000,\"out\":1000},{\"provider\":\"groq\",\"model\":\"pricey\",\"mode\":\"chat\","     \
+    "\"in\":1000,\"out\":100000},{\"provider\":\"groq\",\"model\":\"dear\",\"mode\":\"chat\","     \
+    "\"in\":10000000,\"out\":10000000}]}"
+#define FB_OUT_USD 0.1
+
+static struct e2e_gw *fallback_gw(struct mock *m, const char *fallback_model)
+{
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+    const char *cfg = e2e_strf("{\"threads\":1,%s,\"routing\":{\"aliases\":{\"smart\":{\"targets\":"
+                               "[{\"provider\":\"openai\",\"model\":\"cheap\"},"
+                               "{\"provider\":\"groq\",\"model\":\"%s\"}]}}}}",
+                               FB_PRICES, fallback_model);
+    return e2e_gw_start(
+        cfg, "OPENAI_API_KEY=sk-upstream", e2e_strf("OPENAI_BASE_URL=%s/openai/v1", mock_url(m)),
+        "GROQ_API_KEY=gsk-upstream", e2e_strf("GROQ_BASE_URL=%s/groq/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" GOV_ADMIN,
+        e2e_strf("AIGW_CATALOG=%s/catalog/models.json", src ? src : "."), NULL);
+}
+
+static struct mock *fallback_mock(void)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"name\":\"openai\",\"method\":\"POST\",\"path\":"
+                                        "\"/openai/v1/chat/completions\",\"status\":500,"
+                                        "\"body_file\":\"mock/error_500.json\"}"),
+                 0);
+    cr_assert_eq(mock_add_route_json(m, "{\"name\":\"groq\",\"method\":\"POST\",\"path\":"
+                                        "\"/groq/v1/chat/completions\","
+                                        "\"body_file\":\"mock/chat.json\"}"),
+                 0);
+    return m;
+}
+
+#define FB_BODY                                                                                    \
+    "{\"model\":\"smart\",\"max_tokens\":100,"                                                     \
+    "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+
+/* The grant is priced at the first target: 100 cheap tokens, about $0.1. The answer of the
+ * fallback, at $0.1 a token, must fit in that grant too, not in 100 of its own tokens ($10,
+ * ten times the key's whole budget). */
+Test(spend, a_fallback_to_a_pricier_model_answers_within_the_grant, .timeout = 60)
+{
+    struct mock *m = fallback_mock();
+    struct e2e_gw *gw = fallback_gw(m, "pricey");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"fb\",\"budget_usd\":1}", &k);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", FB_BODY,
+                                  e2e_strf("Authorization: Bearer %s", k.token));
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_route_hits(m, "openai"), 1);
+    cr_assert_eq(mock_route_hits(m, "groq"), 1, "the fallback answered");
+    const struct mock_req *up = mock_request(m, 1);
+    const cJSON *mt = cJSON_GetObjectItem(mock_req_json(up), "max_tokens");
+    cr_assert(cJSON_IsNumber(mt) && mt->valuedouble >= 1, "%s", mock_req_body(up));
+    double grant = (CUT_PROMPT_BYTES / 4 + 4 + 100) * TOKEN_USD; /* a bound over the estimate */
+    cr_assert(mt->valuedouble * FB_OUT_USD <= grant,
+              "the fallback may answer %g tokens at $%g: $%g against a grant of about $%g",
+              mt->valuedouble, FB_OUT_USD, mt->valuedouble * FB_OUT_USD, grant);
+    mock_req_free(up);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A fallback target with no catalog price would answer a budgeted key with a cost nobody can
+ * count (the ledger's row says null, the key's spend does not move): it is not used. */
+Test(spend, a_fallback_without_a_price_is_not_used_under_a_budget, .timeout = 60)
+{
+    struct mock *m = fallback_mock();
+    struct e2e_gw *gw = fallback_gw(m, "unpriced");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"fb\",\"budget_usd\":1}", &k);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", FB_BODY,
+                                  e2e_strf("Authorization: Bearer %s", k.token));
+    cr_assert_eq(r->status, 500, "the first target's error answers: %d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_route_hits(m, "groq"), 0, "an unpriced model answered a budgeted key");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A fallback whose prompt alone costs more than the grant is not tried: the first target's
+ * error answers, and nothing is spent. */
+Test(spend, a_fallback_beyond_the_grant_is_not_tried, .timeout = 60)
+{
+    struct mock *m = fallback_mock();
+    struct e2e_gw *gw = fallback_gw(m, "dear");
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"fb\",\"budget_usd\":1}", &k);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", FB_BODY,
+                                  e2e_strf("Authorization: Bearer %s", k.token));
+    cr_assert_eq(r->status, 500, "the first target's error answers: %d %s", r->status, r->body);
+    cr_assert(strstr(r->body, "error"), "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_route_hits(m, "groq"), 0, "a target costing more than the grant was tried");
+    cr_assert_eq(e2e_gw_wait_log(gw, "costs more than what is left of the request's grant", 5000),
+                 0, "%s", e2e_gw_log(gw));
+    /* The answer is the first target's error: its log line names that target. */
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"provider\":\"openai\",\"model\":\"cheap\"", 5000), 0, "%s",
+                 e2e_gw_log(gw));
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* ---- a guardrail's retry ------------------------------------------------------------------ */
+
+/* An answer from the mock: content (JSON-escaped) and its completion tokens. */
+#define RETRY_DOC(content, out)                                                                    \
+    "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","       \
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" content "\"},"  \
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":" #out      \
+    ",\"total_tokens\":" #out "}}"
+
+/* json-schema's retry is a second answer, paid for like the first: together they stay within
+ * the one grant. Here the first answer used 400 of the 500 tokens granted ($0.405 of about
+ * $0.505), so the second may not be asked for 500 more. */
+Test(spend, a_guardrail_retry_answers_within_what_the_first_answer_left, .timeout = 60)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "first",
+                                                        .method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .times = 1,
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = RETRY_DOC("sure", 400)}),
+                 0);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "second",
+                                                        .method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = RETRY_DOC("{\\\"city\\\":1}", 3)}),
+                 0);
+    const char *b = getenv("AIGW_TEST_BUILDDIR");
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+    struct e2e_gw *gw = e2e_gw_start(
+        e2e_strf("{\"threads\":1,%s,\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":"
+                 "[{\"name\":\"json-schema\",\"config\":{\"schema\":{\"type\":\"object\","
+                 "\"required\":[\"city\"]},\"on_failure\":\"retry\"}}]}",
+                 PRICES, b ? b : "."),
+        "OPENAI_API_KEY=sk-upstream", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+        "AIGW_ADMIN_KEY=" GOV_ADMIN,
+        e2e_strf("AIGW_CATALOG=%s/catalog/models.json", src ? src : "."), NULL);
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"retry\",\"budget_usd\":1}", &k);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                  "{\"model\":\"gpt-4o-mini\",\"max_tokens\":500,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                                  e2e_strf("Authorization: Bearer %s", k.token));
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_request_count(m), 2, "the guard asked once more");
+    const struct mock_req *up = mock_request(m, 1);
+    const cJSON *mt = cJSON_GetObjectItem(mock_req_json(up), "max_tokens");
+    cr_assert(cJSON_IsNumber(mt) && mt->valuedouble >= 1, "%s", mock_req_body(up));
+    double grant = (CUT_PROMPT_BYTES / 4 + 4 + 500) * TOKEN_USD, first = (5 + 400) * TOKEN_USD;
+    cr_assert(first + mt->valuedouble * TOKEN_USD <= grant,
+              "after $%g, the retry may answer %g tokens more: $%g against a grant of about $%g",
+              first, mt->valuedouble, first + mt->valuedouble * TOKEN_USD, grant);
+    mock_req_free(up);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}

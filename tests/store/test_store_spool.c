@@ -194,3 +194,54 @@ Test(store_spool, a_dead_process_with_nothing_queued_leaves_nothing)
 {
     replay_of_dead(350, 0);
 }
+
+/* ---- the spend a restart starts from ------------------------------------------------------ */
+
+#define SPENT_ROWS 2000 /* $0.001 each: $2 spent before the process died */
+
+static void die_with_spend_queued(const char *prefix)
+{
+    char err[256];
+    struct gw_store_opts o = {.spool_prefix = prefix};
+    struct gw_store *s = gw_store_open(fx_url(), &o, err, sizeof err);
+    if (!s)
+        _exit(2);
+    fx_block_writes(); /* the database was down: every row waits in the spool */
+    for (int i = 0; i < SPENT_ROWS; i++) {
+        struct gw_ledger_entry e = {.input_tokens = 1, .output_tokens = 1, .cost_usd = 0.001};
+        snprintf(e.request_id, sizeof e.request_id, "spent-%d", i);
+        snprintf(e.key_id, sizeof e.key_id, "kspool");
+        snprintf(e.model, sizeof e.model, "gpt-4o-mini");
+        snprintf(e.provider, sizeof e.provider, "openai");
+        if (gw_store_ledger_add(s, &e) != 0)
+            _exit(3);
+    }
+    _exit(0);
+}
+
+/* A key's budget counter starts from the committed spend the first time the restarted
+ * gateway sees the key, which can be its first request: the spend of a killed process's
+ * spool must be committed by then, or the key gets it back to spend again. */
+Test(store_spool, a_dead_process_spend_is_committed_before_the_store_serves)
+{
+    char dir[] = "/tmp/aigw-spool-XXXXXX", prefix[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(prefix, sizeof prefix, "%s/db-spool", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        die_with_spend_queued(prefix);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+
+    struct gw_store_opts o = {.spool_prefix = prefix};
+    struct gw_store *s = fx_open(&o);
+    double usd = -1;
+    cr_assert_eq(gw_store_key_spend(s, "kspool", GW_PERIOD_NONE, fx_now_ms() / 1000, &usd), 0);
+    cr_assert(usd > SPENT_ROWS * 0.001 - 1e-6, "the key's spend right after the start: $%g of $%g",
+              usd, SPENT_ROWS * 0.001);
+    gw_store_close(s);
+    cr_assert_eq(rmdir(dir), 0, "the spool directory is not empty");
+}
