@@ -54,8 +54,12 @@ static int visit_content(cJSON *content, const char *where, gg_text_fn fn, void 
         return fn(ud, content, where);
     cJSON_ArrayForEach(part, content)
     {
-        cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        snprintf(path, sizeof path, "%.100s[%d].text", where, i++);
+        /* a refusal part (an assistant turn played back) is text the model reads as well */
+        cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        const char *k =
+            cJSON_IsString(type) && !strcmp(type->valuestring, "refusal") ? "refusal" : "text";
+        cJSON *text = cJSON_GetObjectItemCaseSensitive(part, k);
+        snprintf(path, sizeof path, "%.100s[%d].%s", where, i++, k);
         if (cJSON_IsString(text) && (rc = fn(ud, text, path)))
             return rc;
     }
@@ -86,24 +90,64 @@ static int visit_schema(cJSON *schema, const char *where, int depth, gg_text_fn 
 }
 
 /* What the model is told of each tool: its description and its parameters' descriptions
- * (a tool description is a way into the prompt, as a message is). */
-static int visit_tools(cJSON *tools, gg_text_fn fn, void *ud)
+ * (a tool description is a way into the prompt, as a message is). key: "tools" (each a
+ * {"function": {...}}) or "functions" (the older API's list of the functions themselves). */
+static int visit_tools(cJSON *req, const char *key, gg_text_fn fn, void *ud)
 {
     char path[160];
-    int i = 0, rc;
+    int i = 0, rc, wrapped = !strcmp(key, "tools");
     cJSON *t;
-    cJSON_ArrayForEach(t, tools)
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(req, key))
     {
-        cJSON *fnc = cJSON_GetObjectItemCaseSensitive(t, "function");
+        cJSON *fnc = wrapped ? cJSON_GetObjectItemCaseSensitive(t, "function") : t;
         cJSON *desc = cJSON_GetObjectItemCaseSensitive(fnc, "description");
-        snprintf(path, sizeof path, "tools[%d].function.description", i);
+        snprintf(path, sizeof path, "%s[%d]%s.description", key, i, wrapped ? ".function" : "");
         if (cJSON_IsString(desc) && (rc = fn(ud, desc, path)))
             return rc;
-        snprintf(path, sizeof path, "tools[%d].function.parameters", i++);
+        snprintf(path, sizeof path, "%s[%d]%s.parameters", key, i++, wrapped ? ".function" : "");
         if ((rc = visit_schema(cJSON_GetObjectItemCaseSensitive(fnc, "parameters"), path, 0, fn,
                                ud)))
             return rc;
     }
+    return 0;
+}
+
+/* A structured output's schema is put before the model as a tool's is: its descriptions. */
+static int visit_response_format(cJSON *req, gg_text_fn fn, void *ud)
+{
+    cJSON *js = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(req, "response_format"), "json_schema");
+    cJSON *desc = cJSON_GetObjectItemCaseSensitive(js, "description");
+    int rc;
+    if (cJSON_IsString(desc) && (rc = fn(ud, desc, "response_format.json_schema.description")))
+        return rc;
+    return visit_schema(cJSON_GetObjectItemCaseSensitive(js, "schema"),
+                        "response_format.json_schema.schema", 0, fn, ud);
+}
+
+/* One message's texts besides its content: a refusal played back, the calls it made (the
+ * tool calls' arguments, and the older API's single function_call). */
+static int visit_message_extra(cJSON *msg, int i, gg_text_fn fn, void *ud)
+{
+    char path[160];
+    int k = 0, rc;
+    cJSON *it, *refusal = cJSON_GetObjectItemCaseSensitive(msg, "refusal");
+    snprintf(path, sizeof path, "messages[%d].refusal", i);
+    if (cJSON_IsString(refusal) && (rc = fn(ud, refusal, path)))
+        return rc;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"))
+    {
+        cJSON *fnc = cJSON_GetObjectItemCaseSensitive(it, "function");
+        cJSON *args = cJSON_GetObjectItemCaseSensitive(fnc, "arguments");
+        snprintf(path, sizeof path, "messages[%d].tool_calls[%d].function.arguments", i, k++);
+        if (cJSON_IsString(args) && (rc = fn(ud, args, path)))
+            return rc;
+    }
+    cJSON *args = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(msg, "function_call"), "arguments");
+    snprintf(path, sizeof path, "messages[%d].function_call.arguments", i);
+    if (cJSON_IsString(args) && (rc = fn(ud, args, path)))
+        return rc;
     return 0;
 }
 
@@ -115,20 +159,18 @@ int gg_request_texts(cJSON *req, gg_text_fn fn, void *ud)
     cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(req, "messages"))
     {
         snprintf(path, sizeof path, "messages[%d].content", i);
-        if ((rc = visit_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), path, fn, ud)))
+        if ((rc = visit_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), path, fn, ud)) ||
+            (rc = visit_message_extra(msg, i, fn, ud)))
             return rc;
-        int k = 0;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"))
-        {
-            cJSON *fnc = cJSON_GetObjectItemCaseSensitive(it, "function");
-            cJSON *args = cJSON_GetObjectItemCaseSensitive(fnc, "arguments");
-            snprintf(path, sizeof path, "messages[%d].tool_calls[%d].function.arguments", i, k++);
-            if (cJSON_IsString(args) && (rc = fn(ud, args, path)))
-                return rc;
-        }
         i++;
     }
-    if ((rc = visit_tools(cJSON_GetObjectItemCaseSensitive(req, "tools"), fn, ud)))
+    if ((rc = visit_tools(req, "tools", fn, ud)) || (rc = visit_tools(req, "functions", fn, ud)) ||
+        (rc = visit_response_format(req, fn, ud)))
+        return rc;
+    /* Predicted output is sent to the provider with the prompt. */
+    if ((rc = visit_content(cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(req, "prediction"), "content"),
+                            "prediction.content", fn, ud)))
         return rc;
     cJSON *input = cJSON_GetObjectItemCaseSensitive(req, "input");
     if (cJSON_IsString(input) && (rc = fn(ud, input, "input")))
