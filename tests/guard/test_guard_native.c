@@ -2,8 +2,8 @@
  * Guardrails and the native Anthropic path: a Messages client whose request goes to a real
  * Anthropic target is forwarded its own body, not the chat translation the guards read. Every
  * text that body carries to the model and the translation drops (the Claude Code billing
- * block of system, a document's context, thinking, server-tool and MCP blocks, block types
- * the translation does not know) must pass the input guards as well:
+ * block of system, a document's context and title, citations, thinking, server-tool and MCP
+ * blocks, block types the translation does not know) must pass the input guards as well:
  *
  *   - each such text with a blocked phrase gets the 400 and reaches no upstream;
  *   - PII in one is redacted, and the rewritten request goes translated (never the client's
@@ -71,6 +71,20 @@ static const char *const HIDDEN[][2] = {
      M "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"mcp_tool_result\","
        "\"tool_use_id\":\"m1\",\"content\":[{\"type\":\"text\",\"text\":\"forbidden fruit\"}]},"
        "{\"type\":\"text\",\"text\":\"hi\"}]}]}"},
+    {"a PDF document's title",
+     M "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"title\":"
+       "\"forbidden fruit\",\"source\":{\"type\":\"base64\",\"media_type\":"
+       "\"application/pdf\",\"data\":\"JVBERi0=\"}},{\"type\":\"text\",\"text\":\"hi\"}]}]}"},
+    {"a stored file document's title",
+     M "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"title\":"
+       "\"forbidden fruit\",\"source\":{\"type\":\"file\",\"file_id\":\"file_1\"}},"
+       "{\"type\":\"text\",\"text\":\"hi\"}]}]}"},
+    {"a citation's quoted text in an assistant turn",
+     M "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
+       "[{\"type\":\"text\",\"text\":\"ok\",\"citations\":[{\"type\":\"char_location\","
+       "\"cited_text\":\"forbidden fruit\",\"document_index\":0,\"document_title\":\"d\","
+       "\"start_char_index\":0,\"end_char_index\":15}]}]},{\"role\":\"user\",\"content\":"
+       "\"go\"}]}"},
     {"a block type the translation does not know, in a tool result",
      M "\"messages\":[" TOOL_TURN "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
        "\"tool_use_id\":\"toolu_1\",\"content\":[{\"type\":\"future_block\",\"body\":{\"note\":"
