@@ -172,6 +172,22 @@ Test(pii, refusals_functions_schemas_and_predictions)
     gw_guard_chain_free(c);
 }
 
+/* An address written with a JSON escape in a tool call's arguments: the upstream would read
+ * it (a target that takes arguments as an object gets it decoded); it is redacted too. */
+Test(pii, escaped_text_in_tool_call_arguments)
+{
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"types\":[\"email\"]}}]");
+    expect_request(
+        c,
+        "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+        "\"id\":\"1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{\\\"to\\\":\\\"ann\\\\u0040example.com\\\",\\\"cc\\\":\\\"b@example.com\\\"}\"}}]}]}",
+        "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+        "\"id\":\"1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{\\\"to\\\":\\\"[EMAIL]\\\",\\\"cc\\\":\\\"[EMAIL]\\\"}\"}}]}]}");
+    gw_guard_chain_free(c);
+}
+
 Test(pii, block_names_the_kind_and_place_never_the_value)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");

@@ -236,9 +236,9 @@ struct req_scan {
     int rewrote;
 };
 
-static int scan_item(void *ud, cJSON *item, const char *where)
+/* One string scanned: a deny, or its redaction in place (*changed set). */
+static int scan_string(struct req_scan *rs, cJSON *item, const char *where, int *changed)
 {
-    struct req_scan *rs = ud;
     struct gg_str out = {0};
     const char *what = "a match";
     const char *s = item->valuestring;
@@ -248,9 +248,54 @@ static int scan_item(void *ud, cJSON *item, const char *where)
     else if (n > 0 && !cJSON_SetValuestring(item, out.p ? out.p : ""))
         n = AIGW_ENOMEM;
     else if (n > 0)
-        rs->rewrote = 1, n = 0;
+        *changed = 1, n = 0;
     gg_str_free(&out);
     return n;
+}
+
+#define JSON_TEXT_DEPTH 64
+
+/* Every string value under v, decoded (a JSON text's, parsed). */
+static int scan_values(struct req_scan *rs, cJSON *v, const char *where, int depth, int *changed)
+{
+    int rc;
+    if (cJSON_IsString(v))
+        return scan_string(rs, v, where, changed);
+    if (depth > JSON_TEXT_DEPTH)
+        return 0;
+    for (cJSON *c = v ? v->child : NULL; c; c = c->next)
+        if ((rc = scan_values(rs, c, where, depth + 1, changed)))
+            return rc;
+    return 0;
+}
+
+/* A tool call's arguments are JSON text, and its escapes hide what they spell from a scan of
+ * the raw string: "\u00df" as Python's json.dumps writes every non-ASCII character, or a
+ * "\u0040" on purpose. The model reads them decoded, and a target that takes arguments as an
+ * object (Anthropic, Gemini) is sent them decoded. So with an escape in it, the text's string
+ * values are scanned decoded as well; a redaction prints the JSON again. */
+static int scan_json_text(struct req_scan *rs, cJSON *item, const char *where)
+{
+    size_t wl = strlen(where), al = strlen(".arguments");
+    if (wl < al || strcmp(where + wl - al, ".arguments") || !strstr(item->valuestring, "\\u"))
+        return 0;
+    cJSON *doc = cJSON_Parse(item->valuestring);
+    int changed = 0, rc = doc ? scan_values(rs, doc, where, 0, &changed) : 0;
+    char *printed = !rc && changed ? cJSON_PrintUnformatted(doc) : NULL;
+    if (!rc && changed && (!printed || !cJSON_SetValuestring(item, printed)))
+        rc = AIGW_ENOMEM;
+    else if (!rc && changed)
+        rs->rewrote = 1;
+    free(printed);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int scan_item(void *ud, cJSON *item, const char *where)
+{
+    struct req_scan *rs = ud;
+    int rc = scan_string(rs, item, where, &rs->rewrote);
+    return rc ? rc : scan_json_text(rs, item, where);
 }
 
 int gg_scan_request(struct aigw_guard_ctx *g, cJSON *req, const struct gg_matcher *mm)
