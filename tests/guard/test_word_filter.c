@@ -125,6 +125,15 @@ Test(word_filter, escaped_words_in_tool_call_arguments)
                               "phrase in messages[0].tool_calls[0].function.arguments");
     gh_result_free(&r);
     gw_guard_chain_free(c);
+    c = wf("[\"forbidden fruit\"]", "");
+    gh_request(c,
+               "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+               "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"go\",\"arguments\":"
+               "\"{\\\"q\\\":\\\"the forbidden\\\\nfruit\\\"}\"}}]}]}",
+               NULL, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_DENY);
+    gh_result_free(&r);
+    gw_guard_chain_free(c);
 
     c = wf("[\"straße\"]", ",\"action\":\"redact\"");
     char *out;

@@ -270,14 +270,14 @@ static int scan_values(struct req_scan *rs, cJSON *v, const char *where, int dep
 }
 
 /* A tool call's arguments are JSON text, and its escapes hide what they spell from a scan of
- * the raw string: "\u00df" as Python's json.dumps writes every non-ASCII character, or a
- * "\u0040" on purpose. The model reads them decoded, and a target that takes arguments as an
- * object (Anthropic, Gemini) is sent them decoded. So with an escape in it, the text's string
- * values are scanned decoded as well; a redaction prints the JSON again. */
+ * the raw string: "\u00df" as Python's json.dumps writes every non-ASCII character, a "\n"
+ * between two words, or a "\u0040" on purpose. The model reads them decoded, and a target that
+ * takes arguments as an object (Anthropic, Gemini) is sent them decoded. So with an escape in it,
+ * the text's string values are scanned decoded as well; a redaction prints the JSON again. */
 static int scan_json_text(struct req_scan *rs, cJSON *item, const char *where)
 {
     size_t wl = strlen(where), al = strlen(".arguments");
-    if (wl < al || strcmp(where + wl - al, ".arguments") || !strstr(item->valuestring, "\\u"))
+    if (wl < al || strcmp(where + wl - al, ".arguments") || !strchr(item->valuestring, '\\'))
         return 0;
     cJSON *doc = cJSON_Parse(item->valuestring);
     int changed = 0, rc = doc ? scan_values(rs, doc, where, 0, &changed) : 0;
