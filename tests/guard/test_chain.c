@@ -417,6 +417,43 @@ Test(chain, kinds_and_choices_keep_their_order)
     gw_guard_chain_free(c);
 }
 
+/* What closes a block of the answer follows the text held before it: a thinking block's
+ * signature, and a native Anthropic answer's block boundaries (EXTRA chunks). Emitted ahead of
+ * the held tail, the signature ended up on a thinking block missing its last words (Anthropic
+ * refuses it when the client sends it back) and the tail went out as a block of its own. */
+Test(chain, signatures_and_blocks_follow_their_held_text)
+{
+    struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"redact\"}}]");
+    struct gw_guard_run *r = run_new(c, 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 1 << 16);
+    struct aigw_chunk ch = aigw_chunk_init(AIGW_CHUNK_REASONING, 0);
+    ch.text = aigw_bytes_of("thinking about the secret");
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    ch = aigw_chunk_init(AIGW_CHUNK_REASONING_SIGNATURE, 0);
+    ch.text = aigw_bytes_of("c2ln");
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    cJSON *stop = cJSON_Parse("{\"type\":\"content_block_stop\",\"index\":0}");
+    ch = aigw_chunk_init(AIGW_CHUNK_EXTRA, 0);
+    ch.name = aigw_bytes_of("anthropic.block_stop");
+    ch.extra = stop;
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    ch = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    ch.text = aigw_bytes_of("the answer, no secret");
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    ch = aigw_chunk_init(AIGW_CHUNK_EXTRA, 0);
+    ch.name = aigw_bytes_of("anthropic.block_stop");
+    ch.extra = stop;
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+    cr_assert_str_eq(out.ptr, "3/0:thinking about th|3/0:e [X]|13/0:c2ln|12/0:|2/0:the answer, n|"
+                              "2/0:o [X]|12/0:|");
+    cJSON_Delete(stop);
+    gw_guard_run_free(r);
+    gw_buf_free(&out);
+    gw_guard_chain_free(c);
+}
+
 Test(chain, other_operations_pass_the_output_stage)
 {
     struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"deny\","
