@@ -146,6 +146,49 @@ Test(guard_native, pii_in_a_documents_context_never_reaches_the_upstream)
     stop(gw, m);
 }
 
+/* A native answer's text passes the output guards whatever block carries it: a text block
+ * with citations came whole, as a block the renderer passed on (the card number in it went
+ * out), and a plain one left the guard's held tail behind its block's end (the client got
+ * one text block cut in two). */
+#define CITED_ANSWER                                                                               \
+    "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"                    \
+    "\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\"pay with 4111 1111 1111 "    \
+    "1111 now\"%s}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":"                \
+    "{\"input_tokens\":5,\"output_tokens\":9}}"
+#define CITATIONS                                                                                  \
+    ",\"citations\":[{\"type\":\"char_location\",\"cited_text\":\"the doc\",\"document_index\":0," \
+    "\"document_title\":\"d\",\"start_char_index\":0,\"end_char_index\":7}]"
+
+Test(guard_native, a_native_answers_text_blocks_pass_the_output_guards)
+{
+    const char *cites[] = {CITATIONS, ""};
+    for (int i = 0; i < 2; i++) {
+        struct mock *m = e2e_mock(NULL);
+        cJSON *route = cJSON_CreateObject();
+        cJSON_AddStringToObject(route, "method", "POST");
+        cJSON_AddStringToObject(route, "path", "/v1/messages");
+        cJSON_AddItemToObject(route, "body", cJSON_Parse(e2e_strf(CITED_ANSWER, cites[i])));
+        char *rj = cJSON_PrintUnformatted(route);
+        cr_assert_eq(mock_add_route_json(m, rj), 0);
+        free(rj);
+        cJSON_Delete(route);
+        struct e2e_gw *gw = gw_for(m, "[{\"name\":\"pii\"}]");
+        struct e2e_resp *r = e2e_post(
+            gw, "/v1/messages", M "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", AHDR);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cr_assert_null(strstr(r->body, "4111"), "the card went out: %s", r->body);
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "content");
+        cr_assert_eq(cJSON_GetArraySize(content), 1, "one block: %s", r->body);
+        const cJSON *b = cJSON_GetArrayItem(content, 0);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(b, "text")->valuestring,
+                         "pay with [CARD] now", "%s", r->body);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "citations")),
+                     i == 0 ? 1 : 0, "%s", r->body);
+        e2e_resp_free(r);
+        stop(gw, m);
+    }
+}
+
 /* The request log with log.bodies: a request an input guard refused is kept without its body,
  * as a rewritten one is: what a guard matched is never stored. */
 Test(guard_native, a_refused_requests_body_is_not_kept_in_the_request_log)
