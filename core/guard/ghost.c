@@ -14,6 +14,7 @@
 #include "lib/jschema.h"
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "lib/utf8.h"
 
 #define FETCH_HEADERS_MAX 32
 #define FETCH_REQ_BODY_CAP (1u << 20)
@@ -77,6 +78,13 @@ static int h_replace(struct aigw_guard_ctx *g, size_t off, size_t len, const cha
     if (!run || (run->hook != GW_HOOK_DELTA && run->hook != GW_HOOK_ERROR))
         return AIGW_EINVAL;
     if (off > run->text_len || len > run->text_len - off || (with_len && !with))
+        return AIGW_EINVAL;
+    /* Every renderer writes answer text into JSON as it is: an edit that cuts a character, or
+     * writes bytes that are not UTF-8, would send the client text no JSON parser takes. */
+    const unsigned char *t = (const unsigned char *)run->text_ptr;
+    if ((off < run->text_len && (t[off] & 0xC0) == 0x80) ||
+        (off + len < run->text_len && (t[off + len] & 0xC0) == 0x80) ||
+        (with_len && gw_utf8_invalid_at(with, with_len) != (size_t)-1))
         return AIGW_EINVAL;
     for (size_t k = 0; k < run->nedits; k++) {
         const struct gw_guard_edit *e = &run->edits[k];

@@ -125,7 +125,8 @@ struct gw_guard_run {
     /* The hook being called. */
     int hook;
     struct gw_guard_hctx *cur;
-    size_t text_len; /* the text replace() may edit */
+    const char *text_ptr; /* the text replace() may edit */
+    size_t text_len;
     struct gw_guard_edit *edits;
     size_t nedits, edits_cap;
     struct gw_buf edit_bytes;

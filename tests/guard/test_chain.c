@@ -13,6 +13,7 @@
 #include "guard/harness.h"
 #include "lib/buf.h"
 #include "lib/redact.h"
+#include "lib/utf8.h"
 
 static struct gw_guard_chain *chain(const char *json)
 {
@@ -452,6 +453,33 @@ Test(chain, signatures_and_blocks_follow_their_held_text)
     gw_guard_run_free(r);
     gw_buf_free(&out);
     gw_guard_chain_free(c);
+}
+
+/* A guard's edit that cuts a character or writes bytes that are not UTF-8 is refused: every
+ * renderer writes answer text into JSON as it is, and the client got bytes no JSON parser
+ * takes. The guard failed, so fail_open decides. */
+Test(chain, an_edit_that_breaks_utf8_is_a_failure_of_the_guard)
+{
+    static const char *const modes[] = {"cut", "badbytes"};
+    static const char text[] = "caf\xc3\xa9 au lait";
+    for (size_t i = 0; i < 2 * sizeof modes / sizeof modes[0]; i++) {
+        const char *mode = modes[i / 2];
+        int fail_open = i % 2;
+        char cfg[256];
+        struct gh_result r;
+        snprintf(cfg, sizeof cfg,
+                 "[{\"name\":\"tguard\",%s\"config\":{\"delta\":\"%s\",\"word\":\"\\u00e9\"}}]",
+                 fail_open ? "\"fail_open\":true," : "", mode);
+        struct gw_guard_chain *c = chain(cfg);
+        gh_answer(c, text, sizeof text - 1, NULL, 0, 1, &r);
+        cr_assert_eq(r.verdict, fail_open ? GW_GUARD_ALLOW : GW_GUARD_FAILED,
+                     "%s: verdict %d, sent '%s'", cfg, r.verdict, r.text ? r.text : "");
+        cr_assert_eq(gw_utf8_invalid_at(r.text, strlen(r.text)), (size_t)-1, "%s", cfg);
+        if (fail_open) /* the guard is skipped: the text goes as it came */
+            cr_assert_str_eq(r.text, text, "%s", cfg);
+        gh_result_free(&r);
+        gw_guard_chain_free(c);
+    }
 }
 
 Test(chain, other_operations_pass_the_output_stage)
