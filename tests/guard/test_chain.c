@@ -482,6 +482,33 @@ Test(chain, an_edit_that_breaks_utf8_is_a_failure_of_the_guard)
     }
 }
 
+/* A chat request may ask for up to 128 choices: with a delta guard, the 65th choice's text
+ * (or the 33rd's, with reasoning) ended the answer with an error. */
+Test(chain, every_choice_a_request_may_ask_for)
+{
+    struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"redact\"}}]");
+    struct gw_guard_run *r = run_new(c, 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 1 << 20);
+    for (int k = 0; k < 128; k++) {
+        struct aigw_chunk ch = aigw_chunk_init(AIGW_CHUNK_REASONING, k);
+        ch.text = aigw_bytes_of("a secret thought");
+        cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0, "choice %d", k);
+        ch = aigw_chunk_init(AIGW_CHUNK_TEXT, k);
+        ch.text = aigw_bytes_of("an answer");
+        cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0, "choice %d", k);
+    }
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+    int redacted = 0;
+    for (const char *p = out.ptr; (p = strstr(p, "[X]")); p++)
+        redacted++;
+    cr_assert_eq(redacted, 128, "%s", out.ptr);
+    cr_assert_not_null(strstr(out.ptr, "|2/127:"), "%s", out.ptr);
+    gw_guard_run_free(r);
+    gw_buf_free(&out);
+    gw_guard_chain_free(c);
+}
+
 Test(chain, other_operations_pass_the_output_stage)
 {
     struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"deny\","
