@@ -19,6 +19,7 @@
 #include "front/responses.h"
 #include "obs/metrics.h"
 #include "obs/otel.h"
+#include "obs/otlp.h"
 #include "config.h"
 #include "guard/guard.h"
 #include "proxy/gateway.h"
@@ -280,7 +281,9 @@ int main(int argc, char **argv)
     } else if (!check && (orc = gw_otel_start(&oc)) < 0) {
         fprintf(stderr, "aigw: cannot start the trace exporter (%d)\n", orc);
     } else if (oc.enabled && !check) {
-        GW_INFO("tracing: spans to %s, sample ratio %g", oc.url, oc.sample_ratio);
+        char u[256];
+        gw_otlp_url_for_log(oc.url, u, sizeof u); /* never the collector's credentials */
+        GW_INFO("tracing: spans to %s, sample ratio %g", u, oc.sample_ratio);
     }
     gw_otel_config_free(&oc);
     if (orc < 0) {

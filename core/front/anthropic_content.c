@@ -131,6 +131,14 @@ static void unseen_block(struct gw_anth_conv *cv, const cJSON *v, int depth)
     }
 }
 
+/* A text block's citations quote documents and name them (cited_text, document_title): chat
+ * has no place for them, the native path replays them with the block. */
+static const char *text_of(struct gw_anth_conv *cv, const cJSON *b)
+{
+    unseen_block(cv, cJSON_GetObjectItemCaseSensitive(b, "citations"), 0);
+    return str(b, "text");
+}
+
 static cJSON *message(struct gw_anth_conv *cv, const char *role)
 {
     cJSON *m = put(cv, cv->messages, NULL, cJSON_CreateObject());
@@ -150,8 +158,8 @@ int gw_anth_system(struct gw_anth_conv *cv, const cJSON *system)
     } else if (cJSON_IsArray(system)) {
         cJSON_ArrayForEach(b, system)
         {
-            const char *t = str(b, "text");
-            if (!is(str(b, "type"), "text") || !t) {
+            const char *t = is(str(b, "type"), "text") ? text_of(cv, b) : NULL;
+            if (!t) {
                 gw_buf_free(&text);
                 return bad(cv, "system", "system: every block must be a text block with text");
             }
@@ -239,6 +247,8 @@ static void document_block(struct gw_anth_conv *cv, cJSON *parts, const cJSON *b
     const cJSON *src = get(block, "source");
     const char *type = str(src, "type"), *title = str(block, "title");
     unseen_str(cv, str(block, "context")); /* the model reads it; chat has no place for it */
+    if (is(type, "base64") || is(type, "file"))
+        unseen_str(cv, title); /* so is the title; a file part has no place for it either */
     if (is(type, "base64") && str(src, "data")) {
         const char *mime = str(src, "media_type") ? str(src, "media_type") : "application/pdf";
         char *url = data_url(mime, str(src, "data"));
@@ -265,6 +275,8 @@ static void document_block(struct gw_anth_conv *cv, cJSON *parts, const cJSON *b
         gw_buf_free(&b);
     } else if (is(type, "file") && str(src, "file_id")) {
         file_part(cv, parts, str(src, "file_id"), NULL, NULL);
+    } else if (!is(type, "base64") && !is(type, "text") && !is(type, "url") && !is(type, "file")) {
+        unseen_block(cv, block, 0); /* a source newer than this code: native only */
     }
 }
 
@@ -288,7 +300,7 @@ static void content_texts(struct gw_anth_conv *cv, cJSON *parts, const cJSON *co
     {
         const char *type = str(b, "type");
         if (is(type, "text"))
-            text_part(cv, parts, str(b, "text"));
+            text_part(cv, parts, text_of(cv, b));
         else if (is(type, "image"))
             image_block(cv, parts, b);
         else
@@ -328,7 +340,7 @@ static int tool_result(struct gw_anth_conv *cv, const cJSON *b, cJSON *later)
     {
         const char *type = str(x, "type");
         if (is(type, "text")) {
-            join(cv, &text, "\n", str(x, "text"));
+            join(cv, &text, "\n", text_of(cv, x));
         } else if (is(type, "image")) {
             if (!images++) {
                 char line[128];
@@ -401,7 +413,7 @@ static int user_message(struct gw_anth_conv *cv, const cJSON *content)
             return rc;
         }
         if (is(type, "text"))
-            text_part(cv, parts, str(b, "text"));
+            text_part(cv, parts, text_of(cv, b));
         else if (is(type, "image"))
             image_block(cv, parts, b);
         else if (is(type, "document"))
@@ -463,7 +475,7 @@ static int assistant_message(struct gw_anth_conv *cv, const cJSON *content)
         if ((rc = check_block(cv, b)) != 0)
             break;
         if (is(type, "text"))
-            join(cv, &text, "", str(b, "text")); /* split only where citations were */
+            join(cv, &text, "", text_of(cv, b)); /* split only where citations were */
         else if (is(type, "tool_use") && (rc = tool_use(cv, b, &calls)) != 0)
             break;
         else if (!is(type, "text") && !is(type, "tool_use"))
@@ -519,7 +531,7 @@ int gw_anth_messages(struct gw_anth_conv *cv, const cJSON *messages)
                 if ((rc = check_block(cv, b)) != 0)
                     break;
                 if (is(str(b, "type"), "text"))
-                    join(cv, &t, "\n", str(b, "text"));
+                    join(cv, &t, "\n", text_of(cv, b));
                 else
                     unseen_block(cv, b, 0);
             }

@@ -14,6 +14,7 @@
 #include "lib/jschema.h"
 #include "lib/log.h"
 #include "lib/redact.h"
+#include "lib/utf8.h"
 
 #define FETCH_HEADERS_MAX 32
 #define FETCH_REQ_BODY_CAP (1u << 20)
@@ -70,6 +71,28 @@ static int h_deny(struct aigw_guard_ctx *g, const char *fmt, ...)
     return AIGW_GUARD_DENY;
 }
 
+/* 1 when pos falls inside a whole UTF-8 sequence of s (after its lead byte, before its end);
+ * a stray or truncated one is no character to cut. */
+static int inside_char(const char *s, size_t n, size_t pos)
+{
+    const unsigned char *t = (const unsigned char *)s;
+    if (pos >= n || (t[pos] & 0xC0) != 0x80)
+        return 0;
+    for (size_t k = 1; k <= 3 && k <= pos; k++) {
+        unsigned char c = t[pos - k];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        size_t end = pos - k + (c >= 0xF0 ? 4u : c >= 0xE0 ? 3u : c >= 0xC0 ? 2u : 1u);
+        if (end <= pos || end > n)
+            return 0;
+        for (size_t j = pos; j < end; j++)
+            if ((t[j] & 0xC0) != 0x80)
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
 static int h_replace(struct aigw_guard_ctx *g, size_t off, size_t len, const char *with,
                      size_t with_len)
 {
@@ -77,6 +100,12 @@ static int h_replace(struct aigw_guard_ctx *g, size_t off, size_t len, const cha
     if (!run || (run->hook != GW_HOOK_DELTA && run->hook != GW_HOOK_ERROR))
         return AIGW_EINVAL;
     if (off > run->text_len || len > run->text_len - off || (with_len && !with))
+        return AIGW_EINVAL;
+    /* Every renderer writes answer text into JSON as it is: an edit that cuts a character, or
+     * writes bytes that are not UTF-8, would send the client text no JSON parser takes. */
+    if (inside_char(run->text_ptr, run->text_len, off) ||
+        inside_char(run->text_ptr, run->text_len, off + len) ||
+        (with_len && gw_utf8_invalid_at(with, with_len) != (size_t)-1))
         return AIGW_EINVAL;
     for (size_t k = 0; k < run->nedits; k++) {
         const struct gw_guard_edit *e = &run->edits[k];

@@ -18,7 +18,9 @@
 #define GW_GUARD_RUN_ARENA (8u << 20)
 #define GW_GUARD_EDITS_MAX 4096 /* replace() calls per hook call */
 #define GW_GUARD_FETCHES_MAX 4  /* fetch() calls per entry per request */
-#define GW_GUARD_STREAMS_MAX 64 /* (choice, kind) text streams per answer */
+/* (choice, kind) text streams per answer: the three kinds of text of each of the 128 choices
+ * a chat request may ask for (n) */
+#define GW_GUARD_STREAMS_MAX (3 * 128)
 #define GW_GUARD_PENDING_CAP (16u << 20)
 
 /* One loaded shared object (guard_loader.c). */
@@ -125,7 +127,8 @@ struct gw_guard_run {
     /* The hook being called. */
     int hook;
     struct gw_guard_hctx *cur;
-    size_t text_len; /* the text replace() may edit */
+    const char *text_ptr; /* the text replace() may edit */
+    size_t text_len;
     struct gw_guard_edit *edits;
     size_t nedits, edits_cap;
     struct gw_buf edit_bytes;

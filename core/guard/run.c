@@ -261,6 +261,7 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
         rc = d->on_request(&h->pub, (cJSON *)a);
         break;
     case GW_HOOK_DELTA:
+        run->text_ptr = ((struct aigw_guard_text *)a)->text.ptr;
         run->text_len = ((struct aigw_guard_text *)a)->text.len;
         rc = d->on_answer_delta(&h->pub, (struct aigw_guard_text *)a);
         break;
@@ -269,6 +270,7 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
         rc = d->on_answer_final(&h->pub, (const struct aigw_guard_answer *)a);
         break;
     default:
+        run->text_ptr = ((struct aigw_guard_text *)b)->text.ptr;
         run->text_len = ((struct aigw_guard_text *)b)->text.len;
         rc = d->on_error(&h->pub, (const struct aigw_error *)a, (struct aigw_guard_text *)b);
         break;

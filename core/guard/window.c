@@ -405,6 +405,15 @@ int gw_guard_on_chunk(struct gw_guard_run *run, const struct aigw_chunk *c, gw_g
         return emit(ud, c);
     case AIGW_CHUNK_ERROR:
         return error_chunk(run, c, emit, ud);
+    case AIGW_CHUNK_REASONING_SIGNATURE:
+    case AIGW_CHUNK_REASONING_REDACTED:
+    case AIGW_CHUNK_EXTRA:
+        /* A signature closes its thinking, and a native answer's block boundaries (EXTRA)
+         * close its text: the text held before them goes first. Usage and metadata do not
+         * (some upstreams repeat them with every delta: the window would hold nothing). */
+        if ((v = flush_choice(run, c->choice, -1, emit, ud)) != GW_GUARD_ALLOW)
+            return v;
+        return emit(ud, c);
     default:
         return emit(ud, c);
     }

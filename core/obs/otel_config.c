@@ -157,14 +157,15 @@ static int set_url(struct gw_otel_config *c, const char *endpoint, int append, c
     for (const char *p = endpoint; *p; p++)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
             return fail(err, errsize, what, "a URL holds no spaces or control characters");
-    size_t n = strlen(endpoint);
+    /* The path ends where a query (a collector's token, say) begins: the suffix goes there. */
+    size_t q = strcspn(endpoint, "?#"), n = q;
     while (append && n > 0 && endpoint[n - 1] == '/')
         n--;
     const char *suffix = "/v1/traces";
     if (!append || (n >= 10 && !memcmp(endpoint + n - 10, suffix, 10)))
         suffix = "";
-    if ((size_t)snprintf(c->url, sizeof c->url, "%.*s%s", (int)n, endpoint, suffix) >=
-        sizeof c->url)
+    if ((size_t)snprintf(c->url, sizeof c->url, "%.*s%s%s", (int)n, endpoint, suffix,
+                         endpoint + q) >= sizeof c->url)
         return fail(err, errsize, what, "URL too long");
     return 0;
 }

@@ -62,6 +62,9 @@ void gw_otlp_flush(struct gw_otlp *x);
  * 0, or -1 after timeout_ms. */
 int gw_otlp_drain(struct gw_otlp *x, int64_t timeout_ms);
 void gw_otlp_stats(struct gw_otlp *x, struct gw_otlp_stats *st);
+/* url as a log line may show it: without its userinfo (user:password@), query and fragment,
+ * where a collector's credentials travel. Cut to size. */
+void gw_otlp_url_for_log(const char *url, char *out, size_t size);
 /* Sends what is queued, giving up at deadline_ms from now (spans left are dropped and
  * counted), stops the thread and frees x. NULL is ignored. */
 void gw_otlp_stop(struct gw_otlp *x, int64_t deadline_ms);

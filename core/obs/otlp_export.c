@@ -169,11 +169,15 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
     return late;
 }
 
-/* The URL without its query, for log lines: a collector URL may carry a token there. */
-static void url_for_log(const char *url, char *out, size_t size)
+void gw_otlp_url_for_log(const char *url, char *out, size_t size)
 {
     size_t n = strcspn(url, "?#");
-    snprintf(out, size, "%.*s", (int)n, url);
+    const char *p = strstr(url, "://");
+    size_t host = p && (size_t)(p - url) < n ? (size_t)(p - url) + 3 : 0;
+    size_t auth = host + strcspn(url + host, "/?#"); /* where the authority ends */
+    const char *at = memchr(url + host, '@', auth - host);
+    size_t skip = at ? (size_t)(at + 1 - (url + host)) : 0;
+    snprintf(out, size, "%.*s%.*s", (int)host, url, (int)(n - host - skip), url + host + skip);
 }
 
 static void warn_failed(struct gw_otlp *x, const char *why, int nspans)
@@ -184,7 +188,7 @@ static void warn_failed(struct gw_otlp *x, const char *why, int nspans)
         return;
     x->last_warn_ms = t;
     char u[256];
-    url_for_log(x->url, u, sizeof u);
+    gw_otlp_url_for_log(x->url, u, sizeof u);
     gw_logf(AIGW_LOG_WARN, "otel", NULL, "export to %s failed (%s): %d spans dropped", u, why,
             nspans);
 }

@@ -257,8 +257,24 @@ static int native_block(struct aigw_call *call, const cJSON *block, const char *
             return AIGW_ENOMEM;
         rc = aigw_emit_tool_call(call, 0, (*tool)++, jstr(block, "id"), jstr(block, "name"), args,
                                  strlen(args));
+    } else if (!strcmp(type, "text")) {
+        /* A text block with citations: opened with them, its text then goes as text (what
+         * the output guardrails read and may redact), as a stream delivers it. */
+        cJSON *ev = cJSON_CreateObject(), *head = cJSON_Duplicate(block, 1);
+        if (!ev || !head || !cJSON_AddItemToObject(ev, "content_block", head)) {
+            cJSON_Delete(ev);
+            cJSON_Delete(head);
+            return AIGW_ENOMEM;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(head, "text");
+        rc = cJSON_AddStringToObject(head, "text", "")
+                 ? anth_emit_extra(call, ANTH_EXTRA_BLOCK_START, ev)
+                 : AIGW_ENOMEM;
+        cJSON_Delete(ev);
+        if (!rc)
+            rc = emit_bytes(call, AIGW_CHUNK_TEXT, jstr(block, "text"));
     } else {
-        /* citations, server tools and newer blocks: the block itself */
+        /* server tools and newer blocks: the block itself */
         return anth_emit_extra(call, ANTH_EXTRA_BLOCK, block);
     }
     /* Consecutive text blocks stay apart, as the upstream sent them. */

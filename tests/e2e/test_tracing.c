@@ -461,3 +461,31 @@ Test(tracing, a_collector_that_is_down_costs_requests_nothing)
     e2e_resp_free(r);
     rt_stop(gw, m);
 }
+
+/* A collector's credentials in its URL (a password in the userinfo, a token in the query)
+ * are in no log line: not the startup line naming the collector, not the export's warning.
+ * And the query stays the query: /v1/traces goes before it. */
+Test(tracing, the_collector_url_is_logged_without_its_credentials)
+{
+    struct mock *m = rt_mock();
+    rt_ok(m, "openai");
+    int port = free_port();
+    const char *endpoint =
+        e2e_strf("http://alice:Pw-7f3e9c1a@127.0.0.1:%d/base?tenant_token=Tk-52b8d0e4", port);
+    struct e2e_gw *gw = rt_gw(m, config(endpoint));
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, hdrs(IN_SAMPLED));
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(
+        e2e_gw_wait_log(gw, e2e_strf("export to http://127.0.0.1:%d/base/v1/traces failed", port),
+                        10000),
+        0, "%s", e2e_gw_log(gw));
+    const char *log = e2e_gw_log(gw);
+    cr_assert_not_null(
+        strstr(log, e2e_strf("tracing: spans to http://127.0.0.1:%d/base/v1/traces", port)), "%s",
+        log);
+    cr_assert_null(strstr(log, "Pw-7f3e9c1a"), "the password is logged: %s", log);
+    cr_assert_null(strstr(log, "Tk-52b8d0e4"), "the query's token is logged: %s", log);
+    cr_assert_null(strstr(log, "alice"), "the user is logged: %s", log);
+    rt_stop(gw, m);
+}

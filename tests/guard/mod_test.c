@@ -4,12 +4,14 @@
  * broken modules (see local.mk).
  *
  * Config: {"request": "allow|deny|rewrite|fail|badverdict|fetch",
- *          "delta": "allow|redact|deny|fail|hold|pending",
+ *          "delta": "allow|redact|cut|badbytes|deny|fail|hold|pending",
  *          "final": "allow|deny|retry|fetch|fail|check",
  *          "error": "allow|redact|fail", "word": "...", "mark": "...",
  *          "url": "http://...", "timeout_ms": n}
  *   rewrite  appends mark to the request's "marks" array
  *   redact   replaces each whole occurrence of word with "[X]" (a partial one at the end waits)
+ *   cut      replaces only the first byte of each occurrence (a garbage edit for a multi-byte
+ *            word: it splits a character); badbytes replaces it with bytes that are not UTF-8
  *   deny     denies when word occurs (request: in the JSON text; delta/final: in the text)
  *   hold     holds everything from the first occurrence of word on, until final
  *   fetch    asks for a call to url (default http://127.0.0.1:9/check) with the word, with a
@@ -144,8 +146,13 @@ static int on_delta(struct aigw_guard_ctx *g, struct aigw_guard_text *t)
         size_t off = (size_t)(p - s);
         if (!strcmp(tg->delta, "deny"))
             return g->host->deny(g, "the answer has the word");
-        if (!strcmp(tg->delta, "redact")) {
-            int r = g->host->replace(g, off, wl, "[X]", 3);
+        if (!strcmp(tg->delta, "redact") || !strcmp(tg->delta, "cut") ||
+            !strcmp(tg->delta, "badbytes")) {
+            /* cut: only the word's first byte (inside a character when it is not ASCII);
+             * badbytes: with bytes that are not UTF-8 */
+            int r = !strcmp(tg->delta, "cut")        ? g->host->replace(g, off, 1, "[X]", 3)
+                    : !strcmp(tg->delta, "badbytes") ? g->host->replace(g, off, wl, "\xff[", 2)
+                                                     : g->host->replace(g, off, wl, "[X]", 3);
             if (r)
                 return r;
             rc = AIGW_GUARD_REWRITE;

@@ -13,6 +13,7 @@
 #include "guard/harness.h"
 #include "lib/buf.h"
 #include "lib/redact.h"
+#include "lib/utf8.h"
 
 static struct gw_guard_chain *chain(const char *json)
 {
@@ -412,6 +413,97 @@ Test(chain, kinds_and_choices_keep_their_order)
      * choice 1's held tail at the end. */
     cr_assert_str_eq(out.ptr, "3/0:thinking about th|2/1:othe|3/0:e [X]|2/0:the answer, n|"
                               "2/0:o [X]|5/0:{}|7/0:|2/1:r choice|");
+    gw_guard_run_free(r);
+    gw_buf_free(&out);
+    gw_guard_chain_free(c);
+}
+
+/* What closes a block of the answer follows the text held before it: a thinking block's
+ * signature, and a native Anthropic answer's block boundaries (EXTRA chunks). Emitted ahead of
+ * the held tail, the signature ended up on a thinking block missing its last words (Anthropic
+ * refuses it when the client sends it back) and the tail went out as a block of its own. */
+Test(chain, signatures_and_blocks_follow_their_held_text)
+{
+    struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"redact\"}}]");
+    struct gw_guard_run *r = run_new(c, 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 1 << 16);
+    struct aigw_chunk ch = aigw_chunk_init(AIGW_CHUNK_REASONING, 0);
+    ch.text = aigw_bytes_of("thinking about the secret");
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    ch = aigw_chunk_init(AIGW_CHUNK_REASONING_SIGNATURE, 0);
+    ch.text = aigw_bytes_of("c2ln");
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    cJSON *stop = cJSON_Parse("{\"type\":\"content_block_stop\",\"index\":0}");
+    ch = aigw_chunk_init(AIGW_CHUNK_EXTRA, 0);
+    ch.name = aigw_bytes_of("anthropic.block_stop");
+    ch.extra = stop;
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    ch = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    ch.text = aigw_bytes_of("the answer, no secret");
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    ch = aigw_chunk_init(AIGW_CHUNK_EXTRA, 0);
+    ch.name = aigw_bytes_of("anthropic.block_stop");
+    ch.extra = stop;
+    cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+    cr_assert_str_eq(out.ptr, "3/0:thinking about th|3/0:e [X]|13/0:c2ln|12/0:|2/0:the answer, n|"
+                              "2/0:o [X]|12/0:|");
+    cJSON_Delete(stop);
+    gw_guard_run_free(r);
+    gw_buf_free(&out);
+    gw_guard_chain_free(c);
+}
+
+/* A guard's edit that cuts a character or writes bytes that are not UTF-8 is refused: every
+ * renderer writes answer text into JSON as it is, and the client got bytes no JSON parser
+ * takes. The guard failed, so fail_open decides. */
+Test(chain, an_edit_that_breaks_utf8_is_a_failure_of_the_guard)
+{
+    static const char *const modes[] = {"cut", "badbytes"};
+    static const char text[] = "caf\xc3\xa9 au lait";
+    for (size_t i = 0; i < 2 * sizeof modes / sizeof modes[0]; i++) {
+        const char *mode = modes[i / 2];
+        int fail_open = i % 2;
+        char cfg[256];
+        struct gh_result r;
+        snprintf(cfg, sizeof cfg,
+                 "[{\"name\":\"tguard\",%s\"config\":{\"delta\":\"%s\",\"word\":\"\\u00e9\"}}]",
+                 fail_open ? "\"fail_open\":true," : "", mode);
+        struct gw_guard_chain *c = chain(cfg);
+        gh_answer(c, text, sizeof text - 1, NULL, 0, 1, &r);
+        cr_assert_eq(r.verdict, fail_open ? GW_GUARD_ALLOW : GW_GUARD_FAILED,
+                     "%s: verdict %d, sent '%s'", cfg, r.verdict, r.text ? r.text : "");
+        cr_assert_eq(gw_utf8_invalid_at(r.text, strlen(r.text)), (size_t)-1, "%s", cfg);
+        if (fail_open) /* the guard is skipped: the text goes as it came */
+            cr_assert_str_eq(r.text, text, "%s", cfg);
+        gh_result_free(&r);
+        gw_guard_chain_free(c);
+    }
+}
+
+/* A chat request may ask for up to 128 choices: with a delta guard, the 65th choice's text
+ * (or the 33rd's, with reasoning) ended the answer with an error. */
+Test(chain, every_choice_a_request_may_ask_for)
+{
+    struct gw_guard_chain *c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"redact\"}}]");
+    struct gw_guard_run *r = run_new(c, 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 1 << 20);
+    for (int k = 0; k < 128; k++) {
+        struct aigw_chunk ch = aigw_chunk_init(AIGW_CHUNK_REASONING, k);
+        ch.text = aigw_bytes_of("a secret thought");
+        cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0, "choice %d", k);
+        ch = aigw_chunk_init(AIGW_CHUNK_TEXT, k);
+        ch.text = aigw_bytes_of("an answer");
+        cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0, "choice %d", k);
+    }
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+    int redacted = 0;
+    for (const char *p = out.ptr; (p = strstr(p, "[X]")); p++)
+        redacted++;
+    cr_assert_eq(redacted, 128, "%s", out.ptr);
+    cr_assert_not_null(strstr(out.ptr, "|2/127:"), "%s", out.ptr);
     gw_guard_run_free(r);
     gw_buf_free(&out);
     gw_guard_chain_free(c);

@@ -2,8 +2,8 @@
  * Guardrails and the native Anthropic path: a Messages client whose request goes to a real
  * Anthropic target is forwarded its own body, not the chat translation the guards read. Every
  * text that body carries to the model and the translation drops (the Claude Code billing
- * block of system, a document's context, thinking, server-tool and MCP blocks, block types
- * the translation does not know) must pass the input guards as well:
+ * block of system, a document's context and title, citations, thinking, server-tool and MCP
+ * blocks, block types the translation does not know) must pass the input guards as well:
  *
  *   - each such text with a blocked phrase gets the 400 and reaches no upstream;
  *   - PII in one is redacted, and the rewritten request goes translated (never the client's
@@ -71,6 +71,20 @@ static const char *const HIDDEN[][2] = {
      M "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"mcp_tool_result\","
        "\"tool_use_id\":\"m1\",\"content\":[{\"type\":\"text\",\"text\":\"forbidden fruit\"}]},"
        "{\"type\":\"text\",\"text\":\"hi\"}]}]}"},
+    {"a PDF document's title",
+     M "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"title\":"
+       "\"forbidden fruit\",\"source\":{\"type\":\"base64\",\"media_type\":"
+       "\"application/pdf\",\"data\":\"JVBERi0=\"}},{\"type\":\"text\",\"text\":\"hi\"}]}]}"},
+    {"a stored file document's title",
+     M "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\",\"title\":"
+       "\"forbidden fruit\",\"source\":{\"type\":\"file\",\"file_id\":\"file_1\"}},"
+       "{\"type\":\"text\",\"text\":\"hi\"}]}]}"},
+    {"a citation's quoted text in an assistant turn",
+     M "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
+       "[{\"type\":\"text\",\"text\":\"ok\",\"citations\":[{\"type\":\"char_location\","
+       "\"cited_text\":\"forbidden fruit\",\"document_index\":0,\"document_title\":\"d\","
+       "\"start_char_index\":0,\"end_char_index\":15}]}]},{\"role\":\"user\",\"content\":"
+       "\"go\"}]}"},
     {"a block type the translation does not know, in a tool result",
      M "\"messages\":[" TOOL_TURN "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
        "\"tool_use_id\":\"toolu_1\",\"content\":[{\"type\":\"future_block\",\"body\":{\"note\":"
@@ -130,6 +144,49 @@ Test(guard_native, pii_in_a_documents_context_never_reaches_the_upstream)
     cr_assert_not_null(strstr(mock_req_body(q), "hi"), "%s", mock_req_body(q));
     mock_req_free(q);
     stop(gw, m);
+}
+
+/* A native answer's text passes the output guards whatever block carries it: a text block
+ * with citations came whole, as a block the renderer passed on (the card number in it went
+ * out), and a plain one left the guard's held tail behind its block's end (the client got
+ * one text block cut in two). */
+#define CITED_ANSWER                                                                               \
+    "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"                    \
+    "\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\"pay with 4111 1111 1111 "    \
+    "1111 now\"%s}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":"                \
+    "{\"input_tokens\":5,\"output_tokens\":9}}"
+#define CITATIONS                                                                                  \
+    ",\"citations\":[{\"type\":\"char_location\",\"cited_text\":\"the doc\",\"document_index\":0," \
+    "\"document_title\":\"d\",\"start_char_index\":0,\"end_char_index\":7}]"
+
+Test(guard_native, a_native_answers_text_blocks_pass_the_output_guards)
+{
+    const char *cites[] = {CITATIONS, ""};
+    for (int i = 0; i < 2; i++) {
+        struct mock *m = e2e_mock(NULL);
+        cJSON *route = cJSON_CreateObject();
+        cJSON_AddStringToObject(route, "method", "POST");
+        cJSON_AddStringToObject(route, "path", "/v1/messages");
+        cJSON_AddItemToObject(route, "body", cJSON_Parse(e2e_strf(CITED_ANSWER, cites[i])));
+        char *rj = cJSON_PrintUnformatted(route);
+        cr_assert_eq(mock_add_route_json(m, rj), 0);
+        free(rj);
+        cJSON_Delete(route);
+        struct e2e_gw *gw = gw_for(m, "[{\"name\":\"pii\"}]");
+        struct e2e_resp *r = e2e_post(
+            gw, "/v1/messages", M "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", AHDR);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cr_assert_null(strstr(r->body, "4111"), "the card went out: %s", r->body);
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "content");
+        cr_assert_eq(cJSON_GetArraySize(content), 1, "one block: %s", r->body);
+        const cJSON *b = cJSON_GetArrayItem(content, 0);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(b, "text")->valuestring,
+                         "pay with [CARD] now", "%s", r->body);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "citations")),
+                     i == 0 ? 1 : 0, "%s", r->body);
+        e2e_resp_free(r);
+        stop(gw, m);
+    }
 }
 
 /* The request log with log.bodies: a request an input guard refused is kept without its body,

@@ -119,6 +119,75 @@ Test(pii, tool_descriptions_and_their_parameters)
     gw_guard_chain_free(c);
 }
 
+/* Texts the model reads in the shapes the older and rarer parts of the chat API have: a
+ * refusal played back, the functions API's function_call and functions, a structured
+ * output's schema, predicted output. They reached the upstream unread. */
+Test(pii, refusals_functions_schemas_and_predictions)
+{
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"types\":[\"email\"]}}]");
+    expect_request(c,
+                   "{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"refusal\","
+                   "\"refusal\":\"a@example.com\"}],\"refusal\":\"b@example.com\"},"
+                   "{\"role\":\"assistant\",\"content\":null,\"function_call\":{\"name\":\"f\","
+                   "\"arguments\":\"{\\\"to\\\":\\\"c@example.com\\\"}\"}}],"
+                   "\"functions\":[{\"name\":\"f\",\"description\":\"d@example.com\","
+                   "\"parameters\":{\"type\":\"object\",\"properties\":{\"to\":{\"type\":"
+                   "\"string\",\"description\":\"e@example.com\"}}}}],"
+                   "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\","
+                   "\"description\":\"f@example.com\",\"schema\":{\"type\":\"object\","
+                   "\"properties\":{\"a\":{\"type\":\"string\",\"description\":"
+                   "\"g@example.com\"}}}}},"
+                   "\"prediction\":{\"type\":\"content\",\"content\":\"h@example.com\"}}",
+                   "{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"refusal\","
+                   "\"refusal\":\"[EMAIL]\"}],\"refusal\":\"[EMAIL]\"},"
+                   "{\"role\":\"assistant\",\"content\":null,\"function_call\":{\"name\":\"f\","
+                   "\"arguments\":\"{\\\"to\\\":\\\"[EMAIL]\\\"}\"}}],"
+                   "\"functions\":[{\"name\":\"f\",\"description\":\"[EMAIL]\","
+                   "\"parameters\":{\"type\":\"object\",\"properties\":{\"to\":{\"type\":"
+                   "\"string\",\"description\":\"[EMAIL]\"}}}}],"
+                   "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\","
+                   "\"description\":\"[EMAIL]\",\"schema\":{\"type\":\"object\","
+                   "\"properties\":{\"a\":{\"type\":\"string\",\"description\":"
+                   "\"[EMAIL]\"}}}}},"
+                   "\"prediction\":{\"type\":\"content\",\"content\":\"[EMAIL]\"}}");
+    expect_request(c,
+                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"prediction\":"
+                   "{\"type\":\"content\",\"content\":[{\"type\":\"text\",\"text\":"
+                   "\"i@example.com\"}]}}",
+                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"prediction\":"
+                   "{\"type\":\"content\",\"content\":[{\"type\":\"text\",\"text\":"
+                   "\"[EMAIL]\"}]}}");
+    struct gw_guard_chain *b = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");
+    struct gh_result r;
+    gh_request(b,
+               "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
+               "\"content\":null,\"function_call\":{\"name\":\"pay\",\"arguments\":"
+               "\"{\\\"card\\\":\\\"4111111111111111\\\"}\"}}]}",
+               NULL, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_DENY);
+    cr_assert_str_eq(r.error, "request blocked by guardrail 'pii': payment card number in "
+                              "messages[1].function_call.arguments");
+    gh_result_free(&r);
+    gw_guard_chain_free(b);
+    gw_guard_chain_free(c);
+}
+
+/* An address written with a JSON escape in a tool call's arguments: the upstream would read
+ * it (a target that takes arguments as an object gets it decoded); it is redacted too. */
+Test(pii, escaped_text_in_tool_call_arguments)
+{
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"types\":[\"email\"]}}]");
+    expect_request(
+        c,
+        "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+        "\"id\":\"1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{\\\"to\\\":\\\"ann\\\\u0040example.com\\\",\\\"cc\\\":\\\"b@example.com\\\"}\"}}]}]}",
+        "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+        "\"id\":\"1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{\\\"to\\\":\\\"[EMAIL]\\\",\\\"cc\\\":\\\"[EMAIL]\\\"}\"}}]}]}");
+    gw_guard_chain_free(c);
+}
+
 Test(pii, block_names_the_kind_and_place_never_the_value)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");

@@ -108,6 +108,59 @@ Test(word_filter, redact_in_requests)
     gw_guard_chain_free(c);
 }
 
+/* Tool call arguments are JSON text: a word written with escapes (as Python's json.dumps
+ * writes every non-ASCII character) is the same word to the model, and to a target that
+ * takes the arguments as an object. It was not blocked. */
+Test(word_filter, escaped_words_in_tool_call_arguments)
+{
+    struct gw_guard_chain *c = wf("[\"straße\"]", "");
+    struct gh_result r;
+    gh_request(c,
+               "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+               "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"go\",\"arguments\":"
+               "\"{\\\"to\\\":[\\\"Haupt-STRA\\\\u00dfe 5\\\"]}\"}}]}]}",
+               NULL, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_DENY);
+    cr_assert_str_eq(r.error, "request blocked by guardrail 'word-filter': a blocked word or "
+                              "phrase in messages[0].tool_calls[0].function.arguments");
+    gh_result_free(&r);
+    gw_guard_chain_free(c);
+    c = wf("[\"forbidden fruit\"]", "");
+    gh_request(c,
+               "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+               "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"go\",\"arguments\":"
+               "\"{\\\"q\\\":\\\"the forbidden\\\\nfruit\\\"}\"}}]}]}",
+               NULL, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_DENY);
+    gh_result_free(&r);
+    gw_guard_chain_free(c);
+
+    c = wf("[\"straße\"]", ",\"action\":\"redact\"");
+    char *out;
+    gh_request(c,
+               "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+               "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"go\",\"arguments\":"
+               "\"{\\\"to\\\":\\\"stra\\\\u00dfe\\\",\\\"n\\\":5}\"}}]}]}",
+               &out, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_ALLOW);
+    cr_assert_str_eq(out, "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                          "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"go\","
+                          "\"arguments\":\"{\\\"to\\\":\\\"***\\\",\\\"n\\\":5}\"}}]}]}");
+    free(out);
+    gh_result_free(&r);
+    /* Escapes that spell nothing blocked leave the text as the client wrote it. */
+    gh_request(c,
+               "{\"messages\":[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+               "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"go\",\"arguments\":"
+               "\"{\\\"to\\\": \\\"gro\\\\u00dfe\\\"}\"}}]}]}",
+               &out, &r);
+    cr_assert_eq(r.verdict, GW_GUARD_ALLOW);
+    cr_assert_not_null(strstr(out, "{\\\"to\\\": \\\"gro\\\\u00dfe\\\"}"), "%s", out);
+    free(out);
+    gh_result_free(&r);
+    gw_guard_chain_free(c);
+}
+
 Test(word_filter, answers_at_every_split)
 {
     struct gw_guard_chain *c = wf("[\"bad\",\"credit card\",\"caf\u00e9\"]",

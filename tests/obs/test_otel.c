@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/redact.h"
 #include "obs/otel.h"
+#include "obs/otlp.h"
 #include "otlprecv/otlprecv.h"
 #include "usage.h"
 
@@ -91,6 +92,35 @@ Test(otel_config, the_object_sets_everything)
     cr_assert_eq(parse(&c, "{\"endpoint\":\"http://c:4318/v1/traces\"}", NULL, err), 0);
     cr_assert_str_eq(c.url, "http://c:4318/v1/traces");
     gw_otel_config_free(&c);
+    /* A query (a collector's token) stays a query: the path goes before it, not into it. */
+    cr_assert_eq(parse(&c, "{\"endpoint\":\"https://c/otlp/?tenant=t1&token=x\"}", NULL, err), 0);
+    cr_assert_str_eq(c.url, "https://c/otlp/v1/traces?tenant=t1&token=x");
+    gw_otel_config_free(&c);
+    cr_assert_eq(parse(&c, "{\"endpoint\":\"http://c:4318/v1/traces?k=v\"}", NULL, err), 0);
+    cr_assert_str_eq(c.url, "http://c:4318/v1/traces?k=v");
+    gw_otel_config_free(&c);
+}
+
+/* What a log line says of the collector: never the password of its userinfo nor the token
+ * of its query. */
+Test(otel_config, the_url_in_a_log_line_holds_no_credentials)
+{
+    static const char *const cases[][2] = {
+        {"http://alice:pw-123@127.0.0.1:4318/v1/traces?api_key=k9",
+         "http://127.0.0.1:4318/v1/traces"},
+        {"https://tok@c.example/v1/traces", "https://c.example/v1/traces"},
+        {"https://c.example/a@b/v1/traces#x", "https://c.example/a@b/v1/traces"},
+        {"http://[::1]:4318/v1/traces", "http://[::1]:4318/v1/traces"},
+        {"http://u:p@h?q=@", "http://h"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        gw_otlp_url_for_log(cases[i][0], out, sizeof out);
+        cr_assert_str_eq(out, cases[i][1], "%s", cases[i][0]);
+    }
+    char small[12];
+    gw_otlp_url_for_log("http://user:secret@host/v1/traces", small, sizeof small);
+    cr_assert_str_eq(small, "http://host");
 }
 
 Test(otel_config, errors_name_the_key)

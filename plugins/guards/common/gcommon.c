@@ -54,8 +54,12 @@ static int visit_content(cJSON *content, const char *where, gg_text_fn fn, void 
         return fn(ud, content, where);
     cJSON_ArrayForEach(part, content)
     {
-        cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        snprintf(path, sizeof path, "%.100s[%d].text", where, i++);
+        /* a refusal part (an assistant turn played back) is text the model reads as well */
+        cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        const char *k =
+            cJSON_IsString(type) && !strcmp(type->valuestring, "refusal") ? "refusal" : "text";
+        cJSON *text = cJSON_GetObjectItemCaseSensitive(part, k);
+        snprintf(path, sizeof path, "%.100s[%d].%s", where, i++, k);
         if (cJSON_IsString(text) && (rc = fn(ud, text, path)))
             return rc;
     }
@@ -86,24 +90,64 @@ static int visit_schema(cJSON *schema, const char *where, int depth, gg_text_fn 
 }
 
 /* What the model is told of each tool: its description and its parameters' descriptions
- * (a tool description is a way into the prompt, as a message is). */
-static int visit_tools(cJSON *tools, gg_text_fn fn, void *ud)
+ * (a tool description is a way into the prompt, as a message is). key: "tools" (each a
+ * {"function": {...}}) or "functions" (the older API's list of the functions themselves). */
+static int visit_tools(cJSON *req, const char *key, gg_text_fn fn, void *ud)
 {
     char path[160];
-    int i = 0, rc;
+    int i = 0, rc, wrapped = !strcmp(key, "tools");
     cJSON *t;
-    cJSON_ArrayForEach(t, tools)
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(req, key))
     {
-        cJSON *fnc = cJSON_GetObjectItemCaseSensitive(t, "function");
+        cJSON *fnc = wrapped ? cJSON_GetObjectItemCaseSensitive(t, "function") : t;
         cJSON *desc = cJSON_GetObjectItemCaseSensitive(fnc, "description");
-        snprintf(path, sizeof path, "tools[%d].function.description", i);
+        snprintf(path, sizeof path, "%s[%d]%s.description", key, i, wrapped ? ".function" : "");
         if (cJSON_IsString(desc) && (rc = fn(ud, desc, path)))
             return rc;
-        snprintf(path, sizeof path, "tools[%d].function.parameters", i++);
+        snprintf(path, sizeof path, "%s[%d]%s.parameters", key, i++, wrapped ? ".function" : "");
         if ((rc = visit_schema(cJSON_GetObjectItemCaseSensitive(fnc, "parameters"), path, 0, fn,
                                ud)))
             return rc;
     }
+    return 0;
+}
+
+/* A structured output's schema is put before the model as a tool's is: its descriptions. */
+static int visit_response_format(cJSON *req, gg_text_fn fn, void *ud)
+{
+    cJSON *js = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(req, "response_format"), "json_schema");
+    cJSON *desc = cJSON_GetObjectItemCaseSensitive(js, "description");
+    int rc;
+    if (cJSON_IsString(desc) && (rc = fn(ud, desc, "response_format.json_schema.description")))
+        return rc;
+    return visit_schema(cJSON_GetObjectItemCaseSensitive(js, "schema"),
+                        "response_format.json_schema.schema", 0, fn, ud);
+}
+
+/* One message's texts besides its content: a refusal played back, the calls it made (the
+ * tool calls' arguments, and the older API's single function_call). */
+static int visit_message_extra(cJSON *msg, int i, gg_text_fn fn, void *ud)
+{
+    char path[160];
+    int k = 0, rc;
+    cJSON *it, *refusal = cJSON_GetObjectItemCaseSensitive(msg, "refusal");
+    snprintf(path, sizeof path, "messages[%d].refusal", i);
+    if (cJSON_IsString(refusal) && (rc = fn(ud, refusal, path)))
+        return rc;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"))
+    {
+        cJSON *fnc = cJSON_GetObjectItemCaseSensitive(it, "function");
+        cJSON *args = cJSON_GetObjectItemCaseSensitive(fnc, "arguments");
+        snprintf(path, sizeof path, "messages[%d].tool_calls[%d].function.arguments", i, k++);
+        if (cJSON_IsString(args) && (rc = fn(ud, args, path)))
+            return rc;
+    }
+    cJSON *args = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(msg, "function_call"), "arguments");
+    snprintf(path, sizeof path, "messages[%d].function_call.arguments", i);
+    if (cJSON_IsString(args) && (rc = fn(ud, args, path)))
+        return rc;
     return 0;
 }
 
@@ -115,20 +159,18 @@ int gg_request_texts(cJSON *req, gg_text_fn fn, void *ud)
     cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(req, "messages"))
     {
         snprintf(path, sizeof path, "messages[%d].content", i);
-        if ((rc = visit_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), path, fn, ud)))
+        if ((rc = visit_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), path, fn, ud)) ||
+            (rc = visit_message_extra(msg, i, fn, ud)))
             return rc;
-        int k = 0;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"))
-        {
-            cJSON *fnc = cJSON_GetObjectItemCaseSensitive(it, "function");
-            cJSON *args = cJSON_GetObjectItemCaseSensitive(fnc, "arguments");
-            snprintf(path, sizeof path, "messages[%d].tool_calls[%d].function.arguments", i, k++);
-            if (cJSON_IsString(args) && (rc = fn(ud, args, path)))
-                return rc;
-        }
         i++;
     }
-    if ((rc = visit_tools(cJSON_GetObjectItemCaseSensitive(req, "tools"), fn, ud)))
+    if ((rc = visit_tools(req, "tools", fn, ud)) || (rc = visit_tools(req, "functions", fn, ud)) ||
+        (rc = visit_response_format(req, fn, ud)))
+        return rc;
+    /* Predicted output is sent to the provider with the prompt. */
+    if ((rc = visit_content(cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(req, "prediction"), "content"),
+                            "prediction.content", fn, ud)))
         return rc;
     cJSON *input = cJSON_GetObjectItemCaseSensitive(req, "input");
     if (cJSON_IsString(input) && (rc = fn(ud, input, "input")))
@@ -194,9 +236,9 @@ struct req_scan {
     int rewrote;
 };
 
-static int scan_item(void *ud, cJSON *item, const char *where)
+/* One string scanned: a deny, or its redaction in place (*changed set). */
+static int scan_string(struct req_scan *rs, cJSON *item, const char *where, int *changed)
 {
-    struct req_scan *rs = ud;
     struct gg_str out = {0};
     const char *what = "a match";
     const char *s = item->valuestring;
@@ -206,9 +248,54 @@ static int scan_item(void *ud, cJSON *item, const char *where)
     else if (n > 0 && !cJSON_SetValuestring(item, out.p ? out.p : ""))
         n = AIGW_ENOMEM;
     else if (n > 0)
-        rs->rewrote = 1, n = 0;
+        *changed = 1, n = 0;
     gg_str_free(&out);
     return n;
+}
+
+#define JSON_TEXT_DEPTH 64
+
+/* Every string value under v, decoded (a JSON text's, parsed). */
+static int scan_values(struct req_scan *rs, cJSON *v, const char *where, int depth, int *changed)
+{
+    int rc;
+    if (cJSON_IsString(v))
+        return scan_string(rs, v, where, changed);
+    if (depth > JSON_TEXT_DEPTH)
+        return 0;
+    for (cJSON *c = v ? v->child : NULL; c; c = c->next)
+        if ((rc = scan_values(rs, c, where, depth + 1, changed)))
+            return rc;
+    return 0;
+}
+
+/* A tool call's arguments are JSON text, and its escapes hide what they spell from a scan of
+ * the raw string: "\u00df" as Python's json.dumps writes every non-ASCII character, a "\n"
+ * between two words, or a "\u0040" on purpose. The model reads them decoded, and a target that
+ * takes arguments as an object (Anthropic, Gemini) is sent them decoded. So with an escape in it,
+ * the text's string values are scanned decoded as well; a redaction prints the JSON again. */
+static int scan_json_text(struct req_scan *rs, cJSON *item, const char *where)
+{
+    size_t wl = strlen(where), al = strlen(".arguments");
+    if (wl < al || strcmp(where + wl - al, ".arguments") || !strchr(item->valuestring, '\\'))
+        return 0;
+    cJSON *doc = cJSON_Parse(item->valuestring);
+    int changed = 0, rc = doc ? scan_values(rs, doc, where, 0, &changed) : 0;
+    char *printed = !rc && changed ? cJSON_PrintUnformatted(doc) : NULL;
+    if (!rc && changed && (!printed || !cJSON_SetValuestring(item, printed)))
+        rc = AIGW_ENOMEM;
+    else if (!rc && changed)
+        rs->rewrote = 1;
+    free(printed);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int scan_item(void *ud, cJSON *item, const char *where)
+{
+    struct req_scan *rs = ud;
+    int rc = scan_string(rs, item, where, &rs->rewrote);
+    return rc ? rc : scan_json_text(rs, item, where);
 }
 
 int gg_scan_request(struct aigw_guard_ctx *g, cJSON *req, const struct gg_matcher *mm)

@@ -37,10 +37,12 @@ void gg_str_free(struct gg_str *s);
 
 /* Called for each text: item is a cJSON string (replace its value with cJSON_SetValuestring);
  * where is its path, e.g. "messages[2].content[0].text". Non-zero stops the walk and is
- * returned. Texts visited: messages[].content (a string, or the parts' "text"),
- * messages[].tool_calls[].function.arguments, tools[].function.description and every
- * "description" string in tools[].function.parameters, "input" (a string or an array of
- * strings: embeddings), "prompt" (images, legacy completions). */
+ * returned. Texts visited: messages[].content (a string, or the parts' "text", a refusal
+ * part's "refusal"), messages[].refusal, messages[].tool_calls[].function.arguments,
+ * messages[].function_call.arguments, tools[].function.description and every "description"
+ * string in tools[].function.parameters (and the same of the older "functions" list and of
+ * response_format.json_schema), prediction.content (as message content), "input" (a string
+ * or an array of strings: embeddings), "prompt" (images, legacy completions). */
 typedef int (*gg_text_fn)(void *ud, cJSON *item, const char *where);
 int gg_request_texts(cJSON *req, gg_text_fn fn, void *ud);
 
