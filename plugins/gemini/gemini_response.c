@@ -59,13 +59,10 @@ static int emit_call(struct aigw_call *call, struct gem_stream_state *st, int ch
     const char *name = aigw_json_str(fc, "name");
     const char *id = aigw_json_str(fc, "id");
     const cJSON *args = aigw_json_get(fc, "args");
-    char gen[32];
     if (!name)
         return AIGW_EPROTO;
-    if (!id) {
-        snprintf(gen, sizeof gen, "call_%d", st->tool_seq);
-        id = gen;
-    }
+    /* Gemini 2.x sends no id: the core makes one from the response id, unique across turns
+     * (a per-response counter repeated "call_0" in every turn of the history). */
     char *json = args ? cJSON_PrintUnformatted(args) : NULL;
     const char *a = json ? json : "{}";
     if (args && !json)
@@ -73,7 +70,6 @@ static int emit_call(struct aigw_call *call, struct gem_stream_state *st, int ch
     int rc = aigw_emit_tool_call(call, choice, st->ntools[choice], id, name, a, strlen(a));
     cJSON_free(json);
     st->ntools[choice]++;
-    st->tool_seq++;
     return rc;
 }
 

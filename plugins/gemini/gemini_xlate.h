@@ -26,7 +26,6 @@ struct gem_stream_state {
     const char *secret;
     int meta_sent;               /* META emitted */
     int done;                    /* an in-band error ended the stream: emit nothing more */
-    int tool_seq;                /* tool calls seen in this response (all choices): ids call_<n> */
     int ntools[GEM_MAX_CHOICES]; /* tool calls per choice (the OpenAI tool index) */
     int finish[GEM_MAX_CHOICES]; /* last finishReason per choice (enum aigw_finish), 0 none */
     int seen[GEM_MAX_CHOICES];   /* the choice appeared in the response */

@@ -439,12 +439,12 @@ Test(gemini, response_function_calls_and_thoughts)
     cr_assert_str_eq(jstr(o, "choices.0.message.reasoning_content"),
                      "The user wants train times for two cities; I should look both up.");
     cr_assert_eq(cJSON_GetArraySize(jget(o, "choices.0.message.tool_calls")), 2);
-    cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.0.id"), "call_0");
+    cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.0.id"), "call_rains-0002_0");
     cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.0.type"), "function");
     cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.0.function.name"), "train_times");
     cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.0.function.arguments"),
                      "{\"city\":\"Lyon\",\"day\":\"saturday\"}");
-    cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.1.id"), "call_1");
+    cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.1.id"), "call_rains-0002_1");
     cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.1.function.arguments"),
                      "{\"city\":\"Turin\",\"day\":\"saturday\"}");
     cr_assert_str_eq(jstr(o, "choices.0.finish_reason"), "tool_calls");
@@ -577,10 +577,10 @@ static void check_tools_stream(struct ph_call *c)
                      "**Planning**\n\nI need the forecast before answering.");
     cr_assert_str_eq(ph_stream_text(c), "");
     cr_assert_str_eq(ph_stream_tool_name(c, 0), "get_forecast");
-    cr_assert_str_eq(ph_stream_tool_id(c, 0), "call_0");
+    cr_assert_str_eq(ph_stream_tool_id(c, 0), "call_ools-0006_0");
     cr_assert_str_eq(ph_stream_tool_args(c, 0), "{\"place\":\"Oslo\",\"days\":3}");
     cr_assert_str_eq(ph_stream_tool_name(c, 1), "get_tide");
-    cr_assert_str_eq(ph_stream_tool_id(c, 1), "call_1");
+    cr_assert_str_eq(ph_stream_tool_id(c, 1), "call_ools-0006_1");
     cr_assert_str_eq(ph_stream_tool_args(c, 1), "{\"harbour\":\"Oslo\"}");
     cr_assert_null(ph_stream_tool_name(c, 2));
     cr_assert_str_eq(ph_stream_finish(c), "tool_calls");
@@ -870,5 +870,44 @@ Test(gemini, retry_after_forms_read_by_the_host)
         cr_assert_eq(ph_error(c)->retry_after_ms, i < TU_RETRY_HINTS ? tu_retry_hints[i].ms : -1,
                      "%s-> %lld", hdrs, (long long)ph_error(c)->retry_after_ms);
         ph_free(c);
+    }
+}
+
+/* Gemini 2.x function calls carry no id. The ids the client gets must still differ from one
+ * response to the next: they end up in the conversation history, where every later turn, a
+ * fallback to another provider (Anthropic refuses repeated tool_use ids) and the Responses
+ * front's call_id bookkeeping rely on them being unique. */
+static char *tool_id_of_turn(const char *response_id, int streamed)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "%s{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"functionCall\":"
+             "{\"name\":\"lookup\",\"args\":{\"q\":\"x\"}}}]},\"finishReason\":\"STOP\","
+             "\"index\":0}],\"responseId\":\"%s\",\"modelVersion\":\"gemini-2.5-flash\"}%s",
+             streamed ? "data: " : "", response_id, streamed ? "\r\n\r\n" : "");
+    struct ph_call *c = ph_begin("gemini", AIGW_OP_CHAT,
+                                 streamed ? "{\"model\":\"gemini-2.5-flash\",\"stream\":true,"
+                                            "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"
+                                          : "{\"model\":\"gemini-2.5-flash\",\"messages\":"
+                                            "[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+    cr_assert_eq(ph_respond(c, 200, streamed ? SSE_HDR : JSON_HDR, body, strlen(body), 0), 0);
+    cr_assert_eq(ph_client_status(c), 200, "%s", ph_output(c));
+    const char *id = streamed ? ph_stream_tool_id(c, 0)
+                              : jstr(ph_output_json(c), "choices.0.message.tool_calls.0.id");
+    cr_assert_not_null(id, "%s", ph_output(c));
+    char *copy = strdup(id);
+    ph_free(c);
+    return copy;
+}
+
+Test(gemini, generated_tool_call_ids_unique_across_turns)
+{
+    for (int streamed = 0; streamed <= 1; streamed++) {
+        char *a = tool_id_of_turn("Xk2iaO-first-turn-aaaa", streamed);
+        char *b = tool_id_of_turn("Xk2iaO-second-turn-bbb", streamed);
+        cr_assert_str_neq(a, b, "two turns both got tool call id %s (streamed=%d)", a, streamed);
+        cr_assert(strlen(a) > 5 && strlen(a) <= 64, "%s", a);
+        free(a);
+        free(b);
     }
 }

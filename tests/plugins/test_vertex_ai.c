@@ -399,7 +399,7 @@ Test(vertex, gemini_streams_whole_and_split, .init = token_env)
         c = ph_begin("vertex-ai", AIGW_OP_CHAT, GEMINI_STREAM_REQ);
         cr_assert_eq(ph_respond_file(c, 200, SSE_HDR, "vertex-ai/stream_tools.sse", split), 0);
         cr_assert_str_eq(ph_stream_tool_name(c, 0), "lookup_order");
-        cr_assert_str_eq(ph_stream_tool_id(c, 0), "call_0");
+        cr_assert_str_eq(ph_stream_tool_id(c, 0), "call_ols-0003_0");
         cr_assert_str_eq(ph_stream_tool_args(c, 0), "{\"order_id\":\"A-1009\"}");
         cr_assert_str_eq(ph_stream_finish(c), "tool_calls");
         assert_usage(ph_usage(c), 40, 9, 49, -1, -1);
@@ -693,7 +693,7 @@ Test(vertex, conformance_shared_recordings, .init = token_env)
     cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.2.function.name"), "sum");
     cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.2.function.arguments"),
                      "{\"y\":5,\"x\":6}");
-    cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.2.id"), "call_2");
+    cr_assert_str_eq(jstr(o, "choices.0.message.tool_calls.2.id"), "call_test-request_2");
     cr_assert_str_eq(jstr(o, "choices.0.finish_reason"), "tool_calls");
     ph_free(c);
 
