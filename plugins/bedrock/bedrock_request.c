@@ -361,7 +361,69 @@ static int tool_config(struct conv *cv, cJSON *out)
     return tool && cJSON_AddStringToObject(tool, "name", name->valuestring) ? 0 : AIGW_ENOMEM;
 }
 
-static int inference_config(struct aigw_call *call, cJSON *out)
+/* Claude's extended thinking, as the anthropic plugin sets it from reasoning_effort. */
+#define CLAUDE_MIN_BUDGET 1024      /* Claude refuses smaller thinking budgets */
+#define CLAUDE_ANSWER_TOKENS 4096   /* maxTokens on top of the budget when the client set none */
+
+/* 1 when the last assistant message called tools: the request continues a tool loop. */
+static int in_tool_loop(const cJSON *messages)
+{
+    for (int i = cJSON_GetArraySize(messages) - 1; i >= 0; i--) {
+        const cJSON *m = cJSON_GetArrayItem(messages, i);
+        const char *role = aigw_json_str(m, "role");
+        if (role && !strcmp(role, "assistant"))
+            return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "tool_calls")) > 0;
+    }
+    return 0;
+}
+
+/* The thinking budget for reasoning_effort on a Claude model, 0 for none. Claude thinks only
+ * under tool_choice auto/none; with thinking on, a tool loop's assistant turn must open with
+ * its signed thinking block, which chat messages cannot carry back; and OpenAI's token limit
+ * includes the reasoning, so the budget must fit below it. Where one of these fails, the
+ * answer comes without thinking rather than as a 400. */
+static int64_t claude_budget(struct aigw_call *call)
+{
+    const cJSON *b = call->body;
+    const char *effort = aigw_json_str(b, "reasoning_effort");
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(b, "tools");
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(b, "max_completion_tokens");
+    int64_t budget = 0;
+    if (!effort || !call->model || !strstr(call->model, "anthropic.claude"))
+        return 0;
+    if (cJSON_GetArraySize(tools) > 0 &&
+        (cJSON_IsObject(tc) || (cJSON_IsString(tc) && !strcmp(tc->valuestring, "required"))))
+        return 0;
+    if (in_tool_loop(cJSON_GetObjectItemCaseSensitive(b, "messages")))
+        return 0;
+    if (!strcmp(effort, "low"))
+        budget = 1024;
+    else if (!strcmp(effort, "medium"))
+        budget = 4096;
+    else if (!strcmp(effort, "high"))
+        budget = 16384;
+    if (!cJSON_IsNumber(mt))
+        mt = cJSON_GetObjectItemCaseSensitive(b, "max_tokens");
+    if (cJSON_IsNumber(mt) && mt->valuedouble >= 1 && budget >= (int64_t)mt->valuedouble)
+        budget = (int64_t)mt->valuedouble - 1;
+    return budget >= CLAUDE_MIN_BUDGET ? budget : 0;
+}
+
+static int thinking_config(cJSON *out, int64_t budget)
+{
+    if (budget <= 0)
+        return 0;
+    cJSON *extra = cJSON_AddObjectToObject(out, "additionalModelRequestFields");
+    cJSON *rc = extra ? cJSON_AddObjectToObject(extra, "reasoning_config") : NULL;
+    return rc && cJSON_AddStringToObject(rc, "type", "enabled") &&
+                   cJSON_AddNumberToObject(rc, "budget_tokens", (double)budget)
+               ? 0
+               : AIGW_ENOMEM;
+}
+
+/* budget > 0: thinking is on, which refuses temperature and top_p. */
+static int inference_config(struct aigw_call *call, cJSON *out, int64_t budget)
 {
     const cJSON *b = call->body;
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(b, "max_completion_tokens");
@@ -380,10 +442,13 @@ static int inference_config(struct aigw_call *call, cJSON *out)
             return bedrock_reject(call, AIGW_EINVAL, "max_tokens must be a positive integer");
         }
         ok &= cJSON_AddNumberToObject(cfg, "maxTokens", (double)(int64_t)mt->valuedouble) != NULL;
+    } else if (budget > 0) {
+        ok &= cJSON_AddNumberToObject(cfg, "maxTokens", (double)(budget + CLAUDE_ANSWER_TOKENS)) !=
+              NULL;
     }
-    if (cJSON_IsNumber(temp))
+    if (cJSON_IsNumber(temp) && budget <= 0)
         ok &= cJSON_AddNumberToObject(cfg, "temperature", temp->valuedouble) != NULL;
-    if (cJSON_IsNumber(top_p))
+    if (cJSON_IsNumber(top_p) && budget <= 0)
         ok &= cJSON_AddNumberToObject(cfg, "topP", top_p->valuedouble) != NULL;
     if (cJSON_IsString(stop) || (cJSON_IsArray(stop) && cJSON_GetArraySize(stop) > 0)) {
         cJSON *seq = cJSON_AddArrayToObject(cfg, "stopSequences");
@@ -437,7 +502,9 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
         cJSON_AddItemToObject(body, "system", cv.system);
         cv.system = NULL;
     }
-    if ((rc = inference_config(call, body)) != 0 || (rc = tool_config(&cv, body)) != 0)
+    int64_t budget = claude_budget(call);
+    if ((rc = inference_config(call, body, budget)) != 0 || (rc = tool_config(&cv, body)) != 0 ||
+        (rc = thinking_config(body, budget)) != 0)
         goto fail;
     cJSON_Delete(cv.system);
     cJSON_Delete(cv.used_tools);

@@ -498,6 +498,58 @@ Test(bedrock_request, refused_requests)
     }
 }
 
+/* reasoning_effort (what /v1/responses makes of Codex's reasoning.effort) turns Claude's
+ * extended thinking on through additionalModelRequestFields.reasoning_config, the form the
+ * recorded Claude-on-Bedrock stream used. Thinking needs a budget below maxTokens and refuses
+ * temperature / top_p and a forced tool. Other families get nothing they would reject. */
+Test(bedrock_request, reasoning_effort_enables_claude_thinking)
+{
+    struct ph_call *c =
+        begin("{\"model\":\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\",\"reasoning_effort\":"
+              "\"high\",\"temperature\":0.2,\"top_p\":0.5,"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    cJSON *b = ph_body_json(c);
+    assert_json(at(b, "additionalModelRequestFields"),
+                "{\"reasoning_config\":{\"type\":\"enabled\",\"budget_tokens\":16384}}");
+    /* no client limit: the answer's share comes on top of the budget */
+    assert_json(at(b, "inferenceConfig"), "{\"maxTokens\":20480}");
+    ph_free(c);
+
+    /* OpenAI's limit includes reasoning: the budget fits inside it */
+    c = begin("{\"model\":\"anthropic.claude-3-7-sonnet-20250219-v1:0\",\"reasoning_effort\":"
+              "\"medium\",\"max_completion_tokens\":3000,"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    b = ph_body_json(c);
+    assert_json(at(b, "additionalModelRequestFields"),
+                "{\"reasoning_config\":{\"type\":\"enabled\",\"budget_tokens\":2999}}");
+    assert_json(at(b, "inferenceConfig"), "{\"maxTokens\":3000}");
+    ph_free(c);
+
+    static const char *const without[] = {
+        /* a limit too small for Claude's minimum budget */
+        "{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"reasoning_effort\":\"low\","
+        "\"max_tokens\":500,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+        /* thinking refuses a forced tool */
+        "{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"reasoning_effort\":\"low\","
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+        "\"tool_choice\":\"required\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+        "{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"reasoning_effort\":"
+        "\"minimal\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+        /* a tool loop: the assistant turn would need its signed thinking block back */
+        "{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"reasoning_effort\":\"low\","
+        "\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\","
+        "\"tool_calls\":[{\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"r\"}]}",
+        "{\"model\":\"us.amazon.nova-pro-v1:0\",\"reasoning_effort\":\"high\","
+        "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+    };
+    for (size_t i = 0; i < sizeof without / sizeof without[0]; i++) {
+        c = begin(without[i]);
+        cr_assert_null(at(ph_body_json(c), "additionalModelRequestFields"), "case %zu", i);
+        ph_free(c);
+    }
+}
+
 /* ---- Converse responses -------------------------------------------------------------------- */
 
 static const char *const JSON_HDRS = "Content-Type: application/json\r\nx-amzn-RequestId: 7f3a\r\n";
