@@ -351,21 +351,27 @@ static void put_num(cJSON *gen, const char *dst_key, const cJSON *v, int *rc)
 }
 
 /* reasoning_effort only means something to thinking models; elsewhere Gemini would reject
- * thinkingConfig, so it is dropped there. Budgets follow common gateway practice. */
+ * thinkingConfig, so it is dropped there. Budgets follow common gateway practice. none and
+ * minimal lower thinking as far as the model allows (2.5 Pro's floor is a budget of 128,
+ * Gemini 3 Pro's the level low): left out, the model would think at its dynamic default. */
 static void thinking_config(struct aigw_call *call, cJSON *gen, int *rc)
 {
     const char *effort = aigw_json_str(call->body, "reasoning_effort");
     const char *model = call->model ? call->model : "";
-    if (!effort || !strcmp(effort, "none") || !strcmp(effort, "minimal"))
+    if (!effort)
         return;
-    int low = !strcmp(effort, "low"), high = !strcmp(effort, "high");
+    int off = !strcmp(effort, "none") || !strcmp(effort, "minimal");
+    int low = !strcmp(effort, "low"), high = !strcmp(effort, "high") || !strcmp(effort, "xhigh");
     int gen3 = strstr(model, "gemini-3") != NULL;
     if (!gen3 && !strstr(model, "gemini-2.5"))
         return;
     cJSON *tc = cJSON_CreateObject();
-    put(tc, "includeThoughts", cJSON_CreateTrue(), rc);
+    if (!off)
+        put(tc, "includeThoughts", cJSON_CreateTrue(), rc);
     if (gen3)
-        put(tc, "thinkingLevel", cJSON_CreateString(low ? "low" : "high"), rc);
+        put(tc, "thinkingLevel", cJSON_CreateString(off || low ? "low" : "high"), rc);
+    else if (off)
+        put(tc, "thinkingBudget", cJSON_CreateNumber(strstr(model, "-pro") ? 128 : 0), rc);
     else
         put(tc, "thinkingBudget", cJSON_CreateNumber(low ? 1024 : high ? 24576 : 8192), rc);
     put(gen, "thinkingConfig", tc, rc);

@@ -387,6 +387,34 @@ Test(gemini, reasoning_effort_only_for_thinking_models)
     cJSON_Delete(b);
 }
 
+/* The lowest efforts ask for (almost) no thinking: left out, Gemini 2.5 and 3 think at their
+ * dynamic default, the slowest and dearest setting. 2.5 Pro cannot switch thinking off (its
+ * minimum budget is 128), Gemini 3 Pro knows only the levels low and high. */
+Test(gemini, reasoning_effort_minimal_and_none_lower_thinking)
+{
+    static const struct {
+        const char *model, *effort, *want;
+    } cases[] = {
+        {"gemini-2.5-flash", "minimal", "{\"thinkingBudget\":0}"},
+        {"gemini-2.5-flash-lite", "none", "{\"thinkingBudget\":0}"},
+        {"gemini-2.5-pro", "none", "{\"thinkingBudget\":128}"},
+        {"gemini-3-pro-preview", "minimal", "{\"thinkingLevel\":\"low\"}"},
+        {"gemini-2.5-flash", "xhigh", "{\"includeThoughts\":true,\"thinkingBudget\":24576}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req,
+                 "{\"model\":\"%s\",\"reasoning_effort\":\"%s\",\"messages\":"
+                 "[{\"role\":\"user\",\"content\":\"x\"}]}",
+                 cases[i].model, cases[i].effort);
+        cJSON *b = body_of(req);
+        const cJSON *tc = jget(b, "generationConfig.thinkingConfig");
+        cr_assert_not_null(tc, "%s %s: no thinkingConfig", cases[i].model, cases[i].effort);
+        assert_json_eq(tc, cases[i].want);
+        cJSON_Delete(b);
+    }
+}
+
 /* ---- non-stream responses ---------------------------------------------------------------- */
 
 static struct ph_call *chat(const char *fixture)
