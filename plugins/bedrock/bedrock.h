@@ -22,6 +22,7 @@ struct bedrock_state {
     /* ConverseStream */
     int ntools;                         /* tool calls started so far */
     int block_tool[BEDROCK_MAX_BLOCKS]; /* contentBlockIndex -> tool index + 1 (0: not a tool) */
+    unsigned char block_args[BEDROCK_MAX_BLOCKS]; /* the tool block streamed some input */
     int finished;                       /* a FINISH was emitted */
     /* embeddings */
     int embed_next;       /* index of the input being embedded (Titan: one per request) */

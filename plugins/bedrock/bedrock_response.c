@@ -249,11 +249,24 @@ static int on_block_delta(struct aigw_call *call, struct bedrock_state *st, cons
             return AIGW_EPROTO;
         if (!*input->valuestring)
             return 0;
+        if (bi >= 0)
+            st->block_args[bi] = 1;
         return aigw_emit_tool_call(call, 0, ti, NULL, NULL, input->valuestring,
                                    strlen(input->valuestring));
     }
     /* reasoning signatures / redacted content, citations, images: nothing to show */
     return 0;
+}
+
+/* A tool without parameters streams no input at all; OpenAI clients expect an object, and
+ * the non-streamed answer has one. */
+static int on_block_stop(struct aigw_call *call, struct bedrock_state *st, const cJSON *ev)
+{
+    int bi = block_index(ev);
+    if (bi < 0 || !st->block_tool[bi] || st->block_args[bi])
+        return 0;
+    st->block_args[bi] = 1;
+    return aigw_emit_tool_call(call, 0, st->block_tool[bi] - 1, NULL, NULL, "{}", 2);
 }
 
 int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
@@ -287,5 +300,7 @@ int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
         /* metadata is the last event of a ConverseStream */
         return rc ? rc : AIGW_DONE;
     }
-    return 0; /* contentBlockStop and events added later */
+    if (frame_is(frame, "contentBlockStop"))
+        return on_block_stop(call, st, ev);
+    return 0; /* events added later */
 }

@@ -811,6 +811,34 @@ Test(bedrock_stream, tools_built_here)
     ph_free(c);
 }
 
+/* A tool without parameters streams no input at all (Claude on Bedrock, like Anthropic's
+ * own API): the client must still get "{}", as the non-streamed answer gives, not "" that
+ * the OpenAI SDK's json.loads() and agent loops fail on. */
+Test(bedrock_stream, tool_without_input_gets_empty_object)
+{
+    struct evs_out o = {.len = 0};
+    evs_add(&o, 'e', "messageStart", "{\"role\":\"assistant\"}");
+    evs_add(&o, 'e', "contentBlockStart",
+            "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"name\":\"best_language_to_learn\","
+            "\"toolUseId\":\"tooluse_a\"}}}");
+    evs_add(&o, 'e', "contentBlockStop", "{\"contentBlockIndex\":0}");
+    evs_add(&o, 'e', "contentBlockStart",
+            "{\"contentBlockIndex\":1,\"start\":{\"toolUse\":{\"name\":\"now\","
+            "\"toolUseId\":\"tooluse_b\"}}}");
+    evs_add(&o, 'e', "contentBlockDelta",
+            "{\"contentBlockIndex\":1,\"delta\":{\"toolUse\":{\"input\":\"\"}}}");
+    evs_add(&o, 'e', "contentBlockStop", "{\"contentBlockIndex\":1}");
+    evs_add(&o, 'e', "messageStop", "{\"stopReason\":\"tool_use\"}");
+    evs_add(&o, 'e', "metadata", "{\"usage\":{\"inputTokens\":9,\"outputTokens\":4}}");
+    struct ph_call *c = stream_both(STREAM_REQ, o.buf, o.len);
+    cr_assert_str_eq(ph_stream_tool_name(c, 0), "best_language_to_learn");
+    cr_assert_str_eq(ph_stream_tool_args(c, 0), "{}");
+    cr_assert_str_eq(ph_stream_tool_name(c, 1), "now");
+    cr_assert_str_eq(ph_stream_tool_args(c, 1), "{}");
+    cr_assert_str_eq(ph_stream_finish(c), "tool_calls");
+    ph_free(c);
+}
+
 Test(bedrock_stream, exception_mid_stream)
 {
     static const struct {
