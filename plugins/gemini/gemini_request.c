@@ -210,6 +210,11 @@ static int append_turn(cJSON *contents, const char *role, cJSON *parts)
     return 0;
 }
 
+/* Gemini 3 refuses a replayed functionCall without the thoughtSignature it was answered with,
+ * and chat messages cannot carry that signature back; Google documents this sentinel for
+ * calls whose signature is not available (gemini-cli sends it). */
+#define GEM_NO_SIGNATURE "skip_thought_signature_validator"
+
 /* {"functionCall":{"name","args"}} from an OpenAI function {name, arguments:"<json>"}. */
 static int call_part(struct aigw_call *call, const cJSON *fn, cJSON *parts)
 {
@@ -231,6 +236,9 @@ static int call_part(struct aigw_call *call, const cJSON *fn, cJSON *parts)
     }
     cJSON_AddItemToObject(fc, "args", a);
     cJSON_AddItemToArray(parts, p);
+    if (call->model && strstr(call->model, "gemini-3") &&
+        !cJSON_AddStringToObject(p, "thoughtSignature", GEM_NO_SIGNATURE))
+        return AIGW_ENOMEM;
     return 0;
 }
 

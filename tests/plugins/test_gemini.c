@@ -349,6 +349,36 @@ Test(gemini, tool_round_trip_names_looked_up)
     ph_free(c);
 }
 
+/* Gemini 3 refuses a replayed functionCall without the thoughtSignature it came with ("Function
+ * call is missing a thought_signature in functionCall parts", 400), and chat messages cannot
+ * carry the signature back: every second tool turn failed. Google documents the sentinel
+ * skip_thought_signature_validator for calls without their signature (gemini-cli sends it). */
+Test(gemini, gemini3_replayed_calls_carry_signature_sentinel)
+{
+    static const char *const models[] = {"gemini-3-pro-preview", "gemini-3.5-flash"};
+    for (size_t i = 0; i < 2; i++) {
+        char req[1024];
+        snprintf(req, sizeof req,
+                 "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"ls\"},"
+                 "{\"role\":\"assistant\",\"content\":\"Listing.\",\"tool_calls\":["
+                 "{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"sh\","
+                 "\"arguments\":\"{\\\"cmd\\\":\\\"ls\\\"}\"}},"
+                 "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"pwd\","
+                 "\"arguments\":\"{}\"}}]},"
+                 "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"a b\"},"
+                 "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"/\"}]}",
+                 models[i]);
+        cJSON *b = body_of(req);
+        assert_json_eq(jget(b, "contents.1"),
+                       "{\"role\":\"model\",\"parts\":[{\"text\":\"Listing.\"},"
+                       "{\"functionCall\":{\"name\":\"sh\",\"args\":{\"cmd\":\"ls\"}},"
+                       "\"thoughtSignature\":\"skip_thought_signature_validator\"},"
+                       "{\"functionCall\":{\"name\":\"pwd\",\"args\":{}},"
+                       "\"thoughtSignature\":\"skip_thought_signature_validator\"}]}");
+        cJSON_Delete(b);
+    }
+}
+
 Test(gemini, response_format)
 {
     cJSON *b = body_of(
