@@ -6,6 +6,7 @@
  * Images must be inline: data: URLs become image blocks; http(s) URLs are refused, because
  * the plugin does no I/O and Bedrock does not fetch URLs.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "bedrock.h"
@@ -16,6 +17,7 @@ struct conv {
     cJSON *messages;   /* messages[] */
     cJSON *used_tools; /* names of tools used in the history (for a stub toolConfig) */
     int has_tool_blocks;
+    int ndocs; /* document blocks so far: names the unnamed ones */
 };
 
 /* Concatenated text of a string or an array of text parts; "" when there is none. */
@@ -99,8 +101,82 @@ static int add_image_block(struct aigw_call *call, cJSON *blocks, const char *ur
     return 0;
 }
 
-static int user_blocks(struct aigw_call *call, const cJSON *content, cJSON *blocks)
+/* A document name as Converse allows it: letters, digits, hyphens, parentheses, brackets and
+ * single spaces; the file extension goes (its dot is not allowed). */
+static void document_name(const char *filename, int n, char *out, size_t cap)
 {
+    size_t len = filename ? strlen(filename) : 0, o = 0;
+    const char *dot = filename ? strrchr(filename, '.') : NULL;
+    if (dot && dot > filename)
+        len = (size_t)(dot - filename);
+    for (size_t i = 0; i < len && o + 1 < cap; i++) {
+        char ch = filename[i];
+        int keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                   strchr("-()[]", ch) != NULL;
+        if (ch == ' ' || ch == '\t') {
+            if (o > 0 && out[o - 1] != ' ')
+                out[o++] = ' ';
+        } else {
+            out[o++] = keep ? ch : '-';
+        }
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    if (o == 0)
+        snprintf(out, cap, "document %d", n);
+}
+
+/* {"type":"file","file":{"filename","file_data":"data:<mime>;base64,..."}} -> a document. */
+static int add_document_block(struct conv *cv, cJSON *blocks, const cJSON *file)
+{
+    static const struct {
+        const char *mime;
+        const char *format;
+    } formats[] = {
+        {"application/pdf", "pdf"},
+        {"text/csv", "csv"},
+        {"application/msword", "doc"},
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
+        {"application/vnd.ms-excel", "xls"},
+        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+        {"text/html", "html"},
+        {"text/plain", "txt"},
+        {"text/markdown", "md"},
+    };
+    struct aigw_call *call = cv->call;
+    const char *data = aigw_json_str(file, "file_data");
+    if (!data)
+        return bedrock_reject(call, AIGW_ENOTSUP,
+                              "file parts need file_data: Bedrock cannot read OpenAI file ids");
+    const char *semi = strncmp(data, "data:", 5) ? NULL : strstr(data, ";base64,");
+    if (!semi)
+        return bedrock_reject(call, AIGW_EINVAL, "file_data is not a base64 data: URL");
+    const char *mime = data + 5, *format = NULL;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (strlen(formats[i].mime) == (size_t)(semi - mime) &&
+            !strncmp(mime, formats[i].mime, (size_t)(semi - mime)))
+            format = formats[i].format;
+    if (!format)
+        return bedrock_reject(call, AIGW_ENOTSUP,
+                              "file type must be pdf, csv, doc, docx, xls, xlsx, html, txt or md");
+    char name[128];
+    document_name(aigw_json_str(file, "filename"), ++cv->ndocs, name, sizeof name);
+    cJSON *b = cJSON_CreateObject(), *doc = cJSON_AddObjectToObject(b, "document");
+    cJSON *src = doc ? cJSON_AddObjectToObject(doc, "source") : NULL;
+    if (!src || !cJSON_AddStringToObject(doc, "format", format) ||
+        !cJSON_AddStringToObject(doc, "name", name) ||
+        !cJSON_AddStringToObject(src, "bytes", semi + 8)) {
+        cJSON_Delete(b);
+        return AIGW_ENOMEM;
+    }
+    cJSON_AddItemToArray(blocks, b);
+    return 0;
+}
+
+static int user_blocks(struct conv *cv, const cJSON *content, cJSON *blocks)
+{
+    struct aigw_call *call = cv->call;
     if (cJSON_IsString(content) || cJSON_IsNull(content) || !content)
         return add_text_block(blocks, cJSON_IsString(content) ? content->valuestring : NULL);
     if (!cJSON_IsArray(content))
@@ -121,10 +197,11 @@ static int user_blocks(struct aigw_call *call, const cJSON *content, cJSON *bloc
             if (!cJSON_IsString(u))
                 return bedrock_reject(call, AIGW_EINVAL, "image_url without a url");
             rc = add_image_block(call, blocks, u->valuestring);
+        } else if (!strcmp(type->valuestring, "file")) {
+            rc = add_document_block(cv, blocks, cJSON_GetObjectItemCaseSensitive(part, "file"));
         } else {
             return bedrock_reject(call, AIGW_ENOTSUP,
-                                  "only text and image content parts are "
-                                  "supported");
+                                  "only text, image and file content parts are supported");
         }
         if (rc)
             return rc;
@@ -251,7 +328,7 @@ static int convert_messages(struct conv *cv)
             return AIGW_ENOMEM;
         const char *turn = "user";
         if (!strcmp(r, "user")) {
-            rc = user_blocks(call, cJSON_GetObjectItemCaseSensitive(msg, "content"), blocks);
+            rc = user_blocks(cv, cJSON_GetObjectItemCaseSensitive(msg, "content"), blocks);
         } else if (!strcmp(r, "assistant")) {
             turn = "assistant";
             rc = assistant_blocks(cv, msg, blocks);
@@ -489,7 +566,7 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
                         "equivalent every model family accepts)",
                         rft->valuestring);
 
-    struct conv cv = {call, cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray(), 0};
+    struct conv cv = {call, cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray(), 0, 0};
     cJSON *body = cJSON_CreateObject();
     int rc = AIGW_ENOMEM;
     if (!body || !cv.system || !cv.messages || !cv.used_tools)

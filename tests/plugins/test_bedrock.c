@@ -498,6 +498,42 @@ Test(bedrock_request, refused_requests)
     }
 }
 
+/* A file part (what /v1/messages makes of a PDF document block, and what chat clients send)
+ * becomes a Converse document block: Bedrock reads PDFs, Office files and text natively. Its
+ * name may hold only letters, digits, single spaces, hyphens, parentheses and brackets. */
+Test(bedrock_request, file_parts_become_documents)
+{
+    struct ph_call *c = begin(
+        "{\"model\":\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\",\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Summarize both.\"},"
+        "{\"type\":\"file\",\"file\":{\"filename\":\"Q3  report_v2 (final).pdf\","
+        "\"file_data\":\"data:application/pdf;base64,JVBERi0x\"}},"
+        "{\"type\":\"file\",\"file\":{\"file_data\":\"data:text/csv;base64,YSxiCg==\"}}]}]}");
+    assert_json(at(ph_body_json(c), "messages"),
+                "[{\"role\":\"user\",\"content\":[{\"text\":\"Summarize both.\"},"
+                "{\"document\":{\"format\":\"pdf\",\"name\":\"Q3 report-v2 (final)\","
+                "\"source\":{\"bytes\":\"JVBERi0x\"}}},"
+                "{\"document\":{\"format\":\"csv\",\"name\":\"document 2\","
+                "\"source\":{\"bytes\":\"YSxiCg==\"}}}]}]");
+    ph_free(c);
+
+    static const char *const refused[] = {
+        /* OpenAI's file store: nothing Bedrock can read */
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"file\","
+        "\"file\":{\"file_id\":\"file-abc\"}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"file\","
+        "\"file\":{\"file_data\":\"data:application/zip;base64,UEsDBA==\"}}]}]}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        int rc = 0;
+        env_default();
+        c = ph_begin_rc("bedrock", CHAT, refused[i], &rc);
+        cr_assert(rc == AIGW_ENOTSUP || rc == AIGW_EINVAL, "case %zu: rc %d", i, rc);
+        cr_assert_eq(ph_client_status(c), 400, "case %zu", i);
+        ph_free(c);
+    }
+}
+
 /* reasoning_effort (what /v1/responses makes of Codex's reasoning.effort) turns Claude's
  * extended thinking on through additionalModelRequestFields.reasoning_config, the form the
  * recorded Claude-on-Bedrock stream used. Thinking needs a budget below maxTokens and refuses
@@ -1211,7 +1247,7 @@ Test(bedrock_request, unsupported_refusals_exact_client_error)
         {CHAT,
          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\","
          "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}]}",
-         "only text and image content parts are supported"},
+         "only text, image and file content parts are supported"},
         {CHAT,
          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
          "\"tools\":[{\"type\":\"code_interpreter\"}]}",
