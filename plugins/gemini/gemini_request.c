@@ -394,6 +394,7 @@ static int generation_config(struct aigw_call *call, cJSON *req)
         return AIGW_ENOMEM;
     put_num(gen, "temperature", aigw_json_get(b, "temperature"), &rc);
     put_num(gen, "topP", aigw_json_get(b, "top_p"), &rc);
+    put_num(gen, "topK", aigw_json_get(b, "top_k"), &rc); /* not OpenAI's, but clients send it */
     v = aigw_json_get(b, "max_completion_tokens");
     put_num(gen, "maxOutputTokens", cJSON_IsNumber(v) ? v : aigw_json_get(b, "max_tokens"), &rc);
     v = aigw_json_get(b, "stop");

@@ -121,6 +121,16 @@ Test(gemini, system_roles_merged_and_generation_config)
     cJSON_Delete(b);
 }
 
+/* top_k is no OpenAI field, but clients of OpenAI-compatible gateways send it (extra_body) and
+ * Gemini has it: generationConfig.topK, as the anthropic plugin forwards it to Claude. */
+Test(gemini, top_k_forwarded)
+{
+    cJSON *b = body_of("{\"model\":\"gemini-2.5-flash\",\"top_k\":40,\"messages\":"
+                       "[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_json_eq(jget(b, "generationConfig"), "{\"topK\":40}");
+    cJSON_Delete(b);
+}
+
 Test(gemini, stop_array_and_only_system_prompt)
 {
     cJSON *b = body_of("{\"model\":\"gemini-2.0-flash\",\"stop\":[\"a\",\"b\"],\"max_tokens\":9,"
