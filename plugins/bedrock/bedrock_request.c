@@ -487,11 +487,19 @@ static int64_t claude_budget(struct aigw_call *call)
     return budget >= CLAUDE_MIN_BUDGET ? budget : 0;
 }
 
-static int thinking_config(cJSON *out, int64_t budget)
+/* Claude's own fields: thinking, or else top_k (which thinking refuses). */
+static int claude_fields(struct aigw_call *call, cJSON *out, int64_t budget)
 {
-    if (budget <= 0)
+    const cJSON *top_k = cJSON_GetObjectItemCaseSensitive(call->body, "top_k");
+    int want_k = budget <= 0 && cJSON_IsNumber(top_k) && top_k->valuedouble >= 0 && call->model &&
+                 strstr(call->model, "anthropic.claude");
+    if (budget <= 0 && !want_k)
         return 0;
     cJSON *extra = cJSON_AddObjectToObject(out, "additionalModelRequestFields");
+    if (extra && want_k)
+        return cJSON_AddNumberToObject(extra, "top_k", (double)(int64_t)top_k->valuedouble)
+                   ? 0
+                   : AIGW_ENOMEM;
     cJSON *rc = extra ? cJSON_AddObjectToObject(extra, "reasoning_config") : NULL;
     return rc && cJSON_AddStringToObject(rc, "type", "enabled") &&
                    cJSON_AddNumberToObject(rc, "budget_tokens", (double)budget)
@@ -581,7 +589,7 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
     }
     int64_t budget = claude_budget(call);
     if ((rc = inference_config(call, body, budget)) != 0 || (rc = tool_config(&cv, body)) != 0 ||
-        (rc = thinking_config(body, budget)) != 0)
+        (rc = claude_fields(call, body, budget)) != 0)
         goto fail;
     cJSON_Delete(cv.system);
     cJSON_Delete(cv.used_tools);

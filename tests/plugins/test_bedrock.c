@@ -498,6 +498,25 @@ Test(bedrock_request, refused_requests)
     }
 }
 
+/* top_k (sent by clients of OpenAI-compatible gateways) reaches Claude the way AWS documents
+ * it for Converse: additionalModelRequestFields.top_k; thinking refuses it. */
+Test(bedrock_request, top_k_for_claude)
+{
+    struct ph_call *c = begin("{\"model\":\"anthropic.claude-3-haiku-20240307-v1:0\",\"top_k\":50,"
+                              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_json(at(ph_body_json(c), "additionalModelRequestFields"), "{\"top_k\":50}");
+    ph_free(c);
+    c = begin("{\"model\":\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\",\"top_k\":50,"
+              "\"reasoning_effort\":\"low\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_json(at(ph_body_json(c), "additionalModelRequestFields"),
+                "{\"reasoning_config\":{\"type\":\"enabled\",\"budget_tokens\":1024}}");
+    ph_free(c);
+    c = begin("{\"model\":\"us.amazon.nova-pro-v1:0\",\"top_k\":50,"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    cr_assert_null(at(ph_body_json(c), "additionalModelRequestFields"));
+    ph_free(c);
+}
+
 /* A file part (what /v1/messages makes of a PDF document block, and what chat clients send)
  * becomes a Converse document block: Bedrock reads PDFs, Office files and text natively. Its
  * name may hold only letters, digits, single spaces, hyphens, parentheses and brackets. */
