@@ -331,6 +331,10 @@ void gem_error_from_rpc(struct aigw_call *call, const cJSON *error, int http_sta
         err->code = "invalid_api_key";
         err->retryable = 0;
     }
+    /* OpenAI clients recognise an overlong prompt by this code (Codex compacts on it). */
+    if (err->status == 400 && message && strstr(message, "input token count") &&
+        strstr(message, "exceeds the maximum"))
+        err->code = "context_length_exceeded";
     err->message = scrubbed(call, message ? message : "upstream error", secret);
     if (err->retryable && err->retry_after_ms < 0 && http_status > 0)
         err->retry_after_ms = call->host->retry_after_ms(call);

@@ -737,6 +737,25 @@ Test(gemini, error_mapping)
     check_error("gemini/error_503.json", 503, 503, "server_error", "UNAVAILABLE", 1, -1);
 }
 
+/* An overlong prompt: OpenAI clients recognise it by the code context_length_exceeded (Codex
+ * compacts its history on it), as the bedrock and anthropic plugins report it. The message is
+ * Google's, as recorded in many gemini-cli reports; the same comes mid-stream. */
+Test(gemini, prompt_too_long_is_context_length_exceeded)
+{
+    static const char body[] =
+        "{\"error\":{\"code\":400,\"message\":\"The input token count (1200293) exceeds the "
+        "maximum number of tokens allowed (1048576).\",\"status\":\"INVALID_ARGUMENT\"}}";
+    struct ph_call *c = ph_begin("gemini", AIGW_OP_CHAT,
+                                 "{\"model\":\"gemini-2.5-pro\",\"messages\":"
+                                 "[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+    cr_assert_eq(ph_respond(c, 400, JSON_HDR, body, strlen(body), 0), 0);
+    cr_assert_eq(ph_client_status(c), 400);
+    cr_assert_str_eq(jstr(ph_output_json(c), "error.code"), "context_length_exceeded");
+    cr_assert_str_eq(jstr(ph_output_json(c), "error.type"), "invalid_request_error");
+    cr_assert_eq(ph_error(c)->retryable, 0);
+    ph_free(c);
+}
+
 Test(gemini, error_retry_after_header_and_message)
 {
     struct ph_call *c = ph_begin("gemini", AIGW_OP_CHAT,
