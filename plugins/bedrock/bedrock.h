@@ -4,6 +4,7 @@
  *
  *   bedrock.c           descriptor, environment, endpoint, auth (SigV4 or Bedrock API key)
  *   bedrock_request.c   OpenAI chat request -> Converse body
+ *   bedrock_content.c   image and document content blocks
  *   bedrock_response.c  Converse response, ConverseStream events, error mapping
  *   bedrock_embed.c     embeddings through InvokeModel
  *   sigv4.c             AWS Signature Version 4
@@ -37,6 +38,11 @@ int bedrock_send(struct aigw_call *call, const char *action, const char *body, s
 int bedrock_reject(struct aigw_call *call, int code, const char *why);
 
 int bedrock_build_converse(struct aigw_call *call, cJSON **out);
+/* Append a Converse image block for an image_url data: URL, or a document block for a file
+ * part ({"filename","file_data":"data:<mime>;base64,..."}; n names it when it has no
+ * filename). Return 0 or the bedrock_reject() code. */
+int bedrock_image_block(struct aigw_call *call, cJSON *blocks, const char *url);
+int bedrock_document_block(struct aigw_call *call, int n, cJSON *blocks, const cJSON *file);
 
 int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body);
 int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame);

@@ -498,6 +498,22 @@ Test(bedrock_request, refused_requests)
     }
 }
 
+/* Chat UIs open with the assistant's greeting; Converse refuses a conversation that does not
+ * start with a user message ("A conversation must start with a user message"). A minimal user
+ * turn goes in front, as the anthropic plugin does, instead of a 400 from Bedrock. */
+Test(bedrock_request, assistant_first_gets_user_turn_in_front)
+{
+    struct ph_call *c = begin("{\"model\":\"anthropic.claude-3-haiku-20240307-v1:0\",\"messages\":["
+                              "{\"role\":\"system\",\"content\":\"Be kind.\"},"
+                              "{\"role\":\"assistant\",\"content\":\"Hi! How can I help?\"},"
+                              "{\"role\":\"user\",\"content\":\"Weather?\"}]}");
+    assert_json(at(ph_body_json(c), "messages"),
+                "[{\"role\":\"user\",\"content\":[{\"text\":\".\"}]},"
+                "{\"role\":\"assistant\",\"content\":[{\"text\":\"Hi! How can I help?\"}]},"
+                "{\"role\":\"user\",\"content\":[{\"text\":\"Weather?\"}]}]");
+    ph_free(c);
+}
+
 /* top_k (sent by clients of OpenAI-compatible gateways) reaches Claude the way AWS documents
  * it for Converse: additionalModelRequestFields.top_k; thinking refuses it. */
 Test(bedrock_request, top_k_for_claude)
