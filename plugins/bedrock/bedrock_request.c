@@ -237,6 +237,15 @@ static int convert_messages(struct conv *cv)
         if ((rc = push_turn(cv, turn, blocks)) != 0)
             return rc;
     }
+    /* Only a system prompt: Converse needs a message, so the prompt becomes the user's. */
+    if (cJSON_GetArraySize(cv->messages) == 0 && cJSON_GetArraySize(cv->system) > 0) {
+        cJSON *blocks = cv->system;
+        if (!(cv->system = cJSON_CreateArray())) {
+            cv->system = blocks;
+            return AIGW_ENOMEM;
+        }
+        return push_turn(cv, "user", blocks);
+    }
     /* Converse wants the user to speak first; a chat opening with the assistant's greeting
      * gets a minimal user turn in front, as the anthropic plugin does, rather than a 400. */
     const cJSON *first = cJSON_GetArrayItem(cv->messages, 0);

@@ -514,6 +514,17 @@ Test(bedrock_request, assistant_first_gets_user_turn_in_front)
     ph_free(c);
 }
 
+/* Only a system prompt: Converse needs a message, so the prompt becomes the user's (as the
+ * gemini plugin does) instead of an empty messages array Bedrock refuses. */
+Test(bedrock_request, only_system_prompt_becomes_user_turn)
+{
+    struct ph_call *c = begin("{\"model\":\"anthropic.claude-3-haiku-20240307-v1:0\",\"messages\":["
+                              "{\"role\":\"system\",\"content\":\"Write a haiku.\"}]}");
+    assert_json(ph_body_json(c), "{\"messages\":[{\"role\":\"user\",\"content\":"
+                                 "[{\"text\":\"Write a haiku.\"}]}]}");
+    ph_free(c);
+}
+
 /* top_k (sent by clients of OpenAI-compatible gateways) reaches Claude the way AWS documents
  * it for Converse: additionalModelRequestFields.top_k; thinking refuses it. */
 Test(bedrock_request, top_k_for_claude)
