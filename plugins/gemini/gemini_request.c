@@ -220,9 +220,13 @@ static int call_part(struct aigw_call *call, const cJSON *fn, cJSON *parts)
 {
     const char *name = aigw_json_str(fn, "name");
     const char *args = aigw_json_str(fn, "arguments");
+    const cJSON *obj = aigw_json_get(fn, "arguments");
     if (!name)
         return inval(call, "assistant tool call without a function name");
-    cJSON *a = args && args[strspn(args, " \t\r\n")] ? cJSON_Parse(args) : cJSON_CreateObject();
+    /* Some clients replay the arguments as the object itself rather than its JSON text. */
+    cJSON *a = cJSON_IsObject(obj)                     ? cJSON_Duplicate(obj, 1)
+               : args && args[strspn(args, " \t\r\n")] ? cJSON_Parse(args)
+                                                       : cJSON_CreateObject();
     if (!cJSON_IsObject(a)) {
         cJSON_Delete(a);
         return inval(call, "assistant tool call arguments are not a JSON object");

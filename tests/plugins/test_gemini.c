@@ -389,6 +389,20 @@ Test(gemini, gemini3_replayed_calls_carry_signature_sentinel)
     }
 }
 
+/* Some clients replay arguments as the JSON object itself rather than its text (the bedrock
+ * plugin takes both): the object must survive, not silently turn into {}. */
+Test(gemini, tool_call_arguments_given_as_object)
+{
+    cJSON *b = body_of("{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"x\"},{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c1\","
+                       "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+                       "{\"city\":\"Oslo\"}}}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\","
+                       "\"content\":\"ok\"}]}");
+    assert_json_eq(jget(b, "contents.1.parts.0"),
+                   "{\"functionCall\":{\"name\":\"f\",\"args\":{\"city\":\"Oslo\"}}}");
+    cJSON_Delete(b);
+}
+
 Test(gemini, response_format)
 {
     cJSON *b = body_of(
