@@ -389,6 +389,38 @@ static void thinking_config(struct aigw_call *call, cJSON *gen, int *rc)
     put(gen, "thinkingConfig", tc, rc);
 }
 
+/* Gemini writes a responseSchema's properties in alphabetical order unless propertyOrdering
+ * names one; OpenAI writes them in the schema's order, which clients rely on (a "reasoning"
+ * field meant to come before the "answer"). Walks the cleaned schema: properties, items and
+ * anyOf only, whose depth gem_schema_clean has capped. */
+static int order_properties(cJSON *s)
+{
+    cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties"), *c;
+    int rc;
+    if (!cJSON_IsObject(s))
+        return 0;
+    if (cJSON_IsObject(props) && props->child &&
+        !cJSON_GetObjectItemCaseSensitive(s, "propertyOrdering")) {
+        cJSON *order = cJSON_AddArrayToObject(s, "propertyOrdering");
+        if (!order)
+            return AIGW_ENOMEM;
+        cJSON_ArrayForEach(c, props)
+        {
+            if (!cJSON_AddItemToArray(order, cJSON_CreateString(c->string)))
+                return AIGW_ENOMEM;
+        }
+    }
+    for (c = cJSON_IsObject(props) ? props->child : NULL; c; c = c->next)
+        if ((rc = order_properties(c)) != 0)
+            return rc;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "anyOf"))
+    {
+        if ((rc = order_properties(c)) != 0)
+            return rc;
+    }
+    return order_properties(cJSON_GetObjectItemCaseSensitive(s, "items"));
+}
+
 static int generation_config(struct aigw_call *call, cJSON *req)
 {
     const cJSON *b = call->body, *v;
@@ -425,7 +457,12 @@ static int generation_config(struct aigw_call *call, cJSON *req)
         schema = aigw_json_get(aigw_json_get(rf, "json_schema"), "schema");
     if (rc == 0 && cJSON_IsObject(schema)) {
         cJSON *clean = NULL;
-        if ((rc = gem_schema_clean(call, schema, &clean)) == 0)
+        if ((rc = gem_schema_clean(call, schema, &clean)) == 0 &&
+            (rc = order_properties(clean)) != 0) {
+            cJSON_Delete(clean);
+            clean = NULL;
+        }
+        if (rc == 0)
             put(gen, "responseSchema", clean, &rc);
     }
     thinking_config(call, gen, &rc);

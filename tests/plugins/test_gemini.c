@@ -414,7 +414,8 @@ Test(gemini, response_format)
     assert_json_eq(jget(b, "generationConfig"),
                    "{\"responseMimeType\":\"application/json\",\"responseSchema\":{"
                    "\"type\":\"OBJECT\",\"properties\":{\"name\":{\"type\":\"STRING\"},"
-                   "\"pop\":{\"type\":\"INTEGER\"}},\"required\":[\"name\",\"pop\"]}}");
+                   "\"pop\":{\"type\":\"INTEGER\"}},\"required\":[\"name\",\"pop\"],"
+                   "\"propertyOrdering\":[\"name\",\"pop\"]}}");
     cJSON_Delete(b);
 
     b = body_of("{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\",\"content\":"
@@ -425,6 +426,24 @@ Test(gemini, response_format)
     b = body_of("{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\",\"content\":"
                 "\"x\"}],\"response_format\":{\"type\":\"text\"}}");
     cr_assert_null(jget(b, "generationConfig"));
+    cJSON_Delete(b);
+}
+
+/* Gemini writes a responseSchema's properties in alphabetical order unless propertyOrdering
+ * says otherwise; OpenAI writes them in the schema's order, which clients rely on ("reasoning"
+ * before "answer" is chain of thought; "answer" first is not). Every object gets its order. */
+Test(gemini, response_schema_keeps_property_order)
+{
+    cJSON *b = body_of(
+        "{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+        "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"r\","
+        "\"schema\":{\"type\":\"object\",\"properties\":{\"reasoning\":{\"type\":\"string\"},"
+        "\"steps\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":"
+        "{\"z\":{\"type\":\"string\"},\"a\":{\"type\":\"string\"}}}},"
+        "\"answer\":{\"type\":\"string\"}}}}}}");
+    const cJSON *rs = jget(b, "generationConfig.responseSchema");
+    assert_json_eq(jget(rs, "propertyOrdering"), "[\"reasoning\",\"steps\",\"answer\"]");
+    assert_json_eq(jget(rs, "properties.steps.items.propertyOrdering"), "[\"z\",\"a\"]");
     cJSON_Delete(b);
 }
 
