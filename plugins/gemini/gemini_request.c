@@ -56,8 +56,12 @@ static cJSON *media_part(const char *kind, const char *mime, size_t mime_len, co
     char m[128];
     if (mime_len == 0 || mime_len >= sizeof m)
         return NULL;
-    memcpy(m, mime, mime_len);
+    /* Gemini refuses image/jpg (OpenAI takes it) and upper case: the registered name. */
+    for (size_t i = 0; i < mime_len; i++)
+        m[i] = mime[i] >= 'A' && mime[i] <= 'Z' ? (char)(mime[i] - 'A' + 'a') : mime[i];
     m[mime_len] = 0;
+    if (!strcmp(m, "image/jpg"))
+        memcpy(m, "image/jpeg", sizeof "image/jpeg");
     cJSON *p = cJSON_CreateObject();
     cJSON *d = p ? cJSON_AddObjectToObject(p, kind) : NULL;
     if (!d || !cJSON_AddStringToObject(d, "mimeType", m) || !cJSON_AddStringToObject(d, key, val)) {

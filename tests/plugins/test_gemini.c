@@ -163,6 +163,20 @@ Test(gemini, image_urls)
     cJSON_Delete(b);
 }
 
+/* OpenAI takes data:image/jpg (many clients write it); Gemini answers 400 "Unsupported MIME
+ * type: image/jpg" and wants the registered name image/jpeg, in lower case. */
+Test(gemini, image_jpg_media_type_normalised)
+{
+    cJSON *b = body_of(
+        "{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\",\"content\":["
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/jpg;base64,/9j/4AAQ\"}},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:Image/PNG;base64,iVBORw0K\"}}]}]}");
+    assert_json_eq(jget(b, "contents.0.parts"),
+                   "[{\"inlineData\":{\"mimeType\":\"image/jpeg\",\"data\":\"/9j/4AAQ\"}},"
+                   "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBORw0K\"}}]");
+    cJSON_Delete(b);
+}
+
 Test(gemini, tools_schema_cleaned)
 {
     cJSON *b = body_of(
