@@ -53,7 +53,8 @@ static const char *text_of(struct aigw_call *call, const cJSON *content)
 
 static int add_text_block(cJSON *blocks, const char *text)
 {
-    if (!text || !*text) /* Converse rejects empty text blocks */
+    /* Converse rejects empty and whitespace-only ("blank") text blocks. */
+    if (!text || !text[strspn(text, " \t\r\n")])
         return 0;
     cJSON *b = cJSON_CreateObject();
     if (!b || !cJSON_AddStringToObject(b, "text", text)) {

@@ -525,6 +525,31 @@ Test(bedrock_request, only_system_prompt_becomes_user_turn)
     ph_free(c);
 }
 
+/* Converse refuses a whitespace-only text block like an empty one ("The text field in the
+ * ContentBlock object at messages.2.content.0 is blank"); agent histories carry them, e.g. an
+ * assistant turn whose text before its tool calls was only "\n\n". */
+Test(bedrock_request, blank_text_blocks_left_out)
+{
+    struct ph_call *c = begin(
+        "{\"model\":\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\",\"messages\":["
+        "{\"role\":\"system\",\"content\":\" \\n\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"List files.\"},"
+        "{\"type\":\"text\",\"text\":\"\\n\"}]},"
+        "{\"role\":\"assistant\",\"content\":\"\\n\\n\",\"tool_calls\":[{\"id\":\"t1\","
+        "\"type\":\"function\",\"function\":{\"name\":\"ls\",\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"a.txt\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"ls\"}}]}");
+    cJSON *b = ph_body_json(c);
+    cr_assert_null(at(b, "system"));
+    assert_json(at(b, "messages"),
+                "[{\"role\":\"user\",\"content\":[{\"text\":\"List files.\"}]},"
+                "{\"role\":\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"t1\","
+                "\"name\":\"ls\",\"input\":{}}}]},"
+                "{\"role\":\"user\",\"content\":[{\"toolResult\":{\"toolUseId\":\"t1\","
+                "\"content\":[{\"text\":\"a.txt\"}]}}]}]");
+    ph_free(c);
+}
+
 /* top_k (sent by clients of OpenAI-compatible gateways) reaches Claude the way AWS documents
  * it for Converse: additionalModelRequestFields.top_k; thinking refuses it. */
 Test(bedrock_request, top_k_for_claude)
