@@ -449,8 +449,12 @@ static int inference_config(struct aigw_call *call, cJSON *out, int64_t budget)
         ok &= cJSON_AddNumberToObject(cfg, "maxTokens", (double)(budget + CLAUDE_ANSWER_TOKENS)) !=
               NULL;
     }
-    if (cJSON_IsNumber(temp) && budget <= 0)
-        ok &= cJSON_AddNumberToObject(cfg, "temperature", temp->valuedouble) != NULL;
+    if (cJSON_IsNumber(temp) && budget <= 0) { /* OpenAI allows 0..2, Converse 0..1 */
+        double t = temp->valuedouble > 1.0   ? 1.0
+                   : temp->valuedouble < 0.0 ? 0.0
+                                             : temp->valuedouble;
+        ok &= cJSON_AddNumberToObject(cfg, "temperature", t) != NULL;
+    }
     if (cJSON_IsNumber(top_p) && budget <= 0)
         ok &= cJSON_AddNumberToObject(cfg, "topP", top_p->valuedouble) != NULL;
     if (cJSON_IsString(stop) || (cJSON_IsArray(stop) && cJSON_GetArraySize(stop) > 0)) {

@@ -550,6 +550,21 @@ Test(bedrock_request, blank_text_blocks_left_out)
     ph_free(c);
 }
 
+/* OpenAI's temperature runs 0..2, Converse's inferenceConfig.temperature 0..1: a client's 1.3
+ * was a ValidationException. It is clamped, as the anthropic plugin does for Claude. */
+Test(bedrock_request, temperature_clamped_to_converse_range)
+{
+    struct ph_call *c = begin("{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\","
+                              "\"temperature\":1.3,\"messages\":[{\"role\":\"user\",\"content\":"
+                              "\"x\"}]}");
+    assert_json(at(ph_body_json(c), "inferenceConfig"), "{\"temperature\":1}");
+    ph_free(c);
+    c = begin("{\"model\":\"us.amazon.nova-pro-v1:0\",\"temperature\":0.7,"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_json(at(ph_body_json(c), "inferenceConfig"), "{\"temperature\":0.7}");
+    ph_free(c);
+}
+
 /* top_k (sent by clients of OpenAI-compatible gateways) reaches Claude the way AWS documents
  * it for Converse: additionalModelRequestFields.top_k; thinking refuses it. */
 Test(bedrock_request, top_k_for_claude)
