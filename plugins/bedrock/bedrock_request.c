@@ -455,7 +455,10 @@ static int inference_config(struct aigw_call *call, cJSON *out, int64_t budget)
                                              : temp->valuedouble;
         ok &= cJSON_AddNumberToObject(cfg, "temperature", t) != NULL;
     }
-    if (cJSON_IsNumber(top_p) && budget <= 0)
+    /* Claude 4.5 and later refuse temperature with top_p ("cannot both be specified"); Anthropic
+     * has always advised one or the other, so Claude gets the temperature alone. */
+    int claude = call->model && strstr(call->model, "anthropic.claude");
+    if (cJSON_IsNumber(top_p) && budget <= 0 && !(claude && cJSON_IsNumber(temp)))
         ok &= cJSON_AddNumberToObject(cfg, "topP", top_p->valuedouble) != NULL;
     if (cJSON_IsString(stop) || (cJSON_IsArray(stop) && cJSON_GetArraySize(stop) > 0)) {
         cJSON *seq = cJSON_AddArrayToObject(cfg, "stopSequences");

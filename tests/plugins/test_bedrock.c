@@ -403,7 +403,7 @@ Test(bedrock_request, full_translation)
         "{\"toolResult\":{\"toolUseId\":\"call_2\",\"content\":[{\"text\":\"14:05\"}]}},"
         "{\"text\":\"Thanks.\"}]}],"
         "\"system\":[{\"text\":\"Be brief.\"},{\"text\":\"Use metric.\"}],"
-        "\"inferenceConfig\":{\"maxTokens\":200,\"temperature\":0.5,\"topP\":0.9,"
+        "\"inferenceConfig\":{\"maxTokens\":200,\"temperature\":0.5,"
         "\"stopSequences\":[\"END\",\"STOP\"]},"
         "\"toolConfig\":{\"tools\":["
         "{\"toolSpec\":{\"name\":\"get_weather\",\"description\":\"Current weather\","
@@ -562,6 +562,26 @@ Test(bedrock_request, temperature_clamped_to_converse_range)
     c = begin("{\"model\":\"us.amazon.nova-pro-v1:0\",\"temperature\":0.7,"
               "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
     assert_json(at(ph_body_json(c), "inferenceConfig"), "{\"temperature\":0.7}");
+    ph_free(c);
+}
+
+/* Claude 4.5 and later refuse temperature together with top_p ("`temperature` and `top_p`
+ * cannot both be specified for this model"), and clients such as Open WebUI send both on every
+ * request. Claude gets the temperature alone; other families keep both. */
+Test(bedrock_request, claude_gets_temperature_or_top_p)
+{
+    struct ph_call *c = begin("{\"model\":\"us.anthropic.claude-sonnet-4-5-20250929-v1:0\","
+                              "\"temperature\":0.4,\"top_p\":0.9,\"messages\":[{\"role\":\"user\","
+                              "\"content\":\"x\"}]}");
+    assert_json(at(ph_body_json(c), "inferenceConfig"), "{\"temperature\":0.4}");
+    ph_free(c);
+    c = begin("{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"top_p\":0.9,"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_json(at(ph_body_json(c), "inferenceConfig"), "{\"topP\":0.9}");
+    ph_free(c);
+    c = begin("{\"model\":\"us.amazon.nova-pro-v1:0\",\"temperature\":0.4,\"top_p\":0.9,"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    assert_json(at(ph_body_json(c), "inferenceConfig"), "{\"temperature\":0.4,\"topP\":0.9}");
     ph_free(c);
 }
 
