@@ -51,6 +51,33 @@ static const char *text_of(struct aigw_call *call, const cJSON *content)
     return out;
 }
 
+/* A tool id as Converse takes it ([a-zA-Z0-9_-], at most 64). Other ids (Kimi's
+ * "functions.f:0", another provider's after a fallback) keep their valid characters plus a
+ * hash of the whole id, so a call and its result still match and two ids stay distinct. */
+static const char *tool_id(struct aigw_call *call, const char *id)
+{
+    size_t n = strlen(id), o = 0;
+    if (n > 0 && n <= 64 &&
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789_-") == n)
+        return id;
+    char *out = call->host->alloc(call, 64 + 1);
+    unsigned char h[32];
+    char hex[65];
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n && o < 40; i++)
+        if ((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+            (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-')
+            out[o++] = id[i];
+    call->host->sha256(id, n, h);
+    call->host->hex(h, 8, hex);
+    out[o++] = '_';
+    memcpy(out + o, hex, 16);
+    out[o + 16] = '\0';
+    return out;
+}
+
 static int add_text_block(cJSON *blocks, const char *text)
 {
     /* Converse rejects empty and whitespace-only ("blank") text blocks. */
@@ -130,7 +157,8 @@ static int assistant_blocks(struct conv *cv, const cJSON *msg, cJSON *blocks)
             input = cJSON_CreateObject();
         }
         cJSON *b = cJSON_CreateObject(), *tu = cJSON_AddObjectToObject(b, "toolUse");
-        if (!input || !tu || !cJSON_AddStringToObject(tu, "toolUseId", id->valuestring) ||
+        const char *tid = tool_id(call, id->valuestring);
+        if (!input || !tu || !tid || !cJSON_AddStringToObject(tu, "toolUseId", tid) ||
             !cJSON_AddStringToObject(tu, "name", name->valuestring)) {
             cJSON_Delete(input);
             cJSON_Delete(b);
@@ -158,7 +186,8 @@ static int tool_result_block(struct conv *cv, const cJSON *msg, const char *id_k
         return AIGW_ENOMEM;
     cJSON *b = cJSON_CreateObject(), *tr = cJSON_AddObjectToObject(b, "toolResult");
     cJSON *content = tr ? cJSON_AddArrayToObject(tr, "content") : NULL;
-    if (!content || !cJSON_AddStringToObject(tr, "toolUseId", id->valuestring) ||
+    const char *tid = tool_id(call, id->valuestring);
+    if (!content || !tid || !cJSON_AddStringToObject(tr, "toolUseId", tid) ||
         add_text_block(content, text) != 0) {
         cJSON_Delete(b);
         return AIGW_ENOMEM;

@@ -585,6 +585,41 @@ Test(bedrock_request, claude_gets_temperature_or_top_p)
     ph_free(c);
 }
 
+/* Converse takes tool ids matching [a-zA-Z0-9_-]{1,64} only; histories carry others (Kimi's
+ * "functions.get_weather:0", ids from another provider after a fallback or a model switch).
+ * Such an id is rewritten, the same way in the call and in its result, and stays distinct. */
+Test(bedrock_request, foreign_tool_ids_made_valid)
+{
+    struct ph_call *c = begin(
+        "{\"model\":\"us.anthropic.claude-haiku-4-5-20251001-v1:0\",\"messages\":["
+        "{\"role\":\"user\",\"content\":\"x\"},"
+        "{\"role\":\"assistant\",\"tool_calls\":["
+        "{\"id\":\"functions.get_weather:0\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_weather\",\"arguments\":\"{}\"}},"
+        "{\"id\":\"functions.get_weather:1\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_weather\",\"arguments\":\"{}\"}},"
+        "{\"id\":\"call_ok-1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"functions.get_weather:0\",\"content\":\"a\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"functions.get_weather:1\",\"content\":\"b\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_ok-1\",\"content\":\"c\"}]}");
+    const cJSON *m = at(ph_body_json(c), "messages");
+    const char *u0 = str_at(m, "1.content.0.toolUse.toolUseId");
+    const char *u1 = str_at(m, "1.content.1.toolUse.toolUseId");
+    cr_assert_not_null(u0);
+    cr_assert_not_null(u1);
+    for (const char *p = u0; *p; p++)
+        cr_assert(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *p),
+                  "invalid id %s", u0);
+    cr_assert(strlen(u0) <= 64);
+    cr_assert_str_neq(u0, u1);
+    cr_assert_str_eq(str_at(m, "2.content.0.toolResult.toolUseId"), u0);
+    cr_assert_str_eq(str_at(m, "2.content.1.toolResult.toolUseId"), u1);
+    cr_assert_str_eq(str_at(m, "1.content.2.toolUse.toolUseId"), "call_ok-1");
+    cr_assert_str_eq(str_at(m, "2.content.2.toolResult.toolUseId"), "call_ok-1");
+    ph_free(c);
+}
+
 /* top_k (sent by clients of OpenAI-compatible gateways) reaches Claude the way AWS documents
  * it for Converse: additionalModelRequestFields.top_k; thinking refuses it. */
 Test(bedrock_request, top_k_for_claude)
