@@ -34,6 +34,18 @@ static int finish_of(const char *reason)
     return AIGW_FINISH_STOP;
 }
 
+/* Bedrock's stopReason sometimes contradicts the content (end_turn next to toolUse blocks,
+ * tool_use on a text-only message); OpenAI clients dispatch tools on "tool_calls", so the
+ * finish follows whether tool calls were sent. */
+static int finish_for(int finish, int ntools)
+{
+    if (finish == AIGW_FINISH_STOP && ntools > 0)
+        return AIGW_FINISH_TOOL_CALLS;
+    if (finish == AIGW_FINISH_TOOL_CALLS && ntools == 0)
+        return AIGW_FINISH_STOP;
+    return finish;
+}
+
 /* Bedrock's inputTokens leaves out cached prompt tokens; OpenAI's prompt_tokens includes them
  * (Portkey's reading, notes §7.4). */
 static int emit_usage(struct aigw_call *call, const cJSON *usage)
@@ -104,7 +116,8 @@ int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body)
     }
     const cJSON *stop = aigw_json_get(root, "stopReason");
     int finish = finish_of(cJSON_IsString(stop) ? stop->valuestring : NULL);
-    if (finish != AIGW_FINISH_NONE && (rc = aigw_emit_finish(call, 0, finish)) != 0)
+    if (finish != AIGW_FINISH_NONE &&
+        (rc = aigw_emit_finish(call, 0, finish_for(finish, ntools))) != 0)
         return rc;
     return emit_usage(call, aigw_json_get(root, "usage"));
 }
@@ -293,7 +306,7 @@ int bedrock_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
         if (finish == AIGW_FINISH_NONE || st->finished)
             return 0;
         st->finished = 1;
-        return aigw_emit_finish(call, 0, finish);
+        return aigw_emit_finish(call, 0, finish_for(finish, st->ntools));
     }
     if (frame_is(frame, "metadata")) {
         int rc = emit_usage(call, aigw_json_get(ev, "usage"));

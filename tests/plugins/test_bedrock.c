@@ -1016,6 +1016,46 @@ Test(bedrock_stream, tool_without_input_gets_empty_object)
     ph_free(c);
 }
 
+/* Bedrock's stopReason sometimes contradicts the content: end_turn next to toolUse blocks,
+ * tool_use on a text-only message (both seen by AWS's Strands SDK, which repairs them). OpenAI
+ * clients dispatch tools on finish_reason "tool_calls", so it follows the content. */
+Test(bedrock_stream, finish_follows_tool_calls_not_stop_reason)
+{
+    struct evs_out o = {.len = 0};
+    evs_add(&o, 'e', "messageStart", "{\"role\":\"assistant\"}");
+    evs_add(&o, 'e', "contentBlockDelta",
+            "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Done.\"}}");
+    evs_add(&o, 'e', "messageStop", "{\"stopReason\":\"tool_use\"}");
+    evs_add(&o, 'e', "metadata", "{\"usage\":{\"inputTokens\":9,\"outputTokens\":4}}");
+    struct ph_call *c = stream_both(STREAM_REQ, o.buf, o.len);
+    cr_assert_str_eq(ph_stream_finish(c), "stop");
+    ph_free(c);
+
+    o.len = 0;
+    evs_add(&o, 'e', "messageStart", "{\"role\":\"assistant\"}");
+    evs_add(
+        &o, 'e', "contentBlockStart",
+        "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"name\":\"f\",\"toolUseId\":\"t1\"}}}");
+    evs_add(&o, 'e', "contentBlockDelta",
+            "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"{}\"}}}");
+    evs_add(&o, 'e', "contentBlockStop", "{\"contentBlockIndex\":0}");
+    evs_add(&o, 'e', "messageStop", "{\"stopReason\":\"end_turn\"}");
+    evs_add(&o, 'e', "metadata", "{\"usage\":{\"inputTokens\":9,\"outputTokens\":4}}");
+    c = stream_both(STREAM_REQ, o.buf, o.len);
+    cr_assert_str_eq(ph_stream_finish(c), "tool_calls");
+    ph_free(c);
+
+    static const char body[] =
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":"
+        "\"t1\",\"name\":\"f\",\"input\":{}}}]}},\"stopReason\":\"end_turn\","
+        "\"usage\":{\"inputTokens\":3,\"outputTokens\":2,\"totalTokens\":5}}";
+    c = begin("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+    cr_assert_eq(ph_respond(c, 200, "Content-Type: application/json\r\n", body, strlen(body), 0),
+                 0);
+    cr_assert_str_eq(str_at(ph_output_json(c), "choices.0.finish_reason"), "tool_calls");
+    ph_free(c);
+}
+
 Test(bedrock_stream, exception_mid_stream)
 {
     static const struct {
