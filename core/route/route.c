@@ -246,6 +246,11 @@ static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struc
     const char *model = ctx->model, *rest;
     struct gw_plugin *pp = prefixed(r, model, &rest);
     if (pp) {
+        /* Named like X-Provider names it: without the endpoint, the client's mistake (else
+         * no candidate would read as every breaker open). */
+        if (!usable(pp, ctx->op))
+            return fail(err, 400, "unsupported", "model",
+                        "provider '%s' does not support this endpoint", pp->desc.vkey);
         add(r, cs, ctx->op, pp, rest, NULL, catalog_id(r, pp, rest) != NULL);
         if (plain)
             memo_put(r, ctx, NULL, 1, cs);
