@@ -296,3 +296,49 @@ Test(x_provider, forces_the_provider_and_unknown_ones_get_a_400)
     cr_assert_eq(rt_hits(m, "groq"), 1);
     rt_stop(gw, m);
 }
+
+/* ---- a client that leaves ----------------------------------------------------------------- */
+
+/* Single target, no first-byte budget: only the client's leaving can end these requests
+ * early (the upstream's own deadline is a minute away). */
+#define SINGLE_SLOW                                                                                \
+    "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"                             \
+    "\"retry\":{\"retry_after_cap_ms\":60000}},"                                                   \
+    "\"timeouts\":{\"first_byte_ms\":60000,\"first_byte_total_ms\":0}}"
+
+/* A slow model (a plain answer's headers come with its end): the client that gave up must
+ * not leave the gateway waiting, and paying, for an answer nobody reads. */
+Test(client_gone, leaving_before_the_upstream_answers_cancels_it)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", "\"headers_delay_ms\":-1,\"body_file\":\"mock/chat.json\"");
+    struct e2e_gw *gw = rt_gw(m, SINGLE_SLOW);
+    struct e2e_stream *s =
+        e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), RT_CHAT, NULL, NULL);
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    e2e_stream_abort(s);
+    cr_assert_eq(mock_wait_disconnects(m, 1, 3000), 0, "the upstream call outlived its client");
+    rt_log_has(gw, "\"tried\":\"openai:cancelled\"");
+    e2e_resp_free(e2e_stream_finish(s, 5000));
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+}
+
+/* The same during a retry's back-off (a 429's Retry-After): no retry for a client gone. */
+Test(client_gone, leaving_during_a_back_off_ends_the_request)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"times\":1,\"status\":429,\"headers\":{\"retry-after\":\"50\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    rt_ok(m, "openai");
+    struct e2e_gw *gw = rt_gw(m, SINGLE_SLOW);
+    struct e2e_stream *s =
+        e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), RT_CHAT, NULL, NULL);
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    e2e_stream_abort(s);
+    rt_log_has(gw, "\"tried\":\"openai:429");
+    e2e_resp_free(e2e_stream_finish(s, 5000));
+    cr_assert_eq(mock_request_count(m), 1, "a retry went out for a client gone");
+    rt_stop(gw, m);
+}
