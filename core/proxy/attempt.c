@@ -306,9 +306,22 @@ static void transport_error(struct gw_call *c, int result)
     }
 }
 
-static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
+/* The wait before asking target next again. A target's own Retry-After (capped) holds for
+ * it alone: one that asked for 20 s is not called back sooner because the others failed too,
+ * and another target's is no reason to keep this one waiting. Without one, a target tried
+ * again (the retries wrapped around) backs off; the next one in the list is asked at once. */
+static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e, int next)
 {
-    return gw_route_backoff_ms(&r->snap->router, r->attempts, e ? e->retry_after_ms : -1);
+    const struct gw_router *rt = &r->snap->router;
+    int64_t now = gw_now_ms();
+    if (r->target < GW_ROUTE_MAX_TARGETS) /* its latest answer's word, or none */
+        r->retry_at_ms[r->target] =
+            e && e->retry_after_ms >= 0
+                ? now + gw_route_backoff_ms(rt, r->attempts, e->retry_after_ms)
+                : 0;
+    if (next < GW_ROUTE_MAX_TARGETS && r->retry_at_ms[next])
+        return r->retry_at_ms[next] > now ? r->retry_at_ms[next] - now : 0;
+    return next <= r->target ? gw_route_backoff_ms(rt, r->attempts, -1) : 0;
 }
 
 static int should_retry(struct gw_req *r, int rc)
@@ -397,7 +410,7 @@ static void on_done(void *ud, int result, int rc)
          * a target is tried again. None left: the last error is the answer. */
         int next = gw_route_next(&r->snap->router, &r->route, r->target);
         struct aigw_error saved = c->error;
-        int64_t delay = next >= 0 && next <= r->target ? backoff_delay(r, &c->error) : 0;
+        int64_t delay = next >= 0 ? backoff_delay(r, &c->error, next) : 0;
         if (next >= 0 && fb_waiting(r) && gw_now_ms() + delay >= r->fb_deadline_ms) {
             next = -1; /* the budget ends before the next attempt would start */
             r->fb_spent = 1;

@@ -61,6 +61,8 @@ struct gw_req {
     struct gw_route_result route;
     int target;   /* index into route.targets */
     int attempts; /* upstream attempts made */
+    /* When each target's Retry-After (capped) ends, monotonic ms; 0: it sent none. */
+    int64_t retry_at_ms[GW_ROUTE_MAX_TARGETS];
     struct gw_call *call;
     struct gw_driver driver; /* runs r->call over the engine; set up by the first attempt */
     int driver_ready;

@@ -112,6 +112,51 @@ Test(failover, retry_after_on_the_same_target_is_honoured_up_to_the_cap)
     rt_stop(gw, m);
 }
 
+/* A target that said when to come back (a 429's Retry-After) is not asked again sooner when
+ * the others failed too and the retries wrap around to it. */
+Test(failover, retry_after_holds_when_the_retries_wrap_around)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"times\":1,\"status\":429,\"headers\":{\"retry-after\":\"1\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    rt_ok(m, "openai");
+    rt_add(m, "groq", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\"],"
+                                 "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20}}}");
+    int64_t t0 = mono_ms();
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    int64_t took = mono_ms() - t0;
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "3");
+    cr_assert_geq(took, 1000, "openai was asked again %lld ms after its Retry-After: 1",
+                  (long long)took);
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:429,groq:500,openai:ok\"");
+    rt_stop(gw, m);
+}
+
+/* ... and another target's Retry-After does not hold back the one that never sent one. */
+Test(failover, a_retry_after_is_only_its_own_targets)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", "\"times\":1," RT_500);
+    rt_ok(m, "openai");
+    rt_add(m, "groq",
+           "\"status\":429,\"headers\":{\"retry-after\":\"60\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\"],"
+                                 "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20,"
+                                 "\"retry_after_cap_ms\":60000}}}");
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL); /* the client waits 30 s at most */
+    cr_assert_eq(r->status, 200, "status %d (%s): openai waited for groq's Retry-After",
+                 r->status, r->error);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "3");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:500,groq:429,openai:ok\"");
+    rt_stop(gw, m);
+}
+
 Test(failover, connect_errors_and_timeouts_fail_over)
 {
     struct mock *m = rt_mock();
