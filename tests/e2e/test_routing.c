@@ -149,8 +149,8 @@ Test(failover, a_retry_after_is_only_its_own_targets)
                                  "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20,"
                                  "\"retry_after_cap_ms\":60000}}}");
     struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL); /* the client waits 30 s at most */
-    cr_assert_eq(r->status, 200, "status %d (%s): openai waited for groq's Retry-After",
-                 r->status, r->error);
+    cr_assert_eq(r->status, 200, "status %d (%s): openai waited for groq's Retry-After", r->status,
+                 r->error);
     cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "3");
     e2e_resp_free(r);
     rt_log_has(gw, "\"tried\":\"openai:500,groq:429,openai:ok\"");
@@ -347,7 +347,7 @@ Test(x_provider, forces_the_provider_and_unknown_ones_get_a_400)
 /* Single target, no first-byte budget: only the client's leaving can end these requests
  * early (the upstream's own deadline is a minute away). */
 #define SINGLE_SLOW                                                                                \
-    "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"                             \
+    "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"                              \
     "\"retry\":{\"retry_after_cap_ms\":60000}},"                                                   \
     "\"timeouts\":{\"first_byte_ms\":60000,\"first_byte_total_ms\":0}}"
 

@@ -329,11 +329,10 @@ Test(resolve, a_prefix_naming_a_provider_without_the_endpoint_is_a_400)
     struct gw_route_result out;
     struct gw_request_err e;
     for (int i = 0; i < 2; i++) { /* the second from the router's memo, if any */
-        cr_assert_lt(rf_route(&r,
-                              &(struct rf_req){.model = "groq/llama-3.3-70b",
-                                               .op = AIGW_OP_EMBEDDINGS},
-                              &out, &e),
-                     0);
+        cr_assert_lt(
+            rf_route(&r, &(struct rf_req){.model = "groq/llama-3.3-70b", .op = AIGW_OP_EMBEDDINGS},
+                     &out, &e),
+            0);
         cr_assert_eq(e.status, 400, "%d %s: %s", e.status, e.code, e.message);
         cr_assert_str_eq(e.code, "unsupported");
         cr_assert_str_eq(e.param, "model");
