@@ -91,6 +91,14 @@ static int limits(void *ud, struct gw_xfer_req *xr)
          * for minutes: 2 KiB (not 16) of receive buffer per held stream. */
         xr->recv_buffer = STREAM_RECV_BUFFER;
     }
+    if (xr->total_timeout_ms && r->total_deadline_ms) {
+        /* What the attempts before this one left of the request's whole time. */
+        int64_t left = r->total_deadline_ms - gw_now_ms() - (xr->delay_ms > 0 ? xr->delay_ms : 0);
+        if (left <= 0)
+            return GW_XFER_ETIMEOUT_TOTAL;
+        if (xr->total_timeout_ms > left)
+            xr->total_timeout_ms = left;
+    }
     xr->idle_notify_ms = TICK_MS;
     /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
      * credential fetch, which is not the model call). */
@@ -258,6 +266,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     r->call->pub.inbound_body = r->guard_no_native ? NULL : r->parsed.native;
     if (r->attempts == 0 && r->snap->cfg.first_byte_total_ms > 0)
         r->fb_deadline_ms = gw_now_ms() + r->snap->cfg.first_byte_total_ms;
+    if (r->attempts == 0 && !r->parsed.stream && r->snap->cfg.request_timeout_ms > 0)
+        r->total_deadline_ms = gw_now_ms() + r->snap->cfg.request_timeout_ms;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
@@ -415,6 +425,8 @@ static void on_done(void *ud, int result, int rc)
             next = -1; /* the budget ends before the next attempt would start */
             r->fb_spent = 1;
         }
+        if (next >= 0 && r->total_deadline_ms && gw_now_ms() + delay >= r->total_deadline_ms)
+            next = -1; /* timeouts.request_ms would end it before it starts */
         if (next >= 0) {
             gw_metrics_retry_memo(gw_target_memo(t), t->plugin->desc.vkey, outcome,
                                   next != r->target);

@@ -86,6 +86,9 @@ struct gw_req {
     int64_t fb_deadline_ms;
     int fb_spent;
     int fb_body;
+    /* timeouts.request_ms of a plain request: when its whole time, every attempt and
+     * back-off in it, runs out (monotonic ms, set by the first attempt; 0: none). */
+    int64_t total_deadline_ms;
 
     /* Tracing (obs/otel.h; NULL when off): the request's server span, the current attempt's
      * client span, and what the attempt's end reports. */
