@@ -335,6 +335,7 @@ static int breaker_lets(struct gw_router *r, struct gw_tstat *stat, const struct
 
 static int all_open(struct gw_request_err *err, const char *model, const struct open_list *o)
 {
+    err->retry_after_ms = o->wait == INT64_MAX ? 1000 : o->wait;
     return fail(err, 503, "circuit_open", NULL,
                 "every target for model '%.128s' failed repeatedly and is paused (circuit "
                 "breaker open: %s); try again in %" PRId64 " s",

@@ -315,6 +315,36 @@ Test(bounds, an_open_circuit_breaker_skips_the_target)
     rt_stop(gw, m);
 }
 
+/* Every target paused: the 503 says when to come back in the header clients and their SDKs
+ * read, not only in its message, so they do not come back at once, again and again. */
+Test(bounds, an_open_circuit_says_when_to_come_back_in_retry_after)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"
+                                 "\"retry\":{\"max_attempts\":1},"
+                                 "\"circuit_breaker\":{\"failure_threshold\":1,"
+                                 "\"cooldown_ms\":60000}}}");
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 500);
+    e2e_resp_free(r);
+    for (int stream = 0; stream < 2; stream++) {
+        r = stream ? e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL)
+                   : rt_post(gw, RT_CHAT, NULL);
+        cr_assert_eq(r->status, 503, "%s", r->body);
+        cJSON *e = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "error");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(e, "code")->valuestring, "circuit_open");
+        const char *ra = e2e_resp_header(r, "Retry-After");
+        cr_assert_not_null(ra, "no Retry-After on the circuit_open 503");
+        char *end = NULL;
+        long secs = strtol(ra, &end, 10);
+        cr_assert(end && !*end && secs > 50 && secs <= 60, "Retry-After: %s", ra);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+}
+
 /* ---- X-Provider --------------------------------------------------------------------------- */
 
 Test(x_provider, forces_the_provider_and_unknown_ones_get_a_400)
