@@ -1,6 +1,7 @@
 /*
  * groq - GroqCloud (providers-B §3). OpenAI's wire with a short list of refusals: logprobs,
- * top_logprobs, logit_bias, messages[].name and n other than 1 are 400s. Usage arrives as
+ * top_logprobs, logit_bias, messages[].name (and any message property it does not know, such
+ * as an echoed reasoning_content) and n other than 1 are 400s. Usage arrives as
  * x_groq.usage (and top-level usage lately), reasoning as message/delta "reasoning": both are
  * read by the host's helpers.
  */
@@ -29,7 +30,13 @@ static int build_request(struct aigw_call *call)
     cJSON_DeleteItemFromObjectCaseSensitive(body, "n");
     cJSON_ArrayForEach(m, oaiw_get(body, "messages"))
     {
-        cJSON_DeleteItemFromObjectCaseSensitive(m, "name");
+        /* Groq validates message properties too: each of these is a 400 "property ... is
+         * unsupported", and reasoning_content is what our own responses hand clients. */
+        static const char *const foreign[] = {"name", "reasoning_content", "refusal",
+                                              "annotations", NULL};
+        size_t i;
+        for (i = 0; foreign[i]; i++)
+            cJSON_DeleteItemFromObjectCaseSensitive(m, foreign[i]);
     }
     return oaiw_post(call, &target, "/chat/completions", body);
 }

@@ -31,6 +31,27 @@ Test(groq, request_drops_refused_fields)
     ph_free(c);
 }
 
+/* Groq validates every message property: an assistant turn echoed back with the
+ * reasoning_content this gateway hands out (or OpenAI's refusal / annotations) is a 400
+ * "property 'reasoning_content' is unsupported" for the whole conversation. */
+Test(groq, history_drops_foreign_message_keys)
+{
+    struct ph_call *c = ph_begin(
+        "groq", AIGW_OP_CHAT,
+        "{\"model\":\"openai/gpt-oss-120b\",\"messages\":["
+        "{\"role\":\"user\",\"content\":\"2+2?\"},"
+        "{\"role\":\"assistant\",\"content\":\"4\",\"reasoning_content\":\"add\","
+        "\"refusal\":null,\"annotations\":[]},"
+        "{\"role\":\"user\",\"content\":\"and 3+3?\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "openai/gpt-oss-120b");
+    const cJSON *m = cJSON_GetArrayItem(oc_get(b, "messages"), 1);
+
+    cr_assert_str_eq(oc_str(m, "role"), "assistant");
+    cr_assert_str_eq(oc_str(m, "content"), "4");
+    oc_absent_all(m, "reasoning_content refusal annotations");
+    ph_free(c);
+}
+
 /* n > 1 is a Groq 400; the gateway says so itself rather than fanning out. */
 Test(groq, several_choices_refused)
 {
