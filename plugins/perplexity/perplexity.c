@@ -66,6 +66,44 @@ static int joined(cJSON *into, const cJSON *from)
     return rc;
 }
 
+/* System messages are only allowed at the head: a later one (agent frameworks insert them)
+ * is added to the last leading one, or becomes the head when there is none. */
+static int hoist_system(cJSON *messages)
+{
+    cJSON *m, *next, *head = NULL;
+    int leading = 1, rc;
+
+    for (m = cJSON_IsArray(messages) ? messages->child : NULL; m; m = next) {
+        next = m->next;
+        if (!oaiw_str_is(oaiw_get(m, "role"), "system")) {
+            leading = 0;
+            continue;
+        }
+        if (leading) {
+            head = m;
+            continue;
+        }
+        if ((rc = oaiw_flatten_content(m)))
+            return rc;
+        cJSON_DetachItemViaPointer(messages, m);
+        if (!head) {
+            if (!cJSON_InsertItemInArray(messages, 0, m)) {
+                cJSON_Delete(m);
+                return AIGW_ENOMEM;
+            }
+            head = m;
+            continue;
+        }
+        rc = oaiw_flatten_content(head);
+        if (!rc)
+            rc = joined(head, m);
+        cJSON_Delete(m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Sonar wants [system…] then user/assistant strictly alternating: tool results become user
  * text, tool-call-only turns disappear, and neighbours with one role merge. */
 static int fix_messages(cJSON *messages)
@@ -73,6 +111,8 @@ static int fix_messages(cJSON *messages)
     cJSON *m, *next, *prev = NULL;
     int rc;
 
+    if ((rc = hoist_system(messages)))
+        return rc;
     for (m = cJSON_IsArray(messages) ? messages->child : NULL; m; m = next) {
         const char *role, *content;
         next = m->next;

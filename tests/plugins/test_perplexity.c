@@ -33,6 +33,44 @@ Test(perplexity, request_fits_sonar)
     ph_free(c);
 }
 
+/* Sonar takes system messages only at the head ("After the (optional) system message(s),
+ * user and assistant roles should be alternating"): a system turn later in the history (agent
+ * frameworks insert them) joins the leading one, and the user turns it split up merge. */
+Test(perplexity, late_system_message_joins_the_head)
+{
+    struct ph_call *c = ph_begin("perplexity", AIGW_OP_CHAT,
+                                 "{\"model\":\"sonar\",\"messages\":["
+                                 "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                 "{\"role\":\"user\",\"content\":\"Hi\"},"
+                                 "{\"role\":\"system\",\"content\":\"Answer in French.\"},"
+                                 "{\"role\":\"user\",\"content\":\"Capital of Peru?\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "sonar");
+    const cJSON *msgs = oc_get(b, "messages");
+
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2, "%s", ph_body(c));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "role"), "system");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "content"),
+                     "Be brief.\n\nAnswer in French.");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "role"), "user");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "content"), "Hi\n\nCapital of Peru?");
+    ph_free(c);
+
+    /* No system message at the head: the late one becomes the head. */
+    c = ph_begin("perplexity", AIGW_OP_CHAT,
+                 "{\"model\":\"sonar\",\"messages\":["
+                 "{\"role\":\"user\",\"content\":\"Hi\"},"
+                 "{\"role\":\"assistant\",\"content\":\"Hello\"},"
+                 "{\"role\":\"developer\",\"content\":\"Answer in French.\"},"
+                 "{\"role\":\"user\",\"content\":\"Capital of Peru?\"}]}");
+    msgs = oc_get(ph_body_json(c), "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 4, "%s", ph_body(c));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "role"), "system");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "role"), "user");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 2), "role"), "assistant");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 3), "role"), "user");
+    ph_free(c);
+}
+
 Test(perplexity, citations_kept)
 {
     struct ph_call *c = oc_begin_chat("perplexity", "sonar", 0);
