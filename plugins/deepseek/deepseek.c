@@ -24,16 +24,36 @@ static int thinking(const struct aigw_call *call, const cJSON *body)
     return call->model && strstr(call->model, "reasoner") != NULL;
 }
 
-static void fix_messages(cJSON *messages)
+/* 1 when content is an array of text parts only (nothing a join would lose). */
+static int text_parts(const cJSON *content)
+{
+    const cJSON *p;
+    if (!cJSON_IsArray(content))
+        return 0;
+    cJSON_ArrayForEach(p, content)
+    {
+        if (!oaiw_str_is(oaiw_get(p, "type"), "text") || !cJSON_IsString(oaiw_get(p, "text")))
+            return 0;
+    }
+    return 1;
+}
+
+static int fix_messages(cJSON *messages)
 {
     cJSON *m;
+    int rc;
     cJSON_ArrayForEach(m, messages)
     {
         /* Echoed reasoning is a 400 on plain turns; a tool-calling turn of a thinking model
          * wants it kept so the tool loop continues the same chain of thought. */
         if (cJSON_GetArraySize(oaiw_get(m, "tool_calls")) == 0)
             cJSON_DeleteItemFromObjectCaseSensitive(m, "reasoning_content");
+        /* Content is a string here ("invalid type: sequence, expected a string"); the models
+         * read text only, so text parts join. Anything else is left for DeepSeek to refuse. */
+        if (text_parts(oaiw_get(m, "content")) && (rc = oaiw_flatten_content(m)))
+            return rc;
     }
+    return 0;
 }
 
 static int build_request(struct aigw_call *call)
@@ -56,11 +76,10 @@ static int build_request(struct aigw_call *call)
         cJSON_DeleteItemFromObjectCaseSensitive(rf, "json_schema");
         rc = oaiw_set(rf, "type", cJSON_CreateString("json_object"));
     }
-    if (rc) {
+    if (rc || (rc = fix_messages(oaiw_get(body, "messages")))) {
         cJSON_Delete(body);
         return rc;
     }
-    fix_messages(oaiw_get(body, "messages"));
     return oaiw_post(call, &target, "/chat/completions", body);
 }
 

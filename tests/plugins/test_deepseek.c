@@ -31,6 +31,28 @@ Test(deepseek, request)
     ph_free(c);
 }
 
+/* DeepSeek's content is a string ("invalid type: sequence, expected a string" for the part
+ * arrays many SDKs send for every role); its models read text only, so text parts join. */
+Test(deepseek, text_parts_become_strings)
+{
+    struct ph_call *c = ph_begin(
+        "deepseek", AIGW_OP_CHAT,
+        "{\"model\":\"deepseek-chat\",\"messages\":["
+        "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"},"
+        "{\"type\":\"text\",\"text\":\"there\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
+        "{\"role\":\"user\",\"content\":\"Bye\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "deepseek-chat");
+    const cJSON *msgs = oc_get(b, "messages");
+
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "content"), "Be brief.");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "content"), "Hi\nthere");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 2), "content"), "Hello");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 3), "content"), "Bye");
+    ph_free(c);
+}
+
 /* Thinking mode: logprobs are errors, a forced tool call needs thinking off. */
 Test(deepseek, reasoner_request)
 {
