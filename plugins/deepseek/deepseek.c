@@ -24,20 +24,6 @@ static int thinking(const struct aigw_call *call, const cJSON *body)
     return call->model && strstr(call->model, "reasoner") != NULL;
 }
 
-/* 1 when content is an array of text parts only (nothing a join would lose). */
-static int text_parts(const cJSON *content)
-{
-    const cJSON *p;
-    if (!cJSON_IsArray(content))
-        return 0;
-    cJSON_ArrayForEach(p, content)
-    {
-        if (!oaiw_str_is(oaiw_get(p, "type"), "text") || !cJSON_IsString(oaiw_get(p, "text")))
-            return 0;
-    }
-    return 1;
-}
-
 static int fix_messages(cJSON *messages)
 {
     cJSON *m;
@@ -50,7 +36,7 @@ static int fix_messages(cJSON *messages)
             cJSON_DeleteItemFromObjectCaseSensitive(m, "reasoning_content");
         /* Content is a string here ("invalid type: sequence, expected a string"); the models
          * read text only, so text parts join. Anything else is left for DeepSeek to refuse. */
-        if (text_parts(oaiw_get(m, "content")) && (rc = oaiw_flatten_content(m)))
+        if (oaiw_text_parts(oaiw_get(m, "content")) && (rc = oaiw_flatten_content(m)))
             return rc;
     }
     return 0;

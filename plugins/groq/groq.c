@@ -18,6 +18,7 @@ static const char *const dropped[] = {"logprobs",         "top_logprobs", "logit
 static int build_request(struct aigw_call *call)
 {
     cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n"), *body, *m;
+    int rc;
 
     /* One completion per request is all Groq does; fanning out would multiply the bill. */
     if (cJSON_IsNumber(n) && n->valuedouble != 1) {
@@ -37,6 +38,12 @@ static int build_request(struct aigw_call *call)
         size_t i;
         for (i = 0; foreign[i]; i++)
             cJSON_DeleteItemFromObjectCaseSensitive(m, foreign[i]);
+        /* Only user turns take parts; elsewhere "content : value must be a string". */
+        if (!oaiw_str_is(oaiw_get(m, "role"), "user") &&
+            oaiw_text_parts(oaiw_get(m, "content")) && (rc = oaiw_flatten_content(m))) {
+            cJSON_Delete(body);
+            return rc;
+        }
     }
     return oaiw_post(call, &target, "/chat/completions", body);
 }

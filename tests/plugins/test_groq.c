@@ -52,6 +52,27 @@ Test(groq, history_drops_foreign_message_keys)
     ph_free(c);
 }
 
+/* Groq takes parts only in user turns: a system (or assistant) turn sent as a part array
+ * is a 400 "'messages.0' : for 'role:system' ... 'messages.0.content' : value must be a
+ * string". User parts stay parts: images ride there. */
+Test(groq, text_parts_outside_user_turns_become_strings)
+{
+    struct ph_call *c = ph_begin(
+        "groq", AIGW_OP_CHAT,
+        "{\"model\":\"llama-3.3-70b-versatile\",\"messages\":["
+        "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
+        "{\"role\":\"user\",\"content\":\"Bye\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "llama-3.3-70b-versatile");
+    const cJSON *msgs = oc_get(b, "messages");
+
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "content"), "Be brief.");
+    cr_assert(cJSON_IsArray(oc_get(cJSON_GetArrayItem(msgs, 1), "content")));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 2), "content"), "Hello");
+    ph_free(c);
+}
+
 /* n > 1 is a Groq 400; the gateway says so itself rather than fanning out. */
 Test(groq, several_choices_refused)
 {
