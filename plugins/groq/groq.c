@@ -33,14 +33,14 @@ static int build_request(struct aigw_call *call)
     {
         /* Groq validates message properties too: each of these is a 400 "property ... is
          * unsupported", and reasoning_content is what our own responses hand clients. */
-        static const char *const foreign[] = {"name", "reasoning_content", "refusal",
-                                              "annotations", NULL};
+        static const char *const foreign[] = {"name", "reasoning_content", "refusal", "annotations",
+                                              NULL};
         size_t i;
         for (i = 0; foreign[i]; i++)
             cJSON_DeleteItemFromObjectCaseSensitive(m, foreign[i]);
         /* Only user turns take parts; elsewhere "content : value must be a string". */
-        if (!oaiw_str_is(oaiw_get(m, "role"), "user") &&
-            oaiw_text_parts(oaiw_get(m, "content")) && (rc = oaiw_flatten_content(m))) {
+        if (!oaiw_str_is(oaiw_get(m, "role"), "user") && oaiw_text_parts(oaiw_get(m, "content")) &&
+            (rc = oaiw_flatten_content(m))) {
             cJSON_Delete(body);
             return rc;
         }

@@ -35,14 +35,14 @@ Test(deepseek, request)
  * arrays many SDKs send for every role); its models read text only, so text parts join. */
 Test(deepseek, text_parts_become_strings)
 {
-    struct ph_call *c = ph_begin(
-        "deepseek", AIGW_OP_CHAT,
-        "{\"model\":\"deepseek-chat\",\"messages\":["
-        "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
-        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"},"
-        "{\"type\":\"text\",\"text\":\"there\"}]},"
-        "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
-        "{\"role\":\"user\",\"content\":\"Bye\"}]}");
+    struct ph_call *c =
+        ph_begin("deepseek", AIGW_OP_CHAT,
+                 "{\"model\":\"deepseek-chat\",\"messages\":["
+                 "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
+                 "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"},"
+                 "{\"type\":\"text\",\"text\":\"there\"}]},"
+                 "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
+                 "{\"role\":\"user\",\"content\":\"Bye\"}]}");
     cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "deepseek-chat");
     const cJSON *msgs = oc_get(b, "messages");
 

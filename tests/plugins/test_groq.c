@@ -36,13 +36,13 @@ Test(groq, request_drops_refused_fields)
  * "property 'reasoning_content' is unsupported" for the whole conversation. */
 Test(groq, history_drops_foreign_message_keys)
 {
-    struct ph_call *c = ph_begin(
-        "groq", AIGW_OP_CHAT,
-        "{\"model\":\"openai/gpt-oss-120b\",\"messages\":["
-        "{\"role\":\"user\",\"content\":\"2+2?\"},"
-        "{\"role\":\"assistant\",\"content\":\"4\",\"reasoning_content\":\"add\","
-        "\"refusal\":null,\"annotations\":[]},"
-        "{\"role\":\"user\",\"content\":\"and 3+3?\"}]}");
+    struct ph_call *c =
+        ph_begin("groq", AIGW_OP_CHAT,
+                 "{\"model\":\"openai/gpt-oss-120b\",\"messages\":["
+                 "{\"role\":\"user\",\"content\":\"2+2?\"},"
+                 "{\"role\":\"assistant\",\"content\":\"4\",\"reasoning_content\":\"add\","
+                 "\"refusal\":null,\"annotations\":[]},"
+                 "{\"role\":\"user\",\"content\":\"and 3+3?\"}]}");
     cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "openai/gpt-oss-120b");
     const cJSON *m = cJSON_GetArrayItem(oc_get(b, "messages"), 1);
 
@@ -57,13 +57,13 @@ Test(groq, history_drops_foreign_message_keys)
  * string". User parts stay parts: images ride there. */
 Test(groq, text_parts_outside_user_turns_become_strings)
 {
-    struct ph_call *c = ph_begin(
-        "groq", AIGW_OP_CHAT,
-        "{\"model\":\"llama-3.3-70b-versatile\",\"messages\":["
-        "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
-        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}]},"
-        "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
-        "{\"role\":\"user\",\"content\":\"Bye\"}]}");
+    struct ph_call *c =
+        ph_begin("groq", AIGW_OP_CHAT,
+                 "{\"model\":\"llama-3.3-70b-versatile\",\"messages\":["
+                 "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
+                 "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}]},"
+                 "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
+                 "{\"role\":\"user\",\"content\":\"Bye\"}]}");
     cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "llama-3.3-70b-versatile");
     const cJSON *msgs = oc_get(b, "messages");
 
