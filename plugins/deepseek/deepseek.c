@@ -4,6 +4,8 @@
  * comments (the SSE framer drops them) and non-streams may open with blank lines (JSON
  * parsing skips them). The quirks left here are on the request side.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/oaiwire.h"
@@ -42,6 +44,47 @@ static int fix_messages(cJSON *messages)
     return 0;
 }
 
+/* json_object is refused unless the prompt says "json" (400 "Prompt must contain the word
+ * 'json' in some form"), which a json_schema request need not: the schema, the one thing a
+ * json_object request cannot carry, goes at the end of the system prompt instead. */
+static int schema_prompt(cJSON *messages, const cJSON *schema)
+{
+    static const char ask[] = "Respond with a JSON object";
+    cJSON *first = cJSON_IsArray(messages) ? messages->child : NULL, *m;
+    const char *sys = oaiw_str_is(oaiw_get(first, "role"), "system")
+                          ? cJSON_GetStringValue(oaiw_get(first, "content"))
+                          : NULL;
+    char *s, *text;
+    size_t n;
+    int rc;
+
+    if (!cJSON_IsArray(messages))
+        return 0;
+    s = cJSON_IsObject(schema) ? cJSON_PrintUnformatted(schema) : NULL;
+    if (cJSON_IsObject(schema) && !s)
+        return AIGW_ENOMEM;
+    n = (sys ? strlen(sys) + 2 : 0) + sizeof ask + (s ? strlen(s) + 40 : 1);
+    if (!(text = malloc(n))) {
+        free(s);
+        return AIGW_ENOMEM;
+    }
+    snprintf(text, n, "%s%s%s%s%s", sys ? sys : "", sys ? "\n\n" : "", ask,
+             s ? " that matches this JSON schema: " : ".", s ? s : "");
+    free(s);
+    if (sys) {
+        rc = oaiw_set(first, "content", cJSON_CreateString(text));
+    } else if (!(m = cJSON_CreateObject()) || oaiw_set(m, "role", cJSON_CreateString("system")) ||
+               oaiw_set(m, "content", cJSON_CreateString(text)) ||
+               !cJSON_InsertItemInArray(messages, 0, m)) {
+        cJSON_Delete(m);
+        rc = AIGW_ENOMEM;
+    } else {
+        rc = 0;
+    }
+    free(text);
+    return rc;
+}
+
 static int build_request(struct aigw_call *call)
 {
     cJSON *body = oaiw_body(call, dropped, OAIW_USAGE | OAIW_MAX_TOKENS), *rf;
@@ -56,13 +99,18 @@ static int build_request(struct aigw_call *call)
         if (oaiw_str_is(oaiw_get(body, "tool_choice"), "required"))
             rc = oaiw_set(body, "thinking", cJSON_Parse("{\"type\":\"disabled\"}"));
     }
+    if (!rc)
+        rc = fix_messages(oaiw_get(body, "messages"));
     /* Only text / json_object exist; a schema request still gets JSON back. */
     rf = oaiw_get(body, "response_format");
     if (!rc && oaiw_str_is(oaiw_get(rf, "type"), "json_schema")) {
-        cJSON_DeleteItemFromObjectCaseSensitive(rf, "json_schema");
+        cJSON *js = cJSON_DetachItemFromObjectCaseSensitive(rf, "json_schema");
         rc = oaiw_set(rf, "type", cJSON_CreateString("json_object"));
+        if (!rc)
+            rc = schema_prompt(oaiw_get(body, "messages"), oaiw_get(js, "schema"));
+        cJSON_Delete(js);
     }
-    if (rc || (rc = fix_messages(oaiw_get(body, "messages")))) {
+    if (rc) {
         cJSON_Delete(body);
         return rc;
     }
