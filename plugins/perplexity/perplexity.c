@@ -138,6 +138,26 @@ static int fix_messages(cJSON *messages)
     return 0;
 }
 
+/* Sonar's response_format is text, regex or json_schema holding a bare schema; json_object
+ * (a 400 there) asks for any object through the schema that says just that, and OpenAI's
+ * name / strict / description around a schema are left out. */
+static int fix_response_format(cJSON *body)
+{
+    static const char *const schema_only[] = {"schema", NULL};
+    cJSON *rf = oaiw_get(body, "response_format"), *js;
+    int rc;
+
+    if (oaiw_str_is(oaiw_get(rf, "type"), "json_object")) {
+        if ((rc = oaiw_set(rf, "type", cJSON_CreateString("json_schema"))))
+            return rc;
+        return oaiw_set(rf, "json_schema", cJSON_Parse("{\"schema\":{\"type\":\"object\"}}"));
+    }
+    if (oaiw_str_is(oaiw_get(rf, "type"), "json_schema") &&
+        cJSON_IsObject(js = oaiw_get(rf, "json_schema")))
+        oaiw_keep_only(js, schema_only);
+    return 0;
+}
+
 static int build_request(struct aigw_call *call)
 {
     cJSON *body = oaiw_body(call, dropped, OAIW_MAX_TOKENS), *effort;
@@ -152,7 +172,7 @@ static int build_request(struct aigw_call *call)
     else if (oaiw_str_is(effort, "minimal") || oaiw_str_is(effort, "xhigh"))
         rc = oaiw_set(body, "reasoning_effort",
                       cJSON_CreateString(oaiw_str_is(effort, "xhigh") ? "high" : "low"));
-    if (rc || (rc = fix_messages(oaiw_get(body, "messages")))) {
+    if (rc || (rc = fix_response_format(body)) || (rc = fix_messages(oaiw_get(body, "messages")))) {
         cJSON_Delete(body);
         return rc;
     }

@@ -71,6 +71,33 @@ Test(perplexity, late_system_message_joins_the_head)
     ph_free(c);
 }
 
+/* Sonar's response_format knows text, json_schema (schema only) and regex: json_object is a
+ * 400 ("ResponseFormatJSONSchema -> type: Input should be 'json_schema'"), so it asks for
+ * any JSON object through a schema; OpenAI's name / strict around a schema are left out. */
+Test(perplexity, response_format_as_sonar_takes_it)
+{
+    struct ph_call *c = ph_begin("perplexity", AIGW_OP_CHAT,
+                                 "{\"model\":\"sonar\",\"response_format\":{\"type\":"
+                                 "\"json_object\"},\"messages\":[{\"role\":\"user\","
+                                 "\"content\":\"Facts as JSON\"}]}");
+    const cJSON *rf = oc_get(ph_body_json(c), "response_format");
+    cr_assert_str_eq(oc_str(rf, "type"), "json_schema");
+    cr_assert_str_eq(oc_str(oc_get(oc_get(rf, "json_schema"), "schema"), "type"), "object");
+    ph_free(c);
+
+    c = ph_begin("perplexity", AIGW_OP_CHAT,
+                 "{\"model\":\"sonar\",\"response_format\":{\"type\":\"json_schema\","
+                 "\"json_schema\":{\"name\":\"facts\",\"strict\":true,\"schema\":{"
+                 "\"type\":\"object\",\"required\":[\"a\"]}}},"
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"Facts\"}]}");
+    rf = oc_get(ph_body_json(c), "response_format");
+    cr_assert_str_eq(oc_str(rf, "type"), "json_schema");
+    oc_absent_all(oc_get(rf, "json_schema"), "name strict");
+    cr_assert_eq(
+        cJSON_GetArraySize(oc_get(oc_get(oc_get(rf, "json_schema"), "schema"), "required")), 1);
+    ph_free(c);
+}
+
 Test(perplexity, citations_kept)
 {
     struct ph_call *c = oc_begin_chat("perplexity", "sonar", 0);
