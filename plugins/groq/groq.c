@@ -15,6 +15,20 @@ static const struct oaiw_target target = {"GROQ", BASE_DEFAULT};
 static const char *const dropped[] = {"logprobs",         "top_logprobs", "logit_bias", "store",
                                       "prompt_cache_key", "verbosity",    NULL};
 
+/* Groq's tiers are on_demand | flex | auto | performance, anything else a 400: OpenAI's
+ * "default" (standard processing) is on_demand, and its priority / scale have no Groq
+ * counterpart, so Groq picks the account's own tier. */
+static int fix_service_tier(cJSON *body)
+{
+    const cJSON *t = oaiw_get(body, "service_tier");
+    if (oaiw_str_is(t, "default"))
+        return oaiw_set(body, "service_tier", cJSON_CreateString("on_demand"));
+    if (cJSON_IsString(t) && !oaiw_str_is(t, "on_demand") && !oaiw_str_is(t, "flex") &&
+        !oaiw_str_is(t, "auto") && !oaiw_str_is(t, "performance"))
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
+    return 0;
+}
+
 static int build_request(struct aigw_call *call)
 {
     cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n"), *body, *m;
@@ -28,6 +42,10 @@ static int build_request(struct aigw_call *call)
     }
     if (!(body = oaiw_body(call, dropped, OAIW_USAGE)))
         return AIGW_ENOMEM;
+    if ((rc = fix_service_tier(body))) {
+        cJSON_Delete(body);
+        return rc;
+    }
     cJSON_DeleteItemFromObjectCaseSensitive(body, "n");
     cJSON_ArrayForEach(m, oaiw_get(body, "messages"))
     {

@@ -1,4 +1,5 @@
 /* The groq plugin through the real loader, exchange and renderer (fixtures: groq/). */
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -71,6 +72,35 @@ Test(groq, text_parts_outside_user_turns_become_strings)
     cr_assert(cJSON_IsArray(oc_get(cJSON_GetArrayItem(msgs, 1), "content")));
     cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 2), "content"), "Hello");
     ph_free(c);
+}
+
+/* Groq's service tiers are on_demand | flex | auto | performance; OpenAI's "default" (standard
+ * processing) is on_demand there, and OpenAI-only tiers are left for Groq to choose. */
+Test(groq, service_tier_in_groq_terms)
+{
+    static const char *const tiers[][2] = {{"default", "on_demand"},
+                                           {"flex", "flex"},
+                                           {"auto", "auto"},
+                                           {"priority", NULL},
+                                           {"scale", NULL}};
+    size_t i;
+
+    for (i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
+        char req[256];
+        struct ph_call *c;
+        cJSON *b;
+        snprintf(req, sizeof req,
+                 "{\"model\":\"llama-3.3-70b-versatile\",\"service_tier\":\"%s\","
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                 tiers[i][0]);
+        c = ph_begin("groq", AIGW_OP_CHAT, req);
+        b = ph_body_json(c);
+        if (tiers[i][1])
+            cr_assert_str_eq(oc_str(b, "service_tier"), tiers[i][1], "%s", tiers[i][0]);
+        else
+            oc_absent(b, "service_tier");
+        ph_free(c);
+    }
 }
 
 /* n > 1 is a Groq 400; the gateway says so itself rather than fanning out. */
