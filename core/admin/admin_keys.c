@@ -308,13 +308,28 @@ static int do_list(struct gw_store *s, const char *query, struct gw_buf *out, in
     cJSON *doc = cJSON_CreateObject(), *data = cJSON_CreateArray();
     cJSON_AddStringToObject(doc, "object", "list");
     cJSON_AddItemToObject(doc, "data", data);
-    for (size_t i = 0; i < l.n; i++)
-        cJSON_AddItemToArray(data, key_json(l.keys[i], NULL));
+    /* A page ends where the answer would outgrow its buffer: 1,000 keys with 16 KiB of
+     * metadata each are more than the 16 MiB an admin answer may hold, and the whole list
+     * was a 500. The rest is on the next page (has_more, after=last_id). */
+    size_t cap = out->cap ? out->cap : GW_BUF_DEFAULT_CAP, room = cap - cap / 16, used = 0;
+    size_t n = 0;
+    for (; n < l.n; n++) {
+        cJSON *k = key_json(l.keys[n], NULL);
+        char *printed = k ? cJSON_PrintUnformatted(k) : NULL;
+        size_t len = printed ? strlen(printed) + 1 : 0;
+        free(printed);
+        if (n > 0 && used + len > room) {
+            cJSON_Delete(k);
+            break;
+        }
+        used += len;
+        cJSON_AddItemToArray(data, k);
+    }
     cJSON_AddItemToObject(doc, "first_id",
-                          l.n ? cJSON_CreateString(l.keys[0]->id) : cJSON_CreateNull());
+                          n ? cJSON_CreateString(l.keys[0]->id) : cJSON_CreateNull());
     cJSON_AddItemToObject(doc, "last_id",
-                          l.n ? cJSON_CreateString(l.keys[l.n - 1]->id) : cJSON_CreateNull());
-    cJSON_AddBoolToObject(doc, "has_more", l.next_cursor[0] != 0);
+                          n ? cJSON_CreateString(l.keys[n - 1]->id) : cJSON_CreateNull());
+    cJSON_AddBoolToObject(doc, "has_more", n < l.n || l.next_cursor[0] != 0);
     gw_key_list_free(&l);
     return emit(out, status, 200, doc);
 }

@@ -6,11 +6,14 @@
 #ifndef GW_LIB_REQERR_H
 #define GW_LIB_REQERR_H
 
+#include <stdint.h>
+
 struct gw_request_err {
     int status;
     const char *param; /* static string or NULL */
     const char *code;
     char message[512];
+    int64_t retry_after_ms; /* > 0: when asking again may succeed (the router's circuit_open) */
 };
 
 #endif

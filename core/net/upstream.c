@@ -307,6 +307,19 @@ static void process_queue(struct gw_upstream *u, int stopping)
 }
 
 
+/* No byte for a while: the owner looks at its client. Also while the transfer waits for its
+ * status or a back-off (a slow model's plain answer has no headers until its end): a client
+ * that left then ends it, instead of the upstream's answer going to nobody, billed. */
+static void notify_idle(struct gw_xfer *x, int64_t now)
+{
+    if (!x->ops->on_idle || !x->req.idle_notify_ms ||
+        now - x->last_byte_ms < x->req.idle_notify_ms ||
+        now - x->last_notify_ms < x->req.idle_notify_ms)
+        return;
+    x->last_notify_ms = now;
+    x->ops->on_idle(x->ud);
+}
+
 static void sweep(struct gw_upstream *u)
 {
     int64_t now = gw_upstream_now_ms();
@@ -316,6 +329,8 @@ static void sweep(struct gw_upstream *u)
         if (!x->in_multi) {
             if (x->not_before <= now)
                 launch(u, x);
+            else
+                notify_idle(x, now);
         } else if (!x->got_byte && x->req.first_byte_timeout_ms &&
                    now - x->started_ms > x->req.first_byte_timeout_ms) {
             finish(u, x, GW_XFER_ETIMEOUT_FIRST);
@@ -324,11 +339,8 @@ static void sweep(struct gw_upstream *u)
             finish(u, x, GW_XFER_ETIMEOUT_IDLE);
         } else if (x->req.total_timeout_ms && now - x->started_ms > x->req.total_timeout_ms) {
             finish(u, x, GW_XFER_ETIMEOUT_TOTAL);
-        } else if (x->status_sent && x->ops->on_idle && x->req.idle_notify_ms &&
-                   now - x->last_byte_ms >= x->req.idle_notify_ms &&
-                   now - x->last_notify_ms >= x->req.idle_notify_ms) {
-            x->last_notify_ms = now;
-            x->ops->on_idle(x->ud);
+        } else {
+            notify_idle(x, now);
         }
         x = next;
     }

@@ -48,7 +48,8 @@ struct gw_xfer_ops {
     /* The request body was sent whole and will not be read again (the final response's
      * headers are in): a body lent with body_borrowed may be freed now. May be NULL. */
     void (*on_body_sent)(void *ud);
-    /* No byte for idle_notify_ms while the response is open (heartbeats). May be NULL. */
+    /* No byte for idle_notify_ms, from the request's start (a back-off, the wait for the
+     * status, a quiet response): heartbeats, a client that left. May be NULL. */
     void (*on_idle)(void *ud);
     void (*on_done)(void *ud, int result);
 };

@@ -91,6 +91,14 @@ static int limits(void *ud, struct gw_xfer_req *xr)
          * for minutes: 2 KiB (not 16) of receive buffer per held stream. */
         xr->recv_buffer = STREAM_RECV_BUFFER;
     }
+    if (xr->total_timeout_ms && r->total_deadline_ms) {
+        /* What the attempts before this one left of the request's whole time. */
+        int64_t left = r->total_deadline_ms - gw_now_ms() - (xr->delay_ms > 0 ? xr->delay_ms : 0);
+        if (left <= 0)
+            return GW_XFER_ETIMEOUT_TOTAL;
+        if (xr->total_timeout_ms > left)
+            xr->total_timeout_ms = left;
+    }
     xr->idle_notify_ms = TICK_MS;
     /* The attempt span's trace context rides ahead of the plugin's own headers (never on a
      * credential fetch, which is not the model call). */
@@ -258,6 +266,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     r->call->pub.inbound_body = r->guard_no_native ? NULL : r->parsed.native;
     if (r->attempts == 0 && r->snap->cfg.first_byte_total_ms > 0)
         r->fb_deadline_ms = gw_now_ms() + r->snap->cfg.first_byte_total_ms;
+    if (r->attempts == 0 && !r->parsed.stream && r->snap->cfg.request_timeout_ms > 0)
+        r->total_deadline_ms = gw_now_ms() + r->snap->cfg.request_timeout_ms;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
     r->call->pub.attempt = r->attempts;
@@ -306,9 +316,22 @@ static void transport_error(struct gw_call *c, int result)
     }
 }
 
-static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e)
+/* The wait before asking target next again. A target's own Retry-After (capped) holds for
+ * it alone: one that asked for 20 s is not called back sooner because the others failed too,
+ * and another target's is no reason to keep this one waiting. Without one, a target tried
+ * again (the retries wrapped around) backs off; the next one in the list is asked at once. */
+static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e, int next)
 {
-    return gw_route_backoff_ms(&r->snap->router, r->attempts, e ? e->retry_after_ms : -1);
+    const struct gw_router *rt = &r->snap->router;
+    int64_t now = gw_now_ms();
+    if (r->target < GW_ROUTE_MAX_TARGETS) /* its latest answer's word, or none */
+        r->retry_at_ms[r->target] =
+            e && e->retry_after_ms >= 0
+                ? now + gw_route_backoff_ms(rt, r->attempts, e->retry_after_ms)
+                : 0;
+    if (next < GW_ROUTE_MAX_TARGETS && r->retry_at_ms[next])
+        return r->retry_at_ms[next] > now ? r->retry_at_ms[next] - now : 0;
+    return next <= r->target ? gw_route_backoff_ms(rt, r->attempts, -1) : 0;
 }
 
 static int should_retry(struct gw_req *r, int rc)
@@ -397,11 +420,13 @@ static void on_done(void *ud, int result, int rc)
          * a target is tried again. None left: the last error is the answer. */
         int next = gw_route_next(&r->snap->router, &r->route, r->target);
         struct aigw_error saved = c->error;
-        int64_t delay = next >= 0 && next <= r->target ? backoff_delay(r, &c->error) : 0;
+        int64_t delay = next >= 0 ? backoff_delay(r, &c->error, next) : 0;
         if (next >= 0 && fb_waiting(r) && gw_now_ms() + delay >= r->fb_deadline_ms) {
             next = -1; /* the budget ends before the next attempt would start */
             r->fb_spent = 1;
         }
+        if (next >= 0 && r->total_deadline_ms && gw_now_ms() + delay >= r->total_deadline_ms)
+            next = -1; /* timeouts.request_ms would end it before it starts */
         if (next >= 0) {
             gw_metrics_retry_memo(gw_target_memo(t), t->plugin->desc.vkey, outcome,
                                   next != r->target);

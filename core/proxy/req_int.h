@@ -61,6 +61,8 @@ struct gw_req {
     struct gw_route_result route;
     int target;   /* index into route.targets */
     int attempts; /* upstream attempts made */
+    /* When each target's Retry-After (capped) ends, monotonic ms; 0: it sent none. */
+    int64_t retry_at_ms[GW_ROUTE_MAX_TARGETS];
     struct gw_call *call;
     struct gw_driver driver; /* runs r->call over the engine; set up by the first attempt */
     int driver_ready;
@@ -84,6 +86,9 @@ struct gw_req {
     int64_t fb_deadline_ms;
     int fb_spent;
     int fb_body;
+    /* timeouts.request_ms of a plain request: when its whole time, every attempt and
+     * back-off in it, runs out (monotonic ms, set by the first attempt; 0: none). */
+    int64_t total_deadline_ms;
 
     /* Tracing (obs/otel.h; NULL when off): the request's server span, the current attempt's
      * client span, and what the attempt's end reports. */

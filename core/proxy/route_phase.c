@@ -30,6 +30,8 @@ static int route(struct gw_req *r, int plan)
     };
     gw_route_note_request(&r->snap->router);
     if (gw_route(&r->snap->router, &rctx, &r->route, &err) < 0) {
+        if (err.retry_after_ms > 0)
+            r->retry_after_ms = err.retry_after_ms; /* every target paused: until one is not */
         gw_deliver_fail(r, err.status, NULL, err.code, err.param, err.message);
         return AIGW_EINVAL;
     }
@@ -47,6 +49,8 @@ int gw_phase_route(struct gw_req *r)
         return route(r, 0);
     struct gw_request_err err;
     if (gw_route_claim(&r->snap->router, &r->route, r->parsed.model, &err) < 0) {
+        if (err.retry_after_ms > 0)
+            r->retry_after_ms = err.retry_after_ms;
         gw_deliver_fail(r, err.status, NULL, err.code, err.param, err.message);
         return AIGW_EINVAL;
     }

@@ -79,9 +79,17 @@ int gw_breaker_allow(struct gw_breaker *b, const struct gw_breaker_cfg *c, int64
 int gw_breaker_record(struct gw_breaker *b, const struct gw_breaker_cfg *c, int outcome,
                       int64_t now)
 {
-    if (outcome == GW_BREAKER_NEUTRAL || c->threshold <= 0)
+    if (c->threshold <= 0)
         return -1;
     uint64_t w = atomic_load(&b->word);
+    if (outcome == GW_BREAKER_NEUTRAL) {
+        /* A probe that proved nothing (its client left, or the request was the client's
+         * error) gives its lease back: the next request probes, instead of every one being
+         * refused for another whole cooldown. */
+        if (state_of(w) == GW_BREAKER_HALF_OPEN && deadline_of(w) > now)
+            atomic_compare_exchange_strong(&b->word, &w, pack(GW_BREAKER_HALF_OPEN, now));
+        return -1;
+    }
     if (outcome == GW_BREAKER_SUCCESS) {
         atomic_store(&b->fails, 0);
         while (state_of(w) != GW_BREAKER_CLOSED)

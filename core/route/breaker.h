@@ -4,7 +4,8 @@
  *
  * Breaker: CLOSED counts consecutive failures; at the threshold it turns OPEN for a cooldown,
  * in which the target gets no traffic. After the cooldown one call is let through as the
- * HALF_OPEN probe: its success closes the breaker, its failure opens it for another cooldown.
+ * HALF_OPEN probe: its success closes the breaker, its failure opens it for another cooldown,
+ * and an outcome that proves nothing (a client error, a cancel) lets the next call probe.
  * The probe holds a lease as long as the cooldown, so a probe that never reports (its request
  * went elsewhere, the client left) cannot wedge the target half-open for good.
  *

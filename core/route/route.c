@@ -246,6 +246,11 @@ static int candidates(struct gw_router *r, const struct gw_route_ctx *ctx, struc
     const char *model = ctx->model, *rest;
     struct gw_plugin *pp = prefixed(r, model, &rest);
     if (pp) {
+        /* Named like X-Provider names it: without the endpoint, the client's mistake (else
+         * no candidate would read as every breaker open). */
+        if (!usable(pp, ctx->op))
+            return fail(err, 400, "unsupported", "model",
+                        "provider '%s' does not support this endpoint", pp->desc.vkey);
         add(r, cs, ctx->op, pp, rest, NULL, catalog_id(r, pp, rest) != NULL);
         if (plain)
             memo_put(r, ctx, NULL, 1, cs);
@@ -330,6 +335,7 @@ static int breaker_lets(struct gw_router *r, struct gw_tstat *stat, const struct
 
 static int all_open(struct gw_request_err *err, const char *model, const struct open_list *o)
 {
+    err->retry_after_ms = o->wait == INT64_MAX ? 1000 : o->wait;
     return fail(err, 503, "circuit_open", NULL,
                 "every target for model '%.128s' failed repeatedly and is paused (circuit "
                 "breaker open: %s); try again in %" PRId64 " s",

@@ -40,6 +40,46 @@ static const struct aigw_env_var env[] = {
     {NULL, 0, NULL, NULL},
 };
 
+/* The "developer" role is refused by api-versions older than this one ("Invalid value:
+ * 'developer'. Supported values are: 'system', ..."). */
+#define DEVELOPER_ROLE_SINCE "2024-12-01"
+
+/* body["messages"] with "developer" turned into "system", for an api-version that predates
+ * the role. The body's values may be the client's own (top-level-only copy), so the messages
+ * are copied before the edit. */
+static int system_for_developer(struct aigw_call *call, const char *version, cJSON *body)
+{
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(call->body, "messages"), *m;
+    cJSON *copy, *it;
+    int found = 0;
+
+    if (!isdigit((unsigned char)version[0]) || strncmp(version, DEVELOPER_ROLE_SINCE, 10) >= 0)
+        return 0;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        found |= cJSON_IsString(role) && strcmp(role->valuestring, "developer") == 0;
+    }
+    if (!found)
+        return 0;
+    if (!(copy = cJSON_Duplicate(msgs, 1)))
+        return AIGW_ENOMEM;
+    cJSON_ArrayForEach(it, copy)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(it, "role");
+        if (cJSON_IsString(role) && strcmp(role->valuestring, "developer") == 0 &&
+            !cJSON_ReplaceItemInObjectCaseSensitive(it, "role", cJSON_CreateString("system"))) {
+            cJSON_Delete(copy);
+            return AIGW_ENOMEM;
+        }
+    }
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(body, "messages", copy)) {
+        cJSON_Delete(copy);
+        return AIGW_ENOMEM;
+    }
+    return 0;
+}
+
 /* The endpoint without trailing slashes or a trailing /openai (both are common in portal
  * copy-paste). */
 static size_t base_len(const char *base)
@@ -118,6 +158,8 @@ static int build(struct aigw_call *call, const char *path)
     if (!rc && call->op == AIGW_OP_CHAT &&
         (oair_is_reasoning_model(dep) || oair_is_reasoning_model(call->model)))
         rc = oair_rename_max_tokens(body);
+    if (!rc && call->op == AIGW_OP_CHAT)
+        rc = system_for_developer(call, version, body);
     if (rc) {
         cJSON_Delete(body);
         return rc;

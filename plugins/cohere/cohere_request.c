@@ -192,13 +192,20 @@ static int one_message(struct aigw_call *call, const cJSON *m, cJSON *out)
             return rc;
         if (!cJSON_AddStringToObject(msg, "role", "assistant"))
             return AIGW_ENOMEM;
-        /* An empty content next to tool calls is left out: Cohere wants one or the other. */
-        if ((text[0] || !has_calls) && !cJSON_AddStringToObject(msg, "content", text))
+        if (!has_calls)
+            return cJSON_AddStringToObject(msg, "content", text) ? 0 : AIGW_ENOMEM;
+        /* Cohere refuses content beside tool calls ("text content is not allowed when
+         * tool_calls are provided"): what was said goes into the tool plan, after the
+         * reasoning we surfaced from an earlier tool_plan. */
+        if (plan && plan[0] && text[0])
+            plan = call->host->strf(call, "%s\n\n%s", plan, text);
+        else if (!plan || !plan[0])
+            plan = text;
+        if (!plan)
             return AIGW_ENOMEM;
-        /* The reasoning we surfaced from tool_plan goes back where Cohere expects it. */
-        if (has_calls && plan && plan[0] && !cJSON_AddStringToObject(msg, "tool_plan", plan))
+        if (plan[0] && !cJSON_AddStringToObject(msg, "tool_plan", plan))
             return AIGW_ENOMEM;
-        return has_calls ? tool_calls_of(call, calls, msg) : 0;
+        return tool_calls_of(call, calls, msg);
     }
     if (strcmp(role, "tool") == 0) {
         const char *id = aigw_json_str(m, "tool_call_id");

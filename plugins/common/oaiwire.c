@@ -115,6 +115,19 @@ int oaiw_flatten_content(cJSON *msg)
     return rc;
 }
 
+int oaiw_text_parts(const cJSON *content)
+{
+    const cJSON *p;
+    if (!cJSON_IsArray(content) || !content->child)
+        return 0;
+    cJSON_ArrayForEach(p, content)
+    {
+        if (!oaiw_str_is(oaiw_get(p, "type"), "text") || !cJSON_IsString(oaiw_get(p, "text")))
+            return 0;
+    }
+    return 1;
+}
+
 cJSON *oaiw_body(struct aigw_call *call, const char *const *drop, unsigned flags)
 {
     struct aigw_oai_opts o;

@@ -105,6 +105,8 @@ int oaiw_rename(cJSON *obj, const char *from, const char *to);
 void oaiw_keep_only(cJSON *obj, const char *const *keep);
 /* Replaces an array-of-parts content with its text parts joined by "\n" (text-only APIs). */
 int oaiw_flatten_content(cJSON *msg);
+/* 1 when content is a non-empty array of text parts only (a join loses nothing). */
+int oaiw_text_parts(const cJSON *content);
 
 /* The one exported symbol (OAIW_PLUGIN defines it; declared for -Wmissing-prototypes). */
 AIGW_EXPORT const struct aigw_provider *aigw_plugin_entry(void);

@@ -1,6 +1,7 @@
 /*
  * groq - GroqCloud (providers-B §3). OpenAI's wire with a short list of refusals: logprobs,
- * top_logprobs, logit_bias, messages[].name and n other than 1 are 400s. Usage arrives as
+ * top_logprobs, logit_bias, messages[].name (and any message property it does not know, such
+ * as an echoed reasoning_content) and n other than 1 are 400s. Usage arrives as
  * x_groq.usage (and top-level usage lately), reasoning as message/delta "reasoning": both are
  * read by the host's helpers.
  */
@@ -14,9 +15,24 @@ static const struct oaiw_target target = {"GROQ", BASE_DEFAULT};
 static const char *const dropped[] = {"logprobs",         "top_logprobs", "logit_bias", "store",
                                       "prompt_cache_key", "verbosity",    NULL};
 
+/* Groq's tiers are on_demand | flex | auto | performance, anything else a 400: OpenAI's
+ * "default" (standard processing) is on_demand, and its priority / scale have no Groq
+ * counterpart, so Groq picks the account's own tier. */
+static int fix_service_tier(cJSON *body)
+{
+    const cJSON *t = oaiw_get(body, "service_tier");
+    if (oaiw_str_is(t, "default"))
+        return oaiw_set(body, "service_tier", cJSON_CreateString("on_demand"));
+    if (cJSON_IsString(t) && !oaiw_str_is(t, "on_demand") && !oaiw_str_is(t, "flex") &&
+        !oaiw_str_is(t, "auto") && !oaiw_str_is(t, "performance"))
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
+    return 0;
+}
+
 static int build_request(struct aigw_call *call)
 {
     cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n"), *body, *m;
+    int rc;
 
     /* One completion per request is all Groq does; fanning out would multiply the bill. */
     if (cJSON_IsNumber(n) && n->valuedouble != 1) {
@@ -26,10 +42,26 @@ static int build_request(struct aigw_call *call)
     }
     if (!(body = oaiw_body(call, dropped, OAIW_USAGE)))
         return AIGW_ENOMEM;
+    if ((rc = fix_service_tier(body))) {
+        cJSON_Delete(body);
+        return rc;
+    }
     cJSON_DeleteItemFromObjectCaseSensitive(body, "n");
     cJSON_ArrayForEach(m, oaiw_get(body, "messages"))
     {
-        cJSON_DeleteItemFromObjectCaseSensitive(m, "name");
+        /* Groq validates message properties too: each of these is a 400 "property ... is
+         * unsupported", and reasoning_content is what our own responses hand clients. */
+        static const char *const foreign[] = {"name", "reasoning_content", "refusal", "annotations",
+                                              NULL};
+        size_t i;
+        for (i = 0; foreign[i]; i++)
+            cJSON_DeleteItemFromObjectCaseSensitive(m, foreign[i]);
+        /* Only user turns take parts; elsewhere "content : value must be a string". */
+        if (!oaiw_str_is(oaiw_get(m, "role"), "user") && oaiw_text_parts(oaiw_get(m, "content")) &&
+            (rc = oaiw_flatten_content(m))) {
+            cJSON_Delete(body);
+            return rc;
+        }
     }
     return oaiw_post(call, &target, "/chat/completions", body);
 }

@@ -91,6 +91,13 @@ static int fix_messages(struct aigw_call *call, cJSON *messages)
                 return rc;
         }
     }
+    /* Ending on the assistant's own words asks for their continuation; Mistral serves that
+     * only when the turn says so ("Expected last role User or Tool (or Assistant with prefix
+     * True)"). */
+    m = cJSON_GetArrayItem(messages, cJSON_GetArraySize(messages) - 1);
+    if (oaiw_str_is(oaiw_get(m, "role"), "assistant") &&
+        cJSON_GetArraySize(oaiw_get(m, "tool_calls")) == 0 && !oaiw_get(m, "prefix"))
+        return oaiw_set(m, "prefix", cJSON_CreateTrue());
     return 0;
 }
 

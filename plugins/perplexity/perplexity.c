@@ -66,6 +66,44 @@ static int joined(cJSON *into, const cJSON *from)
     return rc;
 }
 
+/* System messages are only allowed at the head: a later one (agent frameworks insert them)
+ * is added to the last leading one, or becomes the head when there is none. */
+static int hoist_system(cJSON *messages)
+{
+    cJSON *m, *next, *head = NULL;
+    int leading = 1, rc;
+
+    for (m = cJSON_IsArray(messages) ? messages->child : NULL; m; m = next) {
+        next = m->next;
+        if (!oaiw_str_is(oaiw_get(m, "role"), "system")) {
+            leading = 0;
+            continue;
+        }
+        if (leading) {
+            head = m;
+            continue;
+        }
+        if ((rc = oaiw_flatten_content(m)))
+            return rc;
+        cJSON_DetachItemViaPointer(messages, m);
+        if (!head) {
+            if (!cJSON_InsertItemInArray(messages, 0, m)) {
+                cJSON_Delete(m);
+                return AIGW_ENOMEM;
+            }
+            head = m;
+            continue;
+        }
+        rc = oaiw_flatten_content(head);
+        if (!rc)
+            rc = joined(head, m);
+        cJSON_Delete(m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Sonar wants [system…] then user/assistant strictly alternating: tool results become user
  * text, tool-call-only turns disappear, and neighbours with one role merge. */
 static int fix_messages(cJSON *messages)
@@ -73,6 +111,8 @@ static int fix_messages(cJSON *messages)
     cJSON *m, *next, *prev = NULL;
     int rc;
 
+    if ((rc = hoist_system(messages)))
+        return rc;
     for (m = cJSON_IsArray(messages) ? messages->child : NULL; m; m = next) {
         const char *role, *content;
         next = m->next;
@@ -98,6 +138,26 @@ static int fix_messages(cJSON *messages)
     return 0;
 }
 
+/* Sonar's response_format is text, regex or json_schema holding a bare schema; json_object
+ * (a 400 there) asks for any object through the schema that says just that, and OpenAI's
+ * name / strict / description around a schema are left out. */
+static int fix_response_format(cJSON *body)
+{
+    static const char *const schema_only[] = {"schema", NULL};
+    cJSON *rf = oaiw_get(body, "response_format"), *js;
+    int rc;
+
+    if (oaiw_str_is(oaiw_get(rf, "type"), "json_object")) {
+        if ((rc = oaiw_set(rf, "type", cJSON_CreateString("json_schema"))))
+            return rc;
+        return oaiw_set(rf, "json_schema", cJSON_Parse("{\"schema\":{\"type\":\"object\"}}"));
+    }
+    if (oaiw_str_is(oaiw_get(rf, "type"), "json_schema") &&
+        cJSON_IsObject(js = oaiw_get(rf, "json_schema")))
+        oaiw_keep_only(js, schema_only);
+    return 0;
+}
+
 static int build_request(struct aigw_call *call)
 {
     cJSON *body = oaiw_body(call, dropped, OAIW_MAX_TOKENS), *effort;
@@ -112,7 +172,7 @@ static int build_request(struct aigw_call *call)
     else if (oaiw_str_is(effort, "minimal") || oaiw_str_is(effort, "xhigh"))
         rc = oaiw_set(body, "reasoning_effort",
                       cJSON_CreateString(oaiw_str_is(effort, "xhigh") ? "high" : "low"));
-    if (rc || (rc = fix_messages(oaiw_get(body, "messages")))) {
+    if (rc || (rc = fix_response_format(body)) || (rc = fix_messages(oaiw_get(body, "messages")))) {
         cJSON_Delete(body);
         return rc;
     }

@@ -1,6 +1,6 @@
 /*
- * xai - xAI Grok (providers-B §9). OpenAI's wire. Quirks: only grok-3-mini takes
- * reasoning_effort and grok-4 reasoning models refuse the penalties and stop; usage counts
+ * xai - xAI Grok (providers-B §9). OpenAI's wire. Quirks: only grok-3-mini and grok-4.3 take
+ * reasoning_effort and the reasoning models refuse the penalties and stop; usage counts
  * reasoning outside completion_tokens; errors are {"code","error"} and a bad key is a 400.
  */
 #include <string.h>
@@ -14,19 +14,53 @@ static const struct oaiw_target target = {"XAI", BASE_DEFAULT};
 static const char *const dropped[] = {"store", "service_tier", "prompt_cache_key", "verbosity",
                                       NULL};
 
+/* Reasoning models refuse presence_penalty, frequency_penalty and stop with 400 (docs.x.ai,
+ * guides/reasoning): grok-3-mini, grok-code-*, and every grok-4 but the non-reasoning ones. */
+static int reasoning_model(const char *m)
+{
+    if (strncmp(m, "grok-3-mini", 11) == 0 || strncmp(m, "grok-code", 9) == 0)
+        return 1;
+    return strncmp(m, "grok-4", 6) == 0 && !strstr(m, "non-reasoning");
+}
+
+/* reasoning_effort as the model takes it, or NULL to leave it out (any other model answers it
+ * with 400): grok-3-mini knows low|high, grok-4.3 none|low|medium|high. */
+static const char *effort_for(const char *m, const char *e)
+{
+    if (!e)
+        return NULL;
+    if (strncmp(m, "grok-3-mini", 11) == 0)
+        return strcmp(e, "high") == 0 || strcmp(e, "xhigh") == 0 ? "high" : "low";
+    if (strncmp(m, "grok-4.3", 8) == 0) {
+        if (strcmp(e, "minimal") == 0)
+            return "low";
+        return strcmp(e, "xhigh") == 0 ? "high" : e;
+    }
+    return NULL;
+}
+
 static int build_request(struct aigw_call *call)
 {
     const char *model = call->model ? call->model : "";
     cJSON *body = oaiw_body(call, dropped, OAIW_USAGE);
+    const char *effort;
+    int rc = 0;
 
     if (!body)
         return AIGW_ENOMEM;
-    if (!strstr(model, "grok-3-mini"))
+    effort = effort_for(model, cJSON_GetStringValue(oaiw_get(body, "reasoning_effort")));
+    if (effort)
+        rc = oaiw_set(body, "reasoning_effort", cJSON_CreateString(effort));
+    else
         cJSON_DeleteItemFromObjectCaseSensitive(body, "reasoning_effort");
-    if (strncmp(model, "grok-4", 6) == 0 && !strstr(model, "non-reasoning")) {
+    if (reasoning_model(model)) {
         cJSON_DeleteItemFromObjectCaseSensitive(body, "presence_penalty");
         cJSON_DeleteItemFromObjectCaseSensitive(body, "frequency_penalty");
         cJSON_DeleteItemFromObjectCaseSensitive(body, "stop");
+    }
+    if (rc) {
+        cJSON_Delete(body);
+        return rc;
     }
     return oaiw_post(call, &target, "/chat/completions", body);
 }

@@ -221,3 +221,29 @@ Test(budget, a_plain_answer_arriving_slowly_is_never_cut)
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* timeouts.request_ms is the whole of a plain request, as its page says: an answer trickling
+ * past it ends the request, instead of each retry starting a fresh request_ms (three attempts
+ * held the client three times as long as the operator allowed). */
+Test(request_ms, bounds_the_whole_request_not_each_attempt)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+                                        "\"chunking\":\"bytes:16\",\"chunk_delay_ms\":200,"
+                                        "\"body_file\":\"openai/chat.json\"}"),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "{\"timeouts\":{\"request_ms\":1000},"
+                                  "\"routing\":{\"retry\":{\"max_attempts\":3,\"backoff_ms\":10,"
+                                  "\"backoff_max_ms\":20}}}");
+    int64_t t0 = now_ms();
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT "}", NULL);
+    int64_t took = now_ms() - t0;
+    cr_assert_eq(r->status, 504, "%d %s", r->status, r->body);
+    cr_assert_geq(took, 950, "the attempt ran its request_ms: %lld ms", (long long)took);
+    cr_assert_eq(mock_request_count(m), 1, "a retry started past timeouts.request_ms");
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"tried\":\"openai:total_timeout\"", 5000), 0, "%s",
+                 e2e_gw_log(gw));
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}

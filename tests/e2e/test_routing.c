@@ -112,6 +112,51 @@ Test(failover, retry_after_on_the_same_target_is_honoured_up_to_the_cap)
     rt_stop(gw, m);
 }
 
+/* A target that said when to come back (a 429's Retry-After) is not asked again sooner when
+ * the others failed too and the retries wrap around to it. */
+Test(failover, retry_after_holds_when_the_retries_wrap_around)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"times\":1,\"status\":429,\"headers\":{\"retry-after\":\"1\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    rt_ok(m, "openai");
+    rt_add(m, "groq", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\"],"
+                                 "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20}}}");
+    int64_t t0 = mono_ms();
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    int64_t took = mono_ms() - t0;
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "3");
+    cr_assert_geq(took, 1000, "openai was asked again %lld ms after its Retry-After: 1",
+                  (long long)took);
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:429,groq:500,openai:ok\"");
+    rt_stop(gw, m);
+}
+
+/* ... and another target's Retry-After does not hold back the one that never sent one. */
+Test(failover, a_retry_after_is_only_its_own_targets)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", "\"times\":1," RT_500);
+    rt_ok(m, "openai");
+    rt_add(m, "groq",
+           "\"status\":429,\"headers\":{\"retry-after\":\"60\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\"],"
+                                 "\"retry\":{\"backoff_ms\":10,\"backoff_max_ms\":20,"
+                                 "\"retry_after_cap_ms\":60000}}}");
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL); /* the client waits 30 s at most */
+    cr_assert_eq(r->status, 200, "status %d (%s): openai waited for groq's Retry-After", r->status,
+                 r->error);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "3");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:500,groq:429,openai:ok\"");
+    rt_stop(gw, m);
+}
+
 Test(failover, connect_errors_and_timeouts_fail_over)
 {
     struct mock *m = rt_mock();
@@ -270,6 +315,36 @@ Test(bounds, an_open_circuit_breaker_skips_the_target)
     rt_stop(gw, m);
 }
 
+/* Every target paused: the 503 says when to come back in the header clients and their SDKs
+ * read, not only in its message, so they do not come back at once, again and again. */
+Test(bounds, an_open_circuit_says_when_to_come_back_in_retry_after)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"
+                                 "\"retry\":{\"max_attempts\":1},"
+                                 "\"circuit_breaker\":{\"failure_threshold\":1,"
+                                 "\"cooldown_ms\":60000}}}");
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 500);
+    e2e_resp_free(r);
+    for (int stream = 0; stream < 2; stream++) {
+        r = stream ? e2e_stream(gw, "/v1/chat/completions", RT_STREAM, NULL, NULL)
+                   : rt_post(gw, RT_CHAT, NULL);
+        cr_assert_eq(r->status, 503, "%s", r->body);
+        cJSON *e = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "error");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(e, "code")->valuestring, "circuit_open");
+        const char *ra = e2e_resp_header(r, "Retry-After");
+        cr_assert_not_null(ra, "no Retry-After on the circuit_open 503");
+        char *end = NULL;
+        long secs = strtol(ra, &end, 10);
+        cr_assert(end && !*end && secs > 50 && secs <= 60, "Retry-After: %s", ra);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+}
+
 /* ---- X-Provider --------------------------------------------------------------------------- */
 
 Test(x_provider, forces_the_provider_and_unknown_ones_get_a_400)
@@ -294,5 +369,51 @@ Test(x_provider, forces_the_provider_and_unknown_ones_get_a_400)
     e2e_resp_free(r);
     cr_assert_eq(rt_hits(m, "openai"), 0);
     cr_assert_eq(rt_hits(m, "groq"), 1);
+    rt_stop(gw, m);
+}
+
+/* ---- a client that leaves ----------------------------------------------------------------- */
+
+/* Single target, no first-byte budget: only the client's leaving can end these requests
+ * early (the upstream's own deadline is a minute away). */
+#define SINGLE_SLOW                                                                                \
+    "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"                              \
+    "\"retry\":{\"retry_after_cap_ms\":60000}},"                                                   \
+    "\"timeouts\":{\"first_byte_ms\":60000,\"first_byte_total_ms\":0}}"
+
+/* A slow model (a plain answer's headers come with its end): the client that gave up must
+ * not leave the gateway waiting, and paying, for an answer nobody reads. */
+Test(client_gone, leaving_before_the_upstream_answers_cancels_it)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", "\"headers_delay_ms\":-1,\"body_file\":\"mock/chat.json\"");
+    struct e2e_gw *gw = rt_gw(m, SINGLE_SLOW);
+    struct e2e_stream *s =
+        e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), RT_CHAT, NULL, NULL);
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    e2e_stream_abort(s);
+    cr_assert_eq(mock_wait_disconnects(m, 1, 3000), 0, "the upstream call outlived its client");
+    rt_log_has(gw, "\"tried\":\"openai:cancelled\"");
+    e2e_resp_free(e2e_stream_finish(s, 5000));
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+}
+
+/* The same during a retry's back-off (a 429's Retry-After): no retry for a client gone. */
+Test(client_gone, leaving_during_a_back_off_ends_the_request)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai",
+           "\"times\":1,\"status\":429,\"headers\":{\"retry-after\":\"50\"},"
+           "\"body_file\":\"mock/error_429.json\"");
+    rt_ok(m, "openai");
+    struct e2e_gw *gw = rt_gw(m, SINGLE_SLOW);
+    struct e2e_stream *s =
+        e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), RT_CHAT, NULL, NULL);
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    e2e_stream_abort(s);
+    rt_log_has(gw, "\"tried\":\"openai:429");
+    e2e_resp_free(e2e_stream_finish(s, 5000));
+    cr_assert_eq(mock_request_count(m), 1, "a retry went out for a client gone");
     rt_stop(gw, m);
 }

@@ -372,70 +372,6 @@ Test(responses_state, a_chain_too_large_to_hold_is_refused, .init = setup, .fini
 
 /* Item ids are unique, as OpenAI's are: clients key items by id (dedup, input_items' `after`
  * cursor), so a response's minted input ids must not repeat its output's. */
-Test(responses_state, input_and_output_items_never_share_an_id, .init = setup, .fini = teardown)
-{
-    struct gw_parsed p;
-    struct gw_front_err err;
-    const char *body = "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"},"
-                       "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\","
-                       "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
-                       "\"c1\",\"output\":\"1\"}],\"tools\":[{\"type\":\"function\",\"name\":"
-                       "\"f\"}]}";
-    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
-    void *r = gw_responses_render_new(&p, "m", "rid");
-    struct gw_buf out;
-    gw_buf_init(&out, 0);
-    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
-    c.text = aigw_bytes_of("hello");
-    cr_assert_eq(gw_responses_render_chunk(r, &c, &out), 0);
-    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
-    t.id = aigw_bytes_of("c2");
-    t.name = aigw_bytes_of("f");
-    t.text = aigw_bytes_of("{}");
-    cr_assert_eq(gw_responses_render_chunk(r, &t, &out), 0);
-    cr_assert_eq(gw_responses_render_end(r, &out), 0);
-    cJSON *doc = cJSON_Parse(out.ptr);
-    const cJSON *outputs = cJSON_GetObjectItem(doc, "output");
-    cr_assert_geq(cJSON_GetArraySize(outputs), 2, "%s", out.ptr);
-    const struct gw_resp_ctx *ctx = p.ctx;
-    const cJSON *in, *o;
-    cJSON_ArrayForEach(in, ctx->input_items)
-    {
-        const char *iid = cJSON_GetObjectItem(in, "id")->valuestring;
-        cJSON_ArrayForEach(o, outputs)
-            cr_assert_str_neq(iid, cJSON_GetObjectItem(o, "id")->valuestring, "%s", out.ptr);
-    }
-    cJSON_Delete(doc);
-    gw_buf_free(&out);
-    gw_responses_render_free(r);
-    ru_parsed_free(&p);
-}
-
-/* An input item whose "id" is null (or not a string) gets a minted one in its place: one
- * "id" member, the one input_items' first_id and last_id name. */
-Test(responses_state, an_input_item_with_a_null_id_gets_one_id, .init = setup, .fini = teardown)
-{
-    struct gw_parsed p;
-    struct gw_front_err err;
-    const char *body = "{\"model\":\"m\",\"input\":[{\"type\":\"message\",\"role\":\"user\","
-                       "\"content\":\"hi\",\"id\":null},{\"role\":\"user\",\"content\":\"yo\","
-                       "\"id\":7}]}";
-    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
-    const struct gw_resp_ctx *ctx = p.ctx;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, ctx->input_items)
-    {
-        int ids = 0;
-        const cJSON *m;
-        cJSON_ArrayForEach(m, it) ids += !strcmp(m->string, "id");
-        cr_assert_eq(ids, 1, "one id member");
-        cr_assert(cJSON_IsString(cJSON_GetObjectItem(it, "id")));
-    }
-    ru_parsed_free(&p);
-}
-
-/* ---- item_reference --------------------------------------------------------------------- */
-
 /* Answers body for key with "hello" and a call of f, keeping the response; its output. */
 static cJSON *answered(const char *body, const char *key)
 {
@@ -470,6 +406,52 @@ static const char *item_id(const cJSON *doc, const char *array, int i)
     return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, array), i), "id")
         ->valuestring;
 }
+
+Test(responses_state, input_and_output_items_never_share_an_id, .init = setup, .fini = teardown)
+{
+    cJSON *doc = answered("{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"},"
+                          "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\","
+                          "\"arguments\":\"{}\"},{\"type\":\"function_call_output\",\"call_id\":"
+                          "\"c1\",\"output\":\"1\"}],\"tools\":[{\"type\":\"function\",\"name\":"
+                          "\"f\"}]}",
+                          "k1");
+    const cJSON *outputs = cJSON_GetObjectItem(doc, "output");
+    cr_assert_geq(cJSON_GetArraySize(outputs), 2);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "test_input")), 3);
+    const cJSON *in, *o;
+    cJSON_ArrayForEach(in, cJSON_GetObjectItem(doc, "test_input"))
+    {
+        const char *iid = cJSON_GetObjectItem(in, "id")->valuestring;
+        cJSON_ArrayForEach(o, outputs)
+            cr_assert_str_neq(iid, cJSON_GetObjectItem(o, "id")->valuestring);
+    }
+    cJSON_Delete(doc);
+}
+
+/* An input item whose "id" is null (or not a string) gets a minted one in its place: one
+ * "id" member, the one input_items' first_id and last_id name. */
+Test(responses_state, an_input_item_with_a_null_id_gets_one_id, .init = setup, .fini = teardown)
+{
+    struct gw_parsed p;
+    struct gw_front_err err;
+    const char *body = "{\"model\":\"m\",\"input\":[{\"type\":\"message\",\"role\":\"user\","
+                       "\"content\":\"hi\",\"id\":null},{\"role\":\"user\",\"content\":\"yo\","
+                       "\"id\":7}]}";
+    cr_assert_eq(resolve(body, "k1", &p, &err), 0, "%s", err.message);
+    const struct gw_resp_ctx *ctx = p.ctx;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ctx->input_items)
+    {
+        int ids = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, it) ids += !strcmp(m->string, "id");
+        cr_assert_eq(ids, 1, "one id member");
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(it, "id")));
+    }
+    ru_parsed_free(&p);
+}
+
+/* ---- item_reference --------------------------------------------------------------------- */
 
 /* What the Vercel AI SDK sends with store on: earlier items by id. Output items and input
  * items minted here are read back whole, in the input's order, and become the messages. */

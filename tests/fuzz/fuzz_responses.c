@@ -36,7 +36,8 @@ static int parse(const char *p, size_t n, struct gw_parsed *out)
     struct gw_front_err err;
     memset(out, 0, sizeof *out);
     int rc = gw_responses_parse(&in, out, &err);
-    if (rc && (err.status != 400 || !err.message[0]) && rc != AIGW_ENOMEM)
+    /* 404: an item_reference to an item that is not stored */
+    if (rc && ((err.status != 400 && err.status != 404) || !err.message[0]) && rc != AIGW_ENOMEM)
         abort();
     if (out->ctx)
         ((struct gw_resp_ctx *)out->ctx)->st = NULL; /* keep nothing between inputs */

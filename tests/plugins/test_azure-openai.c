@@ -91,6 +91,27 @@ Test(azure_openai, v1_api)
     ph_free(c);
 }
 
+/* api-versions before 2024-12-01-preview know no "developer" role ("Invalid value:
+ * 'developer'. Supported values are: 'system', 'assistant', ..."): there it is the system
+ * role it stands for; newer versions get it as sent. The client's body is left as it was. */
+Test(azure_openai, developer_role_on_older_api_versions)
+{
+    static const char *req = "{\"model\":\"gpt-4o\",\"messages\":["
+                             "{\"role\":\"developer\",\"content\":\"Be terse.\"},"
+                             "{\"role\":\"user\",\"content\":\"hi\"}]}";
+    struct ph_call *c = ph_begin("azure-openai", AIGW_OP_CHAT, req);
+    cJSON *m = cJSON_GetArrayItem(get(ph_body_json(c), "messages"), 0);
+    cr_assert_str_eq(str(m, "role"), "system");
+    cr_assert_str_eq(str(m, "content"), "Be terse.");
+    ph_free(c);
+
+    ph_env("AZURE_OPENAI_API_VERSION", "2025-04-01-preview", NULL);
+    c = ph_begin("azure-openai", AIGW_OP_CHAT, req);
+    m = cJSON_GetArrayItem(get(ph_body_json(c), "messages"), 0);
+    cr_assert_str_eq(str(m, "role"), "developer");
+    ph_free(c);
+}
+
 Test(azure_openai, reasoning_deployment_max_tokens_renamed)
 {
     ph_env("AZURE_OPENAI_DEPLOYMENT", "o3-mini", NULL);

@@ -217,6 +217,35 @@ Test(cohere, request_tool_round_trip)
     ph_free(c);
 }
 
+/* Text said next to tool calls (Claude's "Let me check." and often GPT's): Cohere refuses
+ * content beside tool_calls ("text content is not allowed when tool_calls are provided ...
+ * use 'tool_plan'"), so the words become the tool plan, after any surfaced reasoning. */
+Test(cohere, request_text_beside_tool_calls_is_the_plan)
+{
+    struct ph_call *c = ph_begin(
+        "cohere", AIGW_OP_CHAT,
+        J("{'model':'command-a-03-2025','messages':["
+          "{'role':'user','content':'Weather in Lyon and Nice?'},"
+          "{'role':'assistant','content':'Let me check Lyon.',"
+          "'tool_calls':[{'id':'call_1','type':'function','function':{'name':'get_forecast',"
+          "'arguments':'{}'}}]},"
+          "{'role':'tool','tool_call_id':'call_1','content':'21C'},"
+          "{'role':'assistant','content':[{'type':'text','text':'Now Nice.'}],"
+          "'reasoning_content':'One city left.',"
+          "'tool_calls':[{'id':'call_2','type':'function','function':{'name':'get_forecast',"
+          "'arguments':'{}'}}]},"
+          "{'role':'tool','tool_call_id':'call_2','content':'24C'}],"
+          "'tools':[{'type':'function','function':{'name':'get_forecast'}}]}"));
+    cJSON *b = ph_body_json(c);
+
+    expect_absent(b, "messages.1.content");
+    expect_str(b, "messages.1.tool_plan", "Let me check Lyon.");
+    expect_absent(b, "messages.3.content");
+    expect_str(b, "messages.3.tool_plan", "One city left.\n\nNow Nice.");
+    expect_str(b, "messages.3.tool_calls.0.id", "call_2");
+    ph_free(c);
+}
+
 Test(cohere, request_tool_choice_variants)
 {
     static const char *tools = "'tools':[{'type':'function','function':{'name':'a'}},"

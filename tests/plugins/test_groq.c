@@ -1,4 +1,5 @@
 /* The groq plugin through the real loader, exchange and renderer (fixtures: groq/). */
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -29,6 +30,77 @@ Test(groq, request_drops_refused_fields)
     }
     cr_assert_str_eq(oc_str(cJSON_GetArrayItem(oc_get(b, "messages"), 0), "role"), "system");
     ph_free(c);
+}
+
+/* Groq validates every message property: an assistant turn echoed back with the
+ * reasoning_content this gateway hands out (or OpenAI's refusal / annotations) is a 400
+ * "property 'reasoning_content' is unsupported" for the whole conversation. */
+Test(groq, history_drops_foreign_message_keys)
+{
+    struct ph_call *c =
+        ph_begin("groq", AIGW_OP_CHAT,
+                 "{\"model\":\"openai/gpt-oss-120b\",\"messages\":["
+                 "{\"role\":\"user\",\"content\":\"2+2?\"},"
+                 "{\"role\":\"assistant\",\"content\":\"4\",\"reasoning_content\":\"add\","
+                 "\"refusal\":null,\"annotations\":[]},"
+                 "{\"role\":\"user\",\"content\":\"and 3+3?\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "openai/gpt-oss-120b");
+    const cJSON *m = cJSON_GetArrayItem(oc_get(b, "messages"), 1);
+
+    cr_assert_str_eq(oc_str(m, "role"), "assistant");
+    cr_assert_str_eq(oc_str(m, "content"), "4");
+    oc_absent_all(m, "reasoning_content refusal annotations");
+    ph_free(c);
+}
+
+/* Groq takes parts only in user turns: a system (or assistant) turn sent as a part array
+ * is a 400 "'messages.0' : for 'role:system' ... 'messages.0.content' : value must be a
+ * string". User parts stay parts: images ride there. */
+Test(groq, text_parts_outside_user_turns_become_strings)
+{
+    struct ph_call *c =
+        ph_begin("groq", AIGW_OP_CHAT,
+                 "{\"model\":\"llama-3.3-70b-versatile\",\"messages\":["
+                 "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"Be brief.\"}]},"
+                 "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}]},"
+                 "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"Hello\"}]},"
+                 "{\"role\":\"user\",\"content\":\"Bye\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "llama-3.3-70b-versatile");
+    const cJSON *msgs = oc_get(b, "messages");
+
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "content"), "Be brief.");
+    cr_assert(cJSON_IsArray(oc_get(cJSON_GetArrayItem(msgs, 1), "content")));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 2), "content"), "Hello");
+    ph_free(c);
+}
+
+/* Groq's service tiers are on_demand | flex | auto | performance; OpenAI's "default" (standard
+ * processing) is on_demand there, and OpenAI-only tiers are left for Groq to choose. */
+Test(groq, service_tier_in_groq_terms)
+{
+    static const char *const tiers[][2] = {{"default", "on_demand"},
+                                           {"flex", "flex"},
+                                           {"auto", "auto"},
+                                           {"priority", NULL},
+                                           {"scale", NULL}};
+    size_t i;
+
+    for (i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
+        char req[256];
+        struct ph_call *c;
+        cJSON *b;
+        snprintf(req, sizeof req,
+                 "{\"model\":\"llama-3.3-70b-versatile\",\"service_tier\":\"%s\","
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                 tiers[i][0]);
+        c = ph_begin("groq", AIGW_OP_CHAT, req);
+        b = ph_body_json(c);
+        if (tiers[i][1])
+            cr_assert_str_eq(oc_str(b, "service_tier"), tiers[i][1], "%s", tiers[i][0]);
+        else
+            oc_absent(b, "service_tier");
+        ph_free(c);
+    }
 }
 
 /* n > 1 is a Groq 400; the gateway says so itself rather than fanning out. */

@@ -69,6 +69,26 @@ Test(mistral, stream_request_has_no_stream_options)
     ph_free(c);
 }
 
+/* A conversation ending on the assistant's words asks for their continuation (prefill, as
+ * Anthropic-dialect clients do). Mistral refuses that as "Expected last role User or Tool (or
+ * Assistant with prefix True)" unless the turn says prefix: true. */
+Test(mistral, trailing_assistant_is_a_prefix)
+{
+    struct ph_call *c = ph_begin("mistral", AIGW_OP_CHAT,
+                                 "{\"model\":\"mistral-small-latest\",\"messages\":["
+                                 "{\"role\":\"user\",\"content\":\"Name a colour.\"},"
+                                 "{\"role\":\"assistant\",\"content\":\"Sure: \"},"
+                                 "{\"role\":\"user\",\"content\":\"Another one.\"},"
+                                 "{\"role\":\"assistant\",\"content\":\"The colour is\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "mistral-small-latest");
+    const cJSON *msgs = oc_get(b, "messages");
+
+    cr_assert_eq(cJSON_GetArraySize(msgs), 4);
+    cr_assert(cJSON_IsTrue(oc_get(cJSON_GetArrayItem(msgs, 3), "prefix")));
+    oc_absent(cJSON_GetArrayItem(msgs, 1), "prefix");
+    ph_free(c);
+}
+
 Test(mistral, default_base_url)
 {
     ph_unenv("MISTRAL_BASE_URL", NULL);

@@ -33,6 +33,71 @@ Test(perplexity, request_fits_sonar)
     ph_free(c);
 }
 
+/* Sonar takes system messages only at the head ("After the (optional) system message(s),
+ * user and assistant roles should be alternating"): a system turn later in the history (agent
+ * frameworks insert them) joins the leading one, and the user turns it split up merge. */
+Test(perplexity, late_system_message_joins_the_head)
+{
+    struct ph_call *c = ph_begin("perplexity", AIGW_OP_CHAT,
+                                 "{\"model\":\"sonar\",\"messages\":["
+                                 "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                 "{\"role\":\"user\",\"content\":\"Hi\"},"
+                                 "{\"role\":\"system\",\"content\":\"Answer in French.\"},"
+                                 "{\"role\":\"user\",\"content\":\"Capital of Peru?\"}]}");
+    cJSON *b = oc_request_is(c, URL, AIGW_FRAMING_JSON, "sonar");
+    const cJSON *msgs = oc_get(b, "messages");
+
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2, "%s", ph_body(c));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "role"), "system");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "content"),
+                     "Be brief.\n\nAnswer in French.");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "role"), "user");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "content"), "Hi\n\nCapital of Peru?");
+    ph_free(c);
+
+    /* No system message at the head: the late one becomes the head. */
+    c = ph_begin("perplexity", AIGW_OP_CHAT,
+                 "{\"model\":\"sonar\",\"messages\":["
+                 "{\"role\":\"user\",\"content\":\"Hi\"},"
+                 "{\"role\":\"assistant\",\"content\":\"Hello\"},"
+                 "{\"role\":\"developer\",\"content\":\"Answer in French.\"},"
+                 "{\"role\":\"user\",\"content\":\"Capital of Peru?\"}]}");
+    msgs = oc_get(ph_body_json(c), "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 4, "%s", ph_body(c));
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 0), "role"), "system");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 1), "role"), "user");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 2), "role"), "assistant");
+    cr_assert_str_eq(oc_str(cJSON_GetArrayItem(msgs, 3), "role"), "user");
+    ph_free(c);
+}
+
+/* Sonar's response_format knows text, json_schema (schema only) and regex: json_object is a
+ * 400 ("ResponseFormatJSONSchema -> type: Input should be 'json_schema'"), so it asks for
+ * any JSON object through a schema; OpenAI's name / strict around a schema are left out. */
+Test(perplexity, response_format_as_sonar_takes_it)
+{
+    struct ph_call *c = ph_begin("perplexity", AIGW_OP_CHAT,
+                                 "{\"model\":\"sonar\",\"response_format\":{\"type\":"
+                                 "\"json_object\"},\"messages\":[{\"role\":\"user\","
+                                 "\"content\":\"Facts as JSON\"}]}");
+    const cJSON *rf = oc_get(ph_body_json(c), "response_format");
+    cr_assert_str_eq(oc_str(rf, "type"), "json_schema");
+    cr_assert_str_eq(oc_str(oc_get(oc_get(rf, "json_schema"), "schema"), "type"), "object");
+    ph_free(c);
+
+    c = ph_begin("perplexity", AIGW_OP_CHAT,
+                 "{\"model\":\"sonar\",\"response_format\":{\"type\":\"json_schema\","
+                 "\"json_schema\":{\"name\":\"facts\",\"strict\":true,\"schema\":{"
+                 "\"type\":\"object\",\"required\":[\"a\"]}}},"
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"Facts\"}]}");
+    rf = oc_get(ph_body_json(c), "response_format");
+    cr_assert_str_eq(oc_str(rf, "type"), "json_schema");
+    oc_absent_all(oc_get(rf, "json_schema"), "name strict");
+    cr_assert_eq(
+        cJSON_GetArraySize(oc_get(oc_get(oc_get(rf, "json_schema"), "schema"), "required")), 1);
+    ph_free(c);
+}
+
 Test(perplexity, citations_kept)
 {
     struct ph_call *c = oc_begin_chat("perplexity", "sonar", 0);

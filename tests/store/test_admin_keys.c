@@ -226,6 +226,45 @@ Test(admin_keys, list_pages_with_after)
     gw_store_close(s);
 }
 
+/* Keys with 16 KiB of metadata each: a page holds what fits in the answer's buffer (1 MiB in
+ * this test, 16 MiB in the server) and says has_more; following last_id lists every key
+ * once. The whole list was an error. */
+Test(admin_keys, a_page_of_large_keys_ends_where_the_answer_is_full)
+{
+    struct gw_store *s = fx_open(NULL);
+    char *meta = malloc(16300 + 64);
+    cr_assert_not_null(meta);
+    int n = snprintf(meta, 64, "{\"name\":\"k\",\"metadata\":{\"blob\":\"");
+    memset(meta + n, 'm', 16300 - (size_t)n - 8);
+    memcpy(meta + 16300 - 8, "\"}}", 4);
+    for (int i = 0; i < 100; i++) {
+        struct answer c = call(s, "POST", "", meta);
+        cr_assert_eq(c.status, 201, "%s", cJSON_PrintUnformatted(c.doc));
+        cJSON_Delete(c.doc);
+    }
+    free(meta);
+    int seen = 0, pages = 0;
+    char q[96] = "?limit=1000";
+    for (;;) {
+        struct answer a = call(s, "GET", q, NULL);
+        cr_assert_eq(a.status, 200);
+        int got = cJSON_GetArraySize(get(&a, "data"));
+        cr_assert_gt(got, 0);
+        seen += got;
+        pages++;
+        int more = cJSON_IsTrue(get(&a, "has_more"));
+        if (more)
+            snprintf(q, sizeof q, "?limit=1000&after=%s", str(&a, "last_id"));
+        cJSON_Delete(a.doc);
+        if (!more)
+            break;
+        cr_assert_lt(pages, 100);
+    }
+    cr_assert_eq(seen, 100, "every key once");
+    cr_assert_gt(pages, 1, "1.6 MB of keys do not fit one 1 MiB answer");
+    gw_store_close(s);
+}
+
 /* Runs `aigw keys ...` in process with stdout captured. */
 static int cli(char **out, int argc, ...)
 {

@@ -62,6 +62,25 @@ Test(breaker, a_failed_probe_reopens_for_a_full_cooldown)
     cr_assert_eq(gw_breaker_allow(&b, &cfg, 230, 1), 1);
 }
 
+/* The probe's client left, or its request was the client's error: the target proved nothing
+ * either way, and the next request is the probe, instead of every request being refused
+ * (503 circuit_open) for another whole cooldown. */
+Test(breaker, a_probe_that_proves_nothing_gives_its_lease_back)
+{
+    struct gw_breaker b;
+    gw_breaker_init(&b);
+    for (int i = 0; i < 3; i++)
+        gw_breaker_record(&b, &cfg, GW_BREAKER_FAILURE, 0);
+    cr_assert_eq(gw_breaker_allow(&b, &cfg, 100, 1), 1);
+    cr_assert_eq(gw_breaker_allow(&b, &cfg, 110, 1), 0, "one probe at a time");
+    cr_assert_eq(gw_breaker_record(&b, &cfg, GW_BREAKER_NEUTRAL, 120), -1);
+    cr_assert_eq(gw_breaker_state(&b), GW_BREAKER_HALF_OPEN, "still not known to answer");
+    cr_assert_eq(gw_breaker_wait_ms(&b, 121), 0);
+    cr_assert_eq(gw_breaker_allow(&b, &cfg, 121, 1), 1, "the next request probes");
+    cr_assert_eq(gw_breaker_allow(&b, &cfg, 122, 1), 0, "and holds the lease in turn");
+    cr_assert_eq(gw_breaker_record(&b, &cfg, GW_BREAKER_SUCCESS, 130), GW_BREAKER_CLOSED);
+}
+
 Test(breaker, threshold_zero_never_opens)
 {
     struct gw_breaker_cfg off = {.threshold = 0, .cooldown_ms = 100};

@@ -320,6 +320,27 @@ Test(resolve, the_endpoint_needs_the_capability)
     gw_router_free(&r);
 }
 
+/* A prefix names the provider as X-Provider does: one without the endpoint is the client's
+ * mistake (400), not a paused target the client should come back to. */
+Test(resolve, a_prefix_naming_a_provider_without_the_endpoint_is_a_400)
+{
+    struct gw_router r;
+    rf_router_ok(&r, NULL);
+    struct gw_route_result out;
+    struct gw_request_err e;
+    for (int i = 0; i < 2; i++) { /* the second from the router's memo, if any */
+        cr_assert_lt(
+            rf_route(&r, &(struct rf_req){.model = "groq/llama-3.3-70b", .op = AIGW_OP_EMBEDDINGS},
+                     &out, &e),
+            0);
+        cr_assert_eq(e.status, 400, "%d %s: %s", e.status, e.code, e.message);
+        cr_assert_str_eq(e.code, "unsupported");
+        cr_assert_str_eq(e.param, "model");
+        cr_assert(strstr(e.message, "'groq'"), "%s", e.message);
+    }
+    gw_router_free(&r);
+}
+
 Test(resolve, at_most_eight_targets_reach_the_gateway)
 {
     struct gw_router r;
