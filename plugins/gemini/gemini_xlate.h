@@ -36,6 +36,12 @@ struct gem_stream_state {
  * logged; also a schema too large after $ref expansion), AIGW_ENOTSUP (a part or tool kind
  * Gemini has no form for) or AIGW_ENOMEM. */
 int gem_build_body(struct aigw_call *call, cJSON **out);
+/* gemini_config.c: req's generationConfig, and its tools and toolConfig, from the call's
+ * body. 0, or the call failed (400 for what Gemini cannot take). */
+int gem_generation_config(struct aigw_call *call, cJSON *req);
+int gem_tools(struct aigw_call *call, cJSON *req);
+/* Logs why and fails the call with 400 naming it: the reason is the client's message. */
+int gem_inval(struct aigw_call *call, const char *why);
 
 /* A 2xx GenerateContentResponse body: META, TEXT, REASONING, TOOL_CALL, FINISH, USAGE.
  * st is the call's state (only st->secret is read). Returns 0, or AIGW_EPROTO when the body

@@ -1,6 +1,7 @@
 pkglib_LTLIBRARIES += plugins/gemini.la
 plugins_gemini_la_SOURCES = plugins/gemini/gemini.c plugins/gemini/gemini_request.c \
-	plugins/gemini/gemini_response.c plugins/gemini/gemini_schema.c plugins/gemini/gemini_xlate.h
+	plugins/gemini/gemini_config.c plugins/gemini/gemini_response.c plugins/gemini/gemini_schema.c \
+	plugins/gemini/gemini_xlate.h
 plugins_gemini_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_gemini_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_gemini_la_LIBADD = $(PLUGIN_LIBS)

@@ -1,7 +1,7 @@
 pkglib_LTLIBRARIES += plugins/vertex-ai.la
 plugins_vertex_ai_la_SOURCES = plugins/vertex-ai/vertex.c plugins/vertex-ai/vertex_auth.c \
 	plugins/vertex-ai/vertex.h \
-	plugins/gemini/gemini_request.c plugins/gemini/gemini_response.c \
+	plugins/gemini/gemini_request.c plugins/gemini/gemini_config.c plugins/gemini/gemini_response.c \
 	plugins/gemini/gemini_schema.c plugins/gemini/gemini_xlate.h \
 	plugins/anthropic/anthropic_request.c plugins/anthropic/anthropic_messages.c \
 	plugins/anthropic/anthropic_conv.h plugins/anthropic/anthropic_response.c \
