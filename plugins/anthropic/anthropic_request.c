@@ -226,7 +226,10 @@ static int add_sampling(struct conv *cv, const cJSON *body, cJSON *out, int forc
         double t = temp->valuedouble; /* OpenAI allows 0..2, Anthropic 0..1: clamp */
         anth_put(cv, out, "temperature", cJSON_CreateNumber(t > 1.0 ? 1.0 : (t < 0.0 ? 0.0 : t)));
     }
-    if (cJSON_IsNumber(top_p))
+    /* Claude Opus 4.1, Sonnet 4.5 and later refuse the two together (400 "temperature and
+     * top_p cannot both be specified for this model"), and Open WebUI sends both on every
+     * request: the temperature goes alone, as Anthropic advises one or the other. */
+    if (cJSON_IsNumber(top_p) && !cJSON_IsNumber(temp))
         anth_put(cv, out, "top_p", cJSON_CreateNumber(top_p->valuedouble));
     if (have_top_k)
         anth_put(cv, out, "top_k", cJSON_CreateNumber((double)top_k));

@@ -79,9 +79,21 @@ Test(anthropic_request, endpoint_headers_and_basic_body)
                    "\"messages\":[{\"role\":\"user\",\"content\":["
                    "{\"type\":\"text\",\"text\":\"Hi\"},"
                    "{\"type\":\"text\",\"text\":\"What is 2+2?\"}]}],"
-                   "\"max_tokens\":4096,\"temperature\":1,\"top_p\":0.9,\"top_k\":40,"
+                   "\"max_tokens\":4096,\"temperature\":1,\"top_k\":40,"
                    "\"stop_sequences\":[\"END\"],\"metadata\":{\"user_id\":\"user-42\"}}");
     cr_assert_null(strstr(ph_body(c), CANARY));
+    ph_free(c);
+}
+
+/* Claude Opus 4.1, Sonnet 4.5 and later answer temperature with top_p with a 400: the
+ * temperature goes alone (above, with both), top_p when it is the only one. */
+Test(anthropic_request, top_p_goes_only_without_a_temperature)
+{
+    struct ph_call *c = begin("{\"model\":\"anthropic/claude-sonnet-4-5\",\"messages\":["
+                              "{\"role\":\"user\",\"content\":\"Hi\"}],\"top_p\":0.5}");
+    cJSON *b = ph_body_json(c);
+    cr_assert_float_eq(cJSON_GetObjectItem(b, "top_p")->valuedouble, 0.5, 1e-9);
+    cr_assert_null(cJSON_GetObjectItem(b, "temperature"));
     ph_free(c);
 }
 
