@@ -180,6 +180,19 @@ static int64_t effort_budget(const char *effort)
     return 0; /* none / minimal */
 }
 
+/* 1 when the last assistant message called tools: the request continues a tool loop. */
+static int in_tool_loop(const cJSON *messages)
+{
+    const cJSON *m, *last = NULL;
+    cJSON_ArrayForEach(m, messages)
+    {
+        const char *role = anth_str_of(m, "role");
+        if (role && !strcmp(role, "assistant"))
+            last = m;
+    }
+    return last && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(last, "tool_calls")) > 0;
+}
+
 /* Limits, thinking and sampling. Thinking restricts sampling, so they are decided together. */
 static int add_sampling(struct conv *cv, const cJSON *body, cJSON *out, int forced_tool)
 {
@@ -207,9 +220,13 @@ static int add_sampling(struct conv *cv, const cJSON *body, cJSON *out, int forc
         budget = effort_budget(anth_str_of(body, "reasoning_effort"));
         if (have && budget >= max_tokens)
             budget = max_tokens - 1; /* OpenAI's limit includes reasoning: fit inside it */
-        /* Too small a budget, or a forced tool (Anthropic allows only auto/none while
-         * thinking): answer without thinking rather than fail. */
-        if (budget >= ANTH_MIN_THINKING_BUDGET && !forced_tool) {
+        /* Too small a budget, a forced tool (Anthropic allows only auto/none while
+         * thinking), or a tool loop's next turn (its last assistant message must open with
+         * the signed thinking block, which chat messages cannot carry back: "Expected
+         * `thinking` ... but found `tool_use`", every second turn of a Codex session):
+         * answer without thinking rather than fail. */
+        if (budget >= ANTH_MIN_THINKING_BUDGET && !forced_tool &&
+            !in_tool_loop(cJSON_GetObjectItemCaseSensitive(body, "messages"))) {
             cJSON *t = anth_typed(cv, out, "thinking", "enabled");
             anth_put(cv, t, "budget_tokens", cJSON_CreateNumber((double)budget));
             thinking_on = 1;

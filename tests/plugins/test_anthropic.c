@@ -359,6 +359,28 @@ Test(anthropic_request, reasoning_effort_to_thinking)
     cr_assert_eq(num_at(ph_body_json(c), "max_tokens"), 4096 + 2048);
     ph_free(c);
 
+    /* The next turn of a tool loop: the last assistant turn's signed thinking block cannot
+     * come back through chat messages, and Claude refuses thinking without it. */
+    c = begin("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"t1\","
+              "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"1\"}],"
+              "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+              "\"reasoning_effort\":\"medium\",\"temperature\":0.2}");
+    cr_assert_null(at(ph_body_json(c), "thinking"));
+    cr_assert_eq(num_at(ph_body_json(c), "temperature"), 0.2);
+    ph_free(c);
+    /* A later turn whose last assistant message answered in text thinks again. */
+    c = begin("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"t1\","
+              "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"1\"},"
+              "{\"role\":\"assistant\",\"content\":\"done\"},{\"role\":\"user\",\"content\":"
+              "\"y\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+              "\"reasoning_effort\":\"medium\"}");
+    assert_json(at(ph_body_json(c), "thinking"), "{\"type\":\"enabled\",\"budget_tokens\":4096}");
+    ph_free(c);
+
     /* minimal: no thinking at all. */
     c = begin("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
               "\"reasoning_effort\":\"minimal\",\"temperature\":0.3}");
