@@ -1,5 +1,5 @@
 /*
- * oai_request - the body an OpenAI-wire upstream gets (gw_oai_request_body, see oai_compat.h):
+ * oai_request - the body sent to an OpenAI-wire upstream (gw_oai_request_body, oai_compat.h):
  * the client's request with the call's model, stream and usage options set, and the fields a
  * provider refuses dropped.
  */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/claude.h"
 #include "anthropic_conv.h"
 
 #define ANTH_DEFAULT_MAX_TOKENS 4096
@@ -166,33 +167,6 @@ static int add_stop(struct conv *cv, const cJSON *body, cJSON *out)
     return 0;
 }
 
-/* OpenAI reasoning_effort -> thinking budget_tokens (0: no thinking). */
-static int64_t effort_budget(const char *effort)
-{
-    if (!effort)
-        return 0;
-    if (!strcmp(effort, "low"))
-        return 1024;
-    if (!strcmp(effort, "medium"))
-        return 4096;
-    if (!strcmp(effort, "high"))
-        return 16384;
-    return 0; /* none / minimal */
-}
-
-/* 1 when the last assistant message called tools: the request continues a tool loop. */
-static int in_tool_loop(const cJSON *messages)
-{
-    const cJSON *m, *last = NULL;
-    cJSON_ArrayForEach(m, messages)
-    {
-        const char *role = anth_str_of(m, "role");
-        if (role && !strcmp(role, "assistant"))
-            last = m;
-    }
-    return last && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(last, "tool_calls")) > 0;
-}
-
 /* Limits, thinking and sampling. Thinking restricts sampling, so they are decided together. */
 static int add_sampling(struct conv *cv, const cJSON *body, cJSON *out, int forced_tool)
 {
@@ -217,7 +191,7 @@ static int add_sampling(struct conv *cv, const cJSON *body, cJSON *out, int forc
         if (thinking_on)
             anth_put(cv, out, "thinking", cJSON_Duplicate(thinking, 1));
     } else {
-        budget = effort_budget(anth_str_of(body, "reasoning_effort"));
+        budget = claude_effort_budget(anth_str_of(body, "reasoning_effort"));
         if (have && budget >= max_tokens)
             budget = max_tokens - 1; /* OpenAI's limit includes reasoning: fit inside it */
         /* Too small a budget, a forced tool (Anthropic allows only auto/none while
@@ -226,7 +200,7 @@ static int add_sampling(struct conv *cv, const cJSON *body, cJSON *out, int forc
          * `thinking` ... but found `tool_use`", every second turn of a Codex session):
          * answer without thinking rather than fail. */
         if (budget >= ANTH_MIN_THINKING_BUDGET && !forced_tool &&
-            !in_tool_loop(cJSON_GetObjectItemCaseSensitive(body, "messages"))) {
+            !claude_in_tool_loop(cJSON_GetObjectItemCaseSensitive(body, "messages"))) {
             cJSON *t = anth_typed(cv, out, "thinking", "enabled");
             anth_put(cv, t, "budget_tokens", cJSON_CreateNumber((double)budget));
             thinking_on = 1;

@@ -5,7 +5,7 @@ plugins_anthropic_la_SOURCES = plugins/anthropic/anthropic.c plugins/anthropic/a
 	plugins/anthropic/anthropic_xlate.h
 plugins_anthropic_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_anthropic_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_anthropic_la_LIBADD = $(PLUGIN_LIBS)
+plugins_anthropic_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_anthropic
 TESTS += tests/plugins/test_anthropic

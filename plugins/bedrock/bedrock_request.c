@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "../common/claude.h"
 #include "bedrock.h"
 
 struct conv {
@@ -389,18 +390,6 @@ static int tool_config(struct conv *cv, cJSON *out)
 #define CLAUDE_MIN_BUDGET 1024      /* Claude refuses smaller thinking budgets */
 #define CLAUDE_ANSWER_TOKENS 4096   /* maxTokens on top of the budget when the client set none */
 
-/* 1 when the last assistant message called tools: the request continues a tool loop. */
-static int in_tool_loop(const cJSON *messages)
-{
-    for (int i = cJSON_GetArraySize(messages) - 1; i >= 0; i--) {
-        const cJSON *m = cJSON_GetArrayItem(messages, i);
-        const char *role = aigw_json_str(m, "role");
-        if (role && !strcmp(role, "assistant"))
-            return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "tool_calls")) > 0;
-    }
-    return 0;
-}
-
 /* The thinking budget for reasoning_effort on a Claude model, 0 for none. Claude thinks only
  * under tool_choice auto/none; with thinking on, a tool loop's assistant turn must open with
  * its signed thinking block, which chat messages cannot carry back; and OpenAI's token limit
@@ -413,20 +402,14 @@ static int64_t claude_budget(struct aigw_call *call)
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(b, "tools");
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(b, "max_completion_tokens");
-    int64_t budget = 0;
     if (!effort || !call->model || !strstr(call->model, "anthropic.claude"))
         return 0;
     if (cJSON_GetArraySize(tools) > 0 &&
         (cJSON_IsObject(tc) || (cJSON_IsString(tc) && !strcmp(tc->valuestring, "required"))))
         return 0;
-    if (in_tool_loop(cJSON_GetObjectItemCaseSensitive(b, "messages")))
+    if (claude_in_tool_loop(cJSON_GetObjectItemCaseSensitive(b, "messages")))
         return 0;
-    if (!strcmp(effort, "low"))
-        budget = 1024;
-    else if (!strcmp(effort, "medium"))
-        budget = 4096;
-    else if (!strcmp(effort, "high"))
-        budget = 16384;
+    int64_t budget = claude_effort_budget(effort);
     if (!cJSON_IsNumber(mt))
         mt = cJSON_GetObjectItemCaseSensitive(b, "max_tokens");
     if (cJSON_IsNumber(mt) && mt->valuedouble >= 1 && budget >= (int64_t)mt->valuedouble)

@@ -5,7 +5,7 @@ plugins_bedrock_la_SOURCES = plugins/bedrock/bedrock.c plugins/bedrock/bedrock_r
 	plugins/bedrock/sigv4.c plugins/bedrock/bedrock.h plugins/bedrock/sigv4.h
 plugins_bedrock_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_bedrock_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_bedrock_la_LIBADD = $(PLUGIN_LIBS)
+plugins_bedrock_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_bedrock
 TESTS += tests/plugins/test_bedrock

@@ -8,7 +8,7 @@ plugins_vertex_ai_la_SOURCES = plugins/vertex-ai/vertex.c plugins/vertex-ai/vert
 	plugins/anthropic/anthropic_stream.c plugins/anthropic/anthropic_xlate.h
 plugins_vertex_ai_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_vertex_ai_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_vertex_ai_la_LIBADD = $(PLUGIN_LIBS)
+plugins_vertex_ai_la_LIBADD = $(PLUGIN_COMMON) $(PLUGIN_LIBS)
 if BUILD_TESTS
 check_PROGRAMS += tests/plugins/test_vertex_ai
 TESTS += tests/plugins/test_vertex_ai
