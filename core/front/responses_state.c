@@ -125,8 +125,6 @@ static int load_chain(struct gw_resp_ctx *ctx, cJSON *items, struct gw_front_err
             rc = AIGW_EINTERNAL;
             break;
         }
-        free(recs[n].request_json); /* the echo: no part of the conversation */
-        recs[n].request_json = NULL;
         const char *in = recs[n].input_items_json ? recs[n].input_items_json : "";
         size_t inlen = strlen(in);
         size_t v = gw_body_count_values(in, inlen, GW_BODY_MAX_VALUES - values);
@@ -214,29 +212,6 @@ static char *printed(const cJSON *item)
  * echo's members with the model added. The parse printed the echo as runs of ,"k":v in its
  * order (struct gw_resp_ctx): without the first comma, they are the object's members (a copy,
  * a print and a free per stored answer were 10 % of a Responses request's instructions). */
-static char *stored_request(const struct gw_resp_render *r)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    int rc = gw_buf_append(&b, r->ctx->echo, r->ctx->echo_len);
-    int members = !rc && b.len > 0;
-    if (members)
-        b.ptr[0] = '{'; /* in place of the first run's comma */
-    else if (!rc)
-        rc = gw_buf_append(&b, "{", 1);
-    if (!rc && r->model)
-        rc = gw_buf_append_str(&b, members ? ",\"model\":" : "\"model\":");
-    if (!rc && r->model)
-        rc = gw_json_print_string(&b, r->model);
-    if (!rc)
-        rc = gw_buf_append(&b, "}", 1);
-    if (rc) {
-        gw_buf_free(&b);
-        return NULL;
-    }
-    return gw_buf_steal(&b, NULL);
-}
-
 int gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size_t len)
 {
     const struct gw_resp_ctx *ctx = r->ctx;
@@ -250,14 +225,11 @@ int gw_resp_keep(const struct gw_resp_render *r, const char *response_json, size
     gw_strlcpy(row.previous_id, ctx->previous_id, sizeof row.previous_id);
     row.created_at = ctx->created_at;
     row.expires_at = ctx->created_at + TTL_S;
-    row.request_json = stored_request(r);
     row.response_json = (char *)response_json;
     row.input_items_json = printed(ctx->input_items);
-    int rc = row.request_json && row.input_items_json ? gw_store_response_put(ctx->st, &row)
-                                                      : AIGW_ENOMEM;
+    int rc = row.input_items_json ? gw_store_response_put(ctx->st, &row) : AIGW_ENOMEM;
     if (rc)
         gw_logf(AIGW_LOG_WARN, "responses", NULL, "response %s was not stored (%d)", ctx->id, rc);
-    free(row.request_json);
     free(row.input_items_json);
     return rc;
 }

@@ -365,8 +365,7 @@ struct gw_stored_response {
     char previous_id[64];
     int64_t created_at;
     int64_t expires_at;
-    char *request_json;
-    char *response_json;
+    char *response_json; /* the response object: it repeats every request parameter kept */
     char *input_items_json;
 };
 

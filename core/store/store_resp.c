@@ -17,10 +17,9 @@
 
 void gw_stored_response_clear(struct gw_stored_response *r)
 {
-    free(r->request_json);
     free(r->response_json);
     free(r->input_items_json);
-    r->request_json = r->response_json = r->input_items_json = NULL;
+    r->response_json = r->input_items_json = NULL;
 }
 
 void gw_stored_response_free(struct gw_stored_response *r)
@@ -41,9 +40,8 @@ static int dup_opt(const char *in, char **out)
 static int copy_resp(struct gw_stored_response *dst, const struct gw_stored_response *src)
 {
     *dst = *src;
-    dst->request_json = dst->response_json = dst->input_items_json = NULL;
-    if (dup_opt(src->request_json, &dst->request_json) ||
-        dup_opt(src->response_json, &dst->response_json) ||
+    dst->response_json = dst->input_items_json = NULL;
+    if (dup_opt(src->response_json, &dst->response_json) ||
         dup_opt(src->input_items_json, &dst->input_items_json)) {
         gw_stored_response_clear(dst);
         return AIGW_ENOMEM;
@@ -62,7 +60,7 @@ int gw_store_response_put(struct gw_store *s, const struct gw_stored_response *r
         memchr(r->key_id, 0, sizeof r->key_id) == NULL ||
         memchr(r->previous_id, 0, sizeof r->previous_id) == NULL)
         return AIGW_EINVAL;
-    size_t bytes = slen(r->request_json) + slen(r->response_json) + slen(r->input_items_json);
+    size_t bytes = slen(r->response_json) + slen(r->input_items_json);
     if (bytes > RESP_CAP)
         return AIGW_ETOOBIG;
     struct store_op *op = calloc(1, sizeof *op);
@@ -130,7 +128,7 @@ static int get_row(void *ctx, int ncol, const char *const *v, const size_t *len)
 {
     (void)len;
     struct get_ctx *g = ctx;
-    if (ncol < 8)
+    if (ncol < 7)
         return AIGW_EINTERNAL;
     if (!g->out) {
         g->found = 1;
@@ -144,8 +142,7 @@ static int get_row(void *ctx, int ncol, const char *const *v, const size_t *len)
     gw_sql_str(r->previous_id, sizeof r->previous_id, v[2]);
     r->created_at = gw_sql_i64(v[3]);
     r->expires_at = gw_sql_i64(v[4]);
-    if (dup_opt(v[5], &r->request_json) || dup_opt(v[6], &r->response_json) ||
-        dup_opt(v[7], &r->input_items_json))
+    if (dup_opt(v[5], &r->response_json) || dup_opt(v[6], &r->input_items_json))
         return AIGW_ENOMEM;
     g->found = 1;
     return 0;
@@ -155,15 +152,16 @@ static int do_get(struct gw_store *s, struct gw_sql_conn *c, void *ctx, int64_t 
 {
     struct get_ctx *g = ctx;
     struct gw_sql_param p[] = {gw_sql_text(g->id), gw_sql_text(g->key_id), gw_sql_int(g->now_s)};
-    return s->ops->exec(c,
-                        g->out ? "SELECT id, key_id, previous_id, created_at, expires_at,"
-                                 " request_json, response_json, input_items_json"
-                                 " FROM aigw_responses WHERE id = $1 AND key_id = $2"
-                                 " AND (expires_at = 0 OR expires_at > $3)"
-                               : "SELECT id, key_id, previous_id, created_at, expires_at,"
-                                 " NULL, NULL, NULL FROM aigw_responses WHERE id = $1"
-                                 " AND key_id = $2 AND (expires_at = 0 OR expires_at > $3)",
-                        p, 3, get_row, g, deadline);
+    return s->ops->exec(
+        c,
+        g->out
+            ? "SELECT id, key_id, previous_id, created_at, expires_at,"
+              " response_json, input_items_json FROM aigw_responses WHERE id = $1 AND key_id = $2"
+              " AND (expires_at = 0 OR expires_at > $3)"
+            : "SELECT id, key_id, previous_id, created_at, expires_at,"
+              " NULL, NULL FROM aigw_responses WHERE id = $1"
+              " AND key_id = $2 AND (expires_at = 0 OR expires_at > $3)",
+        p, 3, get_row, g, deadline);
 }
 
 /* Shared by get (out set) and delete's existence check (out NULL). */
@@ -220,34 +218,32 @@ int gw_store_write_resp(struct gw_store *s, struct gw_sql_conn *c, const struct 
         return s->ops->exec(c, "DELETE FROM aigw_responses WHERE id = $1 AND key_id = $2", p, 2,
                             NULL, NULL, deadline);
     }
-    char *clean[3] = {
-        r->request_json ? gw_sql_clean_dup(r->request_json, strlen(r->request_json)) : NULL,
+    char *clean[2] = {
         r->response_json ? gw_sql_clean_dup(r->response_json, strlen(r->response_json)) : NULL,
         r->input_items_json ? gw_sql_clean_dup(r->input_items_json, strlen(r->input_items_json))
                             : NULL,
     };
     int rc = AIGW_ENOMEM;
-    if ((!r->request_json || clean[0]) && (!r->response_json || clean[1]) &&
-        (!r->input_items_json || clean[2])) {
+    if ((!r->response_json || clean[0]) && (!r->input_items_json || clean[1])) {
         struct gw_sql_param p[] = {
             gw_sql_text(r->id),        gw_sql_text(r->key_id),    gw_sql_text(r->previous_id),
             gw_sql_int(r->created_at), gw_sql_int(r->expires_at), gw_sql_text(clean[0]),
-            gw_sql_text(clean[1]),     gw_sql_text(clean[2]),
+            gw_sql_text(clean[1]),
         };
-        /* the same id again replaces the row: the caller owns ids */
+        /* The same id again replaces the row: the caller owns ids. request_json (schema 1)
+         * is left NULL: the response object repeats every parameter it held. */
         rc = s->ops->exec(c,
                           "INSERT INTO aigw_responses (id, key_id, previous_id, created_at,"
-                          " expires_at, request_json, response_json, input_items_json)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE"
+                          " expires_at, response_json, input_items_json)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE"
                           " SET key_id = excluded.key_id, previous_id = excluded.previous_id,"
                           " created_at = excluded.created_at, expires_at = excluded.expires_at,"
-                          " request_json = excluded.request_json,"
-                          " response_json = excluded.response_json,"
+                          " request_json = NULL, response_json = excluded.response_json,"
                           " input_items_json = excluded.input_items_json"
                           " WHERE aigw_responses.key_id = excluded.key_id",
-                          p, 8, NULL, NULL, deadline);
+                          p, 7, NULL, NULL, deadline);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         free(clean[i]);
     return rc;
 }

@@ -62,6 +62,8 @@ static const char *const steps[STORE_SCHEMA_VERSION] = {
     " day BIGINT NOT NULL, key_id TEXT NOT NULL, model TEXT NOT NULL, provider TEXT NOT NULL,"
     " kind BIGINT NOT NULL, bucket BIGINT NOT NULL, n BIGINT NOT NULL,"
     " PRIMARY KEY (day, key_id, model, provider, kind, bucket));"
+    /* request_json is no longer written (always NULL): the response object repeats the
+     * parameters it held. Kept, as every migration is, so that no database needs a rewrite. */
     "CREATE TABLE aigw_responses ("
     " id TEXT PRIMARY KEY, key_id TEXT NOT NULL, previous_id TEXT NOT NULL,"
     " created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, request_json TEXT,"
