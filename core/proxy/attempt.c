@@ -21,6 +21,7 @@
 #include "obs/metrics.h"
 #include "plugin/errors.h"
 #include "plugin/exchange.h"
+#include "plugin/usage.h"
 #include "proxy/driver.h"
 
 /* The first-byte budget (timeouts.first_byte_total_ms) is the client's whole wait for its
@@ -238,6 +239,34 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
     r->aspan = NULL;
 }
 
+/* Another attempt answers afresh: what a failed one reported (a message_start's cache
+ * writes, say) and what its renderer saw are not the answer the client gets, and the ledger
+ * prices that answer alone. Usage merges field by field, so a target that leaves a field out
+ * would otherwise keep the failed attempt's. Only while nothing went out: once a byte was
+ * produced no other attempt follows (should_retry), and the renderer is the stream's. */
+static int fresh_answer(struct gw_req *r)
+{
+    const struct gw_target *t = &r->route.targets[r->target];
+    void *render = r->dialect->render_new(&r->parsed, t->model, r->request_id);
+    if (!render)
+        return AIGW_ENOMEM;
+    void *old = render;
+    pthread_mutex_lock(&r->relay.lock);
+    if (!r->relay.committed) {
+        old = r->render;
+        r->render = render;
+    }
+    pthread_mutex_unlock(&r->relay.lock);
+    r->dialect->render_free(old);
+    if (old == render)
+        return 0;
+    gw_usage_init(&r->usage);
+    r->have_usage = 0;
+    r->sent_bytes = 0;
+    r->cost_known = 0;
+    return 0;
+}
+
 /* Starts attempt number r->attempts+1 on r->target. Returns 0 or negative (nothing started). */
 int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
 {
@@ -275,6 +304,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     r->call->sink = gw_deliver_chunk;
     r->call->sink_ud = r;
     rc = gw_exchange_begin(r->call);
+    if (rc == 0 && r->attempts > 1)
+        rc = fresh_answer(r);
     if (rc < 0)
         return rc;
     trace_attempt_begin(r, t);
