@@ -450,6 +450,7 @@ static void on_done(void *ud, int result, int rc)
         /* The next target whose circuit breaker lets a call through; backing off only when
          * a target is tried again. None left: the last error is the answer. */
         int next = gw_route_next(&r->snap->router, &r->route, r->target);
+        int claimed = next; /* its half-open probe, when it has one, is this request's */
         struct aigw_error saved = c->error;
         int64_t delay = next >= 0 ? backoff_delay(r, &c->error, next) : 0;
         if (next >= 0 && fb_waiting(r) && gw_now_ms() + delay >= r->fb_deadline_ms) {
@@ -467,6 +468,10 @@ static void on_done(void *ud, int result, int rc)
                 return;
             r->target = prev; /* the answer is this attempt's: its rows name its target */
         }
+        /* Dropped (a deadline, the first-byte budget, the key's grant, a build that failed):
+         * a probe nobody sends would keep the target waiting a whole lease. */
+        if (claimed >= 0)
+            gw_route_unclaim(&r->snap->router, &r->route.targets[claimed]);
         /* Could not start another attempt: report the last upstream error. */
         c = r->call;
         if (c) {

@@ -440,6 +440,12 @@ int gw_route_next(struct gw_router *r, const struct gw_route_result *res, int cu
     return -1;
 }
 
+void gw_route_unclaim(struct gw_router *r, const struct gw_target *t)
+{
+    if (t && t->stat) /* as a probe that proved nothing: a closed or open breaker is unchanged */
+        gw_breaker_record(&t->stat->breaker, &r->breaker, GW_BREAKER_NEUTRAL, r->clock_ms());
+}
+
 static int breaker_outcome(int outcome)
 {
     switch (outcome) {
