@@ -365,6 +365,8 @@ static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e, int n
     return next <= r->target ? gw_route_backoff_ms(rt, r->attempts, -1) : 0;
 }
 
+_Static_assert(GW_ROUTE_MAX_TARGETS <= 32, "a request's targets fit gw_req.not_again's bits");
+
 static int should_retry(struct gw_req *r, int rc)
 {
     struct gw_call *c = r->call;
@@ -375,6 +377,12 @@ static int should_retry(struct gw_req *r, int rc)
      * another target may answer, unless the event names a client error (by its status, or
      * by its type when it has none: the status the client will get). */
     if (rc == 0 && c->has_error && c->error_in_band &&
+        gw_status_retryable(gw_error_status(&c->error)))
+        retryable = 1;
+    /* x-should-retry: false (which the plugin may have made a not-retryable error) is about
+     * asking this target again: another target may still answer what fails over by status.
+     * on_done keeps this one out of the rest of the request. */
+    if (rc == 0 && c->has_error && c->no_retry_here &&
         gw_status_retryable(gw_error_status(&c->error)))
         retryable = 1;
     if (!retryable || r->fb_spent || atomic_load(&r->gw->shutting_down))
@@ -446,10 +454,12 @@ static void on_done(void *ud, int result, int rc)
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
+    if (rc == 0 && c->has_error && c->no_retry_here)
+        r->not_again |= 1u << r->target;
     if (should_retry(r, rc)) {
         /* The next target whose circuit breaker lets a call through; backing off only when
          * a target is tried again. None left: the last error is the answer. */
-        int next = gw_route_next(&r->snap->router, &r->route, r->target);
+        int next = gw_route_next_but(&r->snap->router, &r->route, r->target, r->not_again);
         int claimed = next; /* its half-open probe, when it has one, is this request's */
         struct aigw_error saved = c->error;
         int64_t delay = next >= 0 ? backoff_delay(r, &c->error, next) : 0;
