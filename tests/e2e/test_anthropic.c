@@ -269,6 +269,46 @@ Test(anthropic_e2e, count_tokens_exact_or_estimated)
     mock_stop(m);
 }
 
+/* A count_tokens request a target cannot count is answered by the estimate, with no upstream
+ * call: when that target's breaker is half-open, the probe its route claimed goes back, and
+ * the next request probes it instead of a 503 circuit_open for a whole cooldown. */
+Test(anthropic_e2e, an_estimated_count_gives_a_half_open_probe_back)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"path\":\"/v1/messages\","
+                                        "\"match_body\":{\"model\":\"claude-slow\"},"
+                                        "\"headers_delay_ms\":1100,"
+                                        "\"body_file\":\"anthropic/chat.json\"}"),
+                 0);
+    cr_assert_eq(mock_load_scenario(m, "anthropic_inbound"), 0);
+    cr_assert_eq(mock_load_scenario(m, "openai_chat"), 0);
+    struct e2e_gw *gw = gw_for(m, "{\"routing\":{\"circuit_breaker\":{\"failure_threshold\":1,"
+                                  "\"cooldown_ms\":1000}}}");
+    char *flaky = body_of("basic", "openai/mock-500-once", 0);
+    struct e2e_resp *r = e2e_post(gw, "/v1/messages", flaky, AHDR);
+    cr_assert_eq(r->status, 500, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_wait_log(gw, "circuit breaker open for openai:", 5000), 0);
+    /* Another provider's slow answer outlasts the cooldown: openai may be probed now. */
+    char *body = body_of("basic", "anthropic/claude-slow", 0);
+    r = e2e_post(gw, "/v1/messages", body, AHDR);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    free(body);
+    int before = mock_request_count(m);
+    r = e2e_post(gw, "/v1/messages/count_tokens", flaky, AHDR);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_eq(mock_request_count(m), before, "estimated, not asked");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/messages", flaky, AHDR);
+    cr_assert_eq(r->status, 200, "openai's probe: %s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    e2e_resp_free(r);
+    free(flaky);
+    cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
+    mock_stop(m);
+}
+
 /* ---- Claude Code ------------------------------------------------------------------------- */
 
 static void claude_code_round(struct e2e_gw *gw, struct mock *m, const char *body,
