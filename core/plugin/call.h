@@ -84,6 +84,10 @@ struct gw_call {
     struct aigw_error error;
     int has_error;
     int error_in_band; /* came as an ERROR chunk inside a 2xx response */
+    /* The upstream said x-should-retry: false. OpenAI's SDKs read it as advice about sending
+     * the same request to the same API again: this target is not asked again, but a failure
+     * that fails over by its status still may (exchange.c sets it, attempt.c reads it). */
+    int no_retry_here;
 };
 
 /* The built request body is no longer needed (sent whole): frees it when it is large. */

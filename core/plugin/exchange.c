@@ -130,8 +130,20 @@ static int data(struct gw_call *c, const char *p, size_t n)
     return rc > 0 ? 0 : rc;
 }
 
+/* "false" with any case and surrounding blanks. */
+static int is_false(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return n == 5 && strncasecmp(v, "false", 5) == 0;
+}
+
 /* Fills what the plugin left unset. `mapped`: the plugin's map_error succeeded, so its
- * retryable verdict stands (x-should-retry: false, a quota 429, ...). */
+ * retryable verdict stands (a quota 429, x-should-retry: false, ...); no_retry_here keeps
+ * the last of these to the target that said it. */
 static void fill_error_defaults(struct gw_call *c, int mapped)
 {
     struct aigw_error *e = &c->error;
@@ -145,6 +157,10 @@ static void fill_error_defaults(struct gw_call *c, int mapped)
                           : "the upstream provider reported an error during the response";
     if (http && !mapped && gw_status_retryable(c->status))
         e->retryable = 1;
+    /* Whatever the plugin made of it (oai_map_error and Anthropic's clear retryable): the
+     * header is about this target alone, and the lifetime keeps it to that. */
+    const char *should = gw_call_find_header(c->resp_headers, "x-should-retry");
+    c->no_retry_here = should && is_false(should);
     gw_error_scrub(c);
 }
 

@@ -201,6 +201,8 @@ int gw_oai_map_error(struct aigw_call *call, struct aigw_bytes body, struct aigw
     if (!err->type)
         err->type = default_type(status);
     err->retryable = status == 408 || status == 409 || status == 429 || status >= 500;
+    /* "false" is about this target: the lifetime still fails over to another (exchange.c
+     * notes the header for it). */
     if (header_str(call, "x-should-retry", v, sizeof v) == 0) {
         if (strcasecmp(v, "true") == 0)
             err->retryable = 1;

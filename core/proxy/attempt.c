@@ -21,6 +21,7 @@
 #include "obs/metrics.h"
 #include "plugin/errors.h"
 #include "plugin/exchange.h"
+#include "plugin/usage.h"
 #include "proxy/driver.h"
 
 /* The first-byte budget (timeouts.first_byte_total_ms) is the client's whole wait for its
@@ -238,6 +239,34 @@ static void trace_attempt_end(struct gw_req *r, const char *outcome)
     r->aspan = NULL;
 }
 
+/* Another attempt answers afresh: what a failed one reported (a message_start's cache
+ * writes, say) and what its renderer saw are not the answer the client gets, and the ledger
+ * prices that answer alone. Usage merges field by field, so a target that leaves a field out
+ * would otherwise keep the failed attempt's. Only while nothing went out: once a byte was
+ * produced no other attempt follows (should_retry), and the renderer is the stream's. */
+static int fresh_answer(struct gw_req *r)
+{
+    const struct gw_target *t = &r->route.targets[r->target];
+    void *render = r->dialect->render_new(&r->parsed, t->model, r->request_id);
+    if (!render)
+        return AIGW_ENOMEM;
+    void *old = render;
+    pthread_mutex_lock(&r->relay.lock);
+    if (!r->relay.committed) {
+        old = r->render;
+        r->render = render;
+    }
+    pthread_mutex_unlock(&r->relay.lock);
+    r->dialect->render_free(old);
+    if (old == render)
+        return 0;
+    gw_usage_init(&r->usage);
+    r->have_usage = 0;
+    r->sent_bytes = 0;
+    r->cost_known = 0;
+    return 0;
+}
+
 /* Starts attempt number r->attempts+1 on r->target. Returns 0 or negative (nothing started). */
 int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
 {
@@ -275,6 +304,8 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
     r->call->sink = gw_deliver_chunk;
     r->call->sink_ud = r;
     rc = gw_exchange_begin(r->call);
+    if (rc == 0 && r->attempts > 1)
+        rc = fresh_answer(r);
     if (rc < 0)
         return rc;
     trace_attempt_begin(r, t);
@@ -334,6 +365,8 @@ static int64_t backoff_delay(struct gw_req *r, const struct aigw_error *e, int n
     return next <= r->target ? gw_route_backoff_ms(rt, r->attempts, -1) : 0;
 }
 
+_Static_assert(GW_ROUTE_MAX_TARGETS <= 32, "a request's targets fit gw_req.not_again's bits");
+
 static int should_retry(struct gw_req *r, int rc)
 {
     struct gw_call *c = r->call;
@@ -344,6 +377,12 @@ static int should_retry(struct gw_req *r, int rc)
      * another target may answer, unless the event names a client error (by its status, or
      * by its type when it has none: the status the client will get). */
     if (rc == 0 && c->has_error && c->error_in_band &&
+        gw_status_retryable(gw_error_status(&c->error)))
+        retryable = 1;
+    /* x-should-retry: false (which the plugin may have made a not-retryable error) is about
+     * asking this target again: another target may still answer what fails over by status.
+     * on_done keeps this one out of the rest of the request. */
+    if (rc == 0 && c->has_error && c->no_retry_here &&
         gw_status_retryable(gw_error_status(&c->error)))
         retryable = 1;
     if (!retryable || r->fb_spent || atomic_load(&r->gw->shutting_down))
@@ -415,10 +454,13 @@ static void on_done(void *ud, int result, int rc)
     if (rc == 0 && c->has_error)
         gw_logf(AIGW_LOG_INFO, "aigw", r->request_id, "attempt %d on %s failed: %s", r->attempts,
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
+    if (rc == 0 && c->has_error && c->no_retry_here)
+        r->not_again |= 1u << r->target;
     if (should_retry(r, rc)) {
         /* The next target whose circuit breaker lets a call through; backing off only when
          * a target is tried again. None left: the last error is the answer. */
-        int next = gw_route_next(&r->snap->router, &r->route, r->target);
+        int next = gw_route_next_but(&r->snap->router, &r->route, r->target, r->not_again);
+        int claimed = next; /* its half-open probe, when it has one, is this request's */
         struct aigw_error saved = c->error;
         int64_t delay = next >= 0 ? backoff_delay(r, &c->error, next) : 0;
         if (next >= 0 && fb_waiting(r) && gw_now_ms() + delay >= r->fb_deadline_ms) {
@@ -436,6 +478,10 @@ static void on_done(void *ud, int result, int rc)
                 return;
             r->target = prev; /* the answer is this attempt's: its rows name its target */
         }
+        /* Dropped (a deadline, the first-byte budget, the key's grant, a build that failed):
+         * a probe nobody sends would keep the target waiting a whole lease. */
+        if (claimed >= 0)
+            gw_route_unclaim(&r->snap->router, &r->route.targets[claimed]);
         /* Could not start another attempt: report the last upstream error. */
         c = r->call;
         if (c) {

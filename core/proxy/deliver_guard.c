@@ -98,12 +98,7 @@ static int retry(struct gw_req *r)
     if (gw_guard_retry_body(r->guard, r->parsed.body) < 0)
         return AIGW_ENOMEM;
     const struct gw_target *t = &r->route.targets[r->target];
-    void *render = r->dialect->render_new(&r->parsed, t->model, r->request_id);
-    if (!render)
-        return AIGW_ENOMEM;
-    r->dialect->render_free(r->render); /* a document is rendered at the end: nothing left */
-    r->render = render;
-    r->guard_retry = 0;
+    r->guard_retry = 0;     /* the new attempt brings a fresh renderer (attempt.c) */
     r->guard_no_native = 1; /* the appended messages exist only in the internal request */
     if (r->have_usage) {    /* the refused answer was paid for: its usage counts at the end */
         usage_add(&r->guard_usage, &r->usage);

@@ -247,12 +247,18 @@ static enum MHD_Result proceed(struct gw_req *r)
 {
     if (gw_phase_route(r) < 0)
         return r->answer;
+    /* From here, every way out without an upstream call gives back the half-open probe the
+     * route claimed on the first target: nobody would send it for a whole lease. */
+    struct gw_router *rt = &r->snap->router;
     r->render = r->dialect->render_new(&r->parsed, r->route.targets[0].model, r->request_id);
-    if (!r->render)
+    if (!r->render) {
+        gw_route_unclaim(rt, &r->route.targets[0]);
         return gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
+    }
     if (r->parsed.op == AIGW_OP_COUNT_TOKENS &&
         !(r->route.targets[0].plugin->desc.capabilities & AIGW_CAP_COUNT_TOKENS)) {
         /* A target that cannot count: the dialect's estimate answers, no upstream call. */
+        gw_route_unclaim(rt, &r->route.targets[0]);
         gw_account_tried(r, r->route.targets[0].plugin->desc.vkey, "estimated");
         gw_deliver_finish(r, 0);
         return MHD_YES;
@@ -263,6 +269,7 @@ static enum MHD_Result proceed(struct gw_req *r)
         /* Nothing was sent: the plugin refused to build (bad input for this provider) or we
          * are out of memory. */
         const struct gw_target *t = &r->route.targets[r->target];
+        gw_route_unclaim(rt, t);
         gw_account_tried(r, t->plugin->desc.vkey, "build_failed");
         gw_deliver_finish(r, rc);
         atomic_fetch_sub(&r->refs, 1);

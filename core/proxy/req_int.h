@@ -63,6 +63,8 @@ struct gw_req {
     int attempts; /* upstream attempts made */
     /* When each target's Retry-After (capped) ends, monotonic ms; 0: it sent none. */
     int64_t retry_at_ms[GW_ROUTE_MAX_TARGETS];
+    /* Targets (bit 1u << index) that answered x-should-retry: false: not asked again. */
+    unsigned not_again;
     struct gw_call *call;
     struct gw_driver driver; /* runs r->call over the engine; set up by the first attempt */
     int driver_ready;

@@ -428,16 +428,30 @@ int gw_route(struct gw_router *r, const struct gw_route_ctx *ctx, struct gw_rout
 
 int gw_route_next(struct gw_router *r, const struct gw_route_result *res, int current)
 {
+    return gw_route_next_but(r, res, current, 0);
+}
+
+int gw_route_next_but(struct gw_router *r, const struct gw_route_result *res, int current,
+                      unsigned skip)
+{
     if (!res || res->n <= 0)
         return -1;
     int64_t now = r->clock_ms();
     for (int k = 1; k <= res->n; k++) {
         int i = (current + k) % res->n;
+        if (skip & (1u << i))
+            continue; /* before its breaker: a probe claimed here would never be sent */
         struct gw_tstat *s = res->targets[i].stat;
         if (!s || gw_breaker_allow(&s->breaker, &r->breaker, now, 1))
             return i;
     }
     return -1;
+}
+
+void gw_route_unclaim(struct gw_router *r, const struct gw_target *t)
+{
+    if (t && t->stat) /* as a probe that proved nothing: a closed or open breaker is unchanged */
+        gw_breaker_record(&t->stat->breaker, &r->breaker, GW_BREAKER_NEUTRAL, r->clock_ms());
 }
 
 static int breaker_outcome(int outcome)

@@ -215,6 +215,14 @@ int gw_route_claim(struct gw_router *r, struct gw_route_result *res, const char 
  * half-open probe - or -1 when none does. The gateway backs off before the attempt when the
  * index is <= current (a target is tried again). */
 int gw_route_next(struct gw_router *r, const struct gw_route_result *res, int current);
+/* The same, never choosing a target whose bit (1u << index) is set in skip: one that asked
+ * not to be retried (x-should-retry: false). */
+int gw_route_next_but(struct gw_router *r, const struct gw_route_result *res, int current,
+                      unsigned skip);
+/* The target gw_route_next (or gw_route) gave is not asked after all (a deadline or a budget
+ * ran out first): a half-open probe it claimed is given back, so the next request probes
+ * instead of the target waiting out another whole lease. */
+void gw_route_unclaim(struct gw_router *r, const struct gw_target *t);
 /* The outcome of one attempt on t (enum gw_route_outcome or an HTTP status): feeds its
  * circuit breaker (transport and protocol errors, 408, 429 and 5xx count as failures; other
  * 4xx and cancels count for nothing) and, on success, its latency (time to first byte for

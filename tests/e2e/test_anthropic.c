@@ -269,6 +269,46 @@ Test(anthropic_e2e, count_tokens_exact_or_estimated)
     mock_stop(m);
 }
 
+/* A count_tokens request a target cannot count is answered by the estimate, with no upstream
+ * call: when that target's breaker is half-open, the probe its route claimed goes back, and
+ * the next request probes it instead of a 503 circuit_open for a whole cooldown. */
+Test(anthropic_e2e, an_estimated_count_gives_a_half_open_probe_back)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"path\":\"/v1/messages\","
+                                        "\"match_body\":{\"model\":\"claude-slow\"},"
+                                        "\"headers_delay_ms\":1100,"
+                                        "\"body_file\":\"anthropic/chat.json\"}"),
+                 0);
+    cr_assert_eq(mock_load_scenario(m, "anthropic_inbound"), 0);
+    cr_assert_eq(mock_load_scenario(m, "openai_chat"), 0);
+    struct e2e_gw *gw = gw_for(m, "{\"routing\":{\"circuit_breaker\":{\"failure_threshold\":1,"
+                                  "\"cooldown_ms\":1000}}}");
+    char *flaky = body_of("basic", "openai/mock-500-once", 0);
+    struct e2e_resp *r = e2e_post(gw, "/v1/messages", flaky, AHDR);
+    cr_assert_eq(r->status, 500, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_wait_log(gw, "circuit breaker open for openai:", 5000), 0);
+    /* Another provider's slow answer outlasts the cooldown: openai may be probed now. */
+    char *body = body_of("basic", "anthropic/claude-slow", 0);
+    r = e2e_post(gw, "/v1/messages", body, AHDR);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    free(body);
+    int before = mock_request_count(m);
+    r = e2e_post(gw, "/v1/messages/count_tokens", flaky, AHDR);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_eq(mock_request_count(m), before, "estimated, not asked");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/messages", flaky, AHDR);
+    cr_assert_eq(r->status, 200, "openai's probe: %s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    e2e_resp_free(r);
+    free(flaky);
+    cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
+    mock_stop(m);
+}
+
 /* ---- Claude Code ------------------------------------------------------------------------- */
 
 static void claude_code_round(struct e2e_gw *gw, struct mock *m, const char *body,
@@ -447,6 +487,65 @@ Test(anthropic_e2e, routing_x_provider_and_fallback)
     free(body);
     cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
     mock_stop(m);
+}
+
+/* An Anthropic upstream that reported its message_start (5000 tokens written to the cache)
+ * and then failed, by an overloaded event or a cut connection, before anything reached the
+ * client: the fallback's answer is the one the client gets, so its usage and its price are
+ * the OpenAI-wire target's alone (14 prompt tokens, no cache write), not a merge with what
+ * the failed attempt said. */
+#define CACHE_START                                                                                \
+    "event: message_start\\ndata: {\\\"type\\\":\\\"message_start\\\",\\\"message\\\":"            \
+    "{\\\"id\\\":\\\"msg_failed\\\",\\\"type\\\":\\\"message\\\",\\\"role\\\":\\\"assistant\\\","  \
+    "\\\"model\\\":\\\"claude-cache\\\",\\\"content\\\":[],\\\"stop_reason\\\":null,"              \
+    "\\\"stop_sequence\\\":null,\\\"usage\\\":{\\\"input_tokens\\\":3,"                            \
+    "\\\"cache_creation_input_tokens\\\":5000,\\\"cache_read_input_tokens\\\":0,"                  \
+    "\\\"output_tokens\\\":1}}}\\n\\n"
+
+Test(anthropic_e2e, a_fallback_answers_with_its_own_usage_and_price)
+{
+    static const char *failed[] = {
+        "\"body\":\"" CACHE_START "event: error\\ndata: {\\\"type\\\":\\\"error\\\",\\\"error\\\":"
+        "{\\\"type\\\":\\\"overloaded_error\\\",\\\"message\\\":\\\"Overloaded\\\"}}\\n\\n\"",
+        "\"body\":\"" CACHE_START "event: ping\\ndata: {\\\"type\\\":\\\"ping\\\"}\\n\\n\","
+        "\"close_after_chunks\":1",
+    };
+    for (size_t i = 0; i < sizeof failed / sizeof failed[0]; i++) {
+        struct mock *m = e2e_mock(NULL);
+        const char *route = e2e_strf("{\"name\":\"cache-fail\",\"method\":\"POST\","
+                                     "\"path\":\"/v1/messages\",\"match_body\":{\"model\":"
+                                     "\"claude-cache\"},\"headers\":{\"content-type\":"
+                                     "\"text/event-stream\"},%s}",
+                                     failed[i]);
+        cr_assert_eq(mock_add_route_json(m, route), 0, "%s", route);
+        cr_assert_eq(mock_load_scenario(m, "anthropic_inbound"), 0);
+        cr_assert_eq(mock_load_scenario(m, "openai_chat"), 0);
+        /* Prices the failed attempt's cache writes would show in: 100 per 1M written. */
+        struct e2e_gw *gw = gw_for(
+            m, "{\"routing\":{\"aliases\":{\"cached\":[\"anthropic/claude-cache\","
+               "\"openai/gpt-4o-mini\"]}},\"catalog\":{\"overrides\":["
+               "{\"provider\":\"openai\",\"model\":\"gpt-4o-mini\",\"mode\":\"chat\",\"in\":1,"
+               "\"out\":2,\"cache_write\":100}]}}");
+        char *body = body_of("basic", "cached", 1);
+        struct e2e_resp *r = e2e_stream(gw, "/v1/messages", body, AHDR, NULL);
+        cJSON *msg = read_stream(r);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai", "case %zu", i);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+        const cJSON *u = get(msg, "usage");
+        cr_assert_eq(num(u, "cache_creation_input_tokens"), 0, "case %zu: %s", i, r->body);
+        cr_assert_eq(num(u, "input_tokens"), 14, "case %zu: %s", i, r->body);
+        cr_assert_eq(num(u, "output_tokens"), 16, "case %zu: %s", i, r->body);
+        cr_assert_null(strstr(r->body, "msg_failed"), "the failed attempt's id: %s", r->body);
+        /* 14 x 1 + 16 x 2 per 1M tokens: no cache write priced. */
+        cr_assert_eq(e2e_gw_wait_log(gw, "\"cost_usd\":0.00004600", 5000), 0, "case %zu: %s", i,
+                     e2e_gw_log(gw));
+        cr_assert_eq(mock_route_hits(m, "cache-fail"), 1);
+        cJSON_Delete(msg);
+        e2e_resp_free(r);
+        free(body);
+        cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
+        mock_stop(m);
+    }
 }
 
 Test(anthropic_e2e, models_list_and_head_probe)

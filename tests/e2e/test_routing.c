@@ -92,6 +92,61 @@ Test(failover, a_429_with_retry_after_fails_over_at_once)
     rt_stop(gw, m);
 }
 
+/* x-should-retry: false is the provider's word on asking it again (so OpenAI's SDKs read
+ * it): another target still answers, the one that said it is never asked again, and with no
+ * other target its answer is the client's. */
+#define NO_RETRY(status, file)                                                                     \
+    "\"status\":" #status ",\"headers\":{\"x-should-retry\":\"False\"},"                           \
+    "\"body_file\":\"mock/" file "\""
+
+Test(failover, x_should_retry_false_still_fails_over_to_another_target)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", NO_RETRY(429, "error_429.json"));
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, FALLBACK3);
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2");
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:429,groq:ok\"");
+    rt_stop(gw, m);
+}
+
+Test(failover, x_should_retry_false_is_never_asked_again)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", NO_RETRY(500, "error_500.json"));
+    rt_add(m, "groq", RT_500);
+    rt_add(m, "xai", RT_500);
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"targets\":[\"openai\",\"groq\",\"xai\"],"
+                                 "\"retry\":{\"max_attempts\":4,\"backoff_ms\":10,"
+                                 "\"backoff_max_ms\":20},"
+                                 "\"circuit_breaker\":{\"failure_threshold\":0}}}");
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 500, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "4");
+    e2e_resp_free(r);
+    /* The retries wrap around past openai. */
+    rt_log_has(gw, "\"tried\":\"openai:500,groq:500,xai:500,groq:500\"");
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+
+    /* Alone, the target that said it is the answer: no retry at all. */
+    m = rt_mock();
+    rt_add(m, "openai", "\"times\":1," NO_RETRY(500, "error_500.json"));
+    rt_ok(m, "openai");
+    gw = rt_gw(m, "{\"routing\":{\"strategy\":\"single\",\"targets\":[\"openai\"],"
+                  "\"retry\":{\"max_attempts\":3,\"backoff_ms\":10,\"backoff_max_ms\":20}}}");
+    r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 500, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "1");
+    e2e_resp_free(r);
+    cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+}
+
 Test(failover, retry_after_on_the_same_target_is_honoured_up_to_the_cap)
 {
     struct mock *m = rt_mock();
@@ -342,6 +397,45 @@ Test(bounds, an_open_circuit_says_when_to_come_back_in_retry_after)
         e2e_resp_free(r);
     }
     cr_assert_eq(rt_hits(m, "openai"), 1);
+    rt_stop(gw, m);
+}
+
+/* A fallback that claimed a half-open target's probe and is then dropped (here by
+ * timeouts.request_ms, which the first target used up) gives the probe back: the next request
+ * probes that target at once, instead of a 503 circuit_open for another whole cooldown. */
+Test(bounds, a_probe_claimed_for_a_dropped_fallback_is_given_back)
+{
+    struct mock *m = rt_mock();
+    rt_add(m, "openai", "\"times\":1,\"headers_delay_ms\":1100,\"body_file\":\"mock/chat.json\"");
+    rt_add(m, "openai", "\"headers_delay_ms\":-1,\"body_file\":\"mock/chat.json\"");
+    rt_add(m, "groq", "\"times\":1," RT_500);
+    rt_ok(m, "groq");
+    struct e2e_gw *gw = rt_gw(m, "{\"routing\":{\"strategy\":\"fallback\","
+                                 "\"targets\":[\"openai\",\"groq\"],\"retry\":{\"max_attempts\":2},"
+                                 "\"circuit_breaker\":{\"failure_threshold\":1,"
+                                 "\"cooldown_ms\":1000}},\"timeouts\":{\"request_ms\":1500}}");
+    /* groq fails once: its breaker opens for 1 s, which a slow answer of openai outlasts. */
+    struct e2e_resp *r = rt_post(gw, RT_CHAT, "X-Provider: groq");
+    cr_assert_eq(r->status, 500, "%s", r->body);
+    e2e_resp_free(r);
+    rt_log_has(gw, "circuit breaker open for groq:");
+    r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
+    e2e_resp_free(r);
+    /* groq, past its cooldown, is this request's fallback; openai holds it for all of its
+     * 1.5 s, so the fallback claims groq's probe and the deadline then drops it. */
+    r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 504, "%s", r->body);
+    e2e_resp_free(r);
+    rt_log_has(gw, "\"tried\":\"openai:total_timeout\"");
+    cr_assert_eq(rt_hits(m, "groq"), 1, "the dropped fallback went out");
+    /* openai's breaker is open now; groq's probe is free, and this request is it. */
+    r = rt_post(gw, RT_CHAT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "groq");
+    e2e_resp_free(r);
+    cr_assert_eq(rt_hits(m, "groq"), 2);
     rt_stop(gw, m);
 }
 
