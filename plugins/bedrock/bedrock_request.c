@@ -6,6 +6,7 @@
  * Images must be inline: data: URLs become image blocks; http(s) URLs are refused, because
  * the plugin does no I/O and Bedrock does not fetch URLs.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/claude.h"
@@ -497,19 +498,48 @@ static int inference_config(struct aigw_call *call, cJSON *out, int64_t budget)
     return 0;
 }
 
+/* response_format json_schema -> outputConfig.textFormat, Converse's structured output: the
+ * answer comes back as ordinary text that conforms, so nothing changes on the way back. The
+ * schema travels as a JSON string there, not an object. Models without structured output
+ * answer the request with Bedrock's own 400, which is the client's to see. */
+static int output_config(struct aigw_call *call, cJSON *out)
+{
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(call->body, "response_format");
+    const char *type = aigw_json_str(rf, "type");
+    if (!type || !strcmp(type, "text"))
+        return 0;
+    /* textFormat takes a schema only, and "any object" is one Claude's structured output
+     * refuses (it wants additionalProperties false): the prompt has to ask for JSON. */
+    if (!strcmp(type, "json_object")) {
+        call->host->log(call, AIGW_LOG_INFO,
+                        "bedrock: response_format json_object is not "
+                        "forwarded (Converse takes json_schema only)");
+        return 0;
+    }
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
+    if (strcmp(type, "json_schema") || !cJSON_IsObject(schema))
+        return bedrock_reject(call, AIGW_EINVAL,
+                              "response_format must be text or json_schema with a schema object");
+    const char *name = aigw_json_str(js, "name"), *desc = aigw_json_str(js, "description");
+    char *text = cJSON_PrintUnformatted(schema);
+    cJSON *cfg = cJSON_AddObjectToObject(out, "outputConfig");
+    cJSON *fmt = cfg ? cJSON_AddObjectToObject(cfg, "textFormat") : NULL;
+    cJSON *st = fmt ? cJSON_AddObjectToObject(fmt, "structure") : NULL;
+    cJSON *def = st ? cJSON_AddObjectToObject(st, "jsonSchema") : NULL;
+    int ok = text && def && cJSON_AddStringToObject(fmt, "type", "json_schema") &&
+             cJSON_AddStringToObject(def, "schema", text) &&
+             (!name || cJSON_AddStringToObject(def, "name", name)) &&
+             (!desc || cJSON_AddStringToObject(def, "description", desc));
+    free(text);
+    return ok ? 0 : AIGW_ENOMEM;
+}
+
 int bedrock_build_converse(struct aigw_call *call, cJSON **out)
 {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n");
     if (cJSON_IsNumber(n) && n->valuedouble > 1)
         return bedrock_reject(call, AIGW_ENOTSUP, "Converse returns one choice (n must be 1)");
-
-    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(call->body, "response_format");
-    const cJSON *rft = cJSON_GetObjectItemCaseSensitive(rf, "type");
-    if (cJSON_IsString(rft) && strcmp(rft->valuestring, "text"))
-        call->host->log(call, AIGW_LOG_INFO,
-                        "bedrock: response_format %s is not forwarded (Converse has no "
-                        "equivalent every model family accepts)",
-                        rft->valuestring);
 
     struct conv cv = {call, cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray(), 0, 0};
     cJSON *body = cJSON_CreateObject();
@@ -526,7 +556,7 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
     }
     int64_t budget = claude_budget(call);
     if ((rc = inference_config(call, body, budget)) != 0 || (rc = tool_config(&cv, body)) != 0 ||
-        (rc = claude_fields(call, body, budget)) != 0)
+        (rc = claude_fields(call, body, budget)) != 0 || (rc = output_config(call, body)) != 0)
         goto fail;
     cJSON_Delete(cv.system);
     cJSON_Delete(cv.used_tools);

@@ -415,6 +415,50 @@ Test(bedrock_request, full_translation)
     ph_free(c);
 }
 
+/* response_format json_schema is Converse's outputConfig.textFormat, the schema as a JSON
+ * string; the conforming answer is plain text, which the client gets as message content.
+ * json_object has no textFormat equivalent and is left out, as text is. */
+Test(bedrock_request, json_schema_becomes_output_config)
+{
+    struct ph_call *c =
+        begin("{\"model\":\"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0\","
+              "\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],"
+              "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+              "\"name\":\"city\",\"description\":\"A city\",\"strict\":true,"
+              "\"schema\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+              "\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}}}}");
+    const cJSON *body = ph_body_json(c);
+    const cJSON *def = at(body, "outputConfig.textFormat.structure.jsonSchema");
+    cr_assert_str_eq(str_at(body, "outputConfig.textFormat.type"), "json_schema");
+    cr_assert_str_eq(str_at(def, "name"), "city");
+    cr_assert_str_eq(str_at(def, "description"), "A city");
+    cJSON *schema = cJSON_Parse(str_at(def, "schema"));
+    cJSON *want = cJSON_Parse("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+                              "\"string\"}},\"required\":[\"name\"],"
+                              "\"additionalProperties\":false}");
+    cr_assert(cJSON_Compare(schema, want, 1), "%s", str_at(def, "schema"));
+    cJSON_Delete(schema);
+    cJSON_Delete(want);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(body, "toolConfig"));
+
+    static const char answer[] =
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":"
+        "\"{\\\"name\\\":\\\"Oslo\\\"}\"}]}},\"stopReason\":\"end_turn\","
+        "\"usage\":{\"inputTokens\":9,\"outputTokens\":6,\"totalTokens\":15}}";
+    cr_assert_eq(
+        ph_respond(c, 200, "Content-Type: application/json\r\n", answer, strlen(answer), 0), 0);
+    cJSON *o = ph_output_json(c);
+    cr_assert_str_eq(str_at(o, "choices.0.message.content"), "{\"name\":\"Oslo\"}");
+    cr_assert_str_eq(str_at(o, "choices.0.finish_reason"), "stop");
+    ph_free(c);
+
+    c = begin("{\"model\":\"bedrock/amazon.nova-lite-v1:0\","
+              "\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],"
+              "\"response_format\":{\"type\":\"json_object\"}}");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(ph_body_json(c), "outputConfig"));
+    ph_free(c);
+}
+
 Test(bedrock_request, tool_choice_variants)
 {
     static const char *const tools =
