@@ -257,6 +257,52 @@ Test(replicate_response, polls_urls_get_on_the_api_origin)
     ph_free(c);
 }
 
+/* A poll that fails (a 5xx, a 429) asks the same prediction again, never creates another:
+ * a new attempt would start (and bill) a second prediction. */
+Test(replicate_response, failed_poll_polls_the_same_prediction)
+{
+    static const char err[] = "{\"title\":\"Bad Gateway\",\"status\":502}";
+    static const char slow[] = "{\"title\":\"Too Many Requests\",\"status\":429,"
+                               "\"detail\":\"Request was throttled.\"}";
+    struct ph_call *c = begin(CHAT_REQ);
+    cr_assert_eq(ph_respond_file(c, 201, JSON_HDRS, "replicate/prediction_starting.json", 0),
+                 AIGW_CONTINUE);
+    cr_assert_eq(ph_respond(c, 502, JSON_HDRS, err, sizeof err - 1, 0), AIGW_CONTINUE);
+    cr_assert_str_eq(ph_method(c), "GET");
+    cr_assert_str_eq(ph_url(c), "http://mock.test/v1/predictions/" PID);
+    cr_assert_str_eq(ph_header(c, "Authorization"), "Bearer " CANARY);
+    cr_assert_eq(ph_respond(c, 429, JSON_HDRS, slow, sizeof slow - 1, 0), AIGW_CONTINUE);
+    cr_assert_str_eq(ph_method(c), "GET");
+    cr_assert_str_eq(ph_url(c), "http://mock.test/v1/predictions/" PID);
+    cr_assert_eq(ph_respond_file(c, 200, JSON_HDRS, "replicate/prediction_succeeded.json", 0), 0);
+    assert_fjord_answer(c, "stop");
+    ph_free(c);
+}
+
+/* A prediction that cannot be polled any more ends the request with an error that says so
+ * and is not retried (a retry would create the prediction again). */
+Test(replicate_response, poll_that_keeps_failing_is_not_retried)
+{
+    static const char err[] = "{\"title\":\"Service Unavailable\",\"status\":503}";
+    struct ph_call *c = begin(CHAT_REQ);
+    cr_assert_eq(ph_respond_file(c, 201, JSON_HDRS, "replicate/prediction_starting.json", 0),
+                 AIGW_CONTINUE);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ph_respond(c, 503, JSON_HDRS, err, sizeof err - 1, 0), AIGW_CONTINUE);
+        cr_assert_str_eq(ph_method(c), "GET");
+        cr_assert_str_eq(ph_url(c), "http://mock.test/v1/predictions/" PID);
+    }
+    cr_assert_eq(ph_respond(c, 503, JSON_HDRS, err, sizeof err - 1, 0), 0);
+    const struct aigw_error *e = ph_error(c);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->retryable, 0);
+    cr_assert_str_eq(e->code, "follow_up_failed");
+    cr_assert_not_null(strstr(e->message, "Service Unavailable"), "%s", e->message);
+    cr_assert_str_eq(str_at(ph_output_json(c), "error.code"), "follow_up_failed");
+    assert_no_secret(c);
+    ph_free(c);
+}
+
 Test(replicate_response, poll_deadline)
 {
     env_default();
