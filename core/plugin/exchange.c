@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/log.h"
 #include "plugin/errors.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
@@ -267,10 +268,19 @@ static int repeat_step(struct gw_call *c)
     return AIGW_CONTINUE;
 }
 
-/* A follow-up failed for good: the attempt ends with an error that is not retried, since a
- * retry would start the job again. */
+/* A follow-up failed for good. An epilogue (a request stream_end set up, after a whole
+ * answer: usage) is dropped and the answer stands; anything else ends the attempt with an
+ * error that is not retried, since a retry would start the job again. */
 static int follow_up_failed(struct gw_call *c)
 {
+    if (c->epilogue) {
+        gw_logf(AIGW_LOG_INFO, c->plugin->desc.vkey, c->request_id,
+                "the request after the stream failed (%s); the answer stands without it",
+                c->error.message ? c->error.message : "error");
+        aigw_error_init(&c->error);
+        c->has_error = 0;
+        return 0;
+    }
     c->error.retryable = 0;
     c->error.code = "follow_up_failed";
     c->error.message = gw_arena_printf(&c->keep,
@@ -302,7 +312,9 @@ static int end(struct gw_call *c)
         c->has_error = 1;
         c->error_in_band = 0;
         fill_error_defaults(c, rc >= 0);
-        return follow_up(c) ? follow_up_end(c) : 0;
+        if (follow_up(c))
+            return follow_up_end(c);
+        return c->epilogue ? follow_up_failed(c) : 0;
     }
     if (c->credential_step)
         return credential_step_end(c);
@@ -315,8 +327,21 @@ static int end(struct gw_call *c)
         rc = 0;
     if (rc == 0 && d->stream_end && !c->has_error) {
         struct gw_json_mark mark = gw_call_json_mark(c);
+        int framing = c->framing;
+        gw_call_clear_request(c);
         rc = d->stream_end(&c->pub);
         gw_call_json_release(c, mark);
+        /* One more request after the answer (the final usage of a job): an epilogue. */
+        if (rc == AIGW_CONTINUE && c->url && !c->epilogue) {
+            if (!c->framing_set)
+                c->framing = AIGW_FRAMING_JSON;
+            c->epilogue = 1;
+            c->repeats = 0;
+            c->pub.step++;
+            gw_call_clear_response(c);
+            return AIGW_CONTINUE;
+        }
+        c->framing = framing;
         if (rc > 0)
             rc = 0;
     }
@@ -358,7 +383,7 @@ int gw_exchange_end(struct gw_call *c)
 
 int gw_exchange_failed(struct gw_call *c, const char *why)
 {
-    if (!follow_up(c))
+    if (!follow_up(c) && !c->epilogue)
         return -1;
     aigw_error_init(&c->error);
     c->has_error = 1;
@@ -368,7 +393,7 @@ int gw_exchange_failed(struct gw_call *c, const char *why)
     c->error.message = why;
     c->error.retryable = 1;
     struct gw_plugin *prev = gw_host_enter(c->plugin);
-    int rc = follow_up_end(c);
+    int rc = follow_up(c) ? follow_up_end(c) : follow_up_failed(c);
     gw_host_set_current(prev);
     return rc;
 }

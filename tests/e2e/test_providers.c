@@ -203,7 +203,10 @@ static const struct prov provs[] = {
                 "\"headers\":{\"preference-applied\":\"wait\"},"
                 "\"body_file\":\"replicate/prediction_succeeded.json\"}",
                 "{\"method\":\"GET\",\"path\":\"/v1/streams/p1\","
-                "\"body_file\":\"replicate/stream_text.sse\"}"},
+                "\"body_file\":\"replicate/stream_text.sse\"}",
+                /* after the stream: the prediction's final state, for its token counts */
+                "{\"method\":\"GET\",\"path\":\"/v1/predictions/p1\","
+                "\"body_file\":\"replicate/prediction_succeeded.json\"}"},
      .model = "meta/meta-llama-3-8b-instruct",
      .chat_path = RP_PATH,
      .stream_path = RP_PATH,
