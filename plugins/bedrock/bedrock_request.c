@@ -508,14 +508,8 @@ static int output_config(struct aigw_call *call, cJSON *out)
     const char *type = aigw_json_str(rf, "type");
     if (!type || !strcmp(type, "text"))
         return 0;
-    /* textFormat takes a schema only, and "any object" is one Claude's structured output
-     * refuses (it wants additionalProperties false): the prompt has to ask for JSON. */
-    if (!strcmp(type, "json_object")) {
-        call->host->log(call, AIGW_LOG_INFO,
-                        "bedrock: response_format json_object is not "
-                        "forwarded (Converse takes json_schema only)");
-        return 0;
-    }
+    if (!strcmp(type, "json_object"))
+        return 0; /* json_object_tool() */
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
     if (strcmp(type, "json_schema") || !cJSON_IsObject(schema))
@@ -533,6 +527,40 @@ static int output_config(struct aigw_call *call, cJSON *out)
              (!desc || cJSON_AddStringToObject(def, "description", desc));
     free(text);
     return ok ? 0 : AIGW_ENOMEM;
+}
+
+/* response_format json_object names no schema, which textFormat requires: the documented
+ * fallback is a tool forced on the model whose input schema is "an object", its input being
+ * the answer (bedrock_response.c turns it back into text). Only where no other tool is about:
+ * the client's tools, or tool blocks in the history, keep the request as it is. */
+static int json_object_tool(struct conv *cv)
+{
+    struct aigw_call *call = cv->call;
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(call->body, "response_format");
+    const char *type = aigw_json_str(rf, "type");
+    if (!type || strcmp(type, "json_object"))
+        return 0;
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(call->body, "tools")) > 0 ||
+        cv->has_tool_blocks) {
+        call->host->log(call, AIGW_LOG_INFO,
+                        "bedrock: response_format json_object is not forwarded next to tools");
+        return 0;
+    }
+    return 1;
+}
+
+static int add_json_tool(cJSON *out)
+{
+    static const char config[] =
+        "{\"tools\":[{\"toolSpec\":{\"name\":\"" BEDROCK_JSON_TOOL "\",\"description\":"
+        "\"Give the whole answer as this tool's input: one JSON object.\",\"inputSchema\":"
+        "{\"json\":{\"type\":\"object\"}}}}],\"toolChoice\":{\"tool\":{\"name\":"
+        "\"" BEDROCK_JSON_TOOL "\"}}}";
+    cJSON *cfg = cJSON_Parse(config);
+    if (!cfg)
+        return AIGW_ENOMEM;
+    cJSON_AddItemToObject(out, "toolConfig", cfg);
+    return 0;
 }
 
 int bedrock_build_converse(struct aigw_call *call, cJSON **out)
@@ -554,8 +582,12 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
         cJSON_AddItemToObject(body, "system", cv.system);
         cv.system = NULL;
     }
-    int64_t budget = claude_budget(call);
+    /* Claude refuses thinking under a forced tool. */
+    struct bedrock_state *st = call->state;
+    st->json_tool = json_object_tool(&cv);
+    int64_t budget = st->json_tool ? 0 : claude_budget(call);
     if ((rc = inference_config(call, body, budget)) != 0 || (rc = tool_config(&cv, body)) != 0 ||
+        (st->json_tool && (rc = add_json_tool(body)) != 0) ||
         (rc = claude_fields(call, body, budget)) != 0 || (rc = output_config(call, body)) != 0)
         goto fail;
     cJSON_Delete(cv.system);
