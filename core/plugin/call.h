@@ -59,6 +59,8 @@ struct gw_call {
     int framing_set; /* the plugin chose the framing explicitly */
     int64_t delay_ms;
     int credential_step; /* this step fetches a credential */
+    int repeats;         /* times this step was sent again after failing (exchange.c) */
+    int epilogue;        /* this step was set up by stream_end, after the whole answer */
 
     /* The response. */
     int status;

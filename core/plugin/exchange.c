@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/log.h"
 #include "plugin/errors.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
@@ -198,6 +199,7 @@ static int parse_json_step(struct gw_call *c)
         if (!c->framing_set)
             c->framing = AIGW_FRAMING_JSON;
         c->pub.step++;
+        c->repeats = 0;
         gw_call_clear_response(c);
         return AIGW_CONTINUE;
     }
@@ -258,6 +260,63 @@ static int map_error(struct gw_call *c, struct aigw_bytes body)
     return rc;
 }
 
+/* A later step that only reads (a GET after the first step: a poll of the job that step
+ * started, or its result's stream) and has handed nothing to the plugin yet. Sent again as it
+ * is, it asks the same question; a new attempt would start the job, and bill it, twice. */
+static int follow_up(const struct gw_call *c)
+{
+    return c->pub.step > 0 && !c->credential_step && !c->framed && c->method &&
+           !strcmp(c->method, "GET");
+}
+
+/* The same follow-up again after a growing pause (the request's deadlines still cap it, in
+ * the driver's limits), with this failure forgotten. */
+static int repeat_step(struct gw_call *c)
+{
+    int64_t pause = (int64_t)GW_FOLLOW_UP_PAUSE_MS << c->repeats;
+    c->repeats++;
+    if (c->delay_ms < pause)
+        c->delay_ms = pause;
+    aigw_error_init(&c->error);
+    c->has_error = 0;
+    c->error_in_band = 0;
+    gw_call_clear_response(c);
+    return AIGW_CONTINUE;
+}
+
+/* A follow-up failed for good. An epilogue (a request stream_end set up, after a whole
+ * answer: usage) is dropped and the answer stands; anything else ends the attempt with an
+ * error that is not retried, since a retry would start the job again. */
+static int follow_up_failed(struct gw_call *c)
+{
+    if (c->epilogue) {
+        gw_logf(AIGW_LOG_INFO, c->plugin->desc.vkey, c->request_id,
+                "the request after the stream failed (%s); the answer stands without it",
+                c->error.message ? c->error.message : "error");
+        aigw_error_init(&c->error);
+        c->has_error = 0;
+        return 0;
+    }
+    c->error.retryable = 0;
+    c->error.code = "follow_up_failed";
+    c->error.message = gw_arena_printf(&c->keep,
+                                       "the provider accepted the request, but its result could "
+                                       "not be fetched (%s); not retried, so that it does not run "
+                                       "twice",
+                                       c->error.message ? c->error.message : "error");
+    if (!c->error.message)
+        c->error.message = "the provider accepted the request, but its result could not be fetched";
+    return 0;
+}
+
+/* After a failed follow-up: repeat it while retryable and repeats are left. */
+static int follow_up_end(struct gw_call *c)
+{
+    if (c->error.retryable && c->repeats < GW_FOLLOW_UP_REPEATS)
+        return repeat_step(c);
+    return follow_up_failed(c);
+}
+
 static int end(struct gw_call *c)
 {
     const struct aigw_provider *d = &c->plugin->desc;
@@ -269,7 +328,9 @@ static int end(struct gw_call *c)
         c->has_error = 1;
         c->error_in_band = 0;
         fill_error_defaults(c, rc >= 0);
-        return 0;
+        if (follow_up(c))
+            return follow_up_end(c);
+        return c->epilogue ? follow_up_failed(c) : 0;
     }
     if (c->credential_step)
         return credential_step_end(c);
@@ -282,8 +343,21 @@ static int end(struct gw_call *c)
         rc = 0;
     if (rc == 0 && d->stream_end && !c->has_error) {
         struct gw_json_mark mark = gw_call_json_mark(c);
+        int framing = c->framing;
+        gw_call_clear_request(c);
         rc = d->stream_end(&c->pub);
         gw_call_json_release(c, mark);
+        /* One more request after the answer (the final usage of a job): an epilogue. */
+        if (rc == AIGW_CONTINUE && c->url && !c->epilogue) {
+            if (!c->framing_set)
+                c->framing = AIGW_FRAMING_JSON;
+            c->epilogue = 1;
+            c->repeats = 0;
+            c->pub.step++;
+            gw_call_clear_response(c);
+            return AIGW_CONTINUE;
+        }
+        c->framing = framing;
         if (rc > 0)
             rc = 0;
     }
@@ -319,6 +393,23 @@ int gw_exchange_end(struct gw_call *c)
 {
     struct gw_plugin *prev = gw_host_enter(c->plugin);
     int rc = end(c);
+    gw_host_set_current(prev);
+    return rc;
+}
+
+int gw_exchange_failed(struct gw_call *c, const char *why)
+{
+    if (!follow_up(c) && !c->epilogue)
+        return -1;
+    aigw_error_init(&c->error);
+    c->has_error = 1;
+    c->error_in_band = 0;
+    c->error.status = 502;
+    c->error.type = "upstream_error";
+    c->error.message = why;
+    c->error.retryable = 1;
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    int rc = follow_up(c) ? follow_up_end(c) : follow_up_failed(c);
     gw_host_set_current(prev);
     return rc;
 }

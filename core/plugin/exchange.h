@@ -22,6 +22,16 @@ int gw_exchange_begin(struct gw_call *c);
 int gw_exchange_headers(struct gw_call *c, int status);
 int gw_exchange_data(struct gw_call *c, const char *p, size_t n);
 int gw_exchange_end(struct gw_call *c);
+/* A follow-up step (a GET after the first step: a poll) that failed is sent again up to
+ * GW_FOLLOW_UP_REPEATS times, pausing GW_FOLLOW_UP_PAUSE_MS doubled each time; then it fails
+ * the attempt without a retry (the first step would start the job again), unless it was an
+ * epilogue (set up by stream_end after a whole answer), which is dropped. */
+#define GW_FOLLOW_UP_REPEATS 3
+#define GW_FOLLOW_UP_PAUSE_MS 250
+/* The transfer of the current step failed (why: what broke, static): AIGW_CONTINUE to send
+ * the same step again, 0 when the call ended with call->error (or, an epilogue, without an
+ * error), -1 when the step is no follow-up (the caller's failure to report). */
+int gw_exchange_failed(struct gw_call *c, const char *why);
 /* 1 when the status is one a retry or another target might fix. */
 int gw_status_retryable(int status);
 

@@ -126,12 +126,34 @@ static void on_idle(void *ud)
         d->ops->idle(d->ud);
 }
 
+static const char *transport_why(int result)
+{
+    switch (result) {
+    case GW_XFER_ETIMEOUT_CONNECT:
+    case GW_XFER_ETIMEOUT_FIRST:
+    case GW_XFER_ETIMEOUT_IDLE:
+    case GW_XFER_ETIMEOUT_TOTAL:
+        return "the upstream provider did not answer in time";
+    case GW_XFER_ECONNECT:
+        return "the gateway could not connect to the upstream provider";
+    default:
+        return "the connection to the upstream provider broke";
+    }
+}
+
 static void on_done(void *ud, int result)
 {
     struct gw_driver *d = ud;
     int rc = 0;
-    if (result == GW_XFER_OK) {
+    if (result != GW_XFER_OK && result != GW_XFER_ECANCELLED && result != GW_XFER_EABORT) {
+        /* A follow-up (a poll) whose connection failed is asked again, not the whole call. */
+        int frc = gw_exchange_failed(d->call, transport_why(result));
+        if (frc >= 0)
+            result = GW_XFER_OK, rc = frc;
+    } else if (result == GW_XFER_OK) {
         rc = gw_exchange_end(d->call);
+    }
+    if (result == GW_XFER_OK) {
         if (rc == AIGW_CONTINUE) {
             int src = gw_driver_send(d, 0);
             if (src == 0)

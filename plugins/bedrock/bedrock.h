@@ -25,10 +25,17 @@ struct bedrock_state {
     int block_tool[BEDROCK_MAX_BLOCKS]; /* contentBlockIndex -> tool index + 1 (0: not a tool) */
     unsigned char block_args[BEDROCK_MAX_BLOCKS]; /* the tool block streamed some input */
     int finished;                       /* a FINISH was emitted */
+    /* response_format json_object: the answer is the input of the forced BEDROCK_JSON_TOOL,
+     * handed to the client as text; block_json marks that tool's streamed block */
+    int json_tool;
+    unsigned char block_json[BEDROCK_MAX_BLOCKS];
     /* embeddings */
     int embed_next;       /* index of the input being embedded (Titan: one per request) */
     int64_t embed_tokens; /* tokens counted so far */
 };
+
+/* The tool a json_object answer is asked of (Converse's structured output takes a schema). */
+#define BEDROCK_JSON_TOOL "json_answer"
 
 /* Sets method, URL, headers and body for POST /model/<modelId>/<action> and signs it. */
 int bedrock_send(struct aigw_call *call, const char *action, const char *body, size_t len,

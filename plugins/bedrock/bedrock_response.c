@@ -85,6 +85,7 @@ int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body)
     const cJSON *blocks =
         aigw_json_get(aigw_json_get(aigw_json_get(root, "output"), "message"), "content");
     const cJSON *b;
+    const struct bedrock_state *st = call->state;
     int rc, ntools = 0;
 
     if (!cJSON_IsObject(root))
@@ -108,8 +109,11 @@ int bedrock_parse_response(struct aigw_call *call, struct aigw_bytes body)
             const char *args = input ? call->host->json_print(call, input) : "{}";
             if (!args)
                 return AIGW_ENOMEM;
-            rc = aigw_emit_tool_call(call, 0, ntools++, id->valuestring, name->valuestring, args,
-                                     strlen(args));
+            if (st->json_tool && !strcmp(name->valuestring, BEDROCK_JSON_TOOL))
+                rc = aigw_emit_text(call, 0, args, strlen(args)); /* json_object's answer */
+            else
+                rc = aigw_emit_tool_call(call, 0, ntools++, id->valuestring, name->valuestring,
+                                         args, strlen(args));
         }
         if (rc)
             return rc;
@@ -235,7 +239,14 @@ static int on_block_start(struct aigw_call *call, struct bedrock_state *st, cons
     const cJSON *id = aigw_json_get(tu, "toolUseId"), *name = aigw_json_get(tu, "name");
     if (!cJSON_IsString(id) || !cJSON_IsString(name))
         return AIGW_EPROTO;
-    int bi = block_index(ev), ti = st->ntools++;
+    int bi = block_index(ev);
+    if (st->json_tool && !strcmp(name->valuestring, BEDROCK_JSON_TOOL)) {
+        if (bi < 0)
+            return AIGW_EPROTO;
+        st->block_json[bi] = 1; /* json_object's answer: its input is the text */
+        return 0;
+    }
+    int ti = st->ntools++;
     if (bi >= 0)
         st->block_tool[bi] = ti + 1;
     return aigw_emit_tool_call(call, 0, ti, id->valuestring, name->valuestring, "", 0);
@@ -257,6 +268,12 @@ static int on_block_delta(struct aigw_call *call, struct bedrock_state *st, cons
                    : 0;
     if (cJSON_IsString(input)) {
         int bi = block_index(ev);
+        if (bi >= 0 && st->block_json[bi]) {
+            if (!*input->valuestring)
+                return 0;
+            st->block_args[bi] = 1;
+            return aigw_emit_text(call, 0, input->valuestring, strlen(input->valuestring));
+        }
         int ti = bi >= 0 && st->block_tool[bi] ? st->block_tool[bi] - 1 : st->ntools - 1;
         if (ti < 0)
             return AIGW_EPROTO;
@@ -276,9 +293,11 @@ static int on_block_delta(struct aigw_call *call, struct bedrock_state *st, cons
 static int on_block_stop(struct aigw_call *call, struct bedrock_state *st, const cJSON *ev)
 {
     int bi = block_index(ev);
-    if (bi < 0 || !st->block_tool[bi] || st->block_args[bi])
+    if (bi < 0 || (!st->block_tool[bi] && !st->block_json[bi]) || st->block_args[bi])
         return 0;
     st->block_args[bi] = 1;
+    if (st->block_json[bi])
+        return aigw_emit_text(call, 0, "{}", 2);
     return aigw_emit_tool_call(call, 0, st->block_tool[bi] - 1, NULL, NULL, "{}", 2);
 }
 

@@ -62,6 +62,36 @@ static int empty_text(const cJSON *content)
     return !content || cJSON_IsNull(content) || oaiw_str_is(content, "");
 }
 
+/* A user turn right after a tool result is a 400 ("Unexpected role 'user' after role 'tool'",
+ * invalid_request_message_order): Mistral wants the assistant to have spoken in between,
+ * which OpenAI does not (a client that interrupts a tool loop sends exactly that). A short
+ * assistant turn bridges them: empty content would itself be refused. Run after the pass
+ * that drops empty assistant turns, since dropping one can make the two adjacent. */
+static int bridge_tool_user(cJSON *messages)
+{
+    cJSON *m, *bridge;
+
+    for (m = cJSON_IsArray(messages) ? messages->child : NULL; m && m->next; m = m->next) {
+        if (!oaiw_str_is(oaiw_get(m, "role"), "tool") ||
+            !oaiw_str_is(oaiw_get(m->next, "role"), "user"))
+            continue;
+        bridge = cJSON_CreateObject();
+        if (!bridge || !cJSON_AddStringToObject(bridge, "role", "assistant") ||
+            !cJSON_AddStringToObject(bridge, "content", "OK.")) {
+            cJSON_Delete(bridge);
+            return AIGW_ENOMEM;
+        }
+        /* Linked in by hand between two items (never first nor last, so the array's head and
+         * its tail pointer stay as they are). */
+        bridge->prev = m;
+        bridge->next = m->next;
+        m->next->prev = bridge;
+        m->next = bridge;
+        m = bridge; /* the user turn is checked next, as the bridge's successor */
+    }
+    return 0;
+}
+
 static int fix_messages(struct aigw_call *call, cJSON *messages)
 {
     cJSON *m, *next, *tc;
@@ -91,6 +121,8 @@ static int fix_messages(struct aigw_call *call, cJSON *messages)
                 return rc;
         }
     }
+    if ((rc = bridge_tool_user(messages)))
+        return rc;
     /* Ending on the assistant's own words asks for their continuation; Mistral serves that
      * only when the turn says so ("Expected last role User or Tool (or Assistant with prefix
      * True)"). */

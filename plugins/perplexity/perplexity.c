@@ -255,6 +255,38 @@ static int split_content(struct think *st, cJSON *m, int final)
 
 /* ---- responses --------------------------------------------------------------------------- */
 
+/* Deep research (and the reasoning models) report usage.reasoning_tokens at the top of usage:
+ * the research pass's reasoning, counted neither in completion_tokens (prompt + completion =
+ * total) nor in the <think> text, and priced apart. OpenAI's shape counts reasoning inside
+ * completion_tokens and names it in completion_tokens_details, which is what clients and the
+ * cost accounting (reasoning at its own price) read. */
+static int fix_usage(cJSON *root)
+{
+    cJSON *u = oaiw_get(root, "usage"), *details;
+    const cJSON *r = oaiw_get(u, "reasoning_tokens"), *p = oaiw_get(u, "prompt_tokens");
+    const cJSON *c = oaiw_get(u, "completion_tokens"), *t = oaiw_get(u, "total_tokens");
+    int rc;
+
+    if (!cJSON_IsNumber(r) || !cJSON_IsNumber(c) || r->valuedouble <= 0)
+        return 0;
+    double reasoning = r->valuedouble, completion = c->valuedouble + reasoning;
+    /* A total that already holds the reasoning is left alone; one without it grows with it. */
+    if (cJSON_IsNumber(t) && cJSON_IsNumber(p) &&
+        t->valuedouble == p->valuedouble + c->valuedouble &&
+        (rc = oaiw_set(u, "total_tokens", cJSON_CreateNumber(t->valuedouble + reasoning))))
+        return rc;
+    if ((rc = oaiw_set(u, "completion_tokens", cJSON_CreateNumber(completion))))
+        return rc;
+    if (!cJSON_IsObject(details = oaiw_get(u, "completion_tokens_details")) &&
+        (rc = oaiw_set(u, "completion_tokens_details", cJSON_CreateObject())))
+        return rc;
+    details = oaiw_get(u, "completion_tokens_details");
+    if ((rc = oaiw_set(details, "reasoning_tokens", cJSON_CreateNumber(reasoning))))
+        return rc;
+    cJSON_DeleteItemFromObjectCaseSensitive(u, "reasoning_tokens");
+    return 0;
+}
+
 static int parse_response(struct aigw_call *call, struct aigw_bytes body)
 {
     cJSON *root = oaiw_parse(body), *ch;
@@ -266,7 +298,7 @@ static int parse_response(struct aigw_call *call, struct aigw_bytes body)
         if ((rc = split_content(&st, oaiw_get(ch, "message"), 1)))
             break;
     }
-    if (rc) {
+    if (rc || (rc = fix_usage(root))) {
         cJSON_Delete(root);
         return rc;
     }
@@ -311,7 +343,7 @@ static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
             return rc;
         }
     }
-    if ((rc = take_extras(call, st, root))) {
+    if ((rc = take_extras(call, st, root)) || (rc = fix_usage(root))) {
         cJSON_Delete(root);
         return rc;
     }

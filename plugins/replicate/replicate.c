@@ -337,6 +337,7 @@ static const struct aigw_provider provider = {
     .build_request = build_request,
     .parse_response = replicate_parse_response,
     .stream_event = replicate_stream_event,
+    .stream_end = replicate_stream_end,
     .map_error = map_error,
     .images_build = images_build,
     .images_parse = replicate_images_parse,

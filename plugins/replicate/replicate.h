@@ -8,7 +8,8 @@
  *   replicate_parse.c   prediction objects (polling, stream URL) and SSE stream events
  *
  * A chat or image call is a small state machine over upstream requests: create the prediction
- * (with Prefer: wait), then either read its result, poll urls.get, or (streams) read urls.stream.
+ * (with Prefer: wait), then either read its result, poll urls.get, or (streams) read urls.stream
+ * and, once it is done, get the prediction again for its token counts (the stream has none).
  *
  * Threading: no globals; per-call data lives in call->state (struct replicate_state).
  */
@@ -21,6 +22,11 @@ struct replicate_state {
     int64_t start_ms;   /* host->now_ms() when the prediction was created: polling deadline */
     int64_t max_tokens; /* the max token input sent (0: none), to tell "length" from "stop" */
     int b64;            /* images: the client asked for response_format b64_json */
+    /* Streams: the prediction's poll URL (call memory), kept to fetch its final state, with the
+     * token counts, once the stream is done (the stream itself reports none). */
+    const char *get_url;
+    int usage_fetch; /* 1: the stream's usage is being fetched (the answer is complete) */
+    int usage_polls; /* fetches of a prediction not yet marked succeeded */
 };
 
 int replicate_reject(struct aigw_call *call, int code, const char *why);
@@ -41,5 +47,6 @@ int replicate_chat_input(struct aigw_call *call, cJSON **input);
 int replicate_parse_response(struct aigw_call *call, struct aigw_bytes body);
 int replicate_images_parse(struct aigw_call *call, struct aigw_bytes body);
 int replicate_stream_event(struct aigw_call *call, const struct aigw_frame *frame);
+int replicate_stream_end(struct aigw_call *call);
 
 #endif

@@ -73,15 +73,28 @@ static int emit_meta(struct aigw_call *call, const cJSON *pred)
                           parse_time(aigw_json_get(pred, "created_at")));
 }
 
+/* metrics.input_token_count / output_token_count, when the prediction has them. */
+static int emit_metrics(struct aigw_call *call, const cJSON *metrics)
+{
+    const cJSON *in_tok = aigw_json_get(metrics, "input_token_count");
+    const cJSON *out_tok = aigw_json_get(metrics, "output_token_count");
+    if (!cJSON_IsNumber(in_tok) && !cJSON_IsNumber(out_tok))
+        return 0;
+    struct aigw_usage u;
+    aigw_usage_init(&u);
+    u.prompt_tokens = cJSON_IsNumber(in_tok) ? (int64_t)in_tok->valuedouble : 0;
+    u.completion_tokens = cJSON_IsNumber(out_tok) ? (int64_t)out_tok->valuedouble : 0;
+    return aigw_emit_usage(call, &u);
+}
+
 /* Language-model output: an array of token strings (joined) or one string. */
 static int emit_text_output(struct aigw_call *call, const cJSON *pred)
 {
     struct replicate_state *st = call->state;
     const cJSON *out = aigw_json_get(pred, "output"), *x;
     const cJSON *metrics = aigw_json_get(pred, "metrics");
-    const cJSON *in_tok = aigw_json_get(metrics, "input_token_count");
     const cJSON *out_tok = aigw_json_get(metrics, "output_token_count");
-    int rc;
+    int rc = 0;
 
     if ((rc = emit_meta(call, pred)) != 0)
         return rc;
@@ -115,13 +128,7 @@ static int emit_text_output(struct aigw_call *call, const cJSON *pred)
                  out_tok->valuedouble >= (double)st->max_tokens;
     if ((rc = aigw_emit_finish(call, 0, length ? AIGW_FINISH_LENGTH : AIGW_FINISH_STOP)) != 0)
         return rc;
-    if (!cJSON_IsNumber(in_tok) && !cJSON_IsNumber(out_tok))
-        return 0;
-    struct aigw_usage u;
-    aigw_usage_init(&u);
-    u.prompt_tokens = cJSON_IsNumber(in_tok) ? (int64_t)in_tok->valuedouble : 0;
-    u.completion_tokens = cJSON_IsNumber(out_tok) ? (int64_t)out_tok->valuedouble : 0;
-    return aigw_emit_usage(call, &u);
+    return emit_metrics(call, metrics);
 }
 
 static int emit_image(struct aigw_call *call, int index, const char *s)
@@ -216,8 +223,10 @@ static int handle_prediction(struct aigw_call *call, struct aigw_bytes body,
 
     const cJSON *su = aigw_json_get(aigw_json_get(pred, "urls"), "stream");
     if (call->stream && call->op == AIGW_OP_CHAT && cJSON_IsString(su) &&
-        replicate_url_trusted(call, su->valuestring))
+        replicate_url_trusted(call, su->valuestring)) {
+        st->get_url = poll_url(call, pred);
         return follow(call, su->valuestring, AIGW_FRAMING_SSE);
+    }
 
     int64_t timeout = env_ms(call, "REPLICATE_POLL_TIMEOUT_MS", 300000);
     if (call->host->now_ms() - st->start_ms >= timeout)
@@ -230,9 +239,42 @@ static int handle_prediction(struct aigw_call *call, struct aigw_bytes body,
     return rc ? rc : follow(call, url, AIGW_FRAMING_JSON);
 }
 
+/* The prediction's final state after its stream: only its token counts are new. One still
+ * finishing is asked again a few times; without counts the answer stands as streamed. */
+#define USAGE_POLLS 3
+
+static int usage_from_prediction(struct aigw_call *call, struct aigw_bytes body)
+{
+    struct replicate_state *st = call->state;
+    const cJSON *pred = call->host->json_parse(call, body);
+    const cJSON *status = aigw_json_get(pred, "status");
+    if (is(status, "succeeded"))
+        return emit_metrics(call, aigw_json_get(pred, "metrics"));
+    if ((is(status, "starting") || is(status, "processing")) && st->usage_polls < USAGE_POLLS) {
+        st->usage_polls++;
+        int rc = call->host->set_delay_ms(call, env_ms(call, "REPLICATE_POLL_INTERVAL_MS", 1000));
+        return rc ? rc : follow(call, st->get_url, AIGW_FRAMING_JSON);
+    }
+    call->host->log(call, AIGW_LOG_INFO, "replicate: no token counts for the stream's usage");
+    return 0;
+}
+
 int replicate_parse_response(struct aigw_call *call, struct aigw_bytes body)
 {
+    struct replicate_state *st = call->state;
+    if (st->usage_fetch)
+        return usage_from_prediction(call, body);
     return handle_prediction(call, body, emit_text_output);
+}
+
+/* The stream reports no usage: the prediction's metrics have it once it is done. */
+int replicate_stream_end(struct aigw_call *call)
+{
+    struct replicate_state *st = call->state;
+    if (!st->get_url || st->usage_fetch || call->op != AIGW_OP_CHAT)
+        return 0;
+    st->usage_fetch = 1;
+    return follow(call, st->get_url, AIGW_FRAMING_JSON);
 }
 
 int replicate_images_parse(struct aigw_call *call, struct aigw_bytes body)

@@ -203,7 +203,10 @@ static const struct prov provs[] = {
                 "\"headers\":{\"preference-applied\":\"wait\"},"
                 "\"body_file\":\"replicate/prediction_succeeded.json\"}",
                 "{\"method\":\"GET\",\"path\":\"/v1/streams/p1\","
-                "\"body_file\":\"replicate/stream_text.sse\"}"},
+                "\"body_file\":\"replicate/stream_text.sse\"}",
+                /* after the stream: the prediction's final state, for its token counts */
+                "{\"method\":\"GET\",\"path\":\"/v1/predictions/p1\","
+                "\"body_file\":\"replicate/prediction_succeeded.json\"}"},
      .model = "meta/meta-llama-3-8b-instruct",
      .chat_path = RP_PATH,
      .stream_path = RP_PATH,
@@ -361,3 +364,77 @@ PROVIDER(cohere, "cohere")
 PROVIDER(ollama, "ollama")
 PROVIDER(bedrock, "bedrock")
 PROVIDER(replicate, "replicate")
+
+/* ---- Replicate: a prediction is created once, whatever happens to its polls ---------------- */
+
+#define RP_CREATE                                                                                  \
+    "{\"name\":\"create\",\"method\":\"POST\",\"path\":\"" RP_PATH "\",\"status\":201,"            \
+    "\"body\":{\"id\":\"p2\",\"status\":\"starting\",\"urls\":{\"get\":\"{{base}}/v1/predictions/" \
+    "p2\"}}}"
+#define RP_ENV                                                                                     \
+    {                                                                                              \
+        "REPLICATE_API_TOKEN=r8_e2e0001", "REPLICATE_BASE_URL={{base}}",                           \
+            "REPLICATE_WAIT_SECONDS=0", "REPLICATE_POLL_INTERVAL_MS=10"                            \
+    }
+
+/* A poll whose connection breaks, then one answered 502, is sent again: the same prediction
+ * is polled until it answers, and the create is never repeated (a second prediction would be
+ * run and billed). */
+Test(providers, replicate_failed_poll_polls_again)
+{
+    static const struct prov p = {
+        .vkey = "replicate",
+        .env = RP_ENV,
+        .routes = {RP_CREATE,
+                   "{\"name\":\"broken\",\"method\":\"GET\",\"path\":\"/v1/predictions/p2\","
+                   "\"times\":1,\"close_before_headers\":1}",
+                   "{\"name\":\"down\",\"method\":\"GET\",\"path\":\"/v1/predictions/p2\","
+                   "\"times\":1,\"status\":502,\"body\":{\"title\":\"Bad Gateway\"}}",
+                   "{\"name\":\"poll\",\"method\":\"GET\",\"path\":\"/v1/predictions/p2\","
+                   "\"body_file\":\"replicate/prediction_succeeded.json\"}"},
+        .model = "meta/meta-llama-3-8b-instruct",
+    };
+    struct mock *m = start_mock(&p);
+    struct e2e_gw *gw = start_gw(&p, m);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", request(&p, 0), NULL);
+    cr_assert_eq(r->status, 200, "%s\n%s", r->body, e2e_gw_log(gw));
+    cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItem(e2e_resp_json(r), "choices"), 0);
+    cr_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(choice, "message"), "content")->valuestring,
+        "\n\nThe Geirangerfjord is\nin Norway.");
+    cr_assert_eq(mock_route_hits(m, "create"), 1);
+    cr_assert_eq(mock_route_hits(m, "broken"), 1);
+    cr_assert_eq(mock_route_hits(m, "down"), 1);
+    cr_assert_eq(mock_route_hits(m, "poll"), 1);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A prediction that cannot be polled any more: a few polls, then an error saying so, and no
+ * second prediction. */
+Test(providers, replicate_unpollable_prediction_is_not_created_again)
+{
+    static const struct prov p = {
+        .vkey = "replicate",
+        .env = RP_ENV,
+        .routes = {RP_CREATE, "{\"name\":\"broken\",\"method\":\"GET\","
+                              "\"path\":\"/v1/predictions/p2\",\"close_before_headers\":1}"},
+        .model = "meta/meta-llama-3-8b-instruct",
+    };
+    struct mock *m = start_mock(&p);
+    struct e2e_gw *gw = start_gw(&p, m);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", request(&p, 0), NULL);
+    cr_assert_eq(r->status, 502, "%s\n%s", r->body, e2e_gw_log(gw));
+    cJSON *err = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+    cr_assert_str_eq(cJSON_GetObjectItem(err, "code")->valuestring, "follow_up_failed", "%s",
+                     r->body);
+    cr_assert_eq(mock_route_hits(m, "create"), 1, "%s", e2e_gw_log(gw));
+    /* The poll and its GW_FOLLOW_UP_REPEATS (3) repeats, each of which libcurl may send a
+     * second time by itself when a reused connection turns out closed. */
+    int polls = mock_route_hits(m, "broken");
+    cr_assert(polls >= 4 && polls <= 8, "%d polls", polls);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}

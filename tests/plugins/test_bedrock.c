@@ -415,6 +415,87 @@ Test(bedrock_request, full_translation)
     ph_free(c);
 }
 
+/* response_format json_schema is Converse's outputConfig.textFormat, the schema as a JSON
+ * string; the conforming answer is plain text, which the client gets as message content. */
+Test(bedrock_request, json_schema_becomes_output_config)
+{
+    struct ph_call *c =
+        begin("{\"model\":\"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0\","
+              "\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],"
+              "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+              "\"name\":\"city\",\"description\":\"A city\",\"strict\":true,"
+              "\"schema\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+              "\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}}}}");
+    const cJSON *body = ph_body_json(c);
+    const cJSON *def = at(body, "outputConfig.textFormat.structure.jsonSchema");
+    cr_assert_str_eq(str_at(body, "outputConfig.textFormat.type"), "json_schema");
+    cr_assert_str_eq(str_at(def, "name"), "city");
+    cr_assert_str_eq(str_at(def, "description"), "A city");
+    cJSON *schema = cJSON_Parse(str_at(def, "schema"));
+    cJSON *want = cJSON_Parse("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+                              "\"string\"}},\"required\":[\"name\"],"
+                              "\"additionalProperties\":false}");
+    cr_assert(cJSON_Compare(schema, want, 1), "%s", str_at(def, "schema"));
+    cJSON_Delete(schema);
+    cJSON_Delete(want);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(body, "toolConfig"));
+
+    static const char answer[] =
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":"
+        "\"{\\\"name\\\":\\\"Oslo\\\"}\"}]}},\"stopReason\":\"end_turn\","
+        "\"usage\":{\"inputTokens\":9,\"outputTokens\":6,\"totalTokens\":15}}";
+    cr_assert_eq(
+        ph_respond(c, 200, "Content-Type: application/json\r\n", answer, strlen(answer), 0), 0);
+    cJSON *o = ph_output_json(c);
+    cr_assert_str_eq(str_at(o, "choices.0.message.content"), "{\"name\":\"Oslo\"}");
+    cr_assert_str_eq(str_at(o, "choices.0.finish_reason"), "stop");
+    ph_free(c);
+}
+
+/* response_format json_object names no schema, which textFormat needs: the answer is asked of
+ * a forced tool whose input is any object, and that input comes back as the message content,
+ * with finish stop, as any JSON-mode answer. Thinking stays off (Claude refuses it under a
+ * forced tool). */
+#define JSON_OBJECT_REQ(stream)                                                                    \
+    "{\"model\":\"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0\"," stream                  \
+    "\"reasoning_effort\":\"high\",\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],"      \
+    "\"response_format\":{\"type\":\"json_object\"}}"
+
+Test(bedrock_request, json_object_is_a_forced_tool)
+{
+    struct ph_call *c = begin(JSON_OBJECT_REQ(""));
+    const cJSON *body = ph_body_json(c);
+    cr_assert_null(at(body, "outputConfig"));
+    cr_assert_null(at(body, "additionalModelRequestFields"));
+    assert_json(at(body, "toolConfig"),
+                "{\"tools\":[{\"toolSpec\":{\"name\":\"json_answer\",\"description\":"
+                "\"Give the whole answer as this tool's input: one JSON object.\","
+                "\"inputSchema\":{\"json\":{\"type\":\"object\"}}}}],"
+                "\"toolChoice\":{\"tool\":{\"name\":\"json_answer\"}}}");
+    static const char answer[] =
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{"
+        "\"toolUseId\":\"tooluse_1\",\"name\":\"json_answer\",\"input\":{\"city\":\"Oslo\","
+        "\"country\":\"Norway\"}}}]}},\"stopReason\":\"tool_use\","
+        "\"usage\":{\"inputTokens\":9,\"outputTokens\":6,\"totalTokens\":15}}";
+    cr_assert_eq(
+        ph_respond(c, 200, "Content-Type: application/json\r\n", answer, strlen(answer), 0), 0);
+    cJSON *o = ph_output_json(c);
+    cr_assert_str_eq(str_at(o, "choices.0.message.content"),
+                     "{\"city\":\"Oslo\",\"country\":\"Norway\"}");
+    cr_assert_null(at(o, "choices.0.message.tool_calls"));
+    cr_assert_str_eq(str_at(o, "choices.0.finish_reason"), "stop");
+    ph_free(c);
+
+    /* Next to the client's own tools it is left out, as before. */
+    c = begin("{\"model\":\"bedrock/amazon.nova-lite-v1:0\","
+              "\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],"
+              "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+              "\"response_format\":{\"type\":\"json_object\"}}");
+    cr_assert_null(at(ph_body_json(c), "outputConfig"));
+    cr_assert_null(at(ph_body_json(c), "toolConfig.toolChoice"));
+    ph_free(c);
+}
+
 Test(bedrock_request, tool_choice_variants)
 {
     static const char *const tools =
@@ -954,6 +1035,31 @@ Test(bedrock_stream, text_built_here)
     cr_assert(ph_sse_done(c));
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph_sse_events(c), 0), "id"), "chatcmpl-rid-1");
     assert_no_secret(c);
+    ph_free(c);
+}
+
+/* json_object's forced tool streams its input as toolUse deltas: the client gets them as
+ * text, and finish stop. */
+Test(bedrock_stream, json_object_tool_streams_as_text)
+{
+    struct evs_out o = {.len = 0};
+    evs_add(&o, 'e', "messageStart", "{\"role\":\"assistant\"}");
+    evs_add(&o, 'e', "contentBlockStart",
+            "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"name\":\"json_answer\","
+            "\"toolUseId\":\"t1\"}}}");
+    evs_add(&o, 'e', "contentBlockDelta",
+            "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"{\\\"city\\\":\"}}}");
+    evs_add(&o, 'e', "contentBlockDelta",
+            "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"\\\"Oslo\\\"}\"}}}");
+    evs_add(&o, 'e', "contentBlockStop", "{\"contentBlockIndex\":0}");
+    evs_add(&o, 'e', "messageStop", "{\"stopReason\":\"tool_use\"}");
+    evs_add(&o, 'e', "metadata",
+            "{\"usage\":{\"inputTokens\":5,\"outputTokens\":3,\"totalTokens\":8}}");
+    struct ph_call *c = stream_both(JSON_OBJECT_REQ("\"stream\":true,"), o.buf, o.len);
+    cr_assert_str_eq(ph_stream_text(c), "{\"city\":\"Oslo\"}");
+    cr_assert_str_eq(ph_stream_finish(c), "stop");
+    cr_assert_null(ph_stream_tool_name(c, 0));
+    cr_assert(ph_sse_done(c));
     ph_free(c);
 }
 

@@ -2,8 +2,13 @@
  * perplexity/). */
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <criterion/criterion.h>
 
+#include "catalog/catalog.h"
+#include "catalog/cost.h"
 #include "plugins/oaiwire_checks.h"
 
 #define URL "http://mock.invalid/chat/completions"
@@ -125,6 +130,70 @@ Test(perplexity, stream_citations_once)
     cr_assert_eq(n, 1, "%s", ph_output(c));
     cr_assert_eq(cJSON_GetArraySize(cit), 3);
     cr_assert_str_eq(cJSON_GetArrayItem(cit, 2)->valuestring, "https://example.com/atlas/water");
+    ph_free(c);
+}
+
+/* Deep research's usage: the research pass's reasoning at the top of usage, outside
+ * completion_tokens (19 + 98 = 117). */
+#define DEEP_USAGE                                                                                 \
+    "\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":98,\"total_tokens\":117,"               \
+    "\"citation_tokens\":1510,\"num_search_queries\":3,\"reasoning_tokens\":762}"
+
+/* The client sees OpenAI's shape: reasoning inside completion_tokens and named in
+ * completion_tokens_details; and the cost counts it at the catalog's reasoning price. */
+static void deep_usage_is(const cJSON *u)
+{
+    char path[4096], err[512] = "";
+    struct gw_catalog *cat = NULL;
+    struct aigw_usage usage;
+    double usd = -1;
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+
+    oc_usage_is(u, 19, 860, 879);
+    cr_assert_eq(oc_num(oc_get(u, "completion_tokens_details"), "reasoning_tokens"), 762);
+    oc_absent(u, "reasoning_tokens");
+
+    snprintf(path, sizeof path, "%s/catalog/models.json", src ? src : ".");
+    cr_assert_eq(gw_catalog_load(path, &cat, err, sizeof err), 0, "%s", err);
+    const struct gw_model *m = gw_catalog_find(cat, "perplexity", "sonar-deep-research");
+    cr_assert_not_null(m);
+    aigw_usage_init(&usage);
+    usage.prompt_tokens = (int64_t)oc_num(u, "prompt_tokens");
+    usage.completion_tokens = (int64_t)oc_num(u, "completion_tokens");
+    usage.reasoning_tokens =
+        (int64_t)oc_num(oc_get(u, "completion_tokens_details"), "reasoning_tokens");
+    cr_assert_eq(gw_cost_usd(m, &usage, &usd), 0);
+    /* $2 in, $8 out, $3 reasoning per million */
+    cr_assert_float_eq(usd, (19 * 2.0 + 98 * 8.0 + 762 * 3.0) / 1e6, 1e-12, "%.9f", usd);
+    gw_catalog_free(cat);
+}
+
+Test(perplexity, deep_research_reasoning_tokens)
+{
+    struct ph_call *c = oc_begin_chat("perplexity", "sonar-deep-research", 0);
+    static const char body[] =
+        "{\"id\":\"d1\",\"model\":\"sonar-deep-research\",\"created\":1767571400,"
+        "\"object\":\"chat.completion\"," DEEP_USAGE ",\"choices\":[{\"index\":0,"
+        "\"message\":{\"role\":\"assistant\",\"content\":\"Report.\"},"
+        "\"finish_reason\":\"stop\"}]}";
+    cr_assert_eq(ph_respond(c, 200, OC_JSON, body, strlen(body), 0), 0);
+    deep_usage_is(oc_get(ph_output_json(c), "usage"));
+    ph_free(c);
+}
+
+Test(perplexity, deep_research_stream_reasoning_tokens)
+{
+    static const char body[] =
+        "data: {\"id\":\"d1\",\"model\":\"sonar-deep-research\",\"created\":1767571400,"
+        "\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":19,"
+        "\"completion_tokens\":1,\"total_tokens\":20},\"choices\":[{\"index\":0,"
+        "\"delta\":{\"role\":\"assistant\",\"content\":\"Report.\"}}]}\n\n"
+        "data: {\"id\":\"d1\",\"model\":\"sonar-deep-research\",\"created\":1767571400,"
+        "\"object\":\"chat.completion.done\"," DEEP_USAGE ",\"choices\":[{\"index\":0,"
+        "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    struct ph_call *c = oc_stream_body("perplexity", "sonar-deep-research", 1, body, strlen(body));
+    cr_assert_str_eq(ph_stream_text(c), "Report.");
+    deep_usage_is(ph_usage(c));
     ph_free(c);
 }
 

@@ -257,6 +257,52 @@ Test(replicate_response, polls_urls_get_on_the_api_origin)
     ph_free(c);
 }
 
+/* A poll that fails (a 5xx, a 429) asks the same prediction again, never creates another:
+ * a new attempt would start (and bill) a second prediction. */
+Test(replicate_response, failed_poll_polls_the_same_prediction)
+{
+    static const char err[] = "{\"title\":\"Bad Gateway\",\"status\":502}";
+    static const char slow[] = "{\"title\":\"Too Many Requests\",\"status\":429,"
+                               "\"detail\":\"Request was throttled.\"}";
+    struct ph_call *c = begin(CHAT_REQ);
+    cr_assert_eq(ph_respond_file(c, 201, JSON_HDRS, "replicate/prediction_starting.json", 0),
+                 AIGW_CONTINUE);
+    cr_assert_eq(ph_respond(c, 502, JSON_HDRS, err, sizeof err - 1, 0), AIGW_CONTINUE);
+    cr_assert_str_eq(ph_method(c), "GET");
+    cr_assert_str_eq(ph_url(c), "http://mock.test/v1/predictions/" PID);
+    cr_assert_str_eq(ph_header(c, "Authorization"), "Bearer " CANARY);
+    cr_assert_eq(ph_respond(c, 429, JSON_HDRS, slow, sizeof slow - 1, 0), AIGW_CONTINUE);
+    cr_assert_str_eq(ph_method(c), "GET");
+    cr_assert_str_eq(ph_url(c), "http://mock.test/v1/predictions/" PID);
+    cr_assert_eq(ph_respond_file(c, 200, JSON_HDRS, "replicate/prediction_succeeded.json", 0), 0);
+    assert_fjord_answer(c, "stop");
+    ph_free(c);
+}
+
+/* A prediction that cannot be polled any more ends the request with an error that says so
+ * and is not retried (a retry would create the prediction again). */
+Test(replicate_response, poll_that_keeps_failing_is_not_retried)
+{
+    static const char err[] = "{\"title\":\"Service Unavailable\",\"status\":503}";
+    struct ph_call *c = begin(CHAT_REQ);
+    cr_assert_eq(ph_respond_file(c, 201, JSON_HDRS, "replicate/prediction_starting.json", 0),
+                 AIGW_CONTINUE);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ph_respond(c, 503, JSON_HDRS, err, sizeof err - 1, 0), AIGW_CONTINUE);
+        cr_assert_str_eq(ph_method(c), "GET");
+        cr_assert_str_eq(ph_url(c), "http://mock.test/v1/predictions/" PID);
+    }
+    cr_assert_eq(ph_respond(c, 503, JSON_HDRS, err, sizeof err - 1, 0), 0);
+    const struct aigw_error *e = ph_error(c);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->retryable, 0);
+    cr_assert_str_eq(e->code, "follow_up_failed");
+    cr_assert_not_null(strstr(e->message, "Service Unavailable"), "%s", e->message);
+    cr_assert_str_eq(str_at(ph_output_json(c), "error.code"), "follow_up_failed");
+    assert_no_secret(c);
+    ph_free(c);
+}
+
 Test(replicate_response, poll_deadline)
 {
     env_default();
@@ -310,10 +356,27 @@ static struct ph_call *stream_begin(void)
     return c;
 }
 
+#define POLL_URL "http://mock.test/v1/predictions/" SID
+#define FINAL_PREDICTION                                                                           \
+    "{\"id\":\"" SID "\",\"status\":\"succeeded\",\"output\":[\"One\"],"                           \
+    "\"metrics\":{\"input_token_count\":7,\"output_token_count\":5}}"
+
+/* A stream that ended well asks for the prediction's final state (its token counts). */
+static void respond_final(struct ph_call *c, int rc)
+{
+    static const char final[] = FINAL_PREDICTION;
+    if (rc != AIGW_CONTINUE)
+        return;
+    cr_assert_str_eq(ph_method(c), "GET");
+    cr_assert_str_eq(ph_url(c), POLL_URL);
+    cr_assert_eq(ph_framing(c), AIGW_FRAMING_JSON);
+    cr_assert_eq(ph_respond(c, 200, JSON_HDRS, final, sizeof final - 1, 0), 0);
+}
+
 static struct ph_call *stream_file(const char *fixture, size_t split)
 {
     struct ph_call *c = stream_begin();
-    cr_assert_eq(ph_respond_file(c, 200, SSE_HDRS, fixture, split), 0);
+    respond_final(c, ph_respond_file(c, 200, SSE_HDRS, fixture, split));
     return c;
 }
 
@@ -362,6 +425,61 @@ Test(replicate_stream, error_event_and_canceled)
         cr_assert_null(ph_stream_finish(c));
         ph_free(c);
     }
+}
+
+/* Replicate's stream carries no token counts; the prediction's metrics have them once it is
+ * done: one GET of the prediction after the stream's end (again while it is still finishing)
+ * brings them as the stream's usage. */
+Test(replicate_stream, usage_from_the_final_prediction)
+{
+    static const char processing[] = "{\"id\":\"" SID "\",\"status\":\"processing\"}";
+    static const char final[] = FINAL_PREDICTION;
+    env_default();
+    ph_env("REPLICATE_POLL_INTERVAL_MS", "100", NULL);
+    struct ph_call *c = ph_begin("replicate", CHAT,
+                                 "{\"model\":\"meta/meta-llama-3-8b-instruct\",\"stream\":true,"
+                                 "\"stream_options\":{\"include_usage\":true},\"messages\":["
+                                 "{\"role\":\"user\",\"content\":\"Count to three.\"}]}");
+    cr_assert_eq(ph_respond_file(c, 201, JSON_HDRS, "replicate/prediction_stream_created.json", 0),
+                 AIGW_CONTINUE);
+    cr_assert_str_eq(ph_url(c), STREAM_URL);
+    cr_assert_eq(ph_respond_file(c, 200, SSE_HDRS, "replicate/stream_text.sse", 0), AIGW_CONTINUE);
+    cr_assert_str_eq(ph_method(c), "GET");
+    cr_assert_str_eq(ph_url(c), POLL_URL);
+    cr_assert_str_eq(ph_header(c, "Authorization"), "Bearer " CANARY);
+    cr_assert_eq(ph_respond(c, 200, JSON_HDRS, processing, sizeof processing - 1, 0),
+                 AIGW_CONTINUE);
+    cr_assert_str_eq(ph_url(c), POLL_URL);
+    cr_assert_eq(ph_respond(c, 200, JSON_HDRS, final, sizeof final - 1, 0), 0);
+    cr_assert_str_eq(ph_stream_text(c), "One, two, three.");
+    cr_assert_str_eq(ph_stream_finish(c), "stop");
+    cr_assert(ph_sse_done(c));
+    cJSON *u = ph_usage(c);
+    cr_assert_eq(num_at(u, "prompt_tokens"), 7);
+    cr_assert_eq(num_at(u, "completion_tokens"), 5);
+    cr_assert_eq(num_at(u, "total_tokens"), 12);
+    assert_no_secret(c);
+    ph_free(c);
+}
+
+/* The answer was whole before the usage was asked for: a usage fetch that keeps failing is
+ * dropped (after the same bounded repeats as any poll), never turned into an error. */
+Test(replicate_stream, failed_usage_fetch_keeps_the_answer)
+{
+    static const char err[] = "{\"title\":\"Internal Server Error\",\"status\":500}";
+    struct ph_call *c = stream_begin();
+    cr_assert_eq(ph_respond_file(c, 200, SSE_HDRS, "replicate/stream_text.sse", 0), AIGW_CONTINUE);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ph_respond(c, 500, JSON_HDRS, err, sizeof err - 1, 0), AIGW_CONTINUE);
+        cr_assert_str_eq(ph_url(c), POLL_URL);
+    }
+    cr_assert_eq(ph_respond(c, 500, JSON_HDRS, err, sizeof err - 1, 0), 0);
+    cr_assert_null(ph_error(c));
+    cr_assert_eq(ph_client_status(c), 200);
+    cr_assert_str_eq(ph_stream_text(c), "One, two, three.");
+    cr_assert_str_eq(ph_stream_finish(c), "stop");
+    cr_assert(ph_sse_done(c));
+    ph_free(c);
 }
 
 Test(replicate_stream, plain_text_error_event)
@@ -646,7 +764,9 @@ Test(replicate_conformance, recorded_streams)
             size_t len;
             char *body = shared(dir, cases[i].name, &len);
             c = stream_begin();
-            cr_assert_eq(ph_respond(c, 200, SSE_HDRS, body, len, split), 0);
+            int rc = ph_respond(c, 200, SSE_HDRS, body, len, split);
+            cr_assert_eq(rc, cases[i].error ? 0 : AIGW_CONTINUE, "%s", cases[i].name);
+            respond_final(c, rc);
             free(body);
             cr_assert_str_eq(ph_stream_text(c), cases[i].text, "%s", cases[i].name);
             cr_assert(ph_sse_done(c));
