@@ -165,8 +165,8 @@ void gw_lease_add(struct gw_counters *c, const struct gw_reservation *r, int64_t
     if (l->n >= l->max) {
         pthread_mutex_unlock(&l->lock);
         free(e);
-        /* Not renewed: it keeps one lease. A cap every buffer has; logged by the caller's
-         * metrics through the stats. */
+        /* Not renewed: it keeps one lease. The cap is far above the requests one process
+         * can have in flight; counted (leases_untracked). */
         atomic_fetch_add(&s->st.leases_untracked, 1);
         return;
     }
