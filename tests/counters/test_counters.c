@@ -324,6 +324,7 @@ CONTRACT_CFG(reservation_outlives_many_leases_while_its_request_lives, &lease_cf
     refused_for(f, q, 4 * LEASE_MS, "the grant of a live request was given back");
     struct gw_reservation ra = a.reservation;
     cr_assert_eq(gw_counters_settle(f->c[0], &ra, 10, 400), 0);
+    q.deadline_ms = gw_counters_now_ms() + 3000; /* req()'s has passed by now */
     q.usd_micros = q.usd_min_micros = 601;
     cr_assert_eq(admit(f, 1, &q).limit, GW_LIMIT_BUDGET, "400 spent: 600 left");
     q.usd_micros = q.usd_min_micros = 600;
@@ -352,6 +353,7 @@ CONTRACT_CFG(renewal_stops_when_the_request_settles, &lease_cfg)
     cr_assert_eq(gw_counters_settle(f->c[f->redis ? 0 : 1], &ra, 0, 50), 0);
     cr_assert_eq(stats0(f).leases, 0, "settled: renewed no more");
     /* No grant, nothing to give back: such a reservation is not renewed at all. */
+    q.deadline_ms = gw_counters_now_ms() + 3000;
     q.usd_micros = 0;
     q.limits.tpm = 1000;
     q.tokens = 10;
