@@ -16,6 +16,8 @@
 #include "store/counters_int.h"
 
 #define OP_POOL_MAX 256
+#define LEASES_MAX 262144 /* live reservations renewed per process: requests in flight */
+#define LEASE_DEFAULT_MS 90000
 
 int64_t gw_counters_now_ms(void)
 {
@@ -48,7 +50,7 @@ int gw_counters_shared_new(const struct gw_counters_cfg *cfg, struct gw_counters
     if (s->cfg.redis_stall_ms <= 0)
         s->cfg.redis_stall_ms = 1000;
     if (s->cfg.reservation_ttl_ms <= 0)
-        s->cfg.reservation_ttl_ms = 15 * 60 * 1000;
+        s->cfg.reservation_ttl_ms = LEASE_DEFAULT_MS;
     if (!s->cfg.max_pending)
         s->cfg.max_pending = 4096;
     if (s->cfg.replicas < 0) {
@@ -70,6 +72,8 @@ int gw_counters_shared_new(const struct gw_counters_cfg *cfg, struct gw_counters
         s->redis = 1;
     }
     rc = gw_cmem_new(s->cfg.max_keys, &s->mem);
+    if (rc == 0 && (rc = gw_leases_init(&s->leases, LEASES_MAX)) != 0)
+        gw_cmem_free(s->mem);
     if (rc != 0) {
         snprintf(err, errsize, "out of memory");
         free(s);
@@ -86,6 +90,7 @@ void gw_counters_shared_free(struct gw_counters_shared *s)
 {
     if (!s)
         return;
+    gw_leases_fini(&s->leases);
     gw_cmem_free(s->mem);
     memset(s->addr.password, 0, sizeof s->addr.password);
     free(s);
@@ -119,6 +124,11 @@ void gw_counters_stats(const struct gw_counters_shared *cs, struct gw_counters_s
     o->budget_fail_open = atomic_load(&s->st.budget_fail_open);
     o->settle_retried = atomic_load(&s->st.settle_retried);
     o->settle_dropped = atomic_load(&s->st.settle_dropped);
+    o->leases_lost = atomic_load(&s->st.leases_lost);
+    o->leases_untracked = atomic_load(&s->st.leases_untracked);
+    pthread_mutex_lock(&s->leases.lock);
+    o->leases = s->leases.n;
+    pthread_mutex_unlock(&s->leases.lock);
     o->redis_connects = atomic_load(&s->rstats.connects);
     o->redis_drops = atomic_load(&s->rstats.drops);
     o->redis_connect_failures = atomic_load(&s->rstats.failures);
@@ -175,6 +185,7 @@ void gw_counters_free(struct gw_counters *c)
 {
     if (!c)
         return;
+    gw_lease_drop_owner(c->s, c);
     gw_redis_free(c->rc); /* ops waiting on Redis are freed by their callbacks */
     c->rc = NULL;
     while (c->done_head) {
@@ -207,9 +218,12 @@ int gw_counters_timeout_ms(const struct gw_counters *c)
 {
     if (c->done_head)
         return 0;
+    int lease = gw_lease_timeout_ms(c->s, gw_counters_now_ms());
     if (!c->rc)
-        return -1;
+        return lease;
     int t = gw_redis_timeout_ms(c->rc);
+    if (lease >= 0 && (t < 0 || lease < t))
+        t = lease;
     if (gw_redis_ready(c->rc)) {
         if (c->sq_head)
             return 0;
@@ -244,10 +258,12 @@ void gw_counters_complete(struct gw_counters *c, struct gw_admit_op *op)
 
 void gw_counters_run(struct gw_counters *c, int fd_ready)
 {
+    int64_t now = gw_counters_now_ms();
     if (c->rc) {
         gw_redis_process(c->rc, fd_ready);
-        gw_credis_tick(c, gw_counters_now_ms());
+        gw_credis_tick(c, now);
     }
+    gw_lease_tick(c, now);
     /* Only what is queued now: completions queued by these callbacks wait for the next turn
      * (the timeout is then 0), so a callback that admits again cannot starve the loop. */
     struct gw_admit_op *last = c->done_tail;
@@ -257,10 +273,14 @@ void gw_counters_run(struct gw_counters *c, int fd_ready)
         if (!c->done_head)
             c->done_tail = NULL;
         int was_last = op == last;
-        if (op->cancelled)
+        if (op->cancelled) {
             release_local(c, &op->res.reservation);
-        else
+        } else {
+            /* Renewed from now on, until it settles (or this loop ends). */
+            if (op->res.status == GW_ADMIT_OK)
+                gw_lease_add(c, &op->res.reservation, op->req.ttl_ms, now);
             op->cb(op->ud, &op->res);
+        }
         gw_counters_op_free(c, op);
         if (was_last)
             break;
@@ -421,6 +441,8 @@ int gw_counters_settle(struct gw_counters *c, struct gw_reservation *r, int64_t 
         return 0;
     r->state = GW_RS_DONE;
     struct gw_counters_shared *s = c->s;
+    if (r->micros > 0)
+        gw_lease_drop(s, r->id); /* settled: renewed no more */
     int64_t now = gw_counters_now_ms();
     if (r->backend == GW_CB_REDIS && c->rc) {
         gw_credis_settle(c, r, tokens, usd_micros);

@@ -2,7 +2,11 @@
  * counters - admission of one request against its gateway key's limits: requests per minute
  * (RPM), tokens per minute (TPM) and a USD budget. A request reserves its estimate when it is
  * admitted and settles to its real usage exactly once when it ends (completes, errors, or is
- * cancelled); a reservation that is never settled (its replica died) expires after its TTL.
+ * cancelled). A reservation is a lease: it lives reservation_ttl_ms (90 s) and the process
+ * renews it from its loops while the request is alive, however long its answer streams; one
+ * that is never settled (its replica died, so nobody renews it) expires within one lease and
+ * gives its grant back. Settled after it expired, its real spend still counts, once
+ * (counters_lease.c says what a renewal that finds it gone does).
  *
  * Windows: RPM and TPM count over a sliding window of 60 one-second slots. A fixed minute
  * lets twice the limit through across a minute boundary (limit at 0:59, limit again at 1:00);
@@ -64,7 +68,8 @@ struct gw_counters_cfg {
     int64_t redis_stall_ms;           /* a reply this late drops the connection; 0: 1000 */
     int replicas;                     /* fallback share divisor; 0: observed (heartbeats) */
     int budget_fail_open;             /* Redis unavailable: admit budgets on a local share */
-    int64_t reservation_ttl_ms;       /* default reservation lifetime; 0: 15 min */
+    int64_t reservation_ttl_ms;       /* a reservation's lease, renewed every third of it
+                                       * while its request lives; 0: 90 s */
     size_t max_keys;                  /* in-process table cap; 0: 65536 */
     size_t max_pending;               /* per loop: admissions and settlements waiting; 0: 4096 */
 };
@@ -86,7 +91,7 @@ struct gw_admit_req {
     int64_t usd_micros;     /* wanted budget reservation (cost at max_tokens) */
     int64_t usd_min_micros; /* least useful grant (0: usd_micros, all or nothing) */
     int64_t deadline_ms;    /* absolute, gw_counters_now_ms(); 0: now + redis_timeout_ms */
-    int64_t ttl_ms;         /* reservation lifetime; 0: reservation_ttl_ms */
+    int64_t ttl_ms;         /* this reservation's lease; 0: reservation_ttl_ms */
 };
 
 enum gw_admit_status {
@@ -151,6 +156,9 @@ struct gw_counters_stats {
     uint64_t budget_fail_open; /* budgets admitted on a local share */
     uint64_t settle_retried;   /* settlements queued again after Redis failed them */
     uint64_t settle_dropped;   /* settlements given up (queue full or too old) */
+    uint64_t leases_lost;      /* renewals that found their reservation gone (expired) */
+    uint64_t leases_untracked; /* reservations not renewed (registry full or no memory) */
+    uint64_t leases;           /* reservations renewed now (requests in flight) */
     uint64_t redis_connects, redis_drops, redis_connect_failures, redis_timeouts;
     uint64_t redis_noscript;
     int64_t replicas; /* the divisor the fallback uses now */

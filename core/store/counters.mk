@@ -5,6 +5,7 @@ core_libgwcore_la_SOURCES += \
 	core/store/counters.c \
 	core/store/counters.h \
 	core/store/counters_int.h \
+	core/store/counters_lease.c \
 	core/store/counters_mem.c \
 	core/store/counters_redis.c \
 	core/store/redis.c \

@@ -29,6 +29,32 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
 void gw_cmem_settle(struct gw_cmem *m, const struct gw_reservation *r, int64_t tokens,
                     int64_t micros, int64_t now_ms);
 size_t gw_cmem_keys(struct gw_cmem *m);
+/* Extends each live reservation of refs (all of key/id/period) to now + its lease; found[i]
+ * is 0 when refs[i] is gone (settled, or expired and its grant given back). One lock. */
+struct gw_lease_ref;
+void gw_cmem_renew(struct gw_cmem *m, const struct gw_lease_ref *refs, size_t n, int64_t now_ms,
+                   unsigned char *found);
+
+/* ---- leases (counters_lease.c): the live reservations this replica renews ---- */
+#define GW_LEASE_BATCH 256 /* reservations renewed by one backend call at most */
+
+/* What a renewal needs of one reservation, copied out of the registry. */
+struct gw_lease_ref {
+    uint64_t id;
+    int64_t period;
+    int64_t lease_ms;
+    int backend;
+    char key[GW_COUNTERS_KEY_MAX + 1];
+};
+
+struct gw_lease;
+struct gw_leases {
+    pthread_mutex_t lock;
+    struct gw_lease **b; /* by id */
+    size_t nb, n, max;
+    struct gw_lease *head, *tail; /* by when each is due for renewal, soonest first */
+    _Atomic int64_t due_ms;       /* the head's (INT64_MAX: none): read without the lock */
+};
 
 /* ---- shared by the process's loops ---- */
 struct gw_counters_shared {
@@ -43,7 +69,9 @@ struct gw_counters_shared {
     _Atomic int64_t next_heartbeat_ms;
     _Atomic int64_t last_log_ms;
     _Atomic uint64_t logged_degraded; /* degraded decisions when the last line was written */
+    struct gw_leases leases;
     struct {
+        _Atomic uint64_t leases_lost, leases_untracked;
         _Atomic uint64_t admitted, limited_rpm, limited_tpm, limited_budget, unavailable;
         _Atomic uint64_t degraded_down, degraded_timeout, degraded_error, budget_fail_open;
         _Atomic uint64_t settle_retried, settle_dropped;
@@ -91,6 +119,23 @@ void gw_counters_fallback(struct gw_counters *c, struct gw_admit_op *op, int why
 void gw_counters_op_free(struct gw_counters *c, struct gw_admit_op *op);
 uint64_t gw_counters_next_id(struct gw_counters_shared *s);
 
+int gw_leases_init(struct gw_leases *l, size_t max);
+void gw_leases_fini(struct gw_leases *l);
+/* Starts renewing r, admitted through loop c with a lease of lease_ms (a reservation that
+ * holds no budget grant has nothing an expiry would give back: not tracked). */
+void gw_lease_add(struct gw_counters *c, const struct gw_reservation *r, int64_t lease_ms,
+                  int64_t now);
+/* Stops renewing reservation id (it settles). */
+void gw_lease_drop(struct gw_counters_shared *s, uint64_t id);
+/* Loop c is going away: its requests with it, so their reservations are renewed no more. */
+void gw_lease_drop_owner(struct gw_counters_shared *s, const struct gw_counters *c);
+/* A renewal found reservation id gone: stop renewing it, count it. 1 when it was tracked. */
+int gw_lease_lost(struct gw_counters_shared *s, uint64_t id);
+/* Per turn: renews the leases that are due, in batches of GW_LEASE_BATCH. */
+void gw_lease_tick(struct gw_counters *c, int64_t now);
+/* Milliseconds until a lease is due (0: now), -1: none. */
+int gw_lease_timeout_ms(struct gw_counters_shared *s, int64_t now);
+
 /* ---- the Redis backend (counters_redis.c) ---- */
 int gw_credis_init(void); /* script hashes, once */
 /* The scripts every connection loads in its handshake. */
@@ -100,6 +145,9 @@ int gw_credis_admit(struct gw_counters *c, struct gw_admit_op *op);
 /* Sends or queues one settlement (real numbers; slot 0 means "now" on Redis' clock). */
 void gw_credis_settle(struct gw_counters *c, const struct gw_reservation *r, int64_t tokens,
                       int64_t micros);
+/* Sends one renewal of n (<= GW_LEASE_BATCH) Redis reservations; its reply stops renewing
+ * those found gone. 0, or negative (nothing sent: they wait for the next round). */
+int gw_credis_renew(struct gw_counters *c, const struct gw_lease_ref *refs, size_t n);
 /* Per turn: heartbeats and queued settlements. */
 void gw_credis_tick(struct gw_counters *c, int64_t now_ms);
 void gw_credis_drop_queue(struct gw_counters *c);

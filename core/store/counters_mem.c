@@ -19,7 +19,7 @@ struct cres {
     uint64_t id;
     int64_t micros;
     int64_t period;
-    int64_t expires;
+    int64_t expires; /* moved on by each renewal; min_expiry stays a lower bound */
 };
 
 struct centry {
@@ -385,6 +385,27 @@ void gw_cmem_settle(struct gw_cmem *m, const struct gw_reservation *r, int64_t t
         /* Expired or not, the real cost is spent (a late settlement still counts). */
         if (e->budget_on && e->period == r->period && micros > 0)
             e->spent += micros;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* A reservation still held (not settled, not yet expired by a sweep) keeps its grant: a
+ * renewal moves its end, even one a late renewal finds past it, since nothing has given that
+ * grant back yet. One gone is not made again (counters_lease.c says why). */
+void gw_cmem_renew(struct gw_cmem *m, const struct gw_lease_ref *refs, size_t n, int64_t now,
+                   unsigned char *found)
+{
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        struct centry *e = find(m, refs[i].key, hash_key(refs[i].key));
+        for (struct cres *c = e ? e->res : NULL; c; c = c->next) {
+            if (c->id != refs[i].id)
+                continue;
+            c->expires = now + refs[i].lease_ms;
+            found[i] = 1;
+            break;
+        }
     }
     pthread_mutex_unlock(&m->lock);
 }

@@ -1,14 +1,17 @@
 /*
- * counters_redis - the counters in Redis: three Lua scripts (admit, settle, heartbeat) and
- * the queue of settlements waiting for a connection. Keys, per gateway key id (the {hash tag}
+ * counters_redis - the counters in Redis: four Lua scripts (admit, settle, renew, heartbeat)
+ * and the queue of settlements waiting for a connection. Keys, per gateway key id (the {hash tag}
  * keeps them in one Redis Cluster slot, as a script needs):
  *     aigw:v1:{id}:w           hash  r<second> -> requests, t<second> -> tokens (60 s window)
  *     aigw:v1:{id}:b:<period>  hash  spent, resv (micro-USD) for one budget period
  *     aigw:v1:{id}:q           hash  reservation id -> "L:<micros>:<period>" live, "X"
  *                                    expired (its grant given back), "S" settled
- *     aigw:v1:{id}:e           zset  reservation id -> when it expires (or its tombstone goes)
+ *     aigw:v1:{id}:e           zset  reservation id -> when it expires (its lease, moved on by
+ *                                    each renewal: RENEW_LUA) or its tombstone goes
  *     aigw:v1:replicas         zset  replica -> last heartbeat (the observed replica count)
- * Every key has a TTL. Tombstones ("S", "X") make a settlement idempotent for TOMB_MS, so a
+ * Every key has a TTL. A renewal names the keys of up to GW_LEASE_BATCH gateway keys in one
+ * script: one round trip for the replica's leases, on one Redis server (a Cluster would need
+ * a batch per slot). Tombstones ("S", "X") make a settlement idempotent for TOMB_MS, so a
  * settlement re-sent after a lost reply is not counted twice.
  */
 #include <inttypes.h>
@@ -163,6 +166,30 @@ static const char SETTLE_LUA[] =
     "if redis.call('PTTL', KEYS[4]) < keep then redis.call('PEXPIRE', KEYS[4], I(keep)) end\n"
     "return 1\n";
 
+/* KEYS: (q, e) of each reservation; ARGV: tomb, then (id, lease) of each. A reservation still
+ * live ("L:", whatever its score: until an admission sweeps it, its grant is still counted)
+ * gets its end moved to now + lease: 1. Settled, expired or gone: 0, nothing touched, so a
+ * renewal never brings a grant back that was given back. */
+static const char RENEW_LUA[] =
+    "local function I(x) return string.format('%d', x) end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local tomb = tonumber(ARGV[1])\n"
+    "local out = {}\n"
+    "for i = 1, #KEYS / 2 do\n"
+    "  local q, e = KEYS[2 * i - 1], KEYS[2 * i]\n"
+    "  local id, lease = ARGV[2 * i], tonumber(ARGV[2 * i + 1])\n"
+    "  local st = redis.call('HGET', q, id)\n"
+    "  if st and string.sub(st, 1, 2) == 'L:' then\n"
+    "    redis.call('ZADD', e, I(now + lease), id)\n"
+    "    local keep = lease + tomb + 60000\n"
+    "    if redis.call('PTTL', q) < keep then redis.call('PEXPIRE', q, I(keep)) end\n"
+    "    if redis.call('PTTL', e) < keep then redis.call('PEXPIRE', e, I(keep)) end\n"
+    "    out[i] = 1\n"
+    "  else out[i] = 0 end\n"
+    "end\n"
+    "return out\n";
+
 static const char HEARTBEAT_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -172,7 +199,7 @@ static const char HEARTBEAT_LUA[] =
     "redis.call('PEXPIRE', KEYS[1], string.format('%d', live * 2))\n"
     "return redis.call('ZCARD', KEYS[1])\n";
 
-static struct gw_redis_script s_admit, s_settle, s_heartbeat;
+static struct gw_redis_script s_admit, s_settle, s_heartbeat, s_renew;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static int s_init_rc;
 
@@ -183,6 +210,8 @@ static void init_scripts(void)
         s_init_rc = gw_redis_script_init(&s_settle, SETTLE_LUA);
     if (!s_init_rc)
         s_init_rc = gw_redis_script_init(&s_heartbeat, HEARTBEAT_LUA);
+    if (!s_init_rc)
+        s_init_rc = gw_redis_script_init(&s_renew, RENEW_LUA);
 }
 
 int gw_credis_init(void)
@@ -193,7 +222,8 @@ int gw_credis_init(void)
 
 void gw_credis_preload(struct gw_redis_opts *o)
 {
-    static const struct gw_redis_script *const all[] = {&s_admit, &s_settle, &s_heartbeat};
+    static const struct gw_redis_script *const all[] = {&s_admit, &s_settle, &s_heartbeat,
+                                                        &s_renew};
     o->preload = all;
     o->npreload = sizeof all / sizeof *all;
 }
@@ -462,6 +492,82 @@ void gw_credis_settle(struct gw_counters *c, const struct gw_reservation *r, int
     it->queued_ms = gw_counters_now_ms();
     if (c->sq_head || send_settle(c, it) != 0)
         enqueue(c, it); /* keep the order of settlements that wait */
+}
+
+/* ---- lease renewals ---- */
+
+struct renew_batch {
+    struct gw_counters *c;
+    size_t n;
+    uint64_t ids[GW_LEASE_BATCH];
+};
+
+static void on_renew(void *ud, int status, const struct gw_resp *v)
+{
+    struct renew_batch *b = ud;
+    struct gw_counters_shared *s = b->c->s;
+    b->c->inflight--;
+    if (status == 0 && v->type == GW_RESP_ARRAY && v->elements == b->n) {
+        size_t lost = 0;
+        for (size_t i = 0; i < b->n; i++)
+            if (v->element[i] && v->element[i]->type == GW_RESP_INTEGER &&
+                v->element[i]->integer == 0)
+                lost += (size_t)gw_lease_lost(s, b->ids[i]);
+        if (lost)
+            GW_WARN("counters: %zu reservations were gone from Redis while their requests ran "
+                    "(expired, or Redis lost them); their spend still counts when they settle",
+                    lost);
+    } else if (status == 0) {
+        GW_WARN("counters: Redis refused a lease renewal: %.120s",
+                v->type == GW_RESP_ERROR ? v->str : "unexpected reply");
+    }
+    /* Not answered: renewed again next round, a third of a lease later. */
+    free(b);
+}
+
+int gw_credis_renew(struct gw_counters *c, const struct gw_lease_ref *refs, size_t n)
+{
+    if (n == 0 || n > GW_LEASE_BATCH)
+        return AIGW_EINVAL;
+    size_t argc = 4 * n + 1; /* (q, e) keys, the tombstone time, (id, lease) pairs */
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    struct rkeys *k = calloc(n, sizeof *k);
+    char(*num)[2][40] = calloc(n, sizeof *num);
+    struct renew_batch *b = malloc(sizeof *b);
+    int rc = AIGW_ENOMEM;
+    if (!argv || !lens || !k || !num || !b)
+        goto out;
+    char tomb[24];
+    argv[2 * n] = tomb;
+    lens[2 * n] = gw_fmt_i64(tomb, sizeof tomb, TOMB_MS);
+    for (size_t i = 0; i < n; i++) {
+        make_keys(&k[i], refs[i].key, refs[i].period);
+        argv[2 * i] = k[i].k[2];
+        lens[2 * i] = k[i].len[2];
+        argv[2 * i + 1] = k[i].k[3];
+        lens[2 * i + 1] = k[i].len[3];
+        argv[2 * n + 1 + 2 * i] = num[i][0];
+        lens[2 * n + 1 + 2 * i] = res_id(num[i][0], sizeof num[i][0], c->s->replica, refs[i].id);
+        argv[2 * n + 2 + 2 * i] = num[i][1];
+        lens[2 * n + 2 + 2 * i] = gw_fmt_i64(num[i][1], sizeof num[i][1], refs[i].lease_ms);
+        b->ids[i] = refs[i].id;
+    }
+    b->c = c;
+    b->n = n;
+    rc = gw_redis_eval(c->rc, &s_renew, (int)(2 * n), (int)argc, argv, lens,
+                       gw_counters_now_ms() + SETTLE_DEADLINE_MS, on_renew, b);
+    if (rc == 0) {
+        c->inflight++;
+        b = NULL;
+    }
+out:
+    free(argv);
+    free(lens);
+    free(k);
+    free(num);
+    free(b);
+    return rc;
 }
 
 static void on_heartbeat(void *ud, int status, const struct gw_resp *v)

@@ -13,19 +13,20 @@
 #include "aigw/plugin.h"
 #include "counters/harness.h"
 
-#define CONTRACT(name)                                                                             \
+#define CONTRACT(name) CONTRACT_CFG(name, NULL)
+#define CONTRACT_CFG(name, cfg)                                                                    \
     static void contract_##name(struct fix *f);                                                    \
     Test(counters_mem, name)                                                                       \
     {                                                                                              \
         struct fix fx;                                                                             \
-        fix_init(&fx, 0, NULL);                                                                    \
+        fix_init(&fx, 0, cfg);                                                                     \
         contract_##name(&fx);                                                                      \
         fix_fini(&fx);                                                                             \
     }                                                                                              \
     Test(counters_redis, name)                                                                     \
     {                                                                                              \
         struct fix fx;                                                                             \
-        if (fix_init(&fx, 1, NULL) != 0)                                                           \
+        if (fix_init(&fx, 1, cfg) != 0)                                                            \
             cr_skip_test("redis-server not installed (Debian: apt-get install redis-server)");     \
         contract_##name(&fx);                                                                      \
         fix_fini(&fx);                                                                             \
@@ -279,18 +280,104 @@ static int64_t admit_until_ok(struct fix *f, struct gw_admit_req *q, int64_t tim
     }
 }
 
-CONTRACT(reservation_expires_when_never_settled)
+/* Reservations are leases of LEASE_MS, renewed every third of it while their request lives. */
+#define LEASE_MS 750
+static const struct gw_counters_cfg lease_cfg = {.reservation_ttl_ms = LEASE_MS};
+
+/* Loop `which` (the replica, with Redis) dies: nothing it holds is settled or
+ * renewed again, as when its process is killed. */
+static void kill_holder(struct fix *f, int which)
+{
+    gw_counters_free(f->c[which]);
+    f->c[which] = NULL;
+    if (f->s[which] != f->s[1 - which]) {
+        gw_counters_shared_free(f->s[which]);
+        f->s[which] = NULL;
+    }
+}
+
+/* Admissions on loop 1 are refused on the budget (busy: only reserved) for `ms`. */
+static void refused_for(struct fix *f, struct gw_admit_req q, int64_t ms, const char *why)
+{
+    int64_t t0 = gw_counters_now_ms();
+    while (gw_counters_now_ms() - t0 < ms) {
+        q.deadline_ms = gw_counters_now_ms() + 3000;
+        struct gw_admit_result b = admit(f, 1, &q);
+        cr_assert_eq(b.status, GW_ADMIT_LIMITED, "%s: admitted %lld ms on", why,
+                     (long long)(gw_counters_now_ms() - t0));
+        cr_assert_eq(b.limit, GW_LIMIT_BUDGET);
+        cr_assert_eq(b.budget_busy, 1);
+        drive_until(f->c, 2, fix_never, NULL, 40);
+    }
+}
+
+CONTRACT_CFG(reservation_outlives_many_leases_while_its_request_lives, &lease_cfg)
+{
+    /* A stream longer than the lease (a long agent answer) keeps its grant: a second request
+     * that would cross the budget is still refused while the first runs. */
+    struct gw_admit_req q = req("k-long");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 1000;
+    struct gw_admit_result a = admit(f, 0, &q);
+    cr_assert_eq(a.status, GW_ADMIT_OK);
+    cr_assert_eq(a.granted_micros, 1000);
+    refused_for(f, q, 4 * LEASE_MS, "the grant of a live request was given back");
+    struct gw_reservation ra = a.reservation;
+    cr_assert_eq(gw_counters_settle(f->c[0], &ra, 10, 400), 0);
+    q.deadline_ms = gw_counters_now_ms() + 3000; /* req()'s has passed by now */
+    q.usd_micros = q.usd_min_micros = 601;
+    cr_assert_eq(admit(f, 1, &q).limit, GW_LIMIT_BUDGET, "400 spent: 600 left");
+    q.usd_micros = q.usd_min_micros = 600;
+    cr_assert_eq(admit(f, 1, &q).status, GW_ADMIT_OK, "400 spent once");
+}
+
+static struct gw_counters_stats stats0(struct fix *f)
+{
+    struct gw_counters_stats st;
+    gw_counters_stats(f->s[0], &st);
+    return st;
+}
+
+CONTRACT_CFG(renewal_stops_when_the_request_settles, &lease_cfg)
+{
+    struct gw_admit_req q = req("k-stop");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 100;
+    struct gw_admit_result a = admit(f, 0, &q);
+    cr_assert_eq(a.status, GW_ADMIT_OK);
+    cr_assert_eq(stats0(f).leases, 1, "renewed while its request lives");
+    drive_until(f->c, 2, fix_never, NULL, LEASE_MS);
+    cr_assert_eq(stats0(f).leases, 1);
+    struct gw_reservation ra = a.reservation;
+    /* In process through the other loop; with Redis a replica settles its own. */
+    cr_assert_eq(gw_counters_settle(f->c[f->redis ? 0 : 1], &ra, 0, 50), 0);
+    cr_assert_eq(stats0(f).leases, 0, "settled: renewed no more");
+    /* No grant, nothing to give back: such a reservation is not renewed at all. */
+    q.deadline_ms = gw_counters_now_ms() + 3000;
+    q.usd_micros = 0;
+    q.limits.tpm = 1000;
+    q.tokens = 10;
+    cr_assert_eq(admit(f, 0, &q).status, GW_ADMIT_OK);
+    cr_assert_eq(stats0(f).leases, 0);
+    drive_until(f->c, 2, fix_never, NULL, LEASE_MS);
+    cr_assert_eq(stats0(f).leases_lost, 0);
+    cr_assert_eq(stats0(f).leases_untracked, 0);
+}
+
+CONTRACT_CFG(reservation_expires_when_never_settled, &lease_cfg)
 {
     struct gw_admit_req q = req("k-expiry");
     q.limits.budget_micros = 1000;
     q.usd_micros = 1000;
-    q.ttl_ms = 300; /* as if its replica died: nobody settles it */
-    int64_t t0 = gw_counters_now_ms();
     struct gw_admit_result a = admit(f, 0, &q);
     cr_assert_eq(a.status, GW_ADMIT_OK);
-    q.ttl_ms = 0;
-    admit_until_ok(f, &q, 10000);
-    cr_assert_geq(gw_counters_now_ms() - t0, 300, "freed before its TTL");
+    refused_for(f, q, 2 * LEASE_MS, "held while its holder lives");
+    /* Its holder dies: nobody settles it, nobody renews it. */
+    kill_holder(f, 0);
+    int64_t took = admit_until_ok(f, &q, 20 * LEASE_MS);
+    cr_assert_geq(took, LEASE_MS / 2, "freed before its lease ran out");
+    cr_assert_leq(took, 3 * LEASE_MS, "freed %lld ms after its holder died, lease %d ms",
+                  (long long)took, LEASE_MS);
     /* A late settlement still counts what was spent (but gives back nothing twice). Settled
      * through the other loop (replica), where the checks below run. */
     struct gw_reservation ra = a.reservation;

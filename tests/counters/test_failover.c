@@ -3,12 +3,20 @@
  * limits fall back to this replica's share, budgets fail closed (or open when configured),
  * every degraded decision is counted and logged without the password, nothing waits on a
  * dead server, settlements sent into an outage count exactly once, and a reply that comes
- * after its deadline leaves no phantom reservation. Skipped when redis-server is absent.
+ * after its deadline leaves no phantom reservation; reservations are leases, renewed across a
+ * reconnect and given back within one lease when their replica's process is killed. Skipped
+ * when redis-server is absent.
  */
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -393,5 +401,166 @@ Test(failover, budget_never_holds_a_grant_whose_records_are_gone)
     struct gw_admit_result r = admit(&f, 1, &q);
     cr_assert_eq(r.status, GW_ADMIT_OK);
     cr_assert_eq(r.granted_micros, 1000);
+    fix_fini(&f);
+}
+
+/* ---- reservations are leases ---- */
+
+#define LEASE_MS 750
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(failover, default_lease_is_short)
+{
+    /* What a dead replica's reservation blocks: its key's budget until its expiry. */
+    struct fix f;
+    init(&f, NULL);
+    struct gw_admit_req q = req("k-dflt");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 10;
+    struct gw_admit_result a = admit(&f, 0, &q);
+    cr_assert_eq(a.status, GW_ADMIT_OK);
+    char id[64];
+    snprintf(id, sizeof id, "%016" PRIx64 "-%" PRIx64, a.reservation.origin, a.reservation.id);
+    struct raw_reply rr;
+    cr_assert_eq(redis_srv_call(&f.srv, &rr, "ZSCORE", "aigw:v1:{k-dflt}:e", id, NULL), 0);
+    int64_t left = strtoll(rr.str, NULL, 10) - wall_ms();
+    cr_assert(left > 30000 && left <= 120000, "the reservation expires in %lld ms",
+              (long long)left);
+    fix_fini(&f);
+}
+
+static int admitted_or_refused(void *arg)
+{
+    return ((struct got *)arg)->done;
+}
+
+/* A replica in a process of its own: admits one budget reservation, says so on wfd, then
+ * keeps its loop turning (renewing its lease) until it is killed. Never returns. */
+static void holder_process(const char *url, int wfd)
+{
+    struct gw_counters_cfg cfg = {.redis_url = url, .reservation_ttl_ms = LEASE_MS};
+    struct gw_counters_shared *s = NULL;
+    struct gw_counters *c = NULL;
+    char err[128];
+    char verdict = 'x';
+    if (gw_counters_shared_new(&cfg, &s, err, sizeof err) == 0 && gw_counters_new(s, &c) == 0) {
+        struct gw_admit_req q = req("k-killed");
+        q.limits.budget_micros = 1000;
+        q.usd_micros = 1000;
+        for (int tries = 0; tries < 50 && verdict != 'k'; tries++) {
+            struct got g = {0};
+            q.deadline_ms = gw_counters_now_ms() + 3000;
+            if (gw_counters_admit(c, &q, on_got, &g, NULL) != 0 ||
+                !drive_until(&c, 1, admitted_or_refused, &g, 5000))
+                break;
+            if (g.r.status == GW_ADMIT_OK && !g.r.degraded)
+                verdict = 'k';
+            else if (g.r.degraded) /* not connected yet */
+                drive_until(&c, 1, fix_never, NULL, 50);
+            else
+                break;
+        }
+    }
+    if (write(wfd, &verdict, 1) != 1)
+        _exit(1);
+    for (;;)
+        drive_until(&c, 1, fix_never, NULL, 60000);
+}
+
+static void refused_for(struct fix *f, struct gw_admit_req q, int64_t ms, const char *why)
+{
+    int64_t t0 = gw_counters_now_ms();
+    while (gw_counters_now_ms() - t0 < ms) {
+        struct gw_admit_result b = admit(f, 1, &q);
+        cr_assert_eq(b.status, GW_ADMIT_LIMITED, "%s: %s after %lld ms", why,
+                     b.status == GW_ADMIT_OK ? "admitted" : "unavailable",
+                     (long long)(gw_counters_now_ms() - t0));
+        cr_assert_eq(b.budget_busy, 1);
+        drive_until(f->c, 2, fix_never, NULL, 40);
+    }
+}
+
+Test(failover, killed_replica_process_gives_its_grants_back_within_a_lease)
+{
+    struct gw_counters_cfg cfg = {.reservation_ttl_ms = LEASE_MS};
+    struct fix f;
+    init(&f, &cfg);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        /* Dies with the test, should an assertion end it before the kill below. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(fds[0]);
+        holder_process(f.srv.url, fds[1]);
+    }
+    close(fds[1]);
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    char verdict = 0;
+    cr_assert_eq(poll(&pfd, 1, 15000), 1, "the holder never said");
+    cr_assert_eq(read(fds[0], &verdict, 1), 1);
+    close(fds[0]);
+    if (verdict != 'k') {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_assert_fail("the holder could not admit (%c)", verdict);
+    }
+    struct gw_admit_req q = req("k-killed");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 1000;
+    /* Alive, it renews: its grant holds for several leases. */
+    refused_for(&f, q, 3 * LEASE_MS, "a live replica's grant was given back");
+    int64_t t0 = gw_counters_now_ms();
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    for (;;) {
+        struct gw_admit_result r = admit(&f, 1, &q);
+        int64_t took = gw_counters_now_ms() - t0;
+        if (r.status == GW_ADMIT_OK) {
+            cr_assert_geq(took, LEASE_MS / 2, "freed before its lease ran out");
+            break;
+        }
+        cr_assert_eq(r.budget_busy, 1);
+        cr_assert_lt(took, 3 * LEASE_MS, "still held %lld ms after its replica was killed",
+                     (long long)took);
+        drive_until(f.c, 2, fix_never, NULL, 20);
+    }
+    fix_fini(&f);
+}
+
+static int both_reconnected(void *arg)
+{
+    struct fix *f = arg;
+    return stats(f, 0).redis_connects >= 2 && stats(f, 1).redis_connects >= 2 && fix_connected(f);
+}
+
+Test(failover, lease_renewal_survives_a_reconnect)
+{
+    struct gw_counters_cfg cfg = fast_cfg();
+    cfg.reservation_ttl_ms = 2 * LEASE_MS; /* the reconnect takes part of one renewal interval */
+    struct fix f;
+    init(&f, &cfg);
+    struct gw_admit_req q = req("k-reconnect");
+    q.limits.budget_micros = 1000;
+    q.usd_micros = 1000;
+    struct gw_admit_result a = admit(&f, 0, &q);
+    cr_assert_eq(a.status, GW_ADMIT_OK);
+    struct raw_reply rr;
+    cr_assert_eq(redis_srv_call(&f.srv, &rr, "CLIENT", "KILL", "TYPE", "normal", NULL), 0);
+    cr_assert_geq(rr.integer, 2, "both replicas' connections dropped");
+    cr_assert(drive_until(f.c, 2, both_reconnected, &f, 5000), "never reconnected");
+    refused_for(&f, q, 2 * cfg.reservation_ttl_ms, "renewal stopped at the reconnect");
+    struct gw_reservation r = a.reservation;
+    cr_assert_eq(gw_counters_settle(f.c[0], &r, 0, 100), 0);
+    q.usd_min_micros = 900;
+    q.usd_micros = 900;
+    cr_assert_eq(admit(&f, 0, &q).status, GW_ADMIT_OK, "settled: 100 spent, 900 left");
     fix_fini(&f);
 }
