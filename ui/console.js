@@ -62,6 +62,14 @@
       signOut('The admin key was refused.');
       throw new ApiError(401, 'signed out');
     }
+    /* Too many failed sign-ins from this address: the key was not even checked, so the
+     * page must not look signed in with it. (An ApiError of 401 means "signed out".) */
+    if (r.status === 429 && doc && doc.error && doc.error.code === 'too_many_failures') {
+      const wait = r.headers.get('Retry-After');
+      signOut('Too many failed sign-ins from this address: try again' +
+              (wait ? ' in ' + wait + ' s.' : ' later.'));
+      throw new ApiError(401, 'signed out');
+    }
     if (!r.ok) {
       const m = doc && doc.error && doc.error.message ? doc.error.message : 'HTTP ' + r.status;
       throw new ApiError(r.status, m);

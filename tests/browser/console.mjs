@@ -375,6 +375,23 @@ try {
     /configuration 2 serves/.test(document.getElementById('config-meta').textContent));
   await shot('config');
 
+  // Too many failed admin sign-ins from this address: the server checks no key until the
+  // window ends, so the console must not look signed in (it did until the next refusal).
+  // Last, since it locks this address out of the admin API.
+  for (let i = 0; i < 10; i++)
+    await fetch(url + '/admin/keys', { headers: { Authorization: 'Bearer wrong-' + i } });
+  await page.click('#signout');
+  await page.waitForSelector('#signin:not([hidden])');
+  await page.fill('#admin-key', adminKey);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForFunction(() => /Too many failed sign-ins/.test(
+    document.getElementById('error').textContent));
+  assert.equal(await page.isVisible('#signin'), true, 'the sign-in form is back');
+  assert.equal(await page.isVisible('#nav'), false);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('aigw_admin_key')), null);
+  for (let i = errors.length - 1; i >= 0; i--)
+    if (/ 429 /.test(errors[i])) errors.splice(i, 1); // the browser's own report of the 429
+
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'injected script ran');
   assert.deepEqual(errors, []);
   console.log('ok: console pages, charts, log filter, key create/revoke; screenshots in ' + out);
