@@ -22,6 +22,8 @@
  * a chat request may ask for (n) */
 #define GW_GUARD_STREAMS_MAX (3 * 128)
 #define GW_GUARD_PENDING_CAP (16u << 20)
+/* Levels of a request the edit check walks: as deep as a parsed body can be. */
+#define GW_GUARD_HASH_DEPTH CJSON_NESTING_LIMIT
 
 /* One loaded shared object (guard_loader.c). */
 struct gw_guard_mod {
@@ -116,6 +118,8 @@ struct gw_guard_run {
 
     size_t req_next; /* the entry on_request resumes at */
     int req_done, rewritten;
+    int req_hashed;    /* req_hash holds the body as the last request hook left it */
+    uint64_t req_hash; /* to tell an edit a hook made but did not own up to (ALLOW) */
 
     int verdict; /* DENY, FAILED, RETRY once settled; ALLOW otherwise */
     size_t verdict_idx;

@@ -747,7 +747,8 @@ static inline int64_t aigw_json_count(const cJSON *obj, const char *key)
  *     the matched text (a secret, a card number). Say what was found, not what it was.
  *   - The request is the internal OpenAI chat-shaped cJSON body (messages, model, ...; or the
  *     embeddings / images body for those operations); on_request may edit it in place with
- *     cJSON functions and then returns AIGW_GUARD_REWRITE.
+ *     cJSON functions and then returns AIGW_GUARD_REWRITE (an edit returned with ALLOW is
+ *     taken as a rewrite all the same: the host compares the body before and after).
  *   - Answer text reaches on_answer_delta through a bounded window (struct aigw_guard_text):
  *     the host holds back the last `window` bytes of each text stream (and whatever a guard
  *     asks to hold with t->hold, up to the host's cap) so a pattern split across deltas is

@@ -154,6 +154,48 @@ Test(guard_e2e, pii_in_a_prompt_is_redacted_before_the_upstream_sees_it)
     stop(gw, m);
 }
 
+/* A guard that edits the request in place but returns ALLOW (the ABI asks for REWRITE): the
+ * edit reaches the upstream all the same. An Anthropic client and a native Anthropic target
+ * were sent the client's own body, with what the guard had taken out of it. */
+Test(guard_e2e, an_edit_returned_with_allow_reaches_the_upstream)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    cr_assert_eq(mock_load_scenario(m, "anthropic_inbound"), 0);
+    struct e2e_gw *gw =
+        gw_for(m, e2e_strf("[{\"name\":\"tguard\",\"path\":\"%s\",\"config\":{\"request\":"
+                           "\"editallow\",\"word\":\"hush-hush\"}}]",
+                           tguard_path()));
+    struct e2e_resp *r = e2e_post(gw, "/v1/messages",
+                                  "{\"model\":\"anthropic/claude-sonnet-4-5\",\"max_tokens\":64,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                                  "\"text\",\"text\":\"the hush-hush plan\"}]}]}",
+                                  AHDR);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    char *up = upstream_body(m, 0);
+    cr_assert_null(strstr(up, "hush-hush"), "the unedited body went: %s", up);
+    cr_assert_not_null(strstr(up, "the [X] plan"), "%s", up);
+    free(up);
+
+    /* And through the chat translation, as before. */
+    r = e2e_post(gw, "/v1/chat/completions",
+                 "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                 "\"content\":\"a hush-hush note\"}]}",
+                 NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    up = upstream_body(m, 1);
+    cr_assert_null(strstr(up, "hush-hush"), "%s", up);
+    cr_assert_not_null(strstr(up, "a [X] note"), "%s", up);
+    free(up);
+    cr_assert_eq(e2e_gw_wait_log(gw,
+                                 "\"guard\":\"tguard\",\"stage\":\"input\",\"outcome\":"
+                                 "\"rewrite\"",
+                                 5000),
+                 0, "%s", e2e_gw_log(gw));
+    stop(gw, m);
+}
+
 #define WORDS "[{\"name\":\"word-filter\",\"config\":{\"words\":[\"forbidden fruit\"]}}]"
 
 Test(guard_e2e, a_blocked_word_gets_the_400_in_each_dialect)
