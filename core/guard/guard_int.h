@@ -125,6 +125,7 @@ struct gw_guard_run {
     size_t verdict_idx;
     unsigned verdict_stage;
     char reason[384];
+    int uninspectable; /* FAILED because a guard cannot read the input (a 400, not a 503) */
     char *retry_note;
     int retry_choice;
 

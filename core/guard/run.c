@@ -393,6 +393,31 @@ int gw_guard_fetch_failure(struct gw_guard_run *run, int hook)
     return gw_guard_fail(run, i, hook, why);
 }
 
+/* Embeddings input given as token ids (an array of integers, or arrays of them among its
+ * items): no text guard can read them, and what it cannot read it must not pass unseen. */
+static int token_input(const cJSON *body)
+{
+    const cJSON *it, *input = cJSON_GetObjectItemCaseSensitive(body, "input");
+    if (!cJSON_IsArray(input))
+        return 0;
+    cJSON_ArrayForEach(it, input)
+    {
+        if (cJSON_IsNumber(it) || cJSON_IsArray(it))
+            return 1;
+    }
+    return 0;
+}
+
+/* Entry i cannot inspect the request: a failure of the guard (fail_open skips it), answered as
+ * the client's doing (400 guardrail_uninspectable), not the guard's (503). */
+static int uninspectable(struct gw_guard_run *run, size_t i)
+{
+    int v = gw_guard_fail(run, i, GW_HOOK_REQUEST, "the input is token ids, which it cannot read");
+    if (v == GW_GUARD_FAILED)
+        run->uninspectable = 1;
+    return v;
+}
+
 int gw_guard_on_request(struct gw_guard_run *run, cJSON *body)
 {
     const struct gw_guard_chain *c = run->chain;
@@ -408,11 +433,12 @@ int gw_guard_on_request(struct gw_guard_run *run, cJSON *body)
             return v;
         run->req_next++;
     }
+    int tokens = run->op == AIGW_OP_EMBEDDINGS && token_input(body);
     for (size_t i = run->req_next; i < c->n; i++) {
         run->req_next = i;
         if (!(c->entries[i].stages & AIGW_GUARD_INPUT) || run->hx[i].skip)
             continue;
-        int v = gw_guard_call(run, i, GW_HOOK_REQUEST, body, NULL);
+        int v = tokens ? uninspectable(run, i) : gw_guard_call(run, i, GW_HOOK_REQUEST, body, NULL);
         if (v != GW_GUARD_ALLOW)
             return v;
     }
@@ -478,6 +504,15 @@ int gw_guard_error(struct gw_guard_run *run, struct aigw_error *err)
         err->status = 400;
         err->type = "invalid_request_error";
         err->code = "guardrail_blocked";
+    } else if (run->uninspectable) {
+        snprintf(msg, sizeof msg,
+                 "guardrail '%s' cannot inspect embeddings input given as token ids; send the "
+                 "input as text",
+                 name);
+        err->status = 400;
+        err->type = "invalid_request_error";
+        err->code = "guardrail_uninspectable";
+        err->param = "input";
     } else {
         snprintf(msg, sizeof msg, "guardrail '%s' failed (%s); the request was refused", name,
                  run->reason);
