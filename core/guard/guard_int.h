@@ -102,6 +102,12 @@ struct gw_guard_choice {
     int done;     /* its final hooks ran */
 };
 
+/* One tool call of the answer held whole until its choice moves on (tools.c). */
+struct gw_guard_tool {
+    int choice, index;
+    struct gw_buf id, name, args;
+};
+
 struct gw_guard_queued {
     struct aigw_chunk c;
     struct aigw_usage usage;
@@ -155,6 +161,10 @@ struct gw_guard_run {
     size_t nstreams;
     struct gw_guard_choice *choices;
     size_t nchoices;
+    struct gw_guard_tool *tools; /* held, in the order they began */
+    size_t ntools;
+    size_t tool_bytes; /* their arguments' bytes, capped at GW_GUARD_ANSWER_CAP */
+
     int wait_choice;  /* the choice whose final hooks wait (pending) */
     size_t wait_next; /* the entry they resume at */
     int wait_finish;  /* its finish chunk's value, -1 when from the end */
@@ -175,6 +185,14 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
  * when not NULL) to the new one: edits before it shift it, an edit spanning it moves it to the
  * edit's start. 0 or negative. */
 int gw_guard_apply_edits(struct gw_guard_run *run, struct gw_buf *buf, size_t *pos, size_t npos);
+
+/* A TOOL_CALL chunk while delta guards run: held (or, when every one of them failed open,
+ * passed on). ALLOW or a verdict that stops the answer, or negative. */
+int gw_guard_tool_hold(struct gw_guard_run *run, const struct aigw_chunk *c, gw_guard_emit_fn emit,
+                       void *ud);
+/* The held calls of a choice (all when choice < 0) judged and passed on, in order. */
+int gw_guard_tool_flush(struct gw_guard_run *run, int choice, gw_guard_emit_fn emit, void *ud);
+void gw_guard_tools_free(struct gw_guard_run *run);
 
 /* Frees a stream's stages. */
 void gw_guard_stream_free(const struct gw_guard_chain *c, struct gw_guard_stream *s);

@@ -83,6 +83,7 @@ void gw_guard_run_free(struct gw_guard_run *run)
         gw_guard_stream_free(c, &run->streams[i]);
     for (size_t i = 0; i < run->nchoices; i++)
         gw_buf_free(&run->choices[i].answer);
+    gw_guard_tools_free(run);
     for (size_t i = 0; i < run->nqueue; i++)
         cJSON_Delete(run->queue[i].extra);
     free(run->queue);
