@@ -22,6 +22,8 @@
  * a chat request may ask for (n) */
 #define GW_GUARD_STREAMS_MAX (3 * 128)
 #define GW_GUARD_PENDING_CAP (16u << 20)
+/* Levels of a request the edit check walks: as deep as a parsed body can be. */
+#define GW_GUARD_HASH_DEPTH CJSON_NESTING_LIMIT
 
 /* One loaded shared object (guard_loader.c). */
 struct gw_guard_mod {
@@ -100,6 +102,12 @@ struct gw_guard_choice {
     int done;     /* its final hooks ran */
 };
 
+/* One tool call of the answer held whole until its choice moves on (tools.c). */
+struct gw_guard_tool {
+    int choice, index;
+    struct gw_buf id, name, args;
+};
+
 struct gw_guard_queued {
     struct aigw_chunk c;
     struct aigw_usage usage;
@@ -116,11 +124,14 @@ struct gw_guard_run {
 
     size_t req_next; /* the entry on_request resumes at */
     int req_done, rewritten;
+    int req_hashed;    /* req_hash holds the body as the last request hook left it */
+    uint64_t req_hash; /* to tell an edit a hook made but did not own up to (ALLOW) */
 
     int verdict; /* DENY, FAILED, RETRY once settled; ALLOW otherwise */
     size_t verdict_idx;
     unsigned verdict_stage;
     char reason[384];
+    int uninspectable; /* FAILED because a guard cannot read the input (a 400, not a 503) */
     char *retry_note;
     int retry_choice;
 
@@ -150,6 +161,10 @@ struct gw_guard_run {
     size_t nstreams;
     struct gw_guard_choice *choices;
     size_t nchoices;
+    struct gw_guard_tool *tools; /* held, in the order they began */
+    size_t ntools;
+    size_t tool_bytes; /* their arguments' bytes, capped at GW_GUARD_ANSWER_CAP */
+
     int wait_choice;  /* the choice whose final hooks wait (pending) */
     size_t wait_next; /* the entry they resume at */
     int wait_finish;  /* its finish chunk's value, -1 when from the end */
@@ -170,6 +185,14 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
  * when not NULL) to the new one: edits before it shift it, an edit spanning it moves it to the
  * edit's start. 0 or negative. */
 int gw_guard_apply_edits(struct gw_guard_run *run, struct gw_buf *buf, size_t *pos, size_t npos);
+
+/* A TOOL_CALL chunk while delta guards run: held (or, when every one of them failed open,
+ * passed on). ALLOW or a verdict that stops the answer, or negative. */
+int gw_guard_tool_hold(struct gw_guard_run *run, const struct aigw_chunk *c, gw_guard_emit_fn emit,
+                       void *ud);
+/* The held calls of a choice (all when choice < 0) judged and passed on, in order. */
+int gw_guard_tool_flush(struct gw_guard_run *run, int choice, gw_guard_emit_fn emit, void *ud);
+void gw_guard_tools_free(struct gw_guard_run *run);
 
 /* Frees a stream's stages. */
 void gw_guard_stream_free(const struct gw_guard_chain *c, struct gw_guard_stream *s);

@@ -7,4 +7,5 @@ core_libgwcore_la_SOURCES += \
 	core/guard/guard_int.h \
 	core/guard/guard_loader.c \
 	core/guard/run.c \
+	core/guard/tools.c \
 	core/guard/window.c

@@ -83,6 +83,7 @@ void gw_guard_run_free(struct gw_guard_run *run)
         gw_guard_stream_free(c, &run->streams[i]);
     for (size_t i = 0; i < run->nchoices; i++)
         gw_buf_free(&run->choices[i].answer);
+    gw_guard_tools_free(run);
     for (size_t i = 0; i < run->nqueue; i++)
         cJSON_Delete(run->queue[i].extra);
     free(run->queue);
@@ -240,6 +241,54 @@ static int settle(struct gw_guard_run *run, size_t i, int hook, int rc)
     }
 }
 
+/* FNV-1a over everything under v: types, member names, strings and numbers' bits. A guard
+ * that edited the request in place but said ALLOW changed it all the same: the hash is how
+ * the host tells (and a request the guards changed is never forwarded as the client sent it). */
+static uint64_t body_hash(const cJSON *v, uint64_t h, int depth)
+{
+    for (; v; v = v->next) {
+        const char *s[2] = {v->string, cJSON_IsString(v) || cJSON_IsRaw(v) ? v->valuestring : NULL};
+        unsigned char type = (unsigned char)(v->type & 0xff);
+        h = (h ^ type) * 1099511628211u;
+        for (int k = 0; k < 2; k++) {
+            for (const unsigned char *p = (const unsigned char *)s[k]; p && *p; p++)
+                h = (h ^ *p) * 1099511628211u;
+            h = (h ^ 0xffu) * 1099511628211u;
+        }
+        if (cJSON_IsNumber(v)) {
+            uint64_t bits;
+            memcpy(&bits, &v->valuedouble, sizeof bits);
+            for (int k = 0; k < 8; k++)
+                h = (h ^ ((bits >> (8 * k)) & 0xffu)) * 1099511628211u;
+        }
+        h = (h ^ 0xfeu) * 1099511628211u; /* where a level ends: structure, not only bytes */
+        if (depth < GW_GUARD_HASH_DEPTH)
+            h = body_hash(v->child, h, depth + 1);
+        else if (v->child)
+            h = (h ^ (uint64_t)(uintptr_t)v->child) * 1099511628211u; /* too deep: the node */
+    }
+    return h;
+}
+
+#define HASH_SEED 14695981039346656037u
+
+/* An on_request that returned ALLOW after editing the body in place: a rewrite all the same
+ * (the ABI asks for REWRITE; an edit must never be lost to the verdict word). */
+static int request_verdict(struct gw_guard_run *run, size_t i, const cJSON *body, int rc)
+{
+    if (rc != AIGW_GUARD_ALLOW && rc != AIGW_GUARD_REWRITE)
+        return rc;
+    uint64_t h = body_hash(body, HASH_SEED, 0);
+    if (rc == AIGW_GUARD_ALLOW && h != run->req_hash) {
+        gw_logf(AIGW_LOG_DEBUG, "guard", run->request_id,
+                "guardrail %s edited the request and said allow: taken as a rewrite",
+                run->chain->entries[i].name);
+        rc = AIGW_GUARD_REWRITE;
+    }
+    run->req_hash = h;
+    return rc;
+}
+
 int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b)
 {
     struct gw_guard_hctx *h = &run->hx[i];
@@ -258,7 +307,9 @@ int gw_guard_call(struct gw_guard_run *run, size_t i, int hook, void *a, void *b
     switch (hook) {
     case GW_HOOK_REQUEST:
         run->text_len = 0;
-        rc = d->on_request(&h->pub, (cJSON *)a);
+        if (!run->req_hashed) /* the body as the chain got it */
+            run->req_hash = body_hash(a, HASH_SEED, 0), run->req_hashed = 1;
+        rc = request_verdict(run, i, a, d->on_request(&h->pub, (cJSON *)a));
         break;
     case GW_HOOK_DELTA:
         run->text_ptr = ((struct aigw_guard_text *)a)->text.ptr;
@@ -343,6 +394,31 @@ int gw_guard_fetch_failure(struct gw_guard_run *run, int hook)
     return gw_guard_fail(run, i, hook, why);
 }
 
+/* Embeddings input given as token ids (an array of integers, or arrays of them among its
+ * items): no text guard can read them, and what it cannot read it must not pass unseen. */
+static int token_input(const cJSON *body)
+{
+    const cJSON *it, *input = cJSON_GetObjectItemCaseSensitive(body, "input");
+    if (!cJSON_IsArray(input))
+        return 0;
+    cJSON_ArrayForEach(it, input)
+    {
+        if (cJSON_IsNumber(it) || cJSON_IsArray(it))
+            return 1;
+    }
+    return 0;
+}
+
+/* Entry i cannot inspect the request: a failure of the guard (fail_open skips it), answered as
+ * the client's doing (400 guardrail_uninspectable), not the guard's (503). */
+static int uninspectable(struct gw_guard_run *run, size_t i)
+{
+    int v = gw_guard_fail(run, i, GW_HOOK_REQUEST, "the input is token ids, which it cannot read");
+    if (v == GW_GUARD_FAILED)
+        run->uninspectable = 1;
+    return v;
+}
+
 int gw_guard_on_request(struct gw_guard_run *run, cJSON *body)
 {
     const struct gw_guard_chain *c = run->chain;
@@ -358,11 +434,12 @@ int gw_guard_on_request(struct gw_guard_run *run, cJSON *body)
             return v;
         run->req_next++;
     }
+    int tokens = run->op == AIGW_OP_EMBEDDINGS && token_input(body);
     for (size_t i = run->req_next; i < c->n; i++) {
         run->req_next = i;
         if (!(c->entries[i].stages & AIGW_GUARD_INPUT) || run->hx[i].skip)
             continue;
-        int v = gw_guard_call(run, i, GW_HOOK_REQUEST, body, NULL);
+        int v = tokens ? uninspectable(run, i) : gw_guard_call(run, i, GW_HOOK_REQUEST, body, NULL);
         if (v != GW_GUARD_ALLOW)
             return v;
     }
@@ -428,6 +505,15 @@ int gw_guard_error(struct gw_guard_run *run, struct aigw_error *err)
         err->status = 400;
         err->type = "invalid_request_error";
         err->code = "guardrail_blocked";
+    } else if (run->uninspectable) {
+        snprintf(msg, sizeof msg,
+                 "guardrail '%s' cannot inspect embeddings input given as token ids; send the "
+                 "input as text",
+                 name);
+        err->status = 400;
+        err->type = "invalid_request_error";
+        err->code = "guardrail_uninspectable";
+        err->param = "input";
     } else {
         snprintf(msg, sizeof msg, "guardrail '%s' failed (%s); the request was refused", name,
                  run->reason);

@@ -9,8 +9,9 @@
  * guards before it let through, as it would the whole answer at once: what the client gets does
  * not depend on where the deltas were cut (fuzz_guard_stream checks this). Anything else of a
  * choice (a tool call, its finish, an error) first flushes the choice's held text, so order is
- * kept. Final hooks run on a choice's finish with its whole text; one that waits for a service call
- * queues what arrives meanwhile.
+ * kept; tool calls are held whole and read by the same guards (tools.c). Final hooks run on a
+ * choice's finish with its whole text; one that waits for a service call queues what arrives
+ * meanwhile.
  */
 #include "guard/guard_int.h"
 
@@ -227,8 +228,8 @@ static int holding(const struct gw_guard_run *run, const struct gw_guard_stream 
 }
 
 /* Flushes the held text of a choice's streams (all of them, or all but one kind). */
-static int flush_choice(struct gw_guard_run *run, int choice, int except_kind,
-                        gw_guard_emit_fn emit, void *ud)
+static int flush_text(struct gw_guard_run *run, int choice, int except_kind, gw_guard_emit_fn emit,
+                      void *ud)
 {
     for (size_t i = 0; i < run->nstreams; i++) {
         struct gw_guard_stream *s = &run->streams[i];
@@ -239,6 +240,15 @@ static int flush_choice(struct gw_guard_run *run, int choice, int except_kind,
             return v;
     }
     return GW_GUARD_ALLOW;
+}
+
+/* Flushes what a choice holds: its tool calls (begun before any text it holds now: a call
+ * flushes the text before it), then its text. */
+static int flush_choice(struct gw_guard_run *run, int choice, int except_kind,
+                        gw_guard_emit_fn emit, void *ud)
+{
+    int v = run->ntools ? gw_guard_tool_flush(run, choice, emit, ud) : GW_GUARD_ALLOW;
+    return v != GW_GUARD_ALLOW ? v : flush_text(run, choice, except_kind, emit, ud);
 }
 
 /* The final hooks of one choice, from entry `from` on. */
@@ -383,12 +393,13 @@ int gw_guard_on_chunk(struct gw_guard_run *run, const struct aigw_chunk *c, gw_g
     }
     switch (c->type) {
     case AIGW_CHUNK_TOOL_CALL: {
-        if ((v = flush_choice(run, c->choice, -1, emit, ud)) != GW_GUARD_ALLOW)
+        if ((v = flush_text(run, c->choice, -1, emit, ud)) != GW_GUARD_ALLOW)
             return v;
         struct gw_guard_choice *ch = run->chain->has_final ? choice_of(run, c->choice) : NULL;
         if (ch && c->tool_index >= ch->tool_calls)
             ch->tool_calls = c->tool_index + 1;
-        return emit(ud, c);
+        /* Its arguments are read by the delta guards as text is: held whole first. */
+        return run->chain->has_delta ? gw_guard_tool_hold(run, c, emit, ud) : emit(ud, c);
     }
     case AIGW_CHUNK_FINISH:
         if ((v = flush_choice(run, c->choice, -1, emit, ud)) != GW_GUARD_ALLOW)
@@ -549,6 +560,7 @@ int gw_guard_retry_body(struct gw_guard_run *run, cJSON *body)
         gw_guard_stream_free(run->chain, &run->streams[i]);
     for (size_t i = 0; i < run->nchoices; i++)
         gw_buf_free(&run->choices[i].answer);
+    gw_guard_tools_free(run);
     run->nstreams = run->nchoices = 0;
     run->verdict = GW_GUARD_ALLOW;
     run->retry_note = NULL;

@@ -131,7 +131,7 @@ static int refuse(struct gw_req *r)
     if (gw_guard_error(r->guard, &err) < 0)
         gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
     else
-        gw_deliver_fail(r, err.status, err.type, err.code, NULL, err.message);
+        gw_deliver_fail(r, err.status, err.type, err.code, err.param, err.message);
     return -1;
 }
 

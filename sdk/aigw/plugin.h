@@ -747,7 +747,11 @@ static inline int64_t aigw_json_count(const cJSON *obj, const char *key)
  *     the matched text (a secret, a card number). Say what was found, not what it was.
  *   - The request is the internal OpenAI chat-shaped cJSON body (messages, model, ...; or the
  *     embeddings / images body for those operations); on_request may edit it in place with
- *     cJSON functions and then returns AIGW_GUARD_REWRITE.
+ *     cJSON functions and then returns AIGW_GUARD_REWRITE (an edit returned with ALLOW is
+ *     taken as a rewrite all the same: the host compares the body before and after).
+ *   - Tool calls' arguments reach on_answer_delta too, one whole value at a time (kind
+ *     AIGW_CHUNK_TOOL_CALL, final): edits apply to the decoded value, and the host writes the
+ *     arguments again as JSON.
  *   - Answer text reaches on_answer_delta through a bounded window (struct aigw_guard_text):
  *     the host holds back the last `window` bytes of each text stream (and whatever a guard
  *     asks to hold with t->hold, up to the host's cap) so a pattern split across deltas is
@@ -826,7 +830,9 @@ struct aigw_guard_text {
     uint32_t abi_version;
     uint32_t struct_size;
     int choice;
-    int kind;                 /* AIGW_CHUNK_TEXT, _REASONING or _REFUSAL; 0: an error message */
+    int kind;                 /* AIGW_CHUNK_TEXT, _REASONING or _REFUSAL; 0: an error message;
+                                 AIGW_CHUNK_TOOL_CALL: one value of a tool call's arguments
+                                 (a decoded string, a member name or a number), whole (final) */
     struct aigw_bytes before; /* the last bytes this guard passed on, just before text (64 or
                                  more, up to the largest window of the chain): context for
                                  look-behind (word boundaries), read-only */

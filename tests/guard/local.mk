@@ -134,6 +134,14 @@ tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
 
+# Output guards read the model's tool calls' arguments, in every dialect, streamed and not.
+check_PROGRAMS += tests/guard/test_guard_tools
+TESTS += tests/guard/test_guard_tools
+tests_guard_test_guard_tools_SOURCES = tests/guard/test_guard_tools.c
+tests_guard_test_guard_tools_CFLAGS = $(TEST_CFLAGS)
+tests_guard_test_guard_tools_LDADD = $(E2E_LIBS)
+EXTRA_tests_guard_test_guard_tools_DEPENDENCIES = aigw$(EXEEXT)
+
 # Guards see what a native target is sent: every text of the client's own body.
 check_PROGRAMS += tests/guard/test_guard_native
 TESTS += tests/guard/test_guard_native

@@ -9,6 +9,8 @@
  *          "error": "allow|redact|fail", "word": "...", "mark": "...",
  *          "url": "http://...", "timeout_ms": n}
  *   rewrite  appends mark to the request's "marks" array
+ *   editallow  replaces word with "[X]" in the messages' string contents and text parts, but
+ *            returns ALLOW (the ABI asks for REWRITE: the host must notice the edit anyway)
  *   redact   replaces each whole occurrence of word with "[X]" (a partial one at the end waits)
  *   cut      replaces only the first byte of each occurrence (a garbage edit for a multi-byte
  *            word: it splits a character); badbytes replaces it with bytes that are not UTF-8
@@ -90,6 +92,46 @@ static int fetch_check(struct aigw_guard_ctx *g, const struct tg *t)
     return g->host->fetch(g, &f);
 }
 
+/* s with every word replaced by "[X]" into out; 1 when it had one. */
+static int swap_word(const char *s, const char *w, char *out, size_t size)
+{
+    size_t wl = strlen(w), o = 0;
+    int hit = 0;
+    while (*s && o + 4 < size) {
+        if (!strncmp(s, w, wl)) {
+            memcpy(out + o, "[X]", 3);
+            o += 3, s += wl, hit = 1;
+        } else {
+            out[o++] = *s++;
+        }
+    }
+    out[o] = '\0';
+    return hit;
+}
+
+static void edit_text(cJSON *item, const char *w)
+{
+    char out[4096];
+    if (cJSON_IsString(item) && strlen(item->valuestring) < sizeof out / 2 &&
+        swap_word(item->valuestring, w, out, sizeof out))
+        cJSON_SetValuestring(item, out);
+}
+
+static int edit_allow(cJSON *req, const char *w)
+{
+    cJSON *msg, *part;
+    cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(req, "messages"))
+    {
+        cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+        edit_text(content, w);
+        if (!cJSON_IsArray(content))
+            continue;
+        cJSON_ArrayForEach(part, content)
+            edit_text(cJSON_GetObjectItemCaseSensitive(part, "text"), w);
+    }
+    return AIGW_GUARD_ALLOW; /* wrong on purpose: the edit was made */
+}
+
 static int on_request(struct aigw_guard_ctx *g, cJSON *req)
 {
     const struct tg *t = g->instance;
@@ -108,6 +150,8 @@ static int on_request(struct aigw_guard_ctx *g, cJSON *req)
         cJSON_AddItemToArray(marks, cJSON_CreateString(t->mark));
         return AIGW_GUARD_REWRITE;
     }
+    if (!strcmp(t->request, "editallow"))
+        return edit_allow(req, t->word);
     if (!strcmp(t->request, "fail"))
         return AIGW_EINTERNAL;
     if (!strcmp(t->request, "badverdict"))

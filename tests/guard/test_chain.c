@@ -409,10 +409,12 @@ Test(chain, kinds_and_choices_keep_their_order)
     ch.usage = &u;
     cr_assert_eq(gw_guard_on_chunk(r, &ch, counting, &out), 0);
     cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
-    /* Reasoning is flushed before choice 0's text starts; the text before its tool call;
-     * choice 1's held tail at the end. */
+    /* Reasoning is flushed before choice 0's text starts; the text before its tool call; the
+     * tool call is held whole for the delta guard until the end (usage, which some upstreams
+     * repeat with every delta, does not flush it, as it does not flush text); choice 1's held
+     * tail at the end. */
     cr_assert_str_eq(out.ptr, "3/0:thinking about th|2/1:othe|3/0:e [X]|2/0:the answer, n|"
-                              "2/0:o [X]|5/0:{}|7/0:|2/1:r choice|");
+                              "2/0:o [X]|7/0:|5/0:{}|2/1:r choice|");
     gw_guard_run_free(r);
     gw_buf_free(&out);
     gw_guard_chain_free(c);
@@ -657,4 +659,80 @@ Test(chain, secrets_from_create_are_redacted)
     cr_assert_str_eq(out, "key [REDACTED] end");
     gw_redact_reset();
     gw_guard_chain_free(c);
+}
+
+/* ---- tool calls ----------------------------------------------------------------------------- */
+
+static int tool_piece(struct gw_guard_run *r, int index, const char *id, const char *args,
+                      struct gw_buf *out)
+{
+    struct aigw_chunk ch = aigw_chunk_init(AIGW_CHUNK_TOOL_CALL, 0);
+    ch.tool_index = index;
+    if (id) {
+        ch.id = aigw_bytes_of(id);
+        ch.name = aigw_bytes_of("f");
+    }
+    ch.text = aigw_bytes_of(args);
+    return gw_guard_on_chunk(r, &ch, counting, out);
+}
+
+/* A delta guard reads a call's arguments whole, however they were cut: each member name,
+ * decoded string and number; its edits leave JSON (a number it edited becomes a string).
+ * Arguments that are not JSON are read and edited as one text. Calls go on in order, whole. */
+Test(chain, a_tool_calls_names_strings_and_numbers_are_read_whole)
+{
+    struct gw_guard_chain *c =
+        chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"redact\",\"word\":\"4111\"}}]");
+    struct gw_guard_run *r = run_new(c, 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 1 << 16);
+    cr_assert_eq(tool_piece(r, 0, "call_1", "{\"4111\":\"card \\u003411", &out), 0);
+    cr_assert_eq(tool_piece(r, 0, NULL, "1 ok\",\"n\":41110,\"l\":[true,null]}", &out), 0);
+    cr_assert_eq(tool_piece(r, 1, "call_2", "not json 41", &out), 0);
+    cr_assert_eq(tool_piece(r, 1, NULL, "11", &out), 0);
+    cr_assert_eq(out.len, 0, "a piece went out before the call was whole: %.*s", (int)out.len,
+                 out.ptr);
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+    cr_assert_str_eq(out.ptr, "5/0:{\"[X]\":\"card [X] ok\",\"n\":\"[X]0\",\"l\":[true,null]}|"
+                              "5/0:not json [X]|");
+    cr_assert_eq(gw_guard_run_outcome(r, 0, AIGW_GUARD_OUTPUT), GW_GUARD_O_REWRITE);
+    gw_guard_run_free(r);
+    gw_buf_free(&out);
+    gw_guard_chain_free(c);
+}
+
+/* Past the cap on held arguments no guard can judge them: a failure of the guard, which
+ * fail_open turns into arguments passed on unread (every byte, in order). */
+Test(chain, tool_calls_past_the_cap_fail_the_guard_unless_it_fails_open)
+{
+    size_t piece = 64u << 10, n = GW_GUARD_ANSWER_CAP / piece + 1;
+    char *p = malloc(piece + 1);
+    memset(p, 'a', piece);
+    p[piece] = '\0';
+    for (int open = 0; open < 2; open++) {
+        struct gw_guard_chain *c = chain(
+            open ? "[{\"name\":\"tguard\",\"fail_open\":true,\"config\":{\"delta\":\"redact\"}}]"
+                 : "[{\"name\":\"tguard\",\"config\":{\"delta\":\"redact\"}}]");
+        struct gw_guard_run *r = run_new(c, 1);
+        struct gw_buf out;
+        gw_buf_init(&out, 2 * GW_GUARD_ANSWER_CAP);
+        int v = 0;
+        for (size_t i = 0; i < n && v == 0; i++)
+            v = tool_piece(r, 0, i ? NULL : "call_1", p, &out);
+        if (!open) {
+            cr_assert_eq(v, GW_GUARD_FAILED);
+            cr_assert_eq(out.len, 0);
+            cr_assert_eq(gw_guard_run_outcome(r, 0, AIGW_GUARD_OUTPUT), GW_GUARD_O_FAIL_CLOSED);
+        } else {
+            cr_assert_eq(v, 0);
+            cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+            /* what was held, as one chunk, then the piece past the cap ("5/0:" ... "|" each) */
+            cr_assert_eq(out.len, n * piece + 2 * 5, "%zu", out.len);
+            cr_assert_eq(gw_guard_run_outcome(r, 0, AIGW_GUARD_OUTPUT), GW_GUARD_O_FAIL_OPEN);
+        }
+        gw_guard_run_free(r);
+        gw_buf_free(&out);
+        gw_guard_chain_free(c);
+    }
+    free(p);
 }

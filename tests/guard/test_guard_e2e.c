@@ -154,6 +154,112 @@ Test(guard_e2e, pii_in_a_prompt_is_redacted_before_the_upstream_sees_it)
     stop(gw, m);
 }
 
+/* A guard that edits the request in place but returns ALLOW (the ABI asks for REWRITE): the
+ * edit reaches the upstream all the same. An Anthropic client and a native Anthropic target
+ * were sent the client's own body, with what the guard had taken out of it. */
+Test(guard_e2e, an_edit_returned_with_allow_reaches_the_upstream)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    cr_assert_eq(mock_load_scenario(m, "anthropic_inbound"), 0);
+    struct e2e_gw *gw =
+        gw_for(m, e2e_strf("[{\"name\":\"tguard\",\"path\":\"%s\",\"config\":{\"request\":"
+                           "\"editallow\",\"word\":\"hush-hush\"}}]",
+                           tguard_path()));
+    struct e2e_resp *r = e2e_post(gw, "/v1/messages",
+                                  "{\"model\":\"anthropic/claude-sonnet-4-5\",\"max_tokens\":64,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                                  "\"text\",\"text\":\"the hush-hush plan\"}]}]}",
+                                  AHDR);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    char *up = upstream_body(m, 0);
+    cr_assert_null(strstr(up, "hush-hush"), "the unedited body went: %s", up);
+    cr_assert_not_null(strstr(up, "the [X] plan"), "%s", up);
+    free(up);
+
+    /* And through the chat translation, as before. */
+    r = e2e_post(gw, "/v1/chat/completions",
+                 "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                 "\"content\":\"a hush-hush note\"}]}",
+                 NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    up = upstream_body(m, 1);
+    cr_assert_null(strstr(up, "hush-hush"), "%s", up);
+    cr_assert_not_null(strstr(up, "a [X] note"), "%s", up);
+    free(up);
+    cr_assert_eq(e2e_gw_wait_log(gw,
+                                 "\"guard\":\"tguard\",\"stage\":\"input\",\"outcome\":"
+                                 "\"rewrite\"",
+                                 5000),
+                 0, "%s", e2e_gw_log(gw));
+    stop(gw, m);
+}
+
+/* Embeddings input given as token ids: no text guard can read it, so an input guard refuses
+ * it with a 400 naming itself (it passed unseen before), unless its entry is fail_open. Text
+ * input is guarded as before. */
+#define EMB_ANSWER                                                                                 \
+    "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":"          \
+    "[0.5,-0.25]}],\"model\":\"text-embedding-3-small\",\"usage\":{\"prompt_tokens\":3,"           \
+    "\"total_tokens\":3}}"
+#define EMB_MODEL "{\"model\":\"openai/text-embedding-3-small\",\"input\":"
+
+Test(guard_e2e, token_id_embeddings_input_is_refused_unless_the_guard_fails_open)
+{
+    static const char *const tokens[] = {"[1,2,3]", "[[1,2],[3]]", "[\"text\",[4,5]]"};
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/embeddings",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = EMB_ANSWER}),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "[{\"name\":\"pii\"}]");
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+        struct e2e_resp *r =
+            e2e_post(gw, "/v1/embeddings", e2e_strf(EMB_MODEL "%s}", tokens[i]), NULL);
+        cr_assert_eq(r->status, 400, "%s: %d %s", tokens[i], r->status, r->body);
+        const cJSON *e = get(e2e_resp_json(r), "error");
+        cr_assert_str_eq(jstr(e, "type"), "invalid_request_error", "%s", r->body);
+        cr_assert_str_eq(jstr(e, "code"), "guardrail_uninspectable", "%s", r->body);
+        cr_assert_str_eq(jstr(e, "param"), "input", "%s", r->body);
+        cr_assert_not_null(strstr(jstr(e, "message"), "guardrail 'pii'"), "%s", r->body);
+        cr_assert_not_null(strstr(jstr(e, "message"), "token ids"), "%s", r->body);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(mock_request_count(m), 0, "token ids reached the upstream unseen");
+    /* Text input is read (and redacted) as before. */
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/embeddings", EMB_MODEL "[\"mail ann@example.com\"]}", NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    char *up = upstream_body(m, 0);
+    cr_assert_not_null(strstr(up, "mail [EMAIL]"), "%s", up);
+    free(up);
+    stop(gw, m);
+
+    /* fail_open: the guard is skipped (and counted so), the request goes. */
+    m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/embeddings",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = EMB_ANSWER}),
+                 0);
+    gw = gw_for(m, "[{\"name\":\"pii\",\"fail_open\":true}]");
+    r = e2e_post(gw, "/v1/embeddings", EMB_MODEL "[1,2,3]}", NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    up = upstream_body(m, 0);
+    cr_assert_not_null(strstr(up, "[1,2,3]"), "%s", up);
+    free(up);
+    r = e2e_get(gw, "/metrics", NULL);
+    cr_assert_not_null(strstr(r->body, "aigw_guardrail_outcomes_total{guard=\"pii\","
+                                       "stage=\"request\",outcome=\"fail_open\"} 1"),
+                       "%s", r->body);
+    e2e_resp_free(r);
+    stop(gw, m);
+}
+
 #define WORDS "[{\"name\":\"word-filter\",\"config\":{\"words\":[\"forbidden fruit\"]}}]"
 
 Test(guard_e2e, a_blocked_word_gets_the_400_in_each_dialect)
