@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/redact.h"
 #include "net/worker.h"
+#include "obs/metrics.h"
 #include "proxy/cache_int.h"
 #include "proxy/cache_phase.h"
 #include "proxy/gateway.h"
@@ -19,6 +20,21 @@ struct gw_cache_remote {
     const struct gw_cache_gw *c;
     struct gw_redis *redis;
 };
+
+/* aigw_cache_bytes follows the in-memory table exactly: every store, eviction, expiry and
+ * delete tells it, under the table's lock. */
+static void bytes_watch(void *ud, uint64_t bytes)
+{
+    (void)ud;
+    gw_metrics_cache_bytes((int64_t)bytes);
+}
+
+void gw_cache_metrics_refresh(struct gw_gateway *gw)
+{
+    struct gw_cache_gw *c = gw->cache;
+    if (c && c->mem)
+        gw_cache_mem_sweep(c->mem, gw_now_ms()); /* expired entries hold no bytes */
+}
 
 int gw_cache_gw_new(struct gw_gateway *gw, char *err, size_t errsize)
 {
@@ -44,6 +60,8 @@ int gw_cache_gw_new(struct gw_gateway *gw, char *err, size_t errsize)
         rc = gw_cache_mem_new((uint64_t)cfg.max_bytes, cfg.ttl_s * 1000, &c->mem);
         if (rc < 0)
             snprintf(err, errsize, "cache: out of memory");
+        else
+            gw_cache_mem_watch(c->mem, bytes_watch, NULL);
     }
     if (rc < 0) {
         free(c);

@@ -1,7 +1,8 @@
 /*
  * What the response cache keeps and what it says it holds, through the real aigw binary and
  * the mock provider: an answer the gateway could not deliver is never kept, however large
- * cache.max_entry_bytes is.
+ * cache.max_entry_bytes is; aigw_cache_bytes says what the in-memory cache holds, expired
+ * entries gone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,3 +85,42 @@ Test(cache_kept, an_answer_the_relay_refused_is_not_kept)
     mock_stop(m);
 }
 
+/* The value of aigw_cache_bytes in a /metrics page, or -1 when it has none. */
+static long long cache_bytes(struct e2e_gw *gw)
+{
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    const char *p = met->body ? strstr(met->body, "\naigw_cache_bytes ") : NULL;
+    long long v = p ? strtoll(p + strlen("\naigw_cache_bytes "), NULL, 10) : -1;
+    e2e_resp_free(met);
+    return v;
+}
+
+/* The gauge changed only when an answer was stored: once the entry expired (dropped by a
+ * lookup, or by nothing at all) it still said the cache held its bytes. */
+Test(cache_kept, the_bytes_gauge_drops_to_zero_when_the_entry_expires)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    struct e2e_gw *gw =
+        e2e_gw_start("{\"cache\":{\"enabled\":true,\"ttl_s\":2}}", "OPENAI_API_KEY=sk-up",
+                     e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+    int64_t t0 = e2e_now_ms();
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(a->status, 200, "%d %s", a->status, a->body);
+    cr_assert_str_eq(cache_header(a), "miss");
+    e2e_resp_free(a);
+    long long held = cache_bytes(gw);
+    if (e2e_now_ms() - t0 < 2000) /* stored after t0, so not expired yet: it is counted */
+        cr_assert_gt(held, 0, "the entry's bytes are counted");
+    /* Past the TTL, with no request at all: the scrape says the cache holds nothing. */
+    int64_t deadline = e2e_now_ms() + 10000;
+    while ((held = cache_bytes(gw)) != 0 && e2e_now_ms() < deadline)
+        ;
+    cr_assert_eq(held, 0, "an expired entry still counted: %lld bytes", held);
+    /* A lookup after it expired is a miss, and the store after it counts again. */
+    a = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_str_eq(cache_header(a), "miss");
+    e2e_resp_free(a);
+    cr_assert_eq(mock_request_count(m), 2);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
