@@ -192,7 +192,7 @@ static void stored(void *ud, int status, const struct gw_resp *reply)
 {
     (void)ud;
     if (status < 0 || reply->type == GW_RESP_ERROR)
-        GW_DEBUG("response cache: a store in Redis failed (%d)", status);
+        GW_DEBUG("response cache: a store or delete in Redis failed (%d)", status);
 }
 
 int gw_cache_remote_set(struct gw_cache_remote *rm, const unsigned char key[GW_CACHE_KEY_BYTES],
@@ -206,4 +206,14 @@ int gw_cache_remote_set(struct gw_cache_remote *rm, const unsigned char key[GW_C
     /* A store has no one waiting on it: a generous deadline, only so it cannot linger. */
     int64_t deadline = gw_redis_now_ms() + 5000;
     return gw_redis_command(rm->redis, 5, argv, lens, deadline, stored, NULL);
+}
+
+int gw_cache_remote_del(struct gw_cache_remote *rm, const unsigned char key[GW_CACHE_KEY_BYTES])
+{
+    char k[GW_CACHE_REDIS_KEY_MAX];
+    size_t kl = gw_cache_redis_key(key, k);
+    const char *argv[] = {"DEL", k};
+    const size_t lens[] = {3, kl};
+    int64_t deadline = gw_redis_now_ms() + 5000; /* as a store: nobody waits on it */
+    return gw_redis_command(rm->redis, 2, argv, lens, deadline, stored, NULL);
 }
