@@ -29,6 +29,8 @@ struct gw_cache_mem {
     uint64_t evictions, expired;
     struct entry *use_head, *use_tail;
     struct entry *age_head, *age_tail;
+    void (*watch)(void *ud, uint64_t bytes); /* told every new byte count, lock held */
+    void *watch_ud;
 };
 
 struct gw_cache_val *gw_cache_val_new(const void *p, size_t len)
@@ -179,13 +181,24 @@ static void drop(struct gw_cache_mem *m, struct entry *e)
     entry_free(e);
 }
 
-/* Entries past their TTL, oldest first. Lock held. */
-static void expire(struct gw_cache_mem *m, int64_t now_ms)
+/* Tells the watcher the bytes held now. Under the lock, so the last count told is the
+ * table's, whichever thread changed it last. */
+static void tell(struct gw_cache_mem *m)
 {
+    if (m->watch)
+        m->watch(m->watch_ud, m->bytes);
+}
+
+/* Entries past their TTL, oldest first; 1 when any was dropped. Lock held. */
+static int expire(struct gw_cache_mem *m, int64_t now_ms)
+{
+    int any = 0;
     while (m->age_head && m->age_head->expires_ms <= now_ms) {
         drop(m, m->age_head);
         m->expired++;
+        any = 1;
     }
+    return any;
 }
 
 /* Doubles the table when it holds one entry per bucket; a failed allocation only makes the
@@ -218,7 +231,8 @@ struct gw_cache_val *gw_cache_mem_get(struct gw_cache_mem *m,
 {
     struct gw_cache_val *v = NULL;
     pthread_mutex_lock(&m->lock);
-    expire(m, now_ms);
+    if (expire(m, now_ms))
+        tell(m);
     struct entry *e = *slot_of(m, key);
     if (e) {
         use_unlink(m, e);
@@ -265,8 +279,38 @@ int gw_cache_mem_put(struct gw_cache_mem *m, const unsigned char key[GW_CACHE_KE
     m->entries++;
     m->bytes += cost;
     grow(m);
+    tell(m);
     pthread_mutex_unlock(&m->lock);
     return 0;
+}
+
+int gw_cache_mem_del(struct gw_cache_mem *m, const unsigned char key[GW_CACHE_KEY_BYTES])
+{
+    pthread_mutex_lock(&m->lock);
+    struct entry *e = *slot_of(m, key);
+    if (e) {
+        drop(m, e);
+        tell(m);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e != NULL;
+}
+
+void gw_cache_mem_sweep(struct gw_cache_mem *m, int64_t now_ms)
+{
+    pthread_mutex_lock(&m->lock);
+    if (expire(m, now_ms))
+        tell(m);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void gw_cache_mem_watch(struct gw_cache_mem *m, void (*fn)(void *ud, uint64_t bytes), void *ud)
+{
+    pthread_mutex_lock(&m->lock);
+    m->watch = fn;
+    m->watch_ud = ud;
+    tell(m);
+    pthread_mutex_unlock(&m->lock);
 }
 
 void gw_cache_mem_stats(struct gw_cache_mem *m, struct gw_cache_mem_stats *out)

@@ -58,6 +58,14 @@ struct gw_cache_val *gw_cache_mem_get(struct gw_cache_mem *m,
 int gw_cache_mem_put(struct gw_cache_mem *m, const unsigned char key[GW_CACHE_KEY_BYTES],
                      struct gw_cache_val *v, int64_t now_ms, uint64_t *evicted);
 void gw_cache_mem_stats(struct gw_cache_mem *m, struct gw_cache_mem_stats *out);
+/* Drops the entry under key (an answer found wrong after it was kept): 1 when there was one. */
+int gw_cache_mem_del(struct gw_cache_mem *m, const unsigned char key[GW_CACHE_KEY_BYTES]);
+/* Drops the entries past their TTL now (a lookup or a store does it too, as it passes). */
+void gw_cache_mem_sweep(struct gw_cache_mem *m, int64_t now_ms);
+/* fn(ud, bytes) is told the bytes held (gw_cache_mem_stats' bytes) at once and after every
+ * change: a store, an eviction, an expiry, a delete. It runs under the table's lock, so the
+ * last count it was told is the table's; it must not call back into the table. */
+void gw_cache_mem_watch(struct gw_cache_mem *m, void (*fn)(void *ud, uint64_t bytes), void *ud);
 
 /* What an entry of len value bytes counts against max_bytes. */
 uint64_t gw_cache_mem_cost(size_t len);

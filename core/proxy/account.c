@@ -203,7 +203,12 @@ static void settle(struct gw_req *r, int status)
         return; /* off the loops (stopping): the reservation expires by its TTL */
     const struct aigw_usage *u = &r->usage;
     int64_t tokens, usd;
-    if (r->have_usage) {
+    if (r->cache_hit) {
+        /* Replayed from the response cache: no provider capacity and no money was spent, so
+         * nothing counts against TPM or the budget (the request still counted for RPM when it
+         * was admitted). The replayed usage is what the first answer cost, told again. */
+        tokens = usd = 0;
+    } else if (r->have_usage) {
         tokens = (u->prompt_tokens > 0 ? u->prompt_tokens : 0) +
                  (u->completion_tokens > 0 ? u->completion_tokens : 0);
         usd = r->cost_known ? (int64_t)llround(r->cost * 1e6) : r->resv.micros;

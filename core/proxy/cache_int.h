@@ -40,5 +40,7 @@ int gw_cache_remote_get(struct gw_cache_remote *rm, const unsigned char key[GW_C
 /* SET with the TTL, fire and forget. 0 when sent, negative when refused. */
 int gw_cache_remote_set(struct gw_cache_remote *rm, const unsigned char key[GW_CACHE_KEY_BYTES],
                         const char *val, size_t len);
+/* DEL, fire and forget (an entry found wrong). 0 when sent, negative when refused. */
+int gw_cache_remote_del(struct gw_cache_remote *rm, const unsigned char key[GW_CACHE_KEY_BYTES]);
 
 #endif

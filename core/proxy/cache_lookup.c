@@ -24,6 +24,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "plugin/usage.h"
 #include "proxy/cache_int.h"
 #include "store/store.h"
 
@@ -123,14 +124,13 @@ static int replay(struct gw_req *r, struct gw_cache_val *v)
     r->cache_hit = 1;
     r->cache_status = "hit";
     /* A keyed request with an allowlist or a budget was routed when it was admitted: no
-     * target answers a hit, so none is named in its headers, log rows and provider metrics. */
+     * target answers a hit, so none is named in its headers, log rows and provider metrics.
+     * The plan is set aside, not lost: an output guard may send the hit upstream. So is the
+     * recorder (it keeps nothing while the hit replays). */
+    r->cache_route_n = r->route.n;
+    memcpy(r->cache_route_label, r->route.label, sizeof r->cache_route_label);
     r->route.n = 0;
     r->route.label[0] = '\0';
-    if (r->cache_rec) {
-        gw_cache_rec_free(r->cache_rec); /* nothing new to keep */
-        free(r->cache_rec);
-        r->cache_rec = NULL;
-    }
     gw_metrics_cache("hit");
     r->render =
         r->dialect->render_new(&r->parsed, model[0] ? model : r->parsed.model, r->request_id);
@@ -249,11 +249,57 @@ int gw_phase_cache_lookup(struct gw_req *r)
     return 1;
 }
 
+/* ---- a hit an output guard sent back ------------------------------------------------------ */
+
+/* The entry under r's key goes: it failed a guard, and every identical request would replay
+ * it to be refused again until it expired. */
+static void forget(struct gw_req *r)
+{
+    struct gw_cache_gw *c = r->gw->cache;
+    if (c && c->mem) {
+        gw_cache_mem_del(c->mem, r->cache_key);
+        return;
+    }
+    struct gw_cache_remote *rm = c ? gw_cache_remote_here(c) : NULL;
+    if (rm)
+        gw_cache_remote_del(rm, r->cache_key); /* Redis down: it expires by its TTL */
+}
+
+int gw_cache_hit_retry(struct gw_req *r)
+{
+    if (r->parsed.stream || !r->cache_hit)
+        return AIGW_EINVAL; /* a stream's bytes went out: never retried */
+    forget(r);
+    if (gw_guard_retry_body(r->guard, r->parsed.body) < 0)
+        return AIGW_ENOMEM; /* refused as any retry that cannot be made */
+    r->guard_retry = 0;
+    r->guard_no_native = 1; /* the appended messages exist only in the internal request */
+    /* From here the request is a miss: its answer comes from (and is paid to) a provider,
+     * and the replayed usage was nobody's spend. proceed() renders it anew. */
+    r->cache_hit = 0;
+    r->cache_status = "miss";
+    r->dialect->render_free(r->render);
+    r->render = NULL;
+    gw_usage_init(&r->usage);
+    r->have_usage = 0;
+    r->route.n = r->cache_route_n;
+    memcpy(r->route.label, r->cache_route_label, sizeof r->route.label);
+    gw_logf(AIGW_LOG_INFO, "cache", r->request_id,
+            "a cached answer failed a guardrail: dropped, asking upstream");
+    pthread_mutex_lock(&r->relay.lock);
+    r->cache_upstream_due = 1;
+    gw_relay_wake_locked(&r->relay);
+    pthread_mutex_unlock(&r->relay.lock);
+    return 0;
+}
+
 /* ---- recording ---------------------------------------------------------------------------- */
 
 void gw_cache_record_chunk(struct gw_req *r, const struct aigw_chunk *c)
 {
     struct gw_cache_rec *rec = r->cache_rec;
+    if (r->cache_hit)
+        return; /* a replay is kept already */
     if (rec->attempt != r->attempts) {
         /* A retry or a fallback starts over: what a failed attempt sent is not the answer. */
         gw_cache_rec_reset(rec);
@@ -266,6 +312,8 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
 {
     struct gw_cache_rec *rec = r->cache_rec;
     struct gw_cache_gw *c = r->gw->cache;
+    if (r->cache_hit)
+        return; /* replayed: nothing new to keep */
     int whole = rc == 0 && r->call && !r->call->has_error && rec->attempt == r->attempts &&
                 gw_cache_rec_complete(rec);
     if (!whole || !c)
@@ -273,12 +321,9 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
     if (c->mem) {
         uint64_t evicted = 0;
         struct gw_cache_val *v = gw_cache_val_new(rec->log.ptr, rec->log.len);
-        if (v && gw_cache_mem_put(c->mem, r->cache_key, v, gw_now_ms(), &evicted) == 0) {
-            struct gw_cache_mem_stats st;
-            gw_cache_mem_stats(c->mem, &st);
+        /* aigw_cache_bytes is told by the table itself (cache_shared.c). */
+        if (v && gw_cache_mem_put(c->mem, r->cache_key, v, gw_now_ms(), &evicted) == 0)
             gw_metrics_cache_evictions((int64_t)evicted);
-            gw_metrics_cache_bytes((int64_t)st.bytes);
-        }
         gw_cache_val_unref(v);
         return;
     }

@@ -26,4 +26,8 @@ void gw_cache_gw_free(struct gw_gateway *gw);
  * negative (the worker cannot start). Nothing to do otherwise. */
 int gw_cache_worker_setup(struct gw_gateway *gw, struct gw_worker *w);
 
+/* Before /metrics is rendered: the in-memory cache drops what expired, so aigw_cache_bytes
+ * counts only what a lookup could still find. Any thread. */
+void gw_cache_metrics_refresh(struct gw_gateway *gw);
+
 #endif

@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/redact.h"
 #include "net/worker.h"
+#include "obs/metrics.h"
 #include "proxy/cache_int.h"
 #include "proxy/cache_phase.h"
 #include "proxy/gateway.h"
@@ -19,6 +20,21 @@ struct gw_cache_remote {
     const struct gw_cache_gw *c;
     struct gw_redis *redis;
 };
+
+/* aigw_cache_bytes follows the in-memory table exactly: every store, eviction, expiry and
+ * delete tells it, under the table's lock. */
+static void bytes_watch(void *ud, uint64_t bytes)
+{
+    (void)ud;
+    gw_metrics_cache_bytes((int64_t)bytes);
+}
+
+void gw_cache_metrics_refresh(struct gw_gateway *gw)
+{
+    struct gw_cache_gw *c = gw->cache;
+    if (c && c->mem)
+        gw_cache_mem_sweep(c->mem, gw_now_ms()); /* expired entries hold no bytes */
+}
 
 int gw_cache_gw_new(struct gw_gateway *gw, char *err, size_t errsize)
 {
@@ -44,6 +60,8 @@ int gw_cache_gw_new(struct gw_gateway *gw, char *err, size_t errsize)
         rc = gw_cache_mem_new((uint64_t)cfg.max_bytes, cfg.ttl_s * 1000, &c->mem);
         if (rc < 0)
             snprintf(err, errsize, "cache: out of memory");
+        else
+            gw_cache_mem_watch(c->mem, bytes_watch, NULL);
     }
     if (rc < 0) {
         free(c);
@@ -174,7 +192,7 @@ static void stored(void *ud, int status, const struct gw_resp *reply)
 {
     (void)ud;
     if (status < 0 || reply->type == GW_RESP_ERROR)
-        GW_DEBUG("response cache: a store in Redis failed (%d)", status);
+        GW_DEBUG("response cache: a store or delete in Redis failed (%d)", status);
 }
 
 int gw_cache_remote_set(struct gw_cache_remote *rm, const unsigned char key[GW_CACHE_KEY_BYTES],
@@ -188,4 +206,14 @@ int gw_cache_remote_set(struct gw_cache_remote *rm, const unsigned char key[GW_C
     /* A store has no one waiting on it: a generous deadline, only so it cannot linger. */
     int64_t deadline = gw_redis_now_ms() + 5000;
     return gw_redis_command(rm->redis, 5, argv, lens, deadline, stored, NULL);
+}
+
+int gw_cache_remote_del(struct gw_cache_remote *rm, const unsigned char key[GW_CACHE_KEY_BYTES])
+{
+    char k[GW_CACHE_REDIS_KEY_MAX];
+    size_t kl = gw_cache_redis_key(key, k);
+    const char *argv[] = {"DEL", k};
+    const size_t lens[] = {3, kl};
+    int64_t deadline = gw_redis_now_ms() + 5000; /* as a store: nobody waits on it */
+    return gw_redis_command(rm->redis, 2, argv, lens, deadline, stored, NULL);
 }

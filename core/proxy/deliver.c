@@ -167,8 +167,9 @@ int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 }
 
 /* The final outcome into the relay: the dialect's ending, its in-stream error after the first
- * byte, or its error document. Relay lock held. */
-static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status)
+ * byte, or its error document. *whole: the answer's ending went out as a success (what the
+ * cache may keep). Relay lock held. */
+static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status, int *whole)
 {
     struct aigw_error err;
     int failed = gw_deliver_guard_error(r, &err); /* a guard stopped the answer */
@@ -177,7 +178,9 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
     struct gw_buf *out = &r->relay.out;
     if (!failed && r->parsed.stream) {
         *status = 200;
-        return r->dialect->render_end(r->render, out);
+        int wrc = r->dialect->render_end(r->render, out);
+        *whole = wrc == 0;
+        return wrc;
     }
     if (!failed) {
         /* A whole answer is written at once, and may be larger than the stream buffer's cap
@@ -190,6 +193,7 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
         out->cap = cap;
         if (wrc != AIGW_ETOOBIG) {
             *status = 200;
+            *whole = wrc == 0;
             return wrc;
         }
         out->len = before;
@@ -212,6 +216,7 @@ struct outcome_write {
     struct gw_req *r;
     int rc;
     int final_status;
+    int whole; /* the answer ended as a success, with a client to read it */
 };
 
 /* The error type the log and the metrics give the outcome (NULL: none). */
@@ -233,7 +238,9 @@ static int write_outcome(void *ud, struct gw_buf *out, int64_t sent, int committ
     struct gw_req *r = w->r;
     int status = 200;
     size_t before = out->len;
-    int rc = render_outcome(r, w->rc, (size_t)sent, &status);
+    int whole = 0;
+    int rc = render_outcome(r, w->rc, (size_t)sent, &status, &whole);
+    w->whole = whole && rc == 0 && !r->relay.client_gone;
     gw_log_keep_sent(r, out, before);
     if (!committed)
         r->status = status;
@@ -252,10 +259,12 @@ void gw_deliver_finish(struct gw_req *r, int rc)
     gw_account_charge_sent(r, outcome_type(r, rc) != NULL);
     if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)
         r->retry_after_ms = r->call->error.retry_after_ms;
-    struct outcome_write w = {r, rc, 200};
+    struct outcome_write w = {r, rc, 200, 0};
     gw_relay_close(&r->relay, write_outcome, &w);
+    /* Kept only when the client was given the whole answer: not one the relay refused (a
+     * document too large to relay is a 502, whatever its chunks were). */
     if (r->cache_rec)
-        gw_cache_record_finish(r, rc); /* kept when it is a whole, successful answer */
+        gw_cache_record_finish(r, w.whole ? rc : AIGW_EINTERNAL);
     gw_account_close(r, w.final_status, outcome_type(r, rc));
 }
 

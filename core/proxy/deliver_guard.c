@@ -93,8 +93,10 @@ static void usage_add(struct aigw_usage *into, const struct aigw_usage *u)
 /* Sends the request again after RETRY: the run appended the answer and the guard's note. */
 static int retry(struct gw_req *r)
 {
+    if (r->cache_hit)
+        return gw_cache_hit_retry(r); /* a replay: asked upstream as a miss */
     if (!r->route.n || !r->call || r->parsed.stream || !r->driver_ready)
-        return AIGW_EINVAL; /* a cache replay has no target to ask */
+        return AIGW_EINVAL;
     if (gw_guard_retry_body(r->guard, r->parsed.body) < 0)
         return AIGW_ENOMEM;
     const struct gw_target *t = &r->route.targets[r->target];

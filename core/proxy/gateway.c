@@ -305,6 +305,20 @@ enum MHD_Result gw_req_run(struct gw_req *r)
         if (rc != MHD_YES || queued)
             return rc;
     }
+    /* A hit an output guard sent back (cache_lookup.c): routed as a miss, here where MHD
+     * lets a response be queued, whether the guard ran inside the lookup or later. */
+    pthread_mutex_lock(&r->relay.lock);
+    int upstream_due = r->cache_upstream_due;
+    r->cache_upstream_due = 0;
+    pthread_mutex_unlock(&r->relay.lock);
+    if (upstream_due) {
+        enum MHD_Result rc = proceed(r);
+        pthread_mutex_lock(&r->relay.lock);
+        int queued = r->queued;
+        pthread_mutex_unlock(&r->relay.lock);
+        if (rc != MHD_YES || queued)
+            return rc;
+    }
     pthread_mutex_lock(&r->relay.lock);
     enum MHD_Result rc = MHD_YES;
     if (r->queued) {

@@ -134,6 +134,10 @@ struct gw_req {
     struct gw_cache_val *cache_val; /* a hit being replayed (or waiting to be) */
     size_t cache_pos;               /* how far the replay got */
     int cache_replaying;            /* paused for the client to drain the relay */
+    int cache_upstream_due;         /* a hit failed an output guard: gw_req_run routes it as a miss
+                                       (guarded by relay.lock) */
+    int cache_route_n; /* the targets admission planned, set aside while a hit replays */
+    char cache_route_label[GW_ROUTE_LABEL_MAX];
     /* Guardrails (guard_phase.c, deliver_guard.c). guard_wait is guarded by relay.lock. */
     struct gw_guards *guards;      /* the chain this request started with (a reference) */
     struct gw_guard_run *guard;    /* its pass through the chain, or NULL (no guards) */
@@ -193,6 +197,10 @@ int gw_phase_cache_resume(struct gw_req *r);
 void gw_cache_record_chunk(struct gw_req *r, const struct aigw_chunk *c); /* deliver's sink */
 void gw_cache_record_finish(struct gw_req *r, int rc); /* keeps a whole successful answer */
 void gw_cache_replay_resume(struct gw_req *r); /* the client drained a paused replay */
+/* An output guard answered RETRY to a replayed answer: the entry is dropped and the request
+ * goes upstream as a miss (the guard's retry), from gw_req_run. 0, or negative (not possible:
+ * a stream, or out of memory; the guard's refusal stands). */
+int gw_cache_hit_retry(struct gw_req *r);
 void gw_cache_req_free(struct gw_req *r);
 
 /* attempt.c: starts attempt number r->attempts+1 on r->target. 0, or negative (nothing was

@@ -46,3 +46,23 @@ tests_cache_test_cache_redis_CFLAGS = $(TEST_CFLAGS)
 tests_cache_test_cache_redis_LDADD = $(E2E_LIBS) core/libgwcore.la
 EXTRA_tests_cache_test_cache_redis_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# What the cache keeps and the bytes it reports, through the real aigw binary.
+if BUILD_TESTS
+check_PROGRAMS += tests/cache/test_cache_kept
+TESTS += tests/cache/test_cache_kept
+tests_cache_test_cache_kept_SOURCES = tests/cache/test_cache_kept.c
+tests_cache_test_cache_kept_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_kept_LDADD = $(E2E_LIBS) core/libgwcore.la
+EXTRA_tests_cache_test_cache_kept_DEPENDENCIES = aigw$(EXEEXT)
+endif
+
+# The cache under output guardrails (the test guard of tests/guard).
+if BUILD_TESTS
+check_PROGRAMS += tests/cache/test_cache_guard
+TESTS += tests/cache/test_cache_guard
+tests_cache_test_cache_guard_SOURCES = tests/cache/test_cache_guard.c
+tests_cache_test_cache_guard_CFLAGS = $(TEST_CFLAGS)
+tests_cache_test_cache_guard_LDADD = $(E2E_LIBS) core/libgwcore.la
+EXTRA_tests_cache_test_cache_guard_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
+endif

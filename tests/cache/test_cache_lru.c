@@ -228,3 +228,66 @@ Test(cache_lru, threads_at_once_keep_values_and_bounds)
     cr_assert_gt(st.evictions, 0);
     gw_cache_mem_free(m);
 }
+
+struct told {
+    uint64_t bytes;
+    int times;
+};
+
+static void watch(void *ud, uint64_t bytes)
+{
+    struct told *t = ud;
+    t->bytes = bytes;
+    t->times++;
+}
+
+/* What the watcher was last told is what the table holds, after every kind of change. */
+static void told_is_held(struct gw_cache_mem *m, const struct told *t, uint64_t want)
+{
+    struct gw_cache_mem_stats st;
+    gw_cache_mem_stats(m, &st);
+    cr_assert_eq(st.bytes, want, "held %llu, want %llu", (unsigned long long)st.bytes,
+                 (unsigned long long)want);
+    cr_assert_eq(t->bytes, want, "told %llu, held %llu", (unsigned long long)t->bytes,
+                 (unsigned long long)want);
+}
+
+/* aigw_cache_bytes is this count: it changed only on a store, so an eviction, an expiry or a
+ * delete left it telling bytes the cache no longer held. */
+Test(cache_lru, the_bytes_held_are_told_after_every_change)
+{
+    uint64_t per = gw_cache_mem_cost(3000);
+    struct gw_cache_mem *m;
+    cr_assert_eq(gw_cache_mem_new(per * 2, 1000, &m), 0); /* room for 2, each for 1 s */
+    struct told t = {12345, 0};
+    gw_cache_mem_watch(m, watch, &t);
+    told_is_held(m, &t, 0);
+    put(m, 0, 3000, 0);
+    told_is_held(m, &t, per);
+    put(m, 1, 3000, 0);
+    told_is_held(m, &t, 2 * per);
+    put(m, 2, 3000, 10); /* evicts 0 */
+    told_is_held(m, &t, 2 * per);
+    unsigned char k[GW_CACHE_KEY_BYTES];
+    key(k, 1);
+    cr_assert_eq(gw_cache_mem_del(m, k), 1);
+    told_is_held(m, &t, per);
+    cr_assert_eq(gw_cache_mem_del(m, k), 0, "nothing left to delete");
+    told_is_held(m, &t, per);
+    /* A lookup drops what expired, and says so. */
+    cr_assert_not(has(m, 2, 1010));
+    told_is_held(m, &t, 0);
+    /* So does a sweep, without a lookup: only what expired. */
+    put(m, 3, 3000, 2000);
+    put(m, 4, 3000, 2500);
+    gw_cache_mem_sweep(m, 2999);
+    told_is_held(m, &t, 2 * per);
+    gw_cache_mem_sweep(m, 3000);
+    told_is_held(m, &t, per);
+    gw_cache_mem_sweep(m, 3500);
+    told_is_held(m, &t, 0);
+    int times = t.times;
+    gw_cache_mem_sweep(m, 4000);
+    cr_assert_eq(t.times, times, "nothing changed: nothing told");
+    gw_cache_mem_free(m);
+}

@@ -517,3 +517,52 @@ Test(spend, a_guardrail_retry_answers_within_what_the_first_answer_left, .timeou
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
+
+/* A hit of the response cache reaches no provider: it spends no tokens per minute and no
+ * budget (its replayed usage is what the first answer cost), while the request itself still
+ * counts against requests per minute. Hits counted their replayed tokens against TPM. */
+Test(spend, a_cache_hit_counts_a_request_but_no_tokens_and_no_spend, .timeout = 60)
+{
+    struct mock *m = e2e_mock("openai_chat");
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+    struct e2e_gw *gw =
+        e2e_gw_start(e2e_strf("{\"threads\":1,%s,\"cache\":{\"enabled\":true}}", PRICES),
+                     "OPENAI_API_KEY=sk-upstream", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+                     "AIGW_ADMIN_KEY=" GOV_ADMIN,
+                     e2e_strf("AIGW_CATALOG=%s/catalog/models.json", src ? src : "."), NULL);
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"hits\",\"rpm\":100,\"tpm\":1000,\"budget_usd\":5}", &k);
+    /* 103 tokens reserved at admission (see governance's TPM test); the mock's answer is
+     * 14 + 17 = 31 tokens, at $0.001 each: $0.031. */
+    const char *body = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":100,"
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    const char *auth = e2e_strf("Authorization: Bearer %s", k.token);
+    static const char *const cache[] = {"miss", "hit", "hit"};
+    static const char *const tokens[] = {"897", "866", "866"};
+    static const char *const requests[] = {"99", "98", "97"};
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", body, auth);
+        cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+        const char *c = e2e_resp_header(r, "X-Gateway-Cache");
+        cr_assert_str_eq(c ? c : "(none)", cache[i], "request %d", i);
+        const char *t = e2e_resp_header(r, "x-ratelimit-remaining-tokens");
+        const char *q = e2e_resp_header(r, "x-ratelimit-remaining-requests");
+        cr_assert(t && q, "%s", r->headers);
+        /* The hit before it settled to 0 tokens: only the miss's 31 and its own reservation. */
+        cr_assert_str_eq(t, tokens[i], "request %d: remaining tokens %s", i, t);
+        cr_assert_str_eq(q, requests[i], "request %d: remaining requests %s", i, q);
+        e2e_resp_free(r);
+    }
+    cr_assert_eq(mock_request_count(m), 1);
+    /* A miss after the hits: once its spend landed, the hits' would have too. */
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                  "{\"model\":\"gpt-4o-mini\",\"max_tokens\":100,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"ho\"}]}",
+                                  auth);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    double spent = spend_reaching(gw, k.id, 0.062 - 1e-9, 5000);
+    cr_assert(fabs(spent - 0.062) < 1e-6, "two answers from the provider, $0.031 each: $%g", spent);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}

@@ -18,7 +18,7 @@
  *   hold     holds everything from the first occurrence of word on, until final
  *   fetch    asks for a call to url (default http://127.0.0.1:9/check) with the word, with a
  *            deadline of timeout_ms (default 99999); on the answer, denies when the response
- *            body is "deny"
+ *            body is "deny", asks for another answer (RETRY) when it is "retry"
  *   check    (final) denies unless the answer is exactly word
  */
 #include <stdio.h>
@@ -85,6 +85,8 @@ static int fetch_check(struct aigw_guard_ctx *g, const struct tg *t)
     static const char *const headers[] = {"Authorization: Bearer tg-KEY-123456", NULL};
     struct aigw_guard_fetch f = {AIGW_ABI_VERSION,           sizeof f,     NULL, t->url, headers,
                                  {t->word, strlen(t->word)}, t->timeout_ms};
+    if (g->fetched && g->fetched->body.len == 5 && !memcmp(g->fetched->body.ptr, "retry", 5))
+        return g->host->retry(g, "the service asked for another answer");
     if (g->fetched)
         return g->fetched->body.len == 4 && !memcmp(g->fetched->body.ptr, "deny", 4)
                    ? g->host->deny(g, "the service said no (status %d)", g->fetched->status)

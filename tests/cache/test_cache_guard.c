@@ -1,0 +1,146 @@
+/*
+ * The response cache under output guardrails, through the real aigw binary, the mock provider
+ * and the test guard (tests/guard/mod_test.c): a replayed answer goes through the output
+ * guards as an upstream one does, and one a guard sends back (RETRY) is dropped from the
+ * cache and the request is asked upstream, as the guard's one retry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "e2e/e2e.h"
+
+static const char *cache_header(struct e2e_resp *r)
+{
+    const char *v = e2e_resp_header(r, "X-Gateway-Cache");
+    return v ? v : "(none)";
+}
+
+static const char *content(struct e2e_resp *r)
+{
+    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(e2e_resp_json(r), "choices"), 0);
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "message"), "content");
+    return cJSON_IsString(c) ? c->valuestring : "(none)";
+}
+
+#define DOC(text)                                                                                  \
+    "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","       \
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" text "\"},"     \
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,"         \
+    "\"total_tokens\":8}}"
+
+#define ASK                                                                                        \
+    "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Name one.\"}]}"
+
+static void route(struct mock *m, const char *name, const char *path, int times, const char *body)
+{
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = name,
+                                                        .method = "POST",
+                                                        .path = path,
+                                                        .times = times,
+                                                        .headers = "Content-Type: "
+                                                                   "application/json",
+                                                        .body = body}),
+                 0);
+}
+
+/* The guard asks a service about each whole answer: "ok" lets it through, "retry" sends it
+ * back (the service's policy changed after the answer was kept, say). */
+static struct e2e_gw *guarded_gw(struct mock *m)
+{
+    const char *b = getenv("AIGW_TEST_BUILDDIR");
+    b = b ? b : ".";
+    const char *chain = e2e_strf(
+        "[{\"name\":\"tguard\",\"path\":\"%s/tests/guard/.libs/tguard.so\",\"config\":"
+        "{\"final\":\"fetch\",\"word\":\"judge\",\"url\":\"%s/check\",\"timeout_ms\":5000}}]",
+        b, mock_url(m));
+    return e2e_gw_start(e2e_strf("{\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":%s,"
+                                 "\"cache\":{\"enabled\":true}}",
+                                 b, chain),
+                        "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+                        NULL);
+}
+
+/* A RETRY on a hit had no target to ask: the client got guardrail_blocked, and so did every
+ * identical request until the entry expired. */
+Test(cache_guard, a_retry_on_a_hit_drops_the_entry_and_asks_upstream)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, "check-ok", "/check", 1, "ok");
+    route(m, "check-retry", "/check", 1, "retry");
+    route(m, "check-rest", "/check", 0, "ok");
+    route(m, "first", "/v1/chat/completions", 1, DOC("first answer"));
+    route(m, "second", "/v1/chat/completions", 0, DOC("second answer"));
+    struct e2e_gw *gw = guarded_gw(m);
+
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(a->status, 200, "%d %s", a->status, a->body);
+    cr_assert_str_eq(cache_header(a), "miss");
+    cr_assert_str_eq(content(a), "first answer");
+    e2e_resp_free(a);
+
+    /* The kept answer is replayed; the guard sends it back; the upstream answers instead. No
+     * store for this one: what is kept after it shows the refused entry went. */
+    struct e2e_resp *b = e2e_post(gw, "/v1/chat/completions", ASK, "Cache-Control: no-store");
+    cr_assert_eq(b->status, 200, "%d %s\n%s", b->status, b->body, e2e_gw_log(gw));
+    cr_assert_str_eq(content(b), "second answer");
+    cr_assert_str_eq(cache_header(b), "miss", "answered by the upstream");
+    cr_assert_str_eq(e2e_resp_header(b, "X-Gateway-Provider"), "openai");
+    e2e_resp_free(b);
+    cr_assert_eq(mock_route_hits(m, "second"), 1, "asked upstream once");
+    cr_assert_eq(mock_route_hits(m, "check-retry"), 1);
+    /* As the guard's retry of an upstream answer: the refused answer and the guard's note. */
+    const struct mock_req *q = NULL;
+    for (int i = 0; i < mock_request_count(m) && !q; i++) {
+        q = mock_request(m, i);
+        if (strcmp(mock_req_route(q), "second")) {
+            mock_req_free(q);
+            q = NULL;
+        }
+    }
+    cr_assert_not_null(q);
+    const cJSON *msgs = cJSON_GetObjectItem(mock_req_json(q), "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 3, "%s", mock_req_body(q));
+    const cJSON *said = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content");
+    cr_assert(cJSON_IsString(said) && !strcmp(said->valuestring, "first answer"), "%s",
+              mock_req_body(q));
+    mock_req_free(q);
+
+    /* The refused answer is no longer kept: the next identical request is a miss. */
+    struct e2e_resp *c = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(c->status, 200, "%d %s", c->status, c->body);
+    cr_assert_str_eq(cache_header(c), "miss", "%s", c->body);
+    cr_assert_str_eq(content(c), "second answer");
+    e2e_resp_free(c);
+    cr_assert_eq(mock_route_hits(m, "second"), 2);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* The retry is the guard's one: an upstream answer it sends back again is refused, as after
+ * any retry. */
+Test(cache_guard, a_hit_retried_upstream_has_used_the_guards_one_retry)
+{
+    struct mock *m = e2e_mock(NULL);
+    route(m, "check-ok", "/check", 1, "ok");
+    route(m, "check-retry", "/check", 0, "retry");
+    route(m, "first", "/v1/chat/completions", 1, DOC("first answer"));
+    route(m, "second", "/v1/chat/completions", 0, DOC("second answer"));
+    struct e2e_gw *gw = guarded_gw(m);
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(a->status, 200, "%d %s", a->status, a->body);
+    e2e_resp_free(a);
+    struct e2e_resp *b = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(b->status, 400, "%d %s", b->status, b->body);
+    cr_assert(strstr(b->body, "guardrail_blocked"), "%s", b->body);
+    e2e_resp_free(b);
+    cr_assert_eq(mock_route_hits(m, "second"), 1, "one retry, upstream");
+    /* Nothing was kept: the next request asks upstream (and is refused the same way). */
+    struct e2e_resp *c = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_str_eq(cache_header(c), "miss", "%s", c->body);
+    e2e_resp_free(c);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
