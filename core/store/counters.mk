@@ -8,6 +8,8 @@ core_libgwcore_la_SOURCES += \
 	core/store/counters_lease.c \
 	core/store/counters_mem.c \
 	core/store/counters_redis.c \
+	core/store/counters_redis_lua.c \
+	core/store/counters_redis_lua.h \
 	core/store/redis.c \
 	core/store/redis_cmd.c \
 	core/store/redis.h \

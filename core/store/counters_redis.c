@@ -7,7 +7,7 @@
  *     aigw:v1:{id}:q           hash  reservation id -> "L:<micros>:<period>" live, "X"
  *                                    expired (its grant given back), "S" settled
  *     aigw:v1:{id}:e           zset  reservation id -> when it expires (its lease, moved on by
- *                                    each renewal: RENEW_LUA) or its tombstone goes
+ *                                    each renewal: gw_credis_renew_lua) or its tombstone goes
  *     aigw:v1:replicas         zset  replica -> last heartbeat (the observed replica count)
  * Every key has a TTL. A renewal names the keys of up to GW_LEASE_BATCH gateway keys in one
  * script: one round trip for the replica's leases, on one Redis server (a Cluster would need
@@ -25,179 +25,12 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "store/counters_int.h"
+#include "store/counters_redis_lua.h"
 
 #define TOMB_MS 600000 /* settled/expired reservations are remembered this long */
 #define SETTLE_DEADLINE_MS 2000
 #define HEARTBEAT_MS 5000
 #define REPLICA_LIVE_MS 15000
-
-static const char ADMIT_LUA[] =
-    "local function I(x) return string.format('%d', x) end\n"
-    "local t = redis.call('TIME')\n"
-    "local sec = tonumber(t[1])\n"
-    "local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local rpm, tpm, est = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local budget, seed = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-    "local want, minm = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
-    "local ttl, tomb, bttl, period = tonumber(ARGV[9]), tonumber(ARGV[10]), "
-    "tonumber(ARGV[11]), ARGV[12]\n"
-    /* released before it ran (its connection dropped, the release came on the next): no */
-    "if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {0, 0} end\n"
-    /* reservations past their time give their grant back (their replica died) */
-    "local bexists = redis.call('EXISTS', KEYS[2]) == 1\n"
-    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', I(now), 'LIMIT', 0, "
-    "100)) do\n"
-    "  local st = redis.call('HGET', KEYS[3], id)\n"
-    "  local m, p\n"
-    "  if st then m, p = string.match(st, '^L:(%d+):(.*)$') end\n"
-    "  if m then\n"
-    "    if bexists and p == period and tonumber(m) > 0 then\n"
-    "      redis.call('HINCRBY', KEYS[2], 'resv', '-' .. m) end\n"
-    "    redis.call('HSET', KEYS[3], id, 'X')\n"
-    "    redis.call('ZADD', KEYS[4], I(now + tomb), id)\n"
-    "  else\n"
-    "    redis.call('HDEL', KEYS[3], id)\n"
-    "    redis.call('ZREM', KEYS[4], id)\n"
-    "  end\n"
-    "end\n"
-    /* the window: slots older than 60 s go */
-    "local w = redis.call('HGETALL', KEYS[1])\n"
-    "local rq, tk, ureq, utok, stale = {}, {}, 0, 0, {}\n"
-    "for i = 1, #w, 2 do\n"
-    "  local f, v = w[i], tonumber(w[i + 1]) or 0\n"
-    "  local s = tonumber(string.sub(f, 2))\n"
-    "  if not s or s <= sec - 60 then stale[#stale + 1] = f\n"
-    "  elseif string.sub(f, 1, 1) == 'r' then rq[s] = v; ureq = ureq + v\n"
-    "  else tk[s] = v; utok = utok + v end\n"
-    "end\n"
-    "if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end\n"
-    "local function free_at(tb, need)\n"
-    "  local freed = 0\n"
-    "  for s = sec - 59, sec do\n"
-    "    freed = freed + (tb[s] or 0)\n"
-    "    if freed >= need and freed > 0 then return (s + 60) * 1000 - now end\n"
-    "  end\n"
-    "  return -1\n"
-    "end\n"
-    "local function empty_at(tb)\n"
-    "  for s = sec, sec - 59, -1 do\n"
-    "    if (tb[s] or 0) > 0 then return (s + 60) * 1000 - now end\n"
-    "  end\n"
-    "  return 0\n"
-    "end\n"
-    "local reason, retry, large = 0, -1, 0\n"
-    "if rpm > 0 and ureq + 1 > rpm then reason = 1; retry = free_at(rq, ureq + 1 - rpm)\n"
-    "elseif tpm > 0 and est > tpm then reason = 2; large = 1\n"
-    "elseif tpm > 0 and utok + est > tpm then reason = 2; retry = free_at(tk, utok + est - tpm)\n"
-    "end\n"
-    "local granted, avail, busy = 0, -1, 0\n"
-    "if budget > 0 then\n"
-    "  local b = redis.call('HMGET', KEYS[2], 'spent', 'resv')\n"
-    "  local spent, resv = tonumber(b[1]), tonumber(b[2]) or 0\n"
-    "  if not spent then\n"
-    "    spent, resv = seed, 0\n"
-    "    redis.call('HSET', KEYS[2], 'spent', I(seed), 'resv', '0')\n"
-    "  elseif resv ~= 0 and redis.call('EXISTS', KEYS[3]) == 0 then\n"
-    /* no reservation record left at all (they outlive every live reservation): a grant
-     * still counted is a phantom */
-    "    resv = 0\n"
-    "    redis.call('HSET', KEYS[2], 'resv', '0')\n"
-    "  end\n"
-    /* both are spend known to be done: the ledger may hold what this counter missed (a
-     * request that ended after its period did, a settlement given up) */
-    "  if seed > spent then spent = seed; redis.call('HSET', KEYS[2], 'spent', I(seed)) end\n"
-    "  redis.call('EXPIRE', KEYS[2], I(bttl))\n"
-    "  avail = budget - spent - resv\n"
-    "  if reason == 0 then\n"
-    "    granted = math.min(want, avail)\n"
-    "    if avail <= 0 or granted < minm then reason = 3; granted = 0\n"
-    /* what is left is only reserved by requests in flight: busy, not exhausted */
-    "      if budget - spent >= math.max(minm, 1) then busy = 1 end\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "if reason == 0 then\n"
-    "  redis.call('HINCRBY', KEYS[1], 'r' .. I(sec), 1)\n"
-    "  rq[sec] = (rq[sec] or 0) + 1; ureq = ureq + 1\n"
-    "  if est > 0 then\n"
-    "    redis.call('HINCRBY', KEYS[1], 't' .. I(sec), I(est))\n"
-    "    tk[sec] = (tk[sec] or 0) + est; utok = utok + est\n"
-    "  end\n"
-    "  redis.call('PEXPIRE', KEYS[1], 61000)\n"
-    "  if granted > 0 then\n"
-    "    redis.call('HINCRBY', KEYS[2], 'resv', I(granted)); avail = avail - granted end\n"
-    "  if tpm > 0 or budget > 0 then\n"
-    "    redis.call('HSET', KEYS[3], ARGV[1], 'L:' .. I(granted) .. ':' .. period)\n"
-    "    redis.call('ZADD', KEYS[4], I(now + ttl), ARGV[1])\n"
-    "    local keep = ttl + tomb + 60000\n"
-    "    if redis.call('PTTL', KEYS[3]) < keep then redis.call('PEXPIRE', KEYS[3], I(keep)) end\n"
-    "    if redis.call('PTTL', KEYS[4]) < keep then redis.call('PEXPIRE', KEYS[4], I(keep)) end\n"
-    "  end\n"
-    "end\n"
-    "return {reason == 0 and 1 or 0, reason, sec, now, ureq, empty_at(rq), utok, empty_at(tk), "
-    "retry, granted, avail, large, busy}\n";
-
-static const char SETTLE_LUA[] =
-    "local function I(x) return string.format('%d', x) end\n"
-    "local st = redis.call('HGET', KEYS[3], ARGV[1])\n"
-    "if st == 'S' then return 0 end\n"
-    "local t = redis.call('TIME')\n"
-    "local sec = tonumber(t[1])\n"
-    "local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local slot, est, real = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local spend, tomb = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-    "if slot == 0 then slot = sec end\n"
-    "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
-    "  local m = st and string.match(st, '^L:(%d+):')\n"
-    "  if m and tonumber(m) > 0 then redis.call('HINCRBY', KEYS[2], 'resv', '-' .. m) end\n"
-    "  if spend > 0 then redis.call('HINCRBY', KEYS[2], 'spent', I(spend)) end\n"
-    "end\n"
-    "if slot > sec - 60 and slot <= sec and real ~= est then\n"
-    "  local f = 't' .. I(slot)\n"
-    "  local v = (tonumber(redis.call('HGET', KEYS[1], f)) or 0) + real - est\n"
-    "  if v < 0 then v = 0 end\n"
-    "  redis.call('HSET', KEYS[1], f, I(v))\n"
-    "  redis.call('PEXPIRE', KEYS[1], 61000)\n"
-    "end\n"
-    "redis.call('HSET', KEYS[3], ARGV[1], 'S')\n"
-    "redis.call('ZADD', KEYS[4], I(now + tomb), ARGV[1])\n"
-    "local keep = tomb + 60000\n"
-    "if redis.call('PTTL', KEYS[3]) < keep then redis.call('PEXPIRE', KEYS[3], I(keep)) end\n"
-    "if redis.call('PTTL', KEYS[4]) < keep then redis.call('PEXPIRE', KEYS[4], I(keep)) end\n"
-    "return 1\n";
-
-/* KEYS: (q, e) of each reservation; ARGV: tomb, then (id, lease) of each. A reservation still
- * live ("L:", whatever its score: until an admission sweeps it, its grant is still counted)
- * gets its end moved to now + lease: 1. Settled, expired or gone: 0, nothing touched, so a
- * renewal never brings a grant back that was given back. */
-static const char RENEW_LUA[] =
-    "local function I(x) return string.format('%d', x) end\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local tomb = tonumber(ARGV[1])\n"
-    "local out = {}\n"
-    "for i = 1, #KEYS / 2 do\n"
-    "  local q, e = KEYS[2 * i - 1], KEYS[2 * i]\n"
-    "  local id, lease = ARGV[2 * i], tonumber(ARGV[2 * i + 1])\n"
-    "  local st = redis.call('HGET', q, id)\n"
-    "  if st and string.sub(st, 1, 2) == 'L:' then\n"
-    "    redis.call('ZADD', e, I(now + lease), id)\n"
-    "    local keep = lease + tomb + 60000\n"
-    "    if redis.call('PTTL', q) < keep then redis.call('PEXPIRE', q, I(keep)) end\n"
-    "    if redis.call('PTTL', e) < keep then redis.call('PEXPIRE', e, I(keep)) end\n"
-    "    out[i] = 1\n"
-    "  else out[i] = 0 end\n"
-    "end\n"
-    "return out\n";
-
-static const char HEARTBEAT_LUA[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local live = tonumber(ARGV[2])\n"
-    "redis.call('ZADD', KEYS[1], string.format('%d', now), ARGV[1])\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - live))\n"
-    "redis.call('PEXPIRE', KEYS[1], string.format('%d', live * 2))\n"
-    "return redis.call('ZCARD', KEYS[1])\n";
 
 static struct gw_redis_script s_admit, s_settle, s_heartbeat, s_renew;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
@@ -205,13 +38,13 @@ static int s_init_rc;
 
 static void init_scripts(void)
 {
-    s_init_rc = gw_redis_script_init(&s_admit, ADMIT_LUA);
+    s_init_rc = gw_redis_script_init(&s_admit, gw_credis_admit_lua);
     if (!s_init_rc)
-        s_init_rc = gw_redis_script_init(&s_settle, SETTLE_LUA);
+        s_init_rc = gw_redis_script_init(&s_settle, gw_credis_settle_lua);
     if (!s_init_rc)
-        s_init_rc = gw_redis_script_init(&s_heartbeat, HEARTBEAT_LUA);
+        s_init_rc = gw_redis_script_init(&s_heartbeat, gw_credis_heartbeat_lua);
     if (!s_init_rc)
-        s_init_rc = gw_redis_script_init(&s_renew, RENEW_LUA);
+        s_init_rc = gw_redis_script_init(&s_renew, gw_credis_renew_lua);
 }
 
 int gw_credis_init(void)

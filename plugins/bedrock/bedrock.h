@@ -58,4 +58,11 @@ int bedrock_map_error(struct aigw_call *call, struct aigw_bytes body, struct aig
 int bedrock_embeddings_build(struct aigw_call *call);
 int bedrock_embeddings_parse(struct aigw_call *call, struct aigw_bytes body);
 
+/* bedrock_format.c: response_format. 0 or an AIGW_E* code (a refusal is reported). */
+int bedrock_output_config(struct aigw_call *call, cJSON *out);
+/* 1 when response_format json_object is answered through BEDROCK_JSON_TOOL (no other tool
+ * in the request or its history), else 0. */
+int bedrock_json_object_tool(struct aigw_call *call, int has_tool_blocks);
+int bedrock_add_json_tool(cJSON *out);
+
 #endif

@@ -6,7 +6,6 @@
  * Images must be inline: data: URLs become image blocks; http(s) URLs are refused, because
  * the plugin does no I/O and Bedrock does not fetch URLs.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "../common/claude.h"
@@ -498,71 +497,6 @@ static int inference_config(struct aigw_call *call, cJSON *out, int64_t budget)
     return 0;
 }
 
-/* response_format json_schema -> outputConfig.textFormat, Converse's structured output: the
- * answer comes back as ordinary text that conforms, so nothing changes on the way back. The
- * schema travels as a JSON string there, not an object. Models without structured output
- * answer the request with Bedrock's own 400, which is the client's to see. */
-static int output_config(struct aigw_call *call, cJSON *out)
-{
-    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(call->body, "response_format");
-    const char *type = aigw_json_str(rf, "type");
-    if (!type || !strcmp(type, "text"))
-        return 0;
-    if (!strcmp(type, "json_object"))
-        return 0; /* json_object_tool() */
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
-    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
-    if (strcmp(type, "json_schema") || !cJSON_IsObject(schema))
-        return bedrock_reject(call, AIGW_EINVAL,
-                              "response_format must be text or json_schema with a schema object");
-    const char *name = aigw_json_str(js, "name"), *desc = aigw_json_str(js, "description");
-    char *text = cJSON_PrintUnformatted(schema);
-    cJSON *cfg = cJSON_AddObjectToObject(out, "outputConfig");
-    cJSON *fmt = cfg ? cJSON_AddObjectToObject(cfg, "textFormat") : NULL;
-    cJSON *st = fmt ? cJSON_AddObjectToObject(fmt, "structure") : NULL;
-    cJSON *def = st ? cJSON_AddObjectToObject(st, "jsonSchema") : NULL;
-    int ok = text && def && cJSON_AddStringToObject(fmt, "type", "json_schema") &&
-             cJSON_AddStringToObject(def, "schema", text) &&
-             (!name || cJSON_AddStringToObject(def, "name", name)) &&
-             (!desc || cJSON_AddStringToObject(def, "description", desc));
-    free(text);
-    return ok ? 0 : AIGW_ENOMEM;
-}
-
-/* response_format json_object names no schema, which textFormat requires: the documented
- * fallback is a tool forced on the model whose input schema is "an object", its input being
- * the answer (bedrock_response.c turns it back into text). Only where no other tool is about:
- * the client's tools, or tool blocks in the history, keep the request as it is. */
-static int json_object_tool(struct conv *cv)
-{
-    struct aigw_call *call = cv->call;
-    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(call->body, "response_format");
-    const char *type = aigw_json_str(rf, "type");
-    if (!type || strcmp(type, "json_object"))
-        return 0;
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(call->body, "tools")) > 0 ||
-        cv->has_tool_blocks) {
-        call->host->log(call, AIGW_LOG_INFO,
-                        "bedrock: response_format json_object is not forwarded next to tools");
-        return 0;
-    }
-    return 1;
-}
-
-static int add_json_tool(cJSON *out)
-{
-    static const char config[] =
-        "{\"tools\":[{\"toolSpec\":{\"name\":\"" BEDROCK_JSON_TOOL "\",\"description\":"
-        "\"Give the whole answer as this tool's input: one JSON object.\",\"inputSchema\":"
-        "{\"json\":{\"type\":\"object\"}}}}],\"toolChoice\":{\"tool\":{\"name\":"
-        "\"" BEDROCK_JSON_TOOL "\"}}}";
-    cJSON *cfg = cJSON_Parse(config);
-    if (!cfg)
-        return AIGW_ENOMEM;
-    cJSON_AddItemToObject(out, "toolConfig", cfg);
-    return 0;
-}
-
 int bedrock_build_converse(struct aigw_call *call, cJSON **out)
 {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(call->body, "n");
@@ -584,11 +518,12 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
     }
     /* Claude refuses thinking under a forced tool. */
     struct bedrock_state *st = call->state;
-    st->json_tool = json_object_tool(&cv);
+    st->json_tool = bedrock_json_object_tool(call, cv.has_tool_blocks);
     int64_t budget = st->json_tool ? 0 : claude_budget(call);
     if ((rc = inference_config(call, body, budget)) != 0 || (rc = tool_config(&cv, body)) != 0 ||
-        (st->json_tool && (rc = add_json_tool(body)) != 0) ||
-        (rc = claude_fields(call, body, budget)) != 0 || (rc = output_config(call, body)) != 0)
+        (st->json_tool && (rc = bedrock_add_json_tool(body)) != 0) ||
+        (rc = claude_fields(call, body, budget)) != 0 ||
+        (rc = bedrock_output_config(call, body)) != 0)
         goto fail;
     cJSON_Delete(cv.system);
     cJSON_Delete(cv.used_tools);

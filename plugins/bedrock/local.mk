@@ -1,6 +1,6 @@
 pkglib_LTLIBRARIES += plugins/bedrock.la
 plugins_bedrock_la_SOURCES = plugins/bedrock/bedrock.c plugins/bedrock/bedrock_request.c \
-	plugins/bedrock/bedrock_content.c \
+	plugins/bedrock/bedrock_content.c plugins/bedrock/bedrock_format.c \
 	plugins/bedrock/bedrock_response.c plugins/bedrock/bedrock_embed.c \
 	plugins/bedrock/sigv4.c plugins/bedrock/bedrock.h plugins/bedrock/sigv4.h
 plugins_bedrock_la_CFLAGS = $(PLUGIN_CFLAGS)
