@@ -262,6 +262,31 @@ Test(guard_e2e, token_id_embeddings_input_is_refused_unless_the_guard_fails_open
     stop(gw, m);
 }
 
+/* A pii entry that only reads answers (its own "apply_to": "output") is no input guard:
+ * token ids go to the upstream as they would without it, and nothing is counted for it at
+ * the request stage. */
+Test(guard_e2e, an_output_only_entry_does_not_refuse_token_id_embeddings)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/embeddings",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = EMB_ANSWER}),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "[{\"name\":\"pii\",\"config\":{\"apply_to\":\"output\"}}]");
+    struct e2e_resp *r = e2e_post(gw, "/v1/embeddings", EMB_MODEL "[[1,2],[3]]}", NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    char *up = upstream_body(m, 0);
+    cr_assert_not_null(strstr(up, "[[1,2],[3]]"), "%s", up);
+    free(up);
+    r = e2e_get(gw, "/metrics", NULL);
+    cr_assert_null(strstr(r->body, "aigw_guardrail_outcomes_total{guard=\"pii\",stage=\"request\""),
+                   "%s", r->body);
+    e2e_resp_free(r);
+    stop(gw, m);
+}
+
 #define WORDS "[{\"name\":\"word-filter\",\"config\":{\"words\":[\"forbidden fruit\"]}}]"
 
 Test(guard_e2e, a_blocked_word_gets_the_400_in_each_dialect)
