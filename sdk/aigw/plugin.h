@@ -849,7 +849,8 @@ struct aigw_guard_text {
                                  text.len - window bytes anyway, and everything when final */
 };
 
-/* The whole answer of one choice, after the chain's edits, for on_answer_final. */
+/* The whole answer of one choice, after the chain's edits, for on_answer_final: its message
+ * content only (tool calls' names and arguments reach on_answer_delta, not this hook). */
 struct aigw_guard_answer {
     uint32_t abi_version;
     uint32_t struct_size;
