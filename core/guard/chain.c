@@ -162,6 +162,12 @@ static int add_entry(struct gw_guard_chain *c, const cJSON *e, size_t i, const c
         gw_redact(cerr, strnlen(cerr, sizeof cerr), safe, sizeof safe);
         return entry_fail(err, errsize, i, nm, "config: %s", safe[0] ? safe : "refused");
     }
+    /* Its config may turn a stage off (pii's apply_to): the entry runs at what is left. */
+    if (m->desc.instance_stages && !(en->stages &= m->desc.instance_stages(en->instance))) {
+        if (m->desc.destroy)
+            m->desc.destroy(en->instance);
+        return entry_fail(err, errsize, i, nm, "stage: its config turns that stage off");
+    }
     en->created = 1;
     c->n++;
     c->stages |= en->stages;

@@ -29,6 +29,7 @@
  *       DENY / FAILED mid-stream: end the stream with gw_guard_error() as its error event.
  *       RETRY (never on streams): see gw_guard_retry_body().
  *   v = gw_guard_on_end(run, emit, ud)                        the upstream answer is complete
+ *   gw_guard_answer_reset(run)                                another attempt starts afresh
  *   gw_guard_on_error(run, &err)                              an upstream error, before render
  *   gw_guard_summary(run, &buf)                               the request log's entry
  *   gw_guard_run_outcome(run, i, stage) for each entry        -> gw_metrics_guard()
@@ -144,6 +145,13 @@ int gw_guard_on_end(struct gw_guard_run *run, gw_guard_emit_fn emit, void *ud);
 /* After a PENDING from on_chunk / on_end and gw_guard_fetch_done(): runs the waiting hook
  * again, then replays the chunks queued meanwhile (and the end, when it was reached). */
 int gw_guard_resume(struct gw_guard_run *run, gw_guard_emit_fn emit, void *ud);
+
+/* Another attempt answers afresh (a fallback, before any byte of the answer reached the
+ * client): what the run holds of the last attempt's answer (the text in its windows, held
+ * tool calls, the choices' text for final hooks, a RETRY about it) is dropped, so nothing of
+ * it goes out or is judged with the next. 0, or AIGW_EINVAL while a final hook waits for a
+ * service call, or once the answer was refused (no other attempt may follow then). */
+int gw_guard_answer_reset(struct gw_guard_run *run);
 
 /* An upstream error about to be rendered: output guards may edit err->message (the new text
  * lives in the run). Always 0 unless out of memory. */

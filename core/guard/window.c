@@ -533,6 +533,25 @@ int gw_guard_on_error(struct gw_guard_run *run, struct aigw_error *err)
     return rc < 0 ? rc : 0;
 }
 
+/* Forgets the answer so far: the text every stage holds or kept as context (the windows),
+ * each choice's text for the final hooks, the held tool calls, a RETRY asked about it. What
+ * the run knows of the request (its entries' outcomes, skips, state) stays. */
+static void answer_clear(struct gw_guard_run *run)
+{
+    for (size_t i = 0; i < run->nstreams; i++)
+        gw_guard_stream_free(run->chain, &run->streams[i]);
+    for (size_t i = 0; i < run->nchoices; i++)
+        gw_buf_free(&run->choices[i].answer);
+    gw_guard_tools_free(run);
+    for (size_t i = 0; i < run->nqueue; i++)
+        cJSON_Delete(run->queue[i].extra);
+    run->nstreams = run->nchoices = run->nqueue = 0;
+    run->have_finish_chunk = run->end_seen = run->ended = 0;
+    if (run->verdict == GW_GUARD_RETRY)
+        run->verdict = GW_GUARD_ALLOW;
+    run->retry_note = NULL;
+}
+
 int gw_guard_retry_body(struct gw_guard_run *run, cJSON *body)
 {
     if (run->verdict != GW_GUARD_RETRY || !run->retry_note)
@@ -556,15 +575,15 @@ int gw_guard_retry_body(struct gw_guard_run *run, cJSON *body)
     cJSON_AddItemToArray(msgs, a);
     cJSON_AddItemToArray(msgs, u);
     /* The next answer starts from nothing, and is the last one a guard may send back. */
-    for (size_t i = 0; i < run->nstreams; i++)
-        gw_guard_stream_free(run->chain, &run->streams[i]);
-    for (size_t i = 0; i < run->nchoices; i++)
-        gw_buf_free(&run->choices[i].answer);
-    gw_guard_tools_free(run);
-    run->nstreams = run->nchoices = 0;
-    run->verdict = GW_GUARD_ALLOW;
-    run->retry_note = NULL;
+    answer_clear(run);
     run->attempt = 1;
-    run->ended = 0;
+    return 0;
+}
+
+int gw_guard_answer_reset(struct gw_guard_run *run)
+{
+    if (run->pending || run->verdict == GW_GUARD_DENY || run->verdict == GW_GUARD_FAILED)
+        return AIGW_EINVAL; /* a hook waits on that answer, or refused it: no other follows */
+    answer_clear(run);
     return 0;
 }

@@ -260,6 +260,11 @@ static int fresh_answer(struct gw_req *r)
     r->dialect->render_free(old);
     if (old == render)
         return 0;
+    /* Text the output guards held back (a card number still growing, a tool call held
+     * whole) belongs to the failed answer as well: it must not go out ahead of this one. */
+    int rc = gw_deliver_guard_fresh(r);
+    if (rc < 0)
+        return rc;
     gw_usage_init(&r->usage);
     r->have_usage = 0;
     r->sent_bytes = 0;

@@ -119,6 +119,16 @@ static int retry(struct gw_req *r)
     return rc;
 }
 
+int gw_deliver_guard_fresh(struct gw_req *r)
+{
+    if (!r->guard)
+        return 0;
+    if (r->gfetch || gw_guard_answer_reset(r->guard) < 0)
+        return AIGW_EINVAL; /* the last answer is still being judged: it is the one to end */
+    r->guard_retry = 0;     /* whatever a guard asked of the last answer */
+    return 0;
+}
+
 int gw_deliver_guard_end(struct gw_req *r, int *rc)
 {
     if (r->gfetch) {

@@ -236,6 +236,10 @@ int gw_deliver_guard_chunk(struct gw_req *r, const struct aigw_chunk *chunk);
 /* The answer ended (rc as for gw_deliver_finish): runs the final hooks. 1: finish later
  * (a hook waits for a call, or another attempt was started for a retry); 0: finish now. */
 int gw_deliver_guard_end(struct gw_req *r, int *rc);
+/* Another attempt answers afresh (attempt.c, before any byte reached the client): the output
+ * guards forget the last one's answer. 0, or negative when it may not start (a final hook's
+ * call about the last answer is still out). */
+int gw_deliver_guard_fresh(struct gw_req *r);
 /* The guard's error when it stopped the answer (its status and shape), else 0. */
 int gw_deliver_guard_error(struct gw_req *r, struct aigw_error *err);
 

@@ -39,7 +39,8 @@
  *     AIGW_OP_COUNT_TOKENS, the REASONING_SIGNATURE / REASONING_REDACTED chunks,
  *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ; 1.3 made host->json_parse's
  *     trees read-only; 1.4 appended aigw_oai_opts.top_level_only and cut a stream's
- *     call->body and inbound_body to "model" once the client has had bytes of it.
+ *     call->body and inbound_body to "model" once the client has had bytes of it; 1.5
+ *     appended aigw_guard.instance_stages.
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -94,7 +95,7 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 4 /* this header's minor */
+#define AIGW_ABI_MINOR 5 /* this header's minor */
 #define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
 
 /* The minor a plugin is built for. A plugin that must also load on older hosts defines it
@@ -848,7 +849,8 @@ struct aigw_guard_text {
                                  text.len - window bytes anyway, and everything when final */
 };
 
-/* The whole answer of one choice, after the chain's edits, for on_answer_final. */
+/* The whole answer of one choice, after the chain's edits, for on_answer_final: its message
+ * content only (tool calls' names and arguments reach on_answer_delta, not this hook). */
 struct aigw_guard_answer {
     uint32_t abi_version;
     uint32_t struct_size;
@@ -943,6 +945,14 @@ struct aigw_guard {
      * message (e.g. a provider echoing the prompt). Other verdicts count as ALLOW. */
     int (*on_error)(struct aigw_guard_ctx *g, const struct aigw_error *err,
                     struct aigw_guard_text *message);
+#if AIGW_TARGET_MINOR >= 5
+    /* 1.5: the stages an instance runs at, within `stages`, for a guard whose config can turn
+     * one off (pii's "apply_to": "output" reads no request). The host then treats the entry
+     * as one whose `stage` leaves the others out: their hooks are not called, no outcome is
+     * counted there, and input the entry could not read is not refused on its account. NULL:
+     * every stage in `stages`. Called once per entry, after create(). */
+    unsigned (*instance_stages)(const void *instance);
+#endif
 };
 
 /* The one symbol a guard exports (define it with AIGW_EXPORT). */

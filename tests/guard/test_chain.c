@@ -615,6 +615,70 @@ Test(chain, a_waiting_final_hook_queues_what_follows)
     gw_guard_chain_free(c);
 }
 
+/* Another attempt (a fallback before the client got a byte) answers afresh: nothing the run
+ * held of the failed one (text in the window, a tool call held whole, a choice's text kept for
+ * the final hooks) goes out or is judged with the new answer. */
+static int tool_piece(struct gw_guard_run *r, int index, const char *id, const char *args,
+                      struct gw_buf *out);
+
+Test(chain, another_attempt_starts_with_an_empty_answer)
+{
+    struct gw_guard_chain *c =
+        chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"hold\",\"word\":\"4111\"}}]");
+    struct gw_guard_run *r = run_new(c, 1);
+    struct gw_buf out;
+    gw_buf_init(&out, 1 << 16);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    struct aigw_chunk f = aigw_chunk_init(AIGW_CHUNK_FINISH, 0);
+    f.finish = AIGW_FINISH_STOP;
+    cr_assert_eq(gw_guard_on_request(r, NULL), 0);
+    t.text = aigw_bytes_of("4111 1111");
+    cr_assert_eq(gw_guard_on_chunk(r, &t, counting, &out), 0);
+    cr_assert_eq(out.len, 0, "held: %.*s", (int)out.len, out.ptr);
+    cr_assert_eq(gw_guard_answer_reset(r), 0);
+    cr_assert_eq(tool_piece(r, 0, "call_old", "{\"q\":\"", &out), 0);
+    cr_assert_eq(out.len, 0, "held: %.*s", (int)out.len, out.ptr);
+    cr_assert_eq(gw_guard_answer_reset(r), 0);
+    t.text = aigw_bytes_of("a new answer");
+    cr_assert_eq(gw_guard_on_chunk(r, &t, counting, &out), 0);
+    cr_assert_eq(gw_guard_on_chunk(r, &f, counting, &out), 0);
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), 0);
+    cr_assert_str_eq(out.ptr, "2/0:a ne|2/0:w answer|6/0:|"); /* tguard holds 8 bytes back */
+    gw_guard_run_free(r);
+    gw_guard_chain_free(c);
+
+    /* A final hook judges the new answer's text alone (check: exactly "fresh"). */
+    c = chain("[{\"name\":\"tguard\",\"config\":{\"final\":\"check\",\"word\":\"fresh\"}}]");
+    r = run_new(c, 0);
+    gw_buf_reset(&out);
+    cr_assert_eq(gw_guard_on_request(r, NULL), 0);
+    t.text = aigw_bytes_of("stale ");
+    cr_assert_eq(gw_guard_on_chunk(r, &t, counting, &out), 0);
+    cr_assert_eq(gw_guard_answer_reset(r), 0);
+    t.text = aigw_bytes_of("fresh");
+    cr_assert_eq(gw_guard_on_chunk(r, &t, counting, &out), 0);
+    cr_assert_eq(gw_guard_on_chunk(r, &f, counting, &out), 0);
+    cr_assert_eq(gw_guard_on_end(r, counting, &out), GW_GUARD_ALLOW);
+    gw_guard_run_free(r);
+    gw_guard_chain_free(c);
+
+    /* Not while a final hook waits for its call about the answer, nor once one was refused. */
+    c = chain("[{\"name\":\"tguard\",\"config\":{\"final\":\"fetch\"}}]");
+    r = run_new(c, 0);
+    cr_assert_eq(gw_guard_on_chunk(r, &f, counting, &out), GW_GUARD_PENDING);
+    cr_assert_eq(gw_guard_answer_reset(r), AIGW_EINVAL);
+    gw_guard_run_free(r);
+    gw_guard_chain_free(c);
+    c = chain("[{\"name\":\"tguard\",\"config\":{\"delta\":\"deny\"}}]");
+    r = run_new(c, 1);
+    t.text = aigw_bytes_of("a secret");
+    cr_assert_eq(gw_guard_on_chunk(r, &t, counting, &out), GW_GUARD_DENY);
+    cr_assert_eq(gw_guard_answer_reset(r), AIGW_EINVAL);
+    gw_guard_run_free(r);
+    gw_guard_chain_free(c);
+    gw_buf_free(&out);
+}
+
 /* ---- errors ------------------------------------------------------------------------------- */
 
 Test(chain, error_messages_are_scrubbed_or_withheld)

@@ -8,6 +8,8 @@
  *   - a blocked word gets the 400 in each dialect's error shape and reaches no upstream;
  *   - a card number the upstream streams across chunks is redacted in the client's stream
  *     (chat SSE, Anthropic SSE), and a deny mid-stream ends it with the dialect's error event;
+ *   - a fallback after a stream failed before the client got a byte starts with empty windows:
+ *     nothing the guards held of the failed attempt reaches the client;
  *   - a guard's service call: a deny from the service, and a deadline that passes (fail
  *     closed by default, fail_open skips the guard); a final-answer hook's call, the answer
  *     waiting for it;
@@ -260,6 +262,31 @@ Test(guard_e2e, token_id_embeddings_input_is_refused_unless_the_guard_fails_open
     stop(gw, m);
 }
 
+/* A pii entry that only reads answers (its own "apply_to": "output") is no input guard:
+ * token ids go to the upstream as they would without it, and nothing is counted for it at
+ * the request stage. */
+Test(guard_e2e, an_output_only_entry_does_not_refuse_token_id_embeddings)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.method = "POST",
+                                                        .path = "/v1/embeddings",
+                                                        .headers = "Content-Type: application/json",
+                                                        .body = EMB_ANSWER}),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "[{\"name\":\"pii\",\"config\":{\"apply_to\":\"output\"}}]");
+    struct e2e_resp *r = e2e_post(gw, "/v1/embeddings", EMB_MODEL "[[1,2],[3]]}", NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    char *up = upstream_body(m, 0);
+    cr_assert_not_null(strstr(up, "[[1,2],[3]]"), "%s", up);
+    free(up);
+    r = e2e_get(gw, "/metrics", NULL);
+    cr_assert_null(strstr(r->body, "aigw_guardrail_outcomes_total{guard=\"pii\",stage=\"request\""),
+                   "%s", r->body);
+    e2e_resp_free(r);
+    stop(gw, m);
+}
+
 #define WORDS "[{\"name\":\"word-filter\",\"config\":{\"words\":[\"forbidden fruit\"]}}]"
 
 Test(guard_e2e, a_blocked_word_gets_the_400_in_each_dialect)
@@ -504,6 +531,80 @@ Test(guard_e2e, a_deny_mid_stream_ends_it_with_an_error_event)
     /* The attempt did nothing wrong: the access log says a guardrail ended it. */
     cr_assert_eq(e2e_gw_wait_log(gw, "openai:guardrail", 5000), 0, "%s", e2e_gw_log(gw));
     stop(gw, m);
+}
+
+/* A streamed attempt fails over before a byte reached the client while the output guards
+ * still held what it said (all of it: a card number that may still grow, a tool call held
+ * whole): the fallback starts with empty windows, so the client gets the fallback's answer
+ * alone, guarded, and nothing of the failed one's, neither before nor mixed into it. Each way
+ * to fail: a cut connection (OpenAI wire), an error event (a native Anthropic upstream). */
+#define OAI_TOOL_START                                                                             \
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-"     \
+    "cut\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_"       \
+    "failed\",\"type\":\"function\",\"function\":{\"name\":\"charge_failed\",\"arguments\":"       \
+    "\"{\\\"q\\\":\\\"\"}}]},\"finish_reason\":null}]}\n\n"
+#define ANTH_OVERLOADED                                                                            \
+    "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","            \
+    "\"message\":\"Overloaded\"}}\n\n"
+
+Test(guard_e2e, a_fallback_starts_with_empty_guard_windows)
+{
+    static const struct {
+        const char *target, *path, *body;
+        int cut_after; /* chunks; 0: the body ends the attempt (an error event) */
+    } failed[] = {
+        {"openai/gpt-cut", "/v1/chat/completions",
+         OAI_CHUNK("4111 1111 1") OAI_CHUNK("111") OAI_END, 1},
+        {"openai/gpt-cut", "/v1/chat/completions", OAI_TOOL_START OAI_CHUNK("x") OAI_END, 1},
+        {"anthropic/claude-cut", "/v1/messages",
+         ANTH_START ANTH_DELTA("4111 1111 1") ANTH_OVERLOADED, 0},
+    };
+    for (size_t i = 0; i < sizeof failed / sizeof failed[0]; i++) {
+        struct mock *m = e2e_mock(NULL);
+        const char *model = strchr(failed[i].target, '/') + 1;
+        cr_assert_eq(mock_add_route(m,
+                                    &(struct mock_route){
+                                        .name = "failed",
+                                        .method = "POST",
+                                        .path = failed[i].path,
+                                        .match_body = e2e_strf("{\"model\":\"%s\"}", model),
+                                        .headers = "Content-Type: text/event-stream",
+                                        .body = failed[i].body,
+                                        .chunking = "events",
+                                        .close_after_chunks = failed[i].cut_after,
+                                    }),
+                     0);
+        cr_assert_eq(mock_add_route(m,
+                                    &(struct mock_route){
+                                        .name = "fallback",
+                                        .method = "POST",
+                                        .path = "/v1/chat/completions",
+                                        .match_body = "{\"model\":\"gpt-4o-mini\"}",
+                                        .headers = "Content-Type: text/event-stream",
+                                        .body = OAI_CHUNK("No card; write to ann@exa")
+                                            OAI_CHUNK("mple.com") OAI_END,
+                                        .chunking = "events",
+                                    }),
+                     0);
+        const char *routing =
+            e2e_strf(",\"routing\":{\"aliases\":{\"fb\":[\"%s\",\"openai/gpt-4o-mini\"]}}",
+                     failed[i].target);
+        struct e2e_gw *gw =
+            gw_with(m, "[{\"name\":\"pii\",\"config\":{\"apply_to\":\"output\"}}]", routing);
+        struct e2e_resp *r = e2e_stream(gw, "/v1/chat/completions",
+                                        "{\"model\":\"fb\",\"stream\":true,\"messages\":"
+                                        "[{\"role\":\"user\",\"content\":\"card?\"}]}",
+                                        NULL, NULL);
+        cr_assert_eq(r->status, 200, "case %zu: %s", i, r->body);
+        cr_assert_eq(mock_route_hits(m, "failed"), 1, "case %zu", i);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Attempts"), "2", "case %zu", i);
+        cr_assert_str_eq(e2e_resp_text(r), "No card; write to [EMAIL]", "case %zu: %s", i, r->body);
+        cr_assert_null(strstr(r->body, "4111"), "case %zu: %s", i, r->body);
+        cr_assert_null(strstr(r->body, "_failed"), "the failed attempt's tool call: %s", r->body);
+        cr_assert(e2e_resp_done(r), "case %zu: %s", i, r->body);
+        e2e_resp_free(r);
+        stop(gw, m);
+    }
 }
 
 /* An upstream error that quotes the prompt: the output guards' on_error redacts it. */

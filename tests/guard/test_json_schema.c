@@ -124,6 +124,17 @@ Test(json_schema, tool_calls_alone_are_not_judged)
     cr_assert_eq(gw_guard_on_chunk(run, &f, ignore, NULL), GW_GUARD_ALLOW);
     cr_assert_eq(gw_guard_on_end(run, ignore, NULL), GW_GUARD_ALLOW);
     gw_guard_run_free(run);
+    /* The content is the document judged, never a tool call's arguments (aigw.json(5)):
+     * valid content passes beside arguments the schema would refuse. */
+    run = gw_guard_run_new(c, &o);
+    struct aigw_chunk t = aigw_chunk_init(AIGW_CHUNK_TEXT, 0);
+    t.text = aigw_bytes_of("{\"name\":\"Ann\",\"age\":3}");
+    tc.text = aigw_bytes_of("{\"age\":\"three\"}");
+    cr_assert_eq(gw_guard_on_chunk(run, &t, ignore, NULL), GW_GUARD_ALLOW);
+    cr_assert_eq(gw_guard_on_chunk(run, &tc, ignore, NULL), GW_GUARD_ALLOW);
+    cr_assert_eq(gw_guard_on_chunk(run, &f, ignore, NULL), GW_GUARD_ALLOW);
+    cr_assert_eq(gw_guard_on_end(run, ignore, NULL), GW_GUARD_ALLOW);
+    gw_guard_run_free(run);
     /* An answer with nothing at all is judged (and is no document). */
     run = gw_guard_run_new(c, &o);
     cr_assert_eq(gw_guard_on_end(run, ignore, NULL), GW_GUARD_RETRY);

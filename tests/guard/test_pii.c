@@ -276,6 +276,50 @@ Test(pii, apply_to_limits_the_stage)
     gw_guard_chain_free(c);
 }
 
+/* apply_to "output" leaves the request stage out of the entry altogether, as "stage":
+ * "output" does: it does not run there (nothing counted), and embeddings input given as
+ * token ids, which only a guard that reads the request cannot read, is not refused for it. */
+Test(pii, apply_to_output_takes_no_part_in_the_request_stage)
+{
+    static const char *const cfgs[] = {
+        "[{\"name\":\"pii\",\"config\":{\"apply_to\":\"output\"}}]",
+        "[{\"name\":\"pii\",\"stage\":\"output\"}]",
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
+        struct gw_guard_chain *c = gh_chain(cfgs[i]);
+        unsigned stages = 0;
+        int fail_open = 1;
+        cr_assert_str_eq(gw_guard_chain_entry(c, 0, &stages, &fail_open), "pii");
+        cr_assert_eq(stages, AIGW_GUARD_OUTPUT, "%s", cfgs[i]);
+        cr_assert_not(gw_guard_chain_has(c, AIGW_GUARD_INPUT), "%s", cfgs[i]);
+        struct gw_guard_run_opts o = {AIGW_OP_EMBEDDINGS, 0, "m", "openai", "r", NULL};
+        struct gw_guard_run *run = gw_guard_run_new(c, &o);
+        cJSON *body = cJSON_Parse("{\"model\":\"m\",\"input\":[1,2,3]}");
+        cr_assert_eq(gw_guard_on_request(run, body), GW_GUARD_ALLOW, "%s", cfgs[i]);
+        cr_assert_eq(gw_guard_run_outcome(run, 0, AIGW_GUARD_INPUT), GW_GUARD_O_NONE);
+        cJSON_Delete(body);
+        gw_guard_run_free(run);
+        gw_guard_chain_free(c);
+    }
+    /* An entry given the input alone whose config reads only answers would never run. */
+    const char *err = gh_chain_err("[{\"name\":\"pii\",\"stage\":\"input\",\"config\":"
+                                   "{\"apply_to\":\"output\"}}]");
+    cr_assert_not_null(strstr(err, "guardrails[0] (pii): stage:"), "%s", err);
+    cr_assert_not_null(strstr(err, "turns that stage off"), "%s", err);
+    /* "input" and "both" read the request: token ids are refused as ever. */
+    struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"apply_to\":\"input\"}}]");
+    unsigned stages = 0;
+    gw_guard_chain_entry(c, 0, &stages, NULL);
+    cr_assert_eq(stages, AIGW_GUARD_INPUT | AIGW_GUARD_OUTPUT, "errors are still scrubbed");
+    struct gw_guard_run_opts o = {AIGW_OP_EMBEDDINGS, 0, "m", "openai", "r", NULL};
+    struct gw_guard_run *run = gw_guard_run_new(c, &o);
+    cJSON *body = cJSON_Parse("{\"model\":\"m\",\"input\":[1,2,3]}");
+    cr_assert_eq(gw_guard_on_request(run, body), GW_GUARD_FAILED);
+    cJSON_Delete(body);
+    gw_guard_run_free(run);
+    gw_guard_chain_free(c);
+}
+
 Test(pii, upstream_error_messages_are_scrubbed)
 {
     struct gw_guard_chain *c = gh_chain("[{\"name\":\"pii\",\"config\":{\"action\":\"block\"}}]");

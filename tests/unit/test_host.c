@@ -58,13 +58,13 @@ static const char *client_view(int rc, int *status)
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-Test(host_abi, table_is_1_4_and_has_the_1_1_members)
+Test(host_abi, table_is_1_5_and_has_the_1_1_members)
 {
     const struct aigw_host *h = gw_host();
     cr_assert_eq(AIGW_ABI_MAJOR, 1);
-    cr_assert_eq(AIGW_ABI_MINOR, 4);
-    cr_assert_eq(h->abi_version, 0x10004u);
-    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 4));
+    cr_assert_eq(AIGW_ABI_MINOR, 5);
+    cr_assert_eq(h->abi_version, 0x10005u);
+    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 5));
     cr_assert_eq(h->struct_size, sizeof(struct aigw_host));
     cr_assert(AIGW_HOST_HAS(h, fail_code));
     cr_assert(AIGW_HOST_HAS(h, retry_after_ms));
@@ -75,7 +75,7 @@ Test(host_abi, table_is_1_4_and_has_the_1_1_members)
 /* 1.2: the call's struct_size covers inbound and inbound_body, and they are always set. */
 Test(host_abi, call_shows_the_1_2_members, .init = setup, .fini = teardown)
 {
-    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 4));
+    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 5));
     cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound));
     cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound_body));
     cr_assert_str_eq(call.pub.inbound, "openai");

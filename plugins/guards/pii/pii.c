@@ -149,6 +149,15 @@ static int on_error(struct aigw_guard_ctx *g, const struct aigw_error *err,
     return gg_scan_error(g, msg, &p->m);
 }
 
+/* apply_to "output" reads no request: the entry is then no input guard (the host neither
+ * calls on_request nor refuses input no guard can read on its account). Errors are scrubbed
+ * whatever apply_to says, and on_error is an output hook. */
+static unsigned instance_stages(const void *instance)
+{
+    const struct pii *p = instance;
+    return AIGW_GUARD_OUTPUT | (p->apply & AIGW_GUARD_INPUT);
+}
+
 static const struct aigw_guard guard = {
     .abi_version = AIGW_ABI_VERSION,
     .struct_size = sizeof(struct aigw_guard),
@@ -167,6 +176,7 @@ static const struct aigw_guard guard = {
     .on_answer_delta = on_delta,
     .on_answer_final = NULL,
     .on_error = on_error,
+    .instance_stages = instance_stages,
 };
 
 AIGW_EXPORT const struct aigw_guard *aigw_guard_entry(void)

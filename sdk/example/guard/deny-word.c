@@ -98,6 +98,7 @@ static const struct aigw_guard guard = {
     NULL, /* on_answer_delta */
     NULL, /* on_answer_final */
     NULL, /* on_error */
+    NULL, /* instance_stages (1.5): it runs at every stage in stages */
 };
 
 AIGW_EXPORT const struct aigw_guard *aigw_guard_entry(void)
