@@ -115,6 +115,14 @@ Test(cache_guard, a_retry_on_a_hit_drops_the_entry_and_asks_upstream)
     cr_assert_str_eq(content(c), "second answer");
     e2e_resp_free(c);
     cr_assert_eq(mock_route_hits(m, "second"), 2);
+    /* The header, the log and the metric tell one story: three misses, no hit (the retried
+     * hit was counted a hit while its header and its log row said miss). */
+    cr_assert_eq(e2e_gw_wait_log(gw, "cached answer failed a guardrail", 5000), 0);
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    cr_assert(strstr(met->body, "aigw_cache_lookups_total{result=\"miss\"} 3\n"), "%s", met->body);
+    cr_assert(!strstr(met->body, "aigw_cache_lookups_total{result=\"hit\"}"), "%s", met->body);
+    e2e_resp_free(met);
+    cr_assert_not(strstr(e2e_gw_log(gw), "\"cache\":\"hit\""), "%s", e2e_gw_log(gw));
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
