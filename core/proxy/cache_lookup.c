@@ -328,11 +328,10 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
     if (!whole || !c)
         return;
     if (c->mem) {
-        uint64_t evicted = 0;
         struct gw_cache_val *v = gw_cache_val_new(rec->log.ptr, rec->log.len);
-        /* aigw_cache_bytes is told by the table itself (cache_shared.c). */
-        if (v && gw_cache_mem_put(c->mem, r->cache_key, v, gw_now_ms(), &evicted) == 0)
-            gw_metrics_cache_evictions((int64_t)evicted);
+        /* aigw_cache_bytes and the evictions are told by the table itself (cache_shared.c). */
+        if (v)
+            gw_cache_mem_put(c->mem, r->cache_key, v, gw_now_ms(), NULL);
         gw_cache_val_unref(v);
         return;
     }
