@@ -343,8 +343,6 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
 
 void gw_cache_req_free(struct gw_req *r)
 {
-    if (r->cache_hit && r->cache_replaying)
-        gw_metrics_cache("hit"); /* its client left a paused replay: it never reached its end */
     if (r->cache_rec) {
         gw_cache_rec_free(r->cache_rec);
         free(r->cache_rec);

@@ -574,6 +574,19 @@ Test(cache_e2e, a_replayed_stream_longer_than_the_relay_goes_at_the_clients_pace
     cr_assert_eq(a->n_events, b->n_events);
     cr_assert_gt(b->body_len, 300000, "far larger than the relay");
     cr_assert_eq(mock_request_count(m), 1);
+    /* A client that stops reading and leaves during a replay was answered by a hit: counted
+     * as one, once (a hit is counted when its answer ends, whoever ends it). */
+    s = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), ask, NULL, &slow);
+    cr_assert_eq(e2e_stream_wait_paused(s, 10000), 0);
+    e2e_stream_abort(s);
+    e2e_resp_free(e2e_stream_finish(s, 10000));
+    const char *hits = NULL;
+    for (int64_t end = e2e_now_ms() + 10000; !hits && e2e_now_ms() < end;) {
+        struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+        hits = strstr(met->body, "aigw_cache_lookups_total{result=\"hit\"} 2\n") ? "2" : NULL;
+        e2e_resp_free(met);
+    }
+    cr_assert_not_null(hits, "the abandoned replay's hit was never counted");
     e2e_resp_free(a);
     e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
