@@ -29,7 +29,7 @@ struct gw_cache_mem {
     uint64_t evictions, expired;
     struct entry *use_head, *use_tail;
     struct entry *age_head, *age_tail;
-    void (*watch)(void *ud, uint64_t bytes); /* told every new byte count, lock held */
+    void (*watch)(void *ud, const struct gw_cache_mem_stats *st); /* told every change, locked */
     void *watch_ud;
 };
 
@@ -181,12 +181,24 @@ static void drop(struct gw_cache_mem *m, struct entry *e)
     entry_free(e);
 }
 
-/* Tells the watcher the bytes held now. Under the lock, so the last count told is the
- * table's, whichever thread changed it last. */
+/* The stats now. Lock held. */
+static void stats_of(const struct gw_cache_mem *m, struct gw_cache_mem_stats *out)
+{
+    out->bytes = m->bytes;
+    out->entries = m->entries;
+    out->evictions = m->evictions;
+    out->expired = m->expired;
+}
+
+/* Tells the watcher the stats now. Under the lock, so the last stats told are the table's,
+ * whichever thread changed it last. */
 static void tell(struct gw_cache_mem *m)
 {
-    if (m->watch)
-        m->watch(m->watch_ud, m->bytes);
+    if (!m->watch)
+        return;
+    struct gw_cache_mem_stats st;
+    stats_of(m, &st);
+    m->watch(m->watch_ud, &st);
 }
 
 /* Entries past their TTL, oldest first; 1 when any was dropped. Lock held. */
@@ -304,7 +316,8 @@ void gw_cache_mem_sweep(struct gw_cache_mem *m, int64_t now_ms)
     pthread_mutex_unlock(&m->lock);
 }
 
-void gw_cache_mem_watch(struct gw_cache_mem *m, void (*fn)(void *ud, uint64_t bytes), void *ud)
+void gw_cache_mem_watch(struct gw_cache_mem *m,
+                        void (*fn)(void *ud, const struct gw_cache_mem_stats *st), void *ud)
 {
     pthread_mutex_lock(&m->lock);
     m->watch = fn;
@@ -316,9 +329,6 @@ void gw_cache_mem_watch(struct gw_cache_mem *m, void (*fn)(void *ud, uint64_t by
 void gw_cache_mem_stats(struct gw_cache_mem *m, struct gw_cache_mem_stats *out)
 {
     pthread_mutex_lock(&m->lock);
-    out->bytes = m->bytes;
-    out->entries = m->entries;
-    out->evictions = m->evictions;
-    out->expired = m->expired;
+    stats_of(m, out);
     pthread_mutex_unlock(&m->lock);
 }

@@ -62,10 +62,12 @@ void gw_cache_mem_stats(struct gw_cache_mem *m, struct gw_cache_mem_stats *out);
 int gw_cache_mem_del(struct gw_cache_mem *m, const unsigned char key[GW_CACHE_KEY_BYTES]);
 /* Drops the entries past their TTL now (a lookup or a store does it too, as it passes). */
 void gw_cache_mem_sweep(struct gw_cache_mem *m, int64_t now_ms);
-/* fn(ud, bytes) is told the bytes held (gw_cache_mem_stats' bytes) at once and after every
+/* fn(ud, st) is told the table's stats (as gw_cache_mem_stats) at once and after every
  * change: a store, an eviction, an expiry, a delete. It runs under the table's lock, so the
- * last count it was told is the table's; it must not call back into the table. */
-void gw_cache_mem_watch(struct gw_cache_mem *m, void (*fn)(void *ud, uint64_t bytes), void *ud);
+ * last stats it was told are the table's and calls never overlap; it must not call back into
+ * the table. */
+void gw_cache_mem_watch(struct gw_cache_mem *m,
+                        void (*fn)(void *ud, const struct gw_cache_mem_stats *st), void *ud);
 
 /* What an entry of len value bytes counts against max_bytes. */
 uint64_t gw_cache_mem_cost(size_t len);

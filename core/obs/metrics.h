@@ -67,10 +67,10 @@ void gw_metrics_key_usage(const char *key_id, const struct aigw_usage *u, double
 void gw_metrics_rate_limited(const char *key_id, const char *limit);
 void gw_metrics_budget_exceeded(const char *key_id);
 void gw_metrics_degraded(const char *decision);
-/* A cache lookup's result ("hit", "miss", "bypass", "error"); entries evicted; the bytes the
- * cache holds now. */
+/* A cache lookup's result ("hit", "miss", "bypass", "error"); n entries dropped, by reason
+ * ("capacity": for room, "expired": past the TTL); the bytes the cache holds now. */
 void gw_metrics_cache(const char *result);
-void gw_metrics_cache_evictions(int64_t n);
+void gw_metrics_cache_evictions(const char *reason, int64_t n);
 void gw_metrics_cache_bytes(int64_t bytes);
 /* A guard's outcome: stage "request" or "response"; outcome "allow", "deny", "rewrite",
  * "error", "fail_open". */

@@ -101,11 +101,9 @@ void gw_metrics_cache(const char *result)
     count1(GW_MF_CACHE, result, 1);
 }
 
-void gw_metrics_cache_evictions(int64_t n)
+void gw_metrics_cache_evictions(const char *reason, int64_t n)
 {
-    struct gw_metrics *m = gw_m_get();
-    if (m && n > 0)
-        gw_m_add(m, GW_MF_CACHE_EVICTIONS, NO_LABELS, (uint64_t)n);
+    count1(GW_MF_CACHE_EVICTIONS, reason, n);
 }
 
 void gw_metrics_cache_bytes(int64_t bytes)

@@ -323,7 +323,11 @@ void gw_account_close(struct gw_req *r, int status, const char *error_type)
     settle(r, status);
     if (!r->recorded)
         gw_account_record(r, status, error_type, gw_relay_first_byte_ms(&r->relay));
-    if (r->key && r->have_usage)
+    /* A hit's usage is the first answer's, told again: no token was spent for it, as the
+     * counters settle it (its $0 still counts, so a key that only hits has its series). */
+    if (r->key && r->cache_hit)
+        gw_metrics_key_usage(r->key->id, NULL, 0);
+    else if (r->key && r->have_usage)
         gw_metrics_key_usage(r->key->id, &r->usage, r->cost_known ? r->cost : -1);
     request_metrics(r, status);
     gw_guard_req_metrics(r);

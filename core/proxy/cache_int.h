@@ -21,6 +21,7 @@ struct gw_cache_remote;
 struct gw_cache_gw {
     struct gw_cache_cfg cfg;
     struct gw_cache_mem *mem;        /* the in-memory backend; NULL with cache.redis */
+    struct gw_cache_mem_stats told;  /* mem's stats the metrics were last told (its lock) */
     struct gw_redis_addr addr;       /* cache.redis: the server */
     struct gw_redis_stats stats;     /* of every worker's connection */
     struct gw_cache_remote *remotes; /* one per worker, freed with the gateway */

@@ -131,11 +131,13 @@ static int replay(struct gw_req *r, struct gw_cache_val *v)
     memcpy(r->cache_route_label, r->route.label, sizeof r->cache_route_label);
     r->route.n = 0;
     r->route.label[0] = '\0';
-    gw_metrics_cache("hit");
+    /* Counted when the answer ends (gw_cache_hit_final): an output guard may yet send it
+     * upstream, and then it is a miss in its header, its log row and the metric alike. */
     r->render =
         r->dialect->render_new(&r->parsed, model[0] ? model : r->parsed.model, r->request_id);
     if (!r->render) {
         gw_cache_val_unref(v);
+        gw_cache_hit_final(r);
         gw_deliver_fail(r, 500, NULL, NULL, NULL, "out of memory");
         return AIGW_ENOMEM;
     }
@@ -278,6 +280,7 @@ int gw_cache_hit_retry(struct gw_req *r)
      * and the replayed usage was nobody's spend. proceed() renders it anew. */
     r->cache_hit = 0;
     r->cache_status = "miss";
+    gw_metrics_cache("miss");
     r->dialect->render_free(r->render);
     r->render = NULL;
     gw_usage_init(&r->usage);
@@ -291,6 +294,12 @@ int gw_cache_hit_retry(struct gw_req *r)
     gw_relay_wake_locked(&r->relay);
     pthread_mutex_unlock(&r->relay.lock);
     return 0;
+}
+
+void gw_cache_hit_final(struct gw_req *r)
+{
+    if (r->cache_hit)
+        gw_metrics_cache("hit");
 }
 
 /* ---- recording ---------------------------------------------------------------------------- */
@@ -319,11 +328,10 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
     if (!whole || !c)
         return;
     if (c->mem) {
-        uint64_t evicted = 0;
         struct gw_cache_val *v = gw_cache_val_new(rec->log.ptr, rec->log.len);
-        /* aigw_cache_bytes is told by the table itself (cache_shared.c). */
-        if (v && gw_cache_mem_put(c->mem, r->cache_key, v, gw_now_ms(), &evicted) == 0)
-            gw_metrics_cache_evictions((int64_t)evicted);
+        /* aigw_cache_bytes and the evictions are told by the table itself (cache_shared.c). */
+        if (v)
+            gw_cache_mem_put(c->mem, r->cache_key, v, gw_now_ms(), NULL);
         gw_cache_val_unref(v);
         return;
     }
@@ -335,6 +343,11 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
 
 void gw_cache_req_free(struct gw_req *r)
 {
+    /* A client that left a paused replay: nobody resumes it, so it never reaches
+     * gw_deliver_finish (nor gw_cache_hit_final); it was a hit all the same. Once: a replay
+     * that ended cleared cache_replaying before it finished. */
+    if (r->cache_hit && r->cache_replaying)
+        gw_metrics_cache("hit");
     if (r->cache_rec) {
         gw_cache_rec_free(r->cache_rec);
         free(r->cache_rec);

@@ -21,12 +21,18 @@ struct gw_cache_remote {
     struct gw_redis *redis;
 };
 
-/* aigw_cache_bytes follows the in-memory table exactly: every store, eviction, expiry and
- * delete tells it, under the table's lock. */
-static void bytes_watch(void *ud, uint64_t bytes)
+/* aigw_cache_bytes and aigw_cache_evictions_total follow the in-memory table exactly: every
+ * store, eviction, expiry and delete tells them, under the table's lock (so c->told is only
+ * touched there). An entry dropped for room is a "capacity" eviction, one past its TTL an
+ * "expired" one: expiries are counted when the table drops them (a lookup, a store, or the
+ * sweep before /metrics), so a scrape sees every entry that expired before it. */
+static void mem_watch(void *ud, const struct gw_cache_mem_stats *st)
 {
-    (void)ud;
-    gw_metrics_cache_bytes((int64_t)bytes);
+    struct gw_cache_gw *c = ud;
+    gw_metrics_cache_bytes((int64_t)st->bytes);
+    gw_metrics_cache_evictions("capacity", (int64_t)(st->evictions - c->told.evictions));
+    gw_metrics_cache_evictions("expired", (int64_t)(st->expired - c->told.expired));
+    c->told = *st;
 }
 
 void gw_cache_metrics_refresh(struct gw_gateway *gw)
@@ -61,7 +67,7 @@ int gw_cache_gw_new(struct gw_gateway *gw, char *err, size_t errsize)
         if (rc < 0)
             snprintf(err, errsize, "cache: out of memory");
         else
-            gw_cache_mem_watch(c->mem, bytes_watch, NULL);
+            gw_cache_mem_watch(c->mem, mem_watch, c);
     }
     if (rc < 0) {
         free(c);

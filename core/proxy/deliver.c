@@ -255,6 +255,7 @@ void gw_deliver_finish(struct gw_req *r, int rc)
 {
     if (r->guard && gw_deliver_guard_end(r, &rc) > 0)
         return; /* a final hook waits for a call, or a retry went upstream */
+    gw_cache_hit_final(r);
     gw_account_cost(r);
     gw_account_charge_sent(r, outcome_type(r, rc) != NULL);
     if (r->call && r->call->has_error && r->call->error.retry_after_ms >= 0)

@@ -201,6 +201,9 @@ void gw_cache_replay_resume(struct gw_req *r); /* the client drained a paused re
  * goes upstream as a miss (the guard's retry), from gw_req_run. 0, or negative (not possible:
  * a stream, or out of memory; the guard's refusal stands). */
 int gw_cache_hit_retry(struct gw_req *r);
+/* The answer is final (after the output guards, before its end leaves): a hit still a hit
+ * is counted in aigw_cache_lookups_total now, once. */
+void gw_cache_hit_final(struct gw_req *r);
 void gw_cache_req_free(struct gw_req *r);
 
 /* attempt.c: starts attempt number r->attempts+1 on r->target. 0, or negative (nothing was

@@ -61,7 +61,8 @@ endif
 if BUILD_TESTS
 check_PROGRAMS += tests/cache/test_cache_guard
 TESTS += tests/cache/test_cache_guard
-tests_cache_test_cache_guard_SOURCES = tests/cache/test_cache_guard.c
+tests_cache_test_cache_guard_SOURCES = tests/cache/test_cache_guard.c tests/cache/redissvc.c \
+	tests/cache/redissvc.h
 tests_cache_test_cache_guard_CFLAGS = $(TEST_CFLAGS)
 tests_cache_test_cache_guard_LDADD = $(E2E_LIBS) core/libgwcore.la
 EXTRA_tests_cache_test_cache_guard_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la

@@ -231,6 +231,16 @@ long redissvc_dbsize(const struct redissvc *s)
     return strtol(buf + 1, NULL, 10);
 }
 
+long redissvc_cache_keys(const struct redissvc *s)
+{
+    /* KEYS answers an array: its length is the count (the names that follow are not read). */
+    static const char cmd[] = "*2\r\n$4\r\nKEYS\r\n$12\r\naigw:cache:*\r\n";
+    char buf[64];
+    if (call(s, cmd, sizeof cmd - 1, buf, sizeof buf) < 2 || buf[0] != '*')
+        return -1;
+    return strtol(buf + 1, NULL, 10);
+}
+
 long redissvc_clients(const struct redissvc *s)
 {
     static const char cmd[] = "*2\r\n$4\r\nINFO\r\n$7\r\nclients\r\n";
@@ -258,6 +268,16 @@ int redissvc_wait_clients(const struct redissvc *s, long n, int timeout_ms)
     int64_t deadline = now_ms() + timeout_ms;
     do {
         if (redissvc_clients(s) >= n)
+            return 0;
+    } while (now_ms() < deadline);
+    return -1;
+}
+
+int redissvc_wait_cache_keys(const struct redissvc *s, long n, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    do {
+        if (redissvc_cache_keys(s) == n)
             return 0;
     } while (now_ms() < deadline);
     return -1;

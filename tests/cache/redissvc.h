@@ -30,10 +30,15 @@ void redissvc_pause(struct redissvc *s, int stop);
 void redissvc_stop(struct redissvc *s);
 /* The number of keys (DBSIZE on a fresh connection), -1 when it does not answer. */
 long redissvc_dbsize(const struct redissvc *s);
+/* The response cache's entries (keys aigw:cache:*; the counters keep keys of their own), -1
+ * when it does not answer. */
+long redissvc_cache_keys(const struct redissvc *s);
 /* Connections other than the one asking, -1 when it does not answer. */
 long redissvc_clients(const struct redissvc *s);
 /* Until DBSIZE >= n / until n other clients are connected: 0, or -1 at timeout_ms. */
 int redissvc_wait_keys(const struct redissvc *s, long n, int timeout_ms);
 int redissvc_wait_clients(const struct redissvc *s, long n, int timeout_ms);
+/* Until exactly n response cache entries are kept: 0, or -1 at timeout_ms. */
+int redissvc_wait_cache_keys(const struct redissvc *s, long n, int timeout_ms);
 
 #endif

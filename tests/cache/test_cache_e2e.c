@@ -5,7 +5,7 @@
  * Anthropic Messages dialects (each read as its SDKs read it); two gateway keys never share an
  * answer under scope "key"; the request's headers skip the lookup or the store; only whole,
  * successful answers are kept; a hit costs $0 in the log and counts in the metrics, and a
- * keyed hit names no provider nor counts its replayed usage as a provider's.
+ * keyed hit names no provider nor counts its replayed usage as a provider's or the key's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +574,19 @@ Test(cache_e2e, a_replayed_stream_longer_than_the_relay_goes_at_the_clients_pace
     cr_assert_eq(a->n_events, b->n_events);
     cr_assert_gt(b->body_len, 300000, "far larger than the relay");
     cr_assert_eq(mock_request_count(m), 1);
+    /* A client that stops reading and leaves during a replay was answered by a hit: counted
+     * as one, once (a hit is counted when its answer ends, whoever ends it). */
+    s = e2e_stream_start(e2e_strf("%s/v1/chat/completions", e2e_gw_url(gw)), ask, NULL, &slow);
+    cr_assert_eq(e2e_stream_wait_paused(s, 10000), 0);
+    e2e_stream_abort(s);
+    e2e_resp_free(e2e_stream_finish(s, 10000));
+    const char *hits = NULL;
+    for (int64_t end = e2e_now_ms() + 10000; !hits && e2e_now_ms() < end;) {
+        struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+        hits = strstr(met->body, "aigw_cache_lookups_total{result=\"hit\"} 2\n") ? "2" : NULL;
+        e2e_resp_free(met);
+    }
+    cr_assert_not_null(hits, "the abandoned replay's hit was never counted");
     e2e_resp_free(a);
     e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
@@ -628,6 +641,17 @@ Test(cache_e2e, a_keyed_hit_names_no_provider_and_counts_no_provider_tokens)
     struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
     cr_assert(strstr(met->body, "aigw_tokens_total{provider=\"openai\",model=\"gpt-4o-mini\","
                                 "kind=\"prompt\"} 81\n"),
+              "%s", met->body);
+    /* Nor as the key's: the ledger settles a hit at 0 tokens and $0, and so do the key's
+     * metrics (the hit's 81 + 40 were a key's tokens counted twice). */
+    const char *kid = e2e_resp_header(b, "X-Gateway-Key-Id");
+    const char *kinds[] = {"prompt", "completion", "cached", "reasoning"};
+    const int spent[] = {81, 40, 64, 12};
+    for (int i = 0; i < 4; i++)
+        cr_assert(strstr(met->body, e2e_strf("aigw_key_tokens_total{key=\"%s\",kind=\"%s\"} %d\n",
+                                             kid, kinds[i], spent[i])),
+                  "%s: %s", kinds[i], met->body);
+    cr_assert(strstr(met->body, e2e_strf("aigw_key_cost_usd_total{key=\"%s\"} 0.000121000\n", kid)),
               "%s", met->body);
     e2e_resp_free(met);
     e2e_resp_free(a);

@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 
+#include "cache/redissvc.h"
 #include "e2e/e2e.h"
 
 static const char *cache_header(struct e2e_resp *r)
@@ -48,7 +49,7 @@ static void route(struct mock *m, const char *name, const char *path, int times,
 
 /* The guard asks a service about each whole answer: "ok" lets it through, "retry" sends it
  * back (the service's policy changed after the answer was kept, say). */
-static struct e2e_gw *guarded_gw(struct mock *m)
+static struct e2e_gw *guarded_gw_on(struct mock *m, const struct redissvc *rs)
 {
     const char *b = getenv("AIGW_TEST_BUILDDIR");
     b = b ? b : ".";
@@ -56,11 +57,20 @@ static struct e2e_gw *guarded_gw(struct mock *m)
         "[{\"name\":\"tguard\",\"path\":\"%s/tests/guard/.libs/tguard.so\",\"config\":"
         "{\"final\":\"fetch\",\"word\":\"judge\",\"url\":\"%s/check\",\"timeout_ms\":5000}}]",
         b, mock_url(m));
-    return e2e_gw_start(e2e_strf("{\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":%s,"
-                                 "\"cache\":{\"enabled\":true}}",
-                                 b, chain),
+    /* With Redis, one worker: one cache connection, whose commands Redis runs in order. */
+    const char *cache = rs ? e2e_strf("\"threads\":1,\"redis\":{\"url\":\"%s\"},\"cache\":{"
+                                      "\"enabled\":true,\"redis\":true,\"redis_timeout_ms\":1000}",
+                                      rs->url)
+                           : "\"cache\":{\"enabled\":true}";
+    return e2e_gw_start(e2e_strf("{\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":%s,%s}",
+                                 b, chain, cache),
                         "OPENAI_API_KEY=sk-up", e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
                         NULL);
+}
+
+static struct e2e_gw *guarded_gw(struct mock *m)
+{
+    return guarded_gw_on(m, NULL);
 }
 
 /* A RETRY on a hit had no target to ask: the client got guardrail_blocked, and so did every
@@ -115,6 +125,14 @@ Test(cache_guard, a_retry_on_a_hit_drops_the_entry_and_asks_upstream)
     cr_assert_str_eq(content(c), "second answer");
     e2e_resp_free(c);
     cr_assert_eq(mock_route_hits(m, "second"), 2);
+    /* The header, the log and the metric tell one story: three misses, no hit (the retried
+     * hit was counted a hit while its header and its log row said miss). */
+    cr_assert_eq(e2e_gw_wait_log(gw, "cached answer failed a guardrail", 5000), 0);
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    cr_assert(strstr(met->body, "aigw_cache_lookups_total{result=\"miss\"} 3\n"), "%s", met->body);
+    cr_assert(!strstr(met->body, "aigw_cache_lookups_total{result=\"hit\"}"), "%s", met->body);
+    e2e_resp_free(met);
+    cr_assert_not(strstr(e2e_gw_log(gw), "\"cache\":\"hit\""), "%s", e2e_gw_log(gw));
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }
@@ -143,4 +161,56 @@ Test(cache_guard, a_hit_retried_upstream_has_used_the_guards_one_retry)
     e2e_resp_free(c);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
+}
+
+/* The same with the shared cache: the replay comes from Redis (the request slept on the
+ * lookup), the guard sends it back, the entry is deleted in Redis and the request goes
+ * upstream as a miss. */
+Test(cache_guard, a_retry_on_a_redis_hit_drops_the_entry_and_asks_upstream)
+{
+    if (!redissvc_binary())
+        cr_skip_test("redis-server is not installed");
+    struct redissvc rs;
+    cr_assert_eq(redissvc_start(&rs), 0, "redis-server did not start");
+    struct mock *m = e2e_mock(NULL);
+    route(m, "check-ok", "/check", 1, "ok");
+    route(m, "check-retry", "/check", 1, "retry");
+    route(m, "check-rest", "/check", 0, "ok");
+    route(m, "first", "/v1/chat/completions", 1, DOC("first answer"));
+    route(m, "second", "/v1/chat/completions", 0, DOC("second answer"));
+    struct e2e_gw *gw = guarded_gw_on(m, &rs);
+    /* The cache's connection and the limit counters' (test_cache_redis.c). */
+    cr_assert_eq(redissvc_wait_clients(&rs, 2, 5000), 0, "%s", e2e_gw_log(gw));
+
+    struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(a->status, 200, "%d %s", a->status, a->body);
+    cr_assert_str_eq(cache_header(a), "miss");
+    e2e_resp_free(a);
+    cr_assert_eq(redissvc_wait_cache_keys(&rs, 1, 5000), 0, "the answer was kept in Redis");
+
+    struct e2e_resp *b = e2e_post(gw, "/v1/chat/completions", ASK, "Cache-Control: no-store");
+    cr_assert_eq(b->status, 200, "%d %s\n%s", b->status, b->body, e2e_gw_log(gw));
+    cr_assert_str_eq(content(b), "second answer", "%s", e2e_gw_log(gw));
+    cr_assert_str_eq(cache_header(b), "miss", "answered by the upstream");
+    cr_assert_str_eq(e2e_resp_header(b, "X-Gateway-Provider"), "openai");
+    e2e_resp_free(b);
+    cr_assert_eq(mock_route_hits(m, "check-retry"), 1, "the guard saw the replay");
+    cr_assert_eq(mock_route_hits(m, "second"), 1, "asked upstream once");
+    /* The refused entry is deleted from Redis, not left to its TTL. */
+    cr_assert_eq(redissvc_wait_cache_keys(&rs, 0, 5000), 0, "the refused answer is still kept\n%s",
+                 e2e_gw_log(gw));
+
+    struct e2e_resp *c = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
+    cr_assert_eq(c->status, 200, "%d %s", c->status, c->body);
+    cr_assert_str_eq(cache_header(c), "miss", "%s", c->body);
+    cr_assert_str_eq(content(c), "second answer");
+    e2e_resp_free(c);
+    cr_assert_eq(mock_route_hits(m, "second"), 2);
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    cr_assert(strstr(met->body, "aigw_cache_lookups_total{result=\"miss\"} 3\n"), "%s", met->body);
+    cr_assert(!strstr(met->body, "aigw_cache_lookups_total{result=\"hit\"}"), "%s", met->body);
+    e2e_resp_free(met);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+    redissvc_stop(&rs);
 }

@@ -116,11 +116,76 @@ Test(cache_kept, the_bytes_gauge_drops_to_zero_when_the_entry_expires)
     while ((held = cache_bytes(gw)) != 0 && e2e_now_ms() < deadline)
         ;
     cr_assert_eq(held, 0, "an expired entry still counted: %lld bytes", held);
+    /* And the entry that went is counted, as an expiry (the evictions counter said nothing:
+     * an operator sizing the cache could not tell a TTL too short from a cache too small). */
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    cr_assert(strstr(met->body, "aigw_cache_evictions_total{reason=\"expired\"} 1\n"), "%s",
+              met->body);
+    cr_assert_not(strstr(met->body, "aigw_cache_evictions_total{reason=\"capacity\"}"), "%s",
+                  met->body);
+    e2e_resp_free(met);
     /* A lookup after it expired is a miss, and the store after it counts again. */
     a = e2e_post(gw, "/v1/chat/completions", ASK, NULL);
     cr_assert_str_eq(cache_header(a), "miss");
     e2e_resp_free(a);
     cr_assert_eq(mock_request_count(m), 2);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* The value of a counter's series in a /metrics page (its name and labels), or -1. */
+static long long series(struct e2e_gw *gw, const char *name)
+{
+    struct e2e_resp *met = e2e_get(gw, "/metrics", NULL);
+    const char *p = met->body ? strstr(met->body, e2e_strf("\n%s ", name)) : NULL;
+    long long v = p ? strtoll(p + strlen(name) + 2, NULL, 10) : -1;
+    e2e_resp_free(met);
+    return v;
+}
+
+/* A cache too small for what it is asked to keep evicts for room: counted as capacity, and
+ * nothing as expired (the TTL is an hour). */
+Test(cache_kept, an_entry_evicted_for_room_is_counted_as_capacity)
+{
+    /* Each answer about 12 KiB, under max_entry_bytes (max_bytes / 4): five fill 64 KiB. */
+    size_t n = 12000;
+    char *text = malloc(n + 1);
+    cr_assert_not_null(text);
+    memset(text, 'a', n);
+    text[n] = '\0';
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(
+                     m, e2e_strf("{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+                                 "\"body\":{\"id\":\"c1\",\"object\":\"chat.completion\","
+                                 "\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{"
+                                 "\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+                                 "\"%s\"},\"finish_reason\":\"stop\"}],\"usage\":{"
+                                 "\"prompt_tokens\":5,\"completion_tokens\":3000,"
+                                 "\"total_tokens\":3005}}}",
+                                 text)),
+                 0);
+    free(text);
+    struct e2e_gw *gw =
+        e2e_gw_start("{\"cache\":{\"enabled\":true,\"max_bytes\":65536}}", "OPENAI_API_KEY=sk-up",
+                     e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+    for (int i = 0; i < 8; i++) {
+        struct e2e_resp *a = e2e_post(gw, "/v1/chat/completions",
+                                      e2e_strf("{\"model\":\"gpt-4o-mini\",\"messages\":[{"
+                                               "\"role\":\"user\",\"content\":\"Say %d.\"}]}",
+                                               i),
+                                      NULL);
+        cr_assert_eq(a->status, 200, "%d %.300s", a->status, a->body);
+        cr_assert_str_eq(cache_header(a), "miss");
+        e2e_resp_free(a);
+    }
+    /* Each answer is kept once it has been delivered: wait for the stores, not a clock. At
+     * most five such entries fit, so at least three of the eight were evicted. */
+    long long room = -1;
+    for (int64_t end = e2e_now_ms() + 10000; room < 3 && e2e_now_ms() < end;)
+        room = series(gw, "aigw_cache_evictions_total{reason=\"capacity\"}");
+    cr_assert_geq(room, 3, "8 entries of ~12 KiB in 64 KiB: %lld evicted", room);
+    cr_assert_leq(room, 7);
+    cr_assert_eq(series(gw, "aigw_cache_evictions_total{reason=\"expired\"}"), -1);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
 }

@@ -232,13 +232,25 @@ Test(cache_lru, threads_at_once_keep_values_and_bounds)
 struct told {
     uint64_t bytes;
     int times;
+    uint64_t evictions, expired;
 };
 
-static void watch(void *ud, uint64_t bytes)
+static void watch(void *ud, const struct gw_cache_mem_stats *st)
 {
     struct told *t = ud;
-    t->bytes = bytes;
+    t->bytes = st->bytes;
+    t->evictions = st->evictions;
+    t->expired = st->expired;
     t->times++;
+}
+
+/* What the watcher was last told of the entries dropped, and why. */
+static void told_dropped(const struct told *t, uint64_t evictions, uint64_t expired)
+{
+    cr_assert_eq(t->evictions, evictions, "told %llu evictions, want %llu",
+                 (unsigned long long)t->evictions, (unsigned long long)evictions);
+    cr_assert_eq(t->expired, expired, "told %llu expiries, want %llu",
+                 (unsigned long long)t->expired, (unsigned long long)expired);
 }
 
 /* What the watcher was last told is what the table holds, after every kind of change. */
@@ -253,30 +265,35 @@ static void told_is_held(struct gw_cache_mem *m, const struct told *t, uint64_t 
 }
 
 /* aigw_cache_bytes is this count: it changed only on a store, so an eviction, an expiry or a
- * delete left it telling bytes the cache no longer held. */
+ * delete left it telling bytes the cache no longer held. aigw_cache_evictions_total is told
+ * the entries dropped and why: for room, or past the TTL (a delete is neither). */
 Test(cache_lru, the_bytes_held_are_told_after_every_change)
 {
     uint64_t per = gw_cache_mem_cost(3000);
     struct gw_cache_mem *m;
     cr_assert_eq(gw_cache_mem_new(per * 2, 1000, &m), 0); /* room for 2, each for 1 s */
-    struct told t = {12345, 0};
+    struct told t = {12345, 0, 99, 99};
     gw_cache_mem_watch(m, watch, &t);
     told_is_held(m, &t, 0);
+    told_dropped(&t, 0, 0);
     put(m, 0, 3000, 0);
     told_is_held(m, &t, per);
     put(m, 1, 3000, 0);
     told_is_held(m, &t, 2 * per);
     put(m, 2, 3000, 10); /* evicts 0 */
     told_is_held(m, &t, 2 * per);
+    told_dropped(&t, 1, 0);
     unsigned char k[GW_CACHE_KEY_BYTES];
     key(k, 1);
     cr_assert_eq(gw_cache_mem_del(m, k), 1);
     told_is_held(m, &t, per);
     cr_assert_eq(gw_cache_mem_del(m, k), 0, "nothing left to delete");
     told_is_held(m, &t, per);
+    told_dropped(&t, 1, 0);
     /* A lookup drops what expired, and says so. */
     cr_assert_not(has(m, 2, 1010));
     told_is_held(m, &t, 0);
+    told_dropped(&t, 1, 1);
     /* So does a sweep, without a lookup: only what expired. */
     put(m, 3, 3000, 2000);
     put(m, 4, 3000, 2500);
@@ -286,8 +303,13 @@ Test(cache_lru, the_bytes_held_are_told_after_every_change)
     told_is_held(m, &t, per);
     gw_cache_mem_sweep(m, 3500);
     told_is_held(m, &t, 0);
+    told_dropped(&t, 1, 3);
+    /* A store drops what expired before it looks for room. */
+    put(m, 5, 3000, 4000);
+    put(m, 6, 3000, 5500);
+    told_dropped(&t, 1, 4);
     int times = t.times;
-    gw_cache_mem_sweep(m, 4000);
+    gw_cache_mem_sweep(m, 5600);
     cr_assert_eq(t.times, times, "nothing changed: nothing told");
     gw_cache_mem_free(m);
 }

@@ -74,7 +74,7 @@ Test(cache_redis, two_replicas_share_answers)
 
     struct e2e_resp *r1 = e2e_post(a, "/v1/chat/completions", ASK(1), NULL);
     cr_assert_str_eq(cache_header(r1), "miss", "%s", r1->body);
-    cr_assert_eq(redissvc_wait_keys(&rs, 1, 5000), 0, "replica a kept the answer in Redis");
+    cr_assert_eq(redissvc_wait_cache_keys(&rs, 1, 5000), 0, "replica a kept the answer in Redis");
     struct e2e_resp *r2 = e2e_stream(b, "/v1/chat/completions", ASK_STREAM(1), NULL, NULL);
     cr_assert_str_eq(cache_header(r2), "hit", "%s\n%s", r2->body, e2e_gw_log(b));
     struct answer x, y;
@@ -85,7 +85,7 @@ Test(cache_redis, two_replicas_share_answers)
     cr_assert_eq(mock_request_count(m), 1, "one upstream call for both replicas");
     /* And back: a stream kept by b answers a document on a. */
     struct e2e_resp *r3 = e2e_stream(b, "/v1/chat/completions", ASK_STREAM(2), NULL, NULL);
-    cr_assert_eq(redissvc_wait_keys(&rs, 2, 5000), 0);
+    cr_assert_eq(redissvc_wait_cache_keys(&rs, 2, 5000), 0);
     struct e2e_resp *r4 = e2e_post(a, "/v1/chat/completions", ASK(2), NULL);
     cr_assert_str_eq(cache_header(r4), "hit");
     answer_of_stream(r3, &x);
@@ -111,7 +111,7 @@ Test(cache_redis, redis_killed_turns_hits_into_misses_with_no_error)
     cr_assert_eq(redissvc_wait_clients(&rs, 2 * CONNS_PER_REPLICA, 5000), 0);
     struct e2e_resp *r = e2e_post(a, "/v1/chat/completions", ASK(1), NULL);
     e2e_resp_free(r);
-    cr_assert_eq(redissvc_wait_keys(&rs, 1, 5000), 0);
+    cr_assert_eq(redissvc_wait_cache_keys(&rs, 1, 5000), 0);
     r = e2e_post(b, "/v1/chat/completions", ASK(1), NULL);
     cr_assert_str_eq(cache_header(r), "hit");
     e2e_resp_free(r);
@@ -147,7 +147,7 @@ Test(cache_redis, redis_killed_turns_hits_into_misses_with_no_error)
     r = e2e_post(a, "/v1/chat/completions", ASK(3), NULL);
     cr_assert_str_eq(cache_header(r), "miss");
     e2e_resp_free(r);
-    cr_assert_eq(redissvc_wait_keys(&rs, 1, 5000), 0);
+    cr_assert_eq(redissvc_wait_cache_keys(&rs, 1, 5000), 0);
     /* Connected is not yet ready: a reconnected client's first commands (its scripts, a
      * lookup under its 200 ms deadline on a loaded machine) may still miss. Sharing must
      * come back, not by the first request: b asks until a hit, with a deadline. */

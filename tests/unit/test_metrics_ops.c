@@ -169,8 +169,10 @@ Test(metrics_ops, counters_by_key_limit_cache_guard_store_log_and_span)
     gw_metrics_cache("hit");
     gw_metrics_cache("hit");
     gw_metrics_cache("miss");
-    gw_metrics_cache_evictions(3);
-    gw_metrics_cache_evictions(0);
+    gw_metrics_cache_evictions("capacity", 3);
+    gw_metrics_cache_evictions("capacity", 0);
+    gw_metrics_cache_evictions("expired", 0);
+    gw_metrics_cache_evictions("expired", 2);
     gw_metrics_cache_bytes(4096);
     gw_metrics_cache_bytes(1024); /* set, not added */
     gw_metrics_guard("pii", "request", "deny");
@@ -201,7 +203,9 @@ Test(metrics_ops, counters_by_key_limit_cache_guard_store_log_and_span)
     mt_expect(t, "aigw_cache_lookups_total",
               "aigw_cache_lookups_total{result=\"hit\"} 2\n"
               "aigw_cache_lookups_total{result=\"miss\"} 1\n");
-    mt_expect(t, "aigw_cache_evictions_total", "aigw_cache_evictions_total 3\n");
+    mt_expect(t, "aigw_cache_evictions_total",
+              "aigw_cache_evictions_total{reason=\"capacity\"} 3\n"
+              "aigw_cache_evictions_total{reason=\"expired\"} 2\n");
     mt_expect(t, "aigw_cache_bytes", "aigw_cache_bytes 1024\n");
     mt_expect(t, "aigw_guardrail_outcomes_total",
               "aigw_guardrail_outcomes_total{guard=\"pii\",stage=\"request\",outcome=\"deny\"} 1\n"
