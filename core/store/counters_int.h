@@ -55,8 +55,10 @@ struct gw_leases {
     pthread_mutex_t lock;
     struct gw_lease **b; /* by id */
     size_t nb, n, max;
-    struct gw_lease *head, *tail; /* by when each is due for renewal, soonest first */
-    _Atomic int64_t due_ms;       /* the head's (INT64_MAX: none): read without the lock */
+    struct gw_lease **heap; /* n of cap: a min-heap by when each is due for renewal */
+    size_t cap;
+    _Atomic int64_t due_ms; /* heap[0]'s (INT64_MAX: none): read without the lock */
+    uint64_t steps;         /* entries moved to keep the order (the work the tests bound) */
 };
 
 /* ---- shared by the process's loops ---- */
