@@ -71,6 +71,8 @@ static const struct gw_config_key keys[] = {
      "Redis down: admit budgeted keys on a local share (else 503)"},
     {"limits.max_reserve_tokens", "integer", "4096",
      "output tokens reserved for a request without max_tokens, and the most reserved"},
+    {"limits.lease_seconds", "integer", "90",
+     "a budget reservation's lease, renewed every third of it (for tests and operators)"},
     {"metrics", "object", "", "Prometheus metrics"},
     {"metrics.enabled", "boolean", "true", "serve GET /metrics"},
     {"metrics.listen", "string", "", "serve metrics on this address instead of the main port"},
@@ -145,6 +147,7 @@ void gw_config_defaults(struct gw_config *c)
     c->log_requests = 1;
     c->redis_timeout_ms = 50;
     c->max_reserve_tokens = 4096;
+    c->lease_seconds = 90;
 }
 
 int gw_config_store_url(const struct gw_config *c, char *out, size_t size)
@@ -411,6 +414,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("redis.timeout_ms", redis_timeout_ms, 1, 60000);
     INT("redis.replicas", redis_replicas, 0, 10000);
     INT("limits.max_reserve_tokens", max_reserve_tokens, 1, 10000000);
+    /* At least 3 s: renewed every second, a Redis round trip always fits; at most a day. */
+    INT("limits.lease_seconds", lease_seconds, 3, 86400);
 #undef INT
     if (!rc && get(root, "listen")) {
         char lerr[512];

@@ -67,6 +67,7 @@ struct gw_config {
     int64_t redis_replicas;    /* fallback share divisor; 0: observed */
     int budget_fail_open;      /* Redis down: budgets admitted on a local share */
     int64_t max_reserve_tokens; /* output tokens reserved when max_tokens is absent, and the cap */
+    int64_t lease_seconds;      /* a budget reservation's lease (renewed every third of it) */
     char source[1024]; /* the file read, for messages */
     cJSON *root;       /* the parsed file, owns the cJSON pointers above */
 };

@@ -341,6 +341,7 @@ int main(int argc, char **argv)
         .redis_timeout_ms = cfg.redis_timeout_ms,
         .replicas = (int)cfg.redis_replicas,
         .budget_fail_open = cfg.budget_fail_open,
+        .reservation_ttl_ms = cfg.lease_seconds * 1000,
     };
     struct gw_counters_shared *counters = NULL;
     if (gw_counters_shared_new(&cc, &counters, err, sizeof err) < 0) {

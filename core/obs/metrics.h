@@ -84,6 +84,10 @@ void gw_metrics_log_dropped(const char *log, int64_t n);
 /* Spans dropped (reason: "queue_full", "export_failed") and exported. */
 void gw_metrics_spans_dropped(const char *reason, int64_t n);
 void gw_metrics_spans_exported(int64_t n);
+/* The counters' budget leases (store/counters.h): live now, and the totals since start of
+ * renewals that found their reservation gone and of reservations never renewed. Set, not
+ * added: the counters keep the totals. */
+void gw_metrics_leases(int64_t live, uint64_t lost, uint64_t untracked);
 
 /* Model names from the config (aliases, targets) that get a label of their own without
  * counting against max_models. Printable ASCII, at most 128 bytes, no registered secret:

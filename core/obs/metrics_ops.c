@@ -155,3 +155,15 @@ void gw_metrics_spans_exported(int64_t n)
     if (m && n > 0)
         gw_m_add(m, GW_MF_SPANS_EXPORTED, NO_LABELS, (uint64_t)n);
 }
+
+void gw_metrics_leases(int64_t live, uint64_t lost, uint64_t untracked)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    gw_m_set(m, GW_MF_LEASES, NO_LABELS, live);
+    /* Counters set to a total: it only grows, and it lives in shard 0 alone like a gauge. */
+    gw_m_set(m, GW_MF_LEASES_LOST, NO_LABELS, lost > INT64_MAX ? INT64_MAX : (int64_t)lost);
+    gw_m_set(m, GW_MF_LEASES_UNTRACKED, NO_LABELS,
+             untracked > INT64_MAX ? INT64_MAX : (int64_t)untracked);
+}

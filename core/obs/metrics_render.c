@@ -250,6 +250,33 @@ const struct gw_m_family_desc gw_m_families[GW_MF_COUNT] = {
                               {NULL},
                               NULL,
                               0},
+    [GW_MF_LEASES] = {"aigw_budget_leases",
+                      "Budget reservations this process renews now (requests in flight that "
+                      "hold a budget grant).",
+                      GW_MT_GAUGE,
+                      GW_MU_COUNT,
+                      0,
+                      {NULL},
+                      NULL,
+                      0},
+    [GW_MF_LEASES_LOST] = {"aigw_budget_leases_lost_total",
+                           "Renewals that found their budget reservation already expired and "
+                           "its grant given back: the budget may be overspent.",
+                           GW_MT_COUNTER,
+                           GW_MU_COUNT,
+                           0,
+                           {NULL},
+                           NULL,
+                           0},
+    [GW_MF_LEASES_UNTRACKED] = {"aigw_budget_leases_untracked_total",
+                                "Budget reservations never renewed (registry full or no "
+                                "memory): each keeps its grant for one lease only.",
+                                GW_MT_COUNTER,
+                                GW_MU_COUNT,
+                                0,
+                                {NULL},
+                                NULL,
+                                0},
 };
 /* clang-format on */
 

@@ -340,6 +340,7 @@ static enum MHD_Result serve_metrics(struct gw_front *f, struct MHD_Connection *
     struct gw_buf b;
     gw_buf_init(&b, 0);
     gw_cache_metrics_refresh(f->gw);
+    gw_counters_metrics_refresh(f->gw);
     int rc = gw_metrics_render(f->gw, &b);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         rc ? 0 : b.len, rc || !b.ptr ? (char *)"" : b.ptr, MHD_RESPMEM_MUST_COPY);

@@ -5,6 +5,7 @@
 
 #include "aigw/plugin.h"
 #include "net/worker.h"
+#include "obs/metrics.h"
 #include "proxy/gateway.h"
 #include "store/counters.h"
 
@@ -75,4 +76,13 @@ void gw_counters_loop_free(struct gw_gateway *gw)
         free(l);
         l = next;
     }
+}
+
+void gw_counters_metrics_refresh(const struct gw_gateway *gw)
+{
+    if (!gw->counters)
+        return;
+    struct gw_counters_stats st;
+    gw_counters_stats(gw->counters, &st);
+    gw_metrics_leases((int64_t)st.leases, st.leases_lost, st.leases_untracked);
 }

@@ -21,5 +21,8 @@ int gw_counters_loop_setup(struct gw_gateway *gw, struct gw_worker *w);
 struct gw_counters *gw_counters_here(const struct gw_gateway *gw);
 /* Frees every worker's counters (after the workers stopped). */
 void gw_counters_loop_free(struct gw_gateway *gw);
+/* Before /metrics is rendered: the counters' lease numbers (aigw_budget_leases*) are read
+ * into the metrics. Any thread. */
+void gw_counters_metrics_refresh(const struct gw_gateway *gw);
 
 #endif

@@ -36,6 +36,7 @@ static const char *const restart_keys[] = {
     "log.access_log",
     "log.queue_rows",
     "limits.budget_fail_open",
+    "limits.lease_seconds",
     "auth.max_failures",
     "auth.failure_window_s",
     NULL,
@@ -111,6 +112,7 @@ static void keep_running(struct gw_config *nc, const struct gw_config *run)
     nc->redis_timeout_ms = run->redis_timeout_ms;
     nc->redis_replicas = run->redis_replicas;
     nc->budget_fail_open = run->budget_fail_open;
+    nc->lease_seconds = run->lease_seconds;
     nc->log_queue_rows = run->log_queue_rows;
     nc->auth_max_failures = run->auth_max_failures;
     nc->auth_failure_window_s = run->auth_failure_window_s;

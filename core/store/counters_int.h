@@ -34,6 +34,9 @@ size_t gw_cmem_keys(struct gw_cmem *m);
 struct gw_lease_ref;
 void gw_cmem_renew(struct gw_cmem *m, const struct gw_lease_ref *refs, size_t n, int64_t now_ms,
                    unsigned char *found);
+/* Reservation records looked at so far by settlements and renewals to find theirs: the work
+ * the tests bound (one key with thousands of streams must not cost a walk of them each). */
+uint64_t gw_cmem_probes(struct gw_cmem *m);
 
 /* ---- leases (counters_lease.c): the live reservations this replica renews ---- */
 #define GW_LEASE_BATCH 256 /* reservations renewed by one backend call at most */
@@ -52,8 +55,10 @@ struct gw_leases {
     pthread_mutex_t lock;
     struct gw_lease **b; /* by id */
     size_t nb, n, max;
-    struct gw_lease *head, *tail; /* by when each is due for renewal, soonest first */
-    _Atomic int64_t due_ms;       /* the head's (INT64_MAX: none): read without the lock */
+    struct gw_lease **heap; /* n of cap: a min-heap by when each is due for renewal */
+    size_t cap;
+    _Atomic int64_t due_ms; /* heap[0]'s (INT64_MAX: none): read without the lock */
+    uint64_t steps;         /* entries moved to keep the order (the work the tests bound) */
 };
 
 /* ---- shared by the process's loops ---- */

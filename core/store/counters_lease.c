@@ -9,12 +9,14 @@
  * only thing an expiry gives back: TPM counts age out of their 60 s window on their own). It
  * is shared by the process's loops, because a reservation may be settled through any loop;
  * each entry remembers the loop that admitted it, whose end ends the entry (its requests end
- * with it). Entries are kept in a list ordered by when each is next due, a third of its lease
- * after its last renewal, so two renewals in a row may fail (a Redis reconnect) before a lease
- * lapses. Whichever loop turns when the head is due takes up to GW_LEASE_BATCH due entries
- * and renews them with one backend call: one lock on the in-process table, one script for
- * Redis. Nothing is renewed past LEASE_MAX_LIFE_MS: a reservation a bug never settled still
- * ends.
+ * with it). Entries are kept in a binary min-heap by when each is next due, a third of its
+ * lease after its last renewal, so two renewals in a row may fail (a Redis reconnect) before a
+ * lease lapses. A heap, not a sorted list: entries due at any time (a renewal put back to be
+ * tried again soon, ahead of thousands not due yet; leases of different lengths) cost
+ * log(n) steps each, never a walk past the others. Whichever loop turns when the soonest is
+ * due takes up to GW_LEASE_BATCH due entries and renews them with one backend call: one lock
+ * on the in-process table, one script for Redis. Nothing is renewed past LEASE_MAX_LIFE_MS: a
+ * reservation a bug never settled still ends.
  *
  * A renewal that finds its reservation gone (settled meanwhile, or expired and its grant
  * given back: a renewal came too late, or Redis lost its data) does not re-reserve: the grant
@@ -37,8 +39,8 @@
 #define LEASE_RETRY_MS 250        /* Redis not connected: look again this soon */
 
 struct gw_lease {
-    struct gw_lease *hnext;       /* hash chain */
-    struct gw_lease *prev, *next; /* the due list */
+    struct gw_lease *hnext; /* hash chain */
+    size_t hi;              /* where it is in the heap */
     const struct gw_counters *owner;
     int64_t due_ms, born_ms;
     struct gw_lease_ref ref;
@@ -68,49 +70,88 @@ void gw_leases_fini(struct gw_leases *l)
 {
     if (!l->b)
         return;
-    for (struct gw_lease *e = l->head, *next; e; e = next) {
-        next = e->next;
-        free(e);
-    }
+    for (size_t i = 0; i < l->n; i++)
+        free(l->heap[i]);
     pthread_mutex_destroy(&l->lock);
+    free(l->heap);
     free(l->b);
     l->b = NULL;
+    l->heap = NULL;
 }
 
 static void publish_due(struct gw_leases *l)
 {
-    atomic_store(&l->due_ms, l->head ? l->head->due_ms : INT64_MAX);
+    atomic_store(&l->due_ms, l->n ? l->heap[0]->due_ms : INT64_MAX);
 }
 
-static void list_unlink(struct gw_leases *l, struct gw_lease *e)
+/* ---- the heap: heap[0] is due first; every entry is due no sooner than its parent ---- */
+
+static void heap_put(struct gw_leases *l, size_t i, struct gw_lease *e)
 {
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        l->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        l->tail = e->prev;
-    e->prev = e->next = NULL;
+    l->heap[i] = e;
+    e->hi = i;
 }
 
-/* Sorted by due_ms; from the tail, where a new or renewed lease almost always goes. */
-static void list_insert(struct gw_leases *l, struct gw_lease *e)
+static void sift_up(struct gw_leases *l, size_t i)
 {
-    struct gw_lease *after = l->tail;
-    while (after && after->due_ms > e->due_ms)
-        after = after->prev;
-    e->prev = after;
-    e->next = after ? after->next : l->head;
-    if (e->next)
-        e->next->prev = e;
-    else
-        l->tail = e;
-    if (after)
-        after->next = e;
-    else
-        l->head = e;
+    struct gw_lease *e = l->heap[i];
+    while (i > 0 && l->heap[(i - 1) / 2]->due_ms > e->due_ms) {
+        heap_put(l, i, l->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+        l->steps++;
+    }
+    heap_put(l, i, e);
+}
+
+static void sift_down(struct gw_leases *l, size_t i)
+{
+    struct gw_lease *e = l->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= l->n)
+            break;
+        if (c + 1 < l->n && l->heap[c + 1]->due_ms < l->heap[c]->due_ms)
+            c++;
+        if (l->heap[c]->due_ms >= e->due_ms)
+            break;
+        heap_put(l, i, l->heap[c]);
+        i = c;
+        l->steps++;
+    }
+    heap_put(l, i, e);
+}
+
+/* e's due_ms changed: back where it belongs. */
+static void heap_fix(struct gw_leases *l, struct gw_lease *e)
+{
+    sift_up(l, e->hi);
+    sift_down(l, e->hi);
+}
+
+/* Room for one more; -1 when there is no memory for it. Grows by doubling up to the cap. */
+static int heap_room(struct gw_leases *l)
+{
+    if (l->n < l->cap)
+        return 0;
+    size_t cap = l->cap ? l->cap * 2 : 1024;
+    if (cap > l->max)
+        cap = l->max;
+    struct gw_lease **h = cap > l->n ? realloc(l->heap, cap * sizeof *h) : NULL;
+    if (!h)
+        return -1;
+    l->heap = h;
+    l->cap = cap;
+    return 0;
+}
+
+static void heap_remove(struct gw_leases *l, struct gw_lease *e)
+{
+    size_t i = e->hi;
+    struct gw_lease *last = l->heap[--l->n];
+    if (last == e)
+        return;
+    heap_put(l, i, last);
+    heap_fix(l, last);
 }
 
 static struct gw_lease *find(struct gw_leases *l, uint64_t id)
@@ -129,8 +170,7 @@ static struct gw_lease *take(struct gw_leases *l, uint64_t id)
         if (e->ref.id != id)
             continue;
         *pp = e->hnext;
-        list_unlink(l, e);
-        l->n--;
+        heap_remove(l, e);
         return e;
     }
     return NULL;
@@ -162,7 +202,7 @@ void gw_lease_add(struct gw_counters *c, const struct gw_reservation *r, int64_t
     e->ref.backend = r->backend;
     gw_strlcpy(e->ref.key, r->key, sizeof e->ref.key);
     pthread_mutex_lock(&l->lock);
-    if (l->n >= l->max) {
+    if (l->n >= l->max || heap_room(l) < 0) {
         pthread_mutex_unlock(&l->lock);
         free(e);
         /* Not renewed: it keeps one lease. The cap is far above the requests one process
@@ -173,8 +213,8 @@ void gw_lease_add(struct gw_counters *c, const struct gw_reservation *r, int64_t
     size_t b = bucket(l, e->ref.id);
     e->hnext = l->b[b];
     l->b[b] = e;
-    l->n++;
-    list_insert(l, e);
+    heap_put(l, l->n++, e);
+    sift_up(l, e->hi);
     publish_due(l);
     pthread_mutex_unlock(&l->lock);
 }
@@ -209,11 +249,18 @@ void gw_lease_drop_owner(struct gw_counters_shared *s, const struct gw_counters 
 {
     struct gw_leases *l = &s->leases;
     pthread_mutex_lock(&l->lock);
-    for (struct gw_lease *e = l->head, *next; e; e = next) {
-        next = e->next;
-        if (e->owner == c)
-            free(take(l, e->ref.id));
-    }
+    /* By the hash chains, which a removal does not reorder (the heap's order it does). */
+    for (size_t i = 0; i < l->nb; i++)
+        for (struct gw_lease **pp = &l->b[i]; *pp;) {
+            struct gw_lease *e = *pp;
+            if (e->owner != c) {
+                pp = &e->hnext;
+                continue;
+            }
+            *pp = e->hnext;
+            heap_remove(l, e);
+            free(e);
+        }
     publish_due(l);
     pthread_mutex_unlock(&l->lock);
 }
@@ -232,8 +279,8 @@ static size_t take_due(struct gw_leases *l, int64_t now, struct gw_lease_ref *ou
 {
     size_t n = 0;
     pthread_mutex_lock(&l->lock);
-    while (n < GW_LEASE_BATCH && l->head && l->head->due_ms <= now) {
-        struct gw_lease *e = l->head;
+    while (n < GW_LEASE_BATCH && l->n && l->heap[0]->due_ms <= now) {
+        struct gw_lease *e = l->heap[0];
         if (now - e->born_ms >= LEASE_MAX_LIFE_MS) {
             GW_WARN("counters: key %s: a reservation held for %lld h is renewed no more",
                     e->ref.key, (long long)(LEASE_MAX_LIFE_MS / 3600000));
@@ -241,9 +288,8 @@ static size_t take_due(struct gw_leases *l, int64_t now, struct gw_lease_ref *ou
             continue;
         }
         out[n++] = e->ref;
-        list_unlink(l, e);
         e->due_ms = now + interval(e->ref.lease_ms);
-        list_insert(l, e);
+        sift_down(l, 0);
     }
     publish_due(l);
     pthread_mutex_unlock(&l->lock);
@@ -277,9 +323,8 @@ static void retry_soon(struct gw_leases *l, const struct gw_lease_ref *refs, siz
                                                                : LEASE_RETRY_MS);
         if (!e || e->due_ms <= due)
             continue;
-        list_unlink(l, e);
         e->due_ms = due;
-        list_insert(l, e);
+        sift_up(l, e->hi);
     }
     publish_due(l);
     pthread_mutex_unlock(&l->lock);

@@ -14,8 +14,12 @@
 #define WIN GW_COUNTERS_WINDOW
 #define IDLE_MS 120000 /* an entry this idle, holding no reservation, may be evicted (below) */
 
+struct centry;
+
 struct cres {
-    struct cres *prev, *next;
+    struct cres *prev, *next; /* the key's reservations */
+    struct cres *inext;       /* the table's index by id */
+    struct centry *owner;
     uint64_t id;
     int64_t micros;
     int64_t period;
@@ -41,7 +45,84 @@ struct gw_cmem {
     pthread_mutex_t lock;
     struct centry **b;
     size_t nb, n, max, hand;
+    /* Every live reservation by id, so that a settlement or a renewal finds its own without
+     * walking its key's others (one key may hold thousands of streams). */
+    struct cres **rb;
+    size_t nrb, nres;
+    uint64_t probes; /* reservation records looked at to find one (gw_cmem_probes) */
 };
+
+static size_t rbucket(size_t nrb, uint64_t id)
+{
+    return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (nrb - 1);
+}
+
+/* Twice as many buckets once they hold two records each on average: chains stay short at any
+ * number of reservations. No memory: the chains grow longer, nothing is lost. */
+static void index_grow(struct gw_cmem *m)
+{
+    if (m->nres < 2 * m->nrb || m->nrb >= ((size_t)1 << 24))
+        return;
+    size_t nrb = m->nrb * 2;
+    struct cres **rb = calloc(nrb, sizeof *rb);
+    if (!rb)
+        return;
+    for (size_t i = 0; i < m->nrb; i++)
+        for (struct cres *r = m->rb[i], *next; r; r = next) {
+            next = r->inext;
+            r->inext = rb[rbucket(nrb, r->id)];
+            rb[rbucket(nrb, r->id)] = r;
+        }
+    free(m->rb);
+    m->rb = rb;
+    m->nrb = nrb;
+}
+
+static void index_add(struct gw_cmem *m, struct cres *r)
+{
+    size_t b = rbucket(m->nrb, r->id);
+    r->inext = m->rb[b];
+    m->rb[b] = r;
+    m->nres++;
+    index_grow(m);
+}
+
+static void index_del(struct gw_cmem *m, const struct cres *r)
+{
+    for (struct cres **pp = &m->rb[rbucket(m->nrb, r->id)]; *pp; pp = &(*pp)->inext)
+        if (*pp == r) {
+            *pp = r->inext;
+            m->nres--;
+            return;
+        }
+}
+
+/* The live reservation id of entry e, or NULL. */
+static struct cres *res_find(struct gw_cmem *m, const struct centry *e, uint64_t id)
+{
+    for (struct cres *r = m->rb[rbucket(m->nrb, id)]; r; r = r->inext) {
+        m->probes++;
+        if (r->id == id && r->owner == e)
+            return r;
+    }
+    return NULL;
+}
+
+/* Takes r out of its key's list and the index, gives its grant back, frees it. */
+static void res_drop(struct gw_cmem *m, struct centry *e, struct cres *r)
+{
+    if (e->budget_on && e->period == r->period)
+        e->resv -= r->micros;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        e->res = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    e->nres--;
+    index_del(m, r);
+    free(r);
+}
 
 static uint32_t hash_key(const char *k)
 {
@@ -61,7 +142,11 @@ int gw_cmem_new(size_t max_keys, struct gw_cmem **out)
     while (m->nb < m->max && m->nb < ((size_t)1 << 24))
         m->nb *= 2;
     m->b = calloc(m->nb, sizeof *m->b);
-    if (!m->b) {
+    m->nrb = 1024;
+    m->rb = calloc(m->nrb, sizeof *m->rb);
+    if (!m->b || !m->rb) {
+        free(m->b);
+        free(m->rb);
         free(m);
         return AIGW_ENOMEM;
     }
@@ -95,6 +180,7 @@ void gw_cmem_free(struct gw_cmem *m)
     }
     pthread_mutex_destroy(&m->lock);
     free(m->b);
+    free(m->rb);
     free(m);
 }
 
@@ -119,8 +205,9 @@ static void advance(struct centry *e, int64_t sec)
     e->head = sec;
 }
 
-/* Reservations past their time give their budget back. */
-static void expire_res(struct centry *e, int64_t now)
+/* Reservations past their time give their budget back. A walk of the key's list, but only
+ * once its earliest end has passed: renewals move ends on, so that is about once a lease. */
+static void expire_res(struct gw_cmem *m, struct centry *e, int64_t now)
 {
     if (!e->nres || now < e->min_expiry)
         return;
@@ -131,16 +218,7 @@ static void expire_res(struct centry *e, int64_t now)
             min = r->expires < min ? r->expires : min;
             continue;
         }
-        if (e->budget_on && e->period == r->period)
-            e->resv -= r->micros;
-        if (r->prev)
-            r->prev->next = r->next;
-        else
-            e->res = r->next;
-        if (r->next)
-            r->next->prev = r->prev;
-        e->nres--;
-        free(r);
+        res_drop(m, e, r);
     }
     e->min_expiry = min;
 }
@@ -158,7 +236,7 @@ static void sweep_bucket(struct gw_cmem *m, size_t i, int64_t now, int pressure)
 {
     for (struct centry **pp = &m->b[i]; *pp;) {
         struct centry *e = *pp;
-        expire_res(e, now);
+        expire_res(m, e, now);
         if (evictable(e, now, pressure)) {
             *pp = e->next;
             free_entry(e);
@@ -258,7 +336,7 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
         m->n++;
     }
     advance(e, sec);
-    expire_res(e, now);
+    expire_res(m, e, now);
     e->last_ms = now;
     int64_t ureq = 0, utok = 0;
     for (int i = 0; i < WIN; i++) {
@@ -317,6 +395,7 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
         utok += est;
         if (rec && granted > 0) {
             rec->id = id;
+            rec->owner = e;
             rec->micros = granted;
             rec->period = l->period;
             rec->expires = now + ttl_ms;
@@ -329,6 +408,7 @@ int gw_cmem_admit(struct gw_cmem *m, const struct gw_admit_req *req, int64_t sha
                 e->min_expiry = rec->expires;
             e->resv += granted;
             avail -= granted;
+            index_add(m, rec);
             rec = NULL;
         }
         struct gw_reservation *r = &res->reservation;
@@ -367,21 +447,9 @@ void gw_cmem_settle(struct gw_cmem *m, const struct gw_reservation *r, int64_t t
             int64_t v = e->tok[r->slot % WIN] + (tokens - r->tokens);
             e->tok[r->slot % WIN] = v > 0 ? v : 0;
         }
-        for (struct cres *c = e->res; c; c = c->next) {
-            if (c->id != r->id)
-                continue;
-            if (e->budget_on && e->period == c->period)
-                e->resv -= c->micros;
-            if (c->prev)
-                c->prev->next = c->next;
-            else
-                e->res = c->next;
-            if (c->next)
-                c->next->prev = c->prev;
-            e->nres--;
-            free(c);
-            break;
-        }
+        struct cres *c = res_find(m, e, r->id);
+        if (c)
+            res_drop(m, e, c);
         /* Expired or not, the real cost is spent (a late settlement still counts). */
         if (e->budget_on && e->period == r->period && micros > 0)
             e->spent += micros;
@@ -399,13 +467,19 @@ void gw_cmem_renew(struct gw_cmem *m, const struct gw_lease_ref *refs, size_t n,
     for (size_t i = 0; i < n; i++) {
         found[i] = 0;
         struct centry *e = find(m, refs[i].key, hash_key(refs[i].key));
-        for (struct cres *c = e ? e->res : NULL; c; c = c->next) {
-            if (c->id != refs[i].id)
-                continue;
+        struct cres *c = e ? res_find(m, e, refs[i].id) : NULL;
+        if (c) {
             c->expires = now + refs[i].lease_ms;
             found[i] = 1;
-            break;
         }
     }
     pthread_mutex_unlock(&m->lock);
+}
+
+uint64_t gw_cmem_probes(struct gw_cmem *m)
+{
+    pthread_mutex_lock(&m->lock);
+    uint64_t n = m->probes;
+    pthread_mutex_unlock(&m->lock);
+    return n;
 }

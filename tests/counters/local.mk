@@ -19,7 +19,8 @@ tests_counters_test_resp_LDADD = $(COUNTERS_TEST_LIBS)
 tests_counters_test_redis_SOURCES = tests/counters/test_redis.c
 tests_counters_test_redis_CFLAGS = $(TEST_CFLAGS)
 tests_counters_test_redis_LDADD = $(COUNTERS_TEST_LIBS)
-tests_counters_test_counters_SOURCES = tests/counters/test_counters.c tests/counters/test_cmem.c
+tests_counters_test_counters_SOURCES = tests/counters/test_counters.c tests/counters/test_cmem.c \
+	tests/counters/test_lease.c
 tests_counters_test_counters_CFLAGS = $(TEST_CFLAGS)
 tests_counters_test_counters_LDADD = $(COUNTERS_TEST_LIBS)
 tests_counters_test_failover_SOURCES = tests/counters/test_failover.c

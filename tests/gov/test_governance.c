@@ -4,10 +4,12 @@
  * command line; authentication in each dialect's shape; model and provider allowlists; RPM
  * exact across two replicas sharing Redis; a budget that stops at its limit with a ledger
  * equal to the costs the clients were told; revocation reaching another replica within 2 s;
- * Redis killed and back; a canary secret found nowhere it must not be. The Redis tests start
+ * Redis killed and back; a canary secret found nowhere it must not be; a killed replica's
+ * budget lease lapsing and the budget coming back. The Redis tests start
  * their own redis-server and skip when it is absent.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,5 +611,101 @@ Test(governance, admin_allow_limits_the_client_addresses)
                  2, "a bad CIDR block is a config error: %s", out);
     cr_assert(strstr(out, "admin.allow"), "%s", out);
     free(out);
+    mock_stop(m);
+}
+
+/* ---- budget reservations are leases (limits.lease_seconds) ---- */
+
+#define LEASE_S 3
+#define STALL_ROUTE                                                                                \
+    "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\",\"match_body\":{\"stream\":true},"     \
+    "\"body_file\":\"mock/stream_text.sse\",\"chunking\":\"events\",\"stall_after_chunks\":3}"
+#define CHAT_ROUTE                                                                                 \
+    "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\",\"body_file\":\"mock/chat.json\"}"
+
+/* The value of an unlabelled metric in gw's /metrics; -1 when it is absent. */
+static long long metric(struct e2e_gw *gw, const char *name)
+{
+    struct e2e_resp *r = e2e_get(gw, "/metrics", NULL);
+    cr_assert_eq(r->status, 200, "%d", r->status);
+    const char *want = e2e_strf("\n%s ", name);
+    const char *p = strstr(r->body, want);
+    long long v = p ? strtoll(p + strlen(want), NULL, 10) : -1;
+    e2e_resp_free(r);
+    return v;
+}
+
+/* A replica holding a stream renews its grant for as long as the stream lives; killed, it
+ * renews nothing, and the other replica gets the budget back within one lease. A lease of a
+ * few seconds (limits.lease_seconds) makes this an end-to-end test: at the default 90 s the
+ * budget would stay held for the whole test. The metrics show the live lease and no loss. */
+Test(governance, a_killed_replicas_lease_lapses_and_the_budget_returns)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, STALL_ROUTE), 0);
+    cr_assert_eq(mock_add_route_json(m, CHAT_ROUTE), 0);
+    struct replicas rs;
+    if (replicas_start(&rs, m, 1, e2e_strf("\"limits\":{\"lease_seconds\":%d}", LEASE_S)) < 0) {
+        mock_stop(m);
+        cr_skip_test("redis-server is not installed");
+    }
+    struct gov_key k;
+    /* No max_tokens: the stream asks for more than the budget, so it holds all of it. */
+    gov_key_create(rs.gw[0], "{\"name\":\"leased\",\"budget_usd\":0.1}", &k);
+    cr_assert_eq(metric(rs.gw[0], "aigw_budget_leases"), 0, "no lease before any request");
+    cr_assert_eq(metric(rs.gw[0], "aigw_budget_leases_lost_total"), 0);
+    struct e2e_stream *s = e2e_stream_start(
+        e2e_strf("%s/v1/chat/completions", e2e_gw_url(rs.gw[0])),
+        "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"hi\"}]}",
+        e2e_strf("Authorization: Bearer %s", k.token),
+        &(struct e2e_stream_opts){.timeout_ms = 60000});
+    cr_assert_eq(e2e_stream_wait_events(s, 1, 15000), 0, "the stream started, then stalls");
+    cr_assert_eq(metric(rs.gw[0], "aigw_budget_leases"), 1, "its grant is a live lease");
+
+    /* Alive, its replica renews it: the budget stays held for more than a lease. */
+    int64_t t0 = e2e_now_ms();
+    int probes = 0;
+    while (e2e_now_ms() - t0 < LEASE_S * 1500) {
+        struct e2e_resp *r = gov_chat(rs.gw[1], k.token);
+        cr_assert_eq(r->status, 429, "the held grant was given back after %lld ms: %d %s",
+                     (long long)(e2e_now_ms() - t0), r->status, r->body);
+        cr_assert_str_eq(error_field(r, "code"), "budget_in_use", "%s", r->body);
+        e2e_resp_free(r);
+        probes++;
+    }
+    cr_assert_gt(probes, 0);
+    cr_assert_eq(metric(rs.gw[0], "aigw_budget_leases"), 1);
+    cr_assert_eq(metric(rs.gw[0], "aigw_budget_leases_lost_total"), 0, "renewed in time");
+
+    /* Killed: nobody renews it, and it lapses within one lease of its last renewal. */
+    cr_assert_eq(e2e_gw_signal(rs.gw[0], SIGKILL), 0);
+    cr_assert_eq(e2e_gw_wait_exit(rs.gw[0], 10000), 128 + SIGKILL);
+    int64_t killed = e2e_now_ms();
+    int st = 0;
+    while (st != 200 && e2e_now_ms() - killed < 30000) {
+        struct e2e_resp *r = gov_chat(rs.gw[1], k.token);
+        st = r->status;
+        cr_assert(st == 200 || st == 429, "%d %s", st, r->body);
+        e2e_resp_free(r);
+    }
+    int64_t took = e2e_now_ms() - killed;
+    cr_log_info("the budget came back %lld ms after its replica was killed (lease %d s)",
+                (long long)took, LEASE_S);
+    cr_assert_eq(st, 200, "the budget never came back after its replica died");
+    /* Renewed at most a third of a lease before the kill: held two thirds of one after it. */
+    cr_assert_geq(took, LEASE_S * 1000 * 2 / 3 - 250,
+                  "given back after %lld ms, before its "
+                  "lease ran out",
+                  (long long)took);
+    cr_assert_leq(took, LEASE_S * 1000 + 5000,
+                  "given back %lld ms after its replica died, "
+                  "lease %d s",
+                  (long long)took, LEASE_S);
+    e2e_resp_free(e2e_stream_finish(s, 10000));
+    cr_assert_eq(e2e_gw_stop(rs.gw[1], 10000), 0);
+    e2e_gw_stop(rs.gw[0], 1000);
+    redis_srv_stop(&rs.srv);
+    gov_dir_remove(rs.dir);
     mock_stop(m);
 }

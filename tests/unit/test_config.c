@@ -66,6 +66,29 @@ Test(config, unknown_key_and_wrong_type_name_the_key)
     cr_assert(strstr(err, "log.level"), "%s", err);
 }
 
+/* A budget reservation's lease: 90 s unless set; shorter than 3 s would renew faster than a
+ * Redis round trip under load may allow, longer than a day would hold a dead replica's
+ * grants for as long. */
+Test(config, lease_seconds_defaults_to_90_within_bounds)
+{
+    struct gw_config c;
+    char err[512];
+    cr_assert_eq(load("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.lease_seconds, 90);
+    gw_config_free(&c);
+    cr_assert_eq(load("{\"limits\":{\"lease_seconds\":3}}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.lease_seconds, 3);
+    gw_config_free(&c);
+    const char *bad[] = {"{\"limits\":{\"lease_seconds\":2}}",
+                         "{\"limits\":{\"lease_seconds\":86401}}",
+                         "{\"limits\":{\"lease_seconds\":\"90\"}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_lt(load(bad[i], &c, err, sizeof err), 0, "%s", bad[i]);
+        cr_assert(strstr(err, "limits.lease_seconds"), "%s: %s", bad[i], err);
+        gw_config_free(&c);
+    }
+}
+
 /* A number past int64_t's range is a wrong type, not a cast with undefined behaviour (the
  * config libFuzzer target found it: "timeout_ms": 1999...9 reached (int64_t)2e34). */
 Test(config, integers_past_int64_range_are_refused)

@@ -238,6 +238,25 @@ Test(metrics_ops, counters_by_key_limit_cache_guard_store_log_and_span)
     free(t);
 }
 
+/* The counters' leases: a gauge of the live ones, and the totals the counters keep of renewals
+ * that came too late (a grant others may have spent) and of leases never renewed, set as they
+ * are read at each scrape. */
+Test(metrics_ops, budget_leases_live_lost_and_untracked)
+{
+    cr_assert_eq(gw_metrics_init(NULL, 10), 0);
+    gw_metrics_leases(5, 1, 0);
+    gw_metrics_leases(3, 2, 4); /* set, not added */
+    char *t = mt_render(NULL);
+    cr_assert(strstr(t, "# TYPE aigw_budget_leases gauge\n"), "%s", t);
+    cr_assert(strstr(t, "# TYPE aigw_budget_leases_lost_total counter\n"), "%s", t);
+    cr_assert(strstr(t, "# TYPE aigw_budget_leases_untracked_total counter\n"), "%s", t);
+    mt_expect(t, "aigw_budget_leases",
+              "aigw_budget_leases 3\n"
+              "aigw_budget_leases_lost_total 2\n"
+              "aigw_budget_leases_untracked_total 4\n");
+    free(t);
+}
+
 Test(metrics_ops, keys_and_names_fold_into_other_past_their_caps)
 {
     cr_assert_eq(gw_metrics_init(NULL, 10), 0);
