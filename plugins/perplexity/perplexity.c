@@ -255,12 +255,22 @@ static int split_content(struct think *st, cJSON *m, int final)
 
 /* ---- responses --------------------------------------------------------------------------- */
 
-/* Deep research (and the reasoning models) report usage.reasoning_tokens at the top of usage:
- * the research pass's reasoning, counted neither in completion_tokens (prompt + completion =
- * total) nor in the <think> text, and priced apart. OpenAI's shape counts reasoning inside
- * completion_tokens and names it in completion_tokens_details, which is what clients and the
- * cost accounting (reasoning at its own price) read. */
-static int fix_usage(cJSON *root)
+/* Whether usage.reasoning_tokens (r) is outside completion_tokens (c). Deep research reports
+ * its research pass's reasoning that way: neither in completion_tokens (prompt + completion =
+ * total) nor in the <think> text, and priced apart. A count that cannot fit in c, or a total
+ * that holds it beside c, says the same for any model. Otherwise it is taken as part of c
+ * (the <think> text of the reasoning models is completion), so no token counts twice. */
+static int reasoning_apart(const struct aigw_call *call, double p, double c, const cJSON *t,
+                           double r)
+{
+    return (call->model && strstr(call->model, "deep-research")) || r > c ||
+           (cJSON_IsNumber(t) && t->valuedouble == p + c + r);
+}
+
+/* OpenAI's shape counts reasoning inside completion_tokens and names it in
+ * completion_tokens_details, which is what clients and the cost accounting (reasoning at its
+ * own price) read: reasoning reported apart joins completion_tokens (and a total without it). */
+static int fix_usage(const struct aigw_call *call, cJSON *root)
 {
     cJSON *u = oaiw_get(root, "usage"), *details;
     const cJSON *r = oaiw_get(u, "reasoning_tokens"), *p = oaiw_get(u, "prompt_tokens");
@@ -269,14 +279,16 @@ static int fix_usage(cJSON *root)
 
     if (!cJSON_IsNumber(r) || !cJSON_IsNumber(c) || r->valuedouble <= 0)
         return 0;
-    double reasoning = r->valuedouble, completion = c->valuedouble + reasoning;
-    /* A total that already holds the reasoning is left alone; one without it grows with it. */
-    if (cJSON_IsNumber(t) && cJSON_IsNumber(p) &&
-        t->valuedouble == p->valuedouble + c->valuedouble &&
-        (rc = oaiw_set(u, "total_tokens", cJSON_CreateNumber(t->valuedouble + reasoning))))
-        return rc;
-    if ((rc = oaiw_set(u, "completion_tokens", cJSON_CreateNumber(completion))))
-        return rc;
+    double reasoning = r->valuedouble, completion = c->valuedouble;
+    double prompt = cJSON_IsNumber(p) ? p->valuedouble : 0;
+    if (reasoning_apart(call, prompt, completion, t, reasoning)) {
+        /* A total that already holds the reasoning is left alone; one without it grows. */
+        if (cJSON_IsNumber(t) && cJSON_IsNumber(p) && t->valuedouble == prompt + completion &&
+            (rc = oaiw_set(u, "total_tokens", cJSON_CreateNumber(t->valuedouble + reasoning))))
+            return rc;
+        if ((rc = oaiw_set(u, "completion_tokens", cJSON_CreateNumber(completion + reasoning))))
+            return rc;
+    }
     if (!cJSON_IsObject(details = oaiw_get(u, "completion_tokens_details")) &&
         (rc = oaiw_set(u, "completion_tokens_details", cJSON_CreateObject())))
         return rc;
@@ -298,7 +310,7 @@ static int parse_response(struct aigw_call *call, struct aigw_bytes body)
         if ((rc = split_content(&st, oaiw_get(ch, "message"), 1)))
             break;
     }
-    if (rc || (rc = fix_usage(root))) {
+    if (rc || (rc = fix_usage(call, root))) {
         cJSON_Delete(root);
         return rc;
     }
@@ -343,7 +355,7 @@ static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
             return rc;
         }
     }
-    if ((rc = take_extras(call, st, root)) || (rc = fix_usage(root))) {
+    if ((rc = take_extras(call, st, root)) || (rc = fix_usage(call, root))) {
         cJSON_Delete(root);
         return rc;
     }

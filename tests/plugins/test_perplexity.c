@@ -197,6 +197,36 @@ Test(perplexity, deep_research_stream_reasoning_tokens)
     ph_free(c);
 }
 
+/* A reasoning model's reasoning_tokens that may lie inside completion_tokens (it fits, and
+ * the total is prompt + completion) are named, never added: counting them again would bill
+ * the <think> text twice. */
+Test(perplexity, reasoning_inside_completion_counts_once)
+{
+    struct ph_call *c = oc_begin_chat("perplexity", "sonar-reasoning-pro", 0);
+    static const char body[] =
+        "{\"id\":\"r1\",\"model\":\"sonar-reasoning-pro\",\"created\":1767571400,"
+        "\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":12,"
+        "\"completion_tokens\":300,\"total_tokens\":312,\"reasoning_tokens\":250},"
+        "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"<think>Hmm.</think>Yes.\"},\"finish_reason\":\"stop\"}]}";
+    cr_assert_eq(ph_respond(c, 200, OC_JSON, body, strlen(body), 0), 0);
+    const cJSON *u = oc_get(ph_output_json(c), "usage");
+    oc_usage_is(u, 12, 300, 312);
+    cr_assert_eq(oc_num(oc_get(u, "completion_tokens_details"), "reasoning_tokens"), 250);
+    ph_free(c);
+    /* The same counts with a total that holds the reasoning beside completion: apart. */
+    c = oc_begin_chat("perplexity", "sonar-reasoning-pro", 0);
+    static const char apart[] =
+        "{\"id\":\"r2\",\"model\":\"sonar-reasoning-pro\",\"created\":1767571400,"
+        "\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":12,"
+        "\"completion_tokens\":300,\"total_tokens\":562,\"reasoning_tokens\":250},"
+        "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"Yes.\"},\"finish_reason\":\"stop\"}]}";
+    cr_assert_eq(ph_respond(c, 200, OC_JSON, apart, strlen(apart), 0), 0);
+    oc_usage_is(oc_get(ph_output_json(c), "usage"), 12, 550, 562);
+    ph_free(c);
+}
+
 /* A Cloudflare page is never echoed; the integer code survives as text. */
 Test(perplexity, error_bodies)
 {
