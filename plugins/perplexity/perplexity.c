@@ -299,9 +299,32 @@ static int fix_usage(const struct aigw_call *call, cJSON *root)
     return 0;
 }
 
+/* usage.cost.total_cost: what Perplexity bills for the request, in USD, search fees (per
+ * request, per search query) and citation tokens included, none of which the token counts
+ * carry. 0 when absent; stream chunks before the last carry 0 too (not yet known). */
+static double stated_cost(const cJSON *root)
+{
+    const cJSON *v = oaiw_get(oaiw_get(oaiw_get(root, "usage"), "cost"), "total_cost");
+    return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e6 ? v->valuedouble : 0;
+}
+
+/* The stated cost goes to the host beside the counts (which the host's parser reads), so
+ * that the ledger prices the request at the invoice's figure. */
+static int emit_cost(struct aigw_call *call, double usd)
+{
+    struct aigw_usage u;
+
+    if (usd <= 0)
+        return 0;
+    aigw_usage_init(&u);
+    u.cost_usd = usd;
+    return aigw_emit_usage(call, &u);
+}
+
 static int parse_response(struct aigw_call *call, struct aigw_bytes body)
 {
     cJSON *root = oaiw_parse(body), *ch;
+    double usd = stated_cost(root);
     int rc = 0;
 
     cJSON_ArrayForEach(ch, oaiw_get(root, "choices"))
@@ -314,7 +337,9 @@ static int parse_response(struct aigw_call *call, struct aigw_bytes body)
         cJSON_Delete(root);
         return rc;
     }
-    return oaiw_parse_json(call, body, root);
+    if ((rc = oaiw_parse_json(call, body, root)) < 0)
+        return rc;
+    return emit_cost(call, usd);
 }
 
 /* Detaches the extras and emits those that grew since last sent (they are cumulative). */
@@ -343,6 +368,7 @@ static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     struct pplx_state *st = call->state;
     cJSON *root = oaiw_parse(frame->data), *ch;
     int done = oaiw_str_is(oaiw_get(root, "object"), "chat.completion.done"), rc;
+    double usd = stated_cost(root);
 
     cJSON_ArrayForEach(ch, oaiw_get(root, "choices"))
     {
@@ -359,8 +385,10 @@ static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
         cJSON_Delete(root);
         return rc;
     }
-    rc = oaiw_stream_json(call, frame, root);
-    return rc == 0 && done ? AIGW_DONE : rc;
+    if ((rc = oaiw_stream_json(call, frame, root)) < 0)
+        return rc;
+    int erc = emit_cost(call, usd);
+    return erc < 0 ? erc : done ? AIGW_DONE : rc;
 }
 
 /* EOF without a terminal chunk: a tag prefix held back is text after all. */

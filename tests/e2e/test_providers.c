@@ -365,6 +365,37 @@ PROVIDER(ollama, "ollama")
 PROVIDER(bedrock, "bedrock")
 PROVIDER(replicate, "replicate")
 
+/* ---- Perplexity: the ledger takes the cost Perplexity states ------------------------------ */
+
+/* The fixtures state $0.005 (a search fee, tokens free) and, for the stream, $0.00502 on the
+ * last chunk after zeros: the access log, the header and so the ledger say that, not the
+ * catalog's $1/M of the 53 or 15 tokens. */
+static void check_stated_cost(int stream, const char *header, const char *logged)
+{
+    const struct prov *p = find("perplexity");
+    struct mock *m = start_mock(p);
+    struct e2e_gw *gw = start_gw(p, m);
+    struct e2e_resp *r = stream ? e2e_stream(gw, "/v1/chat/completions", request(p, 1), NULL, NULL)
+                                : e2e_post(gw, "/v1/chat/completions", request(p, 0), NULL);
+    cr_assert_eq(r->status, 200, "%s\n%s", r->body, e2e_gw_log(gw));
+    if (header)
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cost"), header);
+    cr_assert_eq(e2e_gw_wait_log(gw, logged, 5000), 0, "%s", e2e_gw_log(gw));
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(providers, perplexity_stated_cost_is_the_ledger_cost)
+{
+    check_stated_cost(0, "0.00500000", "\"cost_usd\":0.00500000");
+}
+
+Test(providers, perplexity_stream_stated_cost_is_the_ledger_cost)
+{
+    check_stated_cost(1, NULL, "\"cost_usd\":0.00502000");
+}
+
 /* ---- Replicate: a prediction is created once, whatever happens to its polls ---------------- */
 
 #define RP_CREATE                                                                                  \
