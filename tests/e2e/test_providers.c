@@ -396,6 +396,43 @@ Test(providers, perplexity_stream_stated_cost_is_the_ledger_cost)
     check_stated_cost(1, NULL, "\"cost_usd\":0.00502000");
 }
 
+/* ---- Fireworks: a workflow's images are made once, whatever happens to a later call ------- */
+
+#define FW_PATH "/v1/workflows/accounts/fireworks/models/flux-1-schnell-fp8/text_to_image"
+
+/* n=3 from a FLUX workflow is three calls, each making and billing one image. The second
+ * call's connection breaks: the request fails saying so, and neither that call nor the first
+ * is made again (a new attempt would make the first image twice). */
+Test(providers, fireworks_failed_workflow_call_is_not_made_again)
+{
+    static const struct prov p = {
+        .vkey = "fireworks",
+        .env = {"FIREWORKS_API_KEY=" KEY, "FIREWORKS_BASE_URL={{base}}/v1"},
+        .routes = {"{\"name\":\"first\",\"method\":\"POST\",\"path\":\"" FW_PATH "\","
+                   "\"times\":1,\"body_file\":\"fireworks/images_workflow.json\"}",
+                   "{\"name\":\"broken\",\"method\":\"POST\",\"path\":\"" FW_PATH "\","
+                   "\"close_before_headers\":1}"},
+    };
+    struct mock *m = start_mock(&p);
+    struct e2e_gw *gw = start_gw(&p, m);
+    struct e2e_resp *r = e2e_post(gw, "/v1/images/generations",
+                                  "{\"model\":\"accounts/fireworks/models/flux-1-schnell-fp8\","
+                                  "\"prompt\":\"a lighthouse\",\"n\":3}",
+                                  NULL);
+    cr_assert_eq(r->status, 502, "%s\n%s", r->body, e2e_gw_log(gw));
+    cJSON *err = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+    cr_assert_str_eq(cJSON_GetObjectItem(err, "code")->valuestring, "follow_up_failed", "%s",
+                     r->body);
+    cr_assert_eq(mock_route_hits(m, "first"), 1, "%s", e2e_gw_log(gw));
+    /* libcurl may send a request once more by itself when a reused connection turns out
+     * closed; aigw never does. */
+    int broken = mock_route_hits(m, "broken");
+    cr_assert(broken >= 1 && broken <= 2, "%d calls after the first", broken);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 /* ---- Replicate: a prediction is created once, whatever happens to its polls ---------------- */
 
 #define RP_CREATE                                                                                  \

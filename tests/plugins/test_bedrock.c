@@ -1308,6 +1308,23 @@ Test(bedrock_embeddings, titan_one_request_per_input)
     ph_free(c);
 }
 
+/* The second input's request fails: the first input was embedded and billed, so neither that
+ * request nor a new attempt (which would embed the first again) follows. */
+Test(bedrock_embeddings, titan_failed_later_input_is_not_repeated)
+{
+    static const char err[] = "{\"message\":\"Service unavailable\"}";
+    struct ph_call *c = begin_op(AIGW_OP_EMBEDDINGS, "{\"model\":\"amazon.titan-embed-text-v2:0\","
+                                                     "\"input\":[\"first\",\"second\"]}");
+    cr_assert_eq(ph_respond_file(c, 200, JSON_HDRS, "bedrock/embed_titan.json", 0), AIGW_CONTINUE);
+    cr_assert_eq(ph_respond(c, 503, JSON_HDRS, err, sizeof err - 1, 0), 0);
+    const struct aigw_error *e = ph_error(c);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->retryable, 0);
+    cr_assert_str_eq(e->code, "follow_up_failed");
+    assert_no_secret(c);
+    ph_free(c);
+}
+
 Test(bedrock_embeddings, cohere_batch)
 {
     struct ph_call *c = begin_op(AIGW_OP_EMBEDDINGS, "{\"model\":\"cohere.embed-english-v3\","
