@@ -77,14 +77,29 @@ static int token_cost(const struct gw_price *p, int mode, const struct aigw_usag
     return 0;
 }
 
+/* The provider's own statement of the cost, when it made one: it holds what the counts cannot
+ * (Perplexity's per-request search fee, search queries, citation tokens), so pricing the
+ * counts as well would count part of the request twice. */
+static int stated(const struct aigw_usage *u, double *out)
+{
+    if (!u || !out || !(u->cost_usd > 0) || !isfinite(u->cost_usd))
+        return 0;
+    *out = u->cost_usd;
+    return 1;
+}
+
 int gw_cost_usd(const struct gw_model *m, const struct aigw_usage *u, double *out)
 {
+    if (stated(u, out))
+        return 0;
     return m ? token_cost(&m->price, m->mode, u, out) : GW_COST_UNKNOWN;
 }
 
 int gw_cost_usd_region(const struct gw_model *m, const char *region, const struct aigw_usage *u,
                        double *out)
 {
+    if (stated(u, out))
+        return 0;
     return m ? token_cost(gw_model_price(m, region), m->mode, u, out) : GW_COST_UNKNOWN;
 }
 

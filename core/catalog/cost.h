@@ -19,6 +19,10 @@
  * tokens. An unknown price, or unknown token counts, make the cost unknown: the functions then
  * return a negative code and the cost must be left out - never reported as 0.
  *
+ * A usage whose cost_usd is above 0 (ABI 1.5: the provider stated what the request cost,
+ * search fees and all) costs exactly that, with or without a catalog entry: the statement is
+ * the invoice, and the counts are not priced on top of it.
+ *
  * Threading: pure functions; any thread.
  */
 #ifndef GW_COST_H
@@ -34,8 +38,9 @@
  * AIGW_EINVAL. Either way: no cost. */
 #define GW_COST_UNKNOWN AIGW_ENOTSUP
 
-/* Token cost of one request with the model's own prices. 0 and *out set, or negative. An
- * input-only model (embedding, rerank, moderation) may have completion_tokens -1. */
+/* Token cost of one request with the model's own prices (or the provider's stated cost; m may
+ * then be NULL). 0 and *out set, or negative. An input-only model (embedding, rerank,
+ * moderation) may have completion_tokens -1. */
 int gw_cost_usd(const struct gw_model *m, const struct aigw_usage *u, double *out);
 /* The same with a region's prices when the model has them (Azure data zone, AWS region). */
 int gw_cost_usd_region(const struct gw_model *m, const char *region, const struct aigw_usage *u,

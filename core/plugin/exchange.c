@@ -269,6 +269,15 @@ static int follow_up(const struct gw_call *c)
            !strcmp(c->method, "GET");
 }
 
+/* A later step that is not a GET (a workflow's next image, a batch's next embedding: each
+ * one more billed job), failed before the plugin saw any of it. Sent again it may run twice
+ * (the failure may have come after the work was done), and a new attempt would run the steps
+ * before it again too: it ends the attempt, never retried. */
+static int later_job(const struct gw_call *c)
+{
+    return c->pub.step > 0 && !c->credential_step && !c->framed && !c->epilogue && !follow_up(c);
+}
+
 /* The same follow-up again after a growing pause (the request's deadlines still cap it, in
  * the driver's limits), with this failure forgotten. */
 static int repeat_step(struct gw_call *c)
@@ -330,7 +339,7 @@ static int end(struct gw_call *c)
         fill_error_defaults(c, rc >= 0);
         if (follow_up(c))
             return follow_up_end(c);
-        return c->epilogue ? follow_up_failed(c) : 0;
+        return c->epilogue || later_job(c) ? follow_up_failed(c) : 0;
     }
     if (c->credential_step)
         return credential_step_end(c);
@@ -399,7 +408,7 @@ int gw_exchange_end(struct gw_call *c)
 
 int gw_exchange_failed(struct gw_call *c, const char *why)
 {
-    if (!follow_up(c) && !c->epilogue)
+    if (!follow_up(c) && !c->epilogue && !later_job(c))
         return -1;
     aigw_error_init(&c->error);
     c->has_error = 1;

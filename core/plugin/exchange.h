@@ -25,12 +25,14 @@ int gw_exchange_end(struct gw_call *c);
 /* A follow-up step (a GET after the first step: a poll) that failed is sent again up to
  * GW_FOLLOW_UP_REPEATS times, pausing GW_FOLLOW_UP_PAUSE_MS doubled each time; then it fails
  * the attempt without a retry (the first step would start the job again), unless it was an
- * epilogue (set up by stream_end after a whole answer), which is dropped. */
+ * epilogue (set up by stream_end after a whole answer), which is dropped. A later step that
+ * is not a GET (another billed job: a workflow's next image) is never sent again: its failure
+ * fails the attempt the same way at once. */
 #define GW_FOLLOW_UP_REPEATS 3
 #define GW_FOLLOW_UP_PAUSE_MS 250
 /* The transfer of the current step failed (why: what broke, static): AIGW_CONTINUE to send
  * the same step again, 0 when the call ended with call->error (or, an epilogue, without an
- * error), -1 when the step is no follow-up (the caller's failure to report). */
+ * error), -1 when the step is the first (the caller's failure to report). */
 int gw_exchange_failed(struct gw_call *c, const char *why);
 /* 1 when the status is one a retry or another target might fix. */
 int gw_status_retryable(int status);

@@ -8,9 +8,10 @@
 
 #include "aigw/plugin.h"
 
-/* Every count "not reported" (-1). */
+/* Every count "not reported" (-1), no cost stated (0). */
 void gw_usage_init(struct aigw_usage *u);
-/* The counts u reports replace those in into; the others stay. */
+/* The counts u reports, and a cost it states (above 0), replace those in into; the others
+ * stay. */
 void gw_usage_merge(struct aigw_usage *into, const struct aigw_usage *u);
 
 #endif

@@ -118,14 +118,15 @@ static void access_log(struct gw_req *r, int status, const char *error_type)
     gw_buf_free(&b);
 }
 
-/* u priced by the catalog entry of the request's target: 0 and *usd set, or negative. */
+/* u priced by the catalog entry of the request's target (or at the cost the provider stated
+ * in it, which needs no entry): 0 and *usd set, or negative. */
 static int price(struct gw_req *r, const struct aigw_usage *u, double *usd)
 {
-    if (!r->route.n || !r->gw->catalog)
+    if (!r->route.n)
         return GW_COST_UNKNOWN;
     const struct gw_target *t = &r->route.targets[r->target];
-    const struct gw_model *m = gw_target_entry(t, r->gw->catalog);
-    return m ? gw_cost_usd(m, u, usd) : GW_COST_UNKNOWN;
+    const struct gw_model *m = r->gw->catalog ? gw_target_entry(t, r->gw->catalog) : NULL;
+    return gw_cost_usd(m, u, usd);
 }
 
 void gw_account_cost(struct gw_req *r)
@@ -179,6 +180,8 @@ void gw_account_charge_sent(struct gw_req *r, int failed)
         u.prompt_tokens =
             r->resv_prompt > 0 ? r->resv_prompt : gw_admit_prompt_estimate(r->parsed.body);
     u.completion_tokens = sent > told ? sent : told;
+    /* The estimate is the catalog's; a cost the provider stated before the cut is told_usd. */
+    u.cost_usd = 0;
     double told_usd = r->cost_known ? r->cost : 0, usd = 0;
     if (price(r, &u, &usd) == 0) {
         double cap = (double)r->resv.micros / 1e6;

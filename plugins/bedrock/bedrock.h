@@ -60,9 +60,12 @@ int bedrock_embeddings_parse(struct aigw_call *call, struct aigw_bytes body);
 
 /* bedrock_format.c: response_format. 0 or an AIGW_E* code (a refusal is reported). */
 int bedrock_output_config(struct aigw_call *call, cJSON *out);
-/* 1 when response_format json_object is answered through BEDROCK_JSON_TOOL (no other tool
- * in the request or its history), else 0. */
-int bedrock_json_object_tool(struct aigw_call *call, int has_tool_blocks);
-int bedrock_add_json_tool(cJSON *out);
+/* How response_format json_object is answered: not through BEDROCK_JSON_TOOL (no json_object,
+ * or the client forced a tool of its own), through it forced (no client tool to call), or
+ * through it beside the client's tools under toolChoice "any"; or a refusal's AIGW_E* code. */
+enum { BEDROCK_JSON_NONE = 0, BEDROCK_JSON_FORCED = 1, BEDROCK_JSON_ANY = 2 };
+int bedrock_json_object_tool(struct aigw_call *call);
+/* Adds the tool to out's toolConfig (made when absent) with mode's toolChoice. */
+int bedrock_add_json_tool(cJSON *out, int mode);
 
 #endif

@@ -518,10 +518,12 @@ int bedrock_build_converse(struct aigw_call *call, cJSON **out)
     }
     /* Claude refuses thinking under a forced tool. */
     struct bedrock_state *st = call->state;
-    st->json_tool = bedrock_json_object_tool(call, cv.has_tool_blocks);
+    if ((rc = bedrock_json_object_tool(call)) < 0)
+        goto fail;
+    st->json_tool = rc;
     int64_t budget = st->json_tool ? 0 : claude_budget(call);
     if ((rc = inference_config(call, body, budget)) != 0 || (rc = tool_config(&cv, body)) != 0 ||
-        (st->json_tool && (rc = bedrock_add_json_tool(body)) != 0) ||
+        (st->json_tool && (rc = bedrock_add_json_tool(body, st->json_tool)) != 0) ||
         (rc = claude_fields(call, body, budget)) != 0 ||
         (rc = bedrock_output_config(call, body)) != 0)
         goto fail;

@@ -255,12 +255,22 @@ static int split_content(struct think *st, cJSON *m, int final)
 
 /* ---- responses --------------------------------------------------------------------------- */
 
-/* Deep research (and the reasoning models) report usage.reasoning_tokens at the top of usage:
- * the research pass's reasoning, counted neither in completion_tokens (prompt + completion =
- * total) nor in the <think> text, and priced apart. OpenAI's shape counts reasoning inside
- * completion_tokens and names it in completion_tokens_details, which is what clients and the
- * cost accounting (reasoning at its own price) read. */
-static int fix_usage(cJSON *root)
+/* Whether usage.reasoning_tokens (r) is outside completion_tokens (c). Deep research reports
+ * its research pass's reasoning that way: neither in completion_tokens (prompt + completion =
+ * total) nor in the <think> text, and priced apart. A count that cannot fit in c, or a total
+ * that holds it beside c, says the same for any model. Otherwise it is taken as part of c
+ * (the <think> text of the reasoning models is completion), so no token counts twice. */
+static int reasoning_apart(const struct aigw_call *call, double p, double c, const cJSON *t,
+                           double r)
+{
+    return (call->model && strstr(call->model, "deep-research")) || r > c ||
+           (cJSON_IsNumber(t) && t->valuedouble == p + c + r);
+}
+
+/* OpenAI's shape counts reasoning inside completion_tokens and names it in
+ * completion_tokens_details, which is what clients and the cost accounting (reasoning at its
+ * own price) read: reasoning reported apart joins completion_tokens (and a total without it). */
+static int fix_usage(const struct aigw_call *call, cJSON *root)
 {
     cJSON *u = oaiw_get(root, "usage"), *details;
     const cJSON *r = oaiw_get(u, "reasoning_tokens"), *p = oaiw_get(u, "prompt_tokens");
@@ -269,14 +279,16 @@ static int fix_usage(cJSON *root)
 
     if (!cJSON_IsNumber(r) || !cJSON_IsNumber(c) || r->valuedouble <= 0)
         return 0;
-    double reasoning = r->valuedouble, completion = c->valuedouble + reasoning;
-    /* A total that already holds the reasoning is left alone; one without it grows with it. */
-    if (cJSON_IsNumber(t) && cJSON_IsNumber(p) &&
-        t->valuedouble == p->valuedouble + c->valuedouble &&
-        (rc = oaiw_set(u, "total_tokens", cJSON_CreateNumber(t->valuedouble + reasoning))))
-        return rc;
-    if ((rc = oaiw_set(u, "completion_tokens", cJSON_CreateNumber(completion))))
-        return rc;
+    double reasoning = r->valuedouble, completion = c->valuedouble;
+    double prompt = cJSON_IsNumber(p) ? p->valuedouble : 0;
+    if (reasoning_apart(call, prompt, completion, t, reasoning)) {
+        /* A total that already holds the reasoning is left alone; one without it grows. */
+        if (cJSON_IsNumber(t) && cJSON_IsNumber(p) && t->valuedouble == prompt + completion &&
+            (rc = oaiw_set(u, "total_tokens", cJSON_CreateNumber(t->valuedouble + reasoning))))
+            return rc;
+        if ((rc = oaiw_set(u, "completion_tokens", cJSON_CreateNumber(completion + reasoning))))
+            return rc;
+    }
     if (!cJSON_IsObject(details = oaiw_get(u, "completion_tokens_details")) &&
         (rc = oaiw_set(u, "completion_tokens_details", cJSON_CreateObject())))
         return rc;
@@ -287,9 +299,32 @@ static int fix_usage(cJSON *root)
     return 0;
 }
 
+/* usage.cost.total_cost: what Perplexity bills for the request, in USD, search fees (per
+ * request, per search query) and citation tokens included, none of which the token counts
+ * carry. 0 when absent; stream chunks before the last carry 0 too (not yet known). */
+static double stated_cost(const cJSON *root)
+{
+    const cJSON *v = oaiw_get(oaiw_get(oaiw_get(root, "usage"), "cost"), "total_cost");
+    return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e6 ? v->valuedouble : 0;
+}
+
+/* The stated cost goes to the host beside the counts (which the host's parser reads), so
+ * that the ledger prices the request at the invoice's figure. */
+static int emit_cost(struct aigw_call *call, double usd)
+{
+    struct aigw_usage u;
+
+    if (usd <= 0)
+        return 0;
+    aigw_usage_init(&u);
+    u.cost_usd = usd;
+    return aigw_emit_usage(call, &u);
+}
+
 static int parse_response(struct aigw_call *call, struct aigw_bytes body)
 {
     cJSON *root = oaiw_parse(body), *ch;
+    double usd = stated_cost(root);
     int rc = 0;
 
     cJSON_ArrayForEach(ch, oaiw_get(root, "choices"))
@@ -298,11 +333,13 @@ static int parse_response(struct aigw_call *call, struct aigw_bytes body)
         if ((rc = split_content(&st, oaiw_get(ch, "message"), 1)))
             break;
     }
-    if (rc || (rc = fix_usage(root))) {
+    if (rc || (rc = fix_usage(call, root))) {
         cJSON_Delete(root);
         return rc;
     }
-    return oaiw_parse_json(call, body, root);
+    if ((rc = oaiw_parse_json(call, body, root)) < 0)
+        return rc;
+    return emit_cost(call, usd);
 }
 
 /* Detaches the extras and emits those that grew since last sent (they are cumulative). */
@@ -331,6 +368,7 @@ static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
     struct pplx_state *st = call->state;
     cJSON *root = oaiw_parse(frame->data), *ch;
     int done = oaiw_str_is(oaiw_get(root, "object"), "chat.completion.done"), rc;
+    double usd = stated_cost(root);
 
     cJSON_ArrayForEach(ch, oaiw_get(root, "choices"))
     {
@@ -343,12 +381,14 @@ static int stream_event(struct aigw_call *call, const struct aigw_frame *frame)
             return rc;
         }
     }
-    if ((rc = take_extras(call, st, root)) || (rc = fix_usage(root))) {
+    if ((rc = take_extras(call, st, root)) || (rc = fix_usage(call, root))) {
         cJSON_Delete(root);
         return rc;
     }
-    rc = oaiw_stream_json(call, frame, root);
-    return rc == 0 && done ? AIGW_DONE : rc;
+    if ((rc = oaiw_stream_json(call, frame, root)) < 0)
+        return rc;
+    int erc = emit_cost(call, usd);
+    return erc < 0 ? erc : done ? AIGW_DONE : rc;
 }
 
 /* EOF without a terminal chunk: a tag prefix held back is text after all. */

@@ -40,7 +40,8 @@
  *     call->inbound / inbound_body and AIGW_FRAMING_JSON_SEQ; 1.3 made host->json_parse's
  *     trees read-only; 1.4 appended aigw_oai_opts.top_level_only and cut a stream's
  *     call->body and inbound_body to "model" once the client has had bytes of it; 1.5
- *     appended aigw_guard.instance_stages.
+ *     appended aigw_guard.instance_stages and aigw_usage.cost_usd (a provider's own
+ *     statement of what the request cost).
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -66,7 +67,8 @@
  *     malloc per node): never cJSON_Delete them or any part, nor detach, replace, add or set
  *     items, nor hand a part to set_body_json() or a tree you delete. Read them, print them,
  *     or cJSON_Duplicate() what you need to change. (Since 1.3; a plugin declaring 1.0 to
- *     1.2 still gets trees it may take apart.) A body whose tree would pass the call's cap parses as NULL.
+ *     1.2 still gets trees it may take apart.) A body whose tree would pass the call's cap parses
+ * as NULL.
  *   - Memory from host->alloc/strf/strndup lives until the call ends, capped per call.
  *   - Plugins link the system libcjson and must never call cJSON_InitHooks().
  *
@@ -257,6 +259,14 @@ struct aigw_usage {
     int64_t cached_tokens;      /* prompt tokens read from cache */
     int64_t cache_write_tokens; /* prompt tokens written to cache (Anthropic, Bedrock) */
     int64_t reasoning_tokens;   /* completion tokens spent reasoning */
+#if AIGW_TARGET_MINOR >= 5
+    /* 1.5: what the provider itself says the request cost, in USD (Perplexity's
+     * usage.cost.total_cost), when it says so: search fees and counts the token fields cannot
+     * carry are in it. Cumulative like the counts (the last report above 0 wins). The host
+     * accounts it in place of the catalog's price of the counts. 0 or less, or not finite:
+     * not stated (aigw_usage_init), and the catalog prices the counts. */
+    double cost_usd;
+#endif
 };
 
 /* An upstream failure. Prefixed since 1.2, like struct aigw_usage: fill it with
@@ -657,6 +667,9 @@ static inline void aigw_usage_init(struct aigw_usage *u)
 #endif
     u->prompt_tokens = u->completion_tokens = u->cached_tokens = -1;
     u->cache_write_tokens = u->reasoning_tokens = -1;
+#if AIGW_TARGET_MINOR >= 5
+    u->cost_usd = 0;
+#endif
 }
 
 static inline void aigw_error_init(struct aigw_error *e)

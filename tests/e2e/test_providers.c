@@ -365,6 +365,74 @@ PROVIDER(ollama, "ollama")
 PROVIDER(bedrock, "bedrock")
 PROVIDER(replicate, "replicate")
 
+/* ---- Perplexity: the ledger takes the cost Perplexity states ------------------------------ */
+
+/* The fixtures state $0.005 (a search fee, tokens free) and, for the stream, $0.00502 on the
+ * last chunk after zeros: the access log, the header and so the ledger say that, not the
+ * catalog's $1/M of the 53 or 15 tokens. */
+static void check_stated_cost(int stream, const char *header, const char *logged)
+{
+    const struct prov *p = find("perplexity");
+    struct mock *m = start_mock(p);
+    struct e2e_gw *gw = start_gw(p, m);
+    struct e2e_resp *r = stream ? e2e_stream(gw, "/v1/chat/completions", request(p, 1), NULL, NULL)
+                                : e2e_post(gw, "/v1/chat/completions", request(p, 0), NULL);
+    cr_assert_eq(r->status, 200, "%s\n%s", r->body, e2e_gw_log(gw));
+    if (header)
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cost"), header);
+    cr_assert_eq(e2e_gw_wait_log(gw, logged, 5000), 0, "%s", e2e_gw_log(gw));
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+Test(providers, perplexity_stated_cost_is_the_ledger_cost)
+{
+    check_stated_cost(0, "0.00500000", "\"cost_usd\":0.00500000");
+}
+
+Test(providers, perplexity_stream_stated_cost_is_the_ledger_cost)
+{
+    check_stated_cost(1, NULL, "\"cost_usd\":0.00502000");
+}
+
+/* ---- Fireworks: a workflow's images are made once, whatever happens to a later call ------- */
+
+#define FW_PATH "/v1/workflows/accounts/fireworks/models/flux-1-schnell-fp8/text_to_image"
+
+/* n=3 from a FLUX workflow is three calls, each making and billing one image. The second
+ * call's connection breaks: the request fails saying so, and neither that call nor the first
+ * is made again (a new attempt would make the first image twice). */
+Test(providers, fireworks_failed_workflow_call_is_not_made_again)
+{
+    static const struct prov p = {
+        .vkey = "fireworks",
+        .env = {"FIREWORKS_API_KEY=" KEY, "FIREWORKS_BASE_URL={{base}}/v1"},
+        .routes = {"{\"name\":\"first\",\"method\":\"POST\",\"path\":\"" FW_PATH "\","
+                   "\"times\":1,\"body_file\":\"fireworks/images_workflow.json\"}",
+                   "{\"name\":\"broken\",\"method\":\"POST\",\"path\":\"" FW_PATH "\","
+                   "\"close_before_headers\":1}"},
+    };
+    struct mock *m = start_mock(&p);
+    struct e2e_gw *gw = start_gw(&p, m);
+    struct e2e_resp *r = e2e_post(gw, "/v1/images/generations",
+                                  "{\"model\":\"accounts/fireworks/models/flux-1-schnell-fp8\","
+                                  "\"prompt\":\"a lighthouse\",\"n\":3}",
+                                  NULL);
+    cr_assert_eq(r->status, 502, "%s\n%s", r->body, e2e_gw_log(gw));
+    cJSON *err = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+    cr_assert_str_eq(cJSON_GetObjectItem(err, "code")->valuestring, "follow_up_failed", "%s",
+                     r->body);
+    cr_assert_eq(mock_route_hits(m, "first"), 1, "%s", e2e_gw_log(gw));
+    /* libcurl may send a request once more by itself when a reused connection turns out
+     * closed; aigw never does. */
+    int broken = mock_route_hits(m, "broken");
+    cr_assert(broken >= 1 && broken <= 2, "%d calls after the first", broken);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 /* ---- Replicate: a prediction is created once, whatever happens to its polls ---------------- */
 
 #define RP_CREATE                                                                                  \

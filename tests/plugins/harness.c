@@ -9,10 +9,11 @@
 
 #include <criterion/criterion.h>
 
+#include "front/render.h"
 #include "plugin/call.h"
 #include "plugin/exchange.h"
 #include "plugin/plugin_loader.h"
-#include "front/render.h"
+#include "plugin/usage.h"
 
 struct ph_call {
     struct gw_call call;
@@ -31,6 +32,7 @@ struct ph_call {
     char *joined[4];
     char tool_buf[3][8192];
     cJSON *usage;
+    struct aigw_usage ledger; /* every usage chunk merged, as the lifetime keeps it */
 };
 
 static struct gw_plugins plugins;
@@ -81,6 +83,8 @@ static struct gw_plugin *load(const char *vkey)
 static int sink(void *ud, const struct aigw_chunk *chunk)
 {
     struct ph_call *c = ud;
+    if (chunk->type == AIGW_CHUNK_USAGE && chunk->usage)
+        gw_usage_merge(&c->ledger, chunk->usage);
     return gw_render_chunk(&c->render, chunk, &c->out);
 }
 
@@ -106,6 +110,7 @@ struct ph_call *ph_begin_rc(const char *vkey, int op, const char *request_json, 
     if (strncmp(m, vkey, vl) == 0 && m[vl] == '/')
         m += vl + 1;
     gw_buf_init(&c->out, 0);
+    gw_usage_init(&c->ledger);
     cr_assert_eq(gw_call_init(&c->call, p, op, c->request, m, is_stream, inc), 0);
     c->call.request_id = "test-request";
     cr_assert_eq(gw_render_init(&c->render, op, is_stream, inc, 0, m, "test-request"), 0);
@@ -398,6 +403,11 @@ const char *ph_stream_tool_args(struct ph_call *c, int index)
 const char *ph_stream_tool_id(struct ph_call *c, int index)
 {
     return tool_field(c, index, 2);
+}
+
+const struct aigw_usage *ph_ledger_usage(struct ph_call *c)
+{
+    return &c->ledger;
 }
 
 cJSON *ph_usage(struct ph_call *c)

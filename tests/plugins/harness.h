@@ -81,6 +81,9 @@ const char *ph_stream_tool_args(struct ph_call *c, int index);
 const char *ph_stream_tool_id(struct ph_call *c, int index);
 /* The usage object the client saw (stream: the choices:[] chunk; non-stream: body.usage). */
 cJSON *ph_usage(struct ph_call *c);
+/* Every usage chunk the plugin emitted, merged as the request's lifetime merges them for the
+ * ledger (counts and, ABI 1.5, a stated cost_usd), whatever the client was shown. */
+const struct aigw_usage *ph_ledger_usage(struct ph_call *c);
 
 /* The upstream error as mapped by the plugin (NULL if the response was a success). */
 const struct aigw_error *ph_error(struct ph_call *c);

@@ -485,14 +485,83 @@ Test(bedrock_request, json_object_is_a_forced_tool)
     cr_assert_null(at(o, "choices.0.message.tool_calls"));
     cr_assert_str_eq(str_at(o, "choices.0.finish_reason"), "stop");
     ph_free(c);
+}
 
-    /* Next to the client's own tools it is left out, as before. */
-    c = begin("{\"model\":\"bedrock/amazon.nova-lite-v1:0\","
-              "\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}],"
-              "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
-              "\"response_format\":{\"type\":\"json_object\"}}");
-    cr_assert_null(at(ph_body_json(c), "outputConfig"));
-    cr_assert_null(at(ph_body_json(c), "toolConfig.toolChoice"));
+/* json_object beside the client's tools: OpenAI's model calls a tool or answers with an
+ * object; Converse's "any" over the client's tools and the answer tool asks the same, where
+ * the request used to go out without any JSON mode at all. */
+#define JSON_WITH_TOOLS(choice)                                                                    \
+    "{\"model\":\"bedrock/amazon.nova-lite-v1:0\","                                                \
+    "\"messages\":[{\"role\":\"user\",\"content\":\"Oslo?\"}]," choice                             \
+    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"                           \
+    "\"response_format\":{\"type\":\"json_object\"}}"
+
+Test(bedrock_request, json_object_beside_client_tools)
+{
+    static const char *const choices[] = {"", "\"tool_choice\":\"auto\","};
+    for (size_t i = 0; i < 2; i++) {
+        char req[1024];
+        snprintf(req, sizeof req, JSON_WITH_TOOLS("%s"), choices[i]);
+        struct ph_call *c = begin(req);
+        const cJSON *body = ph_body_json(c);
+        cr_assert_null(at(body, "outputConfig"));
+        assert_json(at(body, "toolConfig.toolChoice"), "{\"any\":{}}");
+        cr_assert_eq(cJSON_GetArraySize(at(body, "toolConfig.tools")), 2, "case %zu", i);
+        cr_assert_str_eq(str_at(body, "toolConfig.tools.0.toolSpec.name"), "f");
+        cr_assert_str_eq(str_at(body, "toolConfig.tools.1.toolSpec.name"), "json_answer");
+        /* The model picked the answer tool: the client gets the object as its content. */
+        static const char answer[] =
+            "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{"
+            "\"toolUseId\":\"tooluse_2\",\"name\":\"json_answer\",\"input\":{\"city\":"
+            "\"Oslo\"}}}]}},\"stopReason\":\"tool_use\","
+            "\"usage\":{\"inputTokens\":9,\"outputTokens\":6,\"totalTokens\":15}}";
+        cr_assert_eq(
+            ph_respond(c, 200, "Content-Type: application/json\r\n", answer, strlen(answer), 0), 0);
+        cJSON *o = ph_output_json(c);
+        cr_assert_str_eq(str_at(o, "choices.0.message.content"), "{\"city\":\"Oslo\"}");
+        cr_assert_null(at(o, "choices.0.message.tool_calls"));
+        cr_assert_str_eq(str_at(o, "choices.0.finish_reason"), "stop");
+        ph_free(c);
+    }
+
+    /* The model picked the client's tool: a tool call as ever. */
+    struct ph_call *c = begin(JSON_WITH_TOOLS(""));
+    static const char call[] =
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{"
+        "\"toolUseId\":\"tooluse_3\",\"name\":\"f\",\"input\":{}}}]}},"
+        "\"stopReason\":\"tool_use\",\"usage\":{\"inputTokens\":9,\"outputTokens\":6,"
+        "\"totalTokens\":15}}";
+    cr_assert_eq(ph_respond(c, 200, "Content-Type: application/json\r\n", call, strlen(call), 0),
+                 0);
+    cJSON *o = ph_output_json(c);
+    cr_assert_str_eq(str_at(o, "choices.0.message.tool_calls.0.function.name"), "f");
+    cr_assert_str_eq(str_at(o, "choices.0.finish_reason"), "tool_calls");
+    ph_free(c);
+
+    /* tool_choice "none": no client tool may be called, so the answer tool is forced. */
+    c = begin(JSON_WITH_TOOLS("\"tool_choice\":\"none\","));
+    assert_json(at(ph_body_json(c), "toolConfig.toolChoice"),
+                "{\"tool\":{\"name\":\"json_answer\"}}");
+    ph_free(c);
+
+    /* "required" or a named function: the answer is the client's tool call, which JSON mode
+     * does not shape; the client's choice stands. */
+    c = begin(JSON_WITH_TOOLS("\"tool_choice\":\"required\","));
+    assert_json(at(ph_body_json(c), "toolConfig.toolChoice"), "{\"any\":{}}");
+    cr_assert_eq(cJSON_GetArraySize(at(ph_body_json(c), "toolConfig.tools")), 1);
+    ph_free(c);
+
+    /* A client tool already named json_answer would be taken for the answer: refused. */
+    int rc = 0;
+    c = ph_begin_rc("bedrock", AIGW_OP_CHAT,
+                    "{\"model\":\"bedrock/amazon.nova-lite-v1:0\",\"messages\":[{\"role\":"
+                    "\"user\",\"content\":\"Oslo?\"}],\"tools\":[{\"type\":\"function\","
+                    "\"function\":{\"name\":\"json_answer\"}}],\"response_format\":{\"type\":"
+                    "\"json_object\"}}",
+                    &rc);
+    cr_assert_eq(rc, AIGW_EINVAL);
+    cr_assert_eq(ph_client_status(c), 400);
+    cr_assert_not_null(strstr(ph_output(c), "json_answer"), "%s", ph_output(c));
     ph_free(c);
 }
 
@@ -1304,6 +1373,23 @@ Test(bedrock_embeddings, titan_one_request_per_input)
     cr_assert_eq(num_at(o, "data.0.embedding.1"), -0.0456);
     cr_assert_eq(num_at(o, "data.1.embedding.3"), 0.25);
     cr_assert_eq(num_at(o, "usage.prompt_tokens"), 10);
+    assert_no_secret(c);
+    ph_free(c);
+}
+
+/* The second input's request fails: the first input was embedded and billed, so neither that
+ * request nor a new attempt (which would embed the first again) follows. */
+Test(bedrock_embeddings, titan_failed_later_input_is_not_repeated)
+{
+    static const char err[] = "{\"message\":\"Service unavailable\"}";
+    struct ph_call *c = begin_op(AIGW_OP_EMBEDDINGS, "{\"model\":\"amazon.titan-embed-text-v2:0\","
+                                                     "\"input\":[\"first\",\"second\"]}");
+    cr_assert_eq(ph_respond_file(c, 200, JSON_HDRS, "bedrock/embed_titan.json", 0), AIGW_CONTINUE);
+    cr_assert_eq(ph_respond(c, 503, JSON_HDRS, err, sizeof err - 1, 0), 0);
+    const struct aigw_error *e = ph_error(c);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->retryable, 0);
+    cr_assert_str_eq(e->code, "follow_up_failed");
     assert_no_secret(c);
     ph_free(c);
 }

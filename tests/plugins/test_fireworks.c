@@ -78,6 +78,29 @@ Test(fireworks, images_partial)
     ph_free(c);
 }
 
+/* A later workflow call that fails (a 5xx, a 429) is neither sent again nor retried as a new
+ * attempt: each call makes (and bills) one image, and a new attempt would make the first
+ * ones again. The request ends with an error that says so. */
+Test(fireworks, failed_later_workflow_call_is_not_repeated)
+{
+    static const char err[] = "{\"error\":{\"object\":\"error\",\"type\":\"internal_server_error\","
+                              "\"code\":\"internal_server_error\",\"message\":\"busy\"}}";
+    struct ph_call *c = ph_begin("fireworks", AIGW_OP_IMAGES,
+                                 "{\"model\":\"" FLUX "\",\"prompt\":\"a lighthouse\",\"n\":3,"
+                                 "\"response_format\":\"b64_json\"}");
+    cr_assert_eq(ph_respond_file(c, 200, OC_JSON, "fireworks/images_workflow.json", 0),
+                 AIGW_CONTINUE);
+    cr_assert_eq(ph_respond(c, 503, OC_JSON, err, sizeof err - 1, 0), 0);
+    const struct aigw_error *e = ph_error(c);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->retryable, 0);
+    cr_assert_str_eq(e->code, "follow_up_failed");
+    cr_assert_not_null(strstr(e->message, "busy"), "%s", e->message);
+    cr_assert_str_eq(oc_str(oc_get(ph_output_json(c), "error"), "code"), "follow_up_failed");
+    oc_no_secret(c);
+    ph_free(c);
+}
+
 /* No hosted URL exists: a client asking for url gets the data: URL. */
 Test(fireworks, images_url_is_data_url)
 {

@@ -197,6 +197,76 @@ Test(perplexity, deep_research_stream_reasoning_tokens)
     ph_free(c);
 }
 
+/* A reasoning model's reasoning_tokens that may lie inside completion_tokens (it fits, and
+ * the total is prompt + completion) are named, never added: counting them again would bill
+ * the <think> text twice. */
+Test(perplexity, reasoning_inside_completion_counts_once)
+{
+    struct ph_call *c = oc_begin_chat("perplexity", "sonar-reasoning-pro", 0);
+    static const char body[] =
+        "{\"id\":\"r1\",\"model\":\"sonar-reasoning-pro\",\"created\":1767571400,"
+        "\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":12,"
+        "\"completion_tokens\":300,\"total_tokens\":312,\"reasoning_tokens\":250},"
+        "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"<think>Hmm.</think>Yes.\"},\"finish_reason\":\"stop\"}]}";
+    cr_assert_eq(ph_respond(c, 200, OC_JSON, body, strlen(body), 0), 0);
+    const cJSON *u = oc_get(ph_output_json(c), "usage");
+    oc_usage_is(u, 12, 300, 312);
+    cr_assert_eq(oc_num(oc_get(u, "completion_tokens_details"), "reasoning_tokens"), 250);
+    cr_assert_eq(ph_ledger_usage(c)->completion_tokens, 300);
+    ph_free(c);
+    /* The same counts with a total that holds the reasoning beside completion: apart. */
+    c = oc_begin_chat("perplexity", "sonar-reasoning-pro", 0);
+    static const char apart[] =
+        "{\"id\":\"r2\",\"model\":\"sonar-reasoning-pro\",\"created\":1767571400,"
+        "\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":12,"
+        "\"completion_tokens\":300,\"total_tokens\":562,\"reasoning_tokens\":250},"
+        "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"Yes.\"},\"finish_reason\":\"stop\"}]}";
+    cr_assert_eq(ph_respond(c, 200, OC_JSON, apart, strlen(apart), 0), 0);
+    oc_usage_is(oc_get(ph_output_json(c), "usage"), 12, 550, 562);
+    ph_free(c);
+}
+
+/* The cost the ledger gets for a request Perplexity stated a cost for: the statement, search
+ * fee included, not the catalog's price of the tokens (11 + 42 tokens at $1/M = $0.000053
+ * against an invoice of $0.005). */
+static void ledger_cost_is(struct ph_call *c, const char *model, double invoice)
+{
+    char path[4096], err[512] = "";
+    struct gw_catalog *cat = NULL;
+    double usd = -1;
+    const char *src = getenv("AIGW_TEST_SRCDIR");
+
+    cr_assert_float_eq(ph_ledger_usage(c)->cost_usd, invoice, 1e-12, "%.9f",
+                       ph_ledger_usage(c)->cost_usd);
+    snprintf(path, sizeof path, "%s/catalog/models.json", src ? src : ".");
+    cr_assert_eq(gw_catalog_load(path, &cat, err, sizeof err), 0, "%s", err);
+    const struct gw_model *m = gw_catalog_find(cat, "perplexity", model);
+    cr_assert_not_null(m);
+    cr_assert_eq(gw_cost_usd(m, ph_ledger_usage(c), &usd), 0);
+    cr_assert_float_eq(usd, invoice, 1e-12, "%.9f", usd);
+    gw_catalog_free(cat);
+}
+
+Test(perplexity, stated_cost_reaches_the_ledger)
+{
+    struct ph_call *c = oc_begin_chat("perplexity", "sonar", 0);
+    oc_chat(c, "perplexity/chat.json", NULL);
+    cr_assert_eq(ph_ledger_usage(c)->prompt_tokens, 11);
+    ledger_cost_is(c, "sonar", 0.005);
+    ph_free(c);
+}
+
+/* Every chunk states 0 until the last, which states the whole: the zeros never win. */
+Test(perplexity, stream_stated_cost_reaches_the_ledger)
+{
+    struct ph_call *c = oc_stream("perplexity", "sonar", 0, "perplexity/stream_text.sse");
+    cr_assert_eq(ph_ledger_usage(c)->completion_tokens, 6);
+    ledger_cost_is(c, "sonar", 0.00502);
+    ph_free(c);
+}
+
 /* A Cloudflare page is never echoed; the integer code survives as text. */
 Test(perplexity, error_bodies)
 {

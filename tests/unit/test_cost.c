@@ -184,6 +184,31 @@ Test(cost, highest_matching_tier_wins)
     assert_usd(c, (299000 * 3.0 + 1000 * 0.3 + 10 * 6.0) / 1e6);
 }
 
+/* ABI 1.5: a cost the provider stated is the request's cost, the counts beside it unpriced
+ * (they are inside it), with or without a catalog entry; 0 or garbage states nothing. */
+Test(cost, stated_cost_wins_over_the_counts)
+{
+    struct aigw_usage u = usage(1000, 500, -1, -1, -1);
+    double c = -1;
+    u.cost_usd = 0.01234;
+    cr_assert_eq(gw_cost_usd(M("plain"), &u, &c), 0);
+    assert_usd(c, 0.01234);
+    cr_assert_eq(gw_cost_usd_region(M("zoned"), "eu", &u, &c), 0);
+    assert_usd(c, 0.01234);
+    cr_assert_eq(gw_cost_usd(NULL, &u, &c), 0);
+    assert_usd(c, 0.01234);
+    u.cost_usd = 0;
+    cr_assert_eq(gw_cost_usd(M("plain"), &u, &c), 0);
+    assert_usd(c, 0.0075);
+    cr_assert_eq(gw_cost_usd(NULL, &u, &c), GW_COST_UNKNOWN);
+    u.cost_usd = NAN;
+    cr_assert_eq(gw_cost_usd(M("plain"), &u, &c), 0);
+    assert_usd(c, 0.0075);
+    u.cost_usd = -3;
+    cr_assert_eq(gw_cost_usd(M("plain"), &u, &c), 0);
+    assert_usd(c, 0.0075);
+}
+
 Test(cost, region_prices)
 {
     struct aigw_usage u = usage(1000, 1000, 0, 0, 0);

@@ -12,11 +12,12 @@
 
 #include <criterion/criterion.h>
 
+#include "front/render.h"
+#include "lib/retry_after.h"
 #include "plugin/call.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
-#include "front/render.h"
-#include "lib/retry_after.h"
+#include "plugin/payload.h"
 
 #define MAX_MS GW_RETRY_AFTER_MAX_MS
 /* Sun, 06 Nov 1994 08:49:37 GMT, the example date of RFC 9110. */
@@ -70,6 +71,24 @@ Test(host_abi, table_is_1_5_and_has_the_1_1_members)
     cr_assert(AIGW_HOST_HAS(h, retry_after_ms));
     cr_assert_not_null(h->fail_code);
     cr_assert_not_null(h->retry_after_ms);
+}
+
+/* 1.5 appended usage.cost_usd: a usage as a 1.4 plugin lays it out (its struct_size ends
+ * before the member) states no cost whatever lies past its end; a 1.5 one states its own. */
+Test(host_abi, usage_cost_is_read_only_from_a_1_5_usage)
+{
+    struct aigw_usage u, out;
+    aigw_usage_init(&u);
+    u.prompt_tokens = 7;
+    u.cost_usd = 0.25;
+    cr_assert_eq(gw_payload_usage(AIGW_ABI_VERSION_OF(1, 5), &u, &out), 0);
+    cr_assert_eq(out.prompt_tokens, 7);
+    cr_assert_float_eq(out.cost_usd, 0.25, 1e-15);
+    u.abi_version = AIGW_ABI_VERSION_OF(1, 4);
+    u.struct_size = (uint32_t)offsetof(struct aigw_usage, cost_usd);
+    cr_assert_eq(gw_payload_usage(AIGW_ABI_VERSION_OF(1, 4), &u, &out), 0);
+    cr_assert_eq(out.prompt_tokens, 7);
+    cr_assert_eq(out.cost_usd, 0);
 }
 
 /* 1.2: the call's struct_size covers inbound and inbound_body, and they are always set. */
