@@ -78,9 +78,15 @@ static void answer_fetched(struct gw_req *r)
         gw_cache_replay_resume(r);
 }
 
-/* Adds u's known counts into *into (an unknown count in both stays unknown). */
-static void usage_add(struct aigw_usage *into, const struct aigw_usage *u)
+/* Adds u's known counts into *into (an unknown count in both stays unknown). A stated cost
+ * (cost_usd > 0) covers its own answer only: the sum is stated when both sides state one,
+ * and otherwise left to the catalog to price from all the counts (into_empty: into holds no
+ * answer yet, so u's statement stands alone). */
+static void usage_add(struct aigw_usage *into, const struct aigw_usage *u, int into_empty)
 {
+    into->cost_usd = into_empty                              ? u->cost_usd
+                     : into->cost_usd > 0 && u->cost_usd > 0 ? into->cost_usd + u->cost_usd
+                                                             : 0;
     int64_t *a[] = {&into->prompt_tokens, &into->completion_tokens, &into->cached_tokens,
                     &into->cache_write_tokens, &into->reasoning_tokens};
     const int64_t b[] = {u->prompt_tokens, u->completion_tokens, u->cached_tokens,
@@ -103,7 +109,7 @@ static int retry(struct gw_req *r)
     r->guard_retry = 0;     /* the new attempt brings a fresh renderer (attempt.c) */
     r->guard_no_native = 1; /* the appended messages exist only in the internal request */
     if (r->have_usage) {    /* the refused answer was paid for: its usage counts at the end */
-        usage_add(&r->guard_usage, &r->usage);
+        usage_add(&r->guard_usage, &r->usage, !r->guard_have_usage);
         r->guard_have_usage = 1;
     }
     gw_usage_init(&r->usage);
@@ -149,7 +155,7 @@ int gw_deliver_guard_end(struct gw_req *r, int *rc)
     if (r->guard_retry || r->guard_stop)
         *rc = AIGW_EINTERNAL; /* not a whole answer: the cache keeps none of it */
     if (r->guard_have_usage) {
-        usage_add(&r->usage, &r->guard_usage);
+        usage_add(&r->usage, &r->guard_usage, !r->have_usage);
         r->have_usage = 1;
         r->guard_have_usage = 0;
     }

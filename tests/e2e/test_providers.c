@@ -396,6 +396,54 @@ Test(providers, perplexity_stream_stated_cost_is_the_ledger_cost)
     check_stated_cost(1, NULL, "\"cost_usd\":0.00502000");
 }
 
+/* A guard's retry asks Perplexity twice and both answers are paid: the ledger takes the sum of
+ * the two costs Perplexity states ($0.005 + $0.002), not the second answer's alone. */
+#define PPLX_DOC(content, cost)                                                                    \
+    "{\"id\":\"p1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"sonar\","             \
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" content "\"},"  \
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,"         \
+    "\"total_tokens\":8,\"cost\":{\"total_cost\":" cost "}}}"
+
+Test(providers, perplexity_stated_costs_of_a_guard_retry_add_up)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route(m, &(struct mock_route){.name = "first",
+                                                        .method = "POST",
+                                                        .path = "/v1/chat/completions",
+                                                        .times = 1,
+                                                        .headers = "Content-Type: "
+                                                                   "application/json",
+                                                        .body = PPLX_DOC("sure", "0.005")}),
+                 0);
+    cr_assert_eq(
+        mock_add_route(
+            m, &(struct mock_route){.name = "second",
+                                    .method = "POST",
+                                    .path = "/v1/chat/completions",
+                                    .headers = "Content-Type: application/json",
+                                    .body = PPLX_DOC("{\\\"city\\\":\\\"Oslo\\\"}", "0.002")}),
+        0);
+    const char *b = getenv("AIGW_TEST_BUILDDIR");
+    const char *cfg = e2e_strf(
+        "{\"guard_dir\":\"%s/plugins/guards/.libs\",\"guardrails\":[{\"name\":\"json-schema\","
+        "\"config\":{\"schema\":{\"type\":\"object\",\"required\":[\"city\"]},"
+        "\"on_failure\":\"retry\"}}]}",
+        b ? b : ".");
+    struct e2e_gw *gw = e2e_gw_start(cfg, "PERPLEXITY_API_KEY=" KEY,
+                                     e2e_strf("PERPLEXITY_BASE_URL=%s/v1", mock_url(m)), NULL);
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions",
+                                  "{\"model\":\"sonar\",\"messages\":[{\"role\":\"user\","
+                                  "\"content\":\"Hi\"}]}",
+                                  NULL);
+    cr_assert_eq(r->status, 200, "%s\n%s", r->body, e2e_gw_log(gw));
+    cr_assert_eq(mock_request_count(m), 2);
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cost"), "0.00700000", "%s", e2e_gw_log(gw));
+    cr_assert_eq(e2e_gw_wait_log(gw, "\"cost_usd\":0.00700000", 5000), 0, "%s", e2e_gw_log(gw));
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
 /* ---- Fireworks: a workflow's images are made once, whatever happens to a later call ------- */
 
 #define FW_PATH "/v1/workflows/accounts/fireworks/models/flux-1-schnell-fp8/text_to_image"
