@@ -343,9 +343,10 @@ void gw_cache_record_finish(struct gw_req *r, int rc)
 
 void gw_cache_req_free(struct gw_req *r)
 {
-    /* A client that left a paused replay: nobody resumes it, so it never reaches
-     * gw_deliver_finish (nor gw_cache_hit_final); it was a hit all the same. Once: a replay
-     * that ended cleared cache_replaying before it finished. */
+    /* A replay still paused here (its client left while a guard's call was out, so the step
+     * gw_req_completed gives it did not end it): it never reached gw_deliver_finish (nor
+     * gw_cache_hit_final); it was a hit all the same. Once: a replay that ended cleared
+     * cache_replaying before it finished. */
     if (r->cache_hit && r->cache_replaying)
         gw_metrics_cache("hit");
     if (r->cache_rec) {

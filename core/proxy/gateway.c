@@ -340,6 +340,10 @@ void gw_req_completed(struct gw_req *r, int client_aborted)
     int running = gw_relay_abandon(&r->relay, client_aborted);
     if (running && r->driver_ready)
         gw_driver_cancel(&r->driver);
+    /* A cached answer paused for a client that left: only the client's reads resume it, so
+     * it is stepped once more here and ends as a client gone, logged and settled as an
+     * upstream answer whose client left is. */
+    gw_cache_replay_resume(r);
     gw_req_unref(r);
 }
 

@@ -587,6 +587,14 @@ Test(cache_e2e, a_replayed_stream_longer_than_the_relay_goes_at_the_clients_pace
         e2e_resp_free(met);
     }
     cr_assert_not_null(hits, "the abandoned replay's hit was never counted");
+    /* ... and logged: its request has an access-log line like every other. */
+    int logged = 0;
+    for (int64_t end = e2e_now_ms() + 10000; logged < 2 && e2e_now_ms() < end;) {
+        logged = 0;
+        for (const char *p = e2e_gw_log(gw); (p = strstr(p, "\"cache\":\"hit\"")); p++)
+            logged++;
+    }
+    cr_assert_eq(logged, 2, "the abandoned replay has no log line\n%s", e2e_gw_log(gw));
     e2e_resp_free(a);
     e2e_resp_free(b);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
