@@ -17,7 +17,7 @@
 
 static const struct gw_config_key keys[] = {
     {"listen", "string", "127.0.0.1:8080", "address and port to serve the OpenAI API on"},
-    {"max_body_bytes", "integer", "8388608", "largest request body accepted (413 above)"},
+    {"max_body_bytes", "integer", "33554432", "largest request body accepted (413 above)"},
     {"max_body_bytes_total", "integer", "1073741824",
      "request bodies held at once, arriving or unparsed (503 above)"},
     {"max_connections", "integer", "16384", "simultaneous client connections"},
@@ -54,8 +54,10 @@ static const struct gw_config_key keys[] = {
     {"catalog.path", "string", "", "catalog file (default: the installed models.json)"},
     {"catalog.overrides", "array", "[]", "entries that add to or replace catalog entries"},
     {"routing", "object", "", "routing strategy, targets, aliases, retries (see ROUTING)"},
-    {"guardrails", "array", "[]", "guard plugins run on requests and answers, in order (see GUARDRAILS)"},
-    {"guard_dir", "string", "", "directory of guard plugins (default: guards/ in the plugin directory)"},
+    {"guardrails", "array", "[]",
+     "guard plugins run on requests and answers, in order (see GUARDRAILS)"},
+    {"guard_dir", "string", "",
+     "directory of guard plugins (default: guards/ in the plugin directory)"},
     {"auth", "object", "", "client authentication"},
     {"auth.api_keys", "array", "[]", "gateway keys clients must send as Bearer; empty: no auth"},
     {"auth.required", "boolean", "false",
@@ -99,7 +101,8 @@ static const struct gw_config_key keys[] = {
     {"cache.ttl_s", "integer", "3600", "how long an answer is kept, in seconds"},
     {"cache.max_bytes", "integer", "67108864", "memory the in-memory cache holds at most"},
     {"cache.max_entry_bytes", "integer", "1048576", "the largest answer kept"},
-    {"cache.redis", "boolean", "false", "keep answers in the Redis of redis.url, for every replica"},
+    {"cache.redis", "boolean", "false",
+     "keep answers in the Redis of redis.url, for every replica"},
     {"cache.redis_timeout_ms", "integer", "50", "a Redis lookup not answered by then is a miss"},
     {"cache.scope", "string", "key", "\"key\": one cache per gateway key; \"global\": one for all"},
     {"cache.endpoints", "array",
@@ -125,7 +128,9 @@ void gw_config_defaults(struct gw_config *c)
     memset(c, 0, sizeof *c);
     snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
     c->listen_port = 8080;
-    c->max_body_bytes = 8 * 1024 * 1024;
+    /* Anthropic takes Messages bodies up to 32 MB (images and PDFs inline): less would refuse
+     * what the provider accepts. */
+    c->max_body_bytes = 32 * 1024 * 1024;
     c->max_body_bytes_total = (int64_t)1 << 30;
     c->max_connections = 16384;
     c->threads = 0;

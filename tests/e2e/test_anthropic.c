@@ -463,6 +463,46 @@ Test(anthropic_e2e, errors_in_anthropic_shape)
     mock_stop(m);
 }
 
+/* A Messages request of an image of n base64 bytes; the caller frees it. */
+static char *image_request(size_t n)
+{
+    static const char head[] =
+        "{\"model\":\"openai/gpt-4o-mini\",\"max_tokens\":10,\"messages\":[{\"role\":"
+        "\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","
+        "\"media_type\":\"image/png\",\"data\":\"";
+    static const char tail[] = "\"}},{\"type\":\"text\",\"text\":\"What is it?\"}]}]}";
+    char *s = malloc(sizeof head + n + sizeof tail);
+    cr_assert_not_null(s);
+    memcpy(s, head, sizeof head - 1);
+    memset(s + sizeof head - 1, 'A', n);
+    memcpy(s + sizeof head - 1 + n, tail, sizeof tail);
+    return s;
+}
+
+/* Anthropic takes Messages bodies up to 32 MB, and Claude Code sends screenshots and PDFs
+ * inline: with no max_body_bytes set, a 12 MB body goes through (it was refused 413 when the
+ * default was 8 MiB) and one past 32 MiB is refused in Anthropic's shape. */
+Test(anthropic_e2e, bodies_up_to_anthropics_32_mb_are_taken_by_default)
+{
+    struct mock *m = mock_all();
+    struct e2e_gw *gw = gw_for(m, "{}");
+    char *body = image_request((size_t)12 << 20);
+    struct e2e_resp *r = e2e_post(gw, "/v1/messages", body, AHDR);
+    free(body);
+    cJSON_Delete(read_message(r));
+    e2e_resp_free(r);
+    const struct mock_req *q = last_request(m);
+    cr_assert_gt(mock_req_body_len(q), (size_t)12 << 20, "the image reached the upstream");
+    mock_req_free(q);
+    body = image_request((size_t)32 << 20);
+    r = e2e_post(gw, "/v1/messages", body, AHDR);
+    free(body);
+    assert_error(r, 413, "request_too_large");
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
+    mock_stop(m);
+}
+
 Test(anthropic_e2e, routing_x_provider_and_fallback)
 {
     struct mock *m = mock_all();
