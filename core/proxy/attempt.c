@@ -30,11 +30,23 @@
  * attempt, their backoff and a body that does not start after the headers; it ends once a
  * stream's first byte reached the client, or a plain answer's body began to arrive (cutting
  * a finished answer would waste it). Never a stream that already started. */
+/* A whole (not streamed) answer's first byte comes when the model has finished: a deadline
+ * on it is a deadline on the generation, which timeouts.request_ms already is. A shorter one
+ * cut every answer that took longer (a reasoning model's, a long one) and sent it again, so
+ * the provider billed each attempt and the client got a 504. So whole answers have only
+ * request_ms; a credential fetch, and a non-streamed request whose step streams, keep the
+ * first-byte deadlines. */
+static int whole_answer(const struct gw_req *r)
+{
+    const struct gw_call *c = r->call;
+    return !r->parsed.stream && c && c->framing == AIGW_FRAMING_JSON && !c->credential_step;
+}
+
 static int fb_waiting(struct gw_req *r)
 {
     if (!r->fb_deadline_ms || r->fb_spent)
         return 0;
-    if (!r->parsed.stream && r->fb_body)
+    if (!r->parsed.stream && (r->fb_body || whole_answer(r)))
         return 0;
     return gw_relay_uncommitted(&r->relay);
 }
@@ -92,6 +104,8 @@ static int limits(void *ud, struct gw_xfer_req *xr)
          * for minutes: 2 KiB (not 16) of receive buffer per held stream. */
         xr->recv_buffer = STREAM_RECV_BUFFER;
     }
+    if (whole_answer(r))
+        xr->first_byte_timeout_ms = 0; /* request_ms bounds it (whole_answer says why) */
     if (xr->total_timeout_ms && r->total_deadline_ms) {
         /* What the attempts before this one left of the request's whole time. */
         int64_t left = r->total_deadline_ms - gw_now_ms() - (xr->delay_ms > 0 ? xr->delay_ms : 0);

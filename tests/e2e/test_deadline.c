@@ -1,10 +1,11 @@
 /*
  * The first-byte budget (timeouts.first_byte_total_ms) end to end: an upstream that sends its
- * headers and then nothing, or never answers at all, with retries configured, ends in one 504
- * within the budget (plus generous slack, far below what the per-attempt deadlines times the
- * attempts would take), in the shape of the client's dialect: OpenAI chat, Anthropic Messages
- * and Responses, streamed (a real HTTP 504, the stream never started) or not. A stream that
- * started is never cut by it.
+ * headers and then nothing, or never answers at all, with retries configured, ends a stream in
+ * one 504 within the budget (plus generous slack, far below what the per-attempt deadlines
+ * times the attempts would take), in the shape of the client's dialect: OpenAI chat, Anthropic
+ * Messages and Responses (a real HTTP 504, the stream never started). A non-streamed request
+ * has timeouts.request_ms as its whole budget instead (its first byte comes when the model has
+ * finished), and ends the same way within it. A stream that started is never cut by it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,8 @@
 /* Each attempt may wait 500 ms, up to 10 attempts (5 s and more without the budget); the
  * budget is 1.5 s, so a few attempts fit and then the budget ends the wait. */
 #define CONFIG                                                                                     \
-    "{\"timeouts\":{\"first_byte_ms\":500,\"idle_ms\":500,\"first_byte_total_ms\":1500},"          \
+    "{\"timeouts\":{\"first_byte_ms\":500,\"idle_ms\":500,\"first_byte_total_ms\":1500,"           \
+    "\"request_ms\":1500},"                                                                        \
     "\"routing\":{\"retry\":{\"max_attempts\":10,\"backoff_ms\":10,\"backoff_max_ms\":20,"         \
     "\"budget_ratio\":1,\"budget_min\":100}}}"
 #define BUDGET_MS 1500
@@ -58,10 +60,10 @@ static struct e2e_gw *gw_for(struct mock *m, const char *config)
                         e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
 }
 
-/* Sends body to path (streamed or not), checks the 504 came in time and after more than one
- * attempt, and returns the answer's JSON error document's root (owned by *out). */
+/* Sends body to path (streamed or not), checks the 504 came in time and after at least
+ * `attempts` attempts, and returns the answer's JSON error document's root (owned by *out). */
 static cJSON *expect_504(struct e2e_gw *gw, struct mock *m, const char *path, const char *body,
-                         const char *headers, int stream, struct e2e_resp **out)
+                         const char *headers, int stream, int attempts, struct e2e_resp **out)
 {
     int64_t t0 = now_ms();
     struct e2e_resp *r =
@@ -70,7 +72,7 @@ static cJSON *expect_504(struct e2e_gw *gw, struct mock *m, const char *path, co
     cr_assert_eq(r->status, 504, "%d %s", r->status, r->body);
     cr_assert_lt(took, BOUND_MS, "the budget ended the wait: %lld ms", (long long)took);
     cr_assert_geq(took, BUDGET_MS - 50, "it waited out the budget first: %lld ms", (long long)took);
-    cr_assert_geq(mock_request_count(m), 2, "retries ran inside the budget");
+    cr_assert_geq(mock_request_count(m), attempts, "retries ran inside the budget");
     const char *ct = e2e_resp_header(r, "Content-Type");
     cr_assert(ct && !strncmp(ct, "application/json", 16), "a JSON document, not a stream: %s",
               ct ? ct : "(none)");
@@ -80,22 +82,32 @@ static cJSON *expect_504(struct e2e_gw *gw, struct mock *m, const char *path, co
     return j;
 }
 
-static void openai_shape(const cJSON *j)
+/* code: the first-byte budget's for a stream; for a whole answer, the deadline that ended
+ * its last attempt (request_ms, or idle_ms once headers came). */
+static void openai_shape(const cJSON *j, int stream)
 {
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     cr_assert_not_null(err);
     cr_assert_str_eq(str(err, "type"), "timeout_error");
-    cr_assert_str_eq(str(err, "code"), "first_byte_total_timeout");
+    const char *code = str(err, "code");
+    cr_assert_not_null(code);
+    if (stream)
+        cr_assert_str_eq(code, "first_byte_total_timeout");
+    else
+        cr_assert(!strcmp(code, "total_timeout") || !strcmp(code, "idle_timeout"), "%s", code);
     cr_assert_not_null(str(err, "message"));
 }
 
-static void anthropic_shape(const cJSON *j)
+static void anthropic_shape(const cJSON *j, int stream)
 {
     cr_assert_str_eq(str(j, "type"), "error");
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     cr_assert_not_null(err);
     cr_assert_str_eq(str(err, "type"), "timeout_error");
-    cr_assert(strstr(str(err, "message"), "first_byte_total_ms"), "%s", str(err, "message"));
+    if (stream)
+        cr_assert(strstr(str(err, "message"), "first_byte_total_ms"), "%s", str(err, "message"));
+    else
+        cr_assert(strstr(str(err, "message"), "in time"), "%s", str(err, "message"));
 }
 
 #define CHAT "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"
@@ -109,16 +121,22 @@ static void run(const char *stall, const char *dialect, int stream)
     struct mock *m = stalling_mock(stall);
     struct e2e_gw *gw = gw_for(m, CONFIG);
     const char *tail = stream ? ",\"stream\":true}" : "}";
+    /* A whole answer that never starts has no first-byte deadline: its one attempt takes
+     * request_ms. Headers and then nothing end each attempt at idle_ms. */
+    int n = !stream && !strcmp(stall, "none") ? 1 : 2;
     struct e2e_resp *r = NULL;
     if (!strcmp(dialect, "openai")) {
-        openai_shape(
-            expect_504(gw, m, "/v1/chat/completions", e2e_strf(CHAT "%s", tail), NULL, stream, &r));
+        openai_shape(expect_504(gw, m, "/v1/chat/completions", e2e_strf(CHAT "%s", tail), NULL,
+                                stream, n, &r),
+                     stream);
     } else if (!strcmp(dialect, "anthropic")) {
         anthropic_shape(
-            expect_504(gw, m, "/v1/messages", e2e_strf(MSGS "%s", tail), AHDR, stream, &r));
+            expect_504(gw, m, "/v1/messages", e2e_strf(MSGS "%s", tail), AHDR, stream, n, &r),
+            stream);
     } else {
         openai_shape(
-            expect_504(gw, m, "/v1/responses", e2e_strf(RESP "%s", tail), NULL, stream, &r));
+            expect_504(gw, m, "/v1/responses", e2e_strf(RESP "%s", tail), NULL, stream, n, &r),
+            stream);
     }
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
@@ -185,14 +203,16 @@ Test(budget, a_started_stream_is_never_cut)
     mock_stop(m);
 }
 
-/* 0 turns the budget off: the per-attempt deadline alone ends the one attempt allowed. */
+/* 0 turns the budget off: the per-attempt deadline alone ends the one attempt allowed (a
+ * stream: whole answers are not under the budget). */
 Test(budget, zero_is_off)
 {
     struct mock *m = stalling_mock("headers");
     struct e2e_gw *gw = gw_for(m, "{\"timeouts\":{\"idle_ms\":300,\"first_byte_ms\":300,"
                                   "\"first_byte_total_ms\":0},"
                                   "\"routing\":{\"retry\":{\"max_attempts\":1}}}");
-    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT "}", NULL);
+    struct e2e_resp *r =
+        e2e_stream(gw, "/v1/chat/completions", CHAT ",\"stream\":true}", NULL, NULL);
     cr_assert_eq(r->status, 504, "%s", r->body);
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(e2e_resp_json(r), "error");
     cr_assert_str_neq(str(err, "code"), "first_byte_total_timeout");
@@ -217,6 +237,35 @@ Test(budget, a_plain_answer_arriving_slowly_is_never_cut)
     cr_assert_eq(r->status, 200, "%s", r->body);
     cr_assert_gt(took, 300, "the answer outlived the budget (%lld ms)", (long long)took);
     cr_assert_eq(mock_request_count(m), 1);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
+
+/* A whole answer's first byte comes when the model has finished: one slower than
+ * first_byte_ms and the budget (a reasoning model's) is waited for, on one attempt. It was
+ * cut at first_byte_ms, sent again (the provider bills each) and ended in a 504. */
+Test(budget, a_whole_answer_slower_than_first_byte_ms_is_waited_for)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+                                        "\"headers_delay_ms\":1500,"
+                                        "\"body_file\":\"openai/chat.json\"}"),
+                 0);
+    struct e2e_gw *gw = gw_for(m, "{\"timeouts\":{\"first_byte_ms\":500,"
+                                  "\"first_byte_total_ms\":1000,\"request_ms\":20000},"
+                                  "\"routing\":{\"retry\":{\"max_attempts\":3,"
+                                  "\"backoff_ms\":10,\"backoff_max_ms\":20}}}");
+    struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", CHAT "}", NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    cr_assert_eq(mock_request_count(m), 1, "the answer was asked for once");
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/messages", MSGS "}", AHDR);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/responses", RESP "}", NULL);
+    cr_assert_eq(r->status, 200, "%d %s", r->status, r->body);
+    cr_assert_eq(mock_request_count(m), 3, "each dialect's answer was asked for once");
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     mock_stop(m);
