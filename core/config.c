@@ -26,7 +26,7 @@ static const struct gw_config_key keys[] = {
     {"timeouts.connect_ms", "integer", "10000", "connecting to a provider"},
     {"timeouts.first_byte_ms", "integer", "120000",
      "from sending to a stream's first byte (whole answers: request_ms)"},
-    {"timeouts.idle_ms", "integer", "120000", "longest silence between two response bytes"},
+    {"timeouts.idle_ms", "integer", "300000", "longest silence between two response bytes"},
     {"timeouts.first_byte_total_ms", "integer", "180000",
      "a stream's whole wait for its answer to start, across every attempt; 0 off"},
     {"timeouts.request_ms", "integer", "600000", "whole non-streaming request (streams have none)"},
@@ -138,7 +138,9 @@ void gw_config_defaults(struct gw_config *c)
     c->connect_timeout_ms = 10000;
     c->first_byte_timeout_ms = 120000;
     c->first_byte_total_ms = 180000;
-    c->idle_timeout_ms = 120000;
+    /* A reasoning model can be silent for minutes inside a healthy stream; Codex itself waits
+     * 5 minutes (its stream_idle_timeout_ms). Clients get heartbeats meanwhile. */
+    c->idle_timeout_ms = 300000;
     c->request_timeout_ms = 600000;
     c->heartbeat_ms = 15000;
     c->stream_buffer_bytes = 256 * 1024;

@@ -202,3 +202,16 @@ Test(config, store_url_and_state_dir)
     rc = load("{\"log\": {\"retention_days\": -1}}", &c, err, sizeof err);
     cr_assert_neq(rc, 0);
 }
+
+/* The defaults outlast what healthy answers do: a reasoning model can be silent for minutes
+ * inside a stream (Codex's own stream_idle_timeout_ms is 5 minutes), and a body up to the 32 MB
+ * Anthropic takes must not be refused by the gateway in front of it. */
+Test(config, defaults_outlast_healthy_answers)
+{
+    struct gw_config c;
+    char err[512];
+    cr_assert_eq(load("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_geq(c.idle_timeout_ms, 300000);
+    cr_assert_geq(c.request_timeout_ms, 600000);
+    cr_assert_geq(c.max_body_bytes, 32 * 1024 * 1024);
+}
