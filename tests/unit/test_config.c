@@ -214,4 +214,5 @@ Test(config, defaults_outlast_healthy_answers)
     cr_assert_geq(c.idle_timeout_ms, 300000);
     cr_assert_geq(c.request_timeout_ms, 600000);
     cr_assert_geq(c.max_body_bytes, 32 * 1024 * 1024);
+    gw_config_free(&c);
 }
