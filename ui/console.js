@@ -304,6 +304,7 @@
       p.set('until', new Date(Date.parse($('usage-until').value) + 86400e3).toISOString().slice(0, 10));
     const u = await api('/admin/usage?' + p);
     const cols = [{ label: g }, { label: 'Requests', num: 1 }, { label: 'Error rate', num: 1 },
+                  { label: 'Cache hits', num: 1 },
                   { label: 'Input tokens', num: 1 }, { label: 'Output tokens', num: 1 },
                   { label: 'Cost', num: 1 }, { label: 'Latency p50', num: 1 },
                   { label: 'Latency p95', num: 1 }, { label: 'TTFB p50', num: 1 },
@@ -313,6 +314,8 @@
       el(total ? 'th' : 'td', total ? { scope: 'row' } : null, r.group || '(none)'),
       el('td', { className: 'num' }, fmt.int(r.requests)),
       el('td', { className: 'num' }, fmt.pct(r.error_rate)),
+      /* hits count as requests, but none of their replayed tokens nor any cost */
+      el('td', { className: 'num' }, fmt.int(r.cache_hits)),
       el('td', { className: 'num' }, fmt.int(r.input_tokens)),
       el('td', { className: 'num' }, fmt.int(r.output_tokens)),
       el('td', { className: 'num' }, fmt.usd(r.cost_usd)),

@@ -338,9 +338,13 @@ void gw_account_close(struct gw_req *r, int status, const char *error_type)
     char guardrail[64];
     const char *gword = NULL;
     gw_guard_req_outcome(r, guardrail, sizeof guardrail, &gword);
+    /* A hit makes no attempt, so no span carries gen_ai.usage.*: the GenAI conventions count
+     * a model call's tokens, and none was made. aigw.cache says where the answer came from. */
     struct gw_otel_request_end e = {
         .status = status,
+        .key_id = r->key ? r->key->id : NULL,
         .dialect = r->dialect ? r->dialect->name : NULL,
+        .cache = r->cache_status,
         .guardrail = gword,
         .error_type = error_type,
         .attempts = r->attempts,

@@ -146,12 +146,17 @@ static void roll_add(struct roll *g, size_t *ng, const struct gw_log_row *r)
     }
     x->requests++;
     x->errors += r->status >= 400;
-    x->in += nonneg(r->input_tokens);
-    x->out += nonneg(r->output_tokens);
-    x->cached += nonneg(r->cached_tokens);
-    x->reasoning += nonneg(r->reasoning_tokens);
-    x->nusd += r->cost_usd < 0 ? 0 : gw_usd_to_nusd(r->cost_usd);
     x->cache_hits += r->cache_hit != 0;
+    /* A response cache hit's row keeps the usage it replayed (what the first answer cost),
+     * but no upstream spent it: the totals count its request and its hit, no token and no
+     * cost, as the ledger, the counters and the key's metrics do. */
+    if (!r->cache_hit) {
+        x->in += nonneg(r->input_tokens);
+        x->out += nonneg(r->output_tokens);
+        x->cached += nonneg(r->cached_tokens);
+        x->reasoning += nonneg(r->reasoning_tokens);
+        x->nusd += r->cost_usd < 0 ? 0 : gw_usd_to_nusd(r->cost_usd);
+    }
     x->hist[0][gw_store_hist_bucket(nonneg(r->latency_ms))]++;
     if (r->ttfb_ms >= 0)
         x->hist[1][gw_store_hist_bucket(r->ttfb_ms)]++;

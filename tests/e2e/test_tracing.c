@@ -331,6 +331,70 @@ Test(tracing, an_unsampled_trace_is_exported_nowhere_but_still_propagated)
     stop(&w);
 }
 
+/* A response cache hit asks no upstream: its request span says where its answer came from
+ * (aigw.cache), and no span counts tokens for it (gen_ai.usage.* are a model call's, on its
+ * attempt span, and a hit has none). */
+Test(tracing, a_cache_hit_is_marked_on_its_span_and_counts_no_tokens)
+{
+    struct world w;
+    w.recv = otlprecv_start();
+    cr_assert_not_null(w.recv);
+    w.m = rt_mock();
+    rt_add(w.m, "openai", RT_500);
+    rt_ok(w.m, "groq");
+    /* A gateway key (an id the spans name) rather than the static one. */
+    const char *base = FALLBACK3, *admin = "admin-key-for-tracing-0123456789";
+    w.gw = e2e_gw_start(
+        e2e_strf("%.*s,\"threads\":1,\"cache\":{\"enabled\":true},\"otel\":{\"endpoint\":"
+                 "\"%s\",\"batch_interval_ms\":50}}",
+                 (int)strlen(base) - 1, base, otlprecv_url(w.recv)),
+        "OPENAI_API_KEY=sk-test-openai", e2e_strf("OPENAI_BASE_URL=%s/openai/v1", mock_url(w.m)),
+        "GROQ_API_KEY=gsk-test", e2e_strf("GROQ_BASE_URL=%s/groq/v1", mock_url(w.m)),
+        e2e_strf("AIGW_ADMIN_KEY=%s", admin), NULL);
+    struct e2e_resp *k =
+        e2e_request("POST", e2e_strf("%s/admin/keys", e2e_gw_url(w.gw)), "{\"name\":\"traced\"}",
+                    e2e_strf("Authorization: Bearer %s", admin), 10000);
+    cr_assert_eq(k->status, 201, "%s", k->body);
+    const char *kid = e2e_strf("%s", cJSON_GetObjectItem(e2e_resp_json(k), "id")->valuestring);
+    const char *auth = e2e_strf("Authorization: Bearer %s",
+                                cJSON_GetObjectItem(e2e_resp_json(k), "key")->valuestring);
+    e2e_resp_free(k);
+    for (int i = 0; i < 2; i++) {
+        struct e2e_resp *r = rt_post(w.gw, RT_CHAT, auth);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Cache"), i ? "hit" : "miss");
+        e2e_resp_free(r);
+    }
+    /* the miss: a server span and two attempts; the hit: its server span alone */
+    cr_assert_eq(otlprecv_wait_spans(w.recv, 4, 10000), 0, "spans: %d\n%s",
+                 otlprecv_span_count(w.recv), e2e_gw_log(w.gw));
+    cJSON *spans = otlprecv_spans(w.recv);
+    const cJSON *servers[4], *clients[4];
+    cr_assert_eq(of_kind(spans, 2, NULL, servers, 4), 2, "%s", cJSON_Print(spans));
+    int hit = attr(servers[0], "aigw.cache") && !strcmp(attr(servers[0], "aigw.cache"), "hit");
+    const cJSON *h = servers[hit ? 0 : 1], *miss = servers[hit ? 1 : 0];
+    cr_assert_str_eq(attr(miss, "aigw.cache"), "miss");
+    cr_assert_str_eq(attr(miss, "aigw.attempts"), "2");
+    cr_assert_str_eq(attr(h, "aigw.cache"), "hit");
+    cr_assert_str_eq(attr(h, "aigw.attempts"), "0");
+    cr_assert_str_eq(attr(h, "http.response.status_code"), "200");
+    cr_assert_str_eq(attr(h, "aigw.key_id"), kid);
+    cr_assert_str_eq(attr(miss, "aigw.key_id"), kid);
+    cr_assert_eq(of_kind(spans, 3, str(miss, "traceId"), clients, 4), 2);
+    cr_assert_eq(of_kind(spans, 3, str(h, "traceId"), clients, 4), 0, "a hit made no attempt");
+    const cJSON *s;
+    int counted = 0;
+    cJSON_ArrayForEach(s, spans)
+    {
+        counted += attr(s, "gen_ai.usage.input_tokens") != NULL;
+        if (!strcmp(str(s, "traceId"), str(h, "traceId")))
+            cr_assert_null(attr(s, "gen_ai.usage.input_tokens"), "the hit's tokens were counted");
+    }
+    cr_assert_eq(counted, 1, "the one answer a provider gave counts its tokens once");
+    cJSON_Delete(spans);
+    stop(&w);
+}
+
 Test(tracing, content_is_captured_only_when_asked_redacted_and_capped)
 {
     struct world w;

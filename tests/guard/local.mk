@@ -134,6 +134,14 @@ tests_guard_test_guard_e2e_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_guard_test_guard_e2e_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
 EXTRA_tests_guard_test_guard_e2e_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
 
+# A final hook's service call still out when the upstream fails or the client leaves.
+check_PROGRAMS += tests/guard/test_guard_late
+TESTS += tests/guard/test_guard_late
+tests_guard_test_guard_late_SOURCES = tests/guard/test_guard_late.c
+tests_guard_test_guard_late_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_guard_test_guard_late_LDADD = $(E2E_LIBS) $(SQLITE_LIBS)
+EXTRA_tests_guard_test_guard_late_DEPENDENCIES = aigw$(EXEEXT) tests/guard/tguard.la
+
 # Output guards read the model's tool calls' arguments, in every dialect, streamed and not.
 check_PROGRAMS += tests/guard/test_guard_tools
 TESTS += tests/guard/test_guard_tools
