@@ -29,7 +29,9 @@
  * upstream hold a client for first_byte_ms (or idle_ms) times every retry. It covers every
  * attempt, their backoff and a body that does not start after the headers; it ends once a
  * stream's first byte reached the client, or a plain answer's body began to arrive (cutting
- * a finished answer would waste it). Never a stream that already started. */
+ * a finished answer would waste it). Never a stream that already started; nor, with
+ * stream.commit_ms, one whose upstream began: it commits when the budget runs out instead
+ * (gw_deliver_commit_due, called ahead of each check here). */
 static int fb_waiting(struct gw_req *r)
 {
     if (!r->fb_deadline_ms || r->fb_spent)
@@ -304,6 +306,7 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
         r->total_deadline_ms = gw_now_ms() + r->snap->cfg.request_timeout_ms;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
+    r->begun_ms = 0; /* this attempt's stream has not begun */
     r->call->pub.attempt = r->attempts;
     r->call->request_id = r->request_id;
     r->call->sink = gw_deliver_chunk;
@@ -509,6 +512,7 @@ static int gate(void *ud)
     int g = gw_relay_gate(&r->relay);
     if (g != 0 || r->call->credential_step)
         return g;
+    gw_deliver_commit_due(r); /* a begun stream commits rather than run out of budget */
     if (fb_over(r)) {
         r->fb_spent = 1;
         return -1;
@@ -526,6 +530,7 @@ static int beat(void *ud, struct gw_buf *out)
 static void on_idle(void *ud)
 {
     struct gw_req *r = ud;
+    gw_deliver_commit_due(r); /* before the budget: a begun stream commits instead */
     if (fb_over(r)) { /* headers came, the answer does not: the budget ends the wait */
         r->fb_spent = 1;
         gw_driver_cancel(&r->driver);
@@ -538,6 +543,7 @@ static void on_idle(void *ud)
 
 static void after_data(void *ud)
 {
+    gw_deliver_commit_due(ud); /* events that render nothing, faster than the idle tick */
     gw_deliver_release_request(ud);
 }
 
