@@ -33,6 +33,8 @@ static const struct gw_config_key keys[] = {
     {"stream", "object", "", "streaming relay settings"},
     {"stream.heartbeat_ms", "integer", "15000",
      "SSE comment sent on a stream idle this long; 0 off"},
+    {"stream.commit_ms", "integer", "10000",
+     "a started stream with no content yet sends its headers and start after this long; 0 off"},
     {"stream.buffer_bytes", "integer", "262144",
      "per-stream relay buffer; a slower client pauses the upstream"},
     {"shutdown", "object", "", "graceful shutdown"},
@@ -143,6 +145,7 @@ void gw_config_defaults(struct gw_config *c)
     c->idle_timeout_ms = 300000;
     c->request_timeout_ms = 600000;
     c->heartbeat_ms = 15000;
+    c->commit_ms = 10000;
     c->stream_buffer_bytes = 256 * 1024;
     c->shutdown_grace_ms = 30000;
     c->log_level = AIGW_LOG_INFO;
@@ -412,6 +415,7 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t errs
     INT("timeouts.first_byte_total_ms", first_byte_total_ms, 0, 3600000);
     INT("timeouts.request_ms", request_timeout_ms, 1, 86400000);
     INT("stream.heartbeat_ms", heartbeat_ms, 0, 3600000);
+    INT("stream.commit_ms", commit_ms, 0, 3600000);
     INT("stream.buffer_bytes", stream_buffer_bytes, 4096, 64 << 20);
     INT("shutdown.grace_ms", shutdown_grace_ms, 0, 3600000);
     INT("metrics.max_models", metrics_max_models, 1, 100000);

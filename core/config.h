@@ -33,6 +33,9 @@ struct gw_config {
     int64_t idle_timeout_ms;
     int64_t request_timeout_ms; /* non-streaming only: streams never get a total deadline */
     int64_t heartbeat_ms;
+    /* A stream whose upstream began (2xx, an event parsed) but sent no content for this long
+     * is committed: headers and the dialect's start go out (proxy/deliver.c); 0: never. */
+    int64_t commit_ms;
     int64_t stream_buffer_bytes;
     int64_t shutdown_grace_ms;
     int log_level;

@@ -221,6 +221,7 @@ static void overlay(cJSON *d, const struct gw_config *c)
     set(d, "timeouts.idle_ms", cJSON_CreateNumber((double)c->idle_timeout_ms));
     set(d, "timeouts.request_ms", cJSON_CreateNumber((double)c->request_timeout_ms));
     set(d, "stream.heartbeat_ms", cJSON_CreateNumber((double)c->heartbeat_ms));
+    set(d, "stream.commit_ms", cJSON_CreateNumber((double)c->commit_ms));
     set(d, "stream.buffer_bytes", cJSON_CreateNumber((double)c->stream_buffer_bytes));
     set(d, "shutdown.grace_ms", cJSON_CreateNumber((double)c->shutdown_grace_ms));
     set(d, "log.level", cJSON_CreateString(level_name(c->log_level)));

@@ -139,6 +139,8 @@ int gw_anth_render_chunk(void *r, const struct aigw_chunk *c, struct gw_buf *out
 int gw_anth_render_end(void *r, struct gw_buf *out);
 int gw_anth_render_stream_error(void *r, const struct aigw_error *e, struct gw_buf *out);
 int gw_anth_render_heartbeat(void *r, struct gw_buf *out);
+/* message_start ahead of the first content (stream.commit_ms); never twice. */
+int gw_anth_render_start(void *r, struct gw_buf *out);
 
 int gw_anth_parse(const struct gw_inbound *in, struct gw_parsed *out, struct gw_front_err *err);
 

@@ -11,6 +11,7 @@ const struct gw_dialect gw_dialect_anthropic = {
     .render_end = gw_anth_render_end,
     .render_stream_error = gw_anth_render_stream_error,
     .render_heartbeat = gw_anth_render_heartbeat,
+    .render_start = gw_anth_render_start,
     .error_body = gw_anth_error_body,
     .models_body = gw_anth_models_body,
 };

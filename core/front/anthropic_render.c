@@ -541,6 +541,16 @@ int gw_anth_render_stream_error(void *p, const struct aigw_error *e, struct gw_b
     return rc ? rc : gw_buf_append_str(out, "\n\n");
 }
 
+int gw_anth_render_start(void *p, struct gw_buf *out)
+{
+    struct anth_render *r = p;
+    /* The first content would have opened with message_start (no ping follows it there
+     * either); it finds it sent and goes straight to its block. */
+    if (!r->stream || r->started || r->ended || r->count_tokens)
+        return 0;
+    return anth_ev_message_start(r, out);
+}
+
 int gw_anth_render_heartbeat(void *p, struct gw_buf *out)
 {
     struct anth_render *r = p;

@@ -90,6 +90,12 @@ struct gw_dialect {
     int (*render_stream_error)(void *r, const struct aigw_error *e, struct gw_buf *out);
     /* What keeps an idle stream alive (an SSE comment, Anthropic's ping event). */
     int (*render_heartbeat)(void *r, struct gw_buf *out);
+    /* Optional (NULL: render_heartbeat): a stream's start ahead of its first content, for a
+     * stream committed before it has any (stream.commit_ms): exactly the events render_chunk
+     * would have opened the answer with, which it then leaves out, so they go out once with
+     * the same ids. Writes nothing once the stream started or for a non-stream. 0 or
+     * negative. */
+    int (*render_start)(void *r, struct gw_buf *out);
 
     /* An error document in the dialect's shape for a failure before any byte was sent.
      * type NULL: the dialect's type for status. Messages are redacted by the caller. */

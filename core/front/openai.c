@@ -96,6 +96,11 @@ static int render_heartbeat(void *r, struct gw_buf *out)
     return gw_buf_append_str(out, ": keep-alive\n\n");
 }
 
+static int render_start(void *r, struct gw_buf *out)
+{
+    return gw_render_start(r, out);
+}
+
 int gw_openai_error_body(struct gw_buf *out, int status, const char *type, const char *code,
                          const char *param, const char *message)
 {
@@ -113,6 +118,7 @@ int gw_openai_error_body(struct gw_buf *out, int status, const char *type, const
         .render_end = render_end,                                                              \
         .render_stream_error = render_stream_error,                                            \
         .render_heartbeat = render_heartbeat,                                                  \
+        .render_start = render_start,                                                          \
         .error_body = gw_openai_error_body,                                                    \
     }
 

@@ -323,6 +323,22 @@ static int tool_event(struct gw_render *r, struct gw_buf *out, const struct aigw
     return rc ? rc : close_event(r, out, NULL, 0);
 }
 
+int gw_render_start(struct gw_render *r, struct gw_buf *out)
+{
+    if (!r->stream)
+        return 0;
+    if (r->legacy) /* a text completion has no role to announce: the stream's first comment */
+        return gw_buf_append_str(out, ": keep-alive\n\n");
+    struct gw_render_choice *ch = gw_render_choice(r, 0);
+    if (!ch)
+        return AIGW_ENOMEM;
+    if (ch->started || ch->finished)
+        return 0;
+    /* The role delta the first content would have carried; that content then goes without
+     * it, as OpenAI's own streams send them. */
+    return delta_event(r, out, 0, NULL, NULL, 0);
+}
+
 int gw_render_finish_event(struct gw_render *r, struct gw_buf *out, int idx)
 {
     struct gw_render_choice *ch = gw_render_choice(r, idx);

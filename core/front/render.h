@@ -67,6 +67,9 @@ int gw_render_chunk(struct gw_render *r, const struct aigw_chunk *c, struct gw_b
 /* Completes the response: stream: pending finish chunks, usage chunk, [DONE];
  * non-stream: the whole JSON document. */
 int gw_render_end(struct gw_render *r, struct gw_buf *out);
+/* A stream committed before its first content (stream.commit_ms): choice 0's role delta,
+ * which its first content then goes without (a legacy completion: an SSE comment). */
+int gw_render_start(struct gw_render *r, struct gw_buf *out);
 /* A stream that fails after its first byte: an error event, then [DONE]. */
 int gw_render_stream_error(struct gw_render *r, const struct aigw_error *err,
                            struct gw_buf *out);

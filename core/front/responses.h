@@ -107,6 +107,8 @@ int gw_responses_render_chunk(void *r, const struct aigw_chunk *c, struct gw_buf
 int gw_responses_render_end(void *r, struct gw_buf *out);
 int gw_responses_render_stream_error(void *r, const struct aigw_error *e, struct gw_buf *out);
 int gw_responses_render_heartbeat(void *r, struct gw_buf *out);
+/* response.created and response.in_progress ahead of the first content (stream.commit_ms). */
+int gw_responses_render_start(void *r, struct gw_buf *out);
 int gw_responses_error_body(struct gw_buf *out, int status, const char *type, const char *code,
                             const char *param, const char *message);
 

@@ -454,6 +454,14 @@ int gw_responses_render_heartbeat(void *p, struct gw_buf *out)
     return gw_buf_append_str(out, ": keepalive\n\n");
 }
 
+int gw_responses_render_start(void *p, struct gw_buf *out)
+{
+    struct gw_resp_render *r = p;
+    if (!r->stream || r->ended)
+        return 0;
+    return gw_resp_ev_start(r, out); /* once: the first content finds it started */
+}
+
 int gw_responses_error_body(struct gw_buf *out, int status, const char *type, const char *code,
                             const char *param, const char *message)
 {
@@ -470,5 +478,6 @@ const struct gw_dialect gw_responses_dialect = {
     .render_end = gw_responses_render_end,
     .render_stream_error = gw_responses_render_stream_error,
     .render_heartbeat = gw_responses_render_heartbeat,
+    .render_start = gw_responses_render_start,
     .error_body = gw_responses_error_body,
 };

@@ -112,15 +112,39 @@ int gw_relay_produce(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *o
     }
     if (r->out.len > before) {
         int64_t now = now_ms();
-        if (!r->committed) {
-            r->committed = 1;
+        r->committed = 1;
+        if (!r->first_byte_ms) /* the answer's first bytes, even after an early start */
             r->first_byte_ms = now;
-        }
         r->last_push_ms = now;
         gw_relay_wake_locked(r);
     }
     pthread_mutex_unlock(&r->lock);
     return rc;
+}
+
+int gw_relay_commit(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *out), void *ud)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->committed || r->client_gone) {
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    size_t before = r->out.len;
+    int rc = write(ud, &r->out);
+    if (rc < 0 && r->out.len > before) {
+        r->out.len = before;
+        r->out.ptr[before] = '\0';
+    }
+    int added = r->out.len > before;
+    if (added) {
+        /* Not first_byte_ms: that stays the answer's first bytes (the log's ttfb, the
+         * router's latency, what a cut answer is charged from). */
+        r->committed = 1;
+        r->last_push_ms = now_ms();
+        gw_relay_wake_locked(r);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc < 0 ? rc : added;
 }
 
 int gw_relay_gate(struct gw_relay *r)

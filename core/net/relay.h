@@ -40,7 +40,8 @@ struct gw_relay {
     int64_t total_out;     /* bytes taken by the consumer */
     int64_t last_push_ms;
     int committed;         /* bytes were produced: the response's status is settled */
-    int64_t first_byte_ms; /* when the first bytes were produced (0: not yet) */
+    int64_t first_byte_ms; /* when the answer's first bytes were produced (0: not yet); a
+                              start sent by gw_relay_commit does not count */
     int client_gone;       /* the consumer left: produce nothing more */
 };
 
@@ -50,6 +51,12 @@ struct gw_relay {
  * consumer is woken. A write that fails adds nothing (what it had appended is taken back: the
  * client never gets half an event). Returns write's result. */
 int gw_relay_produce(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *out), void *ud);
+/* A stream's start ahead of its answer (stream.commit_ms): write(ud, out) under the lock
+ * unless bytes were produced already or the consumer left; what it adds commits the relay
+ * (the response's headers go out, heartbeats may follow) without setting first_byte_ms.
+ * Returns 1 when it committed, 0 when nothing was written, or write's negative result
+ * (what it appended is taken back). */
+int gw_relay_commit(struct gw_relay *r, int (*write)(void *ud, struct gw_buf *out), void *ud);
 /* Before producing more: 0 go on, 1 pause the producer (above the high-water mark; the
  * consumer asks for the unpause), -1 the consumer left. */
 int gw_relay_gate(struct gw_relay *r);

@@ -24,12 +24,6 @@
 #include "plugin/usage.h"
 #include "proxy/driver.h"
 
-/* The first-byte budget (timeouts.first_byte_total_ms) is the client's whole wait for its
- * answer to start, whatever the number of attempts: per-attempt deadlines alone let a stalled
- * upstream hold a client for first_byte_ms (or idle_ms) times every retry. It covers every
- * attempt, their backoff and a body that does not start after the headers; it ends once a
- * stream's first byte reached the client, or a plain answer's body began to arrive (cutting
- * a finished answer would waste it). Never a stream that already started. */
 /* A whole (not streamed) answer's first byte comes when the model has finished: a deadline
  * on it is a deadline on the generation, which timeouts.request_ms already is. A shorter one
  * cut every answer that took longer (a reasoning model's, a long one) and sent it again, so
@@ -42,6 +36,14 @@ static int whole_answer(const struct gw_req *r)
     return !r->parsed.stream && c && c->framing == AIGW_FRAMING_JSON && !c->credential_step;
 }
 
+/* The first-byte budget (timeouts.first_byte_total_ms) is the client's whole wait for its
+ * answer to start, whatever the number of attempts: per-attempt deadlines alone let a stalled
+ * upstream hold a client for first_byte_ms (or idle_ms) times every retry. It covers every
+ * attempt, their backoff and a body that does not start after the headers; it ends once a
+ * stream's first byte reached the client, or a plain answer's body began to arrive (cutting
+ * a finished answer would waste it). Never a stream that already started; nor, with
+ * stream.commit_ms, one whose upstream began: it commits when the budget runs out instead
+ * (gw_deliver_commit_due, called ahead of each check here). */
 static int fb_waiting(struct gw_req *r)
 {
     if (!r->fb_deadline_ms || r->fb_spent)
@@ -318,6 +320,7 @@ int gw_attempt_start(struct gw_req *r, int64_t delay_ms)
         r->total_deadline_ms = gw_now_ms() + r->snap->cfg.request_timeout_ms;
     r->attempts++;
     r->attempt_ms = gw_now_ms() + delay_ms;
+    r->begun_ms = 0; /* this attempt's stream has not begun */
     r->call->pub.attempt = r->attempts;
     r->call->request_id = r->request_id;
     r->call->sink = gw_deliver_chunk;
@@ -523,6 +526,7 @@ static int gate(void *ud)
     int g = gw_relay_gate(&r->relay);
     if (g != 0 || r->call->credential_step)
         return g;
+    gw_deliver_commit_due(r); /* a begun stream commits rather than run out of budget */
     if (fb_over(r)) {
         r->fb_spent = 1;
         return -1;
@@ -540,6 +544,7 @@ static int beat(void *ud, struct gw_buf *out)
 static void on_idle(void *ud)
 {
     struct gw_req *r = ud;
+    gw_deliver_commit_due(r); /* before the budget: a begun stream commits instead */
     if (fb_over(r)) { /* headers came, the answer does not: the budget ends the wait */
         r->fb_spent = 1;
         gw_driver_cancel(&r->driver);
@@ -552,6 +557,7 @@ static void on_idle(void *ud)
 
 static void after_data(void *ud)
 {
+    gw_deliver_commit_due(ud); /* events that render nothing, faster than the idle tick */
     gw_deliver_release_request(ud);
 }
 

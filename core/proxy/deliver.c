@@ -160,6 +160,48 @@ void gw_deliver_release_request(struct gw_req *r)
     r->parsed.native_only = NULL;
 }
 
+/* stream.commit_ms. A stream's start is held while it has no content, so that a failed
+ * attempt can still fall back unseen; but a reasoning model may think for minutes after its
+ * first event, and a client without even the headers is cut by the proxies in front of aigw
+ * (60 s idle) or by the first-byte budget's 504, its paid-for answer thrown away. So once the
+ * upstream began (a 2xx stream, an event of it parsed: a role chunk, a ping, a messageStart)
+ * and commit_ms passed with nothing rendered, or the first-byte budget ran out first, the
+ * stream commits: its headers and the dialect's start go out, the heartbeat keeps it alive,
+ * and a later failure ends it in-band, as for any stream. Only the start: what the output
+ * guards hold stays held; the cache, usage and cost never see it. */
+static int write_start(void *ud, struct gw_buf *out)
+{
+    struct gw_req *r = ud;
+    const struct gw_dialect *d = r->dialect;
+    size_t before = out->len;
+    int rc =
+        d->render_start ? d->render_start(r->render, out) : d->render_heartbeat(r->render, out);
+    if (rc >= 0)
+        gw_log_keep_sent(r, out, before); /* the request log keeps the answer as sent */
+    return rc;
+}
+
+void gw_deliver_commit_due(struct gw_req *r)
+{
+    const struct gw_call *c = r->call;
+    int64_t wait = r->snap->cfg.commit_ms;
+    if (!r->parsed.stream || wait <= 0 || r->start_sent || !c || r->cache_hit)
+        return;
+    int64_t now = gw_now_ms();
+    if (!r->begun_ms) {
+        if (!c->streaming || !c->framed || c->credential_step)
+            return;
+        r->begun_ms = now;
+    }
+    if (c->has_error || c->done || r->guard_stop || r->fb_spent)
+        return; /* its outcome decides: a failure may still fall back unseen */
+    int budget_over = r->fb_deadline_ms && now >= r->fb_deadline_ms;
+    if (now - r->begun_ms < wait && !budget_over)
+        return;
+    r->start_sent = 1;
+    gw_relay_commit(&r->relay, write_start, r);
+}
+
 int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 {
     struct gw_req *r = ud;

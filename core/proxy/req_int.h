@@ -88,6 +88,11 @@ struct gw_req {
     int64_t fb_deadline_ms;
     int fb_spent;
     int fb_body;
+    /* stream.commit_ms (deliver.c): when this attempt's stream began (its first event parsed;
+     * monotonic ms, 0: not yet), and whether the start was sent ahead of the content. Engine
+     * thread only. */
+    int64_t begun_ms;
+    int start_sent;
     /* timeouts.request_ms of a plain request: when its whole time, every attempt and
      * back-off in it, runs out (monotonic ms, set by the first attempt; 0: none). */
     int64_t total_deadline_ms;
@@ -217,6 +222,9 @@ void gw_deliver_finish(struct gw_req *r, int rc);               /* the final out
 /* A stream the client has had bytes of is never tried again: its request trees are cut to
  * their "model" member (see deliver.c). Engine thread, outside the plugin's callbacks. */
 void gw_deliver_release_request(struct gw_req *r);
+/* stream.commit_ms: commits a begun stream that has no content yet once it is due (see
+ * deliver.c). Engine thread: the attempt's gate, idle and data callbacks. */
+void gw_deliver_commit_due(struct gw_req *r);
 enum MHD_Result gw_deliver_queue_locked(struct gw_req *r);      /* relay lock held */
 enum MHD_Result gw_deliver_fail(struct gw_req *r, int status, const char *type,
                                 const char *code, const char *param, const char *message);

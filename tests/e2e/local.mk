@@ -120,6 +120,17 @@ tests_e2e_test_deadline_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_deadline_DEPENDENCIES = aigw$(EXEEXT)
 endif
 
+# stream.commit_ms: a stream that began and is silent commits (headers, the dialect's start)
+# rather than wait for content, in every dialect; falls back unseen before it.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_commit
+TESTS += tests/e2e/test_commit
+tests_e2e_test_commit_SOURCES = tests/e2e/test_commit.c
+tests_e2e_test_commit_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_commit_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_commit_DEPENDENCIES = aigw$(EXEEXT)
+endif
+
 # An upstream that answers badly, seen from each dialect: secrets it echoes, streams cut
 # short or empty, bytes that are not UTF-8.
 if BUILD_TESTS
