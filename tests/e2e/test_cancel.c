@@ -1,12 +1,12 @@
 /*
  * Upstream jobs left unfinished are cancelled (SDK 1.6 cancel_build, proxy/cancel.c): a
- * Replicate prediction whose client left mid-stream or mid-poll, or whose request ran into
- * the gateway's timeout, gets exactly one POST to its cancel URL with the provider's key (and
- * the key in no log line); a prediction that finished gets none. A cancel that fails (500,
- * or no answer at all) costs nothing else: the client's answer, the request log row and the
- * next request are as without it. Every wait is on a condition with a deadline; a stopped
- * gateway has sent every cancel it started (shutdown waits for them), so counts read after
- * the gateway exited are final.
+ * Replicate prediction whose client left mid-stream or mid-poll, whose request ran into
+ * the gateway's timeout, or which was abandoned for a fallback target, gets exactly one POST to its
+ * cancel URL with the provider's key (and the key in no log line); a prediction that finished gets
+ * none. A cancel that fails (500, or no answer at all) costs nothing else: the client's answer, the
+ * request log row and the next request are as without it. Every wait is on a condition with a
+ * deadline; a stopped gateway has sent every cancel it started (shutdown waits for them), so counts
+ * read after the gateway exited are final.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -138,6 +138,34 @@ Test(cancel, prediction_past_the_gateway_timeout_is_cancelled_once)
     struct e2e_gw *gw = gw_for(m, "{\"timeouts\":{\"request_ms\":400}}", 10);
     struct e2e_resp *r = e2e_post(gw, "/v1/chat/completions", ask(0), NULL);
     cr_assert_eq(r->status, 504, "%d %s", r->status, r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_wait_log(gw, LOGGED, 10000), 0, "no cancel logged:\n%s", e2e_gw_log(gw));
+    stop_without_key_logged(gw);
+    assert_one_cancel(m);
+    mock_stop(m);
+}
+
+/* The prediction outlived the plugin's poll deadline (REPLICATE_POLL_TIMEOUT_MS 0: at once)
+ * and the request failed over to another target: the abandoned prediction is cancelled. */
+Test(cancel, prediction_abandoned_for_a_fallback_is_cancelled_once)
+{
+    const char *routes[] = {CREATE, PROCESSING, CANCEL_OK,
+                            "{\"name\":\"openai\",\"method\":\"POST\","
+                            "\"path\":\"/v1/chat/completions\",\"body_file\":\"openai/chat.json\"}",
+                            NULL};
+    struct mock *m = mock_with(routes);
+    struct e2e_gw *gw = e2e_gw_start(
+        "{\"routing\":{\"aliases\":{\"smart\":{\"targets\":["
+        "{\"provider\":\"replicate\",\"model\":\"" RP_MODEL "\"},"
+        "{\"provider\":\"openai\",\"model\":\"gpt-4o-mini\"}]}}}}",
+        "REPLICATE_API_TOKEN=" TOKEN, e2e_strf("REPLICATE_BASE_URL=%s", mock_url(m)),
+        "REPLICATE_WAIT_SECONDS=0", "REPLICATE_POLL_TIMEOUT_MS=0", "OPENAI_API_KEY=sk-e2e-cancel",
+        e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)), NULL);
+    struct e2e_resp *r = e2e_post(
+        gw, "/v1/chat/completions",
+        "{\"model\":\"smart\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", NULL);
+    cr_assert_eq(r->status, 200, "%d %s\n%s", r->status, r->body, e2e_gw_log(gw));
+    cr_assert_str_eq(e2e_resp_header(r, "X-Gateway-Provider"), "openai");
     e2e_resp_free(r);
     cr_assert_eq(e2e_gw_wait_log(gw, LOGGED, 10000), 0, "no cancel logged:\n%s", e2e_gw_log(gw));
     stop_without_key_logged(gw);
