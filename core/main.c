@@ -16,22 +16,23 @@
 #include "admin/admin.h"
 #include "admin/keys_cli.h"
 #include "catalog/catalog.h"
+#include "config.h"
 #include "front/responses.h"
+#include "guard/guard.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "net/http.h"
+#include "net/upstream.h"
 #include "obs/metrics.h"
 #include "obs/otel.h"
 #include "obs/otlp.h"
-#include "config.h"
-#include "guard/guard.h"
-#include "proxy/gateway.h"
-#include "net/http.h"
+#include "plugin/plugin_loader.h"
 #include "proxy/accept.h"
 #include "proxy/authfail.h"
+#include "proxy/cancel.h"
+#include "proxy/gateway.h"
 #include "proxy/reload.h"
 #include "proxy/snapshot.h"
-#include "net/upstream.h"
-#include "lib/buf.h"
-#include "lib/log.h"
-#include "plugin/plugin_loader.h"
 #include "store/counters.h"
 #include "store/store.h"
 #include "version.h"
@@ -414,6 +415,14 @@ int main(int argc, char **argv)
     gw_http_cancel_transfers(http);
     gw_upstream_cancel_all(gw.upstream, 5000);
     gw_gateway_drain(&gw, gw_now_ms() + 2000);
+    /* The requests cancelled above asked their providers to stop the jobs they had started
+     * (proxy/cancel.h): best effort, while the engines still run, within what is left of the
+     * grace and 2 s at most. */
+    int64_t cancel_ms = grace_end - gw_now_ms();
+    if (gw_cancel_drain(gw_now_ms() + (cancel_ms < 500    ? 500
+                                       : cancel_ms > 2000 ? 2000
+                                                          : cancel_ms)))
+        GW_WARN("%d upstream cancel requests still in flight at shutdown", gw_cancel_inflight());
     gw_front_stop(front); /* the workers' counters go with their loops */
     gw_counters_shared_free(counters);
     gw_gateway_free(&gw);

@@ -263,9 +263,15 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
     const char *m = x->method ? x->method : (x->body ? "POST" : "GET");
-    if (x->body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.body_len);
+    /* A POST without a body (a job's cancel) is still a POST, with Content-Length: 0: with
+     * no POSTFIELDS curl would send a GET. */
+    const char *body = x->body;
+    curl_off_t body_len = (curl_off_t)x->req.body_len;
+    if (!body && strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
+        body = "", body_len = 0;
+    if (body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, body_len);
     } else if (configured) {
         /* A fresh handle has these defaults; a kept one may hold the last transfer's body. */
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
@@ -273,7 +279,7 @@ int gw_xfer_setup_easy(struct gw_xfer *x)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
     const char *custom = NULL;
-    if (strcmp(m, "GET") == 0 && !x->body)
+    if (strcmp(m, "GET") == 0 && !body)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     else if (strcmp(m, "POST") != 0)
         custom = m;

@@ -88,6 +88,10 @@ void gw_metrics_spans_exported(int64_t n);
  * renewals that found their reservation gone and of reservations never renewed. Set, not
  * added: the counters keep the totals. */
 void gw_metrics_leases(int64_t live, uint64_t lost, uint64_t untracked);
+/* A cancel request for an upstream job that was left unfinished (proxy/cancel.h): outcome
+ * "ok" (2xx), "rejected" (another 4xx: the job had ended), "failed" (5xx or transport, after
+ * its one retry), "dropped" (too many in flight, or it could not start). */
+void gw_metrics_upstream_cancel(const char *provider, const char *outcome);
 
 /* Model names from the config (aliases, targets) that get a label of their own without
  * counting against max_models. Printable ASCII, at most 128 bytes, no registered secret:

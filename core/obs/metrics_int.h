@@ -59,6 +59,7 @@ enum gw_m_family {
     GW_MF_LEASES,
     GW_MF_LEASES_LOST,
     GW_MF_LEASES_UNTRACKED,
+    GW_MF_UPSTREAM_CANCELS,
     GW_MF_COUNT
 };
 

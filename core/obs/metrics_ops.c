@@ -167,3 +167,13 @@ void gw_metrics_leases(int64_t live, uint64_t lost, uint64_t untracked)
     gw_m_set(m, GW_MF_LEASES_UNTRACKED, NO_LABELS,
              untracked > INT64_MAX ? INT64_MAX : (int64_t)untracked);
 }
+
+void gw_metrics_upstream_cancel(const char *provider, const char *outcome)
+{
+    struct gw_metrics *m = gw_m_get();
+    if (!m)
+        return;
+    const struct gw_m_label *lab[2] = {gw_m_label(m, GW_ML_PROVIDER, provider, NULL),
+                                       gw_m_label(m, GW_ML_OUTCOME, outcome, NULL)};
+    gw_m_add(m, GW_MF_UPSTREAM_CANCELS, lab, 1);
+}

@@ -277,6 +277,16 @@ const struct gw_m_family_desc gw_m_families[GW_MF_COUNT] = {
                                 {NULL},
                                 NULL,
                                 0},
+    [GW_MF_UPSTREAM_CANCELS] = {"aigw_upstream_cancels_total",
+                                "Cancel requests for upstream jobs left unfinished (a client gone, "
+                                "a timeout, a fallback), by provider and outcome (ok, rejected, "
+                                "failed, dropped).",
+                                GW_MT_COUNTER,
+                                GW_MU_COUNT,
+                                2,
+                                {"provider", "outcome"},
+                                NULL,
+                                0},
 };
 /* clang-format on */
 

@@ -422,3 +422,24 @@ int gw_exchange_failed(struct gw_call *c, const char *why)
     gw_host_set_current(prev);
     return rc;
 }
+
+/* The plugin's cleanup request for a job the call left unfinished, built where the steps are
+ * (method, URL, headers, body of the call). Never after a complete answer: the caller asks
+ * only when the attempt ended without one. */
+int gw_exchange_cancel(struct gw_call *c, const char **job_id)
+{
+    const struct aigw_provider *d = &c->plugin->desc;
+    *job_id = NULL;
+    if (AIGW_ABI_MINOR_OF(d->abi_version) < 6 || !d->cancel_build)
+        return 1;
+    struct gw_plugin *prev = gw_host_enter(c->plugin);
+    gw_call_clear_request(c);
+    c->delay_ms = 0;
+    int rc = d->cancel_build(&c->pub, job_id);
+    gw_host_set_current(prev);
+    if (rc == 0 && (!c->url || !c->method))
+        rc = AIGW_ECONFIG;
+    if (rc != 0)
+        *job_id = NULL;
+    return rc;
+}

@@ -34,6 +34,11 @@ int gw_exchange_end(struct gw_call *c);
  * the same step again, 0 when the call ended with call->error (or, an epilogue, without an
  * error), -1 when the step is the first (the caller's failure to report). */
 int gw_exchange_failed(struct gw_call *c, const char *why);
+/* The call ended without a complete answer: the plugin's request that stops the job its steps
+ * started (ABI 1.6 cancel_build), built into the call's method, URL, headers and body. 0: built
+ * (*job_id the job's id for the log, or NULL); 1: nothing to stop (no such callback, no job,
+ * or the job reached its final state); negative: the plugin failed (nothing to send). */
+int gw_exchange_cancel(struct gw_call *c, const char **job_id);
 /* 1 when the status is one a retry or another target might fix. */
 int gw_status_retryable(int status);
 

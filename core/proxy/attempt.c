@@ -22,6 +22,7 @@
 #include "plugin/errors.h"
 #include "plugin/exchange.h"
 #include "plugin/usage.h"
+#include "proxy/cancel.h"
 #include "proxy/driver.h"
 
 /* A whole (not streamed) answer's first byte comes when the model has finished: a deadline
@@ -413,6 +414,16 @@ static int should_retry(struct gw_req *r, int rc)
            gw_route_retry_allowed(&r->snap->router);
 }
 
+/* The attempt ended without a complete answer: a job its steps started upstream (a
+ * prediction) may still be running, billed, for nobody. The plugin says how to stop it. */
+static void cancel_job(struct gw_req *r, const struct gw_target *t)
+{
+    const char *job = NULL;
+    if (gw_exchange_cancel(r->call, &job) == 0)
+        gw_cancel_send(gw_upstream_here(r->gw->upstream), t->plugin->desc.vkey, r->request_id, job,
+                       r->call);
+}
+
 static void on_done(void *ud, int result, int rc)
 {
     struct gw_req *r = ud;
@@ -478,6 +489,8 @@ static void on_done(void *ud, int result, int rc)
                 t->plugin->desc.vkey, c->error.message ? c->error.message : "error");
     if (rc == 0 && c->has_error && c->no_retry_here)
         r->not_again |= 1u << r->target;
+    if (result != GW_XFER_OK || rc != 0 || c->has_error || r->guard_stop)
+        cancel_job(r, t);
     if (should_retry(r, rc)) {
         /* The next target whose circuit breaker lets a call through; backing off only when
          * a target is tried again. None left: the last error is the answer. */

@@ -13,6 +13,8 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/cache_lookup.c \
 	core/proxy/cache_phase.h \
 	core/proxy/cache_shared.c \
+	core/proxy/cancel.c \
+	core/proxy/cancel.h \
 	core/proxy/counters_loop.c \
 	core/proxy/counters_loop.h \
 	core/proxy/deliver.c \

@@ -10,4 +10,9 @@ TESTS += tests/plugins/test_replicate
 tests_plugins_test_replicate_SOURCES = tests/plugins/test_replicate.c
 tests_plugins_test_replicate_CFLAGS = $(TEST_CFLAGS)
 tests_plugins_test_replicate_LDADD = $(PLUGIN_TEST_LIBS)
+check_PROGRAMS += tests/plugins/test_replicate_cancel
+TESTS += tests/plugins/test_replicate_cancel
+tests_plugins_test_replicate_cancel_SOURCES = tests/plugins/test_replicate_cancel.c
+tests_plugins_test_replicate_cancel_CFLAGS = $(TEST_CFLAGS)
+tests_plugins_test_replicate_cancel_LDADD = $(PLUGIN_TEST_LIBS)
 endif

@@ -15,7 +15,8 @@ static const struct aigw_env_var env_table[] = {
      "Prefer: wait=N seconds on prediction create (1-60; 0 sends no Prefer header)"},
     {"REPLICATE_POLL_INTERVAL_MS", 0, "1000", "delay between polls of an unfinished prediction"},
     {"REPLICATE_POLL_TIMEOUT_MS", 0, "300000",
-     "give up on a prediction (504) after this long without a result"},
+     "give up on a prediction (504) after this long without a result; a polled prediction is "
+     "created with a Cancel-After of this plus one poll interval"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -127,6 +128,21 @@ static int endpoint(struct aigw_call *call, const char *base, char **url, const 
     return *url ? 0 : AIGW_ENOMEM;
 }
 
+/* A polled prediction is read for REPLICATE_POLL_TIMEOUT_MS at most: Replicate's own
+ * deadline (Cancel-After, a duration) stops it one poll interval later, should the gateway
+ * not get to cancel it (killed, or a create whose answer never came). Streams have no such
+ * deadline, so none is sent for them. */
+static int cancel_after(struct aigw_call *call)
+{
+    int64_t ms = replicate_env_ms(call, "REPLICATE_POLL_TIMEOUT_MS", 300000) +
+                 replicate_env_ms(call, "REPLICATE_POLL_INTERVAL_MS", 1000);
+    int64_t secs = (ms + 999) / 1000;
+    if (secs < 1)
+        secs = 1;
+    char *v = call->host->strf(call, "%llds", (long long)secs);
+    return v ? call->host->add_header(call, "Cancel-After", v, 0) : AIGW_ENOMEM;
+}
+
 int replicate_create(struct aigw_call *call, cJSON *input, int stream)
 {
     const struct aigw_host *h = call->host;
@@ -169,6 +185,8 @@ int replicate_create(struct aigw_call *call, cJSON *input, int stream)
         h->log(call, AIGW_LOG_WARN, "replicate: REPLICATE_WAIT_SECONDS is not a number");
         secs = 0;
     }
+    if (!stream && (rc = cancel_after(call)) != 0)
+        return rc;
     if (stream || secs <= 0)
         return 0;
     char *pref = h->strf(call, "wait=%ld", secs > 60 ? 60L : secs);
@@ -341,6 +359,7 @@ static const struct aigw_provider provider = {
     .map_error = map_error,
     .images_build = images_build,
     .images_parse = replicate_images_parse,
+    .cancel_build = replicate_cancel_build,
 };
 
 AIGW_EXPORT const struct aigw_provider *aigw_plugin_entry(void);

@@ -27,6 +27,11 @@ struct replicate_state {
     const char *get_url;
     int usage_fetch; /* 1: the stream's usage is being fetched (the answer is complete) */
     int usage_polls; /* fetches of a prediction not yet marked succeeded */
+    /* The prediction started and not seen finished: its id and cancel URL (call memory), for
+     * the cancel the host sends when the call ends without its answer (cancel_build). */
+    const char *job_id;
+    const char *cancel_url;
+    int finished; /* succeeded, failed, canceled or aborted: nothing left to cancel */
 };
 
 int replicate_reject(struct aigw_call *call, int code, const char *why);
@@ -42,11 +47,15 @@ int replicate_same_origin(struct aigw_call *call, const char *url);
  * on replicate.com / replicate.net (stream hosts differ from the API host). */
 int replicate_url_trusted(struct aigw_call *call, const char *url);
 
+/* A non-negative integer variable of the plugin's table, else dflt. */
+int64_t replicate_env_ms(struct aigw_call *call, const char *name, int64_t dflt);
+
 int replicate_chat_input(struct aigw_call *call, cJSON **input);
 
 int replicate_parse_response(struct aigw_call *call, struct aigw_bytes body);
 int replicate_images_parse(struct aigw_call *call, struct aigw_bytes body);
 int replicate_stream_event(struct aigw_call *call, const struct aigw_frame *frame);
 int replicate_stream_end(struct aigw_call *call);
+int replicate_cancel_build(struct aigw_call *call, const char **job_id);
 
 #endif

@@ -16,7 +16,14 @@ static int is(const cJSON *v, const char *s)
     return cJSON_IsString(v) && !strcmp(v->valuestring, s);
 }
 
-static int64_t env_ms(struct aigw_call *call, const char *name, int64_t dflt)
+/* A status after which the prediction runs no more (aborted: past its deadline unstarted). */
+static int is_final(const cJSON *status)
+{
+    return is(status, "succeeded") || is(status, "failed") || is(status, "canceled") ||
+           is(status, "aborted");
+}
+
+int64_t replicate_env_ms(struct aigw_call *call, const char *name, int64_t dflt)
 {
     const char *v = call->host->env(name);
     char *end;
@@ -169,20 +176,59 @@ static int emit_image_output(struct aigw_call *call, const cJSON *pred)
     return 0;
 }
 
-/* The poll URL: urls.get when it is on the configured origin, else the same path on that
- * origin, so a configured mock or proxy also serves the polls (and the token goes nowhere
- * else). */
-static const char *poll_url(struct aigw_call *call, const cJSON *pred)
+/* The prediction's id when it has the documented shape (lowercase base32), else NULL. */
+static const char *pred_id(const cJSON *pred)
 {
-    const cJSON *u = aigw_json_get(aigw_json_get(pred, "urls"), "get"),
-                *id = aigw_json_get(pred, "id");
-    if (cJSON_IsString(u) && replicate_same_origin(call, u->valuestring))
-        return u->valuestring;
+    const cJSON *id = aigw_json_get(pred, "id");
     if (!cJSON_IsString(id) || !*id->valuestring ||
         strspn(id->valuestring, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(id->valuestring))
         return NULL;
-    const char *base = replicate_base(call);
-    return base ? call->host->strf(call, "%s/v1/predictions/%s", base, id->valuestring) : NULL;
+    return id->valuestring;
+}
+
+/* urls.<which> when it is on the configured origin, else the same path (the id and `suffix`)
+ * on that origin, so a configured mock or proxy also serves it (and the token goes nowhere
+ * else). */
+static const char *pred_url(struct aigw_call *call, const cJSON *pred, const char *which,
+                            const char *suffix)
+{
+    const cJSON *u = aigw_json_get(aigw_json_get(pred, "urls"), which);
+    const char *id = pred_id(pred);
+    if (cJSON_IsString(u) && replicate_same_origin(call, u->valuestring))
+        return u->valuestring;
+    const char *base = id ? replicate_base(call) : NULL;
+    return base ? call->host->strf(call, "%s/v1/predictions/%s%s", base, id, suffix) : NULL;
+}
+
+/* The poll URL, in call memory like everything kept across steps. */
+static const char *poll_url(struct aigw_call *call, const cJSON *pred)
+{
+    return pred_url(call, pred, "get", "");
+}
+
+/* A prediction still running: what stops it if the call ends first. Its strings outlive the
+ * parsed tree (call memory). */
+static void remember_job(struct aigw_call *call, const cJSON *pred)
+{
+    struct replicate_state *st = call->state;
+    const char *id = pred_id(pred), *url = pred_url(call, pred, "cancel", "/cancel");
+    if (!id || !url || st->cancel_url)
+        return;
+    st->job_id = call->host->strndup(call, id, strlen(id));
+    st->cancel_url = call->host->strndup(call, url, strlen(url));
+}
+
+int replicate_cancel_build(struct aigw_call *call, const char **job_id)
+{
+    const struct aigw_host *h = call->host;
+    struct replicate_state *st = call->state;
+    int rc;
+    if (!st->cancel_url || st->finished)
+        return 1;
+    *job_id = st->job_id;
+    if ((rc = h->set_method(call, "POST")) != 0 || (rc = h->set_url(call, st->cancel_url)) != 0)
+        return rc;
+    return replicate_auth(call);
 }
 
 static int follow(struct aigw_call *call, const char *url, int framing)
@@ -207,6 +253,9 @@ static int handle_prediction(struct aigw_call *call, struct aigw_bytes body,
     const cJSON *status = aigw_json_get(pred, "status");
     if (!cJSON_IsObject(pred) || !cJSON_IsString(status))
         return AIGW_EPROTO;
+    st->finished = is_final(status);
+    if (!st->finished)
+        remember_job(call, pred);
 
     if (is(status, "succeeded"))
         return emit_output(call, pred);
@@ -228,14 +277,15 @@ static int handle_prediction(struct aigw_call *call, struct aigw_bytes body,
         return follow(call, su->valuestring, AIGW_FRAMING_SSE);
     }
 
-    int64_t timeout = env_ms(call, "REPLICATE_POLL_TIMEOUT_MS", 300000);
+    int64_t timeout = replicate_env_ms(call, "REPLICATE_POLL_TIMEOUT_MS", 300000);
     if (call->host->now_ms() - st->start_ms >= timeout)
         return emit_error(call, 504, "timeout", "timeout",
                           "the prediction did not finish within REPLICATE_POLL_TIMEOUT_MS");
     const char *url = poll_url(call, pred);
     if (!url)
         return AIGW_EPROTO;
-    int rc = call->host->set_delay_ms(call, env_ms(call, "REPLICATE_POLL_INTERVAL_MS", 1000));
+    int rc =
+        call->host->set_delay_ms(call, replicate_env_ms(call, "REPLICATE_POLL_INTERVAL_MS", 1000));
     return rc ? rc : follow(call, url, AIGW_FRAMING_JSON);
 }
 
@@ -248,11 +298,14 @@ static int usage_from_prediction(struct aigw_call *call, struct aigw_bytes body)
     struct replicate_state *st = call->state;
     const cJSON *pred = call->host->json_parse(call, body);
     const cJSON *status = aigw_json_get(pred, "status");
+    if (is_final(status))
+        st->finished = 1;
     if (is(status, "succeeded"))
         return emit_metrics(call, aigw_json_get(pred, "metrics"));
     if ((is(status, "starting") || is(status, "processing")) && st->usage_polls < USAGE_POLLS) {
         st->usage_polls++;
-        int rc = call->host->set_delay_ms(call, env_ms(call, "REPLICATE_POLL_INTERVAL_MS", 1000));
+        int rc = call->host->set_delay_ms(
+            call, replicate_env_ms(call, "REPLICATE_POLL_INTERVAL_MS", 1000));
         return rc ? rc : follow(call, st->get_url, AIGW_FRAMING_JSON);
     }
     call->host->log(call, AIGW_LOG_INFO, "replicate: no token counts for the stream's usage");
@@ -302,9 +355,13 @@ static const char *event_error_text(struct aigw_call *call, struct aigw_bytes da
 
 int replicate_stream_event(struct aigw_call *call, const struct aigw_frame *frame)
 {
+    struct replicate_state *st = call->state;
     int rc;
     if (frame_is(frame, "output"))
         return frame->data.len ? aigw_emit_text(call, 0, frame->data.ptr, frame->data.len) : 0;
+    /* Both end the prediction: nothing is left to cancel. */
+    if (frame_is(frame, "error") || frame_is(frame, "done"))
+        st->finished = 1;
     if (frame_is(frame, "error")) {
         rc = emit_error(call, 502, "server_error", "prediction_failed",
                         event_error_text(call, frame->data));

@@ -41,7 +41,8 @@
  *     trees read-only; 1.4 appended aigw_oai_opts.top_level_only and cut a stream's
  *     call->body and inbound_body to "model" once the client has had bytes of it; 1.5
  *     appended aigw_guard.instance_stages and aigw_usage.cost_usd (a provider's own
- *     statement of what the request cost).
+ *     statement of what the request cost); 1.6 appended aigw_provider.cancel_build (the
+ *     request that stops a job its call left unfinished).
  *
  * Threading rules
  *   - init() and fini() run once, on the main thread, before and after any request.
@@ -97,7 +98,7 @@ extern "C" {
 /* ---- versioning --------------------------------------------------------------------------- */
 
 #define AIGW_ABI_MAJOR 1
-#define AIGW_ABI_MINOR 5 /* this header's minor */
+#define AIGW_ABI_MINOR 6 /* this header's minor */
 #define AIGW_ABI_VERSION_OF(major, minor) ((uint32_t)(((major) << 16) | (minor)))
 
 /* The minor a plugin is built for. A plugin that must also load on older hosts defines it
@@ -528,6 +529,18 @@ struct aigw_provider {
     int (*credentials_build)(struct aigw_call *call);
     int (*credentials_parse)(struct aigw_call *call, struct aigw_bytes body,
                              struct aigw_credential *cred);
+
+    /* 1.6: the call ended before the job its steps started (a prediction, a queued
+     * generation) reached a final state: the client left, a deadline or the first-byte budget
+     * ran out, the attempt failed and another follows, the gateway is stopping. Build the
+     * request that stops the job with set_method, set_url, add_header (AIGW_HDR_SECRET on the
+     * credential) and set_body, set *job_id to the job's id (call memory; for the log, or
+     * leave it NULL) and return 0: the host sends it once, on its own, with a short deadline
+     * and at most one retry, and reads nothing of its answer. Return 1 when there is nothing
+     * to stop (no job was started, or it succeeded, failed or was canceled already),
+     * negative on failure (nothing is sent). Never called after a complete answer. NULL: the
+     * provider starts no job that outlives its request. */
+    int (*cancel_build)(struct aigw_call *call, const char **job_id);
 };
 
 

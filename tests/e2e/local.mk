@@ -141,3 +141,13 @@ tests_e2e_test_upstream_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_upstream_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_upstream_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# Upstream jobs a request left unfinished are cancelled (SDK 1.6 cancel_build), exactly once.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_cancel
+TESTS += tests/e2e/test_cancel
+tests_e2e_test_cancel_SOURCES = tests/e2e/test_cancel.c
+tests_e2e_test_cancel_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_cancel_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_cancel_DEPENDENCIES = aigw$(EXEEXT)
+endif

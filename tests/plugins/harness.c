@@ -448,3 +448,8 @@ void ph_free(struct ph_call *c)
     cJSON_Delete(c->request);
     free(c);
 }
+
+int ph_cancel(struct ph_call *c, const char **job_id)
+{
+    return gw_exchange_cancel(&c->call, job_id);
+}

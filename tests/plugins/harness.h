@@ -92,6 +92,10 @@ const struct aigw_error *ph_error(struct ph_call *c);
  * Caller frees. */
 char *ph_fixture(const char *relpath, size_t *len);
 
+/* The call ended here without its answer: the plugin's cancel request (ABI 1.6), built into
+ * the call (ph_method, ph_url, ph_header read it). 0 built, 1 nothing to cancel, negative. */
+int ph_cancel(struct ph_call *c, const char **job_id);
+
 void ph_free(struct ph_call *c);
 
 #endif

@@ -15,9 +15,11 @@
 #include "front/render.h"
 #include "lib/retry_after.h"
 #include "plugin/call.h"
+#include "plugin/exchange.h"
 #include "plugin/host.h"
 #include "plugin/oai_compat.h"
 #include "plugin/payload.h"
+#include "plugin/plugin_loader.h"
 
 #define MAX_MS GW_RETRY_AFTER_MAX_MS
 /* Sun, 06 Nov 1994 08:49:37 GMT, the example date of RFC 9110. */
@@ -59,13 +61,13 @@ static const char *client_view(int rc, int *status)
 
 /* ---- the table -------------------------------------------------------------------------- */
 
-Test(host_abi, table_is_1_5_and_has_the_1_1_members)
+Test(host_abi, table_is_1_6_and_has_the_1_1_members)
 {
     const struct aigw_host *h = gw_host();
     cr_assert_eq(AIGW_ABI_MAJOR, 1);
-    cr_assert_eq(AIGW_ABI_MINOR, 5);
-    cr_assert_eq(h->abi_version, 0x10005u);
-    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 5));
+    cr_assert_eq(AIGW_ABI_MINOR, 6);
+    cr_assert_eq(h->abi_version, 0x10006u);
+    cr_assert_eq(h->abi_version, AIGW_ABI_VERSION_OF(1, 6));
     cr_assert_eq(h->struct_size, sizeof(struct aigw_host));
     cr_assert(AIGW_HOST_HAS(h, fail_code));
     cr_assert(AIGW_HOST_HAS(h, retry_after_ms));
@@ -94,7 +96,7 @@ Test(host_abi, usage_cost_is_read_only_from_a_1_5_usage)
 /* 1.2: the call's struct_size covers inbound and inbound_body, and they are always set. */
 Test(host_abi, call_shows_the_1_2_members, .init = setup, .fini = teardown)
 {
-    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 5));
+    cr_assert_eq(call.pub.abi_version, AIGW_ABI_VERSION_OF(1, 6));
     cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound));
     cr_assert(AIGW_HAS_MEMBER(&call.pub, struct aigw_call, inbound_body));
     cr_assert_str_eq(call.pub.inbound, "openai");
@@ -108,6 +110,40 @@ Test(host_abi, call_shows_the_1_2_members, .init = setup, .fini = teardown)
     cr_assert_str_eq(call.pub.inbound, "openai");
     cr_assert_null(call.pub.inbound_body);
     cJSON_Delete(native);
+}
+
+static int cancels_built;
+
+static int build_cancel(struct aigw_call *c, const char **job_id)
+{
+    cancels_built++;
+    *job_id = "job-1";
+    int rc = c->host->set_method(c, "POST");
+    return rc ? rc : c->host->set_url(c, "http://upstream.test/jobs/job-1/cancel");
+}
+
+/* 1.6 appended cancel_build: the host asks only a plugin that declares 1.6, whose descriptor
+ * has the member; what it builds is the call's request. */
+Test(host_abi, cancel_build_is_called_for_a_1_6_plugin_only)
+{
+    static struct gw_plugin p;
+    p.desc.cancel_build = build_cancel;
+    p.desc.abi_version = AIGW_ABI_VERSION_OF(1, 5);
+    struct gw_call c;
+    cr_assert_eq(gw_call_init(&c, &p, AIGW_OP_CHAT, NULL, "m", 0, 0), 0);
+    const char *job = "unset";
+    cr_assert_eq(gw_exchange_cancel(&c, &job), 1);
+    cr_assert_null(job);
+    cr_assert_eq(cancels_built, 0);
+    p.desc.abi_version = AIGW_ABI_VERSION_OF(1, 6);
+    cr_assert_eq(gw_exchange_cancel(&c, &job), 0);
+    cr_assert_eq(cancels_built, 1);
+    cr_assert_str_eq(job, "job-1");
+    cr_assert_str_eq(c.method, "POST");
+    cr_assert_str_eq(c.url, "http://upstream.test/jobs/job-1/cancel");
+    p.desc.cancel_build = NULL;
+    cr_assert_eq(gw_exchange_cancel(&c, &job), 1);
+    gw_call_free(&c);
 }
 
 /* 1.1 only appended: everything up to `fail` sits where a 1.0 plugin expects it, so a 1.0
