@@ -185,7 +185,9 @@ void gw_deliver_commit_due(struct gw_req *r)
 {
     const struct gw_call *c = r->call;
     int64_t wait = r->snap->cfg.commit_ms;
-    if (!r->parsed.stream || wait <= 0 || r->start_sent || !c || r->cache_hit)
+    /* Called for every chunk: a stream whose content went out (the relay's committed is
+     * written on this thread only, as gw_deliver_release_request reads it) costs no clock. */
+    if (!r->parsed.stream || wait <= 0 || r->start_sent || r->relay.committed || !c || r->cache_hit)
         return;
     int64_t now = gw_now_ms();
     if (!r->begun_ms) {
