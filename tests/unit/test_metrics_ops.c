@@ -257,6 +257,20 @@ Test(metrics_ops, budget_leases_live_lost_and_untracked)
     free(t);
 }
 
+Test(metrics_ops, upstream_cancels_by_provider_and_outcome)
+{
+    cr_assert_eq(gw_metrics_init(NULL, 10), 0);
+    gw_metrics_upstream_cancel("replicate", "ok");
+    gw_metrics_upstream_cancel("replicate", "ok");
+    gw_metrics_upstream_cancel("replicate", "failed");
+    char *t = mt_render(NULL);
+    cr_assert(strstr(t, "# TYPE aigw_upstream_cancels_total counter\n"), "%s", t);
+    mt_expect(t, "aigw_upstream_cancels_total",
+              "aigw_upstream_cancels_total{provider=\"replicate\",outcome=\"ok\"} 2\n"
+              "aigw_upstream_cancels_total{provider=\"replicate\",outcome=\"failed\"} 1\n");
+    free(t);
+}
+
 Test(metrics_ops, keys_and_names_fold_into_other_past_their_caps)
 {
     cr_assert_eq(gw_metrics_init(NULL, 10), 0);
