@@ -10,6 +10,7 @@
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "obs/metrics.h"
+#include "proxy/gateway.h"
 
 /* The request's copy: the call that built it may be freed as soon as gw_cancel_send returns.
  * The arena holds the strings and headers (the key among them) until the cancel ends. */
@@ -87,13 +88,6 @@ static struct cancel *cancel_new(struct gw_upstream *engine, const char *provide
         return NULL;
     }
     return k;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* One cancel less in flight: a shutdown waiting in gw_cancel_drain looks again. */
@@ -225,7 +219,7 @@ static const struct gw_xfer_ops cancel_ops = {
 int gw_cancel_drain(int64_t deadline_ms)
 {
     pthread_mutex_lock(&drain_lock);
-    while (atomic_load(&inflight) > 0 && now_ms() < deadline_ms) {
+    while (atomic_load(&inflight) > 0 && gw_now_ms() < deadline_ms) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 50 * 1000000L;
