@@ -1,6 +1,7 @@
 /* endpoints - the table of what aigw answers (see endpoints.h). */
 #include "endpoints.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "admin/admin.h"
@@ -97,4 +98,55 @@ const struct gw_endpoint *gw_endpoint_find(const char *method, const char *path,
 const struct gw_endpoint *gw_endpoint_at(size_t i)
 {
     return i < sizeof table / sizeof table[0] ? &table[i] : NULL;
+}
+
+/* The API row a mistyped path most likely meant: a known path under one or more extra
+ * segments (ANTHROPIC_BASE_URL ending in /v1 gives "/v1/v1/messages"; a base URL copied from
+ * another gateway, "/openai/v1/chat/completions"), or the path without the /v1 that an OpenAI
+ * client's base URL must end in ("/chat/completions"). *missing_v1 tells which. */
+static const struct gw_endpoint *suggest(const char *method, const char *path, int *missing_v1)
+{
+    *missing_v1 = 0;
+    if (path[0] != '/')
+        return NULL;
+    for (const char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+        const struct gw_endpoint *e = gw_endpoint_find(method, s, NULL, NULL, NULL, 0);
+        if (e && e->auth)
+            return e;
+    }
+    char v1[256];
+    size_t n = strlen(path);
+    if (strncmp(path, "/v1/", 4) == 0 || n + 4 > sizeof v1)
+        return NULL;
+    memcpy(v1, "/v1", 3);
+    memcpy(v1 + 3, path, n + 1);
+    const struct gw_endpoint *e = gw_endpoint_find(method, v1, NULL, NULL, NULL, 0);
+    *missing_v1 = e && e->auth;
+    return *missing_v1 ? e : NULL;
+}
+
+const struct gw_dialect *gw_endpoint_unknown(const char *method, const char *path,
+                                             int (*has_header)(void *ud, const char *name),
+                                             void *ud, char *msg, size_t msg_size)
+{
+    int missing_v1 = 0;
+    const struct gw_endpoint *e = suggest(method, path, &missing_v1);
+    const struct gw_dialect *d = e ? (e->dialect ? e->dialect : e->error_dialect) : NULL;
+    /* Anthropic's SDKs read only their own error shape, and they all send this header. */
+    if (has_header && has_header(ud, "anthropic-version"))
+        d = &gw_dialect_anthropic;
+    if (!e) {
+        snprintf(msg, msg_size, "no such endpoint");
+        return d;
+    }
+    /* The advice is for the kind of client that calls the suggested endpoint. */
+    const char *base = d == &gw_dialect_anthropic
+                           ? "an Anthropic client's base URL is the gateway's address, without "
+                             "/v1 (the client adds it)"
+                           : "an OpenAI client's base URL is the gateway's address followed by "
+                             "/v1";
+    snprintf(msg, msg_size, "no such endpoint; did you mean %s%s? %s: %s", e->path,
+             e->prefix ? "..." : "",
+             missing_v1 ? "The path lacks /v1" : "The path has an extra part in front", base);
+    return d;
 }

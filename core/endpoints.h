@@ -56,6 +56,13 @@ const struct gw_endpoint *gw_endpoint_find(const char *method, const char *path,
                                            int (*has_header)(void *ud, const char *name),
                                            void *ud, char *allow, size_t allow_size);
 
+/* For a path no row has (not even for another method): the dialect whose shape its 404
+ * takes (NULL: OpenAI's) and, in msg, what to say, naming the endpoint a misconfigured base
+ * URL most likely meant. has_header as for gw_endpoint_find. */
+const struct gw_dialect *gw_endpoint_unknown(const char *method, const char *path,
+                                             int (*has_header)(void *ud, const char *name),
+                                             void *ud, char *msg, size_t msg_size);
+
 /* Row i of the table, NULL past its end (tests walk it: every route, not a hand list). */
 const struct gw_endpoint *gw_endpoint_at(size_t i);
 

@@ -441,9 +441,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     const struct gw_endpoint *e =
         gw_endpoint_find(method, url, conn_has_header, conn, allow, sizeof allow);
     if (!e && !allow[0]) {
+        char msg[320];
+        const struct gw_dialect *ed =
+            gw_endpoint_unknown(method, url, conn_has_header, conn, msg, sizeof msg);
         gw_access_log_simple(rid, method, url, 404, 0);
-        return gw_respond_error(conn, 404, "not_found_error", "unknown_route", NULL,
-                                "no such endpoint", rid);
+        return refuse_with(conn, ed, 404, "not_found_error", "unknown_route", msg, NULL, NULL, rid);
     }
     if (!e) {
         char msg[128];

@@ -151,3 +151,13 @@ tests_e2e_test_cancel_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_cancel_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_cancel_DEPENDENCIES = aigw$(EXEEXT)
 endif
+
+# A path with no endpoint: the 404 names the one a misset base URL meant, in the caller's shape.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_routes
+TESTS += tests/e2e/test_routes
+tests_e2e_test_routes_SOURCES = tests/e2e/test_routes.c
+tests_e2e_test_routes_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_routes_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_routes_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
+endif
