@@ -100,37 +100,50 @@ const struct gw_endpoint *gw_endpoint_at(size_t i)
     return i < sizeof table / sizeof table[0] ? &table[i] : NULL;
 }
 
-/* The API row a mistyped path most likely meant: a known path under one or more extra
- * segments (ANTHROPIC_BASE_URL ending in /v1 gives "/v1/v1/messages"; a base URL copied from
- * another gateway, "/openai/v1/chat/completions"), or the path without the /v1 that an OpenAI
- * client's base URL must end in ("/chat/completions"). *missing_v1 tells which. */
-static const struct gw_endpoint *suggest(const char *method, const char *path, int *missing_v1)
+enum miss { EXTRA_PART, MISSING_V1, SLASHES };
+
+/* An API row (one a client's base URL reaches) for method + path, or NULL. */
+static const struct gw_endpoint *api_row(const char *method, const char *path)
 {
-    *missing_v1 = 0;
-    if (path[0] != '/')
+    const struct gw_endpoint *e = gw_endpoint_find(method, path, NULL, NULL, NULL, 0);
+    return e && e->auth ? e : NULL;
+}
+
+/* The API row a mistyped path most likely meant, and why it missed: a doubled or trailing
+ * slash (a base URL ending in "/" joined to a path starting with one), a known path under one
+ * or more extra segments (ANTHROPIC_BASE_URL ending in /v1 gives "/v1/v1/messages"; a base URL
+ * copied from another gateway, "/openai/v1/chat/completions"), or the path without the /v1
+ * that an OpenAI client's base URL must end in ("/chat/completions"). */
+static const struct gw_endpoint *suggest(const char *method, const char *path, enum miss *why)
+{
+    char buf[256];
+    size_t n = strlen(path), o = 0;
+    if (path[0] != '/' || n + 4 > sizeof buf)
         return NULL;
-    for (const char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
-        const struct gw_endpoint *e = gw_endpoint_find(method, s, NULL, NULL, NULL, 0);
-        if (e && e->auth)
-            return e;
-    }
-    char v1[256];
-    size_t n = strlen(path);
-    if (strncmp(path, "/v1/", 4) == 0 || n + 4 > sizeof v1)
-        return NULL;
-    memcpy(v1, "/v1", 3);
-    memcpy(v1 + 3, path, n + 1);
-    const struct gw_endpoint *e = gw_endpoint_find(method, v1, NULL, NULL, NULL, 0);
-    *missing_v1 = e && e->auth;
-    return *missing_v1 ? e : NULL;
+    for (size_t i = 0; i < n; i++)
+        if (path[i] != '/' || o == 0 || buf[o - 1] != '/')
+            buf[o++] = path[i];
+    if (o > 1 && buf[o - 1] == '/')
+        o--;
+    buf[o] = '\0';
+    const struct gw_endpoint *e = o != n ? api_row(method, buf) : NULL;
+    *why = SLASHES;
+    for (const char *s = strchr(buf + 1, '/'); s && !e; s = strchr(s + 1, '/'))
+        e = api_row(method, s), *why = EXTRA_PART;
+    if (e || strncmp(buf, "/v1/", 4) == 0)
+        return e;
+    memmove(buf + 3, buf, o + 1);
+    memcpy(buf, "/v1", 3);
+    *why = MISSING_V1;
+    return api_row(method, buf);
 }
 
 const struct gw_dialect *gw_endpoint_unknown(const char *method, const char *path,
                                              int (*has_header)(void *ud, const char *name),
                                              void *ud, char *msg, size_t msg_size)
 {
-    int missing_v1 = 0;
-    const struct gw_endpoint *e = suggest(method, path, &missing_v1);
+    enum miss why = EXTRA_PART;
+    const struct gw_endpoint *e = suggest(method, path, &why);
     const struct gw_dialect *d = e ? (e->dialect ? e->dialect : e->error_dialect) : NULL;
     /* Anthropic's SDKs read only their own error shape, and they all send this header. */
     if (has_header && has_header(ud, "anthropic-version"))
@@ -145,8 +158,10 @@ const struct gw_dialect *gw_endpoint_unknown(const char *method, const char *pat
                              "/v1 (the client adds it)"
                            : "an OpenAI client's base URL is the gateway's address followed by "
                              "/v1";
+    const char *what = why == SLASHES      ? "The path has a doubled or trailing slash"
+                       : why == MISSING_V1 ? "The path lacks /v1"
+                                           : "The path has an extra part in front";
     snprintf(msg, msg_size, "no such endpoint; did you mean %s%s? %s: %s", e->path,
-             e->prefix ? "..." : "",
-             missing_v1 ? "The path lacks /v1" : "The path has an extra part in front", base);
+             e->prefix ? "..." : "", what, base);
     return d;
 }

@@ -110,6 +110,27 @@ Test(routes, a_path_under_another_gateways_prefix_names_the_endpoint_and_echoes_
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
 }
 
+Test(routes, a_doubled_or_trailing_slash_is_named_as_such)
+{
+    struct e2e_gw *gw = start();
+    /* A base URL ending in "/" joined to "/chat/completions", and its mirror image. */
+    const char *paths[] = {"/v1//chat/completions", "//v1/chat/completions",
+                           "/v1/chat/completions/"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct e2e_resp *r = e2e_post(gw, paths[i], CHAT, NULL);
+        const char *msg = openai_404(r);
+        cr_assert(strstr(msg, "did you mean /v1/chat/completions? The path has a doubled or "
+                              "trailing slash"),
+                  "%s: %s", paths[i], msg);
+        e2e_resp_free(r);
+    }
+    struct e2e_resp *r = e2e_post(gw, "/v1//messages", "{}", ANTHROPIC_HDR);
+    const char *msg = anthropic_404(r);
+    cr_assert(strstr(msg, "did you mean /v1/messages? The path has a doubled"), "%s", msg);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+}
+
 Test(routes, no_guess_says_only_no_such_endpoint_in_the_callers_shape)
 {
     struct e2e_gw *gw = start();
