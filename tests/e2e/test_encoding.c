@@ -307,3 +307,35 @@ Test(encoding_e2e, decoded_copy_counts_against_the_total)
     cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
     mock_stop(m);
 }
+
+/* The admin API reads JSON bodies too: a gzip key request creates the key; an unknown
+ * coding and a body that is not of its coding are refused and create nothing. */
+Test(encoding_e2e, admin_api_bodies)
+{
+    struct mock *m = openai_mock();
+    struct e2e_gw *gw =
+        e2e_gw_start(NULL, "OPENAI_API_KEY=" KEY, e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(m)),
+                     "AIGW_ADMIN_KEY=admin-encoding-0001", NULL);
+    const char *auth = "Authorization: Bearer admin-encoding-0001";
+    const char *json = "{\"name\":\"zipped-key\"}";
+    struct blob b = z_of(json, strlen(json), 16 + 15);
+    struct e2e_resp *r = post(gw, "/admin/keys", b, "gzip", auth);
+    cr_assert_eq(r->status, 201, "%s\n%s", r->body, e2e_gw_log(gw));
+    cr_assert_not_null(strstr(r->body, "zipped-key"), "%s", r->body);
+    e2e_resp_free(r);
+    r = post(gw, "/admin/keys", b, "zstd", auth);
+    cr_assert_eq(r->status, 400, "%s", r->body);
+    cr_assert_str_eq(err_field(r, "code"), "invalid_content_encoding");
+    e2e_resp_free(r);
+    r = post(gw, "/admin/keys", b, "gzip, pack200-gzip", auth);
+    cr_assert_eq(r->status, 415, "%s", r->body);
+    e2e_resp_free(r);
+    r = e2e_request("GET", e2e_strf("%s/admin/keys", e2e_gw_url(gw)), NULL, auth, 0);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    const char *first = strstr(r->body, "zipped-key");
+    cr_assert(first && !strstr(first + 1, "zipped-key"), "one key made: %s", r->body);
+    e2e_resp_free(r);
+    free(b.p);
+    cr_assert_eq(e2e_gw_stop(gw, 5000), 0);
+    mock_stop(m);
+}
