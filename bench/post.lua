@@ -20,6 +20,16 @@ else
     wrk.body = '{"model":"' .. model .. '","messages":[{"role":"user",' ..
                '"content":"' .. ask .. '"}],"max_tokens":64}'
 end
+-- BENCH_BODY_FILE sends that file's bytes as they are instead (a compressed body), and
+-- BENCH_ENCODING names their Content-Encoding ("zstd"): the --encoding-only case.
+local body_file = os.getenv("BENCH_BODY_FILE")
+if body_file and body_file ~= "" then
+    local f = assert(io.open(body_file, "rb"))
+    wrk.body = f:read("*a")
+    f:close()
+end
+local encoding = os.getenv("BENCH_ENCODING")
+if encoding and encoding ~= "" then wrk.headers["Content-Encoding"] = encoding end
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_KEY") or "bench")
 

@@ -17,9 +17,9 @@ include core/admin/local.mk
 include core/cache/local.mk
 include core/guard/local.mk
 core_libgwcore_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	$(SQLITE_CFLAGS) $(PQ_CFLAGS)
+	$(SQLITE_CFLAGS) $(PQ_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS) $(BROTLIDEC_CFLAGS)
 core_libgwcore_la_LIBADD = $(MHD_LIBS) $(CURL_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(LTDL_LIBS) \
-	$(SQLITE_LIBS) $(PQ_LIBS) \
+	$(SQLITE_LIBS) $(PQ_LIBS) $(ZLIB_LIBS) $(ZSTD_LIBS) $(BROTLIDEC_LIBS) \
 	$(AX_PTHREAD_LIBS) -lm
 
 bin_PROGRAMS += aigw

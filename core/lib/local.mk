@@ -1,10 +1,12 @@
-# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, JSON in a rewindable arena (jsonarena), cJSON's printing without its allocations (jsonprint), Retry-After.
+# core/lib: knows nothing of aigw: buffers, arena, log, redaction, crypto, UTF-8, JSON with comments, JSON in a rewindable arena (jsonarena), cJSON's printing without its allocations (jsonprint), Retry-After; coding (compressed request bodies).
 # pages: page-backed blocks for big sparse tables.
 core_libgwcore_la_SOURCES += \
 	core/lib/arena.c \
 	core/lib/arena.h \
 	core/lib/buf.c \
 	core/lib/buf.h \
+	core/lib/coding.c \
+	core/lib/coding.h \
 	core/lib/crc32c.c \
 	core/lib/crc32c.h \
 	core/lib/crypto.c \

@@ -25,6 +25,7 @@
 #include "lib/log.h"
 #include "obs/metrics.h"
 #include "proxy/cache_phase.h"
+#include "proxy/encoding.h"
 #include "proxy/req_int.h"
 #include "proxy/snapshot.h"
 #include "plugin/usage.h"
@@ -174,13 +175,48 @@ static enum MHD_Result after_admit(struct gw_req *r);
 static enum MHD_Result after_guards(struct gw_req *r);
 static enum MHD_Result proceed(struct gw_req *r);
 
+/* The body's Content-Encoding undone, so that everything after reads the plain JSON. The
+ * decoded copy is held like any body: its cap is max_body_bytes, lowered to what
+ * max_body_bytes_total leaves, and it is counted there once made (while it grows, only the
+ * one decode this worker runs at a time is uncounted, at most that cap). 0 to go on, or -1
+ * with the refusal answered into *answer. */
+static int decode_body(struct gw_req *r, enum MHD_Result *answer)
+{
+    struct gw_codings c;
+    struct gw_decode_fail f;
+    memset(&f, 0, sizeof f);
+    int rc = gw_encoding_read(r->conn, &c, &f);
+    if (rc == 0 && c.n == 0)
+        return 0;
+    struct gw_buf plain;
+    gw_buf_init(&plain, 0);
+    if (rc == 0) {
+        size_t cap = (size_t)r->snap->cfg.max_body_bytes;
+        int64_t room = r->snap->cfg.max_body_bytes_total - atomic_load(&r->gw->body_bytes);
+        int is_total = room < (int64_t)cap;
+        if (is_total)
+            cap = room > 0 ? (size_t)room : 0;
+        rc = gw_encoding_decode(&c, r->body.ptr ? r->body.ptr : "", r->body.len, cap, is_total,
+                                &plain, &f);
+    }
+    if (rc < 0) {
+        body_release(r);
+        if (f.status == 503)
+            r->retry_after_ms = 1000;
+        *answer = gw_deliver_fail(r, f.status, f.type, f.code, NULL, f.message);
+        return -1;
+    }
+    body_release(r); /* the compressed bytes: the plain ones replace them */
+    r->body = plain;
+    r->body_held = (int64_t)plain.len;
+    atomic_fetch_add(&r->gw->body_bytes, (long long)plain.len);
+    return 0;
+}
+
 /* The phases from parse to admit, run once the whole body is in. */
 static enum MHD_Result start(struct gw_req *r)
 {
     r->started = 1;
-    if (r->log_bodies && r->body.len) /* before the parse frees it; the store redacts it */
-        gw_buf_append(&r->log_req, r->body.ptr,
-                      r->body.len < GW_LOG_BODY_TAKE ? r->body.len : GW_LOG_BODY_TAKE);
     if (r->too_busy) {
         r->retry_after_ms = 1000;
         return gw_deliver_fail(r, 503, "service_unavailable_error", "server_busy", NULL,
@@ -193,6 +229,12 @@ static enum MHD_Result start(struct gw_req *r)
                  (long long)r->snap->cfg.max_body_bytes);
         return gw_deliver_fail(r, 413, "invalid_request_error", "request_too_large", NULL, msg);
     }
+    enum MHD_Result answer;
+    if (decode_body(r, &answer) < 0)
+        return answer;
+    if (r->log_bodies && r->body.len) /* before the parse frees it; the store redacts it */
+        gw_buf_append(&r->log_req, r->body.ptr,
+                      r->body.len < GW_LOG_BODY_TAKE ? r->body.len : GW_LOG_BODY_TAKE);
     struct gw_front_err ferr;
     memset(&ferr, 0, sizeof ferr);
     struct gw_inbound in = {

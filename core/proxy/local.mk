@@ -21,6 +21,8 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/deliver_guard.c \
 	core/proxy/driver.c \
 	core/proxy/driver.h \
+	core/proxy/encoding.c \
+	core/proxy/encoding.h \
 	core/proxy/gateway.c \
 	core/proxy/gateway.h \
 	core/proxy/guard_phase.c \

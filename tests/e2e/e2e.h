@@ -127,6 +127,9 @@ void e2e_resp_free(struct e2e_resp *r);
  * with Content-Type: application/json unless headers name another. timeout_ms 0 = 30000. */
 struct e2e_resp *e2e_request(const char *method, const char *url, const char *body,
                              const char *headers, int timeout_ms);
+/* The same with a body of len bytes that may hold anything (a compressed body). */
+struct e2e_resp *e2e_request_n(const char *method, const char *url, const char *body, size_t len,
+                               const char *headers, int timeout_ms);
 /* POST json / GET to the gateway. */
 struct e2e_resp *e2e_post(struct e2e_gw *gw, const char *path, const char *json,
                           const char *headers);

@@ -31,6 +31,7 @@ struct e2e_stream {
     CURLM *multi;
     struct curl_slist *hdrs;
     char *url, *body;
+    size_t body_len;   /* of body: it may hold any bytes (a compressed body) */
     size_t body_cap;   /* of resp->body */
     size_t events_cap; /* of resp->events */
     struct e2e_stream_opts o;
@@ -229,8 +230,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 
 /* ---- the engine -------------------------------------------------------------------------- */
 
-static struct e2e_stream *xfer_new(const char *method, const char *url, const char *body,
-                                   const char *headers, const struct e2e_stream_opts *o)
+static struct e2e_stream *xfer_new_n(const char *method, const char *url, const char *body,
+                                     size_t body_len, const char *headers,
+                                     const struct e2e_stream_opts *o)
 {
     pthread_once(&curl_once, curl_init_once);
     struct e2e_stream *s = calloc(1, sizeof *s);
@@ -240,7 +242,12 @@ static struct e2e_stream *xfer_new(const char *method, const char *url, const ch
         s->o = *o;
     s->resp = calloc(1, sizeof *s->resp);
     s->url = strdup(url);
-    s->body = body ? strdup(body) : NULL;
+    s->body = body ? malloc(body_len + 1) : NULL;
+    if (s->body) {
+        memcpy(s->body, body, body_len);
+        s->body[body_len] = '\0';
+        s->body_len = body_len;
+    }
     s->easy = curl_easy_init();
     s->multi = curl_multi_init();
     pthread_condattr_t ca;
@@ -283,7 +290,7 @@ static struct e2e_stream *xfer_new(const char *method, const char *url, const ch
     curl_easy_setopt(s->easy, CURLOPT_TCP_NODELAY, 1L);
     if (s->body) {
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body);
-        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(s->body));
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len);
     }
     if (strcmp(method, "GET") == 0 && !s->body)
         curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
@@ -292,6 +299,12 @@ static struct e2e_stream *xfer_new(const char *method, const char *url, const ch
     s->deadline = now_ms() + (s->o.timeout_ms > 0 ? s->o.timeout_ms : 30000);
     curl_multi_add_handle(s->multi, s->easy);
     return s;
+}
+
+static struct e2e_stream *xfer_new(const char *method, const char *url, const char *body,
+                                   const char *headers, const struct e2e_stream_opts *o)
+{
+    return xfer_new_n(method, url, body, body ? strlen(body) : 0, headers, o);
 }
 
 static void *xfer_run(void *arg)
@@ -379,6 +392,17 @@ struct e2e_resp *e2e_request(const char *method, const char *url, const char *bo
 {
     struct e2e_stream_opts o = {.timeout_ms = timeout_ms};
     struct e2e_stream *s = xfer_new(method, url, body, headers, &o);
+    if (!s)
+        return NULL;
+    xfer_run(s);
+    return xfer_free(s);
+}
+
+struct e2e_resp *e2e_request_n(const char *method, const char *url, const char *body, size_t len,
+                               const char *headers, int timeout_ms)
+{
+    struct e2e_stream_opts o = {.timeout_ms = timeout_ms};
+    struct e2e_stream *s = xfer_new_n(method, url, body, len, headers, &o);
     if (!s)
         return NULL;
     xfer_run(s);

@@ -161,3 +161,13 @@ tests_e2e_test_routes_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_routes_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_routes_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
 endif
+
+# Compressed request bodies (Content-Encoding) for each dialect, against the mock.
+if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_encoding
+TESTS += tests/e2e/test_encoding
+tests_e2e_test_encoding_SOURCES = tests/e2e/test_encoding.c
+tests_e2e_test_encoding_CFLAGS = $(TEST_CFLAGS) $(ZSTD_CFLAGS) $(BROTLIENC_CFLAGS)
+tests_e2e_test_encoding_LDADD = $(E2E_LIBS) $(ZLIB_LIBS) $(ZSTD_LIBS) $(BROTLIENC_LIBS)
+EXTRA_tests_e2e_test_encoding_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
+endif

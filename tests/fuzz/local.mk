@@ -67,6 +67,11 @@ check_PROGRAMS += tests/fuzz/fuzz_jsonarena
 tests_fuzz_fuzz_jsonarena_SOURCES = tests/fuzz/fuzz_jsonarena.c tests/fuzz/driver.c
 tests_fuzz_fuzz_jsonarena_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_jsonarena_LDADD = $(FUZZ_LIBS)
+# Compressed request bodies (lib/coding): any bytes under each coding, round trips, headers.
+check_PROGRAMS += tests/fuzz/fuzz_coding
+tests_fuzz_fuzz_coding_SOURCES = tests/fuzz/fuzz_coding.c tests/fuzz/driver.c
+tests_fuzz_fuzz_coding_CFLAGS = $(FUZZ_CFLAGS) $(ZSTD_CFLAGS)
+tests_fuzz_fuzz_coding_LDADD = $(FUZZ_LIBS) $(ZLIB_LIBS) $(ZSTD_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 # Every plugin's response parsers, through the real loader, exchange and renderer (needs the
 # plugins built, hence a Criterion program on the plugin harness rather than a bare target).
@@ -166,6 +171,13 @@ tests_fuzz_lf_anthropic_SOURCES = tests/fuzz/fuzz_anthropic.c tests/front/anth_c
 tests_fuzz_lf_anthropic_CFLAGS = $(LF_CFLAGS) -I$(top_srcdir)/tests
 tests_fuzz_lf_anthropic_LDFLAGS = $(LF_LDFLAGS)
 tests_fuzz_lf_anthropic_LDADD = core/libgwcore.la
+endif
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/lf_coding
+tests_fuzz_lf_coding_SOURCES = tests/fuzz/fuzz_coding.c
+tests_fuzz_lf_coding_CFLAGS = $(LF_CFLAGS) $(ZSTD_CFLAGS)
+tests_fuzz_lf_coding_LDFLAGS = $(LF_LDFLAGS)
+tests_fuzz_lf_coding_LDADD = core/libgwcore.la $(ZLIB_LIBS) $(ZSTD_LIBS)
 endif
 # The guardrail targets live with their tests (tests/guard/fuzz_guard_*.c); they load the
 # built guard plugins from $(AIGW_TEST_BUILDDIR)/plugins/guards/.libs (run-libfuzzer sets it).

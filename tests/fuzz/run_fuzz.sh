@@ -4,7 +4,7 @@ set -e
 b=${AIGW_TEST_BUILDDIR:-.}
 s=${AIGW_TEST_SRCDIR:-.}
 for t in framing request eventstream catalog listen responses traceparent resp cache otlp \
-    jsonarena endpoints; do
+    jsonarena endpoints coding; do
     "$b/tests/fuzz/fuzz_$t" "$s/tests/fuzz/seeds/$t" "${AIGW_FUZZ_ROUNDS:-100000}"
 done
 # Every accepted body is a committed store write: fewer rounds keep this one to seconds.

@@ -96,3 +96,12 @@ TESTS += tests/unit/test_upstream_reuse
 tests_unit_test_upstream_reuse_SOURCES = tests/unit/test_upstream_reuse.c
 tests_unit_test_upstream_reuse_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_upstream_reuse_LDADD = $(TEST_LIBS)
+
+# Compressed request bodies (lib/coding.c); the encoders are the libraries' own.
+if BUILD_TESTS
+check_PROGRAMS += tests/unit/test_coding
+TESTS += tests/unit/test_coding
+tests_unit_test_coding_SOURCES = tests/unit/test_coding.c
+tests_unit_test_coding_CFLAGS = $(TEST_CFLAGS) $(ZSTD_CFLAGS) $(BROTLIENC_CFLAGS)
+tests_unit_test_coding_LDADD = $(TEST_LIBS) $(ZLIB_LIBS) $(ZSTD_LIBS) $(BROTLIENC_LIBS)
+endif
