@@ -358,3 +358,52 @@ Test(compact_e2e, bad_bodies)
     cr_assert_eq(mock_request_count(f.m), 0, "nothing reached the provider");
     stop(&f);
 }
+
+/* The same through the Anthropic plugin: the summary call is a Messages request that asks for
+ * no tool, and the item comes back to it as a user turn holding the summary. */
+Test(compact_e2e, anthropic_target)
+{
+    struct mock *m = e2e_mock(NULL);
+    cr_assert_eq(mock_add_route_json(m, "{\"method\":\"POST\",\"path\":\"/v1/messages\","
+                                        "\"body_file\":\"anthropic/chat.json\"}"),
+                 0);
+    struct e2e_gw *gw = e2e_gw_start(NULL, "ANTHROPIC_API_KEY=" KEY,
+                                     e2e_strf("ANTHROPIC_BASE_URL=%s", mock_url(m)), NULL);
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/responses/compact",
+                 "{\"model\":\"claude-sonnet-4-5\",\"input\":" HISTORY "]," TOOLS "}", NULL);
+    cr_assert_eq(r->status, 200, "%s\n%s", r->body, e2e_gw_log(gw));
+    const cJSON *out = cJSON_GetObjectItem(e2e_resp_json(r), "output");
+    const cJSON *item = cJSON_GetArrayItem(out, cJSON_GetArraySize(out) - 1);
+    char *summary = summary_of(item);
+    cr_assert(strstr(summary, "Oslo"), "%s", summary);
+    free(summary);
+    cr_assert_eq(mock_wait_requests(m, 1, 5000), 0);
+    const struct mock_req *up = mock_request(m, 0);
+    const cJSON *b = mock_req_json(up);
+    const cJSON *tc = cJSON_GetObjectItem(b, "tool_choice");
+    cr_assert_str_eq(s_of(tc, "type"), "none", "%s", mock_req_body(up));
+    cr_assert(strstr(mock_req_body(up), "call no tools"), "%s", mock_req_body(up));
+    mock_req_free(up);
+
+    char *printed = cJSON_PrintUnformatted(item);
+    char *next = e2e_strf("{\"model\":\"claude-sonnet-4-5\",\"store\":false,\"input\":[%s,"
+                          "{\"role\":\"user\",\"content\":\"Carry on\"}]}",
+                          printed);
+    free(printed);
+    e2e_resp_free(r);
+    r = e2e_post(gw, "/v1/responses", next, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(mock_wait_requests(m, 2, 5000), 0);
+    up = mock_request(m, 1);
+    const char *sent = mock_req_body(up);
+    cr_assert(strstr(sent, "Oslo") && strstr(sent, "summary"), "%s", sent);
+    cr_assert(!strstr(sent, "compaction"), "%s", sent);
+    cr_assert_str_eq(
+        s_of(cJSON_GetArrayItem(cJSON_GetObjectItem(mock_req_json(up), "messages"), 0), "role"),
+        "user");
+    mock_req_free(up);
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    mock_stop(m);
+}
