@@ -22,6 +22,9 @@ static const struct gw_endpoint table[] = {
     {.method = "POST", .path = "/v1/images/generations", .auth = 1,
      .dialect = &gw_dialect_openai_images},
     {.method = "POST", .path = "/v1/responses", .auth = 1, .dialect = &gw_responses_dialect},
+    /* Codex's remote compaction (a provider it takes for OpenAI's): aigw summarizes. */
+    {.method = "POST", .path = "/v1/responses/compact", .auth = 1,
+     .dialect = &gw_responses_compact_dialect},
     {.method = "GET", .path = "/v1/responses/", .prefix = 1, .auth = 1,
      .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
     {.method = "DELETE", .path = "/v1/responses/", .prefix = 1, .auth = 1,

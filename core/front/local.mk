@@ -26,5 +26,6 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_routes.c \
 	core/front/responses_doc.c \
 	core/front/responses_state.c \
-	core/front/responses_refs.c
+	core/front/responses_refs.c \
+	core/front/responses_compact.c
 include core/front/anthropic.mk

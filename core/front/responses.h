@@ -9,6 +9,9 @@
  * name map and this turn's input items ride in gw_parsed.ctx (struct gw_resp_ctx).
  * render (responses_render.c, responses_doc.c): chunks -> the response object, or its SSE
  * events with sequence_number, output_index, item_id and content_index kept consistent.
+ * compact (responses_compact.c): POST /v1/responses/compact, and a compaction_trigger item ending
+ * a /v1/responses input, answered by a summary call to the routed model; a compaction item
+ * aigw made is read back as a user message carrying the summary.
  * state (responses_state.c): store: true keeps the request echo, input items and response;
  * previous_response_id rebuilds the conversation from the chain (instructions are not
  * inherited); a stored response is visible only to the gateway key that made it.
@@ -32,6 +35,17 @@
 #define GW_RESP_MAX_ITEMS 100000 /* input items of one request, chain included */
 
 struct gw_store;
+
+/* What a request compacts (gw_resp_ctx.compact). */
+enum gw_resp_compact_mode {
+    GW_RESP_COMPACT_NONE = 0,
+    GW_RESP_COMPACT_ENDPOINT = 1, /* POST /v1/responses/compact: a response.compaction */
+    GW_RESP_COMPACT_TRIGGER = 2,  /* a compaction_trigger ended the input: one compaction item */
+};
+
+/* What starts the encrypted_content of a compaction item aigw made; "v1" is the encoding of
+ * what follows (the summary's UTF-8 in standard base64). */
+#define GW_RESP_COMPACTION_PREFIX "aigw.compaction.v1:"
 
 enum gw_resp_tool_kind { GW_RESP_TOOL_FUNCTION = 0, GW_RESP_TOOL_CUSTOM = 1 };
 
@@ -63,13 +77,19 @@ struct gw_resp_ctx {
     char previous_id[GW_RESP_ID_MAX];
     char key_id[GW_RESP_ID_MAX]; /* the gateway key that owns what is stored ("" none) */
     struct gw_store *st;         /* where to keep it; NULL keeps nothing */
+    int compact;                 /* enum gw_resp_compact_mode */
 };
 
 extern const struct gw_dialect gw_responses_dialect;
+/* POST /v1/responses/compact: the Responses dialect with its own parse and document. */
+extern const struct gw_dialect gw_responses_compact_dialect;
 
 /* ---- parse (the dialect's parse; exposed for tests and the fuzz target) ---- */
 int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
                        struct gw_front_err *err);
+/* The same for a given enum gw_resp_compact_mode (the compact endpoint's parse). */
+int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
+                          struct gw_front_err *err, int compact);
 void gw_responses_ctx_free(void *ctx);
 /* Keep nothing of this request, and say so in the echo ("store":false). 0 or AIGW_ENOMEM. */
 int gw_resp_echo_unstore(struct gw_resp_ctx *ctx);
@@ -99,6 +119,22 @@ const struct gw_resp_tool *gw_resp_tool_by_flat(const struct gw_resp_ctx *ctx, c
 /* Fills err and returns AIGW_EINVAL (or AIGW_ENOTSUP when code is "unsupported"). */
 int gw_resp_fail(struct gw_front_err *err, const char *param, const char *code, const char *fmt,
                  ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- compaction (responses_compact.c) ---- */
+/* The encrypted_content of a compaction item holding summary. 0 or negative. */
+int gw_resp_compaction_encode(const char *summary, size_t n, struct gw_buf *out);
+/* The summary of an encrypted_content aigw made, appended to out: 0; AIGW_ENOTSUP when it is
+ * not aigw's (no prefix); AIGW_EINVAL when it has the prefix but does not decode to UTF-8. */
+int gw_resp_compaction_decode(const char *enc, size_t n, struct gw_buf *out);
+/* The user message (chat-shaped, *msg owned by the caller) an aigw compaction item stands
+ * for. 0; AIGW_ENOTSUP (*msg NULL) for a foreign item; negative with err filled otherwise. */
+int gw_resp_compaction_message(const cJSON *item, cJSON **msg, struct gw_front_err *err);
+/* Each aigw compaction item of native's "input" replaced by the user message it stands for
+ * (no provider can read aigw's encoding); foreign ones stay. 0 or negative + err. */
+int gw_resp_compaction_native(cJSON *native, struct gw_front_err *err);
+/* The request becomes the summary call (p->ctx->compact set): the summary turn appended, no
+ * tool call or format asked, the client's native body dropped. 0 or negative + err. */
+int gw_resp_compact_prepare(struct gw_parsed *p, struct gw_front_err *err);
 
 /* ---- render ---- */
 void *gw_responses_render_new(const struct gw_parsed *p, const char *model, const char *request_id);

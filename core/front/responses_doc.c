@@ -53,6 +53,8 @@ static int write_parts(const struct gw_resp_item *it, struct gw_buf *out)
 int gw_resp_write_item(const struct gw_resp_render *r, const struct gw_resp_item *it,
                        struct gw_buf *out, int final)
 {
+    if (it->kind == GW_RESP_COMPACTION) /* made whole at the end: one state only */
+        return gw_resp_write_compaction_item(r, it->id, out);
     int rc = cstr_member(out, "{\"id\":", it->id);
     switch (it->kind) {
     case GW_RESP_MESSAGE:
@@ -123,7 +125,7 @@ char *gw_resp_custom_input(const char *args, size_t len)
     return s;
 }
 
-static int usage_write(const struct gw_resp_render *r, struct gw_buf *out)
+int gw_resp_write_usage(const struct gw_resp_render *r, struct gw_buf *out)
 {
     const struct aigw_usage *u = &r->usage;
     int64_t in = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
@@ -202,7 +204,7 @@ int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out, c
     if (!rc && progress)
         rc = gw_buf_append_str(out, ",\"usage\":null");
     else if (!rc)
-        rc = usage_write(r, out);
+        rc = gw_resp_write_usage(r, out);
     if (!rc)
         rc = gw_buf_append(out, r->ctx->echo + r->ctx->echo_tail,
                            r->ctx->echo_len - r->ctx->echo_tail);

@@ -16,6 +16,7 @@ enum gw_resp_item_kind {
     GW_RESP_REASONING = 2,
     GW_RESP_FUNCTION = 3,
     GW_RESP_CUSTOM = 4,
+    GW_RESP_COMPACTION = 5, /* its encrypted_content is the render's summary */
 };
 
 struct gw_resp_part {
@@ -58,6 +59,7 @@ struct gw_resp_render {
      * was made for: a message streams hundreds of deltas into one part. */
     struct gw_buf dhead;
     int dhead_item, dhead_part;
+    struct gw_buf summary; /* a compacting request: the answer's text, never sent as text */
 };
 
 /* The response object as of now; status "in_progress" writes no output and null usage. error
@@ -67,6 +69,16 @@ int gw_resp_write_response(const struct gw_resp_render *r, struct gw_buf *out, c
 /* One item: its state now (final 0: as output_item.added shows it) or final. */
 int gw_resp_write_item(const struct gw_resp_render *r, const struct gw_resp_item *it,
                        struct gw_buf *out, int final);
+/* The usage member (,"usage":{...}) of a finished response. */
+int gw_resp_write_usage(const struct gw_resp_render *r, struct gw_buf *out);
+/* ---- compaction (responses_compact.c) ---- */
+/* Keeps n more bytes of the summary's text (cut at its cap). 0 or negative. */
+int gw_resp_compact_text(struct gw_resp_render *r, const char *p, size_t n);
+/* The compaction item {"id","type","encrypted_content"} holding the summary. */
+int gw_resp_write_compaction_item(const struct gw_resp_render *r, const char *id,
+                                  struct gw_buf *out);
+/* The response.compaction document of POST /v1/responses/compact. */
+int gw_resp_write_compacted(const struct gw_resp_render *r, struct gw_buf *out);
 /* A custom tool call's raw input from the {"input": ...} arguments the upstream produced. */
 char *gw_resp_custom_input(const char *args, size_t len);
 /* Keeps a finished response when the request asked to (store: true and a store bound): 0

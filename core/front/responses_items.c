@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "front/responses.h"
+#include "lib/log.h"
 
 /* Items that record what OpenAI's own hosted tools did: no chat target has a counterpart, and
  * their effect is already in the messages around them, so they are left out of the prompt. */
@@ -23,7 +24,6 @@ static const char *const hosted_items[] = {"web_search_call",
                                            "mcp_approval_request",
                                            "mcp_approval_response",
                                            "mcp_call",
-                                           "compaction",
                                            "tool_search_call",
                                            "tool_search_output",
                                            NULL};
@@ -382,6 +382,31 @@ static int add_output(struct conv *cv, const cJSON *it)
     return rc;
 }
 
+/* A compaction item: aigw's own becomes a user message with its summary. A foreign one
+ * (OpenAI's, encrypted with its keys) no other target can read: it is left out with a warning,
+ * not refused, because Codex resends it with every later turn, so a refusal would end the
+ * session for good while leaving it out keeps the user's messages Codex kept beside it. */
+static int add_compaction(struct conv *cv, const cJSON *it)
+{
+    cJSON *m;
+    int rc = gw_resp_compaction_message(it, &m, cv->err);
+    if (rc == AIGW_ENOTSUP) {
+        gw_logf(AIGW_LOG_WARN, "responses", NULL,
+                "a compaction item not made by aigw was left out: its target cannot read it, "
+                "so the summary it holds is lost to the model");
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if ((rc = flush_images(cv))) {
+        cJSON_Delete(m);
+        return rc;
+    }
+    cJSON_AddItemToArray(cv->msgs, m);
+    cv->assistant = NULL;
+    return 0;
+}
+
 int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items, cJSON *msgs,
                               struct gw_front_err *err)
 {
@@ -401,6 +426,11 @@ int gw_resp_items_to_messages(const struct gw_resp_ctx *ctx, const cJSON *items,
             rc = add_output(&cv, it);
         else if (!strcmp(type, "reasoning"))
             continue; /* only OpenAI can read it back: it rides in the native body */
+        else if (!strcmp(type, "compaction"))
+            rc = add_compaction(&cv, it);
+        else if (!strcmp(type, "compaction_trigger")) /* parse took the one it may end with */
+            rc = gw_resp_fail(err, "input", NULL,
+                              "a compaction_trigger item must be the final input item");
         else if (!strcmp(type, "item_reference")) /* gw_responses_resolve replaced each */
             rc = gw_resp_fail(err, "input", NULL, "an item_reference was not read back");
         else if (in_list(type, hosted_items))

@@ -335,6 +335,20 @@ int gw_resp_build_messages(struct gw_parsed *p, const cJSON *chain, struct gw_fr
     return 0;
 }
 
+/* A compaction_trigger ending the input asks for this turn to compact the conversation (the
+ * item itself is no message); one anywhere else is refused when the items are read. */
+static void take_trigger(struct gw_resp_ctx *ctx)
+{
+    int n = cJSON_GetArraySize(ctx->input_items);
+    const cJSON *last = cJSON_GetArrayItem(ctx->input_items, n - 1);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(last, "type");
+    if (!cJSON_IsString(type) || strcmp(type->valuestring, "compaction_trigger"))
+        return;
+    cJSON_DeleteItemFromArray(ctx->input_items, n - 1);
+    if (!ctx->compact)
+        ctx->compact = GW_RESP_COMPACT_TRIGGER;
+}
+
 static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx,
                       struct gw_front_err *err)
 {
@@ -373,6 +387,7 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
         return !err->message[0]                                 ? AIGW_ENOMEM
                : err->code && !strcmp(err->code, "unsupported") ? AIGW_ENOTSUP
                                                                 : AIGW_EINVAL;
+    take_trigger(ctx);
 
     cJSON *body = out->body = cJSON_CreateObject();
     if (!body)
@@ -418,6 +433,12 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
 
 int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struct gw_front_err *err)
 {
+    return gw_responses_parse_as(in, out, err, GW_RESP_COMPACT_NONE);
+}
+
+int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
+                          struct gw_front_err *err, int compact)
+{
     memset(err, 0, sizeof *err);
     out->dialect = &gw_responses_dialect;
     cJSON *req;
@@ -437,6 +458,7 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struc
         return AIGW_ENOMEM;
     }
     out->ctx = ctx;
+    ctx->compact = compact;
     mint_id(ctx->id);
     ctx->created_at = (int64_t)time(NULL);
     /* Kept for a target that speaks Responses itself (OpenAI): reasoning items with their
@@ -447,5 +469,10 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struc
         return rc;
     char owner[GW_RESP_ID_MAX];
     gw_resp_owner(in->key_id, in->header, in->header_ud, owner);
-    return gw_responses_resolve(out, gw_responses_store(), owner, err);
+    rc = gw_responses_resolve(out, gw_responses_store(), owner, err);
+    if (!rc && ctx->compact)
+        rc = gw_resp_compact_prepare(out, err);
+    else if (!rc && out->native)
+        rc = gw_resp_compaction_native(out->native, err);
+    return rc;
 }

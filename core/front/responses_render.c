@@ -31,6 +31,8 @@ static const char *kind_prefix(int kind)
         return "rs_";
     case GW_RESP_CUSTOM:
         return "ctc_";
+    case GW_RESP_COMPACTION:
+        return "cmp_";
     default:
         return "fc_";
     }
@@ -296,6 +298,7 @@ void *gw_responses_render_new(const struct gw_parsed *p, const char *model, cons
     r->stream = p->stream;
     r->open = -1;
     r->model = strdup(model ? model : p->model ? p->model : "");
+    gw_buf_init(&r->summary, 0);
     aigw_usage_init(&r->usage);
     if (!r->ctx || !r->model) {
         gw_responses_render_free(r);
@@ -314,6 +317,7 @@ void gw_responses_render_free(void *p)
     free(r->items);
     free(r->model);
     gw_buf_free(&r->dhead);
+    gw_buf_free(&r->summary);
     free(r);
 }
 
@@ -323,6 +327,17 @@ static void merge_usage(struct gw_resp_render *r, const struct aigw_usage *u)
         return;
     gw_usage_merge(&r->usage, u);
     r->have_usage = 1;
+}
+
+/* A compacting request's answer: its text is the summary, sent only inside the compaction
+ * item at the end; tool calls and reasoning have no place in it. */
+static int compact_chunk(struct gw_resp_render *r, const struct aigw_chunk *c)
+{
+    if (c->type == AIGW_CHUNK_TEXT)
+        return gw_resp_compact_text(r, c->text.ptr, c->text.len);
+    if (c->type == AIGW_CHUNK_FINISH && !r->finish)
+        r->finish = c->finish ? c->finish : AIGW_FINISH_STOP;
+    return 0;
 }
 
 int gw_responses_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf *out)
@@ -351,6 +366,8 @@ int gw_responses_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf
         return rc;
     if (r->finish && c->type != AIGW_CHUNK_FINISH)
         return 0; /* nothing after the finish */
+    if (r->ctx->compact)
+        return compact_chunk(r, c);
     switch (c->type) {
     case AIGW_CHUNK_TEXT:
     case AIGW_CHUNK_REFUSAL:
@@ -374,6 +391,15 @@ int gw_responses_render_chunk(void *p, const struct aigw_chunk *c, struct gw_buf
     }
 }
 
+/* The one output item of a compaction_trigger's answer (stream: announced and closed now). */
+static int compact_end(struct gw_resp_render *r, struct gw_buf *out)
+{
+    if (r->ctx->compact == GW_RESP_COMPACT_ENDPOINT)
+        return 0;
+    struct gw_resp_item *it = item_new(r, GW_RESP_COMPACTION);
+    return it ? open_item(r, it, out) : AIGW_ENOMEM;
+}
+
 static const char *final_status(const struct gw_resp_render *r)
 {
     return r->finish == AIGW_FINISH_LENGTH || r->finish == AIGW_FINISH_CONTENT_FILTER ? "incomplete"
@@ -386,11 +412,15 @@ int gw_responses_render_end(void *p, struct gw_buf *out)
     if (r->ended)
         return 0;
     int rc = r->stream ? gw_resp_ev_start(r, out) : 0;
+    if (!rc && r->ctx->compact)
+        rc = compact_end(r, out);
     if (!rc)
         rc = close_all(r, out);
     r->ended = 1;
     if (rc)
         return rc;
+    if (r->ctx->compact == GW_RESP_COMPACT_ENDPOINT)
+        return gw_resp_write_compacted(r, out);
     const char *status = final_status(r);
     struct gw_buf doc;
     gw_buf_init(&doc, 0);

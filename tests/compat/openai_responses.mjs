@@ -152,5 +152,40 @@ await check('item_reference reads earlier items back; another key gets NotFoundE
         (e) => e instanceof mod.NotFoundError && e.param === 'input');
 });
 
+// Remote compaction as Codex does it (clients from before compact() skip the first check).
+if (typeof client.responses.compact === 'function') {
+    await check('responses.compact(), then its output as the next input', async () => {
+        const c = await client.responses.compact({
+            model: 'gpt-4o-mini', instructions: 'Be brief.',
+            input: [{ role: 'user', content: 'Capital of Portugal?' },
+                { role: 'assistant', content: 'Lisbon.' }],
+        });
+        assert.equal(c.object, 'response.compaction');
+        assert.equal(c.output.length, 2);
+        assert.equal(c.output[0].role, 'user');
+        assert.equal(c.output[1].type, 'compaction');
+        assert.match(c.output[1].encrypted_content, /^aigw\.compaction\.v1:/);
+        assert.equal(c.usage.output_tokens, 8);
+        const next = await client.responses.create({
+            model: 'gpt-4o-mini', store: false,
+            input: [...c.output, { role: 'user', content: 'And of Spain?' }],
+        });
+        assert.equal(next.status, 'completed');
+    });
+}
+
+await check('compaction_trigger: stream().finalResponse() has one compaction item', async () => {
+    const s = client.responses.stream({
+        model: 'gpt-4o-mini', store: false,
+        input: [{ role: 'user', content: 'Capital of Portugal?' }, { type: 'compaction_trigger' }],
+    });
+    const r = await s.finalResponse();
+    assert.equal(r.status, 'completed');
+    assert.equal(r.output.length, 1);
+    assert.equal(r.output[0].type, 'compaction');
+    assert.match(r.output[0].encrypted_content, /^aigw\.compaction\.v1:/);
+    assert.equal(r.output_text, '');
+});
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

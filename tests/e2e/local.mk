@@ -83,6 +83,15 @@ tests_e2e_test_responses_SOURCES = tests/e2e/test_responses.c
 tests_e2e_test_responses_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_responses_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_responses_DEPENDENCIES = aigw$(EXEEXT)
+
+# Codex's remote compaction: POST /v1/responses/compact and compaction_trigger answered by a
+# summary call to a chat target; compaction items read back as user messages.
+check_PROGRAMS += tests/e2e/test_compact
+TESTS += tests/e2e/test_compact
+tests_e2e_test_compact_SOURCES = tests/e2e/test_compact.c
+tests_e2e_test_compact_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_compact_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_compact_DEPENDENCIES = aigw$(EXEEXT)
 endif
 
 # Tracing end to end: a streamed chat with a fallback gives one server span and two attempt

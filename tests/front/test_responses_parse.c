@@ -417,3 +417,93 @@ Test(responses_parse, same_named_members_and_verbosity_reach_the_chat_body)
         ru_parsed_free(&p);
     }
 }
+
+/* ---- compaction (responses_compact.c) ---- */
+
+static int decode(const char *enc, struct gw_buf *out)
+{
+    gw_buf_reset(out);
+    return gw_resp_compaction_decode(enc, strlen(enc), out);
+}
+
+/* aigw's encrypted_content: its prefix, then the summary's bytes; what is not UTF-8 a JSON
+ * string could carry whole is damaged, and anything without the prefix is not ours. */
+Test(responses_parse, compaction_content_round_trip_and_refusals)
+{
+    struct gw_buf enc, out;
+    gw_buf_init(&enc, 0);
+    gw_buf_init(&out, 0);
+    const char summary[] = "Asked: fix main.c. Done: é \"quoted\".";
+    cr_assert_eq(gw_resp_compaction_encode(summary, sizeof summary - 1, &enc), 0);
+    cr_assert(!strncmp(enc.ptr, GW_RESP_COMPACTION_PREFIX, strlen(GW_RESP_COMPACTION_PREFIX)));
+    cr_assert_eq(decode(enc.ptr, &out), 0);
+    cr_assert_str_eq(out.ptr, summary);
+    cr_assert_eq(decode("gAAAAABopaque", &out), AIGW_ENOTSUP, "OpenAI's own");
+    cr_assert_eq(decode(GW_RESP_COMPACTION_PREFIX "@@", &out), AIGW_EINVAL);
+    cr_assert_eq(decode(GW_RESP_COMPACTION_PREFIX "YQBi", &out), AIGW_EINVAL, "a\\0b");
+    cr_assert_eq(decode(GW_RESP_COMPACTION_PREFIX "/w==", &out), AIGW_EINVAL, "0xff");
+    cr_assert_eq(decode(GW_RESP_COMPACTION_PREFIX, &out), 0, "an empty summary");
+    gw_buf_free(&enc);
+    gw_buf_free(&out);
+}
+
+/* The client's own body a Responses-speaking target would get: aigw's item is a user message
+ * there too (OpenAI cannot read it), OpenAI's own stays for OpenAI. */
+Test(responses_parse, compaction_item_rewritten_in_the_native_body)
+{
+    const char *body = "{\"model\":\"m\",\"input\":[{\"type\":\"compaction\",\"encrypted_content\":"
+                       "\"" GW_RESP_COMPACTION_PREFIX "aGk=\"},{\"type\":\"compaction\","
+                       "\"encrypted_content\":\"gAAAA\"},{\"role\":\"user\",\"content\":\"go\"}]}";
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(ru_parse(body, strlen(body), &p, &err), 0, "%s", err.message);
+    const cJSON *in = cJSON_GetObjectItem(p.native, "input");
+    const cJSON *m = cJSON_GetArrayItem(in, 0);
+    cr_assert_str_eq(cJSON_GetObjectItem(m, "type")->valuestring, "message");
+    cr_assert_str_eq(cJSON_GetObjectItem(m, "role")->valuestring, "user");
+    const char *text =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "content"), 0), "text")
+            ->valuestring;
+    cr_assert(strstr(text, "summary") && !strcmp(text + strlen(text) - 2, "hi"), "%s", text);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(in, 1), "type")->valuestring,
+                     "compaction");
+    /* the chat request: the summary, then the user's turn; the foreign item left out */
+    const cJSON *msgs = cJSON_GetObjectItem(p.body, "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content")->valuestring,
+                     text);
+    ru_parsed_free(&p);
+}
+
+static const char *no_header(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return NULL;
+}
+
+/* /v1/responses/compact: one unary summary call, nothing kept, no native body. */
+Test(responses_parse, compact_endpoint_is_a_unary_summary_call)
+{
+    const char *body = "{\"model\":\"m\",\"stream\":true,\"store\":true,\"input\":\"hi\","
+                       "\"text\":{\"format\":{\"type\":\"json_object\"}}}";
+    struct gw_inbound in = {
+        .body = body, .len = strlen(body), .path = "/v1/responses/compact", .header = no_header};
+    struct gw_parsed p;
+    struct gw_front_err err;
+    memset(&p, 0, sizeof p);
+    cr_assert_eq(gw_responses_parse_as(&in, &p, &err, GW_RESP_COMPACT_ENDPOINT), 0, "%s",
+                 err.message);
+    struct gw_resp_ctx *ctx = p.ctx;
+    cr_assert_eq(ctx->compact, GW_RESP_COMPACT_ENDPOINT);
+    cr_assert_eq(ctx->store, 0);
+    cr_assert_eq(p.stream, 0);
+    cr_assert_null(cJSON_GetObjectItem(p.body, "stream"));
+    cr_assert_null(cJSON_GetObjectItem(p.body, "response_format"));
+    cr_assert_null(p.native);
+    const cJSON *msgs = cJSON_GetObjectItem(p.body, "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2);
+    cr_assert(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring,
+                     "call no tools"));
+    ru_parsed_free(&p);
+}

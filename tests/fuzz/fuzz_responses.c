@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the Responses dialect: the first byte picks the job.
  *   even: the bytes after it are a POST /v1/responses body for parse (then, when it parses,
- *         a short answer is rendered both ways against its tool map);
+ *         a short answer is rendered both ways against its tool map); with bit 1 set, a
+ *         POST /v1/responses/compact body (compaction items and triggers are read either way);
  *   odd:  the bytes after it are a program of chunks (text, reasoning, refusal, signature,
  *         tool-call pieces of several indexes, finish, usage, errors) rendered against a
  *         request with function, custom and namespace tools, stream and document.
@@ -30,12 +31,12 @@ static const char *no_header(void *ud, const char *name)
     return NULL;
 }
 
-static int parse(const char *p, size_t n, struct gw_parsed *out)
+static int parse(const char *p, size_t n, struct gw_parsed *out, int compact)
 {
     struct gw_inbound in = {.body = p, .len = n, .path = "/v1/responses", .header = no_header};
     struct gw_front_err err;
     memset(out, 0, sizeof *out);
-    int rc = gw_responses_parse(&in, out, &err);
+    int rc = gw_responses_parse_as(&in, out, &err, compact);
     /* 404: an item_reference to an item that is not stored */
     if (rc && ((err.status != 400 && err.status != 404) || !err.message[0]) && rc != AIGW_ENOMEM)
         abort();
@@ -130,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct gw_parsed p;
     if (!(data[0] & 1)) {
-        if (parse((const char *)data + 1, size - 1, &p) == 0) {
+        int compact = (data[0] & 2) ? GW_RESP_COMPACT_ENDPOINT : GW_RESP_COMPACT_NONE;
+        if (parse((const char *)data + 1, size - 1, &p, compact) == 0) {
             static const uint8_t answer[] = {0, 3, 4, 0x10, 5, 2, 6, 0};
             run(&p, 0, answer, sizeof answer);
             run(&p, 1, answer, sizeof answer);
@@ -138,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gw_parsed_free(&p);
         return 0;
     }
-    if (parse(tools_req, sizeof tools_req - 1, &p) != 0)
+    if (parse(tools_req, sizeof tools_req - 1, &p, GW_RESP_COMPACT_NONE) != 0)
         abort();
     run(&p, data[0] & 2, data + 1, size - 1);
     gw_parsed_free(&p);
