@@ -411,6 +411,11 @@ int gw_responses_render_end(void *p, struct gw_buf *out)
     struct gw_resp_render *r = p;
     if (r->ended)
         return 0;
+    /* A compaction without a summary would replace the client's history with nothing (a
+     * reasoning model that spent its whole budget thinking answers no text): an error, so
+     * the client keeps its history and can try again. */
+    if (r->ctx->compact && !r->summary.len)
+        return AIGW_EPROTO;
     int rc = r->stream ? gw_resp_ev_start(r, out) : 0;
     if (!rc && r->ctx->compact)
         rc = compact_end(r, out);

@@ -213,6 +213,19 @@ int gw_deliver_chunk(void *ud, const struct aigw_chunk *chunk)
 /* The final outcome into the relay: the dialect's ending, its in-stream error after the first
  * byte, or its error document. *whole: the answer's ending went out as a success (what the
  * cache may keep). Relay lock held. */
+/* A dialect's render_end answers AIGW_EPROTO when the answer lacks what the client asked for
+ * (a compaction without a summary): the client gets a 502, not a 200 without it. 1. */
+static int empty_answer(struct aigw_error *err)
+{
+    aigw_error_init(err);
+    err->status = 502;
+    err->type = "upstream_error";
+    err->code = "empty_answer";
+    err->message = "the model answered without the text this request needs (a compaction's "
+                   "summary); nothing was changed, try again";
+    return 1;
+}
+
 static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *status, int *whole)
 {
     struct aigw_error err;
@@ -223,8 +236,11 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
     if (!failed && r->parsed.stream) {
         *status = 200;
         int wrc = r->dialect->render_end(r->render, out);
-        *whole = wrc == 0;
-        return wrc;
+        if (wrc != AIGW_EPROTO) {
+            *whole = wrc == 0;
+            return wrc;
+        }
+        failed = empty_answer(&err);
     }
     if (!failed) {
         /* A whole answer is written at once, and may be larger than the stream buffer's cap
@@ -235,17 +251,21 @@ static int render_outcome(struct gw_req *r, int rc, size_t bytes_sent, int *stat
         out->cap = 2 * (size_t)GW_RESPONSE_BODY_CAP + (size_t)r->snap->cfg.max_body_bytes;
         int wrc = r->dialect->render_end(r->render, out);
         out->cap = cap;
-        if (wrc != AIGW_ETOOBIG) {
+        if (wrc != AIGW_ETOOBIG && wrc != AIGW_EPROTO) {
             *status = 200;
             *whole = wrc == 0;
             return wrc;
         }
         out->len = before;
-        aigw_error_init(&err);
-        err.status = 502;
-        err.type = "upstream_error";
-        err.code = "response_too_large";
-        err.message = "the provider's answer is larger than the gateway can relay";
+        if (wrc == AIGW_EPROTO) {
+            empty_answer(&err);
+        } else {
+            aigw_error_init(&err);
+            err.status = 502;
+            err.type = "upstream_error";
+            err.code = "response_too_large";
+            err.message = "the provider's answer is larger than the gateway can relay";
+        }
     }
     if (r->parsed.stream && bytes_sent > 0) {
         *status = 200;

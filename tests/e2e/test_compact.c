@@ -305,6 +305,70 @@ Test(compact_e2e, trigger_stream)
     stop(&f);
 }
 
+/* A reasoning model that spends its whole budget thinking answers no text: a compaction
+ * without a summary would replace the client's history with nothing, so it is a 502 (and a
+ * failed stream) and no compaction item is handed out. */
+Test(compact_e2e, an_empty_summary_is_an_error_not_an_empty_history)
+{
+    struct fixture f;
+    f.m = e2e_mock(NULL);
+    cr_assert_eq(
+        mock_add_route_json(
+            f.m,
+            "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+            "\"match_body\":{\"stream\":true},"
+            "\"headers\":{\"Content-Type\":\"text/event-stream\"},\"body\":\""
+            "data: {\\\"id\\\":\\\"c1\\\",\\\"object\\\":\\\"chat.completion.chunk\\\","
+            "\\\"created\\\":1,\\\"model\\\":\\\"gpt-4o-mini\\\",\\\"choices\\\":[{\\\"index\\\":0,"
+            "\\\"delta\\\":{\\\"role\\\":\\\"assistant\\\"},\\\"finish_reason\\\":null}]}\\n\\n"
+            "data: {\\\"id\\\":\\\"c1\\\",\\\"object\\\":\\\"chat.completion.chunk\\\","
+            "\\\"created\\\":1,\\\"model\\\":\\\"gpt-4o-mini\\\",\\\"choices\\\":[{\\\"index\\\":0,"
+            "\\\"delta\\\":{},\\\"finish_reason\\\":\\\"length\\\"}]}\\n\\ndata: [DONE]\\n\\n\"}"),
+        0);
+    cr_assert_eq(mock_add_route_json(
+                     f.m,
+                     "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\",\"body\":"
+                     "{\"id\":\"c2\",\"object\":\"chat.completion\",\"created\":1,"
+                     "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":"
+                     "{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":\"length\"}],"
+                     "\"usage\":{\"prompt_tokens\":40,\"completion_tokens\":64,"
+                     "\"total_tokens\":104}}}"),
+                 0);
+    const char *env[] = {"OPENAI_API_KEY=" KEY, e2e_strf("OPENAI_BASE_URL=%s/v1", mock_url(f.m)),
+                         NULL};
+    f.gw = e2e_gw_start_opts(&(struct e2e_gw_opts){.env = env});
+
+    struct e2e_resp *r = e2e_post(f.gw, "/v1/responses/compact",
+                                  "{\"model\":\"gpt-4o-mini\",\"input\":" HISTORY "]}", NULL);
+    cr_assert_eq(r->status, 502, "%s", r->body);
+    cJSON *err = cJSON_GetObjectItem(e2e_resp_json(r), "error");
+    cr_assert_str_eq(s_of(err, "code"), "empty_answer", "%s", r->body);
+    cr_assert_null(strstr(r->body, "encrypted_content"), "%s", r->body);
+    e2e_resp_free(r);
+
+    r = e2e_post(f.gw, "/v1/responses",
+                 "{\"model\":\"gpt-4o-mini\",\"store\":false,\"input\":" HISTORY
+                 ",{\"type\":\"compaction_trigger\"}]}",
+                 NULL);
+    cr_assert_eq(r->status, 502, "%s", r->body);
+    e2e_resp_free(r);
+
+    r = e2e_stream(f.gw, "/v1/responses",
+                   "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"store\":false,"
+                   "\"input\":" HISTORY ",{\"type\":\"compaction_trigger\"}]}",
+                   NULL, NULL);
+    cr_assert_null(strstr(r->body, "encrypted_content"), "no compaction item: %s", r->body);
+    cr_assert_null(strstr(r->body, "response.completed"), "%s", r->body);
+    if (r->status == 200) /* begun before the end: it fails as a stream does */
+        cr_assert(strstr(r->body, "response.failed") && strstr(r->body, "empty_answer"), "%s",
+                  r->body);
+    else
+        cr_assert_eq(r->status, 502, "%s", r->body);
+    e2e_resp_free(r);
+    cr_assert_eq(e2e_gw_stop(f.gw, 10000), 0);
+    mock_stop(f.m);
+}
+
 /* OpenAI's own compaction item cannot be read by a chat target: left out, with a warning. */
 Test(compact_e2e, foreign_item_left_out_with_a_warning)
 {
