@@ -6,9 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "plugin/errors.h"
-#include "lib/log.h"
+#include "front/dialect.h"
+#include "front/openai.h"
 #include "front/render.h"
+#include "lib/log.h"
+#include "plugin/errors.h"
 
 void gw_add_common_headers(struct MHD_Response *resp, const char *request_id)
 {
@@ -39,6 +41,30 @@ enum MHD_Result gw_respond_error(struct MHD_Connection *conn, int status, const 
     gw_error_json(&b, type ? type : gw_error_type_for_status(status), code, param, message);
     enum MHD_Result rc = gw_respond_json(conn, status, b.ptr ? b.ptr : "{}", b.len, request_id);
     gw_buf_free(&b);
+    return rc;
+}
+
+enum MHD_Result gw_respond_error_as(struct MHD_Connection *conn, const struct gw_dialect *d,
+                                    int status, const char *type, const char *code, const char *msg,
+                                    const char *hname, const char *hvalue, const char *rid)
+{
+    struct gw_buf b;
+    gw_buf_init(&b, 0);
+    if (d && d->error_body)
+        d->error_body(&b, status, type, code, NULL, msg);
+    else
+        gw_openai_error_body(&b, status, type, code, NULL, msg);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(b.len, b.ptr ? b.ptr : (char *)"", MHD_RESPMEM_MUST_COPY);
+    gw_buf_free(&b);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (hname && hvalue)
+        MHD_add_response_header(resp, hname, hvalue);
+    gw_add_common_headers(resp, rid);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
     return rc;
 }
 

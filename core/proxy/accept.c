@@ -14,23 +14,20 @@
 
 #include <microhttpd.h>
 
-#include "front/dialect.h"
 #include "endpoints.h"
-#include "proxy/local.h"
-#include "proxy/models.h"
-#include "proxy/models_live.h"
-#include "front/openai.h"
+#include "front/dialect.h"
 #include "front/respond.h"
 #include "lib/log.h"
 #include "net/http.h"
-#include "obs/metrics.h"
 #include "proxy/authenticate.h"
 #include "proxy/authfail.h"
 #include "proxy/cache_phase.h"
-#include "proxy/encoding.h"
-#include "plugin/errors.h"
 #include "proxy/counters_loop.h"
+#include "proxy/encoding.h"
 #include "proxy/gateway.h"
+#include "proxy/local.h"
+#include "proxy/models.h"
+#include "proxy/models_live.h"
 #include "store/store.h"
 
 struct gw_front {
@@ -68,59 +65,11 @@ static int conn_has_header(void *ud, const char *name)
 }
 
 /* An error before the lifetime began, in the endpoint's dialect (OpenAI's when unknown). */
-/* An error answer in d's shape (OpenAI's when NULL), with one extra header when hname is set
- * (Allow, Retry-After). */
-static enum MHD_Result refuse_with(struct MHD_Connection *conn, const struct gw_dialect *d,
-                                   int status, const char *type, const char *code, const char *msg,
-                                   const char *hname, const char *hvalue, const char *rid)
-{
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    if (d && d->error_body)
-        d->error_body(&b, status, type, code, NULL, msg);
-    else
-        gw_openai_error_body(&b, status, type, code, NULL, msg);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(b.len, b.ptr ? b.ptr : (char *)"", MHD_RESPMEM_MUST_COPY);
-    gw_buf_free(&b);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    if (hname && hvalue)
-        MHD_add_response_header(resp, hname, hvalue);
-    gw_add_common_headers(resp, rid);
-    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
 static enum MHD_Result refuse(struct MHD_Connection *conn, const struct gw_dialect *d, int status,
                               const char *type, const char *code, const char *msg,
                               const char *allow, const char *rid)
 {
-    return refuse_with(conn, d, status, type, code, msg, "Allow", allow, rid);
-}
-
-/* ---- local endpoints ----------------------------------------------------------------------- */
-
-enum MHD_Result gw_local_health(struct gw_local_call *lc)
-{
-    static const char ok[] = "{\"status\":\"ok\"}";
-    enum MHD_Result rc = gw_respond_json(lc->conn, 200, ok, sizeof ok - 1, lc->rid);
-    gw_access_log_simple(lc->rid, lc->method, lc->url, 200, 0);
-    return rc;
-}
-
-enum MHD_Result gw_local_ready(struct gw_local_call *lc)
-{
-    size_t n = gw_plugins_active_count(lc->front->gw->plugins);
-    char body[128];
-    int len = snprintf(body, sizeof body, "{\"status\":\"%s\",\"active_providers\":%zu}",
-                       n ? "ready" : "no_provider", n);
-    int status = n ? 200 : 503;
-    enum MHD_Result rc = gw_respond_json(lc->conn, status, body, (size_t)len, lc->rid);
-    gw_access_log_simple(lc->rid, lc->method, lc->url, status, 0);
-    return rc;
+    return gw_respond_error_as(conn, d, status, type, code, msg, "Allow", allow, rid);
 }
 
 /* ---- /v1/models ------------------------------------------------------------------------- */
@@ -349,57 +298,6 @@ static enum MHD_Result body_run(struct MHD_Connection *conn, struct body_conn *b
     return bc->e->local(&lc);
 }
 
-/* ---- /metrics ---------------------------------------------------------------------------- */
-
-static enum MHD_Result serve_metrics(struct gw_front *f, struct MHD_Connection *conn,
-                                     const char *method, const char *rid)
-{
-    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return refuse(conn, NULL, 405, "invalid_request_error", "method_not_allowed",
-                      "method not allowed; use GET, HEAD", "GET, HEAD", rid);
-    if (!gw_token_matches(f->gw->cfg->metrics_token, conn_header(conn, "Authorization"))) {
-        gw_access_log_simple(rid, method, "/metrics", 401, 0);
-        return gw_respond_error(conn, 401, "authentication_error", "invalid_metrics_token", NULL,
-                                "missing or invalid metrics token", rid);
-    }
-    struct gw_buf b;
-    gw_buf_init(&b, 0);
-    gw_cache_metrics_refresh(f->gw);
-    gw_counters_metrics_refresh(f->gw);
-    int rc = gw_metrics_render(f->gw, &b);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        rc ? 0 : b.len, rc || !b.ptr ? (char *)"" : b.ptr, MHD_RESPMEM_MUST_COPY);
-    gw_buf_free(&b);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    enum MHD_Result r = MHD_queue_response(conn, rc ? 500 : 200, resp);
-    MHD_destroy_response(resp);
-    return r;
-}
-
-enum MHD_Result gw_local_metrics(struct gw_local_call *lc)
-{
-    return serve_metrics(lc->front, lc->conn, lc->method, lc->rid);
-}
-
-static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                       const char *method, const char *version,
-                                       const char *upload_data, size_t *upload_data_size,
-                                       void **con_cls)
-{
-    (void)version;
-    (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
-    char rid[GW_REQUEST_ID_SIZE];
-    gw_request_id(NULL, rid);
-    if (strcmp(url, "/metrics"))
-        return gw_respond_error(conn, 404, "not_found_error", "unknown_route", NULL,
-                                "no such endpoint", rid);
-    return serve_metrics(cls, conn, method, rid);
-}
-
 /* 1 when the client closed its side and nothing of it is left to read. */
 static int peer_left(struct MHD_Connection *conn)
 {
@@ -461,7 +359,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                 rid);
     }
     if (!strcmp(url, "/metrics") && f->gw->cfg->metrics_enabled && !f->gw->cfg->metrics_listen[0])
-        return serve_metrics(f, conn, method, rid);
+        return gw_local_metrics_serve(f, conn, method, rid);
     char allow[64];
     const struct gw_endpoint *e =
         gw_endpoint_find(method, url, conn_has_header, conn, allow, sizeof allow);
@@ -470,7 +368,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         const struct gw_dialect *ed =
             gw_endpoint_unknown(method, url, conn_has_header, conn, msg, sizeof msg);
         gw_access_log_simple(rid, method, url, 404, 0);
-        return refuse_with(conn, ed, 404, "not_found_error", "unknown_route", msg, NULL, NULL, rid);
+        return gw_respond_error_as(conn, ed, 404, "not_found_error", "unknown_route", msg, NULL,
+                                   NULL, rid);
     }
     if (!e) {
         char msg[128];
@@ -490,9 +389,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         gw_logf(AIGW_LOG_INFO, "auth", rid, "refused %s %s: too many failed authentications",
                 method, url);
         gw_access_log_simple(rid, method, url, 429, 0);
-        return refuse_with(conn, d, 429, "rate_limit_error", "too_many_auth_failures",
-                           "too many failed authentications from this address; retry later",
-                           "Retry-After", ra, rid);
+        return gw_respond_error_as(conn, d, 429, "rate_limit_error", "too_many_auth_failures",
+                                   "too many failed authentications from this address; retry later",
+                                   "Retry-After", ra, rid);
     }
     if (e->auth && gw_authenticate(f->gw, d, conn_header, conn, &auth, &key) < 0) {
         /* The reason and the key's public id for the operator; the client learns nothing. */
@@ -576,7 +475,7 @@ int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size
         .access_cls = f,
         .completed = completed,
         .completed_cls = f,
-        .metrics = metrics_handler,
+        .metrics = gw_local_metrics_listener,
         .metrics_cls = f,
         .worker_setup = worker_setup,
         .worker_setup_cls = f,

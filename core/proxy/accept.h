@@ -1,8 +1,8 @@
 /*
- * accept - the first phase, the front door: libmicrohttpd's access handler for every request on the main
- * listener. Request id, framing sanity, the endpoint table, the authenticate phase, then a
- * local answer or the request's lifetime (proxy/gateway.c). Also the metrics listener's
- * handler and the live model listings' owner.
+ * accept - the first phase, the front door: libmicrohttpd's access handler for every request on the
+ * main listener. Request id, framing sanity, the endpoint table, the authenticate phase, then a
+ * local answer or the request's lifetime (proxy/gateway.c). Also the live model listings'
+ * owner; /health, /ready and /metrics are answered in proxy/local_status.c.
  *
  * Threading: handlers run on the HTTP workers; start and stop on the main thread.
  */

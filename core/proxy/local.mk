@@ -27,6 +27,7 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/gateway.h \
 	core/proxy/guard_phase.c \
 	core/proxy/local.h \
+	core/proxy/local_status.c \
 	core/proxy/models.c \
 	core/proxy/models.h \
 	core/proxy/models_live.c \
