@@ -21,6 +21,7 @@
 #include "net/http.h"
 #include "proxy/authenticate.h"
 #include "proxy/authfail.h"
+#include "proxy/authwait.h"
 #include "proxy/cache_phase.h"
 #include "proxy/counters_loop.h"
 #include "proxy/encoding.h"
@@ -87,13 +88,21 @@ struct models_conn {
     char url[1024];
 };
 
+/* What a connection's context is, in its pointer's two low bits: a request (0), a live model
+ * listing, an admin body being read, or a wait for the caller's key (authwait.h). */
+#define CTX_TAGS ((uintptr_t)3)
 #define MODELS_TAG ((uintptr_t)1)
+#define BODY_TAG ((uintptr_t)2)
+#define AUTH_TAG ((uintptr_t)3)
+
+static void *ctx_of(void *con_cls, uintptr_t tag)
+{
+    return ((uintptr_t)con_cls & CTX_TAGS) == tag ? (void *)((uintptr_t)con_cls & ~CTX_TAGS) : NULL;
+}
 
 static struct models_conn *models_conn_of(void *con_cls)
 {
-    return ((uintptr_t)con_cls & MODELS_TAG)
-               ? (struct models_conn *)((uintptr_t)con_cls & ~MODELS_TAG)
-               : NULL;
+    return ctx_of(con_cls, MODELS_TAG);
 }
 
 static void models_conn_free(struct models_conn *mc)
@@ -216,12 +225,9 @@ struct body_conn {
     char key_id[GW_KEY_ID_LEN + 4];
 };
 
-#define BODY_TAG ((uintptr_t)2)
-
 static struct body_conn *body_conn_of(void *con_cls)
 {
-    return ((uintptr_t)con_cls & BODY_TAG) ? (struct body_conn *)((uintptr_t)con_cls & ~BODY_TAG)
-                                           : NULL;
+    return ctx_of(con_cls, BODY_TAG);
 }
 
 static void body_conn_free(struct body_conn *bc)
@@ -312,33 +318,40 @@ static int peer_left(struct MHD_Connection *conn)
 
 /* ---- the access handler ----------------------------------------------------------------- */
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
-                               const char *method, const char *version, const char *upload_data,
-                               size_t *upload_data_size, void **con_cls)
+/* The key's record must be read first: the read goes to the store's loader thread and the
+ * connection sleeps (authwait.h). 1 when it sleeps, else 0 with *loaded the read's outcome
+ * when it already ended, or GW_AUTH_LOADED_NONE when it was not queued (the caller reads). */
+static int auth_sleep(struct gw_front *f, struct MHD_Connection *conn, const struct gw_dialect *d,
+                      void **con_cls, int *loaded)
 {
-    (void)version;
-    struct gw_front *f = cls;
-    struct models_conn *mc = models_conn_of(*con_cls);
-    if (mc)
-        return models_run(f, conn, mc, upload_data_size);
-    struct body_conn *bc = body_conn_of(*con_cls);
-    if (bc)
-        return body_run(conn, bc, upload_data, upload_data_size, con_cls);
-    struct gw_req *req = *con_cls;
-    if (req) {
-        if (*upload_data_size) {
-            gw_req_body(req, upload_data, *upload_data_size);
-            *upload_data_size = 0;
-            /* A client that sent part of its body and left: when its close arrived with the
-             * data, libmicrohttpd (0.9.75, epoll) never reads the end of the stream and keeps
-             * the request until its 120 s connection timeout, holding a shutdown's drain. While
-             * the body is short, ask the socket (one peek per partial chunk). */
-            if (gw_req_body_short(req) && peer_left(conn))
-                return MHD_NO;
-            return MHD_YES;
-        }
-        return gw_req_run(req);
+    *loaded = GW_AUTH_LOADED_NONE;
+    struct gw_auth_wait *w = gw_auth_wait_new(conn);
+    if (!w)
+        return 0;
+    struct gw_auth auth;
+    struct gw_key *key = NULL;
+    int rc =
+        gw_authenticate_start(f->gw, d, conn_header, conn, &auth, &key, gw_auth_wait_loaded, w);
+    if (rc != 1) {
+        /* Answered without a read after all (another request read it meanwhile), or read
+         * here: the caller asks again, from the cache. */
+        if (key)
+            gw_key_unref(key);
+        gw_auth_wait_cancel(w);
+        return 0;
     }
+    if (!gw_auth_wait_sleep(w, loaded))
+        return 0;
+    *con_cls = (void *)((uintptr_t)w | AUTH_TAG);
+    return 1;
+}
+
+/* The first call of a request (headers in, no body yet). loaded: GW_AUTH_LOADED_NONE, or the
+ * outcome of its key's read when it slept for one (auth_sleep). */
+static enum MHD_Result begin(struct gw_front *f, struct MHD_Connection *conn, const char *url,
+                             const char *method, void **con_cls, int loaded)
+{
+    struct gw_req *req;
     char rid[GW_REQUEST_ID_SIZE];
     gw_request_id(conn_header(conn, "X-Request-ID"), rid);
     /* Draining: no new connections are accepted, and a new request on a kept-alive one is
@@ -393,7 +406,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                    "too many failed authentications from this address; retry later",
                                    "Retry-After", ra, rid);
     }
-    if (e->auth && gw_authenticate(f->gw, d, conn_header, conn, &auth, &key) < 0) {
+    int arc = 0;
+    if (e->auth && loaded == GW_AUTH_LOADED_NONE) {
+        arc = gw_authenticate_start(f->gw, d, conn_header, conn, &auth, &key, NULL, NULL);
+        if (arc == 1 && auth_sleep(f, conn, d, con_cls, &loaded))
+            return MHD_YES; /* asleep until the store's loader has read the key */
+    }
+    if (e->auth && (arc == 1 || loaded != GW_AUTH_LOADED_NONE))
+        arc = gw_authenticate_after(f->gw, d, conn_header, conn, &auth, &key, loaded);
+    if (arc < 0) {
         /* The reason and the key's public id for the operator; the client learns nothing. */
         gw_logf(AIGW_LOG_INFO, "auth", rid, "refused %s %s: %s%s%s", method, url, auth.reason,
                 auth.key_id[0] ? ", key " : "", auth.key_id);
@@ -426,6 +447,42 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     return MHD_YES;
 }
 
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct gw_front *f = cls;
+    struct models_conn *mc = models_conn_of(*con_cls);
+    if (mc)
+        return models_run(f, conn, mc, upload_data_size);
+    struct body_conn *bc = body_conn_of(*con_cls);
+    if (bc)
+        return body_run(conn, bc, upload_data, upload_data_size, con_cls);
+    struct gw_auth_wait *aw = ctx_of(*con_cls, AUTH_TAG);
+    if (aw) {
+        /* Back from the key's read: MHD makes the first call again after a resume. */
+        *con_cls = NULL;
+        return begin(f, conn, url, method, con_cls, gw_auth_wait_end(aw));
+    }
+    struct gw_req *req = *con_cls;
+    if (req) {
+        if (*upload_data_size) {
+            gw_req_body(req, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            /* A client that sent part of its body and left: when its close arrived with the
+             * data, libmicrohttpd (0.9.75, epoll) never reads the end of the stream and keeps
+             * the request until its 120 s connection timeout, holding a shutdown's drain. While
+             * the body is short, ask the socket (one peek per partial chunk). */
+            if (gw_req_body_short(req) && peer_left(conn))
+                return MHD_NO;
+            return MHD_YES;
+        }
+        return gw_req_run(req);
+    }
+    return begin(f, conn, url, method, con_cls, GW_AUTH_LOADED_NONE);
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -443,6 +500,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct body_conn *bc = body_conn_of(ctx);
     if (bc) {
         body_conn_free(bc);
+        return;
+    }
+    struct gw_auth_wait *aw = ctx_of(ctx, AUTH_TAG);
+    if (aw) {
+        gw_auth_wait_drop(aw);
         return;
     }
     gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -480,6 +542,7 @@ int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size
         .worker_setup = worker_setup,
         .worker_setup_cls = f,
     };
+    gw_auth_wait_closing(0);
     int rc = gw_http_start(&f->http, gw->cfg, &hs, err, errsize);
     if (rc < 0) {
         gw_counters_loop_free(gw);
@@ -505,6 +568,7 @@ void gw_front_stop(struct gw_front *f)
 {
     if (!f)
         return;
+    gw_auth_wait_closing(1); /* no key read wakes a connection the daemons let go of */
     gw_http_stop(f->http);
     gw_counters_loop_free(f->gw); /* every worker has stopped: nothing drives them now */
     /* Refreshes still in flight hold their own references. */

@@ -60,17 +60,25 @@ static int refuse(struct gw_auth *out, const char *reason)
     return AIGW_EINVAL;
 }
 
-int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
-                    const char *(*header)(void *ud, const char *name), void *ud,
-                    struct gw_auth *out, struct gw_key **key)
+/* loaded: the outcome of a read gw_authenticate_start queued (< 0: the store did not answer),
+ * or GW_AUTH_LOADED_NONE; start: 0 reads a record here, 1 leaves it to the store's loader
+ * thread (done NULL: only says one is due). */
+
+static int authenticate(const struct gw_gateway *gw, const char *(*header)(void *, const char *),
+                        void *ud, struct gw_auth *out, struct gw_key **key, int start,
+                        gw_key_loaded_fn done, void *dud, int loaded)
 {
-    (void)d;
     memset(out, 0, sizeof *out);
     *key = NULL;
     const char *tok = presented(header, ud);
     if (tok && gw->store) {
         struct gw_key *k = NULL;
-        enum gw_key_auth a = gw_store_key_auth(gw->store, tok, strlen(tok), &k);
+        enum gw_key_auth a =
+            loaded < 0 ? GW_AUTH_UNAVAILABLE
+            : start    ? gw_store_key_auth_start(gw->store, tok, strlen(tok), &k, done, dud)
+                       : gw_store_key_auth(gw->store, tok, strlen(tok), &k);
+        if (a == GW_AUTH_PENDING)
+            return 1;
         if (a == GW_AUTH_OK) {
             *key = k;
             return 0;
@@ -112,4 +120,29 @@ int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
     if (!required)
         return 0;
     return refuse(out, tok ? "unknown static key" : "missing");
+}
+
+int gw_authenticate(const struct gw_gateway *gw, const struct gw_dialect *d,
+                    const char *(*header)(void *ud, const char *name), void *ud,
+                    struct gw_auth *out, struct gw_key **key)
+{
+    (void)d;
+    return authenticate(gw, header, ud, out, key, 0, NULL, NULL, GW_AUTH_LOADED_NONE);
+}
+
+int gw_authenticate_start(const struct gw_gateway *gw, const struct gw_dialect *d,
+                          const char *(*header)(void *ud, const char *name), void *ud,
+                          struct gw_auth *out, struct gw_key **key, gw_key_loaded_fn done,
+                          void *dud)
+{
+    (void)d;
+    return authenticate(gw, header, ud, out, key, 1, done, dud, GW_AUTH_LOADED_NONE);
+}
+
+int gw_authenticate_after(const struct gw_gateway *gw, const struct gw_dialect *d,
+                          const char *(*header)(void *ud, const char *name), void *ud,
+                          struct gw_auth *out, struct gw_key **key, int rc)
+{
+    (void)d;
+    return authenticate(gw, header, ud, out, key, 0, NULL, NULL, rc < 0 ? rc : GW_AUTH_LOADED_NONE);
 }

@@ -9,6 +9,8 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/authfail.c \
 	core/proxy/authfail.h \
 	core/proxy/authenticate.h \
+	core/proxy/authwait.c \
+	core/proxy/authwait.h \
 	core/proxy/cache_int.h \
 	core/proxy/cache_lookup.c \
 	core/proxy/cache_phase.h \

@@ -5,6 +5,7 @@ core_libgwcore_la_SOURCES += \
 	core/store/store.h \
 	core/store/store_int.h \
 	core/store/store_keycache.c \
+	core/store/store_keyload.c \
 	core/store/store_keyread.c \
 	core/store/store_keyrow.c \
 	core/store/store_keys.c \

@@ -151,6 +151,13 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
     }
     if (gw_store_writer_start(s, err, errsize))
         goto fail;
+    /* Whether any key exists is known before the first request (which must not read it). */
+    if (gw_store_keycache_has_read(s) != 0)
+        gw_logf(AIGW_LOG_WARN, "store", NULL, "cannot read whether keys exist: requiring them");
+    if (gw_store_keyload_start(s) != 0) {
+        snprintf(err, errsize, "cannot start the key loader thread");
+        goto fail;
+    }
     if (s->o.spool_prefix && *s->o.spool_prefix) {
         char why[512];
         /* after the writer started: the rows it replays are written at once */
@@ -168,6 +175,8 @@ struct gw_store *gw_store_open(const char *url, const struct gw_store_opts *opts
     s->o.spool_prefix = NULL; /* the caller's string */
     return s;
 fail:
+    gw_store_keyload_stop(s);
+    gw_store_writer_stop(s);
     store_free(s);
     return NULL;
 }
@@ -176,6 +185,7 @@ void gw_store_close(struct gw_store *s)
 {
     if (!s)
         return;
+    gw_store_keyload_stop(s);
     gw_store_writer_stop(s);
     gw_store_spool_close(s);
     store_free(s);

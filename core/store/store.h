@@ -18,7 +18,8 @@
  * Threading: every function may be called from any thread between gw_store_open and
  * gw_store_close. Functions marked (blocking) wait for the database: admin, CLI, startup and
  * tests only, never a request thread. The others do no I/O, except gw_store_key_auth on a cache
- * miss (one indexed read, bounded by opts.read_timeout_ms).
+ * miss (one indexed read, bounded by opts.read_timeout_ms); request threads use
+ * gw_store_key_auth_start, which leaves that read to the store's key loader thread.
  */
 #ifndef GW_STORE_H
 #define GW_STORE_H
@@ -209,7 +210,8 @@ struct gw_key_list {
 int gw_store_key_list(struct gw_store *s, const char *cursor, int limit, struct gw_key_list *out);
 void gw_key_list_free(struct gw_key_list *l);
 /* 1 when the store holds at least one key (active or not), from a cache refreshed like the
- * key records; the admit phase then requires a key on every request. */
+ * key records (read at open, then by the key loader thread: no I/O here; 1 while not known);
+ * the admit phase then requires a key on every request. */
 int gw_store_has_keys(struct gw_store *s);
 
 enum gw_key_auth {
@@ -220,12 +222,24 @@ enum gw_key_auth {
     GW_AUTH_REVOKED,
     GW_AUTH_EXPIRED,
     GW_AUTH_UNAVAILABLE, /* not cached, and the store did not answer within its deadline */
+    GW_AUTH_PENDING,     /* gw_store_key_auth_start: the record is being read; done follows */
 };
 /* Checks a bearer token (token/len: the bytes as sent). GW_AUTH_OK puts a reference to the key
  * record in *out (release with gw_key_unref); any other answer leaves *out NULL. Tell clients
  * only "invalid key": the reasons are for logs and metrics. */
 enum gw_key_auth gw_store_key_auth(struct gw_store *s, const char *token, size_t len,
                                    struct gw_key **out);
+/* What gw_store_key_auth_start calls once, on the store's key loader thread, when the record
+ * it went to read is cached (rc 0) or could not be read (rc negative). */
+typedef void (*gw_key_loaded_fn)(void *ud, int rc);
+/* gw_store_key_auth for a request's event loop, which must not wait for the database: a
+ * record that has to be read first is read on the store's key loader thread. The answer is
+ * then GW_AUTH_PENDING, and done(ud, rc) follows once; ask gw_store_key_auth again then (a
+ * cache hit). Any other answer is final, and done is not called. When the loader's queue is
+ * full, the record is read here, as gw_store_key_auth does. done NULL only looks: PENDING
+ * says a read is due, and nothing was read or queued (a caller that must first make ud). */
+enum gw_key_auth gw_store_key_auth_start(struct gw_store *s, const char *token, size_t len,
+                                         struct gw_key **out, gw_key_loaded_fn done, void *ud);
 const char *gw_key_auth_str(enum gw_key_auth r);
 
 /* ---- spend ledger ---------------------------------------------------------------------- */

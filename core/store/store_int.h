@@ -120,6 +120,7 @@ struct store_reader {
 };
 
 struct store_keycache;
+struct store_keyload;
 
 /* A multi-row statement text, built once per (prefix, suffix, rows) and kept for the store's
  * life. */
@@ -166,6 +167,7 @@ struct gw_store {
      * costs one read deadline a second, not one per request. */
     _Atomic int64_t read_down_until;
     struct store_keycache *kc;
+    struct store_keyload *kl;  /* the key loader thread (store_keyload.c) */
     struct store_spool *spool; /* NULL: no spool directory */
     /* gw_sql_rows_exec's texts (the writer thread's: only the writer inserts rows) */
     struct store_sql_text texts[STORE_SQL_TEXTS];
@@ -225,6 +227,23 @@ int gw_sql_insert_counted(const struct gw_sql_batch *b, size_t chunk, gw_sql_ins
 /* USD <-> nano-dollars (rounded). */
 int64_t gw_usd_to_nusd(double usd);
 double gw_nusd_to_usd(int64_t n);
+
+/* ---- the key cache (store_keycache.c) and its loader thread (store_keyload.c) ---- */
+
+/* Reads key id and caches its record (or that there is none): 0, or GW_STORE_EUNAVAIL when
+ * the database did not answer and nothing was cached before (a cached record stands). */
+int gw_store_keycache_reload(struct gw_store *s, const char *id);
+/* Reads whether any key exists and caches the answer: 0 or negative. */
+int gw_store_keycache_has_read(struct gw_store *s);
+int gw_store_keyload_start(struct gw_store *s);
+/* Joins the thread; the requests still waiting are called back with GW_STORE_EUNAVAIL. */
+void gw_store_keyload_stop(struct gw_store *s);
+/* Queues a read of key id; done(ud, rc) runs on the loader thread once it is cached (done
+ * NULL: nobody waits). 0, or negative when it was not queued (full, stopping, no memory):
+ * done is then never called. */
+int gw_store_keyload_queue(struct gw_store *s, const char *id, gw_key_loaded_fn done, void *ud);
+/* Queues a read of whether any key exists (nobody waits). */
+int gw_store_keyload_has_keys(struct gw_store *s);
 
 /* ---- queues (store_queue.c) and the writer (store_writer.c) ---- */
 

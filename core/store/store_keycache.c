@@ -1,8 +1,10 @@
 /*
  * store_keycache - bearer token to key record, with no I/O on the hot path. Records are
- * cached by public id for opts.key_cache_ms; when one ages out, one request reloads it while
- * the others keep using the old record, and when the database does not answer the old record
- * keeps serving (a key that was valid a moment ago stays so; the failure is logged).
+ * cached by public id for opts.key_cache_ms; when one ages out, one request waits for it to be
+ * read again (on the key loader thread, store_keyload.c, when it asks with
+ * gw_store_key_auth_start) while the others keep using the old record, and when the database
+ * does not answer the old record keeps serving (a key that was valid a moment ago stays so;
+ * the failure is logged).
  * Unknown ids are cached too, so random tokens cannot turn into one read each.
  *
  * Threading: kc->mu guards the table; records are immutable once published and handed out by
@@ -40,8 +42,9 @@ struct store_keycache {
     struct kc_entry *b[KC_BUCKETS];
     size_t n;
     uint64_t hits, misses;
-    int has_keys;        /* -1: not known yet */
-    int64_t has_keys_ms; /* when it was read (monotonic) */
+    int has_keys;         /* -1: not known yet */
+    int64_t has_keys_ms;  /* when it was read (monotonic) */
+    int has_keys_loading; /* a read of it is queued or running */
 };
 
 int gw_store_keycache_init(struct gw_store *s)
@@ -211,8 +214,9 @@ static int alnum_run(const char *p, size_t n)
 }
 
 /* Copies the cached entry for id into snap (with a reference): 1 fresh, 2 stale and this
- * thread should reload it, 3 stale and another thread reloads it, 0 absent. */
-static int lookup(struct gw_store *s, const char *id, struct kc_entry *snap)
+ * thread should reload it, 3 stale and another thread reloads it, 0 absent. claim 0 only
+ * looks: a stale entry nobody reloads is 2 and stays unclaimed. */
+static int lookup(struct gw_store *s, const char *id, struct kc_entry *snap, int claim)
 {
     struct store_keycache *kc = s->kc;
     int64_t now = gw_store_mono_ms();
@@ -225,7 +229,7 @@ static int lookup(struct gw_store *s, const char *id, struct kc_entry *snap)
         if (now - e->loaded_ms < s->o.key_cache_ms) {
             st = 1;
         } else if (!e->refreshing) {
-            e->refreshing = 1;
+            e->refreshing = claim;
             st = 2;
         } else {
             st = 3;
@@ -233,7 +237,7 @@ static int lookup(struct gw_store *s, const char *id, struct kc_entry *snap)
     }
     if (st == 1)
         kc->hits++;
-    else
+    else if (claim || st == 3) /* a look that finds a read due is counted by the next one */
         kc->misses++;
     pthread_mutex_unlock(&kc->mu);
     return st;
@@ -262,8 +266,16 @@ static void touch(struct gw_store *s, const char *id, int64_t now_s)
     gw_store_enqueue_op(s, op);
 }
 
-enum gw_key_auth gw_store_key_auth(struct gw_store *s, const char *token, size_t len,
-                                   struct gw_key **out)
+/* What key_auth does with a record that must be read first. */
+enum key_read {
+    READ_HERE,  /* reads it on the caller's thread */
+    READ_LOOK,  /* reads nothing, claims nothing: GW_AUTH_PENDING */
+    READ_QUEUE, /* queues it for the loader thread (GW_AUTH_PENDING; here when full) */
+};
+
+static enum gw_key_auth key_auth(struct gw_store *s, const char *token, size_t len,
+                                 struct gw_key **out, enum key_read how, gw_key_loaded_fn done,
+                                 void *ud)
 {
     *out = NULL;
     size_t plen = sizeof GW_KEY_PREFIX - 1;
@@ -278,7 +290,15 @@ enum gw_key_auth gw_store_key_auth(struct gw_store *s, const char *token, size_t
     gw_store_hash_secret(s, token + plen + GW_KEY_ID_LEN + 1, GW_KEY_SECRET_LEN, h);
 
     struct kc_entry snap;
-    int st = lookup(s, id, &snap);
+    int st = lookup(s, id, &snap, how != READ_LOOK);
+    if ((st == 0 || st == 2) &&
+        (how == READ_LOOK || (how == READ_QUEUE && gw_store_keyload_queue(s, id, done, ud) == 0))) {
+        /* A stale record queued stays claimed: the loader's read releases it. */
+        if (st == 2)
+            gw_key_unref(snap.k);
+        OPENSSL_cleanse(h, sizeof h);
+        return GW_AUTH_PENDING;
+    }
     if (st == 0 || st == 2) {
         struct kc_entry fresh;
         int rc = load(s, id, &fresh);
@@ -316,6 +336,29 @@ enum gw_key_auth gw_store_key_auth(struct gw_store *s, const char *token, size_t
     return GW_AUTH_OK;
 }
 
+enum gw_key_auth gw_store_key_auth(struct gw_store *s, const char *token, size_t len,
+                                   struct gw_key **out)
+{
+    return key_auth(s, token, len, out, READ_HERE, NULL, NULL);
+}
+
+enum gw_key_auth gw_store_key_auth_start(struct gw_store *s, const char *token, size_t len,
+                                         struct gw_key **out, gw_key_loaded_fn done, void *ud)
+{
+    return key_auth(s, token, len, out, done ? READ_QUEUE : READ_LOOK, done, ud);
+}
+
+int gw_store_keycache_reload(struct gw_store *s, const char *id)
+{
+    struct kc_entry snap;
+    int rc = load(s, id, &snap);
+    if (rc == 0) {
+        gw_key_unref(snap.k);
+        OPENSSL_cleanse(&snap, sizeof snap);
+    }
+    return rc < 0 ? rc : 0; /* 1: the cached record stands */
+}
+
 static int has_row(void *ctx, int ncol, const char *const *v, const size_t *len)
 {
     (void)ncol;
@@ -330,26 +373,40 @@ static int do_has(struct gw_store *s, struct gw_sql_conn *c, void *ctx, int64_t 
     return s->ops->exec(c, "SELECT id FROM aigw_keys LIMIT 1", NULL, 0, has_row, ctx, deadline);
 }
 
+int gw_store_keycache_has_read(struct gw_store *s)
+{
+    struct store_keycache *kc = s->kc;
+    int found = 0;
+    int rc = gw_store_read(s, "key_lookup", do_has, &found);
+    pthread_mutex_lock(&kc->mu);
+    if (!rc)
+        kc->has_keys = found;
+    kc->has_keys_ms = gw_store_mono_ms(); /* failed: the old answer stands a period more */
+    kc->has_keys_loading = 0;
+    pthread_mutex_unlock(&kc->mu);
+    return rc;
+}
+
 int gw_store_has_keys(struct gw_store *s)
 {
     struct store_keycache *kc = s->kc;
     int64_t now = gw_store_mono_ms();
     pthread_mutex_lock(&kc->mu);
     int v = kc->has_keys;
-    int fresh = v >= 0 && now - kc->has_keys_ms < s->o.key_cache_ms;
-    if (!fresh)
-        kc->has_keys_ms = now; /* one reader refreshes; the others use the old answer */
+    /* Once a key exists, keys are required for good (a later delete here says -1). */
+    int due =
+        v != 1 && !kc->has_keys_loading && (v < 0 || now - kc->has_keys_ms >= s->o.key_cache_ms);
+    if (due)
+        kc->has_keys_loading = 1; /* one read; the others use the old answer */
     pthread_mutex_unlock(&kc->mu);
-    if (fresh || (v >= 0 && v == 1))
-        return v;
-    int found = 0;
-    int rc = gw_store_read(s, "key_lookup", do_has, &found);
-    pthread_mutex_lock(&kc->mu);
-    if (!rc)
-        kc->has_keys = found;
-    v = kc->has_keys;
-    pthread_mutex_unlock(&kc->mu);
-    /* not known and not readable: require keys (fail closed) */
+    /* The read is the loader thread's; only when it cannot be queued is it done here. */
+    if (due && gw_store_keyload_has_keys(s) != 0) {
+        gw_store_keycache_has_read(s);
+        pthread_mutex_lock(&kc->mu);
+        v = kc->has_keys;
+        pthread_mutex_unlock(&kc->mu);
+    }
+    /* not known (not read yet, or not readable): require keys (fail closed) */
     return v < 0 ? 1 : v;
 }
 

@@ -166,6 +166,8 @@ const char *gw_key_auth_str(enum gw_key_auth r)
         return "expired";
     case GW_AUTH_UNAVAILABLE:
         return "unavailable";
+    case GW_AUTH_PENDING:
+        return "pending";
     }
     return "unknown";
 }

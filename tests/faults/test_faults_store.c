@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,71 @@ static long long pg_int(PGconn *c, const char *sql)
 static void pg_fini(void)
 {
     pgsvc_stop();
+}
+
+/* ---- a key read the database holds up ---------------------------------------------------- */
+
+/* 1 when nothing has come to read on fd yet. */
+static int nothing_yet(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
+}
+
+/* A gateway key's record is read from the database the first time a request presents it (and
+ * again once its cache period is over). PostgreSQL is a network away and can be slow: a lock,
+ * a failover, a busy server. The worker whose request waits for that read must go on serving
+ * everything else meanwhile, as it does while Redis is slow. (SQLite's readers never wait in
+ * WAL mode, so PostgreSQL, with a table lock held, is the case.) */
+Test(faults, a_key_read_held_up_by_the_database_blocks_no_other_request, .timeout = 120,
+     .fini = pg_fini)
+{
+    if (!pgsvc_available())
+        cr_skip_test("PostgreSQL server binaries are not installed");
+    cr_assert_eq(pgsvc_start(), 0, "PostgreSQL did not start");
+    PGconn *c = PQconnectdb(e2e_strf("%spostgres", pgsvc_base_url()));
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQclear(pg(c, "CREATE DATABASE held"));
+    PQfinish(c);
+    const char *store = e2e_strf("%sheld", pgsvc_base_url());
+    struct mock *m = e2e_mock("openai_chat");
+    char *dir = gov_dir();
+    /* One worker (flt_gw): every request below is served by the same loop. */
+    struct e2e_gw *gw = flt_gw(m, store, NULL, 0, e2e_strf("\"state_dir\":\"%s\"", dir));
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"held\"}", &k); /* no request has read it: not cached */
+    /* Another session locks the keys table: a read of it waits (up to the store's read
+     * deadline, 2 s). */
+    c = PQconnectdb(store);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQclear(pg(c, "BEGIN"));
+    PQclear(pg(c, "LOCK TABLE aigw_keys IN ACCESS EXCLUSIVE MODE"));
+    const char *body = GOV_CHAT;
+    int fd = e2e_raw_send(e2e_gw_port(gw),
+                          e2e_strf("POST /v1/chat/completions HTTP/1.1\r\nHost: aigw\r\n"
+                                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                   k.token, strlen(body), body),
+                          30);
+    cr_assert_geq(fd, 0);
+    /* Accepted, and so read and authenticated in the same turn of the loop. */
+    cr_assert_eq(e2e_raw_wait_accepted(fd, e2e_gw_port(gw), 10000), 0);
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *h = e2e_get(gw, "/health", NULL);
+        cr_assert_eq(h->status, 200, "/health: %d", h->status);
+        e2e_resp_free(h);
+        cr_assert(nothing_yet(fd),
+                  "health check %d was answered only after the keyed request: the loop waited "
+                  "for the key's read",
+                  i + 1);
+    }
+    /* Once the database answers, so does the keyed request, with its key. */
+    PQclear(pg(c, "COMMIT"));
+    PQfinish(c);
+    cr_assert_eq(e2e_raw_status(fd), 200, "the keyed request is served once its key is read");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    gov_dir_remove(dir);
+    mock_stop(m);
 }
 
 Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180, .fini = pg_fini)

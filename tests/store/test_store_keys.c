@@ -365,6 +365,93 @@ Test(store_keys, has_keys_follows_the_first_key)
     gw_store_close(s);
 }
 
+/* What the key loader thread called back, for the tests below. */
+struct loaded {
+    pthread_mutex_t mu;
+    int calls;
+    int rc[4];
+};
+
+static void on_loaded(void *ud, int rc)
+{
+    struct loaded *l = ud;
+    pthread_mutex_lock(&l->mu);
+    if (l->calls < 4)
+        l->rc[l->calls] = rc;
+    l->calls++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int loaded_calls(struct loaded *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int n = l->calls;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+/* A request's event loop never reads the database: a record not cached is read by the store's
+ * loader thread, each waiting caller is called back once, and the record is then a cache hit. */
+Test(store_keys, a_record_to_read_is_read_by_the_loader_and_each_waiter_called_once)
+{
+    struct gw_store *a = fx_open(NULL), *b = fx_open(NULL);
+    char token[GW_KEY_TOKEN_SIZE];
+    struct gw_key_spec spec = {0};
+    struct gw_key *k = create(a, &spec, token), *got = NULL;
+    size_t n = strlen(token);
+    /* b has never seen it: a look says a read is due, and reads or queues nothing */
+    cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, NULL, NULL), GW_AUTH_PENDING);
+    cr_assert_null(got);
+    struct gw_store_stats st;
+    gw_store_stats(b, &st);
+    cr_assert_eq(st.key_cache_hits + st.key_cache_misses, 0, "a look is not a lookup");
+    struct loaded l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, on_loaded, &l), GW_AUTH_PENDING);
+    cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, on_loaded, &l), GW_AUTH_PENDING);
+    cr_assert_null(got);
+    int ok;
+    FX_WAIT(ok, loaded_calls(&l) == 2, 10000);
+    cr_assert(ok, "called back %d times", loaded_calls(&l));
+    cr_assert_eq(l.rc[0], 0);
+    cr_assert_eq(l.rc[1], 0);
+    gw_store_stats(b, &st);
+    uint64_t hits = st.key_cache_hits;
+    cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, on_loaded, &l), GW_AUTH_OK,
+                 "read once, then cached");
+    cr_assert_str_eq(got->id, k->id);
+    gw_key_unref(got);
+    gw_store_stats(b, &st);
+    cr_assert_eq(st.key_cache_hits, hits + 1);
+    /* an unknown id is read the same way, and then known to be unknown */
+    char bad[GW_KEY_TOKEN_SIZE];
+    snprintf(bad, sizeof bad, "%s", token);
+    bad[strlen(GW_KEY_PREFIX)] = bad[strlen(GW_KEY_PREFIX)] == 'a' ? 'b' : 'a';
+    cr_assert_eq(gw_store_key_auth_start(b, bad, n, &got, on_loaded, &l), GW_AUTH_PENDING);
+    FX_WAIT(ok, loaded_calls(&l) == 3, 10000);
+    cr_assert(ok);
+    cr_assert_eq(gw_store_key_auth_start(b, bad, n, &got, on_loaded, &l), GW_AUTH_UNKNOWN);
+    cr_assert_eq(loaded_calls(&l), 3, "a final answer calls nobody back");
+    gw_key_unref(k);
+    gw_store_close(a);
+    gw_store_close(b);
+}
+
+/* Whether any key exists is read at open and then by the loader thread: asking never reads. */
+Test(store_keys, has_keys_on_another_replica_is_refreshed_off_the_caller)
+{
+    struct gw_store_opts o = {.key_cache_ms = 100};
+    struct gw_store *a = fx_open(&o), *b = fx_open(&o);
+    cr_assert_eq(gw_store_has_keys(b), 0, "read at open");
+    char token[GW_KEY_TOKEN_SIZE];
+    struct gw_key_spec spec = {0};
+    gw_key_unref(create(a, &spec, token));
+    int ok;
+    FX_WAIT(ok, gw_store_has_keys(b) == 1, 5000);
+    cr_assert(ok, "replica b never learnt that a key exists");
+    gw_store_close(a);
+    gw_store_close(b);
+}
+
 Test(store_keys, allowlists_are_globs)
 {
     struct gw_store *s = fx_open(NULL);
