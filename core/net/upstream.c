@@ -2,6 +2,7 @@
 #include "net/upstream.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -401,14 +402,24 @@ static void drain_wake(struct gw_upstream *u)
         ;
 }
 
-/* Milliseconds until this engine has timed work (curl's timer or the deadline sweep). */
+/* Milliseconds until this engine has timed work (curl's timer or the deadline sweep), or -1
+ * for none: the sweep only checks transfers, so an engine without any sleeps until it is
+ * woken (an idle gateway's threads would otherwise wake ten times a second each). */
 int gw_upstream_timeout_ms(struct gw_upstream *u)
 {
     int64_t now = gw_upstream_now_ms();
-    int64_t timeout = u->last_sweep + SWEEP_MS - now;
-    if (u->curl_deadline >= 0 && u->curl_deadline - now < timeout)
-        timeout = u->curl_deadline - now;
-    return timeout < 0 ? 0 : (int)timeout;
+    int64_t timeout = -1;
+    if (u->active) {
+        timeout = u->last_sweep + SWEEP_MS - now;
+        timeout = timeout < 0 ? 0 : timeout;
+    }
+    if (u->curl_deadline >= 0) {
+        int64_t c = u->curl_deadline - now;
+        c = c < 0 ? 0 : c;
+        if (timeout < 0 || c < timeout)
+            timeout = c;
+    }
+    return timeout > INT_MAX ? INT_MAX : (int)timeout;
 }
 
 /* One turn of the engine: queued work, due timers, then sockets ready within wait_ms
@@ -430,7 +441,7 @@ static void step(struct gw_upstream *u, int wait_ms)
     }
     if (wait_ms > 0) {
         int t = gw_upstream_timeout_ms(u);
-        wait_ms = t < wait_ms ? t : wait_ms;
+        wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
     }
     int n = wait_ms < 0 ? 0 : epoll_wait(u->epfd, evs, EPOLL_BATCH, wait_ms);
     for (int i = 0; i < n; i++) {
@@ -492,7 +503,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&u->lock);
         if (stop)
             break;
-        step(u, SWEEP_MS);
+        step(u, INT_MAX); /* until its timed work is due, or a wake (new work, the stop) */
     }
     shutdown_engine(u);
     return NULL;

@@ -75,7 +75,8 @@ struct gw_xfer_req {
 int gw_upstream_init(struct gw_upstream **out);
 /* An engine with no thread of its own, driven by a worker loop (core/http.c) that watches
  * gw_upstream_fd() and calls gw_upstream_run_once() on every turn, at the latest after
- * gw_upstream_timeout_ms(). The worker calls gw_upstream_set_here() first: transfers started
+ * gw_upstream_timeout_ms() (-1: nothing timed, wait for the fd). The worker calls
+ * gw_upstream_set_here() first: transfers started
  * on that thread then run on it, with no hand-off between threads. */
 int gw_upstream_init_embedded(struct gw_upstream **out);
 int gw_upstream_fd(const struct gw_upstream *u);

@@ -163,6 +163,12 @@ endif
 
 # A path with no endpoint: the 404 names the one a misset base URL meant, in the caller's shape.
 if BUILD_TESTS
+check_PROGRAMS += tests/e2e/test_idle
+TESTS += tests/e2e/test_idle
+tests_e2e_test_idle_SOURCES = tests/e2e/test_idle.c
+tests_e2e_test_idle_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_idle_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_idle_DEPENDENCIES = aigw$(EXEEXT) tests/mockprov/mockprov$(EXEEXT)
 check_PROGRAMS += tests/e2e/test_routes
 TESTS += tests/e2e/test_routes
 tests_e2e_test_routes_SOURCES = tests/e2e/test_routes.c
