@@ -1,12 +1,9 @@
 /*
- * anthropic_tokens - an input-token estimate for a Messages body (see anthropic.h). Used for
- * message_start before an upstream that reports usage only at its end has answered, and by
- * count_tokens when the target cannot count. A heuristic with a known shape, not a tokenizer:
- * English prose and code run 3.5-4.5 characters a token in the common tokenizers, other
- * scripts about one character a token; images and PDFs are priced by Anthropic's published
- * rules of thumb (~1,600 tokens for a full-size image, 1,500-3,000 a PDF page).
+ * tokens - input-token estimates (see tokens.h), shared by the dialects. English prose and code run 3.5-4.5 characters a token in the common tokenizers,
+ * other scripts about one character a token; images and PDFs are priced by Anthropic's
+ * published rules of thumb (~1,600 tokens for a full-size image, 1,500-3,000 a PDF page).
  */
-#include "front/anthropic.h"
+#include "front/tokens.h"
 
 #include <string.h>
 
@@ -103,7 +100,7 @@ static int64_t blocks_tokens(const cJSON *content, int depth)
     return n;
 }
 
-int64_t gw_anth_estimate_tokens(const cJSON *body)
+int64_t gw_tokens_anthropic(const cJSON *body)
 {
     int64_t n = 1;
     const cJSON *m, *t;
@@ -114,3 +111,4 @@ int64_t gw_anth_estimate_tokens(const cJSON *body)
         PER_TOOL + json_tokens(t, 0);
     return n;
 }
+
