@@ -29,5 +29,6 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_doc.c \
 	core/front/responses_state.c \
 	core/front/responses_refs.c \
-	core/front/responses_compact.c
+	core/front/responses_compact.c \
+	core/front/responses_tokens.c
 include core/front/anthropic.mk
