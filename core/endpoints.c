@@ -25,6 +25,9 @@ static const struct gw_endpoint table[] = {
     /* Codex's remote compaction (a provider it takes for OpenAI's): aigw summarizes. */
     {.method = "POST", .path = "/v1/responses/compact", .auth = 1,
      .dialect = &gw_responses_compact_dialect},
+    /* The input's token count: asked of a target that counts, else estimated locally. */
+    {.method = "POST", .path = "/v1/responses/input_tokens", .auth = 1,
+     .dialect = &gw_responses_input_tokens_dialect},
     {.method = "GET", .path = "/v1/responses/", .prefix = 1, .auth = 1,
      .local = gw_responses_local, .error_dialect = &gw_responses_dialect},
     {.method = "DELETE", .path = "/v1/responses/", .prefix = 1, .auth = 1,

@@ -7,7 +7,7 @@
  * thinking, documents, citations, server tools) survives the round trip there.
  *
  * Files: anthropic_parse.c (top level), anthropic_content.c (messages and blocks),
- * anthropic_ids.c (tool ids and names both sides accept), anthropic_tokens.c (input estimate),
+ * anthropic_ids.c (tool ids and names both sides accept), front/tokens.c (input estimate),
  * anthropic_render.c and anthropic_events.c (stream and message), anthropic_errors.c (error
  * bodies), anthropic_models.c (GET /v1/models in Anthropic's shape), and anthropic_dialect.c
  * (the struct gw_dialect).
@@ -112,13 +112,6 @@ int gw_anth_messages(struct gw_anth_conv *cv, const cJSON *messages);
 /* The client's body made safe to forward to a real Anthropic model: thinking blocks signed
  * by aigw are removed (with "thinking" itself when the last assistant turn lost one). */
 void gw_anth_native_clean(cJSON *native);
-
-/* ---- estimates (anthropic_tokens.c) ----------------------------------------------------- */
-
-/* Input tokens of a Messages body (system, messages, tools), by a bounded heuristic: ASCII
- * text at 4 characters a token, other characters a token each, 1,600 per image, base64 PDF
- * data at one token per 12 bytes, 3 per message and per tool. Never 0 for a non-empty body. */
-int64_t gw_anth_estimate_tokens(const cJSON *body);
 
 /* ---- errors (anthropic_errors.c) -------------------------------------------------------- */
 

@@ -10,5 +10,4 @@ core_libgwcore_la_SOURCES += \
 	core/front/anthropic_models.c \
 	core/front/anthropic_parse.c \
 	core/front/anthropic_render.c \
-	core/front/anthropic_render.h \
-	core/front/anthropic_tokens.c
+	core/front/anthropic_render.h

@@ -15,6 +15,7 @@
 #include "lib/buf.h"
 #include "lib/crypto.h"
 #include "front/body.h"
+#include "front/tokens.h"
 
 #define MODEL_MAX 256
 #define STOP_MAX 4 /* chat's limit on stop sequences */
@@ -343,7 +344,7 @@ static int translate(const struct gw_inbound *in, cJSON *root, struct gw_parsed 
                         add(body, "stream_options", cJSON_Parse("{\"include_usage\":true}"))))
         return AIGW_ENOMEM;
     out->model = str(body, "model");
-    ctx->input_estimate = gw_anth_estimate_tokens(root);
+    ctx->input_estimate = gw_tokens_anthropic(root);
     if ((rc = keep_betas(in, root)) != 0)
         return rc;
     gw_anth_native_clean(root);

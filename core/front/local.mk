@@ -13,7 +13,9 @@ core_libgwcore_la_SOURCES += \
 	core/front/request.c \
 	core/front/request.h \
 	core/front/respond.c \
-	core/front/respond.h
+	core/front/respond.h \
+	core/front/tokens.c \
+	core/front/tokens.h
 # The OpenAI Responses dialect (POST /v1/responses and the stored-response routes).
 core_libgwcore_la_SOURCES += \
 	core/front/responses.h \
@@ -27,5 +29,6 @@ core_libgwcore_la_SOURCES += \
 	core/front/responses_doc.c \
 	core/front/responses_state.c \
 	core/front/responses_refs.c \
-	core/front/responses_compact.c
+	core/front/responses_compact.c \
+	core/front/responses_tokens.c
 include core/front/anthropic.mk

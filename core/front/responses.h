@@ -9,6 +9,8 @@
  * name map and this turn's input items ride in gw_parsed.ctx (struct gw_resp_ctx).
  * render (responses_render.c, responses_doc.c): chunks -> the response object, or its SSE
  * events with sequence_number, output_index, item_id and content_index kept consistent.
+ * input_tokens (responses_tokens.c): POST /v1/responses/input_tokens, counted by a target that
+ * can count (AIGW_CAP_COUNT_TOKENS) or estimated locally (front/tokens.c).
  * compact (responses_compact.c): POST /v1/responses/compact, and a compaction_trigger item ending
  * a /v1/responses input, answered by a summary call to the routed model; a compaction item
  * aigw made is read back as a user message carrying the summary.
@@ -78,11 +80,17 @@ struct gw_resp_ctx {
     char key_id[GW_RESP_ID_MAX]; /* the gateway key that owns what is stored ("" none) */
     struct gw_store *st;         /* where to keep it; NULL keeps nothing */
     int compact;                 /* enum gw_resp_compact_mode */
+    /* POST /v1/responses/input_tokens: count this input, answer nothing else, keep nothing */
+    int count;
+    int64_t input_estimate; /* for count: the local estimate of the translated request */
 };
 
 extern const struct gw_dialect gw_responses_dialect;
 /* POST /v1/responses/compact: the Responses dialect with its own parse and document. */
 extern const struct gw_dialect gw_responses_compact_dialect;
+/* POST /v1/responses/input_tokens (responses_tokens.c): the same parse, op
+ * AIGW_OP_COUNT_TOKENS, and {"object":"response.input_tokens","input_tokens":N}. */
+extern const struct gw_dialect gw_responses_input_tokens_dialect;
 
 /* ---- parse (the dialect's parse; exposed for tests and the fuzz target) ---- */
 int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
@@ -90,6 +98,11 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out,
 /* The same for a given enum gw_resp_compact_mode (the compact endpoint's parse). */
 int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
                           struct gw_front_err *err, int compact);
+/* The input_tokens endpoint's parse: the request as /v1/responses reads it (the chain of a
+ * previous_response_id and item references expanded), then made a count: no stream, nothing
+ * stored, no summary call for a compaction_trigger, and the local estimate taken. */
+int gw_responses_parse_count(const struct gw_inbound *in, struct gw_parsed *out,
+                             struct gw_front_err *err);
 void gw_responses_ctx_free(void *ctx);
 /* Keep nothing of this request, and say so in the echo ("store":false). 0 or AIGW_ENOMEM. */
 int gw_resp_echo_unstore(struct gw_resp_ctx *ctx);

@@ -7,6 +7,7 @@
 
 #include "front/body.h"
 #include "front/responses.h"
+#include "front/tokens.h"
 #include "lib/buf.h"
 #include "lib/crypto.h"
 #include "lib/jsonprint.h"
@@ -345,7 +346,7 @@ static void take_trigger(struct gw_resp_ctx *ctx)
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "compaction_trigger"))
         return;
     cJSON_DeleteItemFromArray(ctx->input_items, n - 1);
-    if (!ctx->compact)
+    if (!ctx->compact && !ctx->count) /* a count counts the input, it does not compact it */
         ctx->compact = GW_RESP_COMPACT_TRIGGER;
 }
 
@@ -353,6 +354,11 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
                       struct gw_front_err *err)
 {
     const cJSON *model = get(req, "model");
+    /* OpenAI's count takes no model as its default one; a gateway has no default to count
+     * with (its targets are found by the model named), so a count without one is a 400. */
+    if (!model && ctx->count)
+        return gw_resp_fail(err, "model", NULL,
+                            "'model' is required: the gateway counts with the model it names");
     if (!cJSON_IsString(model) || !*model->valuestring || strlen(model->valuestring) > 256)
         return gw_resp_fail(err, "model", NULL, "'model' must be a non-empty string");
     int rc = check_types(req, err);
@@ -367,7 +373,7 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     const cJSON *ins = get(req, "instructions");
     if (cJSON_IsString(ins) && *ins->valuestring && !(ctx->instructions = strdup(ins->valuestring)))
         return AIGW_ENOMEM;
-    ctx->store = !cJSON_IsFalse(get(req, "store"));
+    ctx->store = !ctx->count && !cJSON_IsFalse(get(req, "store"));
     const cJSON *prev = get(req, "previous_response_id");
     if (prev && gw_strlcpy(ctx->previous_id, prev->valuestring, sizeof ctx->previous_id) >=
                     sizeof ctx->previous_id)
@@ -420,14 +426,26 @@ static int parse_root(cJSON *req, struct gw_parsed *out, struct gw_resp_ctx *ctx
     for (int i = 0; same[i]; i++)
         if ((v = get(req, same[i])))
             cJSON_AddStringToObject(body, same[i], v->valuestring);
-    out->stream = cJSON_IsTrue(get(req, "stream"));
+    out->stream = !ctx->count && cJSON_IsTrue(get(req, "stream"));
     if (out->stream) {
         /* the terminal event carries usage: ask every upstream for it */
         cJSON_AddTrueToObject(body, "stream");
         cJSON_AddTrueToObject(cJSON_AddObjectToObject(body, "stream_options"), "include_usage");
     }
     out->include_usage = out->stream;
-    out->op = AIGW_OP_CHAT;
+    out->op = ctx->count ? AIGW_OP_COUNT_TOKENS : AIGW_OP_CHAT;
+    return 0;
+}
+
+/* A count's request, once its chain is read: the estimate taken now, from the messages a
+ * target would get (chain and references expanded), so answering it locally costs nothing
+ * more. The client's own body goes: no target may be sent it to generate from. */
+static int count_prepare(struct gw_parsed *p)
+{
+    struct gw_resp_ctx *ctx = p->ctx;
+    cJSON_Delete(p->native);
+    p->native = NULL;
+    ctx->input_estimate = gw_tokens_chat(p->body);
     return 0;
 }
 
@@ -436,8 +454,8 @@ int gw_responses_parse(const struct gw_inbound *in, struct gw_parsed *out, struc
     return gw_responses_parse_as(in, out, err, GW_RESP_COMPACT_NONE);
 }
 
-int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
-                          struct gw_front_err *err, int compact)
+static int parse_mode(const struct gw_inbound *in, struct gw_parsed *out, struct gw_front_err *err,
+                      int compact, int count)
 {
     memset(err, 0, sizeof *err);
     out->dialect = &gw_responses_dialect;
@@ -459,6 +477,7 @@ int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
     }
     out->ctx = ctx;
     ctx->compact = compact;
+    ctx->count = count;
     mint_id(ctx->id);
     ctx->created_at = (int64_t)time(NULL);
     /* Kept for a target that speaks Responses itself (OpenAI): reasoning items with their
@@ -470,9 +489,23 @@ int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
     char owner[GW_RESP_ID_MAX];
     gw_resp_owner(in->key_id, in->header, in->header_ud, owner);
     rc = gw_responses_resolve(out, gw_responses_store(), owner, err);
-    if (!rc && ctx->compact)
+    if (!rc && ctx->count)
+        rc = count_prepare(out);
+    else if (!rc && ctx->compact)
         rc = gw_resp_compact_prepare(out, err);
     else if (!rc && out->native)
         rc = gw_resp_compaction_native(out->native, err);
     return rc;
+}
+
+int gw_responses_parse_as(const struct gw_inbound *in, struct gw_parsed *out,
+                          struct gw_front_err *err, int compact)
+{
+    return parse_mode(in, out, err, compact, 0);
+}
+
+int gw_responses_parse_count(const struct gw_inbound *in, struct gw_parsed *out,
+                             struct gw_front_err *err)
+{
+    return parse_mode(in, out, err, GW_RESP_COMPACT_NONE, 1);
 }

@@ -187,5 +187,33 @@ await check('compaction_trigger: stream().finalResponse() has one compaction ite
     assert.equal(r.output_text, '');
 });
 
+// Token counts (POST /v1/responses/input_tokens): estimated by aigw for this chat target. A
+// client without inputTokens.count() (none pinned today) says so and skips.
+if (typeof client.responses.inputTokens?.count === 'function') {
+    await check('responses.inputTokens.count(): tools and a previous_response_id counted', async () => {
+        const base = await client.responses.inputTokens.count({
+            model: 'gpt-4o-mini', input: 'Capital of Portugal?',
+        });
+        assert.equal(base.object, 'response.input_tokens');
+        assert.ok(Number.isInteger(base.input_tokens) && base.input_tokens > 0);
+        const tools = await client.responses.inputTokens.count({
+            model: 'gpt-4o-mini', input: 'Capital of Portugal?', tools: [weather, time],
+        });
+        assert.ok(tools.input_tokens > base.input_tokens, `${tools.input_tokens}`);
+        const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'One' });
+        const chained = await client.responses.inputTokens.count({
+            model: 'gpt-4o-mini', input: 'Capital of Portugal?', previous_response_id: first.id,
+        });
+        assert.ok(chained.input_tokens > base.input_tokens, `${chained.input_tokens}`);
+        await assert.rejects(
+            other.responses.inputTokens.count({
+                model: 'gpt-4o-mini', input: 'x', previous_response_id: first.id,
+            }),
+            (e) => e.status === 400 && e.code === 'previous_response_not_found');
+    });
+} else {
+    console.log('# skip responses.inputTokens.count(): this client version has no such method');
+}
+
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -92,6 +92,15 @@ tests_e2e_test_compact_SOURCES = tests/e2e/test_compact.c
 tests_e2e_test_compact_CFLAGS = $(TEST_CFLAGS)
 tests_e2e_test_compact_LDADD = $(E2E_LIBS)
 EXTRA_tests_e2e_test_compact_DEPENDENCIES = aigw$(EXEEXT)
+
+# POST /v1/responses/input_tokens: estimated locally, counted natively by an Anthropic target,
+# a previous_response_id chain expanded, errors in the Responses shape.
+check_PROGRAMS += tests/e2e/test_input_tokens
+TESTS += tests/e2e/test_input_tokens
+tests_e2e_test_input_tokens_SOURCES = tests/e2e/test_input_tokens.c
+tests_e2e_test_input_tokens_CFLAGS = $(TEST_CFLAGS)
+tests_e2e_test_input_tokens_LDADD = $(E2E_LIBS)
+EXTRA_tests_e2e_test_input_tokens_DEPENDENCIES = aigw$(EXEEXT)
 endif
 
 # Tracing end to end: a streamed chat with a fallback gives one server span and two attempt

@@ -12,6 +12,7 @@
 
 #include "front/anth_test.h"
 #include "front/anthropic.h"
+#include "front/tokens.h"
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -403,11 +404,11 @@ Test(anthropic_parse, estimate_grows_with_the_prompt)
                            "\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}]}");
     cJSON *c = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image\","
                            "\"source\":{\"type\":\"url\",\"url\":\"https://x/y.png\"}}]}]}");
-    int64_t ea = gw_anth_estimate_tokens(a), eb = gw_anth_estimate_tokens(b);
+    int64_t ea = gw_tokens_anthropic(a), eb = gw_tokens_anthropic(b);
     /* "Hello there": 11 ASCII characters (3) + 3 for the message + 1 */
     cr_assert_eq(ea, 7);
     cr_assert_gt(eb, ea + 20);
-    cr_assert_geq(gw_anth_estimate_tokens(c), 1600);
+    cr_assert_geq(gw_tokens_anthropic(c), 1600);
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(c);

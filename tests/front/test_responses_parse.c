@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 
+#include "front/tokens.h"
 #include "resp_util.h"
 
 static void assert_json_eq(const cJSON *got, const cJSON *want, const char *what)
@@ -506,4 +507,80 @@ Test(responses_parse, compact_endpoint_is_a_unary_summary_call)
     cr_assert(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring,
                      "call no tools"));
     ru_parsed_free(&p);
+}
+
+static int count_parse(const char *body, struct gw_parsed *p, struct gw_front_err *err)
+{
+    struct gw_inbound in = {.body = body,
+                            .len = strlen(body),
+                            .path = "/v1/responses/input_tokens",
+                            .header = no_header};
+    memset(p, 0, sizeof *p);
+    return gw_responses_parse_count(&in, p, err);
+}
+
+/* POST /v1/responses/input_tokens: the request /v1/responses would send, counted: nothing
+ * streamed, stored or compacted, the client's body not kept for forwarding, and the local
+ * estimate taken from the translated messages (an image priced as one, not by its bytes). */
+Test(responses_parse, input_tokens_is_a_count_of_the_translated_request)
+{
+    char *big = calloc(1, 40100);
+    memset(big, 'A', 40000);
+    char *body = calloc(1, 41000);
+    snprintf(body, 41000,
+             "{\"model\":\"m\",\"stream\":true,\"store\":true,\"instructions\":\"Be brief.\","
+             "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":"
+             "\"What is in this picture?\"},{\"type\":\"input_image\",\"image_url\":"
+             "\"data:image/png;base64,%s\"}]},{\"type\":\"compaction_trigger\"}],"
+             "\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"s\",\"schema\":"
+             "{\"type\":\"object\"}}}}",
+             big);
+    struct gw_parsed p;
+    struct gw_front_err err;
+    cr_assert_eq(count_parse(body, &p, &err), 0, "%s", err.message);
+    struct gw_resp_ctx *ctx = p.ctx;
+    cr_assert_eq(p.op, AIGW_OP_COUNT_TOKENS);
+    cr_assert_eq(ctx->count, 1);
+    cr_assert_eq(p.stream, 0);
+    cr_assert_null(cJSON_GetObjectItem(p.body, "stream"));
+    cr_assert_eq(ctx->store, 0, "a count is no response to keep");
+    cr_assert_eq(ctx->compact, GW_RESP_COMPACT_NONE, "a trigger is not a summary call here");
+    cr_assert_null(p.native, "nothing may forward the client's body to generate from");
+    const cJSON *msgs = cJSON_GetObjectItem(p.body, "messages");
+    cr_assert_eq(cJSON_GetArraySize(msgs), 2, "instructions and the user message");
+    cr_assert_eq(ctx->input_estimate, gw_tokens_chat(p.body));
+    /* the image at 1,600, the texts, the schema, per-message overhead: not 10,000 for the
+     * data URL's bytes */
+    cr_assert(ctx->input_estimate > 1600 && ctx->input_estimate < 1700, "%lld",
+              (long long)ctx->input_estimate);
+    ru_parsed_free(&p);
+    free(body);
+    free(big);
+
+    cr_assert_neq(count_parse("{\"input\":\"hi\"}", &p, &err), 0);
+    cr_assert_eq(err.status, 400);
+    cr_assert_str_eq(err.param, "model");
+    ru_parsed_free(&p);
+    cr_assert_neq(count_parse("{\"model\":\"m\",\"input\":\"hi\",\"background\":true}", &p, &err),
+                  0, "what /v1/responses refuses, a count refuses too");
+    ru_parsed_free(&p);
+}
+
+/* The chat-shaped estimate: each message, text part, tool call and tool counted. */
+Test(responses_parse, chat_estimate_counts_every_part)
+{
+    cJSON *b = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":\"abcdefgh\"}]}");
+    int64_t one = gw_tokens_chat(b);
+    cr_assert_eq(one, 1 + 3 + 2, "a base, a message, 8 ASCII characters");
+    cJSON_AddItemToArray(cJSON_GetObjectItem(b, "messages"),
+                         cJSON_Parse("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                                     "[{\"id\":\"c\",\"type\":\"function\",\"function\":"
+                                     "{\"name\":\"shell\",\"arguments\":\"{\\\"cmd\\\":1}\"}}]}"));
+    int64_t two = gw_tokens_chat(b);
+    cr_assert_eq(two, one + 3 + 3 + 2 + 3, "a message, a call, its name and arguments");
+    cJSON_AddItemToObject(b, "tools",
+                          cJSON_Parse("[{\"type\":\"function\",\"function\":"
+                                      "{\"name\":\"shell\"}}]"));
+    cr_assert_gt(gw_tokens_chat(b), two);
+    cJSON_Delete(b);
 }

@@ -3,6 +3,8 @@
  *   even: the bytes after it are a POST /v1/responses body for parse (then, when it parses,
  *         a short answer is rendered both ways against its tool map); with bit 1 set, a
  *         POST /v1/responses/compact body (compaction items and triggers are read either way);
+ *         with bit 2 set (and bit 1 clear), a POST /v1/responses/input_tokens body, whose
+ *         count is rendered from usage and from the estimate;
  *   odd:  the bytes after it are a program of chunks (text, reasoning, refusal, signature,
  *         tool-call pieces of several indexes, finish, usage, errors) rendered against a
  *         request with function, custom and namespace tools, stream and document.
@@ -31,12 +33,14 @@ static const char *no_header(void *ud, const char *name)
     return NULL;
 }
 
+/* compact < 0: the input_tokens endpoint's parse. */
 static int parse(const char *p, size_t n, struct gw_parsed *out, int compact)
 {
     struct gw_inbound in = {.body = p, .len = n, .path = "/v1/responses", .header = no_header};
     struct gw_front_err err;
     memset(out, 0, sizeof *out);
-    int rc = gw_responses_parse_as(&in, out, &err, compact);
+    int rc = compact < 0 ? gw_responses_parse_count(&in, out, &err)
+                         : gw_responses_parse_as(&in, out, &err, compact);
     /* 404: an item_reference to an item that is not stored */
     if (rc && ((err.status != 400 && err.status != 404) || !err.message[0]) && rc != AIGW_ENOMEM)
         abort();
@@ -125,11 +129,46 @@ static void run(const struct gw_parsed *p, int stream, const uint8_t *prog, size
     gw_responses_render_free(r);
 }
 
+/* A parsed count answered with and without a usage report: {"object":..,"input_tokens":N}. */
+static void run_count(const struct gw_parsed *p, int reported)
+{
+    const struct gw_dialect *d = &gw_responses_input_tokens_dialect;
+    if (p->op != AIGW_OP_COUNT_TOKENS || p->stream)
+        abort();
+    void *r = d->render_new(p, "m", "rid");
+    if (!r)
+        abort();
+    struct gw_buf out;
+    gw_buf_init(&out, 1u << 16);
+    struct aigw_usage u;
+    aigw_usage_init(&u);
+    u.prompt_tokens = 4321;
+    struct aigw_chunk c = aigw_chunk_init(AIGW_CHUNK_USAGE, 0);
+    c.usage = &u;
+    if ((reported && d->render_chunk(r, &c, &out)) || d->render_end(r, &out))
+        abort();
+    cJSON *j = cJSON_ParseWithLength(out.ptr ? out.ptr : "", out.len);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "input_tokens");
+    if (!cJSON_IsNumber(n) || n->valuedouble < 1 || (reported && n->valuedouble != 4321))
+        abort(); /* a count is a positive number, the upstream's when it gave one */
+    cJSON_Delete(j);
+    gw_buf_free(&out);
+    d->render_free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     struct gw_parsed p;
+    if ((data[0] & 7) == 4) {
+        if (parse((const char *)data + 1, size - 1, &p, -1) == 0) {
+            run_count(&p, 0);
+            run_count(&p, 1);
+        }
+        gw_parsed_free(&p);
+        return 0;
+    }
     if (!(data[0] & 1)) {
         int compact = (data[0] & 2) ? GW_RESP_COMPACT_ENDPOINT : GW_RESP_COMPACT_NONE;
         if (parse((const char *)data + 1, size - 1, &p, compact) == 0) {

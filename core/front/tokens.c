@@ -1,12 +1,10 @@
 /*
- * anthropic_tokens - an input-token estimate for a Messages body (see anthropic.h). Used for
- * message_start before an upstream that reports usage only at its end has answered, and by
- * count_tokens when the target cannot count. A heuristic with a known shape, not a tokenizer:
- * English prose and code run 3.5-4.5 characters a token in the common tokenizers, other
- * scripts about one character a token; images and PDFs are priced by Anthropic's published
- * rules of thumb (~1,600 tokens for a full-size image, 1,500-3,000 a PDF page).
+ * tokens - input-token estimates (see tokens.h), shared by the Anthropic and Responses
+ * dialects. English prose and code run 3.5-4.5 characters a token in the common tokenizers,
+ * other scripts about one character a token; images and PDFs are priced by Anthropic's
+ * published rules of thumb (~1,600 tokens for a full-size image, 1,500-3,000 a PDF page).
  */
-#include "front/anthropic.h"
+#include "front/tokens.h"
 
 #include <string.h>
 
@@ -103,7 +101,7 @@ static int64_t blocks_tokens(const cJSON *content, int depth)
     return n;
 }
 
-int64_t gw_anth_estimate_tokens(const cJSON *body)
+int64_t gw_tokens_anthropic(const cJSON *body)
 {
     int64_t n = 1;
     const cJSON *m, *t;
@@ -112,5 +110,61 @@ int64_t gw_anth_estimate_tokens(const cJSON *body)
         PER_MESSAGE + blocks_tokens(cJSON_GetObjectItemCaseSensitive(m, "content"), 0);
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(body, "tools")) n +=
         PER_TOOL + json_tokens(t, 0);
+    return n;
+}
+
+/* ---- the internal (chat-shaped) request ------------------------------------------------- */
+
+/* A content part of a chat message: text, image_url, input_audio or file. */
+static int64_t part_tokens(const cJSON *p)
+{
+    const char *type = str(p, "type");
+    if (!type)
+        return json_tokens(p, 0);
+    if (!strcmp(type, "text"))
+        return text_tokens(str(p, "text") ? str(p, "text") : "");
+    if (!strcmp(type, "image_url"))
+        return PER_IMAGE;
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(p, "file");
+    const char *data = str(file, "file_data");
+    if (!strcmp(type, "file"))
+        return data ? (int64_t)(strlen(data) / PDF_B64_BYTES_PER_TOKEN) + 1 : PER_IMAGE;
+    const cJSON *audio = cJSON_GetObjectItemCaseSensitive(p, "input_audio");
+    if (!strcmp(type, "input_audio")) /* base64 audio, priced as dense as a PDF's */
+        return str(audio, "data") ? (int64_t)(strlen(str(audio, "data")) / PDF_B64_BYTES_PER_TOKEN)
+                                  : PER_IMAGE;
+    return json_tokens(p, 0);
+}
+
+static int64_t chat_message_tokens(const cJSON *m)
+{
+    int64_t n = PER_MESSAGE;
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content"), *c;
+    if (cJSON_IsString(content))
+        n += text_tokens(content->valuestring);
+    cJSON_ArrayForEach(c, (cJSON_IsArray(content) ? content : NULL)) n += part_tokens(c);
+    const char *r = str(m, "reasoning_content");
+    if (r)
+        n += text_tokens(r);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
+    {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(c, "function");
+        n += PER_TOOL + text_tokens(str(fn, "name") ? str(fn, "name") : "") +
+             text_tokens(str(fn, "arguments") ? str(fn, "arguments") : "");
+    }
+    return n;
+}
+
+int64_t gw_tokens_chat(const cJSON *body)
+{
+    int64_t n = 1;
+    const cJSON *m, *t;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(body, "messages")) n +=
+        chat_message_tokens(m);
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(body, "tools")) n +=
+        PER_TOOL + json_tokens(t, 0);
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(body, "response_format");
+    if (rf) /* a schema is sent to the model as part of its prompt */
+        n += json_tokens(rf, 0);
     return n;
 }
