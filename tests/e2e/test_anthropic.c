@@ -245,7 +245,10 @@ Test(anthropic_e2e, anthropic_target_is_a_pass_through)
 Test(anthropic_e2e, count_tokens_exact_or_estimated)
 {
     struct mock *m = mock_all();
-    struct e2e_gw *gw = gw_for(m, NULL);
+    /* priced, so that a charge would show in X-Gateway-Cost */
+    struct e2e_gw *gw =
+        gw_for(m, "{\"catalog\":{\"overrides\":[{\"provider\":\"anthropic\",\"model\":"
+                  "\"claude-sonnet-4-5\",\"mode\":\"chat\",\"in\":3,\"out\":15}]}}");
     char *body = body_of("claude_code", "anthropic/claude-sonnet-4-5", 0);
     struct e2e_resp *r = e2e_post(gw, "/v1/messages/count_tokens?beta=true", body, AHDR);
     cr_assert_eq(r->status, 200, "%s", r->body);
@@ -254,6 +257,9 @@ Test(anthropic_e2e, count_tokens_exact_or_estimated)
     cr_assert_str_eq(mock_req_path(q), "/v1/messages/count_tokens");
     cr_assert_null(get(mock_req_json(q), "max_tokens"));
     mock_req_free(q);
+    /* Anthropic does not bill a count: it costs the caller nothing either */
+    const char *cost = e2e_resp_header(r, "X-Gateway-Cost");
+    cr_assert(!cost || strtod(cost, NULL) == 0, "a count was charged %s", cost);
     e2e_resp_free(r);
     free(body);
 
