@@ -271,6 +271,20 @@ static void pg_fini(void)
     pgsvc_stop();
 }
 
+/* A PostgreSQL server of the test's own with a fresh database `name`: its store URL. Skips
+ * the case where the server binaries are absent. */
+static const char *pg_database(const char *name)
+{
+    if (!pgsvc_available())
+        cr_skip_test("PostgreSQL server binaries are not installed");
+    cr_assert_eq(pgsvc_start(), 0, "PostgreSQL did not start");
+    PGconn *c = PQconnectdb(e2e_strf("%spostgres", pgsvc_base_url()));
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQclear(pg(c, e2e_strf("CREATE DATABASE %s", name)));
+    PQfinish(c);
+    return e2e_strf("%s%s", pgsvc_base_url(), name);
+}
+
 /* ---- a key read the database holds up ---------------------------------------------------- */
 
 /* 1 when nothing has come to read on fd yet. */
@@ -288,14 +302,7 @@ static int nothing_yet(int fd)
 Test(faults, a_key_read_held_up_by_the_database_blocks_no_other_request, .timeout = 120,
      .fini = pg_fini)
 {
-    if (!pgsvc_available())
-        cr_skip_test("PostgreSQL server binaries are not installed");
-    cr_assert_eq(pgsvc_start(), 0, "PostgreSQL did not start");
-    PGconn *c = PQconnectdb(e2e_strf("%spostgres", pgsvc_base_url()));
-    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    PQclear(pg(c, "CREATE DATABASE held"));
-    PQfinish(c);
-    const char *store = e2e_strf("%sheld", pgsvc_base_url());
+    const char *store = pg_database("held");
     struct mock *m = e2e_mock("openai_chat");
     char *dir = gov_dir();
     /* One worker (flt_gw): every request below is served by the same loop. */
@@ -304,7 +311,7 @@ Test(faults, a_key_read_held_up_by_the_database_blocks_no_other_request, .timeou
     gov_key_create(gw, "{\"name\":\"held\"}", &k); /* no request has read it: not cached */
     /* Another session locks the keys table: a read of it waits (up to the store's read
      * deadline, 2 s). */
-    c = PQconnectdb(store);
+    PGconn *c = PQconnectdb(store);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
     PQclear(pg(c, "BEGIN"));
     PQclear(pg(c, "LOCK TABLE aigw_keys IN ACCESS EXCLUSIVE MODE"));
@@ -338,14 +345,7 @@ Test(faults, a_key_read_held_up_by_the_database_blocks_no_other_request, .timeou
 
 Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180, .fini = pg_fini)
 {
-    if (!pgsvc_available())
-        cr_skip_test("PostgreSQL server binaries are not installed");
-    cr_assert_eq(pgsvc_start(), 0, "PostgreSQL did not start");
-    PGconn *c = PQconnectdb(e2e_strf("%spostgres", pgsvc_base_url()));
-    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    PQclear(pg(c, "CREATE DATABASE faults"));
-    PQfinish(c);
-    const char *store = e2e_strf("%sfaults", pgsvc_base_url());
+    const char *store = pg_database("faults");
     struct mock *m = e2e_mock("openai_chat");
     /* the state directory holds the replicas' spool files (nothing of the installed one) */
     char *dir = gov_dir();
@@ -381,7 +381,7 @@ Test(faults, postgres_restarted_during_writes_loses_no_row, .timeout = 180, .fin
     print_phase("postgres", "after", after);
     for (int i = 0; i < 2; i++)
         cr_assert_eq(e2e_gw_stop(gw[i], 20000), 0);
-    c = PQconnectdb(store);
+    PGconn *c = PQconnectdb(store);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
     char *ids = id_list(&l);
     long long led =
