@@ -63,7 +63,6 @@ static int refuse(struct gw_auth *out, const char *reason)
 /* loaded: the outcome of a read gw_authenticate_start queued (< 0: the store did not answer),
  * or GW_AUTH_LOADED_NONE; start: 0 reads a record here, 1 leaves it to the store's loader
  * thread (done NULL: only says one is due). */
-
 static int authenticate(const struct gw_gateway *gw, const char *(*header)(void *, const char *),
                         void *ud, struct gw_auth *out, struct gw_key **key, int start,
                         gw_key_loaded_fn done, void *dud, int loaded)

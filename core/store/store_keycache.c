@@ -393,7 +393,7 @@ int gw_store_has_keys(struct gw_store *s)
     int64_t now = gw_store_mono_ms();
     pthread_mutex_lock(&kc->mu);
     int v = kc->has_keys;
-    /* Once a key exists, keys are required for good (a later delete here says -1). */
+    /* Once a key exists, keys are required for good: that answer needs no second read. */
     int due =
         v != 1 && !kc->has_keys_loading && (v < 0 || now - kc->has_keys_ms >= s->o.key_cache_ms);
     if (due)
