@@ -41,7 +41,13 @@ struct gw_inbound {
     void *header_ud;
     /* The public id of the gateway key the caller presented, or NULL (a static key, none). */
     const char *key_id;
+    /* 1: a parse that would read the state store (a conversation kept there) reads nothing
+     * and returns GW_PARSE_STORE, so that the caller parses it again off its event loop. */
+    int defer_store;
 };
+
+/* What a parse with gw_inbound.defer_store returns for a body that reads the store. */
+#define GW_PARSE_STORE 1
 
 /* The internal request: what every phase after parsing reads. */
 struct gw_parsed {

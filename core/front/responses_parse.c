@@ -486,6 +486,10 @@ static int parse_mode(const struct gw_inbound *in, struct gw_parsed *out, struct
     int rc = parse_root(req, out, ctx, err);
     if (rc)
         return rc;
+    /* A previous_response_id chain or item references are read from the store: a caller on
+     * an event loop parses such a body again elsewhere (gw_inbound.defer_store). */
+    if (in->defer_store && (ctx->previous_id[0] || ctx->nrefs))
+        return GW_PARSE_STORE;
     char owner[GW_RESP_ID_MAX];
     gw_resp_owner(in->key_id, in->header, in->header_ud, owner);
     rc = gw_responses_resolve(out, gw_responses_store(), owner, err);

@@ -21,7 +21,6 @@
 #include "net/http.h"
 #include "proxy/authenticate.h"
 #include "proxy/authfail.h"
-#include "proxy/authwait.h"
 #include "proxy/cache_phase.h"
 #include "proxy/counters_loop.h"
 #include "proxy/encoding.h"
@@ -29,6 +28,7 @@
 #include "proxy/local.h"
 #include "proxy/models.h"
 #include "proxy/models_live.h"
+#include "proxy/offload.h"
 #include "store/store.h"
 
 struct gw_front {
@@ -89,7 +89,7 @@ struct models_conn {
 };
 
 /* What a connection's context is, in its pointer's two low bits: a request (0), a live model
- * listing, an admin body being read, or a wait for the caller's key (authwait.h). */
+ * listing, an admin body being read, or a wait for the caller's key (offload.h). */
 #define CTX_TAGS ((uintptr_t)3)
 #define MODELS_TAG ((uintptr_t)1)
 #define BODY_TAG ((uintptr_t)2)
@@ -319,28 +319,27 @@ static int peer_left(struct MHD_Connection *conn)
 /* ---- the access handler ----------------------------------------------------------------- */
 
 /* The key's record must be read first: the read goes to the store's loader thread and the
- * connection sleeps (authwait.h). 1 when it sleeps, else 0 with *loaded the read's outcome
+ * connection sleeps (offload.h). 1 when it sleeps, else 0 with *loaded the read's outcome
  * when it already ended, or GW_AUTH_LOADED_NONE when it was not queued (the caller reads). */
 static int auth_sleep(struct gw_front *f, struct MHD_Connection *conn, const struct gw_dialect *d,
                       void **con_cls, int *loaded)
 {
     *loaded = GW_AUTH_LOADED_NONE;
-    struct gw_auth_wait *w = gw_auth_wait_new(conn);
+    struct gw_wait *w = gw_wait_new(conn, NULL);
     if (!w)
         return 0;
     struct gw_auth auth;
     struct gw_key *key = NULL;
-    int rc =
-        gw_authenticate_start(f->gw, d, conn_header, conn, &auth, &key, gw_auth_wait_loaded, w);
+    int rc = gw_authenticate_start(f->gw, d, conn_header, conn, &auth, &key, gw_wait_loaded, w);
     if (rc != 1) {
         /* Answered without a read after all (another request read it meanwhile), or read
          * here: the caller asks again, from the cache. */
         if (key)
             gw_key_unref(key);
-        gw_auth_wait_cancel(w);
+        gw_wait_cancel(w);
         return 0;
     }
-    if (!gw_auth_wait_sleep(w, loaded))
+    if (!gw_wait_sleep(w, loaded, NULL))
         return 0;
     *con_cls = (void *)((uintptr_t)w | AUTH_TAG);
     return 1;
@@ -459,11 +458,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     struct body_conn *bc = body_conn_of(*con_cls);
     if (bc)
         return body_run(conn, bc, upload_data, upload_data_size, con_cls);
-    struct gw_auth_wait *aw = ctx_of(*con_cls, AUTH_TAG);
+    struct gw_wait *aw = ctx_of(*con_cls, AUTH_TAG);
     if (aw) {
         /* Back from the key's read: MHD makes the first call again after a resume. */
         *con_cls = NULL;
-        return begin(f, conn, url, method, con_cls, gw_auth_wait_end(aw));
+        return begin(f, conn, url, method, con_cls, gw_wait_end(aw, NULL));
     }
     struct gw_req *req = *con_cls;
     if (req) {
@@ -502,9 +501,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         body_conn_free(bc);
         return;
     }
-    struct gw_auth_wait *aw = ctx_of(ctx, AUTH_TAG);
+    struct gw_wait *aw = ctx_of(ctx, AUTH_TAG);
     if (aw) {
-        gw_auth_wait_drop(aw);
+        gw_wait_drop(aw);
         return;
     }
     gw_req_completed(ctx, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -542,9 +541,16 @@ int gw_front_start(struct gw_front **out, struct gw_gateway *gw, char *err, size
         .worker_setup = worker_setup,
         .worker_setup_cls = f,
     };
-    gw_auth_wait_closing(0);
+    gw_wait_closing(0);
+    if (gw_offload_start() != 0) {
+        snprintf(err, errsize, "cannot start the offload thread");
+        gw_models_live_release(f->live);
+        free(f);
+        return AIGW_EINTERNAL;
+    }
     int rc = gw_http_start(&f->http, gw->cfg, &hs, err, errsize);
     if (rc < 0) {
+        gw_offload_stop();
         gw_counters_loop_free(gw);
         gw_models_live_release(f->live);
         free(f);
@@ -568,8 +574,9 @@ void gw_front_stop(struct gw_front *f)
 {
     if (!f)
         return;
-    gw_auth_wait_closing(1); /* no key read wakes a connection the daemons let go of */
+    gw_wait_closing(1); /* no work done elsewhere wakes a connection the daemons let go of */
     gw_http_stop(f->http);
+    gw_offload_stop();            /* after the daemons: a job whose request is gone ends its wait */
     gw_counters_loop_free(f->gw); /* every worker has stopped: nothing drives them now */
     /* Refreshes still in flight hold their own references. */
     gw_models_live_release(f->live);

@@ -5,7 +5,7 @@
  *
  *   - "aigw_<id>_<secret>": a gateway key of the state store (gw_store_key_auth: a cached
  *     record costs no I/O; a miss is one indexed read, which a worker leaves to the store's
- *     key loader thread while the request sleeps: proxy/authwait.h). The request then
+ *     key loader thread while the request sleeps: proxy/offload.h). The request then
  *     carries the record.
  *   - the static keys of auth.api_keys keep working (no record, no limits).
  *   - once the store holds any key, or auth.required is set, or static keys are configured,

@@ -52,6 +52,7 @@ static void body_release(struct gw_req *r)
 static void req_free(struct gw_req *r)
 {
     struct gw_gateway *gw = r->gw;
+    gw_parse_off_drop(r);
     if (r->stream_held)
         gw_metrics_streams(-1);
     gw_metrics_active(-1);
@@ -213,6 +214,23 @@ static int decode_body(struct gw_req *r, enum MHD_Result *answer)
     return 0;
 }
 
+/* What the dialect's parse reads of the request. */
+static void inbound(struct gw_req *r, struct gw_inbound *in)
+{
+    *in = (struct gw_inbound){
+        .body = r->body.ptr ? r->body.ptr : "",
+        .len = r->body.len,
+        .path = r->path,
+        .query = NULL,
+        .header = request_header,
+        .header_ud = r->conn,
+        .key_id = r->key ? r->key->id : NULL,
+    };
+}
+
+static enum MHD_Result parsed(struct gw_req *r, int prc, struct gw_front_err *ferr);
+static enum MHD_Result parse_taken(struct gw_req *r);
+
 /* The phases from parse to admit, run once the whole body is in. */
 static enum MHD_Result start(struct gw_req *r)
 {
@@ -237,19 +255,44 @@ static enum MHD_Result start(struct gw_req *r)
                       r->body.len < GW_LOG_BODY_TAKE ? r->body.len : GW_LOG_BODY_TAKE);
     struct gw_front_err ferr;
     memset(&ferr, 0, sizeof ferr);
-    struct gw_inbound in = {
-        .body = r->body.ptr ? r->body.ptr : "",
-        .len = r->body.len,
-        .path = r->path,
-        .query = NULL,
-        .header = request_header,
-        .header_ud = r->conn,
-        .key_id = r->key ? r->key->id : NULL,
-    };
-    if (r->dialect->parse(&in, &r->parsed, &ferr) < 0 ||
-        gw_parsed_check_embedded(&r->parsed, &ferr) < 0)
-        return gw_deliver_fail(r, ferr.status ? ferr.status : 400, ferr.type, ferr.code,
-                               ferr.param, ferr.message);
+    struct gw_inbound in;
+    inbound(r, &in);
+    in.defer_store = 1;
+    int prc = r->dialect->parse(&in, &r->parsed, &ferr);
+    if (prc == GW_PARSE_STORE) {
+        /* Its conversation is read from the store: parsed again, off the worker. */
+        gw_parsed_free(&r->parsed);
+        memset(&r->parsed, 0, sizeof r->parsed);
+        r->parsed.dialect = r->dialect;
+        in.defer_store = 0;
+        if (gw_parse_off(r, &in) > 0)
+            return MHD_YES; /* asleep: gw_req_run goes on from parse_taken when it is back */
+        return parse_taken(r);
+    }
+    return parsed(r, prc, &ferr);
+}
+
+/* The parse done off the worker (or here, when it could not be), then the rest. */
+static enum MHD_Result parse_taken(struct gw_req *r)
+{
+    struct gw_front_err ferr;
+    memset(&ferr, 0, sizeof ferr);
+    int taken;
+    int prc = gw_parse_off_take(r, &ferr, &taken);
+    if (!taken) {
+        struct gw_inbound in;
+        inbound(r, &in);
+        prc = r->dialect->parse(&in, &r->parsed, &ferr);
+    }
+    return parsed(r, prc, &ferr);
+}
+
+/* The parse phase's end, then admission. */
+static enum MHD_Result parsed(struct gw_req *r, int prc, struct gw_front_err *ferr)
+{
+    if (prc < 0 || gw_parsed_check_embedded(&r->parsed, ferr) < 0)
+        return gw_deliver_fail(r, ferr->status ? ferr->status : 400, ferr->type, ferr->code,
+                               ferr->param, ferr->message);
     body_release(r); /* parsed: the raw bytes are not needed any more */
     int admit = gw_phase_admit(r);
     if (admit < 0)
@@ -328,11 +371,14 @@ enum MHD_Result gw_req_run(struct gw_req *r)
     int looked_up = r->cache_wait == 2; /* resumed by the shared cache's answer */
     int guarded = r->guard_wait == 2;   /* resumed by a guard's service call */
     pthread_mutex_unlock(&r->relay.lock);
-    if (!r->started || admitted || looked_up || guarded) {
+    int reparsed = gw_parse_off_back(r); /* back from the offload thread's parse */
+    if (!r->started || reparsed || admitted || looked_up || guarded) {
         enum MHD_Result rc;
         int g = 0;
         if (!r->started)
             rc = start(r);
+        else if (reparsed)
+            rc = parse_taken(r);
         else if (admitted)
             rc = after_admit(r);
         else if (guarded && (g = gw_phase_guard_resume(r)) != 0)
@@ -341,6 +387,8 @@ enum MHD_Result gw_req_run(struct gw_req *r)
             rc = after_guards(r);
         else
             rc = gw_phase_cache_resume(r) < 0 ? r->answer : proceed(r);
+        if (r->pwait)
+            return rc; /* asleep for its parse (suspended already): nothing else to do */
         pthread_mutex_lock(&r->relay.lock);
         int queued = r->queued;
         pthread_mutex_unlock(&r->relay.lock);
@@ -378,6 +426,7 @@ enum MHD_Result gw_req_run(struct gw_req *r)
 
 void gw_req_completed(struct gw_req *r, int client_aborted)
 {
+    gw_parse_off_drop(r);
     gw_admit_abandon(r);
     int running = gw_relay_abandon(&r->relay, client_aborted);
     if (running && r->driver_ready)

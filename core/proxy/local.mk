@@ -9,8 +9,6 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/authfail.c \
 	core/proxy/authfail.h \
 	core/proxy/authenticate.h \
-	core/proxy/authwait.c \
-	core/proxy/authwait.h \
 	core/proxy/cache_int.h \
 	core/proxy/cache_lookup.c \
 	core/proxy/cache_phase.h \
@@ -34,6 +32,9 @@ core_libgwcore_la_SOURCES += \
 	core/proxy/models.h \
 	core/proxy/models_live.c \
 	core/proxy/models_live.h \
+	core/proxy/offload.c \
+	core/proxy/offload.h \
+	core/proxy/parse_off.c \
 	core/proxy/reload.c \
 	core/proxy/reload.h \
 	core/proxy/req_int.h \

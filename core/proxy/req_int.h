@@ -37,6 +37,7 @@
 #define TRIED_MAX 512
 
 struct gw_snap;
+struct gw_wait;
 
 struct gw_req {
     struct gw_gateway *gw;
@@ -162,6 +163,10 @@ struct gw_req {
      * snapshot keeps bodies. */
     int log_bodies;
     struct gw_buf log_req, log_resp;
+    /* parse_off.c: the parse of a body that reads the store, on the offload thread: the wait
+     * while the connection sleeps for it, and its result until taken. Worker only. */
+    struct gw_wait *pwait;
+    void *presult;
 };
 
 /* log.bodies: appends the part of out past `before` (what was just rendered for the client)
@@ -171,6 +176,19 @@ void gw_log_keep_sent(struct gw_req *r, const struct gw_buf *out, size_t before)
 void gw_req_unref(struct gw_req *r);
 
 /* ---- the phases, in the order a request meets them ----------------------------------- */
+/* parse_off.c: a body whose parse reads the state store (its dialect's parse said
+ * GW_PARSE_STORE) is parsed on the offload thread. 1: it went there and the connection sleeps
+ * (gw_req_run calls gw_parse_off_back when the connection is back); 0: parse here, unless the job
+ * was done at once (gw_parse_off_take). */
+int gw_parse_off(struct gw_req *r, const struct gw_inbound *in);
+/* 1 when r slept for its parse and is back (the result is then r's to take). */
+int gw_parse_off_back(struct gw_req *r);
+/* The parse done off the worker, moved into r->parsed: its rc, with *ferr filled. *taken 0:
+ * there is none (no memory on that side): parse here. */
+int gw_parse_off_take(struct gw_req *r, struct gw_front_err *ferr, int *taken);
+/* The request ends: a wait and a result still held are let go. */
+void gw_parse_off_drop(struct gw_req *r);
+
 /* Each returns 0 to go on, or negative once it has answered the client itself. */
 /* admit.c: allowlists, limits and budgets. 1: the counters answer later (the connection
  * sleeps; once admit_wait is 2, gw_req_run goes on from the cache lookup). */

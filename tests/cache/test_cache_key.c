@@ -197,7 +197,7 @@ static void parsed_key(const struct gw_dialect *d, const char *path, const char 
     memset(&p, 0, sizeof p);
     struct gw_front_err err;
     memset(&err, 0, sizeof err);
-    struct gw_inbound in = {json, strlen(json), path, NULL, no_header, NULL, NULL};
+    struct gw_inbound in = {json, strlen(json), path, NULL, no_header, NULL, NULL, 0};
     cr_assert_eq(d->parse(&in, &p, &err), 0, "%s: %s", json, err.message);
     unsigned bit;
     const char *ep = gw_cache_endpoint(d->name, p.op, p.legacy, &bit);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,72 @@ Test(faults, a_key_read_held_up_by_the_database_blocks_no_other_request, .timeou
     PQclear(pg(c, "COMMIT"));
     PQfinish(c);
     cr_assert_eq(e2e_raw_status(fd), 200, "the keyed request is served once its key is read");
+    cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
+    gov_dir_remove(dir);
+    mock_stop(m);
+}
+
+/* The same for a Responses conversation continued by previous_response_id: its stored turns
+ * are read back from the database, one query each, before the request can be built. */
+Test(faults, a_conversation_read_held_up_by_the_database_blocks_no_other_request, .timeout = 120,
+     .fini = pg_fini)
+{
+    const char *store = pg_database("chain");
+    struct mock *m = e2e_mock("openai_chat");
+    char *dir = gov_dir();
+    struct e2e_gw *gw = flt_gw(m, store, NULL, 0, e2e_strf("\"state_dir\":\"%s\"", dir));
+    struct gov_key k;
+    gov_key_create(gw, "{\"name\":\"chain\"}", &k);
+    const char *auth = e2e_strf("Authorization: Bearer %s", k.token);
+    struct e2e_resp *r =
+        e2e_post(gw, "/v1/responses", "{\"model\":\"gpt-4o-mini\",\"input\":\"hi\"}", auth);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    const cJSON *id = cJSON_GetObjectItem(e2e_resp_json(r), "id");
+    cr_assert(cJSON_IsString(id), "%s", r->body);
+    const char *prev = e2e_strf("%s", id->valuestring);
+    e2e_resp_free(r);
+    /* The turn is in the database (not only in the writer's queue, where a read finds it
+     * without asking the database). */
+    PGconn *c = PQconnectdb(store);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    int64_t end = e2e_now_ms() + 20000;
+    while (pg_int(c, e2e_strf("SELECT COUNT(*) FROM aigw_responses WHERE id = '%s'", prev)) == 0 &&
+           e2e_now_ms() < end)
+        sched_yield();
+    cr_assert_lt(e2e_now_ms(), end, "the stored turn never reached the database");
+    PQclear(pg(c, "BEGIN"));
+    PQclear(pg(c, "LOCK TABLE aigw_responses IN ACCESS EXCLUSIVE MODE"));
+    const char *body =
+        e2e_strf("{\"model\":\"gpt-4o-mini\",\"input\":\"and then?\",\"previous_response_id\":"
+                 "\"%s\"}",
+                 prev);
+    int fd = e2e_raw_send(e2e_gw_port(gw),
+                          e2e_strf("POST /v1/responses HTTP/1.1\r\nHost: aigw\r\n%s\r\n"
+                                   "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                                   "Connection: close\r\n\r\n%s",
+                                   auth, strlen(body), body),
+                          30);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(e2e_raw_wait_accepted(fd, e2e_gw_port(gw), 10000), 0);
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *h = e2e_get(gw, "/health", NULL);
+        cr_assert_eq(h->status, 200, "/health: %d", h->status);
+        e2e_resp_free(h);
+        cr_assert(nothing_yet(fd),
+                  "health check %d was answered only after the conversation's request: the "
+                  "loop waited for its read",
+                  i + 1);
+    }
+    PQclear(pg(c, "COMMIT"));
+    PQfinish(c);
+    cr_assert_eq(e2e_raw_status(fd), 200, "the conversation goes on once its turns are read");
+    /* and the upstream got the stored turn ahead of the new one */
+    const struct mock_req *q = mock_request(m, mock_request_count(m) - 1);
+    const char *sent = mock_req_body(q);
+    cr_assert(strstr(sent, "\"hi\"") && strstr(sent, "and then?") &&
+                  strstr(sent, "\"hi\"") < strstr(sent, "and then?"),
+              "%s", sent);
+    mock_req_free(q);
     cr_assert_eq(e2e_gw_stop(gw, 10000), 0);
     gov_dir_remove(dir);
     mock_stop(m);

@@ -101,7 +101,8 @@ int at_parse(const char *body, const char *path, const char *betas, struct gw_pa
              struct gw_front_err *err)
 {
     struct hdrs h = {betas};
-    struct gw_inbound in = {body, strlen(body), path ? path : "/v1/messages", NULL, header, &h, NULL};
+    struct gw_inbound in = {
+        body, strlen(body), path ? path : "/v1/messages", NULL, header, &h, NULL, 0};
     memset(p, 0, sizeof *p);
     return gw_dialect_anthropic.parse(&in, p, err);
 }

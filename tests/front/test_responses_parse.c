@@ -255,6 +255,38 @@ Test(responses_parse, json_object_format_and_unknown_previous_id)
     ru_parsed_free(&p);
 }
 
+/* A caller on an event loop (defer_store) gets GW_PARSE_STORE for a body whose conversation
+ * is read from the store, having read nothing: the id nobody stored is not even looked for.
+ * Any other body parses as it would without the flag. */
+Test(responses_parse, a_body_that_reads_the_store_is_deferred_unread)
+{
+    static const char *const deferred[] = {
+        "{\"model\":\"m\",\"previous_response_id\":\"resp_x\",\"input\":\"more\"}",
+        "{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\",\"id\":\"msg_x\"}]}", NULL};
+    for (int i = 0; deferred[i]; i++) {
+        struct gw_inbound in = {.body = deferred[i],
+                                .len = strlen(deferred[i]),
+                                .path = "/v1/responses",
+                                .header = NULL,
+                                .defer_store = 1};
+        struct gw_parsed p;
+        struct gw_front_err err;
+        memset(&p, 0, sizeof p);
+        cr_assert_eq(gw_responses_parse(&in, &p, &err), GW_PARSE_STORE, "%s: %s", deferred[i],
+                     err.message);
+        gw_parsed_free(&p);
+    }
+    const char *plain = "{\"model\":\"m\",\"input\":\"previous_response_id\"}";
+    struct gw_inbound in = {
+        .body = plain, .len = strlen(plain), .path = "/v1/responses", .defer_store = 1};
+    struct gw_parsed p;
+    struct gw_front_err err;
+    memset(&p, 0, sizeof p);
+    cr_assert_eq(gw_responses_parse(&in, &p, &err), 0, "%s", err.message);
+    cr_assert_not_null(p.body);
+    gw_parsed_free(&p);
+}
+
 struct bad {
     const char *body;
     const char *param;

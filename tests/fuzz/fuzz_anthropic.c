@@ -72,7 +72,8 @@ static void fuzz_parse(const uint8_t *data, size_t size, int count)
                             NULL,
                             header,
                             NULL,
-                            NULL};
+                            NULL,
+                            0};
     struct gw_parsed p;
     struct gw_front_err err;
     memset(&p, 0, sizeof p);
@@ -153,7 +154,7 @@ static void fuzz_render(const uint8_t *data, size_t size, int stream)
                                 "[{\"role\":\"user\",\"content\":\"hi\"}]}"
                               : "{\"model\":\"m\",\"max_tokens\":9,\"messages\":"
                                 "[{\"role\":\"user\",\"content\":\"hi\"}]}";
-    struct gw_inbound in = {body, strlen(body), "/v1/messages", NULL, header, NULL, NULL};
+    struct gw_inbound in = {body, strlen(body), "/v1/messages", NULL, header, NULL, NULL, 0};
     struct gw_parsed p;
     struct gw_front_err err;
     memset(&p, 0, sizeof p);
