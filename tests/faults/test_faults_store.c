@@ -295,6 +295,33 @@ static int nothing_yet(int fd)
     return poll(&p, 1, 0) == 0;
 }
 
+/* Sends a POST of body to path on gw's one worker, with an extra header line, and checks
+ * that while it waits for the database the loop goes on serving: three health checks are
+ * answered before it is. Its connection's fd, to read the answer from once the database
+ * answers. */
+static int held_post(struct e2e_gw *gw, const char *path, const char *header, const char *body,
+                     const char *what)
+{
+    int fd = e2e_raw_send(e2e_gw_port(gw),
+                          e2e_strf("POST %s HTTP/1.1\r\nHost: aigw\r\n%s\r\n"
+                                   "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                                   "Connection: close\r\n\r\n%s",
+                                   path, header, strlen(body), body),
+                          30);
+    cr_assert_geq(fd, 0);
+    /* Accepted, and so read (and authenticated) in the same turn of the loop. */
+    cr_assert_eq(e2e_raw_wait_accepted(fd, e2e_gw_port(gw), 10000), 0);
+    for (int i = 0; i < 3; i++) {
+        struct e2e_resp *h = e2e_get(gw, "/health", NULL);
+        cr_assert_eq(h->status, 200, "/health: %d", h->status);
+        e2e_resp_free(h);
+        cr_assert(nothing_yet(fd),
+                  "health check %d was answered only after the %s: the loop waited for its read",
+                  i + 1, what);
+    }
+    return fd;
+}
+
 /* A gateway key's record is read from the database the first time a request presents it (and
  * again once its cache period is over). PostgreSQL is a network away and can be slow: a lock,
  * a failover, a busy server. The worker whose request waits for that read must go on serving
@@ -316,25 +343,8 @@ Test(faults, a_key_read_held_up_by_the_database_blocks_no_other_request, .timeou
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
     PQclear(pg(c, "BEGIN"));
     PQclear(pg(c, "LOCK TABLE aigw_keys IN ACCESS EXCLUSIVE MODE"));
-    const char *body = GOV_CHAT;
-    int fd = e2e_raw_send(e2e_gw_port(gw),
-                          e2e_strf("POST /v1/chat/completions HTTP/1.1\r\nHost: aigw\r\n"
-                                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                                   k.token, strlen(body), body),
-                          30);
-    cr_assert_geq(fd, 0);
-    /* Accepted, and so read and authenticated in the same turn of the loop. */
-    cr_assert_eq(e2e_raw_wait_accepted(fd, e2e_gw_port(gw), 10000), 0);
-    for (int i = 0; i < 3; i++) {
-        struct e2e_resp *h = e2e_get(gw, "/health", NULL);
-        cr_assert_eq(h->status, 200, "/health: %d", h->status);
-        e2e_resp_free(h);
-        cr_assert(nothing_yet(fd),
-                  "health check %d was answered only after the keyed request: the loop waited "
-                  "for the key's read",
-                  i + 1);
-    }
+    int fd = held_post(gw, "/v1/chat/completions", e2e_strf("Authorization: Bearer %s", k.token),
+                       GOV_CHAT, "keyed request");
     /* Once the database answers, so does the keyed request, with its key. */
     PQclear(pg(c, "COMMIT"));
     PQfinish(c);
@@ -378,23 +388,7 @@ Test(faults, a_conversation_read_held_up_by_the_database_blocks_no_other_request
         e2e_strf("{\"model\":\"gpt-4o-mini\",\"input\":\"and then?\",\"previous_response_id\":"
                  "\"%s\"}",
                  prev);
-    int fd = e2e_raw_send(e2e_gw_port(gw),
-                          e2e_strf("POST /v1/responses HTTP/1.1\r\nHost: aigw\r\n%s\r\n"
-                                   "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                                   "Connection: close\r\n\r\n%s",
-                                   auth, strlen(body), body),
-                          30);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(e2e_raw_wait_accepted(fd, e2e_gw_port(gw), 10000), 0);
-    for (int i = 0; i < 3; i++) {
-        struct e2e_resp *h = e2e_get(gw, "/health", NULL);
-        cr_assert_eq(h->status, 200, "/health: %d", h->status);
-        e2e_resp_free(h);
-        cr_assert(nothing_yet(fd),
-                  "health check %d was answered only after the conversation's request: the "
-                  "loop waited for its read",
-                  i + 1);
-    }
+    int fd = held_post(gw, "/v1/responses", auth, body, "conversation's request");
     PQclear(pg(c, "COMMIT"));
     PQfinish(c);
     cr_assert_eq(e2e_raw_status(fd), 200, "the conversation goes on once its turns are read");
