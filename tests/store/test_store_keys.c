@@ -407,13 +407,20 @@ Test(store_keys, a_record_to_read_is_read_by_the_loader_and_each_waiter_called_o
     cr_assert_eq(st.key_cache_hits + st.key_cache_misses, 0, "a look is not a lookup");
     struct loaded l = {.mu = PTHREAD_MUTEX_INITIALIZER};
     cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, on_loaded, &l), GW_AUTH_PENDING);
-    cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, on_loaded, &l), GW_AUTH_PENDING);
     cr_assert_null(got);
+    /* A second caller before the read ended waits too; after it, the record is cached (the
+     * loader runs on its own: either can happen here). */
+    enum gw_key_auth second = gw_store_key_auth_start(b, token, n, &got, on_loaded, &l);
+    cr_assert(second == GW_AUTH_PENDING || second == GW_AUTH_OK, "%d", second);
+    int waiters = second == GW_AUTH_PENDING ? 2 : 1;
+    cr_assert((second == GW_AUTH_OK) == (got != NULL));
+    gw_key_unref(got);
+    got = NULL;
     int ok;
-    FX_WAIT(ok, loaded_calls(&l) == 2, 10000);
+    FX_WAIT(ok, loaded_calls(&l) == waiters, 10000);
     cr_assert(ok, "called back %d times", loaded_calls(&l));
-    cr_assert_eq(l.rc[0], 0);
-    cr_assert_eq(l.rc[1], 0);
+    for (int i = 0; i < waiters; i++)
+        cr_assert_eq(l.rc[i], 0);
     gw_store_stats(b, &st);
     uint64_t hits = st.key_cache_hits;
     cr_assert_eq(gw_store_key_auth_start(b, token, n, &got, on_loaded, &l), GW_AUTH_OK,
@@ -427,10 +434,10 @@ Test(store_keys, a_record_to_read_is_read_by_the_loader_and_each_waiter_called_o
     snprintf(bad, sizeof bad, "%s", token);
     bad[strlen(GW_KEY_PREFIX)] = bad[strlen(GW_KEY_PREFIX)] == 'a' ? 'b' : 'a';
     cr_assert_eq(gw_store_key_auth_start(b, bad, n, &got, on_loaded, &l), GW_AUTH_PENDING);
-    FX_WAIT(ok, loaded_calls(&l) == 3, 10000);
+    FX_WAIT(ok, loaded_calls(&l) == waiters + 1, 10000);
     cr_assert(ok);
     cr_assert_eq(gw_store_key_auth_start(b, bad, n, &got, on_loaded, &l), GW_AUTH_UNKNOWN);
-    cr_assert_eq(loaded_calls(&l), 3, "a final answer calls nobody back");
+    cr_assert_eq(loaded_calls(&l), waiters + 1, "a final answer calls nobody back");
     gw_key_unref(k);
     gw_store_close(a);
     gw_store_close(b);
